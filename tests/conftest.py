@@ -1,0 +1,97 @@
+"""Shared fixtures: tiny realistic workspaces, settings, and a guard against real LLM calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assistant.settings import MaraSettings
+
+_REAL_LLM_HOSTS = ("api.openai.com", "openai.azure.com", "api.anthropic.com")
+
+
+@pytest.fixture(autouse=True)
+def _block_real_llm_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to reach a real LLM provider fails the test (scripted servers are on 127.0.0.1)."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded(host: object, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        if isinstance(host, str) and any(host.endswith(h) for h in _REAL_LLM_HOSTS):
+            raise AssertionError(f"test tried to reach a real LLM provider: {host}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MARA_LLM_API_KEY", "MARA_LLM_BASE_URL", "MARA_MODE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+CUSTOMERS = [
+    # id, first, last, email, country, city, signup, tier, email_opt_in, sms_opt_in
+    (1, "Anna", "Schmidt", "anna.schmidt@example.com", "Germany", "Berlin", "2023-02-01", "gold", True, True),
+    (2, "Ben", "Miller", "ben.miller@example.com", "United States", "Denver", "2023-05-12", "silver", True, False),
+    (3, "Chloé", "Martin", "chloe.martin@example.com", "France", "Lyon", "2024-01-20", "none", False, False),
+    (4, "Dara", "Jones", "dara.jones@example.com", "United Kingdom", "Leeds", "2024-03-03", "bronze", True, True),
+    (5, "Emil", "Weber", "emil.weber@example.com", "Germany", "Munich", "2024-06-30", "none", True, False),
+    (6, "Fay", "Brown", "fay.brown@example.com", "United States", "Boulder", "2025-01-15", "bronze", False, True),
+]
+ORDERS = [
+    # id, customer, date, total, channel
+    (101, 1, "2025-01-10", 420.00, "web"),
+    (102, 1, "2025-07-02", 180.50, "app"),
+    (103, 2, "2025-02-14", 99.90, "web"),
+    (104, 2, "2025-08-20", 250.00, "store"),
+    (105, 4, "2025-09-05", 75.25, "web"),
+    (106, 5, "2025-09-28", 310.00, "app"),
+    (107, 6, "2025-10-01", 45.00, "web"),
+    (108, 1, "2025-10-15", 95.00, "web"),
+]
+
+
+def build_tiny_warehouse(path: Path) -> None:
+    """Six customers and eight orders of an outdoor-gear shop, in a DuckDB file."""
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE customers (customer_id INTEGER, first_name VARCHAR, last_name VARCHAR, "
+        "email VARCHAR, country VARCHAR, city VARCHAR, signup_date DATE, loyalty_tier VARCHAR, "
+        "email_opt_in BOOLEAN, sms_opt_in BOOLEAN)"
+    )
+    con.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", CUSTOMERS)
+    con.execute(
+        "CREATE TABLE orders (order_id INTEGER, customer_id INTEGER, order_date DATE, "
+        "total DECIMAL(10,2), channel VARCHAR)"
+    )
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", ORDERS)
+    con.close()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A workspace folder holding the tiny warehouse."""
+    home = tmp_path / "ws"
+    home.mkdir()
+    build_tiny_warehouse(home / "warehouse.duckdb")
+    return home
+
+
+@pytest.fixture
+def settings(workspace: Path) -> MaraSettings:
+    """Offline settings over the tiny workspace (no .env, no LLM)."""
+    return MaraSettings(home=workspace, mode="offline", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def today() -> dt.date:
+    return dt.date(2025, 11, 1)
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for var in list(__import__("os").environ):
+        if var.startswith("MARA_"):
+            monkeypatch.delenv(var, raising=False)
+    yield

@@ -1,0 +1,50 @@
+"""What tools share in one process: settings, the warehouse, its profile, artifacts, knowledge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from tools.results import ArtifactStore
+from tools.schema_profile import SchemaProfile, load_profile
+from tools.warehouse import Warehouse, open_warehouse
+
+if TYPE_CHECKING:
+    from assistant.settings import MaraSettings
+    from knowledge.store import KnowledgeBase
+
+
+@dataclass
+class ToolContext:
+    """Lazily opened resources; nothing heavy is imported until a tool needs it."""
+
+    settings: MaraSettings
+    _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        return open_warehouse(self.settings)
+
+    @cached_property
+    def artifacts(self) -> ArtifactStore:
+        return ArtifactStore(self.settings.artifacts_path)
+
+    def profile(self) -> SchemaProfile:
+        """The live schema's profile (cached in the workspace for the embedded warehouse)."""
+        if self._profile is None:
+            cache = None
+            if not self.settings.warehouse_url and self.settings.home.exists():
+                cache = self.settings.home / "schema_profile.json"
+            self._profile = load_profile(self.warehouse, cache)
+        return self._profile
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        from knowledge.store import KnowledgeBase
+
+        return KnowledgeBase(
+            self.settings.chroma_path if not self.settings.chroma_host else None,
+            host=self.settings.chroma_host,
+            port=self.settings.chroma_port,
+        )

@@ -1,0 +1,129 @@
+"""Customer-data capability: describe the data, answer structured queries, run read-only SQL.
+
+Plain functions first (tests call these); the LangChain tools at the bottom are
+thin wrappers: argument schema, a docstring for the model, rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tools.context import ToolContext
+from tools.query_spec import Filter, Metric, QuerySpec, TimeRange, compile_query, unknown_name
+from tools.results import ToolOutput, render_table, table_artifact
+from tools.schema_profile import SchemaProfile
+
+
+def describe_tables(profile: SchemaProfile, table: str | None = None) -> ToolOutput:
+    """Tables, row counts, columns with types and roles, and the values of category columns."""
+    tables = profile.tables
+    if table:
+        found = profile.table(table)
+        if found is None:
+            raise unknown_name("table", table, [t.name for t in profile.tables])
+        tables = [found]
+    if not tables:
+        return ToolOutput(text="The warehouse has no tables yet. Load data with 'mara data load FILE' or run 'mara demo'.")
+    lines = []
+    for t in tables:
+        lines.append(f"## {t.name} ({t.rows:,} rows)")
+        for c in t.columns:
+            extra = ""
+            if c.role == "category" and c.values:
+                shown = c.values[:12]
+                extra = f"; values: {', '.join(shown)}{' …' if len(c.values) > 12 else ''}"
+            elif c.role in ("date", "money", "number") and c.min is not None:
+                extra = f"; range {c.min} … {c.max}"
+            lines.append(f"- {c.name}: {c.type} ({c.role}{extra})")
+    data = {"tables": [{"name": t.name, "rows": t.rows, "columns": [c.name for c in t.columns]} for t in tables]}
+    return ToolOutput(text="\n".join(lines), data=data)
+
+
+def run_query_spec(ctx: ToolContext, spec: QuerySpec) -> ToolOutput:
+    """Compile a structured query, run it read-only and return the rendered result plus a table artifact."""
+    sql = compile_query(spec, ctx.profile(), dialect=ctx.warehouse.dialect)
+    return _run(ctx, sql, title=_title(spec))
+
+
+def run_read_only_sql(ctx: ToolContext, sql: str) -> ToolOutput:
+    """Run one read-only SELECT/WITH over the workspace's tables."""
+    return _run(ctx, sql, title="SQL result")
+
+
+def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
+    settings = ctx.settings
+    result = ctx.warehouse.query(sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s)
+    artifact_id = ctx.artifacts.save_table(result, title=title)
+    text = f"SQL: {result.sql}\n{render_table(result)}"
+    data = {
+        "columns": result.columns,
+        "rows": [list(r) for r in result.rows[:50]],
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "sql": result.sql,
+        "title": title,
+    }
+    return ToolOutput(text=text, artifacts=[table_artifact(result, artifact_id, title)], data=data)
+
+
+def _title(spec: QuerySpec) -> str:
+    metrics = ", ".join(m.alias or (f"{m.agg} {m.column}" if m.column else f"{spec.table} count") for m in spec.metrics)
+    by = list(spec.dimensions) + ([spec.time_grain] if spec.time_grain else [])
+    return metrics + (f" by {', '.join(by)}" if by else "")
+
+
+# --- LangChain tools (thin) --------------------------------------------------------------
+
+
+def data_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
+    """The data tools bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
+
+    def describe_data(table: str | None = None) -> ToolOutput:
+        """List the customer-data tables with row counts, columns, types, roles and category values.
+
+        Call this first when unsure which table or column holds what. `table` narrows it to one table.
+        """
+        return describe_tables(ctx.profile(), table)
+
+    def query_data(
+        table: str,
+        metrics: list[Metric] | None = None,
+        dimensions: list[str] | None = None,
+        filters: list[Filter] | None = None,
+        time_range: TimeRange | None = None,
+        time_grain: str | None = None,
+        order: str | None = None,
+        limit: int | None = 200,
+    ) -> ToolOutput:
+        """Answer a question about customer data with a structured query (preferred over SQL).
+
+        `table` is the base table whose rows are counted or summed (e.g. orders for revenue,
+        customers for customer counts). metrics: [{"agg": "count"|"count_distinct"|"sum"|"avg"|"min"|"max",
+        "column": "total"}]; dimensions: columns to group by, related tables joined automatically
+        (e.g. "country" from customers when the base is orders); filters: [{"column", "op", "value"}];
+        time_range: {"start": "2025-07-01", "end": "2025-10-01"} (end exclusive); time_grain:
+        day|week|month|quarter|year; order: desc|asc by the first metric; limit: max groups.
+        """
+        spec = QuerySpec.model_validate(
+            {
+                "table": table,
+                "metrics": metrics or [Metric()],
+                "dimensions": dimensions or [],
+                "filters": filters or [],
+                "time_range": time_range,
+                "time_grain": time_grain,
+                "order": order,
+                "limit": limit,
+            }
+        )
+        return run_query_spec(ctx, spec)
+
+    def run_sql(sql: str) -> ToolOutput:
+        """Run one read-only SQL SELECT (or WITH ... SELECT) over the customer-data tables.
+
+        Use for questions the structured query cannot express. DuckDB dialect by default.
+        Anything that writes, reads files or runs several statements is refused.
+        """
+        return run_read_only_sql(ctx, sql)
+
+    return [describe_data, query_data, run_sql]

@@ -1,0 +1,52 @@
+"""One registry of the assistant's tools.
+
+Capability modules expose plain functions that return :class:`ToolOutput`; this
+module wraps each into a LangChain tool (schema from type hints, description
+from the docstring) whose content is the token-bounded text for the model and
+whose artifact carries tables, charts and citations for front ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from assistant.tokens import truncate_to_budget
+from tools.context import ToolContext
+from tools.results import ToolOutput
+
+ToolFunction = Callable[..., ToolOutput]
+
+
+def wrap_tool(fn: ToolFunction, *, token_budget: int) -> BaseTool:
+    """A LangChain tool around ``fn``; its text is cut to ``token_budget`` tokens with a note."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+        output = fn(*args, **kwargs)
+        return truncate_to_budget(output.text, token_budget), output.to_artifact()
+
+    return StructuredTool.from_function(
+        run,
+        name=fn.__name__,
+        description=inspect.cleandoc(fn.__doc__ or fn.__name__),
+        response_format="content_and_artifact",
+    )
+
+
+def tool_functions(ctx: ToolContext) -> list[ToolFunction]:
+    """Every capability's tool functions bound to ``ctx``, in a stable order."""
+    from tools.data import data_tools
+    from tools.knowledge_search import knowledge_tools
+
+    return [*data_tools(ctx), *knowledge_tools(ctx)]
+
+
+def build_tools(ctx: ToolContext) -> list[BaseTool]:
+    """The LangChain tools the agent offers to its model."""
+    budget = ctx.settings.tool_result_tokens
+    return [wrap_tool(fn, token_budget=budget) for fn in tool_functions(ctx)]

@@ -1,0 +1,151 @@
+"""What each column of the live warehouse *is*: id, money, date, flag, category (with values), number, text.
+
+The profile is read from the warehouse once and cached in the workspace until
+the warehouse changes. The data tools and the offline planner read it to resolve
+"revenue by country last quarter" to real tables and columns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tools.warehouse import TableInfo, Warehouse
+
+Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
+
+_MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv)", re.I)
+_ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_number$)", re.I)
+_CATEGORY_MAX_VALUES = 60
+
+
+@dataclass(slots=True)
+class ColumnProfile:
+    name: str
+    type: str
+    role: Role
+    values: list[str] = field(default_factory=list)  # for categories: distinct values, most common first
+    min: str | None = None  # for dates and numbers
+    max: str | None = None
+
+
+@dataclass(slots=True)
+class TableProfile:
+    name: str
+    rows: int
+    columns: list[ColumnProfile]
+
+    def column(self, name: str) -> ColumnProfile | None:
+        lowered = name.lower()
+        return next((c for c in self.columns if c.name.lower() == lowered), None)
+
+    def by_role(self, role: Role) -> list[ColumnProfile]:
+        return [c for c in self.columns if c.role == role]
+
+    @property
+    def key(self) -> str | None:
+        """The table's own id column: ``<singular table>_id`` or ``id``; None for link tables."""
+        singular = self.name[:-1] if self.name.endswith("s") else self.name
+        for candidate in (f"{singular}_id", "id"):
+            if self.column(candidate):
+                return candidate
+        return None
+
+
+@dataclass(slots=True)
+class SchemaProfile:
+    tables: list[TableProfile]
+
+    def table(self, name: str) -> TableProfile | None:
+        lowered = name.lower()
+        return next((t for t in self.tables if t.name.lower() == lowered), None)
+
+    def to_json(self) -> str:
+        return json.dumps({"tables": [asdict(t) for t in self.tables]})
+
+    @classmethod
+    def from_json(cls, text: str) -> SchemaProfile:
+        raw = json.loads(text)
+        return cls(
+            tables=[
+                TableProfile(
+                    name=t["name"], rows=t["rows"], columns=[ColumnProfile(**c) for c in t["columns"]]
+                )
+                for t in raw["tables"]
+            ]
+        )
+
+
+def _role_for(column: str, dtype: str) -> Role:
+    upper = dtype.upper()
+    if upper.startswith(("DATE", "TIMESTAMP")):
+        return "date"
+    if upper.startswith("BOOL"):
+        return "flag"
+    numeric = any(t in upper for t in ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL"))
+    if _ID_NAME.search(column) and (numeric or "CHAR" in upper or upper in {"TEXT", "UUID"}):
+        return "id"
+    if numeric:
+        is_integer = "INT" in upper and "INTERVAL" not in upper
+        return "money" if _MONEY_NAME.search(column) and not is_integer else "number"
+    return "text"
+
+
+def profile_warehouse(warehouse: Warehouse) -> SchemaProfile:
+    """Read tables, column roles, category values and date/number ranges from the warehouse."""
+    profiles = []
+    for info in warehouse.tables():
+        profiles.append(_profile_table(warehouse, info))
+    return SchemaProfile(tables=profiles)
+
+
+def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
+    columns = [ColumnProfile(c.name, c.type, _role_for(c.name, c.type)) for c in info.columns]
+    quote = '"{}"'.format
+    text_cols = [c for c in columns if c.role == "text"]
+    if text_cols and info.rows:
+        # One pass: distinct counts of every text column on a sample decide what is a category.
+        selects = ", ".join(f"approx_count_distinct({quote(c.name)})" for c in text_cols)
+        if warehouse.dialect != "duckdb":
+            selects = ", ".join(f"count(DISTINCT {quote(c.name)})" for c in text_cols)
+        counts = warehouse.query(f"SELECT {selects} FROM {quote(info.name)}", row_cap=1).rows[0]
+        for column, distinct in zip(text_cols, counts, strict=True):
+            if distinct is not None and 0 < int(distinct) <= _CATEGORY_MAX_VALUES:
+                column.role = "category"
+                rows = warehouse.query(
+                    f"SELECT {quote(column.name)}, count(*) AS n FROM {quote(info.name)} "
+                    f"WHERE {quote(column.name)} IS NOT NULL GROUP BY 1 ORDER BY n DESC LIMIT {_CATEGORY_MAX_VALUES}",
+                    row_cap=_CATEGORY_MAX_VALUES,
+                ).rows
+                column.values = [str(r[0]) for r in rows]
+    ranged = [c for c in columns if c.role in ("date", "money", "number")]
+    if ranged and info.rows:
+        selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)})" for c in ranged)
+        row = warehouse.query(f"SELECT {selects} FROM {quote(info.name)}", row_cap=1).rows[0]
+        for i, column in enumerate(ranged):
+            low, high = row[2 * i], row[2 * i + 1]
+            column.min = None if low is None else str(low)
+            column.max = None if high is None else str(high)
+    return TableProfile(info.name, info.rows, columns)
+
+
+def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:
+    """The profile from ``cache`` when it matches the warehouse's tables, else freshly read and cached."""
+    tables = warehouse.tables()
+    fingerprint = json.dumps([[t.name, t.rows, [c.name for c in t.columns]] for t in tables])
+    if cache is not None and cache.exists():
+        try:
+            raw = json.loads(cache.read_text())
+            if raw.get("fingerprint") == fingerprint:
+                return SchemaProfile.from_json(raw["profile"])
+        except (ValueError, KeyError, TypeError):
+            pass  # a stale or corrupt cache is rebuilt below
+    profile = profile_warehouse(warehouse)
+    if cache is not None:
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "profile": profile.to_json()}))
+        tmp.replace(cache)
+    return profile

@@ -1,0 +1,320 @@
+"""The one warehouse abstraction: customer data in DuckDB (embedded) or any SQLAlchemy URL.
+
+The assistant only ever reads: :meth:`Warehouse.query` validates SQL with
+:func:`tools.sql_safety.check_read_only`, runs it on a read-only connection with a
+row cap and a timeout, and returns a :class:`QueryResult`. Loading data is a
+separate, explicit path (``mara data load``) that the agent cannot reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
+from tools.sql_safety import check_read_only
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from assistant.settings import MaraSettings
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    name: str
+    rows: int
+    columns: tuple[ColumnInfo, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "columns": [{"name": c.name, "type": c.type} for c in self.columns],
+        }
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """Rows of a read-only query; ``truncated`` when the row cap cut it."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool = False
+    sql: str = ""
+    duration_ms: float = 0.0
+    column_types: list[str] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": self.columns,
+            "rows": [list(_jsonable(v) for v in row) for row in self.rows],
+            "row_count": self.row_count,
+            "truncated": self.truncated,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain JSON types for dates, decimals and numpy scalars."""
+    import datetime as dt
+    import decimal
+
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
+class Warehouse:
+    """Read-only access to customer data. Use :func:`open_warehouse` to get one."""
+
+    dialect: str = "duckdb"
+
+    def tables(self) -> list[TableInfo]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def table_names(self) -> list[str]:
+        return [t.name for t in self.tables()]
+
+    def query(self, sql: str, *, row_cap: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
+        """Validate ``sql`` as a single read-only query over known tables and run it."""
+        tree = check_read_only(sql, self.table_names(), dialect=self.dialect)
+        return self._execute(tree.sql(dialect=self.dialect), row_cap=row_cap, timeout_s=timeout_s)
+
+    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:  # pragma: no cover
+        raise NotImplementedError
+
+
+class DuckDBWarehouse(Warehouse):
+    """The embedded default: a DuckDB file in the workspace, opened read-only per query."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._tables: list[TableInfo] | None = None
+        self._mtime: float | None = None
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection with external access (files, network, extensions) disabled."""
+        import duckdb
+
+        if not self.path.exists():
+            raise WorkspaceError(
+                f"No warehouse at {self.path}.",
+                hint="Run 'mara demo' to build the demo workspace or 'mara data load FILE' to load your data.",
+            )
+        try:
+            con = duckdb.connect(
+                str(self.path),
+                read_only=True,
+                config={
+                    "enable_external_access": False,
+                    "autoinstall_known_extensions": False,
+                    "autoload_known_extensions": False,
+                    "lock_configuration": True,
+                },
+            )
+        except duckdb.IOException as err:
+            raise WorkspaceError(
+                f"The warehouse file {self.path} cannot be opened: {str(err).splitlines()[0]}",
+                hint="If it is corrupt, rebuild it with 'mara demo' or reload your data with 'mara data load'.",
+            ) from err
+        except duckdb.Error as err:
+            raise WorkspaceError(
+                f"The warehouse file {self.path} is not a valid DuckDB database ({type(err).__name__}).",
+                hint="Rebuild it with 'mara demo' or reload your data with 'mara data load'.",
+            ) from err
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def tables(self) -> list[TableInfo]:
+        mtime = self.path.stat().st_mtime if self.path.exists() else None
+        if self._tables is not None and mtime == self._mtime:
+            return self._tables
+        with self.connect() as con:
+            cols = con.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+            ).fetchall()
+            by_table: dict[str, list[ColumnInfo]] = {}
+            for table, column, dtype in cols:
+                by_table.setdefault(table, []).append(ColumnInfo(column, dtype))
+            infos = []
+            for table, columns in by_table.items():
+                (rows,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone() or (0,)
+                infos.append(TableInfo(table, int(rows), tuple(columns)))
+        self._tables, self._mtime = infos, mtime
+        return infos
+
+    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:
+        import duckdb
+
+        with self.connect() as con:
+            timer = threading.Timer(timeout_s, con.interrupt)
+            timer.start()
+            start = time.perf_counter()
+            try:
+                cursor = con.execute(sql)
+                rows = cursor.fetchmany(row_cap + 1)
+                description = cursor.description or []
+            except duckdb.InterruptException as err:
+                raise QueryError(
+                    f"The query ran longer than {timeout_s:g} s and was stopped.",
+                    hint="Aggregate more (GROUP BY) or filter to fewer rows.",
+                ) from err
+            except duckdb.Error as err:
+                raise QueryError(_engine_message(err), hint=_hint_for(err, self)) from err
+            finally:
+                timer.cancel()
+        return QueryResult(
+            columns=[d[0] for d in description],
+            column_types=[str(d[1]) for d in description],
+            rows=rows[:row_cap],
+            truncated=len(rows) > row_cap,
+            sql=sql,
+            duration_ms=(time.perf_counter() - start) * 1000,
+        )
+
+
+class SQLAlchemyWarehouse(Warehouse):
+    """Any SQLAlchemy URL (PostgreSQL tested); queries run in read-only transactions."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import sqlalchemy as sa
+
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        except Exception as err:  # bad URL or missing driver
+            raise WarehouseError(
+                f"Cannot use warehouse URL {_redact(url)}: {err}",
+                hint="Give a SQLAlchemy URL such as postgresql+psycopg://user@host/db and install its driver.",
+            ) from err
+        self.dialect = {"postgresql": "postgres"}.get(self.engine.dialect.name, self.engine.dialect.name)
+        self._tables: list[TableInfo] | None = None
+
+    def tables(self) -> list[TableInfo]:
+        if self._tables is not None:
+            return self._tables
+        import sqlalchemy as sa
+
+        try:
+            inspector = sa.inspect(self.engine)
+            infos = []
+            with self.engine.connect() as con:
+                for name in inspector.get_table_names():
+                    columns = tuple(
+                        ColumnInfo(c["name"], str(c["type"])) for c in inspector.get_columns(name)
+                    )
+                    q = sa.text(f"SELECT count(*) FROM {self.engine.dialect.identifier_preparer.quote(name)}")
+                    rows = int(con.execute(q).scalar() or 0)
+                    infos.append(TableInfo(name, rows, columns))
+        except sa.exc.OperationalError as err:
+            raise WarehouseError(
+                f"The warehouse at {_redact(str(self.engine.url))} is unreachable: {str(err.orig).strip().splitlines()[0]}",
+                hint="Check MARA_WAREHOUSE_URL and that the database server is running.",
+            ) from err
+        self._tables = infos
+        return infos
+
+    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:
+        import sqlalchemy as sa
+
+        start = time.perf_counter()
+        try:
+            with self.engine.connect() as con:
+                if self.engine.dialect.name == "postgresql":
+                    con.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    con.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                result = con.exec_driver_sql(sql)
+                rows = [tuple(r) for r in result.fetchmany(row_cap + 1)]
+                columns = list(result.keys())
+                con.rollback()
+        except sa.exc.OperationalError as err:
+            raise WarehouseError(
+                f"The warehouse is unreachable or the query was stopped: {str(err.orig).strip().splitlines()[0]}",
+                hint="Check the database server, or aggregate/filter more if it timed out.",
+            ) from err
+        except sa.exc.DBAPIError as err:
+            raise QueryError(str(err.orig).strip().splitlines()[0]) from err
+        return QueryResult(
+            columns=columns,
+            rows=rows[:row_cap],
+            truncated=len(rows) > row_cap,
+            sql=sql,
+            duration_ms=(time.perf_counter() - start) * 1000,
+        )
+
+
+def open_warehouse(settings: MaraSettings) -> Warehouse:
+    """The warehouse the settings point at: ``MARA_WAREHOUSE_URL`` or the workspace DuckDB file."""
+    if settings.warehouse_url:
+        return SQLAlchemyWarehouse(settings.warehouse_url)
+    return DuckDBWarehouse(settings.duckdb_path)
+
+
+def _engine_message(err: Exception) -> str:
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    return re.sub(r"^(\w+ )?Error: ", "", first)
+
+
+def _hint_for(err: Exception, warehouse: Warehouse) -> str | None:
+    import difflib
+
+    match = re.search(r'[Cc]olumn (?:with name )?"?(\w+)"? (?:not found|does not exist)', str(err))
+    if not match:
+        match = re.search(r'Referenced column "(\w+)" not found', str(err))
+    if match:
+        wanted = match.group(1).lower()
+        all_columns = sorted({c.name for t in warehouse.tables() for c in t.columns})
+        close = difflib.get_close_matches(wanted, all_columns, n=4, cutoff=0.5)
+        if close:
+            return f"Closest columns: {', '.join(close)}."
+    return None
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def known_table_names(warehouse: Warehouse) -> Sequence[str]:
+    """Table names for validation, or an empty list when the workspace has no data yet."""
+    try:
+        return warehouse.table_names()
+    except (WorkspaceError, WarehouseError):
+        return []
+
+
+__all__ = [
+    "ColumnInfo",
+    "DuckDBWarehouse",
+    "QueryResult",
+    "SQLAlchemyWarehouse",
+    "TableInfo",
+    "UnsafeQueryError",
+    "Warehouse",
+    "open_warehouse",
+]
