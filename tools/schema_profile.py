@@ -20,6 +20,8 @@ Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 _MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv)", re.I)
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_number$)", re.I)
 _CATEGORY_MAX_VALUES = 60
+# Personal data is never sampled into the profile (it would reach the model's prompt).
+PII_NAME = re.compile(r"(e_?mail|phone|mobile|first_?name|last_?name|full_?name|surname|street|address|postal|zip|birth|ssn|iban)", re.I)
 
 
 @dataclass(slots=True)
@@ -32,7 +34,7 @@ class ColumnProfile:
     max: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class TableProfile:
     name: str
     rows: int
@@ -105,7 +107,7 @@ def profile_warehouse(warehouse: Warehouse) -> SchemaProfile:
 def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
     columns = [ColumnProfile(c.name, c.type, _role_for(c.name, c.type)) for c in info.columns]
     quote = '"{}"'.format
-    text_cols = [c for c in columns if c.role == "text"]
+    text_cols = [c for c in columns if c.role == "text" and not PII_NAME.search(c.name)]
     if text_cols and info.rows:
         # One pass: distinct counts of every text column on a sample decide what is a category.
         selects = ", ".join(f"approx_count_distinct({quote(c.name)})" for c in text_cols)

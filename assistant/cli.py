@@ -1,0 +1,347 @@
+"""The ``mara`` command line: the scriptable face of every capability.
+
+Every command that takes ``--json`` prints exactly one JSON document on stdout
+(progress and messages go to stderr). Heavy modules are imported inside the
+commands so that start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from assistant.errors import MaraError, WorkspaceError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from assistant.settings import MaraSettings
+
+app = typer.Typer(
+    name="mara",
+    help="Mara — a conversational marketing assistant over your customer data and brand knowledge.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+data_app = typer.Typer(help="Load and inspect customer data.", no_args_is_help=True)
+kb_app = typer.Typer(help="Brand knowledge base: ingest documents and search them.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(kb_app, name="kb")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _settings() -> MaraSettings:
+    from assistant.settings import get_settings
+
+    return get_settings()
+
+
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _emit(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _require_workspace(settings: MaraSettings) -> None:
+    if settings.warehouse_url:
+        return
+    if not settings.home.is_dir():
+        raise WorkspaceError(
+            f"No Mara workspace at {settings.home.resolve()}.",
+            hint="Run 'mara demo' to build the demo workspace, or set MARA_HOME to your workspace folder.",
+        )
+
+
+# --- chat ---------------------------------------------------------------------------------
+
+
+@app.command()
+def chat(
+    message: Annotated[Optional[str], typer.Argument(help="Ask one question and exit; omit for a REPL.")] = None,  # noqa: UP007
+    conversation: Annotated[Optional[str], typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,  # noqa: UP007
+    as_json: JsonFlag = False,
+) -> None:
+    """Talk to Mara: one question with MESSAGE, or an interactive session without."""
+    settings = _settings()
+    _require_workspace(settings)
+    from assistant.agent import Assistant
+
+    with Assistant(settings) as assistant:
+        if message is not None:
+            if as_json:
+                result = assistant.run(message, conversation)
+                if result.error:
+                    raise MaraError(result.error)
+                _emit(result.to_json())
+                return
+            if not _render_turn(assistant, message, conversation):
+                raise typer.Exit(1)
+            return
+        _repl(assistant, conversation)
+
+
+def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> tuple[str, bool] | None:
+    """Stream one turn to the terminal; returns (conversation_id, ok)."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+    from rich.table import Table
+
+    out, err = Console(), _err()
+    reply_shown = False
+    done: dict[str, Any] = {}
+    failed = False
+    for event in assistant.stream(message, conversation_id):
+        data = event.data
+        if event.type == "tool_start":
+            err.print(f"[dim]→ {data['name']}({json.dumps(data['args'], default=str)[:160]})[/dim]")
+        elif event.type == "tool_end":
+            mark = "[green]✓[/green]" if data["ok"] else "[red]✗[/red]"
+            err.print(f"[dim]{mark} {data['name']} {data.get('duration_ms') or 0:.0f} ms[/dim]")
+        elif event.type == "table":
+            table = Table(title=data.get("title") or None, show_lines=False)
+            for column in data["columns"]:
+                table.add_column(str(column))
+            for row in data["rows"][:20]:
+                table.add_row(*["" if v is None else str(v) for v in row])
+            out.print(table)
+            if data["row_count"] > 20:
+                err.print(f"[dim]… {data['row_count']} rows; CSV: {assistant.settings.artifacts_path / (data['artifact_id'] + '.csv')}[/dim]")
+        elif event.type == "error":
+            failed = True
+            err.print(f"[red]Error:[/red] {data['message']}")
+        elif event.type == "done":
+            done = data
+    if done.get("reply") and not reply_shown:
+        out.print(Markdown(done["reply"]))
+    if failed:
+        return None
+    return done.get("conversation_id", ""), True
+
+
+def _repl(assistant: Any, conversation_id: str | None) -> None:
+    err = _err()
+    err.print(f"[bold]Mara[/bold] ({assistant.mode} mode). Ask about your customers, orders, products or brand. Ctrl-D to quit.")
+    while True:
+        try:
+            message = input("you › ").strip()
+        except (EOFError, KeyboardInterrupt):
+            err.print()
+            return
+        if not message:
+            continue
+        if message in {"/quit", "/exit"}:
+            return
+        result = _render_turn(assistant, message, conversation_id)
+        if result:
+            conversation_id = result[0]
+
+
+# --- serve / demo ----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default MARA_HOST or 127.0.0.1).")] = None,  # noqa: UP007
+    port: Annotated[Optional[int], typer.Option(help="Port (default MARA_PORT or 8000).")] = None,  # noqa: UP007
+) -> None:
+    """Run the API and the web chat."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    _require_workspace(settings)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    _err().print(f"Mara is serving on http://{bind_host}:{bind_port}  ({settings.resolved_mode} mode, workspace {settings.home.resolve()})")
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning")
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="Number of synthetic customers.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    as_json: JsonFlag = False,
+) -> None:
+    """(Re)build the demo workspace: a synthetic outdoor-gear retailer plus its brand knowledge."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.demo_data import build_demo_data
+    from knowledge.sample import sample_brand_path
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=_err(), transient=as_json) as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = build_demo_data(settings.duckdb_path, customers=customers, seed=seed, progress=on_progress)
+        (settings.home / "schema_profile.json").unlink(missing_ok=True)
+        kb = _knowledge(settings)
+        report = kb.ingest([sample_brand_path()], progress=on_progress)
+    result = {
+        "workspace": str(settings.home.resolve()),
+        "tables": summary.tables,
+        "seconds": round(summary.seconds, 2),
+        "knowledge": _as_dict(report),
+    }
+    if as_json:
+        _emit(result)
+    else:
+        _err().print(f"[green]Demo workspace ready[/green] at {result['workspace']}: " + ", ".join(f"{k} {v:,}" for k, v in summary.tables.items()))
+        _err().print("Try: mara chat \"How many customers do we have?\"  or  make run")
+
+
+def _knowledge(settings: MaraSettings) -> Any:
+    from knowledge.store import KnowledgeBase
+
+    return KnowledgeBase(
+        settings.chroma_path if not settings.chroma_host else None, host=settings.chroma_host, port=settings.chroma_port
+    )
+
+
+def _as_dict(value: Any) -> Any:
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+# --- data ----------------------------------------------------------------------------------------
+
+
+@data_app.command("load")
+def data_load(
+    path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSON-lines file.")],
+    table: Annotated[Optional[str], typer.Option(help="Table name (default: from the file name).")] = None,  # noqa: UP007
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing table of that name.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a file into the workspace warehouse (atomically: all rows or nothing)."""
+    from tools.data_load import load_file
+
+    settings = _settings()
+    if settings.warehouse_url:
+        raise MaraError("MARA_WAREHOUSE_URL points at an external database; load data there with its own tools.")
+    with _err().status(f"Loading {path.name} …"):
+        report = load_file(settings.duckdb_path, path, table, replace=replace)
+    (settings.home / "schema_profile.json").unlink(missing_ok=True)
+    if as_json:
+        _emit(_as_dict(report))
+    else:
+        _err().print(f"[green]Loaded[/green] {report.rows:,} rows into '{report.table}' ({len(report.columns)} columns).")
+
+
+@data_app.command("tables")
+def data_tables(as_json: JsonFlag = False) -> None:
+    """List tables with row counts and columns."""
+    from tools.warehouse import open_warehouse
+
+    settings = _settings()
+    _require_workspace(settings)
+    tables = [t.to_dict() for t in open_warehouse(settings).tables()]
+    if as_json:
+        _emit(tables)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table("table", "rows", "columns")
+    for t in tables:
+        view.add_row(t["name"], f"{t['rows']:,}", ", ".join(c["name"] for c in t["columns"]))
+    Console().print(view)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Option("--sql", help="One read-only SELECT / WITH statement.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Run read-only SQL against the warehouse (anything else is refused before it runs)."""
+    from tools.warehouse import open_warehouse
+
+    settings = _settings()
+    _require_workspace(settings)
+    result = open_warehouse(settings).query(sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s)
+    if as_json:
+        _emit(result.to_dict())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table(*result.columns)
+    for row in result.rows[:100]:
+        view.add_row(*["" if v is None else str(v) for v in row])
+    Console().print(view)
+    if result.row_count > 100 or result.truncated:
+        _err().print(f"[dim]{result.row_count}{'+' if result.truncated else ''} rows; first 100 shown.[/dim]")
+
+
+# --- knowledge ------------------------------------------------------------------------------------
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add documents to the brand knowledge base (unchanged files are skipped)."""
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    report = _knowledge(settings).ingest(paths)
+    if as_json:
+        _emit(_as_dict(report))
+    else:
+        _err().print(_as_dict(report))
+
+
+@kb_app.command("search")
+def kb_search(
+    query_text: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Number of passages.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search the brand knowledge base."""
+    settings = _settings()
+    passages = _knowledge(settings).search(query_text, k=k)
+    rows = [{"source": p.source, "title": p.title, "text": p.text, "score": round(float(p.score), 4)} for p in passages]
+    if as_json:
+        _emit(rows)
+        return
+    for row in rows:
+        _err().print(f"[bold]{row['source']}[/bold] — {row['title']} ({row['score']})\n{row['text'][:400]}\n")
+
+
+def main() -> None:
+    """Entry point: one-line errors, non-zero exit codes, no tracebacks for known problems."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        app()
+    except MaraError as err:
+        sys.stderr.write(f"Error: {err}\n")
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Write the offline planner's final reply from the tool results of the turn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from typing import Any
+
+OFFLINE_NOTE = (
+    "\n\n_Offline mode: answered by Mara's built-in planner, no LLM involved. "
+    "Set OPENAI_API_KEY or MARA_LLM_BASE_URL for free-form answers._"
+)
+
+
+def fmt(value: Any) -> str:
+    """A number or date the way a marketer reads it."""
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:,.2f}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return "—" if value is None else str(value)
+
+
+def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
+    """Sentence(s) stating the numbers of a query result."""
+    columns: list[str] = data.get("columns", [])
+    rows: list[list[Any]] = data.get("rows", [])
+    subject = plan.get("subject") or "result"
+    qualifiers = plan.get("qualifiers") or []
+    where = f" ({'; '.join(qualifiers)})" if qualifiers else ""
+    if not rows:
+        return f"No rows matched for {subject}{where}."
+    if len(rows) == 1 and len(columns) == 1:
+        value = fmt(rows[0][0])
+        if subject in {"customers", "orders", "products"} or plan.get("count"):
+            return f"**{value}** {subject}{where}."
+        return f"{subject[0].upper()}{subject[1:]}{where}: **{value}**."
+    dims = columns[:-1]
+    metric = columns[-1]
+    count = data.get("row_count", len(rows))
+    label = ", ".join(dims)
+    parts = [f"{subject[0].upper()}{subject[1:]} by {label}{where}: {count}{'+' if data.get('truncated') else ''} group{'s' if count != 1 else ''}."]
+    if plan.get("time_grain") and dims and dims[0] == plan["time_grain"]:
+        values = [r[-1] for r in rows]
+        numeric = [float(v) for v in values if isinstance(v, (int, float, decimal.Decimal))]
+        if numeric:
+            hi = max(range(len(numeric)), key=numeric.__getitem__)
+            lo = min(range(len(numeric)), key=numeric.__getitem__)
+            parts.append(
+                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{fmt(values[hi])}**), "
+                f"lowest {fmt(rows[lo][0])} ({fmt(values[lo])}), latest {fmt(values[-1])}."
+            )
+    else:
+        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{fmt(r[-1])}**" for r in rows[:5])
+        order = "Lowest" if plan.get("order") == "asc" else "Highest"
+        parts.append(f"{order} first — {shown}{' …' if len(rows) > 5 else ''}.")
+    parts.append(f"The full table ({metric}) is attached.")
+    return " ".join(parts)
+
+
+def compose_describe_reply(data: dict[str, Any]) -> str:
+    tables = data.get("tables", [])
+    if not tables:
+        return "The warehouse has no tables yet. Load data with `mara data load FILE` or build the demo with `mara demo`."
+    lines = [f"Your warehouse has {len(tables)} table{'s' if len(tables) != 1 else ''}:"]
+    for t in tables:
+        cols = t["columns"]
+        lines.append(f"- **{t['name']}** — {fmt(t['rows'])} rows; columns: {', '.join(cols[:12])}{' …' if len(cols) > 12 else ''}")
+    lines.append("\nAsk things like “how many customers opted in to SMS?” or “revenue by country last quarter”.")
+    return "\n".join(lines)
+
+
+def compose_knowledge_reply(question: str, passages: list[dict[str, Any]]) -> str:
+    if not passages:
+        return "I found nothing about that in the brand knowledge base. Add documents with `mara kb ingest PATH`."
+    words = {w for w in re.findall(r"[a-z0-9]+", question.lower()) if len(w) > 2}
+    picked: list[tuple[float, str, str]] = []
+    for rank, passage in enumerate(passages[:3]):
+        sentences = re.split(r"(?<=[.!?])\s+|\n+", passage.get("text", ""))
+        for sentence in sentences:
+            clean = sentence.strip(" -*#>")
+            if len(clean) < 20:
+                continue
+            overlap = len(words & set(re.findall(r"[a-z0-9]+", clean.lower())))
+            picked.append((overlap - 0.3 * rank, clean, _cite(passage)))
+    picked.sort(key=lambda p: p[0], reverse=True)
+    best = [p for p in picked[:3] if p[0] > 0] or picked[:2]
+    lines = ["From the brand knowledge base:"]
+    for _, sentence, cite in best:
+        lines.append(f"> {sentence} [{cite}]")
+    sources = list(dict.fromkeys(_cite(p) for p in passages[:5]))
+    lines.append("\nSources: " + ", ".join(sources))
+    return "\n".join(lines)
+
+
+def _cite(passage: dict[str, Any]) -> str:
+    source = str(passage.get("source", "?")).rsplit("/", 1)[-1]
+    heading = passage.get("heading")
+    return f"{source} › {heading}" if heading else source
+
+
+def compose_error_reply(tool: str, error: str) -> str:
+    text = error.removeprefix("Error: ").split("\nFix the arguments")[0].split("\n(Retry budget")[0]
+    return f"I couldn't answer that with `{tool}`: {text}"

@@ -1,0 +1,237 @@
+"""The offline planner: a deterministic LangChain chat model that needs no API key.
+
+It reads the conversation, routes the latest request to a tool (embedding
+similarity to examples plus rules), extracts arguments from the live schema,
+emits a real tool call, and — once the tool results are back — writes the final
+answer from them. Because it is a chat model, the agent loop, streaming,
+persistence and every front end run the same code as with an LLM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, Field
+
+from assistant.planner.compose import (
+    OFFLINE_NOTE,
+    compose_describe_reply,
+    compose_error_reply,
+    compose_knowledge_reply,
+    compose_query_reply,
+)
+from assistant.planner.extract import DataQuestion, merge_follow_up, parse_data_question
+from assistant.planner.routing import Router
+from assistant.tokens import count_message_tokens, count_tokens
+
+_FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
+
+HELP_TEXT = """I'm Mara, your marketing assistant. I can:
+- **Explore customer data** — “how many customers opted in to SMS?”, “revenue by country last quarter”, “top 10 products by revenue”, “orders per month this year”.
+- **Show what data there is** — “what tables do we have?”
+- **Run read-only SQL** — paste a `SELECT …` and I'll run it safely.
+- **Look up brand knowledge** — “what's our return policy?”, “which disclaimer do SMS need?”
+
+Follow-ups work too: after “revenue by country”, try “and last month?”."""
+
+
+class OfflinePlanner(BaseChatModel):
+    """Rules-and-embeddings planner implemented as a chat model (see module docstring)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    context: Any = Field(default=None, exclude=True)  # tools.context.ToolContext
+    tool_names: list[str] = Field(default_factory=list)
+    today: dt.date | None = None
+
+    @property
+    def _llm_type(self) -> str:
+        return "mara-offline-planner"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:  # type: ignore[override]
+        """Remember which tools exist; the planner only calls those."""
+        names = [t.name if hasattr(t, "name") else t["function"]["name"] if isinstance(t, dict) else t.__name__ for t in tools]
+        return self.model_copy(update={"tool_names": names})
+
+    # --- planning ------------------------------------------------------------------------
+
+    def _router(self) -> Router:
+        return Router(set(self.tool_names))
+
+    def decide(self, messages: Sequence[BaseMessage]) -> AIMessage:
+        """The next message of the assistant: a tool call or the final reply."""
+        last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+        if last_human < 0:
+            return AIMessage(content=HELP_TEXT + OFFLINE_NOTE)
+        text = _text(messages[last_human].content)
+        results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
+        if results:
+            plan = _last_plan(messages[last_human + 1 :])
+            return AIMessage(content=self._compose(text, plan, results) + OFFLINE_NOTE)
+        return self._plan(text, messages[:last_human])
+
+    def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
+        route = self._router().route(text)
+        if route.intent == "greeting":
+            return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples." + OFFLINE_NOTE)
+        if route.intent == "help":
+            return AIMessage(content=HELP_TEXT + OFFLINE_NOTE)
+        if route.intent == "refuse_write":
+            return AIMessage(
+                content="Customer data is read-only to me: I can't delete, change or create tables or rows. "
+                "I can query it, segment it and draft copy from it." + OFFLINE_NOTE
+            )
+        if route.intent == "run_sql":
+            return _call("run_sql", {"sql": route.sql}, {"tool": "run_sql"})
+        if route.intent == "search_knowledge":
+            return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
+        if route.intent == "describe_data":
+            return _call("describe_data", {}, {"tool": "describe_data"})
+        question = self._data_question(text, earlier)
+        if question is None:
+            if "search_knowledge" in self.tool_names and self._router().scores(text).get("search_knowledge", 0) > 0.35:
+                return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
+            if "describe_data" in self.tool_names:
+                return _call("describe_data", {}, {"tool": "describe_data", "unsure": True})
+            return AIMessage(content="I couldn't map that to your data. Type “help” for examples." + OFFLINE_NOTE)
+        if question.unmatched:
+            return self._no_such_column(question.unmatched)
+        args = question.spec.model_dump(mode="json", exclude_none=True)
+        plan = {"tool": "query_data", "subject": question.subject, "qualifiers": question.qualifiers,
+                "time_grain": question.spec.time_grain, "order": question.spec.order,
+                "count": question.spec.metrics[0].agg in ("count", "count_distinct")}
+        return _call("query_data", args, plan)
+
+    def _no_such_column(self, phrases: list[str]) -> AIMessage:
+        profile = self.context.profile()
+        columns = sorted({c.name for t in profile.tables for c in t.columns if c.role in ("category", "flag", "date")})
+        wanted = ", ".join(f"“{p}”" for p in phrases)
+        return AIMessage(
+            content=f"I couldn't find a column for {wanted} in your data, so I won't guess. "
+            f"You can break results down by: {', '.join(columns)}." + OFFLINE_NOTE
+        )
+
+    def _data_question(self, text: str, earlier: Sequence[BaseMessage]) -> DataQuestion | None:
+        if self.context is None or "query_data" not in self.tool_names:
+            return None
+        profile = self.context.profile()
+        today = self.today or dt.date.today()
+        question = parse_data_question(text, profile, today)
+        previous_text = _previous_question(earlier)
+        if previous_text and (question is None or _FOLLOW_UP.match(text)):
+            previous = parse_data_question(previous_text, profile, today)
+            if previous is not None:
+                return merge_follow_up(previous, text, profile, today)
+        return question
+
+    def _compose(self, text: str, plan: dict[str, Any], results: list[ToolMessage]) -> str:
+        parts = []
+        for result in results:
+            name = result.name or plan.get("tool", "")
+            if result.status == "error":
+                parts.append(compose_error_reply(name, _text(result.content)))
+                continue
+            data = (result.artifact or {}).get("data", {}) if isinstance(result.artifact, dict) else {}
+            if name == "query_data":
+                parts.append(compose_query_reply(plan, data))
+            elif name == "run_sql":
+                parts.append(compose_query_reply({"subject": "the query result"}, data) if data.get("rows") is not None else _text(result.content))
+            elif name == "describe_data":
+                prefix = "I couldn't map that question to a query over your data. Here is what I can see:\n\n" if plan.get("unsure") else ""
+                parts.append(prefix + compose_describe_reply(data))
+            elif name == "search_knowledge":
+                parts.append(compose_knowledge_reply(text, data.get("passages", [])))
+            else:
+                parts.append(_text(result.content)[:1500])
+        return "\n\n".join(parts)
+
+    # --- BaseChatModel ---------------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = self.decide(messages)
+        _attach_usage(message, messages)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        message = self.decide(messages)
+        _attach_usage(message, messages)
+        if message.tool_calls:
+            chunk = AIMessageChunk(
+                content="",
+                additional_kwargs=message.additional_kwargs,
+                tool_call_chunks=[
+                    {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+                    for i, c in enumerate(message.tool_calls)
+                ],
+                usage_metadata=message.usage_metadata,
+            )
+            yield ChatGenerationChunk(message=chunk)
+            return
+        pieces = re.findall(r"\S+\s*|\s+", _text(message.content))
+        for i, piece in enumerate(pieces):
+            chunk = AIMessageChunk(content=piece, usage_metadata=message.usage_metadata if i == len(pieces) - 1 else None)
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
+            yield ChatGenerationChunk(message=chunk)
+
+
+def _call(name: str, args: dict[str, Any], plan: dict[str, Any]) -> AIMessage:
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}],
+        additional_kwargs={"mara_plan": plan},
+    )
+
+
+def _last_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage) and "mara_plan" in message.additional_kwargs:
+            return dict(message.additional_kwargs["mara_plan"])
+    return {}
+
+
+def _previous_question(earlier: Sequence[BaseMessage]) -> str | None:
+    """The last earlier human message that led to a data query."""
+    result: str | None = None
+    asked: str | None = None
+    for message in earlier:
+        if isinstance(message, HumanMessage):
+            asked = _text(message.content)
+        elif isinstance(message, AIMessage) and message.additional_kwargs.get("mara_plan", {}).get("tool") == "query_data" and asked:
+            result = asked
+    return result
+
+
+def _attach_usage(message: AIMessage, prompt: list[BaseMessage]) -> None:
+    prompt_tokens = count_message_tokens(prompt)
+    completion = count_tokens(_text(message.content)) + sum(count_tokens(json.dumps(c["args"])) for c in message.tool_calls)
+    message.usage_metadata = {"input_tokens": prompt_tokens, "output_tokens": completion, "total_tokens": prompt_tokens + completion}
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return str(content or "")

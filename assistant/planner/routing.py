@@ -1,0 +1,100 @@
+"""Which capability a message asks for: sentence-embedding similarity to examples, plus rules.
+
+Examples live in ``prompts/tool_examples.yaml``; adding phrasings there improves
+routing without code changes. Rules catch what similarity alone gets wrong
+(literal SQL, greetings, strong data or brand keywords).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from prompts import load_data
+
+_SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:select)\s+.+?\bfrom\b.+))")
+_GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|cheers|ok|okay|great)\b[\s!.,]*(mara)?[\s!.]*$", re.I)
+_HELP = re.compile(r"^\s*(help|\?|what can you do|what do you do|how (do|can) i use you|who are you)\b", re.I)
+_DATA_WORDS = re.compile(
+    r"\b(how many|number of|count|revenue|sales|spend|spent|average|avg|total|orders?|customers?|"
+    r"products?|per (month|week|day|country)|by (country|city|channel|month|tier|category)|top \d+|"
+    r"aov|trend|monthly|weekly|opted in|opt-in|signups?|churn\w*)\b",
+    re.I,
+)
+_BRAND_WORDS = re.compile(
+    r"\b(brand|voice|tone|style guide|guideline|policy|policies|disclaimer|banned|compliance|offer|offers|"
+    r"promotion|promo|warranty|return|returns|shipping|faq|persona|personas|claims?|sustainab\w*|"
+    r"emoji|wording|tagline|values|repair|guarantee)\b",
+    re.I,
+)
+_WRITE = re.compile(
+    r"^\s*(please\s+)?(drop|delete|truncate|update|insert|alter|remove|erase|wipe|modify|change|rename|create)\b"
+    r"(?!.*\b(audience|segment|draft|copy|campaign|message|sms|email)\b)",
+    re.I,
+)
+_SCHEMA_WORDS = re.compile(r"\b(tables?|columns?|fields?|schema|what data|which data|data do (we|you) have)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    intent: str  # a tool name, "greeting" or "help"
+    score: float
+    sql: str | None = None
+
+
+class Router:
+    """Scores a message against every intent's examples and applies the rules."""
+
+    def __init__(self, available_tools: set[str]) -> None:
+        self.available = available_tools
+
+    @cached_property
+    def _examples(self) -> tuple[list[str], np.ndarray]:
+        from knowledge.embeddings import get_encoder
+
+        raw = load_data("tool_examples")["tools"]
+        labels: list[str] = []
+        texts: list[str] = []
+        for intent, examples in raw.items():
+            if intent in self.available or intent in ("greeting", "help"):
+                labels.extend([intent] * len(examples))
+                texts.extend(examples)
+        return labels, get_encoder().encode(texts)
+
+    def scores(self, message: str) -> dict[str, float]:
+        """Best cosine similarity per intent."""
+        from knowledge.embeddings import get_encoder
+
+        labels, matrix = self._examples
+        query = get_encoder().encode([message])[0]
+        sims = matrix @ query
+        best: dict[str, float] = {}
+        for label, sim in zip(labels, sims.tolist(), strict=True):
+            best[label] = max(best.get(label, -1.0), float(sim))
+        return best
+
+    def route(self, message: str) -> Route:
+        """The intent for ``message``."""
+        sql = _SQL.search(message)
+        if sql and "run_sql" in self.available:
+            statement = next(g for g in sql.groups() if g).strip().rstrip(";")
+            return Route("run_sql", 1.0, sql=statement)
+        if _WRITE.search(message):
+            return Route("refuse_write", 1.0)
+        if _GREETING.match(message):
+            return Route("greeting", 1.0)
+        if _HELP.match(message):
+            return Route("help", 1.0)
+        scores = self.scores(message)
+        if _SCHEMA_WORDS.search(message) and "describe_data" in self.available:
+            scores["describe_data"] = scores.get("describe_data", 0) + 0.25
+        if _DATA_WORDS.search(message) and "query_data" in self.available:
+            scores["query_data"] = scores.get("query_data", 0) + 0.15
+        if _BRAND_WORDS.search(message) and "search_knowledge" in self.available:
+            scores["search_knowledge"] = scores.get("search_knowledge", 0) + 0.2
+        scores.pop("run_sql", None)  # only for literal SQL
+        intent, score = max(scores.items(), key=lambda kv: kv[1])
+        return Route(intent, score)
