@@ -1,0 +1,64 @@
+"""Settings come from MARA_* variables (and the conventional OPENAI_* ones) in one class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import MaraSettings
+
+
+def make(**kwargs: object) -> MaraSettings:
+    return MaraSettings(_env_file=None, **kwargs)  # type: ignore[call-arg, arg-type]
+
+
+def test_defaults_are_offline_in_dot_mara() -> None:
+    settings = make()
+    assert settings.home == Path(".mara")
+    assert settings.resolved_mode == "offline"
+    assert settings.duckdb_path == Path(".mara/warehouse.duckdb")
+
+
+def test_openai_api_key_switches_to_llm_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    settings = make()
+    assert settings.resolved_mode == "llm"
+    assert settings.llm_api_key is not None and settings.llm_api_key.get_secret_value() == "sk-test"
+    assert "sk-test" not in repr(settings)
+
+
+def test_base_url_alone_means_llm_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARA_LLM_BASE_URL", "http://127.0.0.1:11434/v1")
+    monkeypatch.setenv("MARA_LLM_MODEL", "llama3.1")
+    settings = make()
+    assert settings.resolved_mode == "llm"
+    assert settings.llm_model == "llama3.1"
+
+
+def test_mode_can_be_forced_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("MARA_MODE", "offline")
+    assert make().resolved_mode == "offline"
+
+
+def test_home_and_limits_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MARA_HOME", str(tmp_path))
+    monkeypatch.setenv("MARA_QUERY_ROW_CAP", "50")
+    settings = make()
+    assert settings.home == tmp_path
+    assert settings.query_row_cap == 50
+
+
+def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = tmp_path / ".env"
+    env.write_text("MARA_MAX_STEPS=5\nOPENAI_BASE_URL=http://127.0.0.1:9/v1\n")
+    settings = MaraSettings(_env_file=env)  # type: ignore[call-arg]
+    assert settings.max_steps == 5
+    assert settings.resolved_mode == "llm"
+
+
+def test_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARA_MODE", "turbo")
+    with pytest.raises(ValueError, match="mode"):
+        make()
