@@ -174,7 +174,7 @@ class Assistant:
         conversation_id = conversation_id or uuid.uuid4().hex
         config = {
             "configurable": {"thread_id": conversation_id},
-            "recursion_limit": self.settings.max_steps * 2 + 3,
+            "recursion_limit": self.settings.max_steps * 2,
         }
         usage = TokenUsage()
         tool_calls: list[dict[str, Any]] = []
@@ -283,22 +283,31 @@ def _text_of(content: Any) -> str:
 
 def _as_provider_error(err: Exception) -> ModelProviderError | None:
     """Translate openai/httpx failures into one clear line with the fix."""
-    name = type(err).__name__
-    module = type(err).__module__
-    if not (module.startswith("openai") or module.startswith("httpx")):
-        if isinstance(err, (ValueError, KeyError)) and "choices" in str(err):
+    family = [c for c in type(err).__mro__ if c.__module__.split(".")[0] in ("openai", "httpx", "httpx2", "langchain_openai")]
+    if not family:
+        if isinstance(err, ValueError) and any(s in str(err) for s in ("choices", "Expecting value", "No generations found", "JSON")):
             return ModelProviderError(
                 "The LLM endpoint answered with something that is not a chat completion.",
-                hint="Check MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
+                hint="Check that MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
             )
         return None
-    hints = {
-        "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
-        "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
-        "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
-        "RateLimitError": "The provider is rate-limiting; wait and retry.",
-        "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
-        "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
-    }
+    names = [c.__name__ for c in family]
+    name = next((n for n in names if n in _PROVIDER_HINTS), names[0])
+    return _provider_message(err, name)
+
+
+_PROVIDER_HINTS = {
+    "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
+    "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
+    "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
+    "RateLimitError": "The provider is rate-limiting; wait and retry.",
+    "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
+    "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
+}
+
+
+def _provider_message(err: Exception, name: str) -> ModelProviderError:
     message = str(err).splitlines()[0][:300] if str(err) else name
-    return ModelProviderError(f"The LLM endpoint failed ({name}): {message}", hint=hints.get(name, "Check the LLM endpoint settings."))
+    return ModelProviderError(
+        f"The LLM endpoint failed ({name}): {message}", hint=_PROVIDER_HINTS.get(name, "Check the LLM endpoint settings.")
+    )

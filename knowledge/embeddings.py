@@ -64,18 +64,41 @@ _A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.45
 _INV_SQRT2 = np.float32(1.0 / math.sqrt(2.0))
 
 
+_GELU_CHUNK = 65536  # elements per pass: keeps the temporaries in cache
+
+
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU with erf (BERT's ``hidden_act="gelu"``), in place where possible."""
-    z = x * _INV_SQRT2
-    az = np.abs(z)
-    t = 1.0 / (1.0 + _P * az)
-    poly = t * (_A[0] + t * (_A[1] + t * (_A[2] + t * (_A[3] + t * _A[4]))))
-    erf_abs = 1.0 - poly * np.exp(-az * az)
-    erf = np.copysign(erf_abs, z)
-    erf += 1.0
-    erf *= 0.5
-    erf *= x
-    return erf
+    """GELU with erf (BERT's ``hidden_act="gelu"``), computed in place on ``x``.
+
+    ``gelu(x) = x * (1 + erf(x / sqrt 2)) / 2 = max(x, 0) - |x| * (1 - erf(|x| / sqrt 2)) / 2``,
+    evaluated chunk by chunk so that the temporaries stay in cache (2-3x faster than
+    whole-array expressions).
+    """
+    flat = x.reshape(-1)
+    size = min(_GELU_CHUNK, flat.size)
+    z_buf, t_buf, p_buf = (np.empty(size, dtype=np.float32) for _ in range(3))
+    for start in range(0, flat.size, size):
+        xs = flat[start : start + size]
+        z, t, p = z_buf[: xs.size], t_buf[: xs.size], p_buf[: xs.size]
+        np.multiply(xs, _INV_SQRT2, out=z)
+        np.abs(z, out=z)
+        np.multiply(z, _P, out=t)
+        t += 1.0
+        np.reciprocal(t, out=t)
+        np.multiply(t, _A[4], out=p)
+        for coeff in (_A[3], _A[2], _A[1], _A[0]):
+            p += coeff
+            p *= t
+        np.square(z, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        p *= z  # p = 1 - erf(|z|)
+        p *= 0.5
+        np.abs(xs, out=t)
+        p *= t
+        np.maximum(xs, 0.0, out=xs)
+        xs -= p
+    return x
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -86,6 +109,24 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float)
     centered *= weight
     centered += bias
     return centered
+
+
+def _attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """Softmax attention for ``(batch, heads, len, head_dim)`` inputs -> ``(batch, len, heads, d)``.
+
+    One sequence at a time: the score matrices stay small and in cache, and OpenBLAS does
+    not spin up threads for many tiny stacked products (2x faster than one 4-D matmul).
+    """
+    n, heads, length, head_dim = q.shape
+    out = np.empty((n, length, heads, head_dim), dtype=np.float32)
+    for b in range(n):
+        scores = q[b] @ k[b].transpose(0, 2, 1)
+        scores += bias[b]
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        out[b] = (scores @ v[b]).transpose(1, 0, 2)
+    return out
 
 
 class _Layer:
@@ -214,19 +255,13 @@ class MiniLMEncoder:
         x = self._word[input_ids] + self._pos_type[:length]
         x = _layer_norm(x.reshape(n * length, dim), self._emb_ln_w, self._emb_ln_b, self.eps)
         # Additive attention bias: padded keys get a large negative score.
-        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]  # (n, 1, 1, len)
         for layer in self._layers:
             qkv = x @ layer.qkv_w
             qkv += layer.qkv_b
             qkv = qkv.reshape(n, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
-            q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = q @ k.transpose(0, 1, 3, 2)
-            scores += bias
-            scores -= scores.max(axis=-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=-1, keepdims=True)
-            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, dim)
-            attn = context @ layer.out_w
+            attn = _attention(qkv[0], qkv[1], qkv[2], bias).reshape(n * length, dim)
+            attn = attn @ layer.out_w
             attn += layer.out_b
             attn += x
             x = _layer_norm(attn, layer.ln1_w, layer.ln1_b, self.eps)

@@ -67,16 +67,6 @@ def parse_timeframe(text: str, today: dt.date) -> Timeframe | None:
         start = dt.date(int(y_part), 3 * (int(q_part[1]) - 1) + 1, 1)
         return Timeframe(start, _quarter_start(start, 1), f"{q_part.upper()} {y_part}")
 
-    m = re.search(rf"\b(?:in|during|for)?\s*({_MONTH_RE})\s+(\d{{4}})\b", t)
-    if m:
-        start = dt.date(int(m.group(2)), MONTHS[m.group(1)], 1)
-        return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"))
-
-    m = re.search(r"\bbetween\s+(\d{4}-\d{2}-\d{2})\s+and\s+(\d{4}-\d{2}-\d{2})\b", t)
-    if m:
-        start, last = dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))
-        return Timeframe(start, last + dt.timedelta(days=1), f"{start} to {last}")
-
     m = re.search(r"\bsince\s+(\d{4}-\d{2}-\d{2})\b", t)
     if m:
         start = dt.date.fromisoformat(m.group(1))
@@ -92,6 +82,16 @@ def parse_timeframe(text: str, today: dt.date) -> Timeframe | None:
     if m:
         start = dt.date(int(m.group(1)), 1, 1)
         return Timeframe(start, tomorrow, f"since {m.group(1)}")
+
+    m = re.search(r"\bbetween\s+(\d{4}-\d{2}-\d{2})\s+and\s+(\d{4}-\d{2}-\d{2})\b", t)
+    if m:
+        start, last = dt.date.fromisoformat(m.group(1)), dt.date.fromisoformat(m.group(2))
+        return Timeframe(start, last + dt.timedelta(days=1), f"{start} to {last}")
+
+    m = re.search(rf"\b(?:in|during|for)?\s*({_MONTH_RE})\s+(\d{{4}})\b", t)
+    if m:
+        start = dt.date(int(m.group(2)), MONTHS[m.group(1)], 1)
+        return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"))
 
     relative = {
         "today": (today, tomorrow, "today"),

@@ -1,0 +1,115 @@
+"""LLM mode end to end: the real openai SDK (through langchain-openai) over HTTP to a scripted server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from assistant.agent import Assistant
+from assistant.settings import MaraSettings
+from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedOpenAIServer]:
+    with ScriptedOpenAIServer() as s:
+        yield s
+
+
+def llm_settings(settings: MaraSettings, server: ScriptedOpenAIServer, **extra: object) -> MaraSettings:
+    return settings.model_copy(
+        update={"mode": None, "llm_base_url": server.base_url, "llm_model": "scripted-model", "llm_max_retries": 0, **extra}
+    )
+
+
+def tool_messages(body: dict) -> list[dict]:
+    return [m for m in body["messages"] if m["role"] == "tool"]
+
+
+def test_multi_step_tool_call_then_answer(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[ScriptedToolCall("query_data", {"table": "customers"})]),
+        ScriptedReply(content="You have 6 customers."),
+    )
+    with Assistant(llm_settings(settings, server)) as assistant:
+        result = assistant.run("How many customers do we have?")
+    assert assistant.mode == "llm"
+    assert result.reply == "You have 6 customers."
+    assert result.tool_calls == [{"name": "query_data", "args": {"table": "customers"}}]
+    first, second = server.requests
+    assert {t["function"]["name"] for t in first["tools"]} >= {"query_data", "run_sql", "describe_data"}
+    assert first["messages"][0]["role"] == "system"
+    (tool_result,) = tool_messages(second)
+    assert "customers = 6" in tool_result["content"] or "6" in tool_result["content"]
+    assert result.usage["prompt_tokens"] > 0
+
+
+def test_streamed_reply_arrives_as_text_deltas(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[ScriptedToolCall("run_sql", {"sql": "SELECT count(*) AS n FROM orders"})]),
+        ScriptedReply(content="There are 8 orders in total, across three channels."),
+    )
+    with Assistant(llm_settings(settings, server)) as assistant:
+        events = list(assistant.stream("How many orders?"))
+    deltas = [e.data["delta"] for e in events if e.type == "text"]
+    assert len(deltas) > 1
+    assert "".join(deltas) == "There are 8 orders in total, across three channels."
+    assert all(body.get("stream") for body in server.requests)
+    assert [e.type for e in events if e.type in ("tool_start", "tool_end", "table")] == ["tool_start", "tool_end", "table"]
+
+
+def test_tool_error_goes_back_to_the_model_which_recovers(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[ScriptedToolCall("query_data", {"table": "orders", "dimensions": ["contry"]})]),
+        ScriptedReply(tool_calls=[ScriptedToolCall("query_data", {"table": "orders", "dimensions": ["country"]})]),
+        ScriptedReply(content="Germany leads."),
+    )
+    with Assistant(llm_settings(settings, server)) as assistant:
+        result = assistant.run("orders by country")
+    assert result.reply == "Germany leads."
+    retry = tool_messages(server.requests[1])[0]["content"]
+    assert "Unknown column 'contry'" in retry and "country" in retry and "call query_data again" in retry
+    assert "Germany" in tool_messages(server.requests[2])[-1]["content"]
+
+
+def test_hallucinated_tool_and_bad_json_get_corrective_messages(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[ScriptedToolCall("delete_everything", {})]),
+        ScriptedReply(tool_calls=[ScriptedToolCall("query_data", "{not json")]),
+        ScriptedReply(content="Sorry, here is what I can do."),
+    )
+    with Assistant(llm_settings(settings, server)) as assistant:
+        result = assistant.run("hi")
+    assert result.reply == "Sorry, here is what I can do."
+    assert "delete_everything" in json.dumps(tool_messages(server.requests[1]))
+
+
+def test_endpoint_down_is_one_clear_error(settings: MaraSettings) -> None:
+    down = settings.model_copy(update={"mode": None, "llm_base_url": "http://127.0.0.1:9/v1", "llm_max_retries": 0})
+    with Assistant(down) as assistant:
+        result = assistant.run("How many customers do we have?", conversation_id="x")
+        assert result.error is not None
+        assert "APIConnectionError" in result.error and "MARA_LLM_BASE_URL" in result.error
+        # the question itself is kept in the conversation
+        assert any(getattr(m, "content", "") == "How many customers do we have?" for m in assistant.history("x"))
+
+
+def test_garbage_from_the_endpoint_is_a_clear_error(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(ScriptedReply(raw_body="<html>502 Bad Gateway</html>", status=200))
+    with Assistant(llm_settings(settings, server)) as assistant:
+        result = assistant.run("How many customers?")
+    assert result.error is not None
+    assert "LLM endpoint" in result.error
+
+
+def test_step_limit_stops_a_looping_model(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    for _ in range(10):
+        server.add(ScriptedReply(tool_calls=[ScriptedToolCall("describe_data", {})]))
+    with Assistant(llm_settings(settings, server, max_steps=3)) as assistant:
+        result = assistant.run("loop forever")
+    assert result.error is not None and "3 steps" in result.error
+    assert len(server.requests) <= 4

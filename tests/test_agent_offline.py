@@ -1,0 +1,113 @@
+"""The agent loop end to end on the embedded default: offline planner, real tools, real persistence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langchain_core.tools import StructuredTool
+
+from assistant.agent import Assistant
+from assistant.errors import ToolInputError
+from assistant.planner import OfflinePlanner
+from assistant.settings import MaraSettings
+from tools.context import ToolContext
+from tools.registry import build_tools
+
+
+@pytest.fixture
+def assistant(settings: MaraSettings) -> Iterator[Assistant]:
+    with Assistant(settings) as a:
+        yield a
+
+
+def test_how_many_customers_is_answered_with_a_tool_call(assistant: Assistant) -> None:
+    result = assistant.run("How many customers do we have?")
+    assert [c["name"] for c in result.tool_calls] == ["query_data"]
+    assert "**6** customers" in result.reply
+    assert "Offline mode" in result.reply
+    assert result.mode == "offline"
+    assert result.error is None
+
+
+def test_events_come_in_order(assistant: Assistant) -> None:
+    types = [e.type for e in assistant.stream("revenue by country")]
+    assert types.index("tool_start") < types.index("tool_end") < types.index("table") < types.index("text")
+    assert types[-2:] == ["usage", "done"]
+
+
+def test_usage_is_recorded(assistant: Assistant) -> None:
+    result = assistant.run("How many customers do we have?")
+    assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] > 0
+
+
+def test_follow_up_keeps_context_across_processes(settings: MaraSettings) -> None:
+    with Assistant(settings) as first:
+        first.run("How many customers do we have?", conversation_id="thread-1")
+    with Assistant(settings) as second:  # a new process would see the same SQLite store
+        result = second.run("and in Germany?", conversation_id="thread-1")
+        assert "**2** customers" in result.reply
+        assert len(second.history("thread-1")) >= 6
+
+
+def test_greeting_needs_no_tool(assistant: Assistant) -> None:
+    result = assistant.run("hello")
+    assert result.tool_calls == []
+    assert "Ask me" in result.reply
+
+
+def test_write_requests_are_refused(assistant: Assistant) -> None:
+    result = assistant.run("delete all customers in Germany")
+    assert result.tool_calls == []
+    assert "read-only" in result.reply
+    assert assistant.run("How many customers in Germany?").reply.startswith("**2**")
+
+
+def test_hostile_sql_comes_back_as_a_tool_error_not_a_crash(assistant: Assistant) -> None:
+    result = assistant.run("SELECT * FROM orders; DROP TABLE orders")
+    assert result.error is None
+    assert "multi-statement" in result.reply
+    assert assistant.run("how many orders?").reply.startswith("**8**")
+
+
+def test_unknown_breakdown_is_admitted(assistant: Assistant) -> None:
+    result = assistant.run("revenue by shoe size")
+    assert result.tool_calls == []
+    assert "couldn't find a column" in result.reply and "country" in result.reply
+
+
+def test_tool_exception_reaches_the_model_as_a_tool_message(settings: MaraSettings) -> None:
+    """A crashing tool becomes the tool's output (status=error); the turn still ends with a reply."""
+
+    def query_data(table: str) -> tuple[str, dict[str, object]]:
+        """Always fails."""
+        raise RuntimeError("disk on fire")
+
+    broken = StructuredTool.from_function(query_data, name="query_data", response_format="content_and_artifact")
+    ctx = ToolContext(settings)
+    tools = [t for t in build_tools(ctx) if t.name != "query_data"] + [broken]
+    with Assistant(settings, model=OfflinePlanner(context=ctx), tools=tools) as a:
+        result = a.run("How many customers do we have?", conversation_id="t")
+        messages = a.history("t")
+    errors = [m for m in messages if isinstance(m, ToolMessage) and m.status == "error"]
+    assert len(errors) == 1 and "disk on fire" in str(errors[0].content)
+    assert "couldn't answer" in result.reply
+
+
+def test_fixable_tool_errors_are_marked_as_retries_with_a_budget(settings: MaraSettings) -> None:
+    calls = {"n": 0}
+
+    def query_data(table: str) -> tuple[str, dict[str, object]]:
+        """Asks for a fix every time."""
+        calls["n"] += 1
+        raise ToolInputError(f"Unknown table '{table}'.", hint="Valid: customers, orders.")
+
+    tool = StructuredTool.from_function(query_data, name="query_data", response_format="content_and_artifact")
+    ctx = ToolContext(settings)
+    with Assistant(settings, model=OfflinePlanner(context=ctx), tools=[tool]) as a:
+        a.run("How many customers do we have?", conversation_id="r")
+        messages = a.history("r")
+    retry = [m for m in messages if isinstance(m, ToolMessage)][0]
+    assert retry.additional_kwargs.get("retry") is True
+    assert "Fix the arguments and call query_data again" in str(retry.content)

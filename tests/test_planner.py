@@ -1,0 +1,115 @@
+"""The offline planner understands marketers' phrasings over the live schema — no LLM involved."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from assistant.planner.extract import parse_data_question
+from assistant.planner.routing import Router
+from assistant.planner.timeframes import parse_timeframe
+from assistant.settings import MaraSettings
+from tools.context import ToolContext
+from tools.data import run_query_spec
+
+TODAY = dt.date(2025, 11, 1)
+
+
+@pytest.fixture
+def ctx(settings: MaraSettings) -> ToolContext:
+    return ToolContext(settings)
+
+
+def answer(ctx: ToolContext, question: str) -> list[list[object]]:
+    parsed = parse_data_question(question, ctx.profile(), TODAY)
+    assert parsed is not None, f"not understood: {question}"
+    return run_query_spec(ctx, parsed.spec).data["rows"]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How many customers do we have?", [[6]]),
+        ("number of clients", [[6]]),
+        ("how many customers in Germany", [[2]]),
+        ("How many German customers are there?", [[2]]),
+        ("how many customers in Germany or France?", [[3]]),
+        ("How many gold customers opted in to SMS?", [[1]]),
+        ("how many customers are not opted in to sms", [[3]]),
+        ("count of UK shoppers", [[1]]),
+        ("How many orders over $100?", [[4]]),
+        ("how many customers ordered via the app", [[2]]),
+        ("total sales last month", [[140.0]]),
+        ("revenue from German customers in 2025", [[1005.5]]),
+        ("what was our average order value?", [[184.46]]),
+    ],
+)
+def test_single_number_questions(ctx: ToolContext, question: str, expected: list[list[float]]) -> None:
+    got = [[float(v) for v in row] for row in answer(ctx, question)]
+    assert got == [[pytest.approx(v, abs=0.01) for v in row] for row in expected]
+
+
+def test_breakdown_by_a_column_of_a_joined_table(ctx: ToolContext) -> None:
+    rows = answer(ctx, "revenue by country")
+    assert [r[0] for r in rows] == ["Germany", "United States", "United Kingdom"]
+
+
+def test_which_x_has_the_most(ctx: ToolContext) -> None:
+    rows = answer(ctx, "Which country has the most customers?")
+    assert rows[0][1] == 2 and rows[0][0] in {"Germany", "United States"}
+
+
+def test_top_n(ctx: ToolContext) -> None:
+    rows = answer(ctx, "top 2 cities by revenue")
+    assert [r[0] for r in rows] == ["Berlin", "Denver"]
+
+
+def test_monthly_trend(ctx: ToolContext) -> None:
+    rows = answer(ctx, "orders per month since September 2025")
+    assert [(str(r[0]), r[1]) for r in rows] == [("2025-09-01", 2), ("2025-10-01", 2)]
+
+
+def test_unknown_breakdown_is_reported_not_guessed(ctx: ToolContext) -> None:
+    parsed = parse_data_question("revenue by favourite colour", ctx.profile(), TODAY)
+    assert parsed is not None and parsed.unmatched == ["favourite colour"]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("last month", "2025-10-01", "2025-11-01"),
+        ("last quarter", "2025-07-01", "2025-10-01"),
+        ("this year", "2025-01-01", "2025-11-02"),
+        ("in 2024", "2024-01-01", "2025-01-01"),
+        ("Q3 2025", "2025-07-01", "2025-10-01"),
+        ("in March 2025", "2025-03-01", "2025-04-01"),
+        ("the last 30 days", "2025-10-03", "2025-11-02"),
+        ("since 2025-06-15", "2025-06-15", "2025-11-02"),
+    ],
+)
+def test_timeframes(text: str, start: str, end: str) -> None:
+    frame = parse_timeframe(text, TODAY)
+    assert frame is not None
+    assert (str(frame.start), str(frame.end)) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("How many customers do we have?", "query_data"),
+        ("revenue by country last quarter", "query_data"),
+        ("what tables are there?", "describe_data"),
+        ("SELECT count(*) FROM orders", "run_sql"),
+        ("hello!", "greeting"),
+        ("what can you do?", "help"),
+        ("which disclaimer goes into an SMS?", "search_knowledge"),
+        ("what is our refund window", "search_knowledge"),
+        ("how should our tone sound on instagram", "search_knowledge"),
+        ("drop table customers", "refuse_write"),
+        ("please delete all orders", "refuse_write"),
+    ],
+)
+def test_routing(message: str, intent: str) -> None:
+    router = Router({"describe_data", "query_data", "run_sql", "search_knowledge"})
+    assert router.route(message).intent == intent
