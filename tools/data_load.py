@@ -13,9 +13,9 @@ from pathlib import Path
 from assistant.errors import DataLoadError
 
 READERS = {
-    ".csv": "read_csv_auto({path}, header=true, sample_size=-1)",
-    ".tsv": "read_csv_auto({path}, header=true, delim='\\t', sample_size=-1)",
-    ".txt": "read_csv_auto({path}, header=true, sample_size=-1)",
+    ".csv": "read_csv_auto({path}, header=true, skip=0, delim=',', sample_size=-1)",
+    ".tsv": "read_csv_auto({path}, header=true, skip=0, delim='\\t', sample_size=-1)",
+    ".txt": "read_csv_auto({path}, header=true, skip=0, sample_size=-1)",
     ".parquet": "read_parquet({path})",
     ".pq": "read_parquet({path})",
     ".jsonl": "read_json_auto({path}, format='newline_delimited')",

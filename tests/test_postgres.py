@@ -1,0 +1,103 @@
+"""The scale-out path on a real PostgreSQL: read-only warehouse queries and the Postgres checkpointer."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from assistant.agent import Assistant
+from assistant.errors import QueryError, UnsafeQueryError, WarehouseError
+from assistant.settings import MaraSettings
+from tools.warehouse import SQLAlchemyWarehouse
+
+pytestmark = pytest.mark.integration
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+requires_postgres = pytest.mark.skipif(not _postgres_up(), reason="PostgreSQL is not running on 127.0.0.1:5432")
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A throw-away database holding the tiny customers/orders tables."""
+    import sqlalchemy as sa
+
+    from tests.conftest import CUSTOMERS, ORDERS
+
+    name = f"mara_test_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.exec_driver_sql(
+            "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, "
+            "country TEXT, city TEXT, signup_date DATE, loyalty_tier TEXT, email_opt_in BOOLEAN, sms_opt_in BOOLEAN)"
+        )
+        con.exec_driver_sql(
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
+            "order_date DATE, total NUMERIC(10,2), channel TEXT)"
+        )
+        con.execute(sa.text("INSERT INTO customers VALUES (:a,:b,:c,:d,:e,:f,:g,:h,:i,:j)"),
+                    [dict(zip("abcdefghij", row, strict=True)) for row in CUSTOMERS])
+        con.execute(sa.text("INSERT INTO orders VALUES (:a,:b,:c,:d,:e)"),
+                    [dict(zip("abcde", row, strict=True)) for row in ORDERS])
+    engine.dispose()
+    yield url
+    with admin.connect() as con:
+        con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@requires_postgres
+def test_queries_run_on_postgres_and_writes_are_refused(pg_database: str) -> None:
+    warehouse = SQLAlchemyWarehouse(pg_database)
+    assert {t.name: t.rows for t in warehouse.tables()} == {"customers": 6, "orders": 8}
+    result = warehouse.query("SELECT country, count(*) AS n FROM customers GROUP BY 1 ORDER BY 2 DESC, 1")
+    assert result.rows[0] == ("Germany", 2)
+    with pytest.raises(UnsafeQueryError):
+        warehouse.query("DELETE FROM orders")
+    with pytest.raises(QueryError):
+        warehouse.query("SELECT no_such_column FROM orders")
+
+
+@requires_postgres
+def test_the_read_only_transaction_is_a_second_wall(pg_database: str) -> None:
+    """Even SQL that slipped past the parser could not write: the transaction is READ ONLY."""
+    warehouse = SQLAlchemyWarehouse(pg_database)
+    with pytest.raises(QueryError, match="read-only transaction"):
+        warehouse._execute("UPDATE orders SET total = 0", row_cap=10, timeout_s=5)
+
+
+@requires_postgres
+def test_agent_answers_from_postgres_with_postgres_conversations(pg_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = MaraSettings(
+        home=tmp_path, mode="offline", warehouse_url=pg_database,
+        checkpoint_url=pg_database.replace("postgresql+psycopg", "postgresql"), _env_file=None,  # type: ignore[call-arg]
+    )
+    with Assistant(settings) as assistant:
+        assert "**6** customers" in assistant.run("How many customers do we have?", conversation_id="pg").reply
+    with Assistant(settings) as assistant:
+        result = assistant.run("revenue by country", conversation_id="pg")
+        assert "Germany: **1,005.50**" in result.reply
+        assert len(assistant.history("pg")) >= 6
+    assert not (tmp_path / "conversations.sqlite").exists()
+
+
+def test_unreachable_warehouse_is_a_clear_error() -> None:
+    warehouse = SQLAlchemyWarehouse("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
+    with pytest.raises(WarehouseError, match="unreachable.*MARA_WAREHOUSE_URL"):
+        warehouse.tables()
