@@ -181,11 +181,10 @@ class Assistant:
         reply_parts: list[str] = []
         final_reply: str | None = None
         streamed_text = False
-        started: dict[str, float] = {}
         try:
-            stream = self.graph.stream(
+            stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
-                config,  # type: ignore[arg-type]
+                config,
                 stream_mode=["messages", "updates"],
             )
             for mode, payload in stream:
@@ -204,7 +203,6 @@ class Assistant:
                             self._account(msg, usage)
                             for call in msg.tool_calls:
                                 tool_calls.append({"name": call["name"], "args": call["args"]})
-                                started[call["id"] or ""] = time.perf_counter()
                                 yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
                             if not msg.tool_calls:
                                 final_reply = _text_of(msg.content)
@@ -220,12 +218,12 @@ class Assistant:
             yield Event("error", {"message": str(err)})
             final_reply = f"Sorry — {err}"
         except Exception as err:  # provider failures and anything unexpected end the turn cleanly
-            provider = _as_provider_error(err)
-            if provider is None:
+            failure: MaraError | None = _as_provider_error(err)
+            if failure is None:
                 log.exception("turn failed")
-                provider = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
-            yield Event("error", {"message": str(provider)})
-            final_reply = f"Sorry — {provider}"
+                failure = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
+            yield Event("error", {"message": str(failure)})
+            final_reply = f"Sorry — {failure}"
         reply = final_reply if final_reply is not None else "".join(reply_parts)
         if not streamed_text and reply:
             yield Event("text", {"delta": reply})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -69,8 +69,8 @@ def _require_workspace(settings: MaraSettings) -> None:
 
 @app.command()
 def chat(
-    message: Annotated[Optional[str], typer.Argument(help="Ask one question and exit; omit for a REPL.")] = None,  # noqa: UP007
-    conversation: Annotated[Optional[str], typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,  # noqa: UP007
+    message: Annotated[str | None, typer.Argument(help="Ask one question and exit; omit for a REPL.")] = None,  # noqa: UP007
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,  # noqa: UP007
     as_json: JsonFlag = False,
 ) -> None:
     """Talk to Mara: one question with MESSAGE, or an interactive session without."""
@@ -153,12 +153,11 @@ def _repl(assistant: Any, conversation_id: str | None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface to bind (default MARA_HOST or 127.0.0.1).")] = None,  # noqa: UP007
-    port: Annotated[Optional[int], typer.Option(help="Port (default MARA_PORT or 8000).")] = None,  # noqa: UP007
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default MARA_HOST or 127.0.0.1).")] = None,  # noqa: UP007
+    port: Annotated[int | None, typer.Option(help="Port (default MARA_PORT or 8000).")] = None,  # noqa: UP007
 ) -> None:
     """Run the API and the web chat."""
     import uvicorn
-
     from api.app import create_app
 
     settings = _settings()
@@ -175,10 +174,10 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """(Re)build the demo workspace: a synthetic outdoor-gear retailer plus its brand knowledge."""
+    from knowledge.sample import sample_brand_path
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.demo_data import build_demo_data
-    from knowledge.sample import sample_brand_path
 
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
@@ -229,7 +228,7 @@ def _as_dict(value: Any) -> Any:
 @data_app.command("load")
 def data_load(
     path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSON-lines file.")],
-    table: Annotated[Optional[str], typer.Option(help="Table name (default: from the file name).")] = None,  # noqa: UP007
+    table: Annotated[str | None, typer.Option(help="Table name (default: from the file name).")] = None,  # noqa: UP007
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing table of that name.")] = False,
     as_json: JsonFlag = False,
 ) -> None:

@@ -15,9 +15,9 @@ def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
     if settings.checkpoint_url:
         from langgraph.checkpoint.postgres import PostgresSaver
 
-        saver = stack.enter_context(PostgresSaver.from_conn_string(settings.checkpoint_url))
-        saver.setup()
-        return saver
+        postgres = stack.enter_context(PostgresSaver.from_conn_string(settings.checkpoint_url))
+        postgres.setup()
+        return postgres
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     settings.home.mkdir(parents=True, exist_ok=True)

@@ -11,8 +11,9 @@ from tools.schema_profile import SchemaProfile, load_profile
 from tools.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
     from knowledge.store import KnowledgeBase
+
+    from assistant.settings import MaraSettings
 
 
 @dataclass

@@ -6,6 +6,7 @@ so a failed load never leaves a half-loaded or missing table.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +90,10 @@ def load_file(database: Path, path: Path, table: str | None = None, *, replace: 
         con.execute(f'ALTER TABLE "{staging}" RENAME TO "{name}"')
         con.execute("COMMIT")
     except BaseException:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute(f'DROP TABLE IF EXISTS "{staging}"')
-        except duckdb.Error:
-            pass
         raise
     finally:
         con.close()

@@ -112,9 +112,9 @@ def _money_column(table: TableProfile, text: str) -> ColumnProfile | None:
             return column
     preferred = ("revenue", "total", "line_total", "amount", "sales", "net_total", "value", "subtotal", "price")
     for name in preferred:
-        column = table.column(name)
-        if column is not None and column.role == "money":
-            return column
+        candidate = table.column(name)
+        if candidate is not None and candidate.role == "money":
+            return candidate
     return money[0] if money else None
 
 

@@ -1,0 +1,99 @@
+"""Every error leaves the API as ``{"error": {"type", "message"}}`` JSON — never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.models import ErrorBody, ErrorDetail, ErrorResponse
+from assistant.errors import MaraError, WorkspaceError
+
+log = logging.getLogger("mara.api")
+
+#: OpenAPI ``responses=`` entries for the error statuses routes can return.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "The request body or parameters are invalid."},
+    500: {"model": ErrorResponse, "description": "Unexpected server error (details are logged)."},
+}
+
+
+def error_response(
+    status: int, type_: str, message: str, details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A JSON error response in Mara's one error shape."""
+    body = ErrorResponse(error=ErrorBody(type=type_, message=message, details=details))
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+class NotFound(Exception):
+    """Raised by routes for a missing resource; rendered as a 404 error body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _status_type(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"No route for {request.method} {request.url.path}."
+    return error_response(exc.status_code, _status_type(exc.status_code), message,
+                          headers=dict(exc.headers or {}))
+
+
+async def _not_found(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NotFound)
+    return error_response(404, "not_found", exc.message)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        ErrorDetail(loc=[p for p in err.get("loc", ()) if isinstance(p, str | int)],
+                    message=str(err.get("msg", "invalid")))
+        for err in exc.errors()
+    ]
+    summary = "; ".join(
+        f"{'.'.join(str(p) for p in d.loc) or 'request'}: {d.message}" for d in details
+    )
+    return error_response(422, "validation_error", summary or "Invalid request.", details)
+
+
+async def _mara_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MaraError)
+    status = 503 if isinstance(exc, WorkspaceError) else 400
+    return error_response(status, _snake(type(exc).__name__), str(exc))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "Mara hit an unexpected error; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that render every failure in the one error shape."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(NotFound, _not_found)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(MaraError, _mara_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,31 @@
+"""``GET /v1/artifacts/{id}.csv``: download a full result table."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+
+from api.errors import ERROR_RESPONSES, NotFound
+from api.models import ErrorResponse
+from api.runtime import Runtime, get_runtime
+
+router = APIRouter(prefix="/v1", tags=["artifacts"])
+
+
+@router.get(
+    "/artifacts/{artifact_id}.csv",
+    response_class=FileResponse,
+    summary="Download a result table as CSV",
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The full table, header row first."},
+        404: {"model": ErrorResponse, "description": "No such artifact."},
+        **ERROR_RESPONSES,
+    },
+)
+async def download_artifact(artifact_id: str, runtime: Runtime = Depends(get_runtime)) -> FileResponse:
+    """The CSV behind a ``table`` event's ``artifact_id``."""
+    try:
+        path = runtime.artifacts.csv_path(artifact_id)
+    except KeyError:
+        raise NotFound(f"No artifact with id '{artifact_id}'.") from None
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"mara-{artifact_id}.csv")

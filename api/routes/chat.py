@@ -1,0 +1,77 @@
+"""``POST /v1/chat``: one user turn, streamed as Server-Sent Events or returned as JSON."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.errors import ERROR_RESPONSES
+from api.models import ChatRequest, ChatResponse, ErrorResponse, EventModel, ToolCall
+from api.runtime import ChatAssistant, Runtime, get_runtime
+from api.sse import SSE_HEADERS, events_in_threadpool, format_sse
+from assistant.events import Event
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+
+_SSE_DOC = (
+    "One frame per event, in order: `event: <type>` then `data: <json>`. Types: text "
+    "(`{delta}`), tool_start, tool_end, table, chart, citation, usage, error, and finally done "
+    "(`{reply, conversation_id, mode, tool_calls}`)."
+)
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    summary="Send a message",
+    responses={
+        200: {
+            "description": "`stream: false` → ChatResponse JSON; `stream: true` → event stream.",
+            "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
+        },
+        400: {"model": ErrorResponse, "description": "Mara refused the request."},
+        503: {"model": ErrorResponse, "description": "The workspace is missing or broken."},
+        **ERROR_RESPONSES,
+    },
+)
+async def chat(body: ChatRequest, runtime: Runtime = Depends(get_runtime)) -> Any:
+    """Run one turn of the conversation.
+
+    With ``stream`` (the default) the reply is ``text/event-stream``; the conversation id is
+    also sent up front in the ``X-Conversation-Id`` header. Turns of one conversation run
+    one after another.
+    """
+    assistant = await runtime.assistant()
+    conversation_id = body.conversation_id or uuid.uuid4().hex
+    if body.stream:
+        frames = _sse_frames(runtime, assistant, body.message, conversation_id)
+        headers = {**SSE_HEADERS, "X-Conversation-Id": conversation_id}
+        return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
+    async with runtime.turn_locks.hold(conversation_id):
+        events = await run_in_threadpool(lambda: list(assistant.stream(body.message, conversation_id)))
+    return _chat_response(events, conversation_id, runtime.mode)
+
+
+async def _sse_frames(
+    runtime: Runtime, assistant: ChatAssistant, message: str, conversation_id: str
+) -> AsyncIterator[bytes]:
+    async with runtime.turn_locks.hold(conversation_id):
+        async for event in events_in_threadpool(assistant.stream(message, conversation_id)):
+            yield format_sse(event)
+
+
+def _chat_response(events: list[Event], conversation_id: str, mode: str) -> ChatResponse:
+    done = next((e for e in reversed(events) if e.type == "done"), None)
+    data: dict[str, Any] = done.data if done is not None else {}
+    return ChatResponse(
+        reply=str(data.get("reply", "")),
+        conversation_id=str(data.get("conversation_id", conversation_id)),
+        mode=data.get("mode", mode),
+        tool_calls=[ToolCall(name=c["name"], args=c.get("args") or {}) for c in data.get("tool_calls", [])],
+        events=[EventModel(type=e.type, data=e.data) for e in events],
+    )
