@@ -7,6 +7,7 @@ the :class:`~assistant.events.Event` objects that come back.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -228,6 +229,7 @@ class Assistant:
         if not streamed_text and reply:
             yield Event("text", {"delta": reply})
         yield Event("usage", usage.to_dict())
+        self._record_usage(conversation_id, usage, tool_calls)
         yield Event(
             "done",
             {"reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls},
@@ -239,6 +241,23 @@ class Assistant:
             usage.add(int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)))
         else:
             usage.add(count_message_tokens([msg]), count_tokens(_text_of(msg.content)))
+
+    def _record_usage(self, conversation_id: str, usage: TokenUsage, tool_calls: list[dict[str, Any]]) -> None:
+        """Append the turn's token counts to ``usage.jsonl`` in the workspace (one JSON line per turn)."""
+        record = {
+            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "conversation_id": conversation_id,
+            "mode": self.mode,
+            "model": self.settings.llm_model if self.mode == "llm" else "offline-planner",
+            **usage.to_dict(),
+            "tools": [c["name"] for c in tool_calls],
+        }
+        try:
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+            with self.settings.usage_path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError:
+            log.warning("could not record usage in %s", self.settings.usage_path)
 
     def history(self, conversation_id: str) -> list[Any]:
         """The messages of a stored conversation (empty when unknown)."""

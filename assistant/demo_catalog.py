@@ -156,7 +156,7 @@ COUNTRIES: tuple[Country, ...] = (
     Country("Canada", 0.08, "en", "CAD", "+1", (), 7, "ca", "number_first",
             ("gmail.com", "hotmail.com", "yahoo.ca", "outlook.com", "icloud.com"),
             (("Toronto", 2.8, "M", "416"), ("Montreal", 1.8, "H", "514"),
-             ("Vancouver", 0.7, "V", "604"), ("Calgary", 1.3, "T", "403"),
+             ("Vancouver", 2.6, "V", "604"), ("Calgary", 1.3, "T", "403"),
              ("Ottawa", 1.0, "K", "613"), ("Edmonton", 1.0, "T", "780"),
              ("Quebec City", 0.55, "G", "418"), ("Winnipeg", 0.75, "R", "204"),
              ("Halifax", 0.44, "B", "902"), ("Whistler", 0.05, "V", "604"))),
@@ -209,6 +209,61 @@ def ascii_slug(text: str) -> str:
     """Lower-case ASCII form of a name for e-mail addresses ("Björn Müller" -> "bjornmuller")."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     return "".join(ch for ch in folded.lower() if ch.isalnum())
+
+
+_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
+
+
+def postal_codes(country: Country, city_idx: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """Postal codes in the country's format, starting with the city's real prefix."""
+    n = len(city_idx)
+    prefixes = [country.cities[i][2] for i in city_idx.tolist()]
+    digits = rng.integers(0, 1_000_000, n).tolist()
+    letters = rng.integers(0, len(_LETTERS), (n, 2)).tolist()
+    style = country.postal_style
+    out: list[str] = []
+    for p, x, (a, b) in zip(prefixes, digits, letters, strict=True):
+        la, lb = _LETTERS[a], _LETTERS[b]
+        if style == "uk":
+            out.append(f"{p}{1 + x % 20} {x // 20 % 10}{la}{lb}")
+        elif style == "ca":
+            out.append(f"{p}{x % 10}{la} {x // 10 % 10}{lb}{x // 100 % 10}")
+        elif style == "nl":
+            out.append(f"{p}{x % 100:02d} {la}{lb}")
+        else:
+            width = 4 if style == "digits4" else 5
+            fill = width - len(p)
+            code = p + str(x % 10**fill).zfill(fill)
+            out.append(f"{code[:3]} {code[3:]}" if style == "se" else code)
+    return out
+
+
+def phone_numbers(country: Country, city_idx: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """E.164 numbers: the city's area code in North America, a mobile number elsewhere."""
+    n = len(city_idx)
+    if not country.mobile_prefixes:
+        subscriber = rng.integers(2_000_000, 10_000_000, n).tolist()
+        areas = [country.cities[i][3] for i in city_idx.tolist()]
+        return [f"{country.dial_code}{a}{s}" for a, s in zip(areas, subscriber, strict=True)]
+    width = country.subscriber_digits
+    pre = rng.integers(0, len(country.mobile_prefixes), n).tolist()
+    subscriber = rng.integers(0, 10**width, n).tolist()
+    return [
+        f"{country.dial_code}{country.mobile_prefixes[p]}{s:0{width}d}"
+        for p, s in zip(pre, subscriber, strict=True)
+    ]
+
+
+def street_addresses(country: Country, n: int, rng: np.random.Generator) -> list[str]:
+    """House number and street, ordered the way the country writes them."""
+    streets = STREETS[country.lang]
+    names = [streets[i] for i in rng.integers(0, len(streets), n).tolist()]
+    numbers = (1 + rng.geometric(0.015, n)).clip(1, 999).tolist()
+    if country.address_style == "number_last":
+        return [f"{s} {x}" for s, x in zip(names, numbers, strict=True)]
+    if country.address_style == "comma_number":
+        return [f"{s}, {x}" for s, x in zip(names, numbers, strict=True)]
+    return [f"{x} {s}" for s, x in zip(names, numbers, strict=True)]
 
 
 # -- products -------------------------------------------------------------------------------
@@ -282,7 +337,7 @@ _CATALOG: dict[str, list[tuple[str, tuple[str, ...], tuple[int, int]]]] = {
         ("Headlamps & Lighting", ("Headlamp", "Camp Lantern"), (25, 69)),
         ("Trekking Poles", ("Carbon Trekking Poles", "Aluminium Trekking Poles"), (69, 169)),
         ("Navigation & Safety", ("First Aid Kit", "Emergency Bivvy", "Compass"), (15, 59)),
-        ("Gift Cards & Care", ("Gear Wash", "Repair Kit", "Dry Bag"), (9, 39)),
+        ("Care & Repair", ("Gear Wash", "Repair Kit", "Dry Bag"), (9, 39)),
     ],
 }
 SERIES = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -37,9 +38,13 @@ def test_events_come_in_order(assistant: Assistant) -> None:
     assert types[-2:] == ["usage", "done"]
 
 
-def test_usage_is_recorded(assistant: Assistant) -> None:
-    result = assistant.run("How many customers do we have?")
+def test_usage_is_recorded_per_turn(assistant: Assistant, settings: MaraSettings) -> None:
+    result = assistant.run("How many customers do we have?", conversation_id="u")
     assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] > 0
+    (line,) = settings.usage_path.read_text().splitlines()
+    record = json.loads(line)
+    assert record["conversation_id"] == "u" and record["tools"] == ["query_data"]
+    assert record["prompt_tokens"] == result.usage["prompt_tokens"]
 
 
 def test_follow_up_keeps_context_across_processes(settings: MaraSettings) -> None:

@@ -29,7 +29,17 @@ def fmt(value: Any) -> str:
 
 
 def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
-    """Sentence(s) stating the numbers of a query result."""
+    """Sentence(s) stating the numbers of a query result, then how they were computed."""
+    answer = _query_answer(plan, data)
+    tables = re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', str(data.get("sql", "")), flags=re.I)
+    if not tables:
+        return answer
+    names = list(dict.fromkeys(tables))
+    how = f"`{names[0]}`" + (f" joined to {', '.join(f'`{n}`' for n in names[1:])}" if len(names) > 1 else "")
+    return f"{answer}\n\n_How: one read-only query over {how}._"
+
+
+def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
     columns: list[str] = data.get("columns", [])
     rows: list[list[Any]] = data.get("rows", [])
     subject = plan.get("subject") or "result"
