@@ -43,6 +43,8 @@ def create_app(
         version=API_VERSION,
         summary="Conversational marketing assistant: chat over customer data and brand knowledge.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their assets from a CDN; /openapi.json stays
+        redoc_url=None,
     )
     app.state.runtime = runtime
     install_error_handlers(app)

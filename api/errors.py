@@ -25,7 +25,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(
-    status: int, type_: str, message: str, details: list[ErrorDetail] | None = None,
+    status: int,
+    type_: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A JSON error response in Mara's one error shape."""
@@ -56,9 +59,10 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
-        message = f"No route for {request.method} {request.url.path}."
-    return error_response(exc.status_code, _status_type(exc.status_code), message,
-                          headers=dict(exc.headers or {}))
+        message = f"Not found: {request.method} {request.url.path}."
+    return error_response(
+        exc.status_code, _status_type(exc.status_code), message, headers=dict(exc.headers or {})
+    )
 
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:
@@ -69,8 +73,10 @@ async def _not_found(request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
-        ErrorDetail(loc=[p for p in err.get("loc", ()) if isinstance(p, str | int)],
-                    message=str(err.get("msg", "invalid")))
+        ErrorDetail(
+            loc=[p for p in err.get("loc", ()) if isinstance(p, str | int)],
+            message=str(err.get("msg", "invalid")),
+        )
         for err in exc.errors()
     ]
     summary = "; ".join(
@@ -87,7 +93,9 @@ async def _mara_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "Mara hit an unexpected error; it has been logged.")
+    return error_response(
+        500, "internal_error", "Mara hit an unexpected error; it has been logged."
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

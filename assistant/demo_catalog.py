@@ -1,8 +1,9 @@
 """Static reference data for the "Alder & Peak" demo retailer.
 
 Everything here is fixed and small: countries (with cities, postal and phone formats, names,
-streets and e-mail domains), the product catalog and the marketing-campaign calendar. The
-random generator in :mod:`assistant.demo_data` draws from these lists. Nothing in this module
+streets and e-mail domains) and the helpers that format them, the seasonal calendar, the
+product catalog and the marketing-campaign calendar. :mod:`assistant.demo_data` simulates
+customers on top of these. Nothing in this module
 depends on the random seed, so product names and campaign names are stable across builds and
 can be referred to from the brand knowledge base.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -205,6 +207,7 @@ GENDERS = ("female", "male", "unspecified")
 GENDER_WEIGHTS = (0.47, 0.49, 0.04)
 
 
+@lru_cache(maxsize=4096)
 def ascii_slug(text: str) -> str:
     """Lower-case ASCII form of a name for e-mail addresses ("Björn Müller" -> "bjornmuller")."""
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
@@ -264,6 +267,100 @@ def street_addresses(country: Country, n: int, rng: np.random.Generator) -> list
     if country.address_style == "comma_number":
         return [f"{s}, {x}" for s, x in zip(names, numbers, strict=True)]
     return [f"{x} {s}" for s, x in zip(names, numbers, strict=True)]
+
+
+def contact_details(rng: np.random.Generator, ids: np.ndarray, country: np.ndarray,
+                    gender: np.ndarray) -> dict[str, np.ndarray]:
+    """Names, city, address, phone and a unique e-mail for customers `ids` (one per row of
+    `country`/`gender`, indices into COUNTRIES/GENDERS), drawn country by country."""
+    n = len(ids)
+    out = {k: np.empty(n, object) for k in ("first_name", "last_name", "email", "phone",
+                                             "city", "street_address", "postal_code")}
+    for ci, ctry in enumerate(COUNTRIES):
+        idx = np.flatnonzero(country == ci)
+        k = len(idx)
+        weights = np.array([c[1] for c in ctry.cities])
+        city_idx = rng.choice(len(ctry.cities), k, p=weights / weights.sum())
+        female, male = FIRST_NAMES[ctry.lang]
+        is_female = (gender[idx] == 0) | ((gender[idx] == 2) & (rng.random(k) < 0.5))
+        first = [female[int(u * len(female))] if f else male[int(u * len(male))]
+                 for f, u in zip(is_female.tolist(), rng.random(k).tolist(), strict=True)]
+        surnames = LAST_NAMES[ctry.lang]
+        last = [surnames[i] for i in rng.integers(0, len(surnames), k).tolist()]
+        domains = rng.choice(ctry.email_domains, k, p=[0.45, 0.2, 0.15, 0.1, 0.1]).tolist()
+        short = (rng.random(k) < 0.3).tolist()
+        out["first_name"][idx], out["last_name"][idx] = first, last
+        out["email"][idx] = [  # "emma.smith123@..." or "esmith123@...": unique through the id
+            f"{ascii_slug(f)[0] if s else ascii_slug(f) + '.'}{ascii_slug(la)}{i}@{d}"
+            for f, la, i, d, s in zip(first, last, ids[idx].tolist(), domains, short,
+                                      strict=True)
+        ]
+        out["city"][idx] = [ctry.cities[i][0] for i in city_idx.tolist()]
+        out["phone"][idx] = phone_numbers(ctry, city_idx, rng)
+        out["street_address"][idx] = street_addresses(ctry, k, rng)
+        out["postal_code"][idx] = postal_codes(ctry, city_idx, rng)
+    return out
+
+
+# -- calendar -------------------------------------------------------------------------------
+
+HISTORY_DAYS = 4 * 365  # signups and orders span this many days up to and including as_of
+# Order intensity by month (Jan..Dec) and weekday (Mon..Sun); Black Friday week is boosted.
+MONTH_INTENSITY = np.array([0.72, 0.68, 0.88, 1.08, 1.15, 1.12, 1.02, 0.95, 0.88, 0.95, 1.35, 1.6])
+WEEKDAY_INTENSITY = np.array([0.96, 0.93, 0.95, 0.97, 1.02, 1.07, 1.10])
+ONLINE_HOURS = np.array([1.0, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.2, 3.0, 3.5, 3.8, 4.0, 4.4, 4.2,
+                         4.0, 4.0, 4.2, 4.6, 5.2, 6.0, 6.4, 5.8, 4.2, 2.2])
+STORE_HOURS = np.zeros(24)
+STORE_HOURS[9:21] = [2.0, 3.5, 4.5, 5.0, 5.0, 5.2, 5.5, 5.5, 5.0, 4.2, 3.0, 1.5]
+
+
+class Timeline:
+    """Days 0..days-1 counted from `first_day`, with a seasonal purchase clock.
+
+    `cum` is the cumulative order intensity at day boundaries: a customer with a constant
+    purchase rate on the clock buys more in busy seasons once mapped back to calendar time.
+    """
+
+    def __init__(self, as_of: date) -> None:
+        self.first_day = as_of - timedelta(days=HISTORY_DAYS - 1)
+        self.days = HISTORY_DAYS
+        dates = np.arange(np.datetime64(self.first_day), np.datetime64(as_of) + 1)
+        self.month = dates.astype("datetime64[M]").astype(np.int64) % 12
+        day_of_month = (dates - dates.astype("datetime64[M]")).astype(np.int64) + 1
+        weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+        intensity = MONTH_INTENSITY[self.month] * WEEKDAY_INTENSITY[weekday]
+        black_friday = (self.month == 10) & (day_of_month >= 24) & (day_of_month <= 30)
+        intensity[black_friday] *= 1.8
+        self.intensity = intensity / intensity.mean()
+        summer_sale = ((self.month == 6) & (day_of_month >= 10)) | (
+            (self.month == 7) & (day_of_month <= 10))
+        self.sale = ((self.month == 0) & (day_of_month >= 2)) | black_friday | summer_sale
+        self.grid = np.arange(self.days + 1, dtype=np.float64)
+        self.cum = np.concatenate([[0.0], np.cumsum(self.intensity)])
+
+    def to_clock(self, t: np.ndarray) -> np.ndarray:
+        """Calendar time (days since first_day) -> purchase-clock time."""
+        return np.interp(t, self.grid, self.cum)
+
+    def from_clock(self, x: np.ndarray) -> np.ndarray:
+        """Purchase-clock time -> calendar time (days since first_day)."""
+        return np.interp(x, self.cum, self.grid)
+
+    def signup_times(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """`n` sorted signup times (days): growing ~3x over the window, mildly seasonal."""
+        weight = self.intensity**0.6 * np.exp(1.1 * np.arange(self.days) / self.days)
+        cdf = np.cumsum(weight) / weight.sum()
+        day = np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), self.days - 1)
+        return np.sort(day + rng.random(n))
+
+
+def time_of_day(frac: np.ndarray, store: np.ndarray) -> np.ndarray:
+    """Map a uniform fraction of a day onto the store or online hour profile (monotone)."""
+    out = np.empty_like(frac)
+    for mask, weights in ((store, STORE_HOURS), (~store, ONLINE_HOURS)):
+        cdf = np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
+        out[mask] = np.interp(frac[mask], cdf, np.arange(25.0)) / 24.0
+    return np.minimum(out, 86_399 / 86_400)
 
 
 # -- products -------------------------------------------------------------------------------

@@ -22,10 +22,14 @@ router = APIRouter(prefix="/v1", tags=["artifacts"])
         **ERROR_RESPONSES,
     },
 )
-async def download_artifact(artifact_id: str, runtime: Runtime = Depends(get_runtime)) -> FileResponse:
+async def download_artifact(
+    artifact_id: str, runtime: Runtime = Depends(get_runtime)
+) -> FileResponse:
     """The CSV behind a ``table`` event's ``artifact_id``."""
     try:
         path = runtime.artifacts.csv_path(artifact_id)
     except KeyError:
         raise NotFound(f"No artifact with id '{artifact_id}'.") from None
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=f"mara-{artifact_id}.csv")
+    return FileResponse(
+        path, media_type="text/csv; charset=utf-8", filename=f"mara-{artifact_id}.csv"
+    )

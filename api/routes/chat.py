@@ -32,7 +32,9 @@ _SSE_DOC = (
     responses={
         200: {
             "description": "`stream: false` → ChatResponse JSON; `stream: true` → event stream.",
-            "content": {"text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}},
+            "content": {
+                "text/event-stream": {"schema": {"type": "string", "description": _SSE_DOC}}
+            },
         },
         400: {"model": ErrorResponse, "description": "Mara refused the request."},
         503: {"model": ErrorResponse, "description": "The workspace is missing or broken."},
@@ -53,7 +55,9 @@ async def chat(body: ChatRequest, runtime: Runtime = Depends(get_runtime)) -> An
         headers = {**SSE_HEADERS, "X-Conversation-Id": conversation_id}
         return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
     async with runtime.turn_locks.hold(conversation_id):
-        events = await run_in_threadpool(lambda: list(assistant.stream(body.message, conversation_id)))
+        events = await run_in_threadpool(
+            lambda: list(assistant.stream(body.message, conversation_id))
+        )
     return _chat_response(events, conversation_id, runtime.mode)
 
 
@@ -72,6 +76,8 @@ def _chat_response(events: list[Event], conversation_id: str, mode: str) -> Chat
         reply=str(data.get("reply", "")),
         conversation_id=str(data.get("conversation_id", conversation_id)),
         mode=data.get("mode", mode),
-        tool_calls=[ToolCall(name=c["name"], args=c.get("args") or {}) for c in data.get("tool_calls", [])],
+        tool_calls=[
+            ToolCall(name=c["name"], args=c.get("args") or {}) for c in data.get("tool_calls", [])
+        ],
         events=[EventModel(type=e.type, data=e.data) for e in events],
     )

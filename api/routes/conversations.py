@@ -21,7 +21,10 @@ _ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"
     response_model=ConversationResponse,
     response_model_exclude_none=True,
     summary="Read a conversation",
-    responses={404: {"model": ErrorResponse, "description": "No such conversation."}, **ERROR_RESPONSES},
+    responses={
+        404: {"model": ErrorResponse, "description": "No such conversation."},
+        **ERROR_RESPONSES,
+    },
 )
 async def get_conversation(
     conversation_id: str, runtime: Runtime = Depends(get_runtime)

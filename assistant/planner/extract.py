@@ -105,43 +105,61 @@ def _reachable(profile: SchemaProfile, base: TableProfile) -> list[TableProfile]
     return out
 
 
-def _money_column(table: TableProfile, text: str) -> ColumnProfile | None:
-    money = table.by_role("money")
-    for column in money:
-        if any(_has(text, v) for v in _variants(column) if len(v) > 3):
-            return column
-    preferred = ("revenue", "total", "line_total", "amount", "sales", "net_total", "value", "subtotal", "price")
-    for name in preferred:
-        candidate = table.column(name)
-        if candidate is not None and candidate.role == "money":
-            return candidate
-    return money[0] if money else None
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _find_column(phrase: str, tables: list[TableProfile], roles: tuple[str, ...] | None = None) -> tuple[TableProfile, ColumnProfile] | None:
-    best: tuple[int, TableProfile, ColumnProfile] | None = None
-    for rank, table in enumerate(tables):
+def _table_named(phrase: str, table: TableProfile) -> bool:
+    name = table.name.lower()
+    names = {name, name.replace("_", " "), name.rstrip("s"), name.rstrip("s").replace("_", " ")}
+    names.update(_ENTITY_SYNONYMS.get(name, ()))
+    return any(_has(phrase, n) for n in names)
+
+
+def _column_matches(
+    phrase: str, tables: list[TableProfile], roles: tuple[str, ...] | None = None, prefer: TableProfile | None = None
+) -> list[tuple[int, TableProfile, ColumnProfile]]:
+    """Columns named in ``phrase``, best first: longer name matches, the table named too, exact names."""
+    out = []
+    for table in tables:
+        named = _table_named(phrase, table)
         for column in table.columns:
             if roles and column.role not in roles:
                 continue
-            for variant in _variants(column):
-                if _has(phrase, variant):
-                    score = len(variant) * 10 - rank
-                    if best is None or score > best[0]:
-                        best = (score, table, column)
-    if best is None:
+            hits = [v for v in _variants(column) if _has(phrase, v)]
+            if not hits:
+                continue
+            exact = _singular(hits[0]) == _singular(column.name.lower().replace("_", " "))
+            score = len(hits[0]) * 10 + (25 if named else 0) + (3 if exact else 0) + (2 if table is prefer else 0)
+            out.append((score, table, column))
+    # ties go to the bigger table: an attribute of the facts themselves (orders.channel, not campaigns.channel)
+    out.sort(key=lambda m: (m[0], m[1].rows), reverse=True)
+    if not out:
         # "by product" / "per campaign": the label column of a mentioned table
         for table in tables:
-            names = {table.name.lower(), table.name.lower().rstrip("s")}
-            if any(_has(phrase, n) for n in names):
+            if _table_named(phrase, table):
                 label = next((table.column(n) for n in ("name", "title", f"{table.name.rstrip('s')}_name") if table.column(n)), None)
-                if label is not None:
-                    return table, label
-    return (best[1], best[2]) if best else None
+                if label is not None and (roles is None or label.role in roles):
+                    out.append((1, table, label))
+    return out
 
 
-def _value_filters(text: str, tables: list[TableProfile], exclude: set[str]) -> list[tuple[TableProfile, ColumnProfile, list[str]]]:
-    """Category values named in ``text``, grouped per column in order of mention."""
+def _find_column(phrase: str, tables: list[TableProfile], roles: tuple[str, ...] | None = None) -> tuple[TableProfile, ColumnProfile] | None:
+    matches = _column_matches(phrase, tables, roles)
+    return (matches[0][1], matches[0][2]) if matches else None
+
+
+def _value_filters(
+    text: str, tables: list[TableProfile], exclude: set[str], entity: TableProfile | None = None, purchase: bool = False
+) -> list[tuple[TableProfile, ColumnProfile, list[str]]]:
+    """Category values named in ``text``, grouped per column in order of mention.
+
+    A value found in several columns ("Tents" as a product category and as a customer's
+    preferred category) goes to the entity's own table, unless the question is about
+    purchases ("customers who bought tents"), then to the other table.
+    """
     candidates = []
     for table in tables:
         for column in table.by_role("category"):
@@ -155,11 +173,16 @@ def _value_filters(text: str, tables: list[TableProfile], exclude: set[str]) -> 
             for alias, target in _ALIASES.items():
                 if target in column.values:
                     candidates.append((alias, table, column, target))
-    candidates.sort(key=lambda c: len(c[0]), reverse=True)
+
+    def preference(c: tuple[str, TableProfile, ColumnProfile, str]) -> tuple[int, int]:
+        own = entity is not None and c[1] is entity
+        return len(c[0]), (1 if own != purchase else 0)
+
+    candidates.sort(key=preference, reverse=True)
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TableProfile, ColumnProfile, str]] = []
     for phrase, table, column, value in candidates:
-        for m in re.finditer(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text):
+        for m in re.finditer(rf"(?<![a-z0-9]){re.escape(phrase)}(?:s|es|ed|d)?(?![a-z0-9])", text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append((m.start(), m.end()))
@@ -173,6 +196,7 @@ def _value_filters(text: str, tables: list[TableProfile], exclude: set[str]) -> 
 
 
 def _flag_filters(text: str, tables: list[TableProfile]) -> list[tuple[TableProfile, ColumnProfile, bool]]:
+    """Boolean columns the text asks about (“opted in to SMS” → sms_opt_in = true)."""
     out = []
     for table in tables:
         for column in table.by_role("flag"):
@@ -199,140 +223,170 @@ def _number_filter(text: str, money: tuple[TableProfile, ColumnProfile] | None) 
     return op, number
 
 
+_PURCHASE = re.compile(r"\b(bought|buy|buys|buying|purchased|purchase|purchases|ordered|order|sold|spent|spend)\b")
+_REVENUE_COLUMNS = ("revenue", "total", "net_total", "amount", "sales", "line_total", "value", "subtotal")
+_UNIT_COLUMNS = ("quantity", "qty", "units", "items")
+_UNITS = re.compile(r"\b(units|unit sales|quantity|quantities|qty|items sold|pieces)\b")
+
+
+def _revenue_column(table: TableProfile, text: str) -> ColumnProfile | None:
+    """The money column a question means on ``table``: one it names, else the revenue-like one."""
+    money = table.by_role("money")
+    for column in money:
+        if any(_has(text, v) for v in _variants(column) if len(v) > 3 and v not in ("total", "totals", "value")):
+            return column
+    for name in _REVENUE_COLUMNS:
+        candidate = table.column(name)
+        if candidate is not None and candidate.role == "money":
+            return candidate
+    return None
+
+
+def _dimension_phrases(t: str) -> tuple[list[str], set[str], set[str]]:
+    matches = list(re.finditer(
+        r"\b(by|per|for each|for every|each|across|split by|broken down by|breakdown by|which|what)\s+"
+        r"([a-z0-9_ ]{2,40}?)(?=\s+(?:has|have|had|is|are|was|were|did|do|does|with|in|for|last|this|during|"
+        r"since|over|from|and|sorted|ranked|buy|bought|spend|spent|order|ordered|drove|drives|brought|generated)\b|[?.,!]|\s*$)",
+        t,
+    ))
+    phrases = [m.group(2) for m in matches]
+    explicit = {m.group(2) for m in matches if m.group(1) not in ("which", "what", "each")}
+    grains = {m.group(2) for m in matches if m.group(1) in ("per", "each", "for each", "for every")}
+    for m in re.finditer(
+        r"\b(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest)\s+(?:\d+|ten|five|three|twenty)\s+"
+        r"([a-z_ ]{2,30}?)(?=\s+(?:by|with|in|for|of|last|this|ranked|sorted)\b|[?.,!]|\s*$)",
+        t,
+    ):
+        phrases.append(m.group(1))
+    return phrases, explicit, grains
+
+
 def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> DataQuestion | None:
     """A structured query for ``text``, or None when it does not look like a data question."""
     t = _words(text)
     if not profile.tables:
         return None
     mentioned = _mentioned_tables(t, profile)
+    entity = mentioned[0] if mentioned else None
     wants_money = re.search(rf"\b({_MONEY_WORDS})\b", t) is not None
     wants_aov = re.search(r"\b(aov|average order value|avg order value|average basket|basket size|average order)\b", t) is not None
     wants_avg = re.search(r"\b(average|avg|mean|typical)\b", t) is not None
     wants_count = re.search(r"\b(how many|number of|count|# of|no\. of|total number|size of)\b", t) is not None
+    wants_units = _UNITS.search(t) is not None
+    purchase = _PURCHASE.search(t) is not None
     top = re.search(r"\b(top|best|biggest|largest|highest)\s+(\d+|ten|five|three|twenty)\b", t)
     bottom = re.search(r"\b(bottom|worst|smallest|lowest)\s+(\d+|ten|five|three|twenty)\b", t)
-
-    # -- the fact table that holds money, when money is asked for ------------------------
-    fact_tables = [tb for tb in profile.tables if tb.by_role("money") and tb.by_role("date")] or [
-        tb for tb in profile.tables if tb.by_role("money")
-    ]
-    fact_tables.sort(key=lambda tb: tb.rows)
-
-    # -- dimension phrases: "by X", "per X", "for each X", "which X" ---------------------------
-    dim_matches = list(re.finditer(r"\b(by|per|for each|for every|each|across|split by|broken down by|breakdown by|which|what)\s+([a-z0-9_ ]{2,40}?)(?=\s+(?:has|have|had|is|are|was|were|did|do|does|with|in|for|last|this|during|since|over|from|and|sorted|ranked|buy|bought|spend|spent|order|ordered)\b|[?.,!]|\s*$)", t))
-    dim_phrases = [m.group(2) for m in dim_matches]
-    explicit = {m.group(2) for m in dim_matches if m.group(1) not in ("which", "what", "each")}
-    for m in re.finditer(r"\b(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest)\s+(?:\d+|ten|five|three|twenty)\s+([a-z_ ]{2,30}?)(?=\s+(?:by|with|in|for|of|last|this|ranked|sorted)\b|[?.,!]|\s*$)", t):
-        dim_phrases.append(m.group(1))
     grain = next((g for g, pattern in _GRAIN_WORDS.items() if re.search(pattern, t)), None)
 
-    # -- choose the base table -------------------------------------------------------------
-    entity = mentioned[0] if mentioned else None
-    base: TableProfile | None
-    metric: Metric
-    subject: str
-    candidates = fact_tables if (wants_money or wants_aov) else ([entity] if entity else []) + fact_tables
-    if not candidates and entity is None:
-        candidates = sorted(profile.tables, key=lambda tb: -tb.rows)
-
+    # -- what the question names: dimensions, flags, values -----------------------------------
+    phrases, explicit, grains = _dimension_phrases(t)
+    dims: list[tuple[TableProfile, ColumnProfile]] = []
     unmatched: list[str] = []
+    for phrase in phrases:
+        if phrase in grains and any(_table_named(f" {phrase} ", tb) for tb in profile.tables if tb.key):
+            continue  # "per order", "per customer": the grain, not a breakdown
+        matches = _column_matches(f" {phrase} ", profile.tables, ("category", "text", "id", "flag", "date", "number"), prefer=entity)
+        if matches:
+            if (matches[0][1], matches[0][2]) not in dims:
+                dims.append((matches[0][1], matches[0][2]))
+        elif phrase in explicit and not re.fullmatch(r"\s*(the|a|an|our|my|all|total|far|now|month|week|day|year|quarter)?\s*", phrase):
+            unmatched.append(phrase.strip())
+    flags = _flag_filters(t, profile.tables)
+    rest = t
+    for _, column, _ in flags:  # words a flag used are not category values ("opted in to SMS")
+        for part in column.name.lower().split("_"):
+            rest = re.sub(rf"(?<![a-z]){re.escape(part)}(?![a-z])", " ", rest)
+    values = _value_filters(rest, profile.tables, exclude={c.name for _, c in dims}, entity=entity, purchase=purchase)
 
-    def resolve(base_table: TableProfile) -> tuple[list[tuple[TableProfile, ColumnProfile]], list[TableProfile]] | None:
-        reach = _reachable(profile, base_table)
-        dims = []
-        unmatched.clear()
-        for phrase in dim_phrases:
-            found = _find_column(f" {phrase} ", reach, roles=("category", "text", "id", "flag", "date", "number"))
-            if found is None:
-                found_anywhere = _find_column(f" {phrase} ", profile.tables)
-                if found_anywhere is not None:
-                    return None  # the column exists but not reachable from this base
-                if phrase in explicit and not re.fullmatch(r"\s*(the|a|an|our|my|all|total|far|now)?\s*", phrase):
-                    unmatched.append(phrase.strip())
-                continue
-            if entity is not None and found[0] is entity and found[1].name == entity.key and base_table is entity:
-                continue
-            dims.append(found)
-        return dims, reach
+    # -- the metric's table, then a base table that reaches everything named -------------------
+    required = [tb for tb, _ in dims] + [tb for tb, _, _ in values] + [tb for tb, _, _ in flags]
+    units_table = next((tb for name in _UNIT_COLUMNS for tb in profile.tables
+                        if (c := tb.column(name)) is not None and c.role == "number"), None) if wants_units else None
 
-    chosen = None
-    unique = [c for i, c in enumerate(candidates) if all(c is not o for o in candidates[:i])]
-    for cand in unique:
-        resolved = resolve(cand)
-        if resolved is not None:
-            chosen = (cand, *resolved)
-            break
-    if chosen is None:
-        # try every table as base, most rows first (a fact table reaches most dimensions)
-        for cand in sorted(profile.tables, key=lambda tb: -tb.rows):
-            resolved = resolve(cand)
-            if resolved is not None:
-                chosen = (cand, *resolved)
-                break
-    if chosen is None:
-        return None
-    base, dims, reach = chosen
-
-    # value filters can pull the base to a fact table ("customers who ordered via app")
-    value_hits = _value_filters(t, profile.tables, exclude={c.name for _, c in dims})
-    unreachable = [h for h in value_hits if h[0] not in reach]
-    if unreachable and not (wants_money or wants_aov):
-        for cand in sorted(profile.tables, key=lambda tb: tb.rows):
-            reach2 = _reachable(profile, cand)
-            if all(h[0] in reach2 for h in value_hits) and all(d[0] in reach2 for d in dims) and (entity is None or entity in reach2):
-                base, reach = cand, reach2
-                break
-    value_hits = [h for h in value_hits if h[0] in reach]
-
-    # -- the metric --------------------------------------------------------------------------
-    money_col = _money_column(base, t) if base.by_role("money") else None
-    if wants_aov and money_col is not None:
-        metric, subject = Metric(agg="avg", column=money_col.name, alias=f"avg_{money_col.name}"), f"average {base.name.rstrip('s')} value ({money_col.name})"
-    elif wants_money and money_col is not None and not (wants_count and entity is not None and entity is not base and not re.search(_MONEY_WORDS, t.split("how many")[-1][:12])):
-        if wants_avg:
-            metric, subject = Metric(agg="avg", column=money_col.name), f"average {money_col.name.replace('_', ' ')}"
-        else:
-            metric, subject = Metric(agg="sum", column=money_col.name, alias="revenue" if money_col.name in ("total", "line_total", "amount") else None), f"revenue (sum of {base.name}.{money_col.name})"
-    elif wants_avg:
-        target = _find_column(t.split("average")[-1] if "average" in t else t, [base], roles=("money", "number"))
-        if target is None:
-            target = _find_column(t, reach, roles=("money", "number"))
-        if target is None:
+    def base_score(table: TableProfile) -> tuple[int, int] | None:
+        reach = _reachable(profile, table)
+        if any(r not in reach for r in required):
             return None
-        metric, subject = Metric(agg="avg", column=f"{target[0].name}.{target[1].name}", alias=f"avg_{target[1].name}"), f"average {target[1].name.replace('_', ' ')}"
-    elif entity is not None and entity is not base and entity.key and base.column(entity.key):
-        metric, subject = Metric(agg="count_distinct", column=f"{base.name}.{entity.key}", alias=f"{entity.name}"), entity.name
+        if wants_units:
+            return (0, table.rows) if table is units_table else None
+        if wants_aov:
+            return (0, table.rows) if table.key and _revenue_column(table, t) and table.by_role("date") else None
+        if wants_money:
+            return (0 if table.by_role("date") else 1, table.rows) if _revenue_column(table, t) else None
+        if wants_avg:
+            found = _column_matches(t, [table], ("money", "number"))
+            return (0 if _table_named(t, table) else 1, table.rows) if found else None
+        if entity is not None:
+            if table is entity:
+                return (0, 0)
+            if entity.key and any(tb.column(entity.key) for tb in reach):
+                return (1, table.rows)
+            return None
+        return (2 if not table.by_role("date") else 1, table.rows)
+
+    scored = [(score, tb) for tb in profile.tables if (score := base_score(tb)) is not None]
+    if not scored:
+        return None
+    base = min(scored, key=lambda st: st[0])[1]
+    reach = _reachable(profile, base)
+
+    metric: Metric
+    if wants_units and units_table is not None:
+        qty = next(c for name in _UNIT_COLUMNS if (c := base.column(name)) is not None)
+        metric, subject = Metric(agg="sum", column=f"{base.name}.{qty.name}", alias="units"), f"units sold (sum of {qty.name})"
+    elif wants_aov:
+        money_col = _revenue_column(base, t)
+        assert money_col is not None
+        metric, subject = Metric(agg="avg", column=f"{base.name}.{money_col.name}", alias="average_order_value"), f"average order value ({base.name}.{money_col.name})"
+    elif wants_money and not (wants_count and entity is not None):
+        money_col = _revenue_column(base, t)
+        assert money_col is not None
+        label = money_col.name.replace("_", " ")
+        if wants_avg:
+            metric, subject = Metric(agg="avg", column=f"{base.name}.{money_col.name}", alias=f"avg_{money_col.name}"), f"average {label}"
+        elif money_col.name in _REVENUE_COLUMNS:
+            metric, subject = Metric(agg="sum", column=f"{base.name}.{money_col.name}", alias="revenue"), f"revenue (sum of {base.name}.{money_col.name})"
+        else:
+            metric, subject = Metric(agg="sum", column=f"{base.name}.{money_col.name}", alias=f"total_{money_col.name}"), f"total {label}"
+    elif wants_avg:
+        matches = _column_matches(t, [base], ("money", "number"))
+        if not matches:
+            return None
+        target = matches[0][2]
+        metric, subject = Metric(agg="avg", column=f"{base.name}.{target.name}", alias=f"avg_{target.name}"), f"average {target.name.replace('_', ' ')}"
+    elif entity is not None and entity is not base and entity.key:
+        holder = next(tb for tb in reach if tb.column(entity.key))
+        metric, subject = Metric(agg="count_distinct", column=f"{holder.name}.{entity.key}", alias=entity.name), entity.name
     else:
         metric, subject = Metric(agg="count", alias=base.name), base.name
-        if not (wants_count or entity is not None or dims or grain):
+        if not (wants_count or entity is not None or dims or grain or values):
             return None
 
     # -- filters -----------------------------------------------------------------------------
     filters: list[Filter] = []
     qualifiers: list[str] = []
-    for table, column, values in value_hits:
-        if len(values) == 1:
-            filters.append(Filter(column=f"{table.name}.{column.name}", op="=", value=values[0]))
-            qualifiers.append(f"{column.name.replace('_', ' ')} is {values[0]}")
-        else:
-            filters.append(Filter(column=f"{table.name}.{column.name}", op="in", value=values))
-            qualifiers.append(f"{column.name.replace('_', ' ')} is {' or '.join(values)}")
-    for table, column, flag in _flag_filters(t, reach):
+    for table, column, found in values:
+        filters.append(Filter(column=f"{table.name}.{column.name}", op="=" if len(found) == 1 else "in", value=found[0] if len(found) == 1 else found))
+        qualifiers.append(f"{column.name.replace('_', ' ')} is {' or '.join(found)}")
+    for table, column, flag in flags:
         filters.append(Filter(column=f"{table.name}.{column.name}", op="=", value=flag))
         qualifiers.append(f"{column.name.replace('_', ' ')} is {'yes' if flag else 'no'}")
-    number = _number_filter(t, (base, money_col) if money_col else None)
-    if number and money_col is not None:
-        filters.append(Filter(column=f"{base.name}.{money_col.name}", op=number[0], value=number[1]))  # type: ignore[arg-type]
-        qualifiers.append(f"{money_col.name} {number[0]} {number[1]:g}")
+    money_for_filter = _revenue_column(base, t)
+    number = _number_filter(t, (base, money_for_filter) if money_for_filter else None)
+    if number and money_for_filter is not None:
+        filters.append(Filter(column=f"{base.name}.{money_for_filter.name}", op=number[0], value=number[1]))  # type: ignore[arg-type]
+        qualifiers.append(f"{money_for_filter.name} {number[0]} {number[1]:g}")
 
     timeframe = parse_timeframe(text, today)
     time_range = None
-    if timeframe is not None and any(tb.by_role("date") for tb in reach):
-        date_table = base if base.by_role("date") else next(tb for tb in reach if tb.by_role("date"))
+    date_table = _date_table(base, reach, entity)
+    if timeframe is not None and date_table is not None:
         time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(date_table)}", start=timeframe.start, end=timeframe.end)
         qualifiers.append(timeframe.label)
-    if grain and not any(tb.by_role("date") for tb in reach):
+    if grain and date_table is None:
         grain = None
+    if grain and date_table is not None and time_range is None:
+        time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(date_table)}")
 
     order = None
     limit: int | None = 200
@@ -355,7 +409,16 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         order=order,  # type: ignore[arg-type]
         limit=limit,
     )
-    return DataQuestion(spec=spec, subject=subject, qualifiers=qualifiers, timeframe=timeframe, unmatched=list(unmatched))
+    return DataQuestion(spec=spec, subject=subject, qualifiers=qualifiers, timeframe=timeframe, unmatched=unmatched)
+
+
+def _date_table(base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
+    """Whose date a time range applies to: the base's own (orders by order date), else the entity's."""
+    if base.by_role("date"):
+        return base
+    if entity is not None and entity in reach and entity.by_role("date"):
+        return entity
+    return next((tb for tb in reach if tb.by_role("date")), None)
 
 
 def _main_date_name(table: TableProfile) -> str:
