@@ -170,6 +170,8 @@ def _value_filters(
                 if low in _IGNORED_VALUES or len(low) < 2:
                     continue
                 candidates.append((low, table, column, value))
+                if len(low) > 4 and _singular(low) != low:
+                    candidates.append((_singular(low), table, column, value))
             for alias, target in _ALIASES.items():
                 if target in column.values:
                     candidates.append((alias, table, column, target))
@@ -413,9 +415,15 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
 
 
 def _date_table(base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
-    """Whose date a time range applies to: the base's own (orders by order date), else the entity's."""
+    """Whose date a time range applies to: the base's own (orders by order date), else the
+    nearest transaction table's (order_items → orders), else the entity's."""
     if base.by_role("date"):
         return base
+    keys = {tb.key for tb in reach if tb.key}
+    for table in reach:
+        references = any(table.column(k) for k in keys if k != table.key)
+        if table.by_role("date") and references:
+            return table
     if entity is not None and entity in reach and entity.by_role("date"):
         return entity
     return next((tb for tb in reach if tb.by_role("date")), None)

@@ -1,0 +1,89 @@
+"""The planner on the demo retailer: each question's answer equals a hand-written reference query.
+
+This is the generalization check: phrasings vary, the schema has seven related tables,
+and a wrong join or column gives a different number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from assistant.demo_data import build_demo_data
+from assistant.planner.extract import parse_data_question
+from assistant.settings import MaraSettings
+from tools.context import ToolContext
+from tools.data import run_query_spec
+
+TODAY = dt.date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:
+    home: Path = tmp_path_factory.mktemp("demo")
+    build_demo_data(home / "warehouse.duckdb", customers=2000, seed=3)
+    return ToolContext(MaraSettings(home=home, _env_file=None))  # type: ignore[call-arg]
+
+
+CASES = [
+    ("How many customers do we have?", "SELECT count(*) FROM customers"),
+    ("how many shoppers are based in Germany?", "SELECT count(*) FROM customers WHERE country = 'Germany'"),
+    ("Number of customers in Sweden or Norway", "SELECT count(*) FROM customers WHERE country IN ('Sweden')"),
+    ("how many of our customers opted in to SMS", "SELECT count(*) FROM customers WHERE sms_opt_in"),
+    ("How many French customers can we email?", "SELECT count(*) FROM customers WHERE country = 'France' AND email_opt_in"),
+    ("how many gold members do we have", "SELECT count(*) FROM customers WHERE loyalty_tier = 'gold'"),
+    ("total revenue last quarter",
+     "SELECT round(sum(total), 2) FROM orders WHERE order_date >= DATE '2026-07-01' AND order_date < DATE '2026-10-01'"),
+    ("What was our AOV in 2025?",
+     "SELECT round(avg(total), 2) FROM orders WHERE order_date >= DATE '2025-01-01' AND order_date < DATE '2026-01-01'"),
+    ("revenue by country",
+     "SELECT c.country, round(sum(o.total), 2) r FROM orders o JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY r DESC"),
+    ("sales per channel this year",
+     "SELECT channel, round(sum(total), 2) r FROM orders WHERE order_date >= DATE '2026-01-01' GROUP BY 1 ORDER BY r DESC"),
+    ("top 5 products by revenue",
+     "SELECT p.name, round(sum(i.line_total), 2) r FROM order_items i JOIN products p USING (product_id) GROUP BY 1 ORDER BY r DESC LIMIT 5"),
+    ("Revenue by product category in 2025",
+     "SELECT p.category, round(sum(i.line_total), 2) r FROM order_items i JOIN orders o USING (order_id) "
+     "JOIN products p USING (product_id) WHERE o.order_date >= DATE '2025-01-01' AND o.order_date < DATE '2026-01-01' "
+     "GROUP BY 1 ORDER BY r DESC"),
+    ("how many orders did we get last month",
+     "SELECT count(*) FROM orders WHERE order_date >= DATE '2026-10-01' AND order_date < DATE '2026-11-01'"),
+    ("How many orders were returned?", "SELECT count(*) FROM orders WHERE status = 'returned'"),
+    ("how many orders over $200", "SELECT count(*) FROM orders WHERE total > 200"),
+    ("customers by loyalty tier", "SELECT loyalty_tier, count(*) n FROM customers GROUP BY 1 ORDER BY n DESC"),
+    ("which acquisition channel brought the most customers",
+     "SELECT acquisition_channel, count(*) n FROM customers GROUP BY 1 ORDER BY n DESC LIMIT 10"),
+    ("how many customers bought a tent",
+     "SELECT count(DISTINCT o.customer_id) FROM order_items i JOIN orders o USING (order_id) JOIN products p USING (product_id) "
+     "WHERE p.category = 'Tents'"),
+    ("how many customers ordered through the app",
+     "SELECT count(DISTINCT customer_id) FROM orders WHERE channel = 'app'"),
+    ("average discount per order", "SELECT round(avg(discount), 2) FROM orders"),
+    ("units sold by category",
+     "SELECT p.category, sum(i.quantity) u FROM order_items i JOIN products p USING (product_id) GROUP BY 1 ORDER BY u DESC"),
+    ("how many people signed up in 2025",
+     "SELECT count(*) FROM customers WHERE signup_date >= DATE '2025-01-01' AND signup_date < DATE '2026-01-01'"),
+    ("How many email clicks did we get last month?",
+     "SELECT count(*) FROM email_events WHERE event_type = 'click' AND event_ts >= DATE '2026-10-01' AND event_ts < DATE '2026-11-01'"),
+    ("monthly orders in 2026",
+     "SELECT CAST(date_trunc('month', order_date) AS DATE) m, count(*) FROM orders WHERE order_date >= DATE '2026-01-01' "
+     "AND order_date < DATE '2027-01-01' GROUP BY 1 ORDER BY 1"),
+    ("revenue from UK customers last year",
+     "SELECT round(sum(o.total), 2) FROM orders o JOIN customers c USING (customer_id) WHERE c.country = 'United Kingdom' "
+     "AND o.order_date >= DATE '2025-01-01' AND o.order_date < DATE '2026-01-01'"),
+    ("which campaign generated the most revenue",
+     "SELECT k.name, round(sum(o.total), 2) r FROM orders o JOIN campaigns k USING (campaign_id) GROUP BY 1 ORDER BY r DESC LIMIT 10"),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("question", "reference"), CASES, ids=[c[0] for c in CASES])
+def test_answer_matches_reference_sql(ctx: ToolContext, question: str, reference: str) -> None:
+    parsed = parse_data_question(question, ctx.profile(), TODAY)
+    assert parsed is not None, f"not understood: {question}"
+    got = run_query_spec(ctx, parsed.spec).data["rows"]
+    expected = ctx.warehouse.query(reference).rows
+    normalize = lambda rows: [[float(v) if isinstance(v, (int, float)) or hasattr(v, "as_integer_ratio") else str(v) for v in r] for r in rows]  # noqa: E731
+    assert normalize(got)[:10] == normalize(expected)[:10], parsed.spec.model_dump(exclude_none=True)
