@@ -82,7 +82,7 @@ _SCHEMA: dict[str, list[tuple[str, str]]] = {
     "order_items": [
         ("order_id", "BIGINT"), ("line_number", "INTEGER"), ("product_id", "INTEGER"),
         ("quantity", "INTEGER"), ("unit_price", _MONEY), ("discount", _MONEY),
-        ("line_total", _MONEY),
+        ("line_total", _MONEY), ("line_total_usd", _MONEY),
     ],
     "campaigns": [
         ("campaign_id", "INTEGER"), ("name", "VARCHAR"), ("channel", "VARCHAR"),
@@ -100,6 +100,7 @@ _COMMENTS = {
     ("orders", "discount"): "order-level (campaign or welcome) discount, in the order currency",
     ("orders", "total"): "subtotal - discount + shipping, in the order currency",
     ("orders", "total_usd"): "total converted to USD at fixed demo rates",
+    ("order_items", "line_total_usd"): "line_total converted to USD at fixed demo rates",
     ("orders", "campaign_id"): "attributed campaign (NULL when unattributed)",
     ("order_items", "discount"): "line markdown: line_total = quantity * unit_price - discount",
     ("products", "price"): "USD list price (orders carry localised prices)",
@@ -442,6 +443,7 @@ def _simulate_chunk(world: _World, rng: np.random.Generator, first_id: int, sign
         "order_id": order_ids[li["order"]], "line_number": li["line"],
         "product_id": li["product"] + 1, "quantity": li["quantity"], "unit_price": li["unit"],
         "discount": li["discount"], "line_total": li["total"],
+        "line_total_usd": np.round(li["total"] * world.fx[money["currency"][li["order"]]]).astype(np.int64),
     })
     email_events = pa.table({
         "event_id": first_event_id + np.arange(len(ev_cust)), "customer_id": c.ids[ev_cust],

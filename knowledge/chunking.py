@@ -150,7 +150,9 @@ def _split_oversized(block: str, max_tokens: int) -> list[str]:
     if len(lines) > 1:
         if lines[0].lstrip().startswith("|") and len(lines) > 2 and set(lines[1]) <= set("|-: "):
             header = "\n".join(lines[:2])
-            return [f"{header}\n{row}" for row in lines[2:]]
+            rows = [f"{header}\n{row}" for row in lines[2:]]
+            if all(count_tokens(row) <= max_tokens for row in rows):
+                return rows  # each piece of a split table keeps its header
         return lines
     sentences = _SENTENCE_END.split(block.strip())
     if len(sentences) > 1:
@@ -178,27 +180,24 @@ def _units(text: str, max_tokens: int) -> list[tuple[str, int]]:
 def _pack(units: list[tuple[str, int]], max_tokens: int, overlap: int) -> list[str]:
     """Greedily pack units into chunks of at most ``max_tokens``, overlapping by whole units."""
     chunks: list[str] = []
-    current: list[tuple[str, int]] = []
-    size = 0
-    fresh = 0  # units in ``current`` that are not overlap from the previous chunk
-    for unit, tokens in units:
-        joined = tokens + (1 if current else 0)
-        if current and size + joined > max_tokens:
-            chunks.append("\n\n".join(u for u, _ in current))
-            carry: list[tuple[str, int]] = []
-            carried = 0
+    current: list[str] = []
+    fresh = 0  # units in ``current`` that are not overlap carried from the previous chunk
+    for unit, _ in units:
+        if current and count_tokens("\n\n".join([*current, unit])) > max_tokens:
+            chunks.append("\n\n".join(current))
+            carry: list[str] = []
             for prev in reversed(current):
-                if carried + prev[1] > overlap or carried + prev[1] + tokens > max_tokens:
+                candidate = [prev, *carry]
+                if count_tokens("\n\n".join(candidate)) > overlap or (
+                    count_tokens("\n\n".join([*candidate, unit])) > max_tokens
+                ):
                     break
-                carry.insert(0, prev)
-                carried += prev[1]
-            current, size, fresh = carry, carried, 0
-            joined = tokens + (1 if current else 0)
-        current.append((unit, tokens))
-        size += joined
+                carry = candidate
+            current, fresh = carry, 0
+        current.append(unit)
         fresh += 1
     if current and fresh:
-        chunks.append("\n\n".join(u for u, _ in current))
+        chunks.append("\n\n".join(current))
     return chunks
 
 

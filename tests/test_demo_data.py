@@ -6,6 +6,7 @@ building itself (determinism, atomicity, chunking, bad sizes) build their own.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -157,6 +158,32 @@ def test_interrupted_rebuild_keeps_the_previous_warehouse(tmp_path: Path) -> Non
     build_demo_data(target, customers=400, seed=2)  # a successful rebuild replaces it
     with duckdb.connect(str(target), read_only=True) as c:
         assert one(c, "SELECT count(*) FROM customers") == 400
+
+
+def test_temp_files_of_dead_builds_are_cleaned_up(tmp_path: Path) -> None:
+    """A temp file left by a killed build (its process is gone) is removed by the next build;
+    one belonging to a running process is left alone."""
+    dead = tmp_path / ".demo.duckdb.99999999-deadbeef.tmp"
+    running = tmp_path / f".demo.duckdb.{os.getpid()}-0000beef.tmp"
+    dead.write_bytes(b"half-written")
+    running.write_bytes(b"in progress")
+    build_demo_data(tmp_path / "demo.duckdb", customers=100)
+    assert not dead.exists()
+    assert running.exists()
+
+
+def test_any_as_of_date_works_at_the_smallest_size(tmp_path: Path) -> None:
+    """With another as_of, history still spans four years and ends on that day."""
+    as_of = date(2025, 3, 15)
+    path = tmp_path / "small.duckdb"
+    summary = build_demo_data(path, customers=100, as_of=as_of, seed=99)
+    assert summary.customers == 100
+    with duckdb.connect(str(path), read_only=True) as c:
+        first_signup, last_order, last_campaign = c.execute("""SELECT
+            (SELECT min(signup_date) FROM customers), (SELECT max(order_date) FROM orders),
+            (SELECT max(start_date) FROM campaigns)""").fetchone() or ()
+    assert (as_of - first_signup).days < 4 * 365
+    assert last_order <= as_of and last_campaign <= as_of
 
 
 # -- integrity ------------------------------------------------------------------------------

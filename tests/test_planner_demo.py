@@ -35,23 +35,23 @@ CASES = [
     ("How many French customers can we email?", "SELECT count(*) FROM customers WHERE country = 'France' AND email_opt_in"),
     ("how many gold members do we have", "SELECT count(*) FROM customers WHERE loyalty_tier = 'gold'"),
     ("total revenue last quarter",
-     "SELECT round(sum(total), 2) FROM orders WHERE order_date >= DATE '2026-07-01' AND order_date < DATE '2026-10-01'"),
+     "SELECT round(sum(total_usd), 2) FROM orders WHERE order_date >= DATE '2026-07-01' AND order_date < DATE '2026-10-01'"),
     ("What was our AOV in 2025?",
-     "SELECT round(avg(total), 2) FROM orders WHERE order_date >= DATE '2025-01-01' AND order_date < DATE '2026-01-01'"),
+     "SELECT round(avg(total_usd), 2) FROM orders WHERE order_date >= DATE '2025-01-01' AND order_date < DATE '2026-01-01'"),
     ("revenue by country",
-     "SELECT c.country, round(sum(o.total), 2) r FROM orders o JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY r DESC"),
+     "SELECT c.country, round(sum(o.total_usd), 2) r FROM orders o JOIN customers c USING (customer_id) GROUP BY 1 ORDER BY r DESC"),
     ("sales per channel this year",
-     "SELECT channel, round(sum(total), 2) r FROM orders WHERE order_date >= DATE '2026-01-01' GROUP BY 1 ORDER BY r DESC"),
+     "SELECT channel, round(sum(total_usd), 2) r FROM orders WHERE order_date >= DATE '2026-01-01' GROUP BY 1 ORDER BY r DESC"),
     ("top 5 products by revenue",
-     "SELECT p.name, round(sum(i.line_total), 2) r FROM order_items i JOIN products p USING (product_id) GROUP BY 1 ORDER BY r DESC LIMIT 5"),
+     "SELECT p.name, round(sum(i.line_total_usd), 2) r FROM order_items i JOIN products p USING (product_id) GROUP BY 1 ORDER BY r DESC LIMIT 5"),
     ("Revenue by product category in 2025",
-     "SELECT p.category, round(sum(i.line_total), 2) r FROM order_items i JOIN orders o USING (order_id) "
+     "SELECT p.category, round(sum(i.line_total_usd), 2) r FROM order_items i JOIN orders o USING (order_id) "
      "JOIN products p USING (product_id) WHERE o.order_date >= DATE '2025-01-01' AND o.order_date < DATE '2026-01-01' "
      "GROUP BY 1 ORDER BY r DESC"),
     ("how many orders did we get last month",
      "SELECT count(*) FROM orders WHERE order_date >= DATE '2026-10-01' AND order_date < DATE '2026-11-01'"),
     ("How many orders were returned?", "SELECT count(*) FROM orders WHERE status = 'returned'"),
-    ("how many orders over $200", "SELECT count(*) FROM orders WHERE total > 200"),
+    ("how many orders over $200", "SELECT count(*) FROM orders WHERE total_usd > 200"),
     ("customers by loyalty tier", "SELECT loyalty_tier, count(*) n FROM customers GROUP BY 1 ORDER BY n DESC"),
     ("which acquisition channel brought the most customers",
      "SELECT acquisition_channel, count(*) n FROM customers GROUP BY 1 ORDER BY n DESC LIMIT 10"),
@@ -71,10 +71,10 @@ CASES = [
      "SELECT CAST(date_trunc('month', order_date) AS DATE) m, count(*) FROM orders WHERE order_date >= DATE '2026-01-01' "
      "AND order_date < DATE '2027-01-01' GROUP BY 1 ORDER BY 1"),
     ("revenue from UK customers last year",
-     "SELECT round(sum(o.total), 2) FROM orders o JOIN customers c USING (customer_id) WHERE c.country = 'United Kingdom' "
+     "SELECT round(sum(o.total_usd), 2) FROM orders o JOIN customers c USING (customer_id) WHERE c.country = 'United Kingdom' "
      "AND o.order_date >= DATE '2025-01-01' AND o.order_date < DATE '2026-01-01'"),
     ("which campaign generated the most revenue",
-     "SELECT k.name, round(sum(o.total), 2) r FROM orders o JOIN campaigns k USING (campaign_id) GROUP BY 1 ORDER BY r DESC LIMIT 10"),
+     "SELECT k.name, round(sum(o.total_usd), 2) r FROM orders o JOIN campaigns k USING (campaign_id) GROUP BY 1 ORDER BY r DESC LIMIT 10"),
 ]
 
 

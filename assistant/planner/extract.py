@@ -226,7 +226,12 @@ def _number_filter(text: str, money: tuple[TableProfile, ColumnProfile] | None) 
 
 
 _PURCHASE = re.compile(r"\b(bought|buy|buys|buying|purchased|purchase|purchases|ordered|order|sold|spent|spend)\b")
-_REVENUE_COLUMNS = ("revenue", "total", "net_total", "amount", "sales", "line_total", "value", "subtotal")
+# Reporting-currency columns first: local-currency totals do not add up across countries.
+_REVENUE_COLUMNS = (
+    "revenue_usd", "total_usd", "amount_usd", "line_total_usd", "net_total_usd",
+    "revenue_eur", "total_eur", "amount_eur", "line_total_eur",
+    "revenue", "total", "net_total", "amount", "sales", "line_total", "value", "subtotal",
+)
 _UNIT_COLUMNS = ("quantity", "qty", "units", "items")
 _UNITS = re.compile(r"\b(units|unit sales|quantity|quantities|qty|items sold|pieces)\b")
 
@@ -235,7 +240,7 @@ def _revenue_column(table: TableProfile, text: str) -> ColumnProfile | None:
     """The money column a question means on ``table``: one it names, else the revenue-like one."""
     money = table.by_role("money")
     for column in money:
-        if any(_has(text, v) for v in _variants(column) if len(v) > 3 and v not in ("total", "totals", "value")):
+        if any(_has(text, v) for v in _variants(column) if len(v) > 3 and v not in ("total", "totals", "value", "usd", "eur")):
             return column
     for name in _REVENUE_COLUMNS:
         candidate = table.column(name)
