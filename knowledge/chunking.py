@@ -26,6 +26,7 @@ __all__ = [
     "HEADING_SEPARATOR",
     "Chunk",
     "chunk_document",
+    "context_text",
     "count_tokens",
     "parse_front_matter",
 ]
@@ -60,10 +61,15 @@ class Chunk:
 
     def context_text(self) -> str:
         """The text to embed and keyword-index: title and heading path, then the passage."""
-        path = self.heading or self.title
-        if self.title and not path.startswith(self.title):
-            path = f"{self.title}{HEADING_SEPARATOR}{path}" if path else self.title
-        return f"{path}\n\n{self.text}" if path else self.text
+        return context_text(self.title, self.heading, self.text)
+
+
+def context_text(title: str, heading: str, text: str) -> str:
+    """``"Title > Heading > Sub-heading\\n\\ntext"``: a passage with its document context."""
+    path = heading
+    if title and not heading.startswith(title):
+        path = HEADING_SEPARATOR.join(p for p in (title, heading) if p)
+    return f"{path}\n\n{text}" if path else text
 
 
 @lru_cache(maxsize=1)

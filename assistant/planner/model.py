@@ -26,7 +26,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from assistant.planner.compose import (
     OFFLINE_NOTE,
@@ -58,6 +58,7 @@ class OfflinePlanner(BaseChatModel):
     context: Any = Field(default=None, exclude=True)  # tools.context.ToolContext
     tool_names: list[str] = Field(default_factory=list)
     today: dt.date | None = None
+    _router_cache: Router | None = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
@@ -71,7 +72,12 @@ class OfflinePlanner(BaseChatModel):
     # --- planning ------------------------------------------------------------------------
 
     def _router(self) -> Router:
-        return Router(set(self.tool_names))
+        if self._router_cache is None or self._router_cache.available != set(self.tool_names):
+            cache_dir = None
+            if self.context is not None and self.context.settings.home.is_dir():
+                cache_dir = self.context.settings.home / "cache"
+            self._router_cache = Router(set(self.tool_names), cache_dir)
+        return self._router_cache
 
     def decide(self, messages: Sequence[BaseMessage]) -> AIMessage:
         """The next message of the assistant: a tool call or the final reply."""

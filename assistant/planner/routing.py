@@ -7,9 +7,11 @@ routing without code changes. Rules catch what similarity alone gets wrong
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
@@ -46,10 +48,15 @@ class Route:
 
 
 class Router:
-    """Scores a message against every intent's examples and applies the rules."""
+    """Scores a message against every intent's examples and applies the rules.
 
-    def __init__(self, available_tools: set[str]) -> None:
+    Example embeddings are cached in ``cache_dir`` (keyed by the examples' text), so a
+    one-shot ``mara chat`` only embeds the user's message.
+    """
+
+    def __init__(self, available_tools: set[str], cache_dir: Path | None = None) -> None:
         self.available = available_tools
+        self.cache_dir = cache_dir
 
     @cached_property
     def _examples(self) -> tuple[list[str], np.ndarray]:
@@ -62,7 +69,30 @@ class Router:
             if intent in self.available or intent in ("greeting", "help"):
                 labels.extend([intent] * len(examples))
                 texts.extend(examples)
-        return labels, get_encoder().encode(texts)
+        return labels, self._embed_examples(texts)
+
+    def _embed_examples(self, texts: list[str]) -> np.ndarray:
+        from knowledge.embeddings import get_encoder
+
+        digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
+        path = self.cache_dir / f"router-{digest}.npy" if self.cache_dir else None
+        if path is not None and path.exists():
+            try:
+                cached = np.load(path)
+                if cached.shape[0] == len(texts):
+                    return cached
+            except (OSError, ValueError):
+                pass  # a damaged cache is recomputed
+        matrix = get_encoder().encode(texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, matrix)
+                tmp.replace(path)
+            except OSError:
+                pass  # caching is an optimisation only
+        return matrix
 
     def scores(self, message: str) -> dict[str, float]:
         """Best cosine similarity per intent."""

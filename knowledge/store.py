@@ -1,0 +1,506 @@
+"""The brand knowledge base: Chroma vectors + in-memory BM25, fused with reciprocal rank fusion.
+
+Embeddings are always computed by Mara's own :mod:`knowledge.embeddings` encoder and handed
+to Chroma; Chroma's default embedding function (which would download an ONNX model) never
+runs. ``chromadb`` is imported on first use because its import alone costs ~0.6 s.
+
+Ingestion is idempotent per source: each chunk's metadata carries the hash of its source
+file (plus chunking settings and embedding model). An unchanged source is skipped; a changed
+one is re-chunked, its new chunks upserted first and only then its stale chunks deleted, so
+an interruption never leaves a source without passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import KnowledgeError
+from knowledge.bm25 import BM25Index
+from knowledge.chunking import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_OVERLAP_TOKENS,
+    Chunk,
+    chunk_document,
+    context_text,
+)
+from knowledge.documents import DocumentError, IngestIssue, SourceFile, discover, read_document
+from knowledge.embeddings import Encoder, get_encoder
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "COLLECTION_NAME",
+    "IngestIssue",
+    "IngestReport",
+    "KnowledgeBase",
+    "Passage",
+    "ProgressCallback",
+    "SourceInfo",
+]
+
+COLLECTION_NAME = "brand_knowledge"
+RRF_K = 60
+_CHUNKER_VERSION = "md-v1"
+_PAGE = 1000
+
+#: ``progress(done, total, source)`` is called after each file of an ingest.
+ProgressCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A search hit: where it comes from, the passage text and its fused score (0..1)."""
+
+    source: str
+    title: str
+    heading: str
+    text: str
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One ingested source document."""
+
+    source: str
+    title: str
+    doc_type: str | None
+    chunks: int
+    content_hash: str
+    ingested_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, per source."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[IngestIssue] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    elapsed_s: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        """Number of sources added or updated."""
+        return len(self.added) + len(self.updated)
+
+    @property
+    def ok(self) -> bool:
+        """True when no path failed."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "errors": [e.to_dict() for e in self.errors],
+            "chunks_added": self.chunks_added,
+            "chunks_removed": self.chunks_removed,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+@dataclass
+class _Corpus:
+    """Every chunk of the collection, cached for BM25 and for building passages."""
+
+    revision: str
+    ids: list[str]
+    documents: list[str]
+    metadatas: list[dict[str, Any]]
+    bm25: BM25Index
+    index: dict[str, int]
+
+
+def _encoder_name(encoder: Encoder) -> str:
+    return str(getattr(encoder, "name", type(encoder).__qualname__))
+
+
+class KnowledgeBase:
+    """Brand knowledge over Chroma, with hybrid (vector + BM25) search.
+
+    ``path`` selects an embedded ``PersistentClient`` folder; ``host`` (and ``port``) a Chroma
+    server through ``HttpClient`` instead. With neither, an in-memory client is used. The
+    encoder defaults to :func:`knowledge.embeddings.get_encoder` (fast numpy MiniLM). Nothing
+    is opened until the first call.
+    """
+
+    def __init__(
+        self,
+        path: Path | None,
+        host: str | None = None,
+        port: int = 8000,
+        encoder: Encoder | None = None,
+        *,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+        collection_name: str = COLLECTION_NAME,
+    ) -> None:
+        self.path = Path(path).expanduser() if path is not None else None
+        self.host = host
+        self.port = int(port)
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+        self.collection_name = collection_name
+        self._encoder = encoder
+        self._client: Any = None
+        self._collection: Any = None
+        self._corpus: _Corpus | None = None
+        self._lock = threading.RLock()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """Human-readable location of the store, for messages."""
+        if self.host:
+            return f"Chroma server at http://{self.host}:{self.port}"
+        return f"Chroma store at {self.path}" if self.path else "in-memory Chroma store"
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder used for chunks and queries (loaded on first use)."""
+        if self._encoder is None:
+            self._encoder = get_encoder()
+        return self._encoder
+
+    @contextmanager
+    def _chroma(self, action: str) -> Iterator[None]:
+        """Turn any Chroma failure into a :class:`KnowledgeError` that names the store."""
+        try:
+            yield
+        except KnowledgeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many unrelated types
+            detail = str(exc) or type(exc).__name__
+            if self.host and ("connect" in detail.lower() or "connection" in detail.lower()):
+                raise KnowledgeError(
+                    f"Cannot reach the {self.location} to {action}: {detail}",
+                    hint="Start it (e.g. `chroma run --path DIR --port PORT`) or unset "
+                    "MARA_CHROMA_HOST to use the embedded store.",
+                ) from exc
+            raise KnowledgeError(f"The {self.location} failed to {action}: {detail}") from exc
+
+    def _get_collection(self) -> Any:
+        if self._collection is not None:
+            return self._collection
+        with self._chroma("open the knowledge base"):
+            import chromadb
+            from chromadb.config import Settings
+
+            settings = Settings(anonymized_telemetry=False)
+            if self.host:
+                self._client = chromadb.HttpClient(
+                    host=self.host, port=self.port, settings=settings
+                )
+            elif self.path is not None:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+            else:
+                self._client = chromadb.EphemeralClient(settings=settings)
+            encoder = self.encoder
+            collection = self._client.get_or_create_collection(
+                self.collection_name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={
+                    "embedding_model": _encoder_name(encoder),
+                    "embedding_dim": int(encoder.dim),
+                    "revision": uuid.uuid4().hex,
+                },
+            )
+        self._check_model(collection)
+        self._collection = collection
+        return collection
+
+    def _check_model(self, collection: Any) -> None:
+        meta = dict(collection.metadata or {})
+        stored, current = meta.get("embedding_model"), _encoder_name(self.encoder)
+        if stored == current:
+            return
+        with self._chroma("read the knowledge base"):
+            empty = collection.count() == 0
+        if not empty:
+            raise KnowledgeError(
+                f"The knowledge base in the {self.location} was built with embedding model "
+                f"{stored!r}, but the configured model is {current!r}.",
+                hint="Set MARA_EMBEDDING_MODEL back, or delete the knowledge base and "
+                "re-ingest the documents.",
+            )
+        meta.update(embedding_model=current, embedding_dim=int(self.encoder.dim))
+        with self._chroma("update the knowledge base"):
+            collection.modify(metadata=meta)
+
+    def _fresh_metadata(self) -> dict[str, Any]:
+        """The collection's metadata as stored now (another process may have changed it)."""
+        self._get_collection()
+        with self._chroma("read the knowledge base"):
+            collection = self._client.get_collection(self.collection_name, embedding_function=None)
+        return dict(collection.metadata or {})
+
+    def _bump_revision(self) -> None:
+        """Mark the collection as changed so that every process reloads its BM25 corpus."""
+        meta = self._fresh_metadata()
+        meta["revision"] = uuid.uuid4().hex
+        with self._chroma("update the knowledge base"):
+            self._get_collection().modify(metadata=meta)
+        self._corpus = None
+
+    def _all(self, include: list[str]) -> dict[str, list[Any]]:
+        """Every record of the collection (paged), with the requested fields."""
+        collection = self._get_collection()
+        out: dict[str, list[Any]] = {"ids": [], **{key: [] for key in include}}
+        offset = 0
+        with self._chroma("read the knowledge base"):
+            while True:
+                page = collection.get(include=include, limit=_PAGE, offset=offset)
+                out["ids"].extend(page["ids"])
+                for key in include:
+                    out[key].extend(page[key] or [])
+                if len(page["ids"]) < _PAGE:
+                    return out
+                offset += _PAGE
+
+    def _load_corpus(self) -> _Corpus:
+        revision = str(self._fresh_metadata().get("revision", ""))
+        if self._corpus is not None and self._corpus.revision == revision:
+            return self._corpus
+        records = self._all(["documents", "metadatas"])
+        metadatas = [dict(m or {}) for m in records["metadatas"]]
+        documents = [d or "" for d in records["documents"]]
+        texts = [
+            context_text(str(m.get("title", "")), str(m.get("heading", "")), d)
+            for m, d in zip(metadatas, documents, strict=True)
+        ]
+        ids = list(records["ids"])
+        self._corpus = _Corpus(
+            revision=revision,
+            ids=ids,
+            documents=documents,
+            metadatas=metadatas,
+            bm25=BM25Index(texts),
+            index={chunk_id: i for i, chunk_id in enumerate(ids)},
+        )
+        return self._corpus
+
+    # -- ingest -----------------------------------------------------------------------------
+
+    def _content_hash(self, raw: bytes) -> str:
+        settings = (
+            f"{_CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}:"
+            f"{_encoder_name(self.encoder)}"
+        )
+        return hashlib.sha256(settings.encode() + b"\x00" + raw).hexdigest()
+
+    def _source_state(self) -> dict[str, tuple[str, set[str]]]:
+        """source -> (content hash, chunk ids) for everything stored."""
+        state: dict[str, tuple[str, set[str]]] = {}
+        records = self._all(["metadatas"])
+        for chunk_id, meta in zip(records["ids"], records["metadatas"], strict=True):
+            meta = meta or {}
+            source = str(meta.get("source", ""))
+            content_hash, ids = state.get(source, (str(meta.get("source_hash", "")), set()))
+            ids.add(chunk_id)
+            state[source] = (content_hash, ids)
+        return state
+
+    def _store_chunks(self, chunks: list[Chunk], content_hash: str) -> None:
+        vectors: np.ndarray = self.encoder.encode([c.context_text() for c in chunks])
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        model = _encoder_name(self.encoder)
+        metadatas: list[dict[str, Any]] = []
+        for c in chunks:
+            meta: dict[str, Any] = {
+                "source": c.source,
+                "title": c.title,
+                "heading": c.heading,
+                "position": c.position,
+                "token_count": c.token_count,
+                "source_hash": content_hash,
+                "ingested_at": now,
+                "embedding_model": model,
+            }
+            if c.doc_type:
+                meta["doc_type"] = c.doc_type
+            metadatas.append(meta)
+        collection = self._get_collection()
+        with self._chroma("store passages"):
+            step = max(1, min(int(self._client.get_max_batch_size()), 5000))
+            for s in range(0, len(chunks), step):
+                collection.upsert(
+                    ids=[c.id for c in chunks[s : s + step]],
+                    embeddings=vectors[s : s + step],
+                    documents=[c.text for c in chunks[s : s + step]],
+                    metadatas=metadatas[s : s + step],
+                )
+
+    def _delete_ids(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        collection = self._get_collection()
+        with self._chroma("delete passages"):
+            for s in range(0, len(ids), _PAGE):
+                collection.delete(ids=list(ids[s : s + _PAGE]))
+
+    def _ingest_one(
+        self, file: SourceFile, state: dict[str, tuple[str, set[str]]], report: IngestReport
+    ) -> None:
+        try:
+            text, raw = read_document(file.path)
+        except DocumentError as exc:
+            report.errors.append(IngestIssue(file.source, str(exc)))
+            return
+        content_hash = self._content_hash(raw)
+        old_hash, old_ids = state.get(file.source, ("", set()))
+        if old_ids and old_hash == content_hash:
+            report.unchanged.append(file.source)
+            return
+        chunks = chunk_document(
+            text,
+            file.source,
+            fmt=file.fmt,
+            max_tokens=self.max_tokens,
+            overlap_tokens=self.overlap_tokens,
+        )
+        if not chunks:
+            report.errors.append(IngestIssue(file.source, "no text to index (only front matter?)"))
+            return
+        self._store_chunks(chunks, content_hash)
+        stale = sorted(old_ids - {c.id for c in chunks})
+        self._delete_ids(stale)
+        (report.updated if old_ids else report.added).append(file.source)
+        report.chunks_added += len(chunks)
+        report.chunks_removed += len(stale)
+        state[file.source] = (content_hash, {c.id for c in chunks})
+
+    def ingest(
+        self, paths: Sequence[Path | str], progress: ProgressCallback | None = None
+    ) -> IngestReport:
+        """Ingest files and folders (``.md``, ``.markdown``, ``.txt``); idempotent per source.
+
+        Files that cannot be read (missing, binary, not UTF-8, empty, unsupported type) are
+        listed in ``report.errors``; every other file is still ingested.
+        """
+        started = time.perf_counter()
+        report = IngestReport()
+        files, issues = discover(paths)
+        report.errors.extend(issues)
+        with self._lock:
+            state = self._source_state() if files else {}
+            try:
+                for done, file in enumerate(files, 1):
+                    self._ingest_one(file, state, report)
+                    if progress is not None:
+                        progress(done, len(files), file.source)
+            finally:
+                if report.changed:
+                    self._bump_revision()
+        report.elapsed_s = time.perf_counter() - started
+        return report
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5) -> list[Passage]:
+        """The ``k`` passages that best match ``query``: vector + BM25 rankings fused by RRF.
+
+        Scores are reciprocal-rank-fusion scores scaled so that a passage ranked first by
+        both retrievers scores 1.0.
+        """
+        query = query.strip()
+        if not query or k < 1:
+            return []
+        with self._lock:
+            corpus = self._load_corpus()
+            if not corpus.ids:
+                return []
+            n_candidates = min(len(corpus.ids), max(4 * k, 20))
+            vector = self.encoder.encode([query])
+            with self._chroma("search"):
+                hits = self._get_collection().query(
+                    query_embeddings=vector, n_results=n_candidates, include=["distances"]
+                )
+            vector_ids = [i for i in hits["ids"][0] if i in corpus.index]
+            keyword_ids = [corpus.ids[i] for i, _ in corpus.bm25.top(query, n_candidates)]
+            fused: dict[str, float] = {}
+            for ranking in (vector_ids, keyword_ids):
+                for rank, chunk_id in enumerate(ranking):
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            best = sorted(fused.items(), key=lambda item: -item[1])[:k]
+            top = 2.0 / (RRF_K + 1)
+            passages = []
+            for chunk_id, score in best:
+                i = corpus.index[chunk_id]
+                meta = corpus.metadatas[i]
+                passages.append(
+                    Passage(
+                        source=str(meta.get("source", "")),
+                        title=str(meta.get("title", "")),
+                        heading=str(meta.get("heading", "")),
+                        text=corpus.documents[i],
+                        score=round(score / top, 4),
+                    )
+                )
+            return passages
+
+    def sources(self) -> list[SourceInfo]:
+        """Every ingested source with its title, type, chunk count and content hash."""
+        with self._lock:
+            records = self._all(["metadatas"])
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for meta in records["metadatas"]:
+            meta = meta or {}
+            grouped.setdefault(str(meta.get("source", "")), []).append(meta)
+        out = []
+        for source, metas in sorted(grouped.items()):
+            first = metas[0]
+            out.append(
+                SourceInfo(
+                    source=source,
+                    title=str(first.get("title", "")),
+                    doc_type=str(first["doc_type"]) if first.get("doc_type") else None,
+                    chunks=len(metas),
+                    content_hash=str(first.get("source_hash", "")),
+                    ingested_at=str(max(str(m.get("ingested_at", "")) for m in metas)),
+                )
+            )
+        return out
+
+    def remove(self, source: str) -> int:
+        """Delete every passage of ``source``; return how many were deleted (0 if unknown)."""
+        with self._lock:
+            collection = self._get_collection()
+            with self._chroma("read the knowledge base"):
+                ids = list(collection.get(where={"source": source}, include=[])["ids"])
+            self._delete_ids(ids)
+            if ids:
+                self._bump_revision()
+            return len(ids)
+
+    def count(self) -> int:
+        """Number of stored passages (chunks)."""
+        collection = self._get_collection()
+        with self._chroma("read the knowledge base"):
+            return int(collection.count())
