@@ -329,10 +329,11 @@ def kb_search(
 
 def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known problems."""
-    import logging
+    from assistant.logs import configure_logging
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
+        settings = _settings()
+        configure_logging(settings.log_level, settings.log_format)
         app()
     except MaraError as err:
         sys.stderr.write(f"Error: {err}\n")

@@ -17,6 +17,10 @@ class MaraError(Exception):
         return f"{self.message} {self.hint}" if self.hint else self.message
 
 
+class SettingsError(MaraError):
+    """An environment variable or .env entry has a value Mara cannot use."""
+
+
 class WorkspaceError(MaraError):
     """The workspace is missing, incomplete or corrupt."""
 

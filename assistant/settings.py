@@ -79,6 +79,7 @@ class MaraSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "WARNING"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("home", mode="after")
     @classmethod
@@ -116,5 +117,19 @@ class MaraSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> MaraSettings:
-    """The process-wide settings (tests construct ``MaraSettings`` directly instead)."""
-    return MaraSettings()
+    """The process-wide settings (tests construct ``MaraSettings`` directly instead).
+
+    Raises :class:`~assistant.errors.SettingsError` naming the variable and what it accepts.
+    """
+    from pydantic import ValidationError
+
+    from assistant.errors import SettingsError
+
+    try:
+        return MaraSettings()
+    except ValidationError as err:
+        problems = []
+        for item in err.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            problems.append(f"MARA_{field.upper()}={item.get('input')!r}: {item['msg']}")
+        raise SettingsError("Invalid setting " + "; ".join(problems) + ".", hint="Fix it in the environment or .env.") from err

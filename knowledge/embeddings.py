@@ -17,6 +17,7 @@ import math
 import os
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,6 +58,27 @@ def bundled_model_path() -> Path:
 # --------------------------------------------------------------------------------------
 # numpy MiniLM
 # --------------------------------------------------------------------------------------
+
+_BLAS_CONTROLLER: Any = None
+
+
+def _blas_threads(limit: int | None) -> AbstractContextManager[Any]:
+    """Limit OpenBLAS/MKL threads while encoding (``None``: leave them alone).
+
+    The forward pass is many small matrix products; on a small or busy machine BLAS worker
+    threads cost more than they bring (measured up to 15x slower than one thread).
+    """
+    global _BLAS_CONTROLLER
+    if limit is None:
+        return nullcontext()
+    try:
+        if _BLAS_CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS_CONTROLLER = ThreadpoolController()
+        return _BLAS_CONTROLLER.limit(limits=limit, user_api="blas")  # type: ignore[no-any-return]
+    except ImportError:  # threadpoolctl is optional
+        return nullcontext()
 
 # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): exact-erf GELU without scipy.
 _P = np.float32(0.3275911)
@@ -165,14 +187,22 @@ class MiniLMEncoder:
     ``model_dir`` must hold ``model.safetensors``, ``tokenizer.json`` and ``config.json``
     (``sentence_bert_config.json`` is read for ``max_seq_length`` when present). Texts are
     truncated to ``max_seq_length`` tokens exactly as sentence-transformers does.
+    ``blas_threads`` caps BLAS threads during :meth:`encode` (``None`` leaves them alone).
     """
 
-    def __init__(self, model_dir: Path | None = None, *, max_seq_length: int | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        *,
+        max_seq_length: int | None = None,
+        blas_threads: int | None = 1,
+    ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         model_dir = Path(model_dir) if model_dir is not None else bundled_model_path()
         self.model_dir = model_dir
+        self.blas_threads = blas_threads
         self.name = _BUNDLED_ID if model_dir == bundled_model_path() else str(model_dir)
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         st_config_path = model_dir / "sentence_bert_config.json"
@@ -230,9 +260,10 @@ class MiniLMEncoder:
         ids = self.tokenize(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         step = max(1, int(batch_size))
-        for start in range(0, len(order), step):
-            idx = order[start : start + step]
-            out[idx] = self._encode_ids([ids[i] for i in idx])
+        with _blas_threads(self.blas_threads):
+            for start in range(0, len(order), step):
+                idx = order[start : start + step]
+                out[idx] = self._encode_ids([ids[i] for i in idx])
         return out
 
     def _encode_ids(self, batch: list[list[int]]) -> np.ndarray:

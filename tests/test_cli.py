@@ -112,3 +112,11 @@ def test_llm_endpoint_down_is_one_line_and_non_zero(workspace: Path) -> None:
     assert run.returncode != 0 and run.stdout == ""
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "LLM endpoint" in lines[0] and "MARA_LLM_BASE_URL" in lines[0]
+
+
+def test_invalid_setting_is_one_line(workspace: Path) -> None:
+    run = mara("chat", "hi", home=workspace, env={"MARA_MODE": "turbo"})
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines() == [
+        "Error: Invalid setting MARA_MODE='turbo': Input should be 'offline' or 'llm'. Fix it in the environment or .env."
+    ]
