@@ -1,1 +1,34 @@
-"""knowledge package."""
+"""Brand knowledge: chunking, embeddings, the Chroma-backed knowledge base, the sample brand.
+
+Importing this package is cheap; heavy parts load on first use:
+
+- :mod:`knowledge.embeddings` -- ``get_encoder()``: numpy all-MiniLM-L6-v2 (no torch)
+- :mod:`knowledge.chunking` -- ``chunk_document()``: heading-aware, token-bounded chunks
+- :mod:`knowledge.store` -- ``KnowledgeBase``: ingest / hybrid search over Chroma
+- :mod:`knowledge.sample` -- ``sample_brand_path()``: the shipped "Alder & Peak" documents
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_LAZY = {
+    "KnowledgeBase": "knowledge.store",
+    "Passage": "knowledge.store",
+    "SourceInfo": "knowledge.store",
+    "IngestReport": "knowledge.store",
+    "Encoder": "knowledge.embeddings",
+    "get_encoder": "knowledge.embeddings",
+    "chunk_document": "knowledge.chunking",
+    "sample_brand_path": "knowledge.sample",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'knowledge' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -13,10 +13,14 @@ __all__ = ["BM25Index", "tokenize"]
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
 _STOPWORDS = frozenset(
-    """a an and are as at be by can do does for from has have how i if in into is it its
-    me my of on or our so that the their them there these this to was we what when where
-    which who why will with you your""".split()
-)
+    {
+        "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from",
+        "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of",
+        "on", "or", "our", "so", "that", "the", "their", "them", "there", "these", "this",
+        "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
+        "you", "your",
+    }
+)  # fmt: skip
 
 
 def _stem(word: str) -> str:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -62,11 +62,15 @@ def bundled_model_path() -> Path:
 _BLAS_CONTROLLER: Any = None
 
 
-def _blas_threads(limit: int | None) -> AbstractContextManager[Any]:
-    """Limit OpenBLAS/MKL threads while encoding (``None``: leave them alone).
+#: Batches with fewer tokens than this run entirely on one BLAS thread (in "auto" mode).
+_SMALL_BATCH_TOKENS = 512
 
-    The forward pass is many small matrix products; on a small or busy machine BLAS worker
-    threads cost more than they bring (measured up to 15x slower than one thread).
+
+def _blas_threads(limit: int | None) -> AbstractContextManager[Any]:
+    """Limit OpenBLAS/MKL threads inside the block (``None``: leave them alone).
+
+    Small matrix products (attention per sequence, a short query) run much slower with BLAS
+    worker threads on a small or busy machine (measured up to 15x); large products gain.
     """
     global _BLAS_CONTROLLER
     if limit is None:
@@ -80,9 +84,12 @@ def _blas_threads(limit: int | None) -> AbstractContextManager[Any]:
     except ImportError:  # threadpoolctl is optional
         return nullcontext()
 
+
 # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): exact-erf GELU without scipy.
 _P = np.float32(0.3275911)
-_A = tuple(np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429))
+_A = tuple(
+    np.float32(a) for a in (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+)
 _INV_SQRT2 = np.float32(1.0 / math.sqrt(2.0))
 
 
@@ -187,7 +194,9 @@ class MiniLMEncoder:
     ``model_dir`` must hold ``model.safetensors``, ``tokenizer.json`` and ``config.json``
     (``sentence_bert_config.json`` is read for ``max_seq_length`` when present). Texts are
     truncated to ``max_seq_length`` tokens exactly as sentence-transformers does.
-    ``blas_threads`` caps BLAS threads during :meth:`encode` (``None`` leaves them alone).
+    ``blas_threads`` caps BLAS threads during :meth:`encode`; ``"auto"`` (default) uses one
+    thread for attention and for small batches such as queries and the BLAS default for the
+    dense layers of large batches; ``None`` never touches the BLAS thread pool.
     """
 
     def __init__(
@@ -195,7 +204,7 @@ class MiniLMEncoder:
         model_dir: Path | None = None,
         *,
         max_seq_length: int | None = None,
-        blas_threads: int | None = 1,
+        blas_threads: int | Literal["auto"] | None = "auto",
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -207,7 +216,9 @@ class MiniLMEncoder:
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
         st_config_path = model_dir / "sentence_bert_config.json"
         st_config = (
-            json.loads(st_config_path.read_text(encoding="utf-8")) if st_config_path.exists() else {}
+            json.loads(st_config_path.read_text(encoding="utf-8"))
+            if st_config_path.exists()
+            else {}
         )
         self.max_seq_length = int(
             max_seq_length
@@ -260,11 +271,17 @@ class MiniLMEncoder:
         ids = self.tokenize(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         step = max(1, int(batch_size))
-        with _blas_threads(self.blas_threads):
-            for start in range(0, len(order), step):
-                idx = order[start : start + step]
-                out[idx] = self._encode_ids([ids[i] for i in idx])
+        for start in range(0, len(order), step):
+            idx = order[start : start + step]
+            batch = [ids[i] for i in idx]
+            with _blas_threads(self._dense_threads(len(batch) * len(batch[-1]))):
+                out[idx] = self._encode_ids(batch)
         return out
+
+    def _dense_threads(self, tokens: int) -> int | None:
+        if self.blas_threads == "auto":
+            return 1 if tokens < _SMALL_BATCH_TOKENS else None
+        return self.blas_threads
 
     def _encode_ids(self, batch: list[list[int]]) -> np.ndarray:
         n, length = len(batch), max(len(ids) for ids in batch)
@@ -291,7 +308,8 @@ class MiniLMEncoder:
             qkv = x @ layer.qkv_w
             qkv += layer.qkv_b
             qkv = qkv.reshape(n, length, 3, heads, head_dim).transpose(2, 0, 3, 1, 4)
-            attn = _attention(qkv[0], qkv[1], qkv[2], bias).reshape(n * length, dim)
+            with _blas_threads(None if self.blas_threads is None else 1):
+                attn = _attention(qkv[0], qkv[1], qkv[2], bias).reshape(n * length, dim)
             attn = attn @ layer.out_w
             attn += layer.out_b
             attn += x
@@ -336,9 +354,9 @@ class SentenceTransformersEncoder:
                 "a local sentence-transformers folder, 'all-MiniLM-L6-v2' (bundled), or a "
                 "model already in the Hugging Face cache."
             ) from exc
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
-        )
+        get_dim = getattr(self._model, "get_embedding_dimension", None)
+        if get_dim is None:  # sentence-transformers < 5.2
+            get_dim = self._model.get_sentence_embedding_dimension
         dim = get_dim()
         self.dim: int = int(dim) if dim else int(self._model.encode(["x"]).shape[1])
 

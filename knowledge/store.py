@@ -44,6 +44,7 @@ __all__ = [
     "IngestReport",
     "KnowledgeBase",
     "Passage",
+    "PROGRESS_STAGE",
     "ProgressCallback",
     "SourceInfo",
 ]
@@ -52,9 +53,12 @@ COLLECTION_NAME = "brand_knowledge"
 RRF_K = 60
 _CHUNKER_VERSION = "md-v1"
 _PAGE = 1000
+_EMBED_GROUP_CHUNKS = 256  # chunks embedded together across files (memory stays bounded)
 
-#: ``progress(done, total, source)`` is called after each file of an ingest.
-ProgressCallback = Callable[[int, int, str], None]
+#: ``progress(stage, done, total)``, the project-wide progress convention; ingest reports
+#: stage ``"knowledge"`` with files done out of files found.
+ProgressCallback = Callable[[str, int, int], None]
+PROGRESS_STAGE = "knowledge"
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,16 @@ class IngestReport:
             "chunks_removed": self.chunks_removed,
             "elapsed_s": round(self.elapsed_s, 3),
         }
+
+
+@dataclass
+class _Planned:
+    """A changed source, chunked and waiting to be embedded and stored."""
+
+    source: str
+    chunks: list[Chunk]
+    content_hash: str
+    old_ids: set[str]
 
 
 @dataclass
@@ -327,8 +341,7 @@ class KnowledgeBase:
             state[source] = (content_hash, ids)
         return state
 
-    def _store_chunks(self, chunks: list[Chunk], content_hash: str) -> None:
-        vectors: np.ndarray = self.encoder.encode([c.context_text() for c in chunks])
+    def _store_chunks(self, chunks: list[Chunk], vectors: np.ndarray, content_hash: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         model = _encoder_name(self.encoder)
         metadatas: list[dict[str, Any]] = []
@@ -365,19 +378,20 @@ class KnowledgeBase:
             for s in range(0, len(ids), _PAGE):
                 collection.delete(ids=list(ids[s : s + _PAGE]))
 
-    def _ingest_one(
+    def _plan(
         self, file: SourceFile, state: dict[str, tuple[str, set[str]]], report: IngestReport
-    ) -> None:
+    ) -> _Planned | None:
+        """Read, hash and chunk one file; ``None`` when it is unchanged or unusable."""
         try:
             text, raw = read_document(file.path)
         except DocumentError as exc:
             report.errors.append(IngestIssue(file.source, str(exc)))
-            return
+            return None
         content_hash = self._content_hash(raw)
         old_hash, old_ids = state.get(file.source, ("", set()))
         if old_ids and old_hash == content_hash:
             report.unchanged.append(file.source)
-            return
+            return None
         chunks = chunk_document(
             text,
             file.source,
@@ -387,14 +401,23 @@ class KnowledgeBase:
         )
         if not chunks:
             report.errors.append(IngestIssue(file.source, "no text to index (only front matter?)"))
-            return
-        self._store_chunks(chunks, content_hash)
-        stale = sorted(old_ids - {c.id for c in chunks})
-        self._delete_ids(stale)
-        (report.updated if old_ids else report.added).append(file.source)
-        report.chunks_added += len(chunks)
-        report.chunks_removed += len(stale)
-        state[file.source] = (content_hash, {c.id for c in chunks})
+            return None
+        return _Planned(file.source, chunks, content_hash, old_ids)
+
+    def _commit(self, plans: list[_Planned], report: IngestReport) -> None:
+        """Embed a group of planned files together (better batching), then store each."""
+        texts = [c.context_text() for plan in plans for c in plan.chunks]
+        vectors = self.encoder.encode(texts)
+        offset = 0
+        for plan in plans:
+            n = len(plan.chunks)
+            self._store_chunks(plan.chunks, vectors[offset : offset + n], plan.content_hash)
+            offset += n
+            stale = sorted(plan.old_ids - {c.id for c in plan.chunks})
+            self._delete_ids(stale)
+            (report.updated if plan.old_ids else report.added).append(plan.source)
+            report.chunks_added += n
+            report.chunks_removed += len(stale)
 
     def ingest(
         self, paths: Sequence[Path | str], progress: ProgressCallback | None = None
@@ -403,18 +426,40 @@ class KnowledgeBase:
 
         Files that cannot be read (missing, binary, not UTF-8, empty, unsupported type) are
         listed in ``report.errors``; every other file is still ingested.
+        ``progress("knowledge", done, total)`` is called at the start and as each file is
+        finished (stored, skipped or failed).
         """
         started = time.perf_counter()
         report = IngestReport()
         files, issues = discover(paths)
         report.errors.extend(issues)
+        done = 0
+
+        def tick(sources: Sequence[str]) -> None:
+            nonlocal done
+            done += len(sources)
+            if progress is not None:
+                progress(PROGRESS_STAGE, done, len(files))
+
+        tick([])
+
         with self._lock:
             state = self._source_state() if files else {}
+            group: list[_Planned] = []
             try:
-                for done, file in enumerate(files, 1):
-                    self._ingest_one(file, state, report)
-                    if progress is not None:
-                        progress(done, len(files), file.source)
+                for file in files:
+                    plan = self._plan(file, state, report)
+                    if plan is None:
+                        tick([file.source])
+                        continue
+                    group.append(plan)
+                    if sum(len(p.chunks) for p in group) >= _EMBED_GROUP_CHUNKS:
+                        self._commit(group, report)
+                        tick([p.source for p in group])
+                        group = []
+                if group:
+                    self._commit(group, report)
+                    tick([p.source for p in group])
             finally:
                 if report.changed:
                     self._bump_revision()

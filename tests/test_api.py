@@ -247,6 +247,39 @@ def test_web_chat_is_served_without_remote_assets(client: httpx.Client) -> None:
         assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", served.text)
 
 
+VENDOR_SCRIPTS = ("vega.min.js", "vega-lite.min.js", "vega-interpreter.min.js", "vega-embed.min.js")
+#: Hosts the vendored chart libraries mention without loading anything from them: XML
+#: namespaces (SVG), the Vega schema id, links in error messages and the (disabled) editor action.
+VENDOR_URL_HOSTS = {"", "www.w3.org", "vega.github.io", "github.com"}
+
+
+@pytest.mark.integration
+def test_chart_libraries_are_vendored_and_csp_safe(client: httpx.Client) -> None:
+    app_js = client.get("/static/app.js").text
+    csp = client.get("/").headers["content-security-policy"]
+    assert "unsafe-eval" not in csp and "unsafe-inline" not in csp
+    # Vega runs its expressions through the interpreter, not eval, and injects no <style>
+    assert "ast: true" in app_js and "vega.expressionInterpreter" in app_js
+    assert "defaultStyle: false" in app_js
+    for name in VENDOR_SCRIPTS:
+        assert f'"{name}"' in app_js
+        served = client.get(f"/static/vendor/{name}")
+        assert served.status_code == 200, name
+        assert "javascript" in served.headers["content-type"]
+        assert len(served.content) > 4000
+        assert "sourceMappingURL" not in served.text  # no requests for missing .map files
+        hosts = {
+            m.group(1).lower()
+            for m in re.finditer(r"(?:https?:)?//([A-Za-z0-9.-]*)", served.text)
+            if m.group(0).startswith("http")
+        }
+        assert hosts <= VENDOR_URL_HOSTS, (name, hosts - VENDOR_URL_HOSTS)
+        assert not re.search(r"\bimport\s*\(|importScripts\(", served.text), name
+    notice = client.get("/static/vendor/README.md")
+    assert notice.status_code == 200 and "BSD-3-Clause" in notice.text
+    assert client.get("/static/vendor/LICENSE").status_code == 200
+
+
 @pytest.mark.integration
 def test_openapi_documents_the_bodies(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()

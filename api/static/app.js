@@ -297,18 +297,145 @@
     return card;
   }
 
+  // ---- charts ------------------------------------------------------------------------------
+  // Vega, Vega-Lite and vega-embed are vendored under /static/vendor and loaded on the first
+  // chart. Expressions run through vega-interpreter (no eval), so the page's CSP holds.
+
+  const VEGA_SCRIPTS = ["vega.min.js", "vega-lite.min.js", "vega-interpreter.min.js",
+    "vega-embed.min.js"].map((name) => `/static/vendor/${name}`);
+  const charts = new Set(); // {node, spec, view} of charts on the page, re-themed on change
+  const darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+  let vegaReady = null;
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = el("script", { src });
+      script.async = false;
+      script.addEventListener("load", () => resolve());
+      script.addEventListener("error", () => reject(new Error(`could not load ${src}`)));
+      document.head.append(script);
+    });
+  }
+
+  /** Load the vendored chart libraries once, in order; resolves to vegaEmbed. */
+  function loadVega() {
+    if (!vegaReady) {
+      vegaReady = VEGA_SCRIPTS.reduce((prev, src) => prev.then(() => loadScript(src)),
+        Promise.resolve()).then(() => {
+        if (typeof window.vegaEmbed !== "function" || !window.vega
+          || !window.vega.expressionInterpreter) {
+          throw new Error("chart libraries did not initialise");
+        }
+        return window.vegaEmbed;
+      });
+      vegaReady.catch(() => { vegaReady = null; }); // a later chart may retry
+    }
+    return vegaReady;
+  }
+
+  /** Vega config matching the page's light/dark theme (read from the CSS variables). */
+  function chartTheme() {
+    const css = getComputedStyle(document.documentElement);
+    const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+    const text = v("--text", "#1c1c21");
+    const muted = v("--text-3", v("--text-2", "#6b6b76"));
+    const grid = v("--border", "#e4e4e9");
+    const axis = v("--border-strong", "#d0d0d8");
+    const font = v("--font", "system-ui, sans-serif");
+    const dark = Boolean(darkQuery && darkQuery.matches);
+    return {
+      background: "transparent",
+      font,
+      padding: 8,
+      title: { color: text, subtitleColor: muted, fontSize: 14, fontWeight: 600, anchor: "start" },
+      axis: { labelColor: muted, titleColor: muted, gridColor: grid, domainColor: axis,
+        tickColor: axis, labelFontSize: 11.5, titleFontSize: 12, titleFontWeight: 500 },
+      legend: { labelColor: muted, titleColor: muted, labelFontSize: 11.5, titleFontSize: 12 },
+      view: { stroke: null },
+      range: {
+        category: dark
+          ? ["#8d8bff", "#4ade80", "#f0b45a", "#f87171", "#38bdf8", "#e879f9", "#a3e635",
+            "#fb923c", "#94a3b8", "#2dd4bf"]
+          : ["#5e5ce6", "#1f9d55", "#d97706", "#d93f3f", "#0284c7", "#c026d3", "#65a30d",
+            "#ea580c", "#64748b", "#0d9488"],
+      },
+      mark: { color: v("--accent", "#5e5ce6") },
+      arc: { stroke: v("--surface", "#ffffff"), strokeWidth: 1 },
+    };
+  }
+
+  /** Embed (or re-embed after a theme change) one chart; throws when Vega fails. */
+  async function drawChart(chart) {
+    const vegaEmbed = await loadVega();
+    if (chart.view) chart.view.finalize();
+    const { title: _shownInCardHead, ...spec } = chart.spec;
+    const result = await vegaEmbed(chart.node, spec, {
+      actions: false,
+      renderer: "svg",
+      defaultStyle: false, // vega-embed's injected <style> would break style-src 'self'
+      ast: true,
+      expr: window.vega.expressionInterpreter,
+      config: chartTheme(),
+      tooltip: { theme: darkQuery && darkQuery.matches ? "dark" : "light",
+        disableDefaultStyle: true }, // styled in app.css
+    });
+    chart.view = result.view;
+  }
+
+  if (darkQuery && darkQuery.addEventListener) {
+    darkQuery.addEventListener("change", () => {
+      for (const chart of charts) {
+        if (!chart.node.isConnected) { if (chart.view) chart.view.finalize(); charts.delete(chart); }
+        else drawChart(chart).catch(() => {});
+      }
+    });
+  }
+
+  function specTitle(spec) {
+    if (typeof spec.title === "string") return spec.title;
+    if (spec.title && typeof spec.title.text === "string") return spec.title.text;
+    return "";
+  }
+
+  /** A chart card: the chart drawn by Vega, or the spec as text when Vega cannot load. */
   function renderChart(data) {
     const spec = data.spec && typeof data.spec === "object" ? data.spec : {};
-    const title = typeof spec.title === "string" ? spec.title : (spec.title && spec.title.text) || "Chart";
+    const title = data.title || specTitle(spec) || "Chart";
+    const subtitle = spec.title && typeof spec.title.subtitle === "string" ? spec.title.subtitle : "";
     const actions = el("div", { class: "card-actions" });
-    if (data.artifact_id) {
-      actions.append(el("a", { class: "link", href: artifactUrl(data.artifact_id), download: "" },
-        "↓ Download CSV"));
+    const tableId = data.table_id || null;
+    if (tableId) {
+      actions.append(el("a", { class: "link", href: artifactUrl(tableId), download: "",
+        "aria-label": `Download the data of ${title} as CSV` }, "↓ Download CSV"));
     }
-    return el("section", { class: "card", "aria-label": title },
-      el("div", { class: "card-head" }, el("h3", { class: "card-title", text: title }), actions),
-      el("details", { class: "sql" }, el("summary", { text: "Vega-Lite spec" }),
-        el("pre", { text: JSON.stringify(spec, null, 2) })));
+    const view = el("div", { class: "chart-view", role: "img",
+      "aria-label": spec.description || title });
+    const status = el("p", { class: "chart-status", text: "Drawing chart…" });
+    const details = el("details", { class: "sql" }, el("summary", { text: "Vega-Lite spec" }),
+      el("pre", { text: JSON.stringify(spec, null, 2) }));
+    const card = el("section", { class: "card card-chart", "aria-label": title },
+      el("div", { class: "card-head" },
+        el("div", {}, el("h3", { class: "card-title", text: title }),
+          subtitle ? el("span", { class: "card-meta", text: subtitle }) : null),
+        actions),
+      el("div", { class: "chart-body" }, view, status),
+      details);
+    const chart = { node: view, spec, view: null };
+    // draw after the card is in the document, so "container" width has a width to fill
+    requestAnimationFrame(() => {
+      drawChart(chart).then(() => {
+        status.remove();
+        charts.add(chart);
+        scrollToBottom();
+      }).catch((err) => {
+        view.remove();
+        status.className = "chart-status chart-error";
+        status.textContent = "The chart could not be drawn here; its spec is below.";
+        details.open = false;
+        card.dataset.chartError = String((err && err.message) || err);
+      });
+    });
+    return card;
   }
 
   // ---- one assistant message -------------------------------------------------------------------
@@ -679,5 +806,5 @@
   else init();
 
   // exposed for debugging and browser tests
-  window.Mara = { renderMarkdown, parseFrame };
+  window.Mara = { renderMarkdown, parseFrame, renderChart, loadVega };
 })();

@@ -87,26 +87,47 @@ def compose_describe_reply(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+_STOP = frozenset(
+    "the a an and or of to in on for is are was were be our we you your what which how do does can "
+    "with that this it its as at by from about any there their they must should".split()
+)
+
+
+def _terms(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOP}
+
+
 def compose_knowledge_reply(question: str, passages: list[dict[str, Any]]) -> str:
+    """Quote the sentences of the retrieved passages that best answer ``question``, with sources."""
     if not passages:
         return "I found nothing about that in the brand knowledge base. Add documents with `mara kb ingest PATH`."
-    words = {w for w in re.findall(r"[a-z0-9]+", question.lower()) if len(w) > 2}
-    picked: list[tuple[float, str, str]] = []
-    for rank, passage in enumerate(passages[:3]):
-        sentences = re.split(r"(?<=[.!?])\s+|\n+", passage.get("text", ""))
-        for sentence in sentences:
-            clean = sentence.strip(" -*#>")
-            if len(clean) < 20:
-                continue
-            overlap = len(words & set(re.findall(r"[a-z0-9]+", clean.lower())))
-            picked.append((overlap - 0.3 * rank, clean, _cite(passage)))
-    picked.sort(key=lambda p: p[0], reverse=True)
-    best = [p for p in picked[:3] if p[0] > 0] or picked[:2]
+    words = _terms(question)
+    candidates: list[tuple[float, int, str, str, set[str]]] = []
+    for rank, passage in enumerate(passages[:4]):
+        heading_bonus = 0.5 * len(words & _terms(str(passage.get("heading", ""))))
+        for sentence in re.split(r"(?<=[.!?])\s+|\n+", passage.get("text", "")):
+            if sentence.lstrip().startswith("|"):  # a table row: "| Germany | EUR | 49 € |"
+                cells = [c.strip() for c in sentence.strip().strip("|").split("|")]
+                if all(set(c) <= set("-: ") for c in cells):
+                    continue
+                sentence = " · ".join(c for c in cells if c)
+            clean = sentence.strip(" -#>|")
+            if len(clean) < 12 or not (clean[0].isupper() or clean[0] in "\"“*0123456789$£€"):
+                continue  # fragments left by chunk overlap, table rules, headings
+            candidates.append((heading_bonus - 0.6 * rank, rank, clean, _cite(passage), _terms(clean)))
+    # rarer question words weigh more: "Germany" says more than "shipping" about which line answers
+    df = {w: sum(1 for c in candidates if w in c[4]) for w in words}
+    names = {w.lower() for w in re.findall(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-zA-Z]+", question.strip())}
+    weight = {w: (3.0 if w in names else 1.0) / max(df[w], 1) ** 0.5 for w in words}
+    scored = [(bonus + sum(weight[w] for w in words & terms), rank, clean, cite)
+              for bonus, rank, clean, cite, terms in candidates]
+    scored.sort(key=lambda p: p[0], reverse=True)
+    best = [p for p in scored[:3] if p[0] > 0] or scored[:2]
     lines = ["From the brand knowledge base:"]
-    for _, sentence, cite in best:
-        lines.append(f"> {sentence} [{cite}]")
+    for _, _, sentence, cite in best:
+        lines.append(f"> {sentence} [{cite}]\n")
     sources = list(dict.fromkeys(_cite(p) for p in passages[:5]))
-    lines.append("\nSources: " + ", ".join(sources))
+    lines.append("Sources: " + "; ".join(sources))
     return "\n".join(lines)
 
 

@@ -1,0 +1,816 @@
+"""Charts: a query result becomes a Vega-Lite v5 spec (and, for the CLI and Slack, a PNG).
+
+Plain functions first: :func:`chart_spec` picks a chart from the result's shape
+(time + number → line, category + number → bar or pie, two numbers → scatter,
+category + time + number → one line per category), overridable with ``kind``,
+``x`` and ``y``. :func:`auto_chart` returns a spec only when a chart is obviously
+useful. :func:`render_png` renders a spec offline with ``vl-convert-python``
+(imported lazily). :func:`save_chart` keeps the spec (and PNG) in the artifact
+store. :func:`chart_tools` is the thin tool the agent calls on a stored table.
+
+Specs carry their data inline (``data.values``): front ends render them without
+fetching anything. Theme colours are left to the front end (light/dark).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import json
+import math
+import re
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import ToolInputError
+from tools.results import ArtifactStore, ToolOutput
+from tools.warehouse import QueryResult, _jsonable
+
+if TYPE_CHECKING:
+    from tools.context import ToolContext
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+#: Accepted ``kind`` values and the chart each one draws.
+KINDS: dict[str, str] = {
+    "bar": "bar",
+    "column": "bar",
+    "line": "line",
+    "area": "area",
+    "pie": "arc",
+    "donut": "arc",
+    "arc": "arc",
+    "scatter": "point",
+    "point": "point",
+}
+ACCEPTED_KINDS = ("bar", "line", "area", "pie", "donut", "scatter")
+
+MAX_BARS = 30  # bars beyond this are cut to the top N by value
+MAX_SLICES = 8  # pie slices beyond this are folded into "Other"
+AUTO_PIE_MAX = 6  # auto pie only for this many categories or fewer
+MAX_SERIES = 12  # colour series beyond this are not distinguishable
+PNG_WIDTH = 640  # "container" width has no container when rendering offline
+
+_SHARE_WORDS = re.compile(
+    r"\b(share|split|mix|breakdown|proportion|composition|distribution of)\b", re.I
+)
+_RATE_WORDS = re.compile(
+    r"(rate|share|pct|percent|ratio|conversion|churn|retention|probab|propensity)", re.I
+)
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?$"
+)
+_IDENTIFIER = re.compile(r"(^|_)(id|uuid|key|email|code)$", re.I)
+_TEMPORAL_TYPES = ("DATE", "TIME", "TIMESTAMP", "DATETIME", "INTERVAL")
+_NUMERIC_TYPES = ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL", "NUMBER", "BIGINT")
+
+
+@dataclass(frozen=True, slots=True)
+class _Column:
+    name: str
+    role: str  # "quantitative" | "temporal" | "nominal"
+    distinct: int
+    max_label: int
+    values: tuple[Any, ...]
+
+
+# --- column roles ------------------------------------------------------------------------
+
+
+def humanize(name: str) -> str:
+    """An axis title from a column name: ``total_revenue`` → ``Total revenue``."""
+    text = re.sub(r"[_\s]+", " ", name).strip()
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    if not text:
+        return name
+    return text[0].upper() + text[1:]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _role(name: str, type_name: str, values: Sequence[Any]) -> str:
+    present = [v for v in values if v is not None]
+    upper = type_name.upper()
+    if upper and any(t in upper for t in _TEMPORAL_TYPES) and "INTERVAL" not in upper:
+        return "temporal"
+    if present and all(isinstance(v, (dt.date, dt.datetime)) for v in present):
+        return "temporal"
+    plain = [_jsonable(v) for v in present]  # Decimal and numpy scalars to float/int
+    numeric = bool(plain) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in plain
+    )
+    if numeric and _IDENTIFIER.search(name):
+        return "nominal"  # customer_id 17 is a label, not a quantity
+    if numeric or (not present and any(t in upper for t in _NUMERIC_TYPES)):
+        # a small-integer "year" column is a period, not a measure
+        if name.lower() in ("year", "yr") and all(
+            isinstance(v, int) and 1900 <= v <= 2200 for v in plain
+        ):
+            return "temporal"
+        return "quantitative"
+    if present and all(isinstance(v, str) and _ISO_DATE.match(v) for v in present):
+        return "temporal"
+    return "nominal"
+
+
+def _columns(result: QueryResult) -> list[_Column]:
+    out = []
+    for index, name in enumerate(result.columns):
+        values = tuple(_jsonable(row[index]) for row in result.rows)
+        type_name = result.column_types[index] if index < len(result.column_types) else ""
+        role = _role(name, type_name, [row[index] for row in result.rows])
+        labels = {str(v) for v in values if v is not None}
+        out.append(
+            _Column(
+                name=name,
+                role=role,
+                distinct=len(labels),
+                max_label=max((len(v) for v in labels), default=0),
+                values=values,
+            )
+        )
+    return out
+
+
+def _field(name: str) -> str:
+    """A Vega-Lite field reference: dots and brackets in names are literal, not paths."""
+    return re.sub(r"([.\[\]\\])", r"\\\1", name)
+
+
+def _number_format(column: _Column) -> tuple[str, str]:
+    """(axis format, tooltip format) for a numeric column."""
+    numbers = [float(v) for v in column.values if _is_number(v)]
+    if not numbers:
+        return ",~f", ","
+    lo, hi = min(numbers), max(numbers)
+    if _RATE_WORDS.search(column.name) and lo >= 0 and hi <= 1:
+        return ".0%", ".1%"
+    integral = all(float(v).is_integer() for v in numbers)
+    tooltip = ",.0f" if integral else ",.2f"
+    axis = "~s" if max(abs(lo), abs(hi)) >= 10_000 else ",~f"
+    return axis, tooltip
+
+
+def _temporal_type(column: _Column) -> str:
+    """Vega-Lite type for a period column: integer years are ordinal, dates temporal."""
+    if any(isinstance(v, int) for v in column.values if v is not None):
+        return "ordinal"
+    return "temporal"
+
+
+def _time_unit(column: _Column) -> str | None:
+    """The period a date column holds (UTC: ISO dates parse as UTC midnight), or ``None``."""
+    values = [str(v) for v in column.values if v is not None]
+    if not values or not all(len(v) == 10 for v in values):
+        return None  # timestamps: let Vega pick the ticks
+    name = column.name.lower()
+    firsts = all(v.endswith("-01") for v in values)
+    months = {v[5:7] for v in values}
+    if "year" in name or (firsts and months == {"01"} and len(set(values)) > 1):
+        unit = "year"
+    elif "quarter" in name or (firsts and len(months) > 1 and months <= {"01", "04", "07", "10"}):
+        unit = "yearquarter"
+    elif "month" in name or firsts:
+        unit = "yearmonth"
+    else:
+        unit = "yearmonthdate"
+    return "utc" + unit
+
+
+def _time_encoding(column: _Column) -> dict[str, Any]:
+    """Type and time unit (or format) for a period column on an axis or in a tooltip."""
+    if _temporal_type(column) == "ordinal":
+        return {"type": "ordinal"}
+    unit = _time_unit(column)
+    if unit is None:
+        return {"type": "temporal", "axis": {"format": "%Y-%m-%d %H:%M"}}
+    return {"type": "temporal", "timeUnit": unit}
+
+
+# --- the spec ----------------------------------------------------------------------------
+
+
+def chart_spec(
+    result: QueryResult,
+    kind: str | None = None,
+    title: str = "",
+    x: str | None = None,
+    y: str | None = None,
+) -> dict[str, Any]:
+    """A Vega-Lite v5 spec for ``result`` with its rows inline.
+
+    ``kind`` is one of :data:`ACCEPTED_KINDS` (``None`` picks from the data's
+    shape); ``x`` names the category/time/first-number column and ``y`` the
+    measure. Raises :class:`ToolInputError` when the result cannot be charted.
+    """
+    columns = _columns(result)
+    by_name = {c.name: c for c in columns}
+    valid = ", ".join(result.columns) or "(none)"
+    for label, name in (("x", x), ("y", y)):
+        if name is not None and name not in by_name:
+            raise ToolInputError(f"Unknown {label} column '{name}'. Valid columns: {valid}.")
+    mark: str | None = None
+    if kind is not None:
+        mark = KINDS.get(kind.strip().lower())
+        if mark is None:
+            raise ToolInputError(
+                f"Unknown chart kind '{kind}'. Accepted kinds: {', '.join(ACCEPTED_KINDS)}."
+            )
+    if not result.rows:
+        raise ToolInputError("The result has no rows, so there is nothing to chart.")
+    numerics = [c for c in columns if c.role == "quantitative"]
+    if not numerics:
+        words = {"nominal": "text", "temporal": "date", "quantitative": "number"}
+        kinds = ", ".join(f"{c.name} ({words[c.role]})" for c in columns)
+        raise ToolInputError(
+            f"No numeric column to chart; the result has {kinds}. "
+            "Aggregate first (e.g. count or sum by a category)."
+        )
+
+    measure = by_name[y] if y else None
+    if measure is not None and measure.role != "quantitative":
+        names = ", ".join(c.name for c in numerics)
+        raise ToolInputError(f"y column '{y}' is not numeric. Numeric columns: {names}.")
+    others = [c for c in columns if c.name != (measure.name if measure else None)]
+    base = by_name[x] if x else None
+    times = [c for c in others if c.role == "temporal"]
+    cats = [c for c in others if c.role == "nominal"]
+
+    if mark is None:
+        mark = _pick_mark(columns, numerics, times, cats, base, measure, title)
+
+    if mark == "point":
+        return _scatter(result, columns, numerics, cats, base, measure, title)
+    if measure is None:
+        candidates = [c for c in numerics if base is None or c.name != base.name]
+        if not candidates:
+            raise ToolInputError(
+                f"Column '{base.name if base else ''}' is the only numeric column; "
+                "name another column as y."
+            )
+        measure = candidates[0]
+    if base is None:
+        pool = times + cats if mark in ("line", "area") else cats + times
+        if not pool:
+            pool = [c for c in numerics if c.name != measure.name]
+        if not pool:
+            if len(result.rows) == 1:
+                raise ToolInputError(
+                    "The result is a single number; state it in words rather than charting it."
+                )
+            raise ToolInputError(
+                f"No category or date column to put on the x axis. Valid columns: {valid}."
+            )
+        base = pool[0]
+    if base.name == measure.name:
+        raise ToolInputError("x and y must be different columns.")
+    series = next(
+        (c for c in cats if c.name not in (base.name, measure.name) and c.distinct > 1),
+        None,
+    )
+    if mark == "arc":
+        return _pie(result, columns, base, measure, title)
+    if mark in ("line", "area"):
+        return _line(result, columns, mark, base, measure, series, numerics, title)
+    return _bar(result, columns, base, measure, series, title)
+
+
+def _pick_mark(
+    columns: list[_Column],
+    numerics: list[_Column],
+    times: list[_Column],
+    cats: list[_Column],
+    base: _Column | None,
+    measure: _Column | None,
+    title: str,
+) -> str:
+    """The chart the data's shape asks for."""
+    x_role = base.role if base else None
+    if x_role == "temporal" or (x_role is None and times):
+        return "line"
+    if x_role == "quantitative" or (x_role is None and not cats and len(numerics) >= 2):
+        return "point"
+    category = base or (cats[0] if cats else None)
+    if (
+        base is None
+        and len(numerics) >= 2
+        and category is not None
+        and _IDENTIFIER.search(category.name)
+    ):
+        return "point"  # one row per customer with two measures: a scatter, labelled by id
+    if category is not None:
+        values = [v for c in numerics if c is not category for v in c.values]
+        non_negative = all(not _is_number(v) or v >= 0 for v in values)
+        if (
+            _SHARE_WORDS.search(title)
+            and 2 <= category.distinct <= AUTO_PIE_MAX
+            and len(numerics) == 1 + (category in numerics)
+            and non_negative
+            and len(cats) <= 1
+        ):
+            return "arc"
+    return "bar"
+
+
+def _values(result: QueryResult, columns: list[_Column]) -> list[dict[str, Any]]:
+    names = [c.name for c in columns]
+    out = []
+    for row in result.rows:
+        record = {}
+        for name, value in zip(names, row, strict=True):
+            value = _jsonable(value)
+            if isinstance(value, float) and not math.isfinite(value):
+                value = None
+            record[name] = value
+        out.append(record)
+    return out
+
+
+def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "$schema": VEGA_LITE_SCHEMA,
+        "description": description,
+        "width": "container",
+        "height": 300,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {"values": values},
+        "config": {"view": {"stroke": None}, "axis": {"labelLimit": 180}},
+    }
+    if title:
+        spec["title"] = title
+    return spec
+
+
+def _measure_encoding(column: _Column, channel_title: str | None = None) -> dict[str, Any]:
+    axis_format, _ = _number_format(column)
+    return {
+        "field": _field(column.name),
+        "type": "quantitative",
+        "title": channel_title or humanize(column.name),
+        "axis": {"format": axis_format},
+    }
+
+
+def _tooltip(columns: Sequence[_Column]) -> list[dict[str, Any]]:
+    out = []
+    for c in columns:
+        item: dict[str, Any] = {"field": _field(c.name), "title": humanize(c.name)}
+        if c.role == "quantitative":
+            item["type"] = "quantitative"
+            item["format"] = _number_format(c)[1]
+        elif c.role == "temporal":
+            time = _time_encoding(c)
+            item.update({k: v for k, v in time.items() if k != "axis"})
+            if "axis" in time:
+                item["format"] = time["axis"]["format"]
+        else:
+            item["type"] = "nominal"
+        out.append(item)
+    return out
+
+
+def _top_rows(
+    result: QueryResult, columns: list[_Column], base: _Column, measure: _Column, limit: int
+) -> tuple[QueryResult, int]:
+    """At most ``limit`` categories of ``base``, the largest by summed ``measure``."""
+    bi = result.columns.index(base.name)
+    mi = result.columns.index(measure.name)
+    totals: dict[Any, float] = {}
+    for row in result.rows:
+        value = _jsonable(row[mi])
+        totals[row[bi]] = totals.get(row[bi], 0.0) + (float(value) if _is_number(value) else 0.0)
+    if len(totals) <= limit:
+        return result, len(totals)
+    keep = set(sorted(totals, key=lambda k: totals[k], reverse=True)[:limit])
+    rows = [r for r in result.rows if r[bi] in keep]
+    return (
+        QueryResult(
+            list(result.columns), rows, result.truncated, result.sql, 0.0, list(result.column_types)
+        ),
+        len(totals),
+    )
+
+
+def _bar(
+    result: QueryResult,
+    columns: list[_Column],
+    base: _Column,
+    measure: _Column,
+    series: _Column | None,
+    title: str,
+) -> dict[str, Any]:
+    if base.role == "nominal":
+        shown, total = _top_rows(result, columns, base, measure, MAX_BARS)
+    else:
+        shown, total = result, base.distinct
+    count = min(total, MAX_BARS) if base.role == "nominal" else total
+    horizontal = base.role == "nominal" and (count > 8 or base.max_label > 12)
+    category: dict[str, Any] = {
+        "field": _field(base.name),
+        "type": "nominal",
+        "title": humanize(base.name),
+    }
+    if base.role == "temporal":
+        category.update(_time_encoding(base))
+        if category["type"] == "temporal":
+            category.setdefault("timeUnit", "yearmonthdate")
+    elif base.role == "quantitative":
+        category["type"] = "ordinal"
+    else:
+        category["sort"] = "-x" if horizontal else "-y"
+        category["axis"] = (
+            {"labelLimit": 180} if horizontal else {"labelAngle": 0 if count <= 6 else -40}
+        )
+    value = _measure_encoding(measure)
+    encoding: dict[str, Any] = (
+        {"y": category, "x": value} if horizontal else {"x": category, "y": value}
+    )
+    tips = [base, measure]
+    if series is not None:
+        encoding["color"] = {
+            "field": _field(series.name),
+            "type": "nominal",
+            "title": humanize(series.name),
+        }
+        tips.append(series)
+    encoding["tooltip"] = _tooltip(tips)
+    description = f"Bar chart of {humanize(measure.name).lower()} by {humanize(base.name).lower()}"
+    spec = _base(title or _auto_title(measure, base, series), _values(shown, columns), description)
+    spec["mark"] = {"type": "bar", "tooltip": True, "cornerRadiusEnd": 2}
+    spec["encoding"] = encoding
+    if horizontal:
+        spec["height"] = {"step": 22}
+    if total > count:
+        spec["title"] = {"text": spec.get("title", ""), "subtitle": f"Top {count} of {total}"}
+    return spec
+
+
+def _line(
+    result: QueryResult,
+    columns: list[_Column],
+    mark: str,
+    base: _Column,
+    measure: _Column,
+    series: _Column | None,
+    numerics: list[_Column],
+    title: str,
+) -> dict[str, Any]:
+    values = _values(result, columns)
+    x_enc: dict[str, Any] = {"field": _field(base.name), "title": humanize(base.name)}
+    if base.role == "temporal":
+        x_enc.update(_time_encoding(base))
+    elif base.role == "quantitative":
+        x_enc["type"] = "quantitative"
+    else:
+        x_enc["type"] = "ordinal"
+        x_enc["sort"] = None  # keep the result's order
+    encoding: dict[str, Any] = {"x": x_enc, "y": _measure_encoding(measure)}
+    tips: list[_Column] = [base, measure]
+    spec_title = title
+    folded: list[str] = []
+    if series is not None and series.distinct <= MAX_SERIES:
+        encoding["color"] = {
+            "field": _field(series.name),
+            "type": "nominal",
+            "title": humanize(series.name),
+        }
+        tips.append(series)
+    elif series is None:
+        extra = [c for c in numerics if c.name not in (measure.name, base.name)]
+        if extra and len(extra) <= 4:
+            folded = [measure.name, *(c.name for c in extra)]
+    mark_def: dict[str, Any] = {"type": mark, "tooltip": True}
+    if mark == "line":
+        mark_def["point"] = len(result.rows) <= 60
+    else:
+        mark_def["opacity"] = 0.75 if (series is not None or folded) else 0.85
+        mark_def["line"] = True
+    description = f"{mark.title()} chart of {humanize(measure.name).lower()} over {humanize(base.name).lower()}"
+    spec = _base(
+        spec_title or _auto_title(measure, base, series if "color" in encoding else None),
+        values,
+        description,
+    )
+    spec["mark"] = mark_def
+    if folded:
+        spec["transform"] = [{"fold": folded, "as": ["measure", "value"]}]
+        axis_format, tip_format = _number_format(measure)
+        encoding["y"] = {
+            "field": "value",
+            "type": "quantitative",
+            "title": "Value",
+            "axis": {"format": axis_format},
+        }
+        encoding["color"] = {"field": "measure", "type": "nominal", "title": None, "sort": folded}
+        encoding["tooltip"] = [
+            *_tooltip([base]),
+            {"field": "measure", "type": "nominal", "title": "Measure"},
+            {"field": "value", "type": "quantitative", "title": "Value", "format": tip_format},
+        ]
+        if not title:
+            spec["title"] = (
+                f"{', '.join(humanize(n) for n in folded)} by {humanize(base.name).lower()}"
+            )
+    else:
+        encoding["tooltip"] = _tooltip(tips)
+    if mark == "area" and "color" in encoding:
+        encoding["y"]["stack"] = "zero" if not folded else None
+    spec["encoding"] = encoding
+    return spec
+
+
+def _pie(
+    result: QueryResult,
+    columns: list[_Column],
+    base: _Column,
+    measure: _Column,
+    title: str,
+) -> dict[str, Any]:
+    bi = result.columns.index(base.name)
+    mi = result.columns.index(measure.name)
+    totals: dict[str, float] = {}
+    for row in result.rows:
+        value = _jsonable(row[mi])
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if not _is_number(value) or value < 0:
+            raise ToolInputError(
+                f"A pie chart needs non-negative values; '{measure.name}' has {value!r}. "
+                "Use kind='bar'."
+            )
+        label = "∅" if row[bi] is None else str(_jsonable(row[bi]))
+        totals[label] = totals.get(label, 0.0) + float(value)
+    ordered = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
+    if len(ordered) > MAX_SLICES:
+        head, tail = ordered[: MAX_SLICES - 1], ordered[MAX_SLICES - 1 :]
+        ordered = [*head, ("Other", sum(v for _, v in tail))]
+    grand = sum(v for _, v in ordered) or 1.0
+    values = [
+        {base.name: label, measure.name: value, "share": value / grand} for label, value in ordered
+    ]
+    _, tip_format = _number_format(measure)
+    description = f"Pie chart of {humanize(measure.name).lower()} by {humanize(base.name).lower()}"
+    spec = _base(title or _auto_title(measure, base, None, share=True), values, description)
+    spec["height"] = 300
+    spec["mark"] = {"type": "arc", "innerRadius": 60, "tooltip": True}
+    spec["encoding"] = {
+        "theta": {"field": _field(measure.name), "type": "quantitative", "stack": True},
+        "color": {
+            "field": _field(base.name),
+            "type": "nominal",
+            "title": humanize(base.name),
+            "sort": [label for label, _ in ordered],
+        },
+        "order": {"field": _field(measure.name), "type": "quantitative", "sort": "descending"},
+        "tooltip": [
+            {"field": _field(base.name), "type": "nominal", "title": humanize(base.name)},
+            {
+                "field": _field(measure.name),
+                "type": "quantitative",
+                "title": humanize(measure.name),
+                "format": tip_format,
+            },
+            {"field": "share", "type": "quantitative", "title": "Share", "format": ".1%"},
+        ],
+    }
+    return spec
+
+
+def _scatter(
+    result: QueryResult,
+    columns: list[_Column],
+    numerics: list[_Column],
+    cats: list[_Column],
+    base: _Column | None,
+    measure: _Column | None,
+    title: str,
+) -> dict[str, Any]:
+    if base is not None and base.role != "quantitative":
+        names = ", ".join(c.name for c in numerics)
+        raise ToolInputError(
+            f"A scatter chart needs a numeric x; '{base.name}' is {base.role}. "
+            f"Numeric columns: {names}."
+        )
+    pool = [c for c in numerics if c is not base and c is not measure]
+    x_col = base or (pool.pop(0) if pool else None)
+    y_col = measure or (pool.pop(0) if pool else None)
+    if x_col is None or y_col is None or x_col.name == y_col.name:
+        names = ", ".join(c.name for c in numerics)
+        raise ToolInputError(
+            f"A scatter chart needs two numeric columns; the result has: {names}. "
+            "Use kind='bar' or 'line'."
+        )
+    label = next((c for c in cats if c.distinct > 1), None)
+    encoding: dict[str, Any] = {
+        "x": {**_measure_encoding(x_col), "scale": {"zero": False}},
+        "y": {**_measure_encoding(y_col), "scale": {"zero": False}},
+    }
+    tips = [x_col, y_col]
+    if label is not None:
+        tips.insert(0, label)
+        if label.distinct <= MAX_SERIES:
+            encoding["color"] = {
+                "field": _field(label.name),
+                "type": "nominal",
+                "title": humanize(label.name),
+            }
+    encoding["tooltip"] = _tooltip(tips)
+    description = (
+        f"Scatter chart of {humanize(y_col.name).lower()} against {humanize(x_col.name).lower()}"
+    )
+    spec = _base(
+        title or f"{humanize(y_col.name)} vs {humanize(x_col.name).lower()}",
+        _values(result, columns),
+        description,
+    )
+    spec["mark"] = {
+        "type": "point",
+        "filled": True,
+        "opacity": 0.7,
+        "tooltip": True,
+        "size": 60 if len(result.rows) <= 500 else 20,
+    }
+    spec["encoding"] = encoding
+    return spec
+
+
+def _auto_title(
+    measure: _Column, base: _Column, series: _Column | None, *, share: bool = False
+) -> str:
+    what = humanize(measure.name)
+    by = humanize(base.name).lower()
+    text = f"Share of {what.lower()} by {by}" if share else f"{what} by {by}"
+    if series is not None:
+        text += f" and {humanize(series.name).lower()}"
+    return text
+
+
+def auto_chart(result: QueryResult, title: str = "") -> dict[str, Any] | None:
+    """A spec when ``result`` is obviously chartable, else ``None``.
+
+    Obviously chartable: at least two rows, one category or period column and one
+    numeric column (the shape of "revenue by country" or "orders per month").
+    """
+    if result.row_count < 2 or len(result.columns) != 2:
+        return None
+    columns = _columns(result)
+    roles = sorted(c.role for c in columns)
+    if roles not in (["nominal", "quantitative"], ["quantitative", "temporal"]):
+        return None
+    dimension = next(c for c in columns if c.role != "quantitative")
+    if _IDENTIFIER.search(dimension.name):
+        return None  # a value per customer id is a list, not a chart
+    if dimension.distinct < 2 or (dimension.role == "nominal" and dimension.distinct > 100):
+        return None
+    try:
+        return chart_spec(result, title=title)
+    except ToolInputError:
+        return None
+
+
+# --- PNG and storage ---------------------------------------------------------------------
+
+
+def render_png(spec: dict[str, Any], *, scale: float = 2.0) -> bytes:
+    """Render a Vega-Lite spec to PNG bytes offline (``vl-convert-python``, light theme)."""
+    import vl_convert as vlc  # lazy: only the CLI/Slack paths need it
+
+    fixed = copy.deepcopy(spec)
+    if fixed.get("width") == "container":
+        fixed["width"] = PNG_WIDTH
+    if fixed.get("height") == "container":
+        fixed["height"] = 300
+    config = fixed.setdefault("config", {})
+    config.setdefault("background", "white")
+    config.setdefault("padding", 12)
+    try:
+        png: bytes = vlc.vegalite_to_png(fixed, scale=scale)
+    except Exception as err:  # vl-convert raises ValueError with the Vega message
+        raise ToolInputError(f"The chart could not be rendered: {err}") from err
+    return png
+
+
+def save_chart(
+    store: ArtifactStore,
+    spec: dict[str, Any],
+    png: bool = False,
+    *,
+    table_id: str | None = None,
+) -> dict[str, Any]:
+    """Store ``<id>.vl.json`` (and ``<id>.png``) in the artifact folder; return the chart artifact.
+
+    ``table_id`` names the table artifact the chart was drawn from (its CSV download).
+    """
+    store.root.mkdir(parents=True, exist_ok=True)
+    artifact_id = uuid.uuid4().hex[:12]
+    title = spec.get("title", "")
+    if isinstance(title, dict):
+        title = title.get("text", "")
+    if png:
+        data = render_png(spec)
+        tmp_png = store.root / f"{artifact_id}.png.tmp"
+        tmp_png.write_bytes(data)
+        tmp_png.replace(store.root / f"{artifact_id}.png")
+    tmp = store.root / f"{artifact_id}.vl.json.tmp"
+    tmp.write_text(json.dumps(spec, allow_nan=False), encoding="utf-8")
+    tmp.replace(store.root / f"{artifact_id}.vl.json")
+    artifact: dict[str, Any] = {
+        "kind": "chart",
+        "artifact_id": artifact_id,
+        "title": str(title or ""),
+        "spec": spec,
+    }
+    if table_id:
+        artifact["table_id"] = table_id
+    if png:
+        artifact["png"] = f"{artifact_id}.png"
+    return artifact
+
+
+def load_table(store: ArtifactStore, artifact_id: str) -> QueryResult:
+    """A stored table artifact back as a :class:`QueryResult` (numbers parsed from the CSV)."""
+    try:
+        path = store.csv_path(artifact_id)
+    except KeyError:
+        recent = sorted(store.root.glob("*.csv"), key=lambda p: p.stat().st_mtime)
+        known = [p.name[: -len(".csv")] for p in recent]
+        hint = f" Recent table ids: {', '.join(known[-5:])}." if known else ""
+        raise ToolInputError(
+            f"No table artifact with id '{artifact_id}'. Use the artifact_id a query returned.{hint}"
+        ) from None
+    meta_path = path.with_suffix(".json")
+    meta: dict[str, Any] = {}
+    if meta_path.exists():
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except ValueError:
+            meta = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        raw = list(reader)
+    parsed_cols = [
+        _parse_column([row[i] if i < len(row) else "" for row in raw]) for i in range(len(header))
+    ]
+    rows = [tuple(col[r] for col in parsed_cols) for r in range(len(raw))]
+    return QueryResult(
+        columns=header,
+        rows=rows,
+        truncated=bool(meta.get("truncated", False)),
+        sql=str(meta.get("sql", "")),
+    )
+
+
+def _parse_column(cells: list[str]) -> list[Any]:
+    """CSV text back to numbers when every non-empty cell of the column is one."""
+    present = [c for c in cells if c != ""]
+    for convert in (int, float):
+        try:
+            values = [None if c == "" else convert(c) for c in cells]
+        except ValueError:
+            continue
+        if present and all(
+            v is None or not isinstance(v, float) or math.isfinite(v) for v in values
+        ):
+            return values
+    return [None if c == "" else c for c in cells]
+
+
+# --- the tool ----------------------------------------------------------------------------
+
+
+def chart_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
+    """The chart tool bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
+
+    def make_chart(
+        artifact_id: str,
+        kind: str | None = None,
+        x: str | None = None,
+        y: str | None = None,
+        title: str = "",
+    ) -> ToolOutput:
+        """Draw a chart of a table a previous query returned (its artifact_id).
+
+        kind: bar|line|area|pie|donut|scatter, or omit to pick from the data (dates → line,
+        categories → bar, two numbers → scatter). x: the category/date column; y: the numeric
+        column. title: a short chart title. The user sees the chart; you get a one-line note.
+        """
+        result = load_table(ctx.artifacts, artifact_id)
+        spec = chart_spec(result, kind=kind, title=title, x=x, y=y)
+        artifact = save_chart(ctx.artifacts, spec, png=False, table_id=artifact_id)
+        mark = spec.get("mark", {})
+        mark_type = mark.get("type") if isinstance(mark, dict) else mark
+        name = {"arc": "pie", "point": "scatter"}.get(str(mark_type), str(mark_type))
+        text = (
+            f"Showed the user a {name} chart '{artifact['title']}' of {result.row_count} rows "
+            f"(chart id {artifact['artifact_id']})."
+        )
+        data = {"chart_id": artifact["artifact_id"], "kind": name, "title": artifact["title"]}
+        return ToolOutput(text=text, artifacts=[artifact], data=data)
+
+    return [make_chart]
