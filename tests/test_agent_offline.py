@@ -116,3 +116,19 @@ def test_fixable_tool_errors_are_marked_as_retries_with_a_budget(settings: MaraS
     retry = [m for m in messages if isinstance(m, ToolMessage)][0]
     assert retry.additional_kwargs.get("retry") is True
     assert "Fix the arguments and call query_data again" in str(retry.content)
+
+
+@pytest.mark.integration
+def test_brand_question_is_answered_from_knowledge_with_citations(settings: MaraSettings) -> None:
+    """Offline, a compliance question is answered by quoting the ingested brand documents."""
+    from knowledge.sample import sample_brand_path
+    from knowledge.store import KnowledgeBase
+
+    KnowledgeBase(settings.chroma_path).ingest([sample_brand_path() / "compliance.md"])
+    with Assistant(settings) as a:
+        result = a.run("What opt-out text must every SMS include?")
+    assert [c["name"] for c in result.tool_calls] == ["search_knowledge"]
+    assert "Reply STOP to opt out" in result.reply
+    assert "compliance.md" in result.reply
+    citations = [e for e in result.events if e.type == "citation"]
+    assert citations and all(c.data["source"].endswith("compliance.md") for c in citations[:2])

@@ -1,0 +1,83 @@
+"""Revenue by country on the demo retailer: Mara's pushed-down query vs. the pandas way.
+
+The pandas way is what "chat with your data" agents execute: load the frames, merge,
+group by. Mara compiles `query_data` to one SQL statement that DuckDB runs in place.
+
+    python benchmarks/bench_query.py [--customers 1000000] [--runs 5] [--home DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assistant.demo_data import build_demo_data
+from assistant.settings import MaraSettings
+from tools.context import ToolContext
+from tools.data import run_query_spec
+from tools.query_spec import QuerySpec
+
+
+def median_time(fn, runs: int) -> float:  # type: ignore[no-untyped-def]
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--home", type=Path, default=None, help="reuse a workspace built with this size")
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="mara-bench-query-"))
+    db = home / "warehouse.duckdb"
+    if not db.exists():
+        print(f"building a {args.customers:,}-customer demo in {home} …", file=sys.stderr)
+        build_demo_data(db, customers=args.customers)
+    ctx = ToolContext(MaraSettings(home=home, _env_file=None))  # type: ignore[call-arg]
+    ctx.profile()
+    orders = ctx.warehouse.query("SELECT count(*) FROM orders").rows[0][0]
+    spec = QuerySpec.model_validate(
+        {"table": "orders", "metrics": [{"agg": "sum", "column": "total_usd", "alias": "revenue"}],
+         "dimensions": ["customers.country"]}
+    )
+    sql = "SELECT c.country, sum(o.total_usd) FROM orders o JOIN customers c USING (customer_id) GROUP BY 1"
+
+    mara_spec = median_time(lambda: run_query_spec(ctx, spec), args.runs)
+    mara_sql = median_time(lambda: ctx.warehouse.query(sql), args.runs)
+    rss_query = peak_rss_mib()
+
+    def pandas_way() -> None:
+        with ctx.warehouse.connect() as con:  # type: ignore[attr-defined]
+            o = con.execute("SELECT customer_id, total_usd FROM orders").df()
+            c = con.execute("SELECT customer_id, country FROM customers").df()
+        o["total_usd"] = o["total_usd"].astype(float)
+        o.merge(c, on="customer_id").groupby("country")["total_usd"].sum()
+
+    pandas_s = median_time(pandas_way, max(1, args.runs // 2))
+    rss_pandas = peak_rss_mib()
+
+    print(f"revenue by country over {orders:,} orders ({args.customers:,} customers), median of {args.runs}")
+    print(f"{'path':<42}{'seconds':>10}")
+    print(f"{'query_data (structured → SQL, DuckDB)':<42}{mara_spec:>10.3f}   goal ≤ 1.0 s  {'OK' if mara_spec <= 1 else 'MISSED'}")
+    print(f"{'run_sql (validated SQL, DuckDB)':<42}{mara_sql:>10.3f}")
+    print(f"{'pandas: load frames, merge, groupby':<42}{pandas_s:>10.3f}")
+    print(f"ratio pandas / query_data: {pandas_s / mara_spec:.1f}×")
+    print(f"peak RSS after the query path: {rss_query:,.0f} MiB (goal ≤ 2048); after pandas: {rss_pandas:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
