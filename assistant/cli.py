@@ -158,6 +158,7 @@ def serve(
 ) -> None:
     """Run the API and the web chat."""
     import uvicorn
+
     from api.app import create_app
 
     settings = _settings()
@@ -174,10 +175,10 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """(Re)build the demo workspace: a synthetic outdoor-gear retailer plus its brand knowledge."""
-    from knowledge.sample import sample_brand_path
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.demo_data import build_demo_data
+    from knowledge.sample import sample_brand_path
 
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)

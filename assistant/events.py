@@ -21,7 +21,7 @@ class Event:
     - ``tool_start``: ``{"id", "name", "args"}``
     - ``tool_end``: ``{"id", "name", "ok": bool, "duration_ms", "summary"}``
     - ``table``: ``{"artifact_id", "columns", "rows", "row_count", "truncated"}``
-    - ``chart``: ``{"artifact_id", "spec"}`` (Vega-Lite)
+    - ``chart``: ``{"artifact_id", "title", "spec", "table_id"?, "png"?}`` (Vega-Lite v5)
     - ``citation``: ``{"source", "title", "text"}``
     - ``usage``: ``{"prompt_tokens", "completion_tokens", "total_tokens"}``
     - ``error``: ``{"message"}``

@@ -113,3 +113,19 @@ def test_step_limit_stops_a_looping_model(settings: MaraSettings, server: Script
         result = assistant.run("loop forever")
     assert result.error is not None and "3 steps" in result.error
     assert len(server.requests) <= 4
+
+
+def test_large_tool_results_reach_the_model_cut_to_budget(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
+    server.add(
+        ScriptedReply(tool_calls=[ScriptedToolCall("run_sql", {"sql": "SELECT * FROM customers CROSS JOIN orders"})]),
+        ScriptedReply(content="Done."),
+    )
+    with Assistant(llm_settings(settings, server, tool_result_tokens=120)) as assistant:
+        events = list(assistant.stream("show me everything"))
+    sent = tool_messages(server.requests[1])[0]["content"]
+    from assistant.tokens import count_tokens
+
+    assert count_tokens(sent) <= 120
+    assert "truncated" in sent and "120-token budget" in sent
+    table = next(e for e in events if e.type == "table")
+    assert table.data["row_count"] == 48  # the front end still gets the whole result

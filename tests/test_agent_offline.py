@@ -132,3 +132,14 @@ def test_brand_question_is_answered_from_knowledge_with_citations(settings: Mara
     assert "compliance.md" in result.reply
     citations = [e for e in result.events if e.type == "citation"]
     assert citations and all(c.data["source"].endswith("compliance.md") for c in citations[:2])
+
+
+def test_charts_come_with_breakdowns_and_on_request(assistant: Assistant) -> None:
+    first = assistant.run("revenue by country", conversation_id="charts")
+    (chart,) = [e for e in first.events if e.type == "chart"]
+    assert chart.data["spec"]["mark"]["type"] == "bar"
+    pie = assistant.run("make that a pie chart", conversation_id="charts")
+    assert [c["name"] for c in pie.tool_calls] == ["make_chart"]
+    (arc,) = [e for e in pie.events if e.type == "chart"]
+    assert arc.data["spec"]["mark"]["type"] == "arc"
+    assert arc.data["table_id"] == chart.data["table_id"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tools.charts import auto_chart, save_chart
 from tools.context import ToolContext
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange, compile_query, unknown_name
 from tools.results import ToolOutput, render_table, table_artifact
@@ -54,7 +55,11 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
     settings = ctx.settings
     result = ctx.warehouse.query(sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s)
     artifact_id = ctx.artifacts.save_table(result, title=title)
-    text = f"SQL: {result.sql}\n{render_table(result)}"
+    artifacts = [table_artifact(result, artifact_id, title)]
+    spec = auto_chart(result, title=title)
+    if spec is not None:
+        artifacts.append(save_chart(ctx.artifacts, spec, png=False, table_id=artifact_id))
+    text = f"SQL: {result.sql}\nTable artifact_id: {artifact_id}\n{render_table(result)}"
     data = {
         "columns": result.columns,
         "rows": [list(r) for r in result.rows[:50]],
@@ -62,8 +67,9 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
         "truncated": result.truncated,
         "sql": result.sql,
         "title": title,
+        "artifact_id": artifact_id,
     }
-    return ToolOutput(text=text, artifacts=[table_artifact(result, artifact_id, title)], data=data)
+    return ToolOutput(text=text, artifacts=artifacts, data=data)
 
 
 def _title(spec: QuerySpec) -> str:

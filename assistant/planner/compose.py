@@ -88,8 +88,7 @@ def compose_describe_reply(data: dict[str, Any]) -> str:
 
 
 _STOP = frozenset(
-    "the a an and or of to in on for is are was were be our we you your what which how do does can "
-    "with that this it its as at by from about any there their they must should".split()
+    ["the", "a", "an", "and", "or", "of", "to", "in", "on", "for", "is", "are", "was", "were", "be", "our", "we", "you", "your", "what", "which", "how", "do", "does", "can", "with", "that", "this", "it", "its", "as", "at", "by", "from", "about", "any", "there", "their", "they", "must", "should"]
 )
 
 

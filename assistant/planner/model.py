@@ -88,8 +88,29 @@ class OfflinePlanner(BaseChatModel):
         results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
         if results:
             plan = _last_plan(messages[last_human + 1 :])
+            follow = self._chart_step(plan, results)
+            if follow is not None:
+                return follow
             return AIMessage(content=self._compose(text, plan, results) + OFFLINE_NOTE)
         return self._plan(text, messages[:last_human])
+
+    def _chart_step(self, plan: dict[str, Any], results: list[ToolMessage]) -> AIMessage | None:
+        """A chart of a requested kind after the query that feeds it (“revenue by month as a line chart”)."""
+        kind = plan.get("chart_kind")
+        if not kind or "make_chart" not in self.tool_names or any(r.name == "make_chart" for r in results):
+            return None
+        last = results[-1]
+        table_id = _artifact_id(last)
+        if last.status == "error" or table_id is None:
+            return None
+        marks = {"pie": "arc", "donut": "arc", "scatter": "point"}
+        artifact = last.artifact if isinstance(last.artifact, dict) else {}
+        for existing in artifact.get("artifacts", []):
+            mark = existing.get("spec", {}).get("mark", {})
+            mark = mark.get("type") if isinstance(mark, dict) else mark
+            if existing.get("kind") == "chart" and mark == marks.get(kind, kind):
+                return None  # the automatic chart is already the kind asked for
+        return _call("make_chart", {"artifact_id": table_id, "kind": kind}, {**plan, "tool": "make_chart", "after": plan.get("tool")})
 
     def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
         route = self._router().route(text)
@@ -108,7 +129,13 @@ class OfflinePlanner(BaseChatModel):
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
+        kind = _chart_kind(text)
         question = self._data_question(text, earlier)
+        if kind and "make_chart" in self.tool_names and (question is None or _FOLLOW_UP.match(text) or _REFERS_BACK.search(text)):
+            previous = _previous_table(earlier)
+            if previous is not None:
+                return _call("make_chart", {"artifact_id": previous, "kind": kind if kind != "chart" else None},
+                             {"tool": "make_chart"})
         if question is None:
             if "search_knowledge" in self.tool_names and self._router().scores(text).get("search_knowledge", 0) > 0.35:
                 return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
@@ -121,6 +148,8 @@ class OfflinePlanner(BaseChatModel):
         plan = {"tool": "query_data", "subject": question.subject, "qualifiers": question.qualifiers,
                 "time_grain": question.spec.time_grain, "order": question.spec.order,
                 "count": question.spec.metrics[0].agg in ("count", "count_distinct")}
+        if kind and kind != "chart":
+            plan["chart_kind"] = kind
         return _call("query_data", args, plan)
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
@@ -160,6 +189,11 @@ class OfflinePlanner(BaseChatModel):
             elif name == "describe_data":
                 prefix = "I couldn't map that question to a query over your data. Here is what I can see:\n\n" if plan.get("unsure") else ""
                 parts.append(prefix + compose_describe_reply(data))
+            elif name == "make_chart":
+                chart = next((a for a in (result.artifact or {}).get("artifacts", []) if a.get("kind") == "chart"), None)
+                if plan.get("after"):
+                    continue  # the query's own sentence (composed below) already states the numbers
+                parts.append(f"Here is the chart{': ' + chart['title'] if chart and chart.get('title') else ''}.")
             elif name == "search_knowledge":
                 parts.append(compose_knowledge_reply(text, data.get("passages", [])))
             else:
@@ -206,6 +240,36 @@ class OfflinePlanner(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
             yield ChatGenerationChunk(message=chunk)
+
+
+_CHART_KINDS = {"pie": "pie", "donut": "donut", "bar": "bar", "column": "bar", "line": "line", "area": "area",
+                "scatter": "scatter", "trend": "line"}
+_CHART_WORDS = re.compile(r"\b(chart|plot|graph|visuali[sz]e|visuali[sz]ation|pie|donut|histogram)\b", re.I)
+_REFERS_BACK = re.compile(r"\b(that|it|these|those|same)\b|\bthis\b(?!\s+(?:year|quarter|month|week|day|season))", re.I)
+
+
+def _chart_kind(text: str) -> str | None:
+    """``"pie"``, ``"line"``, ... when the message asks for a chart of a kind; ``"chart"`` for any."""
+    if not _CHART_WORDS.search(text):
+        return None
+    for word, kind in _CHART_KINDS.items():
+        if re.search(rf"\b{word}\b", text, re.I):
+            return kind
+    return "chart"
+
+
+def _artifact_id(message: ToolMessage) -> str | None:
+    artifact = message.artifact if isinstance(message.artifact, dict) else {}
+    return artifact.get("data", {}).get("artifact_id")
+
+
+def _previous_table(earlier: Sequence[BaseMessage]) -> str | None:
+    for message in reversed(earlier):
+        if isinstance(message, ToolMessage) and message.status != "error":
+            found = _artifact_id(message)
+            if found:
+                return found
+    return None
 
 
 def _call(name: str, args: dict[str, Any], plan: dict[str, Any]) -> AIMessage:

@@ -60,7 +60,6 @@ class Router:
 
     @cached_property
     def _examples(self) -> tuple[list[str], np.ndarray]:
-        from knowledge.embeddings import get_encoder
 
         raw = load_data("tool_examples")["tools"]
         labels: list[str] = []
