@@ -52,6 +52,10 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
         if subject in {"customers", "orders", "products"} or plan.get("count"):
             return f"**{value}** {subject}{where}."
         return f"{subject[0].upper()}{subject[1:]}{where}: **{value}**."
+    if plan.get("share_of") and len(columns) == 2:
+        shared = _share_sentence(plan, rows, subject, where)
+        if shared:
+            return shared
     dims = columns[:-1]
     metric = columns[-1]
     count = data.get("row_count", len(rows))
@@ -73,6 +77,22 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
         parts.append(f"{order} first — {shown}{' …' if len(rows) > 5 else ''}.")
     parts.append(f"The full table ({metric}) is attached.")
     return " ".join(parts)
+
+
+def _share_sentence(plan: dict[str, Any], rows: list[list[Any]], subject: str, where: str) -> str | None:
+    """“**4.8%** of orders (6,712 of 139,411) have status returned.”"""
+    column, wanted = plan["share_of"]
+    numbers = [float(r[1]) for r in rows if isinstance(r[1], (int, float, decimal.Decimal))]
+    total = sum(numbers)
+    match = next((r for r in rows if str(r[0]).lower() == str(wanted).lower()), None)
+    if not total or match is None:
+        return None
+    share = float(match[1]) / total * 100
+    label = column.replace("_", " ")
+    what = f"{label} {fmt(wanted)}" if not isinstance(wanted, bool) else (label if wanted else f"not {label}")
+    others = ", ".join(f"{fmt(r[0])} {float(r[1]) / total * 100:.1f}%" for r in rows if r is not match)
+    return (f"**{share:.1f}%** of {subject}{where} ({fmt(match[1])} of {fmt(total if not total.is_integer() else int(total))}) "
+            f"have {what}." + (f" The rest: {others}." if others else ""))
 
 
 def compose_describe_reply(data: dict[str, Any]) -> str:

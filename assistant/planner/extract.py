@@ -17,7 +17,8 @@ from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
 _ENTITY_SYNONYMS = {
     "customers": ("customer", "customers", "people", "buyers", "shoppers", "clients", "users", "members",
-                  "subscribers", "accounts", "contacts", "audience"),
+                  "subscribers", "accounts", "contacts", "audience", "signups", "sign-ups", "sign ups",
+                  "registrations", "new customers"),
     "orders": ("order", "orders", "purchases", "transactions", "sales orders", "baskets", "checkouts"),
     "products": ("product", "products", "items", "skus", "articles"),
     "campaigns": ("campaign", "campaigns"),
@@ -52,6 +53,8 @@ class DataQuestion:
     qualifiers: list[str] = field(default_factory=list)  # "country is Germany", "last month (...)"
     timeframe: Timeframe | None = None
     unmatched: list[str] = field(default_factory=list)  # "by X" phrases no column matched
+    share_of: tuple[str, object] | None = None  # (column, value) whose share of the total is asked
+    sql: str | None = None  # a question the spec cannot express ("never ordered"), as read-only SQL
 
 
 def _words(text: str) -> str:
@@ -62,14 +65,21 @@ def _has(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", text) is not None
 
 
+# A column's last word alone is too vague to name it when it is one of these ("line number").
+_GENERIC_PARTS = frozenset({"id", "date", "ts", "at", "in", "flag", "number", "name", "type", "code",
+                            "value", "total", "count", "amount", "usd", "eur", "key"})
+# "order date" minus "date" is "order": a table, not a breakdown.
+_TABLE_WORDS = frozenset({"order", "customer", "product", "campaign", "event", "item", "line"})
+
+
 def _variants(column: ColumnProfile) -> list[str]:
     name = column.name.lower()
     spaced = name.replace("_", " ")
     out = {spaced, name}
     parts = spaced.split()
-    if len(parts) > 1 and parts[-1] not in {"id", "date", "ts", "at", "in", "flag"}:
+    if len(parts) > 1 and parts[-1] not in _GENERIC_PARTS:
         out.add(parts[-1])
-    if parts and parts[-1] in {"date", "ts"}:
+    if len(parts) > 1 and parts[-1] in {"date", "ts"} and parts[0] not in _TABLE_WORDS:
         out.add(" ".join(parts[:-1]))
     for v in list(out):
         out.add(v + "s")
@@ -109,6 +119,13 @@ def _singular(word: str) -> str:
     if word.endswith("ies"):
         return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _names_exactly(phrase: str, table: TableProfile, column: ColumnProfile) -> bool:
+    """True when ``phrase`` starts with the column's name (or the table's, for its label)."""
+    words = phrase.strip()
+    names = _variants(column) + [table.name.lower(), table.name.lower().rstrip("s")]
+    return any(words == n or words.startswith(n + " ") for n in names)
 
 
 def _table_named(phrase: str, table: TableProfile) -> bool:
@@ -176,9 +193,11 @@ def _value_filters(
                 if target in column.values:
                     candidates.append((alias, table, column, target))
 
-    def preference(c: tuple[str, TableProfile, ColumnProfile, str]) -> tuple[int, int]:
+    def preference(c: tuple[str, TableProfile, ColumnProfile, str]) -> tuple[int, int, int, int]:
         own = entity is not None and c[1] is entity
-        return len(c[0]), (1 if own != purchase else 0)
+        # "preferred_category" is an attribute of the customer, "category" one of what was bought
+        attribute = re.match(r"(preferred|favou?rite|fav|primary|main|usual)_", c[2].name.lower()) is not None
+        return len(c[0]), (1 if own != purchase else 0), (0 if attribute and purchase else 1), c[1].rows
 
     candidates.sort(key=preference, reverse=True)
     taken: list[tuple[int, int]] = []
@@ -225,13 +244,20 @@ def _number_filter(text: str, money: tuple[TableProfile, ColumnProfile] | None) 
     return op, number
 
 
-_PURCHASE = re.compile(r"\b(bought|buy|buys|buying|purchased|purchase|purchases|ordered|order|sold|spent|spend)\b")
+_PURCHASE = re.compile(
+    r"\b(bought|buy|buys|buying|purchased|purchase|purchases|ordered|order|sold|spent|spend|"
+    r"contain|contains|contained|containing|include|included|including)\b"
+)
+_ACTIVE = re.compile(r"\bactive\s+(customers|buyers|shoppers|users|members|clients|accounts)\b")
+_NEVER = re.compile(r"\b(never|not yet|haven't|have not|hasn't|has not|didn't|did not)\b[a-z ]{0,20}\b(order|ordered|bought|purchased|buy|purchase)")
+_SHARE = re.compile(r"\b(share|percentage|percent|proportion|fraction|what %|rate of|ratio)\b|%")
 # Reporting-currency columns first: local-currency totals do not add up across countries.
 _REVENUE_COLUMNS = (
     "revenue_usd", "total_usd", "amount_usd", "line_total_usd", "net_total_usd",
     "revenue_eur", "total_eur", "amount_eur", "line_total_eur",
     "revenue", "total", "net_total", "amount", "sales", "line_total", "value", "subtotal",
 )
+_RANKING = re.compile(r"\s*(number|count|amount|share|percentage|percent|proportion|total|sum|revenue|sales|spend)\b")
 _UNIT_COLUMNS = ("quantity", "qty", "units", "items")
 _UNITS = re.compile(r"\b(units|unit sales|quantity|quantities|qty|items sold|pieces)\b")
 
@@ -249,15 +275,16 @@ def _revenue_column(table: TableProfile, text: str) -> ColumnProfile | None:
     return None
 
 
-def _dimension_phrases(t: str) -> tuple[list[str], set[str], set[str]]:
+def _dimension_phrases(t: str) -> tuple[list[str], set[str], set[str], set[str]]:
     matches = list(re.finditer(
         r"\b(by|per|for each|for every|each|across|split by|broken down by|breakdown by|which|what)\s+"
         r"([a-z0-9_ ]{2,40}?)(?=\s+(?:has|have|had|is|are|was|were|did|do|does|with|in|for|last|this|during|"
         r"since|over|from|and|sorted|ranked|buy|bought|spend|spent|order|ordered|drove|drives|brought|generated)\b|[?.,!]|\s*$)",
         t,
     ))
-    phrases = [m.group(2) for m in matches]
+    phrases = [m.group(2) for m in matches if not _RANKING.match(m.group(2))]
     explicit = {m.group(2) for m in matches if m.group(1) not in ("which", "what", "each")}
+    loose = {m.group(2) for m in matches if m.group(1) in ("which", "what")}
     grains = {m.group(2) for m in matches if m.group(1) in ("per", "each", "for each", "for every")}
     for m in re.finditer(
         r"\b(?:top|bottom|best|worst|biggest|largest|highest|lowest|smallest)\s+(?:\d+|ten|five|three|twenty)\s+"
@@ -265,7 +292,7 @@ def _dimension_phrases(t: str) -> tuple[list[str], set[str], set[str]]:
         t,
     ):
         phrases.append(m.group(1))
-    return phrases, explicit, grains
+    return phrases, explicit, grains, loose
 
 
 def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> DataQuestion | None:
@@ -280,19 +307,25 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     wants_avg = re.search(r"\b(average|avg|mean|typical)\b", t) is not None
     wants_count = re.search(r"\b(how many|number of|count|# of|no\. of|total number|size of)\b", t) is not None
     wants_units = _UNITS.search(t) is not None
-    purchase = _PURCHASE.search(t) is not None
+    active = _ACTIVE.search(t) is not None
+    purchase = _PURCHASE.search(t) is not None or active
+    wants_share = _SHARE.search(t) is not None
+    if active:
+        t = t.replace(" active ", " ")
     top = re.search(r"\b(top|best|biggest|largest|highest)\s+(\d+|ten|five|three|twenty)\b", t)
     bottom = re.search(r"\b(bottom|worst|smallest|lowest)\s+(\d+|ten|five|three|twenty)\b", t)
     grain = next((g for g, pattern in _GRAIN_WORDS.items() if re.search(pattern, t)), None)
 
     # -- what the question names: dimensions, flags, values -----------------------------------
-    phrases, explicit, grains = _dimension_phrases(t)
+    phrases, explicit, grains, loose = _dimension_phrases(t)
     dims: list[tuple[TableProfile, ColumnProfile]] = []
     unmatched: list[str] = []
     for phrase in phrases:
         if phrase in grains and any(_table_named(f" {phrase} ", tb) for tb in profile.tables if tb.key):
             continue  # "per order", "per customer": the grain, not a breakdown
         matches = _column_matches(f" {phrase} ", profile.tables, ("category", "text", "id", "flag", "date", "number"), prefer=entity)
+        if phrase in loose and matches and not _names_exactly(phrase, matches[0][1], matches[0][2]):
+            continue  # "what percentage of orders ...": not a breakdown
         if matches:
             if (matches[0][1], matches[0][2]) not in dims:
                 dims.append((matches[0][1], matches[0][2]))
@@ -305,6 +338,18 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
             rest = re.sub(rf"(?<![a-z]){re.escape(part)}(?![a-z])", " ", rest)
     values = _value_filters(rest, profile.tables, exclude={c.name for _, c in dims}, entity=entity, purchase=purchase)
 
+    never = _NEVER.search(t) is not None and entity is not None and entity.key is not None
+    if never:
+        return _never_question(profile, entity, values, flags, t)  # type: ignore[arg-type]
+
+    # a money or number column named outright: "total discount", "shipping last month"
+    named_measure = None
+    if not (wants_money or wants_units or wants_aov or wants_avg or (wants_count and entity is not None)):
+        named = [m for m in _column_matches(t, profile.tables, ("money", "number")) if m[0] >= 40]
+        # on a tie, the header table's column (orders.discount) over the line table's
+        named.sort(key=lambda m: (m[0], m[1].key is not None), reverse=True)
+        named_measure = (named[0][1], named[0][2]) if named else None
+
     # -- the metric's table, then a base table that reaches everything named -------------------
     required = [tb for tb, _ in dims] + [tb for tb, _, _ in values] + [tb for tb, _, _ in flags]
     units_table = next((tb for name in _UNIT_COLUMNS for tb in profile.tables
@@ -314,6 +359,11 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         reach = _reachable(profile, table)
         if any(r not in reach for r in required):
             return None
+        if named_measure is not None:
+            return (0, table.rows) if table is named_measure[0] else None
+        if active and entity is not None:
+            holds = entity.key and table is not entity and table.column(entity.key) and table.by_role("date")
+            return (0, table.rows) if holds else None
         if wants_units:
             return (0, table.rows) if table is units_table else None
         if wants_aov:
@@ -336,9 +386,15 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         return None
     base = min(scored, key=lambda st: st[0])[1]
     reach = _reachable(profile, base)
+    # "email clicks" on email_events: the word that named the table is not also a filter value
+    base_words = set(base.name.lower().split("_"))
+    values = [v for v in values if not (v[0] is not base and len(v[2]) == 1 and v[2][0].lower() in base_words)]
 
     metric: Metric
-    if wants_units and units_table is not None:
+    if named_measure is not None:
+        column = named_measure[1]
+        metric, subject = Metric(agg="sum", column=f"{base.name}.{column.name}", alias=f"total_{column.name}"), f"total {column.name.replace('_', ' ')}"
+    elif wants_units and units_table is not None:
         qty = next(c for name in _UNIT_COLUMNS if (c := base.column(name)) is not None)
         metric, subject = Metric(agg="sum", column=f"{base.name}.{qty.name}", alias="units"), f"units sold (sum of {qty.name})"
     elif wants_aov:
@@ -364,6 +420,8 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     elif entity is not None and entity is not base and entity.key:
         holder = next(tb for tb in reach if tb.column(entity.key))
         metric, subject = Metric(agg="count_distinct", column=f"{holder.name}.{entity.key}", alias=entity.name), entity.name
+        if active:
+            subject = f"active {entity.name} (with at least one {base.name.rstrip('s')})"
     else:
         metric, subject = Metric(agg="count", alias=base.name), base.name
         if not (wants_count or entity is not None or dims or grain or values):
@@ -384,7 +442,16 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         filters.append(Filter(column=f"{base.name}.{money_for_filter.name}", op=number[0], value=number[1]))  # type: ignore[arg-type]
         qualifiers.append(f"{money_for_filter.name} {number[0]} {number[1]:g}")
 
+    share_of = None
+    if wants_share and not dims and filters and metric.agg in ("count", "count_distinct", "sum"):
+        asked = filters.pop(0)
+        qualifiers.pop(0)
+        dims = [(tb, c) for tb in reach for c in tb.columns if f"{tb.name}.{c.name}" == asked.column][:1]
+        share_of = (asked.column.rsplit(".", 1)[-1], asked.value)
+
     timeframe = parse_timeframe(text, today)
+    if timeframe is None and active:
+        timeframe = Timeframe(today - dt.timedelta(days=364), today + dt.timedelta(days=1), f"the last 12 months ({today - dt.timedelta(days=364)} to {today})")
     time_range = None
     date_table = _date_table(base, reach, entity)
     if timeframe is not None and date_table is not None:
@@ -416,7 +483,38 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         order=order,  # type: ignore[arg-type]
         limit=limit,
     )
-    return DataQuestion(spec=spec, subject=subject, qualifiers=qualifiers, timeframe=timeframe, unmatched=unmatched)
+    return DataQuestion(spec=spec, subject=subject, qualifiers=qualifiers, timeframe=timeframe,
+                        unmatched=unmatched, share_of=share_of)
+
+
+def _never_question(
+    profile: SchemaProfile,
+    entity: TableProfile,
+    values: list[tuple[TableProfile, ColumnProfile, list[str]]],
+    flags: list[tuple[TableProfile, ColumnProfile, bool]],
+    text: str,
+) -> DataQuestion | None:
+    """“customers who never ordered”: an anti-join the structured spec cannot express, as SQL."""
+    key = entity.key
+    fact = next((tb for tb in sorted(profile.tables, key=lambda x: x.rows) if tb is not entity
+                 and key and tb.column(key) and tb.by_role("date") and _PURCHASE.search(f" {tb.name} ")), None)
+    fact = fact or next((tb for tb in profile.tables if tb is not entity and key and tb.column(key) and tb.by_role("money")), None)
+    if fact is None or key is None:
+        return None
+    conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{key}" = e."{key}")']
+    qualifiers = [f"no row in {fact.name}"]
+    for table, column, found in values:
+        if table is entity:
+            listed = ", ".join("'" + v.replace("'", "''") + "'" for v in found)
+            conditions.append(f'e."{column.name}" IN ({listed})')
+            qualifiers.append(f"{column.name.replace('_', ' ')} is {' or '.join(found)}")
+    for table, column, flag in flags:
+        if table is entity:
+            conditions.append(f'e."{column.name}" = {"TRUE" if flag else "FALSE"}')
+            qualifiers.append(f"{column.name.replace('_', ' ')} is {'yes' if flag else 'no'}")
+    sql = f'SELECT count(*) AS "{entity.name}" FROM "{entity.name}" e WHERE ' + " AND ".join(conditions)
+    spec = QuerySpec(table=entity.name)
+    return DataQuestion(spec=spec, subject=f"{entity.name} who never placed an order", qualifiers=qualifiers, sql=sql)
 
 
 def _date_table(base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:

@@ -144,10 +144,14 @@ class OfflinePlanner(BaseChatModel):
             return AIMessage(content="I couldn't map that to your data. Type “help” for examples." + OFFLINE_NOTE)
         if question.unmatched:
             return self._no_such_column(question.unmatched)
+        if question.sql is not None:
+            plan = {"tool": "run_sql", "subject": question.subject, "qualifiers": question.qualifiers, "count": True}
+            return _call("run_sql", {"sql": question.sql}, plan)
         args = question.spec.model_dump(mode="json", exclude_none=True)
         plan = {"tool": "query_data", "subject": question.subject, "qualifiers": question.qualifiers,
                 "time_grain": question.spec.time_grain, "order": question.spec.order,
-                "count": question.spec.metrics[0].agg in ("count", "count_distinct")}
+                "count": question.spec.metrics[0].agg in ("count", "count_distinct"),
+                "share_of": list(question.share_of) if question.share_of else None}
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
@@ -185,7 +189,8 @@ class OfflinePlanner(BaseChatModel):
             if name == "query_data":
                 parts.append(compose_query_reply(plan, data))
             elif name == "run_sql":
-                parts.append(compose_query_reply({"subject": "the query result"}, data) if data.get("rows") is not None else _text(result.content))
+                sql_plan = plan if plan.get("subject") else {"subject": "the query result"}
+                parts.append(compose_query_reply(sql_plan, data) if data.get("rows") is not None else _text(result.content))
             elif name == "describe_data":
                 prefix = "I couldn't map that question to a query over your data. Here is what I can see:\n\n" if plan.get("unsure") else ""
                 parts.append(prefix + compose_describe_reply(data))
