@@ -107,7 +107,7 @@ def test_short_labels_make_vertical_bars() -> None:
     spec = chart_spec(result)
     assert mark_of(spec) == "bar"
     assert spec["encoding"]["x"]["field"] == "tier" and spec["encoding"]["x"]["sort"] == "-y"
-    assert spec["encoding"]["y"]["axis"]["format"] == ",~f"
+    assert spec["encoding"]["y"]["axis"] == {"format": ",~f", "tickMinStep": 1}
 
 
 def test_many_categories_keep_the_largest_bars() -> None:
@@ -151,12 +151,30 @@ def test_category_date_and_number_make_one_line_per_category() -> None:
     assert_valid_vega_lite(spec)
 
 
+def test_too_many_series_keep_the_largest_lines() -> None:
+    rows = [(f"2025-0{m}-01", f"city {c:02d}", c * 10 + m) for m in range(1, 4) for c in range(20)]
+    spec = chart_spec(QueryResult(["month", "city", "orders"], rows))
+    assert {v["city"] for v in values_of(spec)} == {f"city {c:02d}" for c in range(8, 20)}
+    assert spec["title"]["subtitle"] == "Top 12 of 20 city values"
+    assert_valid_vega_lite(spec)
+
+
 def test_several_measures_over_time_are_folded_into_series() -> None:
-    rows = [(f"2025-0{m}-01", m * 10.0, m) for m in range(1, 7)]
-    spec = chart_spec(QueryResult(["month", "revenue", "orders"], rows))
-    assert spec["transform"] == [{"fold": ["revenue", "orders"], "as": ["measure", "value"]}]
+    rows = [(f"2025-0{m}-01", m * 10, m * 7) for m in range(1, 7)]
+    spec = chart_spec(QueryResult(["month", "new_customers", "returning_customers"], rows))
+    assert spec["transform"] == [
+        {"fold": ["new_customers", "returning_customers"], "as": ["measure", "value"]}
+    ]
     assert spec["encoding"]["color"]["field"] == "measure"
     assert_valid_vega_lite(spec)
+
+
+def test_measures_in_different_units_are_not_folded_onto_one_axis() -> None:
+    rows = [(f"2025-0{m}-01", m * 1000.0, m) for m in range(1, 7)]
+    spec = chart_spec(QueryResult(["month", "revenue", "orders"], rows))
+    assert "transform" not in spec
+    assert spec["encoding"]["y"]["field"] == "revenue"
+    assert [t["field"] for t in spec["encoding"]["tooltip"]] == ["month", "revenue", "orders"]
 
 
 def test_integer_years_are_periods_not_measures() -> None:
@@ -412,27 +430,31 @@ window.addEventListener("securitypolicyviolation", (e) => {
 window.addEventListener("load", () => {
   const box = document.getElementById("messages");
   for (const data of CHARTS) box.append(window.Mara.renderChart(data));
-  setTimeout(() => {
-    const out = document.createElement("output");
-    out.id = "chart-test-result";
-    out.textContent = JSON.stringify({
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const pending = document.querySelectorAll(".chart-status:not(.chart-error)").length;
+    if (pending && Date.now() - started < 30000) return;  // wait until every chart settled
+    clearInterval(timer);
+    fetch("/result", { method: "POST", body: JSON.stringify({
       svgs: document.querySelectorAll(".chart-view svg").length,
       marks: document.querySelectorAll(".chart-view svg path").length,
       fallbacks: document.querySelectorAll(".chart-error").length,
       errors: [...document.querySelectorAll("[data-chart-error]")]
         .map((n) => n.dataset.chartError),
       csp: window.cspViolations || [],
-    });
-    document.body.append(out);
-  }, 3000);
+    }) });
+  }, 100);
 });
 """
 
 
 def _browser_run(tmp_path: Any, charts: list[dict[str, Any]], *, drop: str = "") -> dict[str, Any]:
-    """Serve api/static with the real CSP, render ``charts`` in headless Chromium, read back."""
+    """Serve api/static with the real CSP, render ``charts`` in headless Chromium, read back.
+
+    The page posts what it drew to ``/result`` (same origin, so the CSP allows it); real
+    time, not Chromium's virtual time, so a busy machine only makes it slower.
+    """
     import http.server
-    import re
     import subprocess
     import threading
     from pathlib import Path
@@ -453,6 +475,8 @@ def _browser_run(tmp_path: Any, charts: list[dict[str, Any]], *, drop: str = "")
         '<script src="/static/chart-test.js" defer></script>',
     )
     (root / "chart-test.html").write_text(page, encoding="utf-8")
+    results: list[dict[str, Any]] = []
+    done = threading.Event()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -462,41 +486,48 @@ def _browser_run(tmp_path: Any, charts: list[dict[str, Any]], *, drop: str = "")
             self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
             super().end_headers()
 
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            results.append(json.loads(self.rfile.read(length)))
+            self.send_response(204)
+            self.end_headers()
+            done.set()
+
         def log_message(self, *args: Any) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/chart-test.html"
+    assert _CHROMIUM is not None
+    browser = subprocess.Popen(
+        [
+            _CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={Path(tmp_path) / 'profile'}",
+            "--window-size=900,1400",
+            url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/chart-test.html"
-        assert _CHROMIUM is not None
-        proc = subprocess.run(
-            [
-                _CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                f"--user-data-dir={Path(tmp_path) / 'profile'}",
-                "--virtual-time-budget=10000",
-                "--window-size=900,1400",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
+        finished = done.wait(timeout=90)
     finally:
+        browser.terminate()
+        try:
+            _, stderr = browser.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+            _, stderr = browser.communicate()
         server.shutdown()
         server.server_close()
-    match = re.search(r'<output id="chart-test-result">(.*?)</output>', proc.stdout, re.S)
-    assert match, proc.stderr[-2000:]
-    import html
-
-    return dict(json.loads(html.unescape(match.group(1))))
+    assert finished and results, f"the page reported nothing; Chromium said: {stderr[-2000:]}"
+    return results[0]
 
 
 @pytest.mark.integration

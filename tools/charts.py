@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ToolInputError
+from assistant.errors import MaraError, ToolInputError
 from tools.results import ArtifactStore, ToolOutput
 from tools.warehouse import QueryResult, _jsonable
 
@@ -242,7 +242,7 @@ def chart_spec(
     cats = [c for c in others if c.role == "nominal"]
 
     if mark is None:
-        mark = _pick_mark(columns, numerics, times, cats, base, measure, title)
+        mark = _pick_mark(numerics, times, cats, base, title)
 
     if mark == "point":
         return _scatter(result, columns, numerics, cats, base, measure, title)
@@ -281,12 +281,10 @@ def chart_spec(
 
 
 def _pick_mark(
-    columns: list[_Column],
     numerics: list[_Column],
     times: list[_Column],
     cats: list[_Column],
     base: _Column | None,
-    measure: _Column | None,
     title: str,
 ) -> str:
     """The chart the data's shape asks for."""
@@ -309,7 +307,7 @@ def _pick_mark(
         if (
             _SHARE_WORDS.search(title)
             and 2 <= category.distinct <= AUTO_PIE_MAX
-            and len(numerics) == 1 + (category in numerics)
+            and len(numerics) == 1
             and non_negative
             and len(cats) <= 1
         ):
@@ -339,7 +337,11 @@ def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[st
         "height": 300,
         "autosize": {"type": "fit-x", "contains": "padding"},
         "data": {"values": values},
-        "config": {"view": {"stroke": None}, "axis": {"labelLimit": 180}},
+        "config": {
+            "view": {"stroke": None},
+            "axis": {"labelLimit": 180},
+            "scale": {"bandPaddingInner": 0.25},
+        },
     }
     if title:
         spec["title"] = title
@@ -348,12 +350,24 @@ def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[st
 
 def _measure_encoding(column: _Column, channel_title: str | None = None) -> dict[str, Any]:
     axis_format, _ = _number_format(column)
+    axis: dict[str, Any] = {"format": axis_format}
+    if all(isinstance(v, int) for v in column.values if v is not None):
+        axis["tickMinStep"] = 1  # counts: no 0.5 ticks
     return {
         "field": _field(column.name),
         "type": "quantitative",
         "title": channel_title or humanize(column.name),
-        "axis": {"format": axis_format},
+        "axis": axis,
     }
+
+
+def _comparable(columns: Sequence[_Column]) -> bool:
+    """True when the measures share one axis honestly (peaks within 10x of each other)."""
+    peaks = []
+    for c in columns:
+        numbers = [abs(float(v)) for v in c.values if _is_number(v)]
+        peaks.append(max(numbers, default=0.0))
+    return min(peaks) > 0 and max(peaks) / min(peaks) <= 10
 
 
 def _tooltip(columns: Sequence[_Column]) -> list[dict[str, Any]]:
@@ -444,7 +458,7 @@ def _bar(
     spec["mark"] = {"type": "bar", "tooltip": True, "cornerRadiusEnd": 2}
     spec["encoding"] = encoding
     if horizontal:
-        spec["height"] = {"step": 22}
+        spec["height"] = max(90, 24 * count)  # a fixed height: "container" width + step warns
     if total > count:
         spec["title"] = {"text": spec.get("title", ""), "subtitle": f"Top {count} of {total}"}
     return spec
@@ -460,6 +474,11 @@ def _line(
     numerics: list[_Column],
     title: str,
 ) -> dict[str, Any]:
+    subtitle = ""
+    if series is not None and series.distinct > MAX_SERIES:
+        # more lines than colours: keep the largest series
+        result, total = _top_rows(result, columns, series, measure, MAX_SERIES)
+        subtitle = f"Top {MAX_SERIES} of {total} {humanize(series.name).lower()} values"
     values = _values(result, columns)
     x_enc: dict[str, Any] = {"field": _field(base.name), "title": humanize(base.name)}
     if base.role == "temporal":
@@ -473,7 +492,7 @@ def _line(
     tips: list[_Column] = [base, measure]
     spec_title = title
     folded: list[str] = []
-    if series is not None and series.distinct <= MAX_SERIES:
+    if series is not None:
         encoding["color"] = {
             "field": _field(series.name),
             "type": "nominal",
@@ -482,8 +501,10 @@ def _line(
         tips.append(series)
     elif series is None:
         extra = [c for c in numerics if c.name not in (measure.name, base.name)]
-        if extra and len(extra) <= 4:
+        if extra and len(extra) <= 4 and _comparable([measure, *extra]):
             folded = [measure.name, *(c.name for c in extra)]
+        else:
+            tips.extend(extra)  # other measures in other units: in the tooltip only
     mark_def: dict[str, Any] = {"type": mark, "tooltip": True}
     if mark == "line":
         mark_def["point"] = len(result.rows) <= 60
@@ -521,6 +542,8 @@ def _line(
     if mark == "area" and "color" in encoding:
         encoding["y"]["stack"] = "zero" if not folded else None
     spec["encoding"] = encoding
+    if subtitle:
+        spec["title"] = {"text": spec.get("title", ""), "subtitle": subtitle}
     return spec
 
 
@@ -613,7 +636,7 @@ def _scatter(
     tips = [x_col, y_col]
     if label is not None:
         tips.insert(0, label)
-        if label.distinct <= MAX_SERIES:
+        if label.distinct <= MAX_SERIES and not _IDENTIFIER.search(label.name):
             encoding["color"] = {
                 "field": _field(label.name),
                 "type": "nominal",
@@ -678,7 +701,13 @@ def auto_chart(result: QueryResult, title: str = "") -> dict[str, Any] | None:
 
 def render_png(spec: dict[str, Any], *, scale: float = 2.0) -> bytes:
     """Render a Vega-Lite spec to PNG bytes offline (``vl-convert-python``, light theme)."""
-    import vl_convert as vlc  # lazy: only the CLI/Slack paths need it
+    try:
+        import vl_convert as vlc  # lazy: only the CLI/Slack paths need it
+    except ImportError as err:  # pragma: no cover - a broken install
+        raise MaraError(
+            "PNG charts need the vl-convert-python package, which is not installed.",
+            hint="Reinstall Mara (pip install -e .) or run: pip install vl-convert-python",
+        ) from err
 
     fixed = copy.deepcopy(spec)
     if fixed.get("width") == "container":

@@ -382,12 +382,20 @@
     chart.view = result.view;
   }
 
+  /** Release the views of charts no longer on the page (e.g. after "New chat"). */
+  function pruneCharts() {
+    for (const chart of charts) {
+      if (!chart.node.isConnected) {
+        if (chart.view) chart.view.finalize();
+        charts.delete(chart);
+      }
+    }
+  }
+
   if (darkQuery && darkQuery.addEventListener) {
     darkQuery.addEventListener("change", () => {
-      for (const chart of charts) {
-        if (!chart.node.isConnected) { if (chart.view) chart.view.finalize(); charts.delete(chart); }
-        else drawChart(chart).catch(() => {});
-      }
+      pruneCharts();
+      for (const chart of charts) drawChart(chart).catch(() => {});
     });
   }
 
@@ -421,6 +429,7 @@
       el("div", { class: "chart-body" }, view, status),
       details);
     const chart = { node: view, spec, view: null };
+    pruneCharts();
     // draw after the card is in the document, so "container" width has a width to fill
     requestAnimationFrame(() => {
       drawChart(chart).then(() => {
@@ -431,7 +440,6 @@
         view.remove();
         status.className = "chart-status chart-error";
         status.textContent = "The chart could not be drawn here; its spec is below.";
-        details.open = false;
         card.dataset.chartError = String((err && err.message) || err);
       });
     });
