@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware
+from langchain.agents.middleware import AgentMiddleware, dynamic_prompt
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
@@ -134,13 +134,22 @@ class Assistant:
         self.graph = create_agent(
             model,
             self.tools,
-            system_prompt=self._system_prompt(),
-            middleware=[ToolErrorsToModel(settings.tool_retry_budget)],
+            middleware=[dynamic_prompt(self._system_prompt), ToolErrorsToModel(settings.tool_retry_budget)],
             checkpointer=self.checkpointer,
         )
 
-    def _system_prompt(self) -> str:
-        return load_prompt("system", brand="our brand", today=dt.date.today().isoformat(), mode=self.mode)
+    def _system_prompt(self, request: Any = None) -> str:
+        """The system prompt for each model call: today's date and the workspace's tables."""
+        return load_prompt(
+            "system", brand="the brand", today=dt.date.today().isoformat(), mode=self.mode, data=self._data_overview()
+        )
+
+    def _data_overview(self) -> str:
+        try:
+            profile = self.context.profile()
+        except MaraError as err:
+            return f"(no customer data available: {err.message})"
+        return "; ".join(f"{t.name} ({t.rows:,} rows)" for t in profile.tables) or "(no tables loaded yet)"
 
     def close(self) -> None:
         """Release the conversation store."""

@@ -43,6 +43,7 @@ def test_multi_step_tool_call_then_answer(settings: MaraSettings, server: Script
     first, second = server.requests
     assert {t["function"]["name"] for t in first["tools"]} >= {"query_data", "run_sql", "describe_data"}
     assert first["messages"][0]["role"] == "system"
+    assert "customers (6 rows); orders (8 rows)" in first["messages"][0]["content"]
     (tool_result,) = tool_messages(second)
     assert "customers = 6" in tool_result["content"] or "6" in tool_result["content"]
     assert result.usage["prompt_tokens"] > 0

@@ -7,10 +7,11 @@ thin wrappers: argument schema, a docstring for the model, rendering.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from tools.charts import auto_chart, save_chart
 from tools.context import ToolContext
-from tools.query_spec import Filter, Metric, QuerySpec, TimeRange, compile_query, unknown_name
+from tools.query_spec import Filter, Grain, Metric, QuerySpec, TimeRange, compile_query, unknown_name
 from tools.results import ToolOutput, render_table, table_artifact
 from tools.schema_profile import SchemaProfile
 
@@ -97,8 +98,8 @@ def data_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         dimensions: list[str] | None = None,
         filters: list[Filter] | None = None,
         time_range: TimeRange | None = None,
-        time_grain: str | None = None,
-        order: str | None = None,
+        time_grain: Grain | None = None,
+        order: Literal["desc", "asc"] | None = None,
         limit: int | None = 200,
     ) -> ToolOutput:
         """Answer a question about customer data with a structured query (preferred over SQL).
