@@ -11,7 +11,15 @@ from typing import Literal
 
 from tools.charts import auto_chart, save_chart
 from tools.context import ToolContext
-from tools.query_spec import Filter, Grain, Metric, QuerySpec, TimeRange, compile_query, unknown_name
+from tools.query_spec import (
+    Filter,
+    Grain,
+    Metric,
+    QuerySpec,
+    TimeRange,
+    compile_query,
+    unknown_name,
+)
 from tools.results import ToolOutput, render_table, table_artifact
 from tools.schema_profile import SchemaProfile
 
