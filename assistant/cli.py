@@ -34,6 +34,18 @@ kb_app = typer.Typer(help="Brand knowledge base: ingest documents and search the
 app.add_typer(data_app, name="data")
 app.add_typer(kb_app, name="kb")
 
+
+def _mount_model_commands() -> None:
+    """`mara segment|model|clv` live in their own module (imported lazily by their commands)."""
+    from assistant.cli_models import clv_app, model_app, segment_app
+
+    app.add_typer(segment_app, name="segment")
+    app.add_typer(model_app, name="model")
+    app.add_typer(clv_app, name="clv")
+
+
+_mount_model_commands()
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 

@@ -43,8 +43,9 @@ def tool_functions(ctx: ToolContext) -> list[ToolFunction]:
     from tools.charts import chart_tools
     from tools.data import data_tools
     from tools.knowledge_search import knowledge_tools
+    from tools.modeling_tools import modeling_tools
 
-    return [*data_tools(ctx), *chart_tools(ctx), *knowledge_tools(ctx)]
+    return [*data_tools(ctx), *chart_tools(ctx), *modeling_tools(ctx), *knowledge_tools(ctx)]
 
 
 def build_tools(ctx: ToolContext) -> list[BaseTool]:

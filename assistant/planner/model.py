@@ -129,6 +129,8 @@ class OfflinePlanner(BaseChatModel):
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
+        if route.intent in _MODEL_TOOLS:
+            return self._model_call(route.intent, text)
         kind = _chart_kind(text)
         question = self._data_question(text, earlier)
         if kind and "make_chart" in self.tool_names and (question is None or _FOLLOW_UP.match(text) or _REFERS_BACK.search(text)):
@@ -155,6 +157,22 @@ class OfflinePlanner(BaseChatModel):
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
+
+    def _model_call(self, tool: str, text: str) -> AIMessage:
+        """Segments, churn propensity or CLV over the orders table found in the live schema."""
+        orders = _orders_table(self.context.profile()) if self.context is not None else None
+        if orders is None:
+            return AIMessage(content="I need an orders table (customer, date and amount columns) for that, "
+                             "and found none in your data. Load one with `mara data load`." + OFFLINE_NOTE)
+        args: dict[str, Any] = {"orders_table": orders}
+        if tool == "cluster_customers":
+            args = {"table": orders}
+        elif tool == "predict_churn":
+            wants_purchase = re.search(r"\b(buy|purchase|order)\w*\b(?!.*\bchurn)", text, re.I) and not re.search(r"churn|stop|leave|lapse", text, re.I)
+            args.update(label="purchase" if wants_purchase else "churn", horizon_days=_horizon_days(text, 90))
+        elif tool == "customer_lifetime_value":
+            args.update(horizon_days=_horizon_days(text, 365))
+        return _call(tool, args, {"tool": tool})
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
         profile = self.context.profile()
@@ -199,6 +217,8 @@ class OfflinePlanner(BaseChatModel):
                 if plan.get("after"):
                     continue  # the query's own sentence (composed below) already states the numbers
                 parts.append(f"Here is the chart{': ' + chart['title'] if chart and chart.get('title') else ''}.")
+            elif name in _MODEL_TOOLS:
+                parts.append(_MODEL_TOOLS[name] + "\n\n" + _text(result.content))
             elif name == "search_knowledge":
                 parts.append(compose_knowledge_reply(text, data.get("passages", [])))
             else:
@@ -245,6 +265,39 @@ class OfflinePlanner(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
             yield ChatGenerationChunk(message=chunk)
+
+
+_MODEL_TOOLS = {
+    "rfm_segments": "Here are your customers in the standard RFM segments (recency, frequency, monetary value):",
+    "cluster_customers": "Here are the behavioural clusters I found in your customers:",
+    "predict_churn": "I trained a propensity model on your order history and scored every customer:",
+    "customer_lifetime_value": "I fitted BG/NBD and Gamma-Gamma models to your order history:",
+}
+
+
+def _orders_table(profile: Any) -> str | None:
+    """The transactions table: it references customers and has a date and an amount (orders)."""
+    customers = next((t for t in profile.tables if t.key and t.key.startswith("customer")), None)
+    candidates = [
+        t for t in profile.tables
+        if t.by_role("date") and t.by_role("money") and (customers is None or t.column(customers.key))
+        and t is not customers
+    ]
+    candidates.sort(key=lambda t: (t.key is None, t.rows))  # a header table with its own key first
+    return candidates[0].name if candidates else None
+
+
+def _horizon_days(text: str, default: int) -> int:
+    """“next quarter” → 90, “next 6 months” → 180, “next year” → 365."""
+    lowered = text.lower()
+    m = re.search(r"next\s+(\d+)\s+(day|week|month|year)s?", lowered)
+    if m:
+        return int(m.group(1)) * {"day": 1, "week": 7, "month": 30, "year": 365}[m.group(2)]
+    for phrase, days in (("next month", 30), ("next quarter", 90), ("next year", 365), ("next week", 7),
+                         ("next 12 months", 365), ("half year", 182)):
+        if phrase in lowered:
+            return days
+    return default
 
 
 _CHART_KINDS = {"pie": "pie", "donut": "donut", "bar": "bar", "column": "bar", "line": "line", "area": "area",

@@ -37,6 +37,15 @@ _WRITE = re.compile(
     r"(?!.*\b(audience|segment|draft|copy|campaign|message|sms|email)\b)",
     re.I,
 )
+_MODEL_WORDS = {
+    "rfm_segments": re.compile(r"\b(rfm|champions?|at[- ]risk|can'?t lose|hibernating|about to sleep|"
+                               r"need attention|potential loyalists?|best customers|loyal customers|segments?|segmentation)\b", re.I),
+    "cluster_customers": re.compile(r"\b(cluster\w*|k-?means|personas? from (the )?data|behaviou?ral groups?)\b", re.I),
+    "predict_churn": re.compile(r"\b(churn\w*|propensity|likely to (buy|purchase|order|churn|stop|leave|lapse)|"
+                                r"(will|going to) (buy|purchase|order|churn|stop|leave|lapse))\b", re.I),
+    "customer_lifetime_value": re.compile(r"\b(lifetime value|clv|ltv|p\(alive\)|probability (of being )?alive|"
+                                          r"still alive|future (revenue|value))\b", re.I),
+}
 _SCHEMA_WORDS = re.compile(r"\b(tables?|columns?|fields?|schema|what data|which data|data do (we|you) have)\b", re.I)
 
 
@@ -124,6 +133,9 @@ class Router:
             scores["query_data"] = scores.get("query_data", 0) + 0.15
         if _BRAND_WORDS.search(message) and "search_knowledge" in self.available:
             scores["search_knowledge"] = scores.get("search_knowledge", 0) + 0.2
+        for intent, pattern in _MODEL_WORDS.items():
+            if intent in self.available and pattern.search(message):
+                scores[intent] = scores.get(intent, 0) + 0.35
         scores.pop("run_sql", None)  # only for literal SQL
         intent, score = max(scores.items(), key=lambda kv: kv[1])
         return Route(intent, score)
