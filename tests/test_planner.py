@@ -108,8 +108,17 @@ def test_timeframes(text: str, start: str, end: str) -> None:
         ("how should our tone sound on instagram", "search_knowledge"),
         ("drop table customers", "refuse_write"),
         ("please delete all orders", "refuse_write"),
+        ("who are our champions?", "rfm_segments"),
+        ("which customers are at risk of lapsing", "rfm_segments"),
+        ("which customers are likely to churn next quarter?", "predict_churn"),
+        ("who will buy again in the next 30 days", "predict_churn"),
+        ("what's the predicted lifetime value of our customers", "customer_lifetime_value"),
+        ("cluster our customers by behaviour", "cluster_customers"),
+        ("how many customers churned?", "rfm_segments"),
+        ("how many customers opted in to sms", "query_data"),
     ],
 )
 def test_routing(message: str, intent: str) -> None:
-    router = Router({"describe_data", "query_data", "run_sql", "search_knowledge"})
+    router = Router({"describe_data", "query_data", "run_sql", "search_knowledge", "rfm_segments",
+                     "cluster_customers", "predict_churn", "customer_lifetime_value"})
     assert router.route(message).intent == intent

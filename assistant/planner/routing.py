@@ -39,9 +39,10 @@ _WRITE = re.compile(
 )
 _MODEL_WORDS = {
     "rfm_segments": re.compile(r"\b(rfm|champions?|at[- ]risk|can'?t lose|hibernating|about to sleep|"
-                               r"need attention|potential loyalists?|best customers|loyal customers|segments?|segmentation)\b", re.I),
+                               r"need attention|potential loyalists?|best customers|loyal customers|segments?|segmentation|"
+                               r"churned|lapsed|lost customers)\b", re.I),
     "cluster_customers": re.compile(r"\b(cluster\w*|k-?means|personas? from (the )?data|behaviou?ral groups?)\b", re.I),
-    "predict_churn": re.compile(r"\b(churn\w*|propensity|likely to (buy|purchase|order|churn|stop|leave|lapse)|"
+    "predict_churn": re.compile(r"\b(churn(?!ed)\w*|propensity|likely to (buy|purchase|order|churn|stop|leave|lapse)|"
                                 r"(will|going to) (buy|purchase|order|churn|stop|leave|lapse))\b", re.I),
     "customer_lifetime_value": re.compile(r"\b(lifetime value|clv|ltv|p\(alive\)|probability (of being )?alive|"
                                           r"still alive|future (revenue|value))\b", re.I),
