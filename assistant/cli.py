@@ -220,11 +220,9 @@ def demo(
 
 
 def _knowledge(settings: MaraSettings) -> Any:
-    from knowledge.store import KnowledgeBase
+    from tools.context import open_knowledge
 
-    return KnowledgeBase(
-        settings.chroma_path if not settings.chroma_host else None, host=settings.chroma_host, port=settings.chroma_port
-    )
+    return open_knowledge(settings)
 
 
 def _as_dict(value: Any) -> Any:
@@ -320,7 +318,15 @@ def kb_ingest(
     if as_json:
         _emit(_as_dict(report))
     else:
-        _err().print(_as_dict(report))
+        summary = _as_dict(report)
+        _err().print(
+            f"[green]{len(summary['added'])} added, {len(summary['updated'])} updated, "
+            f"{len(summary['unchanged'])} unchanged[/green] ({summary['chunks_added']} chunks added)."
+        )
+        for error in summary["errors"]:
+            _err().print(f"[red]Not ingested:[/red] {error['source']}: {error['message']}")
+    if _as_dict(report)["errors"]:
+        raise typer.Exit(1)  # the rest was ingested; the exit code says something was not
 
 
 @kb_app.command("search")

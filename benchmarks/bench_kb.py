@@ -1,9 +1,9 @@
 """Brand knowledge speed: encoder load, query encoding, ingest and hybrid search.
 
 Side by side: Mara's numpy all-MiniLM-L6-v2 (``knowledge.embeddings.get_encoder()``) and the
-same bundled model through sentence-transformers (torch), the obvious alternative. Load
-times are measured in fresh processes (import + model load, interpreter start excluded).
-Ingest and search run on the shipped sample brand in a temporary embedded Chroma store.
+same bundled model through sentence-transformers (torch), the obvious alternative. Each
+encoder is measured in its own fresh processes (load = import + model load + first encode,
+interpreter start excluded), interleaved so machine load hits both alike. Ingest and search run on the shipped sample brand in a temporary embedded Chroma store.
 
     python benchmarks/bench_kb.py [--runs 3] [--queries 200]
 """
@@ -11,26 +11,18 @@ Ingest and search run on the shipped sample brand in a temporary embedded Chroma
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LOAD_NUMPY = (
-    "import time; t = time.perf_counter(); "
-    "from knowledge.embeddings import get_encoder; get_encoder().encode(['warm up']); "
-    "print(time.perf_counter() - t)"
-)
-LOAD_ST = (
-    "import os, time; os.environ['HF_HUB_OFFLINE'] = '1'; t = time.perf_counter(); "
-    "from knowledge.embeddings import get_encoder; get_encoder('all-MiniLM-L6-v2').encode(['warm up']); "
-    "print(time.perf_counter() - t)"
-)
 QUERIES = [
     "what is the SMS opt-out text",
     "free shipping threshold in Germany",
@@ -47,14 +39,52 @@ QUERIES = [
 ]
 
 
-def child_seconds(code: str, runs: int) -> float:
+def worker(model: str | None, queries: int) -> None:
+    """Measure one encoder in this (fresh) process and print the figures as JSON."""
+    import numpy as np
+
+    start = time.perf_counter()
+    from knowledge.embeddings import get_encoder
+
+    encoder = get_encoder(model)
+    encoder.encode(["warm up"])
+    load_s = time.perf_counter() - start
+
+    from knowledge.chunking import chunk_document
+    from knowledge.sample import sample_brand_path
+
     samples = []
-    for _ in range(runs):
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    for i in range(queries):
+        start = time.perf_counter()
+        encoder.encode([QUERIES[i % len(QUERIES)]])
+        samples.append(time.perf_counter() - start)
+    texts = [
+        c.context_text()
+        for path in sorted(sample_brand_path().glob("*.md"))
+        for c in chunk_document(path.read_text(encoding="utf-8"), path.name)
+    ]
+    start = time.perf_counter()
+    vectors = encoder.encode(texts)
+    bulk_s = time.perf_counter() - start
+    out = Path(tempfile.mkdtemp(prefix="mara-bench-kb-")) / "vectors.npy"
+    np.save(out, vectors)
+    print(
+        json.dumps(
+            {
+                "load_s": load_s,
+                "query_s": samples,
+                "bulk_s": bulk_s,
+                "n": len(texts),
+                "npy": str(out),
+            }
         )
-        samples.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(samples)
+    )
+
+
+def run_worker(model: str | None, queries: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--worker", model or "numpy", "--queries", str(queries)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -68,50 +98,40 @@ def row(label: str, numpy_value: str, st_value: str = "", ratio: str = "") -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=3, help="fresh processes per load timing")
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per encoder")
     parser.add_argument("--queries", type=int, default=200, help="query encodings / searches")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(None if args.worker == "numpy" else args.worker, args.queries)
+        return
 
     import numpy as np
 
-    from knowledge.chunking import chunk_document
     from knowledge.embeddings import get_encoder
     from knowledge.sample import sample_brand_path
     from knowledge.store import KnowledgeBase
 
-    print("measuring encoder load in fresh processes …", file=sys.stderr)
-    load_np = child_seconds(LOAD_NUMPY, args.runs)
-    load_st = child_seconds(LOAD_ST, args.runs)
+    print(f"measuring each encoder in {args.runs} fresh processes …", file=sys.stderr)
+    figures: dict[str, list[dict[str, Any]]] = {"numpy": [], "st": []}
+    for _ in range(args.runs):  # interleaved, so that machine load hits both alike
+        figures["numpy"].append(run_worker(None, args.queries))
+        figures["st"].append(run_worker("all-MiniLM-L6-v2", args.queries))
 
-    fast, torch_enc = get_encoder(), get_encoder("all-MiniLM-L6-v2")
-    queries = [QUERIES[i % len(QUERIES)] for i in range(args.queries)]
+    def med(kind: str, key: str) -> float:
+        return statistics.median(float(f[key]) for f in figures[kind])
 
-    def query_latency(encoder: object) -> list[float]:
-        samples = []
-        for q in queries:
-            start = time.perf_counter()
-            encoder.encode([q])  # type: ignore[attr-defined]
-            samples.append(time.perf_counter() - start)
-        return samples
+    def query_p(kind: str, q: float) -> float:
+        return statistics.median(percentile(list(f["query_s"]), q) for f in figures[kind])
 
-    fast.encode(queries[:3])
-    torch_enc.encode(queries[:3])
-    q_np, q_st = query_latency(fast), query_latency(torch_enc)
+    n = int(figures["numpy"][0]["n"])
+    parity = float(
+        np.min(
+            np.sum(np.load(figures["numpy"][0]["npy"]) * np.load(figures["st"][0]["npy"]), axis=1)
+        )
+    )
 
-    chunks = [
-        c
-        for path in sorted(sample_brand_path().glob("*.md"))
-        for c in chunk_document(path.read_text(encoding="utf-8"), path.name)
-    ]
-    texts = [c.context_text() for c in chunks]
-    start = time.perf_counter()
-    v_np = fast.encode(texts)
-    bulk_np = time.perf_counter() - start
-    start = time.perf_counter()
-    v_st = torch_enc.encode(texts)
-    bulk_st = time.perf_counter() - start
-    parity = float(np.min(np.sum(v_np * v_st, axis=1)))
-
+    fast = get_encoder()
     with tempfile.TemporaryDirectory(prefix="mara-bench-kb-") as tmp:
         kb = KnowledgeBase(Path(tmp) / "chroma", encoder=fast)
         kb.count()  # open the store outside the timing
@@ -119,14 +139,16 @@ def main() -> None:
         reingest = kb.ingest([sample_brand_path()])
         kb.search("warm up")
         search_s = []
-        for q in queries:
+        for i in range(args.queries):
             start = time.perf_counter()
-            kb.search(q, k=5)
+            kb.search(QUERIES[i % len(QUERIES)], k=5)
             search_s.append(time.perf_counter() - start)
 
-    p50_np, p50_st = statistics.median(q_np), statistics.median(q_st)
+    load_np, load_st = med("numpy", "load_s"), med("st", "load_s")
+    p50_np, p50_st = query_p("numpy", 0.5), query_p("st", 0.5)
+    bulk_np, bulk_st = n / med("numpy", "bulk_s"), n / med("st", "bulk_s")
     print()
-    row("measure", "numpy", "sentence-transf.", "ratio")
+    row("measure (median of runs)", "numpy", "sentence-transf.", "ratio")
     row(
         "encoder import + load (fresh process)",
         f"{load_np:.3f} s",
@@ -141,14 +163,14 @@ def main() -> None:
     )
     row(
         "query encode p95",
-        f"{percentile(q_np, 0.95) * 1e3:.2f} ms",
-        f"{percentile(q_st, 0.95) * 1e3:.2f} ms",
+        f"{query_p('numpy', 0.95) * 1e3:.2f} ms",
+        f"{query_p('st', 0.95) * 1e3:.2f} ms",
     )
     row(
-        f"bulk encode ({len(texts)} sample chunks)",
-        f"{len(texts) / bulk_np:.1f} /s",
-        f"{len(texts) / bulk_st:.1f} /s",
-        f"{bulk_st / bulk_np:.2f}x",
+        f"bulk encode ({n} sample chunks)",
+        f"{bulk_np:.1f} /s",
+        f"{bulk_st:.1f} /s",
+        f"{bulk_np / bulk_st:.2f}x",
     )
     row("min cosine numpy vs sentence-transf.", f"{parity:.6f}")
     print()

@@ -194,9 +194,11 @@ class MiniLMEncoder:
     ``model_dir`` must hold ``model.safetensors``, ``tokenizer.json`` and ``config.json``
     (``sentence_bert_config.json`` is read for ``max_seq_length`` when present). Texts are
     truncated to ``max_seq_length`` tokens exactly as sentence-transformers does.
-    ``blas_threads`` caps BLAS threads during :meth:`encode`; ``"auto"`` (default) uses one
-    thread for attention and for small batches such as queries and the BLAS default for the
-    dense layers of large batches; ``None`` never touches the BLAS thread pool.
+    ``blas_threads`` caps BLAS threads during :meth:`encode`. The default, 1, is the fastest
+    and steadiest choice on a small or busy machine and under concurrent requests; ``"auto"``
+    keeps one thread for attention and small batches (queries) but lets the dense layers of
+    large batches use the BLAS default (~1.5x faster bulk encoding on idle cores); ``None``
+    never touches the BLAS thread pool.
     """
 
     def __init__(
@@ -204,7 +206,7 @@ class MiniLMEncoder:
         model_dir: Path | None = None,
         *,
         max_seq_length: int | None = None,
-        blas_threads: int | Literal["auto"] | None = "auto",
+        blas_threads: int | Literal["auto"] | None = 1,
     ) -> None:
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
@@ -390,9 +392,10 @@ def get_encoder(model: str | None = None) -> Encoder:
     ``None`` gives the fast numpy all-MiniLM-L6-v2 over the bundled weights (no torch).
     A name or path gives a :class:`SentenceTransformersEncoder` loaded from local files.
     """
+    key = _BUNDLED_ID if model in BUNDLED_MODEL_NAMES else model
     with _LOCK:
-        encoder = _CACHE.get(model)
+        encoder = _CACHE.get(key)
         if encoder is None:
-            encoder = MiniLMEncoder() if model is None else SentenceTransformersEncoder(model)
-            _CACHE[model] = encoder
+            encoder = MiniLMEncoder() if key is None else SentenceTransformersEncoder(key)
+            _CACHE[key] = encoder
         return encoder

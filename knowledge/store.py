@@ -221,6 +221,7 @@ class KnowledgeBase:
     def _get_collection(self) -> Any:
         if self._collection is not None:
             return self._collection
+        encoder = self.encoder  # outside the Chroma error translation: its errors are its own
         with self._chroma("open the knowledge base"):
             import chromadb
             from chromadb.config import Settings
@@ -235,7 +236,6 @@ class KnowledgeBase:
                 self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
             else:
                 self._client = chromadb.EphemeralClient(settings=settings)
-            encoder = self.encoder
             collection = self._client.get_or_create_collection(
                 self.collection_name,
                 embedding_function=None,

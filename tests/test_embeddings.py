@@ -109,3 +109,11 @@ def test_matches_sentence_transformers(encoder: MiniLMEncoder) -> None:
     cosines = np.sum(expected * actual, axis=1)
     assert cosines.min() >= 0.9999, dict(zip(SENTENCES, cosines.tolist(), strict=True))
     assert reference.encode([]).shape == (0, 384)
+
+
+@pytest.mark.parametrize("threads", ["auto", None, 2])
+def test_blas_thread_settings_do_not_change_results(
+    encoder: MiniLMEncoder, threads: int | str | None
+) -> None:
+    other = MiniLMEncoder(blas_threads=threads)  # type: ignore[arg-type]
+    np.testing.assert_allclose(other.encode(SENTENCES), encoder.encode(SENTENCES), atol=2e-5)

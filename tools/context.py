@@ -42,10 +42,17 @@ class ToolContext:
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
-        from knowledge.store import KnowledgeBase
+        return open_knowledge(self.settings)
 
-        return KnowledgeBase(
-            self.settings.chroma_path if not self.settings.chroma_host else None,
-            host=self.settings.chroma_host,
-            port=self.settings.chroma_port,
-        )
+
+def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
+    """The knowledge base the settings point at: embedded Chroma in the workspace, or a server."""
+    from knowledge.embeddings import get_encoder
+    from knowledge.store import KnowledgeBase
+
+    return KnowledgeBase(
+        settings.chroma_path if not settings.chroma_host else None,
+        host=settings.chroma_host,
+        port=settings.chroma_port,
+        encoder=get_encoder(settings.embedding_model),
+    )
