@@ -11,9 +11,8 @@ from tools.schema_profile import SchemaProfile, load_profile
 from tools.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
-    from knowledge.store import KnowledgeBase
-
     from assistant.settings import MaraSettings
+    from knowledge.store import KnowledgeBase
 
 
 @dataclass
