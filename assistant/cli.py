@@ -130,6 +130,8 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
             out.print(table)
             if data["row_count"] > 20:
                 err.print(f"[dim]… {data['row_count']} rows; CSV: {assistant.settings.artifacts_path / (data['artifact_id'] + '.csv')}[/dim]")
+        elif event.type == "chart":
+            _print_chart(assistant, data)
         elif event.type == "error":
             failed = True
             err.print(f"[red]Error:[/red] {data['message']}")
@@ -140,6 +142,20 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
     if failed:
         return None
     return done.get("conversation_id", ""), True
+
+
+def _print_chart(assistant: Any, data: dict[str, Any]) -> None:
+    """Terminals cannot draw Vega-Lite: write the chart as a PNG next to its spec and say where."""
+    from assistant.errors import MaraError
+    from tools.charts import render_png
+
+    path = assistant.settings.artifacts_path / f"{data['artifact_id']}.png"
+    try:
+        if not path.exists():
+            path.write_bytes(render_png(data["spec"]))
+        _err().print(f"[dim]chart: {data.get('title') or 'chart'} → {path}[/dim]")
+    except (MaraError, OSError, ValueError) as err:
+        _err().print(f"[dim]chart not rendered ({err}); open it in the web chat.[/dim]")
 
 
 def _repl(assistant: Any, conversation_id: str | None) -> None:

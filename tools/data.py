@@ -84,7 +84,8 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
 def _title(spec: QuerySpec) -> str:
     metrics = ", ".join(m.alias or (f"{m.agg} {m.column}" if m.column else f"{spec.table} count") for m in spec.metrics)
     by = [d.rsplit(".", 1)[-1] for d in spec.dimensions] + ([spec.time_grain] if spec.time_grain else [])
-    return metrics + (f" by {', '.join(by)}" if by else "")
+    title = metrics + (f" by {', '.join(by)}" if by else "")
+    return title[:1].upper() + title[1:]
 
 
 # --- LangChain tools (thin) --------------------------------------------------------------
