@@ -73,7 +73,7 @@ def test_hostile_sql_comes_back_as_a_tool_error_not_a_crash(assistant: Assistant
     result = assistant.run("SELECT * FROM orders; DROP TABLE orders")
     assert result.error is None
     assert "multi-statement" in result.reply
-    assert assistant.run("how many orders?").reply.startswith("**8**")
+    assert "**8** orders" in assistant.run("how many orders?").reply
 
 
 def test_unknown_breakdown_is_admitted(assistant: Assistant) -> None:

@@ -50,7 +50,7 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
     if len(rows) == 1 and len(columns) == 1:
         value = fmt(rows[0][0])
         if subject in {"customers", "orders", "products"} or plan.get("count"):
-            return f"**{value}** {subject}{where}."
+            return f"You have **{value}** {subject}." if not where else f"**{value}** {subject}{where}."
         return f"{subject[0].upper()}{subject[1:]}{where}: **{value}**."
     if plan.get("share_of") and len(columns) == 2:
         shared = _share_sentence(plan, rows, subject, where)
