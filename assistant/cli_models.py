@@ -16,7 +16,9 @@ import typer
 
 from assistant.errors import ToolInputError
 
-segment_app = typer.Typer(help="Customer segments: RFM and behavioural clusters.", no_args_is_help=True)
+segment_app = typer.Typer(
+    help="Customer segments: RFM and behavioural clusters.", no_args_is_help=True
+)
 model_app = typer.Typer(help="Propensity models: train, list and score.", no_args_is_help=True)
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
 
@@ -74,7 +76,9 @@ def _date(value: str | None, flag: str) -> date | None:
 @segment_app.command("rfm")
 def segment_rfm(
     orders: Annotated[str, typer.Option("--orders", help="Orders table.")] = "orders",
-    customer_col: CustomerCol = None, date_col: DateCol = None, amount_col: AmountCol = None,
+    customer_col: CustomerCol = None,
+    date_col: DateCol = None,
+    amount_col: AmountCol = None,
     as_json: JsonFlag = False,
 ) -> None:
     """RFM scores and the 11 named segments with sizes and revenue share."""
@@ -82,15 +86,23 @@ def segment_rfm(
 
     _progress(f"RFM on {orders}")
     res = rfm_segments(_warehouse(), orders, customer_col, date_col, amount_col)
-    lines = [f"{s.name:<20} {s.customers:>9,} {s.share:>7.1%} revenue {s.revenue_share:>6.1%}  "
-             f"{s.description}" for s in res.segments]
-    _emit(res.to_dict(), as_json, f"RFM as of {res.as_of} ({res.total_customers:,} customers)\n"
-          + "\n".join(lines))
+    lines = [
+        f"{s.name:<20} {s.customers:>9,} {s.share:>7.1%} revenue {s.revenue_share:>6.1%}  "
+        f"{s.description}"
+        for s in res.segments
+    ]
+    _emit(
+        res.to_dict(),
+        as_json,
+        f"RFM as of {res.as_of} ({res.total_customers:,} customers)\n" + "\n".join(lines),
+    )
 
 
 @segment_app.command("cluster")
 def segment_cluster(
-    table: Annotated[str, typer.Option("--table", help="Orders table or customer-feature table.")] = "orders",
+    table: Annotated[
+        str, typer.Option("--table", help="Orders table or customer-feature table.")
+    ] = "orders",
     k: Annotated[int | None, typer.Option("--k", min=2, max=20, help="Number of clusters.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -99,7 +111,9 @@ def segment_cluster(
 
     _progress(f"clustering {table}")
     res = cluster_customers(_warehouse(), table, k)
-    lines = [f"{c.name:<40} {c.customers:>9,} {c.share:>7.1%}  {c.distinguishing}" for c in res.clusters]
+    lines = [
+        f"{c.name:<40} {c.customers:>9,} {c.share:>7.1%}  {c.distinguishing}" for c in res.clusters
+    ]
     _emit(res.to_dict(), as_json, f"{res.k} clusters ({res.chosen_by})\n" + "\n".join(lines))
 
 
@@ -109,13 +123,21 @@ def segment_cluster(
 @model_app.command("train")
 def model_train(
     table: Annotated[str | None, typer.Option("--table", help="Labelled table.")] = None,
-    target: Annotated[str | None, typer.Option("--target", help="Yes/no column of --table.")] = None,
-    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Column to leave out.")] = None,
-    orders: Annotated[str | None, typer.Option("--orders", help="Orders table (event label).")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Yes/no column of --table.")
+    ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="Column to leave out.")
+    ] = None,
+    orders: Annotated[
+        str | None, typer.Option("--orders", help="Orders table (event label).")
+    ] = None,
     label: Annotated[str | None, typer.Option("--label", help="purchase or churn.")] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", help="Label window.")] = 90,
     cutoff: Annotated[str | None, typer.Option("--cutoff", help="Validation cutoff date.")] = None,
-    customer_col: CustomerCol = None, date_col: DateCol = None, amount_col: AmountCol = None,
+    customer_col: CustomerCol = None,
+    date_col: DateCol = None,
+    amount_col: AmountCol = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Train a propensity model: --table T --target COL, or --orders T --label purchase|churn."""
@@ -133,15 +155,29 @@ def model_train(
         if label not in ("purchase", "churn"):
             raise ToolInputError(f"--label must be purchase or churn (got {label!r}).")
         meta = train_propensity_events(
-            _warehouse(), orders, label, horizon_days, _date(cutoff, "--cutoff"),  # type: ignore[arg-type]
-            customer_col=customer_col, date_col=date_col, amount_col=amount_col,
-            models_dir=home, progress=_progress)
+            _warehouse(),
+            orders,
+            "churn" if label == "churn" else "purchase",
+            horizon_days,
+            _date(cutoff, "--cutoff"),
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+            models_dir=home,
+            progress=_progress,
+        )
     else:
-        raise ToolInputError("Give either --table T --target COL or --orders T --label purchase|churn.")
+        raise ToolInputError(
+            "Give either --table T --target COL or --orders T --label purchase|churn."
+        )
     m, b = meta["metrics"], meta["baseline"]
-    _emit(meta, as_json, f"Saved {meta['model_id']} ({meta['model']}): AUC {m['auc']:.3f}, "
-          f"PR-AUC {m['pr_auc']:.3f}, top-decile lift {m['lift_top_decile']:.2f}; "
-          f"{b['model']} AUC {b['auc']:.3f}\n" + "\n".join(d["text"] for d in meta["drivers"]))
+    _emit(
+        meta,
+        as_json,
+        f"Saved {meta['model_id']} ({meta['model']}): AUC {m['auc']:.3f}, "
+        f"PR-AUC {m['pr_auc']:.3f}, top-decile lift {m['lift_top_decile']:.2f}; "
+        f"{b['model']} AUC {b['auc']:.3f}\n" + "\n".join(d["text"] for d in meta["drivers"]),
+    )
 
 
 @model_app.command("list")
@@ -151,8 +187,12 @@ def model_list(as_json: JsonFlag = False) -> None:
 
     path = models_path(_settings().home)
     models = list_models(path) if path.exists() else []
-    _emit(models, as_json, "\n".join(f"{m['model_id']}  {m['kind']}  AUC {m['auc']}" for m in models)
-          or "No saved models.")
+    _emit(
+        models,
+        as_json,
+        "\n".join(f"{m['model_id']}  {m['kind']}  AUC {m['auc']}" for m in models)
+        or "No saved models.",
+    )
 
 
 @model_app.command("score")
@@ -166,8 +206,11 @@ def model_score(
     from tools.propensity import models_path, score
 
     rows = score(_warehouse(), models_path(_settings().home), model_id, table, top)
-    _emit({"model_id": model_id, "rows": rows}, as_json,
-          "\n".join(f"{r['id']}\t{r['score']:.4f}" for r in rows))
+    _emit(
+        {"model_id": model_id, "rows": rows},
+        as_json,
+        "\n".join(f"{r['id']}\t{r['score']:.4f}" for r in rows),
+    )
 
 
 # --- clv -------------------------------------------------------------------------------------
@@ -176,8 +219,15 @@ def model_score(
 @clv_app.command("fit")
 def clv_fit(
     orders: Annotated[str, typer.Option("--orders", help="Orders table.")] = "orders",
-    customer_col: CustomerCol = None, date_col: DateCol = None, amount_col: AmountCol = None,
-    calibration_end: Annotated[str | None, typer.Option("--calibration-end", help="Fit on orders up to this date; later ones are a holdout.")] = None,
+    customer_col: CustomerCol = None,
+    date_col: DateCol = None,
+    amount_col: AmountCol = None,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option(
+            "--calibration-end", help="Fit on orders up to this date; later ones are a holdout."
+        ),
+    ] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, help="CLV horizon.")] = 365,
     as_json: JsonFlag = False,
 ) -> None:
@@ -185,10 +235,21 @@ def clv_fit(
     from tools.clv import fit_clv
 
     _progress(f"fitting BG/NBD + Gamma-Gamma on {orders}")
-    res = fit_clv(_warehouse(), orders, customer_col, date_col, amount_col,
-                  _date(calibration_end, "--calibration-end"), horizon_days)
+    res = fit_clv(
+        _warehouse(),
+        orders,
+        customer_col,
+        date_col,
+        amount_col,
+        _date(calibration_end, "--calibration-end"),
+        horizon_days,
+    )
     d = res.to_dict()
     p = d["params"]
-    _emit(d, as_json, f"r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f}; "
-          f"{d['customers']:,} customers, mean P(alive) {d['mean_p_alive']:.2f}, expected CLV "
-          f"{d['expected_clv_total']:,.0f} over {res.horizon_days} days")
+    _emit(
+        d,
+        as_json,
+        f"r={p['r']:.3f} alpha={p['alpha']:.3f} a={p['a']:.3f} b={p['b']:.3f}; "
+        f"{d['customers']:,} customers, mean P(alive) {d['mean_p_alive']:.2f}, expected CLV "
+        f"{d['expected_clv_total']:,.0f} over {res.horizon_days} days",
+    )

@@ -50,8 +50,9 @@ def test_rfm_segments_cover_every_customer(con: duckdb.DuckDBPyConnection) -> No
     res = rfm_segments(con, "orders")
     assert res.columns.amount == "total_usd" and res.columns.date == "order_date"
     assert res.as_of == date(2026, 10, 31)
-    buyers = con.execute("SELECT count(DISTINCT customer_id) FROM orders "
-                         "WHERE status = 'completed'").fetchone()
+    buyers = con.execute(
+        "SELECT count(DISTINCT customer_id) FROM orders WHERE status = 'completed'"
+    ).fetchone()
     assert buyers is not None
     assert [s.name for s in res.segments] == list(SEGMENTS)
     assert sum(s.customers for s in res.segments) == res.total_customers == buyers[0]
@@ -160,13 +161,74 @@ def test_modeling_tools_render_text_artifacts_and_data(demo: Path, tmp_path: Pat
     (home / "warehouse.duckdb").write_bytes(demo.read_bytes())
     ctx = ToolContext(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
     tools = {fn.__name__: fn for fn in modeling_tools(ctx)}
-    assert set(tools) == {"rfm_segments", "cluster_customers", "predict_churn", "train_propensity",
-                          "customer_lifetime_value"}
+    assert set(tools) == {
+        "rfm_segments",
+        "cluster_customers",
+        "predict_churn",
+        "train_propensity",
+        "customer_lifetime_value",
+        "save_audience",
+    }
     out = tools["rfm_segments"]()
     assert "Champions" in out.text and out.data["customers"] > 0
     assert out.artifacts[0]["kind"] == "table" and out.artifacts[0]["row_count"] == 11
-    assert (home / "artifacts" / f"{out.artifacts[1]['artifact_id']}.csv").exists()
+    assert (home / "artifacts" / f"{out.artifacts[-1]['artifact_id']}.csv").exists()
+    assert [a["kind"] for a in out.artifacts] == ["table", "chart", "table"]
+    churn = tools["predict_churn"](horizon_days=90)
+    assert churn.data["metrics"]["auc"] > 0.6 and "Top drivers" in churn.text
+    assert any(a["kind"] == "chart" for a in churn.artifacts)
     clusters = tools["cluster_customers"](k=3)
     assert clusters.data["k"] == 3 and "clusters" in clusters.text
     clv = tools["customer_lifetime_value"]()
     assert "BG/NBD" in clv.text and clv.data["params"]["r"] > 0
+    saved = tools["save_audience"]("Champions", rfm_segments=["Champions"])
+    assert saved.data["size"] == out.data["segments"][0]["customers"]
+
+
+def test_audiences_save_list_refresh_export(demo: Path, tmp_path: Path) -> None:
+    from tools.audiences import (
+        AudienceNotFoundError,
+        export_audience,
+        list_audiences,
+        load_audience,
+        refresh_audience,
+        save_audience,
+    )
+    from tools.warehouse import DuckDBWarehouse
+
+    copy = tmp_path / "warehouse.duckdb"  # the module's open connection uses another config
+    copy.write_bytes(demo.read_bytes())
+    wh = DuckDBWarehouse(copy)
+    home = tmp_path / "ws"
+    at_risk = save_audience(
+        wh, home, "At risk DE", "rfm_segment", {"segments": ["At Risk", "Can't Lose Them"]}
+    )
+    rfm = rfm_segments(wh, "orders")
+    expected = sum(s.customers for s in rfm.segments if s.name in ("At Risk", "Can't Lose Them"))
+    assert at_risk.size == expected > 0
+    query = save_audience(
+        wh,
+        home,
+        "Germany",
+        "query",
+        {"sql": "SELECT customer_id FROM customers WHERE country = 'Germany'"},
+    )
+    assert query.size > 0
+    assert [a.name for a in list_audiences(home)] == ["At risk DE", "Germany"]
+    assert refresh_audience(wh, home, "at risk de").size == expected
+    out = tmp_path / "export.csv"
+    report = export_audience(wh, home, "At risk DE", out, ["customer_id", "email"], "email")
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["customer_id", "email"]
+    assert (
+        report["rows"] == len(frame) and report["rows"] + report["excluded_no_opt_in"] == expected
+    )
+    with wh.connect() as con:
+        opted = con.execute("SELECT customer_id FROM customers WHERE email_opt_in").df()
+    assert set(frame["customer_id"]) <= set(opted["customer_id"])
+    with pytest.raises(ToolInputError, match="Unknown RFM segment"):
+        save_audience(wh, home, "x", "rfm_segment", {"segments": ["Whales"]})
+    with pytest.raises(ToolInputError, match="No opt-in column fax_opt_in"):
+        export_audience(wh, home, "Germany", out, None, "fax")
+    with pytest.raises(AudienceNotFoundError):
+        load_audience(home, "nobody")

@@ -24,9 +24,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
-from tools.propensity import FeatureSpec, check_classes, fit_and_validate, save_model
-from tools.segments import (
+from assistant.errors import MaraError, ToolInputError
+from tools.model_data import (
     DataSource,
     OrderColumns,
     latest_date,
@@ -34,26 +33,38 @@ from tools.segments import (
     q,
     resolve_orders,
 )
+from tools.model_store import save_model
+from tools.propensity import FeatureSpec, check_classes, fit_and_validate
 
 Label = Literal["purchase", "churn"]
 Progress = Callable[[str], None]
 MAX_CATEGORIES = 8
 
 DESCRIBE = {
-    "recency_days": "days since the last order", "orders": "number of orders",
-    "spend": "total spend", "avg_order_value": "average order value",
-    "max_order": "largest order", "tenure_days": "days since the first order",
+    "recency_days": "days since the last order",
+    "orders": "number of orders",
+    "spend": "total spend",
+    "avg_order_value": "average order value",
+    "max_order": "largest order",
+    "tenure_days": "days since the first order",
     "days_between_orders": "typical days between orders",
     "recency_vs_cycle": "days since the last order relative to the usual gap",
-    "orders_30d": "orders in the last 30 days", "orders_90d": "orders in the last 90 days",
-    "orders_365d": "orders in the last year", "spend_90d": "spend in the last 90 days",
+    "orders_30d": "orders in the last 30 days",
+    "orders_90d": "orders in the last 90 days",
+    "orders_365d": "orders in the last year",
+    "spend_90d": "spend in the last 90 days",
     "spend_365d": "spend in the last year",
     "trend_180d": "orders in the last 6 months minus the 6 months before",
     "not_completed_rate": "share of orders returned or cancelled",
-    "n_categories": "number of product categories bought", "sends_90d": "e-mails received (90 days)",
-    "opens_90d": "e-mail opens (90 days)", "clicks_90d": "e-mail clicks (90 days)",
+    "n_categories": "number of product categories bought",
+    "sends_90d": "e-mails received (90 days)",
+    "opens_90d": "e-mail opens (90 days)",
+    "clicks_90d": "e-mail clicks (90 days)",
     "open_rate_365d": "e-mail open rate (last year)",
-    "days_since_click": "days since the last e-mail click", "unsubscribed": "unsubscribed from e-mail",
+    "days_since_click": "days since the last e-mail click",
+    "bgnbd_p_alive": "probability the customer is still active (BG/NBD)",
+    "bgnbd_expected": "purchases expected in the horizon (BG/NBD)",
+    "unsubscribed": "unsubscribed from e-mail",
 }
 
 
@@ -80,13 +91,18 @@ def find_related(ds: DataSource, cols: OrderColumns) -> Related:
     for name, columns in tables.items():
         if name == cols.table or not key or key not in columns:
             continue
-        product_key = next((c for c in columns if c.lower() in ("product_id", "sku", "item_id")), None)
+        product_key = next(
+            (c for c in columns if c.lower() in ("product_id", "sku", "item_id")), None
+        )
         if product_key:
             items = name
             break
     if items and product_key:
         for name, columns in tables.items():
-            cat = next((c for c in columns if c.lower() == "category" or c.lower().endswith("_category")), None)
+            cat = next(
+                (c for c in columns if c.lower() == "category" or c.lower().endswith("_category")),
+                None,
+            )
             if name not in (items, cols.table) and product_key in columns and cat:
                 products, category = name, cat
                 break
@@ -94,18 +110,39 @@ def find_related(ds: DataSource, cols: OrderColumns) -> Related:
     for name, columns in tables.items():
         if name == cols.table or cols.customer not in columns:
             continue
-        kind = next((c for c in columns if c.lower() in ("event_type", "event", "type", "action")), None)
+        kind = next(
+            (c for c in columns if c.lower() in ("event_type", "event", "type", "action")), None
+        )
         when = next((c for c, t in columns.items() if t.startswith(("TIMESTAMP", "DATE"))), None)
         if kind and when:
             events, event_type, event_time = name, kind, when
             break
-    return Related(key, items if products else None, products, product_key, category,
-                   events, event_type, event_time)
+    return Related(
+        key,
+        items if products else None,
+        products,
+        product_key,
+        category,
+        events,
+        event_type,
+        event_time,
+    )
 
 
-def snapshot(ds: DataSource, cols: OrderColumns, rel: Related, cutoff: date,
-             categories: list[str] | None = None, horizon_days: int | None = None) -> pd.DataFrame:
-    """Features per customer as of ``cutoff`` (orders strictly before it), optional label."""
+def snapshot(
+    ds: DataSource,
+    cols: OrderColumns,
+    rel: Related,
+    cutoff: date,
+    categories: list[str] | None,
+    horizon_days: int,
+    with_label: bool = True,
+) -> pd.DataFrame:
+    """Features per customer as of ``cutoff`` (orders strictly before it), optional label.
+
+    Includes BG/NBD's P(alive) and expected purchases in the horizon, fitted on the same
+    history, so the classifier starts from what the buy-till-you-die model knows.
+    """
     c = f"DATE '{cutoff.isoformat()}'"
 
     def ago(days: int) -> str:
@@ -115,33 +152,47 @@ def snapshot(ds: DataSource, cols: OrderColumns, rel: Related, cutoff: date,
         f"SELECT {q(cols.customer)} AS cid, {cols.date_expr} AS day, "
         f"CAST({q(cols.amount)} AS DOUBLE) AS amount, ({cols.where}) AS counted"
         f"{', ' + q(rel.orders_key) + ' AS oid' if rel.orders_key else ''} "
-        f"FROM {q(cols.table)} WHERE {q(cols.customer)} IS NOT NULL AND {cols.date_expr} < {c}")
+        f"FROM {q(cols.table)} WHERE {q(cols.customer)} IS NOT NULL AND {cols.date_expr} < {c}"
+    )
     df = ds.df(
         f"WITH o AS ({orders}) SELECT cid, count(*) FILTER (WHERE counted) AS orders, "
         f"coalesce(sum(amount) FILTER (WHERE counted), 0) AS spend, "
         f"max(amount) FILTER (WHERE counted) AS max_order, "
         f"date_diff('day', max(day) FILTER (WHERE counted), {c}) AS recency_days, "
         f"date_diff('day', min(day) FILTER (WHERE counted), {c}) AS tenure_days, "
-        + "".join(f"count(*) FILTER (WHERE counted AND day >= {ago(d)}) AS orders_{d}d, "
-                  for d in (30, 90, 180, 365))
-        + "".join(f"coalesce(sum(amount) FILTER (WHERE counted AND day >= {ago(d)}), 0) "
-                  f"AS spend_{d}d, " for d in (90, 365))
-        + f"count(*) FILTER (WHERE counted AND day >= {ago(360)} AND day < {ago(180)}) AS prev_180, "
+        f"count(DISTINCT day) FILTER (WHERE counted) AS purchase_days, "
+        + "".join(
+            f"count(*) FILTER (WHERE counted AND day >= {ago(d)}) AS orders_{d}d, "
+            for d in (30, 90, 180, 365)
+        )
+        + "".join(
+            f"coalesce(sum(amount) FILTER (WHERE counted AND day >= {ago(d)}), 0) AS spend_{d}d, "
+            for d in (90, 365)
+        )
+        + f"count(*) FILTER (WHERE counted AND day >= {ago(360)} AND day < {ago(180)}) "
+        "AS prev_180, "
         f"1 - avg(CASE WHEN counted THEN 1.0 ELSE 0.0 END) AS not_completed_rate "
-        f"FROM o GROUP BY cid HAVING count(*) FILTER (WHERE counted) > 0").set_index("cid")
+        f"FROM o GROUP BY cid HAVING count(*) FILTER (WHERE counted) > 0"
+    ).set_index("cid")
     df = df.astype(float)
     df["avg_order_value"] = df["spend"] / df["orders"]
     df["days_between_orders"] = np.where(
-        df["orders"] > 1, (df["tenure_days"] - df["recency_days"]) / (df["orders"] - 1).clip(lower=1),
-        np.nan)
+        df["orders"] > 1,
+        (df["tenure_days"] - df["recency_days"]) / (df["orders"] - 1).clip(lower=1),
+        np.nan,
+    )
     df["recency_vs_cycle"] = df["recency_days"] / df["days_between_orders"].clip(lower=1)
     df["trend_180d"] = df["orders_180d"] - df.pop("prev_180")
+    _add_bgnbd(df, horizon_days)
     if rel.items and rel.products and rel.orders_key and categories is not None:
+        pk = q(rel.product_key or "")
         mix = ds.df(
-            f"WITH o AS ({orders}) SELECT o.cid, CAST(p.{q(rel.category or '')} AS VARCHAR) AS cat, "
+            f"WITH o AS ({orders}) SELECT o.cid, "
+            f"CAST(p.{q(rel.category or '')} AS VARCHAR) AS cat, "
             f"count(*) AS n FROM o JOIN {q(rel.items)} i ON i.{q(rel.orders_key)} = o.oid "
-            f"JOIN {q(rel.products)} p ON p.{q(rel.product_key or '')} = i.{q(rel.product_key or '')} "
-            f"WHERE o.counted GROUP BY 1, 2")
+            f"JOIN {q(rel.products)} p ON p.{pk} = i.{pk} "
+            f"WHERE o.counted GROUP BY 1, 2"
+        )
         wide = mix.pivot_table(index="cid", columns="cat", values="n", aggfunc="sum", fill_value=0)
         total = wide.sum(axis=1).replace(0, 1)
         df["n_categories"] = (wide > 0).sum(axis=1).reindex(df.index).fillna(0)
@@ -152,33 +203,67 @@ def snapshot(ds: DataSource, cols: OrderColumns, rel: Related, cutoff: date,
         t = f"lower(CAST({q(rel.event_type or '')} AS VARCHAR))"
         ts = f"CAST({q(rel.event_time or '')} AS DATE)"
         sends = f"({t} LIKE '%send%' OR {t} LIKE '%deliver%')"
-        eng = ds.df(
-            f"SELECT {q(cols.customer)} AS cid, "
-            f"count(*) FILTER (WHERE {sends} AND {ts} >= {ago(90)}) AS sends_90d, "
-            f"count(*) FILTER (WHERE {t} LIKE '%open%' AND {ts} >= {ago(90)}) AS opens_90d, "
-            f"count(*) FILTER (WHERE {t} LIKE '%click%' AND {ts} >= {ago(90)}) AS clicks_90d, "
-            f"count(*) FILTER (WHERE {t} LIKE '%open%' AND {ts} >= {ago(365)}) / "
-            f"nullif(count(*) FILTER (WHERE {sends} AND {ts} >= {ago(365)}), 0) AS open_rate_365d, "
-            f"date_diff('day', max({ts}) FILTER (WHERE {t} LIKE '%click%'), {c}) AS days_since_click, "
-            f"max(CASE WHEN {t} LIKE '%unsub%' THEN 1 ELSE 0 END) AS unsubscribed "
-            f"FROM {q(rel.events)} WHERE {ts} < {c} GROUP BY 1").set_index("cid").astype(float)
+        eng = (
+            ds.df(
+                f"SELECT {q(cols.customer)} AS cid, "
+                f"count(*) FILTER (WHERE {sends} AND {ts} >= {ago(90)}) AS sends_90d, "
+                f"count(*) FILTER (WHERE {t} LIKE '%open%' AND {ts} >= {ago(90)}) AS opens_90d, "
+                f"count(*) FILTER (WHERE {t} LIKE '%click%' AND {ts} >= {ago(90)}) AS clicks_90d, "
+                f"count(*) FILTER (WHERE {t} LIKE '%open%' AND {ts} >= {ago(365)}) / "
+                f"nullif(count(*) FILTER (WHERE {sends} AND {ts} >= {ago(365)}), 0) "
+                "AS open_rate_365d, "
+                f"date_diff('day', max({ts}) FILTER (WHERE {t} LIKE '%click%'), {c}) "
+                "AS days_since_click, "
+                f"max(CASE WHEN {t} LIKE '%unsub%' THEN 1 ELSE 0 END) AS unsubscribed "
+                f"FROM {q(rel.events)} WHERE {ts} < {c} GROUP BY 1"
+            )
+            .set_index("cid")
+            .astype(float)
+        )
         eng = eng.reindex(df.index)
         for col in ("sends_90d", "opens_90d", "clicks_90d", "unsubscribed"):
             eng[col] = eng[col].fillna(0.0)
         df = df.join(eng)
-    if horizon_days is not None:
+    if with_label:
         end = f"DATE '{(cutoff + timedelta(days=horizon_days)).isoformat()}'"
-        buyers = ds.df(f"SELECT DISTINCT {q(cols.customer)} AS cid FROM {q(cols.table)} "
-                       f"WHERE {cols.where} AND {cols.date_expr} >= {c} AND {cols.date_expr} < {end}")
+        buyers = ds.df(
+            f"SELECT DISTINCT {q(cols.customer)} AS cid FROM {q(cols.table)} "
+            f"WHERE {cols.where} AND {cols.date_expr} >= {c} AND {cols.date_expr} < {end}"
+        )
         df["label"] = df.index.isin(buyers["cid"]).astype(np.int8)
     return df
 
 
-def train_propensity_events(source: Any, orders_table: str = "orders", label: Label = "purchase",
-                            horizon_days: int = 90, cutoff: date | None = None, *,
-                            customer_col: str | None = None, date_col: str | None = None,
-                            amount_col: str | None = None, models_dir: Path | None = None,
-                            progress: Progress | None = None) -> dict[str, Any]:
+def _add_bgnbd(df: pd.DataFrame, horizon_days: int) -> None:
+    """BG/NBD P(alive) and expected purchases (weeks as the time unit) as two more features."""
+    from tools.clv import fit_bgnbd
+
+    x = (df.pop("purchase_days") - 1).clip(lower=0).to_numpy()
+    tx = ((df["tenure_days"] - df["recency_days"]) / 7.0).to_numpy()
+    age = (df["tenure_days"] / 7.0).to_numpy()
+    try:
+        fit = np.random.default_rng(0).permutation(len(x))[:200_000]  # population parameters
+        model = fit_bgnbd(x[fit], tx[fit], age[fit])
+        df["bgnbd_p_alive"] = model.p_alive(x, tx, age)
+        df["bgnbd_expected"] = model.expected_purchases(horizon_days / 7.0, x, tx, age)
+    except (MaraError, ValueError, FloatingPointError, ZeroDivisionError):
+        df["bgnbd_p_alive"] = np.nan
+        df["bgnbd_expected"] = np.nan
+
+
+def train_propensity_events(
+    source: Any,
+    orders_table: str = "orders",
+    label: Label = "purchase",
+    horizon_days: int = 90,
+    cutoff: date | None = None,
+    *,
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+    models_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
     """Train a purchase/churn model from orders; returns the saved model's metadata.
 
     ``cutoff`` (default: latest order + 1 day - horizon) is the validation cutoff; training uses
@@ -190,11 +275,16 @@ def train_propensity_events(source: Any, orders_table: str = "orders", label: La
     if not 7 <= horizon_days <= 730:
         raise ToolInputError(f"horizon_days must be between 7 and 730 (got {horizon_days}).")
     with open_source(source) as ds:
-        cols = resolve_orders(ds, orders_table, customer_col, date_col, amount_col, min_customers=50)
+        cols = resolve_orders(
+            ds, orders_table, customer_col, date_col, amount_col, min_customers=50
+        )
         rel = find_related(ds, cols)
         latest = latest_date(ds, cols)
-        first = pd.Timestamp(ds.df(f"SELECT min({cols.date_expr}) AS d FROM {q(cols.table)} "
-                                   f"WHERE {cols.where}").iloc[0]["d"]).date()
+        first = pd.Timestamp(
+            ds.df(
+                f"SELECT min({cols.date_expr}) AS d FROM {q(cols.table)} WHERE {cols.where}"
+            ).iloc[0]["d"]
+        ).date()
         valid_cut = cutoff or latest + timedelta(days=1 - horizon_days)
         train_cut = valid_cut - timedelta(days=horizon_days)
         need = max(horizon_days, 90)
@@ -202,8 +292,10 @@ def train_propensity_events(source: Any, orders_table: str = "orders", label: La
             raise ToolInputError(
                 f"History too short: orders span {(latest - first).days + 1:,} days ({first} to "
                 f"{latest}); a {horizon_days}-day {label} model needs at least "
-                f"{2 * horizon_days + need:,} days (two label windows plus {need} days of history).",
-                hint="Use a shorter --horizon-days or load more history.")
+                f"{2 * horizon_days + need:,} days (two label windows plus {need} days of "
+                "history).",
+                hint="Use a shorter --horizon-days or load more history.",
+            )
         categories = _top_categories(ds, cols, rel)
         say(f"features as of {train_cut} (training) …")
         train = snapshot(ds, cols, rel, train_cut, categories, horizon_days)
@@ -216,28 +308,48 @@ def train_propensity_events(source: Any, orders_table: str = "orders", label: La
     spec = FeatureSpec(numeric=list(train.columns))
     say(f"training on {len(y_tr):,} customers, validating on {len(y_va):,} …")
     describe = {**DESCRIBE, **{f"share_{c}": f"share of items in {c}" for c in categories or []}}
-    trained = fit_and_validate(spec, train.to_numpy(), y_tr, valid.to_numpy(), y_va,
-                               describe, refit=(valid.to_numpy(), y_va))
+    trained = fit_and_validate(
+        spec,
+        train.to_numpy(),
+        y_tr,
+        valid.to_numpy(),
+        y_va,
+        describe,
+        refit=(valid.to_numpy(), y_va),
+    )
     notes = list(cols.notes) + [
-        f"Trained at cutoff {train_cut}, validated out-of-time at {valid_cut}; final model refitted "
-        f"on the {valid_cut} window and scores as of {latest + timedelta(days=1)}."]
+        f"Trained at cutoff {train_cut}, validated out-of-time at {valid_cut}; "
+        "final model refitted "
+        f"on the {valid_cut} window and scores as of {latest + timedelta(days=1)}."
+    ]
     notes += [f"Category mix from {rel.items}/{rel.products}."] if categories else []
     notes += [f"E-mail engagement from {rel.events}."] if rel.events else []
-    meta = {"kind": "events", "table": cols.table, "label": label, "horizon_days": horizon_days,
-            "columns": {"customer": cols.customer, "date": cols.date, "amount": cols.amount},
-            "related": {k: getattr(rel, k) for k in rel.__slots__}, "categories": categories,
-            "train_cutoff": train_cut.isoformat(), "validation_cutoff": valid_cut.isoformat(),
-            "scored_as_of": (latest + timedelta(days=1)).isoformat(), "id_column": cols.customer,
-            "fingerprint": f"{cols.table}:{latest}:{len(valid)}", "rows": int(len(valid))}
+    meta = {
+        "kind": "events",
+        "table": cols.table,
+        "label": label,
+        "horizon_days": horizon_days,
+        "columns": {"customer": cols.customer, "date": cols.date, "amount": cols.amount},
+        "related": {k: getattr(rel, k) for k in rel.__slots__},
+        "categories": categories,
+        "train_cutoff": train_cut.isoformat(),
+        "validation_cutoff": valid_cut.isoformat(),
+        "scored_as_of": (latest + timedelta(days=1)).isoformat(),
+        "id_column": cols.customer,
+        "fingerprint": f"{cols.table}:{latest}:{len(valid)}",
+        "rows": int(len(valid)),
+    }
     return save_model(trained, spec, meta, notes, models_dir)
 
 
 def _top_categories(ds: DataSource, cols: OrderColumns, rel: Related) -> list[str] | None:
     if not (rel.items and rel.products and rel.category and rel.product_key):
         return None
-    top = ds.df(f"SELECT CAST({q(rel.category)} AS VARCHAR) AS cat, count(*) AS n "
-                f"FROM {q(rel.items)} i JOIN {q(rel.products)} p USING ({q(rel.product_key)}) "
-                f"GROUP BY 1 ORDER BY n DESC LIMIT {MAX_CATEGORIES}")
+    top = ds.df(
+        f"SELECT CAST({q(rel.category)} AS VARCHAR) AS cat, count(*) AS n "
+        f"FROM {q(rel.items)} i JOIN {q(rel.products)} p USING ({q(rel.product_key)}) "
+        f"GROUP BY 1 ORDER BY n DESC LIMIT {MAX_CATEGORIES}"
+    )
     return [str(c) for c in top["cat"] if c is not None]
 
 
@@ -245,11 +357,18 @@ def scoring_frame(source: Any, meta: dict[str, Any], table: str) -> pd.DataFrame
     """Features for every customer as of the day after the latest order, as at training."""
     with open_source(source) as ds:
         names = meta["columns"]
-        cols = resolve_orders(ds, table, names["customer"], names["date"], names["amount"],
-                              min_customers=1, check=False)
+        cols = resolve_orders(
+            ds,
+            table,
+            names["customer"],
+            names["date"],
+            names["amount"],
+            min_customers=1,
+            check=False,
+        )
         rel = Related(**meta["related"])
         known = ds.columns_by_table()
         if any(t and t not in known for t in (rel.items, rel.products, rel.events)):
             rel = find_related(ds, cols)
         cutoff = latest_date(ds, cols) + timedelta(days=1)
-        return snapshot(ds, cols, rel, cutoff, meta.get("categories"))
+        return snapshot(ds, cols, rel, cutoff, meta.get("categories"), meta["horizon_days"], False)

@@ -1,21 +1,14 @@
 """Customer segments: RFM scores with the 11 standard named segments, and behavioural clusters.
 
-Also the shared read path of the model tools (:mod:`tools.propensity`, :mod:`tools.clv`):
-:func:`open_source` turns a DuckDB connection, a warehouse or a dict of DataFrames into a
-:class:`DataSource` that runs aggregating SQL and returns DataFrames, and
-:func:`resolve_orders` finds and checks the customer / date / amount columns of an orders
-table (unknown columns, unparseable dates, negative amounts, duplicated orders and too few
-customers are clear :class:`~assistant.errors.ToolInputError` messages with counts).
-Per-customer features are computed with ``GROUP BY`` in the engine; only one row per
-customer reaches pandas.
+RFM scores each customer 1-5 on Recency, Frequency and Monetary value by rank (quintiles;
+ties share the lower score) and maps (R, mean of F and M) to a named segment. Clustering
+standardizes behavioural features (log for heavy tails), picks k by silhouette on a sample
+unless given, uses MiniBatchKMeans at scale and names each cluster from its z-scores.
+Data access and the orders-table checks live in :mod:`tools.model_data`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import difflib
-import re
-from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -24,211 +17,16 @@ import numpy as np
 import pandas as pd
 
 from assistant.errors import ToolInputError
-from tools.warehouse import DuckDBWarehouse, Warehouse
-
-_ID = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$)", re.I)
-_DATE_TYPES = ("DATE", "TIMESTAMP")
-_NUMERIC = ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL")
-NOT_COUNTED = ("cancelled", "canceled", "returned", "refunded", "failed", "void")
-
-
-# --- data access ---------------------------------------------------------------------------
-
-
-class DataSource:
-    """Read-only SQL over DuckDB (file, connection or registered DataFrames) or a warehouse."""
-
-    def __init__(self, con: Any = None, warehouse: Warehouse | None = None) -> None:
-        self._con, self._warehouse = con, warehouse
-
-    def df(self, sql: str) -> pd.DataFrame:
-        if self._con is not None:
-            return self._con.execute(sql).df()
-        assert self._warehouse is not None
-        result = self._warehouse.query(sql, row_cap=50_000_000, timeout_s=900.0)
-        return pd.DataFrame(result.rows, columns=result.columns)
-
-    def tables(self) -> list[str]:
-        return list(self.columns_by_table())
-
-    def columns_by_table(self) -> dict[str, dict[str, str]]:
-        if self._con is not None:
-            rows = self._con.execute(
-                "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
-            ).fetchall()
-            out: dict[str, dict[str, str]] = {}
-            for table, column, dtype in rows:
-                out.setdefault(table, {})[column] = str(dtype).upper()
-            return out
-        assert self._warehouse is not None
-        return {t.name: {c.name: c.type.upper() for c in t.columns} for t in self._warehouse.tables()}
-
-    def columns(self, table: str) -> dict[str, str]:
-        """Column name → SQL type of ``table``; a clear error naming the tables that exist."""
-        tables = self.columns_by_table()
-        if table not in tables:
-            raise _unknown("table", table, list(tables))
-        return tables[table]
-
-
-@contextlib.contextmanager
-def open_source(source: Any) -> Iterator[DataSource]:
-    """A :class:`DataSource` over a DuckDB connection, warehouse, path-less DataFrame dict."""
-    import duckdb
-
-    if isinstance(source, DataSource):
-        yield source
-    elif isinstance(source, DuckDBWarehouse):
-        with source.connect() as con:
-            yield DataSource(con=con)
-    elif isinstance(source, Warehouse):
-        yield DataSource(warehouse=source)
-    elif isinstance(source, Mapping):
-        con = duckdb.connect()
-        try:
-            for name, frame in source.items():
-                con.register(str(name), frame)
-            yield DataSource(con=con)
-        finally:
-            con.close()
-    elif isinstance(source, duckdb.DuckDBPyConnection):
-        yield DataSource(con=source)
-    else:
-        raise TypeError(f"unsupported data source {type(source).__name__}")
-
-
-def q(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _unknown(kind: str, name: str, known: list[str]) -> ToolInputError:
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f"Did you mean {', '.join(close)}?" if close else f"Available: {', '.join(known[:30])}."
-    return ToolInputError(f"No {kind} named '{name}'.", hint=hint)
-
-
-# --- orders tables -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class OrderColumns:
-    """Where the facts live in an orders table; ``where`` keeps counted (e.g. completed) orders."""
-
-    table: str
-    customer: str
-    date: str
-    amount: str
-    date_expr: str
-    where: str
-    notes: tuple[str, ...] = ()
-
-
-def _pick(columns: dict[str, str], kinds: tuple[str, ...], prefer: tuple[str, ...],
-          exclude: set[str]) -> str | None:
-    found = [c for c, t in columns.items() if t.startswith(kinds) or any(k in t for k in kinds)]
-    found = [c for c in found if c not in exclude]
-    for word in prefer:
-        for column in found:
-            if word in column.lower():
-                return column
-    return found[0] if found else None
-
-
-def resolve_orders(ds: DataSource, table: str, customer_col: str | None = None,
-                   date_col: str | None = None, amount_col: str | None = None,
-                   *, min_customers: int = 10, check: bool = True) -> OrderColumns:
-    """Find (or check the given) customer, date and amount columns of ``table`` and vet the data."""
-    columns = ds.columns(table)
-    for given in (customer_col, date_col, amount_col):
-        if given is not None and given not in columns:
-            raise _unknown(f"column in {table}", given, list(columns))
-    singular = table[:-1] if table.endswith("s") else table
-    key = next((c for c in (f"{singular}_id", "id") if c in columns), None)
-    ids = [c for c in columns if _ID.search(c) and c != key]
-    customer = customer_col or next(
-        (c for c in ids if re.search(r"customer|user|client|member|account", c, re.I)),
-        ids[0] if ids else None)
-    date_column = date_col or _pick(columns, _DATE_TYPES, ("order_date", "date", "ts", "time"), set())
-    if date_column is None:  # dates stored as text: go by the name, parse (and vet) below
-        date_column = next((c for c in columns if re.search(r"date|day|_at$|time", c, re.I)), None)
-    amount = amount_col or _pick(columns, ("DECIMAL", "DOUBLE", "FLOAT", "NUMERIC", "REAL"),
-                                 ("usd", "total", "amount", "revenue", "value", "price"), set(ids))
-    missing = [n for n, v in (("customer", customer), ("date", date_column), ("amount", amount)) if not v]
-    if missing:
-        raise ToolInputError(
-            f"Cannot tell which column of {table} holds the {', '.join(missing)}.",
-            hint=f"Name it with --{missing[0]}-col; columns are {', '.join(columns)}.")
-    assert customer and date_column and amount
-    dtype = columns[date_column]
-    date_expr = (f"CAST({q(date_column)} AS DATE)" if dtype.startswith(_DATE_TYPES)
-                 else f"TRY_CAST({q(date_column)} AS DATE)")
-    notes: list[str] = []
-    where = "TRUE"
-    status = next((c for c in columns if c.lower() in ("status", "order_status", "state")), None)
-    if status:
-        excluded = ", ".join(f"'{s}'" for s in NOT_COUNTED)
-        where = f"coalesce(lower({q(status)}), '') NOT IN ({excluded})"
-        notes.append(f"Only orders whose {status} is not {'/'.join(NOT_COUNTED[:3])} are counted.")
-    if not any(k in columns[amount] for k in _NUMERIC):
-        raise ToolInputError(f"Column {amount} of {table} is {columns[amount]}, not a number.",
-                             hint="Give a numeric amount column with --amount-col.")
-    cols = OrderColumns(table, customer, date_column, amount, date_expr, where, tuple(notes))
-    if check:
-        _check_orders(ds, cols, key, min_customers)
-    return cols
-
-
-def _check_orders(ds: DataSource, c: OrderColumns, key: str | None, min_customers: int) -> None:
-    dup = f"count(*) - count(DISTINCT {q(key)})" if key else "0"
-    row = ds.df(
-        f"SELECT count(*) AS n, count(DISTINCT {q(c.customer)}) AS customers, "
-        f"sum(CASE WHEN {q(c.date)} IS NOT NULL AND {c.date_expr} IS NULL THEN 1 ELSE 0 END) AS bad, "
-        f"sum(CASE WHEN {q(c.amount)} < 0 THEN 1 ELSE 0 END) AS negative, {dup} AS dups, "
-        f"min(CASE WHEN {q(c.date)} IS NOT NULL AND {c.date_expr} IS NULL "
-        f"THEN CAST({q(c.date)} AS VARCHAR) END) AS example FROM {q(c.table)} WHERE {c.where}"
-    ).iloc[0]
-    if int(row["bad"] or 0):
-        raise ToolInputError(
-            f"{int(row['bad']):,} of {int(row['n']):,} values in {c.table}.{c.date} are not dates "
-            f"(e.g. '{row['example']}').", hint="Use ISO dates (YYYY-MM-DD) or choose --date-col.")
-    if int(row["negative"] or 0):
-        raise ToolInputError(
-            f"{int(row['negative']):,} orders in {c.table} have a negative {c.amount}.",
-            hint="Refunds must not be orders here: filter them out in a view or choose --amount-col.")
-    if int(row["dups"] or 0):
-        raise ToolInputError(
-            f"{int(row['dups']):,} {key} values in {c.table} are duplicated.",
-            hint="Each order must appear once; de-duplicate the table (SELECT DISTINCT) first.")
-    if int(row["customers"] or 0) < min_customers:
-        raise ToolInputError(
-            f"{c.table} has {int(row['customers'] or 0):,} customers with counted orders; "
-            f"at least {min_customers:,} are needed.", hint="Load more order history.")
-
-
-def latest_date(ds: DataSource, c: OrderColumns) -> date:
-    value = ds.df(f"SELECT max({c.date_expr}) AS d FROM {q(c.table)} WHERE {c.where}").iloc[0]["d"]
-    return pd.Timestamp(value).date()
-
-
-def customer_summary(ds: DataSource, c: OrderColumns, as_of: date) -> pd.DataFrame:
-    """One row per customer with orders on or before ``as_of``: recency, frequency, money, tenure."""
-    day = f"DATE '{as_of.isoformat()}'"
-    df = ds.df(
-        f"SELECT {q(c.customer)} AS customer_id, count(*) AS frequency, "
-        f"sum({q(c.amount)}) AS monetary, max({c.date_expr}) AS last_date, "
-        f"min({c.date_expr}) AS first_date FROM {q(c.table)} "
-        f"WHERE {c.where} AND {c.date_expr} <= {day} AND {q(c.customer)} IS NOT NULL "
-        f"GROUP BY 1"
-    )
-    ref = pd.Timestamp(as_of)
-    df["monetary"] = df["monetary"].astype(float)
-    df["frequency"] = df["frequency"].astype(np.int64)
-    df["recency_days"] = (ref - pd.to_datetime(df["last_date"])).dt.days.astype(np.int64)
-    df["tenure_days"] = (ref - pd.to_datetime(df["first_date"])).dt.days.astype(np.int64)
-    return df
-
+from tools.model_data import (
+    ID_NAME,
+    NUMERIC_TYPES,
+    OrderColumns,
+    customer_summary,
+    latest_date,
+    open_source,
+    q,
+    resolve_orders,
+)
 
 # --- RFM ------------------------------------------------------------------------------------
 
@@ -285,8 +83,11 @@ class RFMResult:
         return {
             "as_of": self.as_of.isoformat(),
             "orders_table": self.columns.table,
-            "columns": {"customer": self.columns.customer, "date": self.columns.date,
-                        "amount": self.columns.amount},
+            "columns": {
+                "customer": self.columns.customer,
+                "date": self.columns.date,
+                "amount": self.columns.amount,
+            },
             "customers": self.total_customers,
             "segments": [_stat_dict(s) for s in self.segments],
             "notes": list(self.columns.notes),
@@ -299,15 +100,19 @@ def _stat_dict(s: SegmentStat) -> dict[str, Any]:
 
 def quintile(values: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
     """Scores 1..5 by rank; ties share the lower score (so many one-time buyers all get F=1)."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(values if higher_is_better else -values, method="min")
+    keyed = np.asarray(values if higher_is_better else -np.asarray(values), dtype=float)
+    ranks = np.searchsorted(np.sort(keyed), keyed, side="left") + 1  # "min" rank of ties
     return (1 + np.floor(5 * (ranks - 1) / max(len(values), 1))).clip(1, 5).astype(np.int8)
 
 
-def rfm_segments(source: Any, orders_table: str = "orders", customer_col: str | None = None,
-                 date_col: str | None = None, amount_col: str | None = None,
-                 as_of: date | None = None) -> RFMResult:
+def rfm_segments(
+    source: Any,
+    orders_table: str = "orders",
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+    as_of: date | None = None,
+) -> RFMResult:
     """RFM quintile scores and the 11 named segments for every customer with counted orders.
 
     ``source`` is a DuckDB connection, a :class:`~tools.warehouse.Warehouse` or a dict of
@@ -324,22 +129,45 @@ def rfm_segments(source: Any, orders_table: str = "orders", customer_col: str | 
     fm = np.floor((df["f_score"].to_numpy() + df["m_score"].to_numpy()) / 2 + 0.5).astype(int)
     lookup = np.array([[_GRID[r][f - 1] for f in range(1, 6)] for r in range(1, 6)], dtype=object)
     df["segment"] = lookup[df["r_score"].to_numpy() - 1, fm - 1]
-    df["rfm"] = (df["r_score"].astype(str) + df["f_score"].astype(str) + df["m_score"].astype(str))
+    df["rfm"] = df["r_score"].astype(str) + df["f_score"].astype(str) + df["m_score"].astype(str)
     total_rev = float(df["monetary"].sum()) or 1.0
     grouped = df.groupby("segment").agg(
-        customers=("customer_id", "size"), revenue=("monetary", "sum"),
-        rec=("recency_days", "mean"), freq=("frequency", "mean"), mon=("monetary", "mean"))
+        customers=("customer_id", "size"),
+        revenue=("monetary", "sum"),
+        rec=("recency_days", "mean"),
+        freq=("frequency", "mean"),
+        mon=("monetary", "mean"),
+    )
     stats = []
     for name, text in SEGMENTS.items():
         if name in grouped.index:
             g = grouped.loc[name]
-            stats.append(SegmentStat(name, int(g["customers"]), float(g["customers"]) / len(df),
-                                     float(g["revenue"]), float(g["revenue"]) / total_rev,
-                                     float(g["rec"]), float(g["freq"]), float(g["mon"]), text))
+            stats.append(
+                SegmentStat(
+                    name,
+                    int(g["customers"]),
+                    float(g["customers"]) / len(df),
+                    float(g["revenue"]),
+                    float(g["revenue"]) / total_rev,
+                    float(g["rec"]),
+                    float(g["freq"]),
+                    float(g["mon"]),
+                    text,
+                )
+            )
         else:
             stats.append(SegmentStat(name, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, text))
-    keep = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score",
-            "m_score", "rfm", "segment"]
+    keep = [
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm",
+        "segment",
+    ]
     return RFMResult(as_of=as_of, columns=cols, segments=stats, customers=df[keep])
 
 
@@ -378,14 +206,23 @@ class ClusterResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "k": self.k, "chosen_by": self.chosen_by,
+            "k": self.k,
+            "chosen_by": self.chosen_by,
             "silhouette": None if self.silhouette is None else round(self.silhouette, 4),
-            "features": self.features, "customers": int(len(self.assignments)),
-            "clusters": [{"cluster": c.cluster, "name": c.name, "customers": c.customers,
-                          "share": round(c.share, 4),
-                          "means": {k: round(v, 3) for k, v in c.means.items()},
-                          "z_scores": {k: round(v, 3) for k, v in c.z_scores.items()},
-                          "distinguishing": c.distinguishing} for c in self.clusters],
+            "features": self.features,
+            "customers": int(len(self.assignments)),
+            "clusters": [
+                {
+                    "cluster": c.cluster,
+                    "name": c.name,
+                    "customers": c.customers,
+                    "share": round(c.share, 4),
+                    "means": {k: round(v, 3) for k, v in c.means.items()},
+                    "z_scores": {k: round(v, 3) for k, v in c.z_scores.items()},
+                    "distinguishing": c.distinguishing,
+                }
+                for c in self.clusters
+            ],
             "notes": self.notes,
         }
 
@@ -394,8 +231,9 @@ def behaviour_features(source: Any, table: str) -> tuple[pd.DataFrame, str, list
     """Per-entity features: behavioural ones from an orders table, else the numeric columns."""
     with open_source(source) as ds:
         columns = ds.columns(table)
-        looks_like_orders = any(_ID.search(c) and c not in (f"{table[:-1]}_id", "id")
-                                for c in columns)
+        looks_like_orders = any(
+            ID_NAME.search(c) and c not in (f"{table[:-1]}_id", "id") for c in columns
+        )
         if looks_like_orders:
             try:
                 cols = resolve_orders(ds, table, min_customers=20)
@@ -409,16 +247,32 @@ def behaviour_features(source: Any, table: str) -> tuple[pd.DataFrame, str, list
                 df["days_between_orders"] = np.where(
                     df["frequency"] > 1,
                     (df["tenure_days"] - df["recency_days"]) / (df["frequency"] - 1).clip(lower=1),
-                    np.nan)
-                feats = ["recency_days", "frequency", "monetary", "avg_order_value", "tenure_days",
-                         "days_between_orders"]
-                return df.set_index("customer_id")[feats], "customer_id", [
-                    f"Behavioural features per customer from {table} as of {as_of}.", *cols.notes]
-        numeric = [c for c, t in columns.items() if any(k in t for k in _NUMERIC) and not _ID.search(c)]
-        id_col = next((c for c in columns if _ID.search(c)), None)
+                    np.nan,
+                )
+                feats = [
+                    "recency_days",
+                    "frequency",
+                    "monetary",
+                    "avg_order_value",
+                    "tenure_days",
+                    "days_between_orders",
+                ]
+                return (
+                    df.set_index("customer_id")[feats],
+                    "customer_id",
+                    [f"Behavioural features per customer from {table} as of {as_of}.", *cols.notes],
+                )
+        numeric = [
+            c
+            for c, t in columns.items()
+            if any(k in t for k in NUMERIC_TYPES) and not ID_NAME.search(c)
+        ]
+        id_col = next((c for c in columns if ID_NAME.search(c)), None)
         if len(numeric) < 2:
-            raise ToolInputError(f"{table} has {len(numeric)} numeric non-id columns; clustering needs 2+.",
-                                 hint="Cluster an orders table or a table of customer features.")
+            raise ToolInputError(
+                f"{table} has {len(numeric)} numeric non-id columns; clustering needs 2+.",
+                hint="Cluster an orders table or a table of customer features.",
+            )
         select = ", ".join(q(c) for c in ([id_col] if id_col else []) + numeric)
         df = ds.df(f"SELECT {select} FROM {q(table)}")
     if id_col:
@@ -426,9 +280,15 @@ def behaviour_features(source: Any, table: str) -> tuple[pd.DataFrame, str, list
     return df[numeric].astype(float), id_col or "row", [f"Numeric columns of {table}."]
 
 
-def cluster_customers(source: Any, table: str = "orders", k: int | None = None,
-                      *, k_range: tuple[int, int] = (2, 8), sample: int = 4000,
-                      seed: int = 0) -> ClusterResult:
+def cluster_customers(
+    source: Any,
+    table: str = "orders",
+    k: int | None = None,
+    *,
+    k_range: tuple[int, int] = (2, 8),
+    sample: int = 4000,
+    seed: int = 0,
+) -> ClusterResult:
     """Cluster customers on standardized behaviour; k by silhouette on a sample unless given."""
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.metrics import silhouette_score
@@ -457,11 +317,18 @@ def cluster_customers(source: Any, table: str = "orders", k: int | None = None,
             scores[kk] = float(silhouette_score(x[idx], labels))
         k = max(scores, key=lambda kk: scores[kk])
         best_sil, chosen_by = scores[k], "silhouette"
-    model: Any = (MiniBatchKMeans(k, batch_size=4096, n_init=3, random_state=seed)
-                  if len(x) > 50_000 else KMeans(k, n_init=5, random_state=seed))
-    labels = model.fit_predict(x)
+    model: Any = (
+        MiniBatchKMeans(k, batch_size=8192, n_init=2, random_state=seed)
+        if len(x) > 50_000
+        else KMeans(k, n_init=5, random_state=seed)
+    )
+    fit_rows = rng.permutation(len(x))[:300_000] if len(x) > 300_000 else slice(None)
+    model.fit(x[fit_rows])  # centres from up to 300k customers; everyone is assigned below
+    labels = model.predict(x)
     if best_sil is None:
-        best_sil = float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else None
+        best_sil = (
+            float(silhouette_score(x[idx], labels[idx])) if len(set(labels[idx])) > 1 else None
+        )
     profiles = _profiles(raw, x, labels, list(raw.columns))
     names = {p.cluster: p.name for p in profiles}
     assignments = pd.DataFrame({id_name: raw.index.to_numpy(), "cluster": labels})
@@ -469,21 +336,29 @@ def cluster_customers(source: Any, table: str = "orders", k: int | None = None,
     return ClusterResult(k, chosen_by, best_sil, list(raw.columns), profiles, assignments, notes)
 
 
-def _profiles(raw: pd.DataFrame, x: np.ndarray, labels: np.ndarray,
-              features: list[str]) -> list[ClusterProfile]:
+def _profiles(
+    raw: pd.DataFrame, x: np.ndarray, labels: np.ndarray, features: list[str]
+) -> list[ClusterProfile]:
     out: list[ClusterProfile] = []
     used: dict[str, int] = {}
     for cluster in sorted(set(labels.tolist()), key=lambda c: -int((labels == c).sum())):
         mask = labels == cluster
         z = {f: float(x[mask, i].mean()) for i, f in enumerate(features)}
         top = sorted(z, key=lambda f: -abs(z[f]))[:2]
-        words = [(_WORDS.get(f, (f"high {f}", f"low {f}"))[0 if z[f] > 0 else 1]) for f in top
-                 if abs(z[f]) >= 0.25]
+        words = [
+            (_WORDS.get(f, (f"high {f}", f"low {f}"))[0 if z[f] > 0 else 1])
+            for f in top
+            if abs(z[f]) >= 0.25
+        ]
         name = (" ".join(words) or "typical").capitalize() + " customers"
         used[name] = used.get(name, 0) + 1
         if used[name] > 1:
             name = f"{name} ({used[name]})"
         means = {f: float(raw.loc[mask, f].mean()) for f in features}
-        text = "; ".join(f"{f} {'above' if z[f] > 0 else 'below'} average (z={z[f]:+.2f})" for f in top)
-        out.append(ClusterProfile(int(cluster), name, int(mask.sum()), float(mask.mean()), means, z, text))
+        text = "; ".join(
+            f"{f} {'above' if z[f] > 0 else 'below'} average (z={z[f]:+.2f})" for f in top
+        )
+        out.append(
+            ClusterProfile(int(cluster), name, int(mask.sum()), float(mask.mean()), means, z, text)
+        )
     return out

@@ -1,0 +1,213 @@
+"""Propensity models: event-derived churn/purchase, labelled tables, persistence, scoring, CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from assistant.demo_data import build_demo_data
+from assistant.errors import MaraError, ToolInputError
+from tools.propensity import (
+    ModelNotFoundError,
+    evaluate,
+    list_models,
+    load_model,
+    score,
+    train_propensity_table,
+)
+from tools.propensity_events import train_propensity_events
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("prop") / "warehouse.duckdb"
+    build_demo_data(path, customers=3_000, seed=9)
+    return path
+
+
+@pytest.fixture(scope="module")
+def con(demo: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(str(demo), read_only=True)
+    yield connection
+    connection.close()
+
+
+def _labelled(n: int = 2_000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 80, n)
+    plan = rng.choice(["basic", "pro", "max"], n)
+    spend = rng.gamma(2, 50, n)
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
+    logit = (
+        -1
+        + 0.04 * (age - 45)
+        + np.where(plan == "basic", 1.0, -0.5)
+        - 0.012 * spend
+        + (signup - pd.Timestamp("2024-01-01")).days / 250
+    )
+    churned = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1, n + 1),
+            "age": age,
+            "plan": plan,
+            "spend": spend,
+            "signup_date": signup,
+            "email": [f"u{i}@example.com" for i in range(n)],
+            "churned": np.where(churned, "yes", "no"),
+            "cancel_reason": np.where(churned, "price", None),  # only known after churning: a leak
+        }
+    )
+
+
+def test_event_churn_model_on_demo(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    meta = train_propensity_events(con, "orders", "churn", 90, models_dir=tmp_path)
+    m = meta["metrics"]
+    assert m["auc"] > 0.7 and m["auc"] >= meta["baseline"]["auc"]
+    assert {"pr_auc", "lift_top_decile", "capture_top_decile", "deciles", "calibration"} <= set(m)
+    assert m["lift_top_decile"] > 1 and len(m["deciles"]) == 10
+    assert meta["validation_cutoff"] > meta["train_cutoff"]
+    assert meta["drivers"] and "days since the last order" in meta["drivers"][0]["text"]
+    assert any("share_" in f for f in meta["features"]) and "opens_90d" in meta["features"]
+    assert (tmp_path / f"{meta['model_id']}.joblib").exists()
+    rows = score(con, tmp_path, meta["model_id"])
+    customers = con.execute(
+        "SELECT count(DISTINCT customer_id) FROM orders WHERE status = 'completed'"
+    ).fetchone()
+    assert customers is not None and len(rows) == customers[0]
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and 0 <= scores[-1] <= scores[0] <= 1
+    top = score(con, tmp_path, meta["model_id"], "orders", top=5)
+    assert [set(r) for r in top] == [{"id", "score"}] * 5 and top == rows[:5]
+
+
+def test_purchase_model_and_listing(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    meta = train_propensity_events(con, "orders", "purchase", 60, models_dir=tmp_path)
+    assert meta["metrics"]["auc"] > 0.7
+    listed = list_models(tmp_path)
+    assert [m["model_id"] for m in listed] == [meta["model_id"]]
+    saved = json.loads((tmp_path / f"{meta['model_id']}.json").read_text())
+    assert {"model_id", "created", "fingerprint", "features", "metrics"} <= set(saved)
+
+
+def test_table_model_excludes_ids_and_leaks(tmp_path: Path) -> None:
+    df = _labelled()
+    meta = train_propensity_table({"churn": df}, "churn", "churned", models_dir=tmp_path)
+    assert meta["positive_class"] == "yes" and meta["id_column"] == "customer_id"
+    assert set(meta["features"]) == {"age", "plan", "spend", "signup_date"}
+    notes = " ".join(meta["notes"])
+    assert "customer_id excluded" in notes and "email excluded" in notes and "leak" in notes
+    assert meta["metrics"]["auc"] > 0.7
+    rows = score({"churn": df}, tmp_path, meta["model_id"], "churn")
+    assert len(rows) == len(df) and rows[0]["score"] >= rows[-1]["score"]
+    bundle = load_model(tmp_path, meta["model_id"])
+    assert bundle["meta"]["model_id"] == meta["model_id"]
+
+
+def test_evaluate_lift_and_capture() -> None:
+    y = np.array([1] * 10 + [0] * 90)
+    p = np.linspace(1, 0, 100)
+    m = evaluate(y, p)
+    assert m["auc"] == 1.0 and m["lift_top_decile"] == 10.0 and m["capture_top_decile"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("frame", "target", "message"),
+    [
+        (_labelled().assign(churned="no"), "churned", "one class only"),
+        (_labelled(), "churn_flag", "No column in churn named 'churn_flag'"),
+        (_labelled(60), "churned", "60 rows found; at least 100"),
+        (
+            _labelled().assign(churned=lambda d: np.where(np.arange(len(d)) < 5, "yes", "no")),
+            "churned",
+            "5 positives",
+        ),
+        (_labelled().assign(churned=lambda d: d["plan"]), "churned", "3 distinct values"),
+    ],
+)
+def test_table_bad_input_saves_nothing(
+    frame: pd.DataFrame, target: str, message: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ToolInputError, match=message):
+        train_propensity_table({"churn": frame}, "churn", target, models_dir=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_event_bad_input(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    with pytest.raises(
+        ToolInputError, match=r"History too short: orders span 1,4\d\d days.*needs at least 1,800"
+    ):
+        train_propensity_events(con, "orders", "churn", 600, models_dir=tmp_path)
+    with pytest.raises(ToolInputError, match="label must be"):
+        train_propensity_events(con, "orders", "upsell", 90, models_dir=tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(ModelNotFoundError, match="No saved model 'nope'"):
+        score(con, tmp_path, "nope")
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_contract(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.cli_models import clv_app, model_app, segment_app
+    from assistant.settings import get_settings
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(demo.read_bytes())
+    monkeypatch.setenv("MARA_HOME", str(home))
+    get_settings.cache_clear()
+    app = typer.Typer()
+    app.add_typer(segment_app, name="segment")
+    app.add_typer(model_app, name="model")
+    app.add_typer(clv_app, name="clv")
+    runner = CliRunner()
+
+    def run(*args: str) -> dict:  # type: ignore[type-arg]
+        result = runner.invoke(app, [*args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    try:
+        trained = run(
+            "model", "train", "--orders", "orders", "--label", "churn", "--horizon-days", "90"
+        )
+        assert {"auc", "pr_auc", "lift_top_decile"} <= set(trained["metrics"])
+        scored = run("model", "score", trained["model_id"], "--table", "orders", "--top", "7")
+        assert len(scored["rows"]) == 7 and set(scored["rows"][0]) == {"id", "score"}
+        rfm = run("segment", "rfm", "--orders", "orders")
+        assert len(rfm["segments"]) == 11
+        assert run("segment", "cluster", "--table", "orders", "--k", "3")["k"] == 3
+        clv = run("clv", "fit", "--orders", "orders", "--calibration-end", "2026-06-30")
+        assert set(clv["params"]) == {"r", "alpha", "a", "b"} and clv["holdout"]
+        bad = runner.invoke(
+            app, ["model", "train", "--table", "orders", "--target", "nope", "--json"]
+        )
+        assert isinstance(bad.exception, MaraError) and "nope" in str(bad.exception)
+    finally:
+        get_settings.cache_clear()
+
+
+def test_event_model_scores_only_orders_tables(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    meta = train_propensity_events(con, "orders", "purchase", 60, models_dir=tmp_path)
+    with pytest.raises(ToolInputError, match="scores customers from an orders table"):
+        score(con, tmp_path, meta["model_id"], "customers")
+
+
+def test_text_dates_and_wide_integers_are_features() -> None:
+    from tools.propensity import plan_features
+
+    df = _labelled(600)
+    df["signup_date"] = df["signup_date"].dt.strftime("%Y-%m-%d")
+    df["income"] = np.random.default_rng(1).integers(10_000, 200_000, len(df))
+    y = (df["churned"] == "yes").to_numpy().astype(np.int8)
+    spec, notes = plan_features(df, y, ["churned"])
+    assert spec.dates == ["signup_date"] and "income" in spec.numeric
+    assert not any(n.startswith("income") for n in notes)

@@ -1,0 +1,143 @@
+"""The web chat in a real browser: Playwright driving Debian's headless Chromium.
+
+Needs the ``playwright`` Python package and ``/usr/bin/chromium`` (no browser download: the
+test launches the system Chromium). The screenshot lands in ``test-artifacts/web_chat.png``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from api.app import create_app
+from assistant.demo_data import build_demo_data
+from assistant.settings import MaraSettings
+from tests.test_api import LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="the playwright package is not installed (pip install playwright)"
+)
+expect = sync_api.expect
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("web") / "ws"
+    home.mkdir()
+    build_demo_data(home / "warehouse.duckdb", customers=2000)
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(settings)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def page(live: str) -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 1000}, locale="en-US", color_scheme="light"
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.problems = []  # console errors, page errors and off-host requests
+
+        def guard(route: Any) -> None:
+            if urlsplit(route.request.url).hostname in ("127.0.0.1", None):
+                route.continue_()
+            else:
+                page.problems.append(f"remote request: {route.request.url}")
+                route.abort()
+
+        page.route("**/*", guard)
+        page.on(
+            "console",
+            lambda m: (
+                page.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
+        page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def ask(page: Any, text: str, answers_before: int) -> Any:
+    """Type a message, send it with Enter, wait for the answer to finish; return it."""
+    box = page.locator("#composer-input")
+    box.fill(text)
+    box.press("Enter")
+    done = page.locator("li.msg-assistant[aria-busy='false']")
+    expect(done).to_have_count(answers_before + 1)
+    return done.nth(answers_before)
+
+
+def numbers(cells: list[str]) -> list[float]:
+    return [float(re.sub(r"[^0-9.\-]", "", c)) for c in cells]
+
+
+def test_full_chat_with_table_chart_follow_up_and_sorting(page: Any, live: str) -> None:
+    page.goto(live)
+    expect(page.locator("#mode-badge")).to_contain_text(re.compile("offline", re.I))
+
+    first = ask(page, "revenue by country", 0)
+    expect(first.locator(".md")).to_contain_text("by country")
+    expect(first.locator("table.data")).to_be_visible()
+    expect(first.locator("table.data tbody tr").first).to_be_visible()
+    expect(first.locator(".card-chart .chart-view svg")).to_be_visible()
+    expect(first.locator(".step-ok .step-name")).to_have_text("query_data")
+    conversation_id = page.evaluate("sessionStorage.getItem('mara.conversation_id')")
+    assert conversation_id
+
+    second = ask(page, "and last month?", 1)
+    expect(second.locator(".md")).to_contain_text("last month")
+    expect(second.locator("table.data")).to_be_visible()
+    expect(second.locator(".card-chart .chart-view svg")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('mara.conversation_id')") == conversation_id
+    stored = page.evaluate(
+        "async (id) => (await fetch(`/v1/conversations/${id}`)).json()", conversation_id
+    )
+    assert [m["content"] for m in stored["messages"] if m["role"] == "user"] == [
+        "revenue by country",
+        "and last month?",
+    ]
+
+    table = second.locator("table.data")
+    headers = table.locator("thead th")
+    revenue = headers.filter(has_text="revenue")
+    revenue.locator("button").click()
+    expect(revenue).to_have_attribute("aria-sort", "ascending")
+    column = [h.strip() for h in headers.all_inner_texts()].index("revenue")
+    cells = table.locator(f"tbody tr td:nth-child({column + 1})")
+    values = numbers(cells.all_inner_texts())
+    assert len(values) > 1 and values == sorted(values)
+    revenue.locator("button").click()
+    expect(revenue).to_have_attribute("aria-sort", "descending")
+    assert numbers(cells.all_inner_texts()) == sorted(values, reverse=True)
+
+    second.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web_chat.png"))
+    assert page.problems == []

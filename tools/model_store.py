@@ -1,0 +1,150 @@
+"""Saved propensity models: joblib + JSON metadata under ``<home>/models``, listing and scoring.
+
+A model is written as ``<id>.joblib`` (estimator, feature spec, metadata) and then ``<id>.json``
+(metadata only), each through a temporary file and an atomic rename, so a failed or interrupted
+training never leaves a half-saved model, and only models with both files are listed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from assistant.errors import MaraError, ToolInputError
+from tools.model_data import open_source, q
+
+if TYPE_CHECKING:
+    from tools.propensity import FeatureSpec, TrainedModel
+
+
+class ModelNotFoundError(MaraError):
+    """No saved model has this id."""
+
+
+def models_path(home: Path) -> Path:
+    return Path(home) / "models"
+
+
+def save_model(
+    trained: TrainedModel,
+    spec: FeatureSpec,
+    meta: dict[str, Any],
+    notes: list[str],
+    models_dir: Path | None,
+) -> dict[str, Any]:
+    """Write ``<id>.joblib`` then ``<id>.json`` (atomic renames); returns the metadata."""
+    import joblib
+
+    name = meta.get("label") or meta.get("target") or "model"
+    model_id = (
+        f"{re.sub(r'[^a-z0-9]+', '-', str(name).lower()).strip('-')}-"
+        f"{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    )
+    metadata = {
+        "model_id": model_id,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **meta,
+        "model": trained.chosen,
+        "features": spec.names,
+        "metrics": trained.metrics,
+        "baseline": trained.baseline,
+        "drivers": trained.drivers,
+        "notes": notes,
+    }
+    if models_dir is None:
+        metadata["saved"] = False
+        return metadata
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".{model_id}.tmp"
+    joblib.dump({"estimator": trained.estimator, "spec": spec, "meta": metadata}, tmp)
+    tmp.replace(models_dir / f"{model_id}.joblib")
+    tmp_json = models_dir / f".{model_id}.json.tmp"
+    tmp_json.write_text(json.dumps(metadata, indent=1, default=str))
+    tmp_json.replace(models_dir / f"{model_id}.json")
+    metadata["saved"] = True
+    return metadata
+
+
+def list_models(models_dir: Path) -> list[dict[str, Any]]:
+    """Saved models' metadata, newest first (only complete saves are listed)."""
+    out = []
+    for path in sorted(Path(models_dir).glob("*.json")):
+        if (path.with_suffix(".joblib")).exists():
+            meta = json.loads(path.read_text())
+            out.append(
+                {
+                    k: meta.get(k)
+                    for k in (
+                        "model_id",
+                        "created",
+                        "kind",
+                        "table",
+                        "target",
+                        "label",
+                        "horizon_days",
+                        "model",
+                    )
+                }
+                | {"auc": meta.get("metrics", {}).get("auc")}
+            )
+    return sorted(out, key=lambda m: str(m["created"]), reverse=True)
+
+
+def load_model(models_dir: Path, model_id: str) -> dict[str, Any]:
+    import joblib
+
+    path = Path(models_dir) / f"{model_id}.joblib"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_id) or not path.exists():
+        known = (
+            [m["model_id"] for m in list_models(models_dir)] if Path(models_dir).exists() else []
+        )
+        raise ModelNotFoundError(
+            f"No saved model '{model_id}'.",
+            hint=f"Saved: {', '.join(known[:10])}."
+            if known
+            else "Train one with 'mara model train'.",
+        )
+    bundle: dict[str, Any] = joblib.load(path)
+    return bundle
+
+
+def score(
+    source: Any, models_dir: Path, model_id: str, table: str | None = None, top: int | None = None
+) -> list[dict[str, Any]]:
+    """Score every row of ``table`` (events models: every customer), best first."""
+    bundle = load_model(models_dir, model_id)
+    meta, spec = bundle["meta"], bundle["spec"]
+    if top is not None and top < 1:
+        raise ToolInputError(f"top must be at least 1 (got {top}).")
+    if meta["kind"] == "events":
+        from tools.propensity_events import scoring_frame
+
+        try:
+            frame = scoring_frame(source, meta, table or meta["table"])
+        except ToolInputError as err:
+            raise ToolInputError(
+                f"Model {model_id} scores customers from an orders table like "
+                f"{meta['table']}: {err.message}",
+                hint=f"Use --table {meta['table']} (or omit --table).",
+            ) from err
+        ids = frame.index.to_numpy()
+        x = spec.matrix(frame)
+    else:
+        with open_source(source) as ds:
+            df = ds.df(f"SELECT * FROM {q(table or meta['table'])}")
+        id_col = meta.get("id_column")
+        ids = df[id_col].to_numpy() if id_col and id_col in df else np.arange(len(df))
+        x = spec.matrix(df)
+    p = bundle["estimator"].predict_proba(x)[:, 1] if len(x) else np.empty(0)
+    order = np.argsort(-p, kind="stable")[:top]
+    return [{"id": _plain(ids[i]), "score": round(float(p[i]), 6)} for i in order]
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
