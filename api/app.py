@@ -1,8 +1,9 @@
 """The FastAPI application factory.
 
-``create_app(settings)`` wires the routers (health, chat, conversations, artifacts, web chat),
+``create_app(settings)`` wires the routers (health, chat, conversations, artifacts, the
+OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``, web chat),
 the error handlers and one :class:`~api.runtime.Runtime` holding the app's assistant.
-Later front ends (OpenAI-compatible endpoint, Slack, auth) add routers and dependencies here.
+Later front ends (Slack, auth) add routers and dependencies here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api import openai_compat
 from api.errors import install_error_handlers
 from api.routes import artifacts, chat, conversations, health, web
 from api.runtime import ChatAssistant, Runtime
@@ -48,7 +50,14 @@ def create_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    for router in (health.router, chat.router, conversations.router, artifacts.router, web.router):
+    for router in (
+        health.router,
+        chat.router,
+        conversations.router,
+        artifacts.router,
+        openai_compat.router,
+        web.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

@@ -104,3 +104,17 @@ def test_answer_matches_reference_sql(ctx: ToolContext, question: str, reference
     expected = ctx.warehouse.query(reference).rows
     normalize = lambda rows: [[float(v) if isinstance(v, (int, float)) or hasattr(v, "as_integer_ratio") else str(v) for v in r] for r in rows]  # noqa: E731
     assert normalize(got)[:10] == normalize(expected)[:10], parsed.spec.model_dump(exclude_none=True)
+
+
+@pytest.mark.integration
+def test_churn_question_trains_and_scores_a_model(ctx: ToolContext) -> None:
+    """The headline question, offline: a propensity model is trained, validated and every customer scored."""
+    from assistant.agent import Assistant
+
+    with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
+        result = assistant.run("Which customers are likely to churn next quarter?")
+    assert [c["name"] for c in result.tool_calls] == ["predict_churn"]
+    assert result.tool_calls[0]["args"] == {"orders_table": "orders", "label": "churn", "horizon_days": 90}
+    assert "AUC" in result.reply and "baseline" in result.reply
+    tables = [e for e in result.events if e.type == "table"]
+    assert tables and tables[0].data["columns"][:2] == ["id", "score"]

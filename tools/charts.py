@@ -350,7 +350,8 @@ def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[st
 
 def _measure_encoding(column: _Column, channel_title: str | None = None) -> dict[str, Any]:
     axis_format, _ = _number_format(column)
-    axis: dict[str, Any] = {"format": axis_format}
+    # few, non-overlapping ticks: "1.2M1.3M" on a narrow chart helps nobody
+    axis: dict[str, Any] = {"format": axis_format, "tickCount": 5, "labelOverlap": True}
     if all(isinstance(v, int) for v in column.values if v is not None):
         axis["tickMinStep"] = 1  # counts: no 0.5 ticks
     return {
@@ -525,7 +526,7 @@ def _line(
             "field": "value",
             "type": "quantitative",
             "title": "Value",
-            "axis": {"format": axis_format},
+            "axis": {"format": axis_format, "tickCount": 5, "labelOverlap": True},
         }
         encoding["color"] = {"field": "measure", "type": "nominal", "title": None, "sort": folded}
         encoding["tooltip"] = [

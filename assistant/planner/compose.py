@@ -74,7 +74,7 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
     else:
         shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{fmt(r[-1])}**" for r in rows[:5])
         order = "Lowest" if plan.get("order") == "asc" else "Highest"
-        parts.append(f"{order} first — {shown}{' …' if len(rows) > 5 else ''}.")
+        parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")
     return " ".join(parts)
 
