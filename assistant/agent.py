@@ -26,6 +26,7 @@ from langgraph.errors import GraphRecursionError
 from assistant.conversations import open_checkpointer
 from assistant.errors import MaraError, ModelProviderError, ToolInputError
 from assistant.events import Event
+from assistant.pii import MaskPII, PIIVault, StreamUnmasker
 from assistant.settings import MaraSettings
 from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
@@ -131,10 +132,16 @@ class Assistant:
         self.mode = "offline" if type(model).__name__ == "OfflinePlanner" else "llm"
         self.tools = tools if tools is not None else build_tools(self.context)
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
+        masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
+        self.vault = PIIVault(settings.pii_allow) if masking else None
+        middleware: list[Any] = [dynamic_prompt(self._system_prompt)]
+        if self.vault is not None:
+            middleware.append(MaskPII(self.vault))
+        middleware.append(ToolErrorsToModel(settings.tool_retry_budget))
         self.graph = create_agent(
             model,
             self.tools,
-            middleware=[dynamic_prompt(self._system_prompt), ToolErrorsToModel(settings.tool_retry_budget)],
+            middleware=middleware,
             checkpointer=self.checkpointer,
         )
 
@@ -191,6 +198,7 @@ class Assistant:
         reply_parts: list[str] = []
         final_reply: str | None = None
         streamed_text = False
+        unmasker = StreamUnmasker(self.vault) if self.vault is not None else None
         try:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
@@ -202,6 +210,8 @@ class Assistant:
                     chunk, meta = payload
                     if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model":
                         text = _text_of(chunk.content)
+                        if unmasker is not None:
+                            text = unmasker.feed(text)
                         if text:
                             streamed_text = True
                             reply_parts.append(text)
@@ -216,6 +226,10 @@ class Assistant:
                                 yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
                             if not msg.tool_calls:
                                 final_reply = _text_of(msg.content)
+                                rest = unmasker.flush() if unmasker is not None else ""
+                                if rest:
+                                    reply_parts.append(rest)
+                                    yield Event("text", {"delta": rest})
                             else:
                                 reply_parts.clear()
                         elif isinstance(msg, ToolMessage) and node == "tools":

@@ -56,6 +56,14 @@ class MaraSettings(BaseSettings):
         default=1500, description="Token budget for one tool result sent to the model."
     )
 
+    # --- trust ---------------------------------------------------------------------------
+    pii_masking: bool | None = Field(
+        default=None, description="Mask customer PII sent to the model; default on in LLM mode."
+    )
+    pii_allow: list[str] = Field(
+        default_factory=list, description="Column names (or 'email', 'phone') never masked."
+    )
+
     # --- data -----------------------------------------------------------------------
     warehouse_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is the DuckDB file in MARA_HOME."
