@@ -23,6 +23,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
+from assistant.audit import AuditLog, AuditRecord
+from assistant.audit import now as audit_now
 from assistant.conversations import open_checkpointer
 from assistant.errors import MaraError, ModelProviderError, ToolInputError
 from assistant.events import Event
@@ -132,6 +134,8 @@ class Assistant:
         self.mode = "offline" if type(model).__name__ == "OfflinePlanner" else "llm"
         self.tools = tools if tools is not None else build_tools(self.context)
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
+        self.audit = AuditLog(settings.home / "audit.sqlite")
+        self._pending_tool: AuditRecord | None = None
         masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
         self.vault = PIIVault(settings.pii_allow) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt)]
@@ -170,9 +174,9 @@ class Assistant:
 
     # --- turns -------------------------------------------------------------------------
 
-    def run(self, message: str, conversation_id: str | None = None) -> TurnResult:
+    def run(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> TurnResult:
         """Run one turn to completion and collect its events."""
-        events = list(self.stream(message, conversation_id))
+        events = list(self.stream(message, conversation_id, actor=actor))
         done = next(e for e in reversed(events) if e.type == "done")
         error = next((e.data["message"] for e in events if e.type == "error"), None)
         usage = next((e.data for e in reversed(events) if e.type == "usage"), {})
@@ -186,8 +190,11 @@ class Assistant:
             error=error,
         )
 
-    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Event]:
-        """Yield the events of one turn; always ends with a ``done`` event."""
+    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
+        """Yield the events of one turn; always ends with a ``done`` event.
+
+        ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail.
+        """
         conversation_id = conversation_id or uuid.uuid4().hex
         config = {
             "configurable": {"thread_id": conversation_id},
@@ -199,6 +206,7 @@ class Assistant:
         final_reply: str | None = None
         streamed_text = False
         unmasker = StreamUnmasker(self.vault) if self.vault is not None else None
+        turn_failed = False
         try:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
@@ -233,15 +241,20 @@ class Assistant:
                             else:
                                 reply_parts.clear()
                         elif isinstance(msg, ToolMessage) and node == "tools":
-                            yield from _tool_events(msg)
+                            for event in _tool_events(msg):
+                                self._audit_tool(event, actor, conversation_id, tool_calls)
+                                yield event
         except GraphRecursionError:
+            turn_failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
             yield Event("error", {"message": note})
             final_reply = note
         except MaraError as err:
+            turn_failed = True
             yield Event("error", {"message": str(err)})
             final_reply = f"Sorry — {err}"
         except Exception as err:  # provider failures and anything unexpected end the turn cleanly
+            turn_failed = True
             failure: MaraError | None = _as_provider_error(err)
             if failure is None:
                 log.exception("turn failed")
@@ -253,6 +266,11 @@ class Assistant:
             yield Event("text", {"delta": reply})
         yield Event("usage", usage.to_dict())
         self._record_usage(conversation_id, usage, tool_calls)
+        self._audit(AuditRecord(
+            audit_now(), actor, conversation_id, "turn", self.mode, {"message": message[:2000]},
+            ok=not turn_failed, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
+            detail=(reply or "")[:500],
+        ))
         yield Event(
             "done",
             {"reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls},
@@ -264,6 +282,31 @@ class Assistant:
             usage.add(int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)))
         else:
             usage.add(count_message_tokens([msg]), count_tokens(_text_of(msg.content)))
+
+    def _audit_tool(self, event: Event, actor: str, conversation_id: str, calls: list[dict[str, Any]]) -> None:
+        if event.type == "tool_end":
+            args: dict[str, Any] = next((c["args"] for c in reversed(calls) if c["name"] == event.data["name"]), {})
+            self._pending_tool = AuditRecord(
+                audit_now(), actor, conversation_id, "tool", str(event.data["name"]), dict(args),
+                ok=bool(event.data["ok"]), duration_ms=event.data.get("duration_ms"),
+                detail=None if event.data["ok"] else str(event.data.get("summary", ""))[:500],
+            )
+            self._audit(self._pending_tool)
+        elif event.type == "table" and self._pending_tool is not None and self._pending_tool.rows is None:
+            self._pending_tool.rows = int(event.data.get("row_count") or 0)
+            self._audit_update_rows(self._pending_tool.rows)
+
+    def _audit(self, record: AuditRecord) -> None:
+        try:
+            self.audit.append(record)
+        except Exception:  # noqa: BLE001 - the audit trail must never break a turn
+            log.exception("could not write the audit record")
+
+    def _audit_update_rows(self, rows: int) -> None:
+        try:
+            self.audit.set_last_rows(rows)
+        except Exception:  # noqa: BLE001
+            log.exception("could not update the audit record")
 
     def _record_usage(self, conversation_id: str, usage: TokenUsage, tool_calls: list[dict[str, Any]]) -> None:
         """Append the turn's token counts to ``usage.jsonl`` in the workspace (one JSON line per turn)."""

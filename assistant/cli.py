@@ -66,6 +66,16 @@ def _emit(payload: Any) -> None:
     sys.stdout.flush()
 
 
+def _actor() -> str:
+    """Who is asking, for the audit trail: the OS user running the CLI."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def _require_workspace(settings: MaraSettings) -> None:
     if settings.warehouse_url:
         return
@@ -81,8 +91,8 @@ def _require_workspace(settings: MaraSettings) -> None:
 
 @app.command()
 def chat(
-    message: Annotated[str | None, typer.Argument(help="Ask one question and exit; omit for a REPL.")] = None,  # noqa: UP007
-    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,  # noqa: UP007
+    message: Annotated[str | None, typer.Argument(help="Ask one question and exit; omit for a REPL.")] = None,
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Continue this conversation id.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Talk to Mara: one question with MESSAGE, or an interactive session without."""
@@ -93,12 +103,12 @@ def chat(
     with Assistant(settings) as assistant:
         if message is not None:
             if as_json:
-                result = assistant.run(message, conversation)
+                result = assistant.run(message, conversation, actor=_actor())
                 if result.error:
                     raise MaraError(result.error)
                 _emit(result.to_json())
                 return
-            if not _render_turn(assistant, message, conversation):
+            if not _render_turn(assistant, message, conversation):  # noqa: SIM102
                 raise typer.Exit(1)
             return
         _repl(assistant, conversation)
@@ -114,7 +124,7 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
     reply_shown = False
     done: dict[str, Any] = {}
     failed = False
-    for event in assistant.stream(message, conversation_id):
+    for event in assistant.stream(message, conversation_id, actor=_actor()):
         data = event.data
         if event.type == "tool_start":
             err.print(f"[dim]→ {data['name']}({json.dumps(data['args'], default=str)[:160]})[/dim]")
@@ -181,8 +191,8 @@ def _repl(assistant: Any, conversation_id: str | None) -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind (default MARA_HOST or 127.0.0.1).")] = None,  # noqa: UP007
-    port: Annotated[int | None, typer.Option(help="Port (default MARA_PORT or 8000).")] = None,  # noqa: UP007
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default MARA_HOST or 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default MARA_PORT or 8000).")] = None,
 ) -> None:
     """Run the API and the web chat."""
     import uvicorn
@@ -255,7 +265,7 @@ def _as_dict(value: Any) -> Any:
 @data_app.command("load")
 def data_load(
     path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSON-lines file.")],
-    table: Annotated[str | None, typer.Option(help="Table name (default: from the file name).")] = None,  # noqa: UP007
+    table: Annotated[str | None, typer.Option(help="Table name (default: from the file name).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing table of that name.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -317,6 +327,44 @@ def query(
     Console().print(view)
     if result.row_count > 100 or result.truncated:
         _err().print(f"[dim]{result.row_count}{'+' if result.truncated else ''} rows; first 100 shown.[/dim]")
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+@app.command()
+def audit(
+    since: Annotated[str | None, typer.Option(help="Only records at or after this date/time (ISO, e.g. 2026-11-01).")] = None,
+    conversation: Annotated[str | None, typer.Option("--conversation", "-c", help="Only this conversation.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="At most this many records.")] = 1000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the audit trail: every turn and tool call, who made it, rows, durations, tokens."""
+    import datetime as dt
+
+    from assistant.audit import AuditLog
+
+    settings = _settings()
+    _require_workspace(settings)
+    start = None
+    if since:
+        try:
+            start = dt.datetime.fromisoformat(since)
+        except ValueError as err:
+            raise MaraError(f"--since {since!r} is not a date.", hint="Use ISO format, e.g. 2026-11-01 or 2026-11-01T09:30.") from err
+    records = AuditLog(settings.home / "audit.sqlite").query(start, conversation, limit)
+    if as_json:
+        _emit([r.to_dict() for r in records])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table("time", "actor", "kind", "name", "ok", "rows", "ms", "tokens")
+    for r in records:
+        tokens = "" if r.prompt_tokens is None else f"{r.prompt_tokens}+{r.completion_tokens}"
+        view.add_row(r.ts, r.actor, r.kind, r.name, "✓" if r.ok else "✗", "" if r.rows is None else str(r.rows),
+                     "" if r.duration_ms is None else f"{r.duration_ms:.0f}", tokens)
+    Console().print(view)
 
 
 # --- knowledge ------------------------------------------------------------------------------------

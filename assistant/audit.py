@@ -1,0 +1,127 @@
+"""Audit trail: every turn and tool call, appended to ``audit.sqlite`` in the workspace.
+
+Who (the caller: CLI user, API key name, Slack user), when, which tool with which
+arguments, how many rows, how long, how many tokens. E-mail addresses and phone
+numbers are redacted before anything is written; secrets never reach it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import WorkspaceError
+from assistant.pii import EMAIL, PHONE
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    kind TEXT NOT NULL,            -- 'turn' or 'tool'
+    name TEXT NOT NULL,            -- the tool, or the mode for a turn
+    args TEXT NOT NULL,            -- JSON, redacted
+    ok INTEGER NOT NULL,
+    rows INTEGER,
+    duration_ms REAL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+"""
+
+
+def redact(value: Any) -> Any:
+    """``value`` with e-mail addresses and phone numbers replaced by ``[email]`` / ``[phone]``."""
+    if isinstance(value, str):
+        return PHONE.sub("[phone]", EMAIL.sub("[email]", value))
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    ts: str
+    actor: str
+    conversation_id: str
+    kind: str
+    name: str
+    args: dict[str, Any]
+    ok: bool
+    rows: int | None = None
+    duration_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AuditLog:
+    """Append-only audit table in a SQLite file (one writer lock per process)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._connect() as con:
+                con.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise WorkspaceError(
+                f"The audit log {self.path} is corrupt or not a SQLite database ({err}).",
+                hint=f"Move it aside (mv {self.path} {self.path}.bak); a new one is started.",
+            ) from err
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(str(self.path), timeout=10)
+
+    def append(self, record: AuditRecord) -> None:
+        """Write one record (arguments and details redacted)."""
+        row = record.to_dict()
+        row["args"] = json.dumps(redact(row["args"]), default=str)
+        row["detail"] = redact(row["detail"]) if row["detail"] else None
+        row["ok"] = int(record.ok)
+        columns = ", ".join(row)
+        with self._lock, self._connect() as con:
+            con.execute(f"INSERT INTO audit ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+
+    def set_last_rows(self, rows: int) -> None:
+        """Row count of the latest tool record (known only once its table event arrives)."""
+        with self._lock, self._connect() as con:
+            con.execute("UPDATE audit SET rows = ? WHERE id = (SELECT max(id) FROM audit WHERE kind = 'tool')", [rows])
+
+    def query(self, since: dt.datetime | None = None, conversation_id: str | None = None, limit: int = 1000) -> list[AuditRecord]:
+        """Records, oldest first, optionally since a time or for one conversation."""
+        sql = "SELECT ts, actor, conversation_id, kind, name, args, ok, rows, duration_ms, prompt_tokens, completion_tokens, detail FROM audit WHERE 1=1"
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND ts >= ?"
+            params.append(since.isoformat(timespec="seconds"))
+        if conversation_id:
+            sql += " AND conversation_id = ?"
+            params.append(conversation_id)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        with self._connect() as con:
+            rows = con.execute(sql, params).fetchall()
+        return [
+            AuditRecord(ts, actor, conv, kind, name, json.loads(args), bool(ok), rows_, dur, pt, ct, detail)
+            for ts, actor, conv, kind, name, args, ok, rows_, dur, pt, ct, detail in rows
+        ]
+
+
+def now() -> str:
+    """UTC timestamp as stored in the audit table."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
