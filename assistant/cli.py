@@ -42,6 +42,9 @@ def _mount_model_commands() -> None:
     app.add_typer(segment_app, name="segment")
     app.add_typer(model_app, name="model")
     app.add_typer(clv_app, name="clv")
+    from assistant.cli_copy import copy_command
+
+    app.command("copy")(copy_command)
 
 
 _mount_model_commands()

@@ -143,3 +143,11 @@ def test_charts_come_with_breakdowns_and_on_request(assistant: Assistant) -> Non
     (arc,) = [e for e in pie.events if e.type == "chart"]
     assert arc.data["spec"]["mark"]["type"] == "arc"
     assert arc.data["table_id"] == chart.data["table_id"]
+
+
+def test_copy_is_drafted_offline_within_channel_limits(assistant: Assistant) -> None:
+    result = assistant.run("draft 2 SMS for our autumn sale with 20% off jackets for at-risk customers")
+    assert [c["name"] for c in result.tool_calls] == ["draft_copy"]
+    assert result.tool_calls[0]["args"]["variants"] == 2
+    assert result.reply.count("**Variant") == 2 and "✓ all checks passed" in result.reply
+    assert "Reply STOP to opt out" in result.reply

@@ -122,3 +122,30 @@ def test_routing(message: str, intent: str) -> None:
     router = Router({"describe_data", "query_data", "run_sql", "search_knowledge", "rfm_segments",
                      "cluster_customers", "predict_churn", "customer_lifetime_value"})
     assert router.route(message).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("draft 2 SMS for our autumn sale with 20% off jackets for at-risk customers",
+         {"channel": "sms", "variants": 2, "segment": "At Risk", "offer": "20% off jackets"}),
+        ("Write three push notifications about free shipping this weekend",
+         {"channel": "push", "variants": 3, "brief": "free shipping this weekend"}),
+        ("write an email about the new Ridgeline tent for champions",
+         {"channel": "email", "segment": "Champions", "brief": "new Ridgeline tent for champions"}),
+        ("give me google ads headlines for our tents", {"channel": "google_rsa"}),
+        ("compose an instagram ad for the Basecamp backpack", {"channel": "meta_ad"}),
+    ],
+)
+def test_copy_requests(text: str, expected: dict[str, object]) -> None:
+    from assistant.planner.copy_requests import copy_request
+
+    args = copy_request(text)
+    assert args is not None
+    assert {k: args[k] for k in expected} == expected
+
+
+def test_questions_are_not_copy_requests() -> None:
+    from assistant.planner.copy_requests import copy_request
+
+    assert copy_request("how many emails did we send last month") is None

@@ -118,3 +118,18 @@ def test_churn_question_trains_and_scores_a_model(ctx: ToolContext) -> None:
     assert "AUC" in result.reply and "baseline" in result.reply
     tables = [e for e in result.events if e.type == "table"]
     assert tables and tables[0].data["columns"][:2] == ["id", "score"]
+
+
+@pytest.mark.integration
+def test_churn_then_win_back_sms_in_one_turn(ctx: ToolContext) -> None:
+    """“Which customers are likely to churn next quarter, and draft a win-back SMS for them in our voice.”"""
+    from assistant.agent import Assistant
+
+    with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
+        result = assistant.run(
+            "Which customers are likely to churn next quarter, and draft a win-back SMS for them in our voice"
+        )
+    assert [c["name"] for c in result.tool_calls] == ["predict_churn", "draft_copy"]
+    copy_args = result.tool_calls[1]["args"]
+    assert copy_args["channel"] == "sms" and copy_args["segment"] == "At Risk"
+    assert "AUC" in result.reply and "**Variant 1**" in result.reply and "Reply STOP to opt out" in result.reply

@@ -41,11 +41,14 @@ def wrap_tool(fn: ToolFunction, *, token_budget: int) -> BaseTool:
 def tool_functions(ctx: ToolContext) -> list[ToolFunction]:
     """Every capability's tool functions bound to ``ctx``, in a stable order."""
     from tools.charts import chart_tools
+    from tools.copywriting.tool import copy_tools
     from tools.data import data_tools
     from tools.knowledge_search import knowledge_tools
     from tools.modeling_tools import modeling_tools
 
-    return [*data_tools(ctx), *chart_tools(ctx), *modeling_tools(ctx), *knowledge_tools(ctx)]
+    return [
+        *data_tools(ctx), *chart_tools(ctx), *modeling_tools(ctx), *copy_tools(ctx), *knowledge_tools(ctx),
+    ]
 
 
 def build_tools(ctx: ToolContext) -> list[BaseTool]:

@@ -159,3 +159,26 @@ def _cite(passage: dict[str, Any]) -> str:
 def compose_error_reply(tool: str, error: str) -> str:
     text = error.removeprefix("Error: ").split("\nFix the arguments")[0].split("\n(Retry budget")[0]
     return f"I couldn't answer that with `{tool}`: {text}"
+
+
+def compose_copy_reply(data: dict[str, Any]) -> str:
+    """Each drafted variant with its fields and a one-line check summary."""
+    variants = data.get("variants") or []
+    if not variants:
+        return "I could not draft copy for that brief."
+    usage = data.get("usage") or {}
+    lines = [f"Here {'are' if len(variants) != 1 else 'is'} {len(variants)} draft{'s' if len(variants) != 1 else ''}"
+             + (f" ({usage['note']})" if usage.get("note") else "") + ":"]
+    for n, variant in enumerate(variants, 1):
+        checks = variant.get("checks", [])
+        failed = [c["name"] for c in checks if not c.get("passed")]
+        badge = "✓ all checks passed" if not failed else "⚠ " + ", ".join(failed)
+        lines.append(f"\n**Variant {n}** — {badge}")
+        for field, value in variant.items():
+            if field == "checks":
+                continue
+            shown = " | ".join(value) if isinstance(value, list) else str(value)
+            lines.append(f"- {field}: {shown}")
+    for warning in usage.get("warnings") or []:
+        lines.append(f"\n_Note: {warning}_")
+    return "\n".join(lines)

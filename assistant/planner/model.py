@@ -30,11 +30,13 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from assistant.planner.compose import (
     OFFLINE_NOTE,
+    compose_copy_reply,
     compose_describe_reply,
     compose_error_reply,
     compose_knowledge_reply,
     compose_query_reply,
 )
+from assistant.planner.copy_requests import copy_request
 from assistant.planner.extract import DataQuestion, merge_follow_up, parse_data_question
 from assistant.planner.routing import Router
 from assistant.tokens import count_message_tokens, count_tokens
@@ -88,7 +90,7 @@ class OfflinePlanner(BaseChatModel):
         results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
         if results:
             plan = _last_plan(messages[last_human + 1 :])
-            follow = self._chart_step(plan, results)
+            follow = self._chart_step(plan, results) or self._then_step(plan, results)
             if follow is not None:
                 return follow
             return AIMessage(content=self._compose(text, plan, results) + OFFLINE_NOTE)
@@ -112,6 +114,13 @@ class OfflinePlanner(BaseChatModel):
                 return None  # the automatic chart is already the kind asked for
         return _call("make_chart", {"artifact_id": table_id, "kind": kind}, {**plan, "tool": "make_chart", "after": plan.get("tool")})
 
+    def _then_step(self, plan: dict[str, Any], results: list[ToolMessage]) -> AIMessage | None:
+        """The second step of a two-part request (“who will churn … and draft a win-back SMS”)."""
+        then = plan.get("then")
+        if not then or any(r.name == then["tool"] for r in results) or then["tool"] not in self.tool_names:
+            return None
+        return _call(then["tool"], then["args"], {**plan, "tool": then["tool"], "then": None})
+
     def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
         route = self._router().route(text)
         if route.intent == "greeting":
@@ -129,8 +138,18 @@ class OfflinePlanner(BaseChatModel):
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
-        if route.intent in _MODEL_TOOLS:
-            return self._model_call(route.intent, text)
+        copy_args = copy_request(text) if "draft_copy" in self.tool_names else None
+        model_intent = route.intent if route.intent in _MODEL_TOOLS else None
+        if copy_args is not None and model_intent is None:
+            model_intent = self._router().model_intent(text.split(" and ")[0]) if " and " in text else None
+        if model_intent is not None:
+            call = self._model_call(model_intent, text)
+            if copy_args is not None and call.tool_calls:
+                copy_args["segment"] = copy_args.get("segment") or _SEGMENT_FOR_TOOL.get(model_intent)
+                call.additional_kwargs["mara_plan"]["then"] = {"tool": "draft_copy", "args": _clean(copy_args)}
+            return call
+        if copy_args is not None:
+            return _call("draft_copy", _clean(copy_args), {"tool": "draft_copy"})
         kind = _chart_kind(text)
         question = self._data_question(text, earlier)
         if kind and "make_chart" in self.tool_names and (question is None or _FOLLOW_UP.match(text) or _REFERS_BACK.search(text)):
@@ -217,6 +236,8 @@ class OfflinePlanner(BaseChatModel):
                 if plan.get("after"):
                     continue  # the query's own sentence (composed below) already states the numbers
                 parts.append(f"Here is the chart{': ' + chart['title'] if chart and chart.get('title') else ''}.")
+            elif name == "draft_copy":
+                parts.append(compose_copy_reply(data))
             elif name in _MODEL_TOOLS:
                 parts.append(_MODEL_TOOLS[name] + "\n\n" + _text(result.content))
             elif name == "search_knowledge":
@@ -265,6 +286,13 @@ class OfflinePlanner(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=ChatGenerationChunk(message=chunk))
             yield ChatGenerationChunk(message=chunk)
+
+
+_SEGMENT_FOR_TOOL = {"predict_churn": "At Risk", "customer_lifetime_value": "Champions"}
+
+
+def _clean(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if v is not None}
 
 
 _MODEL_TOOLS = {

@@ -47,6 +47,11 @@ _MODEL_WORDS = {
     "customer_lifetime_value": re.compile(r"\b(lifetime value|clv|ltv|p\(alive\)|probability (of being )?alive|"
                                           r"still alive|future (revenue|value))\b", re.I),
 }
+_COPY = re.compile(
+    r"\b(draft|write|create|compose|come up with|generate|suggest)\b.*\b(sms|text messages?|texts?|e-?mails?|push|"
+    r"notifications?|ads?|headlines?|posts?|tweets?|copy|subject lines?|newsletters?)\b",
+    re.I,
+)
 _SCHEMA_WORDS = re.compile(r"\b(tables?|columns?|fields?|schema|what data|which data|data do (we|you) have)\b", re.I)
 
 
@@ -115,6 +120,13 @@ class Router:
             best[label] = max(best.get(label, -1.0), float(sim))
         return best
 
+    def model_intent(self, message: str) -> str | None:
+        """The segmentation/prediction tool a message also asks for (“who will churn … and draft …”)."""
+        for intent, pattern in _MODEL_WORDS.items():
+            if intent in self.available and pattern.search(message):
+                return intent
+        return None
+
     def route(self, message: str) -> Route:
         """The intent for ``message``."""
         sql = _SQL.search(message)
@@ -134,6 +146,8 @@ class Router:
             scores["query_data"] = scores.get("query_data", 0) + 0.15
         if _BRAND_WORDS.search(message) and "search_knowledge" in self.available:
             scores["search_knowledge"] = scores.get("search_knowledge", 0) + 0.2
+        if _COPY.search(message) and "draft_copy" in self.available:
+            scores["draft_copy"] = scores.get("draft_copy", 0) + 0.4
         for intent, pattern in _MODEL_WORDS.items():
             if intent in self.available and pattern.search(message):
                 scores[intent] = scores.get(intent, 0) + 0.35

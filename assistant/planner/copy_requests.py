@@ -1,0 +1,86 @@
+"""Requests to draft copy: “write 3 win-back SMS for at-risk customers with 20% off jackets”."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_VERB = re.compile(r"\b(draft|write|create|compose|come up with|give me|suggest|generate|prepare)\b", re.I)
+_CHANNELS = [
+    (r"google (search )?ads?|responsive search ads?|\brsa\b", "google_rsa"),
+    (r"(facebook|instagram|meta) ads?", "meta_ad"),
+    (r"\bsms\b|text messages?|\btexts?\b", "sms"),
+    (r"push( notifications?)?|app notifications?", "push"),
+    (r"e-?mails?|newsletters?|subject lines?", "email"),
+    (r"social( media)? posts?|tweets?|linkedin posts?|\bposts?\b", "social"),
+]
+_SEGMENTS = ["Champions", "Loyal", "Potential Loyalist", "New", "Promising", "Need Attention", "About to Sleep",
+             "At Risk", "Can't Lose Them", "Hibernating", "Lost"]
+_SEGMENT_HINTS = [
+    (r"win[- ]?back|lapsed|churn\w*|inactive|re-?engage|at[- ]risk", "At Risk"),
+    (r"\bvip|best customers|top customers", "Champions"),
+    (r"new customers|first[- ]time|welcome", "New"),
+]
+_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+_INSTRUCTION = [
+    _VERB.pattern,
+    r"\b(a|an|the|some|few|couple of|\d+(?!\s?%)|one|two|three|four|five|six)\b",
+    r"\b(variants?|versions?|options?|ideas?|drafts?|messages?|copy)\b",
+    r"\bfor (them|these|those|these customers|those customers|this audience|that audience|the segment|us)\b",
+    r"\bin (our|the) (brand(’s|'s)? )?(voice|tone|style)\b|\bon[- ]brand\b",
+    r"\bwin[- ]?back\b|\bre-?engagement\b",
+    *[pattern for pattern, _ in _CHANNELS],
+]
+_DEFAULT_BRIEF = {
+    "At Risk": "We miss you: new gear for the season and a reason to come back",
+    "Can't Lose Them": "We miss you: new gear for the season and a reason to come back",
+    "Hibernating": "It has been a while: see what is new for your next trip",
+    "Lost": "It has been a while: see what is new for your next trip",
+    "Champions": "A thank-you to our best customers: early access to new gear",
+    "New": "Welcome: get ready for your first trip with us",
+}
+
+
+def _topic(text: str) -> str:
+    """What the message is about, once the instruction words are taken out."""
+    topic = text
+    for pattern in _INSTRUCTION:
+        topic = re.sub(pattern, " ", topic, flags=re.I)
+    topic = re.sub(r"\s+", " ", topic).strip(" ,.;:!?-")
+    topic = re.sub(r"^(for|about|on|with|to)\s+", "", topic, flags=re.I)
+    return topic if len(re.findall(r"[A-Za-z]{3,}", topic)) >= 2 else ""
+
+
+def copy_request(text: str) -> dict[str, Any] | None:
+    """``draft_copy`` arguments for ``text``, or None when it does not ask for copy."""
+    if not _VERB.search(text):
+        return None
+    channel = next((name for pattern, name in _CHANNELS if re.search(pattern, text, re.I)), None)
+    if channel is None:
+        if not re.search(r"\b(copy|message|headline|tagline|campaign)\b", text, re.I):
+            return None
+        channel = "email"
+    segment = next((s for s in _SEGMENTS if re.search(rf"\b{re.escape(s)}\b", text, re.I)), None)
+    if segment is None:
+        segment = next((name for pattern, name in _SEGMENT_HINTS if re.search(pattern, text, re.I)), None)
+    count = re.search(r"\b(\d+|one|two|three|four|five|six|an?)\s+(?:[\w-]+\s+){0,3}?(variants?|versions?|options?|"
+                      r"ideas?|drafts?|sms|texts?|emails?|messages?|ads?|posts?|headlines?|subject lines?)\b", text, re.I)
+    variants = 3
+    if count:
+        word = count.group(1).lower()
+        variants = int(word) if word.isdigit() else _NUMBERS.get(word, 3)
+    offer = re.search(r"(\d+\s?%\s?off[\w ]*?|free (?:shipping|delivery)[\w ]*?|buy one get one[\w ]*?)(?=[,.;!?]|$| for | to | in | and )",
+                      text, re.I)
+    verb = _VERB.search(text)
+    brief = _topic(text[verb.start():] if verb else text) or _DEFAULT_BRIEF.get(segment or "", "")
+    if not brief:
+        brief = text.strip()
+    return {
+        "channel": channel,
+        "brief": brief,
+        "variants": max(1, min(variants, 10)),
+        "segment": segment,
+        "offer": offer.group(1).strip() if offer else None,
+    }

@@ -1,0 +1,234 @@
+"""Deterministic fitter: whatever a model or template wrote, hard limits hold afterwards.
+
+Per string: normalise whitespace, make SMS text GSM-7 safe (smart quotes, dashes and
+ellipses to ASCII; emoji dropped only when they would force UCS-2 past one segment),
+remove banned phrases, drop filler phrases while too long, then cut after the last whole
+word (never inside a word or a ``{{merge_field}}``), preferring a sentence end, and trim
+dangling connectors. Required disclaimers (and the SMS sender prefix) are taken out
+before fitting and put back in place, so they always survive.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tools.copywriting.brand import BrandRules
+from tools.copywriting.channels import (
+    MERGE_RE,
+    ChannelSpec,
+    is_gsm7,
+    measured,
+    sms_limit,
+    sms_units,
+)
+from tools.copywriting.checks import ALWAYS_AVAILABLE, Fields, brand_patterns
+
+GSM_REPLACEMENTS = {
+    "‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
+    "–": "-", "—": "-", "‑": "-", "−": "-", "…": "...", "\u00a0": " ", "\u2009": " ",
+    "\u202f": " ", "•": "-", "·": "-", "«": '"', "»": '"', "ç": "Ç", "á": "a", "í": "i",
+    "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u", "ë": "e",
+    "ï": "i", "ã": "a", "õ": "o", "ý": "y", "ÿ": "y", "™": "", "®": "", "©": "",
+}
+FILLERS = (
+    r"\breally ", r"\bvery ", r"\bjust ", r"\bactually ", r"\bsimply ", r"\bquite ",
+    r"\btruly ", r"\bof course,? ", r"\bthat you (?=love|need)", r"\bright now\b",
+    r"\bwe think ", r"\bin fact,? ",
+)
+_FILLER_RES = [re.compile(p, re.IGNORECASE) for p in FILLERS]
+_TOKEN_RE = re.compile(r"\{\{[^}]*\}\}\S*|\S+")
+DANGLING = {
+    "and", "or", "the", "a", "an", "with", "to", "for", "of", "on", "in", "at", "your",
+    "our", "by", "from", "&", "-", "but", "so", "is", "are", "up", "until", "till", "ends",
+    "through", "when", "as", "than", "into",
+}
+
+LIST_PADDING = {
+    "headlines": ["Shop now", "Learn more", "See what's new", "Take a look"],
+    "descriptions": ["Find out more on our website.", "Take a look at the full range."],
+}
+
+Measure = Callable[[str], int]
+
+
+def gsm7_safe(text: str) -> str:
+    """ASCII look-alikes for typographic characters that would force UCS-2."""
+    return "".join(GSM_REPLACEMENTS.get(c, c) for c in text)
+
+
+def drop_symbols(text: str) -> str:
+    """``text`` without emoji and other symbol characters (and their variation selectors)."""
+    kept = [c for c in text if unicodedata.category(c) not in ("So", "Sk", "Cs", "Mn", "Cf")
+            or c in "^`"]
+    return re.sub(r"\s{2,}", " ", "".join(kept)).strip()
+
+
+def normalise(text: str) -> str:
+    lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in str(text).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def remove_phrases(text: str, pattern: re.Pattern[str] | None) -> str:
+    """Delete matches of ``pattern`` and tidy the spaces and punctuation left behind."""
+    if pattern is None or not pattern.search(text):
+        return text
+    out = pattern.sub("", text)
+    out = re.sub(r"[ \t]{2,}", " ", out)
+    out = re.sub(r" +([,.;:!?])", r"\1", out)
+    out = re.sub(r"([,;:])(?=[,.;:!?])", "", out)
+    return re.sub(r"^[\s,;:.!-]+", "", out).strip()
+
+
+def cut_words(text: str, limit: int, measure: Measure = len) -> str:
+    """The longest whole-word prefix of ``text`` with ``measure`` ≤ ``limit`` (no mid-word cut)."""
+    if measure(text) <= limit:
+        return text
+    best = ""
+    sentence_end = ""
+    for m in _TOKEN_RE.finditer(text):
+        candidate = text[: m.end()]
+        if measure(candidate) > limit:
+            break
+        best = candidate
+        if candidate.endswith((".", "!", "?")):
+            sentence_end = candidate
+    if sentence_end and len(sentence_end) >= 0.6 * len(best):
+        return sentence_end
+    words = best.split(" ")
+    while len(words) > 1 and (words[-1].lower().strip(",;:") in DANGLING or not words[-1].strip(",;:-")):
+        words.pop()
+    return " ".join(words).rstrip(",;:- ")
+
+
+def fit_text(text: str, limit: int, measure: Measure = len) -> str:
+    """``text`` shortened to ``limit``: fillers first, then a whole-word cut."""
+    text = normalise(text)
+    if measure(text) <= limit:
+        return text
+    for rx in _FILLER_RES:
+        text = re.sub(r"\s{2,}", " ", rx.sub("", text)).strip()
+        if measure(text) <= limit:
+            return text
+    return cut_words(text, limit, measure)
+
+
+def _strip_parts(text: str, parts: list[str]) -> str:
+    for part in parts:
+        text = text.replace(part, " ")
+    return normalise(text).strip(" -–|")
+
+
+def fit_variant(
+    spec: ChannelSpec,
+    fields: Fields,
+    brand: BrandRules,
+    *,
+    has_offer: bool = False,
+    defaults: Fields | None = None,
+    merge_fields: Sequence[str] | None = None,
+) -> Fields:
+    """A copy of ``fields`` that meets every hard limit of ``spec`` with disclaimers in place.
+
+    ``defaults`` fill missing fields and pad lists below their minimum item count. With
+    ``merge_fields``, any other ``{{field|fallback}}`` is replaced by its fallback (or dropped).
+    """
+    if merge_fields is not None:
+        allowed = set(merge_fields) | set(ALWAYS_AVAILABLE)
+        fields = {k: _known_merge_only(v, allowed) for k, v in fields.items()}
+    banned_re, _, _ = brand_patterns(brand)
+    width = spec.merge_field_width
+    defaults = defaults or {}
+    out: Fields = {}
+
+    def measure(s: str) -> int:
+        return len(measured(s, width))
+
+    for f in spec.fields:
+        raw: Any = fields.get(f.name)
+        if f.is_list:
+            values = [raw] if isinstance(raw, str) else list(raw or [])
+            fitted: list[str] = []
+            extra = [v for v in defaults.get(f.name, []) or [] if v not in values]
+            for v in [*values, *extra]:
+                t = fit_text(remove_phrases(normalise(str(v)), banned_re), f.max_chars, measure)
+                if t and t.lower() not in {x.lower() for x in fitted}:
+                    fitted.append(t)
+                if len(fitted) >= (f.max_items or 0) or (v in extra and len(fitted) >= (f.min_items or 0)):
+                    break
+            for pad in [*LIST_PADDING.get(f.name, []), brand.name]:  # last resort for min_items
+                if len(fitted) >= (f.min_items or 0):
+                    break
+                pad = fit_text(pad, f.max_chars, measure)
+                if pad and pad.lower() not in {x.lower() for x in fitted}:
+                    fitted.append(pad)
+            out[f.name] = fitted
+            continue
+        text = normalise(str(raw)) if isinstance(raw, str) and raw.strip() else ""
+        if not _strip_parts(remove_phrases(text, banned_re), _frame_parts(spec, brand)).strip(" .,"):
+            text = normalise(str(defaults.get(f.name, "") or ""))  # nothing usable: take the default
+        if f.name == spec.disclaimer_field or (spec.sms is not None and f.name == "text"):
+            out[f.name] = _fit_with_disclaimers(spec, f.max_chars, text, brand, has_offer, banned_re)
+        else:
+            text = remove_phrases(text, banned_re)
+            fitted_text = fit_text(text, f.max_chars, measure)
+            if not fitted_text and defaults.get(f.name):
+                fitted_text = fit_text(str(defaults[f.name]), f.max_chars, measure)
+            out[f.name] = fitted_text
+    return out
+
+
+def _known_merge_only(value: Any, allowed: set[str]) -> Any:
+    if isinstance(value, list):
+        return [_known_merge_only(v, allowed) for v in value]
+    if not isinstance(value, str):
+        return value
+    return MERGE_RE.sub(lambda m: m.group(0) if m.group(1) in allowed else (m.group(2) or ""), value)
+
+
+def _frame_parts(spec: ChannelSpec, brand: BrandRules) -> list[str]:
+    prefix = brand.sender_prefix.get(spec.name)
+    return [*brand.required_for(spec.name, has_offer=True), *([prefix] if prefix else [])]
+
+
+def _fit_with_disclaimers(
+    spec: ChannelSpec, max_chars: int, text: str, brand: BrandRules, has_offer: bool,
+    banned_re: re.Pattern[str] | None,
+) -> str:
+    required = brand.required_for(spec.name, has_offer=has_offer)
+    prefix = brand.sender_prefix.get(spec.name, "")
+    core = _strip_parts(text, [*required, *([prefix] if prefix else [])])
+    core = remove_phrases(core, banned_re)
+    sep = "\n\n" if spec.name == "email" else " "
+    head = f"{prefix} " if prefix else ""
+    tail = "".join(f"{sep if i == 0 or spec.name == 'email' else ' '}{d}" for i, d in enumerate(required))
+    width = spec.merge_field_width
+    if spec.sms is not None:
+        sms = spec.sms
+        whole = gsm7_safe(head + core + tail)
+        if not is_gsm7(measured(whole, width)) and sms_units(measured(whole, width))[1] > sms.ucs2_segment:
+            core = drop_symbols(gsm7_safe(core))
+        core = gsm7_safe(core)
+        frame = gsm7_safe(head + tail)
+
+        def sms_measure(s: str) -> int:
+            full = measured(gsm7_safe(head + s + tail), width)
+            return sms_units(full)[1] - sms_limit(full, sms) + 10_000
+
+        fitted = _end_sentence(fit_text(core, 10_000 - 1, sms_measure), bool(tail))
+        if sms_measure(fitted) > 10_000:  # even the frame alone is too long: keep the frame
+            fitted = ""
+        return (gsm7_safe(head) + fitted + frame[len(gsm7_safe(head)):]).strip()
+    budget = max_chars - len(measured(head + tail, width))
+    fitted = fit_text(core, budget - 1, lambda s: len(measured(s, width))) if budget > 1 else ""
+    fitted = _end_sentence(fitted, bool(tail))
+    return (head + fitted + tail).strip()
+
+
+def _end_sentence(text: str, needed: bool) -> str:
+    """Close ``text`` with a full stop before an appended disclaimer."""
+    if needed and text and not text.rstrip().endswith((".", "!", "?", ")", '"', "'")):
+        return text.rstrip() + "."
+    return text

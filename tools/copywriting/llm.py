@@ -1,0 +1,114 @@
+"""The model half of drafting: prompt, JSON parsing, check-driven repair rounds, usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from assistant.tokens import count_message_tokens, count_tokens
+from prompts import load_data
+from tools.copywriting.brand import BrandRules
+from tools.copywriting.channels import ChannelSpec
+from tools.copywriting.checks import Fields, check_variant
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    for key, value in values.items():
+        template = template.replace(f"<<{key}>>", str(value))
+    return template
+
+
+def build_messages(
+    spec: ChannelSpec, brief: str, brand: BrandRules, *, variants: int, segment: str | None,
+    offer: str | None, tone: str | None, language: str, merge_fields: Sequence[str],
+    facts: Sequence[str], has_offer: bool,
+) -> list[Any]:
+    """System and user messages for the first drafting call."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    prompt = load_data("copy_draft")
+    fields = "\n".join(
+        f"- {f.name}: " + (f"list of {f.min_items}–{f.max_items} strings, each ≤ {f.max_chars}"
+                           if f.is_list else f"≤ {f.max_chars}")
+        for f in spec.fields
+    )
+    if spec.sms is not None:
+        fields += "\n- use GSM-7 characters only (straight quotes, no emoji) to stay in one SMS"
+    required = brand.required_for(spec.name, has_offer=has_offer)
+    prefix = brand.sender_prefix.get(spec.name)
+    notes = []
+    if prefix:
+        notes.append(f'Start {spec.disclaimer_field} with "{prefix}".')
+    if required:
+        notes.append(f"End {spec.disclaimer_field} with, in order: " + " | ".join(required))
+    values = {
+        "brand": brand.name, "voice": "\n".join(f"- {v}" for v in brand.voice) or "- clear, warm",
+        "banned": ", ".join(brand.banned) or "(none)", "conditional": ", ".join(brand.conditional) or "(none)",
+        "merge_fields": ", ".join(merge_fields), "channel": spec.name, "label": spec.label,
+        "merge_width": spec.merge_field_width, "fields": fields, "disclaimers": "\n".join(notes),
+        "brief": brief.strip(), "offer": offer or "(none)", "segment": segment or "(all customers)",
+        "tone": tone or "brand voice", "language": language, "variants": variants,
+        "facts": "\n".join(f"- {f}" for f in facts) or "- (none retrieved)",
+        "example": ", ".join(f'"{f.name}": ' + ('["..."]' if f.is_list else '"..."') for f in spec.fields),
+    }
+    return [SystemMessage(_fill(prompt["system"], values)), HumanMessage(_fill(prompt["user"], values))]
+
+
+def llm_drafts(
+    model: Any, spec: ChannelSpec, brief: str, brand: BrandRules, *, variants: int,
+    segment: str | None, offer: str | None, tone: str | None, language: str,
+    merge_fields: Sequence[str], facts: Sequence[str], repair_rounds: int, has_offer: bool,
+) -> tuple[list[Fields], dict[str, Any], list[str]]:
+    """(drafts before fitting, usage, warnings) after up to ``repair_rounds`` repair rounds."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from tools.copywriting.drafting import failed, parse_variants, price_of
+
+    messages = build_messages(
+        spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
+        language=language, merge_fields=merge_fields, facts=facts, has_offer=has_offer,
+    )
+    prompt_tokens = completion_tokens = calls = rounds = 0
+    drafts: list[Fields] = []
+    warnings: list[str] = []
+    repair_template = str(load_data("copy_draft")["repair"])
+    for round_no in range(repair_rounds + 1):
+        prompt_tokens += count_message_tokens(messages)
+        reply = model.invoke(messages)
+        calls += 1
+        content = reply.content if isinstance(reply.content, str) else str(reply.content)
+        completion_tokens += count_tokens(content)
+        problems: list[str] = []
+        try:
+            parsed = parse_variants(content, spec)
+            drafts = parsed or drafts
+            for i, d in enumerate(parsed[:variants], 1):
+                bad = failed(check_variant(spec, d, brand, merge_fields, has_offer=has_offer))
+                problems.extend(f"variant {i}: {c.name}: {c.detail}" for c in bad)
+            if len(parsed) < variants:
+                problems.append(f"only {len(parsed)} variants; write {variants}")
+        except (ValueError, TypeError) as exc:
+            problems.append(f"the reply could not be used: {exc}")
+        if not problems:
+            break
+        if round_no == repair_rounds:
+            warnings.append(
+                f"After {repair_rounds} repair round(s) some checks still failed; "
+                "the fitter enforced the hard limits and disclaimers."
+            )
+            break
+        rounds += 1
+        messages = [*messages, AIMessage(content), HumanMessage(
+            repair_template.replace("<<variants>>", str(variants)).replace(
+                "<<problems>>", "\n".join(f"- {p}" for p in problems)))]
+    name = getattr(model, "model_name", None) or getattr(model, "model", None)
+    name = str(name) if name else type(model).__name__
+    price = price_of(name)
+    cost = 0.0 if price is None else (prompt_tokens * price[0] + completion_tokens * price[1]) / 1000
+    usage = {
+        "mode": "llm", "model": name, "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens,
+        "cost": round(cost, 6), "price_known": price is not None, "calls": calls,
+        "repair_rounds": rounds,
+    }
+    return drafts[:variants], usage, warnings

@@ -1,0 +1,91 @@
+"""The thin LangChain-facing tool: ``copy_tools(ctx)`` → ``[draft_copy]`` returning ToolOutput."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tools.context import ToolContext
+from tools.copywriting.brand import load_brand
+from tools.copywriting.checks import DEFAULT_MERGE_FIELDS
+from tools.copywriting.drafting import CopyResult
+from tools.copywriting.drafting import draft_copy as draft
+from tools.results import ToolOutput
+
+log = logging.getLogger(__name__)
+
+
+def brand_passages(ctx: ToolContext, query: str, k: int = 3) -> list[dict[str, Any]]:
+    """Brand passages for ``query`` from the knowledge base; ``[]`` when there is none."""
+    settings = ctx.settings
+    if not settings.chroma_host and not settings.chroma_path.exists():
+        return []
+    try:
+        passages = ctx.knowledge.search(query, k=k)
+    except Exception as exc:  # an empty or unreachable knowledge base must not stop drafting
+        log.info("copy: knowledge search skipped: %s", exc)
+        return []
+    return [{"source": p.source, "title": p.title, "heading": p.heading, "text": p.text,
+             "score": p.score} for p in passages]
+
+
+def customer_columns(ctx: ToolContext) -> list[str]:
+    """Columns of the customers table (usable as merge fields), or common defaults."""
+    try:
+        table = ctx.profile().table("customers")
+    except Exception:
+        return list(DEFAULT_MERGE_FIELDS)
+    return [c.name for c in table.columns] if table is not None else list(DEFAULT_MERGE_FIELDS)
+
+
+def summarize(result: CopyResult, channel: str) -> str:
+    """A compact text rendering of the drafts and failed checks for the model."""
+    lines = [f"{len(result.variants)} {channel} variant(s) ({result.usage.get('mode')} mode)."]
+    if result.usage.get("mode") == "offline":
+        lines.append(str(result.usage.get("note")))
+    for i, v in enumerate(result.variants, 1):
+        fields = {k: val for k, val in v.items() if k != "checks"}
+        lines.append(f"Variant {i}: {fields}")
+        bad = [c for c in v["checks"] if not c["passed"]]
+        lines.append("  checks: " + ("all passed" if not bad else "; ".join(
+            f"{c['name']} failed ({c['detail']})" for c in bad)))
+    lines.extend(f"Warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
+def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
+    """The copy tools bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
+
+    def draft_copy(
+        channel: str,
+        brief: str,
+        variants: int = 3,
+        segment: str | None = None,
+        offer: str | None = None,
+        tone: str | None = None,
+        language: str = "en",
+    ) -> ToolOutput:
+        """Draft marketing copy variants for a channel, checked against its limits and brand rules.
+
+        channel: email | sms | push | google_rsa | meta_ad | social. brief: what the message is
+        about (offer, dates, products). segment: the audience segment (e.g. "At Risk",
+        "Champions") that shapes the framing. variants: 1-10 distinct angles. Returns each
+        variant's fields with its checks (limits, banned words, disclaimers, merge fields).
+        """
+        model = None
+        if ctx.settings.resolved_mode == "llm":
+            from assistant.chat_models import make_chat_model
+
+            model = make_chat_model(ctx.settings)
+        passages = brand_passages(ctx, f"{channel} {brief} {offer or ''}".strip())
+        result = draft(
+            channel, brief, variants=variants, segment=segment, offer=offer, tone=tone,
+            language=language, brand=load_brand(ctx.settings.home),
+            merge_fields=customer_columns(ctx), model=model, facts=[p["text"][:400] for p in passages],
+        )
+        return ToolOutput(
+            text=summarize(result, channel), citations=passages, data=result.to_dict()
+        )
+
+    return [draft_copy]
