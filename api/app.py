@@ -19,6 +19,7 @@ from api import openai_compat
 from api.errors import install_error_handlers
 from api.routes import artifacts, chat, conversations, health, web
 from api.runtime import ChatAssistant, Runtime
+from api.slack import SlackSettings, mount_slack
 from assistant.settings import MaraSettings, get_settings
 
 API_VERSION = "0.1.0"
@@ -38,6 +39,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        slack = getattr(app.state, "slack", None)
+        if slack is not None:
+            slack.close()
         await run_in_threadpool(runtime.close)
 
     app = FastAPI(
@@ -60,4 +64,7 @@ def create_app(
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
+    slack_settings = SlackSettings.from_env()
+    if slack_settings is not None:  # SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set
+        mount_slack(app, runtime, slack_settings)
     return app

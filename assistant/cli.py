@@ -332,6 +332,24 @@ def query(
         _err().print(f"[dim]{result.row_count}{'+' if result.truncated else ''} rows; first 100 shown.[/dim]")
 
 
+@app.command()
+def slack() -> None:
+    """Run the Slack bot over Socket Mode (no public URL needed): needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+    from api.slack.settings import SlackSettings
+    from api.slack.socket_mode import run_socket_mode
+
+    slack_settings = SlackSettings.socket_mode_from_env()
+    if slack_settings is None:
+        raise MaraError(
+            "Socket Mode needs SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...).",
+            hint="Create an app-level token with the connections:write scope; see the Slack section of the README.",
+        )
+    settings = _settings()
+    _require_workspace(settings)
+    _err().print("Mara is connected to Slack over Socket Mode. Ctrl-C to stop.")
+    run_socket_mode(settings, slack_settings)
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 

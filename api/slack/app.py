@@ -1,0 +1,395 @@
+"""The Slack adapter: a Bolt app over the HTTP Events API, mounted at ``/slack/events``.
+
+Flow of one question: Bolt verifies the signature (5-minute replay window) and acks at once;
+:class:`SlackBot` drops repeats of an ``event_id`` (Slack's retries) and bot messages, then a
+listener thread checks the per-user rate limit and message size and posts a "thinking" message
+in the thread; a turn thread runs the turn on the app's assistant (one Slack thread = one
+conversation) and replaces the thinking message with the rendered answer. Large tables follow
+as CSV uploads, charts as PNG uploads. Every Web API failure is logged and, where Slack still
+lets us, told in the thread; 429s are retried after ``Retry-After`` by ``slack_sdk``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+from starlette.concurrency import run_in_threadpool
+
+from api.runtime import ChatAssistant, Runtime
+from api.slack.guards import EventDeduper, KeyedLocks, RateLimiter
+from api.slack.render import (
+    TABLE_ROWS,
+    SlackMessage,
+    escape,
+    notice_blocks,
+    render_turn,
+    unescape,
+)
+from api.slack.settings import SlackSettings
+from assistant.errors import MaraError
+from assistant.events import Event
+
+log = logging.getLogger("mara.slack")
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000
+MAX_UPLOAD_BYTES = 50_000_000
+THINKING = ":hourglass_flowing_sand: Thinking…"
+SLASH_COMMAND = "/mara"
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join"}
+
+
+def conversation_id(team: str, channel: str, thread_ts: str) -> str:
+    """The Mara conversation of a Slack thread."""
+    return f"slack-{team}-{channel}-{thread_ts}"
+
+
+def question_text(raw: str) -> str:
+    """The user's question: mentions removed, Slack's escaping undone, whitespace trimmed."""
+    return unescape(_MENTION.sub(" ", raw or "")).strip()
+
+
+def is_from_bot(event: dict[str, Any]) -> bool:
+    """True for messages written by any bot or app (Mara included) and for system subtypes."""
+    return bool(event.get("bot_id") or event.get("bot_profile")) or (
+        event.get("subtype") in _IGNORED_SUBTYPES
+    )
+
+
+class SlackBot:
+    """Holds the Bolt app, the Web API client, the worker pools and the guards.
+
+    Two pools: Bolt runs listeners (checks, the "thinking" message) on a small quick pool so
+    every question is acknowledged in the thread at once; turns run on ``settings.workers``
+    threads. When more than ``4 × workers`` turns are waiting, new questions are turned away.
+    """
+
+    def __init__(self, settings: SlackSettings, runtime: Runtime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.client = WebClient(
+            token=settings.bot_token.get_secret_value(),
+            base_url=settings.api_url,
+            timeout=15,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=1),
+                RateLimitErrorRetryHandler(max_retry_count=3),  # sleeps for Retry-After
+            ],
+        )
+        self.listeners = ThreadPoolExecutor(max_workers=4, thread_name_prefix="mara-slack-ack")
+        self.turns = ThreadPoolExecutor(
+            max_workers=settings.workers, thread_name_prefix="mara-slack-turn"
+        )
+        self.max_pending = 4 * settings.workers
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self.deduper = EventDeduper()
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self._limited_until: dict[str, float] = {}
+        self.locks = KeyedLocks()
+        self.table_rows = TABLE_ROWS  # larger tables are also uploaded as CSV
+        self.bolt = App(
+            client=self.client,
+            # Socket Mode needs no secret (requests come over the app's own connection);
+            # mount_slack refuses to serve HTTP without one.
+            signing_secret=(
+                settings.signing_secret.get_secret_value() if settings.signing_secret else ""
+            ),
+            token_verification_enabled=False,  # auth.test runs lazily on the first event
+            process_before_response=False,  # ack first, then run listeners in the pool
+            listener_executor=self.listeners,
+            logger=log,
+        )
+        self.bolt.middleware(self._drop_duplicates)
+        self.bolt.event("app_mention")(self._on_mention)
+        self.bolt.event("message")(self._on_message)
+        self.bolt.command(SLASH_COMMAND)(self._on_command)
+        self.bolt.event(re.compile(r".*"))(self._on_other_event)
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Response:
+        """Dispatch one Events API request through Bolt, off the event loop."""
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return Response("request body too large", status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return Response("request body too large", status_code=413)
+        bolt_response = await run_in_threadpool(self.bolt.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(bolt_response)
+
+    def close(self) -> None:
+        """Stop taking work; queued turns are dropped, running ones finish on their own."""
+        self.listeners.shutdown(wait=False, cancel_futures=True)
+        self.turns.shutdown(wait=False, cancel_futures=True)
+
+    # --- Bolt middleware and listeners ----------------------------------------------------
+
+    def _drop_duplicates(self, body: dict[str, Any], next: Any, req: Any) -> BoltResponse | None:
+        """Global middleware (after signature checks): one answer per ``event_id``."""
+        event_id = body.get("event_id")
+        if isinstance(event_id, str) and not self.deduper.first_time(event_id):
+            retry = (req.headers.get("x-slack-retry-num") or ["?"])[0]
+            log.info("slack: ignoring repeated delivery of %s (retry %s)", event_id, retry)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if not is_from_bot(event):
+            self._accept(str(body.get("team_id") or ""), event)
+
+    def _on_message(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        """Direct messages, and replies in threads Mara already answers in (without a mention;
+        with one, ``app_mention`` handles it)."""
+        if is_from_bot(event) or event.get("subtype"):
+            return
+        team = str(body.get("team_id") or "")
+        if event.get("channel_type") == "im":
+            self._accept(team, event)
+            return
+        thread, bot_user = event.get("thread_ts"), getattr(context, "bot_user_id", None)
+        if not thread or thread == event.get("ts"):
+            return
+        if bot_user and f"<@{bot_user}" in str(event.get("text") or ""):
+            return
+        if self._knows_thread(conversation_id(team, str(event.get("channel")), str(thread))):
+            self._accept(team, event)
+
+    def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
+        """``/mara <question>``: post the question in the channel and answer in its thread."""
+        question = question_text(str(command.get("text") or ""))
+        if not question:
+            ack(text=f"Ask me a question: `{SLASH_COMMAND} How many customers do we have?`")
+            return
+        ack()
+        channel, user = str(command.get("channel_id") or ""), str(command.get("user_id") or "")
+        shown = question if len(question) <= 300 else question[:299] + "…"
+        asked = f"<@{user}> asked: {escape(shown)}"
+        ts = self._post(channel, None, SlackMessage(text=asked, blocks=notice_blocks(asked)))
+        if ts is None:
+            respond(
+                text="I can't post in this conversation. Invite me with `/invite @Mara`, "
+                "or ask me in a direct message.",
+                response_type="ephemeral",
+            )
+            return
+        event = {"channel": channel, "ts": ts, "user": user, "text": escape(question)}
+        self._accept(str(command.get("team_id") or ""), event)
+
+    def _on_other_event(self, body: dict[str, Any]) -> None:
+        log.debug("slack: ignoring event %s", (body.get("event") or {}).get("type"))
+
+    def _knows_thread(self, conversation: str) -> bool:
+        try:
+            return bool(self.runtime._build().history(conversation))
+        except Exception:
+            log.exception("slack: could not read conversation %s", conversation)
+            return False
+
+    # --- one question ---------------------------------------------------------------------
+
+    def _accept(self, team: str, event: dict[str, Any]) -> None:
+        """Check a question, post the thinking message and queue the turn (listener thread)."""
+        channel = str(event.get("channel") or "")
+        thread = str(event.get("thread_ts") or event.get("ts") or "")
+        if not channel or not thread:
+            log.warning("slack: event without channel or ts ignored")
+            return
+        text = question_text(str(event.get("text") or ""))
+        refusal = self._refusal(f"{team}:{event.get('user') or ''}", text)
+        if refusal is not None:
+            if refusal:
+                self._notice(channel, thread, refusal)
+            return
+        with self._pending_lock:
+            busy = self._pending >= self.max_pending
+            if not busy:
+                self._pending += 1
+        if busy:
+            self._notice(
+                channel, thread, ":construction: I'm busy right now — ask me again in a minute."
+            )
+            return
+        thinking_ts = self._notice(channel, thread, THINKING)
+        conversation = conversation_id(team, channel, thread)
+        try:
+            self.turns.submit(self._answer, text, conversation, channel, thread, thinking_ts)
+        except RuntimeError:  # shutting down
+            with self._pending_lock:
+                self._pending -= 1
+
+    def _refusal(self, user_key: str, text: str) -> str | None:
+        """Why a question is not answered (``""``: silently), or ``None`` when it is fine."""
+        wait = self.limiter.try_acquire(user_key)
+        if wait > 0:
+            now = time.monotonic()
+            with self._pending_lock:
+                if self._limited_until.get(user_key, 0.0) > now:
+                    return ""  # told already; don't answer every extra message with a notice
+                self._limited_until[user_key] = now + wait
+            return (
+                ":turtle: You're asking faster than I can answer. "
+                f"Try again in {math.ceil(wait)} s."
+            )
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            return (
+                f":scissors: That message is {len(text):,} characters; I can take up to "
+                f"{limit:,}. Please shorten it or split it into several questions."
+            )
+        if not text:
+            return (
+                "Ask me about your customers, segments or campaigns — for example "
+                "_How many customers do we have?_"
+            )
+        return None
+
+    def _answer(
+        self, text: str, conversation: str, channel: str, thread: str, thinking_ts: str | None
+    ) -> None:
+        """Run the turn and deliver it (turn thread)."""
+        try:
+            message = self._run_turn(text, conversation)
+            self._deliver(channel, thread, thinking_ts, message)
+            self._upload_tables(channel, thread, message.csv_tables)
+            self._upload_charts(channel, thread, message.charts)
+        except Exception:  # never let a worker die silently
+            log.exception("slack: answering in %s failed", conversation)
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+
+    def _run_turn(self, text: str, conversation: str) -> SlackMessage:
+        try:
+            assistant: ChatAssistant = self.runtime._build()
+            lock = self.locks.acquire(conversation)
+            try:
+                events: list[Event] = list(assistant.stream(text, conversation))
+            finally:
+                self.locks.release(conversation, lock)
+            return render_turn(events, self.table_rows)
+        except MaraError as err:  # e.g. a missing workspace: the message says what to do
+            log.error("slack: turn failed for %s: %s", conversation, err)
+            note = f":warning: Sorry — I couldn't answer that: {escape(str(err))}"
+        except Exception:
+            log.exception("slack: turn failed for %s", conversation)
+            note = ":warning: Sorry — something went wrong on my side (it has been logged)."
+        return SlackMessage(text=note, blocks=notice_blocks(note))
+
+    # --- Web API calls, each one logged on failure ----------------------------------------
+
+    def _notice(self, channel: str, thread: str, text: str) -> str | None:
+        """Post a short message in the thread; its ``ts``, or ``None`` if Slack refused it."""
+        return self._post(channel, thread, SlackMessage(text=text, blocks=notice_blocks(text)))
+
+    def _post(self, channel: str, thread: str | None, message: SlackMessage) -> str | None:
+        try:
+            response = self.client.chat_postMessage(
+                channel=channel, thread_ts=thread, text=message.text, blocks=message.blocks
+            )
+        except (SlackClientError, OSError) as err:
+            log.error("slack: chat.postMessage to %s failed: %s", channel, _slack_error(err))
+            return None
+        return str(response.get("ts") or "") or None
+
+    def _deliver(
+        self, channel: str, thread: str, thinking_ts: str | None, message: SlackMessage
+    ) -> None:
+        """Replace the thinking message with the answer; fall back to a new post, then a notice."""
+        if thinking_ts:
+            try:
+                self.client.chat_update(
+                    channel=channel, ts=thinking_ts, text=message.text, blocks=message.blocks
+                )
+                return
+            except (SlackClientError, OSError) as err:
+                log.error("slack: chat.update in %s failed: %s", channel, _slack_error(err))
+        if self._post(channel, thread, message):
+            return
+        plain = SlackMessage(text=message.text, blocks=notice_blocks(message.text))
+        if self._post(channel, thread, plain):
+            return
+        self._notice(
+            channel, thread, ":warning: I have an answer but Slack would not let me post it."
+        )
+
+    def _upload_tables(self, channel: str, thread: str, artifact_ids: list[str]) -> None:
+        for artifact_id in artifact_ids[:3]:
+            try:
+                path = self.runtime.artifacts.csv_path(artifact_id)
+                if path.stat().st_size > MAX_UPLOAD_BYTES:
+                    log.warning("slack: table %s too large to upload", artifact_id)
+                    continue
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread,
+                    file=str(path),
+                    filename=f"mara-{artifact_id}.csv",
+                    title="Full table (CSV)",
+                )
+            except KeyError:
+                log.warning("slack: table artifact %s not found", artifact_id)
+            except (SlackClientError, OSError) as err:
+                log.error("slack: CSV upload in %s failed: %s", channel, _slack_error(err))
+                self._notice(channel, thread, ":warning: I couldn't upload the full table.")
+
+    def _upload_charts(self, channel: str, thread: str, charts: list[dict[str, Any]]) -> None:
+        for chart in charts[:3]:
+            title = str(chart.get("title") or "Chart")
+            try:
+                from tools.charts import render_png
+
+                png = render_png(chart["spec"])
+                self.client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread,
+                    content=png,
+                    filename=f"{chart.get('artifact_id') or 'chart'}.png",
+                    title=title,
+                )
+            except (SlackClientError, OSError) as err:
+                log.error("slack: chart upload in %s failed: %s", channel, _slack_error(err))
+                self._notice(channel, thread, f":warning: I couldn't upload the chart _{title}_.")
+            except Exception:
+                log.exception("slack: chart %r could not be rendered", title)
+
+
+def _slack_error(err: Exception) -> str:
+    if isinstance(err, SlackApiError):
+        return str(err.response.get("error") or err.response.status_code)
+    return f"{type(err).__name__}: {err}"
+
+
+def mount_slack(app: FastAPI, runtime: Runtime, settings: SlackSettings) -> SlackBot:
+    """Add ``POST /slack/events`` to ``app``; the bot is kept on ``app.state.slack``."""
+    if settings.signing_secret is None or not settings.signing_secret.get_secret_value():
+        raise ValueError("The Slack events endpoint needs SLACK_SIGNING_SECRET.")
+    bot = SlackBot(settings, runtime)
+    router = APIRouter(tags=["slack"])
+
+    @router.post(EVENTS_PATH, include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        """Slack Events API requests (signed by Slack)."""
+        return await bot.handle(request)
+
+    app.include_router(router)
+    app.state.slack = bot
+    return bot
