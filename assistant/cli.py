@@ -101,6 +101,8 @@ def chat(
     """Talk to Mara: one question with MESSAGE, or an interactive session without."""
     settings = _settings()
     _require_workspace(settings)
+    if settings.resolved_mode == "offline":
+        _warm_up_in_background()
     from assistant.agent import Assistant
 
     with Assistant(settings) as assistant:
@@ -115,6 +117,20 @@ def chat(
                 raise typer.Exit(1)
             return
         _repl(assistant, conversation)
+
+
+def _warm_up_in_background() -> None:
+    """Load the embedding model and tokenizer while the agent's modules import (2 cores, one turn)."""
+    import threading
+
+    def warm() -> None:
+        from assistant.tokens import encoding
+        from knowledge.embeddings import get_encoder
+
+        get_encoder()
+        encoding()
+
+    threading.Thread(target=warm, name="mara-warm-up", daemon=True).start()
 
 
 def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> tuple[str, bool] | None:

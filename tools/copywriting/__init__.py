@@ -9,17 +9,27 @@ Plain API: :func:`draft_copy`, :func:`check_variant`, :func:`fit_variant`,
 
 from __future__ import annotations
 
-from tools.copywriting.audience import draft_for_segments, render_audience
-from tools.copywriting.brand import BrandRules, load_brand, sample_brand
-from tools.copywriting.channels import ChannelSpec, get_channel, load_channels, sms_segments
-from tools.copywriting.checks import Check, check_variant
-from tools.copywriting.drafting import CopyResult, draft_copy
-from tools.copywriting.fitter import fit_text, fit_variant, gsm7_safe
-from tools.copywriting.personalize import opted_in, render_for_customers
+import importlib
+from typing import Any
 
-__all__ = [
-    "BrandRules", "ChannelSpec", "Check", "CopyResult", "check_variant", "draft_copy",
-    "draft_for_segments", "render_audience",
-    "fit_text", "fit_variant", "get_channel", "gsm7_safe", "load_brand", "load_channels",
-    "opted_in", "render_for_customers", "sample_brand", "sms_segments",
-]
+# Names resolve lazily (PEP 562): the agent's tool only needs drafting and checks, and
+# personalisation pulls in pandas, which a one-shot `mara chat` should not pay for.
+_EXPORTS = {
+    "draft_for_segments": "audience", "render_audience": "audience",
+    "BrandRules": "brand", "load_brand": "brand", "sample_brand": "brand",
+    "ChannelSpec": "channels", "get_channel": "channels", "load_channels": "channels",
+    "sms_segments": "channels",
+    "Check": "checks", "check_variant": "checks",
+    "CopyResult": "drafting", "draft_copy": "drafting",
+    "fit_text": "fitter", "fit_variant": "fitter", "gsm7_safe": "fitter",
+    "opted_in": "personalize", "render_for_customers": "personalize",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
