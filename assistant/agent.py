@@ -135,7 +135,6 @@ class Assistant:
         self.tools = tools if tools is not None else build_tools(self.context)
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
         self.audit = AuditLog(settings.home / "audit.sqlite")
-        self._pending_tool: AuditRecord | None = None
         masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
         self.vault = PIIVault(settings.pii_allow) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt)]
@@ -241,9 +240,8 @@ class Assistant:
                             else:
                                 reply_parts.clear()
                         elif isinstance(msg, ToolMessage) and node == "tools":
-                            for event in _tool_events(msg):
-                                self._audit_tool(event, actor, conversation_id, tool_calls)
-                                yield event
+                            self._audit_tool(msg, actor, conversation_id, tool_calls)
+                            yield from _tool_events(msg)
         except GraphRecursionError:
             turn_failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
@@ -283,30 +281,23 @@ class Assistant:
         else:
             usage.add(count_message_tokens([msg]), count_tokens(_text_of(msg.content)))
 
-    def _audit_tool(self, event: Event, actor: str, conversation_id: str, calls: list[dict[str, Any]]) -> None:
-        if event.type == "tool_end":
-            args: dict[str, Any] = next((c["args"] for c in reversed(calls) if c["name"] == event.data["name"]), {})
-            self._pending_tool = AuditRecord(
-                audit_now(), actor, conversation_id, "tool", str(event.data["name"]), dict(args),
-                ok=bool(event.data["ok"]), duration_ms=event.data.get("duration_ms"),
-                detail=None if event.data["ok"] else str(event.data.get("summary", ""))[:500],
-            )
-            self._audit(self._pending_tool)
-        elif event.type == "table" and self._pending_tool is not None and self._pending_tool.rows is None:
-            self._pending_tool.rows = int(event.data.get("row_count") or 0)
-            self._audit_update_rows(self._pending_tool.rows)
+    def _audit_tool(self, msg: ToolMessage, actor: str, conversation_id: str, calls: list[dict[str, Any]]) -> None:
+        """One audit record per tool call, with the rows its table returned."""
+        args: dict[str, Any] = next((c["args"] for c in reversed(calls) if c["name"] == msg.name), {})
+        artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
+        rows = next((a.get("row_count") for a in artifact.get("artifacts", []) if a.get("kind") == "table"), None)
+        ok = msg.status != "error"
+        self._audit(AuditRecord(
+            audit_now(), actor, conversation_id, "tool", str(msg.name), dict(args), ok=ok,
+            rows=None if rows is None else int(rows), duration_ms=msg.additional_kwargs.get("duration_ms"),
+            detail=None if ok else _text_of(msg.content)[:500],
+        ))
 
     def _audit(self, record: AuditRecord) -> None:
         try:
             self.audit.append(record)
         except Exception:  # noqa: BLE001 - the audit trail must never break a turn
             log.exception("could not write the audit record")
-
-    def _audit_update_rows(self, rows: int) -> None:
-        try:
-            self.audit.set_last_rows(rows)
-        except Exception:  # noqa: BLE001
-            log.exception("could not update the audit record")
 
     def _record_usage(self, conversation_id: str, usage: TokenUsage, tool_calls: list[dict[str, Any]]) -> None:
         """Append the turn's token counts to ``usage.jsonl`` in the workspace (one JSON line per turn)."""

@@ -97,11 +97,6 @@ class AuditLog:
         with self._lock, self._connect() as con:
             con.execute(f"INSERT INTO audit ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
 
-    def set_last_rows(self, rows: int) -> None:
-        """Row count of the latest tool record (known only once its table event arrives)."""
-        with self._lock, self._connect() as con:
-            con.execute("UPDATE audit SET rows = ? WHERE id = (SELECT max(id) FROM audit WHERE kind = 'tool')", [rows])
-
     def query(self, since: dt.datetime | None = None, conversation_id: str | None = None, limit: int = 1000) -> list[AuditRecord]:
         """Records, oldest first, optionally since a time or for one conversation."""
         sql = "SELECT ts, actor, conversation_id, kind, name, args, ok, rows, duration_ms, prompt_tokens, completion_tokens, detail FROM audit WHERE 1=1"
