@@ -85,6 +85,7 @@ def test_unknown_breakdown_is_reported_not_guessed(ctx: ToolContext) -> None:
         ("Q3 2025", "2025-07-01", "2025-10-01"),
         ("in March 2025", "2025-03-01", "2025-04-01"),
         ("the last 30 days", "2025-10-03", "2025-11-02"),
+        ("the past 3 months", "2025-08-02", "2025-11-02"),
         ("since 2025-06-15", "2025-06-15", "2025-11-02"),
     ],
 )

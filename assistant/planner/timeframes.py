@@ -54,8 +54,9 @@ def parse_timeframe(text: str, today: dt.date) -> Timeframe | None:
         elif unit == "week":
             start = today - dt.timedelta(days=7 * n - 1)
         elif unit == "month":
-            start = _month_start(today, -n) if n > 0 else today
-            start = start.replace(day=min(today.day, 28)) if False else today - dt.timedelta(days=30 * n - 1)
+            first = _month_start(today, -n)  # the same day n calendar months ago, clamped to month end
+            month_end = _month_start(first, 1) - dt.timedelta(days=1)
+            start = first.replace(day=min(today.day, month_end.day)) + dt.timedelta(days=1)
         else:
             start = today - dt.timedelta(days=365 * n - 1)
         return Timeframe(start, tomorrow, f"the last {n} {unit}{'s' if n != 1 else ''} ({start} to {today})")
