@@ -19,6 +19,7 @@ Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
 _MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv)", re.I)
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_number$)", re.I)
+PROFILE_VERSION = 2
 _CATEGORY_MAX_VALUES = 60
 # Personal data is never sampled into the profile (it would reach the model's prompt).
 PII_NAME = re.compile(r"(e_?mail|phone|mobile|first_?name|last_?name|full_?name|surname|street|address|postal|zip|birth|ssn|iban)", re.I)
@@ -137,7 +138,8 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
 def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:
     """The profile from ``cache`` when it matches the warehouse's tables, else freshly read and cached."""
     tables = warehouse.tables()
-    fingerprint = json.dumps([[t.name, t.rows, [c.name for c in t.columns]] for t in tables])
+    # the version invalidates caches written by older role rules
+    fingerprint = json.dumps([PROFILE_VERSION, [[t.name, t.rows, [c.name for c in t.columns]] for t in tables]])
     if cache is not None and cache.exists():
         try:
             raw = json.loads(cache.read_text())
