@@ -107,6 +107,14 @@ _COMMENTS = {
     ("customers", "email_opt_in"): "current e-mail consent (FALSE after an unsubscribe)",
     ("customers", "loyalty_tier"): "from completed-order spend (USD) in the last 365 days",
 }
+TABLE_DESCRIPTIONS = {
+    "customers": "Everyone who signed up, with country, consent flags and loyalty tier.",
+    "orders": "One row per order; totals in the order currency and in USD (total_usd: use it across countries).",
+    "order_items": "Order lines: product, quantity, unit price and line totals.",
+    "products": "The catalogue: category, USD list price.",
+    "campaigns": "Marketing campaigns: channel, offer, target segment, dates.",
+    "email_events": "E-mail sends, opens, clicks and unsubscribes per customer and campaign.",
+}
 _STATUSES = ("completed", "returned", "cancelled")
 _EVENTS = ("send", "open", "click", "unsubscribe")
 _SEGMENTS = ("all", "active", "lapsed", "vip")

@@ -150,3 +150,9 @@ def test_questions_are_not_copy_requests() -> None:
     from assistant.planner.copy_requests import copy_request
 
     assert copy_request("how many emails did we send last month") is None
+
+
+def test_what_is_question_keeps_its_breakdown(ctx: ToolContext) -> None:
+    """“what is our revenue by country?”: the 'what' phrase stops at 'by', so the breakdown survives."""
+    parsed = parse_data_question("what is our revenue by country?", ctx.profile(), TODAY)
+    assert parsed is not None and parsed.spec.dimensions == ["customers.country"]

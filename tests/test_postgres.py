@@ -101,3 +101,22 @@ def test_unreachable_warehouse_is_a_clear_error() -> None:
     warehouse = SQLAlchemyWarehouse("postgresql+psycopg://postgres@127.0.0.1:9/nowhere")
     with pytest.raises(WarehouseError, match="unreachable.*MARA_WAREHOUSE_URL"):
         warehouse.tables()
+
+
+@requires_postgres
+def test_semantic_metrics_and_repeat_rate_run_on_postgres(pg_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same structured query, rendered in PostgreSQL's dialect, gives the DuckDB answer."""
+    from tools.context import ToolContext
+    from tools.data import run_query_spec
+    from tools.query_spec import QuerySpec
+    from tools.semantic_model import FILE_NAME, generate_semantic_model, save_semantic_model
+
+    settings = MaraSettings(home=tmp_path, mode="offline", warehouse_url=pg_database, _env_file=None)  # type: ignore[call-arg]
+    save_semantic_model(generate_semantic_model(ToolContext(settings).profile()), tmp_path / FILE_NAME)
+    ctx = ToolContext(settings)
+    spec = QuerySpec.model_validate({"table": "orders", "dimensions": ["country"], "metrics": [
+        {"name": "revenue"}, {"name": "aov"}, {"name": "repeat_rate"}, {"name": "active_customers"}]})
+    rows = {r[0]: [float(v) for v in r[1:]] for r in run_query_spec(ctx, spec).data["rows"]}
+    assert rows["Germany"] == [1005.50, 251.38, 50.0, 2.0]  # Anna's 3 orders and Emil's 1
+    assert rows["United States"] == [394.90, 131.63, 50.0, 2.0]
+    assert rows["United Kingdom"] == [75.25, 75.25, 0.0, 1.0]

@@ -31,12 +31,17 @@ class ToolContext:
         return ArtifactStore(self.settings.artifacts_path)
 
     def profile(self) -> SchemaProfile:
-        """The live schema's profile (cached in the workspace for the embedded warehouse)."""
+        """The live schema's profile (cached in the workspace for the embedded warehouse),
+        with the declarations of the workspace's ``semantic.yaml`` applied when there is one."""
         if self._profile is None:
+            from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
+
             cache = None
             if not self.settings.warehouse_url and self.settings.home.exists():
                 cache = self.settings.home / "schema_profile.json"
-            self._profile = load_profile(self.warehouse, cache)
+            profile = load_profile(self.warehouse, cache)
+            model = load_semantic_model(self.settings.home / FILE_NAME)
+            self._profile = apply_semantic_model(profile, model) if model is not None else profile
         return self._profile
 
     @cached_property

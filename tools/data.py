@@ -21,7 +21,7 @@ from tools.query_spec import (
     unknown_name,
 )
 from tools.results import ToolOutput, render_table, table_artifact
-from tools.schema_profile import SchemaProfile
+from tools.schema_profile import MetricDefinition, SchemaProfile
 
 
 def describe_tables(profile: SchemaProfile, table: str | None = None) -> ToolOutput:
@@ -37,16 +37,45 @@ def describe_tables(profile: SchemaProfile, table: str | None = None) -> ToolOut
     lines = []
     for t in tables:
         lines.append(f"## {t.name} ({t.rows:,} rows)")
+        facts = [t.grain or "", f"key {t.key}" if t.key else "", f"customer key {t.customer_key}" if t.customer_key else ""]
+        main = profile.main_date(t)
+        if main is not None and len(t.by_role("date")) > 1:
+            facts.append(f"time ranges use {main.name}")
+        if any(facts) or t.description:
+            lines.append(" · ".join(f for f in [t.description or "", *facts] if f))
         for c in t.columns:
             extra = ""
-            if c.role == "category" and c.values:
+            if c.pii:
+                extra = "; personal data"
+            elif c.role == "category" and c.values:
                 shown = c.values[:12]
                 extra = f"; values: {', '.join(shown)}{' …' if len(c.values) > 12 else ''}"
             elif c.role in ("date", "money", "number") and c.min is not None:
                 extra = f"; range {c.min} … {c.max}"
-            lines.append(f"- {c.name}: {c.type} ({c.role}{extra})")
-    data = {"tables": [{"name": t.name, "rows": t.rows, "columns": [c.name for c in t.columns]} for t in tables]}
+            lines.append(f"- {c.name}: {c.type} ({c.role}{extra})" + (f" — {c.description}" if c.description else ""))
+    names = {t.name for t in tables}
+    links = [f"{r.from_table}.{r.from_column} -> {r.to_table}.{r.to_column}" for r in profile.relationships
+             if r.from_table in names or r.to_table in names]
+    if links:
+        lines.append("Relationships (many-to-one, joined automatically): " + "; ".join(links))
+    metrics = [m for m in profile.metrics.values() if m.table in names]
+    if metrics:
+        lines.append('Metrics (use in query_data as {"name": ...}):')
+        for m in metrics:
+            lines.append(f"- {m.name} on {m.table}: {m.description or _definition(m)}")
+    data = {
+        "tables": [{"name": t.name, "rows": t.rows, "columns": [c.name for c in t.columns]} for t in tables],
+        "metrics": [m.name for m in metrics],
+    }
     return ToolOutput(text="\n".join(lines), data=data)
+
+
+def _definition(metric: MetricDefinition) -> str:
+    if metric.ratio:
+        return f"{metric.ratio[0]} / {metric.ratio[1]}"
+    if metric.min_orders:
+        return f"% of customers with {metric.min_orders}+ rows"
+    return f"{metric.agg}({metric.column or '*'})"
 
 
 def run_query_spec(ctx: ToolContext, spec: QuerySpec) -> ToolOutput:
@@ -82,7 +111,9 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
 
 
 def _title(spec: QuerySpec) -> str:
-    metrics = ", ".join(m.alias or (f"{m.agg} {m.column}" if m.column else f"{spec.table} count") for m in spec.metrics)
+    metrics = ", ".join(
+        m.alias or m.name or (f"{m.agg} {m.column}" if m.column else f"{spec.table} count") for m in spec.metrics
+    ).replace("_", " ")
     by = [d.rsplit(".", 1)[-1] for d in spec.dimensions] + ([spec.time_grain] if spec.time_grain else [])
     title = metrics + (f" by {', '.join(by)}" if by else "")
     return title[:1].upper() + title[1:]
@@ -114,8 +145,8 @@ def data_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         """Answer a question about customer data with a structured query (preferred over SQL).
 
         `table` is the base table whose rows are counted or summed (e.g. orders for revenue,
-        customers for customer counts). metrics: [{"agg": "count"|"count_distinct"|"sum"|"avg"|"min"|"max",
-        "column": "total"}]; dimensions: columns to group by, related tables joined automatically
+        customers for customer counts). metrics: [{"name": "revenue"}] for a metric describe_data lists
+        (preferred), or [{"agg": "count"|"count_distinct"|"sum"|"avg"|"min"|"max", "column": "total"}]; dimensions: columns to group by, related tables joined automatically
         (e.g. "country" from customers when the base is orders); filters: [{"column", "op", "value"}];
         time_range: {"start": "2025-07-01", "end": "2025-10-01"} (end exclusive); time_grain:
         day|week|month|quarter|year; order: desc|asc by the first metric; limit: max groups.

@@ -1,28 +1,44 @@
 """Loading files into the embedded warehouse (``mara data load``) — the only write path, never the agent's.
 
-A table is created under a temporary name and swapped in inside one transaction,
-so a failed load never leaves a half-loaded or missing table.
+A table is created under a temporary name, its types refined (money strings such as
+``$1,234.50`` become numbers, ``03/15/2025`` becomes a DATE, midnight-only timestamps
+become dates) and swapped in inside one transaction, so a failed load never leaves a
+half-loaded or missing table.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.errors import DataLoadError
 
+if TYPE_CHECKING:
+    import duckdb
+
+_CSV = "read_csv({path}, header=true, auto_detect=true, sample_size=-1, encoding={encoding}{delim})"
 READERS = {
-    ".csv": "read_csv_auto({path}, header=true, skip=0, delim=',', sample_size=-1)",
-    ".tsv": "read_csv_auto({path}, header=true, skip=0, delim='\\t', sample_size=-1)",
-    ".txt": "read_csv_auto({path}, header=true, skip=0, sample_size=-1)",
+    ".csv": _CSV.replace("{delim}", ", delim=','"),
+    ".tsv": _CSV.replace("{delim}", ", delim='\\t'"),
+    ".txt": _CSV.replace("{delim}", ""),
     ".parquet": "read_parquet({path})",
     ".pq": "read_parquet({path})",
     ".jsonl": "read_json_auto({path}, format='newline_delimited')",
     ".ndjson": "read_json_auto({path}, format='newline_delimited')",
     ".json": "read_json_auto({path})",
+    ".xlsx": "excel",  # read with openpyxl (pandas), then handed to DuckDB
+    ".xlsm": "excel",
 }
+ENCODINGS = ("utf-8", "latin-1", "utf-16")
+# "$1,234.50", "€ 12.00", "(45.10)", "-3,000": money written as text
+_MONEY_TEXT = r"^\s*\(?\s*-?\s*[$€£¥]?\s*-?\d{1,3}(,\d{3})*(\.\d{1,4})?\s*(USD|EUR|GBP)?\s*\)?\s*$|^\s*-?[$€£¥]\s*-?\d+(\.\d{1,4})?\s*$"
+_DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y")
+ProgressCallback = Callable[[float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +47,8 @@ class LoadReport:
     rows: int
     columns: list[dict[str, str]]
     replaced: bool
+    notes: list[str] = field(default_factory=list)  # type decisions worth a look ("price: money text → DECIMAL")
+    money_columns: list[str] = field(default_factory=list)  # columns that held money written as text
 
 
 def table_name_for(path: Path) -> str:
@@ -41,23 +59,38 @@ def table_name_for(path: Path) -> str:
     return name
 
 
-def load_file(database: Path, path: Path, table: str | None = None, *, replace: bool = False) -> LoadReport:
-    """Load ``path`` (CSV, TSV, Parquet, JSON lines) into ``table`` of the DuckDB file ``database``."""
+def load_file(
+    database: Path,
+    path: Path,
+    table: str | None = None,
+    *,
+    replace: bool = False,
+    encoding: str = "utf-8",
+    progress: ProgressCallback | None = None,
+) -> LoadReport:
+    """Load ``path`` (CSV, TSV, Parquet, JSON lines, Excel) into ``table`` of the DuckDB file ``database``.
+
+    Raises :class:`DataLoadError` for a missing, empty, unsupported or malformed file, an
+    invalid or taken table name (without ``replace``); the warehouse is then unchanged.
+    ``progress`` receives the percentage read so far.
+    """
     import duckdb
 
     path = Path(path)
     if not path.is_file():
-        raise DataLoadError(f"No file at {path}.", hint="Give the path of a CSV, TSV, Parquet or JSON-lines file.")
+        raise DataLoadError(f"No file at {path}.", hint=f"Give the path of a file of type {', '.join(sorted(READERS))}.")
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise DataLoadError(
             f"Unsupported file type '{path.suffix or '(none)'}' for {path.name}.",
             hint=f"Accepted: {', '.join(sorted(READERS))}.",
         )
-    if path.stat().st_size == 0:
+    if encoding.lower() not in ENCODINGS:
+        raise DataLoadError(f"Unsupported encoding '{encoding}'.", hint=f"Accepted: {', '.join(ENCODINGS)}.")
+    if path.stat().st_size == 0 or (path.suffix.lower() in (".csv", ".tsv", ".txt", ".jsonl", ".ndjson") and not path.read_bytes()[:65536].strip()):
         raise DataLoadError(f"{path.name} is empty.", hint="Export the data again with a header row and at least one row.")
     name = table or table_name_for(path)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) or name.startswith("__"):
         raise DataLoadError(f"'{name}' is not a valid table name.", hint="Use letters, digits and underscores, starting with a letter.")
     database.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -71,19 +104,18 @@ def load_file(database: Path, path: Path, table: str | None = None, *, replace: 
             raise DataLoadError(
                 f"Table '{name}' already exists.", hint="Pass --replace to replace it, or --table NAME to load under another name."
             )
-        source = reader.format(path="'" + str(path).replace("'", "''") + "'")
-        try:
-            con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT * FROM {source}')
-        except duckdb.Error as err:
-            raise DataLoadError(f"Cannot read {path.name}: {str(err).splitlines()[0]}", hint="Check the file's encoding (UTF-8), delimiter and that every row has the same columns.") from err
-        columns = con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-            [staging],
-        ).fetchall()
+        _read_into(con, staging, path, reader, encoding, progress)
+        columns = _columns(con, staging)
         (rows,) = con.execute(f'SELECT count(*) FROM "{staging}"').fetchone() or (0,)
         if not columns or rows == 0:
-            con.execute(f'DROP TABLE "{staging}"')
+            if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+                ragged = _ragged_row(path, "\t" if path.suffix.lower() == ".tsv" else ",", encoding)
+                if ragged is not None:
+                    raise _ragged_error(path, ragged)
             raise DataLoadError(f"{path.name} has no data rows.", hint="A header row and at least one data row are needed.")
+        _check_header(columns, path)
+        notes = _refine_types(con, staging, columns)
+        columns = _columns(con, staging)
         con.execute("BEGIN TRANSACTION")
         if name in existing:
             con.execute(f'DROP TABLE "{name}"')
@@ -97,4 +129,185 @@ def load_file(database: Path, path: Path, table: str | None = None, *, replace: 
         raise
     finally:
         con.close()
-    return LoadReport(name, int(rows), [{"name": c, "type": t} for c, t in columns], name in existing)
+    money = [n.split(":", 1)[0] for n in notes if ": money written as text" in n]
+    return LoadReport(name, int(rows), [{"name": c, "type": t} for c, t in columns], name in existing, notes, money)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [
+        (str(c), str(t))
+        for c, t in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
+
+
+def _read_into(
+    con: duckdb.DuckDBPyConnection, staging: str, path: Path, reader: str, encoding: str, progress: ProgressCallback | None
+) -> None:
+    import duckdb
+
+    if reader == "excel":
+        _read_excel(con, staging, path)
+        return
+    source = reader.format(path=_string(str(path)), encoding=_string(encoding))
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT * FROM {source}')
+        except BaseException as err:  # re-raised in the caller's thread
+            error.append(err)
+
+    worker = threading.Thread(target=run, name="mara-data-load", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+        if progress is not None:
+            with contextlib.suppress(duckdb.Error, AttributeError):
+                percent = float(con.query_progress())
+                if percent >= 0:
+                    progress(min(percent, 99.0))
+    if error:
+        err = error[0]
+        if isinstance(err, duckdb.Error):
+            raise _read_error(err, path, encoding) from err
+        raise err
+
+
+def _read_excel(con: duckdb.DuckDBPyConnection, staging: str, path: Path) -> None:
+    try:
+        import pandas as pd
+
+        frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
+    except ImportError as err:
+        raise DataLoadError("Reading Excel files needs the 'openpyxl' package.", hint="pip install openpyxl") from err
+    except Exception as err:  # openpyxl raises many types for a broken workbook
+        raise DataLoadError(f"Cannot read {path.name} as an Excel workbook: {err}",
+                            hint="Save it again as .xlsx, or export the sheet as CSV.") from err
+    frame = frame.dropna(axis=1, how="all").dropna(axis=0, how="all")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        raise DataLoadError(f"The first sheet of {path.name} has no data rows.", hint="Put a header row and data on the first sheet.")
+    for column in frame.columns:  # mixed object columns (numbers and text) load as text
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(lambda v: None if v is None or v != v else str(v))
+    con.register("__excel_frame", frame)
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT * FROM __excel_frame')
+    finally:
+        con.unregister("__excel_frame")
+
+
+def _check_header(columns: list[tuple[str, str]], path: Path) -> None:
+    names = [c for c, _ in columns]
+    generated = [n for n in names if re.fullmatch(r"(column\d+|Unnamed: \d+)", n)]
+    if generated and len(generated) == len(names):
+        raise DataLoadError(f"{path.name} has no header row (columns came out as {', '.join(names[:4])} …).",
+                            hint="Add a first row naming the columns.")
+
+
+def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
+    """Money text → DECIMAL, date text → DATE, midnight-only TIMESTAMP → DATE (in place)."""
+    notes: list[str] = []
+    changes: dict[str, str] = {}
+    for name, dtype in columns:
+        q = _ident(name)
+        if dtype == "VARCHAR":
+            non_null, money, has_symbol = con.execute(
+                f"SELECT count({q}), count(*) FILTER (WHERE regexp_matches({q}, ?)), "
+                f"count(*) FILTER (WHERE regexp_matches({q}, '[$€£¥,]|USD|EUR|GBP')) FROM \"{staging}\"",
+                [_MONEY_TEXT],
+            ).fetchone() or (0, 0, 0)
+            if non_null and money == non_null and has_symbol:
+                cleaned = f"regexp_replace(regexp_replace({q}, '[$€£¥,\\s]|USD|EUR|GBP', '', 'g'), '^\\((.*)\\)$', '-\\1')"
+                changes[name] = f"CAST({cleaned} AS DECIMAL(18, 2))"
+                notes.append(f"{name}: money written as text (e.g. $1,234.50) → DECIMAL(18,2)")
+                continue
+            for fmt in _DATE_FORMATS:
+                (parsed,) = con.execute(
+                    f"SELECT count(try_strptime({q}, ?)) FROM \"{staging}\"", [fmt]
+                ).fetchone() or (0,)
+                if non_null and parsed == non_null:
+                    changes[name] = f"CAST(strptime({q}, '{fmt}') AS DATE)"
+                    notes.append(f"{name}: dates written as {fmt} → DATE")
+                    break
+        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
+            (with_time,) = con.execute(
+                f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND CAST({q} AS TIME) <> TIME '00:00:00') FROM \"{staging}\""
+            ).fetchone() or (0,)
+            if with_time == 0:
+                changes[name] = f"CAST({q} AS DATE)"
+    if changes:
+        select = ", ".join(f"{changes[n]} AS {_ident(n)}" if n in changes else _ident(n) for n, _ in columns)
+        con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT {select} FROM "{staging}"')
+    return notes
+
+
+def _read_error(err: Exception, path: Path, encoding: str) -> DataLoadError:
+    """A one-line reason for an unreadable file, with the fix."""
+    text = str(err)
+    lower = text.lower()
+    if "invalid unicode" in lower or "not utf-8" in lower or "byte sequence" in lower:
+        line = re.search(r"Line: (\d+)", text)
+        where = f" (line {line.group(1)})" if line else ""
+        return DataLoadError(
+            f"{path.name} is not {encoding} text{where}.",
+            hint=f"Re-save it as UTF-8, or pass --encoding with one of: {', '.join(ENCODINGS)}.",
+        )
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        ragged = _ragged_row(path, "\t" if path.suffix.lower() == ".tsv" else ",", encoding)
+        if ragged is not None:
+            return _ragged_error(path, ragged)
+    if "json" in lower:
+        return DataLoadError(f"Cannot read {path.name}: {_first_line(err)}", hint="JSON lines need one JSON object per line.")
+    if "parquet" in lower:
+        return DataLoadError(f"{path.name} is not a valid Parquet file: {_first_line(err)}", hint="Export it again as Parquet.")
+    return DataLoadError(
+        f"Cannot read {path.name}: {_first_line(err)}",
+        hint="Check the file's encoding (UTF-8), delimiter and that every row has the same columns.",
+    )
+
+
+def _ragged_error(path: Path, ragged: tuple[int, int, int]) -> DataLoadError:
+    row, fields, expected = ragged
+    return DataLoadError(
+        f"{path.name}: line {row} has {fields} fields but the header has {expected}.",
+        hint="Every row needs the same number of fields as the header; check quoting and delimiters.",
+    )
+
+
+def _ragged_row(path: Path, delimiter: str, encoding: str, max_rows: int = 1_000_000) -> tuple[int, int, int] | None:
+    """The first row (1-based line) whose field count differs from the header's, if any."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding=encoding.replace("latin-1", "latin_1")) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, None)
+            if not header:
+                return None
+            for number, row in enumerate(reader, start=2):
+                if number > max_rows:
+                    return None
+                if row and len(row) != len(header):
+                    return reader.line_num, len(row), len(header)
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return re.sub(r"^\w+ Error: ", "", lines[0]) if lines else type(err).__name__
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlglot
@@ -28,6 +29,9 @@ Operator = Literal["=", "!=", ">", ">=", "<", "<=", "in", "not in", "between", "
 class Metric(BaseModel):
     """An aggregate: ``count`` (rows, no column), or ``sum``/``avg``/... of a column."""
 
+    name: str | None = Field(
+        default=None, description="A metric defined in the semantic model (e.g. 'revenue', 'aov', 'repeat_rate'); agg/column are then ignored."
+    )
     agg: Aggregate = "count"
     column: str | None = Field(default=None, description="Column, optionally 'table.column'.")
     alias: str | None = None
@@ -108,14 +112,12 @@ class _Resolver:
         while queue:
             current = self.profile.table(queue.popleft())
             assert current is not None
-            for other in self.profile.tables:
-                key = other.key
-                if other.name in seen or key is None or key == current.key:
+            for other, fk, key in self.profile.parents(current):
+                if other.name in seen:
                     continue
-                if current.column(key) is not None:
-                    previous[other.name] = (current.name, key, key)
-                    seen.add(other.name)
-                    queue.append(other.name)
+                previous[other.name] = (current.name, fk, key)
+                seen.add(other.name)
+                queue.append(other.name)
         if target.name not in previous:
             raise ToolInputError(
                 f"Column(s) of '{target.name}' cannot be reached from base table '{self.base.name}' "
@@ -139,13 +141,16 @@ def unknown_name(kind: str, name: str, valid: list[str]) -> ToolInputError:
 
 
 def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckdb") -> str:
-    """Compile ``spec`` to one SELECT in ``dialect``; raise :class:`ToolInputError` on bad names/types."""
+    """Compile ``spec`` to one SELECT in ``dialect``; raise :class:`ToolInputError` on bad names/types.
+
+    Metrics named in the semantic model (``{"name": "repeat_rate"}``) expand to their
+    definition. A per-customer metric (repeat rate) compiles to two stages: rows grouped
+    per customer within each group first, then the groups.
+    """
     base = profile.table(spec.table)
     if base is None:
         raise unknown_name("table", spec.table, [t.name for t in profile.tables])
     resolver = _Resolver(profile, base)
-    select: list[str] = []
-    group: list[str] = []
 
     def ref(table: TableProfile, column: ColumnProfile) -> str:
         return f"{_q(table.name)}.{_q(column.name)}"
@@ -156,30 +161,23 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
         if wanted:
             table, column = resolver.column(wanted)
         else:
-            dates = base.by_role("date")
-            if not dates:
+            main = profile.main_date(base)
+            if main is None:
                 raise ToolInputError(
                     f"Table '{base.name}' has no date column for a time range or grain.",
                     hint="Name the date column in time_range.column.",
                 )
-            table, column = base, _main_date(base)
+            table, column = base, main
         if column.role != "date":
             raise ToolInputError(f"'{column.name}' is {column.type}, not a date; a time range needs a DATE or TIMESTAMP column.")
         time_column = ref(table, column)
+    groups: list[tuple[str, str]] = []  # (expression, output name)
     if spec.time_grain and time_column:
-        expr = f"CAST(date_trunc('{spec.time_grain}', {time_column}) AS DATE)"
-        select.append(f"{expr} AS {_q(spec.time_grain)}")
-        group.append(expr)
+        groups.append((f"CAST(date_trunc('{spec.time_grain}', {time_column}) AS DATE)", spec.time_grain))
     for dimension in spec.dimensions:
         table, column = resolver.column(dimension)
-        select.append(f"{ref(table, column)} AS {_q(column.name)}")
-        group.append(ref(table, column))
-    metric_names = []
-    for metric in spec.metrics:
-        expression, default_alias = _metric_sql(metric, resolver, base, ref)
-        alias = metric.alias or default_alias
-        metric_names.append(alias)
-        select.append(f"{expression} AS {_q(alias)}")
+        groups.append((ref(table, column), column.name))
+    compiled = [_compile_metric(metric, profile, resolver, base, ref) for metric in spec.metrics]
 
     where: list[str] = []
     for condition in spec.filters:
@@ -191,54 +189,145 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
         if spec.time_range.end:
             where.append(f"{time_column} < {_literal(spec.time_range.end)}")
 
-    sql = f"SELECT {', '.join(select)} FROM {_q(base.name)}"
+    source = _q(base.name)
     for table_name, (from_table, fk, key) in resolver.joins.items():
-        sql += f" JOIN {_q(table_name)} ON {_q(from_table)}.{_q(fk)} = {_q(table_name)}.{_q(key)}"
+        source += f" JOIN {_q(table_name)} ON {_q(from_table)}.{_q(fk)} = {_q(table_name)}.{_q(key)}"
     if where:
-        sql += " WHERE " + " AND ".join(where)
-    if group:
-        sql += " GROUP BY " + ", ".join(group)
-    if group and metric_names:
+        source += " WHERE " + " AND ".join(where)
+
+    if any(c.per_customer for c in compiled):
+        sql = _two_stage(compiled, groups, base, source, profile)
+    else:
+        select = [f"{e} AS {_q(name)}" for e, name in groups] + [f"{c.single} AS {_q(c.alias)}" for c in compiled]
+        sql = f"SELECT {', '.join(select)} FROM {source}"
+        if groups:
+            sql += " GROUP BY " + ", ".join(e for e, _ in groups)
+    if groups and compiled:
         if spec.time_grain and spec.order is None:
             sql += f" ORDER BY {_q(spec.time_grain)}"
         else:
-            sql += f" ORDER BY {_q(metric_names[0])} {(spec.order or 'desc').upper()} NULLS LAST"
-    if spec.limit and group:
+            sql += f" ORDER BY {_q(compiled[0].alias)} {(spec.order or 'desc').upper()} NULLS LAST"
+    if spec.limit and groups:
         sql += f" LIMIT {int(spec.limit)}"
     if dialect != "duckdb":
         sql = sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
     return sql
 
 
-def _main_date(table: TableProfile) -> ColumnProfile:
-    dates = table.by_role("date")
-    singular = table.name.rstrip("s")
-    for column in dates:
-        if column.name.lower() in {f"{singular}_date", "date", "created_at", f"{singular}_ts"}:
-            return column
-    return dates[0]
+@dataclass(slots=True)
+class _Compiled:
+    """One metric as a single aggregate, and as per-customer partials plus an outer aggregate.
+
+    ``outer`` refers to the partial columns as ``{0}``, ``{1}``; ``partials`` is None when the
+    metric cannot be split per customer (a distinct count of something else).
+    """
+
+    alias: str
+    single: str
+    partials: list[str] | None
+    outer: str
+    per_customer: bool = False
 
 
-def _metric_sql(metric: Metric, resolver: _Resolver, base: TableProfile, ref: Any) -> tuple[str, str]:
-    if metric.agg == "count" and not metric.column:
-        return "count(*)", f"{base.name}_count" if base.name else "count"
-    if not metric.column:
-        raise ToolInputError(f"Aggregate '{metric.agg}' needs a column.", hint="Give metric.column.")
-    table, column = resolver.column(metric.column)
-    if metric.agg in ("sum", "avg") and column.role not in ("money", "number", "flag"):
+def _compile_metric(metric: Metric, profile: SchemaProfile, resolver: _Resolver, base: TableProfile, ref: Any) -> _Compiled:
+    if metric.name is None:
+        return _plain_metric(metric.agg, metric.column, metric.alias, resolver, base, ref)
+    definition = profile.metric(metric.name)
+    if definition is None:
+        defined = sorted(profile.metrics)
+        if not defined:
+            raise ToolInputError(
+                f"No metric '{metric.name}' is defined (the workspace has no semantic model metrics).",
+                hint="Give agg and column instead, e.g. {\"agg\": \"sum\", \"column\": \"total\"}.",
+            )
+        raise unknown_name("metric", metric.name, defined)
+    if definition.table.lower() != base.name.lower():
         raise ToolInputError(
-            f"'{metric.agg}' needs a numeric column; '{column.name}' is {column.type}.",
+            f"Metric '{definition.name}' is defined on table '{definition.table}', not '{base.name}'.",
+            hint=f"Use table '{definition.table}' as the base table (dimensions of related tables are joined automatically).",
+        )
+    alias = metric.alias or definition.name
+    if definition.ratio:
+        parts = []
+        for part_name in definition.ratio:
+            part = profile.metric(part_name)
+            assert part is not None  # checked when the semantic model was applied
+            parts.append(_plain_metric(part.agg or "count", _qualified(part.table, part.column), None, resolver, base, ref))
+        num, den = parts
+        single = f"round(CAST({num.single} AS DECIMAL(38, 6)) / NULLIF({den.single}, 0), 2)"
+        if num.partials is None or den.partials is None:
+            return _Compiled(alias, single, None, "")
+        shift = len(num.partials)
+        den_outer = den.outer.format(*[f"{{{i + shift}}}" for i in range(len(den.partials))])
+        outer = f"round(CAST({num.outer} AS DECIMAL(38, 6)) / NULLIF({den_outer}, 0), 2)"
+        return _Compiled(alias, single, num.partials + den.partials, outer)
+    if definition.min_orders:
+        threshold = int(definition.min_orders)
+        outer = f"round(100.0 * avg(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END), 1)"
+        return _Compiled(alias if metric.alias else f"{alias}_pct", "", ["count(*)"], outer, per_customer=True)
+    return _plain_metric(definition.agg or "count", _qualified(definition.table, definition.column), alias, resolver, base, ref)
+
+
+def _qualified(table: str, column: str | None) -> str | None:
+    return f"{table}.{column}" if column else None
+
+
+def _plain_metric(agg: str, column_ref: str | None, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any) -> _Compiled:
+    if agg == "count" and not column_ref:
+        return _Compiled(alias or f"{base.name}_count", "count(*)", ["count(*)"], "sum({0})")
+    if not column_ref:
+        raise ToolInputError(f"Aggregate '{agg}' needs a column.", hint="Give metric.column.")
+    table, column = resolver.column(column_ref)
+    if agg in ("sum", "avg") and column.role not in ("money", "number", "flag"):
+        raise ToolInputError(
+            f"'{agg}' needs a numeric column; '{column.name}' is {column.type}.",
             hint="Use count or count_distinct for non-numeric columns.",
         )
     target = ref(table, column)
-    if column.role == "flag" and metric.agg in ("sum", "avg"):
+    if column.role == "flag" and agg in ("sum", "avg"):
         target = f"CAST({target} AS INTEGER)"
-    if metric.agg == "count_distinct":
-        return f"count(DISTINCT {target})", f"distinct_{column.name}"
-    expression = f"{metric.agg}({target})"
-    if metric.agg == "avg" or column.role == "money":
-        expression = f"round({expression}, 2)"
-    return expression, f"{metric.agg}_{column.name}"
+    if agg == "count_distinct":
+        is_customer = table is base and base.customer_key is not None and column.name.lower() == base.customer_key.lower()
+        return _Compiled(alias or f"distinct_{column.name}", f"count(DISTINCT {target})", [] if is_customer else None, "count(*)")
+    rounded = agg == "avg" or column.role == "money"
+    single = f"{agg}({target})"
+    if agg == "avg":
+        outer = "round(CAST(sum({0}) AS DECIMAL(38, 6)) / NULLIF(sum({1}), 0), 2)"
+        partials = [f"sum({target})", f"count({target})"]
+    else:
+        partials = [single]
+        outer = f"{'sum' if agg in ('sum', 'count') else agg}({{0}})"
+        if rounded:
+            outer = f"round({outer}, 2)"
+    return _Compiled(alias or f"{agg}_{column.name}", f"round({single}, 2)" if rounded else single, partials, outer)
+
+
+def _two_stage(compiled: list[_Compiled], groups: list[tuple[str, str]], base: TableProfile, source: str, profile: SchemaProfile) -> str:
+    customer = base.customer_key
+    if customer is None:
+        raise ToolInputError(f"A per-customer metric needs the customer key of '{base.name}'.",
+                             hint=f"Declare tables.{base.name}.customer_key in semantic.yaml.")
+    inner = [f"{e} AS {_q(f'__g{i}')}" for i, (e, _) in enumerate(groups)]
+    inner.append(f"{_q(base.name)}.{_q(customer)} AS {_q('__customer')}")
+    outer = [f"{_q(f'__g{i}')} AS {_q(name)}" for i, (_, name) in enumerate(groups)]
+    n = 0
+    for metric in compiled:
+        if metric.partials is None:
+            raise ToolInputError(
+                f"'{metric.alias}' cannot be combined with a per-customer metric in one query.",
+                hint="Ask for it in a separate query.",
+            )
+        names = []
+        for partial in metric.partials:
+            inner.append(f"{partial} AS {_q(f'__p{n}')}")
+            names.append(_q(f"__p{n}"))
+            n += 1
+        outer.append(f"{metric.outer.format(*names)} AS {_q(metric.alias)}")
+    inner_group = [e for e, _ in groups] + [f"{_q(base.name)}.{_q(customer)}"]
+    sql = f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source} GROUP BY {', '.join(inner_group)}) AS {_q('per_customer')}"
+    if groups:
+        sql += " GROUP BY " + ", ".join(_q(f"__g{i}") for i in range(len(groups)))
+    return sql
 
 
 def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:

@@ -17,9 +17,9 @@ from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
-_MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv)", re.I)
+_MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv|refund|fee|tax|payment|balance|budget|income)", re.I)
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_number$)", re.I)
-PROFILE_VERSION = 2
+PROFILE_VERSION = 3
 _CATEGORY_MAX_VALUES = 60
 # Personal data is never sampled into the profile (it would reach the model's prompt).
 PII_NAME = re.compile(r"(e_?mail|phone|mobile|first_?name|last_?name|full_?name|surname|street|address|postal|zip|birth|ssn|iban)", re.I)
@@ -33,6 +33,8 @@ class ColumnProfile:
     values: list[str] = field(default_factory=list)  # for categories: distinct values, most common first
     min: str | None = None  # for dates and numbers
     max: str | None = None
+    description: str | None = None  # from the semantic model
+    pii: bool = False  # personal data: never sampled, masked before an external model sees it
 
 
 @dataclass(slots=True, eq=False)
@@ -40,6 +42,12 @@ class TableProfile:
     name: str
     rows: int
     columns: list[ColumnProfile]
+    # Set by the semantic model (``semantic.yaml``); None means "infer from names".
+    primary_key: str | None = None
+    customer_key: str | None = None
+    main_date: str | None = None
+    grain: str | None = None
+    description: str | None = None
 
     def column(self, name: str) -> ColumnProfile | None:
         lowered = name.lower()
@@ -50,7 +58,9 @@ class TableProfile:
 
     @property
     def key(self) -> str | None:
-        """The table's own id column: ``<singular table>_id`` or ``id``; None for link tables."""
+        """The table's own id column: the declared primary key, else ``<singular table>_id`` or ``id``."""
+        if self.primary_key:
+            return self.primary_key
         singular = self.name[:-1] if self.name.endswith("s") else self.name
         for candidate in (f"{singular}_id", "id"):
             if self.column(candidate):
@@ -58,13 +68,83 @@ class TableProfile:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Relationship:
+    """A many-to-one link: each ``from_table.from_column`` names one ``to_table.to_column``."""
+
+    from_table: str
+    from_column: str
+    to_table: str
+    to_column: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDefinition:
+    """A named business metric over one table (from the semantic model).
+
+    Exactly one of: ``agg`` (with ``column`` unless counting rows), ``ratio`` (two other
+    metrics, numerator / denominator) or ``min_orders`` (share of the table's customers with
+    at least that many rows in each group — a repeat rate).
+    """
+
+    name: str
+    table: str
+    agg: str | None = None
+    column: str | None = None
+    ratio: tuple[str, str] | None = None
+    min_orders: int | None = None
+    description: str | None = None
+    unit: str | None = None  # money | count | percent | number
+
+
 @dataclass(slots=True)
 class SchemaProfile:
     tables: list[TableProfile]
+    relationships: list[Relationship] = field(default_factory=list)  # declared; empty = infer from names
+    metrics: dict[str, MetricDefinition] = field(default_factory=dict)
 
     def table(self, name: str) -> TableProfile | None:
         lowered = name.lower()
         return next((t for t in self.tables if t.name.lower() == lowered), None)
+
+    def parents(self, table: TableProfile) -> list[tuple[TableProfile, str, str]]:
+        """Many-to-one links out of ``table``: ``(other table, column here, key there)``.
+
+        Declared relationships win; without any, a column named like another table's key
+        (``orders.customer_id`` → ``customers.customer_id``) is taken as the link.
+        """
+        out = []
+        if self.relationships:
+            for rel in self.relationships:
+                other = self.table(rel.to_table)
+                if rel.from_table.lower() == table.name.lower() and other is not None and other is not table:
+                    out.append((other, rel.from_column, rel.to_column))
+            return out
+        for other in self.tables:
+            key = other.key
+            if other is table or key is None or key == table.key:
+                continue
+            if table.column(key) is not None:
+                out.append((other, key, key))
+        return out
+
+    def link_column(self, table: TableProfile, parent: TableProfile) -> str | None:
+        """The column of ``table`` that references ``parent`` (``orders.customer_id`` → customers)."""
+        return next((fk for other, fk, _ in self.parents(table) if other is parent), None)
+
+    def main_date(self, table: TableProfile) -> ColumnProfile | None:
+        """The date a time range on ``table`` means: declared, else ``<singular>_date``/``date``/``created_at``."""
+        dates = table.by_role("date")
+        if table.main_date and (declared := table.column(table.main_date)) is not None:
+            return declared
+        singular = table.name.rstrip("s")
+        for column in dates:
+            if column.name.lower() in {f"{singular}_date", "date", "created_at", f"{singular}_ts"}:
+                return column
+        return dates[0] if dates else None
+
+    def metric(self, name: str) -> MetricDefinition | None:
+        return self.metrics.get(name) or next((m for k, m in self.metrics.items() if k.lower() == name.lower()), None)
 
     def to_json(self) -> str:
         return json.dumps({"tables": [asdict(t) for t in self.tables]})

@@ -39,6 +39,13 @@ def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
     return f"{answer}\n\n_How: one read-only query over {how}._"
 
 
+def _metric_fmt(value: Any, column: str) -> str:
+    """A metric value: percentages (``*_pct`` columns) as ``74.3%``, the rest via :func:`fmt`."""
+    if column.endswith("_pct") and isinstance(value, (int, float, decimal.Decimal)):
+        return f"{float(value):.1f}%"
+    return fmt(value)
+
+
 def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
     columns: list[str] = data.get("columns", [])
     rows: list[list[Any]] = data.get("rows", [])
@@ -48,7 +55,7 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
     if not rows:
         return f"No rows matched for {subject}{where}."
     if len(rows) == 1 and len(columns) == 1:
-        value = fmt(rows[0][0])
+        value = _metric_fmt(rows[0][0], columns[0])
         if subject in {"customers", "orders", "products"} or plan.get("count"):
             return f"You have **{value}** {subject}." if not where else f"**{value}** {subject}{where}."
         return f"{subject[0].upper()}{subject[1:]}{where}: **{value}**."
@@ -68,11 +75,11 @@ def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
             hi = max(range(len(numeric)), key=numeric.__getitem__)
             lo = min(range(len(numeric)), key=numeric.__getitem__)
             parts.append(
-                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{fmt(values[hi])}**), "
-                f"lowest {fmt(rows[lo][0])} ({fmt(values[lo])}), latest {fmt(values[-1])}."
+                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{_metric_fmt(values[hi], metric)}**), "
+                f"lowest {fmt(rows[lo][0])} ({_metric_fmt(values[lo], metric)}), latest {_metric_fmt(values[-1], metric)}."
             )
     else:
-        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{fmt(r[-1])}**" for r in rows[:5])
+        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{_metric_fmt(r[-1], metric)}**" for r in rows[:5])
         order = "Lowest" if plan.get("order") == "asc" else "Highest"
         parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")

@@ -59,16 +59,22 @@ _REVENUE_COLUMNS = (
     "revenue", "total", "net_total", "amount", "sales", "line_total", "value", "subtotal",
 )
 _RANKING = re.compile(r"\s*(number|count|amount|share|percentage|percent|proportion|total|sum|revenue|sales|spend)\b")
+_REPEAT = re.compile(r"\b(repeat (?:purchase |customer |buyer |order )?rate|repurchase rate|returning customer rate|"
+                     r"share of (?:repeat|returning) (?:customers|buyers)|how many .{0,20}come back)\b")
 _UNIT_COLUMNS = ("quantity", "qty", "units", "items")
 _UNITS = re.compile(r"\b(units|unit sales|quantity|quantities|qty|items sold|pieces)\b")
 
 
-def _revenue_column(table: TableProfile, text: str) -> ColumnProfile | None:
-    """The money column a question means on ``table``: one it names, else the revenue-like one."""
+def _revenue_column(table: TableProfile, text: str, profile: SchemaProfile | None = None) -> ColumnProfile | None:
+    """The money column a question means on ``table``: one it names, else the semantic model's
+    revenue column, else the revenue-like one."""
     money = table.by_role("money")
     for column in money:
         if any(_has(text, v) for v in _variants(column) if len(v) > 3 and v not in ("total", "totals", "value", "usd", "eur")):
             return column
+    revenue = profile.metric("revenue") if profile is not None else None
+    if revenue is not None and revenue.agg == "sum" and revenue.column and revenue.table.lower() == table.name.lower():
+        return table.column(revenue.column)
     for name in _REVENUE_COLUMNS:
         candidate = table.column(name)
         if candidate is not None and candidate.role == "money":
@@ -76,11 +82,37 @@ def _revenue_column(table: TableProfile, text: str) -> ColumnProfile | None:
     return None
 
 
+def _declared_metric(
+    profile: SchemaProfile, base: TableProfile, t: str, *, wants_aov: bool, wants_money: bool, wants_repeat: bool
+) -> tuple[Metric, str] | None:
+    """A metric the semantic model defines for what the question asks, on ``base``."""
+    def on_base(name: str) -> bool:
+        found = profile.metric(name)
+        return found is not None and found.table.lower() == base.name.lower()
+
+    if wants_repeat and on_base("repeat_rate"):
+        found = profile.metric("repeat_rate")
+        assert found is not None
+        return Metric(name=found.name), f"repeat rate (% of customers with {found.min_orders} or more {base.name.replace('_', ' ')})"
+    if wants_aov:
+        name = next((n for n in ("aov", "average_order_value") if on_base(n)), None)
+        if name is not None:
+            return Metric(name=name, alias="average_order_value"), f"average order value ({base.name.replace('_', ' ')}: revenue / count, metric '{name}')"
+    if wants_money and on_base("revenue"):
+        found = profile.metric("revenue")
+        assert found is not None
+        named = [c for c in base.by_role("money") if c.name != found.column
+                 and any(_has(t, v) for v in _variants(c) if len(v) > 3 and v not in ("total", "totals", "value", "usd", "eur"))]
+        if not named:  # "total discount" means that column, not revenue
+            return Metric(name="revenue"), f"revenue (sum of {base.name}.{found.column})" if found.column else "revenue"
+    return None
+
+
 def _dimension_phrases(t: str) -> tuple[list[str], set[str], set[str], set[str]]:
     matches = list(re.finditer(
         r"\b(by|per|for each|for every|each|across|split by|broken down by|breakdown by|which|what)\s+"
         r"([a-z0-9_ ]{2,40}?)(?=\s+(?:has|have|had|is|are|was|were|did|do|does|with|in|for|last|this|during|"
-        r"since|over|from|and|sorted|ranked|buy|bought|spend|spent|order|ordered|drove|drives|brought|generated)\b|[?.,!]|\s*$)",
+        r"since|over|from|and|sorted|ranked|buy|bought|spend|spent|order|ordered|drove|drives|brought|generated|by|per)\b|[?.,!]|\s*$)",
         t,
     ))
     phrases = [m.group(2) for m in matches if not _RANKING.match(m.group(2))]
@@ -108,6 +140,7 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     wants_avg = re.search(r"\b(average|avg|mean|typical)\b", t) is not None
     wants_count = re.search(r"\b(how many|number of|count|# of|no\. of|total number|size of)\b", t) is not None
     wants_units = _UNITS.search(t) is not None
+    wants_repeat = _REPEAT.search(t) is not None and profile.metric("repeat_rate") is not None
     active = _ACTIVE.search(t) is not None
     purchase = _PURCHASE.search(t) is not None or active
     wants_share = _SHARE.search(t) is not None
@@ -160,24 +193,27 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         reach = _reachable(profile, table)
         if any(r not in reach for r in required):
             return None
+        if wants_repeat:
+            repeat = profile.metric("repeat_rate")
+            return (0, table.rows) if repeat is not None and repeat.table.lower() == table.name.lower() else None
         if named_measure is not None:
             return (0, table.rows) if table is named_measure[0] else None
         if active and entity is not None:
-            holds = entity.key and table is not entity and table.column(entity.key) and table.by_role("date")
+            holds = entity.key and table is not entity and profile.link_column(table, entity) and table.by_role("date")
             return (0, table.rows) if holds else None
         if wants_units:
             return (0, table.rows) if table is units_table else None
         if wants_aov:
-            return (0, table.rows) if table.key and _revenue_column(table, t) and table.by_role("date") else None
+            return (0, table.rows) if table.key and _revenue_column(table, t, profile) and table.by_role("date") else None
         if wants_money:
-            return (0 if table.by_role("date") else 1, table.rows) if _revenue_column(table, t) else None
+            return (0 if table.by_role("date") else 1, table.rows) if _revenue_column(table, t, profile) else None
         if wants_avg:
             found = _column_matches(t, [table], ("money", "number"))
             return (0 if _table_named(t, table) else 1, table.rows) if found else None
         if entity is not None:
             if table is entity:
                 return (0, 0)
-            if entity.key and any(tb.column(entity.key) for tb in reach):
+            if entity.key and any(profile.link_column(tb, entity) for tb in reach):
                 return (1, table.rows)
             return None
         return (2 if not table.by_role("date") else 1, table.rows)
@@ -192,18 +228,22 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     values = [v for v in values if not (v[0] is not base and len(v[2]) == 1 and v[2][0].lower() in base_words)]
 
     metric: Metric
-    if named_measure is not None:
+    declared = _declared_metric(profile, base, t, wants_aov=wants_aov, wants_money=wants_money and not wants_avg
+                                and not (wants_count and entity is not None), wants_repeat=wants_repeat)
+    if declared is not None:
+        metric, subject = declared
+    elif named_measure is not None:
         column = named_measure[1]
         metric, subject = Metric(agg="sum", column=f"{base.name}.{column.name}", alias=f"total_{column.name}"), f"total {column.name.replace('_', ' ')}"
     elif wants_units and units_table is not None:
         qty = next(c for name in _UNIT_COLUMNS if (c := base.column(name)) is not None)
         metric, subject = Metric(agg="sum", column=f"{base.name}.{qty.name}", alias="units"), f"units sold (sum of {qty.name})"
     elif wants_aov:
-        money_col = _revenue_column(base, t)
+        money_col = _revenue_column(base, t, profile)
         assert money_col is not None
         metric, subject = Metric(agg="avg", column=f"{base.name}.{money_col.name}", alias="average_order_value"), f"average order value ({base.name}.{money_col.name})"
     elif wants_money and not (wants_count and entity is not None):
-        money_col = _revenue_column(base, t)
+        money_col = _revenue_column(base, t, profile)
         assert money_col is not None
         label = money_col.name.replace("_", " ")
         if wants_avg:
@@ -219,8 +259,9 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
         target = matches[0][2]
         metric, subject = Metric(agg="avg", column=f"{base.name}.{target.name}", alias=f"avg_{target.name}"), f"average {target.name.replace('_', ' ')}"
     elif entity is not None and entity is not base and entity.key:
-        holder = next(tb for tb in reach if tb.column(entity.key))
-        metric, subject = Metric(agg="count_distinct", column=f"{holder.name}.{entity.key}", alias=entity.name), entity.name
+        holder = next(tb for tb in reach if profile.link_column(tb, entity))
+        link = profile.link_column(holder, entity)
+        metric, subject = Metric(agg="count_distinct", column=f"{holder.name}.{link}", alias=entity.name), entity.name
         if active:
             subject = f"active {entity.name} (with at least one {base.name.rstrip('s')})"
     else:
@@ -237,7 +278,7 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     for table, column, flag in flags:
         filters.append(Filter(column=f"{table.name}.{column.name}", op="=", value=flag))
         qualifiers.append(f"{column.name.replace('_', ' ')} is {'yes' if flag else 'no'}")
-    money_for_filter = _revenue_column(base, t)
+    money_for_filter = _revenue_column(base, t, profile)
     number = _number_filter(t, (base, money_for_filter) if money_for_filter else None)
     if number and money_for_filter is not None:
         filters.append(Filter(column=f"{base.name}.{money_for_filter.name}", op=number[0], value=number[1]))  # type: ignore[arg-type]
@@ -254,14 +295,14 @@ def parse_data_question(text: str, profile: SchemaProfile, today: dt.date) -> Da
     if timeframe is None and active:
         timeframe = Timeframe(today - dt.timedelta(days=364), today + dt.timedelta(days=1), f"the last 12 months ({today - dt.timedelta(days=364)} to {today})")
     time_range = None
-    date_table = _date_table(base, reach, entity)
+    date_table = _date_table(profile, base, reach, entity)
     if timeframe is not None and date_table is not None:
-        time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(date_table)}", start=timeframe.start, end=timeframe.end)
+        time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(profile, date_table)}", start=timeframe.start, end=timeframe.end)
         qualifiers.append(timeframe.label)
     if grain and date_table is None:
         grain = None
     if grain and date_table is not None and time_range is None:
-        time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(date_table)}")
+        time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(profile, date_table)}")
 
     order = None
     limit: int | None = 200
@@ -298,11 +339,12 @@ def _never_question(
     """“customers who never ordered”: an anti-join the structured spec cannot express, as SQL."""
     key = entity.key
     fact = next((tb for tb in sorted(profile.tables, key=lambda x: x.rows) if tb is not entity
-                 and key and tb.column(key) and tb.by_role("date") and _PURCHASE.search(f" {tb.name} ")), None)
-    fact = fact or next((tb for tb in profile.tables if tb is not entity and key and tb.column(key) and tb.by_role("money")), None)
+                 and key and profile.link_column(tb, entity) and tb.by_role("date") and _PURCHASE.search(f" {tb.name} ")), None)
+    fact = fact or next((tb for tb in profile.tables if tb is not entity and key and profile.link_column(tb, entity) and tb.by_role("money")), None)
     if fact is None or key is None:
         return None
-    conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{key}" = e."{key}")']
+    link = profile.link_column(fact, entity)
+    conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{link}" = e."{key}")']
     qualifiers = [f"no row in {fact.name}"]
     for table, column, found in values:
         if table is entity:
@@ -318,28 +360,23 @@ def _never_question(
     return DataQuestion(spec=spec, subject=f"{entity.name} who never placed an order", qualifiers=qualifiers, sql=sql)
 
 
-def _date_table(base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
+def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
     """Whose date a time range applies to: the base's own (orders by order date), else the
     nearest transaction table's (order_items → orders), else the entity's."""
     if base.by_role("date"):
         return base
-    keys = {tb.key for tb in reach if tb.key}
     for table in reach:
-        references = any(table.column(k) for k in keys if k != table.key)
-        if table.by_role("date") and references:
+        if table.by_role("date") and profile.parents(table):
             return table
     if entity is not None and entity in reach and entity.by_role("date"):
         return entity
     return next((tb for tb in reach if tb.by_role("date")), None)
 
 
-def _main_date_name(table: TableProfile) -> str:
-    singular = table.name.rstrip("s")
-    dates = table.by_role("date")
-    for column in dates:
-        if column.name.lower() in {f"{singular}_date", "date", "created_at"}:
-            return column.name
-    return dates[0].name
+def _main_date_name(profile: SchemaProfile, table: TableProfile) -> str:
+    column = profile.main_date(table)
+    assert column is not None, f"{table.name} has no date column"
+    return column.name
 
 
 def merge_follow_up(previous: DataQuestion, text: str, profile: SchemaProfile, today: dt.date) -> DataQuestion:
@@ -365,7 +402,7 @@ def merge_follow_up(previous: DataQuestion, text: str, profile: SchemaProfile, t
     if timeframe is not None:
         date_table = base if base.by_role("date") else next((tb for tb in reach if tb.by_role("date")), None)
         if date_table is not None:
-            spec.time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(date_table)}", start=timeframe.start, end=timeframe.end)
+            spec.time_range = TimeRange(column=f"{date_table.name}.{_main_date_name(profile, date_table)}", start=timeframe.start, end=timeframe.end)
             if previous.timeframe is not None:
                 qualifiers = [q for q in qualifiers if q != previous.timeframe.label]
             qualifiers.append(timeframe.label)

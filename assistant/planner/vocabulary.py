@@ -85,10 +85,8 @@ def _reachable(profile: SchemaProfile, base: TableProfile) -> list[TableProfile]
     frontier = [base]
     while frontier:
         current = frontier.pop()
-        for other in profile.tables:
-            if other in out or other.key is None or other.key == current.key:
-                continue
-            if current.column(other.key) is not None:
+        for other, _, _ in profile.parents(current):
+            if other not in out:
                 out.append(other)
                 frontier.append(other)
     return out
