@@ -1,6 +1,7 @@
 """Copy drafting speed: offline generation and validation per variant, 100k SMS rendering.
 
-Side by side for rendering: Mara's vectorised pandas renderer against the obvious
+Generation cycles through audience profiles and the offline languages (en, de, fr, es);
+validation includes the brand checks (banned words, claims, disclaimers...). Side by side for rendering: Mara's vectorised pandas renderer against the obvious
 alternative, a Python loop with ``re.sub`` per customer. Budgets from issue 6: offline
 generation ≤ 50 ms per variant, validation ≤ 2 ms per variant, 100,000 SMS ≤ 10 s.
 
@@ -27,6 +28,7 @@ from tools.copywriting import check_variant, draft_copy, get_channel, load_chann
 from tools.copywriting.brand import sample_brand  # noqa: E402
 from tools.copywriting.channels import MERGE_RE  # noqa: E402
 from tools.copywriting.personalize import render_for_customers  # noqa: E402
+from tools.copywriting.profile import AudienceProfile  # noqa: E402
 
 BRIEFS = [
     "Autumn sale: 20% off selected jackets, tents and sleeping bags until 30 November",
@@ -36,6 +38,14 @@ BRIEFS = [
     "Leave No Trace tips for autumn hikes",
 ]
 SEGMENTS = [None, "At Risk", "Champions", "New"]
+LANGUAGES = ["en", "de", "fr", "es"]
+PROFILES = [
+    None,
+    AudienceProfile(name="At Risk", size=1840, top_categories=["Jackets"], avg_order_value=310.0,
+                    baseline_order_value=180.0, traits=["lapsed", "high-spend"]),
+    AudienceProfile(name="New", size=920, top_categories=["Apparel"], avg_order_value=85.0,
+                    baseline_order_value=180.0, traits=["recent", "low-spend"]),
+]
 NAMES = ["Maya", "Jonas", "Zoë", "Łucja", "", "Ana", "Bartholomew-Alexander", "Sam"]
 
 
@@ -48,7 +58,8 @@ def bench_generation(rounds: int) -> dict[str, float]:
             spec = get_channel(channel)
             for i, brief in enumerate(BRIEFS):
                 start = time.perf_counter()
-                result = draft_copy(channel, brief, variants=3, segment=SEGMENTS[i % 4], brand=brand)
+                result = draft_copy(channel, brief, variants=3, segment=SEGMENTS[i % 4], brand=brand,
+                                    profile=PROFILES[i % 3], language=LANGUAGES[i % 4])
                 gen_ms.append((time.perf_counter() - start) * 1000 / 3)
                 for v in result.variants:
                     fields = {k: val for k, val in v.items() if k != "checks"}

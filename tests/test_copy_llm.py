@@ -129,8 +129,12 @@ def test_brief_in_another_language_warns() -> None:
     result = draft_copy("sms", "Herbstverkauf: 20% auf Jacken und Zelte bis zum 30. November für unsere Kunden")
     assert any("German" in w for w in result.warnings)
     assert result.to_dict()["usage"]["warnings"] == result.warnings
+    result = draft_copy("sms", "Autumn sale", language="it")
+    assert any("Offline mode drafts only in en, de, fr, es" in w for w in result.warnings)
+    assert result.usage["language"] == "en"
     result = draft_copy("sms", "Autumn sale", language="de")
-    assert any("English only" in w for w in result.warnings)
+    assert result.usage["language"] == "de"
+    assert not any("Offline mode drafts only" in w for w in result.warnings)
 
 
 def test_cli_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

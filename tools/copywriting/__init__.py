@@ -1,10 +1,12 @@
 """Copy drafting: channel specs, brand rules, checks, a deterministic fitter, an offline
 generator, model drafting with repair rounds, and per-customer personalisation.
 
-Plain API: :func:`draft_copy`, :func:`check_variant`, :func:`fit_variant`,
-:func:`render_for_customers`, :func:`render_audience`, :func:`draft_for_segments`,
-:func:`load_brand`, :func:`get_channel`. The LangChain tool
-(``copy_tools(ctx)``) is in :mod:`tools.copywriting.tool`.
+Front ends (API, CLI, tool): :func:`run_copy` (:class:`CopyRequest` → :class:`CopyResponse`)
+and :func:`render_copy` (:class:`RenderRequest`). Plain API: :func:`draft_copy`,
+:func:`check_variant`, :func:`fit_variant`, :func:`render_for_customers`,
+:func:`render_audience`, :func:`draft_for_segments`, :func:`load_brand`, :func:`get_channel`,
+:func:`segment_profile`, :func:`audience_profile`. The LangChain tool (``copy_tools(ctx)``)
+is in :mod:`tools.copywriting.tool`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ _EXPORTS = {
     "CopyResult": "drafting", "draft_copy": "drafting",
     "fit_text": "fitter", "fit_variant": "fitter", "gsm7_safe": "fitter",
     "opted_in": "personalize", "render_for_customers": "personalize",
+    "AudienceProfile": "profile", "audience_profile": "profile", "segment_profile": "profile",
+    "CopyRequest": "service", "CopyResponse": "service", "RenderRequest": "service",
+    "render_copy": "service", "run_copy": "service",
 }
 
 __all__ = sorted(_EXPORTS)

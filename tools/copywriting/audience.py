@@ -21,17 +21,25 @@ from tools.copywriting.channels import get_channel, merge_fields_in
 from tools.copywriting.checks import field_texts
 from tools.copywriting.drafting import CopyResult, draft_copy
 from tools.copywriting.personalize import preview, render_for_customers
+from tools.copywriting.profile import AudienceProfile
 
 OPT_IN_CHANNELS = ("email", "sms")
 
 
 def draft_for_segments(
-    channel: str, brief: str, segments: Sequence[str], **kwargs: Any
+    channel: str, brief: str, segments: Sequence[str],
+    profiles: Mapping[str, AudienceProfile] | None = None, **kwargs: Any,
 ) -> dict[str, CopyResult]:
-    """One variant set per segment (framing follows each segment), in one call."""
+    """One variant set per segment (framing and angles follow each segment's profile), in one call.
+
+    ``profiles`` maps a segment name to its :class:`AudienceProfile` (e.g. from
+    :func:`~tools.copywriting.profile.segment_profile`); segments without one are framed by name.
+    """
     if not segments:
         raise ToolInputError("Give at least one segment name.")
-    return {segment: draft_copy(channel, brief, segment=segment, **kwargs) for segment in segments}
+    profiles = profiles or {}
+    return {segment: draft_copy(channel, brief, segment=segment, profile=profiles.get(segment), **kwargs)
+            for segment in segments}
 
 
 def render_audience(

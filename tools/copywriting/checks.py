@@ -66,6 +66,23 @@ def _patterns(banned: tuple[str, ...], conditional: tuple[str, ...]) -> tuple[An
     return phrase_pattern(banned), phrase_pattern(conditional), phrase_pattern(SPAM_TRIGGERS)
 
 
+@lru_cache(maxsize=512)
+def _subset_pattern(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    return phrase_pattern(phrases)
+
+
+def present(phrases: Sequence[str], text: str) -> re.Pattern[str] | None:
+    """A pattern for the ``phrases`` that occur in ``text`` as substrings (``None`` if none).
+
+    A plain substring test per phrase is far faster than one big alternation with
+    look-arounds scanned at every position; the exact (word-boundary) pattern is then
+    compiled only for the few candidates, and cached.
+    """
+    low = text.lower().replace("’", "'")
+    found = tuple(p for p in phrases if p and p.lower() in low)
+    return _subset_pattern(found) if found else None
+
+
 def brand_patterns(brand: BrandRules) -> tuple[Any, Any, Any]:
     """(banned, conditional, spam) compiled patterns for ``brand`` (cached)."""
     return _patterns(tuple(brand.banned), tuple(brand.conditional))
@@ -129,7 +146,8 @@ def check_variant(
         limit = sms_limit(text, channel.sms)
         ok = units <= limit and segs <= channel.sms.max_segments
         checks.append(Check("sms_segments", ok, f"{enc}, {units}/{limit} units, {segs} segment(s)"))
-    banned_re, cond_re, spam_re = brand_patterns(brand)
+    banned_re, cond_re, spam_re = (present(brand.banned, joined), present(brand.conditional, joined),
+                                   present(SPAM_TRIGGERS, joined))
     found = sorted({m.group(0).lower() for m in banned_re.finditer(joined)}) if banned_re else []
     checks.append(Check("banned_words", not found, f"remove: {', '.join(found)}" if found else "none"))
     cond = _unconditioned(cond_re, texts) if cond_re else []
@@ -137,6 +155,7 @@ def check_variant(
         "conditional_claims", not cond,
         f"state the condition or remove: {', '.join(cond)}" if cond else "none",
     ))
+    checks.append(claims_check(texts, brand))
     checks.append(_disclaimer_check(channel, fields, brand, has_offer))
     available = set(merge_fields_available or DEFAULT_MERGE_FIELDS) | set(ALWAYS_AVAILABLE)
     unknown = sorted({n for t in texts for n in merge_fields_in(t)} - available)
@@ -155,6 +174,56 @@ def check_variant(
     detail = "ok" if ok else f"repeated: {' '.join(punct)}; '!' per field max {bangs}"
     checks.append(Check("punctuation", ok, detail))
     return checks
+
+
+_NOT_A_CLAIM = re.compile(r"\bbest\s+(?:wishes|regards)\b|\ball the best\b|\bat (?:its|their|your) best\b",
+                          re.IGNORECASE)
+
+
+@lru_cache(maxsize=32)
+def _claim_rules(
+    terms: tuple[str, ...], allowed: tuple[str, ...], products: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+) -> tuple[tuple[str, ...], list[tuple[re.Pattern[str], str, str, str, re.Pattern[str] | None]]]:
+    """(claim terms not covered by brand-wide claims, per product: (mention pattern, name, claims text, not-allowed pattern))."""
+    allowed_text = " | ".join(allowed).lower()
+    # a term that a brand-wide allowed claim covers needs no product
+    open_terms = tuple(t for t in terms if t.lower() not in allowed_text)
+    rows = []
+    for name, claims, not_allowed in products:
+        words = name.split()
+        alias = words[0] if words and len(words[0]) >= 4 and words[0][0].isupper() else name
+        mention = re.compile(rf"(?<!\w){re.escape(alias)}(?!\w)")
+        rows.append((mention, name, " | ".join(claims).lower(), alias, phrase_pattern(not_allowed)))
+    return open_terms, rows
+
+
+def claims_check(texts: Sequence[str], brand: BrandRules) -> Check:
+    """Product claims ("waterproof", "lifetime warranty", "best"...) need an allowed claim.
+
+    A claim term passes when a brand-wide allowed claim contains it, or when the copy names a
+    product whose allowed claims contain it; a product's not-allowed claims fail when the copy
+    names that product.
+    """
+    key = (
+        tuple(brand.claim_terms), tuple(brand.allowed_claims),
+        tuple((p.name, tuple(p.claims), tuple(p.not_allowed)) for p in brand.products),
+    )
+    open_terms, products = _claim_rules(*key)
+    joined = _NOT_A_CLAIM.sub(" ", "\n".join(texts))
+    term_re = present(open_terms, joined)
+    problems: list[str] = []
+    named = [(n, c, na) for m, n, c, alias, na in products if alias in joined and m.search(joined)]
+    for n, _, na in named:
+        for hit in sorted({h.group(0).lower() for h in na.finditer(joined)} if na else []):
+            problems.append(f"'{hit}' is not an allowed claim for {n}")
+    if term_re is not None:
+        for term in sorted({h.group(0).lower() for h in term_re.finditer(joined)}):
+            if any(term in c for _, c, _ in named) or any(p.startswith(f"'{term}'") for p in problems):
+                continue
+            who = [p.name for p in brand.products if any(term in c.lower() for c in p.claims)]
+            hint = f"only allowed for {', '.join(who[:3])} (name the product)" if who else "no allowed claim covers it"
+            problems.append(f"'{term}': {hint}")
+    return Check("claims", not problems, "; ".join(problems) if problems else "no unapproved claims")
 
 
 _CONDITION = re.compile(

@@ -26,9 +26,17 @@ from tools.copywriting.checks import (
     Check,
     Fields,
     check_variant,
+    claims_check,
 )
 from tools.copywriting.fitter import fit_variant
-from tools.copywriting.offline import detect_language, offline_variants
+from tools.copywriting.offline import (
+    SUPPORTED_LANGUAGES,
+    brief_phrases_to_drop,
+    detect_language,
+    offline_variants,
+    resolve_language,
+)
+from tools.copywriting.profile import AudienceProfile, as_profile
 
 MAX_VARIANTS = 10
 OFFLINE_NOTE = "Offline draft: written by Mara's template generator, not a language model."
@@ -64,18 +72,30 @@ def _validate_inputs(
         )
 
 
-def _warnings(brief: str, language: str, model: Any) -> list[str]:
+_LANGUAGE_CODES = {"German": "de", "French": "fr", "Spanish": "es", "Italian": "it", "Dutch": "nl",
+                   "Swedish": "sv"}
+
+
+def _warnings(brief: str, language: str, model: Any) -> tuple[list[str], str]:
+    """(warnings, language code the drafts are written in) for the brief and requested language."""
     out: list[str] = []
-    detected = detect_language(brief)
-    if detected:
+    code = resolve_language(language)
+    if model is None and code is None:
         out.append(
-            f"The brief looks {detected}; "
-            + ("offline drafts are written in English only, check the wording."
-               if model is None else f"drafts were requested in language '{language}'.")
+            f"Offline mode drafts only in {', '.join(SUPPORTED_LANGUAGES)}; language '{language}' was "
+            "requested, so these drafts are in English. Configure a language model for other languages."
         )
-    if model is None and language.lower() not in ("en", "english") and not language.lower().startswith("en-"):
-        out.append(f"Language '{language}' requested, but offline drafts are English only.")
-    return out
+    written = (code or "en") if model is None else language
+    detected = detect_language(brief)
+    if detected and _LANGUAGE_CODES.get(detected) != (code or written):
+        out.append(
+            f"The brief looks {detected} but the drafts are in '{written}'; the topic and offer are quoted "
+            f"from the brief as written. Pass language='{_LANGUAGE_CODES.get(detected, detected)}' "
+            "to draft in the brief's language."
+        )
+    elif model is None and code not in (None, "en") and not detected:
+        out.append(f"Offline drafts are in '{code}'; the topic and offer are quoted from the brief as written.")
+    return out, written
 
 
 def draft_copy(
@@ -92,21 +112,38 @@ def draft_copy(
     merge_fields: Sequence[str] | None = None,
     facts: Sequence[str] = (),
     repair_rounds: int = 2,
+    profile: AudienceProfile | dict[str, Any] | None = None,
 ) -> CopyResult:
     """Draft ``variants`` distinct variants for ``channel`` from ``brief``.
 
     ``model`` is an optional LangChain chat model; ``merge_fields`` are the audience columns
     usable as ``{{field}}`` (default: common customer columns); ``facts`` are brand passages
-    given to the model. Raises :class:`ToolInputError` for an unknown channel, an empty brief,
+    given to the model; ``profile`` (an :class:`AudienceProfile` or its dict) shapes framing and
+    angles (size, top categories, order value, recency, traits). Raises :class:`ToolInputError` for an unknown channel, an empty brief,
     an unknown merge field or an out-of-range variant count.
     """
     spec = get_channel(channel)
     brand = brand or sample_brand()
     available = list(merge_fields or DEFAULT_MERGE_FIELDS)
     _validate_inputs(spec, brief, variants, available)
-    warnings = _warnings(brief, language, model)
+    audience = as_profile(profile)
+    if audience is not None and segment and not audience.name:
+        audience = audience.model_copy(update={"name": segment})
+    segment = segment or (audience.name if audience else None)
+    warnings, written = _warnings(brief, language, model)
+    banned, unconditioned = brief_phrases_to_drop(brief, brand)
+    if banned or unconditioned:
+        warnings.append("The brief uses phrases the brand profile does not allow ("
+                        + "; ".join(filter(None, [", ".join(banned), ", ".join(f"{u} (no condition stated)"
+                                                                               for u in unconditioned)]))
+                        + "); they were left out of the drafts.")
+    claims = claims_check([brief, offer or ""], brand)
+    if not claims.passed:
+        warnings.append(f"The brief makes claims the brand profile does not allow ({claims.detail}); "
+                        "drafts that repeat them fail the claims check.")
     offline, parsed, angles = offline_variants(
-        spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone
+        spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
+        profile=audience, language=written if model is None else "en",
     )
     has_offer = parsed.offer is not None
     if model is None:
@@ -114,13 +151,17 @@ def draft_copy(
         usage: dict[str, Any] = {
             "mode": "offline", "model": None, "prompt_tokens": 0, "completion_tokens": 0,
             "total_tokens": 0, "cost": 0.0, "calls": 0, "repair_rounds": 0, "angles": angles,
-            "note": OFFLINE_NOTE,
+            "note": OFFLINE_NOTE, "language": written,
         }
     else:
         from tools.copywriting.llm import llm_drafts
 
+        audience_text = segment
+        if audience is not None:
+            audience_text = audience.summary()
         drafts, usage, llm_warnings = llm_drafts(
-            model, spec, brief, brand, variants=variants, segment=segment, offer=offer or parsed.offer,
+            model, spec, brief, brand, variants=variants, segment=audience_text,
+            offer=offer or parsed.offer,
             tone=tone, language=language, merge_fields=available, facts=facts,
             repair_rounds=repair_rounds, has_offer=has_offer,
         )
@@ -136,6 +177,8 @@ def draft_copy(
                 "the rest are offline drafts."
             )
             drafts.extend(offline[len(drafts):variants])
+    if audience is not None:
+        usage["audience"] = audience.summary()
     out = []
     for d in drafts[:variants]:
         checks = check_variant(spec, d, brand, available, has_offer=has_offer)

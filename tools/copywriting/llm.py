@@ -44,6 +44,10 @@ def build_messages(
     values = {
         "brand": brand.name, "voice": "\n".join(f"- {v}" for v in brand.voice) or "- clear, warm",
         "banned": ", ".join(brand.banned) or "(none)", "conditional": ", ".join(brand.conditional) or "(none)",
+        "claims": "\n".join(
+            [f"- {p.name}: {', '.join(p.claims)}" for p in brand.products if p.claims]
+            + [f"- (any): {c}" for c in brand.allowed_claims]) or "- (none listed)",
+        "claim_terms": ", ".join(f'"{t}"' for t in brand.claim_terms[:12]) or "(none)",
         "merge_fields": ", ".join(merge_fields), "channel": spec.name, "label": spec.label,
         "merge_width": spec.merge_field_width, "fields": fields, "disclaimers": "\n".join(notes),
         "brief": brief.strip(), "offer": offer or "(none)", "segment": segment or "(all customers)",

@@ -21,7 +21,9 @@ from tools.copywriting.fitter import GSM_REPLACEMENTS
 
 ID_COLUMNS = ("customer_id", "id")
 _GSM_TABLE = str.maketrans(GSM_REPLACEMENTS)
-_SPACE_PUNCT = re.compile(r"\s+([,.!?])")
+_SPACE_PUNCT = re.compile(r"[ \t]+([,.!?:;])")
+_COMMA_PUNCT = re.compile(r",([.!?:;])")
+_SPACES = re.compile(r"[ \t]{2,}")
 
 
 def _frame(rows: Any) -> pd.DataFrame:
@@ -129,7 +131,8 @@ def _render_one(
 
 
 def _tidy(text: str) -> str:
-    return _SPACE_PUNCT.sub(r"\1", text)
+    """Spaces and commas left by empty merge values ("Hola !", "Bienvenue, .") removed."""
+    return _COMMA_PUNCT.sub(r"\1", _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", text)))
 
 
 def preview(rendered: pd.DataFrame, n: int = 5) -> list[dict[str, Any]]:

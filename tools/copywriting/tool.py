@@ -7,10 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tools.context import ToolContext
-from tools.copywriting.brand import load_brand
 from tools.copywriting.checks import DEFAULT_MERGE_FIELDS
 from tools.copywriting.drafting import CopyResult
-from tools.copywriting.drafting import draft_copy as draft
 from tools.results import ToolOutput
 
 log = logging.getLogger(__name__)
@@ -65,27 +63,27 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         offer: str | None = None,
         tone: str | None = None,
         language: str = "en",
+        audience: str | None = None,
     ) -> ToolOutput:
         """Draft marketing copy variants for a channel, checked against its limits and brand rules.
 
         channel: email | sms | push | google_rsa | meta_ad | social. brief: what the message is
         about (offer, dates, products). segment: the audience segment (e.g. "At Risk",
-        "Champions") that shapes the framing. variants: 1-10 distinct angles. Returns each
-        variant's fields with its checks (limits, banned words, disclaimers, merge fields).
+        "Champions") whose profile (size, top categories, order value, recency) shapes the
+        framing; audience: a saved audience name instead. variants: 1-10 distinct angles.
+        language: en, de, fr, es offline. Returns each variant's fields with its checks
+        (limits, banned words, claims, disclaimers, merge fields).
         """
-        model = None
-        if ctx.settings.resolved_mode == "llm":
-            from assistant.chat_models import make_chat_model
+        from tools.copywriting.service import CopyRequest, run_copy
 
-            model = make_chat_model(ctx.settings)
-        passages = brand_passages(ctx, f"{channel} {brief} {offer or ''}".strip())
-        result = draft(
-            channel, brief, variants=variants, segment=segment, offer=offer, tone=tone,
-            language=language, brand=load_brand(ctx.settings.home),
-            merge_fields=customer_columns(ctx), model=model, facts=[p["text"][:400] for p in passages],
-        )
+        response = run_copy(CopyRequest(
+            channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
+            language=language, audience=audience,
+        ), ctx.settings, ctx=ctx)
+        result = CopyResult(variants=response.variants, usage=dict(response.usage),
+                            warnings=list(response.usage.get("warnings", [])))
         return ToolOutput(
-            text=summarize(result, channel), citations=passages, data=result.to_dict()
+            text=summarize(result, channel), citations=response.citations, data=response.contract()
         )
 
     return [draft_copy]
