@@ -1,9 +1,11 @@
 """The FastAPI application factory.
 
-``create_app(settings)`` wires the routers (health, chat, conversations, artifacts, the
-OpenAI-compatible ``/v1/chat/completions`` and ``/v1/models``, web chat),
-the error handlers and one :class:`~api.runtime.Runtime` holding the app's assistant.
-Later front ends (Slack, auth) add routers and dependencies here.
+``create_app(settings)`` wires the routers (health, chat, conversations, artifacts, data,
+query, knowledge, audiences, copy, the OpenAI-compatible ``/v1/chat/completions`` and
+``/v1/models``, sign-in sessions, metrics, web chat), API keys and rate limits
+(:mod:`api.auth`), request size limits (:mod:`api.limits`), CORS (``MARA_CORS_ORIGINS``),
+request metrics (:mod:`api.metrics`), the error handlers and one
+:class:`~api.runtime.Runtime` holding the app's assistant.
 """
 
 from __future__ import annotations
@@ -12,12 +14,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api import openai_compat
+from api import auth, metrics, openai_compat
 from api.errors import install_error_handlers
-from api.routes import artifacts, chat, conversations, health, web
+from api.limits import BodySizeLimit
+from api.metrics import MetricsMiddleware
+from api.routes import (
+    artifacts,
+    audiences,
+    chat,
+    conversations,
+    copy,
+    data,
+    health,
+    knowledge,
+    web,
+)
 from api.runtime import ChatAssistant, Runtime
 from api.slack import SlackSettings, mount_slack
 from assistant.settings import MaraSettings, get_settings
@@ -53,13 +68,21 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
+    app.state.auth = auth.Auth(runtime.settings)
+    app.state.metrics = runtime.metrics
     install_error_handlers(app)
     for router in (
         health.router,
+        auth.router,
         chat.router,
         conversations.router,
         artifacts.router,
+        data.router,
+        knowledge.router,
+        audiences.router,
+        copy.router,
         openai_compat.router,
+        metrics.router,
         web.router,
     ):
         app.include_router(router)
@@ -67,4 +90,24 @@ def create_app(
     slack_settings = SlackSettings.from_env()
     if slack_settings is not None:  # SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are set
         mount_slack(app, runtime, slack_settings)
+    _add_middleware(app, runtime.settings)
     return app
+
+
+def _add_middleware(app: FastAPI, settings: MaraSettings) -> None:
+    """Innermost first: size limits, then CORS (so errors carry its headers), then metrics."""
+    app.add_middleware(
+        BodySizeLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials="*" not in origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Conversation-Id"],
+            expose_headers=["X-Conversation-Id", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

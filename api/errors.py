@@ -36,6 +36,33 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
+class ApiError(StarletteHTTPException):
+    """An HTTP error with Mara's ``type`` and message (auth, scopes, rate and size limits).
+
+    A Starlette ``HTTPException`` so that FastAPI passes it through unchanged, even when it is
+    raised while the request body is read (the size limit does that).
+    """
+
+    def __init__(
+        self, status: int, type_: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(status_code=status, detail=message, headers=headers)
+        self.type = type_
+        self.message = message
+
+
+#: OpenAPI ``responses=`` entries of routes behind API keys (see :mod:`api.auth`).
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "No API key, or an invalid or revoked one."},
+    403: {"model": ErrorResponse, "description": "The key lacks the scope this route needs."},
+    413: {"model": ErrorResponse, "description": "The request body is larger than allowed."},
+    429: {
+        "model": ErrorResponse,
+        "description": "Rate limit of the key exceeded; retry after `Retry-After` seconds.",
+    },
+}
+
+
 class NotFound(Exception):
     """Raised by routes for a missing resource; rendered as a 404 error body."""
 
@@ -60,9 +87,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
         message = f"Not found: {request.method} {request.url.path}."
-    return error_response(
-        exc.status_code, _status_type(exc.status_code), message, headers=dict(exc.headers or {})
-    )
+    type_ = exc.type if isinstance(exc, ApiError) else _status_type(exc.status_code)
+    return error_response(exc.status_code, type_, message, headers=dict(exc.headers or {}))
 
 
 async def _not_found(request: Request, exc: Exception) -> JSONResponse:

@@ -118,3 +118,190 @@ class ConversationResponse(BaseModel):
 
     conversation_id: str
     messages: list[ConversationMessage]
+
+
+# --- data, knowledge, audiences, copy --------------------------------------------------------
+
+
+class ColumnInfoModel(BaseModel):
+    """A column of a warehouse table."""
+
+    name: str
+    type: str
+
+
+class TableInfoModel(BaseModel):
+    """A warehouse table."""
+
+    name: str
+    rows: int
+    columns: list[ColumnInfoModel]
+
+
+class QueryResponse(BaseModel):
+    """The result of a structured query; the full table is also kept as a CSV artifact."""
+
+    title: str
+    sql: str = Field(description="The read-only SQL the spec compiled to.")
+    columns: list[str]
+    rows: list[list[Any]]
+    row_count: int
+    truncated: bool = Field(description="True when the row cap cut the result.")
+    artifact_id: str
+    csv_url: str = Field(description="Download the full result as CSV.")
+
+
+class KnowledgeSearchRequest(BaseModel):
+    """Search the brand knowledge base (vector + keyword search, fused)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "tone of voice", "k": 3}]}
+    )
+
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=5, ge=1, le=50, description="Number of passages.")
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query must contain some text, not only whitespace")
+        return value
+
+
+class PassageModel(BaseModel):
+    """A knowledge-base passage to cite."""
+
+    source: str
+    title: str
+    heading: str
+    text: str
+    score: float = Field(description="Fused rank score, 1.0 = first for both retrievers.")
+
+
+class KnowledgeSearchResponse(BaseModel):
+    """Passages best first."""
+
+    query: str
+    passages: list[PassageModel]
+
+
+class IngestIssueModel(BaseModel):
+    """A document that was not ingested, and why."""
+
+    source: str
+    message: str
+
+
+class IngestResponse(BaseModel):
+    """What an upload did; a document with an already ingested file name replaces it."""
+
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    errors: list[IngestIssueModel]
+    chunks_added: int
+    chunks_removed: int
+    elapsed_s: float
+
+
+AudienceKind = Literal["rfm_segment", "cluster", "model", "query"]
+
+
+class AudienceModel(BaseModel):
+    """A saved audience: its rule and how many customers it held when last refreshed."""
+
+    name: str
+    kind: AudienceKind
+    params: dict[str, Any]
+    size: int
+    created: str
+    refreshed: str
+
+
+class AudienceList(BaseModel):
+    """Saved audiences."""
+
+    audiences: list[AudienceModel]
+
+
+class AudienceCreate(BaseModel):
+    """Save (or replace) an audience; members are computed now from the current data.
+
+    ``params`` by ``kind``: ``rfm_segment`` → ``{"segments": ["At Risk"], "orders_table"?}``;
+    ``cluster`` → ``{"cluster": NAME, "table"?, "k"?}``; ``model`` → ``{"model_id", "top"? |
+    "threshold"?, "table"?}``; ``query`` → ``{"sql": "SELECT customer_id FROM ..."}``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "At risk", "kind": "rfm_segment", "params": {"segments": ["At Risk"]}}
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"[A-Za-z0-9]")
+    kind: AudienceKind
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CopyRequest(BaseModel):
+    """A copy brief: variants for one channel, checked against its limits and brand rules."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "sms",
+                    "brief": "Autumn sale: 20% off jackets until 30 November",
+                    "segment": "At Risk",
+                    "variants": 2,
+                }
+            ]
+        },
+    )
+
+    channel: str = Field(
+        min_length=1, max_length=40, description="email, sms, push, google_rsa, meta_ad or social."
+    )
+    brief: str = Field(min_length=1, max_length=4000, description="What the message is about.")
+    segment: str | None = Field(default=None, max_length=100, description="e.g. 'At Risk'.")
+    variants: int = Field(default=3, ge=1, le=10)
+    offer: str | None = Field(default=None, max_length=500)
+    tone: str | None = Field(default=None, max_length=100)
+    language: str = Field(default="en", min_length=2, max_length=20)
+    offline: bool = Field(
+        default=False, description="Use the offline generator even when an LLM is configured."
+    )
+
+
+class CopyResponse(BaseModel):
+    """Variants (the channel's fields plus ``checks``) and usage, as ``mara copy --json``."""
+
+    variants: list[dict[str, Any]]
+    usage: dict[str, Any]
+
+
+class CopyBatchRequest(BaseModel):
+    """Several briefs (or one brief for several segments) in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[CopyRequest] = Field(min_length=1, max_length=20)
+
+
+class CopyBatchItem(BaseModel):
+    """One brief's result, or the error that brief got."""
+
+    ok: bool
+    result: CopyResponse | None = None
+    error: ErrorBody | None = None
+
+
+class CopyBatchResponse(BaseModel):
+    """Results in the order of the briefs."""
+
+    results: list[CopyBatchItem]

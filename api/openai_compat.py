@@ -52,7 +52,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import Caller, require
+from api.errors import ApiError
 from api.models import CONVERSATION_ID_PATTERN, MAX_MESSAGE_CHARS
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool
@@ -98,16 +101,39 @@ class OpenAIError(Exception):
         type_: str = "invalid_request_error",
         param: str | None = None,
         code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers
         self.body = OpenAIErrorBody(message=message, type=type_, param=param, code=code)
 
     def response(self) -> JSONResponse:
         """The JSON error response."""
         return JSONResponse(
-            OpenAIErrorResponse(error=self.body).model_dump(), status_code=self.status
+            OpenAIErrorResponse(error=self.body).model_dump(),
+            status_code=self.status,
+            headers=self.headers,
         )
+
+
+_HTTP_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    429: "rate_limit_error",
+}
+
+
+def _from_http(exc: StarletteHTTPException) -> OpenAIError:
+    """Auth, scope, rate and size errors (and other HTTP errors) in OpenAI's shape."""
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    return OpenAIError(
+        exc.status_code,
+        message,
+        _HTTP_ERROR_TYPES.get(exc.status_code, "invalid_request_error"),
+        code=exc.type if isinstance(exc, ApiError) else None,
+        headers=dict(exc.headers or {}),
+    )
 
 
 def _from_validation(exc: RequestValidationError) -> OpenAIError:
@@ -141,6 +167,8 @@ class OpenAIRoute(APIRoute):
                 return await handler(request)
             except OpenAIError as exc:
                 return exc.response()
+            except StarletteHTTPException as exc:
+                return _from_http(exc).response()
             except RequestValidationError as exc:
                 return _from_validation(exc).response()
             except WorkspaceError as exc:
@@ -158,12 +186,21 @@ class OpenAIRoute(APIRoute):
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OpenAIErrorResponse, "description": "Invalid request (OpenAI error shape)."},
+    401: {"model": OpenAIErrorResponse, "description": "No API key, or an invalid one."},
+    403: {"model": OpenAIErrorResponse, "description": "The key lacks the `chat` scope."},
+    413: {"model": OpenAIErrorResponse, "description": "The request body is too large."},
+    429: {"model": OpenAIErrorResponse, "description": "Rate limited; see `Retry-After`."},
     404: {"model": OpenAIErrorResponse, "description": "Unknown model (`model_not_found`)."},
     500: {"model": OpenAIErrorResponse, "description": "Unexpected server error (logged)."},
     503: {"model": OpenAIErrorResponse, "description": "The workspace is missing or broken."},
 }
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"], route_class=OpenAIRoute)
+router = APIRouter(
+    prefix="/v1",
+    tags=["openai-compatible"],
+    route_class=OpenAIRoute,
+    dependencies=[require("chat")],
+)
 
 
 # --- request and response bodies -----------------------------------------------------------------
@@ -627,6 +664,7 @@ async def chat_completions(
     x_conversation_id: str | None = Header(
         default=None, description="Continue this Mara conversation (overrides `user`)."
     ),
+    caller: Caller = require("chat"),
 ) -> Any:
     """Answer the last user message as Mara; see the module docs for conversation mapping."""
     _check_model(body.model)
@@ -647,13 +685,15 @@ async def chat_completions(
             base_url,
             ChatCompletionChunk(id=completion_id, created=created, model=body.model, choices=[]),
             include_usage,
+            caller,
         )
         return StreamingResponse(
             frames, media_type="text/event-stream", headers={**SSE_HEADERS, **headers}
         )
 
     def run() -> tuple[str, Usage]:
-        return render_reply(assistant.stream(turn.question, turn.conversation_id), base_url)
+        events = runtime.turn(assistant, turn.question, turn.conversation_id, caller)
+        return render_reply(events, base_url)
 
     async with runtime.turn_locks.hold(turn.conversation_id):
         content, usage = await run_in_threadpool(run)
@@ -691,6 +731,7 @@ async def _stream(
     base_url: str,
     template: ChatCompletionChunk,
     include_usage: bool,
+    caller: Caller,
 ) -> AsyncIterator[bytes]:
     def chunk(delta: ChunkDelta, finish: Literal["stop"] | None = None) -> bytes:
         choice = ChunkChoice(delta=delta, finish_reason=finish)
@@ -702,7 +743,9 @@ async def _stream(
         usage = Usage()
         try:
             renderer = ReplyRenderer(base_url)
-            events = events_in_threadpool(assistant.stream(turn.question, turn.conversation_id))
+            events = events_in_threadpool(
+                runtime.turn(assistant, turn.question, turn.conversation_id, caller)
+            )
             async for event in events:
                 for piece in renderer.feed(event):
                     if isinstance(piece, Usage):

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal, Protocol, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.metrics import Metrics
 from assistant.events import Event
 from assistant.settings import MaraSettings
 from tools.results import ArtifactStore
+
+if TYPE_CHECKING:
+    from api.auth import Caller
+    from knowledge.store import KnowledgeBase
+    from tools.context import ToolContext
 
 
 class ChatAssistant(Protocol):
@@ -66,6 +74,7 @@ class Runtime:
         self.settings = settings
         self.turn_locks = TurnLocks()
         self.artifacts = ArtifactStore(settings.artifacts_path)
+        self.metrics = Metrics()
         self._assistant = assistant
         self._owned = assistant is None
         self._lock = threading.Lock()
@@ -91,12 +100,86 @@ class Runtime:
             return self._assistant
         return await run_in_threadpool(self._build)
 
+    @cached_property
+    def tools(self) -> ToolContext:
+        """Warehouse, schema profile and artifacts for the data routes (opened lazily)."""
+        from tools.context import ToolContext
+
+        return ToolContext(self.settings)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeBase:
+        """The workspace's knowledge base for the kb routes (opened lazily)."""
+        from tools.context import open_knowledge
+
+        return open_knowledge(self.settings)
+
+    def turn(
+        self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller
+    ) -> Iterator[Event]:
+        """The events of one turn, run as ``caller`` and counted in the metrics.
+
+        Passes ``actor`` (``key:<name>``) and, when the assistant takes it, ``scopes`` (the
+        key's scopes) to :meth:`assistant.agent.Assistant.stream`. Closing this generator
+        closes the assistant's, so a client that leaves stops the turn.
+        """
+        kwargs: dict[str, Any] = {}
+        accepted = _keywords(assistant)
+        if "actor" in accepted:
+            kwargs["actor"] = caller.actor
+        if "scopes" in accepted:  # None = every scope (the open API, admin keys)
+            full = caller.anonymous or "admin" in caller.scopes
+            kwargs["scopes"] = None if full else frozenset(caller.scopes)
+        events = cast(Any, assistant).stream(message, conversation_id, **kwargs)
+        outcome = "error"
+        try:
+            for event in events:
+                if event.type == "tool_end":
+                    self.metrics.tool_call(
+                        str(event.data.get("name") or "tool"), bool(event.data.get("ok", True))
+                    )
+                elif event.type == "done":
+                    outcome = "ok"
+                yield event
+        except GeneratorExit:
+            outcome = "cancelled"
+            raise
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            self.metrics.turn(self.mode, outcome)
+
     def close(self) -> None:
         """Close the assistant if this runtime built it."""
         with self._lock:
             if self._assistant is not None and self._owned:
                 self._assistant.close()
                 self._assistant = None
+
+
+_KEYWORDS: dict[type, frozenset[str]] = {}
+
+
+def _keywords(assistant: ChatAssistant) -> frozenset[str]:
+    """Keyword arguments ``assistant.stream`` takes (all of ours when it takes ``**kwargs``)."""
+    kind = type(assistant)
+    if kind not in _KEYWORDS:
+        try:
+            params = list(inspect.signature(assistant.stream).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        names = set()
+        for p in params:
+            if p.kind is inspect.Parameter.VAR_KEYWORD:
+                names |= {"actor", "scopes"}
+            elif p.kind in (
+                inspect.Parameter.KEYWORD_ONLY,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            ):
+                names.add(p.name)
+        _KEYWORDS[kind] = frozenset(names)
+    return _KEYWORDS[kind]
 
 
 def get_runtime(request: Request) -> Runtime:

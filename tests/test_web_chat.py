@@ -7,6 +7,7 @@ test launches the system Chromium). The screenshot lands in ``test-artifacts/web
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from api.app import create_app
 from assistant.demo_data import build_demo_data
+from assistant.keys import KeyStore
 from assistant.settings import MaraSettings
 from tests.test_api import LiveServer
 
@@ -38,22 +40,41 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)  # the first turn also loads the assistant
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("web") / "ws"
     home.mkdir()
     build_demo_data(home / "warehouse.duckdb", customers=2000)
-    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    return home
+
+
+@pytest.fixture(scope="module")
+def live(demo_home: Path) -> Iterator[str]:
+    """No API key in the workspace, loopback: the API is open, no sign-in."""
+    settings = MaraSettings(home=demo_home, mode="offline", _env_file=None)  # type: ignore[call-arg]
     with LiveServer(create_app(settings)) as server:
         yield server.url
 
 
+@pytest.fixture(scope="module")
+def secured(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A copy of the demo workspace with an API key: the web chat must sign in."""
+    home = tmp_path_factory.mktemp("web-secured") / "ws"
+    home.mkdir()
+    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
+    _, key = KeyStore.for_home(home).create("marketer")
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(settings)) as server:
+        yield {"url": server.url, "key": key}
+
+
 @pytest.fixture
-def page(live: str) -> Iterator[Any]:
+def page() -> Iterator[Any]:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         context = browser.new_context(
@@ -141,3 +162,38 @@ def test_full_chat_with_table_chart_follow_up_and_sorting(page: Any, live: str) 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web_chat.png"))
     assert page.problems == []
+
+
+def test_sign_in_with_a_key_keeps_an_http_only_session(page: Any, secured: dict[str, str]) -> None:
+    page.goto(secured["url"])
+    dialog = page.locator("#signin")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#sign-out")).to_be_hidden()
+
+    page.locator("#signin-key").fill("mara_000000000000_not-a-valid-key-at-all")
+    page.locator("#signin-key").press("Enter")
+    expect(page.locator("#signin-error")).to_contain_text("not valid")
+    expect(dialog).to_be_visible()
+
+    page.locator("#signin-key").fill(secured["key"])
+    page.locator("#signin-submit").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#sign-out")).to_be_visible()
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["mara_session"]["httpOnly"] and cookies["mara_session"]["sameSite"] == "Strict"
+    assert "mara_session" not in page.evaluate("document.cookie")
+    assert secured["key"] not in cookies["mara_session"]["value"]
+
+    answer = ask(page, "How many customers do we have?", 0)
+    expect(answer.locator(".md")).to_contain_text("customers")
+    expect(answer.locator(".step-ok .step-name")).to_have_text("query_data")
+
+    page.reload()  # the session survives a reload, and so does the conversation
+    expect(page.locator("#sign-out")).to_be_visible()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("li.msg-user")).to_have_count(1)
+
+    page.locator("#sign-out").click()
+    expect(dialog).to_be_visible()
+    assert "mara_session" not in {c["name"] for c in page.context.cookies()}
+    assert [p for p in page.problems if "401" not in p] == []

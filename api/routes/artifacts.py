@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
-from api.errors import ERROR_RESPONSES, NotFound
+from api.auth import require
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ErrorResponse
 from api.runtime import Runtime, get_runtime
 
-router = APIRouter(prefix="/v1", tags=["artifacts"])
+router = APIRouter(prefix="/v1", tags=["artifacts"], dependencies=[require("chat", "data:read")])
 
 
 @router.get(
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["artifacts"])
     responses={
         200: {"content": {"text/csv": {}}, "description": "The full table, header row first."},
         404: {"model": ErrorResponse, "description": "No such artifact."},
+        **AUTH_RESPONSES,
         **ERROR_RESPONSES,
     },
 )

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ERROR_RESPONSES
+from api.auth import Caller, require
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES
 from api.models import ChatRequest, ChatResponse, ErrorResponse, EventModel, ToolCall
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool, format_sse
@@ -38,34 +39,44 @@ _SSE_DOC = (
         },
         400: {"model": ErrorResponse, "description": "Mara refused the request."},
         503: {"model": ErrorResponse, "description": "The workspace is missing or broken."},
+        **AUTH_RESPONSES,
         **ERROR_RESPONSES,
     },
 )
-async def chat(body: ChatRequest, runtime: Runtime = Depends(get_runtime)) -> Any:
+async def chat(
+    body: ChatRequest,
+    runtime: Runtime = Depends(get_runtime),
+    caller: Caller = require("chat"),
+) -> Any:
     """Run one turn of the conversation.
 
     With ``stream`` (the default) the reply is ``text/event-stream``; the conversation id is
     also sent up front in the ``X-Conversation-Id`` header. Turns of one conversation run
-    one after another.
+    one after another. Needs the ``chat`` scope.
     """
     assistant = await runtime.assistant()
     conversation_id = body.conversation_id or uuid.uuid4().hex
     if body.stream:
-        frames = _sse_frames(runtime, assistant, body.message, conversation_id)
+        frames = _sse_frames(runtime, assistant, body.message, conversation_id, caller)
         headers = {**SSE_HEADERS, "X-Conversation-Id": conversation_id}
         return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
     async with runtime.turn_locks.hold(conversation_id):
         events = await run_in_threadpool(
-            lambda: list(assistant.stream(body.message, conversation_id))
+            lambda: list(runtime.turn(assistant, body.message, conversation_id, caller))
         )
     return _chat_response(events, conversation_id, runtime.mode)
 
 
 async def _sse_frames(
-    runtime: Runtime, assistant: ChatAssistant, message: str, conversation_id: str
+    runtime: Runtime,
+    assistant: ChatAssistant,
+    message: str,
+    conversation_id: str,
+    caller: Caller,
 ) -> AsyncIterator[bytes]:
     async with runtime.turn_locks.hold(conversation_id):
-        async for event in events_in_threadpool(assistant.stream(message, conversation_id)):
+        turn = runtime.turn(assistant, message, conversation_id, caller)
+        async for event in events_in_threadpool(turn):
             yield format_sse(event)
 
 

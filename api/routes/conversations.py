@@ -7,11 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import ERROR_RESPONSES, NotFound
+from api.auth import require
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ConversationMessage, ConversationResponse, ErrorResponse, MessageToolCall
 from api.runtime import Runtime, get_runtime
 
-router = APIRouter(prefix="/v1", tags=["conversations"])
+router = APIRouter(prefix="/v1", tags=["conversations"], dependencies=[require("chat")])
 
 _ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}
 
@@ -23,6 +24,7 @@ _ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"
     summary="Read a conversation",
     responses={
         404: {"model": ErrorResponse, "description": "No such conversation."},
+        **AUTH_RESPONSES,
         **ERROR_RESPONSES,
     },
 )

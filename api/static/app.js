@@ -685,7 +685,9 @@
         signal: controller.signal,
       });
       if (!response.ok) {
-        reply.error(await errorMessage(response));
+        const message = await errorMessage(response);
+        reply.error(message);
+        if (response.status === 401) showSignIn(message);
         return;
       }
       const headerId = response.headers.get("X-Conversation-Id");
@@ -718,6 +720,81 @@
     ui.input.focus();
   }
 
+  // ---- sign-in (only when the API says a key is needed) -------------------------------------
+
+  let signedIn = null; // resolves once the page may call the API
+
+  function showSignIn(message) {
+    ui.signOut.hidden = true;
+    ui.signin.hidden = false;
+    ui.signinError.textContent = message && !/needs an API key/.test(message) ? message : "";
+    ui.signinKey.value = "";
+    ui.signinKey.focus();
+  }
+
+  function signedInAs(session) {
+    ui.signin.hidden = true;
+    ui.signinError.textContent = "";
+    const viaCookie = session && session.via === "session";
+    ui.signOut.hidden = !viaCookie;
+    if (viaCookie) ui.signOut.title = `Signed in as ${session.name}`;
+  }
+
+  /** Ask the API whether a key is needed; resolve when the page may use the API. */
+  function checkSession() {
+    signedIn = new Promise((resolve) => {
+      ui.signinResolve = resolve;
+    });
+    fetch("/v1/auth/session", { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : null))
+      .then((session) => {
+        if (session && session.auth_required && !session.authenticated) {
+          showSignIn("");
+        } else {
+          signedInAs(session);
+          ui.signinResolve();
+        }
+      })
+      .catch(() => ui.signinResolve());
+    return signedIn;
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const key = ui.signinKey.value.trim();
+    if (!key) return;
+    ui.signinSubmit.disabled = true;
+    ui.signinError.textContent = "";
+    try {
+      const response = await fetch("/v1/auth/session", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ key }),
+      });
+      if (!response.ok) {
+        ui.signinError.textContent = response.status === 401
+          ? "That key is not valid (or was revoked). Check it and try again."
+          : await errorMessage(response);
+        ui.signinKey.select();
+        return;
+      }
+      signedInAs(await response.json());
+      ui.signinKey.value = "";
+      if (ui.signinResolve) ui.signinResolve();
+      ui.input.focus();
+    } catch (err) {
+      ui.signinError.textContent = `Could not reach Mara: ${err && err.message ? err.message : err}`;
+    } finally {
+      ui.signinSubmit.disabled = false;
+    }
+  }
+
+  async function signOut() {
+    try { await fetch("/v1/auth/session", { method: "DELETE" }); } catch { /* offline */ }
+    newChat();
+    showSignIn("");
+  }
+
   async function loadMode() {
     const labels = { offline: "Offline mode", llm: "LLM mode" };
     const titles = {
@@ -745,6 +822,7 @@
     if (!id) return;
     try {
       const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`);
+      if (response.status === 401) return; // signed out: keep the id for after sign-in
       if (!response.ok) { setConversation(null); return; }
       const conversation = await response.json();
       if (controller || ui.messages.childElementCount) return; // the user already started typing
@@ -772,7 +850,15 @@
       stop: $("#stop"),
       badge: $("#mode-badge"),
       newChat: $("#new-chat"),
+      signOut: $("#sign-out"),
+      signin: $("#signin"),
+      signinForm: $("#signin-form"),
+      signinKey: $("#signin-key"),
+      signinError: $("#signin-error"),
+      signinSubmit: $("#signin-submit"),
     });
+    ui.signinForm.addEventListener("submit", signIn);
+    ui.signOut.addEventListener("click", signOut);
 
     ui.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -806,7 +892,7 @@
     autosize();
     setBusy(false);
     loadMode();
-    restoreConversation();
+    checkSession().then(restoreConversation);
     ui.input.focus();
   }
 
