@@ -7,10 +7,18 @@ in the thread; a turn thread runs the turn on the app's assistant (one Slack thr
 conversation) and replaces the thinking message with the rendered answer. Large tables follow
 as CSV uploads, charts as PNG uploads. Every Web API failure is logged and, where Slack still
 lets us, told in the thread; 429s are retried after ``Retry-After`` by ``slack_sdk``.
+
+Copy drafts carry three buttons. "More variants" and "Shorter" post a follow-up question in the
+draft's thread and answer it like any other (same conversation, through the assistant);
+"Export CSV" uploads the variants and their checks, read back from the conversation's stored
+tool result. The App Home tab shows what Mara does, the mode, the workspace's tables and
+example questions whose buttons ask them in the user's direct messages with Mara.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import math
 import re
@@ -33,9 +41,16 @@ from starlette.concurrency import run_in_threadpool
 from api.runtime import ChatAssistant, Runtime
 from api.slack.guards import EventDeduper, KeyedLocks, RateLimiter
 from api.slack.render import (
+    ACTION_ASK,
+    ACTION_EXPORT,
+    ACTION_MORE,
+    ACTION_SHORTER,
     TABLE_ROWS,
+    CopyDraft,
     SlackMessage,
+    copy_csv,
     escape,
+    home_view,
     notice_blocks,
     render_turn,
     unescape,
@@ -53,6 +68,19 @@ THINKING = ":hourglass_flowing_sand: Thinking…"
 SLASH_COMMAND = "/mara"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join"}
+COPY_TOOL = "draft_copy"
+HOME_EXAMPLES = (
+    "How many customers do we have?",
+    "Revenue by country",
+    "What tables do we have?",
+    "Which disclaimer do SMS need?",
+    "Draft 3 email subject lines for a spring sale",
+)
+HOME_TABLES_TTL = 60.0  # seconds the home tab's table summary is reused
+# The follow-ups the copy buttons ask in the draft's thread ({n}: variants drafted, {channel}:
+# the copy channel, e.g. "email").
+MORE_VARIANTS = "Draft {n} more {channel} variants"
+SHORTER = "Make these {channel} variants shorter"
 
 
 def conversation_id(team: str, channel: str, thread_ts: str) -> str:
@@ -120,7 +148,13 @@ class SlackBot:
         self.bolt.event("app_mention")(self._on_mention)
         self.bolt.event("message")(self._on_message)
         self.bolt.command(SLASH_COMMAND)(self._on_command)
+        self.bolt.event("app_home_opened")(self._on_home_opened)
         self.bolt.event(re.compile(r".*"))(self._on_other_event)
+        self.bolt.action(ACTION_MORE)(self._on_copy_follow_up)
+        self.bolt.action(ACTION_SHORTER)(self._on_copy_follow_up)
+        self.bolt.action(ACTION_EXPORT)(self._on_copy_export)
+        self.bolt.action(re.compile(rf"^{ACTION_ASK}_\d+$"))(self._on_home_ask)
+        self._home_tables: tuple[float, list[tuple[str, int]] | None] | None = None
 
     # --- HTTP ----------------------------------------------------------------------------
 
@@ -143,11 +177,12 @@ class SlackBot:
     # --- Bolt middleware and listeners ----------------------------------------------------
 
     def _drop_duplicates(self, body: dict[str, Any], next: Any, req: Any) -> BoltResponse | None:
-        """Global middleware (after signature checks): one answer per ``event_id``."""
-        event_id = body.get("event_id")
-        if isinstance(event_id, str) and not self.deduper.first_time(event_id):
+        """Global middleware (after signature checks): one answer per ``event_id``, and per
+        button click (its ``trigger_id``, else the action's ``action_ts``)."""
+        key = delivery_key(body)
+        if key is not None and not self.deduper.first_time(key):
             retry = (req.headers.get("x-slack-retry-num") or ["?"])[0]
-            log.info("slack: ignoring repeated delivery of %s (retry %s)", event_id, retry)
+            log.info("slack: ignoring repeated delivery of %s (retry %s)", key, retry)
             return BoltResponse(status=200, body="")
         next()
         return None
@@ -196,6 +231,127 @@ class SlackBot:
 
     def _on_other_event(self, body: dict[str, Any]) -> None:
         log.debug("slack: ignoring event %s", (body.get("event") or {}).get("type"))
+
+    # --- App Home ---------------------------------------------------------------------------
+
+    def _on_home_opened(self, event: dict[str, Any]) -> None:
+        """Publish the Home tab (what Mara does, the mode, the data, examples) for the user."""
+        user = str(event.get("user") or "")
+        if not user or event.get("tab", "home") != "home":
+            return
+        settings = self.runtime.settings
+        mode = self.runtime.mode
+        view = home_view(
+            mode,
+            HOME_EXAMPLES,
+            self._table_summary(),
+            model=settings.llm_model if mode == "llm" else None,
+        )
+        try:
+            self.client.views_publish(user_id=user, view=view)
+        except (SlackClientError, OSError) as err:
+            log.error("slack: views.publish for %s failed: %s", user, _slack_error(err))
+
+    def _table_summary(self) -> list[tuple[str, int]] | None:
+        """``(table, rows)`` of the workspace, cached briefly; ``None`` when unavailable."""
+        cached = self._home_tables
+        if cached is not None and time.monotonic() - cached[0] < HOME_TABLES_TTL:
+            return cached[1]
+        tables: list[tuple[str, int]] | None
+        try:
+            tables = [(t.name, int(t.rows)) for t in self.runtime.tools.warehouse.tables()]
+        except Exception as err:  # no workspace yet, warehouse down: the tab still opens
+            log.warning("slack: home tab without a data summary: %s", err)
+            tables = None
+        self._home_tables = (time.monotonic(), tables)
+        return tables
+
+    def _on_home_ask(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """An example button on the Home tab: ask it in the user's DM with Mara."""
+        ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        question = question_text(str(action.get("value") or ""))
+        if not user or not question:
+            return
+        try:
+            opened = self.client.conversations_open(users=user)
+        except (SlackClientError, OSError) as err:
+            log.error("slack: conversations.open for %s failed: %s", user, _slack_error(err))
+            return
+        channel = str((opened.get("channel") or {}).get("id") or "")
+        if channel:
+            self._ask_for(_team_of(body), channel, None, user, question)
+
+    # --- copy draft buttons -----------------------------------------------------------------
+
+    def _on_copy_follow_up(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The "More variants" and "Shorter" buttons: a follow-up question in the draft's thread."""
+        ack()
+        where = _action_place(body, action)
+        if where is None:
+            return
+        channel, thread, value = where
+        template = MORE_VARIANTS if action.get("action_id") == ACTION_MORE else SHORTER
+        question = template.format(
+            n=int(value.get("n") or 3), channel=_channel_label(value.get("channel"))
+        )
+        user = str((body.get("user") or {}).get("id") or "")
+        self._ask_for(_team_of(body), channel, thread, user, question)
+
+    def _on_copy_export(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The "Export CSV" button: upload the variants and checks to the thread (in the background)."""
+        ack()
+        where = _action_place(body, action)
+        if where is None:
+            return
+        channel, thread, value = where
+        conversation = conversation_id(_team_of(body), channel, thread)
+        with contextlib.suppress(RuntimeError):  # RuntimeError: shutting down
+            self.turns.submit(
+                self._export_csv, conversation, channel, thread, str(value.get("call") or "")
+            )
+
+    def _export_csv(self, conversation: str, channel: str, thread: str, call_id: str) -> None:
+        try:
+            draft = self._stored_draft(conversation, call_id)
+            if draft is None or not draft.variants:
+                self._notice(
+                    channel, thread, ":warning: I can't find those drafts any more — ask again."
+                )
+                return
+            self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread,
+                content=copy_csv(draft.variants).encode("utf-8"),
+                filename=f"mara-copy-{draft.channel or 'variants'}.csv",
+                title="Copy variants with checks (CSV)",
+            )
+        except (SlackClientError, OSError) as err:
+            log.error("slack: copy CSV upload in %s failed: %s", channel, _slack_error(err))
+            self._notice(channel, thread, ":warning: I couldn't upload the CSV.")
+        except Exception:
+            log.exception("slack: copy export in %s failed", conversation)
+
+    def _stored_draft(self, conversation: str, call_id: str) -> CopyDraft | None:
+        """The draft of tool call ``call_id`` (the latest draft when empty) from the history."""
+        drafts = drafts_in(self.runtime._build().history(conversation))
+        if call_id:
+            return next((d for d in drafts if d.call_id == call_id), None)
+        return drafts[-1] if drafts else None
+
+    def _ask_for(
+        self, team: str, channel: str, thread: str | None, user: str, question: str
+    ) -> None:
+        """Post ``question`` on the user's behalf (in ``thread``, or as a new top-level message
+        whose thread Mara answers in) and answer it like a message from them."""
+        asked = f"<@{user}> asked: {escape(question)}" if user else escape(question)
+        ts = self._post(channel, thread, SlackMessage(text=asked, blocks=notice_blocks(asked)))
+        if ts is None:
+            return
+        event = {"channel": channel, "ts": ts, "user": user, "text": escape(question)}
+        if thread:
+            event["thread_ts"] = thread
+        self._accept(team, event)
 
     def _knows_thread(self, conversation: str) -> bool:
         try:
@@ -267,7 +423,7 @@ class SlackBot:
     ) -> None:
         """Run the turn and deliver it (turn thread)."""
         try:
-            message = self._run_turn(text, conversation)
+            message = self._run_turn(text, conversation, thread)
             self._deliver(channel, thread, thinking_ts, message)
             self._upload_tables(channel, thread, message.csv_tables)
             self._upload_charts(channel, thread, message.charts)
@@ -277,15 +433,16 @@ class SlackBot:
             with self._pending_lock:
                 self._pending -= 1
 
-    def _run_turn(self, text: str, conversation: str) -> SlackMessage:
+    def _run_turn(self, text: str, conversation: str, thread: str | None = None) -> SlackMessage:
         try:
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:
                 events: list[Event] = list(assistant.stream(text, conversation))
+                drafts = self._turn_drafts(assistant, conversation, events)
             finally:
                 self.locks.release(conversation, lock)
-            return render_turn(events, self.table_rows)
+            return render_turn(events, self.table_rows, drafts, thread)
         except MaraError as err:  # e.g. a missing workspace: the message says what to do
             log.error("slack: turn failed for %s: %s", conversation, err)
             note = f":warning: Sorry — I couldn't answer that: {escape(str(err))}"
@@ -293,6 +450,25 @@ class SlackBot:
             log.exception("slack: turn failed for %s", conversation)
             note = ":warning: Sorry — something went wrong on my side (it has been logged)."
         return SlackMessage(text=note, blocks=notice_blocks(note))
+
+    def _turn_drafts(
+        self, assistant: ChatAssistant, conversation: str, events: list[Event]
+    ) -> list[CopyDraft]:
+        """The copy drafts of this turn, read back from the stored ``draft_copy`` results
+        (events carry only a summary of them)."""
+        calls = [
+            str(e.data.get("id"))
+            for e in events
+            if e.type == "tool_end" and e.data.get("name") == COPY_TOOL and e.data.get("ok")
+        ]
+        if not calls:
+            return []
+        try:
+            stored = {d.call_id: d for d in drafts_in(assistant.history(conversation))}
+        except Exception:
+            log.exception("slack: could not read the drafts of %s", conversation)
+            return []
+        return [stored[c] for c in calls if c in stored and stored[c].variants]
 
     # --- Web API calls, each one logged on failure ----------------------------------------
 
@@ -370,6 +546,98 @@ class SlackBot:
                 self._notice(channel, thread, f":warning: I couldn't upload the chart _{title}_.")
             except Exception:
                 log.exception("slack: chart %r could not be rendered", title)
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """What identifies one delivery across Slack's retries: the ``event_id`` of an event, the
+    ``trigger_id`` (or first ``action_ts``) of a button click; ``None`` for anything else."""
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    if body.get("type") == "block_actions":
+        trigger = body.get("trigger_id")
+        if isinstance(trigger, str) and trigger:
+            return f"action:{trigger}"
+        actions = body.get("actions") or []
+        if actions and isinstance(actions[0], dict) and actions[0].get("action_ts"):
+            return f"action:{(body.get('user') or {}).get('id')}:{actions[0]['action_ts']}"
+    return None
+
+
+def drafts_in(history: list[Any]) -> list[CopyDraft]:
+    """Every ``draft_copy`` result in a conversation's stored messages, oldest first.
+
+    Tool messages keep the tool's structured ``data`` (``{"variants": [...]}``) in their
+    ``artifact``; the call's ``args`` (channel, brief) are on the AI message that asked for it.
+    """
+    args: dict[str, dict[str, Any]] = {}
+    drafts: list[CopyDraft] = []
+    for message in history:
+        for call in getattr(message, "tool_calls", None) or []:
+            if isinstance(call, dict) and call.get("name") == COPY_TOOL:
+                args[str(call.get("id"))] = dict(call.get("args") or {})
+        if getattr(message, "name", None) != COPY_TOOL or not hasattr(message, "tool_call_id"):
+            continue
+        artifact = getattr(message, "artifact", None)
+        data = artifact.get("data") if isinstance(artifact, dict) else None
+        variants = data.get("variants") if isinstance(data, dict) else None
+        if not isinstance(variants, list):
+            continue
+        call_id = str(message.tool_call_id)
+        call_args = args.get(call_id, {})
+        drafts.append(
+            CopyDraft(
+                call_id=call_id,
+                channel=str(call_args.get("channel") or ""),
+                variants=[v for v in variants if isinstance(v, dict)],
+                brief=str(call_args.get("brief") or ""),
+            )
+        )
+    return drafts
+
+
+def _team_of(body: dict[str, Any]) -> str:
+    team = body.get("team")
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    return str(body.get("team_id") or (body.get("user") or {}).get("team_id") or "")
+
+
+def _action_place(
+    body: dict[str, Any], action: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]] | None:
+    """``(channel, thread, button value)`` of a click on a draft's button, or ``None``."""
+    try:
+        value = json.loads(str(action.get("value") or "{}"))
+    except ValueError:
+        value = {}
+    if not isinstance(value, dict):
+        value = {}
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+    thread = str(
+        container.get("thread_ts")
+        or message.get("thread_ts")
+        or value.get("thread")
+        or container.get("message_ts")
+        or ""
+    )
+    if not channel or not thread:
+        log.warning("slack: button click without channel or thread ignored")
+        return None
+    return channel, thread, value
+
+
+_CHANNEL_LABELS = {"google_rsa": "Google search ad", "meta_ad": "Meta ad", "social": "social post"}
+
+
+def _channel_label(channel: Any) -> str:
+    """How a follow-up names the copy channel (``sms`` → ``SMS``)."""
+    name = str(channel or "").strip()
+    if name == "sms":
+        return "SMS"
+    return _CHANNEL_LABELS.get(name, name.replace("_", " ") or "copy")
 
 
 def _slack_error(err: Exception) -> str:

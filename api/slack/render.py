@@ -7,6 +7,9 @@ Pure functions, no Slack calls. Slack limits that matter here: a section's text 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +24,12 @@ MAX_BLOCKS = 50
 TABLE_ROWS = 15
 CITATIONS = 5
 FALLBACK_LIMIT = 3000
+BUTTON_VALUE_LIMIT = 2000
+
+ACTION_MORE = "mara_copy_more"
+ACTION_SHORTER = "mara_copy_shorter"
+ACTION_EXPORT = "mara_copy_export"
+ACTION_ASK = "mara_home_ask"  # home-tab example buttons: ``mara_home_ask_0``, ``_1``, …
 
 _FENCE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
@@ -162,17 +171,30 @@ def citation_block(citations: Iterable[dict[str, Any]], limit: int = CITATIONS) 
     return {"type": "context", "elements": elements} if elements else None
 
 
-def render_turn(events: Sequence[Event], max_rows: int = TABLE_ROWS) -> SlackMessage:
+def render_turn(
+    events: Sequence[Event],
+    max_rows: int = TABLE_ROWS,
+    drafts: Sequence[CopyDraft] = (),
+    thread: str | None = None,
+) -> SlackMessage:
     """The Slack message for one finished turn: reply, tables, citations and a mode footer.
 
-    Tables show at most ``max_rows`` rows; larger ones are listed in ``csv_tables``.
+    Tables show at most ``max_rows`` rows; larger ones are listed in ``csv_tables``. With copy
+    ``drafts`` the reply is cut to its first paragraph (it lists the same variants) and each
+    draft follows as one block per variant with its checks, then the draft's buttons, whose
+    values carry ``thread``.
     """
     done = next((e.data for e in reversed(events) if e.type == "done"), {})
     reply = str(done.get("reply") or "").strip()
     if not reply:
         reply = next((str(e.data.get("message")) for e in events if e.type == "error"), "")
     reply = reply or "I have no answer to that."
-    blocks = markdown_blocks(reply)
+    if drafts:
+        blocks = markdown_blocks(reply.split("\n\n", 1)[0])
+        for draft in drafts:
+            blocks += copy_blocks(draft, thread)
+    else:
+        blocks = markdown_blocks(reply)
     csv_tables: list[str] = []
     for event in events:
         if event.type == "table":
@@ -201,3 +223,224 @@ def fallback_text(markdown: str) -> str:
 def notice_blocks(text: str) -> list[Block]:
     """A one-section message for notices (thinking, errors, limits); ``text`` is mrkdwn."""
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}]
+
+
+# --- copy drafts -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CopyDraft:
+    """The variants one ``draft_copy`` call produced (each with its ``checks``)."""
+
+    call_id: str
+    channel: str
+    variants: list[dict[str, Any]]
+    brief: str = ""
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return " | ".join(_field_text(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_field_text(v)}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def _checks(variant: dict[str, Any]) -> list[dict[str, Any]]:
+    checks = variant.get("checks")
+    return [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+
+
+def check_summary(checks: Sequence[dict[str, Any]]) -> str:
+    """``✓ all checks passed`` or ``✗ 2 of 7 checks failed`` (mrkdwn)."""
+    failed = [c for c in checks if not c.get("passed")]
+    if not checks:
+        return ":grey_question: not checked"
+    if not failed:
+        return ":white_check_mark: all checks passed"
+    return f":x: {len(failed)} of {len(checks)} checks failed"
+
+
+def check_lines(checks: Sequence[dict[str, Any]]) -> str:
+    """One line per check: failed ones first, each with its detail (mrkdwn, escaped)."""
+    ordered = sorted(checks, key=lambda c: bool(c.get("passed")))
+    lines = []
+    for check in ordered:
+        mark = ":white_check_mark:" if check.get("passed") else ":x:"
+        name = escape(str(check.get("name") or "check"))
+        detail = escape(str(check.get("detail") or ""))
+        lines.append(f"{mark} *{name}*" + (f" — {detail}" if detail else ""))
+    return "\n".join(lines)
+
+
+def variant_blocks(number: int, variant: dict[str, Any]) -> list[Block]:
+    """One variant: a section with its fields, a context block with its checks."""
+    checks = _checks(variant)
+    head = f"*Variant {number}* — {check_summary(checks)}"
+    fields = [
+        f"*{escape(str(name))}:* {escape(_field_text(value))}"
+        for name, value in variant.items()
+        if name != "checks"
+    ]
+    body = "\n".join([head, *fields])
+    if len(body) > SECTION_LIMIT:
+        body = body[: SECTION_LIMIT - 1] + "…"
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": body}}]
+    lines = check_lines(checks)
+    if lines:
+        if len(lines) > SECTION_LIMIT:
+            lines = lines[: SECTION_LIMIT - 1] + "…"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": lines}]})
+    return blocks
+
+
+def button_value(draft: CopyDraft, thread: str | None) -> str:
+    """What the draft's buttons carry back: the tool call, channel, count and thread."""
+    value: dict[str, Any] = {
+        "call": draft.call_id,
+        "channel": draft.channel,
+        "n": len(draft.variants),
+    }
+    if thread:
+        value["thread"] = thread
+    text = json.dumps(value, separators=(",", ":"))
+    return text[:BUTTON_VALUE_LIMIT]
+
+
+def copy_actions(draft: CopyDraft, thread: str | None) -> Block:
+    """The "More variants", "Shorter" and "Export CSV" buttons of one draft."""
+    value = button_value(draft, thread)
+
+    def button(label: str, action_id: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "text": {"type": "plain_text", "text": label},
+            "action_id": action_id,
+            "value": value,
+        }
+
+    return {
+        "type": "actions",
+        "block_id": f"mara_copy_{draft.call_id}"[:255],
+        "elements": [
+            button("More variants", ACTION_MORE),
+            button("Shorter", ACTION_SHORTER),
+            button("Export CSV", ACTION_EXPORT),
+        ],
+    }
+
+
+def copy_blocks(draft: CopyDraft, thread: str | None = None) -> list[Block]:
+    """A draft as Block Kit: per variant its fields and checks, dividers between, then buttons."""
+    blocks: list[Block] = []
+    for number, variant in enumerate(draft.variants, 1):
+        blocks.append({"type": "divider"})
+        blocks += variant_blocks(number, variant)
+    blocks.append(copy_actions(draft, thread))
+    return blocks
+
+
+def copy_csv(variants: Sequence[dict[str, Any]]) -> str:
+    """The variants as CSV: ``variant``, each field, ``checks_passed``, then one column per
+    check holding ``passed`` or ``failed: <detail>``."""
+    fields: list[str] = []
+    check_names: list[str] = []
+    for variant in variants:
+        fields += [k for k in variant if k != "checks" and k not in fields]
+        names = [str(c.get("name")) for c in _checks(variant)]
+        check_names += [n for n in names if n not in check_names]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["variant", *fields, "checks_passed", *(f"check_{n}" for n in check_names)])
+    for number, variant in enumerate(variants, 1):
+        checks = {str(c.get("name")): c for c in _checks(variant)}
+        results = []
+        for name in check_names:
+            check = checks.get(name)
+            if check is None:
+                results.append("")
+            elif check.get("passed"):
+                results.append("passed")
+            else:
+                results.append(f"failed: {check.get('detail') or ''}".strip())
+        passed = all(c.get("passed") for c in checks.values())
+        writer.writerow([number, *(_field_text(variant.get(f)) for f in fields), passed, *results])
+    return out.getvalue()
+
+
+# --- App Home ------------------------------------------------------------------------------------
+
+
+def home_view(
+    mode: str,
+    examples: Sequence[str],
+    tables: Sequence[tuple[str, int]] | None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """The App Home tab: what Mara does, the mode, the workspace's tables, example buttons."""
+    if mode == "llm":
+        mode_text = (
+            f":brain: *LLM mode* — answers are written by `{escape(model or 'the LLM')}`, "
+            "using Mara's tools for data, knowledge and copy."
+        )
+    else:
+        mode_text = (
+            ":gear: *Offline mode* — answered by Mara's built-in planner, no LLM involved. "
+            "It understands common questions; set `OPENAI_API_KEY` or `MARA_LLM_BASE_URL` "
+            "on the server for free-form answers."
+        )
+    abilities = "\n".join(
+        [
+            "• *Explore customer data* — counts, revenue, trends, top lists, read-only SQL",
+            "• *Segments and audiences* — RFM segments, churn risk, lifetime value",
+            "• *Brand knowledge* — policies, voice and disclaimers, with sources",
+            "• *Copy* — email, SMS, push and ad variants checked against your brand rules",
+        ]
+    )
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": "Mara, your marketing assistant"},
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": abilities}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": mode_text}},
+    ]
+    if tables:
+        listed = "\n".join(f"• `{escape(name)}` — {rows:,} rows" for name, rows in tables[:20])
+        more = f"\n…and {len(tables) - 20} more" if len(tables) > 20 else ""
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Your data*\n{listed}{more}"[:SECTION_LIMIT]},
+            }
+        )
+    elif tables is not None:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "*Your data*\nNo tables yet — run `mara demo`."},
+            }
+        )
+    blocks += [
+        {"type": "divider"},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": "*Try asking* — click one and I'll answer in our direct messages, or "
+                "mention `@Mara` in a channel, or use `/mara <question>`.",
+            },
+        },
+    ]
+    buttons = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": question[:75]},
+            "action_id": f"{ACTION_ASK}_{i}",
+            "value": question[:BUTTON_VALUE_LIMIT],
+        }
+        for i, question in enumerate(examples[:20])
+    ]
+    for start in range(0, len(buttons), 5):
+        blocks.append({"type": "actions", "elements": buttons[start : start + 5]})
+    return {"type": "home", "blocks": blocks[:100]}

@@ -1,7 +1,8 @@
 """A local fake of the Slack Web API for tests: records calls, injects errors and 429s.
 
 Implements the methods Mara's Slack adapter calls — ``auth.test``, ``chat.postMessage``,
-``chat.update``, and the three steps of ``files_upload_v2`` (``files.getUploadURLExternal``,
+``chat.update``, ``views.publish`` (App Home), ``conversations.open`` (the DM with a user is
+``D`` + the user id without its ``U``), and the three steps of ``files_upload_v2`` (``files.getUploadURLExternal``,
 a raw upload ``POST``, ``files.completeUploadExternal``) — well enough for ``slack_sdk``'s
 ``WebClient`` pointed at :attr:`FakeSlack.api_url` (``MARA_SLACK_API_URL``).
 
@@ -267,6 +268,17 @@ class FakeSlack:
             "ts": params.get("ts"),
             "text": params.get("text"),
         }
+
+    def _api_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else (view or {})
+        return {"view": {"id": f"V{next(self._ts):08d}", "team_id": TEAM_ID, **view}}
+
+    def _api_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = str(params.get("users") or "")
+        if not users:
+            return {"ok": False, "error": "users_not_found"}
+        return {"channel": {"id": "D" + users.split(",")[0].lstrip("U")}}
 
     def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
         file_id = f"F{next(self._file_ids):08d}"
