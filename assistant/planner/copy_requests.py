@@ -84,3 +84,39 @@ def copy_request(text: str) -> dict[str, Any] | None:
         "segment": segment,
         "offer": offer.group(1).strip() if offer else None,
     }
+
+
+_MORE = re.compile(
+    r"\b(more|another|other|additional|different|fresh|new)\s+(?:\d+\s+|one|two|three|four|five|six\s+)?"
+    r"(?:[\w-]+\s+){0,2}?(variants?|versions?|options?|ideas?|drafts?|ones?|angles?)\b"
+    r"|\b(\d+|one|two|three|four|five|six|a few|some)\s+more\b|^\s*(more|again|another)\b[^a-z]*$", re.I)
+_SHORTER = re.compile(r"\b(shorter|shorten|more concise|too long|tighter|trim (?:it|them|these)|cut (?:it|them|these) down|"
+                      r"briefer|punchier|less wordy)\b", re.I)
+_SWITCH = re.compile(r"\b(now|also|same|instead|turn (?:it|them|this|these) into|make (?:it|them|this) an?|as an?)\b", re.I)
+
+
+def copy_follow_up(text: str, previous: dict[str, Any]) -> dict[str, Any] | None:
+    """``draft_copy`` arguments for a follow-up to the ``previous`` draft: “3 more variants”,
+    “make them shorter”, “now as an SMS”; None when ``text`` is not one."""
+    more = _MORE.search(text)
+    shorter = _SHORTER.search(text)
+    channel = next((name for pattern, name in _CHANNELS if re.search(pattern, text, re.I)), None)
+    # “now as an SMS” switches channel; “draft 2 SMS for new customers” is a new request (it has its own topic)
+    switch = (channel is not None and channel != previous.get("channel") and _SWITCH.search(text) is not None
+              and not _topic(text))
+    if not (more or shorter or switch):
+        return None
+    args = dict(previous)
+    if more:
+        count = re.search(r"\b(\d+|one|two|three|four|five|six)\b", text, re.I)
+        shown = int(previous.get("skip") or 0) + int(previous.get("variants") or 3)
+        args["skip"] = shown
+        if count:
+            word = count.group(1).lower()
+            args["variants"] = max(1, min(int(word) if word.isdigit() else _NUMBERS.get(word, 3), 10))
+    if shorter:
+        args["length"] = "short"
+    if switch:
+        args["channel"] = channel
+        args["skip"] = 0
+    return args

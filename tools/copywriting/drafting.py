@@ -113,13 +113,16 @@ def draft_copy(
     facts: Sequence[str] = (),
     repair_rounds: int = 2,
     profile: AudienceProfile | dict[str, Any] | None = None,
+    length: str = "standard",
+    skip: int = 0,
 ) -> CopyResult:
     """Draft ``variants`` distinct variants for ``channel`` from ``brief``.
 
     ``model`` is an optional LangChain chat model; ``merge_fields`` are the audience columns
     usable as ``{{field}}`` (default: common customer columns); ``facts`` are brand passages
     given to the model; ``profile`` (an :class:`AudienceProfile` or its dict) shapes framing and
-    angles (size, top categories, order value, recency, traits). Raises :class:`ToolInputError` for an unknown channel, an empty brief,
+    angles (size, top categories, order value, recency, traits); ``length="short"`` asks for
+    concise drafts and ``skip`` for angles after the first ``skip`` (“more variants”). Raises :class:`ToolInputError` for an unknown channel, an empty brief,
     an unknown merge field or an out-of-range variant count.
     """
     spec = get_channel(channel)
@@ -143,8 +146,10 @@ def draft_copy(
                         "drafts that repeat them fail the claims check.")
     offline, parsed, angles = offline_variants(
         spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
-        profile=audience, language=written if model is None else "en",
+        profile=audience, language=written if model is None else "en", skip=skip, short=length == "short",
     )
+    if length == "short":
+        tone = f"{tone}; very concise, about half the channel's limits" if tone else "very concise, about half the channel's limits"
     has_offer = parsed.offer is not None
     if model is None:
         drafts = offline

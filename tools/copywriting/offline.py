@@ -427,11 +427,15 @@ def offline_variants(
     tone: str | None = None,
     profile: AudienceProfile | None = None,
     language: str = "en",
+    skip: int = 0,
+    short: bool = False,
 ) -> tuple[list[Fields], BriefFacts, list[str]]:
     """(drafts, brief facts, angle names): ``variants`` fitted drafts, one angle each.
 
     ``language`` must be a supported code (see :func:`resolve_language`); angles repeat with a
-    new call to action when more variants than angles are asked for.
+    new call to action when more variants than angles are asked for. ``skip`` starts after the
+    first ``skip`` variants (“more variants” gives new ones); ``short`` drops the supporting
+    detail and takes the shortest draft that keeps the message whole.
     """
     lang = resolve_language(language) or "en"
     ph = phrases(lang)
@@ -450,11 +454,13 @@ def offline_variants(
     out: list[Fields] = []
     has_offer = facts.offer is not None
     alt_ctas = list(ph["alt_ctas"])
-    for i in range(variants):
+    for i in range(skip, skip + variants):
         angle = angles[i % len(angles)]
         if i >= len(angles):
             angle = Angle(angle.name, angle.headline, angle.hook, angle.detail,
                           alt_ctas[(i // len(angles) - 1) % len(alt_ctas)], angle.extra_headlines)
+        if short:
+            angle = Angle(angle.name, angle.headline, angle.hook, "", angle.cta, angle.extra_headlines, angle.short)
         raw = assemble(spec, angle, angles, greeting, facts, ph)
         candidates = [raw]
         if spec.name == "sms":
@@ -477,5 +483,7 @@ def offline_variants(
                    for c in candidates]
         whole = [f for c, f in options if _kept_whole(c, f)]
         fresh = [f for f in whole if f not in out] or [f for _, f in options if f not in out]
+        if short and fresh:
+            fresh.sort(key=lambda f: sum(len(str(v)) for v in f.values()))
         out.append(fresh[0] if fresh else (whole or [options[0][1]])[0])
-    return out, facts, [angles[i % len(angles)].name for i in range(variants)]
+    return out, facts, [angles[i % len(angles)].name for i in range(skip, skip + variants)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,6 +45,8 @@ class CopyRequest(BaseModel):
     offline: bool = Field(default=False, description="Use the offline generator even when a model is configured.")
     repair_rounds: int = Field(default=2, ge=0, le=5)
     use_knowledge: bool = Field(default=True, description="Retrieve and cite brand passages.")
+    length: Literal["standard", "short"] = Field(default="standard", description="'short' for concise drafts.")
+    skip: int = Field(default=0, ge=0, le=50, description="Start after this many variants (for 'more variants').")
 
 
 class CopyResponse(BaseModel):
@@ -153,7 +155,7 @@ def run_copy(request: CopyRequest, settings: MaraSettings, *, model: Any = None,
         request.channel, request.brief, variants=request.variants, segment=request.segment,
         offer=request.offer, tone=request.tone, language=request.language, brand=brand, model=model,
         merge_fields=merge_fields, facts=[p["text"][:400] for p in passages],
-        repair_rounds=request.repair_rounds, profile=profile,
+        repair_rounds=request.repair_rounds, profile=profile, length=request.length, skip=request.skip,
     )
     result.warnings[:0] = warnings
     return CopyResponse(variants=result.variants, usage=result.to_dict()["usage"], citations=passages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from tools.context import ToolContext
 from tools.copywriting.checks import DEFAULT_MERGE_FIELDS
@@ -64,6 +64,8 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         tone: str | None = None,
         language: str = "en",
         audience: str | None = None,
+        length: Literal["standard", "short"] = "standard",
+        skip: int = 0,
     ) -> ToolOutput:
         """Draft marketing copy variants for a channel, checked against its limits and brand rules.
 
@@ -71,14 +73,15 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         about (offer, dates, products). segment: the audience segment (e.g. "At Risk",
         "Champions") whose profile (size, top categories, order value, recency) shapes the
         framing; audience: a saved audience name instead. variants: 1-10 distinct angles.
-        language: en, de, fr, es offline. Returns each variant's fields with its checks
+        language: en, de, fr, es offline. length: "short" for concise drafts ("make them
+        shorter"); skip: how many variants were already shown, for new angles ("more variants"). Returns each variant's fields with its checks
         (limits, banned words, claims, disclaimers, merge fields).
         """
         from tools.copywriting.service import CopyRequest, run_copy
 
         response = run_copy(CopyRequest(
             channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
-            language=language, audience=audience,
+            language=language, audience=audience, length=length, skip=skip,
         ), ctx.settings, ctx=ctx)
         result = CopyResult(variants=response.variants, usage=dict(response.usage),
                             warnings=list(response.usage.get("warnings", [])))
