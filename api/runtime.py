@@ -29,7 +29,7 @@ class ChatAssistant(Protocol):
 
     mode: str
 
-    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Event]:
+    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
         """Yield the events of one turn, ending with ``done``."""
         ...
 

@@ -26,14 +26,20 @@ from langgraph.errors import GraphRecursionError
 from assistant.audit import AuditLog, AuditRecord
 from assistant.audit import now as audit_now
 from assistant.conversations import open_checkpointer
-from assistant.errors import MaraError, ModelProviderError, ToolInputError
+from assistant.errors import (
+    BudgetExceeded,
+    MaraError,
+    ModelProviderError,
+    StreamInterrupted,
+    ToolInputError,
+)
 from assistant.events import Event
 from assistant.pii import MaskPII, PIIVault, StreamUnmasker
 from assistant.settings import MaraSettings
 from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
-from tools.registry import build_tools
+from tools.registry import build_tools, required_scope, tool_allowed
 
 log = logging.getLogger("mara.agent")
 
@@ -91,6 +97,185 @@ def _retries_used(messages: list[Any], tool: str) -> int:
     return used
 
 
+#: Marker key of a tool call whose arguments were not valid JSON (see :class:`RepairToolCalls`).
+INVALID_ARGS = "__mara_invalid_arguments__"
+
+
+def _turn_setting(name: str) -> Any:
+    """A per-turn value :meth:`Assistant.stream` put in the run's ``configurable``."""
+    from langgraph.config import get_config
+
+    try:
+        return (get_config().get("configurable") or {}).get(name)
+    except RuntimeError:  # outside a graph run
+        return None
+
+
+def _since_last_human(messages: list[Any]) -> list[Any]:
+    last = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
+    return list(messages[last + 1:])
+
+
+class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
+    """Per-turn permissions and refusals.
+
+    The model is offered only the tools the caller's scopes allow; a call to any other tool
+    (one it was not offered, or one that does not exist) is answered with a corrective tool
+    message naming the tools it may use. A turn :meth:`Assistant.stream` refused up front is
+    answered here with the refusal, without calling the model, so it lands in the history.
+    """
+
+    def __init__(self, tool_names: list[str]) -> None:
+        super().__init__()
+        self.tool_names = tool_names
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        refusal = _turn_setting("mara_refusal")
+        if refusal:
+            from langchain.agents.middleware.types import ModelResponse
+
+            return ModelResponse(result=[AIMessage(content=refusal, additional_kwargs={"mara_refusal": True})])
+        scopes = _scopes(_turn_setting("mara_scopes"))
+        if scopes is not None:
+            request = request.override(tools=[t for t in request.tools if tool_allowed(_tool_name(t), scopes)])
+        return handler(request)
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        call = request.tool_call
+        name = str(call["name"])
+        scopes = _scopes(_turn_setting("mara_scopes"))
+        if request.tool is not None and tool_allowed(name, scopes):
+            return handler(request)
+        offered = [n for n in self.tool_names if tool_allowed(n, scopes)]
+        if request.tool is None:
+            why = f"There is no tool named {name!r}."
+        else:
+            why = f"{name} needs the {required_scope(name)!r} scope, which this user does not have."
+        return ToolMessage(
+            content=f"Error: {why} Tools you can call: {', '.join(offered) or '(none)'}. "
+            "Use one of these, or answer without a tool.",
+            tool_call_id=call["id"], name=name, status="error",
+        )
+
+
+def _scopes(value: Any) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
+def _tool_name(tool: Any) -> str:
+    if isinstance(tool, dict):
+        return str(tool.get("name") or tool.get("function", {}).get("name", ""))
+    return str(getattr(tool, "name", ""))
+
+
+class RepairToolCalls(AgentMiddleware):  # type: ignore[type-arg]
+    """Tool calls whose arguments are not valid JSON get a corrective tool message.
+
+    LangChain would drop such calls (``invalid_tool_calls``: the turn then ends with an empty
+    answer) or, when streamed, parse a broken string into ``{}`` or a partial object. Here each
+    one becomes a call carrying its raw text, and its tool message tells the model what was
+    wrong, so it can call again (bounded by ``MARA_MAX_STEPS``).
+    """
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        response = handler(request)
+        for message in getattr(response, "result", None) or []:
+            if isinstance(message, AIMessage):
+                _mark_invalid_calls(message)
+        return response
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        call = request.tool_call
+        bad = call["args"].get(INVALID_ARGS) if isinstance(call.get("args"), dict) else None
+        if not isinstance(bad, dict):
+            return handler(request)
+        name = str(call["name"])
+        return ToolMessage(
+            content=f"Error: the arguments of your {name} call are not a valid JSON object ({bad.get('error')}); "
+            f"you sent: {str(bad.get('raw'))[:300]}\nCall {name} again with arguments that are one JSON object "
+            "matching its schema.",
+            tool_call_id=call["id"], name=name, status="error", additional_kwargs={"invalid_arguments": True},
+        )
+
+
+def _mark_invalid_calls(message: AIMessage) -> None:
+    broken: dict[str, Any] = message.additional_kwargs.pop("mara_invalid_tool_args", None) or {}
+    calls = []
+    for call in message.tool_calls:
+        info = broken.get(str(call.get("id")))
+        if isinstance(info, dict):
+            call = {**call, "args": {INVALID_ARGS: {"raw": info.get("raw"), "error": info.get("error")}}}
+        calls.append(call)
+    for bad in message.invalid_tool_calls:
+        calls.append({
+            "name": bad.get("name") or "unknown_tool",
+            "args": {INVALID_ARGS: {"raw": (bad.get("args") or "")[:500], "error": bad.get("error") or "not JSON"}},
+            "id": bad.get("id") or f"call_{uuid.uuid4().hex[:12]}",
+            "type": "tool_call",
+        })
+    if broken or message.invalid_tool_calls:
+        message.tool_calls = calls  # type: ignore[assignment]
+        message.invalid_tool_calls = []
+
+
+class OfflineFallback(AgentMiddleware):  # type: ignore[type-arg]
+    """When the LLM endpoint fails (after its retries) or its circuit is open, the offline planner
+    answers the rest of the turn, and the reply says so.
+
+    A stream cut off part-way is retried once first. Placed outside :class:`MaskPII`, so the
+    planner (which runs locally) works on the real values.
+    """
+
+    def __init__(self, planner: BaseChatModel) -> None:
+        super().__init__()
+        self.planner = planner
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        earlier = _fallback_reason(request.messages)
+        if earlier is not None:
+            return self._offline(request, earlier)
+        attempts = 0
+        while True:
+            try:
+                return handler(request)
+            except Exception as err:
+                from assistant.chat_models import is_provider_failure
+
+                if not is_provider_failure(err):
+                    raise
+                if isinstance(err, StreamInterrupted) and attempts == 0:
+                    attempts += 1
+                    log.warning("LLM stream interrupted; asking again")
+                    continue
+                failure = err if isinstance(err, ModelProviderError) else _as_provider_error(err)
+                reason = failure.message if isinstance(failure, MaraError) else str(err)
+                log.warning("LLM endpoint failed, answering offline: %s", reason)
+                return self._offline(request, reason)
+
+    def _offline(self, request: Any, reason: str) -> Any:
+        from langchain.agents.middleware.types import ModelResponse
+
+        planner = self.planner.bind_tools(request.tools)
+        message = planner.decide(request.messages)  # type: ignore[attr-defined]
+        message.additional_kwargs["mara_fallback"] = reason
+        if not message.tool_calls:
+            message.content = fallback_notice(reason) + _text_of(message.content)
+        return ModelResponse(result=[message])
+
+
+def fallback_notice(reason: str) -> str:
+    """The line a degraded answer starts with."""
+    return (f"⚠️ The language model is unavailable right now ({reason.rstrip('.')}), so this answer comes "
+            "from Mara's offline planner.\n\n")
+
+
+def _fallback_reason(messages: list[Any]) -> str | None:
+    for message in _since_last_human(messages):
+        if isinstance(message, AIMessage) and message.additional_kwargs.get("mara_fallback"):
+            return str(message.additional_kwargs["mara_fallback"])
+    return None
+
+
 @dataclass(slots=True)
 class TurnResult:
     """What one turn produced, for callers that do not stream."""
@@ -100,8 +285,9 @@ class TurnResult:
     mode: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    notice: str | None = None  # set when the offline planner stood in for a failing LLM endpoint
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,10 +323,14 @@ class Assistant:
         self.audit = AuditLog(settings.home / "audit.sqlite")
         masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
         self.vault = PIIVault(settings.pii_allow) if masking else None
-        middleware: list[Any] = [dynamic_prompt(self._system_prompt)]
+        middleware: list[Any] = [dynamic_prompt(self._system_prompt), ScopeGuard([t.name for t in self.tools])]
+        if self.mode == "llm" and settings.llm_fallback_offline:
+            from assistant.chat_models import make_offline_model
+
+            middleware.append(OfflineFallback(make_offline_model(self.context)))
         if self.vault is not None:
             middleware.append(MaskPII(self.vault))
-        middleware.append(ToolErrorsToModel(settings.tool_retry_budget))
+        middleware.extend([RepairToolCalls(), ToolErrorsToModel(settings.tool_retry_budget)])
         self.graph = create_agent(
             model,
             self.tools,
@@ -173,9 +363,12 @@ class Assistant:
 
     # --- turns -------------------------------------------------------------------------
 
-    def run(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> TurnResult:
+    def run(
+        self, message: str, conversation_id: str | None = None, *, actor: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> TurnResult:
         """Run one turn to completion and collect its events."""
-        events = list(self.stream(message, conversation_id, actor=actor))
+        events = list(self.stream(message, conversation_id, actor=actor, scopes=scopes))
         done = next(e for e in reversed(events) if e.type == "done")
         error = next((e.data["message"] for e in events if e.type == "error"), None)
         usage = next((e.data for e in reversed(events) if e.type == "usage"), {})
@@ -187,25 +380,44 @@ class Assistant:
             events=events,
             usage=usage,
             error=error,
+            notice=done.data.get("notice"),
         )
 
-    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
+    def stream(
+        self, message: str, conversation_id: str | None = None, *, actor: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> Iterator[Event]:
         """Yield the events of one turn; always ends with a ``done`` event.
 
-        ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail.
+        ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail, usage
+        and budgets. ``scopes`` are the caller's permissions (``None``: all): tools needing a
+        scope the caller lacks are not offered to the model (see ``tools.registry.TOOL_SCOPES``).
+        When the caller is over budget, or asks for secrets, mutating SQL or customer data
+        beyond its scopes, the turn is answered with a refusal (kept in the history and audited).
+        When the LLM endpoint fails, the offline planner answers and ``done`` carries a ``notice``.
         """
         conversation_id = conversation_id or uuid.uuid4().hex
+        refusal, refusal_kind, budget_error = self._screen(message, actor, scopes)
         config = {
-            "configurable": {"thread_id": conversation_id},
+            "configurable": {
+                "thread_id": conversation_id,
+                "mara_scopes": None if scopes is None else sorted(scopes),
+                "mara_refusal": refusal,
+            },
             "recursion_limit": self.settings.max_steps * 2,
         }
         usage = TokenUsage()
+        billable = TokenUsage()
         tool_calls: list[dict[str, Any]] = []
-        reply_parts: list[str] = []
         final_reply: str | None = None
-        streamed_text = False
+        emitted_reply = False
+        step_text: list[str] = []
+        step_run: str | None = None
+        notice: str | None = None
         unmasker = StreamUnmasker(self.vault) if self.vault is not None else None
-        turn_failed = False
+        turn_failed = refusal is not None
+        if budget_error is not None:
+            yield Event("error", {"message": str(budget_error)})
         try:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
@@ -216,29 +428,41 @@ class Assistant:
                 if mode == "messages":
                     chunk, meta = payload
                     if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model":
+                        if chunk.id != step_run:
+                            if step_text:  # an answer cut off part-way is being asked for again
+                                yield Event("text", {"delta": _RESTARTED})
+                            step_run, step_text = chunk.id, []
+                            if unmasker is not None:
+                                unmasker.pending = ""
                         text = _text_of(chunk.content)
                         if unmasker is not None:
                             text = unmasker.feed(text)
                         if text:
-                            streamed_text = True
-                            reply_parts.append(text)
+                            step_text.append(text)
                             yield Event("text", {"delta": text})
                     continue
                 for node, update in (payload or {}).items():
                     for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
                         if isinstance(msg, AIMessage):
-                            self._account(msg, usage)
+                            self._account(msg, usage, billable)
+                            if msg.additional_kwargs.get("mara_fallback"):
+                                notice = fallback_notice(str(msg.additional_kwargs["mara_fallback"])).strip()
                             for call in msg.tool_calls:
                                 tool_calls.append({"name": call["name"], "args": call["args"]})
                                 yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
                             if not msg.tool_calls:
                                 final_reply = _text_of(msg.content)
                                 rest = unmasker.flush() if unmasker is not None else ""
-                                if rest:
-                                    reply_parts.append(rest)
-                                    yield Event("text", {"delta": rest})
-                            else:
-                                reply_parts.clear()
+                                if step_text and msg.id == step_run:
+                                    if rest:
+                                        yield Event("text", {"delta": rest})
+                                else:
+                                    if step_text:
+                                        yield Event("text", {"delta": _RESTARTED})
+                                    if final_reply:
+                                        yield Event("text", {"delta": final_reply})
+                                emitted_reply = True
+                            step_text, step_run = [], None
                         elif isinstance(msg, ToolMessage) and node == "tools":
                             self._audit_tool(msg, actor, conversation_id, tool_calls)
                             yield from _tool_events(msg)
@@ -246,11 +470,11 @@ class Assistant:
             turn_failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
             yield Event("error", {"message": note})
-            final_reply = note
+            final_reply, emitted_reply = note, False
         except MaraError as err:
             turn_failed = True
             yield Event("error", {"message": str(err)})
-            final_reply = f"Sorry — {err}"
+            final_reply, emitted_reply = f"Sorry — {err}", False
         except Exception as err:  # provider failures and anything unexpected end the turn cleanly
             turn_failed = True
             failure: MaraError | None = _as_provider_error(err)
@@ -258,28 +482,80 @@ class Assistant:
                 log.exception("turn failed")
                 failure = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
             yield Event("error", {"message": str(failure)})
-            final_reply = f"Sorry — {failure}"
-        reply = final_reply if final_reply is not None else "".join(reply_parts)
-        if not streamed_text and reply:
+            final_reply, emitted_reply = f"Sorry — {failure}", False
+        reply = final_reply if final_reply is not None else ""
+        if not emitted_reply and reply:
+            if step_text:
+                yield Event("text", {"delta": _RESTARTED})
             yield Event("text", {"delta": reply})
-        yield Event("usage", usage.to_dict())
-        self._record_usage(conversation_id, usage, tool_calls)
+        cost = self._cost(billable)
+        yield Event("usage", {**usage.to_dict(), "cost_usd": cost})
+        self._record_usage(conversation_id, usage, tool_calls, actor=actor, cost=cost, degraded=notice is not None)
+        if refusal is not None:
+            self._audit(AuditRecord(
+                audit_now(), actor, conversation_id, "refusal", refusal_kind or "refused", {"message": message[:2000]},
+                ok=False, detail=refusal[:500],
+            ))
+        turn_args: dict[str, Any] = {"message": message[:2000]}
+        if scopes is not None:
+            turn_args["scopes"] = sorted(scopes)
+        if notice is not None:
+            turn_args["degraded"] = True
         self._audit(AuditRecord(
-            audit_now(), actor, conversation_id, "turn", self.mode, {"message": message[:2000]},
+            audit_now(), actor, conversation_id, "turn", self.mode, turn_args,
             ok=not turn_failed, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
             detail=(reply or "")[:500],
         ))
-        yield Event(
-            "done",
-            {"reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls},
-        )
+        done: dict[str, Any] = {
+            "reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls,
+        }
+        if notice is not None:
+            done["notice"] = notice
+            done["degraded"] = True
+        yield Event("done", done)
 
-    def _account(self, msg: AIMessage, usage: TokenUsage) -> None:
+    def _screen(
+        self, message: str, actor: str, scopes: frozenset[str] | None
+    ) -> tuple[str | None, str | None, BudgetExceeded | None]:
+        """``(refusal text, kind, budget error)`` for a turn that must not reach the model."""
+        from assistant.planner.routing import asks_for_customer_data, refusal_kind
+        from assistant.usage import check_budget
+
+        if self.mode == "llm":
+            try:
+                check_budget(actor, self.settings)
+            except BudgetExceeded as err:
+                return f"Sorry — {err}", "budget", err
+        kind = refusal_kind(message)
+        if kind is not None:
+            return _REFUSALS[kind], kind, None
+        if scopes is not None and not tool_allowed("query_data", scopes) and asks_for_customer_data(message):
+            held = ", ".join(sorted(scopes)) or "none"
+            return (
+                "I can't look into customer data for you: that needs the data:read permission, and yours are: "
+                f"{held}. Ask an administrator for data access — meanwhile I can help with brand knowledge"
+                + (" and copy." if "copy" in scopes else "."),
+                "scope", None,
+            )
+        return None, None, None
+
+    def _cost(self, billable: TokenUsage) -> float:
+        if self.mode != "llm" or not billable.total_tokens:
+            return 0.0
+        from assistant.usage import cost_usd
+
+        return cost_usd(self.settings.llm_model, billable.prompt_tokens, billable.completion_tokens, self.settings)
+
+    def _account(self, msg: AIMessage, usage: TokenUsage, billable: TokenUsage | None = None) -> None:
         meta = msg.usage_metadata
         if meta:
-            usage.add(int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0)))
+            prompt, completion = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
         else:
-            usage.add(count_message_tokens([msg]), count_tokens(_text_of(msg.content)))
+            prompt, completion = count_message_tokens([msg]), count_tokens(_text_of(msg.content))
+        usage.add(prompt, completion)
+        local = msg.additional_kwargs.get("mara_fallback") or msg.additional_kwargs.get("mara_refusal")
+        if billable is not None and meta and not local:
+            billable.add(prompt, completion)
 
     def _audit_tool(self, msg: ToolMessage, actor: str, conversation_id: str, calls: list[dict[str, Any]]) -> None:
         """One audit record per tool call, with the rows its table returned."""
@@ -299,16 +575,23 @@ class Assistant:
         except Exception:  # noqa: BLE001 - the audit trail must never break a turn
             log.exception("could not write the audit record")
 
-    def _record_usage(self, conversation_id: str, usage: TokenUsage, tool_calls: list[dict[str, Any]]) -> None:
-        """Append the turn's token counts to ``usage.jsonl`` in the workspace (one JSON line per turn)."""
+    def _record_usage(
+        self, conversation_id: str, usage: TokenUsage, tool_calls: list[dict[str, Any]], *,
+        actor: str = "local", cost: float = 0.0, degraded: bool = False,
+    ) -> None:
+        """Append the turn's token counts and cost to ``usage.jsonl`` in the workspace (one JSON line per turn)."""
         record = {
             "ts": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "actor": actor,
             "conversation_id": conversation_id,
             "mode": self.mode,
             "model": self.settings.llm_model if self.mode == "llm" else "offline-planner",
             **usage.to_dict(),
+            "cost_usd": cost,
             "tools": [c["name"] for c in tool_calls],
         }
+        if degraded:
+            record["degraded"] = True
         try:
             self.settings.home.mkdir(parents=True, exist_ok=True)
             with self.settings.usage_path.open("a", encoding="utf-8") as handle:
@@ -320,6 +603,17 @@ class Assistant:
         """The messages of a stored conversation (empty when unknown)."""
         state = self.graph.get_state({"configurable": {"thread_id": conversation_id}})
         return list((state.values or {}).get("messages", []))
+
+
+_RESTARTED = "\n\n[The model's connection dropped part-way; answering again]\n\n"
+
+_REFUSALS = {
+    "secrets": "I can't share my instructions, configuration, API keys or any other credentials — they are not "
+    "part of what I can show. Ask me about your customers, campaigns or brand instead.",
+    "write": "I can't do that: customer data is read-only to me. I only run a single read-only SELECT over known "
+    "tables — no DELETE, UPDATE, INSERT, DROP, ALTER or other statements that change data. I can query it, "
+    "segment it and draft copy from it.",
+}
 
 
 def _tool_events(msg: ToolMessage) -> Iterator[Event]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import asdict, dataclass
@@ -38,10 +39,19 @@ CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 """
 
 
+#: API keys and tokens a user might paste: OpenAI/Anthropic ``sk-…``, Slack ``xox?-…``/``xapp-…``,
+#: bearer tokens, and ``key=value`` pairs whose name says secret.
+SECRET = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_\-]{16,}|xox[abprs]-[A-Za-z0-9\-]{10,}|xapp-[A-Za-z0-9\-]{10,}|gh[pousr]_[A-Za-z0-9]{20,})"
+    r"|(?i:\bbearer\s+[A-Za-z0-9._\-]{16,})"
+    r"|(?i:\b(?:api[_-]?key|secret|password|passwd|token)\s*[=:]\s*)\S{6,}"
+)
+
+
 def redact(value: Any) -> Any:
-    """``value`` with e-mail addresses and phone numbers replaced by ``[email]`` / ``[phone]``."""
+    """``value`` with secrets, e-mail addresses and phone numbers replaced by ``[secret]`` / ``[email]`` / ``[phone]``."""
     if isinstance(value, str):
-        return PHONE.sub("[phone]", EMAIL.sub("[email]", value))
+        return PHONE.sub("[phone]", EMAIL.sub("[email]", SECRET.sub("[secret]", value)))
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, dict):

@@ -42,9 +42,17 @@ def _mount_model_commands() -> None:
     app.add_typer(segment_app, name="segment")
     app.add_typer(model_app, name="model")
     app.add_typer(clv_app, name="clv")
-    from assistant.cli_copy import copy_command
+    from assistant.cli_brand import brand_app
+    from assistant.cli_copy import copy_app
 
-    app.command("copy")(copy_command)
+    app.add_typer(copy_app, name="copy")
+    app.add_typer(brand_app, name="brand")
+    from assistant.cli_keys import keys_app
+
+    app.add_typer(keys_app, name="keys")
+    from assistant.cli_usage import usage_command
+
+    app.command("usage")(usage_command)
 
 
 _mount_model_commands()
@@ -221,6 +229,7 @@ def serve(
     settings = _settings()
     _require_workspace(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
+    settings = settings.model_copy(update={"host": bind_host, "port": bind_port})  # auth knows the real bind address
     _err().print(f"Mara is serving on http://{bind_host}:{bind_port}  ({settings.resolved_mode} mode, workspace {settings.home.resolve()})")
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning")
 
@@ -249,13 +258,21 @@ def demo(
 
         summary = build_demo_data(settings.duckdb_path, customers=customers, seed=seed, progress=on_progress)
         (settings.home / "schema_profile.json").unlink(missing_ok=True)
+        from assistant.demo_data import TABLE_DESCRIPTIONS
+        from tools.semantic_model import refresh_workspace_model
+
+        refresh_workspace_model(settings, changed=list(summary.tables), descriptions=TABLE_DESCRIPTIONS)
         kb = _knowledge(settings)
         report = kb.ingest([sample_brand_path()], progress=on_progress)
+    from knowledge.brand import write_demo_brand
+
     result = {
         "workspace": str(settings.home.resolve()),
         "tables": summary.tables,
         "seconds": round(summary.seconds, 2),
         "knowledge": _as_dict(report),
+        "brand_profile": str(write_demo_brand(settings.home)),
+        "semantic_model": str(settings.home / "semantic.yaml"),
     }
     if as_json:
         _emit(result)
@@ -283,24 +300,94 @@ def _as_dict(value: Any) -> Any:
 
 @data_app.command("load")
 def data_load(
-    path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or JSON-lines file.")],
+    path: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet, JSON lines or Excel (.xlsx) file.")],
     table: Annotated[str | None, typer.Option(help="Table name (default: from the file name).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing table of that name.")] = False,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV/TSV files: utf-8, latin-1 or utf-16.")] = "utf-8",
     as_json: JsonFlag = False,
 ) -> None:
-    """Load a file into the workspace warehouse (atomically: all rows or nothing)."""
+    """Load a file into the workspace warehouse (atomically: all rows or nothing) and update semantic.yaml."""
     from tools.data_load import load_file
 
     settings = _settings()
     if settings.warehouse_url:
         raise MaraError("MARA_WAREHOUSE_URL points at an external database; load data there with its own tools.")
-    with _err().status(f"Loading {path.name} …"):
-        report = load_file(settings.duckdb_path, path, table, replace=replace)
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+    from tools.semantic_model import FILE_NAME, refresh_workspace_model
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                  console=_err(), transient=True) as progress:
+        task = progress.add_task(f"Loading {path.name}", total=100)
+        report = load_file(settings.duckdb_path, path, table, replace=replace, encoding=encoding,
+                           progress=lambda percent: progress.update(task, completed=percent))
+        progress.update(task, completed=100)
     (settings.home / "schema_profile.json").unlink(missing_ok=True)
+    refresh_workspace_model(settings, changed=[report.table], money={report.table: report.money_columns})
     if as_json:
-        _emit(_as_dict(report))
+        _emit(_as_dict(report) | {"semantic_model": str(settings.home / FILE_NAME)})
     else:
-        _err().print(f"[green]Loaded[/green] {report.rows:,} rows into '{report.table}' ({len(report.columns)} columns).")
+        inferred = ", ".join(f"{c['name']} ({c['type']})" for c in report.columns[:12])
+        _err().print(f"[green]Loaded[/green] {report.rows:,} rows into '{report.table}' ({len(report.columns)} columns: {inferred}"
+                     f"{' …' if len(report.columns) > 12 else ''}).")
+        for note in report.notes:
+            _err().print(f"  {note}")
+        _err().print(f"Semantic model updated: {settings.home / FILE_NAME} (review it: mara data model)")
+
+
+@data_app.command("model")
+def data_model(
+    generate: Annotated[bool, typer.Option("--generate", help="Rebuild semantic.yaml from the data (the old file is kept as semantic.yaml.bak).")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Only validate semantic.yaml against the data; exit 1 when it does not match.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show (or validate, or regenerate) the semantic model: tables' grain, keys, dates, money, categories, metrics."""
+    from tools.context import ToolContext
+    from tools.schema_profile import load_profile
+    from tools.semantic_model import (
+        FILE_NAME,
+        generate_semantic_model,
+        load_semantic_model,
+        save_semantic_model,
+    )
+    from tools.warehouse import open_warehouse
+
+    settings = _settings()
+    _require_workspace(settings)
+    path = settings.home / FILE_NAME
+    if generate:
+        cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
+        if path.exists():
+            path.replace(path.with_suffix(".yaml.bak"))
+        save_semantic_model(generate_semantic_model(load_profile(open_warehouse(settings), cache)), path)
+    model = load_semantic_model(path)
+    if model is None:
+        raise MaraError(f"No semantic model at {path}.", hint="Create one with 'mara data model --generate'.")
+    profile = ToolContext(settings).profile()  # applies the model: raises SemanticModelError on a mismatch
+    if check:
+        _err().print(f"[green]{path.name} matches the data[/green]: {len(model.tables)} tables, "
+                     f"{len(model.relationships)} relationships, {len(model.metrics)} metrics.")
+        return
+    if as_json:
+        _emit({"path": str(path), **model.model_dump(exclude_none=True)})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table("table", "grain", "key", "customer key", "main date", "money", "categories", title=str(path))
+    for name, section in model.tables.items():
+        if profile.table(name) is None:
+            continue
+        view.add_row(name, section.grain or "", section.primary_key or "", section.customer_key or "",
+                     section.main_date or "", ", ".join(section.money), ", ".join(section.categories))
+    Console().print(view)
+    metrics = Table("metric", "table", "definition", "description")
+    for name, metric in model.metrics.items():
+        definition = (f"{metric.agg}({metric.column or '*'})" if metric.agg else
+                      f"{metric.ratio[0]} / {metric.ratio[1]}" if metric.ratio else f"% customers with ≥{metric.min_orders} rows")
+        metrics.add_row(name, metric.table, definition, metric.description or "")
+    Console().print(metrics)
+    Console().print("Relationships: " + "; ".join(model.relationships))
 
 
 @data_app.command("tables")
@@ -409,24 +496,36 @@ def audit(
 
 @kb_app.command("ingest")
 def kb_ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.md .txt .html .pdf .docx .csv).")],
     as_json: JsonFlag = False,
 ) -> None:
     """Add documents to the brand knowledge base (unchanged files are skipped)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     settings = _settings()
     settings.home.mkdir(parents=True, exist_ok=True)
-    report = _knowledge(settings).ingest(paths)
+    kb = _knowledge(settings)
+    with Progress(TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+                  TimeElapsedColumn(), console=_err(), transient=True) as progress:
+        task = progress.add_task("knowledge", total=None)
+
+        def on_progress(_stage: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = kb.ingest(paths, progress=on_progress)
+    summary = _as_dict(report)
     if as_json:
-        _emit(_as_dict(report))
+        _emit(summary)
     else:
-        summary = _as_dict(report)
+        rate = summary["chunks_embedded"] / summary["elapsed_s"] if summary["elapsed_s"] else 0.0
         _err().print(
             f"[green]{len(summary['added'])} added, {len(summary['updated'])} updated, "
-            f"{len(summary['unchanged'])} unchanged[/green] ({summary['chunks_added']} chunks added)."
+            f"{len(summary['unchanged'])} unchanged[/green] ({summary['chunks_added']} chunks stored, "
+            f"{summary['chunks_embedded']} embedded in {summary['elapsed_s']:.1f} s, {rate:.0f}/s)."
         )
         for error in summary["errors"]:
             _err().print(f"[red]Not ingested:[/red] {error['source']}: {error['message']}")
-    if _as_dict(report)["errors"]:
+    if summary["errors"]:
         raise typer.Exit(1)  # the rest was ingested; the exit code says something was not
 
 
@@ -445,6 +544,80 @@ def kb_search(
         return
     for row in rows:
         _err().print(f"[bold]{row['source']}[/bold] — {row['title']} ({row['score']})\n{row['text'][:400]}\n")
+
+
+@kb_app.command("sources")
+def kb_sources(as_json: JsonFlag = False) -> None:
+    """List the ingested documents: source, title, type, chunks, when ingested."""
+    sources = _knowledge(_settings()).sources()
+    if as_json:
+        _emit([s.to_dict() for s in sources])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    if not sources:
+        _err().print("The knowledge base is empty. Add documents with: mara kb ingest PATH")
+        return
+    view = Table("source", "title", "type", "chunks", "ingested")
+    for s in sources:
+        view.add_row(s.source, s.title, s.doc_type or "", str(s.chunks), s.ingested_at)
+    Console().print(view)
+
+
+@kb_app.command("remove")
+def kb_remove(
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="A source name as `mara kb sources` lists it.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Delete every passage of one source from the knowledge base."""
+    kb = _knowledge(_settings())
+    removed = kb.remove(source)
+    if not removed:
+        known = [s.source for s in kb.sources()]
+        close = [k for k in known if source.lower() in k.lower() or k.lower() in source.lower()]
+        raise MaraError(
+            f"No source named {source!r} in the knowledge base.",
+            hint=(f"Did you mean: {', '.join(close[:5])}? " if close else "")
+            + "`mara kb sources` lists the source names.",
+        )
+    if as_json:
+        _emit({"source": source, "removed": removed})
+    else:
+        _err().print(f"[green]Removed {source}[/green] ({removed} passages).")
+
+
+@kb_app.command("eval")
+def kb_eval(
+    questions: Annotated[Path | None, typer.Option("--questions", help="Labelled question set (YAML); default: the sample brand's.")] = None,
+    docs: Annotated[list[Path] | None, typer.Option("--docs", help="Documents to evaluate on (default: the set's own).")] = None,
+    workspace: Annotated[bool, typer.Option("--workspace", help="Evaluate the workspace's knowledge base as it is.")] = False,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Cut-off for recall@k and MRR.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieval quality: recall@k and MRR for vector-only, BM25-only and hybrid search."""
+    from knowledge.evaluation import QuestionSetError, evaluate, load_question_set
+
+    try:
+        qset = load_question_set(questions)
+        kb = _knowledge(_settings()) if workspace else None
+        report = evaluate(qset, kb, documents=docs or None, k=k)
+    except QuestionSetError as err:
+        raise MaraError(str(err), hint="See knowledge/eval/sample_brand.yaml for the format.") from err
+    if as_json:
+        _emit(report.to_dict())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    view = Table("method", f"recall@{k}", "MRR", "p50 ms",
+                 title=f"{report.name}: {report.questions} questions, {report.chunks} chunks")
+    labels = {"vector": "vector only", "keyword": "BM25 only", "hybrid": "hybrid (RRF)"}
+    for m in report.methods:
+        view.add_row(labels.get(m.method, m.method), f"{m.recall_at_k:.3f}", f"{m.mrr:.3f}", f"{m.p50_ms:.1f}")
+    Console().print(view)
+    for q in report.method("hybrid").misses:
+        _err().print(f"[yellow]hybrid missed:[/yellow] {q}")
 
 
 def main() -> None:

@@ -51,3 +51,23 @@ class ToolInputError(MaraError):
 
 class KnowledgeError(MaraError):
     """The brand knowledge base cannot ingest or search."""
+
+
+class SemanticModelError(MaraError):
+    """The workspace's semantic.yaml is not valid YAML or does not match the data."""
+
+
+class ProviderUnavailable(ModelProviderError):
+    """The circuit breaker is open: the LLM endpoint failed repeatedly and is skipped for a while."""
+
+
+class StreamInterrupted(ModelProviderError):
+    """The LLM endpoint dropped a streamed answer part-way through."""
+
+
+class BudgetExceeded(MaraError):
+    """The caller spent its token budget for the day; the turn is refused."""
+
+
+class RequestRefused(MaraError):
+    """A request Mara will not carry out (secrets, mutating SQL, data beyond the caller's scopes)."""

@@ -47,6 +47,24 @@ class MaraSettings(BaseSettings):
         description="Force 'offline' or 'llm'; by default LLM mode when a key or base URL is set.",
     )
 
+    # --- provider failures (retries, circuit breaker, offline fallback) ----------------------
+    llm_backoff_base_s: float = Field(
+        default=0.5, description="First retry waits up to this long; doubles per retry (full jitter)."
+    )
+    llm_backoff_max_s: float = Field(default=8.0, description="Longest wait between two retries.")
+    llm_retry_after_max_s: float = Field(
+        default=20.0, description="Longest Retry-After honoured; a longer one gives up (and falls back) at once."
+    )
+    circuit_failures: int = Field(
+        default=5, description="Consecutive provider failures that open the circuit (MARA_CIRCUIT_FAILURES)."
+    )
+    circuit_open_s: float = Field(
+        default=30.0, description="Seconds the open circuit skips the provider (MARA_CIRCUIT_OPEN_S)."
+    )
+    llm_fallback_offline: bool = Field(
+        default=True, description="Answer with the offline planner, with a notice, when the provider is down."
+    )
+
     # --- agent loop ---------------------------------------------------------------
     max_steps: int = Field(default=12, description="Model calls allowed per turn.")
     tool_retry_budget: int = Field(
@@ -62,6 +80,19 @@ class MaraSettings(BaseSettings):
     )
     pii_allow: list[str] = Field(
         default_factory=list, description="Column names (or 'email', 'phone') never masked."
+    )
+
+    # --- usage, cost and budgets ------------------------------------------------------------
+    price_table: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="USD per 1k tokens by model-name prefix, e.g. {\"gpt-4o\": {\"prompt\": 0.0025, "
+        "\"completion\": 0.01}}; merged over prompts/copy_prices.yaml (MARA_PRICE_TABLE, JSON).",
+    )
+    budget_usd_per_day: float | None = Field(
+        default=None, description="Default spend limit per actor (API key, Slack user, CLI user) per UTC day."
+    )
+    budgets_usd_per_day: dict[str, float] = Field(
+        default_factory=dict, description="Per-actor daily limits overriding the default (JSON object)."
     )
 
     # --- data -----------------------------------------------------------------------
@@ -88,6 +119,26 @@ class MaraSettings(BaseSettings):
     port: int = 8000
     log_level: str = "WARNING"
     log_format: Literal["text", "json"] = "text"
+
+    # --- API access (api/auth.py) -------------------------------------------------------
+    api_auth: Literal["auto", "required"] = Field(
+        default="auto",
+        description="'required': every /v1 request needs an API key. 'auto': open only while "
+        "the workspace has no key and the request comes over loopback to a loopback host.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=120, ge=0, description="Requests per minute per API key (token bucket); 0 = off."
+    )
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed by CORS ('*' for any); none by default."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest JSON request body.")
+    max_upload_bytes: int = Field(
+        default=20_971_520, ge=1024, description="Largest knowledge-base upload request."
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, description="Lifetime of a web-chat sign-in session cookie."
+    )
 
     @field_validator("home", mode="after")
     @classmethod

@@ -151,3 +151,33 @@ def test_copy_is_drafted_offline_within_channel_limits(assistant: Assistant) -> 
     assert result.tool_calls[0]["args"]["variants"] == 2
     assert result.reply.count("**Variant") == 2 and "✓ all checks passed" in result.reply
     assert "Reply STOP to opt out" in result.reply
+
+
+def test_copy_follow_ups_keep_the_brief(assistant: Assistant) -> None:
+    """“3 more variants”, “make them shorter”, “now as a push”: the previous draft's brief carries over."""
+    first = assistant.run("Draft 3 email subject lines for our spring sale with 20% off tents", conversation_id="copy")
+    brief = first.tool_calls[0]["args"]["brief"]
+    more = assistant.run("Draft 3 more email variants", conversation_id="copy")
+    args = more.tool_calls[0]["args"]
+    assert (args["brief"], args["skip"], args["variants"]) == (brief, 3, 3)
+    assert more.reply.count("**Variant") == 3
+    subjects = lambda reply: {line for line in reply.splitlines() if "ubject" in line}  # noqa: E731
+    assert subjects(more.reply) != subjects(first.reply)  # new angles, not the same three again
+    shorter = assistant.run("make them shorter", conversation_id="copy")
+    assert shorter.tool_calls[0]["args"]["length"] == "short" and shorter.tool_calls[0]["args"]["brief"] == brief
+    push = assistant.run("now as a push notification", conversation_id="copy")
+    assert push.tool_calls[0]["args"]["channel"] == "push" and push.tool_calls[0]["args"]["brief"] == brief
+    unrelated = assistant.run("how many customers do we have?", conversation_id="copy")
+    assert unrelated.tool_calls[0]["name"] == "query_data"
+
+
+def test_short_offline_drafts_are_shorter() -> None:
+    from tools.copywriting.drafting import draft_copy
+
+    def size(result) -> int:  # type: ignore[no-untyped-def]
+        return sum(len(str(v[f])) for v in result.variants for f in ("subject", "preheader", "body"))
+
+    standard = draft_copy("email", "Spring sale: 20% off tents until Sunday", variants=3)
+    short = draft_copy("email", "Spring sale: 20% off tents until Sunday", variants=3, length="short")
+    assert size(short) < size(standard)
+    assert all(c["passed"] for v in short.variants for c in v["checks"] if c["name"] == "length")

@@ -68,7 +68,7 @@ def test_data_load_refuses_collisions_and_replaces_atomically(workspace: Path, t
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("a,b\n1,2\n3,4,5,6\n")
     bad = mara("data", "load", str(ragged), "--table", "orders", "--replace", home=workspace)
-    assert bad.returncode != 0 and "Cannot read ragged.csv" in bad.stderr
+    assert bad.returncode != 0 and "ragged.csv: line 3 has 4 fields but the header has 2" in bad.stderr
     count = json.loads(mara("query", "--sql", "SELECT count(*) AS n FROM orders", "--json", home=workspace).stdout)
     assert count["rows"] == [[1]]  # the failed load left the table as it was
 
@@ -106,12 +106,21 @@ def test_unknown_option_is_a_usage_error(workspace: Path) -> None:
     assert "No such option: --sqll" in run.stderr
 
 
-def test_llm_endpoint_down_is_one_line_and_non_zero(workspace: Path) -> None:
+def test_llm_endpoint_down_degrades_to_offline_with_a_notice(workspace: Path) -> None:
     run = mara("chat", "How many customers?", "--json", home=workspace,
                env={"MARA_LLM_BASE_URL": "http://127.0.0.1:9/v1", "MARA_LLM_MAX_RETRIES": "0"})
+    assert run.returncode == 0, run.stderr
+    reply = json.loads(run.stdout)["reply"]
+    assert "language model is unavailable" in reply and "**6** customers" in reply
+
+
+def test_llm_endpoint_down_without_fallback_is_one_line_and_non_zero(workspace: Path) -> None:
+    run = mara("chat", "How many customers?", "--json", home=workspace,
+               env={"MARA_LLM_BASE_URL": "http://127.0.0.1:9/v1", "MARA_LLM_MAX_RETRIES": "0",
+                    "MARA_LLM_FALLBACK_OFFLINE": "false"})
     assert run.returncode != 0 and run.stdout == ""
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "LLM endpoint" in lines[0] and "MARA_LLM_BASE_URL" in lines[0]
+    errors = [line for line in run.stderr.strip().splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "LLM endpoint" in errors[0] and "MARA_LLM_BASE_URL" in errors[0]
 
 
 def test_invalid_setting_is_one_line(workspace: Path) -> None:

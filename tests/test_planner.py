@@ -156,3 +156,26 @@ def test_what_is_question_keeps_its_breakdown(ctx: ToolContext) -> None:
     """“what is our revenue by country?”: the 'what' phrase stops at 'by', so the breakdown survives."""
     parsed = parse_data_question("what is our revenue by country?", ctx.profile(), TODAY)
     assert parsed is not None and parsed.spec.dimensions == ["customers.country"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3 more variants", {"skip": 3, "variants": 3}),
+        ("give me two more", {"skip": 3, "variants": 2}),
+        ("Make these email variants shorter", {"length": "short"}),
+        ("now as an SMS", {"channel": "sms", "skip": 0}),
+        ("draft 2 SMS for new customers", None),  # a new request with its own topic
+        ("revenue by country", None),
+    ],
+)
+def test_copy_follow_ups(text: str, expected: dict[str, object] | None) -> None:
+    from assistant.planner.copy_requests import copy_follow_up
+
+    previous = {"channel": "email", "brief": "spring sale", "variants": 3}
+    result = copy_follow_up(text, previous)
+    if expected is None:
+        assert result is None
+    else:
+        assert result is not None and result["brief"] == "spring sale"
+        assert {k: result[k] for k in expected} == expected

@@ -367,6 +367,18 @@ def test_follow_up_in_the_thread_keeps_the_context(slack: Slack) -> None:
 
 
 @pytest.mark.integration
+def test_the_slack_user_is_the_actor_in_the_audit_trail(slack: Slack) -> None:
+    from assistant.audit import AuditLog
+
+    payload = event_payload("How many customers do we have?", "CAUDIT", user="UAUDITOR")
+    assert slack.post(payload).status_code == 200
+    slack.answer("CAUDIT", payload["event"]["ts"])
+    home = slack.bot.runtime.settings.home
+    actors = {r.actor for r in AuditLog(home / "audit.sqlite").query()}
+    assert any(a.endswith(":UAUDITOR") and a.startswith("slack:") for a in actors)
+
+
+@pytest.mark.integration
 def test_direct_message_is_answered_in_a_thread(slack: Slack) -> None:
     payload = event_payload(
         "How many customers do we have?", "DALICE", kind="message", channel_type="im"
@@ -619,7 +631,7 @@ class _FailingAssistant:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def stream(self, message: str, conversation_id: str | None = None) -> Iterator[Event]:
+    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
         raise self.error
 
     def history(self, conversation_id: str) -> list[Any]:

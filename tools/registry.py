@@ -55,3 +55,37 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     """The LangChain tools the agent offers to its model."""
     budget = ctx.settings.tool_result_tokens
     return [wrap_tool(fn, token_budget=budget) for fn in tool_functions(ctx)]
+
+
+# --- permissions ----------------------------------------------------------------------------------
+
+#: Every scope a caller can hold; ``admin`` implies all of them.
+SCOPES = frozenset({"chat", "copy", "data:read", "kb:write", "admin"})
+
+#: The scope a tool needs. Tools not listed need ``admin`` (deny by default).
+TOOL_SCOPES: dict[str, str] = {
+    "describe_data": "data:read",
+    "query_data": "data:read",
+    "run_sql": "data:read",
+    "make_chart": "data:read",
+    "rfm_segments": "data:read",
+    "cluster_customers": "data:read",
+    "predict_churn": "data:read",
+    "train_propensity": "data:read",
+    "customer_lifetime_value": "data:read",
+    "save_audience": "data:read",
+    "draft_copy": "copy",
+    "search_knowledge": "chat",
+}
+
+
+def required_scope(tool_name: str) -> str:
+    """The scope a caller needs to use ``tool_name``."""
+    return TOOL_SCOPES.get(tool_name, "admin")
+
+
+def tool_allowed(tool_name: str, scopes: frozenset[str] | set[str] | None) -> bool:
+    """Whether a caller holding ``scopes`` may use the tool (``None`` = every scope)."""
+    if scopes is None or "admin" in scopes:
+        return True
+    return required_scope(tool_name) in scopes

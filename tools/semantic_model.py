@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,6 +37,7 @@ from tools.schema_profile import (
 if TYPE_CHECKING:
     from assistant.settings import MaraSettings
 
+log = logging.getLogger("mara.semantic")
 FILE_NAME = "semantic.yaml"
 _RELATIONSHIP = re.compile(r"^\s*(\w+)\.(\w+)\s*->\s*(\w+)\.(\w+)\s*$")
 _REVENUE_NAMES = (
@@ -223,9 +225,10 @@ def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str
     generated = generate_semantic_model(profile)
     try:
         model = load_semantic_model(path) or SemanticModel()
-    except SemanticModelError:
+    except SemanticModelError as err:
         broken = path.with_suffix(".yaml.invalid")
         path.replace(broken)  # keep the user's text; start afresh
+        log.warning("semantic model was invalid (%s); kept as %s and regenerated", err.message, broken.name)
         model = SemanticModel()
     changed_set = {c.lower() for c in changed or []}
     live = {t.name for t in profile.tables}

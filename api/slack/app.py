@@ -387,7 +387,8 @@ class SlackBot:
         thinking_ts = self._notice(channel, thread, THINKING)
         conversation = conversation_id(team, channel, thread)
         try:
-            self.turns.submit(self._answer, text, conversation, channel, thread, thinking_ts)
+            actor = f"slack:{team}:{event.get('user') or 'unknown'}"
+            self.turns.submit(self._answer, text, conversation, channel, thread, thinking_ts, actor)
         except RuntimeError:  # shutting down
             with self._pending_lock:
                 self._pending -= 1
@@ -419,11 +420,12 @@ class SlackBot:
         return None
 
     def _answer(
-        self, text: str, conversation: str, channel: str, thread: str, thinking_ts: str | None
+        self, text: str, conversation: str, channel: str, thread: str, thinking_ts: str | None,
+        actor: str = "slack",
     ) -> None:
-        """Run the turn and deliver it (turn thread)."""
+        """Run the turn and deliver it (turn thread); ``actor`` (the Slack user) goes to the audit trail."""
         try:
-            message = self._run_turn(text, conversation, thread)
+            message = self._run_turn(text, conversation, thread, actor)
             self._deliver(channel, thread, thinking_ts, message)
             self._upload_tables(channel, thread, message.csv_tables)
             self._upload_charts(channel, thread, message.charts)
@@ -433,12 +435,12 @@ class SlackBot:
             with self._pending_lock:
                 self._pending -= 1
 
-    def _run_turn(self, text: str, conversation: str, thread: str | None = None) -> SlackMessage:
+    def _run_turn(self, text: str, conversation: str, thread: str | None = None, actor: str = "slack") -> SlackMessage:
         try:
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:
-                events: list[Event] = list(assistant.stream(text, conversation))
+                events: list[Event] = list(assistant.stream(text, conversation, actor=actor))
                 drafts = self._turn_drafts(assistant, conversation, events)
             finally:
                 self.locks.release(conversation, lock)

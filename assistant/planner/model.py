@@ -36,7 +36,7 @@ from assistant.planner.compose import (
     compose_knowledge_reply,
     compose_query_reply,
 )
-from assistant.planner.copy_requests import copy_request
+from assistant.planner.copy_requests import copy_follow_up, copy_request
 from assistant.planner.extract import DataQuestion, merge_follow_up, parse_data_question
 from assistant.planner.routing import Router
 from assistant.tokens import count_message_tokens, count_tokens
@@ -50,6 +50,9 @@ HELP_TEXT = """I'm Mara, your marketing assistant. I can:
 - **Look up brand knowledge** — “what's our return policy?”, “which disclaimer do SMS need?”
 
 Follow-ups work too: after “revenue by country”, try “and last month?”."""
+
+SECRETS_REFUSAL = ("I can't share my instructions, configuration, API keys or any other credentials. "
+                   "Ask me about your customers, campaigns or brand instead.")
 
 
 class OfflinePlanner(BaseChatModel):
@@ -123,6 +126,10 @@ class OfflinePlanner(BaseChatModel):
 
     def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
         route = self._router().route(text)
+        previous_draft = _previous_call(earlier, "draft_copy") if "draft_copy" in self.tool_names else None
+        if (previous_draft is not None and route.intent not in ("refuse_write", "refuse_secret")
+                and (follow := copy_follow_up(text, previous_draft)) is not None):
+            return _call("draft_copy", follow, {"tool": "draft_copy", "follow_up": True})
         if route.intent == "greeting":
             return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples." + OFFLINE_NOTE)
         if route.intent == "help":
@@ -132,6 +139,8 @@ class OfflinePlanner(BaseChatModel):
                 content="Customer data is read-only to me: I can't delete, change or create tables or rows. "
                 "I can query it, segment it and draft copy from it." + OFFLINE_NOTE
             )
+        if route.intent == "refuse_secret":
+            return AIMessage(content=SECRETS_REFUSAL + OFFLINE_NOTE)
         if route.intent == "run_sql":
             return _call("run_sql", {"sql": route.sql}, {"tool": "run_sql"})
         if route.intent == "search_knowledge":
@@ -305,10 +314,14 @@ _MODEL_TOOLS = {
 
 def _orders_table(profile: Any) -> str | None:
     """The transactions table: it references customers and has a date and an amount (orders)."""
+    declared = [t for t in profile.tables if t.customer_key and t.customer_key != t.key and t.by_role("date") and t.by_role("money")]
+    if declared:  # the semantic model names each table's customer key
+        declared.sort(key=lambda t: (t.key is None, t.rows))
+        return str(declared[0].name)
     customers = next((t for t in profile.tables if t.key and t.key.startswith("customer")), None)
     candidates = [
         t for t in profile.tables
-        if t.by_role("date") and t.by_role("money") and (customers is None or t.column(customers.key))
+        if t.by_role("date") and t.by_role("money") and (customers is None or profile.link_column(t, customers))
         and t is not customers
     ]
     candidates.sort(key=lambda t: (t.key is None, t.rows))  # a header table with its own key first
@@ -347,6 +360,16 @@ def _chart_kind(text: str) -> str | None:
 def _artifact_id(message: ToolMessage) -> str | None:
     artifact = message.artifact if isinstance(message.artifact, dict) else {}
     return artifact.get("data", {}).get("artifact_id")
+
+
+def _previous_call(earlier: Sequence[BaseMessage], tool: str) -> dict[str, Any] | None:
+    """The arguments of the latest call of ``tool`` in the conversation, if any."""
+    for message in reversed(earlier):
+        if isinstance(message, AIMessage):
+            for call in reversed(message.tool_calls):
+                if call["name"] == tool:
+                    return dict(call["args"])
+    return None
 
 
 def _previous_table(earlier: Sequence[BaseMessage]) -> str | None:

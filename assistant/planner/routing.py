@@ -37,6 +37,50 @@ _WRITE = re.compile(
     r"(?!.*\b(audience|segment|draft|copy|campaign|message|sms|email)\b)",
     re.I,
 )
+_MUTATING_SQL = re.compile(
+    r"\b(delete\s+from|drop\s+(table|view|schema|database|index)|truncate\s+(table\s+)?[\w.\"]+|"
+    r"update\s+[\w.\"]+\s+set|insert\s+(into|overwrite)|alter\s+(table|view|schema|database)|"
+    r"create\s+(or\s+replace\s+)?(table|view|schema|database|index)|merge\s+into|grant\s+\w+|revoke\s+\w+|"
+    r"attach\s+(database\s+)?'|copy\s+[\w.\"]+\s+(from|to)\b)",
+    re.I,
+)
+_DESTROY_DATA = re.compile(
+    r"\b(delete|drop|truncate|wipe|erase|destroy)\b[^.?!]{0,40}\b(tables?|rows?|records?|customers|orders|"
+    r"database|warehouse|data)\b",
+    re.I,
+)
+_SECRETS = re.compile(
+    r"(\b(show|print|reveal|tell|give|display|dump|leak|output|repeat|list|share|what(?:'s| is| are))\b[^.?!]{0,40}"
+    r"\b(system prompt|(your|the) (instructions|prompt|configuration|config)|api[ _-]?keys?|secret( key)?s?|"
+    r"access tokens?|bearer tokens?|passwords?|credentials|env(ironment)? var(iable)?s?|\.env\b|"
+    r"openai_api_key|mara_llm_api_key|connection string|database url))|"
+    r"\bignore (all |any )?(the |your )?(previous|prior|above|earlier) (instructions|rules|prompts?)\b",
+    re.I,
+)
+_PERSONAL_WORDS = re.compile(
+    r"\b(e-?mails?|phone( numbers?)?|addresses|home address|names?|contact details|personal data|pii)\b", re.I
+)
+
+
+def refusal_kind(message: str) -> str | None:
+    """``"secrets"`` (system prompt, keys, credentials), ``"write"`` (mutating SQL, destroying data) or ``None``."""
+    if _SECRETS.search(message):
+        return "secrets"
+    if _SQL.search(message):
+        return None  # literal SQL goes to run_sql, whose parser refuses anything but one read-only SELECT
+    if _MUTATING_SQL.search(message) or _DESTROY_DATA.search(message):
+        return "write"
+    return None
+
+
+def asks_for_customer_data(message: str) -> bool:
+    """Whether a message asks about customer data (counts, revenue, personal details), not for copy."""
+    if _COPY.search(message):
+        return False
+    return bool(_DATA_WORDS.search(message) or _SCHEMA_WORDS.search(message)
+                or (_PERSONAL_WORDS.search(message) and re.search(r"\b(customers?|clients?|users?|people)\b", message, re.I)))
+
+
 _MODEL_WORDS = {
     "rfm_segments": re.compile(r"\b(rfm|champions?|at[- ]risk|can'?t lose|hibernating|about to sleep|"
                                r"need attention|potential loyalists?|best customers|loyal customers|segments?|segmentation|"
@@ -133,7 +177,10 @@ class Router:
         if sql and "run_sql" in self.available:
             statement = next(g for g in sql.groups() if g).strip().rstrip(";")
             return Route("run_sql", 1.0, sql=statement)
-        if _WRITE.search(message):
+        refusal = refusal_kind(message)
+        if refusal == "secrets":
+            return Route("refuse_secret", 1.0)
+        if _WRITE.search(message) or refusal == "write":
             return Route("refuse_write", 1.0)
         if _GREETING.match(message):
             return Route("greeting", 1.0)

@@ -100,6 +100,10 @@ class ScriptedReply:
     - ``truncate_stream``: streaming requests get roughly half the chunks, then the
       connection is dropped without ``[DONE]`` or the closing HTTP chunk; a
       non-streaming request gets half its JSON body before the connection drops.
+    - ``drop_connection``: read the request, then close the socket without answering
+      (the client sees a connection error, as with a crashed or restarting upstream).
+    - ``chunk_delay_s``: sleep between streamed chunks (a slow model; a client read
+      timeout shorter than this fires mid-stream).
     """
 
     content: str | None = None
@@ -109,8 +113,14 @@ class ScriptedReply:
     delay_s: float = 0.0
     raw_body: str | None = None
     truncate_stream: bool = False
+    drop_connection: bool = False
+    chunk_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.drop_connection and (self.status is not None or self.raw_body is not None or self.truncate_stream):
+            raise ValueError("drop_connection cannot be combined with status, raw_body or truncate_stream")
+        if not (self.chunk_delay_s >= 0 and math.isfinite(self.chunk_delay_s)):
+            raise ValueError(f"chunk_delay_s must be a finite number >= 0, got {self.chunk_delay_s}")
         if self.truncate_stream and (self.status is not None or self.raw_body is not None):
             raise ValueError("truncate_stream cannot be combined with status or raw_body")
         if self.retry_after is not None and self.status is None:
@@ -264,6 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         stream = bool(body.get("stream"))
+        if reply.drop_connection:
+            self._drop_connection()
+            return
         if reply.status is not None or reply.raw_body is not None:
             self._send_fault(reply, stream)
         elif stream:
@@ -348,9 +361,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if reply.truncate_stream:
             events = events[: max(1, len(events) // 2)]
-        for event in events:
+        for i, event in enumerate(events):
+            if reply.chunk_delay_s and i and owner._stopping.wait(reply.chunk_delay_s):
+                self._drop_connection()
+                return
             data = f"data: {event}\n\n".encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            if reply.chunk_delay_s:
+                self.wfile.flush()
         if reply.truncate_stream:
             self._drop_connection()
             return
