@@ -322,7 +322,7 @@ class Assistant:
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
         self.audit = AuditLog(settings.home / "audit.sqlite")
         masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
-        self.vault = PIIVault(settings.pii_allow) if masking else None
+        self.vault = PIIVault(settings.pii_allow, columns=self._declared_pii) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt), ScopeGuard([t.name for t in self.tools])]
         if self.mode == "llm" and settings.llm_fallback_offline:
             from assistant.chat_models import make_offline_model
@@ -382,6 +382,13 @@ class Assistant:
             error=error,
             notice=done.data.get("notice"),
         )
+
+    def _declared_pii(self) -> set[str]:
+        """Columns the semantic model marks as personal data (masked like e-mails and names)."""
+        try:
+            return {c.name.lower() for t in self.context.profile().tables for c in t.columns if c.pii}
+        except Exception:  # no warehouse or an invalid model: the name patterns still apply
+            return set()
 
     def stream(
         self, message: str, conversation_id: str | None = None, *, actor: str = "local",

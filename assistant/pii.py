@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware
@@ -27,8 +27,10 @@ PLACEHOLDER = re.compile(r"<([A-Z_]+)_(\d+)>")
 class PIIVault:
     """Value ↔ placeholder mapping, shared by every turn of the process (thread-safe)."""
 
-    def __init__(self, allow: Iterable[str] = ()) -> None:
+    def __init__(self, allow: Iterable[str] = (), columns: Callable[[], set[str]] | None = None) -> None:
         self.allow = {a.lower() for a in allow}
+        self._columns = columns  # personal columns declared in the semantic model (read lazily)
+        self._declared: set[str] | None = None
         self._by_value: dict[tuple[str, str], str] = {}
         self._by_placeholder: dict[str, str] = {}
         self._counts: dict[str, int] = {}
@@ -75,7 +77,10 @@ class PIIVault:
         artifact = message.artifact if isinstance(message.artifact, dict) else {}
         data = artifact.get("data") or {}
         columns, rows = data.get("columns") or [], data.get("rows") or []
-        wanted = [i for i, c in enumerate(columns) if PII_NAME.search(str(c)) and str(c).lower() not in self.allow]
+        if self._declared is None:
+            self._declared = self._columns() if self._columns is not None else set()
+        wanted = [i for i, c in enumerate(columns)
+                  if (PII_NAME.search(str(c)) or str(c).lower() in self._declared) and str(c).lower() not in self.allow]
         out = []
         for row in rows:
             for i in wanted:

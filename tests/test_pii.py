@@ -31,6 +31,16 @@ def test_column_values_and_allow_list() -> None:
     assert masked == "<FIRST_NAME_1> <LAST_NAME_1> from Berlin"
 
 
+def test_columns_declared_personal_in_the_semantic_model_are_masked() -> None:
+    """A column named 'city' is not personal by its name; semantic.yaml can say it is."""
+    from langchain_core.messages import ToolMessage
+
+    result = ToolMessage("", tool_call_id="t1", artifact={"data": {"columns": ["city", "n"], "rows": [["Boulder", 1]]}})
+    assert PIIVault().pii_values(result) == []
+    assert PIIVault(columns=lambda: {"city"}).pii_values(result) == [("CITY", "Boulder")]
+    assert PIIVault(allow=["city"], columns=lambda: {"city"}).pii_values(result) == []
+
+
 def test_streamed_placeholders_are_restored_across_chunks() -> None:
     vault = PIIVault()
     masked = vault.mask("mail anna@example.com now")
