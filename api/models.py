@@ -120,6 +120,30 @@ class ConversationResponse(BaseModel):
     messages: list[ConversationMessage]
 
 
+class ConversationSummary(BaseModel):
+    """One conversation in the list: its title (first message or a rename), times and turn count."""
+
+    conversation_id: str
+    title: str
+    started: str
+    updated: str
+    turns: int
+
+
+class ConversationList(BaseModel):
+    """The caller's conversations, most recent first."""
+
+    conversations: list[ConversationSummary]
+
+
+class RenameRequest(BaseModel):
+    """A new title for a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=120)
+
+
 # --- data, knowledge, audiences, copy --------------------------------------------------------
 
 

@@ -37,6 +37,18 @@ class ChatAssistant(Protocol):
         """The stored messages of a conversation (empty when unknown)."""
         ...
 
+    def conversations(self, actor: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored conversations, most recent first."""
+        ...
+
+    def rename_conversation(self, conversation_id: str, title: str, *, actor: str = "local") -> bool:
+        """Title a conversation; False when unknown."""
+        ...
+
+    def delete_conversation(self, conversation_id: str, *, actor: str = "local") -> bool:
+        """Forget a conversation; False when unknown."""
+        ...
+
     def close(self) -> None:
         """Release resources."""
         ...

@@ -606,6 +606,26 @@ class Assistant:
         except OSError:
             log.warning("could not record usage in %s", self.settings.usage_path)
 
+    def conversations(self, actor: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Stored conversations, most recent first (all of them when ``actor`` is None)."""
+        return self.audit.conversations(actor, limit)
+
+    def rename_conversation(self, conversation_id: str, title: str, *, actor: str = "local") -> bool:
+        """Give a conversation a title; False when there is no such conversation."""
+        if not self.history(conversation_id):
+            return False
+        self._audit(AuditRecord(audit_now(), actor, conversation_id, "conversation", "rename",
+                                {"title": " ".join(title.split())[:120]}, ok=True))
+        return True
+
+    def delete_conversation(self, conversation_id: str, *, actor: str = "local") -> bool:
+        """Forget a conversation's messages (the audit trail keeps its record); False when unknown."""
+        if not self.history(conversation_id):
+            return False
+        self.checkpointer.delete_thread(conversation_id)
+        self._audit(AuditRecord(audit_now(), actor, conversation_id, "conversation", "delete", {}, ok=True))
+        return True
+
     def history(self, conversation_id: str) -> list[Any]:
         """The messages of a stored conversation (empty when unknown)."""
         state = self.graph.get_state({"configurable": {"thread_id": conversation_id}})

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS audit (
     ts TEXT NOT NULL,
     actor TEXT NOT NULL,
     conversation_id TEXT NOT NULL,
-    kind TEXT NOT NULL,            -- 'turn' or 'tool'
+    kind TEXT NOT NULL,            -- 'turn', 'tool', 'refusal' or 'conversation' (rename/delete)
     name TEXT NOT NULL,            -- the tool, or the mode for a turn
     args TEXT NOT NULL,            -- JSON, redacted
     ok INTEGER NOT NULL,
@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS audit (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, id);
 """
 
 
@@ -125,6 +126,37 @@ class AuditLog:
             AuditRecord(ts, actor, conv, kind, name, json.loads(args), bool(ok), rows_, dur, pt, ct, detail)
             for ts, actor, conv, kind, name, args, ok, rows_, dur, pt, ct, detail in rows
         ]
+
+    def conversations(self, actor: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Conversations with at least one turn and not deleted since, most recent first:
+        ``{"conversation_id","title","started","updated","turns","actor"}``. The title is the last
+        rename, else the first message (redacted, 80 characters)."""
+        sql = """
+            SELECT conversation_id, min(ts), max(ts), sum(kind = 'turn'), min(actor),
+                   max(CASE WHEN kind = 'turn' THEN id END) AS last_turn,
+                   max(CASE WHEN kind = 'conversation' AND name = 'delete' THEN id END) AS deleted,
+                   (SELECT args FROM audit f WHERE f.conversation_id = a.conversation_id AND f.kind = 'turn' ORDER BY id LIMIT 1),
+                   (SELECT args FROM audit r WHERE r.conversation_id = a.conversation_id AND r.kind = 'conversation'
+                      AND r.name = 'rename' ORDER BY id DESC LIMIT 1)
+            FROM audit a WHERE 1 = 1"""
+        params: list[Any] = []
+        if actor is not None:
+            sql += " AND actor = ?"
+            params.append(actor)
+        sql += """ GROUP BY conversation_id
+            HAVING last_turn IS NOT NULL AND (deleted IS NULL OR deleted < last_turn)
+            ORDER BY max(id) DESC LIMIT ?"""
+        params.append(limit)
+        with self._connect() as con:
+            rows = con.execute(sql, params).fetchall()
+        out = []
+        for conv, started, updated, turns, who, _, _, first, renamed in rows:
+            title = json.loads(renamed).get("title") if renamed else None
+            if not title and first:
+                title = " ".join(str(json.loads(first).get("message") or "").split())[:80]
+            out.append({"conversation_id": conv, "title": title or "Conversation", "started": started,
+                        "updated": updated, "turns": int(turns or 0), "actor": who})
+        return out
 
 
 def now() -> str:

@@ -352,3 +352,29 @@ def test_open_without_keys_on_loopback_until_required(tmp_path: Path) -> None:
     )
     with LiveServer(create_app(exposed)) as server:
         assert_error(httpx.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
+
+
+@pytest.mark.integration
+def test_conversations_are_listed_renamed_and_deleted_per_key(secured: dict[str, Any]) -> None:
+    url, keys = secured["url"], secured["keys"]
+    mine = httpx.post(f"{url}/v1/chat", json={**CHAT, "message": "revenue by country"}, headers=bearer(keys["chat"])).json()
+    theirs = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["chat_only"])).json()
+    listed = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
+    ids = [c["conversation_id"] for c in listed]
+    assert mine["conversation_id"] in ids and theirs["conversation_id"] not in ids  # a key sees its own
+    assert next(c for c in listed if c["conversation_id"] == mine["conversation_id"])["title"] == "revenue by country"
+    everyone = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["admin"])).json()["conversations"]
+    assert {mine["conversation_id"], theirs["conversation_id"]} <= {c["conversation_id"] for c in everyone}
+    # another key's conversation is not found, not forbidden: its existence is not confirmed
+    assert_error(httpx.get(f"{url}/v1/conversations/{theirs['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
+    renamed = httpx.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": "Q3 revenue"},
+                          headers=bearer(keys["chat"]))
+    assert renamed.status_code == 200 and renamed.json()["title"] == "Q3 revenue"
+    assert httpx.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": ""},
+                       headers=bearer(keys["chat"])).status_code == 422
+    gone = httpx.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"]))
+    assert gone.status_code == 204
+    assert_error(httpx.get(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
+    assert httpx.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])).status_code == 404
+    after = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
+    assert mine["conversation_id"] not in [c["conversation_id"] for c in after]

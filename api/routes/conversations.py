@@ -1,15 +1,26 @@
-"""``GET /v1/conversations/{id}``: a stored conversation's messages."""
+"""Conversations: list (``GET /v1/conversations``), read, rename and delete one.
+
+A key sees and changes only the conversations it started; an ``admin`` key (or the open
+local API) sees them all."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require
+from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
-from api.models import ConversationMessage, ConversationResponse, ErrorResponse, MessageToolCall
+from api.models import (
+    ConversationList,
+    ConversationMessage,
+    ConversationResponse,
+    ConversationSummary,
+    ErrorResponse,
+    MessageToolCall,
+    RenameRequest,
+)
 from api.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["conversations"], dependencies=[require("chat")])
@@ -29,15 +40,83 @@ _ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"
     },
 )
 async def get_conversation(
-    conversation_id: str, runtime: Runtime = Depends(get_runtime)
+    conversation_id: str, runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat")
 ) -> ConversationResponse:
     """The conversation's messages, oldest first: user, assistant (with tool calls) and tool."""
     assistant = await runtime.assistant()
+    await _check_owner(assistant, conversation_id, caller)
     stored = await run_in_threadpool(assistant.history, conversation_id)
     messages = [m for m in (to_message(raw) for raw in stored) if m is not None]
     if not messages:
         raise NotFound(f"No conversation with id '{conversation_id}'.")
     return ConversationResponse(conversation_id=conversation_id, messages=messages)
+
+
+@router.get(
+    "/conversations",
+    response_model=ConversationList,
+    summary="List conversations",
+    responses={**AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def list_conversations(
+    limit: int = Query(default=50, ge=1, le=500), runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> ConversationList:
+    """The caller's conversations, most recent first (all of them for an admin key)."""
+    assistant = await runtime.assistant()
+    everyone = _sees_all(caller)
+    rows = await run_in_threadpool(assistant.conversations, None if everyone else caller.actor, limit)
+    return ConversationList(conversations=[ConversationSummary(**{k: v for k, v in r.items() if k != "actor"}) for r in rows])
+
+
+@router.patch(
+    "/conversations/{conversation_id}",
+    response_model=ConversationSummary,
+    summary="Rename a conversation",
+    responses={404: {"model": ErrorResponse, "description": "No such conversation."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def rename_conversation(
+    conversation_id: str, body: RenameRequest, runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> ConversationSummary:
+    """Give the conversation a title (shown in the web chat's list)."""
+    assistant = await runtime.assistant()
+    await _check_owner(assistant, conversation_id, caller)
+    if not await run_in_threadpool(assistant.rename_conversation, conversation_id, body.title, actor=caller.actor):
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
+    rows = await run_in_threadpool(assistant.conversations, None, 500)
+    found = next((r for r in rows if r["conversation_id"] == conversation_id), None)
+    if found is None:
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
+    return ConversationSummary(**{k: v for k, v in found.items() if k != "actor"})
+
+
+@router.delete(
+    "/conversations/{conversation_id}",
+    status_code=204,
+    summary="Delete a conversation",
+    responses={404: {"model": ErrorResponse, "description": "No such conversation."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def delete_conversation(
+    conversation_id: str, runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> Response:
+    """Forget the conversation's messages; the audit trail keeps the record that it existed."""
+    assistant = await runtime.assistant()
+    await _check_owner(assistant, conversation_id, caller)
+    if not await run_in_threadpool(assistant.delete_conversation, conversation_id, actor=caller.actor):
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
+    return Response(status_code=204)
+
+
+def _sees_all(caller: Caller) -> bool:
+    return caller.anonymous or "admin" in caller.scopes
+
+
+async def _check_owner(assistant: Any, conversation_id: str, caller: Caller) -> None:
+    """404 (not 403: ids of others' conversations are not confirmed) for another key's conversation."""
+    if _sees_all(caller) or not hasattr(assistant, "audit"):
+        return
+    records = await run_in_threadpool(assistant.audit.query, None, conversation_id, 1)
+    if records and records[0].actor != caller.actor:
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
 
 
 def to_message(raw: Any) -> ConversationMessage | None:
