@@ -533,11 +533,14 @@ def kb_ingest(
 def kb_search(
     query_text: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for.")],
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="Number of passages.")] = 5,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid (default), vector or keyword.")] = "hybrid",
     as_json: JsonFlag = False,
 ) -> None:
     """Search the brand knowledge base."""
+    if mode not in ("hybrid", "vector", "keyword"):
+        raise MaraError(f"--mode {mode!r} is not a search mode.", hint="Use hybrid, vector or keyword.")
     settings = _settings()
-    passages = _knowledge(settings).search(query_text, k=k)
+    passages = _knowledge(settings).search(query_text, k=k, mode=mode)  # type: ignore[arg-type]
     rows = [{"source": p.source, "title": p.title, "text": p.text, "score": round(float(p.score), 4)} for p in passages]
     if as_json:
         _emit(rows)

@@ -3,8 +3,10 @@
 Importing this package is cheap; heavy parts load on first use:
 
 - :mod:`knowledge.embeddings` -- ``get_encoder()``: numpy all-MiniLM-L6-v2 (no torch)
+- :mod:`knowledge.documents` -- ``load_document()``: Markdown, text, HTML, PDF, DOCX, CSV
 - :mod:`knowledge.chunking` -- ``chunk_document()``: heading-aware, token-bounded chunks
 - :mod:`knowledge.store` -- ``KnowledgeBase``: ingest / hybrid search over Chroma
+- :mod:`knowledge.evaluation` -- ``evaluate()``: recall@k / MRR on a labelled question set
 - :mod:`knowledge.sample` -- ``sample_brand_path()``: the shipped "Alder & Peak" documents
 """
 
@@ -22,6 +24,9 @@ _LAZY = {
     "get_encoder": "knowledge.embeddings",
     "chunk_document": "knowledge.chunking",
     "sample_brand_path": "knowledge.sample",
+    "load_document": "knowledge.documents",
+    "evaluate": "knowledge.evaluation",
+    "load_question_set": "knowledge.evaluation",
 }
 
 __all__ = sorted(_LAZY)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -26,6 +26,7 @@ __all__ = [
     "HEADING_SEPARATOR",
     "Chunk",
     "chunk_document",
+    "chunk_records",
     "context_text",
     "count_tokens",
     "parse_front_matter",
@@ -227,6 +228,49 @@ def _default_title(source: str) -> str:
     return re.sub(r"[_\-]+", " ", stem).strip().capitalize() or source
 
 
+def _check_bounds(max_tokens: int, overlap_tokens: int) -> None:
+    if max_tokens < 16:
+        raise ValueError(f"max_tokens must be at least 16, got {max_tokens}")
+    if not 0 <= overlap_tokens < max_tokens:
+        raise ValueError(f"overlap_tokens must be in [0, max_tokens), got {overlap_tokens}")
+
+
+def chunk_records(
+    records: Sequence[tuple[str, str, dict[str, str | int | float | bool]]],
+    source: str,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+    doc_type: str | None = "catalog",
+) -> list[Chunk]:
+    """One chunk per record (e.g. a product row of a catalog): ``(title, text, metadata)``.
+
+    The record's title (the product name) becomes the chunk title; a record longer than
+    ``max_tokens`` is split like a long section, every piece keeping the title.
+    """
+    _check_bounds(max_tokens, overlap_tokens)
+    chunks: list[Chunk] = []
+    for title, text, meta in records:
+        if not text.strip():
+            continue
+        for piece in _pack(_units(text, max_tokens), max_tokens, overlap_tokens):
+            position = len(chunks)
+            chunks.append(
+                Chunk(
+                    id=_chunk_id(source, position, f"{title}\x00{piece}"),
+                    source=source,
+                    title=title,
+                    heading="",
+                    position=position,
+                    text=piece,
+                    token_count=count_tokens(piece),
+                    doc_type=doc_type,
+                    metadata=_scalar_metadata(dict(meta)),
+                )
+            )
+    return chunks
+
+
 def chunk_document(
     text: str,
     source: str,
@@ -234,25 +278,28 @@ def chunk_document(
     fmt: TextFormat = "markdown",
     max_tokens: int = DEFAULT_MAX_TOKENS,
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+    title: str | None = None,
+    doc_type: str | None = None,
 ) -> list[Chunk]:
     """Chunk one document's text.
 
     ``fmt="markdown"`` parses YAML front matter (its ``title`` and ``type`` become the chunk
     title and ``doc_type``) and splits along headings; ``fmt="text"`` splits on blank lines
     only. Every chunk has at most ``max_tokens`` tokens (not counting the heading path).
+    ``title``/``doc_type`` are used when the front matter does not give them (e.g. the
+    ``<title>`` of an HTML page); the title otherwise falls back to the first level-1
+    heading, then to the file name.
     """
-    if max_tokens < 16:
-        raise ValueError(f"max_tokens must be at least 16, got {max_tokens}")
-    if not 0 <= overlap_tokens < max_tokens:
-        raise ValueError(f"overlap_tokens must be in [0, max_tokens), got {overlap_tokens}")
+    _check_bounds(max_tokens, overlap_tokens)
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     meta, body = parse_front_matter(text) if fmt == "markdown" else ({}, text)
     sections = list(_sections(body)) if fmt == "markdown" else [_Section([], body.split("\n"))]
-    title = str(meta.get("title") or "").strip()
+    given_title = title
+    title = str(meta.get("title") or given_title or "").strip()
     if not title:
         first_h1 = next((s.path[0] for s in sections if s.path), "")
         title = first_h1 or _default_title(source)
-    doc_type = str(meta["type"]) if meta.get("type") is not None else None
+    doc_type = str(meta["type"]) if meta.get("type") is not None else doc_type
     extra = _scalar_metadata({k: v for k, v in meta.items() if k not in ("title", "type")})
 
     chunks: list[Chunk] = []

@@ -285,10 +285,11 @@ def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
     (docs / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
     (docs / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
     (docs / "front_matter_only.md").write_text("---\ntitle: Nothing\n---\n", encoding="utf-8")
-    (docs / "ignored.pdf").write_bytes(b"%PDF-1.4")
+    (docs / "ignored.odt").write_bytes(b"PK\x03\x04")
+    (docs / "truncated.pdf").write_bytes(b"%PDF-1.4")
     (docs / ".hidden.md").write_text("# hidden", encoding="utf-8")
     kb = KnowledgeBase(tmp_path / "chroma")
-    report = kb.ingest([docs, tmp_path / "missing", docs / "ignored.pdf"])
+    report = kb.ingest([docs, tmp_path / "missing", docs / "ignored.odt"])
     assert sorted(report.added) == ["notes.txt", "shipping.md"]
     errors = {e.source: e.message for e in report.errors}
     assert set(errors) == {
@@ -296,16 +297,18 @@ def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
         "image.md",
         "latin1.txt",
         "front_matter_only.md",
+        "truncated.pdf",
         Path(tmp_path / "missing").as_posix(),
-        Path(docs / "ignored.pdf").as_posix(),
+        Path(docs / "ignored.odt").as_posix(),
     }
     assert "empty" in errors["empty.md"]
     assert "binary" in errors["image.md"]
     assert "UTF-8" in errors["latin1.txt"]
     assert "no such file" in errors[Path(tmp_path / "missing").as_posix()]
     assert re.search(
-        r"unsupported file type '\.pdf'.*\.md", errors[(docs / "ignored.pdf").as_posix()]
+        r"unsupported file type '\.odt'.*\.md", errors[(docs / "ignored.odt").as_posix()]
     )
+    assert "PDF" in errors["truncated.pdf"] and "accepted" in errors["truncated.pdf"]
     assert kb.count() == 3
 
 
