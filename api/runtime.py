@@ -29,7 +29,10 @@ class ChatAssistant(Protocol):
 
     mode: str
 
-    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
+    def stream(
+        self, message: str, conversation_id: str | None = None, *, actor: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> Iterator[Event]:
         """Yield the events of one turn, ending with ``done``."""
         ...
 

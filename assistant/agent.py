@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
-from assistant.audit import AuditLog, AuditRecord
+from assistant.audit import AuditRecord, open_audit
 from assistant.audit import now as audit_now
 from assistant.conversations import open_checkpointer
 from assistant.errors import (
@@ -320,7 +320,7 @@ class Assistant:
         self.mode = "offline" if type(model).__name__ == "OfflinePlanner" else "llm"
         self.tools = tools if tools is not None else build_tools(self.context)
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(settings, self._stack)
-        self.audit = AuditLog(settings.home / "audit.sqlite")
+        self.audit = open_audit(settings)
         masking = settings.pii_masking if settings.pii_masking is not None else self.mode == "llm"
         self.vault = PIIVault(settings.pii_allow, columns=self._declared_pii) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt), ScopeGuard([t.name for t in self.tools])]

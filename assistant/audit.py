@@ -1,4 +1,5 @@
-"""Audit trail: every turn and tool call, appended to ``audit.sqlite`` in the workspace.
+"""Audit trail: every turn and tool call, appended to ``audit.sqlite`` in the workspace
+(or a PostgreSQL table when ``MARA_AUDIT_URL`` is set).
 
 Who (the caller: CLI user, API key name, Slack user), when, which tool with which
 arguments, how many rows, how long, how many tokens. E-mail addresses and phone
@@ -7,6 +8,7 @@ numbers are redacted before anything is written; secrets never reach it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -14,10 +16,13 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import WorkspaceError
 from assistant.pii import EMAIL, PHONE
+
+if TYPE_CHECKING:
+    from assistant.settings import MaraSettings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -34,6 +39,15 @@ CREATE TABLE IF NOT EXISTS audit (
     prompt_tokens INTEGER,
     completion_tokens INTEGER,
     detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
+CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, id);
+"""
+_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id BIGSERIAL PRIMARY KEY, ts TEXT NOT NULL, actor TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    kind TEXT NOT NULL, name TEXT NOT NULL, args TEXT NOT NULL, ok INTEGER NOT NULL, rows INTEGER,
+    duration_ms DOUBLE PRECISION, prompt_tokens INTEGER, completion_tokens INTEGER, detail TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, id);
@@ -80,23 +94,53 @@ class AuditRecord:
 
 
 class AuditLog:
-    """Append-only audit table in a SQLite file (one writer lock per process)."""
+    """Append-only audit table: a SQLite file in the workspace, or PostgreSQL (``MARA_AUDIT_URL``).
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    The same SQL (named parameters) runs on both; PostgreSQL keeps the trail of every API
+    worker in one place when the API is scaled out.
+    """
+
+    def __init__(self, target: Path | str) -> None:
+        self.url = str(target) if str(target).startswith(("postgresql", "postgres://")) else None
+        self.path = Path(target) if self.url is None else None
         self._lock = threading.Lock()
+        self._engine: Any = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as con:
-                con.executescript(_SCHEMA)
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with sqlite3.connect(str(self.path), timeout=10) as con:
+                    con.executescript(_SCHEMA)
+            else:
+                self._execute(_PG_SCHEMA)
         except sqlite3.DatabaseError as err:
             raise WorkspaceError(
                 f"The audit log {self.path} is corrupt or not a SQLite database ({err}).",
                 hint=f"Move it aside (mv {self.path} {self.path}.bak); a new one is started.",
             ) from err
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(str(self.path), timeout=10)
+    def _execute(self, sql: str, params: dict[str, Any] | None = None, *, fetch: bool = False) -> list[tuple[Any, ...]]:
+        if self.path is not None:
+            with self._lock if not fetch else contextlib.nullcontext(), sqlite3.connect(str(self.path), timeout=10) as con:
+                cursor = con.execute(sql, params or {})
+                return [tuple(r) for r in cursor.fetchall()] if fetch else []
+        import sqlalchemy as sa
+
+        if self._engine is None:
+            url = self.url or ""
+            if url.startswith(("postgres://", "postgresql://")):
+                url = "postgresql+psycopg://" + url.split("://", 1)[1]
+            self._engine = sa.create_engine(url, pool_pre_ping=True)
+        try:
+            with self._engine.begin() as con:
+                if params is None and ";" in sql:
+                    for statement in filter(str.strip, sql.split(";")):
+                        con.exec_driver_sql(statement)
+                    return []
+                result = con.execute(sa.text(sql), params or {})
+                return [tuple(r) for r in result.fetchall()] if fetch else []
+        except sa.exc.OperationalError as err:
+            raise WorkspaceError(f"The audit database at MARA_AUDIT_URL is unreachable ({str(err.orig).strip()}).",
+                                 hint="Start it or fix MARA_AUDIT_URL.") from err
 
     def append(self, record: AuditRecord) -> None:
         """Write one record (arguments and details redacted)."""
@@ -104,59 +148,56 @@ class AuditLog:
         row["args"] = json.dumps(redact(row["args"]), default=str)
         row["detail"] = redact(row["detail"]) if row["detail"] else None
         row["ok"] = int(record.ok)
-        columns = ", ".join(row)
-        with self._lock, self._connect() as con:
-            con.execute(f"INSERT INTO audit ({columns}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
+        self._execute(f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})", row)
 
     def query(self, since: dt.datetime | None = None, conversation_id: str | None = None, limit: int = 1000) -> list[AuditRecord]:
         """Records, oldest first, optionally since a time or for one conversation."""
         sql = "SELECT ts, actor, conversation_id, kind, name, args, ok, rows, duration_ms, prompt_tokens, completion_tokens, detail FROM audit WHERE 1=1"
-        params: list[Any] = []
+        params: dict[str, Any] = {"limit": limit}
         if since is not None:
-            sql += " AND ts >= ?"
-            params.append(since.isoformat(timespec="seconds"))
+            sql += " AND ts >= :since"
+            params["since"] = since.isoformat(timespec="seconds")
         if conversation_id:
-            sql += " AND conversation_id = ?"
-            params.append(conversation_id)
-        sql += " ORDER BY id LIMIT ?"
-        params.append(limit)
-        with self._connect() as con:
-            rows = con.execute(sql, params).fetchall()
+            sql += " AND conversation_id = :conversation"
+            params["conversation"] = conversation_id
+        sql += " ORDER BY id LIMIT :limit"
         return [
             AuditRecord(ts, actor, conv, kind, name, json.loads(args), bool(ok), rows_, dur, pt, ct, detail)
-            for ts, actor, conv, kind, name, args, ok, rows_, dur, pt, ct, detail in rows
+            for ts, actor, conv, kind, name, args, ok, rows_, dur, pt, ct, detail in self._execute(sql, params, fetch=True)
         ]
 
     def conversations(self, actor: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations with at least one turn and not deleted since, most recent first:
         ``{"conversation_id","title","started","updated","turns","actor"}``. The title is the last
         rename, else the first message (redacted, 80 characters)."""
+        last_turn = "max(CASE WHEN kind = 'turn' THEN id END)"
+        deleted = "max(CASE WHEN kind = 'conversation' AND name = 'delete' THEN id END)"
         sql = """
-            SELECT conversation_id, min(ts), max(ts), sum(kind = 'turn'), min(actor),
-                   max(CASE WHEN kind = 'turn' THEN id END) AS last_turn,
-                   max(CASE WHEN kind = 'conversation' AND name = 'delete' THEN id END) AS deleted,
+            SELECT conversation_id, min(ts), max(ts), sum(CASE WHEN kind = 'turn' THEN 1 ELSE 0 END), min(actor),
                    (SELECT args FROM audit f WHERE f.conversation_id = a.conversation_id AND f.kind = 'turn' ORDER BY id LIMIT 1),
                    (SELECT args FROM audit r WHERE r.conversation_id = a.conversation_id AND r.kind = 'conversation'
                       AND r.name = 'rename' ORDER BY id DESC LIMIT 1)
             FROM audit a WHERE 1 = 1"""
-        params: list[Any] = []
+        params: dict[str, Any] = {"limit": limit}
         if actor is not None:
-            sql += " AND actor = ?"
-            params.append(actor)
-        sql += """ GROUP BY conversation_id
-            HAVING last_turn IS NOT NULL AND (deleted IS NULL OR deleted < last_turn)
-            ORDER BY max(id) DESC LIMIT ?"""
-        params.append(limit)
-        with self._connect() as con:
-            rows = con.execute(sql, params).fetchall()
+            sql += " AND actor = :actor"
+            params["actor"] = actor
+        sql += f""" GROUP BY conversation_id
+            HAVING {last_turn} IS NOT NULL AND ({deleted} IS NULL OR {deleted} < {last_turn})
+            ORDER BY max(id) DESC LIMIT :limit"""
         out = []
-        for conv, started, updated, turns, who, _, _, first, renamed in rows:
+        for conv, started, updated, turns, who, first, renamed in self._execute(sql, params, fetch=True):
             title = json.loads(renamed).get("title") if renamed else None
             if not title and first:
                 title = " ".join(str(json.loads(first).get("message") or "").split())[:80]
             out.append({"conversation_id": conv, "title": title or "Conversation", "started": started,
                         "updated": updated, "turns": int(turns or 0), "actor": who})
         return out
+
+
+def open_audit(settings: MaraSettings) -> AuditLog:
+    """The audit log the settings point at: ``MARA_AUDIT_URL`` (PostgreSQL) or ``audit.sqlite`` in the workspace."""
+    return AuditLog(settings.audit_url or settings.home / "audit.sqlite")
 
 
 def now() -> str:

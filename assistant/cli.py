@@ -466,7 +466,7 @@ def audit(
     """Show the audit trail: every turn and tool call, who made it, rows, durations, tokens."""
     import datetime as dt
 
-    from assistant.audit import AuditLog
+    from assistant.audit import open_audit
 
     settings = _settings()
     _require_workspace(settings)
@@ -476,7 +476,7 @@ def audit(
             start = dt.datetime.fromisoformat(since)
         except ValueError as err:
             raise MaraError(f"--since {since!r} is not a date.", hint="Use ISO format, e.g. 2026-11-01 or 2026-11-01T09:30.") from err
-    records = AuditLog(settings.home / "audit.sqlite").query(start, conversation, limit)
+    records = open_audit(settings).query(start, conversation, limit)
     if as_json:
         _emit([r.to_dict() for r in records])
         return

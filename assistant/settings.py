@@ -75,6 +75,9 @@ class MaraSettings(BaseSettings):
     )
 
     # --- trust ---------------------------------------------------------------------------
+    audit_url: str | None = Field(
+        default=None, description="PostgreSQL URL for the audit trail (MARA_AUDIT_URL); default audit.sqlite in the workspace."
+    )
     pii_masking: bool | None = Field(
         default=None, description="Mask customer PII sent to the model; default on in LLM mode."
     )

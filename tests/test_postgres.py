@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -120,3 +121,32 @@ def test_semantic_metrics_and_repeat_rate_run_on_postgres(pg_database: str, tmp_
     assert rows["Germany"] == [1005.50, 251.38, 50.0, 2.0]  # Anna's 3 orders and Emil's 1
     assert rows["United States"] == [394.90, 131.63, 50.0, 2.0]
     assert rows["United Kingdom"] == [75.25, 75.25, 0.0, 1.0]
+
+
+@requires_postgres
+def test_audit_trail_and_conversation_list_in_postgres(pg_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """MARA_AUDIT_URL: every API worker writes one trail; the same SQL lists conversations."""
+    from assistant.audit import AuditLog
+
+    settings = MaraSettings(home=tmp_path, mode="offline", warehouse_url=pg_database,  # type: ignore[call-arg]
+                            audit_url=pg_database, _env_file=None)
+    with Assistant(settings) as assistant:
+        assistant.run("How many customers do we have?", conversation_id="pg-audit", actor="key:ana")
+        assistant.run("write an email to anna.schmidt@example.com", conversation_id="pg-other", actor="key:bo")
+        assert [c["conversation_id"] for c in assistant.conversations("key:ana")] == ["pg-audit"]
+        assert assistant.rename_conversation("pg-audit", "Counts", actor="key:ana")
+        assert assistant.delete_conversation("pg-other", actor="key:bo")
+        assert [(c["conversation_id"], c["title"]) for c in assistant.conversations()] == [("pg-audit", "Counts")]
+    records = AuditLog(pg_database).query(conversation_id="pg-audit")
+    assert {r.kind for r in records} >= {"turn", "tool"} and records[0].actor == "key:ana"
+    assert not (tmp_path / "audit.sqlite").exists()
+    other = AuditLog(pg_database).query(conversation_id="pg-other")
+    assert all("anna.schmidt" not in json.dumps(r.args) for r in other)  # redacted in Postgres too
+
+
+def test_unreachable_audit_database_is_a_clear_error() -> None:
+    from assistant.audit import AuditLog
+    from assistant.errors import WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="MARA_AUDIT_URL is unreachable"):
+        AuditLog("postgresql://postgres@127.0.0.1:9/nowhere")

@@ -631,7 +631,10 @@ class _FailingAssistant:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local") -> Iterator[Event]:
+    def stream(
+        self, message: str, conversation_id: str | None = None, *, actor: str = "local",
+        scopes: frozenset[str] | None = None,
+    ) -> Iterator[Event]:
         raise self.error
 
     def history(self, conversation_id: str) -> list[Any]:
@@ -773,3 +776,14 @@ def test_slash_command_where_mara_cannot_post_answers_ephemerally(slack: Slack) 
     assert slack.fake.responses[-1]["response_type"] == "ephemeral"
     empty = post_signed_form(slack, command_body("", "CEMPTY", url))
     assert empty.status_code == 200 and "/mara How many customers" in empty.text
+
+
+def test_slack_scopes_are_configurable_and_checked() -> None:
+    from pydantic import ValidationError
+
+    from api.slack.settings import SlackSettings
+
+    assert SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1"}).scopes == ("chat", "copy", "data:read")
+    assert SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat, copy"}).scopes == ("chat", "copy")
+    with pytest.raises(ValidationError, match="unknown scope.*accepted: chat, copy, data:read, kb:write, admin"):
+        SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat,root"})

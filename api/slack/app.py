@@ -440,7 +440,8 @@ class SlackBot:
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:
-                events: list[Event] = list(assistant.stream(text, conversation, actor=actor))
+                scopes = None if "admin" in self.settings.scopes else frozenset(self.settings.scopes)
+                events: list[Event] = list(assistant.stream(text, conversation, actor=actor, scopes=scopes))
                 drafts = self._turn_drafts(assistant, conversation, events)
             finally:
                 self.locks.release(conversation, lock)

@@ -34,9 +34,23 @@ class SlackSettings(BaseModel):
         ge=1,
         description="MARA_SLACK_MAX_MESSAGE_CHARS: longer questions are refused.",
     )
+    scopes: tuple[str, ...] = Field(
+        default=("chat", "copy", "data:read"),
+        description="MARA_SLACK_SCOPES (comma-separated): what Slack users may do; tools outside are not offered.",
+    )
     workers: int = Field(
         default=4, ge=1, description="MARA_SLACK_WORKERS: turns answered in parallel."
     )
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from assistant.keys import SCOPES
+
+        unknown = [s for s in value if s not in SCOPES]
+        if unknown:
+            raise ValueError(f"unknown scope(s) {', '.join(unknown)}; accepted: {', '.join(SCOPES)}")
+        return value
 
     @field_validator("api_url")
     @classmethod
@@ -72,6 +86,8 @@ class SlackSettings(BaseModel):
             "rate_limit_per_minute": env.get("MARA_SLACK_RATE_LIMIT"),
             "max_message_chars": env.get("MARA_SLACK_MAX_MESSAGE_CHARS"),
             "workers": env.get("MARA_SLACK_WORKERS"),
+            "scopes": tuple(x.strip() for x in env["MARA_SLACK_SCOPES"].split(",") if x.strip())
+            if env.get("MARA_SLACK_SCOPES") else None,
         }
         return cls.model_validate(
             {"bot_token": env["SLACK_BOT_TOKEN"], **{k: v for k, v in optional.items() if v}}
