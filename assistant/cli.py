@@ -37,11 +37,12 @@ app.add_typer(kb_app, name="kb")
 
 def _mount_model_commands() -> None:
     """`mara segment|model|clv` live in their own module (imported lazily by their commands)."""
-    from assistant.cli_models import clv_app, model_app, segment_app
+    from assistant.cli_models import audience_app, clv_app, model_app, segment_app
 
     app.add_typer(segment_app, name="segment")
     app.add_typer(model_app, name="model")
     app.add_typer(clv_app, name="clv")
+    app.add_typer(audience_app, name="audience")
     from assistant.cli_brand import brand_app
     from assistant.cli_copy import copy_app
 

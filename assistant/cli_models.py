@@ -1,15 +1,20 @@
-"""``mara segment``, ``mara model`` and ``mara clv``: segments, propensity models and CLV.
+"""``mara segment|model|clv|audience``: segments, propensity models, CLV and saved audiences.
 
 Mounted by :mod:`assistant.cli` (``app.add_typer(segment_app, name="segment")`` etc.). With
-``--json`` each command prints one JSON document on stdout; progress goes to stderr. User
-errors are :class:`~assistant.errors.MaraError` subclasses that the main CLI prints as one line.
+``--json`` each command prints one JSON document on stdout; progress (rich progress bars on a
+terminal, one line per step otherwise) goes to stderr. User errors are
+:class:`~assistant.errors.MaraError` subclasses that the main CLI prints as one line, with a
+non-zero exit code; a failing command writes nothing (no model, audience or export file).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +26,11 @@ segment_app = typer.Typer(
 )
 model_app = typer.Typer(help="Propensity models: train, list and score.", no_args_is_help=True)
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).", no_args_is_help=True)
+audience_app = typer.Typer(
+    help="Saved audiences: create from a segment, cluster, model score or SQL; list, show, "
+    "refresh, export.",
+    no_args_is_help=True,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column.")]
@@ -43,6 +53,45 @@ def _warehouse() -> Any:
 def _progress(message: str) -> None:
     sys.stderr.write(f"… {message}\n")
     sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def _steps(title: str, total: int | None = None) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr for a long step; yields ``step(message)`` that advances it.
+
+    ``total`` is the number of ``step`` calls expected (None: an indeterminate bar with the
+    elapsed time). Without a terminal, each step is one plain line on stderr instead.
+    """
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        _progress(title)
+        yield _progress
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(title, total=total)
+
+        def step(message: str) -> None:
+            bar.update(task, advance=1 if total else 0, description=f"{title}: {message}")
+
+        yield step
+        bar.update(task, completed=total or 1, total=total or 1)
 
 
 def _emit(payload: Any, as_json: bool, human: str) -> None:
@@ -84,8 +133,8 @@ def segment_rfm(
     """RFM scores and the 11 named segments with sizes and revenue share."""
     from tools.segments import rfm_segments
 
-    _progress(f"RFM on {orders}")
-    res = rfm_segments(_warehouse(), orders, customer_col, date_col, amount_col)
+    with _steps(f"RFM on {orders}"):
+        res = rfm_segments(_warehouse(), orders, customer_col, date_col, amount_col)
     lines = [
         f"{s.name:<20} {s.customers:>9,} {s.share:>7.1%} revenue {s.revenue_share:>6.1%}  "
         f"{s.description}"
@@ -109,8 +158,8 @@ def segment_cluster(
     """Behavioural clusters with generated names and profiles."""
     from tools.segments import cluster_customers
 
-    _progress(f"clustering {table}")
-    res = cluster_customers(_warehouse(), table, k)
+    with _steps(f"clustering {table}"):
+        res = cluster_customers(_warehouse(), table, k)
     lines = [
         f"{c.name:<40} {c.customers:>9,} {c.share:>7.1%}  {c.distinguishing}" for c in res.clusters
     ]
@@ -147,25 +196,32 @@ def model_train(
     if table and target and not orders:
         from tools.propensity import train_propensity_table
 
-        _progress(f"training on {table} for {target}")
-        meta = train_propensity_table(_warehouse(), table, target, exclude, models_dir=home)
+        with _steps(f"training on {table} for {target}"):
+            meta = train_propensity_table(_warehouse(), table, target, exclude, models_dir=home)
     elif orders and not table:
         from tools.propensity_events import train_propensity_events
 
         if label not in ("purchase", "churn"):
             raise ToolInputError(f"--label must be purchase or churn (got {label!r}).")
-        meta = train_propensity_events(
-            _warehouse(),
-            orders,
-            "churn" if label == "churn" else "purchase",
-            horizon_days,
-            _date(cutoff, "--cutoff"),
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-            models_dir=home,
-            progress=_progress,
-        )
+        if horizon_days <= 0:
+            raise ToolInputError(
+                f"--horizon-days must be a positive number of days (got {horizon_days}).",
+                hint="Accepted: 7 to 730, e.g. --horizon-days 90.",
+            )
+        when = _date(cutoff, "--cutoff")
+        with _steps(f"training a {label} model on {orders}", total=4) as step:
+            meta = train_propensity_events(
+                _warehouse(),
+                orders,
+                "churn" if label == "churn" else "purchase",
+                horizon_days,
+                when,
+                customer_col=customer_col,
+                date_col=date_col,
+                amount_col=amount_col,
+                models_dir=home,
+                progress=step,
+            )
     else:
         raise ToolInputError(
             "Give either --table T --target COL or --orders T --label purchase|churn."
@@ -205,7 +261,8 @@ def model_score(
     """Score every row (or the top N, best first) of a table with a saved model."""
     from tools.propensity import models_path, score
 
-    rows = score(_warehouse(), models_path(_settings().home), model_id, table, top)
+    with _steps(f"scoring with {model_id}"):
+        rows = score(_warehouse(), models_path(_settings().home), model_id, table, top)
     _emit(
         {"model_id": model_id, "rows": rows},
         as_json,
@@ -228,22 +285,15 @@ def clv_fit(
             "--calibration-end", help="Fit on orders up to this date; later ones are a holdout."
         ),
     ] = None,
-    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, help="CLV horizon.")] = 365,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", help="CLV horizon in days.")] = 365,
     as_json: JsonFlag = False,
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma: purchase rate, P(alive), expected orders and CLV."""
     from tools.clv import fit_clv
 
-    _progress(f"fitting BG/NBD + Gamma-Gamma on {orders}")
-    res = fit_clv(
-        _warehouse(),
-        orders,
-        customer_col,
-        date_col,
-        amount_col,
-        _date(calibration_end, "--calibration-end"),
-        horizon_days,
-    )
+    end = _date(calibration_end, "--calibration-end")
+    with _steps(f"fitting BG/NBD + Gamma-Gamma on {orders}"):
+        res = fit_clv(_warehouse(), orders, customer_col, date_col, amount_col, end, horizon_days)
     d = res.to_dict()
     p = d["params"]
     _emit(
@@ -253,3 +303,186 @@ def clv_fit(
         f"{d['customers']:,} customers, mean P(alive) {d['mean_p_alive']:.2f}, expected CLV "
         f"{d['expected_clv_total']:,.0f} over {res.horizon_days} days",
     )
+
+
+# --- audience --------------------------------------------------------------------------------
+
+
+def _home() -> Path:
+    return Path(_settings().home)
+
+
+def _audience_line(a: Any) -> str:
+    return f"{a.name:<28} {a.kind:<12} {a.size:>9,}  refreshed {a.refreshed}"
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    out = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+    return out or None
+
+
+@audience_app.command("list")
+def audience_list(as_json: JsonFlag = False) -> None:
+    """Saved audiences with their rule and size."""
+    from tools.audiences import list_audiences
+
+    audiences = list_audiences(_home())
+    _emit(
+        [a.to_dict() for a in audiences],
+        as_json,
+        "\n".join(_audience_line(a) for a in audiences)
+        or "No saved audiences. Create one with 'mara audience create'.",
+    )
+
+
+@audience_app.command("create")
+def audience_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Audience name.")],
+    rfm_segment: Annotated[
+        list[str] | None,
+        typer.Option("--rfm-segment", help="RFM segment to include (repeatable), e.g. 'At Risk'."),
+    ] = None,
+    orders: Annotated[
+        str, typer.Option("--orders", help="Orders table for --rfm-segment.")
+    ] = "orders",
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Cluster number or name (see segment cluster).")
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of clusters for --cluster.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Saved model id: members by score.")
+    ] = None,
+    top: Annotated[int | None, typer.Option("--top", help="With --model: the N best.")] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="With --model: minimum score (0-1).")
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option("--table", help="Table for --cluster (default orders) or --model scoring."),
+    ] = None,
+    sql: Annotated[
+        str | None,
+        typer.Option("--sql", help="Read-only SELECT whose first column is the customer id."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Save a named audience from exactly one rule: RFM segments, a cluster, a model or SQL."""
+    from tools.audiences import save_audience
+
+    rules = {
+        "--rfm-segment": bool(rfm_segment),
+        "--cluster": cluster is not None,
+        "--model": model is not None,
+        "--sql": sql is not None,
+    }
+    given = [flag for flag, on in rules.items() if on]
+    if len(given) != 1:
+        raise ToolInputError(
+            f"Give exactly one rule ({'got ' + ', '.join(given) if given else 'none given'}).",
+            hint="Accepted: --rfm-segment NAME (repeatable), --cluster N|NAME [--table T --k K], "
+            "--model MODEL_ID --top N | --threshold X, or --sql 'SELECT customer_id ...'.",
+        )
+    if (top is not None or threshold is not None) and model is None:
+        raise ToolInputError("--top and --threshold go with --model MODEL_ID.")
+    if k is not None and cluster is None:
+        raise ToolInputError("--k goes with --cluster.")
+    kind: str
+    params: dict[str, Any]
+    if rfm_segment:
+        kind, params = "rfm_segment", {"segments": rfm_segment, "orders_table": orders}
+        what = f"RFM segments {', '.join(rfm_segment)}"
+    elif cluster is not None:
+        kind, params = "cluster", {"cluster": cluster, "table": table or "orders", "k": k}
+        what = f"clustering {params['table']}"
+    elif model is not None:
+        if top is None and threshold is None:
+            raise ToolInputError(
+                "--model needs --top N (the N best) or --threshold X (minimum score)."
+            )
+        kind = "model"
+        params = {"model_id": model, "top": top, "threshold": threshold, "table": table}
+        what = f"scoring with {model}"
+    else:
+        kind, params = "query", {"sql": sql}
+        what = "running the query"
+    with _steps(f"audience {name}: {what}"):
+        audience = save_audience(_warehouse(), _home(), name, kind, params)
+    _emit(
+        audience.to_dict(),
+        as_json,
+        f"Saved audience {audience.name!r}: {audience.size:,} customers",
+    )
+
+
+@audience_app.command("show")
+def audience_show(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Member ids to show.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """An audience's rule, size and first member ids."""
+    from tools.audiences import load_audience
+
+    audience, ids = load_audience(_home(), name)
+    payload = {**audience.to_dict(), "ids": ids[:limit]}
+    rule = json.dumps(audience.params, default=str)
+    shown = ", ".join(str(i) for i in ids[:limit])
+    more = f" … (+{len(ids) - limit:,})" if len(ids) > limit else ""
+    _emit(
+        payload,
+        as_json,
+        f"{audience.name} ({audience.kind} {rule}): {audience.size:,} customers, "
+        f"refreshed {audience.refreshed}\n{shown}{more}",
+    )
+
+
+@audience_app.command("refresh")
+def audience_refresh(
+    name: Annotated[str, typer.Argument(metavar="NAME")], as_json: JsonFlag = False
+) -> None:
+    """Re-run an audience's rule on the current data."""
+    from tools.audiences import refresh_audience
+
+    with _steps(f"refreshing audience {name}"):
+        audience = refresh_audience(_warehouse(), _home(), name)
+    _emit(audience.to_dict(), as_json, _audience_line(audience))
+
+
+@audience_app.command("delete")
+def audience_delete(
+    name: Annotated[str, typer.Argument(metavar="NAME")], as_json: JsonFlag = False
+) -> None:
+    """Remove a saved audience."""
+    from tools.audiences import delete_audience
+
+    audience = delete_audience(_home(), name)
+    _emit({"deleted": audience.name}, as_json, f"Deleted audience {audience.name!r}")
+
+
+@audience_app.command("export")
+def audience_export(
+    name: Annotated[str, typer.Argument(metavar="NAME")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="Customers column to include (repeatable or a,b,c)."),
+    ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option("--channel", help="Keep only customers opted in to it (email, sms...)."),
+    ] = None,
+    customers_table: Annotated[
+        str, typer.Option("--customers-table", help="Table with the customer columns.")
+    ] = "customers",
+    as_json: JsonFlag = False,
+) -> None:
+    """Write an audience to CSV with chosen columns, respecting the channel's opt-in flag."""
+    from tools.audiences import export_audience
+
+    report = export_audience(
+        _warehouse(), _home(), name, out, _split(column), channel, customers_table
+    )
+    left_out = (
+        f", {report['excluded_no_opt_in']:,} left out (no {channel} opt-in)" if channel else ""
+    )
+    _emit(report, as_json, f"Wrote {report['rows']:,} rows to {report['path']}{left_out}")

@@ -124,3 +124,24 @@ def test_bad_input() -> None:
         np.array([30, 30, 30, 25, 20.0] * 10),
     )
     assert ok.r > 0 and ok.a > 0
+
+
+def test_horizon_and_calibration_end_outside_the_data() -> None:
+    rng = np.random.default_rng(0)
+    orders = pd.DataFrame(
+        {
+            "order_id": range(300),
+            "customer_id": rng.integers(1, 60, 300),
+            "order_date": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 300, 300), unit="D"),
+            "amount": rng.gamma(2, 20, 300),
+        }
+    )
+    source = {"orders": orders}
+    with pytest.raises(ToolInputError, match=r"horizon_days must be a positive .*got 0"):
+        fit_clv(source, "orders", horizon_days=0)
+    with pytest.raises(ToolInputError, match="after the latest order"):
+        fit_clv(source, "orders", calibration_end=date(2026, 1, 1))
+    with pytest.raises(ToolInputError, match=r"before the first order \(2025-01-01\)"):
+        fit_clv(source, "orders", calibration_end=date(2024, 6, 1))
+    assert fit_clv(source, "orders", horizon_days=30).horizon_days == 30

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -63,7 +64,7 @@ def _labelled(n: int = 2_000, seed: int = 0) -> pd.DataFrame:
             "signup_date": signup,
             "email": [f"u{i}@example.com" for i in range(n)],
             "churned": np.where(churned, "yes", "no"),
-            "cancel_reason": np.where(churned, "price", None),  # only known after churning: a leak
+            "cancel_reason": np.where(churned, "price", None),  # type: ignore[call-overload]  # a leak
         }
     )
 
@@ -75,7 +76,10 @@ def test_event_churn_model_on_demo(con: duckdb.DuckDBPyConnection, tmp_path: Pat
     assert {"pr_auc", "lift_top_decile", "capture_top_decile", "deciles", "calibration"} <= set(m)
     assert m["lift_top_decile"] > 1 and len(m["deciles"]) == 10
     assert meta["validation_cutoff"] > meta["train_cutoff"]
-    assert meta["drivers"] and "days since the last order" in meta["drivers"][0]["text"]
+    top_driver = meta["drivers"][0]["text"]
+    assert "days since the last order" in top_driver or "(BG/NBD)" in top_driver
+    assert set(m["candidates_auc"]) >= {"gradient_boosting", "logistic_regression", "bgnbd"}
+    assert abs(sum(m["weights"].values()) - 1) < 1e-6 and m["model"] == meta["model"]
     assert any("share_" in f for f in meta["features"]) and "opens_90d" in meta["features"]
     assert (tmp_path / f"{meta['model_id']}.joblib").exists()
     rows = score(con, tmp_path, meta["model_id"])
@@ -89,9 +93,22 @@ def test_event_churn_model_on_demo(con: duckdb.DuckDBPyConnection, tmp_path: Pat
     assert [set(r) for r in top] == [{"id", "score"}] * 5 and top == rows[:5]
 
 
+def _bgnbd_holdout_auc(con: duckdb.DuckDBPyConnection, meta: dict) -> float:  # type: ignore[type-arg]
+    """BG/NBD's AUC for "buys in the window" on the model's out-of-time window (same customers)."""
+    from tools.clv import fit_clv
+
+    end = date.fromisoformat(meta["validation_cutoff"]) - timedelta(days=1)
+    bg = fit_clv(con, "orders", calibration_end=end)
+    assert bg.holdout is not None and bg.holdout["customers"] == meta["rows"]
+    assert bg.horizon_days == meta["horizon_days"]  # the holdout is the model's test window
+    return float(bg.holdout["auc_buys_again"])
+
+
 def test_purchase_model_and_listing(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     meta = train_propensity_events(con, "orders", "purchase", 60, models_dir=tmp_path)
     assert meta["metrics"]["auc"] > 0.7
+    # who buys in the next 60 days, out of time: at least as good as BG/NBD alone
+    assert meta["metrics"]["auc"] >= round(_bgnbd_holdout_auc(con, meta), 4)
     listed = list_models(tmp_path)
     assert [m["model_id"] for m in listed] == [meta["model_id"]]
     saved = json.loads((tmp_path / f"{meta['model_id']}.json").read_text())
@@ -211,3 +228,65 @@ def test_text_dates_and_wide_integers_are_features() -> None:
     spec, notes = plan_features(df, y, ["churned"])
     assert spec.dates == ["signup_date"] and "income" in spec.numeric
     assert not any(n.startswith("income") for n in notes)
+
+
+def test_model_choice_never_sees_the_test_labels() -> None:
+    """Blend weights come from the training rows: flipping the test labels changes no choice."""
+    from tools.propensity import FeatureSpec, fit_and_validate
+
+    df = _labelled(1_500)
+    y = (df["churned"] == "yes").to_numpy().astype(np.int8)
+    spec = FeatureSpec(numeric=["age", "spend"], categorical={"plan": ["basic", "pro", "max"]})
+    x = spec.matrix(df)
+    a = fit_and_validate(spec, x[:1000], y[:1000], x[1000:], y[1000:])
+    b = fit_and_validate(spec, x[:1000], y[:1000], x[1000:], 1 - y[1000:])
+    assert a.chosen == b.chosen and a.metrics["weights"] == b.metrics["weights"]
+    assert a.metrics["selection_auc"] == b.metrics["selection_auc"]
+    assert a.metrics["auc"] == pytest.approx(1 - b.metrics["auc"], abs=1e-3)
+
+
+def test_choose_weights_and_blend() -> None:
+    from tools.propensity import Blend, choose_weights
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2_000)
+    good, noise = y + rng.normal(0, 1.0, len(y)), rng.random(len(y))
+    weights, auc = choose_weights({"noise": noise, "good": good / 10}, y)
+    assert weights["good"] > weights["noise"] and auc > 0.7
+    assert sum(weights.values()) == pytest.approx(1.0)
+
+    class Fixed:
+        def __init__(self, p: float) -> None:
+            self.p = p
+
+        def predict_proba(self, x: np.ndarray) -> np.ndarray:
+            return np.column_stack([np.full(len(x), 1 - self.p), np.full(len(x), self.p)])
+
+    x = np.zeros((3, 1))
+    assert Blend([Fixed(0.2), Fixed(0.6)], [0.75, 0.25]).predict_proba(x)[0, 1] == pytest.approx(
+        0.3
+    )
+    old = Blend([Fixed(0.2), Fixed(0.6)])
+    del old.weights  # a model saved before blends had weights: equal weights
+    assert old.predict_proba(x)[0, 1] == pytest.approx(0.4)
+
+
+@pytest.fixture(scope="module")
+def demo5k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    path = tmp_path_factory.mktemp("prop5k") / "warehouse.duckdb"
+    build_demo_data(path, customers=5_000, seed=7)
+    connection = duckdb.connect(str(path), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("horizon", [90, 60])
+def test_beats_bgnbd_at_who_buys_on_the_5k_demo(
+    demo5k: duckdb.DuckDBPyConnection, horizon: int
+) -> None:
+    """The quality bar: out-of-time AUC of "buys in the next N days" >= BG/NBD's on the demo."""
+    meta = train_propensity_events(demo5k, "orders", "purchase", horizon, models_dir=None)
+    ours, bgnbd = meta["metrics"]["auc"], _bgnbd_holdout_auc(demo5k, meta)
+    assert ours >= round(bgnbd, 4), (ours, bgnbd, meta["metrics"]["candidates_auc"])
+    assert ours > meta["baseline"]["auc"]

@@ -74,46 +74,74 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
 
         clusters = cluster_customers(source, params.get("table", "orders"), params.get("k"))
         a = clusters.assignments
-        names = set(a["name"])
-        if params.get("cluster") not in names:
+        wanted = str(params.get("cluster", "")).strip()
+        if wanted.isdigit() and int(wanted) in set(a["cluster"]):
+            return a.loc[a["cluster"] == int(wanted)].iloc[:, 0].tolist()
+        by_name = {str(n).lower(): n for n in a["name"].unique()}
+        if wanted.lower() not in by_name:
+            shown = ", ".join(f"{c.cluster} = {c.name}" for c in clusters.clusters)
             raise ToolInputError(
-                f"No cluster named {params.get('cluster')!r}.",
-                hint=f"Clusters: {', '.join(sorted(names))}.",
+                f"No cluster named {params.get('cluster')!r} among the {clusters.k} clusters "
+                f"of {params.get('table', 'orders')}.",
+                hint=f"Give a cluster number or name: {shown}.",
             )
-        return a.loc[a["name"] == params["cluster"]].iloc[:, 0].tolist()
+        return a.loc[a["name"] == by_name[wanted.lower()]].iloc[:, 0].tolist()
     if kind == "model":
         from tools.propensity import models_path, score
 
         top, threshold = params.get("top"), params.get("threshold")
         if top is None and threshold is None:
             raise ToolInputError("A model audience needs top (N best) or threshold (min score).")
+        if top is not None and int(top) < 1:
+            raise ToolInputError(f"top must be at least 1 (got {top}).")
+        if threshold is not None and not 0 <= float(threshold) <= 1:
+            raise ToolInputError(f"threshold is a score between 0 and 1 (got {threshold}).")
         rows = score(source, models_path(home), params["model_id"], params.get("table"), top)
         return [r["id"] for r in rows if threshold is None or r["score"] >= float(threshold)]
     if kind == "query":
         if not isinstance(source, Warehouse):
             raise ToolInputError("Query audiences need the warehouse (read-only SQL checks).")
+        if not str(params.get("sql") or "").strip():
+            raise ToolInputError(
+                "A query audience needs sql: a SELECT whose first column is the id."
+            )
         result = source.query(params["sql"], row_cap=10_000_000)
-        return [row[0] for row in result.rows]
+        return list(dict.fromkeys(row[0] for row in result.rows if row[0] is not None))
     raise ToolInputError(f"Unknown audience kind {kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
 
 
 def save_audience(
     source: Any, home: Path, name: str, kind: str, params: dict[str, Any]
 ) -> Audience:
-    """Compute the members now and save the audience (replacing one with the same name)."""
-    ids = members(source, kind, params, home)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
+    """Compute the members now and save the audience (replacing one with the same name).
+
+    A rule that selects nobody is an error and nothing is written (a saved audience with the
+    same name is left as it was).
+    """
     slug = _slug(name)
+    ids = members(source, kind, params, home)
+    if not ids:
+        raise ToolInputError(
+            f"Audience {name!r} would be empty: the {kind.replace('_', ' ')} rule "
+            f"{json.dumps(params, default=str)} matches 0 customers; nothing was saved.",
+            hint="Loosen the rule (another segment, a lower threshold, a larger top N).",
+        )
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     folder = audiences_path(home)
     old = folder / f"{slug}.json"
     created = json.loads(old.read_text())["created"] if old.exists() else now
     audience = Audience(name, kind, params, len(ids), created, now)
     folder.mkdir(parents=True, exist_ok=True)
     tmp_ids = folder / f".{slug}.ids.tmp"
-    pd.DataFrame({"id": ids}).to_csv(tmp_ids, index=False)
-    tmp_ids.replace(folder / f"{slug}.ids.csv")
     tmp = folder / f".{slug}.json.tmp"
-    tmp.write_text(json.dumps(audience.to_dict(), default=str))
+    try:  # both files are complete before either replaces the saved audience
+        pd.DataFrame({"id": ids}).to_csv(tmp_ids, index=False)
+        tmp.write_text(json.dumps(audience.to_dict(), default=str))
+    except BaseException:
+        tmp_ids.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp_ids.replace(folder / f"{slug}.ids.csv")
     tmp.replace(old)
     return audience
 
@@ -137,6 +165,15 @@ def list_audiences(home: Path) -> list[Audience]:
     if not folder.exists():
         return []
     return [Audience(**json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+
+
+def delete_audience(home: Path, name: str) -> Audience:
+    """Remove a saved audience (definition and members)."""
+    audience, _ = load_audience(home, name)
+    folder = audiences_path(home)
+    (folder / f"{_slug(name)}.json").unlink()
+    (folder / f"{_slug(name)}.ids.csv").unlink(missing_ok=True)
+    return audience
 
 
 def refresh_audience(source: Any, home: Path, name: str) -> Audience:
@@ -185,7 +222,19 @@ def export_audience(
         keep = frame[flag].fillna(False).astype(bool)
         excluded = int((~keep).sum())
         frame = frame[keep]
+    if frame.empty:
+        why = (
+            f"none of its {len(ids):,} members opted in to {channel} ({excluded:,} did not)"
+            if flag and excluded
+            else f"none of its {len(ids):,} members are in {customers_table}"
+        )
+        raise ToolInputError(
+            f"Nothing to export for audience {name!r}: {why}; no file was written.",
+            hint="Choose another channel or refresh the audience.",
+        )
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ToolInputError(f"Cannot write {path}: folder {path.parent} does not exist.")
     tmp = path.with_name(f".{path.name}.tmp")
     frame[wanted].to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
     tmp.replace(path)

@@ -295,6 +295,11 @@ def fit_clv(
     With an earlier ``calibration_end`` the following period is a holdout: predicted vs. actual
     purchases per customer are compared (MAE, correlation, AUC of "buys again").
     """
+    if horizon_days <= 0:
+        raise ToolInputError(
+            f"horizon_days must be a positive number of days (got {horizon_days}).",
+            hint="e.g. 365 for a one-year CLV.",
+        )
     with open_source(source) as ds:
         cols = resolve_orders(
             ds, orders_table, customer_col, date_col, amount_col, min_customers=20
@@ -302,7 +307,20 @@ def fit_clv(
         latest = latest_date(ds, cols)
         end = calibration_end or latest
         if end > latest:
-            raise ToolInputError(f"calibration end {end} is after the latest order ({latest}).")
+            raise ToolInputError(
+                f"calibration end {end} is after the latest order ({latest}).",
+                hint=f"Give a date up to {latest}; later orders are the holdout.",
+            )
+        first = pd.Timestamp(
+            ds.df(
+                f"SELECT min({cols.date_expr}) AS d FROM {q(cols.table)} WHERE {cols.where}"
+            ).iloc[0]["d"]
+        ).date()
+        if end < first:
+            raise ToolInputError(
+                f"calibration end {end} is before the first order ({first}).",
+                hint=f"Give a date between {first} and {latest}.",
+            )
         cal = rfm_summary(ds, cols, end, unit_days)
         actual = None
         if end < latest:

@@ -267,21 +267,26 @@ def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         top: int | None = None,
         threshold: float | None = None,
         sql: str | None = None,
+        cluster: str | None = None,
+        cluster_table: str = "orders",
     ) -> ToolOutput:
         """Save a named audience for copy and export, and report its size.
 
         Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"]), `model_id`
-        with `top` (N best) and/or `threshold` (min score), or `sql` (a read-only SELECT whose
-        first column is the customer id). Saving again under the same name replaces it.
+        with `top` (N best) and/or `threshold` (min score), `sql` (a read-only SELECT whose
+        first column is the customer id), or `cluster` (a cluster number or name from
+        cluster_customers on `cluster_table`). Saving again under the same name replaces it.
         """
         from tools.audiences import save_audience as save
 
-        rules = [r for r in (rfm_segments, model_id, sql) if r]
+        rules = [r for r in (rfm_segments, model_id, sql, cluster) if r]
         if len(rules) != 1:
-            raise ToolInputError("Give exactly one rule: rfm_segments, model_id or sql.")
+            raise ToolInputError("Give exactly one rule: rfm_segments, model_id, sql or cluster.")
         params: dict[str, Any]
         if rfm_segments:
             kind, params = "rfm_segment", {"segments": rfm_segments}
+        elif cluster:
+            kind, params = "cluster", {"cluster": cluster, "table": cluster_table}
         elif model_id:
             kind, params = "model", {"model_id": model_id, "top": top, "threshold": threshold}
         else:

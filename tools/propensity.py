@@ -11,8 +11,11 @@ Two ways to get a label:
   earlier cutoff, evaluate on the latest complete window), and the final model scores every
   customer as of the latest order date.
 
-Gradient boosting (HistGradientBoostingClassifier), a logistic regression and their blend are
-compared on validation AUC; the best is kept and the logistic regression is reported beside it.
+Gradient boosting (HistGradientBoostingClassifier), a logistic regression and, for orders,
+BG/NBD's expected purchases in the horizon (a one-feature model) are blended with weights chosen
+on the training rows only (5-fold out-of-fold scores, or a 20% selection split on large data);
+the test rows (out-of-time window or random holdout) only report, and the logistic regression is
+reported beside the chosen model (see :func:`fit_and_validate`).
 Column planning for labelled tables lives in :mod:`tools.propensity_features`.
 Metrics: AUC, PR-AUC, lift and capture by decile, calibration. Drivers: permutation importance
 on a sample, in plain words. Models are saved under ``<home>/models`` as joblib + JSON
@@ -21,6 +24,7 @@ metadata, written only when training has fully succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -44,6 +48,7 @@ from tools.propensity_features import FeatureSpec, binary_target, plan_features
 
 MIN_ROWS, MIN_CLASS = 100, 20
 MAX_TRAIN_ROWS = 150_000
+CV_MAX_ROWS = 20_000  # up to this many training rows, blend weights come from 5-fold CV
 
 
 # --- fitting and metrics --------------------------------------------------------------------
@@ -177,22 +182,28 @@ class TrainedModel:
 
 
 class Blend:
-    """The mean of gradient boosting's and logistic regression's probabilities."""
+    """A weighted mean of its parts' probabilities (equal weights when none are given)."""
 
     _estimator_type = "classifier"
 
-    def __init__(self, parts: list[Any]) -> None:
+    def __init__(self, parts: list[Any], weights: list[float] | None = None) -> None:
         self.parts = parts
+        self.weights = weights
         self.classes_ = np.array([0, 1])
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Blend:
+        import warnings
+
         from sklearn.base import clone
 
-        self.parts = [clone(p).fit(x, y) for p in self.parts]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.parts = [clone(p).fit(x, y) for p in self.parts]
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return np.mean([p.predict_proba(x) for p in self.parts], axis=0)
+        weights = getattr(self, "weights", None)  # models saved before weights existed
+        return np.average([p.predict_proba(x) for p in self.parts], axis=0, weights=weights)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return (self.predict_proba(x)[:, 1] >= 0.5).astype(int)
@@ -204,6 +215,57 @@ class Blend:
         return tags
 
 
+def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
+    return np.log1p(np.clip(x, 0, None))
+
+
+def _reference_model(index: int) -> Any:
+    """A one-feature logistic regression on log(1 + feature): e.g. BG/NBD's expected purchases,
+    turned into a calibrated probability (same ranking as the feature for AUC)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    column = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        FunctionTransformer(_log1p_nonneg),
+        StandardScaler(),
+    )
+    return make_pipeline(ColumnTransformer([("ref", column, [index])]), LogisticRegression())
+
+
+def _weight_grid(k: int, steps: int = 10) -> list[tuple[float, ...]]:
+    """Every weight vector of ``k`` parts on a 1/steps grid that sums to 1."""
+    if k == 1:
+        return [(1.0,)]
+    out = []
+    for first in range(steps, -1, -1):
+        for rest in _weight_grid(k - 1, steps - first) if first < steps else [(0.0,) * (k - 1)]:
+            out.append((first / steps, *(r * (steps - first) / steps for r in rest)))
+    return out
+
+
+def choose_weights(probs: dict[str, np.ndarray], y: np.ndarray) -> tuple[dict[str, float], float]:
+    """The blend weights (a 0.1 grid over the simplex) with the best AUC on ``y``.
+
+    Called with the *selection* split only: the test (out-of-time or holdout) rows never choose.
+    Ties go to the earlier grid point, which favours the first-listed part.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    names = list(probs)
+    stacked = np.column_stack([probs[n] for n in names])
+    best_w: tuple[float, ...] = (1.0, *([0.0] * (len(names) - 1)))
+    best_auc = -1.0
+    for w in _weight_grid(len(names)):
+        auc = float(roc_auc_score(y, stacked @ np.asarray(w)))
+        if auc > best_auc + 1e-9:
+            best_w, best_auc = w, auc
+    return {n: round(float(v), 3) for n, v in zip(names, best_w, strict=True)}, best_auc
+
+
 def fit_and_validate(
     spec: FeatureSpec,
     x_tr: np.ndarray,
@@ -212,44 +274,110 @@ def fit_and_validate(
     y_va: np.ndarray,
     describe: dict[str, str] | None = None,
     refit: tuple[np.ndarray, np.ndarray] | None = None,
+    reference: str | None = None,
+    selection_size: float = 0.2,
 ) -> TrainedModel:
-    """Gradient boosting, logistic regression and their blend on validation; refit the best.
+    """Choose a model on the training data, report it on the test rows, refit for scoring.
 
-    The logistic regression is always reported as the baseline.
+    Gradient boosting, a logistic regression and (with ``reference``, the name of a feature such
+    as BG/NBD's expected purchases) a one-feature model are fitted on 80% of the training rows;
+    their blend weights are chosen on the other 20% (the *selection* split; with up to
+    ``CV_MAX_ROWS`` training rows, on 5-fold out-of-fold scores instead). The parts are then
+    refitted on all training rows and the chosen blend is evaluated on ``x_va``/``y_va`` (the
+    out-of-time window or the random holdout), which never influences a choice. The logistic
+    regression trained on the same rows is reported as the baseline, and every candidate's test
+    AUC is listed. With ``refit`` the chosen blend is refitted on those rows for scoring.
     """
+    from threadpoolctl import threadpool_limits
+
+    small = len(y_tr) <= CV_MAX_ROWS  # OpenMP threads cost more than they give on small data
+    with threadpool_limits(1) if small else contextlib.nullcontext():
+        return _fit_and_validate(
+            spec, x_tr, y_tr, x_va, y_va, describe, refit, reference, selection_size
+        )
+
+
+def _fit_and_validate(
+    spec: FeatureSpec,
+    x_tr: np.ndarray,
+    y_tr: np.ndarray,
+    x_va: np.ndarray,
+    y_va: np.ndarray,
+    describe: dict[str, str] | None = None,
+    refit: tuple[np.ndarray, np.ndarray] | None = None,
+    reference: str | None = None,
+    selection_size: float = 0.2,
+) -> TrainedModel:
     import warnings
 
-    x_tr, y_tr = _subsample(x_tr, y_tr, MAX_TRAIN_ROWS)
+    from sklearn.base import clone
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
     hgb, lr = _estimators(spec.categorical_mask)
+    templates: dict[str, Any] = {"gradient_boosting": hgb, "logistic_regression": lr}
+    if reference is not None and reference in spec.names:
+        templates["bgnbd" if reference.startswith("bgnbd") else reference] = _reference_model(
+            spec.names.index(reference)
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        hgb.fit(x_tr, y_tr)
-        lr.fit(x_tr, y_tr)
-    candidates: dict[str, Any] = {
-        "gradient_boosting": hgb,
-        "blend": Blend([hgb, lr]),
-        "logistic_regression": lr,
+        if len(y_tr) <= CV_MAX_ROWS:  # small data: out-of-fold scores on every training row
+            from sklearn.model_selection import StratifiedKFold
+
+            folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+            selection = {n: np.zeros(len(y_tr)) for n in templates}
+            for fit_idx, out_idx in folds.split(x_tr, y_tr):
+                for n, t in templates.items():
+                    part = clone(t).fit(x_tr[fit_idx], y_tr[fit_idx])
+                    selection[n][out_idx] = part.predict_proba(x_tr[out_idx])[:, 1]
+            weights, selection_auc = choose_weights(selection, y_tr)
+            fitted = {n: clone(t).fit(x_tr, y_tr) for n, t in templates.items()}
+            how = "5-fold out-of-fold scores on the training rows"
+        else:
+            inner, sel = train_test_split(
+                np.arange(len(y_tr)), test_size=selection_size, stratify=y_tr, random_state=0
+            )
+            sel = sel[:100_000]
+            x_in, y_in = _subsample(x_tr[inner], y_tr[inner], MAX_TRAIN_ROWS)
+            fitted = {n: clone(t).fit(x_in, y_in) for n, t in templates.items()}
+            selection = {n: m.predict_proba(x_tr[sel])[:, 1] for n, m in fitted.items()}
+            weights, selection_auc = choose_weights(selection, y_tr[sel])
+            how = f"a {selection_size:.0%} split of the training rows"
+            if len(inner) < MAX_TRAIN_ROWS:  # the selection rows help the final fit
+                x_all, y_all = _subsample(x_tr, y_tr, MAX_TRAIN_ROWS)
+                fitted = {n: clone(t).fit(x_all, y_all) for n, t in templates.items()}
+    used = [n for n, w in weights.items() if w > 0]
+    best: Any = (
+        fitted[used[0]]
+        if len(used) == 1
+        else Blend([fitted[n] for n in used], [weights[n] for n in used])
+    )
+    chosen = used[0] if len(used) == 1 else "blend"
+    metrics = evaluate(y_va, best.predict_proba(x_va)[:, 1])
+    test_auc = {
+        n: round(float(roc_auc_score(y_va, m.predict_proba(x_va)[:, 1])), 4)
+        for n, m in fitted.items()
     }
-    evaluated = {n: evaluate(y_va, m.predict_proba(x_va)[:, 1]) for n, m in candidates.items()}
-    chosen = max(evaluated, key=lambda n: evaluated[n]["auc"])  # ties: the first listed
-    best, metrics = candidates[chosen], evaluated[chosen]
     levels = {i: spec.categorical[n] for i, n in enumerate(spec.names) if n in spec.categorical}
     drivers = _drivers(best, spec.names, x_va, y_va, describe or {}, levels)
     if refit is not None:
-        from sklearn.base import clone
-
         xr, yr = _subsample(*refit, MAX_TRAIN_ROWS)
-        best = best.fit(xr, yr) if isinstance(best, Blend) else clone(best)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if not isinstance(best, Blend):
-                best.fit(xr, yr)
+        if isinstance(best, Blend):
+            best = best.fit(xr, yr)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                best = clone(best).fit(xr, yr)
     metrics = {
         **metrics,
         "model": chosen,
-        "candidates_auc": {n: m["auc"] for n, m in evaluated.items()},
+        "weights": weights,
+        "selection_auc": round(selection_auc, 4),
+        "selected_on": how,
+        "candidates_auc": {**test_auc, chosen: metrics["auc"]},
     }
-    base = evaluated["logistic_regression"]
+    base = evaluate(y_va, fitted["logistic_regression"].predict_proba(x_va)[:, 1])
     baseline = {k: base[k] for k in ("auc", "pr_auc", "lift_top_decile", "capture_top_decile")}
     baseline["model"] = "logistic_regression"
     return TrainedModel(best, chosen, metrics, baseline, drivers)

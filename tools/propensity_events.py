@@ -288,6 +288,8 @@ def train_propensity_events(
         valid_cut = cutoff or latest + timedelta(days=1 - horizon_days)
         train_cut = valid_cut - timedelta(days=horizon_days)
         need = max(horizon_days, 90)
+        if cutoff is not None:
+            _check_cutoff(cutoff, first, latest, horizon_days, need)
         if (train_cut - first).days < need or valid_cut > latest:
             raise ToolInputError(
                 f"History too short: orders span {(latest - first).days + 1:,} days ({first} to "
@@ -316,6 +318,7 @@ def train_propensity_events(
         y_va,
         describe,
         refit=(valid.to_numpy(), y_va),
+        reference="bgnbd_expected",
     )
     notes = list(cols.notes) + [
         f"Trained at cutoff {train_cut}, validated out-of-time at {valid_cut}; "
@@ -340,6 +343,34 @@ def train_propensity_events(
         "rows": int(len(valid)),
     }
     return save_model(trained, spec, meta, notes, models_dir)
+
+
+def _check_cutoff(cutoff: date, first: date, latest: date, horizon_days: int, need: int) -> None:
+    """A given validation cutoff must leave a complete label window and enough history."""
+    last_ok = latest + timedelta(days=1 - horizon_days)
+    first_ok = first + timedelta(days=need + horizon_days)
+    accepted = (
+        f"For a {horizon_days}-day horizon the cutoff must be between {first_ok} and {last_ok}."
+        if first_ok <= last_ok
+        else "No cutoff fits: use a shorter --horizon-days or load more history."
+    )
+    if cutoff > latest or cutoff < first:
+        raise ToolInputError(
+            f"Cutoff {cutoff} is outside the order history ({first} to {latest}).",
+            hint=accepted,
+        )
+    if cutoff > last_ok:
+        raise ToolInputError(
+            f"Cutoff {cutoff} leaves an incomplete label window: {horizon_days} days from it end "
+            f"{cutoff + timedelta(days=horizon_days - 1)}, after the latest order ({latest}).",
+            hint=accepted,
+        )
+    if cutoff < first_ok:
+        raise ToolInputError(
+            f"Cutoff {cutoff} is too early: the training window needs {need} days of history "
+            f"before {cutoff - timedelta(days=horizon_days)}, and orders start {first}.",
+            hint=accepted,
+        )
 
 
 def _top_categories(ds: DataSource, cols: OrderColumns, rel: Related) -> list[str] | None:
