@@ -150,3 +150,61 @@ def test_unreachable_audit_database_is_a_clear_error() -> None:
 
     with pytest.raises(WorkspaceError, match="MARA_AUDIT_URL is unreachable"):
         AuditLog("postgresql://postgres@127.0.0.1:9/nowhere")
+
+
+@pytest.fixture
+def pg_demo(tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """300 demo customers and their orders copied into a throw-away PostgreSQL database."""
+    import duckdb
+    import sqlalchemy as sa
+
+    from assistant.demo_data import build_demo_data
+
+    build_demo_data(tmp_path / "demo.duckdb", customers=300, seed=5)
+    con = duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True)
+    customers = con.execute("SELECT customer_id, country, signup_date FROM customers").df()
+    orders = con.execute("SELECT * FROM orders").df()
+    con.close()
+    name = f"mara_demo_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    engine = sa.create_engine(url)
+    customers.to_sql("customers", engine, index=False)
+    orders.to_sql("orders", engine, index=False)
+    engine.dispose()
+    yield url
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@requires_postgres
+def test_rfm_and_clv_run_on_postgres_like_on_duckdb(pg_demo: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The model SQL is pushed down to PostgreSQL and gives DuckDB's answer."""
+    import duckdb
+
+    from tools.clv import fit_clv
+    from tools.segments import rfm_segments
+
+    pg = SQLAlchemyWarehouse(pg_demo)
+    local = duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True)
+    on_pg, on_duck = rfm_segments(pg, "orders"), rfm_segments(local, "orders")
+    assert on_pg.to_dict()["segments"] == on_duck.to_dict()["segments"]
+    clv_pg, clv_duck = fit_clv(pg, "orders"), fit_clv(local, "orders")
+    assert clv_pg.to_dict()["params"] == pytest.approx(clv_duck.to_dict()["params"], rel=1e-6)
+
+
+@requires_postgres
+def test_clusters_and_event_propensity_run_on_postgres(pg_demo: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    from tools.propensity_events import train_propensity_events
+    from tools.segments import cluster_customers
+
+    pg = SQLAlchemyWarehouse(pg_demo)
+    local = duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True)
+    assert cluster_customers(pg, "orders", k=3).to_dict()["customers"] == cluster_customers(local, "orders", k=3).to_dict()["customers"]
+    trained = train_propensity_events(pg, "orders", label="purchase", horizon_days=90, models_dir=tmp_path / "models")
+    assert trained["metrics"]["auc"] > 0.6

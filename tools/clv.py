@@ -265,12 +265,14 @@ def rfm_summary(ds: Any, cols: OrderColumns, end: date, unit_days: float = 7.0) 
     """x, t_x, T (in ``unit_days``) and repeat-order mean value m per customer, up to ``end``."""
     day = f"DATE '{end.isoformat()}'"
     df = ds.df(
+        # portable SQL (transpiled for PostgreSQL etc.): the first day's amount via row_number, not arg_min
         f"WITH d AS (SELECT {q(cols.customer)} AS cid, {cols.date_expr} AS day, "
         f"sum({q(cols.amount)}) AS amount FROM {q(cols.table)} WHERE {cols.where} "
-        f"AND {cols.date_expr} <= {day} AND {q(cols.customer)} IS NOT NULL GROUP BY 1, 2) "
+        f"AND {cols.date_expr} <= {day} AND {q(cols.customer)} IS NOT NULL GROUP BY 1, 2), "
+        f"r AS (SELECT *, row_number() OVER (PARTITION BY cid ORDER BY day) AS n FROM d) "
         f"SELECT cid AS customer_id, count(*) - 1 AS x, "
         f"date_diff('day', min(day), max(day)) AS tx, date_diff('day', min(day), {day}) AS t_age, "
-        f"sum(amount) - arg_min(amount, day) AS repeat_amount FROM d GROUP BY 1"
+        f"sum(amount) - sum(CASE WHEN n = 1 THEN amount ELSE 0 END) AS repeat_amount FROM r GROUP BY 1"
     )
     df["x"] = df["x"].astype(float)
     df["tx"] = df["tx"].astype(float) / unit_days
