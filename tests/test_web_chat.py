@@ -197,3 +197,150 @@ def test_sign_in_with_a_key_keeps_an_http_only_session(page: Any, secured: dict[
     expect(dialog).to_be_visible()
     assert "mara_session" not in {c["name"] for c in page.context.cookies()}
     assert [p for p in page.problems if "401" not in p] == []
+
+
+@pytest.fixture(scope="module")
+def fresh(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A copy of the demo workspace with no conversations yet (an open, loopback API)."""
+    home = tmp_path_factory.mktemp("web-sidebar") / "ws"
+    home.mkdir()
+    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(settings)) as server:
+        yield server.url
+
+
+def sidebar_items(page: Any) -> Any:
+    return page.locator("#conversation-list .conv-item")
+
+
+def test_conversation_sidebar_lists_opens_renames_and_deletes(page: Any, fresh: str) -> None:
+    page.goto(fresh)
+    expect(page.locator("#conversation-list")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#conversation-empty")).to_be_visible()
+    items = sidebar_items(page)
+    expect(items).to_have_count(0)
+
+    # a first question: its conversation appears at the top, titled by the question, highlighted
+    first = ask(page, "How many customers do we have?", 0)
+    expect(first.locator(".md")).to_contain_text("customers")
+    expect(items).to_have_count(1)
+    expect(items.first.locator(".conv-title")).to_have_text("How many customers do we have?")
+    expect(items.first.locator(".conv-time")).to_have_text(re.compile(r"just now|min ago"))
+    expect(items.first.locator(".conv-open")).to_have_attribute("aria-current", "true")
+    first_id = page.evaluate("sessionStorage.getItem('mara.conversation_id')")
+
+    # a new chat, another question: two entries, the newest on top and current
+    page.get_by_role("button", name="Start a new chat").click()
+    expect(page.locator("#empty-state")).to_be_visible()
+    expect(page.locator("li.msg")).to_have_count(0)
+    expect(page.locator(".conv-open[aria-current]")).to_have_count(0)
+    second = ask(page, "revenue by country", 0)
+    expect(second.locator("table.data")).to_be_visible()
+    expect(items).to_have_count(2)
+    expect(page.locator("#conversation-list .conv-title")).to_have_text(
+        ["revenue by country", "How many customers do we have?"]
+    )
+    expect(items.first).to_have_class(re.compile("is-current"))
+    second_id = page.evaluate("sessionStorage.getItem('mara.conversation_id')")
+    assert second_id and second_id != first_id
+
+    # rename inline: a double-click opens the title box, Escape cancels
+    title_box = page.get_by_role("textbox", name="Conversation title")
+    items.first.locator(".conv-open").dblclick()
+    expect(title_box).to_be_focused()
+    expect(title_box).to_have_value("revenue by country")
+    title_box.fill("Discarded title")
+    title_box.press("Escape")
+    expect(title_box).to_have_count(0)
+    expect(page.locator("#conversation-list .conv-title", has_text="Discarded")).to_have_count(0)
+    # the pencil button opens it too, and Enter saves
+    older = items.filter(has_text="How many customers")
+    older.hover()
+    older.get_by_role("button", name=re.compile("^Rename")).click()
+    expect(title_box).to_be_focused()
+    title_box.fill("Customer count")
+    title_box.press("Enter")
+    expect(items.filter(has_text="Customer count")).to_have_count(1)
+
+    page.reload()  # the title is stored; the open conversation comes back after a reload
+    expect(items).to_have_count(2)
+    expect(items.filter(has_text="Customer count")).to_have_count(1)
+    expect(items.filter(has_text="How many customers")).to_have_count(0)
+    expect(page.locator("li.msg-user .bubble")).to_have_text(["revenue by country"])
+
+    # open the first conversation: its stored messages, tool steps collapsed
+    items.filter(has_text="Customer count").locator(".conv-open").click()
+    expect(page.locator("li.msg-user .bubble")).to_have_text(["How many customers do we have?"])
+    expect(page.locator("li.msg-assistant .md")).to_contain_text("customers")
+    expect(page.locator("li.msg-assistant .step-name").first).to_have_text("query_data")
+    expect(page.locator("li.msg-assistant details.step[open]")).to_have_count(0)
+    expect(items.filter(has_text="Customer count")).to_have_class(re.compile("is-current"))
+    assert page.evaluate("sessionStorage.getItem('mara.conversation_id')") == first_id
+    # and a follow-up continues it (it moves to the top, still one entry)
+    ask(page, "and by country?", 1)
+    expect(items).to_have_count(2)
+    expect(items.first.locator(".conv-title")).to_have_text("Customer count")
+
+    page.screenshot(path=str(_artifacts() / "web_chat_sidebar.png"))
+
+    # delete "revenue by country": Cancel keeps it, Delete removes it for good
+    doomed = items.filter(has_text="revenue by country")
+    doomed.hover()
+    doomed.get_by_role("button", name=re.compile("^Delete")).click()
+    dialog = page.locator("#confirm-delete")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("revenue by country")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(items).to_have_count(2)
+    doomed.hover()
+    doomed.get_by_role("button", name=re.compile("^Delete")).click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(items).to_have_count(1)
+    expect(page.locator("#toast")).to_contain_text("deleted")
+    page.reload()
+    expect(page.locator("#conversation-list")).to_have_attribute("aria-busy", "false")
+    expect(items).to_have_count(1)
+    expect(items.first.locator(".conv-title")).to_have_text("Customer count")
+    gone = page.evaluate("async (id) => (await fetch(`/v1/conversations/${id}`)).status", second_id)
+    assert gone == 404
+    assert [p for p in page.problems if "404" not in p] == []
+
+    # a narrow (phone) screen: the sidebar hides behind the toggle
+    page.set_viewport_size({"width": 600, "height": 900})
+    sidebar = page.locator("#sidebar")
+    toggle = page.locator("#sidebar-toggle")
+    expect(sidebar).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(sidebar).to_be_visible()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(items).to_have_count(1)
+    sidebar.evaluate("el => Promise.all(el.getAnimations().map((a) => a.finished))")  # slid in
+    page.screenshot(path=str(_artifacts() / "web_chat_sidebar_narrow.png"))
+    page.keyboard.press("Escape")
+    expect(sidebar).to_be_hidden()
+    toggle.click()
+    expect(sidebar).to_be_visible()
+    items.first.locator(".conv-open").click()  # opening a conversation closes the drawer
+    expect(sidebar).to_be_hidden()
+    expect(page.locator("li.msg-user")).to_have_count(2)
+
+    # a failing list call shows a small, non-blocking message; the chat still works
+    page.route(
+        re.compile(r".*/v1/conversations\?limit=.*"),
+        lambda route: route.fulfill(
+            status=503,
+            content_type="application/json",
+            body='{"error": {"message": "Service unavailable."}}',
+        ),
+    )
+    page.reload()
+    expect(page.locator("#toast")).to_contain_text("Could not load your conversations")
+    expect(page.locator("#composer-input")).to_be_editable()
+
+
+def _artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

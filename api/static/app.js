@@ -10,6 +10,8 @@
 
 (() => {
   const STORAGE_KEY = "mara.conversation_id";
+  const SIDEBAR_KEY = "mara.sidebar_collapsed";
+  const LIST_LIMIT = 100;
   const TABLE_PREVIEW_ROWS = 10;
 
   // ---- DOM helpers ------------------------------------------------------------------------
@@ -671,6 +673,7 @@
 
   async function send(text) {
     if (controller || !text.trim()) return;
+    loadToken += 1; // a conversation still loading must not land under this turn
     addUserMessage(text);
     const reply = new AssistantMessage(ui.messages);
     scrollToBottom(true);
@@ -691,7 +694,11 @@
         return;
       }
       const headerId = response.headers.get("X-Conversation-Id");
-      if (headerId) setConversation(headerId);
+      if (headerId) {
+        if (headerId !== conversationId) provisional = { conversation_id: headerId, title: text };
+        setConversation(headerId);
+        renderConversations();
+      }
       for await (const event of readEvents(response.body)) {
         reply.handle(event.type, event.data);
         if (event.type === "done" && event.data && event.data.conversation_id) {
@@ -707,17 +714,426 @@
       setBusy(false);
       autosize();
       ui.input.focus();
+      refreshConversations();
     }
   }
 
-  function newChat() {
+  /** Empty the conversation pane (no conversation selected). */
+  function clearMessages() {
     if (controller) controller.abort();
-    setConversation(null);
+    loadToken += 1;
     ui.messages.replaceChildren();
     ui.empty.hidden = false;
+    pruneCharts();
+  }
+
+  function newChat() {
+    clearMessages();
+    setConversation(null);
+    renderConversations();
+    closeDrawer();
     ui.input.value = "";
     autosize();
     ui.input.focus();
+  }
+
+  // ---- stored conversations ------------------------------------------------------------------
+
+  const TOOL_SUMMARY_CHARS = 2000;
+
+  /** Render stored messages: user and assistant text, tool calls as collapsed steps. */
+  function renderStored(messages) {
+    let reply = null;
+    const close = () => { if (reply) reply.finish(""); reply = null; };
+    for (const message of messages || []) {
+      if (message.role === "user") {
+        close();
+        addUserMessage(message.content || "");
+      } else if (message.role === "assistant") {
+        if (!reply) reply = new AssistantMessage(ui.messages);
+        for (const call of message.tool_calls || []) {
+          reply.toolStart({ id: call.id, name: call.name, args: call.args || {} });
+        }
+        if (message.content) reply.appendText((reply.text ? "\n\n" : "") + message.content);
+      } else if (message.role === "tool" && reply) {
+        const text = String(message.content || "");
+        reply.toolEnd({
+          id: message.tool_call_id, name: message.name,
+          ok: !/^\s*(error|tool error)\b/i.test(text),
+          summary: text.length > TOOL_SUMMARY_CHARS ? `${text.slice(0, TOOL_SUMMARY_CHARS)}…` : text,
+        });
+      }
+    }
+    close();
+  }
+
+  /** Open a stored conversation: fetch its messages and show them. */
+  async function openConversation(id, { quiet = false } = {}) {
+    const token = ++loadToken;
+    try {
+      const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`,
+        { headers: { Accept: "application/json" } });
+      if (token !== loadToken) return false;
+      if (response.status === 401) {
+        if (!quiet) showSignIn(await errorMessage(response));
+        return false;
+      }
+      if (!response.ok) {
+        if (!quiet) toast(response.status === 404
+          ? "That conversation no longer exists." : await errorMessage(response), "error");
+        if (response.status === 404) {
+          if (conversationId === id) setConversation(null);
+          refreshConversations();
+        }
+        return false;
+      }
+      const conversation = await response.json();
+      if (token !== loadToken) return false;
+      ui.messages.replaceChildren();
+      pruneCharts();
+      ui.empty.hidden = true;
+      setConversation(id);
+      renderStored(conversation.messages);
+      if (!ui.messages.childElementCount) ui.empty.hidden = false;
+      renderConversations();
+      requestAnimationFrame(() => scrollToBottom(true));
+      return true;
+    } catch (err) {
+      if (!quiet && token === loadToken) toast(`Could not open the conversation: ${describe(err)}`, "error");
+      return false;
+    }
+  }
+
+  async function selectConversation(id) {
+    closeDrawer();
+    if (id === conversationId && ui.messages.childElementCount) { // already shown (maybe streaming)
+      ui.input.focus();
+      return;
+    }
+    if (controller) controller.abort();
+    const done = await openConversation(id);
+    if (done && !editing) ui.input.focus(); // not while a double-click renames the entry
+  }
+
+  // ---- the conversation list (sidebar) ------------------------------------------------------
+
+  let conversations = []; // summaries from GET /v1/conversations, most recent first
+  let provisional = null; // the conversation started by the running turn, until listed
+  let listLoaded = false;
+  let listRequest = 0;
+  let loadToken = 0;
+  let editing = null; // id being renamed: the list is not redrawn under the input
+
+  const describe = (err) => (err && err.message ? err.message : String(err));
+
+  let toastTimer = null;
+
+  /** A small, non-blocking message at the bottom of the page. */
+  function toast(message, kind) {
+    ui.toast.textContent = message;
+    ui.toast.className = `toast${kind === "error" ? " toast-error" : ""}`;
+    ui.toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { ui.toast.hidden = true; }, 5000);
+  }
+
+  function parseTime(value) {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? null : new Date(time);
+  }
+
+  const startOfDay = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate());
+
+  /** "just now", "5 min ago", "3 h ago", "Yesterday", "Mon", "Mar 3", "Mar 3, 2024". */
+  function relativeTime(date, now = new Date()) {
+    if (!date) return "";
+    const seconds = Math.round((now - date) / 1000);
+    if (seconds < 60) return "just now";
+    if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+    const days = Math.round((startOfDay(now) - startOfDay(date)) / 86400000);
+    if (days <= 0) return `${Math.floor(seconds / 3600)} h ago`;
+    if (days === 1) return "Yesterday";
+    if (days < 7) return date.toLocaleDateString(undefined, { weekday: "long" });
+    return date.toLocaleDateString(undefined, date.getFullYear() === now.getFullYear()
+      ? { month: "short", day: "numeric" } : { year: "numeric", month: "short", day: "numeric" });
+  }
+
+  function groupLabel(date, now = new Date()) {
+    if (!date) return "Older";
+    const days = Math.round((startOfDay(now) - startOfDay(date)) / 86400000);
+    if (days <= 0) return "Today";
+    if (days === 1) return "Yesterday";
+    if (days < 7) return "Previous 7 days";
+    if (days < 30) return "Previous 30 days";
+    return "Older";
+  }
+
+  const PENCIL = '<svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14"><path d="M10.5 2.5l3 3L6 13H3v-3z" stroke="currentColor" stroke-width="1.4" stroke-linejoin="round" fill="none"/></svg>';
+  const TRASH = '<svg aria-hidden="true" viewBox="0 0 16 16" width="14" height="14"><path d="M3 4.5h10M6.5 4.5V3h3v1.5M4.5 4.5l.6 8.5h5.8l.6-8.5" stroke="currentColor" stroke-width="1.4" stroke-linecap="round" stroke-linejoin="round" fill="none"/></svg>';
+
+  function icon(markup) {
+    // constant SVG markup written above, never data from the API
+    const template = document.createElement("template");
+    template.innerHTML = markup;
+    return template.content.firstChild;
+  }
+
+  /** The list as shown: the server's, plus the running turn's new conversation at the top. */
+  function shownConversations() {
+    const list = conversations.slice();
+    if (provisional) {
+      if (list.some((c) => c.conversation_id === provisional.conversation_id)) provisional = null;
+      else {
+        const now = new Date().toISOString();
+        list.unshift({ conversation_id: provisional.conversation_id,
+          title: provisional.title, started: now, updated: now, turns: 0 });
+      }
+    }
+    return list;
+  }
+
+  function conversationItem(summary) {
+    const id = summary.conversation_id;
+    const title = String(summary.title || "Conversation").split(/\s+/).join(" ").trim() || "Conversation";
+    const current = id === conversationId;
+    const updated = parseTime(summary.updated);
+    const open = el("button", { type: "button", class: "conv-open", title,
+      "aria-current": current ? "true" : null },
+    el("span", { class: "conv-title", text: title }),
+    el("time", { class: "conv-time", datetime: summary.updated || null,
+      title: updated ? updated.toLocaleString() : null, text: relativeTime(updated) }));
+    open.addEventListener("click", () => selectConversation(id));
+    open.addEventListener("dblclick", (event) => { event.preventDefault(); startRename(item, summary); });
+    const rename = el("button", { type: "button", class: "conv-action conv-rename",
+      "aria-label": `Rename “${title}”`, title: "Rename" }, icon(PENCIL));
+    rename.addEventListener("click", () => startRename(item, summary));
+    const remove = el("button", { type: "button", class: "conv-action conv-delete",
+      "aria-label": `Delete “${title}”`, title: "Delete" }, icon(TRASH));
+    remove.addEventListener("click", () => confirmDelete(summary, title));
+    const item = el("li", { class: `conv-item${current ? " is-current" : ""}`, "data-id": id },
+      open, el("div", { class: "conv-actions" }, rename, remove));
+    return item;
+  }
+
+  /** Redraw the sidebar list from the cached summaries. */
+  function renderConversations() {
+    if (editing) return;
+    const focusedId = document.activeElement && document.activeElement.closest
+      && document.activeElement.closest(".conv-item")
+      ? document.activeElement.closest(".conv-item").dataset.id : null;
+    const focusedClass = focusedId
+      ? [...document.activeElement.classList].pop() : null;
+    const now = new Date();
+    const groups = new Map();
+    for (const summary of shownConversations()) {
+      const label = groupLabel(parseTime(summary.updated), now);
+      if (!groups.has(label)) groups.set(label, []);
+      groups.get(label).push(summary);
+    }
+    const sections = [];
+    let n = 0;
+    for (const [label, items] of groups) {
+      const headingId = `conv-group-${n++}`;
+      sections.push(el("section", { class: "conv-group", "aria-labelledby": headingId },
+        el("h2", { class: "conv-group-title", id: headingId, text: label }),
+        el("ul", { class: "conv-list" }, ...items.map(conversationItem))));
+    }
+    ui.convList.replaceChildren(...sections);
+    ui.convEmpty.hidden = !listLoaded || sections.length > 0;
+    if (focusedId) {
+      const again = [...ui.convList.querySelectorAll(".conv-item")]
+        .find((li) => li.dataset.id === focusedId);
+      const target = again && (again.querySelector(`.${focusedClass}`) || again.querySelector(".conv-open"));
+      if (target) target.focus();
+    }
+  }
+
+  /** Fetch the caller's conversations and redraw the list. */
+  async function refreshConversations() {
+    const request = ++listRequest;
+    try {
+      const response = await fetch(`/v1/conversations?limit=${LIST_LIMIT}`,
+        { headers: { Accept: "application/json" } });
+      if (request !== listRequest) return;
+      if (response.status === 401) { conversations = []; renderConversations(); return; }
+      if (!response.ok) throw new Error(await errorMessage(response));
+      const body = await response.json();
+      if (request !== listRequest) return;
+      conversations = Array.isArray(body.conversations) ? body.conversations : [];
+      if (provisional && !controller
+        && !conversations.some((c) => c.conversation_id === provisional.conversation_id)) {
+        provisional = null; // the turn failed before the conversation was stored
+      }
+      listLoaded = true;
+      ui.convList.setAttribute("aria-busy", "false");
+      renderConversations();
+    } catch (err) {
+      if (request === listRequest) {
+        ui.convList.setAttribute("aria-busy", "false");
+        toast(`Could not load your conversations: ${describe(err)}`, "error");
+      }
+    }
+  }
+
+  function startRename(item, summary) {
+    if (editing) return;
+    const id = summary.conversation_id;
+    const open = item.querySelector(".conv-open");
+    const actions = item.querySelector(".conv-actions");
+    const before = summary.title || "";
+    const input = el("input", { type: "text", class: "conv-rename-input", maxlength: "120",
+      "aria-label": "Conversation title", spellcheck: "false" });
+    input.value = before;
+    editing = id;
+    open.hidden = true;
+    actions.hidden = true;
+    item.prepend(input);
+    input.focus();
+    input.select();
+    let finished = false;
+
+    // refocus: finished from the keyboard (Enter, Escape), not by clicking elsewhere
+    const setTitle = (value) => {
+      summary.title = value; // the list may have been refreshed meanwhile: update both copies
+      for (const c of conversations) if (c.conversation_id === id) c.title = value;
+      if (provisional && provisional.conversation_id === id) provisional.title = value;
+    };
+    const finish = async (save, refocus) => {
+      if (finished) return;
+      finished = true;
+      const title = input.value.split(/\s+/).join(" ").trim().slice(0, 120);
+      editing = null;
+      const changed = save && title && title !== before;
+      if (changed) setTitle(title); // optimistic; the refresh below confirms
+      renderConversations();
+      if (refocus) focusItem(id, ".conv-open");
+      if (!changed) return;
+      try {
+        const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`, {
+          method: "PATCH",
+          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ title }),
+        });
+        if (!response.ok) {
+          setTitle(before);
+          toast(`Could not rename the conversation: ${await errorMessage(response)}`, "error");
+        }
+      } catch (err) {
+        setTitle(before);
+        toast(`Could not rename the conversation: ${describe(err)}`, "error");
+      }
+      renderConversations();
+      refreshConversations();
+    };
+
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.isComposing) { event.preventDefault(); finish(true, true); }
+      else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        finish(false, true);
+      }
+    });
+    input.addEventListener("blur", () => finish(true, false));
+  }
+
+  function focusItem(id, selector) {
+    const item = [...ui.convList.querySelectorAll(".conv-item")].find((li) => li.dataset.id === id);
+    const target = item && item.querySelector(selector);
+    if (target) target.focus();
+  }
+
+  let pendingDelete = null;
+
+  function confirmDelete(summary, title) {
+    pendingDelete = summary;
+    ui.confirmName.textContent = `“${title}”`;
+    if (typeof ui.confirm.showModal === "function") ui.confirm.showModal();
+    else ui.confirm.setAttribute("open", "");
+    ui.confirmCancel.focus();
+  }
+
+  function closeConfirm() {
+    if (ui.confirm.open) ui.confirm.close();
+  }
+
+  async function deleteConfirmed() {
+    const summary = pendingDelete;
+    pendingDelete = null;
+    closeConfirm();
+    if (!summary) return;
+    const id = summary.conversation_id;
+    const list = [...ui.convList.querySelectorAll(".conv-item")];
+    const index = list.findIndex((li) => li.dataset.id === id);
+    const neighbour = list[index + 1] || list[index - 1];
+    try {
+      const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`, { method: "DELETE" });
+      if (!response.ok && response.status !== 404) {
+        toast(`Could not delete the conversation: ${await errorMessage(response)}`, "error");
+        return;
+      }
+    } catch (err) {
+      toast(`Could not delete the conversation: ${describe(err)}`, "error");
+      return;
+    }
+    conversations = conversations.filter((c) => c.conversation_id !== id);
+    if (provisional && provisional.conversation_id === id) provisional = null;
+    if (id === conversationId) {
+      clearMessages();
+      setConversation(null);
+    }
+    renderConversations();
+    toast("Conversation deleted.");
+    if (neighbour) focusItem(neighbour.dataset.id, ".conv-open");
+    else ui.newChat.focus();
+    refreshConversations();
+  }
+
+  // relative times ("5 min ago") stay current
+  setInterval(() => { if (ui.convList && !editing) renderConversations(); }, 60000);
+
+  // ---- sidebar visibility: a column on wide screens, a drawer below 800px ---------------------
+
+  const narrowQuery = window.matchMedia ? window.matchMedia("(max-width: 799px)") : null;
+  const isNarrow = () => Boolean(narrowQuery && narrowQuery.matches);
+
+  function sidebarShown() {
+    return isNarrow() ? ui.app.classList.contains("sidebar-open")
+      : !ui.app.classList.contains("sidebar-collapsed");
+  }
+
+  function syncToggle() {
+    const shown = sidebarShown();
+    ui.sidebarToggle.setAttribute("aria-expanded", String(shown));
+    ui.sidebarToggle.setAttribute("aria-label", shown ? "Hide conversations" : "Show conversations");
+    ui.backdrop.hidden = !(isNarrow() && shown);
+    ui.sidebar.inert = isNarrow() && !shown;
+  }
+
+  function toggleSidebar() {
+    if (isNarrow()) {
+      const open = !ui.app.classList.contains("sidebar-open");
+      ui.app.classList.toggle("sidebar-open", open);
+      syncToggle();
+      if (open) {
+        const target = ui.convList.querySelector(".conv-item.is-current .conv-open") || ui.newChat;
+        // wait for the drawer to become visible before moving focus into it
+        setTimeout(() => target.focus(), 30);
+      } else ui.sidebarToggle.focus();
+      return;
+    }
+    const collapsed = !ui.app.classList.contains("sidebar-collapsed");
+    ui.app.classList.toggle("sidebar-collapsed", collapsed);
+    try { localStorage.setItem(SIDEBAR_KEY, collapsed ? "1" : "0"); } catch { /* storage disabled */ }
+    syncToggle();
+    if (!collapsed) ui.newChat.focus();
+    else ui.sidebarToggle.focus();
+  }
+
+  function closeDrawer() {
+    if (!ui.app || !isNarrow() || !ui.app.classList.contains("sidebar-open")) return;
+    ui.app.classList.remove("sidebar-open");
+    syncToggle();
   }
 
   // ---- sign-in (only when the API says a key is needed) -------------------------------------
@@ -781,6 +1197,7 @@
       signedInAs(await response.json());
       ui.signinKey.value = "";
       if (ui.signinResolve) ui.signinResolve();
+      refreshConversations(); // also after a sign-out and a second sign-in
       ui.input.focus();
     } catch (err) {
       ui.signinError.textContent = `Could not reach Mara: ${err && err.message ? err.message : err}`;
@@ -792,6 +1209,11 @@
   async function signOut() {
     try { await fetch("/v1/auth/session", { method: "DELETE" }); } catch { /* offline */ }
     newChat();
+    listRequest += 1;
+    conversations = [];
+    provisional = null;
+    listLoaded = false;
+    renderConversations();
     showSignIn("");
   }
 
@@ -815,26 +1237,25 @@
     }
   }
 
-  /** After a reload, show the stored conversation's user and assistant messages. */
+  /** After a reload, show the stored conversation again (unless the user already started). */
   async function restoreConversation() {
     let id = null;
     try { id = sessionStorage.getItem(STORAGE_KEY); } catch { /* storage disabled */ }
-    if (!id) return;
+    if (!id || controller || ui.messages.childElementCount) return;
+    conversationId = id;
+    const token = loadToken;
+    const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`,
+      { headers: { Accept: "application/json" } }).catch(() => null);
+    if (!response || token !== loadToken || controller || ui.messages.childElementCount) return;
+    if (response.status === 401) return; // signed out: keep the id for after sign-in
+    if (!response.ok) { setConversation(null); renderConversations(); return; }
     try {
-      const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}`);
-      if (response.status === 401) return; // signed out: keep the id for after sign-in
-      if (!response.ok) { setConversation(null); return; }
       const conversation = await response.json();
-      if (controller || ui.messages.childElementCount) return; // the user already started typing
-      setConversation(id);
-      for (const message of conversation.messages || []) {
-        if (message.role === "user") addUserMessage(message.content);
-        else if (message.role === "assistant" && message.content && !message.tool_calls) {
-          const reply = new AssistantMessage(ui.messages);
-          reply.appendText(message.content);
-          reply.finish("");
-        }
-      }
+      if (token !== loadToken || controller || ui.messages.childElementCount) return;
+      ui.empty.hidden = true;
+      renderStored(conversation.messages);
+      if (!ui.messages.childElementCount) ui.empty.hidden = false;
+      renderConversations();
       scrollToBottom(true);
     } catch { /* keep the empty state */ }
   }
@@ -856,6 +1277,19 @@
       signinKey: $("#signin-key"),
       signinError: $("#signin-error"),
       signinSubmit: $("#signin-submit"),
+      app: $("#app"),
+      sidebar: $("#sidebar"),
+      sidebarToggle: $("#sidebar-toggle"),
+      sidebarClose: $("#sidebar-close"),
+      backdrop: $("#sidebar-backdrop"),
+      newChatCompact: $("#new-chat-compact"),
+      convList: $("#conversation-list"),
+      convEmpty: $("#conversation-empty"),
+      confirm: $("#confirm-delete"),
+      confirmName: $("#confirm-name"),
+      confirmOk: $("#confirm-ok"),
+      confirmCancel: $("#confirm-cancel"),
+      toast: $("#toast"),
     });
     ui.signinForm.addEventListener("submit", signIn);
     ui.signOut.addEventListener("click", signOut);
@@ -879,10 +1313,39 @@
     ui.input.addEventListener("input", autosize);
     ui.stop.addEventListener("click", () => controller && controller.abort());
     ui.newChat.addEventListener("click", newChat);
+    ui.newChatCompact.addEventListener("click", newChat);
+    ui.sidebarToggle.addEventListener("click", toggleSidebar);
+    ui.sidebarClose.addEventListener("click", toggleSidebar);
+    ui.backdrop.addEventListener("click", closeDrawer);
+    ui.confirmOk.addEventListener("click", deleteConfirmed);
+    ui.confirmCancel.addEventListener("click", closeConfirm);
+    ui.confirm.addEventListener("close", () => { pendingDelete = null; });
+    ui.confirm.addEventListener("click", (event) => {
+      if (event.target === ui.confirm) closeConfirm(); // a click on the backdrop
+    });
+    ui.toast.addEventListener("click", () => { ui.toast.hidden = true; });
+    try {
+      if (localStorage.getItem(SIDEBAR_KEY) === "1") ui.app.classList.add("sidebar-collapsed");
+    } catch { /* storage disabled */ }
+    syncToggle();
+    if (narrowQuery && narrowQuery.addEventListener) {
+      narrowQuery.addEventListener("change", () => {
+        ui.app.classList.remove("sidebar-open");
+        syncToggle();
+      });
+    }
     document.addEventListener("keydown", (event) => {
-      if (event.key.toLowerCase() === "o" && event.shiftKey && (event.ctrlKey || event.metaKey)) {
+      const key = event.key.toLowerCase();
+      if (key === "o" && event.shiftKey && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         newChat();
+      } else if (key === "s" && event.shiftKey && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        toggleSidebar();
+      } else if (event.key === "Escape" && isNarrow() && ui.app.classList.contains("sidebar-open")
+        && !editing && !ui.confirm.open) {
+        closeDrawer();
+        ui.sidebarToggle.focus();
       }
     });
     for (const button of document.querySelectorAll(".suggestion")) {
@@ -892,7 +1355,10 @@
     autosize();
     setBusy(false);
     loadMode();
-    checkSession().then(restoreConversation);
+    checkSession().then(() => {
+      refreshConversations();
+      restoreConversation();
+    });
     ui.input.focus();
   }
 
