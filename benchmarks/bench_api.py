@@ -95,6 +95,8 @@ async def turn(
     elapsed = time.perf_counter() - started
     if done is None:
         return elapsed, None, error or "no done event"
+    if done.get("degraded"):  # the LLM failed and the turn was answered offline
+        return elapsed, str(done.get("conversation_id")), error or f"degraded: {done.get('notice')}"
     return elapsed, str(done.get("conversation_id")), error
 
 
@@ -169,6 +171,92 @@ async def soak(url: str, turns: int, pid: int) -> int:
     return errors
 
 
+def mara_command() -> str:
+    mara = shutil.which("mara", path=str(Path(sys.executable).parent)) or shutil.which("mara")
+    if mara is None:
+        sys.exit("the 'mara' command is not installed (pip install -e .)")
+    return mara
+
+
+def start_server(mara: str, home: Path, port: int, extra_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``mara serve`` on ``home`` in its own process, once /healthz answers."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))},
+        "MARA_HOME": str(home),
+        "MARA_RATE_LIMIT_PER_MINUTE": "0",
+        "MARA_LOG_LEVEL": "ERROR",
+        **extra_env,
+    }
+    server = subprocess.Popen(
+        [mara, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server, url
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            err = server.stderr.read().decode() if server.stderr else ""
+            server.kill()
+            sys.exit(f"mara serve did not start:\n{err}")
+        time.sleep(0.2)
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def llm_overhead(home: Path, turns: int) -> None:
+    """LLM mode against an instant scripted model: what Mara adds to each turn besides the model.
+
+    Each turn is two model calls (a query_data tool call, then the answer); the scripted
+    server answers at once, so the turn latency is Mara's own overhead (HTTP, agent loop,
+    PII masking, the query, rendering, persistence) plus two local round trips.
+    """
+    from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+
+    model_seconds: list[float] = []
+
+    def script(body: dict[str, object]) -> ScriptedReply:
+        started = time.perf_counter()
+        messages = body.get("messages") or []
+        last = messages[-1] if isinstance(messages, list) and messages else {}
+        if isinstance(last, dict) and last.get("role") == "tool":
+            reply = ScriptedReply(content="Revenue by country is in the table above; the United States leads.")
+        else:
+            reply = ScriptedReply(tool_calls=[ScriptedToolCall("query_data", {
+                "table": "orders", "metrics": [{"agg": "sum", "column": "total_usd", "alias": "revenue"}],
+                "dimensions": ["customers.country"]})])
+        model_seconds.append(time.perf_counter() - started)
+        return reply
+
+    with ScriptedOpenAIServer(script) as model:
+        server, url = start_server(mara_command(), home, 0, {
+            "MARA_MODE": "llm", "MARA_LLM_BASE_URL": model.base_url, "OPENAI_API_KEY": "sk-bench-not-a-real-key",
+        })
+        try:
+            asyncio.run(sequential(url, 2))  # warm up
+            latencies, errors, wall = asyncio.run(sequential(url, turns))
+        finally:
+            stop(server)
+    ms = 1000.0
+    print(f"LLM mode, instant scripted model (2 model calls per turn): {len(latencies)} turns — "
+          f"p50 {ms * statistics.median(latencies):.0f} ms, p95 {ms * pct(latencies, 0.95):.0f} ms, errors {errors}")
+    print(f"non-LLM overhead per turn ≈ p50 {ms * statistics.median(latencies):.0f} ms "
+          f"(the scripted model itself spent {ms * sum(model_seconds) / max(1, len(latencies)):.2f} ms per turn)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=20_000)
@@ -177,6 +265,7 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="extra turns watching server memory")
     parser.add_argument("--home", type=Path, default=None, help="reuse this demo workspace")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--llm-turns", type=int, default=20, help="turns in LLM mode against a scripted model (0 = skip)")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="mara-bench-api-"))
@@ -184,37 +273,8 @@ def main() -> None:
     if not (home / "warehouse.duckdb").exists():
         print(f"building a {args.customers:,}-customer demo in {home} …", file=sys.stderr)
         build_demo_data(home / "warehouse.duckdb", customers=args.customers)
-    port = args.port or free_port()
-    url = f"http://127.0.0.1:{port}"
-    mara = shutil.which("mara", path=str(Path(sys.executable).parent)) or shutil.which("mara")
-    if mara is None:
-        sys.exit("the 'mara' command is not installed (pip install -e .)")
-    env = {
-        **os.environ,
-        "MARA_HOME": str(home),
-        "MARA_MODE": "offline",
-        "MARA_RATE_LIMIT_PER_MINUTE": "0",
-        "MARA_LOG_LEVEL": "ERROR",
-    }
-    server = subprocess.Popen(
-        [mara, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, url = start_server(mara_command(), home, args.port, {"MARA_MODE": "offline"})
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                err = server.stderr.read().decode() if server.stderr else ""
-                sys.exit(f"mara serve did not start:\n{err}")
-            time.sleep(0.2)
-
         started = time.perf_counter()
         warm = asyncio.run(sequential(url, 1))  # builds the assistant, loads the encoder
         print(f"first turn (cold start): {1000 * (time.perf_counter() - started):.0f} ms")
@@ -244,11 +304,9 @@ def main() -> None:
         if seq_errors or con_errors or soak_errors:
             sys.exit(1)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
+    if args.llm_turns:
+        llm_overhead(home, args.llm_turns)
 
 
 if __name__ == "__main__":
