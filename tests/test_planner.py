@@ -179,3 +179,18 @@ def test_copy_follow_ups(text: str, expected: dict[str, object] | None) -> None:
     else:
         assert result is not None and result["brief"] == "spring sale"
         assert {k: result[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "brief"),
+    [
+        ("draft a win-back SMS for at-risk customers in our voice", "new gear for the season"),
+        ("write 3 emails for new customers about our tent sale", "our tent sale"),
+    ],
+)
+def test_the_audience_is_not_the_topic_of_the_copy(text: str, brief: str) -> None:
+    """“for at-risk customers” says who gets the message, not what it is about."""
+    from assistant.planner.copy_requests import copy_request
+
+    request = copy_request(text)
+    assert request is not None and request["brief"] == brief

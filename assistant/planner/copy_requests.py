@@ -24,8 +24,14 @@ _SEGMENT_HINTS = [
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
+_AUDIENCE_WORDS = "|".join([re.escape(x.lower()) for x in _SEGMENTS] + [
+    r"at[- ]risk", "lapsed", r"churn\w*", "inactive", "vip", "best", "top", "new", "first[- ]time", "loyal", "high[- ]value"])
+_AUDIENCE = (rf"\b(?:for|to)\s+(?:our|the|all|those|these)?\s*(?:{_AUDIENCE_WORDS})\s+"
+             r"(?:customers?|buyers?|shoppers?|members?|clients?|subscribers?|segment|audience)\b"
+             rf"|\b(?:{_AUDIENCE_WORDS})\s+(?:customers?|buyers?|shoppers?|segment)\b")
 _INSTRUCTION = [
     _VERB.pattern,
+    _AUDIENCE,
     r"\b(a|an|the|some|few|couple of|\d+(?!\s?%)|one|two|three|four|five|six)\b",
     r"\b(variants?|versions?|options?|ideas?|drafts?|messages?|copy)\b",
     r"\bfor (them|these|those|these customers|those customers|this audience|that audience|the segment|us)\b",
@@ -33,13 +39,14 @@ _INSTRUCTION = [
     r"\bwin[- ]?back\b|\bre-?engagement\b",
     *[pattern for pattern, _ in _CHANNELS],
 ]
+# Topics (noun phrases the templates build sentences around), not slogans.
 _DEFAULT_BRIEF = {
-    "At Risk": "We miss you: new gear for the season and a reason to come back",
-    "Can't Lose Them": "We miss you: new gear for the season and a reason to come back",
-    "Hibernating": "It has been a while: see what is new for your next trip",
-    "Lost": "It has been a while: see what is new for your next trip",
-    "Champions": "A thank-you to our best customers: early access to new gear",
-    "New": "Welcome: get ready for your first trip with us",
+    "At Risk": "new gear for the season",
+    "Can't Lose Them": "new gear for the season",
+    "Hibernating": "this season's new gear",
+    "Lost": "this season's new gear",
+    "Champions": "early access to new gear",
+    "New": "everything for your first trip",
 }
 
 
