@@ -178,9 +178,12 @@ class OfflinePlanner(BaseChatModel):
             plan = {"tool": "run_sql", "subject": question.subject, "qualifiers": question.qualifiers, "count": True}
             return _call("run_sql", {"sql": question.sql}, plan)
         args = question.spec.model_dump(mode="json", exclude_none=True)
+        for metric in args.get("metrics", []):
+            if "name" in metric:  # a semantic-model metric: agg/column come from its definition
+                metric.pop("agg", None)
         plan = {"tool": "query_data", "subject": question.subject, "qualifiers": question.qualifiers,
                 "time_grain": question.spec.time_grain, "order": question.spec.order,
-                "count": question.spec.metrics[0].agg in ("count", "count_distinct"),
+                "count": question.spec.metrics[0].name is None and question.spec.metrics[0].agg in ("count", "count_distinct"),
                 "share_of": list(question.share_of) if question.share_of else None}
         if kind and kind != "chart":
             plan["chart_kind"] = kind
