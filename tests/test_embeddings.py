@@ -59,6 +59,14 @@ def test_deterministic_and_independent_of_batching(encoder: MiniLMEncoder) -> No
     np.testing.assert_array_equal(together, encoder.encode(SENTENCES, batch_size=32))
 
 
+def test_bulk_encoding_on_several_threads_gives_the_same_vectors(encoder: MiniLMEncoder) -> None:
+    texts = SENTENCES * 6  # several batches, so the thread pool is used
+    threaded = MiniLMEncoder(workers=3).encode(texts, batch_size=2)
+    single = MiniLMEncoder(workers=1).encode(texts, batch_size=2)
+    np.testing.assert_array_equal(threaded, single)
+    np.testing.assert_allclose(threaded[: len(SENTENCES)], encoder.encode(SENTENCES), atol=2e-5)
+
+
 def test_rows_come_back_in_input_order(encoder: MiniLMEncoder) -> None:
     reversed_vectors = encoder.encode(SENTENCES[::-1])
     np.testing.assert_allclose(reversed_vectors[::-1], encoder.encode(SENTENCES), atol=2e-5)
