@@ -22,8 +22,8 @@ only the passages that changed.
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import statistics
 import subprocess
 import sys
