@@ -252,3 +252,13 @@ def test_apply_does_not_change_the_cached_profile(workspace: Path) -> None:
     model.tables["orders"].main_date = None
     applied = apply_semantic_model(plain, model)
     assert applied is not plain and plain.metrics == {} and applied.metrics
+
+
+def test_a_reloaded_table_without_the_metric_column_keeps_the_model_valid(workspace: Path) -> None:
+    write_model(workspace)
+    con = duckdb.connect(str(workspace / "warehouse.duckdb"))
+    con.execute("ALTER TABLE orders RENAME COLUMN total TO amount")
+    con.close()
+    refreshed = refresh_semantic_model(workspace / FILE_NAME, load_profile(context(workspace).warehouse, None), ["orders"])
+    assert refreshed.metrics["revenue"].column == "amount"  # regenerated on the new money column
+    assert context(workspace).profile().metric("revenue") is not None  # and it applies cleanly

@@ -245,6 +245,20 @@ def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str
     for name, metric in generated.metrics.items():
         model.metrics.setdefault(name, metric)
     model.metrics = {n: m for n, m in model.metrics.items() if m.table in live}
+    # a reloaded table may have lost a metric's column: regenerate that metric, or drop it
+    declared = copy.deepcopy(profile)
+    for name, section in model.tables.items():
+        if (table := declared.table(name)) is not None:
+            _apply_table(table, section)
+    for name, metric in list(model.metrics.items()):
+        problem = _metric_problem(name, metric, model, declared)
+        if problem:
+            replacement = generated.metrics.get(name)
+            if replacement is not None and replacement != metric and not _metric_problem(name, replacement, model, declared):
+                model.metrics[name] = replacement
+            else:
+                del model.metrics[name]
+            log.warning("semantic model: %s; %s", problem, "regenerated" if name in model.metrics else "dropped")
     save_semantic_model(model, path)
     return model
 
