@@ -1,8 +1,7 @@
 """``mara copy``: draft copy for a channel, and ``mara copy render`` for an audience.
 
-Mount with ``app.add_typer(copy_app, name="copy")`` in :mod:`assistant.cli` (then both
-``mara copy --channel ... --brief ...`` and ``mara copy render ...`` work); the older mount
-``app.command("copy")(copy_command)`` still gives the drafting command alone. With ``--json``
+Mounted with ``app.add_typer(copy_app, name="copy")`` in :mod:`assistant.cli`, so both
+``mara copy --channel ... --brief ...`` and ``mara copy render ...`` work. With ``--json``
 drafting prints exactly ``{"variants": [...], "usage": {...}}``; warnings also go to stderr.
 Errors are :class:`~assistant.errors.MaraError` subclasses (one line from the main CLI).
 """
@@ -43,17 +42,9 @@ def _print_variants(doc: dict[str, Any]) -> None:
                 sys.stdout.write(f"  {key}: {value}\n")
 
 
-def copy_command(
-    channel: Annotated[str, typer.Option("--channel", help="email, sms, push, google_rsa, meta_ad or social.")],
-    brief: Annotated[str, typer.Option("--brief", help="What the message is about.")],
-    segment: Annotated[str | None, typer.Option("--segment", help="Audience segment, e.g. 'At Risk'.")] = None,
-    variants: Annotated[int, typer.Option("--variants", help="Number of distinct variants (1-10).")] = 3,
-    offer: Annotated[str | None, typer.Option("--offer", help="The offer, e.g. '20% off jackets'.")] = None,
-    tone: Annotated[str | None, typer.Option("--tone", help="Tone override: formal, friendly, playful, warm.")] = None,
-    language: Annotated[str, typer.Option("--language", help="Language of the copy (offline: en, de, fr, es).")] = "en",
-    audience: Annotated[str | None, typer.Option("--audience", help="Saved audience whose profile shapes the copy.")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Use the offline generator even when an LLM is configured.")] = False,
-    as_json: JsonFlag = False,
+def _draft(
+    channel: str, brief: str, segment: str | None, variants: int, offer: str | None, tone: str | None,
+    language: str, audience: str | None, offline: bool, as_json: bool,
 ) -> None:
     """Draft copy variants that fit the channel's limits and the brand's rules."""
     from pydantic import ValidationError
@@ -107,7 +98,7 @@ def copy_main(
             hint='e.g. mara copy --channel sms --brief "Autumn sale until 30 November" --json; '
             "or mara copy render --audience NAME --channel sms --brief ...",
         )
-    copy_command(channel, brief, segment, variants, offer, tone, language, audience, offline, as_json)
+    _draft(channel, brief, segment, variants, offer, tone, language, audience, offline, as_json)
 
 
 def _template(channel: str, template: str | None) -> dict[str, Any] | None:
