@@ -209,36 +209,42 @@ def _check_header(columns: list[tuple[str, str]], path: Path) -> None:
 
 
 def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
-    """Money text → DECIMAL, date text → DATE, midnight-only TIMESTAMP → DATE (in place)."""
+    """Money text → DECIMAL, date text → DATE, midnight-only TIMESTAMP → DATE (in place).
+
+    One scan of the staging table counts, for every text column, the non-null values, the
+    money-shaped ones and those each date format parses; and for timestamps, those with a time.
+    """
+    money_rx = _string(_MONEY_TEXT)
+    probes: list[str] = []
+    for name, dtype in columns:
+        q = _ident(name)
+        if dtype == "VARCHAR":
+            probes += [f"count({q})", f"count(*) FILTER (WHERE regexp_matches({q}, {money_rx}))",
+                       f"count(*) FILTER (WHERE regexp_matches({q}, '[$€£¥,]|USD|EUR|GBP'))"]
+            probes += [f"count(try_strptime({q}, {_string(fmt)}))" for fmt in _DATE_FORMATS]
+        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
+            probes.append(f"count(*) FILTER (WHERE {q} IS NOT NULL AND CAST({q} AS TIME) <> TIME '00:00:00')")
+    if not probes:
+        return []
+    counts = iter(con.execute(f'SELECT {", ".join(probes)} FROM "{staging}"').fetchone() or ())
     notes: list[str] = []
     changes: dict[str, str] = {}
     for name, dtype in columns:
         q = _ident(name)
         if dtype == "VARCHAR":
-            non_null, money, has_symbol = con.execute(
-                f"SELECT count({q}), count(*) FILTER (WHERE regexp_matches({q}, ?)), "
-                f"count(*) FILTER (WHERE regexp_matches({q}, '[$€£¥,]|USD|EUR|GBP')) FROM \"{staging}\"",
-                [_MONEY_TEXT],
-            ).fetchone() or (0, 0, 0)
+            non_null, money, has_symbol = next(counts), next(counts), next(counts)
+            parsed = [next(counts) for _ in _DATE_FORMATS]
             if non_null and money == non_null and has_symbol:
                 cleaned = f"regexp_replace(regexp_replace({q}, '[$€£¥,\\s]|USD|EUR|GBP', '', 'g'), '^\\((.*)\\)$', '-\\1')"
                 changes[name] = f"CAST({cleaned} AS DECIMAL(18, 2))"
                 notes.append(f"{name}: money written as text (e.g. $1,234.50) → DECIMAL(18,2)")
                 continue
-            for fmt in _DATE_FORMATS:
-                (parsed,) = con.execute(
-                    f"SELECT count(try_strptime({q}, ?)) FROM \"{staging}\"", [fmt]
-                ).fetchone() or (0,)
-                if non_null and parsed == non_null:
-                    changes[name] = f"CAST(strptime({q}, '{fmt}') AS DATE)"
-                    notes.append(f"{name}: dates written as {fmt} → DATE")
-                    break
-        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
-            (with_time,) = con.execute(
-                f"SELECT count(*) FILTER (WHERE {q} IS NOT NULL AND CAST({q} AS TIME) <> TIME '00:00:00') FROM \"{staging}\""
-            ).fetchone() or (0,)
-            if with_time == 0:
-                changes[name] = f"CAST({q} AS DATE)"
+            fmt = next((f for f, n in zip(_DATE_FORMATS, parsed, strict=True) if non_null and n == non_null), None)
+            if fmt is not None:
+                changes[name] = f"CAST(strptime({q}, {_string(fmt)}) AS DATE)"
+                notes.append(f"{name}: dates written as {fmt} → DATE")
+        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype and next(counts) == 0:
+            changes[name] = f"CAST({q} AS DATE)"
     if changes:
         select = ", ".join(f"{changes[n]} AS {_ident(n)}" if n in changes else _ident(n) for n, _ in columns)
         con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT {select} FROM "{staging}"')
