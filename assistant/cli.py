@@ -597,15 +597,24 @@ def kb_eval(
     docs: Annotated[list[Path] | None, typer.Option("--docs", help="Documents to evaluate on (default: the set's own).")] = None,
     workspace: Annotated[bool, typer.Option("--workspace", help="Evaluate the workspace's knowledge base as it is.")] = False,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="Cut-off for recall@k and MRR.")] = 5,
+    precision: Annotated[str | None, typer.Option("--precision", help="int8 or float32: how passages are embedded (default: MARA_EMBEDDING_PRECISION).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Retrieval quality: recall@k and MRR for vector-only, BM25-only and hybrid search."""
     from knowledge.evaluation import QuestionSetError, evaluate, load_question_set
 
+    if precision not in (None, "int8", "float32"):
+        raise MaraError(f"--precision {precision!r} is not an embedding precision.", hint="Use int8 or float32.")
+    if precision and workspace:
+        raise MaraError("--precision applies to a fresh evaluation store, not --workspace.",
+                        hint="Drop one of them; the workspace keeps the vectors it has.")
     try:
         qset = load_question_set(questions)
         kb = _knowledge(_settings()) if workspace else None
-        report = evaluate(qset, kb, documents=docs or None, k=k)
+        report = evaluate(
+            qset, kb, documents=docs or None, k=k,
+            embedding_precision=precision or _settings().embedding_precision,
+        )
     except QuestionSetError as err:
         raise MaraError(str(err), hint="See knowledge/eval/sample_brand.yaml for the format.") from err
     if as_json:

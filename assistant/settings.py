@@ -116,6 +116,12 @@ class MaraSettings(BaseSettings):
     embedding_model: str | None = Field(
         default=None, description="sentence-transformers model name or path; default is bundled."
     )
+    embedding_precision: Literal["int8", "float32"] = Field(
+        default="int8",
+        description="How ingested passages are embedded with the bundled model: 'int8' (about "
+        "2x faster, cosine ~0.99 to float32, same retrieval on the eval set) or 'float32' "
+        "(exact). Queries are always float32.",
+    )
 
     # --- server ---------------------------------------------------------------------
     host: str = "127.0.0.1"

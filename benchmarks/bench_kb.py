@@ -119,6 +119,9 @@ def main() -> None:
     parser.add_argument(
         "--scale", type=int, default=10_000, help="chunks for the search-at-scale part"
     )
+    parser.add_argument(
+        "--copies", type=int, default=10, help="copies of the sample brand for the large ingest"
+    )
     args = parser.parse_args()
     if args.worker:
         worker(None if args.worker == "numpy" else args.worker, args.queries)
@@ -217,17 +220,40 @@ def retrieval_and_ingest(args: argparse.Namespace) -> None:
     from knowledge.chunking import chunk_document
     from knowledge.embeddings import get_encoder
     from knowledge.evaluation import evaluate, load_question_set
+    from knowledge.int8_encoder import document_encoder
     from knowledge.sample import sample_brand_path
     from knowledge.store import KnowledgeBase
 
     encoder = get_encoder()
     encoder.encode(["warm up"])
+    int8 = document_encoder(encoder, "int8")
+    int8.encode(["warm up"])
     qset = load_question_set()
     with tempfile.TemporaryDirectory(prefix="mara-bench-kb-") as tmp:
         kb = KnowledgeBase(Path(tmp) / "chroma", encoder=encoder)
         kb.count()
         report = kb.ingest([sample_brand_path()])
         quality = evaluate(qset, kb, k=5)
+        exact = KnowledgeBase(Path(tmp) / "float32", encoder=encoder, embedding_precision="float32")
+        exact.count()
+        report_f32 = exact.ingest([sample_brand_path()])
+        quality_f32 = evaluate(qset, exact, k=5)
+
+        # a larger ingest: the sample brand copied N times (each copy its own source)
+        corpus = Path(tmp) / "corpus"
+        for i in range(args.copies):
+            folder = corpus / f"brand-{i:02d}"
+            folder.mkdir(parents=True)
+            for path in sample_brand_path().glob("*.md"):
+                text = path.read_text(encoding="utf-8")
+                (folder / path.name).write_text(f"{text}\n\nRevision {i}.\n", encoding="utf-8")
+        large: dict[str, Any] = {}
+        for precision in ("int8", "float32"):
+            store = KnowledgeBase(
+                Path(tmp) / f"large-{precision}", encoder=encoder, embedding_precision=precision
+            )
+            store.count()
+            large[precision] = store.ingest([corpus])
 
         # the parts of an ingest: chunking, embedding, storing
         start = time.perf_counter()
@@ -237,9 +263,15 @@ def retrieval_and_ingest(args: argparse.Namespace) -> None:
             for c in chunk_document(path.read_text(encoding="utf-8"), path.name)
         ]
         chunk_s = time.perf_counter() - start
+        texts = [c.context_text() for c in chunks] * 4
+        tokens = sum(len(ids) for ids in encoder.tokenize(texts))  # type: ignore[attr-defined]
         start = time.perf_counter()
-        vectors = encoder.encode([c.context_text() for c in chunks], batch_size=8)
+        vectors = encoder.encode(texts)[: len(chunks)]
         embed_s = time.perf_counter() - start
+        start = time.perf_counter()
+        int8_vectors = int8.encode(texts)[: len(chunks)]
+        embed_int8_s = time.perf_counter() - start
+        cosine = float(np.min(np.sum(vectors * int8_vectors, axis=1)))
         store = KnowledgeBase(Path(tmp) / "store-only", encoder=encoder)
         store.count()
         start = time.perf_counter()
@@ -310,14 +342,42 @@ def retrieval_and_ingest(args: argparse.Namespace) -> None:
     labels = {"vector": "vector only", "keyword": "BM25 only", "hybrid": "hybrid (RRF)"}
     for m in quality.methods:
         row(labels[m.method], f"{m.recall_at_k:.3f}", f"{m.mrr:.3f}", f"{m.p50_ms:.1f} ms")
+    for m in quality_f32.methods:
+        if m.method != "keyword":
+            row(
+                f"{labels[m.method]}, float32 passages",
+                f"{m.recall_at_k:.3f}",
+                f"{m.mrr:.3f}",
+                f"{m.p50_ms:.1f} ms",
+            )
     print()
+    row("ingest (embedding incl.)", "int8 (default)", "float32", "ratio")
     row(
-        f"ingest, fresh ({n} chunks, embedding incl.)",
+        f"  sample brand, fresh ({n} chunks)",
         f"{n / report.elapsed_s:.1f} /s",
-        f"{report.elapsed_s:.2f} s total",
+        f"{report_f32.chunks_added / report_f32.elapsed_s:.1f} /s",
+        f"{report_f32.elapsed_s / report.elapsed_s:.2f}x",
     )
+    big_n = large["int8"].chunks_added
+    row(
+        f"  {args.copies} copies of it ({big_n} chunks)",
+        f"{big_n / large['int8'].elapsed_s:.1f} /s",
+        f"{large['float32'].chunks_added / large['float32'].elapsed_s:.1f} /s",
+        f"{large['float32'].elapsed_s / large['int8'].elapsed_s:.2f}x",
+    )
+    row(
+        f"  embedding only ({len(texts)} passages)",
+        f"{len(texts) / embed_int8_s:.1f} /s",
+        f"{len(texts) / embed_s:.1f} /s",
+        f"{embed_s / embed_int8_s:.2f}x",
+    )
+    row(
+        f"  word pieces embedded ({tokens / len(texts):.0f} per passage)",
+        f"{tokens / embed_int8_s:,.0f} /s",
+        f"{tokens / embed_s:,.0f} /s",
+    )
+    row("  min cosine int8 vs float32 passage", f"{cosine:.4f}")
     row("  chunking only", f"{len(chunks) / chunk_s:.0f} /s")
-    row("  embedding only (numpy, batch 8)", f"{len(chunks) / embed_s:.1f} /s")
     row("  Chroma upsert only", f"{len(chunks) / store_s:.0f} /s")
     cores = min(4, os.cpu_count() or 1)  # the encoder's default worker threads
     row(

@@ -198,11 +198,13 @@ def evaluate(
     documents: Sequence[Path | str] | None = None,
     k: int = 5,
     methods: Sequence[SearchMode] = METHODS,
+    embedding_precision: str = "int8",
 ) -> EvalReport:
     """Score every method on ``questions``.
 
     With ``kb`` the questions run against that knowledge base as it is; otherwise
-    ``documents`` (default: the question set's own) are ingested into a fresh in-memory store.
+    ``documents`` (default: the question set's own) are ingested into a fresh in-memory store,
+    their passages embedded at ``embedding_precision``.
     """
     if kb is None:
         paths = (
@@ -212,7 +214,11 @@ def evaluate(
             raise QuestionSetError(
                 f"question set {questions.name!r} names no documents; pass --docs PATH"
             )
-        kb = KnowledgeBase(None, collection_name=f"eval_{uuid.uuid4().hex[:12]}")
+        kb = KnowledgeBase(
+            None,
+            collection_name=f"eval_{uuid.uuid4().hex[:12]}",
+            embedding_precision=embedding_precision,
+        )
         report = kb.ingest(paths)
         if not report.changed and not report.unchanged:
             problems = "; ".join(str(e) for e in report.errors) or "no documents found"

@@ -1,6 +1,7 @@
 """The brand knowledge base: Chroma vectors + in-memory BM25, fused with reciprocal rank fusion.
 
-Embeddings are always computed by Mara's own :mod:`knowledge.embeddings` encoder and handed
+Embeddings are always computed by Mara's own :mod:`knowledge.embeddings` encoder (passages
+in int8 by :mod:`knowledge.int8_encoder` unless ``embedding_precision="float32"``) and handed
 to Chroma; Chroma's default embedding function (which would download an ONNX model) never
 runs. ``chromadb`` is imported on first use because its import alone costs ~0.6 s.
 
@@ -65,7 +66,6 @@ RRF_K = 60
 _CHUNKER_VERSION = "md-v1"
 _PAGE = 1000
 _EMBED_GROUP_CHUNKS = 256  # chunks embedded together across files (memory stays bounded)
-_EMBED_BATCH = 8  # sequences per forward pass: small batches stay in cache (measured 2x vs 32)
 
 #: ``progress(stage, done, total)``, the project-wide progress convention; ingest reports
 #: stage ``"knowledge"`` with files done out of files found.
@@ -184,6 +184,7 @@ class KnowledgeBase:
         port: int = 8000,
         encoder: Encoder | None = None,
         *,
+        embedding_precision: str = "int8",
         max_tokens: int = DEFAULT_MAX_TOKENS,
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
         collection_name: str = COLLECTION_NAME,
@@ -196,7 +197,16 @@ class KnowledgeBase:
         self.overlap_tokens = overlap_tokens
         self.collection_name = collection_name
         self.max_file_bytes = int(max_file_bytes)
+        from knowledge.int8_encoder import PRECISIONS
+
+        if embedding_precision not in PRECISIONS:
+            raise ValueError(
+                f"embedding_precision must be one of {', '.join(PRECISIONS)}, "
+                f"got {embedding_precision!r}"
+            )
+        self.embedding_precision = embedding_precision
         self._encoder = encoder
+        self._document_encoder: Encoder | None = None
         self._client: Any = None
         self._collection: Any = None
         self._corpus: _Corpus | None = None
@@ -217,6 +227,16 @@ class KnowledgeBase:
         if self._encoder is None:
             self._encoder = get_encoder()
         return self._encoder
+
+    @property
+    def document_encoder(self) -> Encoder:
+        """The encoder for ingested passages: the int8 twin of :attr:`encoder` by default
+        (same vector space, ~2x faster; see :mod:`knowledge.int8_encoder`)."""
+        if self._document_encoder is None:
+            from knowledge.int8_encoder import document_encoder
+
+            self._document_encoder = document_encoder(self.encoder, self.embedding_precision)
+        return self._document_encoder
 
     @contextmanager
     def _chroma(self, action: str) -> Iterator[None]:
@@ -362,14 +382,22 @@ class KnowledgeBase:
         return state
 
     def _store_chunks(
-        self, chunks: list[Chunk], vectors: np.ndarray | None, content_hash: str
+        self,
+        chunks: list[Chunk],
+        vectors: np.ndarray | None,
+        content_hash: str | Sequence[str],
     ) -> None:
         """Upsert ``chunks`` with ``vectors``; ``None``: the chunks are stored already with
-        the right vectors (same id = same source, position and text), refresh metadata only."""
+        the right vectors (same id = same source, position and text), refresh metadata only.
+
+        ``content_hash`` is their source's hash, or one per chunk. Few large calls are much
+        cheaper than many small ones (Chroma: 970 passages in 1 call 0.36 s, in 60 calls 1.5 s).
+        """
         now = datetime.now(UTC).isoformat(timespec="seconds")
         model = _encoder_name(self.encoder)
+        hashes = [content_hash] * len(chunks) if isinstance(content_hash, str) else content_hash
         metadatas: list[dict[str, Any]] = []
-        for c in chunks:
+        for c, chunk_hash in zip(chunks, hashes, strict=True):
             meta: dict[str, Any] = {
                 **{f"meta_{k}": v for k, v in c.metadata.items()},
                 "source": c.source,
@@ -377,7 +405,7 @@ class KnowledgeBase:
                 "heading": c.heading,
                 "position": c.position,
                 "token_count": c.token_count,
-                "source_hash": content_hash,
+                "source_hash": chunk_hash,
                 "ingested_at": now,
                 "embedding_model": model,
             }
@@ -461,16 +489,22 @@ class KnowledgeBase:
         """
         fresh = [[c for c in plan.chunks if c.id not in plan.old_ids] for plan in plans]
         texts = [c.context_text() for chunks in fresh for c in chunks]
-        vectors = self.encoder.encode(texts, batch_size=_EMBED_BATCH)
+        # Each encoder batches its own way (int8: 4, numpy float32: 8, sentence-transformers: 32).
+        vectors = (self.document_encoder if texts else self.encoder).encode(texts)
         report.chunks_embedded += len(texts)
-        offset = 0
-        for plan, chunks in zip(plans, fresh, strict=True):
-            n = len(chunks)
-            self._store_chunks(chunks, vectors[offset : offset + n], plan.content_hash)
-            offset += n
-            kept = [c for c in plan.chunks if c.id in plan.old_ids]
-            if kept:
-                self._store_chunks(kept, None, plan.content_hash)
+        # New passages of every file first (one upsert), then kept passages' metadata, and only
+        # then the stale passages: an interruption never leaves a source without passages.
+        self._store_chunks(
+            [c for chunks in fresh for c in chunks],
+            vectors,
+            [plan.content_hash for plan, chunks in zip(plans, fresh, strict=True) for _ in chunks],
+        )
+        kept = [
+            (c, plan.content_hash) for plan in plans for c in plan.chunks if c.id in plan.old_ids
+        ]
+        if kept:
+            self._store_chunks([c for c, _ in kept], None, [h for _, h in kept])
+        for plan in plans:
             stale = sorted(plan.old_ids - {c.id for c in plan.chunks})
             self._delete_ids(stale)
             (report.updated if plan.old_ids else report.added).append(plan.source)

@@ -70,6 +70,15 @@ def test_hybrid_recall_at_5_is_at_least_0_9(report: EvalReport) -> None:
     assert {m.method for m in report.methods} == {"vector", "keyword", "hybrid"}
 
 
+def test_float32_passages_score_alike(report: EvalReport) -> None:
+    """The default int8 passage vectors lose nothing the question set can measure."""
+    exact = evaluate(load_question_set(), k=5, embedding_precision="float32")
+    assert exact.method("hybrid").recall_at_k >= 0.9
+    for method in ("vector", "hybrid"):
+        assert abs(exact.method(method).recall_at_k - report.method(method).recall_at_k) <= 0.05
+        assert abs(exact.method(method).mrr - report.method(method).mrr) <= 0.05
+
+
 def test_report_json_shape(report: EvalReport) -> None:
     doc = report.to_dict()
     assert doc["k"] == 5 and doc["questions"] >= 40 and doc["chunks"] > 30
@@ -166,6 +175,10 @@ def test_kb_commands_end_to_end(tmp_path: Path) -> None:
     run = _mara("kb", "remove", "catalog", home=home)
     assert run.returncode == 1 and "No source named 'catalog'" in run.stderr
     assert "mara kb sources" in run.stderr and run.stdout == ""
+
+    run = _mara("kb", "eval", "--precision", "fp16", home=home)
+    assert run.returncode != 0 and "--precision 'fp16' is not an embedding precision" in run.stderr
+    assert "int8 or float32" in run.stderr
 
     run = _mara("kb", "eval", "--json", home=home)
     assert run.returncode == 0, run.stderr

@@ -62,3 +62,15 @@ def test_bad_value_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARA_MODE", "turbo")
     with pytest.raises(ValueError, match="mode"):
         make()
+
+
+def test_embedding_precision_defaults_to_int8_and_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert make().embedding_precision == "int8"
+    monkeypatch.setenv("MARA_EMBEDDING_PRECISION", "float32")
+    assert make().embedding_precision == "float32"
+    monkeypatch.setenv("MARA_EMBEDDING_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="embedding_precision") as err:
+        make()
+    assert "'int8' or 'float32'" in str(err.value)

@@ -59,4 +59,5 @@ def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
         host=settings.chroma_host,
         port=settings.chroma_port,
         encoder=get_encoder(settings.embedding_model),
+        embedding_precision=settings.embedding_precision,
     )
