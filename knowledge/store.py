@@ -14,6 +14,7 @@ an interruption never leaves a source without passages.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import uuid
@@ -63,7 +64,11 @@ __all__ = [
 
 COLLECTION_NAME = "brand_knowledge"
 RRF_K = 60
-_CHUNKER_VERSION = "md-v1"
+log = logging.getLogger(__name__)
+
+_CHUNKER_VERSION = "md-v2"  # v2: passages re-chunked to fit the encoder's window
+_WINDOW_ATTEMPTS = 4  # re-chunkings at 3/4 of the bound before a passage may be truncated
+_MIN_CHUNK_TOKENS = 32
 _PAGE = 1000
 _EMBED_GROUP_CHUNKS = 256  # chunks embedded together across files (memory stays bounded)
 
@@ -436,19 +441,49 @@ class KnowledgeBase:
                 collection.delete(ids=list(ids[s : s + _PAGE]))
 
     def _chunk(self, doc: LoadedDocument, source: str) -> list[Chunk]:
+        """Chunk ``doc`` so that every passage fits the encoder's window.
+
+        ``max_tokens`` counts tiktoken tokens, the encoder counts word pieces (all-MiniLM-L6-v2
+        reads 256 and drops the rest). Dense text (numbers, codes, non-English words) can
+        need more word pieces than tokens, so a document with a passage that would be cut is
+        chunked again with a smaller bound: every word of a passage is in its vector.
+        """
+        max_tokens, overlap = self.max_tokens, self.overlap_tokens
+        window = getattr(self.encoder, "max_seq_length", None)
+        tokenize = getattr(self.encoder, "tokenize", None)
+        for _ in range(_WINDOW_ATTEMPTS):
+            chunks = self._chunk_at(doc, source, max_tokens, overlap)
+            if window is None or tokenize is None or max_tokens <= _MIN_CHUNK_TOKENS:
+                return chunks
+            lengths = [len(ids) for ids in tokenize([c.context_text() for c in chunks])]
+            if not lengths or max(lengths) < int(window):  # == window: it was truncated
+                return chunks
+            max_tokens = max(_MIN_CHUNK_TOKENS, int(max_tokens * 0.75))
+            overlap = min(overlap, max_tokens // 4)
+            log.debug(
+                "%s: a passage exceeds the %s-piece window; chunking at %d tokens",
+                source,
+                window,
+                max_tokens,
+            )
+        return chunks
+
+    def _chunk_at(
+        self, doc: LoadedDocument, source: str, max_tokens: int, overlap: int
+    ) -> list[Chunk]:
         if doc.records is not None:
             return chunk_records(
                 [(r.title, r.text, {"row": r.row}) for r in doc.records],
                 source,
-                max_tokens=self.max_tokens,
-                overlap_tokens=self.overlap_tokens,
+                max_tokens=max_tokens,
+                overlap_tokens=overlap,
             )
         return chunk_document(
             doc.text,
             source,
             fmt=doc.fmt,
-            max_tokens=self.max_tokens,
-            overlap_tokens=self.overlap_tokens,
+            max_tokens=max_tokens,
+            overlap_tokens=overlap,
             title=doc.title,
             doc_type=None if doc.kind in ("markdown", "text") else doc.kind,
         )

@@ -404,3 +404,33 @@ def test_a_chroma_server_that_is_down_fails_ingest_clearly(tmp_path: Path) -> No
     with pytest.raises(KnowledgeError, match=r"Cannot reach the Chroma server") as info:
         kb.ingest([tmp_path / "a.md"])
     assert info.value.hint and "MARA_CHROMA_HOST" in info.value.hint
+
+
+def test_dense_passages_are_chunked_to_fit_the_embedding_window(tmp_path: Path) -> None:
+    """Codes and numbers need more word pieces than tiktoken tokens: nothing may be cut off."""
+    from knowledge.chunking import context_text, count_tokens
+    from knowledge.embeddings import MiniLMEncoder
+
+    sizes = " ".join(
+        f"Artikelnummer AP-{i:04d}-ÜBK wiegt {i * 0.37:.2f} kg (Größe {40 + i % 9})."
+        for i in range(12)
+    )
+    assert count_tokens(sizes) < 300  # one passage by the tiktoken bound alone
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "groessen.md").write_text(f"# Größentabelle\n\n{sizes}\n", encoding="utf-8")
+
+    kb = KnowledgeBase(tmp_path / "chroma", embedding_precision="float32")
+    report = kb.ingest([docs])
+    assert report.added == ["groessen.md"] and report.chunks_added >= 2
+
+    counter = MiniLMEncoder()
+    counter._tokenizer.no_truncation()
+    corpus = kb._load_corpus()
+    texts = [
+        context_text(str(m["title"]), str(m["heading"]), d)
+        for d, m in zip(corpus.documents, corpus.metadatas, strict=True)
+    ]
+    assert max(len(ids) for ids in counter.tokenize(texts)) < counter.max_seq_length
+    assert "AP-0011-ÜBK" in " ".join(corpus.documents)  # the last item is still stored
+    assert kb.ingest([docs]).unchanged == ["groessen.md"]  # and the result is stable
