@@ -123,6 +123,60 @@ def test_semantic_metrics_and_repeat_rate_run_on_postgres(pg_database: str, tmp_
     assert rows["United Kingdom"] == [75.25, 75.25, 0.0, 1.0]
 
 
+@pytest.fixture
+def pg_store() -> Iterator[str]:
+    """A throw-away database holding the store tables: seven orders, one cancelled and one returned."""
+    import sqlalchemy as sa
+
+    from tests.test_semantic_model import STORE_CUSTOMERS, STORE_ORDERS
+
+    name = f"mara_store_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.exec_driver_sql("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, country TEXT)")
+        con.exec_driver_sql("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
+                            "order_date DATE, total NUMERIC(10,2), status TEXT)")
+        con.execute(sa.text("INSERT INTO customers VALUES (:a, :b)"), [dict(zip("ab", r, strict=True)) for r in STORE_CUSTOMERS])
+        con.execute(sa.text("INSERT INTO orders VALUES (:a, :b, CAST(:c AS DATE), :d, :e)"),
+                    [dict(zip("abcde", r, strict=True)) for r in STORE_ORDERS])
+    engine.dispose()
+    yield url
+    with admin.connect() as con:
+        con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@requires_postgres
+def test_filtered_metrics_run_on_postgres_like_on_duckdb(pg_store: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Metrics without cancelled and returned orders: conditional aggregates give DuckDB's answer on PostgreSQL."""
+    from tests.test_semantic_model import build_store_warehouse
+    from tools.context import ToolContext
+    from tools.data import run_query_spec
+    from tools.query_spec import QuerySpec
+    from tools.semantic_model import FILE_NAME, generate_semantic_model, save_semantic_model
+
+    answers = []
+    for name, warehouse_url in (("pg", pg_store), ("duck", None)):
+        home = tmp_path / name
+        home.mkdir()
+        if warehouse_url is None:
+            build_store_warehouse(home / "warehouse.duckdb")
+        settings = MaraSettings(home=home, mode="offline", warehouse_url=warehouse_url, _env_file=None)  # type: ignore[call-arg]
+        save_semantic_model(generate_semantic_model(ToolContext(settings).profile()), home / FILE_NAME)
+        ctx = ToolContext(settings)
+        assert ctx.profile().metric("revenue").where  # type: ignore[union-attr]
+        spec = QuerySpec.model_validate({"table": "orders", "dimensions": ["country"], "metrics": [
+            {"name": "revenue"}, {"name": "aov"}, {"name": "repeat_rate"}, {"name": "active_customers"},
+            {"agg": "sum", "column": "total"}]})
+        answers.append({r[0]: [float(v) for v in r[1:]] for r in run_query_spec(ctx, spec).data["rows"]})
+    on_pg, on_duck = answers
+    assert on_pg == on_duck == {"Germany": [200.0, 66.67, 50.0, 2.0, 700.0], "France": [50.0, 25.0, 100.0, 1.0, 130.0]}
+
+
 @requires_postgres
 def test_audit_trail_and_conversation_list_in_postgres(pg_database: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """MARA_AUDIT_URL: every API worker writes one trail; the same SQL lists conversations."""

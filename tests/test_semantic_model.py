@@ -17,10 +17,11 @@ from assistant.settings import MaraSettings
 from tests.conftest import CUSTOMERS, ORDERS
 from tools.context import ToolContext
 from tools.data import describe_tables, run_query_spec
-from tools.query_spec import QuerySpec, compile_query
+from tools.query_spec import Filter, QuerySpec, compile_query
 from tools.schema_profile import load_profile
 from tools.semantic_model import (
     FILE_NAME,
+    MetricModel,
     SemanticModel,
     apply_semantic_model,
     generate_semantic_model,
@@ -262,3 +263,173 @@ def test_a_reloaded_table_without_the_metric_column_keeps_the_model_valid(worksp
     refreshed = refresh_semantic_model(workspace / FILE_NAME, load_profile(context(workspace).warehouse, None), ["orders"])
     assert refreshed.metrics["revenue"].column == "amount"  # regenerated on the new money column
     assert context(workspace).profile().metric("revenue") is not None  # and it applies cleanly
+
+
+# --- metric filters: revenue without cancelled and returned orders ---------------------------
+
+STORE_CUSTOMERS = [(1, "Germany"), (2, "Germany"), (3, "France"), (4, "France")]
+STORE_ORDERS = [
+    # id, customer, date, total, status
+    (1, 1, "2025-09-01", 100.00, "completed"),
+    (2, 1, "2025-09-10", 40.00, "completed"),   # customer 1: two kept orders, a repeater
+    (3, 2, "2025-09-05", 60.00, "completed"),
+    (4, 2, "2025-09-20", 500.00, "cancelled"),  # customer 2: two orders but one cancelled, not a repeater
+    (5, 3, "2025-10-01", 80.00, "returned"),    # customer 3: nothing kept, not an active customer at all
+    (6, 4, "2025-10-02", 20.00, "completed"),
+    (7, 4, "2025-10-03", 30.00, "completed"),   # customer 4: a repeater
+]
+
+
+def build_store_warehouse(path: Path) -> None:
+    """Seven orders of four customers; two orders were cancelled or returned."""
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE customers (customer_id INTEGER, country VARCHAR)")
+    con.executemany("INSERT INTO customers VALUES (?, ?)", STORE_CUSTOMERS)
+    con.execute("CREATE TABLE orders (order_id INTEGER, customer_id INTEGER, order_date DATE, total DECIMAL(10,2), status VARCHAR)")
+    con.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", STORE_ORDERS)
+    con.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    home = tmp_path / "store"
+    home.mkdir()
+    build_store_warehouse(home / "warehouse.duckdb")
+    write_model(home)
+    return home
+
+
+def test_generated_metrics_exclude_cancelled_and_returned_orders(store: Path) -> None:
+    metrics = load_semantic_model(store / FILE_NAME).metrics  # type: ignore[union-attr]
+    excluded = [Filter(column="status", op="not in", value=["cancelled", "returned"])]
+    assert {name: m.where for name, m in metrics.items()} == {
+        "revenue": excluded, "orders": excluded, "aov": [], "active_customers": excluded, "repeat_rate": excluded,
+    }  # aov = revenue / orders: it takes the filter of its two parts
+    assert metrics["revenue"].description == "Sum of orders.total, excluding cancelled and returned orders"
+    assert all(m.description and m.description.endswith("excluding cancelled and returned orders") for m in metrics.values())
+    text = (store / FILE_NAME).read_text()
+    assert "    - {column: status, op: not in, value: [cancelled, returned]}\n" in text  # one readable line
+
+
+def test_a_filtered_metric_leaves_the_other_metrics_of_the_query_alone(store: Path) -> None:
+    """Net revenue 100+40+60+20+30 = 250 next to the gross sum of all seven orders, 830, in one query."""
+    ctx = context(store)
+    spec = {"table": "orders", "metrics": [{"name": "revenue"}, {"agg": "sum", "column": "total"},
+                                           {"name": "orders"}, {"agg": "count"}, {"name": "aov"}]}
+    assert [[float(v) for v in r] for r in rows(ctx, **spec)] == [[250.0, 830.0, 5, 7, 50.0]]
+    assert " WHERE " not in compile_query(QuerySpec.model_validate(spec), ctx.profile())  # inside the aggregates
+    by_country = {r[0]: [float(v) for v in r[1:]] for r in rows(ctx, **spec, dimensions=["country"])}
+    assert by_country == {"Germany": [200.0, 700.0, 3, 4, 66.67], "France": [50.0, 130.0, 2, 3, 25.0]}
+
+
+def test_an_order_without_a_status_is_not_excluded(store: Path) -> None:
+    """Excluding cancelled orders must not drop the orders whose status is simply missing."""
+    con = duckdb.connect(str(store / "warehouse.duckdb"))
+    con.execute("INSERT INTO orders VALUES (8, 3, '2025-10-05', 15.00, NULL)")
+    con.close()
+    ctx = context(store)
+    assert [[float(v) for v in r] for r in rows(ctx, table="orders", metrics=[{"name": "revenue"}, {"name": "orders"}])] == [
+        [265.0, 6]
+    ]
+
+
+def test_repeat_rate_counts_only_kept_orders(store: Path) -> None:
+    """Customers 1 and 4 repeat; customer 2's second order was cancelled; customer 3 (returned) is not active."""
+    ctx = context(store)
+    spec = {"table": "orders", "metrics": [{"name": "repeat_rate"}, {"name": "active_customers"}, {"name": "revenue"},
+                                           {"name": "aov"}, {"agg": "count_distinct", "column": "customer_id"}]}
+    assert [[float(v) for v in r] for r in rows(ctx, **spec)] == [[66.7, 3, 250.0, 50.0, 4]]  # 2 of 3, not 3 of 4
+    by_country = {r[0]: [float(v) for v in r[1:]] for r in rows(ctx, **spec, dimensions=["country"])}
+    assert by_country == {"Germany": [50.0, 2, 200.0, 66.67, 2], "France": [100.0, 1, 50.0, 25.0, 2]}
+    # without a repeat rate, active customers is a plain distinct count: the same 3
+    assert rows(ctx, table="orders", metrics=[{"name": "active_customers"}]) == [[3]]
+
+
+STORE_METRICS = """
+  avg_kept_order: {table: orders, agg: avg, column: total, where: [{column: status, value: completed}]}
+  biggest_kept_order: {table: orders, agg: max, column: total, where: [{column: status, value: completed}]}
+  lost_orders: {table: orders, agg: count, where: [{column: status, op: in, value: [cancelled, returned]}]}
+  all_orders: {table: orders, agg: count}
+  loss_rate: {table: orders, ratio: [lost_orders, all_orders], description: Share of orders cancelled or returned}
+"""
+
+
+def test_hand_written_filters_on_avg_max_and_both_parts_of_a_ratio(store: Path) -> None:
+    path = store / FILE_NAME
+    path.write_text(path.read_text() + STORE_METRICS)  # metrics is the last section
+    ctx = context(store)
+    metrics = [{"name": n} for n in ("avg_kept_order", "biggest_kept_order", "lost_orders", "loss_rate")]
+    assert [[float(v) for v in r] for r in rows(ctx, table="orders", metrics=metrics)] == [[50.0, 100.0, 2, 0.29]]  # 2 of 7
+    with_repeat = rows(ctx, table="orders", metrics=[*metrics, {"name": "repeat_rate"}], dimensions=["country"])
+    assert {r[0]: [float(v) for v in r[1:]] for r in with_repeat} == {
+        "Germany": [66.67, 100.0, 1, 0.25, 50.0], "France": [25.0, 30.0, 1, 0.33, 100.0],
+    }
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("[{column: staus, op: not in, value: [cancelled]}]", "metrics.revenue.where: unknown column 'staus' on orders (closest: status)"),
+        ("[{column: status, op: not in, value: [canceled, returned]}]",
+         "metrics.revenue.where: 'canceled' is not a value of orders.status (closest: cancelled)"),
+        ("[{column: total, op: '>', value: lots}]", "metrics.revenue.where: Filter on total needs a number, got 'lots'"),
+        ("[{column: status, op: like, value: x}]", "metrics.revenue.where.0.op: Input should be"),
+    ],
+)
+def test_an_invalid_filter_names_the_closest_column_or_value(store: Path, where: str, message: str) -> None:
+    path = store / FILE_NAME
+    text = path.read_text()
+    assert "    - {column: status, op: not in, value: [cancelled, returned]}\n" in text
+    path.write_text(text.replace("    - {column: status, op: not in, value: [cancelled, returned]}\n", "", 1).replace(
+        "    where:\n", f"    where: {where}\n", 1))
+    with pytest.raises(SemanticModelError) as caught:
+        context(store).profile()
+    assert message in str(caught.value)
+
+
+def test_a_ratio_takes_the_filters_of_its_parts(store: Path) -> None:
+    path = store / FILE_NAME
+    path.write_text(path.read_text() + "  net_aov: {table: orders, ratio: [revenue, orders], where: [{column: status, value: completed}]}\n")
+    with pytest.raises(SemanticModelError, match="a ratio takes the where of its two metrics"):
+        context(store).profile()
+
+
+def test_filters_round_trip_through_the_file(store: Path) -> None:
+    model = load_semantic_model(store / FILE_NAME)
+    assert model is not None
+    model.metrics["big_orders"] = MetricModel(table="orders", agg="count", where=[
+        Filter(column="total", op=">=", value=100), Filter(column="status", op="!=", value="cancelled")])
+    save_semantic_model(model, store / FILE_NAME)
+    assert "- {column: status, op: '!=', value: cancelled}" in (store / FILE_NAME).read_text()
+    assert load_semantic_model(store / FILE_NAME) == model
+    assert rows(context(store), table="orders", metrics=[{"name": "big_orders"}]) == [[1]]  # order 1; order 4 was cancelled
+
+
+def test_generated_demo_metrics_exclude_cancelled_and_returned_orders(tmp_path: Path) -> None:
+    from assistant.demo_data import build_demo_data
+
+    build_demo_data(tmp_path / "warehouse.duckdb", customers=150, seed=2)
+    model = generate_semantic_model(context(tmp_path).profile())
+    revenue = model.metrics["revenue"]
+    assert revenue.where == [Filter(column="status", op="not in", value=["cancelled", "returned"])]
+    assert revenue.description == "Sum of orders.total_usd, excluding cancelled and returned orders"
+    save_semantic_model(model, tmp_path / FILE_NAME)
+    ctx = context(tmp_path)
+    got = rows(ctx, table="orders", metrics=[{"name": "revenue"}, {"name": "orders"}])
+    expected = ctx.warehouse.query(
+        "SELECT round(sum(total_usd), 2), count(*) FROM orders WHERE status NOT IN ('cancelled', 'returned')").rows
+    assert [[float(v) for v in r] for r in got] == [[float(v) for v in r] for r in expected]
+
+
+def test_the_planner_says_which_orders_revenue_leaves_out(store: Path) -> None:
+    parsed = parse_data_question("what is our revenue?", context(store).profile(), TODAY)
+    assert parsed is not None and parsed.spec.metrics[0].name == "revenue"
+    assert parsed.subject == "revenue (sum of orders.total, excluding cancelled and returned orders)"
+
+
+def test_describe_data_shows_a_metric_filter(store: Path) -> None:
+    text = describe_tables(context(store).profile()).text
+    assert (
+        "- revenue on orders: Sum of orders.total, excluding cancelled and returned orders "
+        "[sum(total) where status not in ['cancelled', 'returned']]"
+    ) in text

@@ -62,7 +62,10 @@ def describe_tables(profile: SchemaProfile, table: str | None = None) -> ToolOut
     if metrics:
         lines.append('Metrics (use in query_data as {"name": ...}):')
         for m in metrics:
-            lines.append(f"- {m.name} on {m.table}: {m.description or _definition(m)}")
+            summary = m.description or _definition(m)
+            if m.description and m.where:  # the exact filter, whatever the description says
+                summary += f" [{_definition(m)}]"
+            lines.append(f"- {m.name} on {m.table}: {summary}")
     data = {
         "tables": [{"name": t.name, "rows": t.rows, "columns": [c.name for c in t.columns]} for t in tables],
         "metrics": [m.name for m in metrics],
@@ -74,8 +77,16 @@ def _definition(metric: MetricDefinition) -> str:
     if metric.ratio:
         return f"{metric.ratio[0]} / {metric.ratio[1]}"
     if metric.min_orders:
-        return f"% of customers with {metric.min_orders}+ rows"
-    return f"{metric.agg}({metric.column or '*'})"
+        text = f"% of customers with {metric.min_orders}+ rows"
+    else:
+        text = f"{metric.agg}({metric.column or '*'})"
+    if metric.where:
+        conditions = " and ".join(
+            f"{f.column} {f.op} {list(f.value) if isinstance(f.value, tuple) else f.value!r}"
+            for f in metric.where
+        )
+        text += f" where {conditions}"
+    return text
 
 
 def run_query_spec(ctx: ToolContext, spec: QuerySpec) -> ToolOutput:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from assistant.errors import ToolInputError
-from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
 
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -145,7 +145,9 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
 
     Metrics named in the semantic model (``{"name": "repeat_rate"}``) expand to their
     definition. A per-customer metric (repeat rate) compiles to two stages: rows grouped
-    per customer within each group first, then the groups.
+    per customer within each group first, then the groups. A metric's own ``where``
+    (revenue without cancelled orders) becomes a condition inside its aggregate, so the
+    other metrics of the same query still see every row.
     """
     base = profile.table(spec.table)
     if base is None:
@@ -252,7 +254,8 @@ def _compile_metric(metric: Metric, profile: SchemaProfile, resolver: _Resolver,
         for part_name in definition.ratio:
             part = profile.metric(part_name)
             assert part is not None  # checked when the semantic model was applied
-            parts.append(_plain_metric(part.agg or "count", _qualified(part.table, part.column), None, resolver, base, ref))
+            parts.append(_plain_metric(part.agg or "count", _qualified(part.table, part.column), None, resolver, base, ref,
+                                       _condition(part, resolver, ref)))
         num, den = parts
         single = f"round(CAST({num.single} AS DECIMAL(38, 6)) / NULLIF({den.single}, 0), 2)"
         if num.partials is None or den.partials is None:
@@ -261,20 +264,51 @@ def _compile_metric(metric: Metric, profile: SchemaProfile, resolver: _Resolver,
         den_outer = den.outer.format(*[f"{{{i + shift}}}" for i in range(len(den.partials))])
         outer = f"round(CAST({num.outer} AS DECIMAL(38, 6)) / NULLIF({den_outer}, 0), 2)"
         return _Compiled(alias, single, num.partials + den.partials, outer)
+    condition = _condition(definition, resolver, ref)
     if definition.min_orders:
         threshold = int(definition.min_orders)
-        outer = f"round(100.0 * avg(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END), 1)"
-        return _Compiled(alias if metric.alias else f"{alias}_pct", "", ["count(*)"], outer, per_customer=True)
-    return _plain_metric(definition.agg or "count", _qualified(definition.table, definition.column), alias, resolver, base, ref)
+        alias = alias if metric.alias else f"{alias}_pct"
+        if condition is None:
+            outer = f"round(100.0 * avg(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END), 1)"
+            return _Compiled(alias, "", ["count(*)"], outer, per_customer=True)
+        # qualifying rows per customer; customers with none are not active, so not in the denominator
+        outer = (f"round(100.0 * sum(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END)"
+                 " / NULLIF(sum(CASE WHEN {0} >= 1 THEN 1 ELSE 0 END), 0), 1)")
+        return _Compiled(alias, "", [f"count(CASE WHEN {condition} THEN 1 END)"], outer, per_customer=True)
+    return _plain_metric(definition.agg or "count", _qualified(definition.table, definition.column), alias, resolver, base, ref,
+                         condition)
+
+
+def _condition(definition: MetricDefinition, resolver: _Resolver, ref: Any) -> str | None:
+    """The metric's ``where`` as one SQL condition (all of its filters), None without one.
+
+    An exclusion (``!=``, ``not in``) keeps rows where the column is empty: "revenue excluding
+    cancelled orders" must not also drop the orders that have no status.
+    """
+    parts = []
+    for item in definition.where:
+        table, column = resolver.column(f"{definition.table}.{item.column}")
+        value = list(item.value) if isinstance(item.value, tuple) else item.value
+        condition = Filter.model_validate({"column": item.column, "op": item.op, "value": value})
+        sql = _filter_sql(ref(table, column), column, condition)
+        if item.op in ("!=", "not in") and value is not None:
+            sql = f"({sql} OR {ref(table, column)} IS NULL)"
+        parts.append(sql)
+    return " AND ".join(parts) if parts else None
 
 
 def _qualified(table: str, column: str | None) -> str | None:
     return f"{table}.{column}" if column else None
 
 
-def _plain_metric(agg: str, column_ref: str | None, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any) -> _Compiled:
+def _plain_metric(
+    agg: str, column_ref: str | None, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any,
+    condition: str | None = None,
+) -> _Compiled:
+    """One aggregate; with ``condition``, only the rows where it holds count (CASE WHEN inside the aggregate)."""
     if agg == "count" and not column_ref:
-        return _Compiled(alias or f"{base.name}_count", "count(*)", ["count(*)"], "sum({0})")
+        single = f"count(CASE WHEN {condition} THEN 1 END)" if condition else "count(*)"
+        return _Compiled(alias or f"{base.name}_count", single, [single], "sum({0})")
     if not column_ref:
         raise ToolInputError(f"Aggregate '{agg}' needs a column.", hint="Give metric.column.")
     table, column = resolver.column(column_ref)
@@ -286,9 +320,16 @@ def _plain_metric(agg: str, column_ref: str | None, alias: str | None, resolver:
     target = ref(table, column)
     if column.role == "flag" and agg in ("sum", "avg"):
         target = f"CAST({target} AS INTEGER)"
+    if condition:
+        target = f"CASE WHEN {condition} THEN {target} END"
     if agg == "count_distinct":
         is_customer = table is base and base.customer_key is not None and column.name.lower() == base.customer_key.lower()
-        return _Compiled(alias or f"distinct_{column.name}", f"count(DISTINCT {target})", [] if is_customer else None, "count(*)")
+        name, single = alias or f"distinct_{column.name}", f"count(DISTINCT {target})"
+        if not is_customer:
+            return _Compiled(name, single, None, "count(*)")
+        if condition:  # per customer: 1 when any of their rows qualifies
+            return _Compiled(name, single, [f"max(CASE WHEN {condition} THEN 1 ELSE 0 END)"], "sum({0})")
+        return _Compiled(name, single, [], "count(*)")
     rounded = agg == "avg" or column.role == "money"
     single = f"{agg}({target})"
     if agg == "avg":
@@ -328,6 +369,15 @@ def _two_stage(compiled: list[_Compiled], groups: list[tuple[str, str]], base: T
     if groups:
         sql += " GROUP BY " + ", ".join(_q(f"__g{i}") for i in range(len(groups)))
     return sql
+
+
+def filter_problem(column: ColumnProfile, condition: Filter) -> str | None:
+    """Why ``condition`` cannot filter ``column`` (unknown category value, not a number, ...), or None."""
+    try:
+        _filter_sql(_q(column.name), column, condition)
+    except ToolInputError as err:
+        return err.message
+    return None
 
 
 def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from tools.warehouse import TableInfo, Warehouse
 
@@ -79,12 +79,25 @@ class Relationship:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricFilter:
+    """One condition of a metric's ``where``: ``status not in (cancelled, returned)``.
+
+    A list value is kept as a tuple so the definition stays hashable.
+    """
+
+    column: str
+    op: str = "="
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class MetricDefinition:
     """A named business metric over one table (from the semantic model).
 
     Exactly one of: ``agg`` (with ``column`` unless counting rows), ``ratio`` (two other
     metrics, numerator / denominator) or ``min_orders`` (share of the table's customers with
-    at least that many rows in each group — a repeat rate).
+    at least that many rows in each group — a repeat rate). ``where`` keeps only the rows
+    the metric counts (all conditions hold); it filters this metric, not the whole query.
     """
 
     name: str
@@ -95,6 +108,7 @@ class MetricDefinition:
     min_orders: int | None = None
     description: str | None = None
     unit: str | None = None  # money | count | percent | number
+    where: tuple[MetricFilter, ...] = ()
 
 
 @dataclass(slots=True)

@@ -26,9 +26,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import SemanticModelError
+from tools.query_spec import Filter, filter_problem
 from tools.schema_profile import (
     PII_NAME,
     MetricDefinition,
+    MetricFilter,
     Relationship,
     SchemaProfile,
     TableProfile,
@@ -53,7 +55,13 @@ _HEADER = """\
 # metrics.<name>: table + one of  agg (count|count_distinct|sum|avg|min|max) [+ column]
 #                 | ratio: [numerator metric, denominator metric]
 #                 | min_orders: N  (share of the table's customers with N+ rows: a repeat rate)
+#                 [+ where: rows the metric counts, every condition must hold; other metrics
+#                   in the same question still see all rows. Ops: = != > >= < <= in, not in,
+#                   between, contains (quote '!='). A ratio takes the where of its two parts.]
+#                   where: [{column: status, op: not in, value: [cancelled, returned]}]
 """
+_STATUS_NAME = re.compile(r"^(order_|payment_)?(status|state)$", re.I)
+_EXCLUDED_STATUS = re.compile(r"cancel|return|refund|void|fail|declin|reject|chargeback", re.I)
 
 
 class TableModel(BaseModel):
@@ -84,6 +92,9 @@ class MetricModel(BaseModel):
     ratio: tuple[str, str] | None = None
     min_orders: int | None = Field(default=None, ge=1)
     unit: Literal["money", "count", "percent", "number"] | None = None
+    where: list[Filter] = Field(
+        default_factory=list, description="Only rows where every condition holds count, e.g. status not in [cancelled]."
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> MetricModel:
@@ -92,6 +103,8 @@ class MetricModel(BaseModel):
             raise ValueError("give exactly one of agg, ratio or min_orders")
         if self.agg and self.agg != "count" and not self.column:
             raise ValueError(f"agg '{self.agg}' needs a column")
+        if self.ratio and self.where:
+            raise ValueError("a ratio takes the where of its two metrics; put where on them instead")
         return self
 
 
@@ -142,11 +155,28 @@ def save_semantic_model(model: SemanticModel, path: Path) -> None:
     for metric in data["metrics"].values():
         if "ratio" in metric:
             metric["ratio"] = list(metric["ratio"])
-    text = _HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+        if metric.get("where"):  # one condition per line: {column: status, op: not in, value: [...]}
+            metric["where"] = [_FlowMapping(condition) for condition in metric["where"]]
+        else:
+            metric.pop("where", None)
+    text = _HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".yaml.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+class _FlowMapping(dict):  # type: ignore[type-arg]
+    """A mapping written on one line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """``yaml.safe_dump``, with :class:`_FlowMapping` in flow style."""
+
+
+_Dumper.add_representer(
+    _FlowMapping, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+)
 
 
 # --- generating from the data ----------------------------------------------------------------
@@ -197,17 +227,36 @@ def _standard_metrics(profile: SchemaProfile, tables: dict[str, TableModel]) -> 
     revenue = _revenue_name(orders)
     customer_key = tables[orders.name].customer_key
     label = orders.name.replace("_", " ")
+    excluded, excluding = _excluded_statuses(orders, label)
+
+    def where() -> list[Filter]:  # each metric its own copy: editing one leaves the others alone
+        return [f.model_copy(deep=True) for f in excluded]
+
     return {
-        "revenue": MetricModel(table=orders.name, agg="sum", column=revenue, unit="money",
-                               description=f"Sum of {orders.name}.{revenue}"),
-        "orders": MetricModel(table=orders.name, agg="count", unit="count", description=f"Number of {label}"),
+        "revenue": MetricModel(table=orders.name, agg="sum", column=revenue, unit="money", where=where(),
+                               description=f"Sum of {orders.name}.{revenue}{excluding}"),
+        "orders": MetricModel(table=orders.name, agg="count", unit="count", where=where(),
+                              description=f"Number of {label}{excluding}"),
         "aov": MetricModel(table=orders.name, ratio=("revenue", "orders"), unit="money",
-                           description="Average order value: revenue / orders"),
+                           description=f"Average order value: revenue / orders{excluding}"),
         "active_customers": MetricModel(table=orders.name, agg="count_distinct", column=customer_key, unit="count",
-                                        description=f"Customers with at least one row in {orders.name}"),
-        "repeat_rate": MetricModel(table=orders.name, min_orders=2, unit="percent",
-                                   description=f"Share of active customers with 2 or more {label}"),
+                                        where=where(), description=f"Customers with at least one row in {orders.name}{excluding}"),
+        "repeat_rate": MetricModel(table=orders.name, min_orders=2, unit="percent", where=where(),
+                                   description=f"Share of active customers with 2 or more {label}{excluding}"),
     }
+
+
+def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], str]:
+    """``status not in [cancelled, returned]`` and ", excluding cancelled and returned orders", when the
+    order table has a status column with such values; else no filter and no words."""
+    for column in orders.by_role("category"):
+        if not _STATUS_NAME.match(column.name):
+            continue
+        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v))
+        if excluded:
+            named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
+            return [Filter(column=column.name, op="not in", value=excluded)], f", excluding {named} {label}"
+    return [], ""
 
 
 def _revenue_name(table: TableProfile) -> str | None:
@@ -327,6 +376,9 @@ def apply_semantic_model(profile: SchemaProfile, model: SemanticModel) -> Schema
         out.metrics[name] = MetricDefinition(
             name=name, table=metric.table, agg=metric.agg, column=metric.column, ratio=metric.ratio,
             min_orders=metric.min_orders, description=metric.description, unit=metric.unit,
+            where=tuple(
+                MetricFilter(f.column, f.op, tuple(f.value) if isinstance(f.value, list) else f.value) for f in metric.where
+            ),
         )
     if problems:
         raise SemanticModelError(
@@ -336,9 +388,9 @@ def apply_semantic_model(profile: SchemaProfile, model: SemanticModel) -> Schema
     return out
 
 
-def _closest(name: str, valid: list[str]) -> str:
+def _closest(name: str, valid: list[str], kind: str = "columns") -> str:
     close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
-    return f" (closest: {', '.join(close)})" if close else f" (columns: {', '.join(valid[:20])})"
+    return f" (closest: {', '.join(close)})" if close else f" ({kind}: {', '.join(valid[:20])})"
 
 
 def _apply_table(table: TableProfile, section: TableModel) -> list[str]:
@@ -418,4 +470,18 @@ def _metric_problem(name: str, metric: MetricModel, model: SemanticModel, profil
                 return f"metrics.{name}.ratio: '{part}' is on table {other.table}, not {metric.table}"
     if metric.min_orders and not table.customer_key:
         return f"metrics.{name}: min_orders needs tables.{table.name}.customer_key"
+    for condition in metric.where:
+        column = table.column(condition.column)
+        if column is None:
+            return (f"metrics.{name}.where: unknown column '{condition.column}' on {table.name}"
+                    f"{_closest(condition.column, [c.name for c in table.columns])}")
+        if column.role == "category" and column.values and condition.op in ("=", "!=", "in", "not in"):
+            known = {v.lower() for v in column.values}
+            for value in condition.value if isinstance(condition.value, list) else [condition.value]:
+                if str(value).lower() not in known:
+                    return (f"metrics.{name}.where: '{value}' is not a value of {table.name}.{column.name}"
+                            f"{_closest(str(value), column.values, 'values')}")
+        problem = filter_problem(column, condition)
+        if problem:
+            return f"metrics.{name}.where: {problem}"
     return None

@@ -104,6 +104,8 @@ def _declared_metric(
         named = [c for c in base.by_role("money") if c.name != found.column
                  and any(_has(t, v) for v in _variants(c) if len(v) > 3 and v not in ("total", "totals", "value", "usd", "eur"))]
         if not named:  # "total discount" means that column, not revenue
+            if found.where and found.description:  # "Sum of orders.total_usd, excluding cancelled and returned orders"
+                return Metric(name="revenue"), f"revenue ({found.description[:1].lower()}{found.description[1:]})"
             return Metric(name="revenue"), f"revenue (sum of {base.name}.{found.column})" if found.column else "revenue"
     return None
 
