@@ -623,12 +623,13 @@ def kb_eval(
     from rich.console import Console
     from rich.table import Table
 
-    view = Table("method", f"recall@{k}", "MRR", "p50 ms",
-                 title=f"{report.name}: {report.questions} questions, {report.chunks} chunks")
+    console = Console()
+    console.print(f"{report.name}: {report.questions} questions, {report.chunks} chunks", markup=False, highlight=False)
+    view = Table("method", f"recall@{k}", "MRR", "p50 ms")
     labels = {"vector": "vector only", "keyword": "BM25 only", "hybrid": "hybrid (RRF)"}
     for m in report.methods:
         view.add_row(labels.get(m.method, m.method), f"{m.recall_at_k:.3f}", f"{m.mrr:.3f}", f"{m.p50_ms:.1f}")
-    Console().print(view)
+    console.print(view)
     for q in report.method("hybrid").misses:
         _err().print(f"[yellow]hybrid missed:[/yellow] {q}")
 

@@ -648,8 +648,57 @@ def _load_csv(raw: bytes) -> LoadedDocument:
 # -- dispatch --------------------------------------------------------------------------
 
 
+_FENCED = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
+_TABLE_TAG = re.compile(r"<(/?)table\b[^>]*>", re.IGNORECASE)
+
+
+def _html_table_to_markdown(html: str) -> str:
+    parser = _HTMLToMarkdown()
+    parser.feed(html)
+    parser.close()
+    return parser.result()
+
+
+def html_tables_to_markdown(text: str) -> str:
+    """Raw HTML ``<table>`` blocks in Markdown become Markdown tables (fenced code is left alone).
+
+    Style guides often embed HTML tables; as markup they would be chunked mid-tag and embedded
+    as noise, as Markdown rows they are split with their header row kept.
+    """
+    out: list[str] = []
+    pos = 0
+    for fence in [*_FENCED.finditer(text), None]:
+        end = fence.start() if fence is not None else len(text)
+        out.append(_convert_tables(text[pos:end]))
+        if fence is not None:
+            out.append(fence.group(0))
+            pos = fence.end()
+    return "".join(out)
+
+
+def _convert_tables(text: str) -> str:
+    out: list[str] = []
+    pos = depth = 0
+    start = -1
+    for tag in _TABLE_TAG.finditer(text):
+        if not tag.group(1):
+            if depth == 0:
+                start = tag.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                out.append(text[pos:start])
+                table = _html_table_to_markdown(text[start : tag.end()])
+                out.append(f"\n\n{table}\n\n" if table else "")
+                pos = tag.end()
+    out.append(text[pos:])  # an unclosed <table> stays as it was
+    return "".join(out)
+
+
 def _load_markdown(raw: bytes) -> LoadedDocument:
-    return LoadedDocument(raw=raw, text=_decode_text(raw, "text"), fmt="markdown", kind="markdown")
+    text = html_tables_to_markdown(_decode_text(raw, "text"))
+    return LoadedDocument(raw=raw, text=text, fmt="markdown", kind="markdown")
 
 
 def _load_text(raw: bytes) -> LoadedDocument:

@@ -66,7 +66,7 @@ COLLECTION_NAME = "brand_knowledge"
 RRF_K = 60
 log = logging.getLogger(__name__)
 
-_CHUNKER_VERSION = "md-v2"  # v2: passages re-chunked to fit the encoder's window
+_CHUNKER_VERSION = "md-v2"  # v2: passages fit the encoder window; HTML tables in Markdown as rows
 _WINDOW_ATTEMPTS = 4  # re-chunkings at 3/4 of the bound before a passage may be truncated
 _MIN_CHUNK_TOKENS = 32
 _PAGE = 1000

@@ -434,3 +434,30 @@ def test_dense_passages_are_chunked_to_fit_the_embedding_window(tmp_path: Path) 
     assert max(len(ids) for ids in counter.tokenize(texts)) < counter.max_seq_length
     assert "AP-0011-ÜBK" in " ".join(corpus.documents)  # the last item is still stored
     assert kb.ingest([docs]).unchanged == ["groessen.md"]  # and the result is stable
+
+
+def test_html_tables_inside_markdown_are_chunked_as_tables(tmp_path: Path) -> None:
+    """Style guides embed HTML tables: passages get Markdown rows under their header, no tags."""
+    rows = "\n".join(
+        f"<tr><td>{word} term {i}</td><td>Use plain word {i} instead; it reads faster.</td></tr>"
+        for i, word in enumerate(["utilize", "leverage", "facilitate", "commence"] * 15)
+    )
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "words.md").write_text(
+        "# Words to avoid\n\n<table>\n<tr><th>Instead of</th><th>Write</th></tr>\n"
+        f"{rows}\n</table>\n\n```html\n<table><tr><td>kept as code</td></tr></table>\n```\n",
+        encoding="utf-8",
+    )
+    kb = KnowledgeBase(tmp_path / "chroma", embedding_precision="float32")
+    report = kb.ingest([docs])
+    assert report.chunks_added >= 3  # 60 rows do not fit one passage
+    passages = kb._load_corpus().documents
+    table_parts = [p for p in passages if "utilize term" in p or "commence term" in p]
+    assert len(table_parts) >= 3
+    for passage in table_parts:
+        outside_code = passage.split("```")[0]
+        assert "<td" not in outside_code and "<tr" not in outside_code
+        assert passage.startswith("| Instead of | Write |\n| --- | --- |")
+    assert any("<table><tr><td>kept as code</td></tr></table>" in p for p in passages)
+    assert [p.source for p in kb.search("should I write utilize", k=1)] == ["words.md"]
