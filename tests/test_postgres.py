@@ -6,6 +6,8 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,26 @@ def _postgres_up() -> bool:
 requires_postgres = pytest.mark.skipif(not _postgres_up(), reason="PostgreSQL is not running on 127.0.0.1:5432")
 
 
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[tuple[str, Any]]:
+    """A new PostgreSQL database: yields its URL and an engine on it; dropped afterwards."""
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    engine = sa.create_engine(url)
+    try:
+        yield url, engine
+    finally:
+        engine.dispose()
+        with admin.connect() as con:
+            con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A throw-away database holding the tiny customers/orders tables."""
@@ -37,30 +59,22 @@ def pg_database() -> Iterator[str]:
 
     from tests.conftest import CUSTOMERS, ORDERS
 
-    name = f"mara_test_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    engine = sa.create_engine(url)
-    with engine.begin() as con:
-        con.exec_driver_sql(
-            "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, "
-            "country TEXT, city TEXT, signup_date DATE, loyalty_tier TEXT, email_opt_in BOOLEAN, sms_opt_in BOOLEAN)"
-        )
-        con.exec_driver_sql(
-            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-            "order_date DATE, total NUMERIC(10,2), channel TEXT)"
-        )
-        con.execute(sa.text("INSERT INTO customers VALUES (:a,:b,:c,:d,:e,:f,:g,:h,:i,:j)"),
-                    [dict(zip("abcdefghij", row, strict=True)) for row in CUSTOMERS])
-        con.execute(sa.text("INSERT INTO orders VALUES (:a,:b,:c,:d,:e)"),
-                    [dict(zip("abcde", row, strict=True)) for row in ORDERS])
-    engine.dispose()
-    yield url
-    with admin.connect() as con:
-        con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with throwaway_database("mara_test") as (url, engine):
+        with engine.begin() as con:
+            con.exec_driver_sql(
+                "CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, email TEXT, "
+                "country TEXT, city TEXT, signup_date DATE, loyalty_tier TEXT, email_opt_in BOOLEAN, sms_opt_in BOOLEAN)"
+            )
+            con.exec_driver_sql(
+                "CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
+                "order_date DATE, total NUMERIC(10,2), channel TEXT)"
+            )
+            con.execute(sa.text("INSERT INTO customers VALUES (:a,:b,:c,:d,:e,:f,:g,:h,:i,:j)"),
+                        [dict(zip("abcdefghij", row, strict=True)) for row in CUSTOMERS])
+            con.execute(sa.text("INSERT INTO orders VALUES (:a,:b,:c,:d,:e)"),
+                        [dict(zip("abcde", row, strict=True)) for row in ORDERS])
+        engine.dispose()
+        yield url
 
 
 @requires_postgres
@@ -130,24 +144,16 @@ def pg_store() -> Iterator[str]:
 
     from tests.test_semantic_model import STORE_CUSTOMERS, STORE_ORDERS
 
-    name = f"mara_store_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as con:
-        con.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    engine = sa.create_engine(url)
-    with engine.begin() as con:
-        con.exec_driver_sql("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, country TEXT)")
-        con.exec_driver_sql("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
-                            "order_date DATE, total NUMERIC(10,2), status TEXT)")
-        con.execute(sa.text("INSERT INTO customers VALUES (:a, :b)"), [dict(zip("ab", r, strict=True)) for r in STORE_CUSTOMERS])
-        con.execute(sa.text("INSERT INTO orders VALUES (:a, :b, CAST(:c AS DATE), :d, :e)"),
-                    [dict(zip("abcde", r, strict=True)) for r in STORE_ORDERS])
-    engine.dispose()
-    yield url
-    with admin.connect() as con:
-        con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    with throwaway_database("mara_store") as (url, engine):
+        with engine.begin() as con:
+            con.exec_driver_sql("CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, country TEXT)")
+            con.exec_driver_sql("CREATE TABLE orders (order_id INTEGER PRIMARY KEY, customer_id INTEGER REFERENCES customers, "
+                                "order_date DATE, total NUMERIC(10,2), status TEXT)")
+            con.execute(sa.text("INSERT INTO customers VALUES (:a, :b)"), [dict(zip("ab", r, strict=True)) for r in STORE_CUSTOMERS])
+            con.execute(sa.text("INSERT INTO orders VALUES (:a, :b, CAST(:c AS DATE), :d, :e)"),
+                        [dict(zip("abcde", r, strict=True)) for r in STORE_ORDERS])
+        engine.dispose()
+        yield url
 
 
 @requires_postgres
