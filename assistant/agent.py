@@ -39,6 +39,7 @@ from assistant.settings import MaraSettings
 from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
+from tools.progress import PROGRESS_KEY
 from tools.registry import build_tools, required_scope, tool_allowed
 
 log = logging.getLogger("mara.agent")
@@ -429,9 +430,13 @@ class Assistant:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
                 config,
-                stream_mode=["messages", "updates"],
+                stream_mode=["messages", "updates", "custom"],
             )
             for mode, payload in stream:
+                if mode == "custom":
+                    if isinstance(payload, dict) and isinstance(payload.get(PROGRESS_KEY), dict):
+                        yield Event("progress", payload[PROGRESS_KEY])
+                    continue
                 if mode == "messages":
                     chunk, meta = payload
                     if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model":

@@ -156,6 +156,9 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
         data = event.data
         if event.type == "tool_start":
             err.print(f"[dim]→ {data['name']}({json.dumps(data['args'], default=str)[:160]})[/dim]")
+        elif event.type == "progress":
+            share = f" ({data['done']}/{data['total']})" if data.get("total") else ""
+            err.print(f"[dim]  … {data.get('message', '')}{share}[/dim]", markup=True, highlight=False)
         elif event.type == "tool_end":
             mark = "[green]✓[/green]" if data["ok"] else "[red]✗[/red]"
             err.print(f"[dim]{mark} {data['name']} {data.get('duration_ms') or 0:.0f} ms[/dim]")

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 EventType = Literal[
-    "text", "tool_start", "tool_end", "table", "chart", "citation", "usage", "error", "done"
+    "text", "tool_start", "tool_end", "progress", "table", "chart", "citation", "usage", "error", "done"
 ]
 
 
@@ -19,6 +19,7 @@ class Event:
 
     - ``text``: ``{"delta": str}`` a piece of the reply
     - ``tool_start``: ``{"id", "name", "args"}``
+    - ``progress``: ``{"name", "message", "done"?, "total"?}`` long tool work under way
     - ``tool_end``: ``{"id", "name", "ok": bool, "duration_ms", "summary"}``
     - ``table``: ``{"artifact_id", "columns", "rows", "row_count", "truncated"}``
     - ``chart``: ``{"artifact_id", "title", "spec", "table_id"?, "png"?}`` (Vega-Lite v5)

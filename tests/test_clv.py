@@ -96,8 +96,10 @@ def test_recovers_the_demo_dropout_process(tmp_path: Path) -> None:
     build_demo_data(path, customers=3_000, seed=3)
     import duckdb
 
+    steps: list[str] = []
     with duckdb.connect(str(path), read_only=True) as con:
-        res = fit_clv(con, "orders", horizon_days=180)
+        res = fit_clv(con, "orders", horizon_days=180, progress=lambda m, d, t: steps.append(m))
+    assert [s.split(" ")[0] for s in steps] == ["purchase", "fitting", "fitting", "predicting"]
     a, b = res.bgnbd.a, res.bgnbd.b
     assert a / (a + b) == pytest.approx(1.2 / 9.2, rel=0.3)  # mean dropout probability
     c = res.customers

@@ -118,6 +118,12 @@ def test_churn_question_trains_and_scores_a_model(ctx: ToolContext) -> None:
     assert "AUC" in result.reply and "baseline" in result.reply
     tables = [e for e in result.events if e.type == "table"]
     assert tables and tables[0].data["columns"][:2] == ["id", "score"]
+    # the long training reports its steps between the tool's start and end
+    kinds = [e.type for e in result.events]
+    progress = [e.data for e in result.events if e.type == "progress"]
+    assert kinds.index("tool_start") < kinds.index("progress") < kinds.index("tool_end")
+    assert [p["name"] for p in progress] == ["predict_churn"] * 3
+    assert progress[0]["message"].startswith("features as of") and progress[-1]["message"].startswith("training on")
 
 
 @pytest.mark.integration

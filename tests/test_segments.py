@@ -145,6 +145,16 @@ def test_clustering_finds_planted_structure() -> None:
     assert frequent.z_scores["frequency"] > 1
 
 
+def test_clustering_reports_its_steps() -> None:
+    tables, _ = _planted()
+    steps: list[tuple[str, int | None, int | None]] = []
+    cluster_customers(tables, "orders", progress=lambda m, d, t: steps.append((m, d, t)))
+    assert steps[0][0].startswith("behaviour features")
+    tried = [s for s in steps if s[0].startswith("trying")]
+    assert [(d, t) for _, d, t in tried] == [(i, 7) for i in range(7)]  # k = 2..8
+    assert steps[-1][0].startswith("fitting 3 clusters")
+
+
 def test_clustering_given_k_and_too_small() -> None:
     tables, _ = _planted()
     assert cluster_customers(tables, "orders", k=5).k == 5

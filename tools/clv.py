@@ -23,6 +23,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 
 from assistant.errors import MaraError, ToolInputError
 from tools.model_data import OrderColumns, latest_date, open_source, q, resolve_orders
+from tools.progress import StepProgress, quiet
 
 
 class ModelFitError(MaraError):
@@ -291,12 +292,15 @@ def fit_clv(
     calibration_end: date | None = None,
     horizon_days: int = 365,
     unit_days: float = 7.0,
+    progress: StepProgress | None = None,
 ) -> CLVResult:
     """Fit BG/NBD + Gamma-Gamma on orders up to ``calibration_end`` (default: latest order).
 
     With an earlier ``calibration_end`` the following period is a holdout: predicted vs. actual
     purchases per customer are compared (MAE, correlation, AUC of "buys again").
+    ``progress(message, done, total)`` hears about each step.
     """
+    say = progress or quiet
     if horizon_days <= 0:
         raise ToolInputError(
             f"horizon_days must be a positive number of days (got {horizon_days}).",
@@ -323,6 +327,7 @@ def fit_clv(
                 f"calibration end {end} is before the first order ({first}).",
                 hint=f"Give a date between {first} and {latest}.",
             )
+        say("purchase history per customer …", None, None)
         cal = rfm_summary(ds, cols, end, unit_days)
         actual = None
         if end < latest:
@@ -339,13 +344,16 @@ def fit_clv(
             "at least 20 customers and 10 repeat buyers.",
             hint="Use a later --calibration-end.",
         )
+    say(f"fitting BG/NBD (purchases) on {len(cal):,} customers …", 1, 3)
     model = fit_bgnbd(cal["x"].to_numpy(), cal["tx"].to_numpy(), cal["T"].to_numpy())
+    say("fitting Gamma-Gamma (spend) …", 2, 3)
     gg = None
     notes = list(cols.notes)
     try:
         gg = fit_gamma_gamma(cal["x"].to_numpy(), cal["m"].to_numpy())
     except ToolInputError as err:
         notes.append(f"Spend model skipped: {err.message}")
+    say("predicting each customer's lifetime value …", 3, 3)
     horizon = (latest - end).days if actual is not None else horizon_days
     t = horizon / unit_days
     x, tx, T = cal["x"].to_numpy(), cal["tx"].to_numpy(), cal["T"].to_numpy()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import ToolInputError
 from tools.context import ToolContext
+from tools.progress import report_progress
 from tools.results import ToolOutput, render_table, table_artifact
 from tools.warehouse import QueryResult
 
@@ -99,7 +100,7 @@ def cluster_output(ctx: ToolContext, table: str, k: int | None = None) -> ToolOu
 
     from tools.segments import cluster_customers
 
-    res = cluster_customers(ctx.warehouse, table, k)
+    res = cluster_customers(ctx.warehouse, table, k, progress=report_progress)
     frame = pd.DataFrame(
         [
             {
@@ -163,6 +164,7 @@ def clv_output(
         orders_table,
         calibration_end=_parse_date(calibration_end, "calibration_end"),
         horizon_days=horizon_days,
+        progress=report_progress,
     )
     cust = res.customers.sort_values("clv", ascending=False)
     cols = ["customer_id", "x", "p_alive", "expected_purchases", "expected_spend", "clv"]
@@ -235,6 +237,7 @@ def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
             "churn" if label == "churn" else "purchase",
             horizon_days,
             models_dir=models_path(ctx.settings.home),
+            progress=report_progress,
         )
         return model_output(ctx, meta)
 

@@ -17,6 +17,7 @@ from langchain_core.tools import BaseTool, StructuredTool
 
 from assistant.tokens import truncate_to_budget
 from tools.context import ToolContext
+from tools.progress import running_tool
 from tools.results import ToolOutput
 
 ToolFunction = Callable[..., ToolOutput]
@@ -27,7 +28,8 @@ def wrap_tool(fn: ToolFunction, *, token_budget: int) -> BaseTool:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> tuple[str, dict[str, Any]]:
-        output = fn(*args, **kwargs)
+        with running_tool(fn.__name__):
+            output = fn(*args, **kwargs)
         return truncate_to_budget(output.text, token_budget), output.to_artifact()
 
     return StructuredTool.from_function(

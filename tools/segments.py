@@ -27,6 +27,7 @@ from tools.model_data import (
     q,
     resolve_orders,
 )
+from tools.progress import StepProgress, quiet
 
 # --- RFM ------------------------------------------------------------------------------------
 
@@ -288,11 +289,17 @@ def cluster_customers(
     k_range: tuple[int, int] = (2, 8),
     sample: int = 4000,
     seed: int = 0,
+    progress: StepProgress | None = None,
 ) -> ClusterResult:
-    """Cluster customers on standardized behaviour; k by silhouette on a sample unless given."""
+    """Cluster customers on standardized behaviour; k by silhouette on a sample unless given.
+
+    ``progress(message, done, total)`` hears about each step (features, each k tried, the fit).
+    """
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.metrics import silhouette_score
 
+    say = progress or quiet
+    say("behaviour features per customer …", None, None)
     raw, id_name, notes = behaviour_features(source, table)
     if len(raw) < 50:
         raise ToolInputError(f"{table} gives {len(raw):,} customers; clustering needs at least 50.")
@@ -312,7 +319,9 @@ def cluster_customers(
     chosen_by = "given"
     if k is None:
         scores = {}
-        for kk in range(k_range[0], min(k_range[1], len(idx) - 1) + 1):
+        candidates = range(k_range[0], min(k_range[1], len(idx) - 1) + 1)
+        for step, kk in enumerate(candidates):
+            say(f"trying {kk} clusters on a sample of {len(idx):,} …", step, len(candidates))
             labels = KMeans(kk, n_init=3, random_state=seed).fit_predict(x[idx])
             scores[kk] = float(silhouette_score(x[idx], labels))
         k = max(scores, key=lambda kk: scores[kk])
@@ -323,6 +332,7 @@ def cluster_customers(
         else KMeans(k, n_init=5, random_state=seed)
     )
     fit_rows = rng.permutation(len(x))[:300_000] if len(x) > 300_000 else slice(None)
+    say(f"fitting {k} clusters and assigning {len(x):,} customers …", None, None)
     model.fit(x[fit_rows])  # centres from up to 300k customers; everyone is assigned below
     labels = model.predict(x)
     if best_sil is None:

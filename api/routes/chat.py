@@ -21,7 +21,8 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 
 _SSE_DOC = (
     "One frame per event, in order: `event: <type>` then `data: <json>`. Types: text "
-    "(`{delta}`), tool_start, tool_end, table, chart, citation, usage, error, and finally done "
+    "(`{delta}`), tool_start, progress (`{name, message, done?, total?}` during long tools), "
+    "tool_end, table, chart, citation, usage, error, and finally done "
     "(`{reply, conversation_id, mode, tool_calls}`)."
 )
 

@@ -477,6 +477,7 @@
       switch (type) {
         case "text": this.appendText(data.delta || ""); break;
         case "tool_start": this.toolStart(data); break;
+        case "progress": this.toolProgress(data); break;
         case "tool_end": this.toolEnd(data); break;
         case "table": this.artifactsBox.append(renderTable(data)); break;
         case "chart": this.artifactsBox.append(renderChart(data)); break;
@@ -513,9 +514,17 @@
         el("summary", {}, status, el("span", { class: "step-name", text: data.name || "tool" }),
           state, time),
         detail);
-      this.steps.set(data.id || `step-${this.steps.size}`, { node, time, state, detail });
+      this.steps.set(data.id || `step-${this.steps.size}`, { node, time, state, detail, name: data.name });
       this.stepsBox.append(node);
       scrollToBottom();
+    }
+
+    toolProgress(data) {
+      const running = [...this.steps.values()].reverse().find((step) =>
+        step.node.classList.contains("step-running") && (!data.name || step.name === data.name));
+      if (!running) return;
+      const share = data.total ? ` (${data.done ?? 0}/${data.total})` : "";
+      running.time.textContent = `${data.message || "working…"}${share}`;
     }
 
     toolEnd(data) {

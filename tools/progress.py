@@ -1,0 +1,55 @@
+"""Progress of long tool work, reported to whoever runs the turn (CLI, API stream, web chat).
+
+A tool calls :func:`report_progress` between the steps of long work (training a model,
+fitting CLV); the agent loop turns each report into a ``progress`` event. Outside an agent
+turn (a direct call, a test, the ``mara`` commands with their own progress bars) reporting
+does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["PROGRESS_KEY", "StepProgress", "quiet", "report_progress", "running_tool"]
+
+#: ``progress(message, done, total)``: how capability functions report their steps
+#: (``done``/``total`` are None when a step has no count). :func:`report_progress` is one.
+StepProgress = Callable[[str, int | None, int | None], None]
+
+
+def quiet(message: str, done: int | None = None, total: int | None = None) -> None:
+    """A :data:`StepProgress` that reports nothing."""
+
+#: Key of a progress report in LangGraph's ``custom`` stream.
+PROGRESS_KEY = "mara_progress"
+
+_TOOL: ContextVar[str | None] = ContextVar("mara_running_tool", default=None)
+
+
+@contextmanager
+def running_tool(name: str) -> Iterator[None]:
+    """Mark ``name`` as the tool whose progress is reported inside the block."""
+    token = _TOOL.set(name)
+    try:
+        yield
+    finally:
+        _TOOL.reset(token)
+
+
+def report_progress(message: str, done: int | None = None, total: int | None = None) -> None:
+    """Report how the running tool is getting on: ``message``, optionally ``done`` of ``total``."""
+    try:
+        from langgraph.config import get_stream_writer
+
+        writer = get_stream_writer()
+    except (ImportError, RuntimeError):  # not inside an agent turn
+        return
+    report: dict[str, Any] = {"name": _TOOL.get(), "message": message}
+    if done is not None:
+        report["done"] = int(done)
+    if total is not None:
+        report["total"] = int(total)
+    writer({PROGRESS_KEY: report})
