@@ -505,6 +505,25 @@ def test_failed_update_falls_back_to_a_new_message(slack: Slack) -> None:
 
 
 @pytest.mark.integration
+def test_long_tools_show_their_progress_in_the_thinking_message(slack: Slack) -> None:
+    """While a model trains, the thinking message says which step it is on (throttled)."""
+    posted = slack.bot.client.chat_postMessage(channel="CPROGRESS", text=THINKING)
+    update = slack.bot._progress_updater("CPROGRESS", posted["ts"])
+    assert update is not None and slack.bot._progress_updater("CPROGRESS", None) is None
+    update({"name": "predict_churn", "message": "features as of 2026-05-01 (training) …"})
+    update({"name": "predict_churn", "message": "too soon: not shown"})
+    updates = slack.in_channel("CPROGRESS", "chat.update")
+    assert len(updates) == 1 and updates[0].params["ts"] == posted["ts"]
+    assert updates[0].params["text"] == ":hourglass_flowing_sand: features as of 2026-05-01 (training) …"
+
+    slack.fake.fail("chat.update", error="ratelimited")  # a failed courtesy update is only logged
+    fresh = slack.bot._progress_updater("CPROGRESS", posted["ts"])
+    assert fresh is not None
+    fresh({"message": "clusters", "done": 2, "total": 7})
+    assert slack.in_channel("CPROGRESS", "chat.update")[-1].params["text"].endswith("clusters (2/7)")
+
+
+@pytest.mark.integration
 def test_rate_limited_web_api_call_waits_for_retry_after(slack: Slack) -> None:
     slack.fake.rate_limit("chat.update", retry_after=1)
     payload = event_payload("How many customers do we have?", "CLIMIT")

@@ -24,6 +24,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,6 +66,9 @@ EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1_000_000
 MAX_UPLOAD_BYTES = 50_000_000
 THINKING = ":hourglass_flowing_sand: Thinking…"
+#: Seconds between updates of the thinking message with a long tool's progress (Slack
+#: allows about one chat.update per second per channel).
+PROGRESS_EVERY_S = 3.0
 SLASH_COMMAND = "/mara"
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 _IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join"}
@@ -425,7 +429,8 @@ class SlackBot:
     ) -> None:
         """Run the turn and deliver it (turn thread); ``actor`` (the Slack user) goes to the audit trail."""
         try:
-            message = self._run_turn(text, conversation, thread, actor)
+            progress = self._progress_updater(channel, thinking_ts)
+            message = self._run_turn(text, conversation, thread, actor, on_progress=progress)
             self._deliver(channel, thread, thinking_ts, message)
             self._upload_tables(channel, thread, message.csv_tables)
             self._upload_charts(channel, thread, message.charts)
@@ -435,13 +440,40 @@ class SlackBot:
             with self._pending_lock:
                 self._pending -= 1
 
-    def _run_turn(self, text: str, conversation: str, thread: str | None = None, actor: str = "slack") -> SlackMessage:
+    def _progress_updater(self, channel: str, thinking_ts: str | None) -> Callable[[dict[str, Any]], None] | None:
+        """Show a long tool's progress in the thinking message, at most every few seconds."""
+        if not thinking_ts:
+            return None
+        last = [-math.inf]
+
+        def update(data: dict[str, Any]) -> None:
+            now = time.monotonic()
+            if now - last[0] < PROGRESS_EVERY_S:
+                return
+            last[0] = now
+            share = f" ({data['done']}/{data['total']})" if data.get("total") else ""
+            note = f":hourglass_flowing_sand: {escape(str(data.get('message') or 'Working…'))}{share}"
+            try:
+                self.client.chat_update(channel=channel, ts=thinking_ts, text=note, blocks=notice_blocks(note))
+            except SlackClientError as err:  # progress is a courtesy: the answer still follows
+                log.warning("slack: progress update in %s failed: %s", channel, _slack_error(err))
+
+        return update
+
+    def _run_turn(
+        self, text: str, conversation: str, thread: str | None = None, actor: str = "slack",
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+    ) -> SlackMessage:
         try:
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:
                 scopes = None if "admin" in self.settings.scopes else frozenset(self.settings.scopes)
-                events: list[Event] = list(assistant.stream(text, conversation, actor=actor, scopes=scopes))
+                events: list[Event] = []
+                for event in assistant.stream(text, conversation, actor=actor, scopes=scopes):
+                    events.append(event)
+                    if event.type == "progress" and on_progress is not None:
+                        on_progress(event.data)
                 drafts = self._turn_drafts(assistant, conversation, events)
             finally:
                 self.locks.release(conversation, lock)
