@@ -68,7 +68,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = runtime
-    app.state.auth = auth.Auth(runtime.settings)
+    app.state.auth = auth.Auth(runtime.settings, runtime.shared)
     app.state.metrics = runtime.metrics
     install_error_handlers(app)
     for router in (

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, ApiError
+from api.shared_state import SharedState
 from assistant.keys import SCOPES, KeyInfo, KeyStore
 from assistant.settings import MaraSettings
 
@@ -84,10 +85,14 @@ def _loopback(host: str | None) -> bool:
 
 
 class TokenBuckets:
-    """One token bucket per caller: ``per_minute`` capacity, refilled at ``per_minute``/60 s."""
+    """One token bucket per caller: ``per_minute`` capacity, refilled at ``per_minute``/60 s.
 
-    def __init__(self, per_minute: int) -> None:
+    With ``shared`` (``MARA_REDIS_URL``) the buckets live in Redis, shared by every worker.
+    """
+
+    def __init__(self, per_minute: int, shared: SharedState | None = None) -> None:
         self.per_minute = per_minute
+        self.shared = shared
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
@@ -95,6 +100,8 @@ class TokenBuckets:
         """Take a token; 0.0 when allowed, else the seconds until one is available."""
         if self.per_minute <= 0:
             return 0.0
+        if self.shared is not None:
+            return self.shared.take(f"api:{who}", self.per_minute, self.per_minute)
         rate = self.per_minute / 60.0
         now = time.monotonic()
         with self._lock:
@@ -113,10 +120,10 @@ class TokenBuckets:
 class Auth:
     """Per-app auth state: the workspace's key store, the session secret, rate buckets."""
 
-    def __init__(self, settings: MaraSettings) -> None:
+    def __init__(self, settings: MaraSettings, shared: SharedState | None = None) -> None:
         self.settings = settings
         self.keys = KeyStore.for_home(settings.home)
-        self.buckets = TokenBuckets(settings.rate_limit_per_minute)
+        self.buckets = TokenBuckets(settings.rate_limit_per_minute, shared)
         self._has_keys = False
         self._checked = 0.0
         self._secret: bytes | None = None

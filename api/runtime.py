@@ -14,6 +14,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.metrics import Metrics
+from api.shared_state import SharedState
 from assistant.events import Event
 from assistant.settings import MaraSettings
 from tools.results import ArtifactStore
@@ -58,10 +59,15 @@ class ChatAssistant(Protocol):
 
 
 class TurnLocks:
-    """One turn at a time per conversation; turns of different conversations run in parallel."""
+    """One turn at a time per conversation; turns of different conversations run in parallel.
 
-    def __init__(self) -> None:
+    With ``shared`` (``MARA_REDIS_URL``) the rule holds across workers too: after the local
+    lock, a Redis lease on the conversation is taken (waiting while another worker holds it).
+    """
+
+    def __init__(self, shared: SharedState | None = None) -> None:
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.shared = shared
 
     @asynccontextmanager
     async def hold(self, conversation_id: str) -> AsyncIterator[None]:
@@ -70,7 +76,18 @@ class TurnLocks:
         self._locks[conversation_id] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                if self.shared is None:
+                    yield
+                else:
+                    lease = self.shared.lease(f"turn:{conversation_id}")
+                    delay = 0.02
+                    while not await asyncio.to_thread(lease.try_acquire):
+                        await asyncio.sleep(delay)
+                        delay = min(0.5, delay * 2)
+                    try:
+                        yield
+                    finally:
+                        await asyncio.to_thread(lease.release)
         finally:
             lock, users = self._locks[conversation_id]
             if users <= 1:
@@ -87,7 +104,8 @@ class Runtime:
 
     def __init__(self, settings: MaraSettings, assistant: ChatAssistant | None = None) -> None:
         self.settings = settings
-        self.turn_locks = TurnLocks()
+        self.shared = SharedState.from_settings(settings)
+        self.turn_locks = TurnLocks(self.shared)
         self.artifacts = ArtifactStore(settings.artifacts_path)
         self.metrics = Metrics()
         self._assistant = assistant

@@ -123,6 +123,12 @@ class MaraSettings(BaseSettings):
         "(exact). Queries are always float32.",
     )
 
+    redis_url: str | None = Field(
+        default=None,
+        description="redis:// URL shared by API workers/pods: per-key rate limits, one turn at a "
+        "time per conversation, Slack retries answered once. Unset: kept in each process.",
+    )
+
     # --- server ---------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000

@@ -131,10 +131,12 @@ class SlackBot:
         self.max_pending = 4 * settings.workers
         self._pending = 0
         self._pending_lock = threading.Lock()
-        self.deduper = EventDeduper()
-        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.deduper = EventDeduper(shared=runtime.shared)
+        self.limiter = RateLimiter(
+            settings.rate_limit_per_minute, settings.rate_limit_burst, shared=runtime.shared
+        )
         self._limited_until: dict[str, float] = {}
-        self.locks = KeyedLocks()
+        self.locks = KeyedLocks(runtime.shared)
         self.table_rows = TABLE_ROWS  # larger tables are also uploaded as CSV
         self.bolt = App(
             client=self.client,
