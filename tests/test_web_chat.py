@@ -344,3 +344,23 @@ def test_conversation_sidebar_lists_opens_renames_and_deletes(page: Any, fresh: 
 def _artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def test_a_long_tool_shows_its_progress_while_it_runs(page: Any, live: str) -> None:
+    """Training a churn model takes seconds: its tool card says which step it is on."""
+    page.goto(live)
+    page.evaluate(
+        """() => {
+          window.stepTexts = [];
+          new MutationObserver(() => document.querySelectorAll('.step-time')
+              .forEach((e) => window.stepTexts.push(e.textContent)))
+            .observe(document.body, { subtree: true, childList: true, characterData: true });
+        }"""
+    )
+    answer = ask(page, "Which customers are likely to churn next quarter?", 0)
+    expect(answer.locator(".step-ok .step-name")).to_have_text("predict_churn")
+    shown = page.evaluate("window.stepTexts")
+    assert any(t.startswith("features as of") for t in shown), shown
+    assert any(t.startswith("training on") for t in shown), shown
+    assert not answer.locator(".step-time").inner_text().startswith("training")  # ends as a duration
+    assert page.problems == []
