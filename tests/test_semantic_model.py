@@ -425,6 +425,13 @@ def test_the_planner_says_which_orders_revenue_leaves_out(store: Path) -> None:
     parsed = parse_data_question("what is our revenue?", context(store).profile(), TODAY)
     assert parsed is not None and parsed.spec.metrics[0].name == "revenue"
     assert parsed.subject == "revenue (sum of orders.total, excluding cancelled and returned orders)"
+    profile = context(store).profile()
+    repeat = parse_data_question("what is our repeat rate by country?", profile, TODAY)
+    assert repeat is not None and repeat.subject == (
+        "repeat rate (% of customers with 2 or more orders, excluding cancelled and returned orders)"
+    )
+    aov = parse_data_question("what is our average order value?", profile, TODAY)
+    assert aov is not None and aov.subject.endswith("metric 'aov', excluding cancelled and returned orders)")
 
 
 def test_describe_data_shows_a_metric_filter(store: Path) -> None:

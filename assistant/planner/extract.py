@@ -29,7 +29,7 @@ from assistant.planner.vocabulary import (
     _words,
 )
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange
-from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
 
 
 @dataclass(slots=True)
@@ -82,31 +82,52 @@ def _revenue_column(table: TableProfile, text: str, profile: SchemaProfile | Non
     return None
 
 
+def _filter_note(metric: MetricDefinition | None, rows: str) -> str:
+    """``", excluding cancelled and returned orders"`` for a metric's ``where``, else ``""``."""
+    if metric is None or not metric.where:
+        return ""
+    notes = []
+    for item in metric.where:
+        values = [str(v) for v in item.value] if isinstance(item.value, tuple) else [str(item.value)]
+        listed = values[0] if len(values) == 1 else f"{', '.join(values[:-1])} and {values[-1]}"
+        if item.op in ("!=", "not in"):
+            notes.append(f"excluding {listed} {rows}")
+        else:
+            notes.append(f"{item.column} {item.op} {listed}")
+    return ", " + "; ".join(notes)
+
+
 def _declared_metric(
     profile: SchemaProfile, base: TableProfile, t: str, *, wants_aov: bool, wants_money: bool, wants_repeat: bool
 ) -> tuple[Metric, str] | None:
-    """A metric the semantic model defines for what the question asks, on ``base``."""
+    """A metric the semantic model defines for what the question asks, on ``base``; its label
+    says which rows it leaves out ("revenue (sum of orders.total_usd, excluding cancelled ...)")."""
     def on_base(name: str) -> bool:
         found = profile.metric(name)
         return found is not None and found.table.lower() == base.name.lower()
 
+    rows = base.name.replace("_", " ")
     if wants_repeat and on_base("repeat_rate"):
         found = profile.metric("repeat_rate")
         assert found is not None
-        return Metric(name=found.name), f"repeat rate (% of customers with {found.min_orders} or more {base.name.replace('_', ' ')})"
+        return Metric(name=found.name), f"repeat rate (% of customers with {found.min_orders} or more {rows}{_filter_note(found, rows)})"
     if wants_aov:
         name = next((n for n in ("aov", "average_order_value") if on_base(n)), None)
         if name is not None:
-            return Metric(name=name, alias="average_order_value"), f"average order value ({base.name.replace('_', ' ')}: revenue / count, metric '{name}')"
+            aov = profile.metric(name)
+            part = profile.metric(aov.ratio[0]) if aov is not None and aov.ratio else None
+            return Metric(name=name, alias="average_order_value"), (
+                f"average order value ({rows}: revenue / count, metric '{name}'{_filter_note(part, rows)})"
+            )
     if wants_money and on_base("revenue"):
         found = profile.metric("revenue")
         assert found is not None
         named = [c for c in base.by_role("money") if c.name != found.column
                  and any(_has(t, v) for v in _variants(c) if len(v) > 3 and v not in ("total", "totals", "value", "usd", "eur"))]
         if not named:  # "total discount" means that column, not revenue
-            if found.where and found.description:  # "Sum of orders.total_usd, excluding cancelled and returned orders"
-                return Metric(name="revenue"), f"revenue ({found.description[:1].lower()}{found.description[1:]})"
-            return Metric(name="revenue"), f"revenue (sum of {base.name}.{found.column})" if found.column else "revenue"
+            if not found.column:
+                return Metric(name="revenue"), "revenue"
+            return Metric(name="revenue"), f"revenue (sum of {base.name}.{found.column}{_filter_note(found, rows)})"
     return None
 
 
