@@ -135,7 +135,46 @@ def test_churn_then_win_back_sms_in_one_turn(ctx: ToolContext) -> None:
         result = assistant.run(
             "Which customers are likely to churn next quarter, and draft a win-back SMS for them in our voice"
         )
-    assert [c["name"] for c in result.tool_calls] == ["predict_churn", "draft_copy"]
-    copy_args = result.tool_calls[1]["args"]
-    assert copy_args["channel"] == "sms" and copy_args["segment"] == "At Risk"
+    # the brand's win-back offer is looked up first; this workspace has no brand documents
+    assert [c["name"] for c in result.tool_calls] == ["predict_churn", "search_knowledge", "draft_copy"]
+    assert result.tool_calls[1]["args"] == {"query": "win-back offer code", "k": 3}
+    copy_args = result.tool_calls[2]["args"]
+    assert copy_args["channel"] == "sms" and copy_args["segment"] == "At Risk" and "offer" not in copy_args
     assert "AUC" in result.reply and "**Variant 1**" in result.reply and "Reply STOP to opt out" in result.reply
+    assert "I found no win-back offer in the brand knowledge base" in result.reply
+
+
+@pytest.mark.integration
+def test_win_back_copy_states_the_brands_own_offer(ctx: ToolContext, tmp_path: Path) -> None:
+    """With the brand's documents ingested, the drafts carry its real win-back offer and say where it is from."""
+    import shutil
+
+    from assistant.agent import Assistant
+    from knowledge.sample import sample_brand_path
+    from knowledge.store import KnowledgeBase
+
+    home = tmp_path / "brand"
+    home.mkdir()
+    shutil.copy(ctx.settings.home / "warehouse.duckdb", home / "warehouse.duckdb")
+    settings = ctx.settings.model_copy(update={"home": home, "mode": "offline"})
+    KnowledgeBase(settings.chroma_path).ingest([sample_brand_path()])
+    with Assistant(settings) as assistant:
+        result = assistant.run("Draft 2 win-back SMS for at-risk customers")
+    assert [c["name"] for c in result.tool_calls] == ["search_knowledge", "draft_copy"]
+    offer = result.tool_calls[1]["args"]["offer"]
+    assert offer == "15% off one full-price order with code COMEBACK15"
+    assert 'Offer from your brand knowledge (offers.md › Win-back offer: "We miss you")' in result.reply
+    drafts = [e.data for e in result.events if e.type == "tool_end" and e.data["name"] == "draft_copy"]
+    assert drafts and drafts[0]["ok"]
+    assert result.reply.count("COMEBACK15") >= 3  # the note and both variants
+    assert "Reply STOP to opt out" in result.reply
+
+
+@pytest.mark.integration
+def test_an_offer_in_the_request_is_used_as_given(ctx: ToolContext) -> None:
+    from assistant.agent import Assistant
+
+    with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
+        result = assistant.run("Write 2 win-back emails for lapsed customers with 20% off jackets")
+    assert [c["name"] for c in result.tool_calls] == ["draft_copy"]
+    assert result.tool_calls[0]["args"]["offer"] == "20% off jackets"

@@ -168,6 +168,14 @@ def compose_error_reply(tool: str, error: str) -> str:
     return f"I couldn't answer that with `{tool}`: {text}"
 
 
+def compose_offer_note(lookup: dict[str, Any], purpose: str) -> str:
+    """The offer the drafts use, with its source in the brand knowledge base (or its absence)."""
+    if lookup.get("offer"):
+        return f"Offer from your brand knowledge ({lookup.get('source')}): **{lookup['offer']}**."
+    return (f"I found no {purpose} offer in the brand knowledge base, so the drafts state none; "
+            "add it to your offers document or name it in the request (e.g. “with 15% off”).")
+
+
 def compose_copy_reply(data: dict[str, Any]) -> str:
     """Each drafted variant with its fields and a one-line check summary."""
     variants = data.get("variants") or []

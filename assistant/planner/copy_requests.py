@@ -22,6 +22,16 @@ _SEGMENT_HINTS = [
     (r"new customers|first[- ]time|welcome", "New"),
 ]
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# What a message is for; the brand's offer for it is looked up in its knowledge base.
+_PURPOSES = [
+    (r"win[- ]?back|we miss you|lapsed|come back|re-?engag\w*|reactivat\w*", "win-back"),
+    (r"welcome|first[- ]time|first order|new (?:customers?|subscribers?)", "welcome"),
+    (r"birthday", "birthday"),
+    (r"abandoned (?:cart|basket)|left in (?:their|your) (?:cart|basket)", "abandoned cart"),
+    (r"\bvip\b|loyalty|loyal customers", "loyalty"),
+]
+_OFFER_LINE = re.compile(r"\boffer\b\W{0,4}:\W*(.+)", re.I)
+_CODE = re.compile(r"\b[A-Z][A-Z0-9]{3,}\d+\b")
 
 
 _AUDIENCE_WORDS = "|".join([re.escape(x.lower()) for x in _SEGMENTS] + [
@@ -58,6 +68,30 @@ def _topic(text: str) -> str:
     topic = re.sub(r"\s+", " ", topic).strip(" ,.;:!?-")
     topic = re.sub(r"^(for|about|on|with|to)\s+", "", topic, flags=re.I)
     return topic if len(re.findall(r"[A-Za-z]{3,}", topic)) >= 2 else ""
+
+
+def copy_purpose(text: str) -> str | None:
+    """What a copy request is for (``"win-back"``, ``"welcome"``, ...), or None."""
+    return next((name for pattern, name in _PURPOSES if re.search(pattern, text, re.I)), None)
+
+
+def offer_from_passages(passages: list[dict[str, Any]]) -> tuple[str, str] | None:
+    """The offer stated in brand-knowledge ``passages`` and where: ``("15% off ... COMEBACK15",
+    "offers.md › Win-back offer")``; None when no passage states one.
+
+    A line "Offer: ..." wins; otherwise the first sentence that has both a discount and a code.
+    """
+    for passage in passages[:3]:
+        text = re.sub(r"[*_`]", "", str(passage.get("text", "")))
+        match = _OFFER_LINE.search(text)
+        sentence = match.group(1).split("\n")[0].strip().rstrip(".") if match else None
+        if sentence is None:
+            sentence = next((s.strip().rstrip(".") for s in re.split(r"(?<=[.!?])\s+|\n", text)
+                             if _CODE.search(s) and re.search(r"\d+\s?%|free shipping", s, re.I)), None)
+        if sentence and len(sentence) <= 120:
+            where = " › ".join(x for x in (str(passage.get("source", "")), str(passage.get("heading", "")).split(" > ")[-1]) if x)
+            return sentence, where
+    return None
 
 
 def copy_request(text: str) -> dict[str, Any] | None:

@@ -34,9 +34,15 @@ from assistant.planner.compose import (
     compose_describe_reply,
     compose_error_reply,
     compose_knowledge_reply,
+    compose_offer_note,
     compose_query_reply,
 )
-from assistant.planner.copy_requests import copy_follow_up, copy_request
+from assistant.planner.copy_requests import (
+    copy_follow_up,
+    copy_purpose,
+    copy_request,
+    offer_from_passages,
+)
 from assistant.planner.extract import DataQuestion, merge_follow_up, parse_data_question
 from assistant.planner.routing import Router
 from assistant.tokens import count_message_tokens, count_tokens
@@ -93,7 +99,8 @@ class OfflinePlanner(BaseChatModel):
         results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
         if results:
             plan = _last_plan(messages[last_human + 1 :])
-            follow = self._chart_step(plan, results) or self._then_step(plan, results)
+            follow = (self._chart_step(plan, results) or self._offer_step(plan, results)
+                      or self._then_step(plan, results))
             if follow is not None:
                 return follow
             return AIMessage(content=self._compose(text, plan, results) + OFFLINE_NOTE)
@@ -122,7 +129,30 @@ class OfflinePlanner(BaseChatModel):
         then = plan.get("then")
         if not then or any(r.name == then["tool"] for r in results) or then["tool"] not in self.tool_names:
             return None
+        if then["tool"] == "draft_copy":
+            return self._copy_call(then["args"], {**plan, "then": None})
         return _call(then["tool"], then["args"], {**plan, "tool": then["tool"], "then": None})
+
+    def _copy_call(self, args: dict[str, Any], plan: dict[str, Any]) -> AIMessage:
+        """Draft copy; for a purpose with no offer given (“a win-back SMS”), first look up the
+        brand's offer for it in the knowledge base, so the drafts state the real one."""
+        purpose = plan.get("purpose")
+        if not args.get("offer") and purpose and "search_knowledge" in self.tool_names:
+            return _call("search_knowledge", {"query": f"{purpose} offer code", "k": 3},
+                         {**plan, "tool": "search_knowledge", "offer_for": args})
+        return _call("draft_copy", args, {**plan, "tool": "draft_copy"})
+
+    def _offer_step(self, plan: dict[str, Any], results: list[ToolMessage]) -> AIMessage | None:
+        """After the offer lookup: draft with the offer found (or without one, saying so)."""
+        args = plan.get("offer_for")
+        if not args or any(r.name == "draft_copy" for r in results):
+            return None
+        last = results[-1]
+        data = (last.artifact or {}).get("data", {}) if isinstance(last.artifact, dict) else {}
+        found = offer_from_passages(data.get("passages", [])) if last.status != "error" else None
+        offer = {"offer": found[0], "source": found[1]} if found else {"offer": None}
+        args = {**args, "offer": found[0]} if found else dict(args)
+        return _call("draft_copy", args, {**plan, "tool": "draft_copy", "offer_for": None, "offer_lookup": offer})
 
     def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
         route = self._router().route(text)
@@ -156,9 +186,10 @@ class OfflinePlanner(BaseChatModel):
             if copy_args is not None and call.tool_calls:
                 copy_args["segment"] = copy_args.get("segment") or _SEGMENT_FOR_TOOL.get(model_intent)
                 call.additional_kwargs["mara_plan"]["then"] = {"tool": "draft_copy", "args": _clean(copy_args)}
+                call.additional_kwargs["mara_plan"]["purpose"] = copy_purpose(text)
             return call
         if copy_args is not None:
-            return _call("draft_copy", _clean(copy_args), {"tool": "draft_copy"})
+            return self._copy_call(_clean(copy_args), {"tool": "draft_copy", "purpose": copy_purpose(text)})
         kind = _chart_kind(text)
         question = self._data_question(text, earlier)
         if kind and "make_chart" in self.tool_names and (question is None or _FOLLOW_UP.match(text) or _REFERS_BACK.search(text)):
@@ -252,6 +283,8 @@ class OfflinePlanner(BaseChatModel):
                 parts.append(compose_copy_reply(data))
             elif name in _MODEL_TOOLS:
                 parts.append(_MODEL_TOOLS[name] + "\n\n" + _text(result.content))
+            elif name == "search_knowledge" and plan.get("offer_lookup") is not None:
+                parts.append(compose_offer_note(plan["offer_lookup"], str(plan.get("purpose") or "")))
             elif name == "search_knowledge":
                 parts.append(compose_knowledge_reply(text, data.get("passages", [])))
             else:
