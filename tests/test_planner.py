@@ -146,6 +146,49 @@ def test_copy_requests(text: str, expected: dict[str, object]) -> None:
     assert {k: args[k] for k in expected} == expected
 
 
+WIN_BACK = {
+    "source": "offers.md",
+    "heading": "Current Offers > Win-back offer: \"We miss you\"",
+    "text": "- **Who:** lapsed customers.\n- **Offer:** 15% off one full-price order with code **COMEBACK15**.\n"
+            "- **Minimum spend:** 50 in local currency.",
+}
+GIFT_CARD = {
+    "source": "offers.md",
+    "heading": "Current Offers > Holiday gift card bonus",
+    "text": "Buy a gift card of 100 and get a 15 bonus card with code GIFT15BONUS until 24 December.",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "purpose"),
+    [
+        ("draft a win-back SMS for them in our voice", "win-back"),
+        ("write a welcome email for new customers", "welcome"),
+        ("an SMS for customers who left items in their cart", "abandoned cart"),
+        ("a birthday push notification", "birthday"),
+        ("3 emails about the autumn sale", None),
+    ],
+)
+def test_copy_purpose(text: str, purpose: str | None) -> None:
+    from assistant.planner.copy_requests import copy_purpose
+
+    assert copy_purpose(text) == purpose
+
+
+def test_the_offer_for_a_purpose_comes_from_a_passage_about_it() -> None:
+    from assistant.planner.copy_requests import offer_from_passages
+
+    assert offer_from_passages([GIFT_CARD, WIN_BACK], "win-back") == (
+        "15% off one full-price order with code COMEBACK15", 'offers.md › Win-back offer: "We miss you"')
+    assert offer_from_passages([WIN_BACK], "welcome") is None  # a win-back code is no welcome offer
+    assert offer_from_passages([], "win-back") is None
+    birthday = {"source": "perks.md", "heading": "Perks > Birthdays",
+                "text": "Members get a treat. Birthday treat: 10% off anything with code BDAY10 all month. Enjoy."}
+    assert offer_from_passages([birthday], "birthday") == (
+        "Birthday treat: 10% off anything with code BDAY10 all month", "perks.md › Birthdays")
+    # no "Offer:" line: the sentence with a discount and a code
+
+
 def test_questions_are_not_copy_requests() -> None:
     from assistant.planner.copy_requests import copy_request
 

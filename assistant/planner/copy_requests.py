@@ -27,9 +27,11 @@ _PURPOSES = [
     (r"win[- ]?back|we miss you|lapsed|come back|re-?engag\w*|reactivat\w*", "win-back"),
     (r"welcome|first[- ]time|first order|new (?:customers?|subscribers?)", "welcome"),
     (r"birthday", "birthday"),
-    (r"abandoned (?:cart|basket)|left in (?:their|your) (?:cart|basket)", "abandoned cart"),
+    (r"abandoned (?:cart|basket)|cart abandon\w*|left (?:\w+ ){0,2}in (?:their|your|the) (?:cart|basket)",
+     "abandoned cart"),
     (r"\bvip\b|loyalty|loyal customers", "loyalty"),
 ]
+_PURPOSE_PATTERNS = {name: pattern for pattern, name in _PURPOSES}
 _OFFER_LINE = re.compile(r"\boffer\b\W{0,4}:\W*(.+)", re.I)
 _CODE = re.compile(r"\b[A-Z][A-Z0-9]{3,}\d+\b")
 
@@ -75,14 +77,18 @@ def copy_purpose(text: str) -> str | None:
     return next((name for pattern, name in _PURPOSES if re.search(pattern, text, re.I)), None)
 
 
-def offer_from_passages(passages: list[dict[str, Any]]) -> tuple[str, str] | None:
-    """The offer stated in brand-knowledge ``passages`` and where: ``("15% off ... COMEBACK15",
-    "offers.md › Win-back offer")``; None when no passage states one.
+def offer_from_passages(passages: list[dict[str, Any]], purpose: str) -> tuple[str, str] | None:
+    """The offer for ``purpose`` stated in brand-knowledge ``passages`` and where:
+    ``("15% off ... COMEBACK15", "offers.md › Win-back offer")``; None when none states one.
 
-    A line "Offer: ..." wins; otherwise the first sentence that has both a discount and a code.
+    Only passages about the purpose count (a win-back code is no welcome offer). A line
+    "Offer: ..." wins; otherwise the first sentence that has both a discount and a code.
     """
+    about = _PURPOSE_PATTERNS.get(purpose, re.escape(purpose))
     for passage in passages[:3]:
         text = re.sub(r"[*_`]", "", str(passage.get("text", "")))
+        if not re.search(about, f"{passage.get('heading', '')}\n{text}", re.I):
+            continue
         match = _OFFER_LINE.search(text)
         sentence = match.group(1).split("\n")[0].strip().rstrip(".") if match else None
         if sentence is None:

@@ -149,7 +149,8 @@ class OfflinePlanner(BaseChatModel):
             return None
         last = results[-1]
         data = (last.artifact or {}).get("data", {}) if isinstance(last.artifact, dict) else {}
-        found = offer_from_passages(data.get("passages", [])) if last.status != "error" else None
+        purpose = str(plan.get("purpose") or "")
+        found = offer_from_passages(data.get("passages", []), purpose) if last.status != "error" else None
         offer = {"offer": found[0], "source": found[1]} if found else {"offer": None}
         args = {**args, "offer": found[0]} if found else dict(args)
         return _call("draft_copy", args, {**plan, "tool": "draft_copy", "offer_for": None, "offer_lookup": offer})
