@@ -148,3 +148,14 @@ def test_banned_words_in_brief_never_reach_copy() -> None:
     for variant in result.variants:
         low = variant["text"].lower()
         assert "cheapest" not in low and "eco-friendly" not in low and "hurry" not in low
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_headlines_and_hooks_do_not_repeat_the_topic(language: str) -> None:
+    """“Everything for your first trip for your next trip” is not copy anyone would send."""
+    topic = "everything for your first trip" if language == "en" else "alles für deine erste Tour"
+    result = draft_copy("email", topic, variants=6, segment="New", language=language)
+    word = "trip" if language == "en" else "tour"
+    for variant in result.variants:
+        for field in ("subject", "preheader"):
+            assert variant[field].lower().count(word) <= 1, (field, variant[field])

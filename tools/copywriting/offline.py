@@ -321,6 +321,12 @@ def _template_key(name: str, facts: BriefFacts, category: str | None) -> str:
     return name
 
 
+def _echoes(template: str, topic: str) -> bool:
+    """True when the template's own words (placeholders aside) repeat a content word of ``topic``."""
+    fixed = set(re.findall(r"[^\W\d_]{4,}", re.sub(r"\{[^}]*\}", " ", template).lower()))
+    return bool(fixed & set(re.findall(r"[^\W\d_]{4,}", topic.lower())))
+
+
 def build_angle(
     name: str, facts: BriefFacts, brand: BrandRules, framing: str, ph: dict[str, Any], category: str | None
 ) -> Angle:
@@ -336,7 +342,14 @@ def build_angle(
         "cat": cat.lower() if ph is phrases("en") else cat, "Cat": cat[:1].upper() + cat[1:],
         "name": ph["name"],
     }
-    head, hook, cta, extra1, extra2 = (str(s).format(**values) for s in ph["angles"][key])
+    templates = [str(s) for s in ph["angles"][key]]
+    # "{T} for your next trip" with the topic "everything for your first trip" would say "trip"
+    # twice: a headline or hook whose fixed words repeat the topic's is just the topic.
+    if _echoes(templates[0], facts.topic):
+        templates[0] = "{T}"
+    if _echoes(templates[1], facts.topic):
+        templates[1] = str(ph.get("plain_hook", "{T}."))
+    head, hook, cta, extra1, extra2 = (s.format(**values) for s in templates)
     lead_key = {"loyalty_back": "loyalty", "loyalty_thanks": "loyalty"}.get(name, name)
     short = ph["short_lead"].get(lead_key, "")
     if name == "benefit" and framing == "welcome":
