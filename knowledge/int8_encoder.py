@@ -125,8 +125,6 @@ class Int8MiniLMEncoder:
     encoded in float32 find them. ``workers`` batches run at once, one core each.
     """
 
-    precision = "int8"
-
     def __init__(
         self,
         model_dir: Path | None = None,
