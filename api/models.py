@@ -170,7 +170,10 @@ class QueryResponse(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     row_count: int
-    truncated: bool = Field(description="True when the row cap cut the result.")
+    truncated: bool = Field(description="True when the row cap or the result size cap cut the result.")
+    truncated_reason: str | None = Field(
+        default=None, description="'rows' (MARA_QUERY_ROW_CAP) or 'bytes' (MARA_MAX_RESULT_BYTES)."
+    )
     artifact_id: str
     csv_url: str = Field(description="Download the full result as CSV.")
 

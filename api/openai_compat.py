@@ -61,6 +61,7 @@ from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool
 from assistant.errors import MaraError, WorkspaceError
 from assistant.events import Event
+from assistant.settings import touch_private
 
 log = logging.getLogger("mara.api.openai")
 
@@ -387,7 +388,7 @@ class ConversationIndex:
     def record(self, digest: str, conversation_id: str) -> None:
         """Remember that a transcript belongs to a conversation."""
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            touch_private(self.path)
             con = self._connect()
             try:
                 with con:

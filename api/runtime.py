@@ -106,7 +106,7 @@ class Runtime:
         self.settings = settings
         self.shared = SharedState.from_settings(settings)
         self.turn_locks = TurnLocks(self.shared)
-        self.artifacts = ArtifactStore(settings.artifacts_path)
+        self.artifacts = ArtifactStore.for_settings(settings)
         self.metrics = Metrics()
         self._assistant = assistant
         self._owned = assistant is None

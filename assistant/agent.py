@@ -35,7 +35,7 @@ from assistant.errors import (
 )
 from assistant.events import Event
 from assistant.pii import MaskPII, PIIVault, StreamUnmasker
-from assistant.settings import MaraSettings
+from assistant.settings import MaraSettings, open_private, private_dir
 from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
@@ -605,8 +605,8 @@ class Assistant:
         if degraded:
             record["degraded"] = True
         try:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
-            with self.settings.usage_path.open("a", encoding="utf-8") as handle:
+            private_dir(self.settings.home)
+            with open_private(self.settings.usage_path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
         except OSError:
             log.warning("could not record usage in %s", self.settings.usage_path)

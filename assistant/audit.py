@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.errors import WorkspaceError
 from assistant.pii import EMAIL, PHONE
+from assistant.settings import touch_private
 
 if TYPE_CHECKING:
     from assistant.settings import MaraSettings
@@ -107,7 +108,7 @@ class AuditLog:
         self._engine: Any = None
         try:
             if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                touch_private(self.path)  # 0600, folder 0700
                 with sqlite3.connect(str(self.path), timeout=10) as con:
                     con.executescript(_SCHEMA)
             else:

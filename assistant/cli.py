@@ -98,6 +98,17 @@ def _require_workspace(settings: MaraSettings) -> None:
         )
 
 
+def _start_checks(settings: MaraSettings) -> None:
+    """At start: warn about workspace paths other users can read, and apply artifact retention."""
+    from assistant.settings import permission_warnings
+    from tools.results import ArtifactStore
+
+    for warning in permission_warnings(settings.home):
+        _err().print(f"Warning: {warning}", style="yellow", markup=False, highlight=False)
+    if settings.artifacts_path.is_dir():
+        ArtifactStore.for_settings(settings).prune()
+
+
 # --- chat ---------------------------------------------------------------------------------
 
 
@@ -110,6 +121,7 @@ def chat(
     """Talk to Mara: one question with MESSAGE, or an interactive session without."""
     settings = _settings()
     _require_workspace(settings)
+    _start_checks(settings)
     if settings.resolved_mode == "offline":
         _warm_up_in_background()
     from assistant.agent import Assistant
@@ -188,12 +200,13 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
 def _print_chart(assistant: Any, data: dict[str, Any]) -> None:
     """Terminals cannot draw Vega-Lite: write the chart as a PNG next to its spec and say where."""
     from assistant.errors import MaraError
+    from assistant.settings import write_private
     from tools.charts import render_png
 
     path = assistant.settings.artifacts_path / f"{data['artifact_id']}.png"
     try:
         if not path.exists():
-            path.write_bytes(render_png(data["spec"]))
+            write_private(path, render_png(data["spec"]))
         _err().print(f"[dim]chart: {data.get('title') or 'chart'} → {path}[/dim]")
     except (MaraError, OSError, ValueError) as err:
         _err().print(f"[dim]chart not rendered ({err}); open it in the web chat.[/dim]")
@@ -232,6 +245,7 @@ def serve(
 
     settings = _settings()
     _require_workspace(settings)
+    _start_checks(settings)
     bind_host, bind_port = host or settings.host, port or settings.port
     settings = settings.model_copy(update={"host": bind_host, "port": bind_port})  # auth knows the real bind address
     _err().print(f"Mara is serving on http://{bind_host}:{bind_port}  ({settings.resolved_mode} mode, workspace {settings.home.resolve()})")
@@ -250,8 +264,10 @@ def demo(
     from assistant.demo_data import build_demo_data
     from knowledge.sample import sample_brand_path
 
+    from assistant.settings import private_dir
+
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=_err(), transient=as_json) as progress:
         tasks: dict[str, Any] = {}
 
@@ -424,7 +440,10 @@ def query(
 
     settings = _settings()
     _require_workspace(settings)
-    result = open_warehouse(settings).query(sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s)
+    result = open_warehouse(settings).query(
+        sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s,
+        max_bytes=settings.max_result_bytes,
+    )
     if as_json:
         _emit(result.to_dict())
         return
@@ -506,8 +525,10 @@ def kb_ingest(
     """Add documents to the brand knowledge base (unchanged files are skipped)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from assistant.settings import private_dir
+
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
     kb = _knowledge(settings)
     with Progress(TextColumn("Ingesting"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
                   TimeElapsedColumn(), console=_err(), transient=True) as progress:

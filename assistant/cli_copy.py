@@ -140,6 +140,7 @@ def render_command(
     preview: Annotated[int, typer.Option("--preview", help="Rendered messages to show.")] = 5,
     out: Annotated[str | None, typer.Option("--out", help="CSV path (default <MARA_HOME>/exports/<audience>-<channel>.csv).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the offline generator even when an LLM is configured.")] = False,
+    raw_csv: Annotated[bool, typer.Option("--raw-csv", help="Write cells as they are: no ' before =,+,-,@ (for machine import, not spreadsheets).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Render personalised messages for every opted-in member of a saved audience; export CSV."""
@@ -158,7 +159,7 @@ def render_command(
         request = RenderRequest(
             audience=audience, channel=channel, brief=brief, template=_template(channel, template),
             variant=variant, variants=max(3, variant), offer=offer, tone=tone, language=language,
-            fallbacks=fallbacks, preview=preview, out=out, offline=offline,
+            fallbacks=fallbacks, preview=preview, out=out, offline=offline, raw_csv=raw_csv,
         )
     except ValidationError as err:
         first = err.errors()[0]

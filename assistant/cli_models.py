@@ -474,13 +474,24 @@ def audience_export(
     customers_table: Annotated[
         str, typer.Option("--customers-table", help="Table with the customer columns.")
     ] = "customers",
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="Write cells as they are: no ' before =,+,-,@ (for machine import, not spreadsheets).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Write an audience to CSV with chosen columns, respecting the channel's opt-in flag."""
+    """Write an audience to CSV with chosen columns, respecting the channel's opt-in flag.
+
+    Text cells starting with =, +, -, @, tab or CR get a leading ' so spreadsheets do not run
+    them as formulas; --raw-csv turns that off. The file is created owner-only (0600).
+    """
     from tools.audiences import export_audience
 
     report = export_audience(
-        _warehouse(), _home(), name, out, _split(column), channel, customers_table
+        _warehouse(), _home(), name, out, _split(column), channel, customers_table, raw=raw_csv
     )
     left_out = (
         f", {report['excluded_no_opt_in']:,} left out (no {channel} opt-in)" if channel else ""

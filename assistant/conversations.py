@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from assistant.errors import WorkspaceError
-from assistant.settings import MaraSettings
+from assistant.settings import MaraSettings, touch_private
 
 
 def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
@@ -20,8 +20,7 @@ def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
         return postgres
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    settings.home.mkdir(parents=True, exist_ok=True)
-    path = settings.conversations_path
+    path = touch_private(settings.conversations_path)  # 0600 (and its WAL too), folder 0700
     try:
         conn = sqlite3.connect(str(path), check_same_thread=False)
         stack.callback(conn.close)

@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from assistant import demo_catalog as cat
+from assistant.settings import make_private, private_dir
 
 CHUNK_SIZE = 50_000  # customers simulated per step (the generated data depends on it)
 MIN_CUSTOMERS, MAX_CUSTOMERS = 100, 5_000_000
@@ -537,7 +538,7 @@ def build_demo_data(path: Path, *, customers: int = 20_000, seed: int = 7,
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     _remove_stale_temps(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     con: duckdb.DuckDBPyConnection | None = None
@@ -569,6 +570,7 @@ def build_demo_data(path: Path, *, customers: int = 20_000, seed: int = 7,
         con.close()
         con = None
         Path(f"{path}.wal").unlink(missing_ok=True)  # an old WAL must not replay on the new file
+        make_private(tmp)
         os.replace(tmp, path)
     except BaseException:
         if con is not None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import MaraError
+from assistant.settings import touch_private
 
 KEYS_FILE = "keys.sqlite"
 SCOPES: tuple[str, ...] = ("chat", "copy", "data:read", "kb:write", "admin")
@@ -149,7 +150,7 @@ class KeyStore:
             yield None
             return
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            touch_private(self.path)  # holds the session secret: 0600, folder 0700
         con = sqlite3.connect(self.path, timeout=10)
         try:
             if not self._ready or create:

@@ -6,9 +6,13 @@ names so that any OpenAI-compatible endpoint works without Mara-specific setup.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -155,6 +159,33 @@ class MaraSettings(BaseSettings):
         default=12.0, gt=0, description="Lifetime of a web-chat sign-in session cookie."
     )
 
+    # --- resource caps (issue 14) -----------------------------------------------------------
+    max_result_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024,
+        description="Bytes of cell data one query result may hold (MARA_MAX_RESULT_BYTES); "
+        "a larger result is cut and marked truncated (reason 'bytes').",
+    )
+    artifact_max_age_days: float = Field(
+        default=30.0, ge=0, description="Result artifacts older than this are deleted (0 = keep)."
+    )
+    artifact_max_total_mb: float = Field(
+        default=1024.0, ge=0,
+        description="Total size of the artifacts folder; the oldest go first past it (0 = no cap).",
+    )
+    kb_max_decompressed_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1024,
+        description="Largest unpacked DOCX (sum of its zip members) or PDF text (MARA_KB_MAX_DECOMPRESSED_BYTES).",
+    )
+    kb_max_paragraphs: int = Field(
+        default=20_000, ge=1, description="Paragraphs (or catalog rows) one document may have."
+    )
+    kb_max_chunks: int = Field(
+        default=2_000, ge=1, description="Passages one document may be cut into (checked before embedding)."
+    )
+    kb_ingest_queue: int = Field(
+        default=4, ge=1, description="Uploads waiting for the one ingestion worker; more get 503."
+    )
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -187,6 +218,106 @@ class MaraSettings(BaseSettings):
     @property
     def usage_path(self) -> Path:
         return self.home / "usage.jsonl"
+
+
+# --- private workspace files ------------------------------------------------------------------
+# Everything Mara writes into the workspace (warehouse, keys, conversations, audit, models,
+# artifacts, exports...) can hold customer PII or secrets, so it is created owner-only
+# whatever the umask: folders 0700, files 0600.
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_dir(path: Path | str) -> Path:
+    """Create ``path`` and its missing parents as owner-only (0700) folders; return it.
+
+    Folders that already exist keep their mode (:func:`permission_warnings` reports loose ones).
+    """
+    path = Path(path)
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    for created in missing:
+        with contextlib.suppress(OSError):
+            os.chmod(created, PRIVATE_DIR_MODE)
+    return path
+
+
+def make_private(path: Path | str) -> Path:
+    """Set an existing file (0600) or folder (0700) owner-only, e.g. one a library created."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        os.chmod(path, PRIVATE_DIR_MODE if path.is_dir() else PRIVATE_FILE_MODE)
+    return path
+
+
+def touch_private(path: Path | str) -> Path:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite then gives its journal
+    the same mode); its folder is created private too."""
+    path = Path(path)
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+        make_private(path)
+    return path
+
+
+@contextlib.contextmanager
+def open_private(path: Path | str, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """``open(path, mode)`` for writing, with the file created (or reset to) 0600."""
+    path = Path(path)
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    flags |= os.O_APPEND if "a" in mode else os.O_TRUNC
+    fd = os.open(path, flags, PRIVATE_FILE_MODE)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, mode, **kwargs) as handle:
+        yield handle
+
+
+def write_private(path: Path | str, data: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write ``data`` to ``path`` (created 0600), like ``Path.write_text``/``write_bytes``."""
+    if isinstance(data, bytes):
+        with open_private(path, "wb") as handle:
+            handle.write(data)
+    else:
+        with open_private(path, "w", encoding=encoding) as handle:
+            handle.write(data)
+    return Path(path)
+
+
+_SENSITIVE = (
+    "warehouse.duckdb", "keys.sqlite", "conversations.sqlite", "audit.sqlite", "usage.jsonl",
+    "semantic.yaml", "brand.yaml", "openai_conversations.sqlite", "chroma", "models",
+    "artifacts", "audiences", "exports",
+)
+
+
+def permission_warnings(home: Path | str) -> list[str]:
+    """One line per workspace path that group or other users may read or enter, with the
+    ``chmod`` that fixes it (empty when the workspace is private or does not exist yet)."""
+    home = Path(home)
+    if os.name != "posix" or not home.is_dir():
+        return []
+    paths = [home, *(home / name for name in _SENSITIVE)]
+    warnings = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            private = PRIVATE_DIR_MODE if path.is_dir() else PRIVATE_FILE_MODE
+            what = "folder" if path.is_dir() else "file"
+            warnings.append(
+                f"Workspace {what} {path} is open to other users (mode {mode:04o}); "
+                f"fix it with: chmod {private:o} {path}"
+            )
+    return warnings
 
 
 @lru_cache(maxsize=1)

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.errors import MaraError
+from assistant.settings import private_dir, write_private
 
 PROFILE_FILE = "brand.yaml"
 CHANNELS = ("email", "sms", "push", "google_rsa", "meta_ad", "social")
@@ -201,9 +202,9 @@ def dump_profile(profile: BrandProfile) -> str:
 def save_profile(profile: BrandProfile, path: Path) -> Path:
     """Write ``profile`` to ``path`` atomically (temp file + rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(dump_profile(profile), encoding="utf-8")
+    write_private(tmp, dump_profile(profile))
     tmp.replace(path)
     return path
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.errors import KnowledgeError
+from assistant.settings import private_dir
 from knowledge.bm25 import BM25Index
 from knowledge.chunking import (
     DEFAULT_MAX_TOKENS,
@@ -274,7 +275,7 @@ class KnowledgeBase:
                     host=self.host, port=self.port, settings=settings
                 )
             elif self.path is not None:
-                self.path.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path)  # 0700: Chroma's files inside stay owner-only
                 self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
             else:
                 self._client = chromadb.EphemeralClient(settings=settings)

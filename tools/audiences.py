@@ -20,6 +20,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from assistant.errors import MaraError, ToolInputError
+from assistant.settings import open_private, private_dir, write_private
+from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
 from tools.warehouse import Warehouse
 
@@ -131,12 +133,13 @@ def save_audience(
     old = folder / f"{slug}.json"
     created = json.loads(old.read_text())["created"] if old.exists() else now
     audience = Audience(name, kind, params, len(ids), created, now)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     tmp_ids = folder / f".{slug}.ids.tmp"
     tmp = folder / f".{slug}.json.tmp"
     try:  # both files are complete before either replaces the saved audience
-        pd.DataFrame({"id": ids}).to_csv(tmp_ids, index=False)
-        tmp.write_text(json.dumps(audience.to_dict(), default=str))
+        with open_private(tmp_ids, "w", newline="", encoding="utf-8") as handle:
+            pd.DataFrame({"id": ids}).to_csv(handle, index=False)  # internal: read back as is
+        write_private(tmp, json.dumps(audience.to_dict(), default=str))
     except BaseException:
         tmp_ids.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
@@ -189,11 +192,14 @@ def export_audience(
     columns: list[str] | None = None,
     channel: str | None = None,
     customers_table: str = "customers",
+    raw: bool = False,
 ) -> dict[str, Any]:
     """Write members with ``columns`` from the customers table to CSV; returns counts.
 
     With ``channel`` (email, sms, ...), only customers whose ``<channel>_opt_in`` is true are
-    written; the count left out is reported.
+    written; the count left out is reported. The file is owner-only (it holds PII) and text
+    cells a spreadsheet would run as formulas are neutralised, unless ``raw`` (for a
+    machine-to-machine export).
     """
     _, ids = load_audience(home, name)
     with open_source(source) as ds:
@@ -236,7 +242,12 @@ def export_audience(
     if not path.parent.is_dir():
         raise ToolInputError(f"Cannot write {path}: folder {path.parent} does not exist.")
     tmp = path.with_name(f".{path.name}.tmp")
-    frame[wanted].to_csv(tmp, index=False, quoting=csv.QUOTE_MINIMAL)
+    try:
+        with open_private(tmp, "w", newline="", encoding="utf-8") as handle:
+            safe_frame(frame[wanted], raw=raw).to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return {
         "audience": name,

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import MaraError, ToolInputError
+from assistant.settings import private_dir, write_private
+from tools.csv_safety import restore_cell
 from tools.results import ArtifactStore, ToolOutput
 from tools.warehouse import QueryResult, _jsonable
 
@@ -736,7 +738,7 @@ def save_chart(
 
     ``table_id`` names the table artifact the chart was drawn from (its CSV download).
     """
-    store.root.mkdir(parents=True, exist_ok=True)
+    private_dir(store.root)
     artifact_id = uuid.uuid4().hex[:12]
     title = spec.get("title", "")
     if isinstance(title, dict):
@@ -744,10 +746,10 @@ def save_chart(
     if png:
         data = render_png(spec)
         tmp_png = store.root / f"{artifact_id}.png.tmp"
-        tmp_png.write_bytes(data)
+        write_private(tmp_png, data)
         tmp_png.replace(store.root / f"{artifact_id}.png")
     tmp = store.root / f"{artifact_id}.vl.json.tmp"
-    tmp.write_text(json.dumps(spec, allow_nan=False), encoding="utf-8")
+    write_private(tmp, json.dumps(spec, allow_nan=False))
     tmp.replace(store.root / f"{artifact_id}.vl.json")
     artifact: dict[str, Any] = {
         "kind": "chart",
@@ -781,9 +783,9 @@ def load_table(store: ArtifactStore, artifact_id: str) -> QueryResult:
         except ValueError:
             meta = {}
     with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        raw = list(reader)
+        reader = csv.reader(handle)  # cells neutralised against formulas are restored
+        header = [restore_cell(c) for c in next(reader, [])]
+        raw = [[restore_cell(c) for c in row] for row in reader]
     parsed_cols = [
         _parse_column([row[i] if i < len(row) else "" for row in raw]) for i in range(len(header))
     ]
@@ -792,6 +794,7 @@ def load_table(store: ArtifactStore, artifact_id: str) -> QueryResult:
         columns=header,
         rows=rows,
         truncated=bool(meta.get("truncated", False)),
+        truncated_reason=meta.get("truncated_reason"),
         sql=str(meta.get("sql", "")),
     )
 

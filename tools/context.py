@@ -28,7 +28,7 @@ class ToolContext:
 
     @cached_property
     def artifacts(self) -> ArtifactStore:
-        return ArtifactStore(self.settings.artifacts_path)
+        return ArtifactStore.for_settings(self.settings)
 
     def profile(self) -> SchemaProfile:
         """The live schema's profile (cached in the workspace for the embedded warehouse),

@@ -6,6 +6,7 @@ thin wrappers: argument schema, a docstring for the model, rendering.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -102,8 +103,13 @@ def run_read_only_sql(ctx: ToolContext, sql: str) -> ToolOutput:
 
 def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
     settings = ctx.settings
-    result = ctx.warehouse.query(sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s)
-    artifact_id = ctx.artifacts.save_table(result, title=title)
+    # One timeout for the whole call: the query, fetching its rows and writing the CSV.
+    deadline = time.monotonic() + settings.query_timeout_s
+    result = ctx.warehouse.query(
+        sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s,
+        max_bytes=settings.max_result_bytes, deadline=deadline,
+    )
+    artifact_id = ctx.artifacts.save_table(result, title=title, deadline=deadline)
     artifacts = [table_artifact(result, artifact_id, title)]
     spec = auto_chart(result, title=title)
     if spec is not None:
@@ -114,6 +120,7 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
         "rows": [list(r) for r in result.rows[:50]],
         "row_count": result.row_count,
         "truncated": result.truncated,
+        "truncated_reason": result.truncated_reason,
         "sql": result.sql,
         "title": title,
         "artifact_id": artifact_id,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.errors import DataLoadError
+from assistant.settings import make_private, private_dir
 
 if TYPE_CHECKING:
     import duckdb
@@ -92,9 +93,10 @@ def load_file(
     name = table or table_name_for(path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) or name.startswith("__"):
         raise DataLoadError(f"'{name}' is not a valid table name.", hint="Use letters, digits and underscores, starting with a letter.")
-    database.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(database.parent)
     try:
         con = duckdb.connect(str(database))
+        make_private(database)
     except duckdb.Error as err:
         raise DataLoadError(f"Cannot open the warehouse {database}: {str(err).splitlines()[0]}") from err
     staging = f"__loading_{name}"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from assistant.errors import MaraError, ToolInputError
+from assistant.settings import open_private, private_dir, write_private
 from tools.model_data import open_source, q
 
 if TYPE_CHECKING:
@@ -60,12 +61,13 @@ def save_model(
     if models_dir is None:
         metadata["saved"] = False
         return metadata
-    models_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(models_dir)
     tmp = models_dir / f".{model_id}.tmp"
-    joblib.dump({"estimator": trained.estimator, "spec": spec, "meta": metadata}, tmp)
+    with open_private(tmp, "wb") as handle:
+        joblib.dump({"estimator": trained.estimator, "spec": spec, "meta": metadata}, handle)
     tmp.replace(models_dir / f"{model_id}.joblib")
     tmp_json = models_dir / f".{model_id}.json.tmp"
-    tmp_json.write_text(json.dumps(metadata, indent=1, default=str))
+    write_private(tmp_json, json.dumps(metadata, indent=1, default=str))
     tmp_json.replace(models_dir / f"{model_id}.json")
     metadata["saved"] = True
     return metadata

@@ -7,17 +7,26 @@ charts, citations). Front ends render artifacts; the model reads text.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tools.warehouse import QueryResult, _jsonable
+from assistant.errors import QueryError
+from assistant.settings import open_private, private_dir, write_private
+from tools.csv_safety import safe_row
+from tools.warehouse import QueryResult, _jsonable, cell_bytes
+
+if TYPE_CHECKING:
+    from assistant.settings import MaraSettings
 
 PREVIEW_ROWS = 20
+_PRUNE_EVERY_S = 60.0  # retention runs at most this often on writes (and always at start)
 
 
 @dataclass(slots=True)
@@ -34,26 +43,114 @@ class ToolOutput:
 
 
 class ArtifactStore:
-    """Full results kept in the workspace, by id, for download and rendering."""
+    """Full results kept in the workspace, by id, for download and rendering.
 
-    def __init__(self, root: Path) -> None:
+    Files are owner-only (0600, folder 0700); a table is written row by row and stops at
+    ``max_bytes`` (marked truncated, reason ``"bytes"``); text cells that a spreadsheet would
+    run as formulas are neutralised (:mod:`tools.csv_safety`). Retention: artifacts older than
+    ``max_age_days`` go, then the oldest until the folder is under ``max_total_bytes``.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int | None = None,
+        max_age_days: float = 0.0,
+        max_total_bytes: int = 0,
+    ) -> None:
         self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.max_age_days = max_age_days
+        self.max_total_bytes = max_total_bytes
+        self._pruned_at = 0.0
 
-    def save_table(self, result: QueryResult, title: str = "") -> str:
-        """Write the result as CSV plus metadata; return its id."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    @classmethod
+    def for_settings(cls, settings: MaraSettings) -> ArtifactStore:
+        """The workspace's artifact store with the byte cap and retention of ``settings``."""
+        return cls(
+            settings.artifacts_path,
+            max_bytes=settings.max_result_bytes,
+            max_age_days=settings.artifact_max_age_days,
+            max_total_bytes=int(settings.artifact_max_total_mb * 1024 * 1024),
+        )
+
+    def save_table(self, result: QueryResult, title: str = "", *, deadline: float | None = None) -> str:
+        """Write the result as CSV plus metadata; return its id.
+
+        Stops at the store's byte cap (the metadata then says ``truncated`` with reason
+        ``"bytes"``); past ``deadline`` (``time.monotonic()``) nothing is kept and
+        :class:`QueryError` says the query took too long.
+        """
+        private_dir(self.root)
         artifact_id = uuid.uuid4().hex[:12]
         tmp = self.root / f"{artifact_id}.csv.tmp"
-        with tmp.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(result.columns)
-            for row in result.rows:
-                writer.writerow([_jsonable(v) for v in row])
-        tmp.replace(self.root / f"{artifact_id}.csv")
+        written, size, reason = 0, 0, result.truncated_reason if result.truncated else None
+        try:
+            with open_private(tmp, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(safe_row(result.columns))
+                for row in result.rows:
+                    cells = [_jsonable(v) for v in row]
+                    size += sum(cell_bytes(v) for v in cells)
+                    if self.max_bytes is not None and size > self.max_bytes:
+                        reason = "bytes"
+                        break
+                    if deadline is not None and written % 256 == 0 and time.monotonic() > deadline:
+                        raise QueryError(
+                            "Writing the result took longer than the query timeout; nothing was kept.",
+                            hint="Aggregate more (GROUP BY) or filter to fewer rows.",
+                        )
+                    writer.writerow(safe_row(cells))
+                    written += 1
+            tmp.replace(self.root / f"{artifact_id}.csv")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         meta = {"id": artifact_id, "kind": "table", "title": title, "sql": result.sql,
-                "columns": result.columns, "row_count": result.row_count, "truncated": result.truncated}
-        (self.root / f"{artifact_id}.json").write_text(json.dumps(meta))
+                "columns": result.columns, "row_count": written,
+                "truncated": reason is not None, "truncated_reason": reason}
+        write_private(self.root / f"{artifact_id}.json", json.dumps(meta))
+        self.prune(keep=artifact_id, force=False)
         return artifact_id
+
+    def metadata(self, artifact_id: str) -> dict[str, Any]:
+        """The stored metadata of a table (``truncated``, ``truncated_reason``, ``row_count``...)."""
+        path = self.csv_path(artifact_id).with_suffix(".json")
+        return dict(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else {}
+
+    def prune(self, *, keep: str | None = None, force: bool = True) -> list[str]:
+        """Apply retention (age, then total size, oldest first); return the ids removed.
+
+        ``keep`` is never removed (the artifact just written). Without ``force`` it runs at
+        most once a minute, so frequent writes do not list the folder every time.
+        """
+        now = time.time()
+        if not self.root.is_dir() or (not force and now - self._pruned_at < _PRUNE_EVERY_S):
+            return []
+        self._pruned_at = now
+        groups: dict[str, list[Path]] = {}
+        for path in self.root.iterdir():
+            if path.is_file():
+                groups.setdefault(path.name.split(".", 1)[0], []).append(path)
+        entries = []
+        for artifact_id, paths in groups.items():
+            with contextlib.suppress(OSError):
+                stats = [p.stat() for p in paths]
+                entries.append((max(s.st_mtime for s in stats), sum(s.st_size for s in stats), artifact_id))
+        entries.sort()  # oldest first
+        total = sum(size for _, size, _ in entries)
+        removed = []
+        for mtime, size, artifact_id in entries:
+            too_old = self.max_age_days > 0 and now - mtime > self.max_age_days * 86_400
+            too_big = self.max_total_bytes > 0 and total > self.max_total_bytes
+            if artifact_id == keep or not (too_old or too_big):
+                continue
+            for path in groups[artifact_id]:
+                path.unlink(missing_ok=True)
+            total -= size
+            removed.append(artifact_id)
+        return removed
 
     def csv_path(self, artifact_id: str) -> Path:
         """Path of a stored table; raises ``KeyError`` for unknown or malformed ids."""
@@ -82,7 +179,9 @@ def render_table(result: QueryResult, *, max_rows: int = PREVIEW_ROWS) -> str:
     stats = _numeric_summary(result)
     if stats and n > max_rows:
         lines.append("Column summaries over all returned rows: " + "; ".join(stats))
-    if result.truncated:
+    if result.truncated and result.truncated_reason == "bytes":
+        lines.append(f"Note: the result size cap (MARA_MAX_RESULT_BYTES) stopped the result at {n} rows; more rows exist.")
+    elif result.truncated:
         lines.append(f"Note: the row cap stopped the result at {n} rows; more rows exist.")
     return "\n".join(lines)
 
@@ -121,5 +220,6 @@ def table_artifact(result: QueryResult, artifact_id: str, title: str = "") -> di
         "rows": [[_jsonable(v) for v in row] for row in result.rows[:200]],
         "row_count": result.row_count,
         "truncated": result.truncated,
+        "truncated_reason": result.truncated_reason,
         "sql": result.sql,
     }

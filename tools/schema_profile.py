@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from assistant.settings import write_private
 from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
@@ -244,6 +245,6 @@ def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:
     profile = profile_warehouse(warehouse)
     if cache is not None:
         tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"fingerprint": fingerprint, "profile": profile.to_json()}))
+        write_private(tmp, json.dumps({"fingerprint": fingerprint, "profile": profile.to_json()}))
         tmp.replace(cache)
     return profile

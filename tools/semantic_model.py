@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assistant.errors import SemanticModelError
+from assistant.settings import private_dir, write_private
 from tools.query_spec import Filter, filter_problem
 from tools.schema_profile import (
     PII_NAME,
@@ -160,9 +161,9 @@ def save_semantic_model(model: SemanticModel, path: Path) -> None:
         else:
             metric.pop("where", None)
     text = _HEADER + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    write_private(tmp, text)
     tmp.replace(path)
 
 

@@ -96,8 +96,49 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name() if hasattr(node, "sql_name") else node.key
 
 
+def _with_of(node: exp.Expression) -> exp.With | None:
+    found = node.args.get("with_") or node.args.get("with")
+    return found if isinstance(found, exp.With) else None
+
+
+def _is_cte_reference(table: exp.Table) -> bool:
+    """True when ``table`` names a CTE that is in scope where it is read.
+
+    A CTE only shadows a table inside its own ``WITH``: in that query's body, in the CTEs
+    after it, and in itself when the ``WITH`` is ``RECURSIVE``. The same name anywhere else
+    (an outer query, a sibling subquery) is the real table and goes through the allow-list:
+    otherwise ``FROM duckdb_databases, (WITH duckdb_databases AS (...) ...)`` reads the
+    system view.
+    """
+    name = table.name.lower()
+    child: exp.Expression = table
+    parent = table.parent
+    while parent is not None:
+        with_ = _with_of(parent)
+        if with_ is not None:
+            ctes = [c for c in with_.expressions if isinstance(c, exp.CTE)]
+            if child is with_:  # inside one of this WITH's CTEs: only earlier ones are visible
+                current = next((c for c in ctes if _contains(c, table)), None)
+                index = ctes.index(current) if current is not None else len(ctes)
+                visible = ctes[: index + (1 if with_.args.get("recursive") else 0)]
+            else:
+                visible = ctes
+            if any(c.alias_or_name.lower() == name for c in visible):
+                return True
+        child, parent = parent, parent.parent
+    return False
+
+
+def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
+    probe: exp.Expression | None = node
+    while probe is not None:
+        if probe is ancestor:
+            return True
+        probe = probe.parent
+    return False
+
+
 def _check_tables(tree: exp.Expression, known: set[str]) -> None:
-    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             # FROM read_csv('...'), FROM (VALUES ...) AS t are both fine-grained cases:
@@ -113,7 +154,7 @@ def _check_tables(tree: exp.Expression, known: set[str]) -> None:
                 f"Table '{table.sql()}' is outside the workspace; use an unqualified table name.",
                 hint=_ACCEPTED,
             )
-        if name in cte_names:
+        if _is_cte_reference(table):
             continue
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)

@@ -12,7 +12,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,8 @@ class TableInfo:
 
 @dataclass(slots=True)
 class QueryResult:
-    """Rows of a read-only query; ``truncated`` when the row cap cut it."""
+    """Rows of a read-only query; ``truncated`` when the row cap or the byte cap cut it
+    (``truncated_reason`` says which: ``"rows"`` or ``"bytes"``)."""
 
     columns: list[str]
     rows: list[tuple[Any, ...]]
@@ -56,6 +57,7 @@ class QueryResult:
     sql: str = ""
     duration_ms: float = 0.0
     column_types: list[str] = field(default_factory=list)
+    truncated_reason: str | None = None
 
     @property
     def row_count(self) -> int:
@@ -68,6 +70,58 @@ class QueryResult:
             "row_count": self.row_count,
             "truncated": self.truncated,
         }
+
+
+_FETCH_BATCH = 64  # rows pulled from the engine at a time: memory stays near the byte cap
+
+
+def cell_bytes(value: Any) -> int:
+    """About how many bytes a cell takes in a result (text length; 8 for a number)."""
+    if value is None:
+        return 0
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        return len(value)
+    if isinstance(value, (int, float, bool)):
+        return 8
+    return len(str(value))
+
+
+def fetch_capped(
+    fetchmany: Callable[[int], Sequence[Any]],
+    *,
+    row_cap: int,
+    max_bytes: int | None,
+    deadline: float | None,
+    timeout_s: float,
+) -> tuple[list[tuple[Any, ...]], str | None]:
+    """Pull rows in small batches until the row cap or byte cap; return them and why it stopped.
+
+    The reason is ``"rows"``, ``"bytes"`` or ``None`` (every row fetched). Past ``deadline``
+    (``time.monotonic()``) the fetch stops with :class:`QueryError`: a slow fetch is part of the
+    query's time.
+    """
+    if max_bytes is None:  # bulk path for internal pipelines (model training, audiences)
+        everything = [tuple(r) for r in fetchmany(row_cap + 1)]
+        return everything[:row_cap], ("rows" if len(everything) > row_cap else None)
+    rows: list[tuple[Any, ...]] = []
+    size = 0
+    while True:
+        if deadline is not None and time.monotonic() > deadline:
+            raise QueryError(
+                f"The query ran longer than {timeout_s:g} s and was stopped.",
+                hint="Aggregate more (GROUP BY) or filter to fewer rows.",
+            )
+        batch = fetchmany(_FETCH_BATCH)
+        if not batch:
+            return rows, None
+        for row in batch:
+            if len(rows) >= row_cap:
+                return rows, "rows"
+            cost = sum(cell_bytes(v) for v in row)
+            if max_bytes is not None and size + cost > max_bytes:
+                return rows, "bytes"
+            rows.append(tuple(row))
+            size += cost
 
 
 def _jsonable(value: Any) -> Any:
@@ -95,12 +149,35 @@ class Warehouse:
     def table_names(self) -> list[str]:
         return [t.name for t in self.tables()]
 
-    def query(self, sql: str, *, row_cap: int = 10_000, timeout_s: float = 30.0) -> QueryResult:
-        """Validate ``sql`` as a single read-only query over known tables and run it."""
-        tree = check_read_only(sql, self.table_names(), dialect=self.dialect)
-        return self._execute(tree.sql(dialect=self.dialect), row_cap=row_cap, timeout_s=timeout_s)
+    def query(
+        self,
+        sql: str,
+        *,
+        row_cap: int = 10_000,
+        timeout_s: float = 30.0,
+        max_bytes: int | None = None,
+        deadline: float | None = None,
+    ) -> QueryResult:
+        """Validate ``sql`` as a single read-only query over known tables and run it.
 
-    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:  # pragma: no cover
+        ``max_bytes`` caps the cell data kept (the result is then ``truncated``, reason
+        ``"bytes"``); ``deadline`` (``time.monotonic()``) bounds execution *and* fetching, so a
+        tool call that also writes the result stays within one timeout.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + timeout_s
+        tree = check_read_only(sql, self.table_names(), dialect=self.dialect)
+        return self._execute(
+            tree.sql(dialect=self.dialect),
+            row_cap=row_cap,
+            timeout_s=timeout_s,
+            max_bytes=max_bytes,
+            deadline=deadline,
+        )
+
+    def _execute(
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+    ) -> QueryResult:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -169,17 +246,22 @@ class DuckDBWarehouse(Warehouse):
         self._tables, self._mtime = infos, mtime
         return infos
 
-    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:
+    def _execute(
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+    ) -> QueryResult:
         import duckdb
 
         with self.connect() as con:
-            timer = threading.Timer(timeout_s, con.interrupt)
+            timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
             timer.start()
             start = time.perf_counter()
             try:
                 cursor = con.execute(sql)
-                rows = cursor.fetchmany(row_cap + 1)
                 description = cursor.description or []
+                rows, reason = fetch_capped(
+                    cursor.fetchmany, row_cap=row_cap, max_bytes=max_bytes,
+                    deadline=deadline, timeout_s=timeout_s,
+                )
             except duckdb.InterruptException as err:
                 raise QueryError(
                     f"The query ran longer than {timeout_s:g} s and was stopped.",
@@ -192,8 +274,9 @@ class DuckDBWarehouse(Warehouse):
         return QueryResult(
             columns=[d[0] for d in description],
             column_types=[str(d[1]) for d in description],
-            rows=rows[:row_cap],
-            truncated=len(rows) > row_cap,
+            rows=rows,
+            truncated=reason is not None,
+            truncated_reason=reason,
             sql=sql,
             duration_ms=(time.perf_counter() - start) * 1000,
         )
@@ -239,18 +322,32 @@ class SQLAlchemyWarehouse(Warehouse):
         self._tables = infos
         return infos
 
-    def _execute(self, sql: str, *, row_cap: int, timeout_s: float) -> QueryResult:
+    def _execute(
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+    ) -> QueryResult:
         import sqlalchemy as sa
 
         start = time.perf_counter()
+        timer: threading.Timer | None = None
         try:
-            with self.engine.connect() as con:
+            # A server-side cursor: rows come over in batches, so the byte cap bounds memory
+            # (a client-side cursor would hold the whole result before the first row is read).
+            with self.engine.connect().execution_options(stream_results=True) as con:
                 if self.engine.dialect.name == "postgresql":
+                    remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
                     con.exec_driver_sql("SET TRANSACTION READ ONLY")
-                    con.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                    con.exec_driver_sql(f"SET LOCAL statement_timeout = {remaining_ms}")
+                cancel = getattr(con.connection.dbapi_connection, "cancel", None)
+                if cancel is not None:  # stops a fetch that is slow on the server side too
+                    timer = threading.Timer(max(0.0, deadline - time.monotonic()), cancel)
+                    timer.start()
                 result = con.exec_driver_sql(sql)
-                rows = [tuple(r) for r in result.fetchmany(row_cap + 1)]
                 columns = list(result.keys())
+                rows, reason = fetch_capped(
+                    result.fetchmany, row_cap=row_cap, max_bytes=max_bytes,
+                    deadline=deadline, timeout_s=timeout_s,
+                )
+                result.close()
                 con.rollback()
         except sa.exc.OperationalError as err:
             raise WarehouseError(
@@ -259,10 +356,14 @@ class SQLAlchemyWarehouse(Warehouse):
             ) from err
         except sa.exc.DBAPIError as err:
             raise QueryError(str(err.orig).strip().splitlines()[0]) from err
+        finally:
+            if timer is not None:
+                timer.cancel()
         return QueryResult(
             columns=columns,
-            rows=rows[:row_cap],
-            truncated=len(rows) > row_cap,
+            rows=rows,
+            truncated=reason is not None,
+            truncated_reason=reason,
             sql=sql,
             duration_ms=(time.perf_counter() - start) * 1000,
         )

@@ -136,8 +136,13 @@ async def export_audience_csv(
     channel: str | None = Query(
         default=None, max_length=40, description="Only customers opted in to it (email, sms…)."
     ),
+    raw: bool = Query(
+        default=False,
+        description="Cells as stored, for machine import. By default text cells starting with "
+        "=, +, -, @, tab or CR get a leading ' so spreadsheets do not run them as formulas.",
+    ),
 ) -> FileResponse:
-    """The audience's members joined to the customers table."""
+    """The audience's members joined to the customers table (formula-neutralised unless ``raw``)."""
     wanted = [c.strip() for item in columns or [] for c in item.split(",") if c.strip()] or None
     home = runtime.settings.home
     tmp = Path(tempfile.mkstemp(prefix="mara-audience-", suffix=".csv")[1])
@@ -145,7 +150,7 @@ async def export_audience_csv(
     def export() -> dict[str, Any]:
         load_audience(home, name)  # 404 before touching the warehouse
         return export_audience(
-            runtime.tools.warehouse, home, name, tmp, columns=wanted, channel=channel
+            runtime.tools.warehouse, home, name, tmp, columns=wanted, channel=channel, raw=raw
         )
 
     try:

@@ -7,6 +7,8 @@ cannot express unsafe SQL, and unknown names get an error listing the valid ones
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Request
 from pydantic import ConfigDict
 from starlette.concurrency import run_in_threadpool
@@ -81,12 +83,14 @@ async def query(
     def run() -> QueryResponse:
         ctx = runtime.tools
         settings = runtime.settings
+        deadline = time.monotonic() + settings.query_timeout_s  # query, fetch and CSV together
         sql = compile_query(spec, ctx.profile(), dialect=ctx.warehouse.dialect)
         result = ctx.warehouse.query(
-            sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s
+            sql, row_cap=settings.query_row_cap, timeout_s=settings.query_timeout_s,
+            max_bytes=settings.max_result_bytes, deadline=deadline,
         )
         title = _title(spec)
-        artifact_id = runtime.artifacts.save_table(result, title=title)
+        artifact_id = runtime.artifacts.save_table(result, title=title, deadline=deadline)
         return QueryResponse(
             title=title,
             sql=result.sql,
@@ -94,6 +98,7 @@ async def query(
             rows=[[_jsonable(v) for v in row] for row in result.rows],
             row_count=result.row_count,
             truncated=result.truncated,
+            truncated_reason=result.truncated_reason,
             artifact_id=artifact_id,
             csv_url=str(request.url_for("download_artifact", artifact_id=artifact_id).path),
         )

@@ -108,7 +108,7 @@ async def kb_upload(
         folder = Path(tmp)
         for upload, name in zip(files, names, strict=True):
             (folder / name).write_bytes(await upload.read())
-        runtime.settings.home.mkdir(parents=True, exist_ok=True)
+        private_dir(runtime.settings.home)
         report = await run_in_threadpool(lambda: runtime.knowledge.ingest([folder]))
     result = IngestResponse.model_validate(report.to_dict())
     if result.errors and not (result.added or result.updated or result.unchanged):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.events import Event
+from tools.csv_safety import safe_row
 
 Block = dict[str, Any]
 
@@ -350,8 +351,8 @@ def copy_csv(variants: Sequence[dict[str, Any]]) -> str:
         names = [str(c.get("name")) for c in _checks(variant)]
         check_names += [n for n in names if n not in check_names]
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["variant", *fields, "checks_passed", *(f"check_{n}" for n in check_names)])
+    writer = csv.writer(out)  # cells pass through tools.csv_safety (no formulas in spreadsheets)
+    writer.writerow(safe_row(["variant", *fields, "checks_passed", *(f"check_{n}" for n in check_names)]))
     for number, variant in enumerate(variants, 1):
         checks = {str(c.get("name")): c for c in _checks(variant)}
         results = []
@@ -364,7 +365,7 @@ def copy_csv(variants: Sequence[dict[str, Any]]) -> str:
             else:
                 results.append(f"failed: {check.get('detail') or ''}".strip())
         passed = all(c.get("passed") for c in checks.values())
-        writer.writerow([number, *(_field_text(variant.get(f)) for f in fields), passed, *results])
+        writer.writerow(safe_row([number, *(_field_text(variant.get(f)) for f in fields), passed, *results]))
     return out.getvalue()
 
 

@@ -17,11 +17,13 @@ from typing import Any
 import pandas as pd
 
 from assistant.errors import ToolInputError
+from assistant.settings import open_private, private_dir
 from tools.copywriting.channels import get_channel, merge_fields_in
 from tools.copywriting.checks import field_texts
 from tools.copywriting.drafting import CopyResult, draft_copy
 from tools.copywriting.personalize import preview, render_for_customers
 from tools.copywriting.profile import AudienceProfile
+from tools.csv_safety import safe_frame
 
 OPT_IN_CHANNELS = ("email", "sms")
 
@@ -52,8 +54,12 @@ def render_audience(
     *,
     fallbacks: Mapping[str, str] | None = None,
     preview_rows: int = 5,
+    raw_csv: bool = False,
 ) -> dict[str, Any]:
-    """Render ``template_fields`` for every opted-in member of ``audience`` into ``out_path``."""
+    """Render ``template_fields`` for every opted-in member of ``audience`` into ``out_path``.
+
+    The CSV is owner-only and formula-neutralised (:mod:`tools.csv_safety`) unless ``raw_csv``.
+    """
     from tools.audiences import export_audience
 
     spec = get_channel(channel)
@@ -65,6 +71,7 @@ def render_audience(
             counts = export_audience(
                 source, home, audience, members_csv, columns=columns,
                 channel=spec.name if spec.name in OPT_IN_CHANNELS else None,
+                raw=True,  # read back below, not opened by a person
             )
         except ToolInputError as err:
             if "column" in str(err) and used:
@@ -86,9 +93,10 @@ def render_audience(
         gsm7=spec.sms is not None,
     )
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out_path.parent)
     tmp_out = out_path.with_name(f".{out_path.name}.tmp")
-    rendered.to_csv(tmp_out, index=False, quoting=csv.QUOTE_MINIMAL)
+    with open_private(tmp_out, "w", newline="", encoding="utf-8") as handle:
+        safe_frame(rendered, raw=raw_csv).to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL)
     tmp_out.replace(out_path)
     return {
         "audience": audience, "channel": spec.name, "path": str(out_path), "rows": int(len(rendered)),

@@ -80,6 +80,9 @@ class RenderRequest(BaseModel):
     preview: int = Field(default=5, ge=0, le=1000)
     out: str | None = Field(default=None, description="CSV path (default: <home>/exports/<audience>-<channel>.csv).")
     offline: bool = False
+    raw_csv: bool = Field(
+        default=False, description="Write cells as they are (no formula neutralisation) for machine import."
+    )
 
 
 def chat_model_for(settings: MaraSettings, offline: bool = False) -> Any:
@@ -206,5 +209,6 @@ def render_copy(request: RenderRequest, settings: MaraSettings, *, model: Any = 
                              hint='e.g. --brief "Autumn sale until 30 November" or --template "Hi {{first_name|there}}..."')
     out = Path(request.out) if request.out else settings.home / "exports" / f"{_slug(request.audience)}-{spec.name}.csv"
     rendered = render_audience(ctx.warehouse, settings.home, request.audience, spec.name, fields, out,
-                               fallbacks=request.fallbacks, preview_rows=request.preview)
+                               fallbacks=request.fallbacks, preview_rows=request.preview,
+                               raw_csv=request.raw_csv)
     return {**rendered, "template": fields, "checks": checks, "usage": usage}
