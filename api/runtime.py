@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from api.ingest import IngestWorker
 from api.metrics import Metrics
 from api.shared_state import SharedState
 from assistant.events import Event
@@ -107,6 +108,7 @@ class Runtime:
         self.shared = SharedState.from_settings(settings)
         self.turn_locks = TurnLocks(self.shared)
         self.artifacts = ArtifactStore.for_settings(settings)
+        self.ingest = IngestWorker(settings.kb_ingest_queue)
         self.metrics = Metrics()
         self._assistant = assistant
         self._owned = assistant is None
@@ -184,7 +186,8 @@ class Runtime:
             self.metrics.turn(self.mode, outcome)
 
     def close(self) -> None:
-        """Close the assistant if this runtime built it."""
+        """Close the assistant if this runtime built it (and stop the ingestion worker)."""
+        self.ingest.close()
         with self._lock:
             if self._assistant is not None and self._owned:
                 self._assistant.close()

@@ -262,9 +262,8 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.demo_data import build_demo_data
-    from knowledge.sample import sample_brand_path
-
     from assistant.settings import private_dir
+    from knowledge.sample import sample_brand_path
 
     settings = _settings()
     private_dir(settings.home)

@@ -16,6 +16,7 @@ import csv
 import io
 import os
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -28,6 +29,8 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SUPPORTED_SUFFIXES",
     "DocumentError",
+    "DocumentLimits",
+    "DocumentTooLarge",
     "IngestIssue",
     "LoadedDocument",
     "Record",
@@ -63,12 +66,82 @@ class DocumentError(Exception):
     """A file that cannot be ingested; the message says why and what is accepted."""
 
 
+class DocumentTooLarge(DocumentError):
+    """A document over one of the caps of :class:`DocumentLimits` (a "document bomb").
+
+    ``setting`` names the ``MARA_KB_MAX_*`` variable; ``status`` is the HTTP answer for an
+    upload: 413 for the unpacked size, 422 for too many paragraphs or passages.
+    """
+
+    def __init__(self, message: str, *, setting: str, status: int) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.status = status
+
+
+@dataclass(frozen=True)
+class DocumentLimits:
+    """Caps that stop a small file from unpacking into hours of embedding (issue 14).
+
+    Checked while a document is read and chunked, *before* anything is embedded. The
+    defaults hold brand documents of hundreds of pages; settings ``MARA_KB_MAX_*`` change them.
+    """
+
+    max_decompressed_bytes: int = 50 * 1024 * 1024
+    max_paragraphs: int = 20_000
+    max_chunks: int = 2_000
+
+    def too_big(self, what: str, size: int) -> DocumentTooLarge:
+        """The error for unpacked content of ``size`` bytes (or more) over the byte cap."""
+        return DocumentTooLarge(
+            f"too large: {what} unpacks to more than {self.max_decompressed_bytes:,} bytes "
+            f"({size:,}+), over the cap MARA_KB_MAX_DECOMPRESSED_BYTES; split the document or "
+            "raise the setting",
+            setting="MARA_KB_MAX_DECOMPRESSED_BYTES",
+            status=413,
+        )
+
+    def too_many_paragraphs(self, count: int) -> DocumentTooLarge:
+        """The error for a document with ``count`` (or more) paragraphs."""
+        return DocumentTooLarge(
+            f"too many paragraphs: {count:,}+, over the cap of {self.max_paragraphs:,} "
+            "(MARA_KB_MAX_PARAGRAPHS); split the document or raise the setting",
+            setting="MARA_KB_MAX_PARAGRAPHS",
+            status=422,
+        )
+
+    def too_many_chunks(self, count: int) -> DocumentTooLarge:
+        """The error for a document cut into ``count`` (or more) passages."""
+        return DocumentTooLarge(
+            f"too many passages: {count:,}+, over the cap of {self.max_chunks:,} per document "
+            "(MARA_KB_MAX_CHUNKS); split the document or raise the setting",
+            setting="MARA_KB_MAX_CHUNKS",
+            status=422,
+        )
+
+    def check_text(self, doc: LoadedDocument) -> None:
+        """Refuse a converted document whose text or paragraph count is over the caps."""
+        if len(doc.text) > self.max_decompressed_bytes:
+            raise self.too_big("its text", len(doc.text))
+        if doc.records is not None:
+            paragraphs = len(doc.records)
+        else:
+            paragraphs = sum(1 for block in _BLOCKS.split(doc.text) if block.strip())
+        if paragraphs > self.max_paragraphs:
+            raise self.too_many_paragraphs(paragraphs)
+
+
+_BLOCKS = re.compile(r"\n[ \t]*\n")
+
+
 @dataclass(frozen=True)
 class IngestIssue:
     """A path that was not ingested, and why."""
 
     source: str
     message: str
+    #: HTTP status for an upload refused by a cap (413 size, 422 count); None otherwise.
+    status: int | None = None
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready form."""
@@ -486,7 +559,8 @@ def _pdf_outline(reader: Any) -> list[tuple[int, int, str]]:
     return sorted(out, key=lambda t: t[0])
 
 
-def _load_pdf(raw: bytes) -> LoadedDocument:
+def _load_pdf(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocument:
+    limits = limits or DocumentLimits()
     accepted = "accepted: unencrypted PDFs with a text layer"
     try:
         from pypdf import PdfReader
@@ -506,7 +580,13 @@ def _load_pdf(raw: bytes) -> LoadedDocument:
                 ) from exc
             if not opened:
                 raise DocumentError(f"password-protected PDF; {accepted}")
-        pages = [(page.extract_text() or "") for page in reader.pages]
+        pages: list[str] = []
+        extracted = 0
+        for page in reader.pages:  # stop at the cap, not after extracting everything
+            pages.append(page.extract_text() or "")
+            extracted += len(pages[-1])
+            if extracted > limits.max_decompressed_bytes:
+                raise limits.too_big("the PDF's text", extracted)
         outline = _pdf_outline(reader)
         meta = reader.metadata
         title = str(meta.title).strip() if meta is not None and meta.title else None
@@ -545,7 +625,41 @@ def _load_pdf(raw: bytes) -> LoadedDocument:
 _DOCX_HEADING = re.compile(r"^heading\s*(\d)$", re.IGNORECASE)
 
 
-def _load_docx(raw: bytes) -> LoadedDocument:
+_DOCX_PARAGRAPH = re.compile(rb"<w:p[ >/]")
+_SCAN_BYTES = 1 << 20
+
+
+def _check_zip(raw: bytes, limits: DocumentLimits, what: str) -> None:
+    """Refuse a DOCX/XLSX-style zip whose members unpack past the caps, before parsing it.
+
+    The members' declared sizes bound what :mod:`zipfile` will ever return (it stops at the
+    declared size and checks the CRC), so summing them is an honest upper bound. The main
+    document part is then streamed once to count paragraphs without building an XML tree.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # the loader reports a corrupt file with its own message
+    with archive:
+        members = archive.infolist()
+        total = sum(max(0, m.file_size) for m in members)
+        if total > limits.max_decompressed_bytes:
+            raise limits.too_big(what, total)
+        names = {m.filename for m in members}
+        if "word/document.xml" not in names:
+            return
+        count, tail = 0, b""
+        with archive.open("word/document.xml") as part:
+            while block := part.read(_SCAN_BYTES):
+                window = tail + block
+                count += len(_DOCX_PARAGRAPH.findall(window)) - len(_DOCX_PARAGRAPH.findall(tail))
+                tail = window[-8:]
+                if count > limits.max_paragraphs:
+                    raise limits.too_many_paragraphs(count)
+
+
+def _load_docx(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocument:
+    limits = limits or DocumentLimits()
     accepted = "accepted: Word .docx files (Word 2007 or later; save .doc files as .docx)"
     try:
         import docx
@@ -553,11 +667,16 @@ def _load_docx(raw: bytes) -> LoadedDocument:
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover - python-docx is a dependency
         raise DocumentError("reading DOCX needs the 'python-docx' package") from exc
+    _check_zip(raw, limits, "the DOCX")
     try:
         document = docx.Document(io.BytesIO(raw))
         blocks: list[str] = []
         title = (document.core_properties.title or "").strip() or None
+        seen = 0
         for item in document.iter_inner_content():
+            seen += 1
+            if seen > limits.max_paragraphs:  # any namespace prefix: counted again here
+                raise limits.too_many_paragraphs(seen)
             if isinstance(item, Paragraph):
                 text = _SPACES.sub(" ", item.text).strip()
                 if not text:
@@ -716,13 +835,18 @@ _LOADERS: dict[str, Callable[[bytes], LoadedDocument]] = {
 
 
 def load_document(
-    path: Path, max_bytes: int = MAX_FILE_BYTES, raw: bytes | None = None
+    path: Path,
+    max_bytes: int = MAX_FILE_BYTES,
+    raw: bytes | None = None,
+    limits: DocumentLimits | None = None,
 ) -> LoadedDocument:
     """Read and convert one file by its suffix (``raw``: its bytes, when already read).
 
     Raises :class:`DocumentError` (never anything else) for unsupported types, unreadable,
-    empty, binary, non-UTF-8, corrupt, encrypted or too large files.
+    empty, binary, non-UTF-8, corrupt, encrypted or too large files, and
+    :class:`DocumentTooLarge` for one over ``limits`` (unpacked size, paragraphs).
     """
+    limits = limits or DocumentLimits()
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise DocumentError(
@@ -733,7 +857,12 @@ def load_document(
     elif not raw.strip():
         raise DocumentError("empty file: nothing to index")
     try:
-        return _LOADERS[kind](raw)
+        if kind in ("docx", "pdf"):  # containers: capped while they are unpacked
+            doc = (_load_docx if kind == "docx" else _load_pdf)(raw, limits)
+        else:
+            doc = _LOADERS[kind](raw)
+        limits.check_text(doc)
+        return doc
     except DocumentError:
         raise
     except RecursionError as exc:

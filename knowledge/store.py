@@ -39,6 +39,8 @@ from knowledge.chunking import (
 from knowledge.documents import (
     MAX_FILE_BYTES,
     DocumentError,
+    DocumentLimits,
+    DocumentTooLarge,
     IngestIssue,
     LoadedDocument,
     SourceFile,
@@ -195,6 +197,7 @@ class KnowledgeBase:
         overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
         collection_name: str = COLLECTION_NAME,
         max_file_bytes: int = MAX_FILE_BYTES,
+        limits: DocumentLimits | None = None,
     ) -> None:
         self.path = Path(path).expanduser() if path is not None else None
         self.host = host
@@ -203,6 +206,7 @@ class KnowledgeBase:
         self.overlap_tokens = overlap_tokens
         self.collection_name = collection_name
         self.max_file_bytes = int(max_file_bytes)
+        self.limits = limits or DocumentLimits()
         from knowledge.int8_encoder import PRECISIONS
 
         if embedding_precision not in PRECISIONS:
@@ -454,6 +458,8 @@ class KnowledgeBase:
         tokenize = getattr(self.encoder, "tokenize", None)
         for _ in range(_WINDOW_ATTEMPTS):
             chunks = self._chunk_at(doc, source, max_tokens, overlap)
+            if len(chunks) > self.limits.max_chunks:  # before any tokenizing or embedding
+                raise self.limits.too_many_chunks(len(chunks))
             if window is None or tokenize is None or max_tokens <= _MIN_CHUNK_TOKENS:
                 return chunks
             lengths = [len(ids) for ids in tokenize([c.context_text() for c in chunks])]
@@ -502,8 +508,11 @@ class KnowledgeBase:
             if old_ids and old_hash == self._content_hash(raw):
                 report.unchanged.append(file.source)
                 return None
-            doc = load_document(file.path, raw=raw)
+            doc = load_document(file.path, raw=raw, limits=self.limits)
             chunks = self._chunk(doc, file.source)
+        except DocumentTooLarge as exc:
+            report.errors.append(IngestIssue(file.source, str(exc), status=exc.status))
+            return None
         except DocumentError as exc:
             report.errors.append(IngestIssue(file.source, str(exc)))
             return None

@@ -51,6 +51,7 @@ class ToolContext:
 
 def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
     """The knowledge base the settings point at: embedded Chroma in the workspace, or a server."""
+    from knowledge.documents import DocumentLimits
     from knowledge.embeddings import get_encoder
     from knowledge.store import KnowledgeBase
 
@@ -60,4 +61,9 @@ def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
         port=settings.chroma_port,
         encoder=get_encoder(settings.embedding_model),
         embedding_precision=settings.embedding_precision,
+        limits=DocumentLimits(
+            max_decompressed_bytes=settings.kb_max_decompressed_bytes,
+            max_paragraphs=settings.kb_max_paragraphs,
+            max_chunks=settings.kb_max_chunks,
+        ),
     )

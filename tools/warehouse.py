@@ -176,7 +176,8 @@ class Warehouse:
         )
 
     def _execute(
-        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> QueryResult:  # pragma: no cover
         raise NotImplementedError
 
@@ -247,10 +248,12 @@ class DuckDBWarehouse(Warehouse):
         return infos
 
     def _execute(
-        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> QueryResult:
         import duckdb
 
+        deadline = deadline if deadline is not None else time.monotonic() + timeout_s
         with self.connect() as con:
             timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
             timer.start()
@@ -323,16 +326,18 @@ class SQLAlchemyWarehouse(Warehouse):
         return infos
 
     def _execute(
-        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None, deadline: float
+        self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> QueryResult:
         import sqlalchemy as sa
 
+        deadline = deadline if deadline is not None else time.monotonic() + timeout_s
         start = time.perf_counter()
         timer: threading.Timer | None = None
         try:
-            # A server-side cursor: rows come over in batches, so the byte cap bounds memory
-            # (a client-side cursor would hold the whole result before the first row is read).
-            with self.engine.connect().execution_options(stream_results=True) as con:
+            # With a byte cap, a server-side cursor: rows come over in batches, so the cap bounds
+            # memory (a client-side cursor holds the whole result before the first row is read).
+            with self.engine.connect() as con:
                 if self.engine.dialect.name == "postgresql":
                     remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
                     con.exec_driver_sql("SET TRANSACTION READ ONLY")
@@ -341,7 +346,8 @@ class SQLAlchemyWarehouse(Warehouse):
                 if cancel is not None:  # stops a fetch that is slow on the server side too
                     timer = threading.Timer(max(0.0, deadline - time.monotonic()), cancel)
                     timer.start()
-                result = con.exec_driver_sql(sql)
+                # A capped result streams (server-side cursor); uncapped internal reads are bulk.
+                result = con.exec_driver_sql(sql, execution_options={"stream_results": max_bytes is not None})
                 columns = list(result.keys())
                 rows, reason = fetch_capped(
                     result.fetchmany, row_cap=row_cap, max_bytes=max_bytes,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +27,11 @@ from api.models import (
     PassageModel,
 )
 from api.runtime import Runtime, get_runtime
+from assistant.settings import private_dir
 from knowledge.documents import SUPPORTED_SUFFIXES
+
+if TYPE_CHECKING:
+    from knowledge.store import IngestReport
 
 router = APIRouter(prefix="/v1/kb", tags=["knowledge"])
 
@@ -82,7 +87,10 @@ def safe_name(raw: str | None) -> str:
     dependencies=[require("kb:write")],
     responses={
         400: {"model": ErrorResponse, "description": "No document could be ingested."},
+        413: {"model": ErrorResponse, "description": "A document unpacks past MARA_KB_MAX_DECOMPRESSED_BYTES."},
         415: {"model": ErrorResponse, "description": "A file type that is not accepted."},
+        422: {"model": ErrorResponse, "description": "Too many paragraphs or passages (MARA_KB_MAX_PARAGRAPHS, MARA_KB_MAX_CHUNKS)."},
+        503: {"model": ErrorResponse, "description": "Other uploads fill the ingestion queue; retry."},
         **AUTH_RESPONSES,
         **ERROR_RESPONSES,
     },
@@ -104,14 +112,24 @@ async def kb_upload(
         raise ApiError(
             400, "duplicate_file_name", f"Each file needs its own name: {', '.join(duplicates)}."
         )
-    with tempfile.TemporaryDirectory(prefix="mara-upload-") as tmp:
-        folder = Path(tmp)
-        for upload, name in zip(files, names, strict=True):
-            (folder / name).write_bytes(await upload.read())
-        private_dir(runtime.settings.home)
-        report = await run_in_threadpool(lambda: runtime.knowledge.ingest([folder]))
+    contents = [(name, await upload.read()) for upload, name in zip(files, names, strict=True)]
+
+    def ingest() -> IngestReport:  # on the ingestion thread, not the event loop
+        with tempfile.TemporaryDirectory(prefix="mara-upload-") as tmp:
+            folder = Path(tmp)
+            for name, data in contents:
+                (folder / name).write_bytes(data)
+            private_dir(runtime.settings.home)
+            return runtime.knowledge.ingest([folder])
+
+    report = await runtime.ingest.run(ingest)
     result = IngestResponse.model_validate(report.to_dict())
     if result.errors and not (result.added or result.updated or result.unchanged):
         problems = "; ".join(f"{e.source}: {e.message}" for e in result.errors)
+        capped = [e.status for e in report.errors if e.status is not None]
+        if capped:  # a document bomb: 413 for the unpacked size, else 422 (too many parts)
+            status = 413 if 413 in capped else 422
+            kind = "document_too_large" if status == 413 else "document_too_complex"
+            raise ApiError(status, kind, f"No document was ingested. {problems}")
         raise ApiError(400, "ingest_failed", f"No document was ingested. {problems}")
     return result
