@@ -104,7 +104,7 @@ def _start_checks(settings: MaraSettings) -> None:
     from tools.results import ArtifactStore
 
     for warning in permission_warnings(settings.home):
-        _err().print(f"Warning: {warning}", style="yellow", markup=False, highlight=False)
+        sys.stderr.write(f"Warning: {warning}\n")  # unwrapped: the chmod line is copy-pasted
     if settings.artifacts_path.is_dir():
         ArtifactStore.for_settings(settings).prune()
 

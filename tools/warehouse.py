@@ -72,7 +72,10 @@ class QueryResult:
         }
 
 
-_FETCH_BATCH = 64  # rows pulled from the engine at a time: memory stays near the byte cap
+# Rows pulled from the engine at a time: a few first, then about what still fits under the byte
+# cap, so wide rows never come over in a batch much larger than the cap.
+_FIRST_BATCH = 8
+_MAX_BATCH = 1024
 
 
 def cell_bytes(value: Any) -> int:
@@ -104,14 +107,14 @@ def fetch_capped(
         everything = [tuple(r) for r in fetchmany(row_cap + 1)]
         return everything[:row_cap], ("rows" if len(everything) > row_cap else None)
     rows: list[tuple[Any, ...]] = []
-    size = 0
+    size, batch_size = 0, _FIRST_BATCH
     while True:
         if deadline is not None and time.monotonic() > deadline:
             raise QueryError(
                 f"The query ran longer than {timeout_s:g} s and was stopped.",
                 hint="Aggregate more (GROUP BY) or filter to fewer rows.",
             )
-        batch = fetchmany(_FETCH_BATCH)
+        batch = fetchmany(batch_size)
         if not batch:
             return rows, None
         for row in batch:
@@ -122,6 +125,9 @@ def fetch_capped(
                 return rows, "bytes"
             rows.append(tuple(row))
             size += cost
+        # Next batch: about what still fits under the cap, judged by the rows so far.
+        average = max(1, size // max(1, len(rows)))
+        batch_size = max(1, min(_MAX_BATCH, (max_bytes - size) // average + 1, row_cap - len(rows) + 1))
 
 
 def _jsonable(value: Any) -> Any:
