@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -96,7 +97,7 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name() if hasattr(node, "sql_name") else node.key
 
 
-def _with_of(node: exp.Expression) -> exp.With | None:
+def _with_of(node: Any) -> exp.With | None:
     found = node.args.get("with_") or node.args.get("with")
     return found if isinstance(found, exp.With) else None
 
@@ -111,8 +112,8 @@ def _is_cte_reference(table: exp.Table) -> bool:
     system view.
     """
     name = table.name.lower()
-    child: exp.Expression = table
-    parent = table.parent
+    child: Any = table
+    parent: Any = table.parent
     while parent is not None:
         with_ = _with_of(parent)
         if with_ is not None:
@@ -129,8 +130,8 @@ def _is_cte_reference(table: exp.Table) -> bool:
     return False
 
 
-def _contains(ancestor: exp.Expression, node: exp.Expression) -> bool:
-    probe: exp.Expression | None = node
+def _contains(ancestor: Any, node: Any) -> bool:
+    probe: Any = node
     while probe is not None:
         if probe is ancestor:
             return True
