@@ -309,14 +309,18 @@ class Assistant:
         model: BaseChatModel | None = None,
         tools: list[BaseTool] | None = None,
         checkpointer: Any | None = None,
+        today: dt.date | None = None,
     ) -> None:
         self.settings = settings
         self.context = ToolContext(settings)
         self._stack = ExitStack()
+        self.today = today  # "today" for relative periods (evaluations fix it; default the real date)
         if model is None:
             from assistant.chat_models import make_chat_model
 
             model = make_chat_model(settings, self.context)
+        if today is not None and "today" in type(model).model_fields:
+            model = model.model_copy(update={"today": today})  # the offline planner reads periods against it
         self.model = model
         self.mode = "offline" if type(model).__name__ == "OfflinePlanner" else "llm"
         self.tools = tools if tools is not None else build_tools(self.context)
@@ -328,7 +332,10 @@ class Assistant:
         if self.mode == "llm" and settings.llm_fallback_offline:
             from assistant.chat_models import make_offline_model
 
-            middleware.append(OfflineFallback(make_offline_model(self.context)))
+            fallback = make_offline_model(self.context)
+            if today is not None:
+                fallback = fallback.model_copy(update={"today": today})
+            middleware.append(OfflineFallback(fallback))
         if self.vault is not None:
             middleware.append(MaskPII(self.vault))
         middleware.extend([RepairToolCalls(), ToolErrorsToModel(settings.tool_retry_budget)])
@@ -342,7 +349,8 @@ class Assistant:
     def _system_prompt(self, request: Any = None) -> str:
         """The system prompt for each model call: today's date and the workspace's tables."""
         return load_prompt(
-            "system", brand="the brand", today=dt.date.today().isoformat(), mode=self.mode, data=self._data_overview()
+            "system", brand="the brand", today=(self.today or dt.date.today()).isoformat(), mode=self.mode,
+            data=self._data_overview(),
         )
 
     def _data_overview(self) -> str:
