@@ -54,6 +54,9 @@ def _mount_model_commands() -> None:
     from assistant.cli_usage import usage_command
 
     app.command("usage")(usage_command)
+    from assistant.cli_eval import eval_app
+
+    app.add_typer(eval_app, name="eval")
 
 
 _mount_model_commands()

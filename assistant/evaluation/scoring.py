@@ -152,7 +152,8 @@ _DECLINE = re.compile(
     r"can you (?:clarify|specify)|please (?:clarify|specify)|not sure (?:what|which|whether))\b",
     re.I,
 )
-_COULD_NOT_MAP = re.compile(r"couldn'?t map|could not map|couldn'?t find a column|could not find a column|won'?t guess", re.I)
+_NO_ROWS = re.compile(r"\bno rows matched\b", re.I)
+_COULD_NOT_MAP = re.compile(r"couldn'?t map|could not map|couldn'?t answer that|could not answer that|couldn'?t find a column|could not find a column|won'?t guess", re.I)
 
 
 def says_it_cannot(reply: str) -> bool:
@@ -164,7 +165,8 @@ def says_it_cannot(reply: str) -> bool:
 
 
 def couldnt_map(reply: str) -> bool:
-    """The offline planner's "I couldn't map that question …" (and a column it would not guess)."""
+    """The offline planner's "I couldn't map that question …", "I couldn't answer that with <tool>: <error>"
+    and a column it would not guess: declines, whatever counts they mention."""
     return bool(_COULD_NOT_MAP.search(reply))
 
 
@@ -189,9 +191,10 @@ def score_reply(
     """Right, wrong or declined: ``reply`` against the truth ``numbers`` (value/rows) or ``label`` (group).
 
     ``decline`` truths are right when the reply declines (or states no figure) and wrong when it
-    states figures. For the others, a reply without the truth is *declined* when it states no
-    figure or says it cannot answer (the offline "couldn't map" reply lists row counts but is a
-    decline), and *wrong* otherwise.
+    states figures. For value/rows, a reply without the truth is *declined* when it states no
+    figure (the offline "couldn't map" reply lists row counts but is a decline too), and *wrong*
+    otherwise. For a group, a reply not naming it is *declined* when it says it cannot answer,
+    and *wrong* otherwise (it named another group).
     """
     figures = extract_figures(reply)
     shown = [f.text for f in figures]
@@ -205,7 +208,9 @@ def score_reply(
     if expect == "group":
         if label is not None and names_group(reply, label) and not couldnt_map(reply):
             return Score("right", shown, [], [], f"names {label!r}")
-        return _miss(reply, stated, shown, [], [], f"does not name {label!r}")
+        if couldnt_map(reply) or says_it_cannot(reply) or _NO_ROWS.search(reply):
+            return Score("declined", shown, [], [], f"declined: does not name {label!r}")
+        return Score("wrong", shown, [], [], f"names another group, not {label!r}")
     wanted = list(numbers or [])
     matched = [t for t in wanted if any(matches(f, t) for f in figures)]
     missing = [t for t in wanted if t not in matched]

@@ -1,0 +1,91 @@
+"""`mara eval questions|routing`: how far to trust Mara's answers on a question set."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assistant.errors import MaraError
+
+eval_app = typer.Typer(help="Measure answer accuracy and routing on question sets.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+_COLOURS = {"right": "green", "wrong": "red", "declined": "yellow", "invalid": "magenta"}
+
+
+def _emit(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@eval_app.command("questions")
+def eval_questions(
+    file: Annotated[Path, typer.Argument(help="Question set (YAML) next to its data files.")],
+    mode: Annotated[str, typer.Option("--mode", help="offline (the built-in planner) or llm (the configured endpoint).")] = "offline",
+    as_json: JsonFlag = False,
+) -> None:
+    """Ask every question through the agent, score the replies against SQL truths: right, wrong, declined."""
+    from rich.console import Console
+
+    from assistant.evaluation.answers import QuestionResult, run_question_set
+    from assistant.settings import get_settings
+
+    if mode not in ("offline", "llm"):
+        raise MaraError(f"--mode {mode!r} is not a mode.", hint="Use offline or llm.")
+    err = Console(stderr=True)
+
+    def progress(result: QuestionResult) -> None:
+        colour = _COLOURS[result.outcome]
+        err.print(f"[dim]{result.id}[/dim] [{colour}]{result.outcome}[/{colour}] {result.question[:70]}",
+                  highlight=False)
+
+    result = run_question_set(file, mode=mode, settings=get_settings(), progress=progress)  # type: ignore[arg-type]
+    if as_json:
+        _emit(result.to_dict())
+        return
+    print_set_result(result, Console())
+
+
+def print_set_result(result: Any, console: Any) -> None:
+    """Per-question table, then the totals (and set-level problems)."""
+    from rich.table import Table
+
+    table = Table(title=f"{result.name} ({result.mode}, today {result.today})", show_lines=False)
+    for column in ("id", "question", "outcome", "expected", "figures in reply", "s", "tools"):
+        table.add_column(column, overflow="fold")
+    for r in result.results:
+        colour = _COLOURS[r.outcome]
+        expected = r.why.split(": ", 1)[-1] if r.outcome == "invalid" else _short(r.expected)
+        table.add_row(
+            r.id, ("↳ " if r.follow_up else "") + r.question, f"[{colour}]{r.outcome}[/{colour}]", expected,
+            _short(r.figures[:6]), "" if r.latency_s is None else f"{r.latency_s:.2f}",
+            ", ".join(c["name"] for c in r.tool_calls),
+        )
+    console.print(table)
+    t = result.totals()
+    console.print(
+        f"accuracy {t['accuracy']:.1f}% ({t['right']}/{t['scored']})  wrong {t['wrong_pct']:.1f}% ({t['wrong']})  "
+        f"declined {t['declined_pct']:.1f}% ({t['declined']})  invalid {t['invalid']}  "
+        f"latency p50 {_secs(t['latency_p50_s'])} p95 {_secs(t['latency_p95_s'])}",
+        highlight=False,
+    )
+    for problem in result.problems:
+        console.print(f"[red]problem:[/red] {problem}", highlight=False)
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    return str(value)
+
+
+def _secs(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}s"

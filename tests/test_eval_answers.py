@@ -1,0 +1,170 @@
+"""`mara eval questions`: question sets, SQL truths on plain DuckDB, and the run through the real agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assistant.evaluation.answers import (
+    Entry,
+    QuestionSetError,
+    SetResult,
+    compute_truth,
+    load_question_set,
+    run_question_set,
+    truth_database,
+)
+from assistant.settings import MaraSettings
+
+FIXTURE = Path(__file__).parent / "data" / "answers_fixture" / "tiny_shop.yaml"
+
+
+@pytest.fixture(scope="module")
+def truth_db() -> Iterator[duckdb.DuckDBPyConnection]:
+    con, problems = truth_database(load_question_set(FIXTURE))
+    assert problems == []
+    yield con
+    con.close()
+
+
+def entry(truth: dict[str, object]) -> Entry:
+    return Entry("q-1", "How many?", False, truth)
+
+
+def test_missing_question_file_names_it(tmp_path: Path) -> None:
+    with pytest.raises(QuestionSetError, match="nope.yaml does not exist"):
+        load_question_set(tmp_path / "nope.yaml")
+
+
+def test_file_without_questions_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("name: x\ntables: {}\n")
+    with pytest.raises(QuestionSetError, match="no 'questions' list"):
+        load_question_set(path)
+
+
+def test_duplicate_id_is_an_entry_problem(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("questions:\n- {id: a, question: q, truth: {value: 1}}\n- {id: a, question: q2, truth: {value: 2}}\n")
+    assert load_question_set(path).entries[1].problem == "duplicate id 'a'"
+
+
+def test_entry_without_truth_is_an_entry_problem(tmp_path: Path) -> None:
+    path = tmp_path / "nt.yaml"
+    path.write_text("questions:\n- {id: a, question: How many}\n")
+    assert "no truth" in str(load_question_set(path).entries[0].problem)
+
+
+def test_count_truth_is_a_value(truth_db: duckdb.DuckDBPyConnection) -> None:
+    assert compute_truth(truth_db, entry({"sql": "SELECT COUNT(*) FROM customers"})).numbers == [6.0]
+
+
+def test_breakdown_truth_keeps_the_first_three_numbers_in_sql_order(truth_db: duckdb.DuckDBPyConnection) -> None:
+    truth = compute_truth(truth_db, entry({"sql": "SELECT channel, SUM(total) FROM orders GROUP BY 1 ORDER BY 2"}))
+    assert (truth.expect, truth.numbers) == ("rows", [180.4, 260.25, 360.0])
+
+
+def test_group_truth_is_the_first_label(truth_db: duckdb.DuckDBPyConnection) -> None:
+    sql = "SELECT country, COUNT(*) FROM customers GROUP BY 1 ORDER BY 2 DESC LIMIT 1"
+    assert compute_truth(truth_db, entry({"sql": sql, "expect": "group"})).label == "Germany"
+
+
+def test_truth_sql_that_does_not_parse_says_so(truth_db: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(QuestionSetError, match="truth SQL does not run"):
+        compute_truth(truth_db, entry({"sql": "SELEC 1"}))
+
+
+def test_truth_on_unknown_table_names_it(truth_db: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(QuestionSetError, match="unknown table or column.*refunds"):
+        compute_truth(truth_db, entry({"sql": "SELECT COUNT(*) FROM refunds"}))
+
+
+def test_truth_without_rows_says_so(truth_db: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(QuestionSetError, match="returns no rows"):
+        compute_truth(truth_db, entry({"sql": "SELECT order_id FROM orders WHERE channel = 'fax'"}))
+
+
+def test_truth_reads_csv_with_duckdb_not_mara(truth_db: duckdb.DuckDBPyConnection) -> None:
+    (kind,) = truth_db.execute("SELECT typeof(order_date) FROM orders LIMIT 1").fetchone() or ("",)
+    assert kind == "DATE"
+
+
+def test_missing_data_file_is_a_set_problem_naming_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text("tables: {orders: gone.csv}\nquestions:\n- {id: a, question: q, truth: {value: 1}}\n")
+    _, problems = truth_database(load_question_set(path))
+    assert problems == ["tables.orders: data file gone.csv not found next to set.yaml"]
+
+
+# --- the real agent ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def offline_run() -> SetResult:
+    return run_question_set(FIXTURE, mode="offline", settings=MaraSettings(_env_file=None))  # type: ignore[call-arg]
+
+
+def outcome(run: SetResult, entry_id: str) -> str:
+    return next(r.outcome for r in run.results if r.id == entry_id)
+
+
+@pytest.mark.integration
+def test_offline_count_is_right(offline_run: SetResult) -> None:
+    assert outcome(offline_run, "tiny-01") == "right"
+
+
+@pytest.mark.integration
+def test_offline_relative_period_is_read_against_the_sets_today(offline_run: SetResult) -> None:
+    assert outcome(offline_run, "tiny-05") == "right"
+
+
+@pytest.mark.integration
+def test_follow_up_continues_the_conversation(offline_run: SetResult) -> None:
+    assert outcome(offline_run, "tiny-02b") == "right"
+
+
+@pytest.mark.integration
+def test_unanswerable_question_answered_with_a_figure_is_wrong(offline_run: SetResult) -> None:
+    assert outcome(offline_run, "tiny-04") == "wrong"
+
+
+@pytest.mark.integration
+def test_invalid_entries_are_named_and_the_run_goes_on(offline_run: SetResult) -> None:
+    invalid = [r.why for r in offline_run.results if r.outcome == "invalid"]
+    assert invalid == [
+        'bad-sql: truth SQL does not run: Parser Error: syntax error at or near "SELEC"',
+        "bad-table: truth SQL names an unknown table or column: Catalog Error: Table with name refunds does not exist!",
+        "bad-empty: truth SQL returns no rows",
+    ]
+
+
+@pytest.mark.integration
+def test_totals_leave_invalid_entries_out_of_the_shares(offline_run: SetResult) -> None:
+    totals = offline_run.totals()
+    assert (totals["scored"], totals["invalid"]) == (7, 3)
+
+
+@pytest.mark.integration
+def test_each_result_records_the_tool_calls(offline_run: SetResult) -> None:
+    first = offline_run.results[0]
+    assert first.tool_calls[0]["name"] == "query_data"
+
+
+@pytest.mark.integration
+def test_cli_json_is_one_document(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))}
+    env["MARA_HOME"] = str(tmp_path / "ws")
+    shutil.copytree(FIXTURE.parent, tmp_path / "set")
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "questions", str(tmp_path / "set" / FIXTURE.name), "--json"],
+                         capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert set(doc["totals"]) >= {"accuracy", "wrong", "declined", "latency_p50_s", "latency_p95_s"}
