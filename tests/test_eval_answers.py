@@ -168,3 +168,57 @@ def test_cli_json_is_one_document(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert set(doc["totals"]) >= {"accuracy", "wrong", "declined", "latency_p50_s", "latency_p95_s"}
+
+
+# --- LLM mode: the same file against an OpenAI-compatible endpoint (the scripted server) --------
+
+
+LLM_SET = """\
+name: tiny_llm
+today: 2025-11-15
+tables: {customers: customers.csv, orders: orders.csv}
+questions:
+  - {id: l-1, question: "How many customers do we have?", truth: {sql: "SELECT COUNT(*) FROM customers"}}
+  - {id: l-2, follow_up: true, question: "and in Germany?", truth: {sql: "SELECT COUNT(*) FROM customers WHERE country = 'Germany'"}}
+  - {id: l-3, question: "How many orders came from TikTok ads?", truth: {decline: true}}
+"""
+
+
+@pytest.fixture
+def llm_set(tmp_path: Path) -> Path:
+    for csv in FIXTURE.parent.glob("*.csv"):
+        shutil.copy(csv, tmp_path / csv.name)
+    path = tmp_path / "tiny_llm.yaml"
+    path.write_text(LLM_SET)
+    return path
+
+
+@pytest.mark.integration
+def test_llm_mode_runs_the_set_through_the_endpoint(llm_set: Path) -> None:
+    from assistant.chat_models import reset_breakers
+    from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+
+    reset_breakers()
+    script = [
+        ScriptedReply(tool_calls=[ScriptedToolCall("run_sql", {"sql": "SELECT COUNT(*) AS n FROM customers"})]),
+        ScriptedReply(content="You have **6** customers."),
+        ScriptedReply(tool_calls=[ScriptedToolCall("run_sql", {"sql": "SELECT COUNT(*) AS n FROM customers WHERE country = 'Germany'"})]),
+        ScriptedReply(content="3 of them are in Germany."),
+        ScriptedReply(content="Your data doesn't record which ad an order came from, so I can't count TikTok orders."),
+    ]
+    with ScriptedOpenAIServer(script) as server:
+        settings = MaraSettings(_env_file=None, llm_base_url=server.base_url, llm_model="scripted-model",  # type: ignore[call-arg]
+                                llm_max_retries=0, llm_fallback_offline=False)
+        run = run_question_set(llm_set, mode="llm", settings=settings)
+        requests = server.requests
+    assert [r.outcome for r in run.results] == ["right", "right", "right"]
+    assert "Today is 2025-11-15" in requests[0]["messages"][0]["content"]
+    assert any("**6** customers" in str(m.get("content")) for m in requests[2]["messages"])  # the follow-up saw the first turn
+    assert not any("**6** customers" in str(m.get("content")) for m in requests[4]["messages"])  # a new question starts afresh
+
+
+def test_llm_mode_without_an_endpoint_says_what_to_set(llm_set: Path) -> None:
+    from assistant.errors import MaraError
+
+    with pytest.raises(MaraError, match="--mode llm needs an OpenAI-compatible endpoint"):
+        run_question_set(llm_set, mode="llm", settings=MaraSettings(_env_file=None))  # type: ignore[call-arg]
