@@ -89,3 +89,42 @@ def _short(value: Any) -> str:
 
 def _secs(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}s"
+
+
+@eval_app.command("routing")
+def eval_routing(
+    file: Annotated[Path, typer.Argument(help="Routing set (YAML): requests with the capability expected.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Send each request through the offline planner (on a demo workspace) and compare the capability reached."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from assistant.evaluation.routing import RoutingResult, demo_workspace, run_routing_set
+
+    err = Console(stderr=True)
+    err.print("[dim]building the demo workspace (500 customers) …[/dim]")
+    home = demo_workspace()
+
+    def progress(result: RoutingResult) -> None:
+        mark = "[green]✓[/green]" if result.right else f"[red]✗ {result.got}[/red]"
+        err.print(f"[dim]{result.id}[/dim] {mark} {result.request[:70]}", highlight=False)
+
+    report = run_routing_set(file, home=home, progress=progress)
+    if as_json:
+        _emit(report.to_dict())
+        return
+    console = Console()
+    table = Table(title=f"{report.name} (offline)")
+    for column in ("id", "request", "expected", "reached"):
+        table.add_column(column, overflow="fold")
+    for r in report.results:
+        colour = "green" if r.right else "red"
+        table.add_row(r.id, ("↳ " if r.follow_up else "") + r.request, r.expect, f"[{colour}]{r.got}[/{colour}]")
+    console.print(table)
+    totals = report.totals()
+    console.print(f"routing accuracy {totals['accuracy']:.1f}% ({totals['right']}/{totals['requests']})", highlight=False)
+    for capability, row in totals["per_capability"].items():
+        confused = ", ".join(f"{k} {v}" for k, v in row["confused_with"].items())
+        console.print(f"  {capability}: {row['right']}/{row['requests']}" + (f" (went to {confused})" if confused else ""),
+                      highlight=False)

@@ -1,0 +1,60 @@
+"""`mara eval routing`: which capability a request reaches, read from the turn's tool calls."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.evaluation.answers import QuestionSetError
+from assistant.evaluation.routing import load_routing_set, reached, run_routing_set
+from assistant.settings import MaraSettings
+
+DEV_SET = Path(__file__).parent / "data" / "answers" / "routing_dev.yaml"
+
+
+def test_run_sql_counts_as_a_data_question() -> None:
+    assert reached([{"name": "run_sql", "args": {}}]) == "query_data"
+
+
+def test_offer_lookup_before_drafting_counts_as_copy() -> None:
+    calls = [{"name": "search_knowledge", "args": {"query": "win-back offer code"}}, {"name": "draft_copy", "args": {}}]
+    assert reached(calls) == "draft_copy"
+
+
+def test_knowledge_search_alone_stays_knowledge() -> None:
+    assert reached([{"name": "search_knowledge", "args": {}}]) == "search_knowledge"
+
+
+def test_no_tool_call_is_none() -> None:
+    assert reached([]) == "none"
+
+
+def test_the_first_call_decides() -> None:
+    assert reached([{"name": "predict_churn", "args": {}}, {"name": "draft_copy", "args": {}}]) == "predict_churn"
+
+
+def test_dev_set_has_forty_requests_over_every_capability() -> None:
+    _, requests = load_routing_set(DEV_SET)
+    assert len(requests) >= 40 and len({r.expect for r in requests}) == 9
+
+
+def test_unknown_capability_names_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("requests:\n- {id: x-1, request: hello, expect: make_coffee}\n")
+    with pytest.raises(QuestionSetError, match="entry x-1 expects 'make_coffee', not a capability"):
+        load_routing_set(path)
+
+
+@pytest.mark.integration
+def test_requests_reach_their_capability_in_the_real_loop(settings: MaraSettings, tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "requests:\n"
+        "- {id: a, request: 'How many customers do we have?', expect: query_data}\n"
+        "- {id: b, request: 'what tables do we have?', expect: describe_data}\n"
+        "- {id: c, request: 'orders by channel', expect: query_data}\n"
+        "- {id: d, follow_up: true, request: 'make that a pie chart', expect: make_chart}\n"
+    )
+    report = run_routing_set(path, home=settings.home, settings=settings)
+    assert [r.got for r in report.results] == ["query_data", "describe_data", "query_data", "make_chart"]
