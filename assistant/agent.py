@@ -348,10 +348,12 @@ class Assistant:
 
     def _system_prompt(self, request: Any = None) -> str:
         """The system prompt for each model call: today's date and the workspace's tables."""
+        from assistant.planner.verified import verified_examples
+
         return load_prompt(
             "system", brand="the brand", today=(self.today or dt.date.today()).isoformat(), mode=self.mode,
             data=self._data_overview(),
-        )
+        ) + verified_examples(self.settings.home)
 
     def _data_overview(self) -> str:
         try:

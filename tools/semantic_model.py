@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from assistant.errors import SemanticModelError
 from assistant.settings import private_dir, write_private
-from tools.query_spec import Filter, filter_problem
+from tools.query_spec import Filter, QuerySpec, filter_problem
 from tools.schema_profile import (
     PII_NAME,
     MetricDefinition,
@@ -109,6 +109,24 @@ class MetricModel(BaseModel):
         return self
 
 
+class VerifiedQuestion(BaseModel):
+    """A question whose query a person checked: answered with that query when asked again (offline),
+    offered as an example to the LLM. ``query`` is a query spec (as ``query_data`` takes), or ``sql``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=3)
+    query: QuerySpec | None = None
+    sql: str | None = None
+    verified_by: str | None = None
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> VerifiedQuestion:
+        if (self.query is None) == (self.sql is None):
+            raise ValueError("give exactly one of query (a query spec) or sql")
+        return self
+
+
 class SemanticModel(BaseModel):
     """The whole ``semantic.yaml``."""
 
@@ -118,6 +136,7 @@ class SemanticModel(BaseModel):
     tables: dict[str, TableModel] = Field(default_factory=dict)
     relationships: list[str] = Field(default_factory=list)
     metrics: dict[str, MetricModel] = Field(default_factory=dict)
+    verified_questions: list[VerifiedQuestion] | None = None
 
 
 # --- reading and writing ---------------------------------------------------------------------

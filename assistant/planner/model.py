@@ -174,6 +174,9 @@ class OfflinePlanner(BaseChatModel):
             return AIMessage(content=SECRETS_REFUSAL + OFFLINE_NOTE)
         if route.intent == "run_sql":
             return _call("run_sql", {"sql": route.sql}, {"tool": "run_sql"})
+        verified = self._verified(text)
+        if verified is not None:
+            return verified
         if route.intent == "search_knowledge":
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
@@ -220,6 +223,21 @@ class OfflinePlanner(BaseChatModel):
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
+
+    def _verified(self, text: str) -> AIMessage | None:
+        """The query of a verified question close to ``text`` (see assistant/planner/verified.py)."""
+        settings = getattr(self.context, "settings", None)
+        from assistant.planner.verified import load_verified, match_verified
+
+        if settings is None or not load_verified(settings.home):
+            return None
+
+        found = match_verified(text, self.context.profile(), settings.home, self.today or dt.date.today())
+        if found is None or found.tool not in self.tool_names:
+            return None
+        plan = {"tool": found.tool, "subject": f"the verified question “{found.question}”",
+                "qualifiers": found.substituted, "verified": found.question}
+        return _call(found.tool, found.args, plan)
 
     def _model_call(self, tool: str, text: str) -> AIMessage:
         """Segments, churn propensity or CLV over the orders table found in the live schema."""
