@@ -332,3 +332,30 @@ class CopyBatchResponse(BaseModel):
     """Results in the order of the briefs."""
 
     results: list[CopyBatchItem]
+
+
+# --- feedback on answers ---------------------------------------------------------------------
+
+
+class FeedbackRequest(BaseModel):
+    """A rating of one answer: ``up`` (right) or ``down`` (kept with the turn for review)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackResponse(BaseModel):
+    conversation_id: str
+    turn: int
+    rating: Literal["up", "down"]
+
+
+class VerifiedQuestionResponse(BaseModel):
+    """The verified question written to semantic.yaml (``query`` spec or ``sql``)."""
+
+    question: str
+    query: dict[str, Any] | None = None
+    sql: str | None = None
+    verified_by: str | None = None

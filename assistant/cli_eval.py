@@ -128,3 +128,52 @@ def eval_routing(
         confused = ", ".join(f"{k} {v}" for k, v in row["confused_with"].items())
         console.print(f"  {capability}: {row['right']}/{row['requests']}" + (f" (went to {confused})" if confused else ""),
                       highlight=False)
+
+
+@eval_app.command("feedback")
+def eval_feedback(
+    rating: Annotated[str | None, typer.Option("--rating", help="Only 'up' or only 'down' ratings.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rated answers (latest rating per turn), most recent first: thumbs-down ones are there for review."""
+    from assistant.audit import open_audit
+    from assistant.evaluation.feedback import list_feedback
+    from assistant.settings import get_settings
+
+    if rating not in (None, "up", "down"):
+        raise MaraError(f"--rating {rating!r} is not a rating.", hint="Use up or down.")
+    rows = list_feedback(open_audit(get_settings()), rating)
+    if as_json:
+        _emit(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("conversation", "turn", "rating", "question", "comment", "promoted")
+    for row in rows:
+        table.add_row(row["conversation_id"], str(row["turn"]), row["rating"], str(row["question"])[:80],
+                      str(row["comment"] or ""), "yes" if row["promoted"] else "")
+    Console().print(table)
+
+
+@eval_app.command("promote")
+def eval_promote(
+    conversation: Annotated[str, typer.Argument(help="Conversation id.")],
+    turn: Annotated[int, typer.Argument(help="Turn number (1 = the first question).", min=1)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a thumbed-up data answer a verified question in semantic.yaml (an admin's decision)."""
+    from assistant.audit import open_audit
+    from assistant.evaluation.feedback import promote
+    from assistant.settings import get_settings
+
+    settings = get_settings()
+    import getpass
+
+    entry = promote(open_audit(settings), settings.home, conversation, turn, actor=f"cli:{getpass.getuser()}")
+    if as_json:
+        _emit(entry)
+        return
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[green]Verified question added[/green]: “{entry['question']}”", highlight=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as PathParam
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, require
@@ -18,8 +19,11 @@ from api.models import (
     ConversationResponse,
     ConversationSummary,
     ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
     MessageToolCall,
     RenameRequest,
+    VerifiedQuestionResponse,
 )
 from api.runtime import Runtime, get_runtime
 
@@ -104,6 +108,58 @@ async def delete_conversation(
     if not await run_in_threadpool(assistant.delete_conversation, conversation_id, actor=caller.actor):
         raise NotFound(f"No conversation with id '{conversation_id}'.")
     return Response(status_code=204)
+
+
+@router.post(
+    "/conversations/{conversation_id}/turns/{turn}/feedback",
+    response_model=FeedbackResponse,
+    status_code=201,
+    summary="Rate an answer (thumbs up / down)",
+    responses={404: {"model": ErrorResponse, "description": "No such conversation or turn."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def rate_turn(
+    conversation_id: str, body: FeedbackRequest, turn: int = PathParam(ge=1, le=10_000),
+    runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> FeedbackResponse:
+    """Store a rating of turn ``turn`` (1 = the first question); the latest rating counts. A thumbs-down
+    is kept with the turn for review (``mara eval feedback``); an admin can promote a thumbs-up."""
+    from assistant.evaluation.feedback import FeedbackError, record_feedback
+
+    assistant = await runtime.assistant()
+    await _check_owner(assistant, conversation_id, caller)
+    history = await run_in_threadpool(assistant.history, conversation_id)
+    if not history:
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
+    agent: Any = assistant  # the real Assistant: its audit trail keeps the feedback
+    try:
+        saved = await run_in_threadpool(lambda: record_feedback(
+            agent.audit, history, conversation_id, turn, body.rating, actor=caller.actor, comment=body.comment))
+    except FeedbackError as err:
+        raise NotFound(err.message) from err
+    return FeedbackResponse(**saved)
+
+
+@router.post(
+    "/conversations/{conversation_id}/turns/{turn}/promote",
+    response_model=VerifiedQuestionResponse,
+    response_model_exclude_none=True,
+    summary="Promote a thumbed-up answer to a verified question (admin)",
+    responses={404: {"model": ErrorResponse, "description": "No thumbed-up data answer there."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def promote_turn(
+    conversation_id: str, turn: int = PathParam(ge=1, le=10_000),
+    runtime: Runtime = Depends(get_runtime), caller: Caller = require("admin"),
+) -> VerifiedQuestionResponse:
+    """Write the turn's question and the query that answered it to ``verified_questions`` in semantic.yaml."""
+    from assistant.evaluation.feedback import FeedbackError, promote
+
+    agent: Any = await runtime.assistant()
+    try:
+        entry = await run_in_threadpool(lambda: promote(
+            agent.audit, agent.settings.home, conversation_id, turn, actor=caller.actor))
+    except FeedbackError as err:
+        raise NotFound(err.message) from err
+    return VerifiedQuestionResponse(**entry)
 
 
 def _sees_all(caller: Caller) -> bool:
