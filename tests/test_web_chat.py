@@ -364,3 +364,16 @@ def test_a_long_tool_shows_its_progress_while_it_runs(page: Any, live: str) -> N
     assert any(t.startswith("training on") for t in shown), shown
     assert not answer.locator(".step-time").inner_text().startswith("training")  # ends as a duration
     assert page.problems == []
+
+
+def test_thumbs_up_under_an_answer_is_stored_with_its_turn(page: Any, live: str, demo_home: Path) -> None:
+    from assistant.audit import AuditLog
+    from assistant.evaluation.feedback import list_feedback
+
+    page.goto(live)
+    answer = ask(page, "How many customers do we have?", 0)
+    answer.get_by_role("button", name="Good answer").click()
+    expect(answer.locator(".feedback")).to_have_text("Thanks for the feedback.")
+    rated = [(f["turn"], f["rating"], f["question"]) for f in list_feedback(AuditLog(demo_home / "audit.sqlite"))]
+    assert (1, "up", "How many customers do we have?") in rated
+    assert page.problems == []

@@ -684,6 +684,7 @@
     if (controller || !text.trim()) return;
     loadToken += 1; // a conversation still loading must not land under this turn
     addUserMessage(text);
+    const turn = ui.messages.querySelectorAll(".msg-user").length;
     const reply = new AssistantMessage(ui.messages);
     scrollToBottom(true);
     controller = new AbortController();
@@ -719,12 +720,32 @@
       else reply.error(`Could not reach Mara: ${err && err.message ? err.message : err}`);
     } finally {
       reply.finish(note);
+      if (!note && conversationId && reply.text) reply.footer.append(feedbackButtons(conversationId, turn));
       controller = null;
       setBusy(false);
       autosize();
       ui.input.focus();
       refreshConversations();
     }
+  }
+
+  /** Thumbs up / down under an answer, stored with its turn (an admin can promote a thumbs-up). */
+  function feedbackButtons(id, turn) {
+    const box = el("span", { class: "feedback" });
+    const rate = async (rating) => {
+      let ok = false;
+      try {
+        const response = await fetch(`/v1/conversations/${encodeURIComponent(id)}/turns/${turn}/feedback`, {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rating }),
+        });
+        ok = response.ok;
+      } catch { /* offline */ }
+      box.replaceChildren(el("span", { text: ok ? "Thanks for the feedback." : "Feedback not saved." }));
+    };
+    box.append(
+      el("button", { type: "button", class: "feedback-btn", "aria-label": "Good answer", title: "Good answer", text: "👍", onclick: () => rate("up") }),
+      el("button", { type: "button", class: "feedback-btn", "aria-label": "Wrong answer", title: "Wrong answer", text: "👎", onclick: () => rate("down") }));
+    return box;
   }
 
   /** Empty the conversation pane (no conversation selected). */
