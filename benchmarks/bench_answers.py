@@ -10,7 +10,8 @@ Sets under a ``heldout/`` folder are reported separately: nobody tunes on them.
 
 ``--llm-scripted`` also runs each set in LLM mode against the scripted OpenAI-compatible server
 as a plumbing check: the scripted "model" is an oracle that sends the entry's truth SQL through
-``run_sql`` and repeats the tool result (or declines when the truth is a decline). What it loses
+``run_sql`` and repeats the tool result (or declines when the truth is a decline, or the SQL
+fails on Mara's warehouse: a truth casting money text that Mara's loader already made numeric). What it loses
 is lost in the LLM path itself (HTTP, tool calling, SQL safety, PII masking, result summaries,
 scoring); it says nothing about a real model's quality.
 
@@ -66,7 +67,10 @@ def oracle_responder(path: Path) -> Any:
         messages = body.get("messages", [])
         last = messages[-1] if messages else {}
         if last.get("role") == "tool":
-            return ScriptedReply(content=f"Here is what the data says:\n\n{last.get('content', '')}")
+            result = str(last.get("content", ""))
+            if result.startswith("Error"):  # e.g. a truth that casts money text Mara's loader already made numbers
+                return ScriptedReply(content=f"I couldn't answer that: {result}")
+            return ScriptedReply(content=f"Here is what the data says:\n\n{result}")
         question = str(last.get("content", "")).strip()
         queue = truths.get(question) or [{}]
         truth = queue.pop(0) if len(queue) > 1 else queue[0]

@@ -195,3 +195,7 @@ def test_tool_error_reply_is_declined() -> None:
     reply = ("I couldn't answer that with `predict_churn`: orders has 6 customers with counted orders; "
              "at least 50 are needed. Load more order history.")
     assert score_reply(reply, "value", [125.5]).outcome == "declined"
+
+
+def test_sql_type_parameters_are_not_figures() -> None:
+    assert values("Error: no function replace(DECIMAL(18,2), VARCHAR) matches.") == []

@@ -52,6 +52,7 @@ _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|au
 _NOT_FIGURES = [
     re.compile(r"```.*?```", re.S),  # code blocks (SQL)
     re.compile(r"`[^`\n]*`"),  # inline code: table and column names, SQL
+    re.compile(r"\b[A-Z][A-Z_]*\(\d+(?:,\s*\d+)?\)"),  # types: DECIMAL(18,2), VARCHAR(255)
     re.compile(r"\b\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"),
     re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b"),  # 03/15/2025, 15.03.2025
     re.compile(r"\b\d{4}[-/]\d{1,2}\b|\b\d{4}-W\d{1,2}\b", re.I),  # 2025-03, 2025-W12
