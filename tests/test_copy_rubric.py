@@ -213,9 +213,9 @@ def test_a_list_field_counts_its_items() -> None:
 
 
 GOOD_WINBACK = [
-    email("A little something for your next trip", "It's been a while. Take 15% off with COMEBACK15 until Sunday."),
+    email("A little something for your next trip", "It's been a while. Take 15% off tents with COMEBACK15 until Sunday."),
     email("15% off tents and packs until Sunday", "The Ridgeline 2P is ready for autumn: 15% off with COMEBACK15, ends Sunday."),
-    email("Your code is waiting", "We kept a code for you: COMEBACK15 takes 15% off one order until Sunday."),
+    email("Your code is waiting", "We kept a code for you: COMEBACK15 takes 15% off until Sunday, with free returns."),
 ]
 ISSUE_WINBACK = [  # the issue's example: the brief pasted, code and deadline lost in the SMS
     {"text": "Alder & Peak: Good for your next trip: win-back for lapsed customers. 15% off. Take a look. Reply STOP to opt out",
@@ -240,6 +240,17 @@ def test_the_issues_win_back_sms_misses_code_and_deadline() -> None:
 
 def test_the_issues_win_back_sms_variants_share_an_angle() -> None:
     assert evaluate_case(WINBACK, "sms", ISSUE_WINBACK, CONTEXT).outcomes["angles_differ"] == [False]
+
+
+def test_a_draft_that_only_repeats_the_briefs_offer_has_no_fact_beyond_it() -> None:
+    result = evaluate_case(WINBACK, "sms", [{"text": "15% off with COMEBACK15 until Sunday.", "checks": PASSED}], CONTEXT)
+    assert result.outcomes["fact_beyond_brief"] == [False]
+
+
+def test_a_product_from_the_catalog_is_a_fact_beyond_the_brief() -> None:
+    result = evaluate_case(WINBACK, "sms", [{"text": "15% off the Ridgeline 2P, COMEBACK15, until Sunday.",
+                                             "checks": PASSED}], CONTEXT)
+    assert result.outcomes["fact_beyond_brief"] == [True]
 
 
 def test_a_field_request_checks_must_know_in_each_requested_value() -> None:

@@ -417,19 +417,21 @@ def load_rubric_set(path: Path) -> RubricSet:
 
 # --------------------------------------------------------------------------- scoring
 
-CRITERIA: tuple[tuple[str, str, float, str], ...] = (
-    # name, unit, goal (minimum pass rate), what it means
+CRITERIA: tuple[tuple[str, str, float | None, str], ...] = (
+    # name, unit, goal (minimum pass rate; None: shown, not a goal of the issue), what it means
     ("no_instruction_text", "variant", 1.0, "no instruction of the brief in any field"),
     ("audience_not_in_headline", "variant", 1.0, "subject/title/headline never names the audience"),
     ("must_know_present", "variant", 1.0, "code, deadline, condition... in every variant"),
     ("concrete_fact", "variant", 0.9, "at least one product, category, offer or benefit"),
+    ("fact_beyond_brief", "variant", None, "a concrete fact the brief did not already state"),
     ("exclusions_obeyed", "variant", 0.9, "'no discount' -> no '% off' (briefs with exclusions)"),
     ("checks_pass", "variant", 0.9, "every channel and brand check passed"),
     ("angles_differ", "brief x channel", 0.9, "variants open differently (>= 2 variants)"),
     ("field_request", "brief x channel", 0.9, "field-level requests: exactly the fields and count"),
 )
 GOALS = {name: goal for name, _, goal, _ in CRITERIA}
-VARIANT_CRITERIA = frozenset(name for name, unit, *_ in CRITERIA if unit == "variant")
+VARIANT_CRITERIA = frozenset(name for name, unit, goal, _ in CRITERIA if unit == "variant" and goal is not None)
+"""Variant-level criteria with a goal: together they make "passes all"."""
 
 
 @dataclass(frozen=True)
@@ -480,6 +482,9 @@ def evaluate_case(brief: Brief, channel: str, variants: Sequence[Mapping[str, An
         result.record("must_know_present", not missing, f"v{n} missing {missing}")
         facts = concrete_facts(variant, context.vocabulary, context.boilerplate)
         result.record("concrete_fact", bool(facts), f"v{n} no fact: {opening(variant, context.boilerplate)!r}")
+        stated = {normalize(f).lower() for f in context.vocabulary.find(normalize(brief.brief))}
+        new = [f for f in facts if normalize(f).lower() not in stated]
+        result.record("fact_beyond_brief", bool(new), f"v{n} only the brief's facts {sorted(set(facts))[:4]}")
         if brief.forbidden:
             found = present_elements(strip_boilerplate(variant_text(variant), context.boilerplate), brief.forbidden)
             result.record("exclusions_obeyed", not found, f"v{n} has {found}")
@@ -544,7 +549,7 @@ class CriterionScore:
     unit: str
     passed: int
     total: int
-    goal: float
+    goal: float | None
 
     @property
     def rate(self) -> float:
@@ -552,7 +557,7 @@ class CriterionScore:
 
     @property
     def meets_goal(self) -> bool:
-        return self.rate >= self.goal
+        return self.goal is None or self.rate >= self.goal
 
 
 def score(results: Iterable[CaseResult]) -> dict[str, CriterionScore]:
@@ -581,8 +586,8 @@ def format_table(results: Sequence[CaseResult], examples: int = 2) -> str:
              f"{sum(len(r.variants) for r in results)} variants, {sum(1 for r in results if r.error)} errors",
              f"{'criterion':26s} {'unit':16s} {'passed':>11s} {'rate':>7s} {'goal':>6s}  ok"]
     for name, s in overall.items():
-        lines.append(f"{name:26s} {s.unit:16s} {f'{s.passed}/{s.total}':>11s} {s.rate:7.1%} {s.goal:6.0%}  "
-                     f"{'yes' if s.meets_goal else 'NO'}")
+        goal = f"{s.goal:6.0%}  {'yes' if s.meets_goal else 'NO'}" if s.goal is not None else f"{'-':>6s}"
+        lines.append(f"{name:26s} {s.unit:16s} {f'{s.passed}/{s.total}':>11s} {s.rate:7.1%} {goal}")
     passed, total = variants_passing_all(results)
     lines.append(f"{'all_variant_criteria':26s} {'variant':16s} {f'{passed}/{total}':>11s} "
                  f"{(passed / total if total else 1.0):7.1%} {'-':>6s}")
