@@ -6,17 +6,27 @@ alternative, a Python loop with ``re.sub`` per customer. Budgets from issue 6: o
 generation ≤ 50 ms per variant, validation ≤ 2 ms per variant, 100,000 SMS ≤ 10 s.
 
     python benchmarks/bench_copy.py [--customers 100000] [--rounds 3]
+    python benchmarks/bench_copy.py --rubric [--home WORKSPACE]   # copy quality rubric (issue 20)
+
+``--rubric`` drafts every brief of tests/data/copy_briefs.yaml for every channel offline through
+``run_copy`` (a field-level request only on its channel) and prints the per-criterion table of
+``tools/copywriting/rubric.py``; without ``--home`` it builds ``mara demo --customers 300`` in a
+temporary folder first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,11 +115,54 @@ def bench_render(customers: int) -> dict[str, float]:
             "max_rendered_chars": int(rendered["text"].str.len().max())}
 
 
+def bench_rubric(home: Path) -> dict[str, Any]:
+    """The copy quality rubric over every brief x channel, drafted offline in workspace ``home``."""
+    from assistant.settings import MaraSettings
+    from tools.context import ToolContext
+    from tools.copywriting import rubric
+    from tools.copywriting.service import CopyRequest, run_copy
+
+    brief_set = rubric.load_rubric_set(ROOT / "tests" / "data" / "copy_briefs.yaml")
+    channels = load_channels()
+    context = rubric.context_from_workspace(home, brief_set, {n: [f.name for f in c.fields] for n, c in channels.items()})
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    ctx = ToolContext(settings)
+
+    def draft(brief: rubric.Brief, channel: str) -> list[dict[str, Any]]:
+        request = CopyRequest(channel=channel, brief=brief.brief, segment=brief.segment,
+                              language=brief.language, offline=True)
+        return run_copy(request, settings, ctx=ctx).variants
+
+    start = time.perf_counter()
+    results = rubric.run_rubric(brief_set.briefs, list(channels), draft, context)
+    seconds = time.perf_counter() - start
+    print(rubric.format_table(results))
+    passed, total = rubric.variants_passing_all(results)
+    return {"seconds": round(seconds, 1), "cases": len(results), "variants_passing_all": round(passed / total, 4),
+            **{name: round(s.rate, 4) for name, s in rubric.score(results).items()}}
+
+
+def demo_workspace(home: Path) -> Path:
+    """``mara demo --customers 300`` in ``home`` (data, brand knowledge, brand.yaml)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))}
+    subprocess.run([sys.executable, "-m", "assistant.cli", "demo", "--customers", "300", "--json"],
+                   env={**env, "MARA_HOME": str(home), "PYTHONPATH": str(ROOT)}, check=True,
+                   stdout=subprocess.DEVNULL, timeout=600)
+    return home
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rubric", action="store_true", help="print the copy quality rubric table instead")
+    parser.add_argument("--home", type=Path, help="workspace for --rubric (default: a fresh 300-customer demo)")
     args = parser.parse_args()
+    if args.rubric:
+        with tempfile.TemporaryDirectory() as tmp:
+            home = args.home or demo_workspace(Path(tmp) / "ws")
+            print(json.dumps(bench_rubric(home)))
+        return
     draft_copy("sms", BRIEFS[0])  # warm-up: YAML, brand docs, compiled patterns
     figures = {**bench_generation(args.rounds), **bench_render(args.customers)}
     for key, value in figures.items():
