@@ -104,6 +104,17 @@ class BGNBD:
         log_term = (self.r + x) * (np.log(self.alpha + T) - np.log(self.alpha + tx))
         return 1.0 / (1.0 + ratio * np.exp(np.minimum(log_term, 700)))
 
+    def p_purchase(self, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(at least one purchase in the next ``t`` periods): alive now, then a Poisson event.
+
+        A customer alive at ``T`` cannot drop out without buying (BG/NBD drop-outs follow a
+        purchase), so P(no purchase) = 1 - P(alive) + P(alive) * E[exp(-lambda t)], with
+        lambda ~ Gamma(r + x, alpha + T) given the history and being alive.
+        """
+        x, tx, T = (np.asarray(v, dtype=float) for v in (x, tx, T))
+        silent = ((self.alpha + T) / (self.alpha + T + t)) ** (self.r + x)
+        return np.asarray(self.p_alive(x, tx, T) * (1.0 - silent))
+
     def expected_purchases(
         self, t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
     ) -> np.ndarray:

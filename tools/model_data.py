@@ -149,8 +149,13 @@ def resolve_orders(
     *,
     min_customers: int = 10,
     check: bool = True,
+    refunds: bool = False,
 ) -> OrderColumns:
-    """Find (or check the given) customer, date and amount columns of ``table`` and vet the data."""
+    """Find (or check the given) customer, date and amount columns of ``table`` and vet the data.
+
+    With ``refunds`` rows with a negative amount are not counted as orders (with a note) instead
+    of being refused: who buys again does not depend on them, spend-based models do.
+    """
     columns = ds.columns(table)
     for given in (customer_col, date_col, amount_col):
         if given is not None and given not in columns:
@@ -200,6 +205,17 @@ def resolve_orders(
             f"Column {amount} of {table} is {columns[amount]}, not a number.",
             hint="Give a numeric amount column with --amount-col.",
         )
+    if refunds:
+        if check:
+            found = ds.df(
+                f"SELECT count(*) AS n FROM {q(table)} WHERE {where} AND {q(amount)} < 0"
+            ).iloc[0]["n"]
+            if int(found or 0):
+                notes.append(
+                    f"{int(found):,} rows with a negative {amount} (refunds) are not counted as "
+                    "orders."
+                )
+        where = f"({where}) AND coalesce({q(amount)}, 0) >= 0"
     cols = OrderColumns(table, customer, date_column, amount, date_expr, where, tuple(notes))
     if check:
         _check_orders(ds, cols, key, min_customers)

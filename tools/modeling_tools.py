@@ -123,35 +123,189 @@ def cluster_output(ctx: ToolContext, table: str, k: int | None = None) -> ToolOu
     return ToolOutput(text=text, artifacts=[art, per_customer], data=res.to_dict())
 
 
+HIGH, MEDIUM = 0.7, 0.4  # risk bands: high >= 70%, medium 40-70%, low < 40%
+ACTIVE_DAYS = 365  # "active": ordered in the last 12 months of the data
+_NAME_COLUMNS = (("first_name", "last_name"), ("full_name",), ("name",), ("customer_name",))
+
+
+def risk_bands(scores: Any) -> dict[str, int]:
+    """Customers per band: high (>= 70%), medium (40-70%), low (< 40%)."""
+    import numpy as np
+
+    s = np.asarray(scores, dtype=float)
+    return {
+        "high": int((s >= HIGH).sum()),
+        "medium": int(((s >= MEDIUM) & (s < HIGH)).sum()),
+        "low": int((s < MEDIUM).sum()),
+    }
+
+
+def headline(meta: dict[str, Any], scores: Any, active: int, of_all: bool) -> str:
+    """“2,140 customers (11% of the 19,400 active) have ≥ 70% churn risk in the next 90 days.”"""
+    bands = risk_bands(scores)
+    what = (
+        f"churn risk in the next {meta['horizon_days']} days"
+        if meta.get("label") == "churn"
+        else f"chance to buy in the next {meta['horizon_days']} days"
+        if meta["kind"] == "events"
+        else f"chance of {meta.get('target')} = {meta.get('positive_class')}"
+    )
+    who = "customers" if meta["kind"] == "events" else "rows"
+    whole = f"the {active:,} scored" if of_all else f"the {active:,} active"
+    share = bands["high"] / max(active, 1)
+    if bands["high"] == 0:
+        top = max((float(v) for v in scores), default=0.0)
+        return f"No {who} of {whole} have ≥ 70% {what}; the highest is {top:.0%}."
+    return f"{bands['high']:,} {who} ({share:.0%} of {whole}) have ≥ 70% {what}."
+
+
+def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, str]:
+    """Customer names for ``ids`` from a customers table, when one has name columns."""
+    from tools.model_data import open_source, q
+
+    key = (meta.get("columns") or {}).get("customer") or meta.get("id_column")
+    if not key or not ids:
+        return {}
+    try:
+        with open_source(ctx.warehouse) as ds:
+            for table, columns in ds.columns_by_table().items():
+                if table == meta.get("table") or key not in columns:
+                    continue
+                names = next((n for n in _NAME_COLUMNS if all(c in columns for c in n)), None)
+                if names is None:
+                    continue
+                quoted = ", ".join(repr(i) if isinstance(i, str) else str(i) for i in ids)
+                rows = ds.df(
+                    f"SELECT {q(key)} AS id, "
+                    + " || ' ' || ".join(f"coalesce(CAST({q(c)} AS VARCHAR), '')" for c in names)
+                    + f" AS name FROM {q(table)} WHERE {q(key)} IN ({quoted})"
+                )
+                return {r.id: str(r.name).strip() for r in rows.itertuples() if str(r.name).strip()}
+    except Exception:  # names are a nicety: an odd customers table must not fail the answer
+        return {}
+    return {}
+
+
+def _segments(ctx: ToolContext, meta: dict[str, Any]) -> dict[Any, str]:
+    """Each customer's RFM segment (``Champions``, ``At Risk``...) for events models."""
+    from assistant.errors import MaraError
+    from tools.segments import rfm_segments
+
+    if meta["kind"] != "events":
+        return {}
+    names = meta["columns"]
+    try:
+        res = rfm_segments(
+            ctx.warehouse, meta["table"], names["customer"], names["date"], names["amount"]
+        )
+    except (MaraError, ValueError):
+        return {}
+    return dict(zip(res.customers["customer_id"], res.customers["segment"], strict=True))
+
+
+def _details(meta: dict[str, Any]) -> str:
+    """AUC, PR-AUC, lift and reliability: the technical line, for the details view."""
+    m, b = meta["metrics"], meta["baseline"]
+    if m.get("auc") is None:
+        return (
+            "Details: no out-of-time check was possible ("
+            + str(m.get("unchecked") or "too little history")
+            + ")."
+        )
+    checked = meta.get("validation_window_days") or meta.get("label_window_days")
+    window = f" on a {checked}-day window" if meta["kind"] == "events" and checked else ""
+    base = f"; {b['model']} baseline AUC {b['auc']:.3f}" if b.get("auc") is not None else ""
+    return (
+        f"Details: validation{window}: AUC {m['auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, "
+        f"top-decile lift {m['lift_top_decile']:.2f} (captures {m['capture_top_decile']:.0%} "
+        f"of positives){base}; reliability: predicted {m.get('mean_score', 0):.0%} vs "
+        f"observed {m['base_rate']:.0%}, mean gap per score band "
+        f"{m.get('calibration_error', 0):.1%}; model {meta['model']} ({meta['model_id']})."
+    )
+
+
 def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolOutput:
+    """The answer a marketer acts on: how many are at risk, who (names and segments), why,
+    how it was estimated, and the offer to save them as an audience; metrics go to details."""
     import pandas as pd
 
-    from tools.propensity import models_path, score
+    from tools.model_store import score_frame
+    from tools.propensity import models_path
 
-    m, b = meta["metrics"], meta["baseline"]
-    rows = score(ctx.warehouse, models_path(ctx.settings.home), meta["model_id"], top=None)
-    frame = pd.DataFrame(rows)
+    scored = score_frame(ctx.warehouse, models_path(ctx.settings.home), meta["model_id"])
+    frame = scored[["id", "score"]]
     result, art = _table(ctx, frame, f"{meta.get('label') or meta.get('target')} scores")
-    what = (
-        f"{meta['label']} in the next {meta['horizon_days']} days"
-        if meta["kind"] == "events"
-        else f"{meta['target']} = {meta['positive_class']}"
+    events = meta["kind"] == "events"
+    if events and "recency_days" in scored:
+        active_mask = scored["recency_days"] < ACTIVE_DAYS
+        of_all = bool(active_mask.all())
+    else:
+        active_mask = pd.Series(True, index=scored.index)
+        of_all = True
+    active = scored[active_mask]
+    bands = risk_bands(active["score"])
+    head = headline(meta, active["score"], len(active), of_all)
+    best = active.head(top)
+    names = _names(ctx, meta, best["id"].tolist())
+    segments = _segments(ctx, meta)
+    rows = []
+    for r in best.itertuples(index=False):
+        row: dict[str, Any] = {"customer": r.id}
+        if names:
+            row["full_name"] = names.get(r.id, "")
+        if segments:
+            row["segment"] = segments.get(r.id, "")
+        row["score"] = f"{r.score:.0%}" if r.score < 0.995 else f"{r.score:.1%}"
+        if events and "recency_days" in scored:
+            row["days_since_last_order"] = int(r.recency_days)
+            row["orders"] = int(r.orders)
+        rows.append(row)
+    top_table = pd.DataFrame(rows)
+    shown = QueryResult(
+        [str(c) for c in top_table.columns], list(top_table.itertuples(index=False, name=None))
+    )
+    scope = "active customers (ordered in the last 12 months)" if not of_all else "customers"
+    slug = f"{meta.get('label') or 'score'}-{meta.get('horizon_days') or ''}d-high".replace(
+        "-d-", "-"
     )
     lines = [
-        f"Model {meta['model_id']} predicts {what} ({meta['model']}).",
-        f"Validation: AUC {m['auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, top-decile lift "
-        f"{m['lift_top_decile']:.2f} (captures {m['capture_top_decile']:.0%} of positives); "
-        f"{b['model']} baseline AUC {b['auc']:.3f}.",
-        "Top drivers: " + "; ".join(d["text"] for d in meta["drivers"][:5]),
-        *meta["notes"],
-        f"Highest scores: {render_table(QueryResult(result.columns, result.rows[:top]))}",
+        head,
+        f"Risk bands among {scope}: high ≥ 70%: {bands['high']:,}; medium 40–70%: "
+        f"{bands['medium']:,}; low < 40%: {bands['low']:,}.",
     ]
+    if meta.get("method_text"):
+        lines.append(f"How: {meta['method_text']}")
+    if meta["drivers"]:
+        lines.append("Why: " + "; ".join(d["text"] for d in meta["drivers"][:5]) + ".")
+    lines.append(f"Highest scores:\n{render_table(shown, max_rows=top)}")
+    lines.append(
+        f"Save them as an audience: “save the high-risk customers as {slug}”, or "
+        f"`mara audience create {slug} --model {meta['model_id']} --threshold {HIGH}`."
+    )
+    statement = (meta.get("eligibility") or {}).get("statement") or []
+    lines += statement
+    lines += meta["notes"]
+    lines.append(_details(meta))
     data = {k: meta[k] for k in ("model_id", "kind", "model", "metrics", "baseline", "drivers")}
-    data["top"] = rows[:top]
-    lift = pd.DataFrame(m["deciles"])[["decile", "lift", "capture", "rate"]]
-    lift_table, lift_art = _table(ctx, lift, "Lift by score decile (validation)")
-    chart = _chart(ctx, lift_table, lift_art, "Lift by score decile", "decile", "lift")
-    return ToolOutput(text="\n".join(lines), artifacts=[art, lift_art, *chart], data=data)
+    data |= {
+        "headline": head,
+        "bands": bands,
+        "active_customers": int(len(active)),
+        "method": meta.get("method"),
+        "method_text": meta.get("method_text"),
+        "eligibility": meta.get("eligibility"),
+        "suggested_audience": {"name": slug, "model_id": meta["model_id"], "threshold": HIGH},
+        "top": [{"id": r["id"], "score": r["score"]} for r in scored.head(top).to_dict("records")],
+        "columns": shown.columns,  # names here are masked in LLM mode (assistant.pii)
+        "rows": [list(r) for r in shown.rows],
+    }
+    artifacts = [art]
+    if meta["metrics"].get("deciles"):
+        lift = pd.DataFrame(meta["metrics"]["deciles"])[["decile", "lift", "capture", "rate"]]
+        lift_table, lift_art = _table(ctx, lift, "Lift by score decile (validation)")
+        chart = _chart(ctx, lift_table, lift_art, "Lift by score decile", "decile", "lift")
+        artifacts += [lift_art, *chart]
+    return ToolOutput(text="\n".join(lines), artifacts=artifacts, data=data)
 
 
 def clv_output(

@@ -129,11 +129,17 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         for b in range(10)
         if (bins == b).any()
     ]
+    # reliability: the gap between predicted and observed rates, weighted by the rows per bin
+    calibration_error = sum(
+        c["rows"] * abs(c["mean_score"] - c["observed_rate"]) for c in calibration
+    )
     return {
         "auc": round(float(roc_auc_score(y, p)), 4),
         "pr_auc": round(float(average_precision_score(y, p)), 4),
         "brier": round(float(brier_score_loss(y, p)), 4),
         "base_rate": round(base, 4),
+        "mean_score": round(float(p.mean()), 4),
+        "calibration_error": round(calibration_error / max(len(y), 1), 4),
         "lift_top_decile": deciles[0]["lift"],
         "capture_top_decile": deciles[0]["capture"],
         "rows": int(len(y)),
@@ -213,6 +219,65 @@ class Blend:
 
         tags = Tags(estimator_type="classifier", target_tags=None)
         return tags
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class Calibrated:
+    """A model whose probabilities go through Platt scaling (a logistic curve on their logit).
+
+    The curve is fitted on out-of-fold scores of the training rows, so a probability of 0.7
+    means about 70% of such customers have the outcome; it is strictly increasing, so the
+    ranking (and AUC) is the model's own.
+    """
+
+    _estimator_type = "classifier"
+
+    def __init__(self, model: Any, slope: float = 1.0, intercept: float = 0.0) -> None:
+        self.model, self.slope, self.intercept = model, slope, intercept
+        self.classes_ = np.array([0, 1])
+
+    @classmethod
+    def fit_curve(cls, model: Any, scores: np.ndarray, y: np.ndarray) -> Calibrated:
+        """Platt scaling of ``scores`` (out-of-fold) against ``y``; identity when degenerate."""
+        from sklearn.linear_model import LogisticRegression
+
+        z = _logit(scores).reshape(-1, 1)
+        fitted = LogisticRegression(C=100.0).fit(z, y)
+        slope, intercept = float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+        if not (np.isfinite(slope) and slope > 0):
+            return cls(model)
+        return cls(model, slope, intercept)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        p = self.model.predict_proba(x)[:, 1]
+        q = 1.0 / (1.0 + np.exp(-(self.slope * _logit(p) + self.intercept)))
+        return np.column_stack([1 - q, q])
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (self.predict_proba(x)[:, 1] >= 0.5).astype(int)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Calibrated:
+        """Refit the model on new rows; the calibration curve is kept."""
+        import warnings
+
+        from sklearn.base import clone
+
+        if isinstance(self.model, Blend):
+            self.model = self.model.fit(x, y)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.model = clone(self.model).fit(x, y)
+        return self
+
+    def __sklearn_tags__(self) -> Any:
+        from sklearn.utils import Tags
+
+        return Tags(estimator_type="classifier", target_tags=None)
 
 
 def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
@@ -332,6 +397,7 @@ def _fit_and_validate(
                     part = clone(t).fit(x_tr[fit_idx], y_tr[fit_idx])
                     selection[n][out_idx] = part.predict_proba(x_tr[out_idx])[:, 1]
             weights, selection_auc = choose_weights(selection, y_tr)
+            y_sel = y_tr
             fitted = {n: clone(t).fit(x_tr, y_tr) for n, t in templates.items()}
             how = "5-fold out-of-fold scores on the training rows"
         else:
@@ -343,6 +409,7 @@ def _fit_and_validate(
             fitted = {n: clone(t).fit(x_in, y_in) for n, t in templates.items()}
             selection = {n: m.predict_proba(x_tr[sel])[:, 1] for n, m in fitted.items()}
             weights, selection_auc = choose_weights(selection, y_tr[sel])
+            y_sel = y_tr[sel]
             how = f"a {selection_size:.0%} split of the training rows"
             if len(inner) < MAX_TRAIN_ROWS:  # the selection rows help the final fit
                 x_all, y_all = _subsample(x_tr, y_tr, MAX_TRAIN_ROWS)
@@ -354,6 +421,8 @@ def _fit_and_validate(
         else Blend([fitted[n] for n in used], [weights[n] for n in used])
     )
     chosen = used[0] if len(used) == 1 else "blend"
+    blended = np.column_stack([selection[n] for n in weights]) @ np.asarray(list(weights.values()))
+    best = Calibrated.fit_curve(best, blended, y_sel)
     metrics = evaluate(y_va, best.predict_proba(x_va)[:, 1])
     test_auc = {
         n: round(float(roc_auc_score(y_va, m.predict_proba(x_va)[:, 1])), 4)
@@ -363,18 +432,14 @@ def _fit_and_validate(
     drivers = _drivers(best, spec.names, x_va, y_va, describe or {}, levels)
     if refit is not None:
         xr, yr = _subsample(*refit, MAX_TRAIN_ROWS)
-        if isinstance(best, Blend):
-            best = best.fit(xr, yr)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                best = clone(best).fit(xr, yr)
+        best = best.fit(xr, yr)
     metrics = {
         **metrics,
         "model": chosen,
         "weights": weights,
         "selection_auc": round(selection_auc, 4),
         "selected_on": how,
+        "calibrated_on": f"Platt scaling on {how}",
         "candidates_auc": {**test_auc, chosen: metrics["auc"]},
     }
     base = evaluate(y_va, fitted["logistic_regression"].predict_proba(x_va)[:, 1])
