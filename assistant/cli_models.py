@@ -227,12 +227,20 @@ def model_train(
             "Give either --table T --target COL or --orders T --label purchase|churn."
         )
     m, b = meta["metrics"], meta["baseline"]
+    checked = (
+        f"AUC {m['auc']:.3f}, PR-AUC {m['pr_auc']:.3f}, top-decile lift "
+        f"{m['lift_top_decile']:.2f}"
+        + (f"; {b['model']} AUC {b['auc']:.3f}" if b.get("auc") is not None else "")
+        if m.get("auc") is not None
+        else "no out-of-time check possible"
+    )
+    stated = (meta.get("eligibility") or {}).get("statement") or []
+    how = [f"How: {meta['method_text']}"] if meta.get("method_text") else []
     _emit(
         meta,
         as_json,
-        f"Saved {meta['model_id']} ({meta['model']}): AUC {m['auc']:.3f}, "
-        f"PR-AUC {m['pr_auc']:.3f}, top-decile lift {m['lift_top_decile']:.2f}; "
-        f"{b['model']} AUC {b['auc']:.3f}\n" + "\n".join(d["text"] for d in meta["drivers"]),
+        f"Saved {meta['model_id']} ({meta['model']}): {checked}\n"
+        + "\n".join([*stated, *how, *(d["text"] for d in meta["drivers"])]),
     )
 
 

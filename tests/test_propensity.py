@@ -159,10 +159,8 @@ def test_table_bad_input_saves_nothing(
 
 
 def test_event_bad_input(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    with pytest.raises(
-        ToolInputError, match=r"History too short: orders span 1,4\d\d days.*needs at least 1,800"
-    ):
-        train_propensity_events(con, "orders", "churn", 600, models_dir=tmp_path)
+    with pytest.raises(ToolInputError, match=r"A cutoff needs the full set-up: 1,4\d\d days"):
+        train_propensity_events(con, "orders", "churn", 600, date(2026, 1, 1), models_dir=tmp_path)
     with pytest.raises(ToolInputError, match="label must be"):
         train_propensity_events(con, "orders", "upsell", 90, models_dir=tmp_path)  # type: ignore[arg-type]
     with pytest.raises(ModelNotFoundError, match="No saved model 'nope'"):

@@ -122,6 +122,15 @@ def test_render_turn_orders_reply_table_citations_footer() -> None:
     assert [c["artifact_id"] for c in message.charts] == ["c1"]
 
 
+def test_render_turn_puts_model_details_in_small_print() -> None:
+    reply = "12 customers have ≥ 70% churn risk.\n\nDetails: AUC 0.812, PR-AUC 0.5."
+    message = render_turn([Event("done", {"reply": reply})])
+    assert message.blocks[-1] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "Details: AUC 0.812, PR-AUC 0.5."}],
+    }
+
+
 def test_render_turn_without_reply_uses_the_error() -> None:
     message = render_turn([Event("error", {"message": "no data"}), Event("done", {"reply": ""})])
     assert message.text == "no data"

@@ -285,7 +285,7 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
     statement = (meta.get("eligibility") or {}).get("statement") or []
     lines += statement
     lines += meta["notes"]
-    lines.append(_details(meta))
+    lines.append("\n" + _details(meta))  # its own paragraph: front ends fold it away
     data = {k: meta[k] for k in ("model_id", "kind", "model", "metrics", "baseline", "drivers")}
     data |= {
         "headline": head,

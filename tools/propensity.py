@@ -131,7 +131,9 @@ def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     ]
     # reliability: the gap between predicted and observed rates, weighted by the rows per bin
     calibration_error = sum(
-        c["rows"] * abs(c["mean_score"] - c["observed_rate"]) for c in calibration
+        float((bins == b).sum()) * abs(float(p[bins == b].mean()) - float(y[bins == b].mean()))
+        for b in range(10)
+        if (bins == b).any()
     )
     return {
         "auc": round(float(roc_auc_score(y, p)), 4),

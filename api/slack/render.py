@@ -195,7 +195,16 @@ def render_turn(
         for draft in drafts:
             blocks += copy_blocks(draft, thread)
     else:
-        blocks = markdown_blocks(reply)
+        paragraphs = reply.split("\n\n")
+        details = [p for p in paragraphs if p.startswith("Details:")]  # metrics: small print
+        blocks = markdown_blocks("\n\n".join(p for p in paragraphs if p not in details))
+        blocks += [
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": to_mrkdwn(d)[:SECTION_LIMIT]}],
+            }
+            for d in details
+        ]
     csv_tables: list[str] = []
     for event in events:
         if event.type == "table":

@@ -163,6 +163,11 @@
         })));
         frag.append(el("div", { class: "table-scroll card" },
           el("table", { class: "data" }, el("thead", {}, tr), el("tbody", {}, ...rows))));
+      } else if (/^Details:\s/.test(line)) {  // technical metrics: folded into a details view
+        const body = el("p");
+        appendInline(body, line.replace(/^Details:\s*/, ""));
+        frag.append(el("details", { class: "sql" }, el("summary", { text: "Details" }), body));
+        i++;
       } else {
         const p = el("p");
         let first = true;
