@@ -255,7 +255,7 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
             row["full_name"] = names.get(r.id, "")
         if segments:
             row["segment"] = segments.get(r.id, "")
-        row["score"] = f"{r.score:.0%}" if r.score < 0.995 else f"{r.score:.1%}"
+        row["score"] = f"{r.score:.0%}" if r.score < 0.95 else f"{r.score:.1%}"
         if events and "recency_days" in scored:
             row["days_since_last_order"] = int(r.recency_days)
             row["orders"] = int(r.orders)
