@@ -176,9 +176,11 @@ _OFFER_PATTERNS = [
     re.compile(r"\b(?:buy one,? get one(?: free| half price| 50% off)?|bogo|(?:2|two) for (?:1|one)|"
                r"(?:3|three) for (?:2|two))\b", re.IGNORECASE),
     re.compile(r"\bfree\s+(?:standard\s+|express\s+|next[- ]day\s+|same[- ]day\s+|uk\s+|us\s+|eu\s+)?"
-               r"(?:shipping|delivery|returns?|exchanges?|repairs?|repair labour|repair labor|gift[- ]wrap(?:ping)?|"
+               r"(?:shipping|delivery|returns?|exchanges?|repair labou?r|repairs?(?:\s+checks?)?|gift[- ]wrap(?:ping)?|"
                r"engraving|hemming|alterations?|fitting|samples?|gifts?|gift card|trial|consultation|"
-               r"(?:boot|ski|bike)\s+(?:fitting|service)|tote|water bottle|socks)\b", re.IGNORECASE),
+               r"(?:boot|ski|bike)\s+(?:fitting|service)|tote|water bottle|socks)\b"
+               r"(?:\s+on\s+(?:any|all|every|your)\s+[\w&'’ -]{2,30}?(?=\s*(?:[,.;:!?]|$)|\s+(?:for|until|with|when)\b))?",
+               re.IGNORECASE),
     re.compile(r"\b(?:double|triple|\d+x|\d+\s?×)\s+points\b|\b\d+\s+(?:bonus\s+)?points\b", re.IGNORECASE),
     re.compile(r"\b(?:a\s+)?\d+\s+bonus\s+(?:card|gift card|voucher)\b", re.IGNORECASE),
     re.compile(r"\bearly access(?:\s+to\s+(?:the\s+)?[\w' -]{2,30}?)?(?=\s*(?:[,.;:!?]|$)|\s+(?:for|until|from|starts?))",
@@ -612,6 +614,11 @@ def read_brief(
     conds = [_clean_space(c.group(0)) for c in _CONDITION.finditer(source)]
     if conds and (parts.offer or re.search(r"\bfree\b", source, re.I)):
         parts.condition = " ".join(dict.fromkeys(conds))
+    if parts.offer and not parts.condition and re.search(r"\bfree\b", parts.offer, re.I) and audience:
+        # "remind Gold members about free repair labour": who gets it is the offer's condition
+        member = next((a for a in audience if re.search(r"\bmembers?$", a, re.I)), None)
+        if member:
+            parts.condition = "for " + re.sub(r"^(?:our|the|all|those|these)\s+", "", member, flags=re.I)
     when_m = _WHEN.search(body)
     if when_m is not None and (dl is None or when_m.group(1) not in (parts.end_date or "")):
         parts.when = re.sub(r"^(?:on|the)\s+", "", when_m.group(1).strip(), flags=re.I)

@@ -427,7 +427,7 @@ def assemble(
     ph = ph or phrases("en")
     brand = brand or BrandRules()
     hook = angle.hook
-    if must and _covered(must, hook):
+    if must and _covered(hook, must):
         hook = str(ph.get("framing_hook", {}).get(framing, "")).format(brand=brand.name)
     if fact and _covered(fact, f"{hook} {must}"):
         fact = ""
@@ -542,7 +542,8 @@ def offline_variants(
             extra = angle.extra_headlines[turn % 2]
             angle = Angle(angle.name, extra, angle.hook, "", alt_ctas[turn % len(alt_ctas)],
                           [angle.headline, angle.extra_headlines[(turn + 1) % 2]], angle.short)
-        fact = "" if short or not facts_pool else facts_pool[i % len(facts_pool)]
+        # short drafts drop the supporting fact when the must-know line already gives one
+        fact = "" if (short and must) or not facts_pool else facts_pool[i % len(facts_pool)]
         if angle.name == "product" and len(facts_pool) > 1 and not short:
             fact = facts_pool[1] if facts.detail else facts_pool[0]
         raw = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand, framing=framing)
