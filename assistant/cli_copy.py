@@ -57,7 +57,7 @@ def _draft(
         request = CopyRequest(channel=channel, brief=brief, segment=segment, variants=variants, offer=offer,
                               tone=tone, language=language, audience=audience, offline=offline,
                               fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
-                              length=length)
+                              length=length)  # type: ignore[arg-type]  # pydantic names a bad value
     except ValidationError as err:
         first = err.errors()[0]
         raise ToolInputError(f"--{first['loc'][0]}: {first['msg']}.") from None

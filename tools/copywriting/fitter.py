@@ -246,7 +246,8 @@ def fit_variant(
             for v in [*values, *extra]:
                 t = fit_text(repair_text(remove_phrases(normalise(str(v)), banned_re), brand, keep), f.max_chars,
                              measure)
-                if t and _cond_re(brand) is not None and _unconditioned(_cond_re(brand), [t]):
+                cond = _cond_re(brand)
+                if t and cond is not None and _unconditioned(cond, [t]):
                     continue  # a list item ("Free returns") cut from its condition is dropped, not shown
                 if t and t.lower() not in {x.lower() for x in fitted}:
                     fitted.append(t)

@@ -163,7 +163,7 @@ PURPOSE_ANGLES: dict[str, list[str]] = {
     "welcome": ["welcome", "offer", "benefit"],
     "back_in_stock": ["restock", "product", "benefit"],
     "abandoned_cart": ["cart", "offer", "product"],
-    "thanks": ["thanks", "loyalty_thanks", "news"],
+    "thanks": ["thanks", "loyalty_thanks", "category", "premium"],
     "event": ["invite", "event_date", "benefit"],
     "referral": ["referral", "offer", "benefit"],
     "education": ["tip", "product", "benefit"],
@@ -219,6 +219,7 @@ def parse_brief(
     )
     if not parts.topic:
         parts.topic = parts.product or our_gear
+        parts.item = parts.item or parts.product
         if parts.offer and parts.purpose == "announce":
             parts.purpose = "sale"  # a brief that is only an offer leads with the offer
     # "the Black Friday" → "Black Friday": a named thing needs no article
@@ -267,6 +268,9 @@ def angle_plan(facts: BriefParts, profile: AudienceProfile | None, framing: str,
         plan = [p for p in plan if p != "category"]
     if not facts.when:
         plan = [p for p in plan if p != "event_date"]
+    if facts.offer and not facts.item and not facts.product:
+        # the brief is only an offer: angles about a named topic have nothing to name
+        plan = [p for p in plan if p not in ("news", "sale_on", "picks", "product")]
     if facts.soft_sell or not facts.end_date:
         plan = [p for p in plan if p != "timely"] + (["timely"] if not facts.soft_sell else [])
     return list(dict.fromkeys(plan))
