@@ -303,6 +303,11 @@ class CopyRequest(BaseModel):
     offline: bool = Field(
         default=False, description="Use the offline generator even when an LLM is configured."
     )
+    fields: list[str] | None = Field(
+        default=None,
+        max_length=6,
+        description="Draft only these fields: e.g. ['subject'] (subject lines with preheaders), ['headline'].",
+    )
 
 
 class CopyResponse(BaseModel):

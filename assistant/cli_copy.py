@@ -44,7 +44,8 @@ def _print_variants(doc: dict[str, Any]) -> None:
 
 def _draft(
     channel: str, brief: str, segment: str | None, variants: int, offer: str | None, tone: str | None,
-    language: str, audience: str | None, offline: bool, as_json: bool,
+    language: str, audience: str | None, offline: bool, as_json: bool, fields: str | None = None,
+    length: str = "standard",
 ) -> None:
     """Draft copy variants that fit the channel's limits and the brand's rules."""
     from pydantic import ValidationError
@@ -54,7 +55,9 @@ def _draft(
 
     try:
         request = CopyRequest(channel=channel, brief=brief, segment=segment, variants=variants, offer=offer,
-                              tone=tone, language=language, audience=audience, offline=offline)
+                              tone=tone, language=language, audience=audience, offline=offline,
+                              fields=[f.strip() for f in fields.split(",") if f.strip()] if fields else None,
+                              length=length)  # type: ignore[arg-type]  # pydantic names a bad value
     except ValidationError as err:
         first = err.errors()[0]
         raise ToolInputError(f"--{first['loc'][0]}: {first['msg']}.") from None
@@ -85,6 +88,8 @@ def copy_main(
     language: Annotated[str, typer.Option("--language", help="Language of the copy (offline: en, de, fr, es).")] = "en",
     audience: Annotated[str | None, typer.Option("--audience", help="Saved audience whose profile shapes the copy.")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the offline generator even when an LLM is configured.")] = False,
+    fields: Annotated[str | None, typer.Option("--fields", help="Only these fields, comma-separated: e.g. subject,preheader or headline.")] = None,
+    length: Annotated[str, typer.Option("--length", help="standard or short (the same message, shorter).")] = "standard",
     as_json: JsonFlag = False,
 ) -> None:
     """Draft copy variants that fit the channel's limits and the brand's rules."""
@@ -98,7 +103,7 @@ def copy_main(
             hint='e.g. mara copy --channel sms --brief "Autumn sale until 30 November" --json; '
             "or mara copy render --audience NAME --channel sms --brief ...",
         )
-    _draft(channel, brief, segment, variants, offer, tone, language, audience, offline, as_json)
+    _draft(channel, brief, segment, variants, offer, tone, language, audience, offline, as_json, fields, length)
 
 
 def _template(channel: str, template: str | None) -> dict[str, Any] | None:

@@ -32,6 +32,7 @@ router = APIRouter(prefix="/v1", tags=["copy"], dependencies=[require("copy")])
 def draft(runtime: Runtime, body: CopyRequest) -> CopyResponse:
     """Draft one brief (blocking: run it in a worker thread)."""
     from tools.copywriting import draft_copy, load_brand
+    from tools.copywriting.service import catalog_items
     from tools.copywriting.tool import customer_columns
 
     settings = runtime.settings
@@ -51,6 +52,8 @@ def draft(runtime: Runtime, body: CopyRequest) -> CopyResponse:
         brand=load_brand(settings.home),
         merge_fields=customer_columns(runtime.tools),
         model=model,
+        fields=body.fields,
+        catalog=catalog_items(runtime.tools),
     )
     return CopyResponse.model_validate(result.to_dict())
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tools.copywriting.brief import requested_fields
+
 _VERB = re.compile(r"\b(draft|write|create|compose|come up with|give me|suggest|generate|prepare)\b", re.I)
 _CHANNELS = [
     (r"google (search )?ads?|responsive search ads?|\brsa\b", "google_rsa"),
@@ -46,6 +48,7 @@ _INSTRUCTION = [
     _AUDIENCE,
     r"\b(a|an|the|some|few|couple of|\d+(?!\s?%)|one|two|three|four|five|six)\b",
     r"\b(variants?|versions?|options?|ideas?|drafts?|messages?|copy)\b",
+    r"\b(headlines?|taglines?|preheaders?|pre-headers?|titles?|ctas?|calls? to action|descriptions?)\b",
     r"\bfor (them|these|those|these customers|those customers|this audience|that audience|the segment|us)\b",
     r"\bin (our|the) (brand(’s|'s)? )?(voice|tone|style)\b|\bon[- ]brand\b",
     r"\bwin[- ]?back\b|\bre-?engagement\b",
@@ -124,12 +127,14 @@ def copy_request(text: str) -> dict[str, Any] | None:
     brief = _topic(text[verb.start():] if verb else text) or _DEFAULT_BRIEF.get(segment or "", "")
     if not brief:
         brief = text.strip()
+    fields, _, _ = requested_fields(text)  # "5 subject lines for ..." → subject lines, not whole e-mails
     return {
         "channel": channel,
         "brief": brief,
         "variants": max(1, min(variants, 10)),
         "segment": segment,
         "offer": offer.group(1).strip() if offer else None,
+        "fields": fields or None,
     }
 
 

@@ -132,8 +132,13 @@ def check_variant(
     merge_fields_available: Sequence[str] | None = None,
     *,
     has_offer: bool = False,
+    must_know: Sequence[str] | None = None,
 ) -> list[Check]:
-    """Run every check on one variant's ``fields``; merge fields default to common columns."""
+    """Run every check on one variant's ``fields``; merge fields default to common columns.
+
+    With ``must_know`` (the brief's offer, code, deadline, condition...), a ``must_know`` check
+    says which of them the variant leaves out.
+    """
     checks: list[Check] = []
     length, items = limit_problems(channel, fields)
     checks.append(Check("length", not length, "; ".join(length) or "all fields within limits"))
@@ -166,14 +171,33 @@ def check_variant(
     ))
     spam = sorted({m.group(0).lower() for m in spam_re.finditer(joined)}) if spam_re else []
     checks.append(Check("spam_triggers", not spam, f"found: {', '.join(spam)}" if spam else "none"))
-    caps = sorted({w for w in re.findall(r"\b[A-Z]{3,}\b", joined) if w not in CAPS_ALLOWED})
+    caps = sorted({w for w in _CAPS.findall(joined) if w not in CAPS_ALLOWED})
     checks.append(Check("all_caps", not caps, f"found: {', '.join(caps)}" if caps else "none"))
     punct = re.findall(r"[!?]{2,}|\.{4,}", joined)
     bangs = max((t.count("!") for t in texts), default=0)
     ok = not punct and bangs <= brand.max_exclamations
     detail = "ok" if ok else f"repeated: {' '.join(punct)}; '!' per field max {bangs}"
     checks.append(Check("punctuation", ok, detail))
+    if must_know is not None:
+        missing = missing_elements(must_know, joined)
+        checks.append(Check("must_know", not missing,
+                            f"missing: {', '.join(missing)}" if missing else
+                            ("all present: " + ", ".join(must_know)) if must_know else "nothing required"))
     return checks
+
+
+def _loose(text: str) -> str:
+    return re.sub(r"\s+", " ", text.lower().replace("’", "'")).strip()
+
+
+def missing_elements(must_know: Sequence[str], text: str) -> list[str]:
+    """The ``must_know`` phrases ``text`` does not contain (case and spacing aside)."""
+    have = _loose(text)
+    return [m for m in must_know if m and _loose(m) not in have]
+
+
+# a code after "code" ("code WELCOME") is not shouting
+_CAPS = re.compile(r"(?<![Cc]ode )(?<![Cc]ode: )(?<!código )(?<!Code )\b[A-Z]{3,}\b")
 
 
 _NOT_A_CLAIM = re.compile(r"\bbest\s+(?:wishes|regards)\b|\ball the best\b|\bat (?:its|their|your) best\b",
@@ -255,7 +279,7 @@ def _disclaimer_check(
         missing.append(f"end with '{required[-1]}'")
     if prefix and not target.startswith(prefix):
         missing.append(f"start with '{prefix}'")
-    if not required and not prefix:
+    if (not required and not prefix) or channel.disclaimer_field is None:
         return Check("disclaimers", True, "none required")
     return Check("disclaimers", not missing, f"missing: {'; '.join(missing)}" if missing else "present")
 

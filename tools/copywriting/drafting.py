@@ -28,17 +28,31 @@ from tools.copywriting.checks import (
     check_variant,
     claims_check,
 )
-from tools.copywriting.fitter import fit_variant
+from tools.copywriting.fitter import fit_variant, unfixable
 from tools.copywriting.offline import (
     SUPPORTED_LANGUAGES,
+    BriefParts,
+    CatalogItem,
+    as_catalog,
     brief_phrases_to_drop,
     detect_language,
+    must_phrases,
     offline_variants,
+    parse_brief,
+    phrases,
     resolve_language,
 )
 from tools.copywriting.profile import AudienceProfile, as_profile
 
 MAX_VARIANTS = 10
+# "headline" and "cta" asked of a channel: the field that plays that part there
+FIELD_ALIASES = {
+    "email": {"headline": "subject", "title": "subject", "cta": "body", "description": "preheader"},
+    "push": {"headline": "title", "subject": "title", "description": "body"},
+    "meta_ad": {"title": "headline", "subject": "headline", "body": "primary_text", "cta": "description"},
+    "google_rsa": {"headline": "headlines", "title": "headlines", "subject": "headlines", "description": "descriptions"},
+    "sms": {}, "social": {},
+}
 OFFLINE_NOTE = "Offline draft: written by Mara's template generator, not a language model."
 
 
@@ -52,6 +66,46 @@ class CopyResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"variants": self.variants, "usage": {**self.usage, "warnings": self.warnings}}
+
+
+def field_spec(spec: ChannelSpec, fields: Sequence[str] | None) -> ChannelSpec:
+    """``spec`` narrowed to the requested ``fields`` ("subject", "headline"...); the whole spec
+    when none are asked. An email subject request also gets preheaders (they travel together).
+    Raises :class:`ToolInputError` naming the channel's fields for an unknown one."""
+    if not fields:
+        return spec
+    names = {f.name for f in spec.fields}
+    aliases = FIELD_ALIASES.get(spec.name, {})
+    wanted: list[str] = []
+    for raw in fields:
+        key = str(raw).strip().lower().replace(" ", "_").replace("-", "_")
+        key = {"subject_line": "subject", "subject_lines": "subject", "headlines": "headlines"
+               if spec.name == "google_rsa" else "headline"}.get(key, key)
+        key = key if key in names else aliases.get(key, key.rstrip("s") if key.rstrip("s") in names else key)
+        if key not in names:
+            raise ToolInputError(f"{spec.name} has no field {raw!r}.",
+                                 hint=f"{spec.name} fields: {', '.join(f.name for f in spec.fields)}.")
+        wanted.append(key)
+    if spec.name == "email" and wanted == ["subject"]:
+        wanted.append("preheader")
+    if set(wanted) == names:
+        return spec
+    kept = [f for f in spec.fields if f.name in wanted]
+    return spec.model_copy(update={
+        "fields": kept, "disclaimer_field": spec.disclaimer_field if spec.disclaimer_field in wanted else None,
+        # an SMS text without its frame is still an SMS text
+    })
+
+
+def brief_summary(parts: BriefParts) -> dict[str, Any]:
+    """What the brief was read as: content (may appear in copy) and instructions (steer only)."""
+    content = {k: getattr(parts, k) for k in ("topic", "offer", "condition", "code", "end_date", "when", "link",
+                                              "product", "category", "proof") if getattr(parts, k)}
+    steer = {k: getattr(parts, k) for k in ("purpose", "tone", "audience", "length", "language", "fields")
+             if getattr(parts, k)}
+    steer.update({k: True for k in ("no_discount", "soft_sell") if getattr(parts, k)})
+    return {"content": content, "instructions": {**steer, "phrases": parts.instructions},
+            "must_know": parts.must_know}
 
 
 def _validate_inputs(
@@ -115,6 +169,8 @@ def draft_copy(
     profile: AudienceProfile | dict[str, Any] | None = None,
     length: str = "standard",
     skip: int = 0,
+    fields: Sequence[str] | None = None,
+    catalog: Sequence[CatalogItem | dict[str, Any]] | None = None,
 ) -> CopyResult:
     """Draft ``variants`` distinct variants for ``channel`` from ``brief``.
 
@@ -122,10 +178,15 @@ def draft_copy(
     usable as ``{{field}}`` (default: common customer columns); ``facts`` are brand passages
     given to the model; ``profile`` (an :class:`AudienceProfile` or its dict) shapes framing and
     angles (size, top categories, order value, recency, traits); ``length="short"`` asks for
-    concise drafts and ``skip`` for angles after the first ``skip`` (“more variants”). Raises :class:`ToolInputError` for an unknown channel, an empty brief,
-    an unknown merge field or an out-of-range variant count.
+    concise drafts and ``skip`` for angles after the first ``skip`` (“more variants”).
+    ``fields`` narrows the drafts to some fields ("subject" → subject lines and preheaders);
+    a brief that asks for them ("5 subject lines for ...") does the same. ``catalog`` (product
+    ``name``, ``category``, ``launched_date``) gives the drafts facts to be specific about.
+    Raises :class:`ToolInputError` for an unknown channel or field, an empty brief, an unknown
+    merge field or an out-of-range variant count.
     """
-    spec = get_channel(channel)
+    full_spec = get_channel(channel)
+    spec = full_spec
     brand = brand or sample_brand()
     available = list(merge_fields or DEFAULT_MERGE_FIELDS)
     _validate_inputs(spec, brief, variants, available)
@@ -133,6 +194,13 @@ def draft_copy(
     if audience is not None and segment and not audience.name:
         audience = audience.model_copy(update={"name": segment})
     segment = segment or (audience.name if audience else None)
+    items = as_catalog(catalog)
+    parts = parse_brief(brief, offer, brand, "", items)
+    if parts.language and language == "en" and parts.language != "en":
+        language = parts.language  # "... in German": the brief's own language instruction
+    spec = field_spec(full_spec, fields or parts.fields)
+    if parts.fields and not fields and parts.count and variants == 3:
+        variants = max(1, min(parts.count, MAX_VARIANTS))  # "5 subject lines" → five
     warnings, written = _warnings(brief, language, model)
     banned, unconditioned = brief_phrases_to_drop(brief, brand)
     if banned or unconditioned:
@@ -144,9 +212,11 @@ def draft_copy(
     if not claims.passed:
         warnings.append(f"The brief makes claims the brand profile does not allow ({claims.detail}); "
                         "drafts that repeat them fail the claims check.")
+    draft_lang = written if model is None else "en"
+    parsed = parse_brief(brief, offer, brand, str(phrases(resolve_language(draft_lang) or "en")["our_gear"]), items)
     offline, parsed, angles = offline_variants(
         spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
-        profile=audience, language=written if model is None else "en", skip=skip, short=length == "short",
+        profile=audience, language=draft_lang, skip=skip, short=length == "short", catalog=items, parts=parsed,
     )
     if length == "short":
         tone = f"{tone}; very concise, about half the channel's limits" if tone else "very concise, about half the channel's limits"
@@ -158,6 +228,8 @@ def draft_copy(
             "total_tokens": 0, "cost": 0.0, "calls": 0, "repair_rounds": 0, "angles": angles,
             "note": OFFLINE_NOTE, "language": written,
         }
+        if parsed.no_discount and offer:
+            warnings.append("The brief asks for no discount, so the offer given was left out.")
     else:
         from tools.copywriting.llm import llm_drafts
 
@@ -168,12 +240,12 @@ def draft_copy(
             model, spec, brief, brand, variants=variants, segment=audience_text,
             offer=offer or parsed.offer,
             tone=tone, language=language, merge_fields=available, facts=facts,
-            repair_rounds=repair_rounds, has_offer=has_offer,
+            repair_rounds=repair_rounds, has_offer=has_offer, parts=parsed,
         )
         warnings.extend(llm_warnings)
         drafts = [
             fit_variant(spec, d, brand, has_offer=has_offer, defaults=offline[i % len(offline)],
-                        merge_fields=available)
+                        merge_fields=available, keep=must_phrases(parsed))
             for i, d in enumerate(drafts)
         ]
         if len(drafts) < variants:
@@ -184,11 +256,27 @@ def draft_copy(
             drafts.extend(offline[len(drafts):variants])
     if audience is not None:
         usage["audience"] = audience.summary()
+    usage["brief"] = brief_summary(parsed)
+    if spec is not full_spec:
+        usage["fields"] = [f.name for f in spec.fields]
     out = []
-    for d in drafts[:variants]:
-        checks = check_variant(spec, d, brand, available, has_offer=has_offer)
+    must = [m for m in parsed.must_know if m != parsed.link or spec.name != "sms"]
+    for n, d in enumerate(drafts[:variants], 1):
+        checks = check_variant(spec, d, brand, available, has_offer=has_offer,
+                               must_know=must if _carries_message(spec) else [])
+        for c in (c for c in unfixable(checks) if c.name != "must_know"):
+            warnings.append(f"Variant {n}: the {c.name} check still fails ({c.detail}); the fitter cannot fix "
+                            "this by itself — edit the brief or the brand profile.")
+        if any(c.name == "must_know" and not c.passed for c in checks):
+            warnings.append(f"Variant {n}: not everything the customer must know fits the {spec.label} limits "
+                            f"({next(c.detail for c in checks if c.name == 'must_know')}).")
         out.append({**{f.name: d.get(f.name) for f in spec.fields}, "checks": [c.to_dict() for c in checks]})
     return CopyResult(variants=out, usage=usage, warnings=warnings)
+
+
+def _carries_message(spec: ChannelSpec) -> bool:
+    """True when the fields drafted carry the message body (not only subject lines or headlines)."""
+    return any(f.name in ("body", "text", "primary_text", "descriptions", "preheader") for f in spec.fields)
 
 
 def parse_variants(content: str, spec: ChannelSpec) -> list[Fields]:

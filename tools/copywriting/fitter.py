@@ -5,7 +5,12 @@ ellipses to ASCII; emoji dropped only when they would force UCS-2 past one segme
 remove banned phrases, drop filler phrases while too long, then cut after the last whole
 word (never inside a word or a ``{{merge_field}}``), preferring a sentence end, and trim
 dangling connectors. Required disclaimers (and the SMS sender prefix) are taken out
-before fitting and put back in place, so they always survive.
+before fitting and put back in place, so they always survive. Phrases in ``keep`` (what the
+customer must know: the offer, its code, deadline and condition) are never cut: sentences
+without them go first. Before limits, :func:`repair_text` fixes what a rule can fix by itself
+(shouted words, repeated punctuation, extra exclamation marks, spam phrases, a conditional
+claim left without its condition); :func:`unfixable` names the failed checks no edit of the
+fitter can repair (an unapproved claim, a must-know element that cannot fit).
 """
 
 from __future__ import annotations
@@ -24,7 +29,16 @@ from tools.copywriting.channels import (
     sms_limit,
     sms_units,
 )
-from tools.copywriting.checks import ALWAYS_AVAILABLE, Fields, brand_patterns
+from tools.copywriting.checks import (
+    ALWAYS_AVAILABLE,
+    CAPS_ALLOWED,
+    SPAM_TRIGGERS,
+    Check,
+    Fields,
+    _unconditioned,
+    brand_patterns,
+    phrase_pattern,
+)
 
 GSM_REPLACEMENTS = {
     "‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
@@ -103,16 +117,90 @@ def cut_words(text: str, limit: int, measure: Measure = len) -> str:
     return " ".join(words).rstrip(",;:- ")
 
 
-def fit_text(text: str, limit: int, measure: Measure = len) -> str:
-    """``text`` shortened to ``limit``: fillers first, then a whole-word cut."""
+def fit_text(text: str, limit: int, measure: Measure = len, keep: Sequence[str] = ()) -> str:
+    """``text`` shortened to ``limit``: fillers first, then sentences without a ``keep`` phrase
+    (last first), then a whole-word cut that stops before a kept phrase."""
     text = normalise(text)
     if measure(text) <= limit:
         return text
     for rx in _FILLER_RES:
-        text = re.sub(r"\s{2,}", " ", rx.sub("", text)).strip()
+        text = re.sub(r"[ \t]{2,}", " ", rx.sub("", text)).strip()
         if measure(text) <= limit:
             return text
-    return cut_words(text, limit, measure)
+    kept = [k for k in keep if k and k in text]
+    if not kept:
+        return cut_words(text, limit, measure)
+    pieces = re.split(r"((?<=[.!?])\s+|\n+)", text)
+    sentences, seps = pieces[0::2], pieces[1::2] + [""]
+    protected = [any(k in s for k in kept) for s in sentences]
+
+    def joined(parts: list[str]) -> str:
+        return normalise("".join(p + sep for p, sep in zip(parts, seps, strict=True) if p))
+
+    out = list(sentences)
+    for i in reversed(range(len(out))):
+        if measure(joined(out)) <= limit:
+            break
+        if not protected[i]:
+            out[i] = ""
+    result = joined(out)
+    if measure(result) <= limit:
+        return result
+    # only kept sentences are left and still too long: cut the words after the last kept phrase
+    # only kept sentences are left and still too long: the hard limit wins (the must-know check says what went)
+    return cut_words(result, limit, measure)
+
+
+def repair_text(text: str, brand: BrandRules, keep: Sequence[str] = ()) -> str:
+    """``text`` with the style and rule failures a rule can fix, fixed: shouted words in
+    sentence case, repeated ``!?`` and ``....`` collapsed, exclamation marks beyond the brand's
+    maximum made full stops, spam phrases and conditional claims without their condition removed
+    (never inside a ``keep`` phrase)."""
+    if not text:
+        return text
+    protected = [k for k in keep if k]
+
+    def uncap(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word in CAPS_ALLOWED or any(word in k for k in protected):
+            return word
+        before = text[max(0, m.start() - 8): m.start()].lower()
+        if re.search(r"(?:code|código)\s*:?\s*$", before):
+            return word
+        return word.capitalize() if m.start() == 0 or text[m.start() - 2: m.start()].strip() in ".!?" else word.lower()
+
+    text = re.sub(r"\b[A-Z]{3,}\b", uncap, text)
+    text = re.sub(r"([!?])[!?]+", r"\1", text)
+    text = re.sub(r"\.{4,}", "...", text)
+    allowed = max(brand.max_exclamations, 0)
+    if text.count("!") > allowed:
+        seen = 0
+
+        def bang(m: re.Match[str]) -> str:
+            nonlocal seen
+            seen += 1
+            return "!" if seen <= allowed else "."
+
+        text = re.sub(r"!", bang, text)
+    spam = phrase_pattern(SPAM_TRIGGERS)
+    if spam is not None and spam.search(text):
+        text = remove_phrases(text, spam)
+    _, cond_re, _ = brand_patterns(brand)
+    if cond_re is not None:
+        loose = [p for p in _unconditioned(cond_re, [text]) if not any(p in k.lower() for k in protected)]
+        if loose:
+            text = remove_phrases(text, phrase_pattern(loose))
+    return text
+
+
+REPAIRABLE = ("all_caps", "punctuation", "spam_triggers", "conditional_claims", "banned_words", "length", "items",
+              "sms_segments", "disclaimers", "merge_fields")
+
+
+def unfixable(checks: Sequence[Check]) -> list[Check]:
+    """Failed checks the fitter cannot repair by itself (an unapproved claim, a must-know
+    element that does not fit); the others it fixes by construction."""
+    return [c for c in checks if not c.passed and c.name not in REPAIRABLE]
 
 
 def _strip_parts(text: str, parts: list[str]) -> str:
@@ -129,11 +217,14 @@ def fit_variant(
     has_offer: bool = False,
     defaults: Fields | None = None,
     merge_fields: Sequence[str] | None = None,
+    keep: Sequence[str] = (),
 ) -> Fields:
     """A copy of ``fields`` that meets every hard limit of ``spec`` with disclaimers in place.
 
     ``defaults`` fill missing fields and pad lists below their minimum item count. With
     ``merge_fields``, any other ``{{field|fallback}}`` is replaced by its fallback (or dropped).
+    ``keep`` phrases (offer, code, deadline, condition) survive every cut; fixable style and rule
+    failures are repaired first (:func:`repair_text`).
     """
     if merge_fields is not None:
         allowed = set(merge_fields) | set(ALWAYS_AVAILABLE)
@@ -153,7 +244,11 @@ def fit_variant(
             fitted: list[str] = []
             extra = [v for v in defaults.get(f.name, []) or [] if v not in values]
             for v in [*values, *extra]:
-                t = fit_text(remove_phrases(normalise(str(v)), banned_re), f.max_chars, measure)
+                t = fit_text(repair_text(remove_phrases(normalise(str(v)), banned_re), brand, keep), f.max_chars,
+                             measure)
+                cond = _cond_re(brand)
+                if t and cond is not None and _unconditioned(cond, [t]):
+                    continue  # a list item ("Free returns") cut from its condition is dropped, not shown
                 if t and t.lower() not in {x.lower() for x in fitted}:
                     fitted.append(t)
                 if len(fitted) >= (f.max_items or 0) or (v in extra and len(fitted) >= (f.min_items or 0)):
@@ -167,17 +262,22 @@ def fit_variant(
             out[f.name] = fitted
             continue
         text = normalise(str(raw)) if isinstance(raw, str) and raw.strip() else ""
+        text = repair_text(text, brand, [*keep, *_frame_parts(spec, brand)])
         if not _strip_parts(remove_phrases(text, banned_re), _frame_parts(spec, brand)).strip(" .,"):
             text = normalise(str(defaults.get(f.name, "") or ""))  # nothing usable: take the default
         if f.name == spec.disclaimer_field or (spec.sms is not None and f.name == "text"):
-            out[f.name] = _fit_with_disclaimers(spec, f.max_chars, text, brand, has_offer, banned_re)
+            out[f.name] = _fit_with_disclaimers(spec, f.max_chars, text, brand, has_offer, banned_re, keep)
         else:
             text = remove_phrases(text, banned_re)
-            fitted_text = fit_text(text, f.max_chars, measure)
+            fitted_text = fit_text(text, f.max_chars, measure, keep)
             if not fitted_text and defaults.get(f.name):
                 fitted_text = fit_text(str(defaults[f.name]), f.max_chars, measure)
             out[f.name] = fitted_text
     return out
+
+
+def _cond_re(brand: BrandRules) -> re.Pattern[str] | None:
+    return brand_patterns(brand)[1]
 
 
 def _known_merge_only(value: Any, allowed: set[str]) -> Any:
@@ -195,7 +295,7 @@ def _frame_parts(spec: ChannelSpec, brand: BrandRules) -> list[str]:
 
 def _fit_with_disclaimers(
     spec: ChannelSpec, max_chars: int, text: str, brand: BrandRules, has_offer: bool,
-    banned_re: re.Pattern[str] | None,
+    banned_re: re.Pattern[str] | None, keep: Sequence[str] = (),
 ) -> str:
     required = brand.required_for(spec.name, has_offer=has_offer)
     prefix = brand.sender_prefix.get(spec.name, "")
@@ -217,12 +317,12 @@ def _fit_with_disclaimers(
             full = measured(gsm7_safe(head + s + tail), width)
             return sms_units(full)[1] - sms_limit(full, sms) + 10_000
 
-        fitted = _end_sentence(fit_text(core, 10_000 - 1, sms_measure), bool(tail))
+        fitted = _end_sentence(fit_text(core, 10_000 - 1, sms_measure, [gsm7_safe(k) for k in keep]), bool(tail))
         if sms_measure(fitted) > 10_000:  # even the frame alone is too long: keep the frame
             fitted = ""
         return (gsm7_safe(head) + fitted + frame[len(gsm7_safe(head)):]).strip()
     budget = max_chars - len(measured(head + tail, width))
-    fitted = fit_text(core, budget - 1, lambda s: len(measured(s, width))) if budget > 1 else ""
+    fitted = fit_text(core, budget - 1, lambda s: len(measured(s, width)), keep) if budget > 1 else ""
     fitted = _end_sentence(fitted, bool(tail))
     return (head + fitted + tail).strip()
 

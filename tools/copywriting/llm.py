@@ -8,6 +8,7 @@ from typing import Any
 from assistant.tokens import count_message_tokens, count_tokens
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
+from tools.copywriting.brief import BriefParts
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import Fields, check_variant
 
@@ -21,9 +22,14 @@ def _fill(template: str, values: dict[str, Any]) -> str:
 def build_messages(
     spec: ChannelSpec, brief: str, brand: BrandRules, *, variants: int, segment: str | None,
     offer: str | None, tone: str | None, language: str, merge_fields: Sequence[str],
-    facts: Sequence[str], has_offer: bool,
+    facts: Sequence[str], has_offer: bool, parts: BriefParts | None = None,
 ) -> list[Any]:
-    """System and user messages for the first drafting call."""
+    """System and user messages for the first drafting call.
+
+    With ``parts`` (the brief read by :func:`~tools.copywriting.brief.read_brief`), the model gets
+    what to say (topic, offer, code, deadline, condition, proof points) apart from how and to whom
+    (tone, audience, length, constraints), the latter as instructions it must not quote.
+    """
     from langchain_core.messages import HumanMessage, SystemMessage
 
     prompt = load_data("copy_draft")
@@ -54,14 +60,43 @@ def build_messages(
         "tone": tone or "brand voice", "language": language, "variants": variants,
         "facts": "\n".join(f"- {f}" for f in facts) or "- (none retrieved)",
         "example": ", ".join(f'"{f.name}": ' + ('["..."]' if f.is_list else '"..."') for f in spec.fields),
+        **_brief_values(parts, tone, segment),
     }
     return [SystemMessage(_fill(prompt["system"], values)), HumanMessage(_fill(prompt["user"], values))]
+
+
+def _brief_values(parts: BriefParts | None, tone: str | None, segment: str | None) -> dict[str, str]:
+    """Prompt values for the brief's content and its instructions (kept apart)."""
+    if parts is None:
+        return {"content": "- (see the brief)", "instructions": "- (none beyond the brief)", "must_know": "(none)"}
+    content = [
+        ("Topic", parts.topic), ("Purpose", parts.purpose.replace("_", " ")), ("Offer", parts.offer),
+        ("Condition of the offer", parts.condition), ("Code", parts.code), ("Deadline", parts.deadline),
+        ("Event date", parts.when), ("Product", parts.product), ("Link", parts.link), ("Call to action", parts.cta),
+        ("Proof points", "; ".join(parts.proof)),
+    ]
+    steer = [
+        ("Tone", ", ".join([*(parts.tone_words or []), *([tone] if tone else [])])),
+        ("Written for (shape the angle; never name them in a subject line or headline)",
+         ", ".join(x for x in (parts.audience, segment) if x)),
+        ("Length", "short: about half the channel's limits" if parts.length == "short" else None),
+        ("No discount", "do not mention any discount, price or code" if parts.no_discount else None),
+        ("No hard sell", "no urgency, no pressure; state facts and dates plainly" if parts.soft_sell else None),
+        ("Fields asked for", ", ".join(parts.fields)),
+        ("Other instructions", "; ".join(parts.instructions)),
+    ]
+    return {
+        "content": "\n".join(f"- {k}: {v}" for k, v in content if v) or "- (see the brief)",
+        "instructions": "\n".join(f"- {k}: {v}" for k, v in steer if v) or "- (none beyond the brief)",
+        "must_know": "; ".join(parts.must_know) or "(none)",
+    }
 
 
 def llm_drafts(
     model: Any, spec: ChannelSpec, brief: str, brand: BrandRules, *, variants: int,
     segment: str | None, offer: str | None, tone: str | None, language: str,
     merge_fields: Sequence[str], facts: Sequence[str], repair_rounds: int, has_offer: bool,
+    parts: BriefParts | None = None,
 ) -> tuple[list[Fields], dict[str, Any], list[str]]:
     """(drafts before fitting, usage, warnings) after up to ``repair_rounds`` repair rounds."""
     from langchain_core.messages import AIMessage, HumanMessage
@@ -70,7 +105,7 @@ def llm_drafts(
 
     messages = build_messages(
         spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
-        language=language, merge_fields=merge_fields, facts=facts, has_offer=has_offer,
+        language=language, merge_fields=merge_fields, facts=facts, has_offer=has_offer, parts=parts,
     )
     prompt_tokens = completion_tokens = calls = rounds = 0
     drafts: list[Fields] = []

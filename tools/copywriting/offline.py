@@ -1,11 +1,14 @@
 """Offline drafts: distinct angles built from templates and rules, no model needed.
 
-The whole brief is read: its topic (first clause, imperatives such as "draft an SMS about"
-and tone directives removed), the offer (``20% off ...``, ``free shipping over ...``,
-``20 % Rabatt``, a code like ``COMEBACK15``), the end date ("until 30 November", "bis 30.
-November", "jusqu'au 30 novembre"), urgency ("last weekend", "final days" with a date), a
-product category (from the brand's product list) and a tone directive ("in a playful
-tone"); the full brief is kept as the detail sentence. The audience profile
+The brief is read by :func:`tools.copywriting.brief.read_brief` into what to say (topic,
+offer, code, deadline, condition, event date, proof points, product, category) and how and to
+whom (purpose, tone, audience, length, no-discount, soft-sell); only the first kind reaches
+the copy. What the customer must know (offer with its condition, code, deadline, event date,
+link) is one sentence in every variant of every channel, and the fitter keeps it whole.
+Supporting facts come from the brief's proof points, the brand's approved product claims
+and the catalog (newest products of the category). The purpose (announce, sale, win-back,
+welcome, back in stock, abandoned cart, thank-you, event, referral, education) picks the
+first angles; the audience profile
 (:class:`~tools.copywriting.profile.AudienceProfile`) picks the lifecycle framing
 (win-back, appreciation, welcome, nudge) and the angle plan: a lapsed high-value audience
 leads with "what's new in <their top category>", low-value audiences get an essentials
@@ -17,18 +20,21 @@ then enforces limits and disclaimers.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
+from tools.copywriting.brief import BriefParts, read_brief
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import (
     CAPS_ALLOWED,
     Fields,
     _unconditioned,
     brand_patterns,
+    claims_check,
     phrase_pattern,
 )
 from tools.copywriting.fitter import fit_variant, gsm7_safe, remove_phrases
@@ -40,38 +46,8 @@ LANGUAGE_NAMES = {
     "es": ("es", "spanish", "español", "espanol", "castellano"),
 }
 NAME = "{{first_name|there}}"
-__all__ = ["SUPPORTED_LANGUAGES", "BriefFacts", "detect_language", "framing_for", "offline_variants",
-           "parse_brief", "resolve_language"]
-_IMPERATIVE = re.compile(
-    r"^(please\s+)?((draft|write|create|make|send|promote|announce|tell|remind|invite|give|"
-    r"share|let|get)\b\s*)+((me|us|people|customers|them)\s+)?"
-    r"((an?|the|some|\d+)\s+)?((sms|email|e-mail|push|social|meta|google|rsa|ad|ads|post|posts|"
-    r"message|messages|notification|notifications|copy|variants?|texts?)\s+)*"
-    r"((about|for|on|that|to|announcing|promoting)\s+)?",
-    re.IGNORECASE,
-)
-_META = [
-    re.compile(r"^(?:an?\s+)?(?:meta|google|facebook|instagram|search|social|sms|email|e-mail|push)"
-               r"(?:\s+(?:ad|ads|post|posts|message|notification|campaign))?\s*(?:for|about|on|:)\s+",
-               re.IGNORECASE),
-    re.compile(r"^(?:win|bring)\s+back\s+(?:\w+\s+){0,2}?(?:customers|members|buyers)\s*"
-               r"(?:with|using|via|:)?\s*", re.IGNORECASE),
-    re.compile(r"^(?:push notification|notification)\s*:\s*", re.IGNORECASE),
-    re.compile(r"\s+(?:aimed at|targeted at|targeting|for the segment)\s+[^.,;:]*", re.IGNORECASE),
-]
-_OFFER = re.compile(
-    r"((?:up to\s+)?\d{1,3}\s?%\s*off(?:\s+(?:selected\s+)?[a-z][a-z ,&-]{0,50}?)?(?=[.;:!?]|"
-    r"\s+(?:until|till|through|ends?|with|on|for|when|from)\b|$)"
-    r"|free (?:standard |express )?(?:shipping|delivery|returns|repairs?)(?: (?:over|above|on orders over) [^\s,.;]+"
-    r"| on (?:every|all) orders?| for [A-Z][A-Za-z ]{0,30}? members)?"
-    r"|\d+\s?(?:points|x points))",
-    re.IGNORECASE,
-)
-_CODE = re.compile(r"\b(?:code\s+)?([A-Z]{3,}[0-9]{1,4})\b")
-_DATE = re.compile(
-    r"\b(?:until|till|through|ends?|ending|by)\s+((?:\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]{2,8})"
-    r"|(?:[A-Z][a-z]{2,8}\s+\d{1,2}(?:st|nd|rd|th)?))",
-)
+__all__ = ["SUPPORTED_LANGUAGES", "BriefFacts", "BriefParts", "CatalogItem", "detect_language", "framing_for",
+           "must_line", "offline_variants", "parse_brief", "resolve_language"]
 _STOPWORDS = {
     "German": {"und", "der", "die", "das", "für", "mit", "nicht", "ist", "unsere", "eine", "bis",
                "auf", "zum", "zur", "im", "den", "dem", "von", "jetzt", "alle", "neue", "rabatt"},
@@ -85,28 +61,6 @@ _STOPWORDS = {
 }
 _ENGLISH = {"the", "and", "for", "with", "our", "your", "to", "of", "on", "is", "a", "until"}
 
-
-_OFFER_INTL = re.compile(
-    r"(-?\d{1,3}\s?%\s*(?:Rabatt|Nachlass|de réduction|de remise|de descuento|dto\.?)"
-    r"(?:\s+(?:auf|sur|en)\s+(?:(?:les|la|le|los|las|el|alle|die)\s+)?[^\s.,;:!?]+)?"
-    r"|-\d{1,3}\s?%\s*(?:sur|auf|en)\s+(?:(?:les|la|le|los|las|el|die)\s+)?[^\s.,;:!?]+"
-    r"|(?:livraison|envío|envio|Versand)\s+(?:gratuite?|gratis|kostenlos)[^.,;:!?]{0,30})",
-    re.IGNORECASE,
-)
-_DATE_INTL = re.compile(
-    r"\b(?:bis(?:\s+zum)?|jusqu'au|jusqu’au|hasta\s+el)\s+(\d{1,2}\.?\s+(?:de\s+)?[A-Za-zÄÖÜäöüéû]{3,10})"
-)
-_URGENT = re.compile(
-    r"\b(last (?:weekend|days?|week|hours)|final (?:days?|weekend|hours|week)|ends? (?:today|tomorrow|"
-    r"tonight|this|soon|sunday|saturday|monday|friday)|closing soon|only \d+ days? left|"
-    r"letzte[n]? tage|derniers jours|últimos días|ultimos dias)\b",
-    re.IGNORECASE,
-)
-_TONE = re.compile(
-    r"[,;]?\s*\(?\b(?:in an?\s+|with an?\s+|use an?\s+|keep it\s+|tone:\s*)?"
-    r"(formal|friendly|playful|warm|casual|professional)(?:\s+(?:tone|voice|register))?\)?(?=[\s.,;:]|$)",
-    re.IGNORECASE,
-)
 _TONE_MAP = {"casual": "friendly", "professional": "formal"}
 _CATEGORY_WORDS = {
     "boot": "Footwear", "shoe": "Footwear", "sneaker": "Footwear", "jacket": "Jackets",
@@ -115,24 +69,10 @@ _CATEGORY_WORDS = {
     "rucksack": "Backpacks", "stove": "Camp Kitchen", "cook": "Camp Kitchen", "pot": "Camp Kitchen",
     "headlamp": "Accessories", "pole": "Accessories", "rope": "Climbing", "harness": "Climbing",
     "merino": "Apparel", "base layer": "Apparel", "tee": "Apparel", "pants": "Apparel",
-    "trousers": "Apparel", "shorts": "Apparel",
+    "trousers": "Apparel", "shorts": "Apparel", "running": "Footwear", "runner": "Footwear",
 }
 
 
-@dataclass(slots=True)
-class BriefFacts:
-    """What the generator reads from a brief."""
-
-    topic: str
-    detail: str
-    offer: str | None = None
-    code: str | None = None
-    end_date: str | None = None
-    category: str | None = None
-    categories: list[str] = field(default_factory=list)
-    urgent: bool = False
-    tone: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
 
 def detect_language(text: str) -> str | None:
@@ -180,20 +120,20 @@ def brand_categories(brand: BrandRules) -> list[str]:
     return list(dict.fromkeys(p.category for p in brand.products if p.category))
 
 
-def detect_categories(text: str, brand: BrandRules) -> list[str]:
+def detect_categories(text: str, brand: BrandRules, catalog: Sequence[CatalogItem] = ()) -> list[str]:
     """Brand product categories ``text`` mentions (category names, product names, common words), in order."""
     low = text.lower()
-    categories = brand_categories(brand)
+    categories = list(dict.fromkeys([*brand_categories(brand), *(c.category for c in catalog if c.category)]))
     hits: list[tuple[int, str]] = []
     for cat in categories:
         m = re.search(rf"\b{re.escape(cat.lower().rstrip('s'))}s?\b", low)
         if m:
             hits.append((m.start(), cat))
-    for product in brand.products:
-        first = product.name.split()[0]
-        m = re.search(rf"\b{re.escape(first)}\b", text) if len(first) >= 4 else None
-        if m and product.category:
-            hits.append((m.start(), product.category))
+    for name, category in [*((p.name, p.category) for p in brand.products), *((c.name, c.category) for c in catalog)]:
+        first = name.split()[0] if name.split() else ""
+        m = re.search(rf"\b{re.escape(first)}\b", text) if len(first) >= 4 and first[:1].isupper() else None
+        if m and category:
+            hits.append((m.start(), category))
     for word, cat in _CATEGORY_WORDS.items():
         m = re.search(rf"\b{re.escape(word)}(?:s|es)?\b", low)
         if m and (not categories or cat in categories):
@@ -214,60 +154,77 @@ def brief_phrases_to_drop(text: str, brand: BrandRules) -> tuple[list[str], list
     return banned, _unconditioned(cond_re, [text]) if cond_re else []
 
 
+BriefFacts = BriefParts  # the name earlier releases used
+
+PURPOSE_ANGLES: dict[str, list[str]] = {
+    "announce": ["news", "category", "benefit", "product"],
+    "sale": ["offer", "sale_on", "picks", "category", "timely", "benefit"],
+    "winback": ["loyalty_back", "offer", "returning"],
+    "welcome": ["welcome", "offer", "benefit"],
+    "back_in_stock": ["restock", "product", "benefit"],
+    "abandoned_cart": ["cart", "offer", "product"],
+    "thanks": ["thanks", "loyalty_thanks", "category", "premium"],
+    "event": ["invite", "event_date", "benefit"],
+    "referral": ["referral", "offer", "benefit"],
+    "education": ["tip", "product", "benefit"],
+}
+_DURATION = re.compile(r"^\d+\s+(?:hours?|days?|weeks?)$", re.IGNORECASE)
+VALID_FOR = {"en": ", valid for {date}", "de": ", gültig für {date}", "fr": ", valable {date}", "es": ", válido {date}"}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    """A product of the workspace catalog: name, category and launch date (ISO, may be empty)."""
+
+    name: str
+    category: str | None = None
+    launched: str | None = None
+
+
+def as_catalog(rows: Sequence[Any] | None) -> list[CatalogItem]:
+    """Catalog items from dicts (``name``, ``category``, ``launched_date``) or items."""
+    out: list[CatalogItem] = []
+    for row in rows or []:
+        if isinstance(row, CatalogItem):
+            out.append(row)
+        elif isinstance(row, dict) and row.get("name"):
+            launched = row.get("launched_date") or row.get("launched")
+            out.append(CatalogItem(str(row["name"]), str(row["category"]) if row.get("category") else None,
+                                   str(launched) if launched else None))
+    return out
+
+
 def parse_brief(
-    brief: str, offer: str | None = None, brand: BrandRules | None = None, our_gear: str = "our gear"
-) -> BriefFacts:
-    """Topic, detail sentence, offer, code, end date, category, urgency and tone of ``brief``."""
+    brief: str, offer: str | None = None, brand: BrandRules | None = None, our_gear: str = "our gear",
+    catalog: Sequence[CatalogItem] = (),
+) -> BriefParts:
+    """The brief read into content and instructions (:class:`BriefParts`), with the brand's
+    banned and unconditioned phrases left out and a topic to point at when the brief has none."""
     text = re.sub(r"\s+", " ", brief).strip()
     # shouting is the brief's, not the brand's: "HURRY!!! LAST CHANCE" → "Hurry. Last chance"
     text = re.sub(r"\s*[!?]{2,}", ".", text)
-    text = re.sub(r"\b[A-Z]{3,}\b", lambda m: m.group(0) if m.group(0) in CAPS_ALLOWED else m.group(0).lower(),
+    text = re.sub(r"\b[A-Z]{3,}\b", lambda m: m.group(0) if m.group(0) in CAPS_ALLOWED or
+                  re.search(r"code\s*:?\s*$", text[max(0, m.start() - 7): m.start()], re.I) else m.group(0).lower(),
                   text)
     if brand is not None:  # banned or unconditioned phrases never reach the copy ("hurry", "last chance")
         text = _sentence_case(remove_phrases(text, brand_patterns(brand)[0])) or text
         unconditioned = brief_phrases_to_drop(text, brand)[1]
         if unconditioned:
             text = _sentence_case(remove_phrases(text, phrase_pattern(unconditioned))) or text
-    tone_m = _TONE.search(text)
-    tone = None
-    if tone_m and re.search(r"tone|voice|register|keep it|\bin an?\b", tone_m.group(0), re.I):
-        tone = _TONE_MAP.get(tone_m.group(1).lower(), tone_m.group(1).lower())
-        text = (text[: tone_m.start()] + text[tone_m.end():]).strip(" ,;") or text
-    cleaned = _IMPERATIVE.sub("", text).strip() or text
-    for rx in _META:
-        cleaned = rx.sub("", cleaned).strip() or cleaned
-    cleaned = _sentence_case(cleaned)
-    first = re.split(r"(?<=[.!?])\s|[:;—–]|\s-\s", cleaned)[0].strip(" .,")
-    topic = re.split(r",|\s+(?:with|until|till|through|ending|for customers|for our)\s+", first)[0]
-    topic = topic.strip(" .,") or first
-    words = topic.split()
-    if len(words) > 7:
-        topic = " ".join(words[:7]).rstrip(",;:")
-    offer_text = offer.strip() if offer and offer.strip() else None
-    if offer_text is None:
-        m = _OFFER.search(text) or _OFFER_INTL.search(text)
-        offer_text = m.group(1).strip(" ,") if m else None
-    code_m = _CODE.search(text) or (_CODE.search(offer_text) if offer_text else None)
-    date_m = (_DATE.search(text) or _DATE_INTL.search(text)
-              or (_DATE.search(offer_text) if offer_text else None))
-    if offer_text and _covered(topic, f"{offer_text} {code_m.group(0) if code_m else ''} code"):
-        topic = our_gear  # the brief is only an offer: give the hooks something to point at
-    detail = _sentence_case(cleaned.rstrip(" ."))
-    if not detail.endswith((".", "!", "?")):
-        detail += "."
-    end_date = date_m.group(1) if date_m else None
-    categories = detect_categories(text, brand) if brand is not None else []
-    return BriefFacts(
-        topic=topic,
-        detail=detail,
-        offer=offer_text,
-        code=code_m.group(1) if code_m else None,
-        end_date=end_date,
-        category=categories[0] if categories else None,
-        categories=categories,
-        urgent=bool(end_date and _URGENT.search(text)),
-        tone=tone,
+    products = [p.name for p in brand.products] if brand is not None else []
+    products += [c.name for c in catalog]
+    parts = read_brief(
+        text, products=products, offer=offer,
+        categories_of=(lambda t: detect_categories(t, brand, catalog)) if brand is not None else None,
     )
+    if not parts.topic:
+        parts.topic = parts.product or our_gear
+        parts.item = parts.item or parts.product
+        if parts.offer and parts.purpose == "announce":
+            parts.purpose = "sale"  # a brief that is only an offer leads with the offer
+    # "the Black Friday" → "Black Friday": a named thing needs no article
+    parts.topic = re.sub(r"^the\s+(?=[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+$)", "", parts.topic)
+    return parts
 
 
 @dataclass(slots=True)
@@ -281,43 +238,53 @@ class Angle:
     short: str = ""
 
 
-def angle_plan(facts: BriefFacts, profile: AudienceProfile | None, framing: str, category: str | None) -> list[str]:
-    """Angle keys, best first, for this brief and audience (each key is a distinct angle)."""
+def angle_plan(facts: BriefParts, profile: AudienceProfile | None, framing: str, category: str | None) -> list[str]:  # noqa: C901
+    """Angle keys, best first, for this brief and audience (each key is a distinct angle).
+
+    The audience's lifecycle leads (win-back, welcome, appreciation) with its value-tier angle
+    next; then the purpose's own angles; then the rest. A true, near deadline moves the dated
+    angle first unless the brief asks for no pressure."""
     tier = profile.value_tier if profile else None
     if framing == "winback":
-        plan = (["returning", "offer", "premium", "loyalty_back", "timely", "product", "benefit"]
+        base = (["returning", "offer", "premium", "loyalty_back", "timely", "product", "benefit"]
                 if tier == "high" else ["offer", "loyalty_back", "returning", "benefit", "timely", "product"])
     elif framing == "appreciation":
-        plan = ["loyalty_thanks", "premium" if tier == "high" else "category", "offer", "benefit",
+        base = ["loyalty_thanks", "premium" if tier == "high" else "category", "offer", "benefit",
                 "product", "timely"]
     elif framing == "welcome":
-        plan = ["welcome", "benefit", "category", "offer", "product", "timely"]
+        base = ["welcome", "benefit", "category", "offer", "product", "timely"]
     elif framing == "nudge":
-        plan = ["benefit", "category", "offer", "timely", "product", "loyalty_thanks"]
+        base = ["benefit", "category", "offer", "timely", "product", "loyalty_thanks"]
     else:
-        plan = ["benefit", "offer", "timely", "product", "category", "loyalty_thanks"]
-    if tier == "low" and "value" not in plan:
-        plan.insert(1, "value")
-    if tier == "high" and "premium" not in plan:
-        plan.insert(2, "premium")
-    if facts.urgent:
-        plan.remove("timely")
+        base = ["benefit", "offer", "timely", "product", "category", "loyalty_thanks"]
+    tier_angle = {"low": "value", "high": "premium"}.get(tier or "")
+    lead = [base[0]] if framing in ("winback", "welcome", "appreciation") and profile is not None else []
+    plan = [*lead, *([tier_angle] if tier_angle else []), *PURPOSE_ANGLES.get(facts.purpose, []), *base]
+    if facts.urgent and not facts.soft_sell:
         plan.insert(0, "timely")
-    if not facts.offer:  # an offer angle without an offer is just "news": put it last
-        plan.remove("offer")
-        plan.append("news")
+    if not facts.offer:  # an offer angle without an offer is just "news"
+        plan = [p for p in plan if p != "offer"] + ["news"]
     if not category:
         plan = [p for p in plan if p != "category"]
+    if not facts.when:
+        plan = [p for p in plan if p != "event_date"]
+    if facts.offer and not facts.item and not facts.product:
+        # the brief is only an offer: angles about a named topic have nothing to name
+        plan = [p for p in plan if p not in ("news", "sale_on", "picks", "product")]
+    if facts.soft_sell or not facts.end_date:
+        plan = [p for p in plan if p != "timely"] + (["timely"] if not facts.soft_sell else [])
     return list(dict.fromkeys(plan))
 
 
-def _template_key(name: str, facts: BriefFacts, category: str | None) -> str:
+def _template_key(name: str, facts: BriefParts, category: str | None) -> str:
     if name == "timely":
-        return "urgent" if facts.urgent else "timely" if facts.end_date else "seasonal"
+        return "urgent" if facts.urgent and not facts.soft_sell else "timely" if facts.end_date else "seasonal"
     if name in ("returning", "welcome") and not category:
         return f"{name}_nocat"
     if name == "premium" and category:
         return "premium_cat"
+    if name == "cart" and not facts.item:
+        return "cart_nocat"
     return name
 
 
@@ -328,78 +295,180 @@ def _echoes(template: str, topic: str) -> bool:
 
 
 def build_angle(
-    name: str, facts: BriefFacts, brand: BrandRules, framing: str, ph: dict[str, Any], category: str | None
+    name: str, facts: BriefParts, brand: BrandRules, framing: str, ph: dict[str, Any], category: str | None
 ) -> Angle:
-    """Headline, hook, detail, call to action and a short SMS lead for one angle."""
+    """Headline, hook, call to action and a short SMS lead for one angle (the facts come later)."""
     key = _template_key(name, facts, category)
     cat = ph.get("categories", {}).get(category, category) if category else ""
     code = ph["with_code"].format(code=facts.code) if facts.code and facts.code not in (facts.offer or "") else ""
+    topic = facts.item if key == "cart" and facts.item else facts.topic
     values = {
-        "t": facts.topic if ph.get("keep_case") else _inline(facts.topic), "T": _sentence_case(facts.topic), "brand": brand.name,
+        "t": topic if ph.get("keep_case") else _inline(topic), "T": _sentence_case(topic), "brand": brand.name,
         "offer": facts.offer or "", "Offer": _sentence_case(facts.offer or ""),
-        "date": facts.end_date or "", "code": code,
-        "until": ph["until"].format(date=facts.end_date) if facts.end_date else "",
+        "date": facts.end_date or "", "code": code, "when": facts.when or "",
+        "until": _until(facts, ph),
         "cat": cat.lower() if ph is phrases("en") else cat, "Cat": cat[:1].upper() + cat[1:],
         "name": ph["name"],
     }
     templates = [str(s) for s in ph["angles"][key]]
     # "{T} for your next trip" with the topic "everything for your first trip" would say "trip"
     # twice: a headline or hook whose fixed words repeat the topic's is just the topic.
-    if _echoes(templates[0], facts.topic):
+    if _echoes(templates[0], topic):
         templates[0] = "{T}"
-    if _echoes(templates[1], facts.topic):
+    if _echoes(templates[1], topic):
         templates[1] = str(ph.get("plain_hook", "{T}."))
     head, hook, cta, extra1, extra2 = (s.format(**values) for s in templates)
+    if facts.cta:
+        cta = facts.cta
     lead_key = {"loyalty_back": "loyalty", "loyalty_thanks": "loyalty"}.get(name, name)
     short = ph["short_lead"].get(lead_key, "")
     if name == "benefit" and framing == "welcome":
         short = ph["short_lead"].get("welcome", "")
     if name == "timely" and not facts.end_date:
         short = ""
-    return Angle(name, head, hook, facts.detail, cta, [extra1, extra2], str(short).format(name=ph["name"]))
+    return Angle(name, head, hook, "", cta, [extra1, extra2], str(short).format(name=ph["name"]))
+
+
+def _until(facts: BriefParts, ph: dict[str, Any]) -> str:
+    if not facts.end_date:
+        return ""
+    if _DURATION.match(facts.end_date):
+        lang = next((code for code in SUPPORTED_LANGUAGES if phrases(code) is ph), "en")
+        return VALID_FOR[lang].format(date=facts.end_date)
+    return str(ph["until"]).format(date=facts.end_date)
+
+
+def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
+    """What the customer must know, as sentences: the offer with its condition, code and
+    deadline; the event date; the link. ``""`` when the brief has none of them."""
+    ph = ph or phrases("en")
+    out: list[str] = []
+    if facts.offer:
+        line = _sentence_case(facts.offer)
+        if facts.condition and facts.condition.lower() not in line.lower():
+            line = f"{line} {facts.condition}"
+        if facts.code and facts.code not in line:
+            line += ph["with_code"].format(code=facts.code)
+        out.append(f"{line}{_until(facts, ph)}.")
+    elif facts.code:
+        out.append(ph["code_line"].format(code=facts.code) + _until(facts, ph) + ".")
+    elif facts.end_date:
+        out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
+    if facts.when:
+        out.append(str(ph["when_line"]).format(when=facts.when))
+    if facts.link:
+        out.append(str(ph["link_line"]).format(link=facts.link))
+    return " ".join(out)
+
+
+def must_phrases(facts: BriefParts) -> list[str]:
+    """The phrases the fitter must never cut (each must-know element as written)."""
+    return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
+                        facts.end_date, facts.when, facts.link) if p]
+
+
+offer_line_of = must_line  # the name earlier releases used
+
+
+def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], category: str | None,
+               catalog: Sequence[CatalogItem] = ()) -> list[str]:
+    """Supporting facts, each one sentence: the brief's proof points, the named product's
+    approved claims, the newest catalog products of the category. Only facts that pass the
+    brand's claim and style checks are offered."""
+    out: list[str] = []
+    if facts.detail:
+        out.append(facts.detail)
+    product = next((p for p in brand.products if facts.product and p.name.lower() == facts.product.lower()), None)
+    if product is not None and product.claims:
+        claims = [c for c in product.claims if len(c) <= 40][:3]
+        if claims:
+            out.append(f"{product.name}: {', '.join(claims)}.")
+    cat = category or facts.category
+    if cat and catalog:
+        items = sorted((c for c in catalog if c.category == cat and c.name != facts.product),
+                       key=lambda c: c.launched or "", reverse=True)[:2]
+        if items:
+            label = ph.get("categories", {}).get(cat, cat)
+            names = f" {ph['and']} ".join(c.name for c in items)
+            out.append(str(ph["new_in"]).format(Cat=label[:1].upper() + label[1:], cat=label, names=names))
+    ok = []
+    for line in out:
+        caps = [w for w in re.findall(r"\b[A-Z]{3,}\b", line) if w not in CAPS_ALLOWED]
+        if not caps and claims_check([line], brand).passed and line not in ok:
+            ok.append(line)
+    return ok
+
+
+def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> str:
+    """The first option that fits whole, states any conditional claim's condition and does not
+    name the audience."""
+    cond_re = brand_patterns(brand)[1]
+    audience = {w for w in re.findall(r"[a-zäöüéèàñ-]{4,}", (facts.audience or "").lower())} - {"with", "from"}
+    fine = []
+    for o in options:
+        if not o or len(o) > limit:
+            continue
+        if cond_re is not None and _unconditioned(cond_re, [o]):
+            continue
+        if audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", o.lower())) and not (
+                audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", facts.topic.lower()))):
+            continue
+        fine.append(o)
+    return fine[0] if fine else next((o for o in options if o and len(o) <= limit), options[0])
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p.strip() for p in parts if p and p.strip())
 
 
 def assemble(
-    spec: ChannelSpec, angle: Angle, all_angles: list[Angle], greeting: str, facts: BriefFacts,
-    ph: dict[str, Any] | None = None,
+    spec: ChannelSpec, angle: Angle, all_angles: list[Angle], greeting: str, facts: BriefParts,
+    ph: dict[str, Any] | None = None, *, must: str = "", fact: str = "", brand: BrandRules | None = None,
+    framing: str = "default",
 ) -> Fields:
-    """Channel fields from one angle (before fitting)."""
+    """Channel fields from one angle (before fitting): headline, hook, the must-know line, one
+    supporting fact and the call to action."""
     ph = ph or phrases("en")
-    offer_line = ""
-    if facts.offer and angle.name != "offer" and facts.offer.lower() not in angle.hook.lower():
-        offer_line = " " + offer_line_of(facts, ph)
-    lead = f"{angle.hook}{offer_line}".lower()
-    detail = "" if _covered(angle.detail, lead) else angle.detail
-    angle = Angle(angle.name, angle.headline, angle.hook, detail, angle.cta, angle.extra_headlines,
-                  angle.short)
+    brand = brand or BrandRules()
+    hook = angle.hook
+    if must and _covered(hook, must):
+        hook = str(ph.get("framing_hook", {}).get(framing, "")).format(brand=brand.name)
+    if fact and _covered(fact, f"{hook} {must}"):
+        fact = ""
     name = spec.name
+    offer_head = ""
+    if facts.offer:
+        offer_head = _sentence_case(_join(facts.offer, facts.condition or ""))
     head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(name)
+    headline = angle.headline
     if head_field:  # a headline that fits whole beats one cut mid-phrase
         limit = spec.field(head_field).max_chars
-        options = [angle.headline, _sentence_case(facts.topic), angle.extra_headlines[0]]
-        headline = next((o for o in options if len(o) <= limit), angle.headline)
-        angle = Angle(angle.name, headline, angle.hook, angle.detail, angle.cta,
-                      angle.extra_headlines, angle.short)
+        options = [angle.headline, angle.extra_headlines[0], _sentence_case(facts.topic), angle.extra_headlines[1]]
+        if angle.name == "offer":
+            options.insert(1, offer_head)
+        headline = _headline(options, limit, brand, facts)
+    lead = _join(hook, must)
     if name == "email":
-        middle = f"\n\n{angle.detail}" if angle.detail else ""
-        body = f"{greeting}\n\n{angle.hook}{offer_line}{middle}\n\n{angle.cta}."
-        return {"subject": angle.headline, "preheader": f"{angle.hook}{offer_line}".strip(), "body": body}
-    if name == "sms":  # short lead, then the offer or hook: the fitter drops trailing sentences
-        core = (angle.hook if angle.name == "offer" else f"{angle.hook} {offer_line.strip()}") \
-            if facts.offer else angle.hook
-        return {"text": f"{angle.short} {core} {angle.cta}."}
+        preheader = lead if len(lead) <= spec.field("preheader").max_chars else (must or hook)
+        paragraphs = [greeting, hook, must, fact, f"{angle.cta}."]
+        return {"subject": headline, "preheader": preheader,
+                "body": "\n\n".join(p for p in paragraphs if p)}
+    if name == "sms":
+        return {"text": _join(angle.short, hook, must, f"{angle.cta}.")}
     if name == "push":
-        return {"title": angle.headline, "body": f"{angle.hook}{offer_line}".strip()}
+        return {"title": headline, "body": _join(lead, fact)}
     if name == "google_rsa":
         others = [a for a in all_angles if a is not angle]
-        heads = [angle.headline, *angle.extra_headlines, *(a.headline for a in others),
-                 *(h for a in others for h in a.extra_headlines), facts.topic]
-        descs = [f"{angle.hook}{offer_line}".strip(), *([angle.detail] if angle.detail else []), *(a.hook for a in others)]
-        return {"headlines": heads, "descriptions": descs}
+        deadline_head = _sentence_case(facts.deadline) if facts.deadline else ""
+        code_head = ph["code_line"].format(code=facts.code) if facts.code else ""
+        heads = [angle.headline, *angle.extra_headlines, offer_head, code_head, deadline_head,
+                 *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
+        descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
+                 _join(hook, fact) if must else fact, *(a.hook for a in others)]
+        return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
-        return {"primary_text": f"{angle.hook}{offer_line}".strip(), "headline": angle.headline,
-                "description": f"{angle.cta}."}
-    return {"text": " ".join(p for p in (f"{angle.hook}{offer_line}", angle.detail, f"{angle.cta}.") if p)}
+        return {"primary_text": _join(lead, fact), "headline": headline, "description": f"{angle.cta}."}
+    return {"text": _join(hook, must, fact, f"{angle.cta}.")}
 
 
 def _covered(sentence: str, text: str) -> bool:
@@ -409,24 +478,20 @@ def _covered(sentence: str, text: str) -> bool:
     return not words or sum(w in have for w in words) >= 0.8 * len(words)
 
 
-def offer_line_of(facts: BriefFacts, ph: dict[str, Any] | None = None) -> str:
-    """The offer as one sentence, with its end date."""
-    if not facts.offer:
-        return ""
-    ph = ph or phrases("en")
-    until = ph["until"].format(date=facts.end_date) if facts.end_date else ""
-    return f"{_sentence_case(facts.offer)}{until}."
-
-
 def _kept_whole(raw: Fields, fitted: Fields) -> bool:
     """True when every raw string survived fitting (nothing was cut)."""
     for key, value in raw.items():
         got = fitted.get(key)
-        if isinstance(value, str):
+        if isinstance(value, str) and key in fitted:
             core = gsm7_safe(re.sub(r"\s+", " ", value).strip())
-            if core and core not in gsm7_safe(str(got or "")):
+            if core and core not in gsm7_safe(re.sub(r"\s+", " ", str(got or ""))):
                 return False
     return True
+
+
+def _keeps(fitted: Fields, keep: Sequence[str]) -> bool:
+    text = gsm7_safe(" ".join(str(v) for v in fitted.values())).lower()
+    return all(gsm7_safe(k).lower() in text for k in keep)
 
 
 def offline_variants(
@@ -442,20 +507,24 @@ def offline_variants(
     language: str = "en",
     skip: int = 0,
     short: bool = False,
-) -> tuple[list[Fields], BriefFacts, list[str]]:
-    """(drafts, brief facts, angle names): ``variants`` fitted drafts, one angle each.
+    catalog: Sequence[CatalogItem] = (),
+    parts: BriefParts | None = None,
+) -> tuple[list[Fields], BriefParts, list[str]]:
+    """(drafts, brief parts, angle names): ``variants`` fitted drafts, one angle each.
 
-    ``language`` must be a supported code (see :func:`resolve_language`); angles repeat with a
-    new call to action when more variants than angles are asked for. ``skip`` starts after the
-    first ``skip`` variants (“more variants” gives new ones); ``short`` drops the supporting
-    detail and takes the shortest draft that keeps the message whole.
+    ``language`` must be a supported code (see :func:`resolve_language`); angles repeat with
+    their other headlines and calls to action when more variants than angles are asked for.
+    ``skip`` starts after the first ``skip`` variants (“more variants” gives new ones); ``short``
+    drops the supporting fact and takes the shortest draft that keeps the message whole.
+    ``catalog`` products give facts ("new in Footwear: ..."); ``parts`` is the brief already read.
     """
     lang = resolve_language(language) or "en"
     ph = phrases(lang)
-    facts = parse_brief(brief, offer, brand, str(ph["our_gear"]))
+    facts = parts or parse_brief(brief, offer, brand, str(ph["our_gear"]), catalog)
+    short = short or facts.length == "short"
     if profile is None and segment:
         profile = AudienceProfile(name=segment)
-    framing = profile.lifecycle if profile else framing_for(segment)
+    framing = profile.lifecycle if profile else framing_for(segment or facts.audience)
     # the audience's own top category, preferring one the brief is about
     tops = profile.top_categories if profile else []
     category = next((c for c in tops if c in facts.categories), None) or (tops[0] if tops else facts.category)
@@ -464,36 +533,42 @@ def offline_variants(
     greeting = str(ph["tone_greeting"].get(tone_key) or ph["greeting"][framing]).format(name=ph["name"])
     plan = angle_plan(facts, profile, framing, category)
     angles = [build_angle(a, facts, brand, framing, ph, category) for a in plan]
+    must = must_line(facts, ph)
+    keep = [k for k in must_phrases(facts) if k in must]
+    facts_pool = fact_lines(facts, brand, ph, category, catalog)
     out: list[Fields] = []
     has_offer = facts.offer is not None
     alt_ctas = list(ph["alt_ctas"])
     for i in range(skip, skip + variants):
         angle = angles[i % len(angles)]
-        if i >= len(angles):
-            angle = Angle(angle.name, angle.headline, angle.hook, angle.detail,
-                          alt_ctas[(i // len(angles) - 1) % len(alt_ctas)], angle.extra_headlines)
-        if short:
-            angle = Angle(angle.name, angle.headline, angle.hook, "", angle.cta, angle.extra_headlines, angle.short)
-        raw = assemble(spec, angle, angles, greeting, facts, ph)
+        if i >= len(angles):  # a second round: the angle's other headline and call to action
+            turn = i // len(angles) - 1
+            extra = angle.extra_headlines[turn % 2]
+            angle = Angle(angle.name, extra, angle.hook, "", alt_ctas[turn % len(alt_ctas)],
+                          [angle.headline, angle.extra_headlines[(turn + 1) % 2]], angle.short)
+        # short drafts drop the supporting fact when the must-know line already gives one
+        fact = "" if (short and must) or not facts_pool else facts_pool[i % len(facts_pool)]
+        if angle.name == "product" and len(facts_pool) > 1 and not short:
+            fact = facts_pool[1] if facts.detail else facts_pool[0]
+        raw = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand, framing=framing)
         candidates = [raw]
         if spec.name == "sms":
             text = str(raw["text"])
             no_cta = text[: -len(f" {angle.cta}.")] if text.endswith(f" {angle.cta}.") else text
-            candidates += [{"text": no_cta}, {"text": no_cta.replace(angle.short, "", 1)}]
-            if facts.offer and angle.name != "offer":
-                line = offer_line_of(facts, ph)
-                if angle.name not in ("benefit", "product", "news"):  # keep the angle's point
-                    candidates.append({"text": f"{angle.headline}: {_inline(line)}"})
-                candidates.append({"text": f"{angle.short} {line}"})
-                candidates.append({"text": f"{angle.cta}: {_inline(line)}"})
-                candidates.append({"text": line})
+            framing_hook = str(ph.get("framing_hook", {}).get(framing, "")).format(brand=brand.name)
+            if angle.name == "offer" and framing_hook and must:
+                candidates.append({"text": _join(framing_hook, must)})
+            candidates += [{"text": no_cta}, {"text": _join(angle.short, must) or no_cta},
+                           {"text": _join(angle.headline + ":", _inline(must)) if must else no_cta},
+                           {"text": must or no_cta}]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
             benefit = ph["angles"]["benefit"]
-            defaults = {"headlines": [benefit[4].format(brand=brand.name), benefit[3], angle.cta],
+            defaults = {"headlines": [benefit[4].format(brand=brand.name), angle.cta],
                         "descriptions": [f"{brand.name}.", f"{angle.cta}."]}
-        options = [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults))
+        options = [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
                    for c in candidates]
+        options = [(c, f) for c, f in options if _keeps(f, keep)] or options
         whole = [f for c, f in options if _kept_whole(c, f)]
         fresh = [f for f in whole if f not in out] or [f for _, f in options if f not in out]
         if short and fresh:

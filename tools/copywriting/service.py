@@ -47,6 +47,8 @@ class CopyRequest(BaseModel):
     use_knowledge: bool = Field(default=True, description="Retrieve and cite brand passages.")
     length: Literal["standard", "short"] = Field(default="standard", description="'short' for concise drafts.")
     skip: int = Field(default=0, ge=0, le=50, description="Start after this many variants (for 'more variants').")
+    fields: list[str] | None = Field(default=None, max_length=6, description=(
+        "Draft only these fields, e.g. ['subject'] for subject lines (with preheaders) or ['headline']."))
 
 
 class CopyResponse(BaseModel):
@@ -159,9 +161,32 @@ def run_copy(request: CopyRequest, settings: MaraSettings, *, model: Any = None,
         offer=request.offer, tone=request.tone, language=request.language, brand=brand, model=model,
         merge_fields=merge_fields, facts=[p["text"][:400] for p in passages],
         repair_rounds=request.repair_rounds, profile=profile, length=request.length, skip=request.skip,
+        fields=request.fields, catalog=catalog_items(ctx),
     )
     result.warnings[:0] = warnings
     return CopyResponse(variants=result.variants, usage=result.to_dict()["usage"], citations=passages)
+
+
+def catalog_items(ctx: ToolContext) -> list[dict[str, Any]]:
+    """The workspace catalog (``products``: name, category, launched date) for specific copy;
+    ``[]`` when there is no warehouse or no such table."""
+    settings = ctx.settings
+    if not (settings.warehouse_url or settings.duckdb_path.exists()):
+        return []
+    try:
+        table = ctx.profile().table("products")
+        if table is None:
+            return []
+        cols = {c.name for c in table.columns}
+        if not {"name", "category"} <= cols:
+            return []
+        launched = ", launched_date" if "launched_date" in cols else ""
+        result = ctx.warehouse.query(f"SELECT name, category{launched} FROM products", row_cap=5000)
+    except Exception as exc:  # the catalog only adds facts: drafting goes on without it
+        log.info("copy: catalog skipped: %s", exc)
+        return []
+    return [{k: (str(v) if v is not None else None) for k, v in zip(result.columns, row, strict=False)}
+            for row in result.rows]
 
 
 def _slug(text: str) -> str:

@@ -66,6 +66,7 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         audience: str | None = None,
         length: Literal["standard", "short"] = "standard",
         skip: int = 0,
+        fields: list[str] | None = None,
     ) -> ToolOutput:
         """Draft marketing copy variants for a channel, checked against its limits and brand rules.
 
@@ -74,14 +75,15 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         "Champions") whose profile (size, top categories, order value, recency) shapes the
         framing; audience: a saved audience name instead. variants: 1-10 distinct angles.
         language: en, de, fr, es offline. length: "short" for concise drafts ("make them
-        shorter"); skip: how many variants were already shown, for new angles ("more variants"). Returns each variant's fields with its checks
+        shorter"); skip: how many variants were already shown, for new angles ("more variants"). fields: only
+        these fields, e.g. ["subject"] for "5 subject lines" or ["headline"]. Returns each variant's fields with its checks
         (limits, banned words, claims, disclaimers, merge fields).
         """
         from tools.copywriting.service import CopyRequest, run_copy
 
         response = run_copy(CopyRequest(
             channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
-            language=language, audience=audience, length=length, skip=skip,
+            language=language, audience=audience, length=length, skip=skip, fields=fields,
         ), ctx.settings, ctx=ctx)
         result = CopyResult(variants=response.variants, usage=dict(response.usage),
                             warnings=list(response.usage.get("warnings", [])))

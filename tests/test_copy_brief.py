@@ -1,0 +1,185 @@
+"""Issue 20: offline copy a marketer would send — the brief is read, not pasted.
+
+What to say (topic, offer, code, deadline, condition) is kept apart from how and to whom
+(tone, audience, length, constraints); what the customer must know is in every variant; a
+request for subject lines gets subject lines.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from tools.copywriting import draft_copy, get_channel, load_channels, sample_brand
+from tools.copywriting.brief import read_brief
+from tools.copywriting.fitter import fit_text, repair_text
+
+BRAND = sample_brand()
+GOLD = "Introduce the new trail-running range to our Gold members; upbeat, keep it brief"
+WINBACK = "Win back lapsed customers: 15% off, code COMEBACK15, ends Sunday. Friendly, no hard sell"
+INSTRUCTION_WORDS = ("upbeat", "keep it brief", "gold members", "lapsed", "friendly", "no hard sell", "introduce")
+
+
+def texts(variant: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in variant.items() if k != "checks"}, ensure_ascii=False).lower()
+
+
+def test_the_brief_is_read_into_content_and_instructions() -> None:
+    parts = read_brief(GOLD)
+    assert parts.topic == "the new trail-running range"
+    assert parts.audience == "our Gold members"
+    assert parts.tone == "playful" and parts.length == "short"
+    assert parts.purpose == "announce"
+
+
+def test_offer_code_deadline_and_condition_are_content() -> None:
+    parts = read_brief("Remind shoppers who left boots in their cart: free shipping on orders over $75 "
+                       "with code BOOTS10, valid 48 hours")
+    assert (parts.offer, parts.condition, parts.code) == ("free shipping", "on orders over $75", "BOOTS10")
+    assert parts.end_date == "48 hours" and parts.purpose == "abandoned_cart"
+    assert parts.must_know == ["free shipping", "$75", "BOOTS10", "48 hours"]
+
+
+def test_constraints_steer_and_never_become_content() -> None:
+    parts = read_brief("The Stormfront 3L Shell Jacket is back in stock in all sizes - let lapsed customers know, "
+                       "no discount", products=["Stormfront 3L Shell Jacket"])
+    assert parts.no_discount and parts.offer is None
+    assert parts.topic == "Stormfront 3L Shell Jacket" and parts.proof == ["in all sizes"]
+    assert parts.purpose == "back_in_stock"
+    assert not any("discount" in p or "lapsed" in p for p in parts.proof)
+
+
+@pytest.mark.parametrize("channel", sorted(load_channels()))
+def test_no_instruction_text_in_any_field(channel: str) -> None:
+    for brief in (GOLD, WINBACK):
+        for variant in draft_copy(channel, brief, variants=3).variants:
+            body = texts(variant)
+            assert not [w for w in INSTRUCTION_WORDS if w in body], (brief, variant)
+
+
+def test_the_subject_never_names_the_audience() -> None:
+    for variant in draft_copy("email", GOLD, variants=3).variants:
+        assert "gold" not in variant["subject"].lower()
+        assert "trail-running range" in variant["body"]
+
+
+@pytest.mark.parametrize("channel", sorted(load_channels()))
+def test_what_the_customer_must_know_is_in_every_variant(channel: str) -> None:
+    result = draft_copy(channel, WINBACK, variants=3, segment="At Risk")
+    for variant in result.variants:
+        body = texts(variant)
+        assert "15%" in body and "comeback15" in body and "sunday" in body, variant
+        assert next(c for c in variant["checks"] if c["name"] == "must_know")["passed"]
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "es"])
+def test_must_know_in_other_languages(language: str) -> None:
+    result = draft_copy("sms", WINBACK, variants=3, language=language)
+    for variant in result.variants:
+        assert "COMEBACK15" in variant["text"] and "15%" in variant["text"], variant
+        assert all(c["passed"] for c in variant["checks"]), variant["checks"]
+
+
+def test_the_fitter_drops_words_never_the_code_or_deadline() -> None:
+    text = ("Hi there, it has been a long while and we have plenty of new things to show you this season. "
+            "15% off with code COMEBACK15 until Sunday.")
+    fitted = fit_text(text, 60, keep=["COMEBACK15", "Sunday"])
+    assert fitted == "15% off with code COMEBACK15 until Sunday."
+
+
+def test_a_free_offer_keeps_its_condition_in_a_search_ad() -> None:
+    """Before: all three variants failed the brand's own conditional-claim check ("free" alone)."""
+    result = draft_copy("google_rsa", "Free returns within 60 days on every order", variants=3)
+    for variant in result.variants:
+        checks = {c["name"]: c["passed"] for c in variant["checks"]}
+        assert all(checks.values()), variant["checks"]
+        assert any("60 days" in d for d in variant["descriptions"])
+
+
+def test_five_subject_lines_are_five_subject_lines() -> None:
+    result = draft_copy("email", "Give me 5 subject lines for the Black Friday e-mail")
+    assert len(result.variants) == 5
+    assert all(set(v) == {"subject", "preheader", "checks"} for v in result.variants)
+    assert len({v["subject"] for v in result.variants}) == 5
+    assert all("subject line" not in v["subject"].lower() for v in result.variants)
+    assert all(c["passed"] for v in result.variants for c in v["checks"])
+
+
+def test_fields_argument_narrows_the_draft() -> None:
+    result = draft_copy("meta_ad", "Autumn Sale: 20% off selected tents until 30 November", fields=["headline"])
+    assert all(set(v) == {"headline", "checks"} for v in result.variants)
+    assert result.usage["fields"] == ["headline"]
+    with pytest.raises(Exception, match="meta_ad fields"):
+        draft_copy("meta_ad", "Autumn Sale", fields=["subtitle"])
+
+
+def test_shorter_is_the_same_message_shorter() -> None:
+    brief = "Autumn Sale: 20% off selected tents until 30 November. The Ridgeline 2P weighs 1.9 kg"
+    long = draft_copy("social", brief, variants=2)
+    short = draft_copy("social", brief, variants=2, length="short")
+    assert short.usage["angles"] == long.usage["angles"]
+    for a, b in zip(long.variants, short.variants, strict=True):
+        assert len(b["text"]) < len(a["text"])
+        assert "20%" in b["text"] and "30 November" in b["text"]
+
+
+def test_repair_text_fixes_what_a_rule_can_fix() -> None:
+    fixed = repair_text("GREAT tents!! Act immediately! Free gear. Use code WELCOME10 now!", BRAND)
+    assert "GREAT" not in fixed and "!!" not in fixed and fixed.count("!") <= 1
+    assert "act immediately" not in fixed.lower() and "Free gear" not in fixed
+    assert "WELCOME10" in fixed
+
+
+def test_a_failure_the_fitter_cannot_fix_is_named() -> None:
+    result = draft_copy("social", "Our waterproof tents for wet weekends", variants=1)
+    assert any("claims check still fails" in w for w in result.warnings)
+
+
+def test_catalog_facts_make_the_copy_specific() -> None:
+    catalog = [{"name": "Glacier Mid GTX Boot", "category": "Footwear", "launched_date": "2026-04-06"},
+               {"name": "Old Boot", "category": "Footwear", "launched_date": "2019-01-01"},
+               {"name": "Cirrus Trail Runner GTX", "category": "Footwear", "launched_date": "2025-08-19"}]
+    result = draft_copy("email", GOLD, variants=3, catalog=catalog)
+    bodies = " ".join(v["body"] for v in result.variants)
+    assert "Glacier Mid GTX Boot" in bodies and "Old Boot" not in bodies
+
+
+def test_variants_differ_in_angle_not_only_words() -> None:
+    result = draft_copy("push", "Invite customers to the Gold member trail day in Boulder on 12 October")
+    assert result.usage["angles"][:2] == ["invite", "event_date"]
+    assert all("12 October" in json.dumps(v) for v in result.variants)
+
+
+def test_chat_requests_for_fields() -> None:
+    from assistant.planner.copy_requests import copy_request
+
+    args = copy_request("Give me 5 subject lines for the Black Friday e-mail")
+    assert args is not None and args["fields"] == ["subject"] and args["variants"] == 5
+    assert args["brief"] == "Black Friday"
+
+
+def test_cli_fields_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from assistant.cli_copy import copy_app
+    from assistant.settings import get_settings
+
+    monkeypatch.setenv("MARA_HOME", str(tmp_path))
+    monkeypatch.setenv("MARA_MODE", "offline")
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(copy_app, ["--channel", "email", "--brief", "Autumn Sale: 20% off tents",
+                                            "--fields", "subject", "--variants", "4", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert len(doc["variants"]) == 4 and set(doc["variants"][0]) == {"subject", "preheader", "checks"}
+
+
+def test_field_spec_keeps_limits() -> None:
+    from tools.copywriting.drafting import field_spec
+
+    spec = field_spec(get_channel("google_rsa"), ["headline"])
+    assert [f.name for f in spec.fields] == ["headlines"] and spec.fields[0].max_chars == 30
