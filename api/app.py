@@ -34,6 +34,7 @@ from api.routes import (
     web,
 )
 from api.runtime import ChatAssistant, Runtime
+from api.site_guard import SiteGuard
 from api.slack import SlackSettings, mount_slack
 from assistant.settings import MaraSettings, get_settings
 
@@ -95,10 +96,12 @@ def create_app(
 
 
 def _add_middleware(app: FastAPI, settings: MaraSettings) -> None:
-    """Innermost first: size limits, then CORS (so errors carry its headers), then metrics."""
+    """Innermost first: size limits, the Host/Origin guard, CORS (so errors carry its headers),
+    then metrics."""
     app.add_middleware(
         BodySizeLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
     )
+    app.add_middleware(SiteGuard, cors_origins=settings.cors_origins)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(

@@ -8,8 +8,9 @@ or the server is reached from another machine, every ``/v1`` request needs one.
 
 **Credentials**, first found wins: ``Authorization: Bearer <key>``, ``X-API-Key: <key>``, or the
 web chat's HTTP-only session cookie (``POST /v1/auth/session`` with a key sets it; it carries
-the key id, an expiry and an HMAC signature made with a per-workspace secret, so a revoked key
-ends its sessions too).
+the key id, an expiry, a session id and an HMAC signature made with a per-workspace secret; the
+session id must still be recorded in ``keys.sqlite``, so signing out (``DELETE``) ends the
+session on the server, and a revoked key ends its sessions too).
 
 **Scopes** (:data:`assistant.keys.SCOPES`): a route needs one of its scopes; ``admin`` has all.
 Missing → 403 naming the scope. **Rate limit**: a token bucket per key of
@@ -165,22 +166,38 @@ class Auth:
         return hmac.new(self._session_secret(), payload.encode(), hashlib.sha256).hexdigest()
 
     def session_cookie(self, info: KeyInfo) -> tuple[str, int]:
-        """The cookie value for a signed-in key and its max-age in seconds."""
+        """A new session of a signed-in key: its cookie value and max-age in seconds."""
         max_age = int(self.settings.session_hours * 3600)
-        payload = f"{info.id}.{int(time.time()) + max_age}"
+        expires = int(time.time()) + max_age
+        session_id = self.keys.open_session(info.id, expires)
+        payload = f"{info.id}.{expires}.{session_id}"
         return f"{payload}.{self._sign(payload)}", max_age
 
-    def session_key(self, cookie: str) -> KeyInfo | None:
-        """The active key behind a valid, unexpired session cookie."""
+    def _session_parts(self, cookie: str) -> tuple[str, int, str] | None:
+        """``(key id, expiry, session id)`` of a cookie with a valid signature."""
         parts = cookie.split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 4 or not parts[1].isdigit():
             return None
-        payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._sign(payload), parts[2]):
+        payload = ".".join(parts[:3])
+        if not hmac.compare_digest(self._sign(payload), parts[3]):
             return None
-        if int(parts[1]) < time.time():
+        return parts[0], int(parts[1]), parts[2]
+
+    def session_key(self, cookie: str) -> KeyInfo | None:
+        """The active key behind a valid, unexpired session cookie that was not signed out."""
+        found = self._session_parts(cookie)
+        if found is None or found[1] < time.time():
             return None
-        return self.keys.by_id(parts[0])
+        key_id, _, session_id = found
+        if not self.keys.session_active(session_id, key_id):
+            return None
+        return self.keys.by_id(key_id)
+
+    def end_session(self, cookie: str) -> None:
+        """Forget the session of a cookie on the server (sign-out)."""
+        found = self._session_parts(cookie)
+        if found is not None:
+            self.keys.close_session(found[2])
 
     # --- resolving the caller -------------------------------------------------------------
 
@@ -366,8 +383,14 @@ async def create_session(
 
 
 @router.delete("/session", status_code=204, summary="Sign out")
-async def delete_session(response: Response) -> Response:
-    """Clear the session cookie."""
+async def delete_session(
+    response: Response,
+    auth: Auth = Depends(get_auth),
+    session: str | None = Depends(_cookie),
+) -> Response:
+    """End the session on the server (its cookie no longer works, even if kept) and clear it."""
+    if session:
+        await run_in_threadpool(auth.end_session, session)
     response.status_code = 204
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

@@ -117,6 +117,17 @@ async def _mara_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, _snake(type(exc).__name__), str(exc))
 
 
+async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
+    """Input nested deeper than Python's parsers recurse (JSON, SQL) is the client's to fix."""
+    log.warning("input nested too deeply on %s %s", request.method, request.url.path)
+    return error_response(
+        400,
+        "input_too_deep",
+        "The request is nested too deeply to process (e.g. JSON or SQL with thousands of levels "
+        "of brackets or function calls). Simplify it: a few dozen levels are plenty.",
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(
@@ -130,4 +141,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(MaraError, _mara_error)
+    app.add_exception_handler(RecursionError, _too_deep)
     app.add_exception_handler(Exception, _unexpected)

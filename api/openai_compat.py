@@ -12,11 +12,11 @@ chunk with ``finish_reason: "stop"``, a usage chunk when ``stream_options.includ
 
 1. the ``X-Conversation-Id`` request header, used as the conversation id as is (it must match
    the ids ``POST /v1/chat`` accepts, else 400);
-2. the ``user`` field: used as is when it is a valid conversation id, else
-   ``"user-" + sha256(user)[:32]``;
+2. the ``user`` field: ``"user-" + sha256(caller, user)[:32]`` — the caller (the API key) is
+   part of the hash, so two keys sending the same ``user`` never land in one conversation;
 3. the history: the messages before the last user message (role and whitespace-trimmed
-   text of each) are hashed. After every turn the hash of the whole transcript *including the
-   reply Mara returned* is recorded against the conversation id, so a client that resends the
+   text of each), with the caller, are hashed. After every turn the hash of the whole transcript
+   *including the reply Mara returned* is recorded against the conversation id, so a client that resends the
    full history (as OpenAI clients do) lands in the same conversation. A request with no earlier
    messages starts a new conversation; earlier messages never seen before (edited history, or
    an index that was removed) start a new conversation named ``"oai-" + hash[:32]``. The index
@@ -24,7 +24,8 @@ chunk with ``finish_reason: "stop"``, a usage chunk when ``stream_options.includ
    shared by workers on the same workspace.
 
 Mara keeps its own copy of each conversation, so the earlier messages a client sends are
-used only to find the conversation, never re-read as context.
+used only to find the conversation, never re-read as context. A conversation belongs to the key
+that started it: one another key started is answered 404 ``conversation_not_found``.
 
 **The reply** is Markdown: a line naming the tools used and their durations
 (``_Used: query_data (42 ms)_``), the answer, then each result table (first
@@ -418,9 +419,14 @@ class Turn(BaseModel):
     earlier: list[tuple[str, str]]
     #: Record the transcript after the turn (only for history-derived conversations).
     indexed: bool
+    #: The caller's actor (``key:NAME``), part of every derived conversation id and index hash.
+    owner: str = "api:local"
 
 
-def plan_turn(body: ChatCompletionRequest, header_id: str | None, index: ConversationIndex) -> Turn:
+def plan_turn(
+    body: ChatCompletionRequest, header_id: str | None, index: ConversationIndex,
+    owner: str = "api:local",
+) -> Turn:
     """Pick the question and the conversation id by the rules in the module docstring."""
     last = max((i for i, m in enumerate(body.messages) if m.role == "user"), default=None)
     if last is None:
@@ -455,28 +461,32 @@ def plan_turn(body: ChatCompletionRequest, header_id: str | None, index: Convers
                 param="X-Conversation-Id",
                 code="invalid_conversation_id",
             )
-        return Turn(question=question, conversation_id=header_id, earlier=earlier, indexed=False)
-    if body.user:
-        user_id = (
-            body.user
-            if _CONVERSATION_ID.match(body.user)
-            else "user-" + hashlib.sha256(body.user.encode()).hexdigest()[:32]
+        return Turn(
+            question=question, conversation_id=header_id, earlier=earlier, indexed=False,
+            owner=owner,
         )
-        return Turn(question=question, conversation_id=user_id, earlier=earlier, indexed=False)
+    if body.user:
+        derived = json.dumps([owner, body.user], ensure_ascii=False)
+        user_id = "user-" + hashlib.sha256(derived.encode()).hexdigest()[:32]
+        return Turn(
+            question=question, conversation_id=user_id, earlier=earlier, indexed=False, owner=owner
+        )
     if not earlier:
         return Turn(
             question=question,
             conversation_id="oai-" + uuid.uuid4().hex,
             earlier=[],
             indexed=True,
+            owner=owner,
         )
-    digest = transcript_hash(earlier)
+    digest = transcript_hash([("owner", owner), *earlier])
     found = index.lookup(digest)
     return Turn(
         question=question,
         conversation_id=found or "oai-" + digest[:32],
         earlier=earlier,
         indexed=True,
+        owner=owner,
     )
 
 
@@ -670,7 +680,14 @@ async def chat_completions(
     """Answer the last user message as Mara; see the module docs for conversation mapping."""
     _check_model(body.model)
     index = _index(runtime)
-    turn = await run_in_threadpool(plan_turn, body, x_conversation_id, index)
+    turn = await run_in_threadpool(plan_turn, body, x_conversation_id, index, caller.actor)
+    if not await run_in_threadpool(runtime.may_write, turn.conversation_id, caller):
+        raise OpenAIError(  # another key's conversation: not confirmed to exist
+            404,
+            f"No conversation with id '{turn.conversation_id}'.",
+            param="X-Conversation-Id" if x_conversation_id else None,
+            code="conversation_not_found",
+        )
     assistant = await runtime.assistant()
     completion_id = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
@@ -711,7 +728,7 @@ async def chat_completions(
 
 
 def _remember(index: ConversationIndex, turn: Turn, reply: str) -> None:
-    transcript = [*turn.earlier, ("user", turn.question), ("assistant", reply)]
+    transcript = [("owner", turn.owner), *turn.earlier, ("user", turn.question), ("assistant", reply)]
     index.record(transcript_hash(transcript), turn.conversation_id)
 
 

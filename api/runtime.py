@@ -22,6 +22,7 @@ from tools.results import ArtifactStore
 
 if TYPE_CHECKING:
     from api.auth import Caller
+    from assistant.audit import AuditLog
     from knowledge.store import KnowledgeBase
     from tools.context import ToolContext
 
@@ -149,6 +150,34 @@ class Runtime:
 
         return open_knowledge(self.settings)
 
+    # --- ownership: a conversation or artifact belongs to the caller that created it -------
+
+    @cached_property
+    def ledger(self) -> AuditLog:
+        """The audit database, which also records who owns each conversation and artifact."""
+        from assistant.audit import open_audit
+
+        return open_audit(self.settings)
+
+    def may_write(self, conversation_id: str, caller: Caller) -> bool:
+        """Whether ``caller`` may add a turn to the conversation; a new id becomes theirs.
+
+        Only the owner writes, admins included: another key's text would join the owner's
+        context (and its model prompt) and the conversation would show up in its list.
+        """
+        return self.ledger.claim("conversation", conversation_id, caller.actor) == caller.actor
+
+    def may_read(self, kind: str, item_id: str, caller: Caller) -> bool:
+        """Whether ``caller`` may read a conversation or artifact (``kind``): its owner, an
+        admin key, or anyone on the open local API. Unowned items are nobody's (deny)."""
+        if caller.anonymous or "admin" in caller.scopes:
+            return True
+        return self.ledger.owner(kind, item_id) == caller.actor
+
+    def own_artifact(self, artifact_id: str, caller: Caller) -> None:
+        """Record that a table artifact was produced for ``caller``."""
+        self.ledger.claim("artifact", artifact_id, caller.actor)
+
     def turn(
         self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller
     ) -> Iterator[Event]:
@@ -169,7 +198,9 @@ class Runtime:
         outcome = "error"
         try:
             for event in events:
-                if event.type == "tool_end":
+                if event.type == "table" and event.data.get("artifact_id"):
+                    self.own_artifact(str(event.data["artifact_id"]), caller)
+                elif event.type == "tool_end":
                     self.metrics.tool_call(
                         str(event.data.get("name") or "tool"), bool(event.data.get("ok", True))
                     )

@@ -23,7 +23,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphRecursionError
 
-from assistant.audit import AuditRecord, open_audit
+from assistant.audit import AuditRecord, open_audit, redact_keys
 from assistant.audit import now as audit_now
 from assistant.conversations import open_checkpointer
 from assistant.errors import (
@@ -34,6 +34,7 @@ from assistant.errors import (
     ToolInputError,
 )
 from assistant.events import Event
+from assistant.links import allowed_hosts
 from assistant.pii import MaskPII, PIIVault, StreamUnmasker
 from assistant.settings import MaraSettings, open_private, private_dir
 from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
@@ -336,8 +337,9 @@ class Assistant:
             if today is not None:
                 fallback = fallback.model_copy(update={"today": today})
             middleware.append(OfflineFallback(fallback))
-        if self.vault is not None:
-            middleware.append(MaskPII(self.vault))
+        self.link_hosts = allowed_hosts(settings.link_hosts)
+        if self.vault is not None or self.mode == "llm":  # model-written links: see assistant.links
+            middleware.append(MaskPII(self.vault, self.link_hosts))
         middleware.extend([RepairToolCalls(), ToolErrorsToModel(settings.tool_retry_budget)])
         self.graph = create_agent(
             model,
@@ -415,6 +417,7 @@ class Assistant:
         When the LLM endpoint fails, the offline planner answers and ``done`` carries a ``notice``.
         """
         conversation_id = conversation_id or uuid.uuid4().hex
+        message = redact_keys(message)  # a pasted Mara key is kept neither in the history nor the audit
         refusal, refusal_kind, budget_error = self._screen(message, actor, scopes)
         config = {
             "configurable": {
@@ -427,12 +430,16 @@ class Assistant:
         usage = TokenUsage()
         billable = TokenUsage()
         tool_calls: list[dict[str, Any]] = []
+        personal: list[tuple[str, str]] = []  # names, addresses ... seen this turn: kept out of the audit
         final_reply: str | None = None
         emitted_reply = False
         step_text: list[str] = []
         step_run: str | None = None
         notice: str | None = None
-        unmasker = StreamUnmasker(self.vault) if self.vault is not None else None
+        unmasker = (
+            StreamUnmasker(self.vault, self.link_hosts)
+            if self.vault is not None or self.mode == "llm" else None
+        )
         turn_failed = refusal is not None
         if budget_error is not None:
             yield Event("error", {"message": str(budget_error)})
@@ -486,7 +493,8 @@ class Assistant:
                                 emitted_reply = True
                             step_text, step_run = [], None
                         elif isinstance(msg, ToolMessage) and node == "tools":
-                            self._audit_tool(msg, actor, conversation_id, tool_calls)
+                            personal.extend(self._personal(msg))
+                            self._audit_tool(msg, actor, conversation_id, tool_calls, personal)
                             yield from _tool_events(msg)
         except GraphRecursionError:
             turn_failed = True
@@ -526,7 +534,7 @@ class Assistant:
         self._audit(AuditRecord(
             audit_now(), actor, conversation_id, "turn", self.mode, turn_args,
             ok=not turn_failed, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-            detail=(reply or "")[:500],
+            detail=_mask_personal((reply or "")[:500], personal),
         ))
         done: dict[str, Any] = {
             "reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls,
@@ -579,7 +587,18 @@ class Assistant:
         if billable is not None and meta and not local:
             billable.add(prompt, completion)
 
-    def _audit_tool(self, msg: ToolMessage, actor: str, conversation_id: str, calls: list[dict[str, Any]]) -> None:
+    def _personal(self, msg: ToolMessage) -> list[tuple[str, str]]:
+        """``(KIND, value)`` of personal columns in a tool result (see :meth:`PIIVault.pii_values`)."""
+        try:
+            return PIIVault(self.settings.pii_allow, columns=self._declared_pii).pii_values(msg)
+        except Exception:  # noqa: BLE001 - the audit's masking must never break a turn
+            log.exception("could not read personal values of a tool result")
+            return []
+
+    def _audit_tool(
+        self, msg: ToolMessage, actor: str, conversation_id: str, calls: list[dict[str, Any]],
+        personal: list[tuple[str, str]] | None = None,
+    ) -> None:
         """One audit record per tool call, with the rows its table returned."""
         args: dict[str, Any] = next((c["args"] for c in reversed(calls) if c["name"] == msg.name), {})
         artifact = msg.artifact if isinstance(msg.artifact, dict) else {}
@@ -588,7 +607,7 @@ class Assistant:
         self._audit(AuditRecord(
             audit_now(), actor, conversation_id, "tool", str(msg.name), dict(args), ok=ok,
             rows=None if rows is None else int(rows), duration_ms=msg.additional_kwargs.get("duration_ms"),
-            detail=None if ok else _text_of(msg.content)[:500],
+            detail=None if ok else _mask_personal(_text_of(msg.content)[:500], personal or []),
         ))
 
     def _audit(self, record: AuditRecord) -> None:
@@ -656,6 +675,13 @@ _REFUSALS = {
     "tables — no DELETE, UPDATE, INSERT, DROP, ALTER or other statements that change data. I can query it, "
     "segment it and draft copy from it.",
 }
+
+
+def _mask_personal(text: str, personal: list[tuple[str, str]]) -> str:
+    """``text`` for the audit trail: e-mails, phones and this turn's personal values (names,
+    addresses) replaced by placeholders, as the LLM path masks them (a throwaway vault: the
+    audit keeps no way back)."""
+    return PIIVault().mask(text, personal) if text else text
 
 
 def _tool_events(msg: ToolMessage) -> Iterator[Event]:

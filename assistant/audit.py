@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, id);
+CREATE TABLE IF NOT EXISTS owners (
+    kind TEXT NOT NULL,            -- 'conversation' or 'artifact'
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,           -- the actor that created it: 'key:NAME', 'api:local', 'slack:TEAM:USER'
+    ts TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+);
 """
 _PG_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -52,6 +59,9 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 CREATE INDEX IF NOT EXISTS audit_conversation ON audit (conversation_id, id);
+CREATE TABLE IF NOT EXISTS owners (
+    kind TEXT NOT NULL, id TEXT NOT NULL, owner TEXT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY (kind, id)
+);
 """
 
 
@@ -64,10 +74,20 @@ SECRET = re.compile(
 )
 
 
+#: Mara's own API keys (``mara_<12 hex>_<secret>``), pasted into a chat by mistake.
+MARA_KEY = re.compile(r"\bmara_[0-9a-f]{12}_[A-Za-z0-9_\-]{8,}")
+
+
+def redact_keys(text: str) -> str:
+    """``text`` with pasted Mara API keys replaced by ``mara_[redacted]``."""
+    return MARA_KEY.sub("mara_[redacted]", text) if "mara_" in text else text
+
+
 def redact(value: Any) -> Any:
-    """``value`` with secrets, e-mail addresses and phone numbers replaced by ``[secret]`` / ``[email]`` / ``[phone]``."""
+    """``value`` with secrets, e-mail addresses and phone numbers replaced by ``[secret]`` / ``[email]`` / ``[phone]``
+    (Mara keys by ``mara_[redacted]``)."""
     if isinstance(value, str):
-        return PHONE.sub("[phone]", EMAIL.sub("[email]", SECRET.sub("[secret]", value)))
+        return PHONE.sub("[phone]", EMAIL.sub("[email]", SECRET.sub("[secret]", redact_keys(value))))
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, dict):
@@ -167,6 +187,35 @@ class AuditLog:
             for ts, actor, conv, kind, name, args, ok, rows_, dur, pt, ct, detail in self._execute(sql, params, fetch=True)
         ]
 
+    def owner(self, kind: str, item_id: str) -> str | None:
+        """Who owns a conversation or artifact (``kind``), ``None`` when nobody does.
+
+        A conversation started before owners were recorded belongs to the actor of its first
+        audit record."""
+        rows = self._execute("SELECT owner FROM owners WHERE kind = :kind AND id = :id",
+                             {"kind": kind, "id": item_id}, fetch=True)
+        if rows:
+            return str(rows[0][0])
+        if kind == "conversation":
+            first = self._execute("SELECT actor FROM audit WHERE conversation_id = :id ORDER BY id LIMIT 1",
+                                  {"id": item_id}, fetch=True)
+            if first:
+                return str(first[0][0])
+        return None
+
+    def claim(self, kind: str, item_id: str, owner: str) -> str:
+        """The owner of ``kind``/``item_id``; when nobody owns it yet, ``owner`` becomes it.
+
+        The first claim wins, also between API workers sharing the database (one insert that
+        does nothing on conflict), so a caller compares the result with itself."""
+        current = self.owner(kind, item_id) or owner
+        self._execute("INSERT INTO owners (kind, id, owner, ts) VALUES (:kind, :id, :owner, :ts) "
+                      "ON CONFLICT (kind, id) DO NOTHING",
+                      {"kind": kind, "id": item_id, "owner": current, "ts": now()})
+        rows = self._execute("SELECT owner FROM owners WHERE kind = :kind AND id = :id",
+                             {"kind": kind, "id": item_id}, fetch=True)
+        return str(rows[0][0]) if rows else current
+
     def conversations(self, actor: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Conversations with at least one turn and not deleted since, most recent first:
         ``{"conversation_id","title","started","updated","turns","actor"}``. The title is the last
@@ -180,8 +229,9 @@ class AuditLog:
                       AND r.name = 'rename' ORDER BY id DESC LIMIT 1)
             FROM audit a WHERE 1 = 1"""
         params: dict[str, Any] = {"limit": limit}
-        if actor is not None:
-            sql += " AND actor = :actor"
+        if actor is not None:  # the actor's own records, in conversations nobody else owns
+            sql += """ AND actor = :actor AND NOT EXISTS (SELECT 1 FROM owners o WHERE o.kind = 'conversation'
+                       AND o.id = a.conversation_id AND o.owner <> :actor)"""
             params["actor"] = actor
         sql += f""" GROUP BY conversation_id
             HAVING {last_turn} IS NOT NULL AND ({deleted} IS NULL OR {deleted} < {last_turn})

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
     budget REAL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL,
+    expires INTEGER NOT NULL
+);
 """
 
 
@@ -309,6 +314,40 @@ class KeyStore:
                 return
             with con:
                 con.execute("UPDATE api_keys SET last_used = ? WHERE id = ?", (_now(), key_id))
+
+    # --- web-chat sessions (server side, so that signing out ends one for good) ----------
+
+    def open_session(self, key_id: str, expires: int) -> str:
+        """Record a new sign-in session of ``key_id`` until ``expires`` (epoch s); its id."""
+        session_id = secrets.token_urlsafe(18)
+        with self._lock, self._connect(create=True) as con:
+            assert con is not None
+            with con:
+                con.execute("DELETE FROM sessions WHERE expires < ?", (int(time.time()),))
+                con.execute(
+                    "INSERT INTO sessions (id, key_id, expires) VALUES (?, ?, ?)",
+                    (session_id, key_id, int(expires)),
+                )
+        return session_id
+
+    def session_active(self, session_id: str, key_id: str) -> bool:
+        """True while the session exists (not signed out), belongs to ``key_id`` and is unexpired."""
+        with self._lock, self._connect() as con:
+            if con is None:
+                return False
+            row = con.execute(
+                "SELECT 1 FROM sessions WHERE id = ? AND key_id = ? AND expires >= ?",
+                (session_id, key_id, int(time.time())),
+            ).fetchone()
+        return row is not None
+
+    def close_session(self, session_id: str) -> None:
+        """End a session (sign-out); its cookie stops working at once, for every worker."""
+        with self._lock, self._connect() as con:
+            if con is None:
+                return
+            with con:
+                con.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def secret(self, name: str) -> bytes:
         """A random per-workspace secret (created on first use), e.g. to sign session cookies."""

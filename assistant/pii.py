@@ -17,6 +17,7 @@ from typing import Any
 from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
+from assistant.links import SafeText, safe_unmask
 from tools.schema_profile import PII_NAME
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -90,13 +91,20 @@ class PIIVault:
 
 
 class MaskPII(AgentMiddleware):  # type: ignore[type-arg]
-    """Masks what the model sees, unmasks what it says (replies and tool arguments)."""
+    """Masks what the model sees, unmasks what it says (replies and tool arguments).
 
-    def __init__(self, vault: PIIVault) -> None:
+    Replies are unmasked by :func:`assistant.links.safe_unmask`: never inside a URL, and links
+    to hosts outside ``link_hosts`` become text. Without a vault only the link rules apply.
+    """
+
+    def __init__(self, vault: PIIVault | None, link_hosts: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.vault = vault
+        self.link_hosts = link_hosts
 
     def _masked(self, messages: list[BaseMessage]) -> list[BaseMessage]:
+        if self.vault is None:
+            return messages
         out: list[BaseMessage] = []
         for message in messages:
             content = message.content
@@ -115,9 +123,10 @@ class MaskPII(AgentMiddleware):  # type: ignore[type-arg]
         for message in getattr(response, "result", []) or []:
             if isinstance(message, AIMessage):
                 if isinstance(message.content, str):
-                    message.content = self.vault.unmask(message.content)
-                for call in message.tool_calls:
-                    call["args"] = self.vault.unmask_value(call["args"])
+                    message.content = safe_unmask(message.content, self.vault, self.link_hosts)
+                if self.vault is not None:
+                    for call in message.tool_calls:
+                        call["args"] = self.vault.unmask_value(call["args"])
         return response
 
     def wrap_model_call(self, request: Any, handler: Any) -> Any:
@@ -137,22 +146,9 @@ def _mask_args(vault: PIIVault, value: Any) -> Any:
     return value
 
 
-class StreamUnmasker:
-    """Unmasks streamed text, holding back a possibly unfinished ``<PLACEHOLDER`` until it closes."""
+class StreamUnmasker(SafeText):
+    """Unmasks streamed text like :class:`MaskPII` does replies, holding back an unfinished
+    ``<PLACEHOLDER``, word or link until it is complete."""
 
-    def __init__(self, vault: PIIVault) -> None:
-        self.vault = vault
-        self.pending = ""
-
-    def feed(self, delta: str) -> str:
-        self.pending += delta
-        cut = self.pending.rfind("<")
-        if cut != -1 and ">" not in self.pending[cut:] and len(self.pending) - cut < 40:
-            ready, self.pending = self.pending[:cut], self.pending[cut:]
-        else:
-            ready, self.pending = self.pending, ""
-        return self.vault.unmask(ready)
-
-    def flush(self) -> str:
-        ready, self.pending = self.pending, ""
-        return self.vault.unmask(ready)
+    def __init__(self, vault: PIIVault | None, link_hosts: tuple[str, ...] = ()) -> None:
+        super().__init__(vault, link_hosts)

@@ -88,6 +88,12 @@ class MaraSettings(BaseSettings):
     pii_allow: list[str] = Field(
         default_factory=list, description="Column names (or 'email', 'phone') never masked."
     )
+    link_hosts: str = Field(
+        default="",
+        description="Hosts the model's links may point to in LLM mode (comma-separated, "
+        "'*.example.com' for subdomains); links elsewhere are shown as text. Default: none "
+        "(relative links only).",
+    )
 
     # --- usage, cost and budgets ------------------------------------------------------------
     price_table: dict[str, dict[str, float]] = Field(

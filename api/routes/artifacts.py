@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import require
+from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ErrorResponse
 from api.runtime import Runtime, get_runtime
@@ -25,9 +26,14 @@ router = APIRouter(prefix="/v1", tags=["artifacts"], dependencies=[require("chat
     },
 )
 async def download_artifact(
-    artifact_id: str, runtime: Runtime = Depends(get_runtime)
+    artifact_id: str,
+    runtime: Runtime = Depends(get_runtime),
+    caller: Caller = require("chat", "data:read"),
 ) -> FileResponse:
-    """The CSV behind a ``table`` event's ``artifact_id``."""
+    """The CSV behind a ``table`` event's ``artifact_id``: for the key whose turn or query made
+    it (an admin key and the open local API may fetch any); others get 404."""
+    if not await run_in_threadpool(runtime.may_read, "artifact", artifact_id, caller):
+        raise NotFound(f"No artifact with id '{artifact_id}'.")
     try:
         path = runtime.artifacts.csv_path(artifact_id)
     except KeyError:

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, require
-from api.errors import AUTH_RESPONSES, ERROR_RESPONSES
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ChatRequest, ChatResponse, ErrorResponse, EventModel, ToolCall
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool, format_sse
@@ -39,6 +39,7 @@ _SSE_DOC = (
             },
         },
         400: {"model": ErrorResponse, "description": "Mara refused the request."},
+        404: {"model": ErrorResponse, "description": "The conversation is another caller's."},
         503: {"model": ErrorResponse, "description": "The workspace is missing or broken."},
         **AUTH_RESPONSES,
         **ERROR_RESPONSES,
@@ -53,10 +54,13 @@ async def chat(
 
     With ``stream`` (the default) the reply is ``text/event-stream``; the conversation id is
     also sent up front in the ``X-Conversation-Id`` header. Turns of one conversation run
-    one after another. Needs the ``chat`` scope.
+    one after another. Needs the ``chat`` scope. A ``conversation_id`` another key started
+    is answered 404, as if it did not exist; a new one becomes the caller's.
     """
     assistant = await runtime.assistant()
     conversation_id = body.conversation_id or uuid.uuid4().hex
+    if not await run_in_threadpool(runtime.may_write, conversation_id, caller):
+        raise NotFound(f"No conversation with id '{conversation_id}'.")  # not confirmed to exist
     if body.stream:
         frames = _sse_frames(runtime, assistant, body.message, conversation_id, caller)
         headers = {**SSE_HEADERS, "X-Conversation-Id": conversation_id}

@@ -1,6 +1,7 @@
 """Conversations: list (``GET /v1/conversations``), read, rename and delete one.
 
-A key sees and changes only the conversations it started; an ``admin`` key (or the open
+A key sees and changes only the conversations it started (the owner is recorded when the
+first turn is posted, see :meth:`api.runtime.Runtime.may_write`); an ``admin`` key (or the open
 local API) sees them all."""
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ async def get_conversation(
 ) -> ConversationResponse:
     """The conversation's messages, oldest first: user, assistant (with tool calls) and tool."""
     assistant = await runtime.assistant()
-    await _check_owner(assistant, conversation_id, caller)
+    await _check_owner(runtime, conversation_id, caller)
     stored = await run_in_threadpool(assistant.history, conversation_id)
     messages = [m for m in (to_message(raw) for raw in stored) if m is not None]
     if not messages:
@@ -83,7 +84,7 @@ async def rename_conversation(
 ) -> ConversationSummary:
     """Give the conversation a title (shown in the web chat's list)."""
     assistant = await runtime.assistant()
-    await _check_owner(assistant, conversation_id, caller)
+    await _check_owner(runtime, conversation_id, caller)
     if not await run_in_threadpool(assistant.rename_conversation, conversation_id, body.title, actor=caller.actor):
         raise NotFound(f"No conversation with id '{conversation_id}'.")
     rows = await run_in_threadpool(assistant.conversations, None, 500)
@@ -104,7 +105,7 @@ async def delete_conversation(
 ) -> Response:
     """Forget the conversation's messages; the audit trail keeps the record that it existed."""
     assistant = await runtime.assistant()
-    await _check_owner(assistant, conversation_id, caller)
+    await _check_owner(runtime, conversation_id, caller)
     if not await run_in_threadpool(assistant.delete_conversation, conversation_id, actor=caller.actor):
         raise NotFound(f"No conversation with id '{conversation_id}'.")
     return Response(status_code=204)
@@ -166,12 +167,10 @@ def _sees_all(caller: Caller) -> bool:
     return caller.anonymous or "admin" in caller.scopes
 
 
-async def _check_owner(assistant: Any, conversation_id: str, caller: Caller) -> None:
-    """404 (not 403: ids of others' conversations are not confirmed) for another key's conversation."""
-    if _sees_all(caller) or not hasattr(assistant, "audit"):
-        return
-    records = await run_in_threadpool(assistant.audit.query, None, conversation_id, 1)
-    if records and records[0].actor != caller.actor:
+async def _check_owner(runtime: Runtime, conversation_id: str, caller: Caller) -> None:
+    """404 (not 403: ids of others' conversations are not confirmed) unless the caller owns the
+    conversation (:meth:`Runtime.may_read`: its owner, an admin key, the open local API)."""
+    if not await run_in_threadpool(runtime.may_read, "conversation", conversation_id, caller):
         raise NotFound(f"No conversation with id '{conversation_id}'.")
 
 

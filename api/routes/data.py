@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require
+from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES
 from api.models import ColumnInfoModel, ErrorResponse, QueryResponse, TableInfoModel
 from api.runtime import Runtime, get_runtime
@@ -72,7 +72,10 @@ async def data_tables(runtime: Runtime = Depends(get_runtime)) -> list[TableInfo
     "/query", response_model=QueryResponse, summary="Run a structured query", responses=_RESPONSES
 )
 async def query(
-    body: QueryRequest, request: Request, runtime: Runtime = Depends(get_runtime)
+    body: QueryRequest,
+    request: Request,
+    runtime: Runtime = Depends(get_runtime),
+    caller: Caller = require("data:read"),
 ) -> QueryResponse:
     """Compile the spec to read-only SQL, run it (row cap, timeout) and return every row.
 
@@ -91,6 +94,7 @@ async def query(
         )
         title = _title(spec)
         artifact_id = runtime.artifacts.save_table(result, title=title, deadline=deadline)
+        runtime.own_artifact(artifact_id, caller)
         return QueryResponse(
             title=title,
             sql=result.sql,

@@ -92,6 +92,12 @@ def conversation_id(team: str, channel: str, thread_ts: str) -> str:
     return f"slack-{team}-{channel}-{thread_ts}"
 
 
+def _slack_team(actor: str) -> str:
+    """``slack:TEAM`` of a Slack actor ``slack:TEAM:USER``: anyone in the team may continue a
+    thread (Slack's channel membership decides who sees it); API keys may not."""
+    return ":".join(actor.split(":")[:2])
+
+
 def question_text(raw: str) -> str:
     """The user's question: mentions removed, Slack's escaping undone, whitespace trimmed."""
     return unescape(_MENTION.sub(" ", raw or "")).strip()
@@ -172,7 +178,19 @@ class SlackBot:
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return Response("request body too large", status_code=413)
-        bolt_response = await run_in_threadpool(self.bolt.dispatch, to_bolt_request(request, body))
+        stamp = request.headers.get("x-slack-request-timestamp")
+        if stamp is not None and not stamp.strip().isdigit():
+            return Response(
+                "invalid X-Slack-Request-Timestamp: expected Unix seconds", status_code=400
+            )
+        try:  # Bolt parses the body before it checks the signature
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+            return Response(
+                "request body is not valid JSON or form data (or is nested too deeply)",
+                status_code=400,
+            )
+        bolt_response = await run_in_threadpool(self.bolt.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     def close(self) -> None:
@@ -467,6 +485,11 @@ class SlackBot:
         on_progress: Callable[[dict[str, Any]], None] | None = None,
     ) -> SlackMessage:
         try:
+            owner = self.runtime.ledger.claim("conversation", conversation, actor)
+            if _slack_team(owner) != _slack_team(actor):  # e.g. an API key took the id first
+                log.warning("slack: conversation %s belongs to %s, not this workspace", conversation, owner)
+                note = ":warning: Sorry — I can't continue this thread: its conversation belongs to someone else."
+                return SlackMessage(text=note, blocks=notice_blocks(note))
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:

@@ -51,25 +51,30 @@
     "g",
   );
 
-  /** Only these link targets become clickable; anything else (javascript:, data:) stays text. */
+  /** Only these link targets become clickable; anything else (javascript:, data:) stays text.
+   *  Browsers read "\\" as "/" and drop tabs and newlines, so "/\\host" or "/<tab>/host" would
+   *  be an off-site link: a target with a backslash, whitespace or control character is refused. */
   function safeHref(url) {
+    if (/[\\\s\u0000-\u001f\u007f]/.test(url)) return null;
     if (/^(https?:|mailto:)/i.test(url)) return url;
     if (/^\/(?!\/)/.test(url) || url.startsWith("#")) return url;
     return null;
   }
 
-  function link(text, url) {
+  function link(text, url, bare) {
     const href = safeHref(url);
     if (!href) return document.createTextNode(text);
     const external = /^https?:/i.test(href);
     const a = el("a", { href, target: external ? "_blank" : null,
       rel: external ? "noopener noreferrer" : null });
-    appendInline(a, text);
+    if (bare) a.textContent = text; // a bare URL is its own text: parsing it again would recurse
+    else appendInline(a, text, true);
     return a;
   }
 
-  /** Append inline Markdown (code, bold, italics, links) to a node as DOM nodes. */
-  function appendInline(parent, text) {
+  /** Append inline Markdown (code, bold, italics, links) to a node as DOM nodes; inside a
+   *  link (``inLink``) links are not made again (no link in a link). */
+  function appendInline(parent, text, inLink) {
     let last = 0;
     INLINE.lastIndex = 0;
     const matches = [...text.matchAll(INLINE)];
@@ -78,14 +83,15 @@
       if (m[1] !== undefined) parent.append(el("code", { text: m[1] }));
       else if (m[2] !== undefined || m[3] !== undefined) {
         const strong = el("strong");
-        appendInline(strong, m[2] ?? m[3]);
+        appendInline(strong, m[2] ?? m[3], inLink);
         parent.append(strong);
       } else if (m[4] !== undefined || m[5] !== undefined) {
         const em = el("em");
-        appendInline(em, m[4] ?? m[5]);
+        appendInline(em, m[4] ?? m[5], inLink);
         parent.append(em);
-      } else if (m[6] !== undefined) parent.append(link(m[6], m[7]));
-      else if (m[8] !== undefined) parent.append(link(m[8], m[8]));
+      } else if (inLink) parent.append(m[0]);
+      else if (m[6] !== undefined) parent.append(link(m[6], m[7], false));
+      else if (m[8] !== undefined) parent.append(link(m[8], m[8], true));
       last = m.index + m[0].length;
     }
     if (last < text.length) parent.append(text.slice(last));
