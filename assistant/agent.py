@@ -476,6 +476,10 @@ class Assistant:
                             self._account(msg, usage, billable)
                             if msg.additional_kwargs.get("mara_fallback"):
                                 notice = fallback_notice(str(msg.additional_kwargs["mara_fallback"])).strip()
+                            if msg.tool_calls and unmasker is not None:  # text streamed before the calls
+                                rest = unmasker.flush()
+                                if rest and step_text and msg.id == step_run:
+                                    yield Event("text", {"delta": rest})
                             for call in msg.tool_calls:
                                 tool_calls.append({"name": call["name"], "args": call["args"]})
                                 yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})

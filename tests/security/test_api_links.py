@@ -134,3 +134,25 @@ def test_audit_detail_keeps_no_customer_names(llm_api: dict[str, Any]) -> None:
     )
     details = [r.detail or "" for r in AuditLog(llm_api["home"] / "audit.sqlite").query() if r.kind == "turn"]
     assert details and all("Schmidt" not in d for d in details)
+
+
+@pytest.mark.integration
+def test_text_streamed_before_a_tool_call_is_not_cut(tmp_path: Any) -> None:
+    """The unmasker holds back the last word of streamed text; a step ending in tool calls
+    must still let it out."""
+    from assistant.agent import Assistant
+
+    build_tiny_warehouse(tmp_path / "warehouse.duckdb")
+    replies = [
+        ScriptedReply(content="Let me count them", tool_calls=[
+            ScriptedToolCall("run_sql", {"sql": "SELECT count(*) AS n FROM customers"})]),
+        ScriptedReply(content="You have 6 customers."),
+    ]
+    with ScriptedOpenAIServer(replies) as model:
+        settings = MaraSettings(  # type: ignore[call-arg]
+            home=tmp_path, llm_base_url=model.base_url, llm_max_retries=0, _env_file=None
+        )
+        with Assistant(settings) as assistant:
+            events = list(assistant.stream("How many customers?"))
+    streamed = "".join(e.data["delta"] for e in events if e.type == "text")
+    assert streamed.startswith("Let me count them")
