@@ -127,7 +127,7 @@ async def rate_turn(
     from assistant.evaluation.feedback import FeedbackError, record_feedback
 
     assistant = await runtime.assistant()
-    await _check_owner(assistant, conversation_id, caller)
+    await _check_owner(runtime, conversation_id, caller)
     history = await run_in_threadpool(assistant.history, conversation_id)
     if not history:
         raise NotFound(f"No conversation with id '{conversation_id}'.")

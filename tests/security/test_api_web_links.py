@@ -39,7 +39,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
         page.goto(server.url + "/")
-        page.wait_for_function("window.Mara && window.Mara.renderMarkdown")
+        page.wait_for_function("() => Boolean(window.Mara && window.Mara.renderMarkdown)")
         try:
             yield page
         finally:
