@@ -306,7 +306,8 @@ def _customer_type_metric(
     profile: SchemaProfile, condition: str | None,
 ) -> _Compiled:
     """New customers: those whose first row (by the main date, over all time) is among the rows counted —
-    in a period, the customers whose first purchase falls in it; returning: a later row of theirs is.
+    in a period, the customers whose first purchase falls in it; returning: the other customers with
+    rows counted (new + returning = active customers, in every group).
 
     The first dates come from a grouped subquery joined with LEFT JOIN, so the other metrics of
     the query still see every row.
@@ -323,9 +324,12 @@ def _customer_type_metric(
         f"LEFT JOIN (SELECT {ref(table, table.column(customer))} AS {_q('__customer')}, min({ref(table, date)}) AS {_q('__first')}"
         f" FROM {_q(table.name)}{inner_where} GROUP BY 1) AS {_q(first)}"
         f" ON {_q(first)}.{_q('__customer')} = {_q(table.name)}.{_q(customer)}"))
-    when = "=" if definition.customer_type == "new" else ">"
-    test = f"{ref(table, date)} {when} {_q(first)}.{_q('__first')}" + (f" AND {condition}" if condition else "")
-    single = f"count(DISTINCT CASE WHEN {test} THEN {_q(table.name)}.{_q(customer)} END)"
+    who = f"{_q(table.name)}.{_q(customer)}"
+    test = f"{ref(table, date)} = {_q(first)}.{_q('__first')}" + (f" AND {condition}" if condition else "")
+    single = f"count(DISTINCT CASE WHEN {test} THEN {who} END)"
+    if definition.customer_type == "returning":  # active in the rows counted, minus the new ones: they partition
+        active = f"count(DISTINCT CASE WHEN {condition} THEN {who} END)" if condition else f"count(DISTINCT {who})"
+        single = f"{active} - {single}"
     return _Compiled(alias or definition.name, single, None, "count(*)")
 
 

@@ -58,7 +58,14 @@ COUNT_WORDS = frozenset({
     "licenses", "users", "employees", "score", "rating", "rank", "ranking", "percent", "pct", "percentage", "rate", "ratio",
     "share", "sequential", "sequence", "seq", "index", "idx", "position", "version", "level", "tier", "weight", "height",
     "length", "width", "size", "nps", "stars", "points", "calls", "tickets", "products", "lines", "customers", "members",
+    "activities", "recipients", "bounces", "complaints", "unsubscribes", "deliveries", "conversions", "pageviews",
+    "events", "emails", "messages", "likes", "shares", "followers", "subscribers", "contacts", "leads", "deals",
 })
+# "total", "net" or "value" next to a plural noun count things: "Total Recipients", "Total Opens"
+_WEAK_MONEY = frozenset({"total", "net", "gross", "value", "grand"})
+_MONEY_PLURALS = frozenset({"sales", "charges", "payments", "fees", "taxes", "earnings", "dollars", "euros", "costs",
+                            "refunds", "tips", "discounts", "amounts", "prices", "revenues", "totals", "values", "margins",
+                            "payouts", "proceeds", "receipts", "savings", "credits", "debits", "wages", "profits", "cents"})
 QUANTITY_WORDS = frozenset({"qty", "quantity", "quantities", "units", "pieces", "pcs"})
 ID_WORDS = frozenset({"id", "key", "uuid", "guid", "identifier"})
 NUMBER_SUFFIX = frozenset({"no", "nr", "num", "number", "ref", "reference"})
@@ -324,10 +331,25 @@ def _role_for(column: str, dtype: str) -> Role:
     if set(words) & CODE_WORDS:
         return "text"  # a zip code, SKU or phone number: never summed (may become a category)
     if numeric:
-        if set(words) & MONEY_WORDS and not set(words) & COUNT_WORDS:
-            return "money"
-        return "number"
+        return "money" if _money_name(words) else "number"
     return "text"
+
+
+def _counts_things(words: list[str]) -> bool:
+    """``Number of Sales Activities``, ``total_orders``, ``Total Recipients``: a count, not an amount."""
+    if not words:
+        return False
+    if words[0] in ("number", "num", "no", "count", "cnt", "n") and len(words) > 1:
+        return True
+    if set(words) & COUNT_WORDS:
+        return True
+    plural = [w for w in words if len(w) > 3 and w.endswith("s") and not w.endswith("ss") and w not in _MONEY_PLURALS
+              and w not in MONEY_WORDS]
+    return bool(plural) and not (set(words) & MONEY_WORDS) - _WEAK_MONEY
+
+
+def _money_name(words: list[str]) -> bool:
+    return bool(set(words) & (MONEY_WORDS | _MONEY_PLURALS)) and not _counts_things(words)
 
 
 def _is_numeric(upper: str) -> bool:
@@ -398,17 +420,21 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
                 column.values = [str(r[0]) for r in rows]
     ranged = [c for c in columns if c.role in ("date", "money", "number")]
     if ranged and info.rows:
-        selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)})" for c in ranged)
+        selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)}), count(*) - count({quote(c.name)})" for c in ranged)
         row = warehouse.query(f"SELECT {selects} FROM {quote(info.name)}", row_cap=1).rows[0]
         for i, column in enumerate(ranged):
-            low, high = row[2 * i], row[2 * i + 1]
+            low, high = row[3 * i], row[3 * i + 1]
             column.min = None if low is None else str(low)
             column.max = None if high is None else str(high)
+            column.nulls = int(row[3 * i + 2] or 0)
     keys = [c for c in columns if c.role == "id" or c.pattern == "email"]
     if keys and info.rows:
         # repeated or unique: an id that repeats is a customer (or order) key of a transaction log
-        counts_row = _run(warehouse, "SELECT " + ", ".join(f"count(DISTINCT {quote(c.name)}), count(*) - count({quote(c.name)})"
-                                                  for c in keys) + f" FROM {quote(info.name)}")
+        # an empty key, or a placeholder such as 0 or '' (a guest checkout), belongs to nobody
+        counts_row = _run(warehouse, "SELECT " + ", ".join(
+            f"count(DISTINCT {quote(c.name)}), count(*) FILTER (WHERE {quote(c.name)} IS NULL OR "
+            f"trim(CAST({quote(c.name)} AS VARCHAR)) IN ('', '0', '-1', 'guest', 'null', 'none', 'n/a'))"
+            for c in keys) + f" FROM {quote(info.name)}")
         for i, column in enumerate(keys):
             column.distinct, column.nulls = int(counts_row[2 * i] or 0), int(counts_row[2 * i + 1] or 0)
     for column in columns:
@@ -451,7 +477,8 @@ def _refine_by_values(warehouse: Warehouse, info: TableInfo, columns: list[Colum
         if kind == "int":
             filled, ones, zeros = (int(next(row) or 0) for _ in range(3))
             binary = filled > 0 and ones + zeros == filled
-            if binary and not words & (COUNT_WORDS | MONEY_WORDS) and ((ones and zeros) or words & FLAG_HINTS):
+            counted = _counts_things(column.words) or column.words[-1].endswith("s") and not words & FLAG_HINTS
+            if binary and not counted and not words & MONEY_WORDS and ((ones and zeros) or words & FLAG_HINTS):
                 column.role = "flag"
             continue
         filled, yes_n, no_n, emails, phones, ids, distinct = (int(next(row) or 0) for _ in range(7))

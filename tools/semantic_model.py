@@ -289,22 +289,30 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
     facts: dict[str, _Fact] = {}
     inferred = {t.name: Inference(t.name, t.rows) for t in profile.tables}
     customers = _customers_table(profile)
+    entities = {t.name: k for t in profile.tables if (k := _entity_key(t)) is not None}
     for table in profile.tables:
         info = inferred[table.name]
         main = profile.main_date(table)
-        key = table.key
+        key = table.key or entities.get(table.name)
         customer_key = None
         if customers is not None and customers.key:
             customer_key = customers.key if table is customers else profile.link_column(table, customers)
-        if customer_key is None and table is not customers:
+        if table.name in entities:
+            customer_key = customer_key or entities[table.name]
+        elif customer_key is None:
             customer_key = _log_customer_key(table, info)
-        order_key = _order_key(table, customer_key)
-        repeats = order_key is not None and _repeats(table.column(order_key), table.rows)
+        order_key = None if table.name in entities else _order_key(table, customer_key)
+        order_column = table.column(order_key) if order_key else None
+        repeats = order_column is not None and _repeats(order_column, table.rows)
+        partial = order_column is not None and bool(order_column.nulls)  # filled on some rows only
+        event = _event_column(table)
         singular = table.name[:-1] if table.name.endswith("s") else table.name
         grain = f"one row per {singular.replace('_', ' ')}" + (f" ({key})" if key else "")
-        if repeats:
+        if event is not None:
+            grain = f"one row per event ({event.name})"
+        elif repeats:
             grain = f"one row per line item; {order_key} repeats (an order has several rows)"
-        elif order_key and order_key != key:
+        elif order_key and order_key != key and not partial:
             grain = f"one row per order ({order_key})"
         dates = table.by_role("date")
         if main is not None and len(dates) > 1:
@@ -328,9 +336,14 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
         if table.rows == 0:
             info.notes.append(f"{table.name} has no rows: no metrics inferred (load data with rows to get them)")
             continue
+        if table.name in entities:
+            info.notes.append(f"{table.name} lists {'customers' if table is customers else 'people or accounts'}: "
+                              "one row each, so \"how many\" counts rows")
+            continue
         revenue = _revenue(table, info)
-        if main is not None and revenue is not None and (customer_key not in (None, key) or order_key):
-            facts[table.name] = _Fact(table, revenue, customer_key if customer_key != key else None, order_key, repeats)
+        if revenue is not None and (customer_key not in (None, key) or order_key):
+            facts[table.name] = _Fact(table, revenue, customer_key if customer_key != key else None, order_key,
+                                      repeats or partial)
     relationships = [
         f"{table.name}.{fk} -> {other.name}.{key}" for table in profile.tables for other, fk, key in profile.parents(table)
     ]
@@ -339,6 +352,8 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
         if table.rows:
             _event_metrics(table, metrics, inferred[table.name])
             _flag_metrics(table, metrics)
+        if table.name in entities and table.name != "customers" and table is not customers:
+            tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
     for name, metric in metrics.items():
         inferred[metric.table].metrics.append(name)
     return SemanticModel(tables=tables, relationships=relationships, metrics=metrics), inferred
@@ -353,6 +368,24 @@ class _Fact:
     customer_key: str | None
     order_key: str | None
     line_items: bool
+
+
+def _entity_key(table: TableProfile) -> str | None:
+    """The key of a table that lists people or accounts (customers, contacts, members, accounts): its
+    own unique id — or unique e-mail — when its name or that id says so; None for other tables."""
+    words = name_words(table.name)
+    named = bool(words) and (words[-1] in _PLURAL_ENTITIES or words[-1] in ENTITY_WORDS)
+    key = table.key
+    column = table.column(key) if key else None
+    unique = column is not None and (column.distinct is None or column.distinct + (column.nulls or 0) >= table.rows)
+    if key and unique and (named or name_words(key)[0] in ENTITY_WORDS):
+        return key
+    if not named:
+        return None
+    ids = [c for c in table.columns if (c.role == "id" or c.pattern == "email") and c.distinct is not None
+           and c.distinct >= table.rows > 0 and not c.nulls]
+    ids.sort(key=lambda c: (c.role != "id", table.columns.index(c)))
+    return ids[0].name if ids else None
 
 
 def _customers_table(profile: SchemaProfile) -> TableProfile | None:
@@ -396,6 +429,14 @@ def _log_customer_key(table: TableProfile, info: Inference) -> str | None:
     if not ranked:
         return None
     ranked.sort()
+    best = table.column(ranked[0][1])
+    emails = [n for rank, n in ranked if rank == 1]
+    if best is not None and best.role == "id" and emails and (best.nulls or 0) > 0.05 * table.rows:
+        email = table.column(emails[0])
+        if email is not None and (email.nulls or 0) < (best.nulls or 0):
+            info.notes.append(f"{best.name} is empty or 0 on {best.nulls} of {table.rows} rows (guest checkouts?): "
+                              f"customers are identified by {email.name}")
+            ranked = [(0, email.name)] + [r for r in ranked if r[1] != email.name]
     if len(ranked) > 1:
         others = ", ".join(n for _, n in ranked[1:])
         info.notes.append(f"customers are identified by {ranked[0][1]}; {others} could also identify them "
@@ -405,17 +446,34 @@ def _log_customer_key(table: TableProfile, info: Inference) -> str | None:
 
 def _order_key(table: TableProfile, customer_key: str | None) -> str | None:
     """The order a row belongs to: an id named for orders/invoices/transactions, else the table's own key."""
-    candidates = [c for c in table.columns if c.role == "id" and c.name != customer_key and set(c.words) & ORDER_WORDS]
-    if candidates:
-        return candidates[0].name
+    ranked: list[tuple[int, int, str]] = []  # (has empty rows, strength, name)
     key = table.key
-    if key and (set(name_words(table.name)) | {w.rstrip("s") for w in name_words(table.name)}) & ORDER_WORDS:
-        return key
-    shaped = [c for c in table.columns if c.pattern == "id" and c.name != customer_key and not set(c.words) & ENTITY_WORDS
-              and not set(c.words) & {"product", "item", "sku", "stock", "variant", "article"}]
-    if len(shaped) == 1 and table.by_role("money") and table.by_role("date"):
-        return shaped[0].name  # "Name" = "#1001" in a store's order export
-    return None
+    table_words = set(name_words(table.name)) | {w.rstrip("s") for w in name_words(table.name)}
+    for position, column in enumerate(table.columns):
+        words = set(column.words)
+        if column.name == customer_key or column.role != "id" and column.pattern != "id":
+            continue
+        if (column.nulls or 0) > 0.5 * table.rows and not words & _STRONG_ORDER:
+            continue  # a payment reference filled on a few rows says nothing about orders
+        if words & _STRONG_ORDER:
+            strength = 0
+        elif column.name == key and table_words & ORDER_WORDS:
+            strength = 1
+        elif words & ORDER_WORDS:
+            strength = 2
+        elif (column.pattern == "id" and not words & ENTITY_WORDS and not words & _ITEM_WORDS
+              and table.by_role("money") and table.by_role("date")):
+            strength = 3  # "Name" = "#1001" in a store's order export
+        else:
+            continue
+        ranked.append((1 if column.nulls else 0, strength, position, column.name))  # type: ignore[arg-type]
+    return min(ranked)[-1] if ranked else None  # type: ignore[return-value]
+
+
+_STRONG_ORDER = frozenset({"order", "orders", "invoice", "inv", "transaction", "txn", "trx", "receipt", "basket", "booking",
+                           "cart", "checkout", "ord"})
+_ITEM_WORDS = frozenset({"product", "item", "sku", "stock", "variant", "article", "line", "lineitem", "session", "device",
+                         "card", "campaign"})
 
 
 # revenue words, best first; a column with one of _NOT_REVENUE is never revenue
@@ -425,7 +483,8 @@ _REVENUE_SCORE = {"revenue": 6, "sales": 6, "gmv": 6, "turnover": 6, "total": 5,
                   "subtotal": 3, "price": 1, "msrp": 1, "rrp": 1}
 _NOT_REVENUE = frozenset({"discount", "discounts", "tax", "taxes", "shipping", "cost", "costs", "fee", "fees", "refund",
                           "refunds", "margin", "budget", "balance", "tip", "tips", "deposit", "profit", "unit", "avg",
-                          "average", "min", "max", "limit", "credit", "salary", "wage", "commission", "vat", "duty"})
+                          "average", "min", "max", "limit", "credit", "salary", "wage", "commission", "vat", "duty",
+                          "refunded", "disputed", "outstanding", "due", "compare"})
 _CURRENCY = frozenset(CURRENCY_WORDS)
 
 
@@ -434,7 +493,8 @@ def _revenue_score(column: ColumnProfile) -> float:
     if words & _NOT_REVENUE:
         return 0
     score = max((_REVENUE_SCORE.get(w, 0) for w in words), default=0)
-    return score + (0.5 if words & _CURRENCY else 0) if score else 0
+    # an amount in one named (or converted, account) currency beats one in each row's own currency
+    return score + (0.5 if words & (_CURRENCY | {"converted", "base", "reporting"}) else 0) if score else 0
 
 
 def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, list[str]] | None:
@@ -450,9 +510,10 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
     ranked = sorted(money, key=lambda c: (-_revenue_score(c), table.columns.index(c)))
     best = ranked[0] if ranked else None
     if best is not None and (_revenue_score(best) >= 3 or quantity is None or price is None):
-        base = [w for w in best.words if w not in _CURRENCY]
-        close = [c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in _CURRENCY] != base]
-        variants = [c.name for c in ranked[1:] if c.name not in close and [w for w in c.words if w not in _CURRENCY] == base]
+        plain = _CURRENCY | {"converted", "base", "reporting"}
+        base = [w for w in best.words if w not in plain]
+        close = [c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in plain] != base]
+        variants = [c.name for c in ranked[1:] if c.name not in close and [w for w in c.words if w not in plain] == base]
         info.revenue = f"sum of {best.name}"
         if close:
             info.notes.append(f"two or more money columns could be revenue: used {best.name}; {', '.join(close)} also "
@@ -484,7 +545,8 @@ def _standard_metrics(
     if not facts:
         return {}
     with_customer = [f for f in facts.values() if f.customer_key]
-    fact = min(with_customer or list(facts.values()), key=lambda f: (f.line_items, f.table.rows))  # the header, not its lines
+    fact = min(with_customer or list(facts.values()),  # the header, not its lines; dated
+               key=lambda f: (profile.main_date(f.table) is None, f.line_items, f.table.rows))
     orders = fact.table
     column, expr, close = fact.revenue
     label = orders.name.replace("_", " ")
@@ -500,17 +562,43 @@ def _standard_metrics(
                                description=f"{revenue_text}{excluding}{also}", synonyms=["sales", "turnover"]),
     }
     order_key = fact.order_key if fact.line_items else None
-    if order_key:
-        metrics["orders"] = MetricModel(table=orders.name, agg="count_distinct", column=order_key, unit="count", where=where(),
-                                        description=f"Number of distinct {order_key} in {orders.name}{excluding}",
-                                        synonyms=["transactions", "purchases"])
-    else:
-        metrics["orders"] = MetricModel(table=orders.name, agg="count", unit="count", where=where(),
-                                        description=f"Number of {label}{excluding}")
-    metrics["aov"] = MetricModel(table=orders.name, ratio=("revenue", "orders"), unit="money",
-                                 description=f"Average order value: revenue / orders{excluding}",
+    revenue_column = orders.column(column) if column else None
+    order_column = orders.column(order_key) if order_key else None
+    # A bare log (no customer table) counts every order and customer, whatever its status, as exports
+    # are read ("how many orders have we had?"); revenue and AOV leave out cancelled/refunded ones.
+    # With a customer table (the demo's shape) every order metric leaves them out, as before.
+    log = customers is None
+    counted, counting = (([], ", all statuses" if excluding else "") if log else (excluded, excluding))
+
+    def counted_where() -> list[Filter]:
+        return [f.model_copy(deep=True) for f in counted]
+
+    def order_count(filters: list[Filter], words: str) -> MetricModel:
+        if (order_key and revenue_column is not None and order_column is not None and revenue_column.nulls
+                and orders.rows - revenue_column.nulls == order_column.distinct):
+            # the order total is written on one line of each order: an order is a row with a total
+            return MetricModel(table=orders.name, agg="count", column=column, unit="count", where=filters,
+                               description=f"Number of orders: {orders.name} rows with a {column} (one per {order_key}){words}",
+                               synonyms=["transactions", "purchases"])
+        if order_key:
+            return MetricModel(table=orders.name, agg="count_distinct", column=order_key, unit="count", where=filters,
+                               description=f"Number of distinct {order_key} in {orders.name}{words}",
+                               synonyms=["transactions", "purchases"])
+        return MetricModel(table=orders.name, agg="count", unit="count", where=filters, description=f"Number of {label}{words}",
+                           synonyms=[] if label in ("orders", "order") else ["orders"])
+
+    metrics["orders"] = order_count(counted_where(), counting)
+    per_order = "orders"
+    if log and excluded:
+        per_order = "kept_orders"
+        metrics["kept_orders"] = order_count(where(), excluding)
+    metrics["aov"] = MetricModel(table=orders.name, ratio=("revenue", per_order), unit="money",
+                                 description=f"Average order value: revenue / {per_order.replace('_', ' ')}{excluding}",
                                  synonyms=["average order value", "order value", "average basket"])
     customer_key = tables[orders.name].customer_key
+    dated = tables[orders.name].main_date is not None
+    noun = "order" if fact.line_items or set(name_words(orders.name)) & {"orders", "order"} else (
+        label[:-1] if label.endswith("s") else label)
     if customer_key:
         if customers is not None:
             metrics["active_customers"] = MetricModel(
@@ -518,26 +606,30 @@ def _standard_metrics(
                 description=f"Customers with at least one row in {orders.name}{excluding}")
         else:
             metrics["customers"] = MetricModel(
-                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=where(),
-                description=f"Distinct customers ({customer_key}) in {orders.name}, not rows{excluding}",
+                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=counted_where(),
+                description=f"Distinct customers ({customer_key}) in {orders.name}, not rows{counting}",
                 synonyms=["buyers", "shoppers", "clients", "active customers"])
+    if customer_key and dated:
         metrics["new_customers"] = MetricModel(
-            table=orders.name, agg="count_distinct", column=customer_key, customer_type="new", unit="count", where=where(),
-            description=f"Customers whose first {label} row (by {tables[orders.name].main_date}) falls in the period{excluding}",
+            table=orders.name, agg="count_distinct", column=customer_key, customer_type="new", unit="count", where=counted_where(),
+            description=f"Customers whose first {noun} (by {tables[orders.name].main_date}) falls in the period{counting}",
             synonyms=["first-time customers", "first-time buyers", "new buyers"])
         metrics["returning_customers"] = MetricModel(
-            table=orders.name, agg="count_distinct", column=customer_key, customer_type="returning", unit="count", where=where(),
-            description=f"Customers with a {label} row in the period after their first one{excluding}",
+            table=orders.name, agg="count_distinct", column=customer_key, customer_type="returning", unit="count",
+            where=counted_where(),
+            description=f"Customers with {'an' if noun[0] in 'aeiou' else 'a'} {noun} in the period whose first {noun} "
+                        f"was earlier{counting}",
             synonyms=["repeat customers", "existing customers", "returning buyers"])
+    if customer_key:
         per = f"distinct {order_key}" if order_key else label
         metrics["repeat_rate"] = MetricModel(
-            table=orders.name, min_orders=2, column=order_key, unit="percent", where=where(),
-            description=f"Share of {'customers' if customers is None else 'active customers'} with 2 or more {per}{excluding}",
+            table=orders.name, min_orders=2, column=order_key, unit="percent", where=counted_where(),
+            description=f"Share of {'customers' if customers is None else 'active customers'} with 2 or more {per}{counting}",
             synonyms=["repurchase rate", "returning customer rate"])
     quantity = _quantity(orders)
     if quantity is not None:
         metrics["units"] = MetricModel(table=orders.name, agg="sum", column=quantity.name, unit="count", where=where(),
-                                       description=f"Units: sum of {orders.name}.{quantity.name}{excluding}",
+                                       description=f"Units sold: sum of {orders.name}.{quantity.name}{excluding}",
                                        synonyms=["quantity", "items sold", "units sold"])
     for other in profile.tables:  # line items of the orders: units and line revenue
         if other is orders or not other.rows or profile.link_column(other, orders) is None:
@@ -589,78 +681,101 @@ def _flag_metrics(table: TableProfile, metrics: dict[str, MetricModel]) -> None:
 
 # event types in an events table (or counts in a campaign table): canonical name -> words that say it
 _EVENTS = {
-    "send": {"send", "sent", "sends", "sending", "email_sent"},
+    "send": {"send", "sent", "sends", "sending", "recipients"},
     "delivery": {"delivered", "deliver", "delivery", "deliveries"},
     "open": {"open", "opened", "opens"},
     "click": {"click", "clicked", "clicks"},
     "bounce": {"bounce", "bounced", "bounces"},
     "unsubscribe": {"unsubscribe", "unsubscribed", "unsubscribes", "optout", "unsub"},
     "complaint": {"complaint", "complaints", "spam"},
-    "conversion": {"conversion", "conversions", "converted", "convert", "purchase", "purchased"},
-    "impression": {"impression", "impressions", "view", "viewed", "views"},
+    "conversion": {"conversion", "conversions", "converted", "convert"},
+    "impression": {"impression", "impressions"},
 }
 _RATES = {"open": "open_rate", "click": "click_rate", "bounce": "bounce_rate", "unsubscribe": "unsubscribe_rate",
           "complaint": "complaint_rate", "conversion": "conversion_rate", "delivery": "delivery_rate"}
-_EVENT_COLUMN = frozenset({"event", "type", "action", "activity", "interaction", "kind", "name", "status"})
+_EVENT_COLUMN = frozenset({"type", "action", "activity", "interaction", "kind", "name", "status"})
+_QUALIFIERS = ("total", "", "unique")  # for a count: "Total Opens" before "Opens" before "Unique Opens" before "Soft ..."
 
 
 def _event_of(text: str) -> str | None:
     words = set(name_words(text))
-    joined = "_".join(name_words(text))
-    return next((event for event, said in _EVENTS.items() if words & said or joined in said), None)
+    return next((event for event, said in _EVENTS.items() if words & said), None)
+
+
+def _event_column(table: TableProfile) -> ColumnProfile | None:
+    """The column saying what happened (``event_type``: sent/open/click; ``event_name``): named for
+    events, or holding at least two known e-mail/ad event types."""
+    for column in table.by_role("category"):
+        words = set(column.words)
+        known = {e for v in column.values if (e := _event_of(v)) is not None}
+        if ("event" in words and len(column.values) >= 2) or (words & _EVENT_COLUMN and len(known) >= 2):
+            return column
+    return None
 
 
 def _event_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: Inference) -> None:
     """``<event>_count`` and rates (click_rate = clicks / sends, or / delivered, or / impressions):
-    from an event-type column (one row per event) or from count columns (one row per campaign)."""
+    from an event column (one row per event: a count per event type) or from count columns
+    (one row per campaign: "Successful Deliveries", "Unique Opens")."""
     counts: dict[str, MetricModel] = {}
+    uniques: dict[str, MetricModel] = {}
     label = table.name.replace("_", " ")
-    for column in table.by_role("category"):
-        if not set(column.words) & _EVENT_COLUMN:
-            continue
-        found: dict[str, list[str]] = {}
-        for value in column.values:
-            event = _event_of(value)
-            if event is not None:
-                found.setdefault(event, []).append(value)
-        if len(found) < 2:
-            continue
-        for event, values in found.items():
+    column = _event_column(table)
+    if column is not None:
+        for value in column.values[:15]:
+            event = _event_of(value) or _metric_name(value) or ""
+            if not event or event in counts:
+                continue
+            same = [v for v in column.values if (_event_of(v) or _metric_name(v)) == event]
             counts[event] = MetricModel(
                 table=table.name, agg="count", unit="count",
-                where=[Filter(column=column.name, op="in", value=values) if len(values) > 1 else Filter(column=column.name, value=values[0])],
-                description=f"Number of {label} rows with {column.name} = {' or '.join(values)}")
-        info.grain = info.grain or f"one row per event ({column.name})"
-        break
-    if not counts:
-        for column in table.columns:
-            if column.role != "number":
+                where=[Filter(column=column.name, op="in", value=same) if len(same) > 1 else Filter(column=column.name, value=same[0])],
+                description=f"Number of {label} rows with {column.name} = {' or '.join(same)}")
+    else:
+        found: dict[str, list[tuple[int, ColumnProfile]]] = {}
+        for candidate in table.columns:
+            said = _event_of(candidate.name) if candidate.role == "number" else None
+            if said is None or set(candidate.words) & {"rate", "ratio", "percent", "pct", "share"}:
                 continue
-            event = _event_of(column.name)
-            if event is not None and event not in counts:
-                counts[event] = MetricModel(table=table.name, agg="sum", column=column.name, unit="count",
-                                            description=f"Sum of {table.name}.{column.name}")
-        if len(counts) < 2:
+            words = set(candidate.words)
+            rank = 0 if "total" in words else 2 if "unique" in words else 1 if len(words) <= 2 else 3
+            found.setdefault(said, []).append((rank, candidate))
+        if len(found) < 2:
             return
+        for event, options in found.items():
+            options.sort(key=lambda o: o[0])
+            chosen = options[0][1]
+            counts[event] = MetricModel(table=table.name, agg="sum", column=chosen.name, unit="count",
+                                        description=f"Sum of {table.name}.{chosen.name}")
+            unique = next((c for rank, c in options if rank == 2), None)
+            if unique is not None and unique is not chosen:
+                uniques[event] = MetricModel(table=table.name, agg="sum", column=unique.name, unit="count",
+                                             description=f"Sum of {table.name}.{unique.name}")
+    if len(counts) < 2 and column is None:
+        return
     prefix = "" if not any(f"{e}_count" in metrics for e in counts) else f"{_metric_name(table.name)}_"
     for event, metric in counts.items():
         metrics[f"{prefix}{event}_count"] = metric
+    for event, metric in uniques.items():
+        metrics[f"{prefix}unique_{event}_count"] = metric
     base = next((e for e in ("delivery", "send", "impression") if e in counts), None)
     if base is None:
         return
     plural = {"delivery": "deliveries", "send": "sends", "impression": "impressions"}[base]
     for event, rate in _RATES.items():
-        if event in counts and event != base and not (event == "delivery" and base != "send"):
-            name = f"{prefix}{rate if not (event == 'click' and base == 'impression') else 'click_rate'}"
-            metrics[name] = MetricModel(
-                table=table.name, ratio=(f"{prefix}{event}_count", f"{prefix}{base}_count"), unit="percent",
-                description=f"{event.capitalize()}s per {plural[:-1] if plural != 'deliveries' else 'delivery'}: "
-                            f"{prefix}{event}_count / {prefix}{base}_count, in %",
-                synonyms=(["ctr", "click-through rate"] if event == "click" else []))
+        if event not in counts or event == base or (event == "delivery" and base != "send"):
+            continue
+        top = f"{prefix}unique_{event}_count" if event in uniques else f"{prefix}{event}_count"
+        metrics[f"{prefix}{rate}"] = MetricModel(
+            table=table.name, ratio=(top, f"{prefix}{base}_count"), unit="percent",
+            description=f"{event.capitalize()} rate: {top} / {prefix}{base}_count ({plural}), in %",
+            synonyms=(["ctr", "click-through rate"] if event == "click" else []))
     if "click" in counts and "open" in counts:
+        clicks = f"{prefix}unique_click_count" if "click" in uniques else f"{prefix}click_count"
+        opens = f"{prefix}unique_open_count" if "open" in uniques else f"{prefix}open_count"
         metrics[f"{prefix}click_to_open_rate"] = MetricModel(
-            table=table.name, ratio=(f"{prefix}click_count", f"{prefix}open_count"), unit="percent",
-            description=f"Clicks per open: {prefix}click_count / {prefix}open_count, in %", synonyms=["ctor"])
+            table=table.name, ratio=(clicks, opens), unit="percent",
+            description=f"Clicks per open: {clicks} / {opens}, in %", synonyms=["ctor"])
 
 
 def _table_synonyms(table: TableProfile) -> list[str]:
@@ -681,21 +796,25 @@ def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], 
     for column in orders.by_role("category"):
         if not _STATUS_NAME.match("_".join(name_words(column.name))):
             continue
-        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v))
+        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v) and "partial" not in v.lower())
         if excluded:
             named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
             return [Filter(column=column.name, op="not in", value=excluded)], f", excluding {named} {label}"
     return [], ""
 
 
-def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str] | None = None) -> SemanticModel:
+def refresh_semantic_model(
+    path: Path, profile: SchemaProfile, changed: list[str] | None = None, report: list[Inference] | None = None
+) -> SemanticModel:
     """Bring ``path`` up to date with the warehouse and save it.
 
     Tables new to the model (and the ``changed`` ones, e.g. just reloaded) get a generated
     section; what the user wrote for other tables is kept; tables and relationships that no
     longer exist are dropped; generated metrics are added only under names not yet used.
+    ``report`` receives what was inferred for the changed tables (all tables without ``changed``),
+    as it stands in the saved model.
     """
-    generated = generate_semantic_model(profile)
+    generated, inferred = infer_semantic_model(profile)
     try:
         model = load_semantic_model(path) or SemanticModel()
     except SemanticModelError as err:
@@ -733,7 +852,22 @@ def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str
                 del model.metrics[name]
             log.warning("semantic model: %s; %s", problem, "regenerated" if name in model.metrics else "dropped")
     save_semantic_model(model, path)
+    if report is not None:
+        for table in profile.tables:
+            if changed is None or table.name.lower() in changed_set:
+                report.append(_as_saved(inferred[table.name], model))
     return model
+
+
+def _as_saved(info: Inference, model: SemanticModel) -> Inference:
+    """``info`` with the keys, date and metrics the saved model has for its table (kept edits win)."""
+    section = model.tables.get(info.table)
+    out = copy.deepcopy(info)
+    if section is not None:
+        out.grain, out.customer_key, out.main_date = section.grain, section.customer_key, section.main_date
+        out.order_key = section.order_key or (info.order_key if info.order_key == section.primary_key else None)
+    out.metrics = [name for name, metric in model.metrics.items() if metric.table == info.table]
+    return out
 
 
 def refresh_workspace_model(
@@ -741,18 +875,25 @@ def refresh_workspace_model(
     changed: list[str] | None = None,
     descriptions: dict[str, str] | None = None,
     money: dict[str, list[str]] | None = None,
+    report: list[Inference] | None = None,
 ) -> SemanticModel:
     """Refresh the workspace's ``semantic.yaml`` from its warehouse (see :func:`refresh_semantic_model`).
 
-    ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50").
+    ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50");
+    ``report`` receives what was inferred for the ``changed`` tables.
     """
     from tools.schema_profile import load_profile
     from tools.warehouse import open_warehouse
 
     cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
-    profile = load_profile(open_warehouse(settings), cache)
+    profile = copy.deepcopy(load_profile(open_warehouse(settings), cache))
+    for name, columns in (money or {}).items():  # known money counts as money when revenue is chosen
+        if (table := profile.table(name)) is not None:
+            for column_name in columns:
+                if (column := table.column(column_name)) is not None and column.role == "number":
+                    column.role = "money"
     path = settings.home / FILE_NAME
-    model = refresh_semantic_model(path, profile, changed)
+    model = refresh_semantic_model(path, profile, changed, report)
     for name, text in (descriptions or {}).items():
         if name in model.tables and not model.tables[name].description:
             model.tables[name].description = text
