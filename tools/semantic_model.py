@@ -344,15 +344,23 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
         if revenue is not None and (customer_key not in (None, key) or order_key):
             facts[table.name] = _Fact(table, revenue, customer_key if customer_key != key else None, order_key,
                                       repeats or partial)
+    for table in profile.tables:
+        if table.name not in facts:
+            inferred[table.name].revenue = None  # a money column of a table that is not a purchase log
     relationships = [
         f"{table.name}.{fk} -> {other.name}.{key}" for table in profile.tables for other, fk, key in profile.parents(table)
     ]
     metrics = _standard_metrics(profile, tables, facts, customers, inferred)
+    owner = metrics["revenue"].table if "revenue" in metrics else None
+    for name in facts:
+        if owner is not None and name != owner:
+            inferred[name].notes.append(f"revenue, orders and customers metrics are defined on {owner}; "
+                                        f"questions about {name} use its columns")
     for table in profile.tables:
         if table.rows:
             _event_metrics(table, metrics, inferred[table.name])
             _flag_metrics(table, metrics)
-        if table.name in entities and table.name != "customers" and table is not customers:
+        if table.name in entities and not set(name_words(table.name)) & {"customer", "customers"}:
             tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
     for name, metric in metrics.items():
         inferred[metric.table].metrics.append(name)
@@ -479,7 +487,7 @@ _ITEM_WORDS = frozenset({"product", "item", "sku", "stock", "variant", "article"
 # revenue words, best first; a column with one of _NOT_REVENUE is never revenue
 _REVENUE_SCORE = {"revenue": 6, "sales": 6, "gmv": 6, "turnover": 6, "total": 5, "amount": 4, "amt": 4, "value": 4,
                   "paid": 4, "payment": 4, "payments": 4, "charge": 4, "charges": 4, "billed": 4, "invoiced": 4,
-                  "spend": 4, "spent": 4, "mrr": 4, "arr": 4, "income": 4, "net": 4, "gross": 4, "earnings": 4,
+                  "spend": 3, "spent": 3, "mrr": 4, "arr": 4, "income": 4, "net": 4, "gross": 4, "earnings": 4,
                   "subtotal": 3, "price": 1, "msrp": 1, "rrp": 1}
 _NOT_REVENUE = frozenset({"discount", "discounts", "tax", "taxes", "shipping", "cost", "costs", "fee", "fees", "refund",
                           "refunds", "margin", "budget", "balance", "tip", "tips", "deposit", "profit", "unit", "avg",
@@ -567,7 +575,7 @@ def _standard_metrics(
     # A bare log (no customer table) counts every order and customer, whatever its status, as exports
     # are read ("how many orders have we had?"); revenue and AOV leave out cancelled/refunded ones.
     # With a customer table (the demo's shape) every order metric leaves them out, as before.
-    log = customers is None
+    log = customers is None or profile.link_column(orders, customers) is None
     counted, counting = (([], ", all statuses" if excluding else "") if log else (excluded, excluding))
 
     def counted_where() -> list[Filter]:
@@ -600,7 +608,7 @@ def _standard_metrics(
     noun = "order" if fact.line_items or set(name_words(orders.name)) & {"orders", "order"} else (
         label[:-1] if label.endswith("s") else label)
     if customer_key:
-        if customers is not None:
+        if not log:
             metrics["active_customers"] = MetricModel(
                 table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=where(),
                 description=f"Customers with at least one row in {orders.name}{excluding}")
@@ -624,7 +632,7 @@ def _standard_metrics(
         per = f"distinct {order_key}" if order_key else label
         metrics["repeat_rate"] = MetricModel(
             table=orders.name, min_orders=2, column=order_key, unit="percent", where=counted_where(),
-            description=f"Share of {'customers' if customers is None else 'active customers'} with 2 or more {per}{counting}",
+            description=f"Share of {'customers' if log else 'active customers'} with 2 or more {per}{counting}",
             synonyms=["repurchase rate", "returning customer rate"])
     quantity = _quantity(orders)
     if quantity is not None:
