@@ -178,7 +178,7 @@ def test_log_new_customers_by_month(log: tuple[ToolContext, Inference]) -> None:
 
 
 def test_log_repeat_rate_counts_receipts_not_lines(log: tuple[ToolContext, Inference]) -> None:
-    assert float(value(log[0], "sales_log", "repeat_rate")) == 40.0  # ana and ben of five; dee's two lines are one receipt  # type: ignore[arg-type]
+    assert float(value(log[0], "sales_log", "repeat_rate")) == 40.0  # type: ignore[arg-type]  # ana and ben; dee's 2 lines = 1 receipt
 
 
 def test_log_units_sold(log: tuple[ToolContext, Inference]) -> None:
