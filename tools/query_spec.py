@@ -562,7 +562,7 @@ def compile_expr(expr: str, table_name: str, resolver: _Resolver, ref: Any) -> s
             table, column = resolver.column(f"{table_name}.{name}")
             if column.role not in ("money", "number"):
                 raise ToolInputError(f"'{column.name}' in expression '{expr}' is {column.type}, not a number.")
-            out.append(f"CAST({ref(table, column)} AS DOUBLE)" if "INT" in column.type.upper() else ref(table, column))
+            out.append(f"CAST({ref(table, column)} AS DECIMAL(38, 6))" if "INT" in column.type.upper() else ref(table, column))
         else:
             out.append(match.group("number") or match.group("op"))
         position = match.end()

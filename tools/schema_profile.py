@@ -82,7 +82,7 @@ FLAG_HINTS = frozenset({
 })
 YES_VALUES = ("yes", "y", "true", "t", "1")
 NO_VALUES = ("no", "n", "false", "f", "0")
-EMAIL_VALUE = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"
+EMAIL_VALUE = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"  # no "%": a PostgreSQL driver reads it as a placeholder
 # "+49 30 1234567", "(555) 123-4567", "555.123.4567" — a leading + or separators; never a date
 PHONE_VALUE = r"^\+?[0-9]{0,3}[ .-]?\(?[0-9]{2,5}\)?([ .-]?[0-9]{2,5}){1,4}$"
 _DATE_LIKE = r"^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}"
