@@ -301,6 +301,20 @@ def test_campaign_open_rate_is_unique_opens_over_delivered(tmp_path: Path) -> No
     assert float(value(ctx, "campaign_stats", "open_rate")) == round(100 * unique_opens / delivered, 1)  # type: ignore[arg-type]
 
 
+def test_a_rate_column_is_never_summed(tmp_path: Path) -> None:
+    """"42.5%" text loads as a number; summing rates would be a confident wrong answer."""
+    from assistant.errors import ToolInputError
+
+    home = tmp_path / "ws"
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    path = tmp_path / "reports.csv"
+    path.write_text("Title,Open Rate\nA,42.5%\nB,30%\n")
+    load_file(settings.duckdb_path, path)
+    with pytest.raises(ToolInputError, match="'Open Rate' holds a rate"):
+        run_query_spec(ToolContext(settings), QuerySpec.model_validate(
+            {"table": "reports", "metrics": [{"agg": "sum", "column": "Open Rate"}]}))
+
+
 def test_campaign_open_count_is_total_opens(tmp_path: Path) -> None:
     ctx, _ = load(tmp_path, "campaign_stats.csv")
     assert value(ctx, "campaign_stats", "open_count") == 520 + 900 + 700 + 800 + 610 + 380 + 400 + 300

@@ -20,7 +20,13 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from assistant.errors import ToolInputError
-from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+from tools.schema_profile import (
+    ColumnProfile,
+    MetricDefinition,
+    SchemaProfile,
+    TableProfile,
+    name_words,
+)
 
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -383,6 +389,11 @@ def _plain_metric(
             f"'{agg}' needs a numeric column; '{column.name}' is {column.type}.",
             hint="Use count or count_distinct for non-numeric columns.",
         )
+    if agg == "sum" and set(name_words(column.name)) & _RATE_WORDS:
+        raise ToolInputError(
+            f"'{column.name}' holds a rate; adding rates up gives a meaningless number.",
+            hint=f"Use avg of {column.name} (the average per row), or a rate metric of the semantic model (ratio of two sums).",
+        )
     target = ref(table, column)
     if column.role == "flag" and agg in ("sum", "avg"):
         target = flag_number(target, column)
@@ -488,6 +499,9 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
     if value is None:
         return f"{target} IS {'NOT ' if op == '!=' else ''}NULL"
     return f"{target} {op} {_literal(value)}"
+
+
+_RATE_WORDS = frozenset({"rate", "ratio", "percent", "percentage", "pct", "share", "ctr", "cvr"})
 
 
 # --- flags, whatever their storage --------------------------------------------------------------
