@@ -336,7 +336,7 @@ def data_load(
         raise MaraError("MARA_WAREHOUSE_URL points at an external database; load data there with its own tools.")
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    from tools.semantic_model import FILE_NAME, refresh_workspace_model
+    from tools.semantic_model import FILE_NAME, Inference, refresh_workspace_model
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                   console=_err(), transient=True) as progress:
@@ -345,15 +345,19 @@ def data_load(
                            progress=lambda percent: progress.update(task, completed=percent))
         progress.update(task, completed=100)
     (settings.home / "schema_profile.json").unlink(missing_ok=True)
-    refresh_workspace_model(settings, changed=[report.table], money={report.table: report.money_columns})
+    inferences: list[Inference] = []
+    refresh_workspace_model(settings, changed=[report.table], money={report.table: report.money_columns}, report=inferences)
     if as_json:
-        _emit(_as_dict(report) | {"semantic_model": str(settings.home / FILE_NAME)})
+        _emit(_as_dict(report) | {"semantic_model": str(settings.home / FILE_NAME),
+                                  "inferred": inferences[0].to_dict() if inferences else None})
     else:
         inferred = ", ".join(f"{c['name']} ({c['type']})" for c in report.columns[:12])
         _err().print(f"[green]Loaded[/green] {report.rows:,} rows into '{report.table}' ({len(report.columns)} columns: {inferred}"
                      f"{' …' if len(report.columns) > 12 else ''}).")
         for note in report.notes:
             _err().print(f"  {note}")
+        for info in inferences:  # what Mara now assumes about the table, in plain lines
+            _err().print("Inferred: " + "\n  ".join(info.lines()), markup=False, highlight=False)
         _err().print(f"Semantic model updated: {settings.home / FILE_NAME} (review it: mara data model)")
 
 
@@ -368,7 +372,7 @@ def data_model(
     from tools.schema_profile import load_profile
     from tools.semantic_model import (
         FILE_NAME,
-        generate_semantic_model,
+        infer_semantic_model,
         load_semantic_model,
         save_semantic_model,
     )
@@ -379,9 +383,12 @@ def data_model(
     path = settings.home / FILE_NAME
     if generate:
         cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
+        generated, inferences = infer_semantic_model(load_profile(open_warehouse(settings), cache))
         if path.exists():
             path.replace(path.with_suffix(".yaml.bak"))
-        save_semantic_model(generate_semantic_model(load_profile(open_warehouse(settings), cache)), path)
+        save_semantic_model(generated, path)
+        for info in inferences.values():  # what Mara now assumes, table by table
+            _err().print("Inferred: " + "\n  ".join(info.lines()), markup=False, highlight=False)
     model = load_semantic_model(path)
     if model is None:
         raise MaraError(f"No semantic model at {path}.", hint="Create one with 'mara data model --generate'.")
@@ -391,7 +398,8 @@ def data_model(
                      f"{len(model.relationships)} relationships, {len(model.metrics)} metrics.")
         return
     if as_json:
-        _emit({"path": str(path), **model.model_dump(exclude_none=True)})
+        extra = {"inferred": [i.to_dict() for i in inferences.values()]} if generate else {}
+        _emit({"path": str(path), **model.model_dump(exclude_none=True), **extra})
         return
     from rich.console import Console
     from rich.table import Table

@@ -268,3 +268,54 @@ def test_clusters_and_event_propensity_run_on_postgres(pg_demo: str, tmp_path) -
     assert cluster_customers(pg, "orders", k=3).to_dict()["customers"] == cluster_customers(local, "orders", k=3).to_dict()["customers"]
     trained = train_propensity_events(pg, "orders", label="purchase", horizon_days=90, models_dir=tmp_path / "models")
     assert trained["metrics"]["auc"] > 0.6
+
+
+SALES = [  # receipt, buyer, day, qty, unit price, status, gift (yes/no text), promo (0/1)
+    ("R-1", "ana@example.com", "2025-08-02", 2, 10.0, "completed", "no", 1), ("R-1", "ana@example.com", "2025-08-02", 1, 5.5, "completed", "no", 1),
+    ("R-2", "ben@example.com", "2025-08-15", 3, 10.0, "completed", "yes", 0), ("R-3", "ana@example.com", "2025-09-03", 1, 20.0, "completed", "no", 0),
+    ("R-4", "cy@example.com", "2025-09-10", 4, 5.5, "refunded", "yes", 1), ("R-5", "dee@example.com", "2025-09-21", 1, 20.0, "completed", "no", 0),
+    ("R-6", "ben@example.com", "2025-10-05", 1, 5.5, "completed", "yes", 1), ("R-7", "eve@example.com", "2025-10-12", 2, 20.0, "completed", "no", 0),
+]
+SALES_DDL = ("CREATE TABLE sales (receipt_no TEXT, buyer_email TEXT, sold_on DATE, qty INTEGER, unit_price NUMERIC(10,2), "
+             "status TEXT, gift TEXT, promo INTEGER)")
+
+
+@requires_postgres
+def test_inferred_log_metrics_run_on_postgres_like_on_duckdb(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A bare log with text and 0/1 flags: quantity * price revenue, new customers, flag rates — same answers."""
+    import duckdb
+    import sqlalchemy as sa
+
+    from tools.context import ToolContext
+    from tools.data import run_query_spec
+    from tools.query_spec import QuerySpec
+    from tools.semantic_model import FILE_NAME, generate_semantic_model, save_semantic_model
+
+    answers = []
+    with throwaway_database("mara_sales") as (url, engine):
+        with engine.begin() as con:
+            con.exec_driver_sql(SALES_DDL)
+            con.execute(sa.text("INSERT INTO sales VALUES (:a, :b, CAST(:c AS DATE), :d, :e, :f, :g, :h)"),
+                        [dict(zip("abcdefgh", r, strict=True)) for r in SALES])
+        engine.dispose()
+        for name, warehouse_url in (("pg", url), ("duck", None)):
+            home = tmp_path / name
+            home.mkdir()
+            if warehouse_url is None:
+                con = duckdb.connect(str(home / "warehouse.duckdb"))
+                con.execute(SALES_DDL.replace("TEXT", "VARCHAR"))
+                con.executemany("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)", SALES)
+                con.close()
+            settings = MaraSettings(home=home, mode="offline", warehouse_url=warehouse_url, _env_file=None)  # type: ignore[call-arg]
+            save_semantic_model(generate_semantic_model(ToolContext(settings).profile()), home / FILE_NAME)
+            ctx = ToolContext(settings)
+            spec = QuerySpec.model_validate({"table": "sales", "time_grain": "month", "metrics": [
+                {"name": "revenue"}, {"name": "orders"}, {"name": "aov"}, {"name": "customers"}, {"name": "new_customers"},
+                {"name": "returning_customers"}, {"name": "gift_rate"}, {"name": "promo_rate"}]})
+            answers.append([[str(r[0])] + [float(v) for v in r[1:]] for r in run_query_spec(ctx, spec).data["rows"]])
+    on_pg, on_duck = answers
+    assert on_pg == on_duck == [
+        ["2025-08-01", 55.5, 2.0, 27.75, 2.0, 2.0, 0.0, 33.3, 66.7],
+        ["2025-09-01", 40.0, 3.0, 20.0, 3.0, 2.0, 1.0, 33.3, 33.3],
+        ["2025-10-01", 45.5, 2.0, 22.75, 2.0, 1.0, 1.0, 50.0, 50.0],
+    ]

@@ -62,7 +62,8 @@ def test_generated_model_names_grain_keys_dates_money_categories_and_metrics(wor
     assert "email_opt_in" not in customers.pii  # a consent flag is not personal data
     assert "email" not in customers.categories  # personal data is never listed as values
     assert model.relationships == ["orders.customer_id -> customers.customer_id"]
-    assert set(model.metrics) == {"revenue", "orders", "aov", "active_customers", "repeat_rate"}
+    assert set(model.metrics) == {"revenue", "orders", "aov", "active_customers", "repeat_rate",
+                                  "new_customers", "returning_customers", "email_opt_in_rate", "sms_opt_in_rate"}
     assert model.metrics["revenue"].column == "total"
 
 
@@ -304,6 +305,7 @@ def test_generated_metrics_exclude_cancelled_and_returned_orders(store: Path) ->
     excluded = [Filter(column="status", op="not in", value=["cancelled", "returned"])]
     assert {name: m.where for name, m in metrics.items()} == {
         "revenue": excluded, "orders": excluded, "aov": [], "active_customers": excluded, "repeat_rate": excluded,
+        "new_customers": excluded, "returning_customers": excluded,
     }  # aov = revenue / orders: it takes the filter of its two parts
     assert metrics["revenue"].description == "Sum of orders.total, excluding cancelled and returned orders"
     assert all(m.description and m.description.endswith("excluding cancelled and returned orders") for m in metrics.values())

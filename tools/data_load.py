@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from assistant.errors import DataLoadError
 from assistant.settings import make_private, private_dir
+from tools.schema_profile import FLAG_HINTS, NO_VALUES, YES_VALUES, name_words
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,7 +40,15 @@ ENCODINGS = ("utf-8", "latin-1", "utf-16")
 # "$1,234.50", "€ 12.00", "(45.10)", "-3,000": money written as text
 _MONEY_TEXT = r"^\s*\(?\s*-?\s*[$€£¥]?\s*-?\d{1,3}(,\d{3})*(\.\d{1,4})?\s*(USD|EUR|GBP)?\s*\)?\s*$|^\s*-?[$€£¥]\s*-?\d+(\.\d{1,4})?\s*$"
 _DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y")
+# date and time written as text: kept as TIMESTAMP (wall-clock time as written)
+_DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+                     "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
+                     "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%d %b %Y %H:%M")
+# "2024-10-10 16:24:42 -0400": an ISO time with its UTC offset; the local time as written is kept
+_OFFSET_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})$"
 ProgressCallback = Callable[[float], None]
+_YES = ", ".join(f"'{v}'" for v in YES_VALUES)
+_NO = ", ".join(f"'{v}'" for v in NO_VALUES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +220,7 @@ def _check_header(columns: list[tuple[str, str]], path: Path) -> None:
 
 
 def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
-    """Money text → DECIMAL, date text → DATE, midnight-only TIMESTAMP → DATE (in place).
+    """Money text → DECIMAL, date text → DATE, yes/no text → BOOLEAN, midnight-only TIMESTAMP → DATE (in place).
 
     One scan of the staging table counts, for every text column, the non-null values, the
     money-shaped ones and those each date format parses; and for timestamps, those with a time.
@@ -224,8 +233,16 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
             probes += [f"count({q})", f"count(*) FILTER (WHERE regexp_matches({q}, {money_rx}))",
                        f"count(*) FILTER (WHERE regexp_matches({q}, '[$€£¥,]|USD|EUR|GBP'))"]
             probes += [f"count(try_strptime({q}, {_string(fmt)}))" for fmt in _DATE_FORMATS]
+            probes += [f"count(try_strptime(trim({q}), {_string(fmt)}))" for fmt in _DATETIME_FORMATS]
+            probes.append(f"count(*) FILTER (WHERE regexp_matches(trim({q}), {_string(_OFFSET_TIME)}))")
+            probes.append(f"count(*) FILTER (WHERE regexp_matches(trim({q}), '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
+            norm = f"lower(trim({q}))"
+            probes += [f"count(*) FILTER (WHERE {norm} IN ({_YES}))", f"count(*) FILTER (WHERE {norm} IN ({_NO}))"]
         elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
             probes.append(f"count(*) FILTER (WHERE {q} IS NOT NULL AND CAST({q} AS TIME) <> TIME '00:00:00')")
+        elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER") and set(name_words(name)) & {"date", "day", "dt"}:
+            # 20250901: a date written as a number (analytics exports)
+            probes += [f"count({q})", f"count(try_strptime(CAST({q} AS VARCHAR), '%Y%m%d')) FILTER (WHERE {q} BETWEEN 19000101 AND 21001231)"]
     if not probes:
         return []
     counts = iter(con.execute(f'SELECT {", ".join(probes)} FROM "{staging}"').fetchone() or ())
@@ -236,6 +253,18 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
         if dtype == "VARCHAR":
             non_null, money, has_symbol = next(counts), next(counts), next(counts)
             parsed = [next(counts) for _ in _DATE_FORMATS]
+            parsed_times = [next(counts) for _ in _DATETIME_FORMATS]
+            with_offset, percent = next(counts), next(counts)
+            yes, no = next(counts), next(counts)
+            if non_null and yes + no == non_null and ((yes and no) or set(name_words(name)) & FLAG_HINTS):
+                norm = f"lower(trim({q}))"
+                changes[name] = f"CASE WHEN {norm} IN ({_YES}) THEN TRUE WHEN {norm} IN ({_NO}) THEN FALSE END"
+                notes.append(f"{name}: yes/no values → BOOLEAN (a flag: filter on it, or ask for its rate)")
+                continue
+            if non_null and percent == non_null:
+                changes[name] = f"CAST(replace(trim({q}), '%', '') AS DOUBLE)"
+                notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE (42.5)")
+                continue
             if non_null and money == non_null and has_symbol:
                 cleaned = f"regexp_replace(regexp_replace({q}, '[$€£¥,\\s]|USD|EUR|GBP', '', 'g'), '^\\((.*)\\)$', '-\\1')"
                 changes[name] = f"CAST({cleaned} AS DECIMAL(18, 2))"
@@ -245,8 +274,22 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
             if fmt is not None:
                 changes[name] = f"CAST(strptime({q}, {_string(fmt)}) AS DATE)"
                 notes.append(f"{name}: dates written as {fmt} → DATE")
-        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype and next(counts) == 0:
-            changes[name] = f"CAST({q} AS DATE)"
+                continue
+            fmt = next((f for f, n in zip(_DATETIME_FORMATS, parsed_times, strict=True) if non_null and n == non_null), None)
+            if fmt is not None:
+                changes[name] = f"strptime(trim({q}), {_string(fmt)})"
+                notes.append(f"{name}: date and time written as {fmt} → TIMESTAMP")
+            elif non_null and with_offset == non_null:
+                changes[name] = f"CAST(left(replace(trim({q}), 'T', ' '), 19) AS TIMESTAMP)"
+                notes.append(f"{name}: timestamps with a UTC offset → TIMESTAMP (local time as written)")
+        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
+            if next(counts) == 0:
+                changes[name] = f"CAST({q} AS DATE)"
+        elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER") and set(name_words(name)) & {"date", "day", "dt"}:
+            filled, dated = next(counts), next(counts)
+            if filled and dated == filled:
+                changes[name] = f"CAST(strptime(CAST({q} AS VARCHAR), '%Y%m%d') AS DATE)"
+                notes.append(f"{name}: dates written as numbers (YYYYMMDD) → DATE")
     if changes:
         select = ", ".join(f"{changes[n]} AS {_ident(n)}" if n in changes else _ident(n) for n, _ in columns)
         con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT {select} FROM "{staging}"')

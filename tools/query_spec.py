@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,7 +20,13 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from assistant.errors import ToolInputError
-from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+from tools.schema_profile import (
+    ColumnProfile,
+    MetricDefinition,
+    SchemaProfile,
+    TableProfile,
+    name_words,
+)
 
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -83,6 +90,7 @@ class _Resolver:
         self.profile = profile
         self.base = base
         self.joins: dict[str, tuple[str, str, str]] = {}  # table -> (from_table, fk, key)
+        self.derived: dict[str, str] = {}  # alias -> "LEFT JOIN (SELECT ...) AS alias ON ..." (first purchases)
 
     def column(self, ref: str) -> tuple[TableProfile, ColumnProfile]:
         table_name, _, column_name = ref.rpartition(".")
@@ -194,6 +202,8 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
     source = _q(base.name)
     for table_name, (from_table, fk, key) in resolver.joins.items():
         source += f" JOIN {_q(table_name)} ON {_q(from_table)}.{_q(fk)} = {_q(table_name)}.{_q(key)}"
+    for clause in resolver.derived.values():
+        source += f" {clause}"
     if where:
         source += " WHERE " + " AND ".join(where)
 
@@ -254,29 +264,79 @@ def _compile_metric(metric: Metric, profile: SchemaProfile, resolver: _Resolver,
         for part_name in definition.ratio:
             part = profile.metric(part_name)
             assert part is not None  # checked when the semantic model was applied
-            parts.append(_plain_metric(part.agg or "count", _qualified(part.table, part.column), None, resolver, base, ref,
-                                       _condition(part, resolver, ref)))
+            parts.append(_definition_metric(part, None, resolver, base, ref, profile))
         num, den = parts
-        single = f"round(CAST({num.single} AS DECIMAL(38, 6)) / NULLIF({den.single}, 0), 2)"
+        # a percent ratio (click rate = clicks / sends) is a percentage with one decimal, like the repeat rate
+        scale, digits = ("100.0 * ", 1) if definition.unit == "percent" else ("", 2)
+        single = f"round({scale}CAST({num.single} AS DECIMAL(38, 6)) / NULLIF({den.single}, 0), {digits})"
         if num.partials is None or den.partials is None:
             return _Compiled(alias, single, None, "")
         shift = len(num.partials)
         den_outer = den.outer.format(*[f"{{{i + shift}}}" for i in range(len(den.partials))])
-        outer = f"round(CAST({num.outer} AS DECIMAL(38, 6)) / NULLIF({den_outer}, 0), 2)"
+        outer = f"round({scale}CAST({num.outer} AS DECIMAL(38, 6)) / NULLIF({den_outer}, 0), {digits})"
         return _Compiled(alias, single, num.partials + den.partials, outer)
     condition = _condition(definition, resolver, ref)
     if definition.min_orders:
         threshold = int(definition.min_orders)
         alias = alias if metric.alias else f"{alias}_pct"
+        # orders per customer: rows, or distinct order ids when the table is line items
+        counted = "1"
+        if definition.column:
+            table, column = resolver.column(f"{definition.table}.{definition.column}")
+            counted = ref(table, column)
+        per = (lambda what: f"count(DISTINCT {what})") if definition.column else (lambda what: f"count({what})")
         if condition is None:
             outer = f"round(100.0 * avg(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END), 1)"
-            return _Compiled(alias, "", ["count(*)"], outer, per_customer=True)
+            return _Compiled(alias, "", [per(counted) if definition.column else "count(*)"], outer, per_customer=True)
         # qualifying rows per customer; customers with none are not active, so not in the denominator
         outer = (f"round(100.0 * sum(CASE WHEN {{0}} >= {threshold} THEN 1 ELSE 0 END)"
                  " / NULLIF(sum(CASE WHEN {0} >= 1 THEN 1 ELSE 0 END), 0), 1)")
-        return _Compiled(alias, "", [f"count(CASE WHEN {condition} THEN 1 END)"], outer, per_customer=True)
+        return _Compiled(alias, "", [per(f"CASE WHEN {condition} THEN {counted} END")], outer, per_customer=True)
+    return _definition_metric(definition, alias, resolver, base, ref, profile)
+
+
+def _definition_metric(
+    definition: MetricDefinition, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any, profile: SchemaProfile
+) -> _Compiled:
+    """A plain aggregate of the semantic model (column, expression, new/returning customers), with its ``where``."""
+    condition = _condition(definition, resolver, ref)
+    if definition.customer_type:
+        return _customer_type_metric(definition, alias, resolver, base, ref, profile, condition)
+    expression = compile_expr(definition.expr, definition.table, resolver, ref) if definition.expr else None
     return _plain_metric(definition.agg or "count", _qualified(definition.table, definition.column), alias, resolver, base, ref,
-                         condition)
+                         condition, expression=expression, percent=definition.unit == "percent")
+
+
+def _customer_type_metric(
+    definition: MetricDefinition, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any,
+    profile: SchemaProfile, condition: str | None,
+) -> _Compiled:
+    """New customers: those whose first row (by the main date, over all time) is among the rows counted —
+    in a period, the customers whose first purchase falls in it; returning: the other customers with
+    rows counted (new + returning = active customers, in every group).
+
+    The first dates come from a grouped subquery joined with LEFT JOIN, so the other metrics of
+    the query still see every row.
+    """
+    table = profile.table(definition.table)
+    customer = table.customer_key if table is not None else None
+    date = profile.main_date(table) if table is not None else None
+    if table is None or customer is None or date is None:
+        raise ToolInputError(f"Metric '{definition.name}' needs the customer key and main date of '{definition.table}'.",
+                             hint=f"Declare tables.{definition.table}.customer_key and main_date in semantic.yaml.")
+    first = f"__first_{definition.table}"
+    inner_where = f" WHERE {condition}" if condition else ""
+    resolver.derived.setdefault(first, (
+        f"LEFT JOIN (SELECT {ref(table, table.column(customer))} AS {_q('__customer')}, min({ref(table, date)}) AS {_q('__first')}"
+        f" FROM {_q(table.name)}{inner_where} GROUP BY 1) AS {_q(first)}"
+        f" ON {_q(first)}.{_q('__customer')} = {_q(table.name)}.{_q(customer)}"))
+    who = f"{_q(table.name)}.{_q(customer)}"
+    test = f"{ref(table, date)} = {_q(first)}.{_q('__first')}" + (f" AND {condition}" if condition else "")
+    single = f"count(DISTINCT CASE WHEN {test} THEN {who} END)"
+    if definition.customer_type == "returning":  # active in the rows counted, minus the new ones: they partition
+        active = f"count(DISTINCT CASE WHEN {condition} THEN {who} END)" if condition else f"count(DISTINCT {who})"
+        single = f"{active} - {single}"
+    return _Compiled(alias or definition.name, single, None, "count(*)")
 
 
 def _condition(definition: MetricDefinition, resolver: _Resolver, ref: Any) -> str | None:
@@ -303,9 +363,21 @@ def _qualified(table: str, column: str | None) -> str | None:
 
 def _plain_metric(
     agg: str, column_ref: str | None, alias: str | None, resolver: _Resolver, base: TableProfile, ref: Any,
-    condition: str | None = None,
+    condition: str | None = None, *, expression: str | None = None, percent: bool = False,
 ) -> _Compiled:
-    """One aggregate; with ``condition``, only the rows where it holds count (CASE WHEN inside the aggregate)."""
+    """One aggregate; with ``condition``, only the rows where it holds count (CASE WHEN inside the aggregate).
+
+    ``expression`` (already compiled, e.g. quantity * unit price) stands for the column; ``percent``
+    makes the average of a flag a percentage (share of rows where it holds, 0–100).
+    """
+    if expression is not None:
+        target = f"CASE WHEN {condition} THEN {expression} END" if condition else expression
+        single = f"round({agg}({target}), 2)"
+        outer = f"round({'sum' if agg == 'sum' else agg}({{0}}), 2)"
+        if agg == "avg":
+            return _Compiled(alias or "value", single, [f"sum({target})", f"count({target})"],
+                             "round(CAST(sum({0}) AS DECIMAL(38, 6)) / NULLIF(sum({1}), 0), 2)")
+        return _Compiled(alias or "value", single, [f"{agg}({target})"], outer)
     if agg == "count" and not column_ref:
         single = f"count(CASE WHEN {condition} THEN 1 END)" if condition else "count(*)"
         return _Compiled(alias or f"{base.name}_count", single, [single], "sum({0})")
@@ -317,9 +389,14 @@ def _plain_metric(
             f"'{agg}' needs a numeric column; '{column.name}' is {column.type}.",
             hint="Use count or count_distinct for non-numeric columns.",
         )
+    if agg == "sum" and set(name_words(column.name)) & _RATE_WORDS:
+        raise ToolInputError(
+            f"'{column.name}' holds a rate; adding rates up gives a meaningless number.",
+            hint=f"Use avg of {column.name} (the average per row), or a rate metric of the semantic model (ratio of two sums).",
+        )
     target = ref(table, column)
     if column.role == "flag" and agg in ("sum", "avg"):
-        target = f"CAST({target} AS INTEGER)"
+        target = flag_number(target, column)
     if condition:
         target = f"CASE WHEN {condition} THEN {target} END"
     if agg == "count_distinct":
@@ -332,6 +409,9 @@ def _plain_metric(
         return _Compiled(name, single, [], "count(*)")
     rounded = agg == "avg" or column.role == "money"
     single = f"{agg}({target})"
+    if agg == "avg" and percent and column.role == "flag":
+        outer = "round(100.0 * CAST(sum({0}) AS DECIMAL(38, 6)) / NULLIF(sum({1}), 0), 1)"
+        return _Compiled(alias or f"{column.name}_pct", f"round(100.0 * {single}, 1)", [f"sum({target})", f"count({target})"], outer)
     if agg == "avg":
         outer = "round(CAST(sum({0}) AS DECIMAL(38, 6)) / NULLIF(sum({1}), 0), 2)"
         partials = [f"sum({target})", f"count({target})"]
@@ -402,9 +482,11 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
             value = float(value)
         except (TypeError, ValueError) as err:
             raise ToolInputError(f"Filter on {column.name} needs a number, got {value!r}.") from err
-    if column.role == "flag" and not isinstance(value, bool):
-        value = str(value).lower() in {"true", "1", "yes", "y", "t"}
+    if column.role == "flag" and not isinstance(value, bool) and value is not None:
+        value = str(value).strip().lower() in {"true", "1", "yes", "y", "t"}
     op = condition.op
+    if column.role == "flag" and op in ("=", "!=") and value is not None:
+        return flag_is(target, column, bool(value) if op == "=" else not value)
     if op in ("in", "not in"):
         items = value if isinstance(value, list) else [value]
         return f"{target} {op.upper()} ({', '.join(_literal(v) for v in items)})"
@@ -417,3 +499,90 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
     if value is None:
         return f"{target} IS {'NOT ' if op == '!=' else ''}NULL"
     return f"{target} {op} {_literal(value)}"
+
+
+_RATE_WORDS = frozenset({"rate", "ratio", "percent", "percentage", "pct", "share", "ctr", "cvr"})
+
+
+# --- flags, whatever their storage --------------------------------------------------------------
+
+_YES = "('yes', 'y', 'true', 't', '1')"
+_NO = "('no', 'n', 'false', 'f', '0')"
+
+
+def _flag_storage(column: ColumnProfile) -> str:
+    upper = column.type.upper()
+    if upper.startswith("BOOL"):
+        return "boolean"
+    if any(t in upper for t in ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL")):
+        return "number"
+    return "text"
+
+
+def flag_is(target: str, column: ColumnProfile, holds: bool) -> str:
+    """SQL that is true where the flag ``column`` holds (``holds``) or does not: BOOLEAN, 0/1 or yes/no text."""
+    storage = _flag_storage(column)
+    if storage == "boolean":
+        return f"{target} = {'TRUE' if holds else 'FALSE'}"
+    if storage == "number":
+        return f"{target} <> 0" if holds else f"{target} = 0"
+    return f"lower(trim(CAST({target} AS VARCHAR))) IN {_YES if holds else _NO}"
+
+
+def flag_number(target: str, column: ColumnProfile) -> str:
+    """The flag as 1/0 (NULL stays NULL), so its average is the share of rows where it holds."""
+    storage = _flag_storage(column)
+    if storage == "boolean":
+        return f"CAST({target} AS INTEGER)"
+    if storage == "number":
+        return f"CASE WHEN {target} <> 0 THEN 1 WHEN {target} = 0 THEN 0 END"
+    norm = f"lower(trim(CAST({target} AS VARCHAR)))"
+    return f"CASE WHEN {norm} IN {_YES} THEN 1 WHEN {norm} IN {_NO} THEN 0 END"
+
+
+# --- safe column expressions (revenue = quantity * unit price) -----------------------------------
+
+_TOKEN = re.compile(r'\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|"(?P<quoted>[^"]+)"|(?P<op>[-+*/()]))')
+
+
+def expr_columns(expr: str) -> list[str]:
+    """The column names in ``expr``; :class:`ToolInputError` when it holds anything but column names
+    (bare or "double quoted"), numbers, + - * / and parentheses."""
+    names, position = [], 0
+    while position < len(expr.rstrip()):
+        match = _TOKEN.match(expr, position)
+        if match is None or match.end() == position:
+            raise ToolInputError(
+                f"Expression '{expr}' has an unexpected character at position {position + 1}.",
+                hint='Use column names, numbers, + - * / and parentheses, e.g. quantity * unit_price or "Lineitem quantity" * price.',
+            )
+        if match.group("name") or match.group("quoted"):
+            names.append(match.group("name") or match.group("quoted"))
+        position = match.end()
+    if not names:
+        raise ToolInputError(f"Expression '{expr}' names no column.", hint="E.g. quantity * unit_price.")
+    return names
+
+
+def compile_expr(expr: str, table_name: str, resolver: _Resolver, ref: Any) -> str:
+    """``expr`` with its column names resolved on ``table_name`` (numbers and money only)."""
+    expr_columns(expr)  # validates the characters
+    out, position = [], 0
+    while position < len(expr.rstrip()):
+        match = _TOKEN.match(expr, position)
+        assert match is not None
+        name = match.group("name") or match.group("quoted")
+        if name:
+            table, column = resolver.column(f"{table_name}.{name}")
+            if column.role not in ("money", "number"):
+                raise ToolInputError(f"'{column.name}' in expression '{expr}' is {column.type}, not a number.")
+            out.append(f"CAST({ref(table, column)} AS DECIMAL(38, 6))" if "INT" in column.type.upper() else ref(table, column))
+        else:
+            out.append(match.group("number") or match.group("op"))
+        position = match.end()
+    sql = " ".join(out)
+    try:
+        sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as err:
+        raise ToolInputError(f"Expression '{expr}' is not a valid formula.", hint="E.g. quantity * unit_price.") from err
+    return f"({sql})"

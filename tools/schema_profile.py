@@ -3,6 +3,12 @@
 The profile is read from the warehouse once and cached in the workspace until
 the warehouse changes. The data tools and the offline planner read it to resolve
 "revenue by country last quarter" to real tables and columns.
+
+Roles come from the column's *words* (``orderValueUSD``, ``Lineitem quantity`` and
+``amt`` are split and expanded first), its type and a sample of its *values*: a 0/1 or
+yes/no column is a flag whatever its name, a column of e-mail addresses or phone numbers
+is personal data whatever its name (and ``phone_verified`` yes/no is a flag, not a phone),
+a zip code, SKU or phone is never money or a number, ``qty`` counts, ``MRR`` is money.
 """
 
 from __future__ import annotations
@@ -18,12 +24,104 @@ from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
-_MONEY_NAME = re.compile(r"(total|amount|revenue|price|cost|spend|value|margin|discount|subtotal|shipping|sales|gmv|clv|ltv|refund|fee|tax|payment|balance|budget|income)", re.I)
-_ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_number$)", re.I)
-PROFILE_VERSION = 3
+PROFILE_VERSION = 4
 _CATEGORY_MAX_VALUES = 60
+_SAMPLE_ROWS = 10_000  # value checks (flags, e-mails, phones, id shapes) read this many rows
 # Personal data is never sampled into the profile (it would reach the model's prompt).
 PII_NAME = re.compile(r"(e_?mail|phone|mobile|first_?name|last_?name|full_?name|surname|street|address|postal|zip|birth|ssn|iban)", re.I)
+
+# --- column names as people write them ---------------------------------------------------------
+
+ABBREVIATIONS = {
+    "amt": "amount", "qty": "quantity", "qnty": "quantity", "cust": "customer", "txn": "transaction", "trx": "transaction",
+    "trans": "transaction", "dt": "date", "ts": "timestamp", "no": "number", "nr": "number", "num": "number",
+    "desc": "description", "cat": "category", "prod": "product", "rev": "revenue", "cnt": "count", "pct": "percent",
+    "avg": "average", "addr": "address", "tel": "telephone", "lineitem": "line item", "mrr": "monthly recurring revenue",
+    "arr": "annual recurring revenue", "ltv": "lifetime value", "clv": "customer lifetime value",
+    "aov": "average order value", "gmv": "gross merchandise value", "dob": "date of birth", "sku": "product code",
+    "acct": "account", "inv": "invoice", "pmt": "payment", "pymt": "payment", "ord": "order", "cnty": "county",
+}
+MONEY_WORDS = frozenset({
+    "total", "amount", "amt", "revenue", "price", "cost", "costs", "spend", "spent", "value", "margin", "discount",
+    "subtotal", "shipping", "sales", "gmv", "clv", "ltv", "refund", "refunds", "fee", "fees", "tax", "taxes", "payment",
+    "payments", "paid", "balance", "budget", "income", "mrr", "arr", "arpu", "charge", "charges", "usd", "eur", "gbp",
+    "chf", "jpy", "cad", "aud", "dollars", "dollar", "euros", "euro", "salary", "wage", "earnings", "profit", "tip", "tips",
+    "deposit", "net", "gross", "turnover", "billing", "billed", "invoiced", "msrp", "rrp",
+})
+CURRENCY_WORDS = {"usd": "USD", "eur": "EUR", "gbp": "GBP", "chf": "CHF", "jpy": "JPY", "cad": "CAD", "aud": "AUD",
+                  "dollars": "USD", "dollar": "USD", "euros": "EUR", "euro": "EUR"}
+# a count, rank, rate or index is a number even when a money word is in its name ("total_orders", "tax_rate")
+COUNT_WORDS = frozenset({
+    "qty", "quantity", "quantities", "count", "counts", "cnt", "units", "unit_count", "items", "pieces", "pcs", "orders",
+    "visits", "sessions", "transactions", "purchases", "installments", "instalments", "days", "weeks", "months", "years",
+    "hours", "minutes", "tenure", "age", "clicks", "opens", "sends", "impressions", "views", "times", "frequency", "seats",
+    "licenses", "users", "employees", "score", "rating", "rank", "ranking", "percent", "pct", "percentage", "rate", "ratio",
+    "share", "sequential", "sequence", "seq", "index", "idx", "position", "version", "level", "tier", "weight", "height",
+    "length", "width", "size", "nps", "stars", "points", "calls", "tickets", "products", "lines", "customers", "members",
+    "activities", "recipients", "bounces", "complaints", "unsubscribes", "deliveries", "conversions", "pageviews",
+    "events", "emails", "messages", "likes", "shares", "followers", "subscribers", "contacts", "leads", "deals",
+})
+# "total", "net" or "value" next to a plural noun count things: "Total Recipients", "Total Opens"
+_WEAK_MONEY = frozenset({"total", "net", "gross", "value", "grand"})
+_MONEY_PLURALS = frozenset({"sales", "charges", "payments", "fees", "taxes", "earnings", "dollars", "euros", "costs",
+                            "refunds", "tips", "discounts", "amounts", "prices", "revenues", "totals", "values", "margins",
+                            "payouts", "proceeds", "receipts", "savings", "credits", "debits", "wages", "profits", "cents"})
+QUANTITY_WORDS = frozenset({"qty", "quantity", "quantities", "units", "pieces", "pcs"})
+ID_WORDS = frozenset({"id", "key", "uuid", "guid", "identifier"})
+NUMBER_SUFFIX = frozenset({"no", "nr", "num", "number", "ref", "reference"})
+# values that are codes, never amounts: a zip code, SKU or phone is not a number to add up
+CODE_WORDS = frozenset({
+    "zip", "zipcode", "postcode", "postal", "sku", "ean", "upc", "isbn", "gtin", "phone", "mobile", "telephone", "fax",
+    "code", "iban", "ssn", "msisdn", "imei", "barcode", "plz",
+})
+FLAG_HINTS = frozenset({
+    "is", "has", "flag", "opt", "opted", "optin", "optout", "subscribed", "unsubscribed", "active", "verified",
+    "churn", "churned", "exited", "converted", "consent", "accepts", "accepted", "enabled", "vip", "member",
+    "premium", "fraud", "default", "defaulted", "returned", "cancelled", "canceled", "paid", "refunded", "bounced",
+    "blocked", "deleted", "archived", "test", "gift", "repeat", "new", "returning", "married", "dependents", "partner",
+})
+YES_VALUES = ("yes", "y", "true", "t", "1")
+NO_VALUES = ("no", "n", "false", "f", "0")
+EMAIL_VALUE = r"^[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"  # no "%": a PostgreSQL driver reads it as a placeholder
+# "+49 30 1234567", "(555) 123-4567", "555.123.4567" — a leading + or separators; never a date
+PHONE_VALUE = r"^\+?[0-9]{0,3}[ .-]?\(?[0-9]{2,5}\)?([ .-]?[0-9]{2,5}){1,4}$"
+_DATE_LIKE = r"^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}"
+# "#1001", "ORD-0042", "INV2025001", "C00017": letters (optional) then a run of digits
+ID_VALUE = r"^#?[A-Za-z]{0,5}[-_/]?[0-9]{3,}[A-Za-z0-9-]*$"
+
+
+def name_words(name: str) -> list[str]:
+    """A column or table name as lower-case words: ``orderValueUSD`` → order, value, usd;
+    ``Lineitem quantity`` → lineitem, quantity; ``CustomerID`` → customer, id; ``MRR`` → mrr."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", spaced)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
+
+
+def name_phrase(name: str) -> str:
+    """The name as a person would say it, abbreviations spelled out: ``Lineitem qty`` → "line item quantity"."""
+    return " ".join(ABBREVIATIONS.get(w, w) for w in name_words(name))
+
+
+def _is_id_name(words: list[str]) -> bool:
+    if not words:
+        return False
+    if words[-1] in ID_WORDS or words[0] == "id":
+        return True
+    if len(words) > 1 and words[-1] in NUMBER_SUFFIX and words[0] not in ("num", "number", "n", "no", "total"):
+        return True
+    last = words[-1]  # "customerid", "orderid" written as one word
+    return len(words) == 1 and len(last) > 4 and last.endswith("id") and last[:-2] in ENTITY_WORDS | ORDER_WORDS
+
+
+ENTITY_WORDS = frozenset({
+    "customer", "cust", "client", "user", "member", "buyer", "shopper", "account", "acct", "subscriber", "patron",
+    "guest", "contact", "visitor", "player", "donor", "household", "consumer", "purchaser", "person", "profile",
+})
+ORDER_WORDS = frozenset({
+    "order", "orders", "invoice", "inv", "transaction", "txn", "trx", "trans", "receipt", "basket", "purchase",
+    "booking", "cart", "checkout", "sale", "ticket", "reservation", "payment", "subscription", "ord",
+})
 
 
 @dataclass(slots=True)
@@ -36,6 +134,15 @@ class ColumnProfile:
     max: str | None = None
     description: str | None = None  # from the semantic model
     pii: bool = False  # personal data: never sampled, masked before an external model sees it
+    synonyms: list[str] = field(default_factory=list)  # other words people use for it (semantic.yaml)
+    unit: str | None = None  # "count" for quantities; a currency code for money when the name says it
+    pattern: str | None = None  # what the values look like: "email", "phone" or "id" ("#1001", "C-0042")
+    distinct: int | None = None  # distinct non-empty values (ids and e-mails: is it repeated across rows?)
+    nulls: int | None = None
+
+    @property
+    def words(self) -> list[str]:
+        return name_words(self.name)
 
 
 @dataclass(slots=True, eq=False)
@@ -49,6 +156,8 @@ class TableProfile:
     main_date: str | None = None
     grain: str | None = None
     description: str | None = None
+    synonyms: list[str] = field(default_factory=list)
+    order_key: str | None = None  # the order a row belongs to (repeats when rows are line items)
 
     def column(self, name: str) -> ColumnProfile | None:
         lowered = name.lower()
@@ -59,14 +168,16 @@ class TableProfile:
 
     @property
     def key(self) -> str | None:
-        """The table's own id column: the declared primary key, else ``<singular table>_id`` or ``id``."""
+        """The table's own id column: the declared primary key, else ``<singular table>_id`` or ``id``
+        (as written in the file: ``Transaction ID`` is the key of ``transactions``)."""
         if self.primary_key:
             return self.primary_key
         singular = self.name[:-1] if self.name.endswith("s") else self.name
         for candidate in (f"{singular}_id", "id"):
             if self.column(candidate):
                 return candidate
-        return None
+        wanted = [*name_words(singular), "id"]
+        return next((c.name for c in self.columns if name_words(c.name) in (wanted, ["id"])), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +206,14 @@ class MetricFilter:
 class MetricDefinition:
     """A named business metric over one table (from the semantic model).
 
-    Exactly one of: ``agg`` (with ``column`` unless counting rows), ``ratio`` (two other
+    Exactly one of: ``agg`` (with ``column`` or ``expr`` unless counting rows), ``ratio`` (two other
     metrics, numerator / denominator) or ``min_orders`` (share of the table's customers with
-    at least that many rows in each group — a repeat rate). ``where`` keeps only the rows
-    the metric counts (all conditions hold); it filters this metric, not the whole query.
+    at least that many rows — or distinct ``column`` values, e.g. orders of line items — in each
+    group: a repeat rate). ``where`` keeps only the rows the metric counts (all conditions hold);
+    it filters this metric, not the whole query. ``customer_type`` ("new" | "returning") on a
+    distinct count of the customer key counts only customers whose row is (not) their first
+    by the table's main date: new customers in a period are those whose first purchase falls in it.
+    A ``unit: percent`` ratio or flag average is a percentage (0–100).
     """
 
     name: str
@@ -110,6 +225,9 @@ class MetricDefinition:
     description: str | None = None
     unit: str | None = None  # money | count | percent | number
     where: tuple[MetricFilter, ...] = ()
+    expr: str | None = None  # "quantity * unit_price": column names, numbers, + - * / and parentheses
+    customer_type: str | None = None
+    synonyms: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -148,7 +266,8 @@ class SchemaProfile:
         return next((fk for other, fk, _ in self.parents(table) if other is parent), None)
 
     def main_date(self, table: TableProfile) -> ColumnProfile | None:
-        """The date a time range on ``table`` means: declared, else ``<singular>_date``/``date``/``created_at``."""
+        """The date a time range on ``table`` means: declared, else ``<singular>_date``/``date``/``created_at``,
+        else the date whose name says when the row happened (``Created at`` before ``Paid at``)."""
         dates = table.by_role("date")
         if table.main_date and (declared := table.column(table.main_date)) is not None:
             return declared
@@ -156,7 +275,7 @@ class SchemaProfile:
         for column in dates:
             if column.name.lower() in {f"{singular}_date", "date", "created_at", f"{singular}_ts"}:
                 return column
-        return dates[0] if dates else None
+        return min(dates, key=lambda c: (_date_rank(c.name, table.name), dates.index(c))) if dates else None
 
     def metric(self, name: str) -> MetricDefinition | None:
         return self.metrics.get(name) or next((m for k, m in self.metrics.items() if k.lower() == name.lower()), None)
@@ -177,19 +296,77 @@ class SchemaProfile:
         )
 
 
+_WHEN_WORDS = ("order", "purchase", "transaction", "invoice", "sale", "booking", "event", "created", "placed", "date",
+               "timestamp", "ts", "time", "sent", "occurred", "visit", "session", "activity")
+_LATER_WORDS = frozenset({"updated", "modified", "deleted", "cancelled", "canceled", "shipped", "fulfilled", "delivered",
+                          "paid", "closed", "processed", "refunded", "expires", "expiry", "expiration", "due", "end",
+                          "birth", "dob", "last", "first"})
+
+
+def _date_rank(name: str, table: str) -> int:
+    """Lower is more likely the date a row happened: ``Created at``, ``order_date``, ``InvoiceDate``."""
+    words = set(name_words(name))
+    table_words = set(name_words(table)) | {w.rstrip("s") for w in name_words(table)}
+    if words & _LATER_WORDS:
+        return 3
+    if words & table_words:
+        return 0
+    if words & set(_WHEN_WORDS):
+        return 1
+    return 2
+
+
 def _role_for(column: str, dtype: str) -> Role:
+    """The role the name and type say (values may still change it: see :func:`_profile_table`)."""
     upper = dtype.upper()
     if upper.startswith(("DATE", "TIMESTAMP")):
         return "date"
     if upper.startswith("BOOL"):
         return "flag"
-    numeric = any(t in upper for t in ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL"))
-    if _ID_NAME.search(column) and (numeric or "CHAR" in upper or upper in {"TEXT", "UUID"}):
+    numeric = _is_numeric(upper)
+    textual = "CHAR" in upper or upper in {"TEXT", "UUID", "STRING"}
+    words = name_words(column)
+    if _is_id_name(words) and (numeric or textual):
         return "id"
+    if set(words) & CODE_WORDS:
+        return "text"  # a zip code, SKU or phone number: never summed (may become a category)
     if numeric:
-        is_integer = "INT" in upper and "INTERVAL" not in upper
-        return "money" if _MONEY_NAME.search(column) and not is_integer else "number"
+        return "money" if _money_name(words) else "number"
     return "text"
+
+
+def _counts_things(words: list[str]) -> bool:
+    """``Number of Sales Activities``, ``total_orders``, ``Total Recipients``: a count, not an amount."""
+    if not words:
+        return False
+    if words[0] in ("number", "num", "no", "count", "cnt", "n") and len(words) > 1:
+        return True
+    if set(words) & COUNT_WORDS:
+        return True
+    plural = [w for w in words if len(w) > 3 and w.endswith("s") and not w.endswith("ss") and w not in _MONEY_PLURALS
+              and w not in MONEY_WORDS]
+    return bool(plural) and not (set(words) & MONEY_WORDS) - _WEAK_MONEY
+
+
+def _money_name(words: list[str]) -> bool:
+    return bool(set(words) & (MONEY_WORDS | _MONEY_PLURALS)) and not _counts_things(words)
+
+
+def _is_numeric(upper: str) -> bool:
+    return any(t in upper for t in ("INT", "DECIMAL", "NUMERIC", "DOUBLE", "FLOAT", "REAL")) and "INTERVAL" not in upper
+
+
+def _is_integer(upper: str) -> bool:
+    return "INT" in upper and "INTERVAL" not in upper and "POINT" not in upper
+
+
+def _unit_for(column: ColumnProfile) -> str | None:
+    words = set(column.words)
+    if column.role == "money":
+        return next((CURRENCY_WORDS[w] for w in column.words if w in CURRENCY_WORDS), None)
+    if column.role == "number" and words & QUANTITY_WORDS:
+        return "count"
+    return None
 
 
 def profile_warehouse(warehouse: Warehouse) -> SchemaProfile:
@@ -200,10 +377,32 @@ def profile_warehouse(warehouse: Warehouse) -> SchemaProfile:
     return SchemaProfile(tables=profiles)
 
 
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _run(warehouse: Warehouse, sql: str) -> list[Any]:
+    """One row of aggregates; written in DuckDB's dialect, rendered in the warehouse's."""
+    if warehouse.dialect != "duckdb":
+        import sqlglot
+
+        sql = sqlglot.transpile(sql, read="duckdb", write=warehouse.dialect)[0]
+    return list(warehouse.query(sql, row_cap=1).rows[0])
+
+
 def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
     columns = [ColumnProfile(c.name, c.type, _role_for(c.name, c.type)) for c in info.columns]
-    quote = '"{}"'.format
-    text_cols = [c for c in columns if c.role == "text" and not PII_NAME.search(c.name)]
+    if info.rows:
+        _refine_by_values(warehouse, info, columns)
+    for column in columns:
+        if column.role != "flag" and PII_NAME.search(column.name):
+            column.pii = True
+    quote = _quote
+    text_cols = [c for c in columns if c.role == "text" and not c.pii and c.pattern is None]
     if text_cols and info.rows:
         # One pass: distinct counts of every text column on a sample decide what is a category.
         selects = ", ".join(f"approx_count_distinct({quote(c.name)})" for c in text_cols)
@@ -221,13 +420,79 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
                 column.values = [str(r[0]) for r in rows]
     ranged = [c for c in columns if c.role in ("date", "money", "number")]
     if ranged and info.rows:
-        selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)})" for c in ranged)
+        selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)}), count(*) - count({quote(c.name)})" for c in ranged)
         row = warehouse.query(f"SELECT {selects} FROM {quote(info.name)}", row_cap=1).rows[0]
         for i, column in enumerate(ranged):
-            low, high = row[2 * i], row[2 * i + 1]
+            low, high = row[3 * i], row[3 * i + 1]
             column.min = None if low is None else str(low)
             column.max = None if high is None else str(high)
+            column.nulls = int(row[3 * i + 2] or 0)
+    keys = [c for c in columns if c.role == "id" or c.pattern == "email"]
+    if keys and info.rows:
+        # repeated or unique: an id that repeats is a customer (or order) key of a transaction log
+        # an empty key, or a placeholder such as 0 or '' (a guest checkout), belongs to nobody
+        counts_row = _run(warehouse, "SELECT " + ", ".join(
+            f"count(DISTINCT {quote(c.name)}), count(*) FILTER (WHERE {quote(c.name)} IS NULL OR "
+            f"trim(CAST({quote(c.name)} AS VARCHAR)) IN ('', '0', '-1', 'guest', 'null', 'none', 'n/a'))"
+            for c in keys) + f" FROM {quote(info.name)}")
+        for i, column in enumerate(keys):
+            column.distinct, column.nulls = int(counts_row[2 * i] or 0), int(counts_row[2 * i + 1] or 0)
+    for column in columns:
+        column.unit = _unit_for(column)
     return TableProfile(info.name, info.rows, columns)
+
+
+def _refine_by_values(warehouse: Warehouse, info: TableInfo, columns: list[ColumnProfile]) -> None:
+    """Roles the values decide, from one scan of a sample: yes/no and 0/1 flags, e-mail and phone
+    columns (personal data whatever their name), id-shaped text ("#1001", "INV-0042")."""
+    probes: list[str] = []
+    plan: list[tuple[ColumnProfile, str]] = []
+    yes = ", ".join(_literal(v) for v in YES_VALUES)
+    no = ", ".join(_literal(v) for v in NO_VALUES)
+    for column in columns:
+        upper = column.type.upper()
+        q = _quote(column.name)
+        if ("CHAR" in upper or upper in {"TEXT", "STRING"}) and column.role in ("text", "id"):
+            norm = f"lower(trim({q}))"
+            probes += [
+                f"count({q})",
+                f"count(*) FILTER (WHERE {norm} IN ({yes}))",
+                f"count(*) FILTER (WHERE {norm} IN ({no}))",
+                f"count(*) FILTER (WHERE regexp_matches(trim({q}), {_literal(EMAIL_VALUE)}))",
+                f"count(*) FILTER (WHERE regexp_matches(trim({q}), {_literal(PHONE_VALUE)}) "
+                f"AND NOT regexp_matches(trim({q}), {_literal(_DATE_LIKE)}) "
+                f"AND length(regexp_replace({q}, '[^0-9]', '', 'g')) BETWEEN 7 AND 15)",
+                f"count(*) FILTER (WHERE regexp_matches(trim({q}), {_literal(ID_VALUE)}))",
+                f"count(DISTINCT {q})",
+            ]
+            plan.append((column, "text"))
+        elif _is_integer(upper) and column.role in ("number", "money", "text"):
+            probes += [f"count({q})", f"count(*) FILTER (WHERE {q} = 1)", f"count(*) FILTER (WHERE {q} = 0)"]
+            plan.append((column, "int"))
+    if not probes:
+        return
+    row = iter(_run(warehouse, f"SELECT {', '.join(probes)} FROM (SELECT * FROM {_quote(info.name)} LIMIT {_SAMPLE_ROWS}) AS s"))
+    for column, kind in plan:
+        words = set(column.words)
+        if kind == "int":
+            filled, ones, zeros = (int(next(row) or 0) for _ in range(3))
+            binary = filled > 0 and ones + zeros == filled
+            counted = _counts_things(column.words) or column.words[-1].endswith("s") and not words & FLAG_HINTS
+            if binary and not counted and not words & MONEY_WORDS and ((ones and zeros) or words & FLAG_HINTS):
+                column.role = "flag"
+            continue
+        filled, yes_n, no_n, emails, phones, ids, distinct = (int(next(row) or 0) for _ in range(7))
+        if not filled:
+            continue
+        if yes_n + no_n == filled and ((yes_n and no_n) or words & FLAG_HINTS) and column.role != "id":
+            column.role = "flag"
+        elif emails >= 0.8 * filled:
+            column.pattern, column.pii = "email", True
+        elif phones >= 0.8 * filled and not words & (ID_WORDS | ORDER_WORDS | {"sku", "code"}):
+            column.pattern, column.pii = "phone", True
+            column.role = "text"
+        elif ids >= 0.9 * filled and distinct >= 5 and not words & CODE_WORDS:
+            column.pattern, column.role = "id", "id"
 
 
 def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:

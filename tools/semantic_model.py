@@ -19,22 +19,30 @@ import copy
 import difflib
 import logging
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.errors import SemanticModelError
+from assistant.errors import SemanticModelError, ToolInputError
 from assistant.settings import private_dir, write_private
-from tools.query_spec import Filter, QuerySpec, filter_problem
+from tools.query_spec import Filter, QuerySpec, expr_columns, filter_problem
 from tools.schema_profile import (
+    CURRENCY_WORDS,
+    ENTITY_WORDS,
+    ORDER_WORDS,
     PII_NAME,
+    QUANTITY_WORDS,
+    ColumnProfile,
     MetricDefinition,
     MetricFilter,
     Relationship,
     SchemaProfile,
     TableProfile,
+    name_phrase,
+    name_words,
 )
 
 if TYPE_CHECKING:
@@ -43,26 +51,39 @@ if TYPE_CHECKING:
 log = logging.getLogger("mara.semantic")
 FILE_NAME = "semantic.yaml"
 _RELATIONSHIP = re.compile(r"^\s*(\w+)\.(\w+)\s*->\s*(\w+)\.(\w+)\s*$")
-_REVENUE_NAMES = (
-    "revenue_usd", "total_usd", "amount_usd", "net_total_usd", "revenue", "total", "net_total", "amount", "sales",
-)
 _HEADER = """\
 # Mara semantic model: what the tables in this workspace mean.
 # Generated from the data; edit freely. Declared values override what Mara infers
 # from column names. `mara data model --check` validates this file against the data.
 #
-# tables.<name>: grain, primary_key, customer_key, main_date, dates, money, categories, pii
+# tables.<name>: grain, primary_key, customer_key, order_key, main_date, dates, money, categories, pii,
+#                synonyms (other words for the table), columns.<col>: {description, synonyms}
 # relationships: many-to-one links, "orders.customer_id -> customers.customer_id"
-# metrics.<name>: table + one of  agg (count|count_distinct|sum|avg|min|max) [+ column]
+# metrics.<name>: table + one of  agg (count|count_distinct|sum|avg|min|max) [+ column, or expr:
+#                   column names, numbers, + - * / and parentheses, e.g. quantity * unit_price]
 #                 | ratio: [numerator metric, denominator metric]
-#                 | min_orders: N  (share of the table's customers with N+ rows: a repeat rate)
+#                 | min_orders: N [+ column]  (share of the table's customers with N+ rows, or N+
+#                   distinct values of column such as an order id of line items: a repeat rate)
+#                 [+ customer_type: new | returning, on count_distinct of the customer key: customers
+#                   whose first row by main_date is (not) among the rows counted]
+#                 [+ synonyms: other words people use for the metric]
+#                 unit: percent makes a ratio or a flag average a percentage (0-100).
 #                 [+ where: rows the metric counts, every condition must hold; other metrics
 #                   in the same question still see all rows. Ops: = != > >= < <= in, not in,
 #                   between, contains (quote '!='). A ratio takes the where of its two parts.]
 #                   where: [{column: status, op: not in, value: [cancelled, returned]}]
 """
-_STATUS_NAME = re.compile(r"^(order_|payment_)?(status|state)$", re.I)
+_STATUS_NAME = re.compile(r"^((order|payment|financial|transaction|invoice)[_ ]?)?(status|state)$", re.I)
 _EXCLUDED_STATUS = re.compile(r"cancel|return|refund|void|fail|declin|reject|chargeback", re.I)
+
+
+class ColumnModel(BaseModel):
+    """What one column means, in words: a description and the other names people use for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = None
+    synonyms: list[str] = Field(default_factory=list)
 
 
 class TableModel(BaseModel):
@@ -79,6 +100,9 @@ class TableModel(BaseModel):
     money: list[str] = Field(default_factory=list)
     categories: dict[str, list[str]] = Field(default_factory=dict, description="Categorical columns and their values.")
     pii: list[str] = Field(default_factory=list, description="Personal data: never sampled, masked for external models.")
+    order_key: str | None = Field(default=None, description="Column identifying the order a row belongs to (repeats on line items).")
+    synonyms: list[str] = Field(default_factory=list, description="Other words people use for this table.")
+    columns: dict[str, ColumnModel] = Field(default_factory=dict, description="Column descriptions and synonyms.")
 
 
 class MetricModel(BaseModel):
@@ -96,14 +120,23 @@ class MetricModel(BaseModel):
     where: list[Filter] = Field(
         default_factory=list, description="Only rows where every condition holds count, e.g. status not in [cancelled]."
     )
+    expr: str | None = Field(default=None, description="Instead of column: e.g. quantity * unit_price.")
+    customer_type: Literal["new", "returning"] | None = None
+    synonyms: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_kind(self) -> MetricModel:
         kinds = [k for k in ("agg", "ratio", "min_orders") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError("give exactly one of agg, ratio or min_orders")
-        if self.agg and self.agg != "count" and not self.column:
+        if self.expr and self.column:
+            raise ValueError("give column or expr, not both")
+        if self.expr and self.agg not in ("sum", "avg", "min", "max"):
+            raise ValueError("expr needs agg sum, avg, min or max")
+        if self.agg and self.agg != "count" and not (self.column or self.expr):
             raise ValueError(f"agg '{self.agg}' needs a column")
+        if self.customer_type and (self.agg != "count_distinct" or not self.column):
+            raise ValueError("customer_type needs agg count_distinct of the customer key column")
         if self.ratio and self.where:
             raise ValueError("a ratio takes the where of its two metrics; put where on them instead")
         return self
@@ -172,7 +205,13 @@ def save_semantic_model(model: SemanticModel, path: Path) -> None:
     for table in data["tables"].values():
         for key in [k for k, v in table.items() if v in ([], {})]:
             del table[key]
+    for table in data["tables"].values():
+        for column in table.get("columns", {}).values():
+            if not column.get("synonyms"):
+                column.pop("synonyms", None)
     for metric in data["metrics"].values():
+        if not metric.get("synonyms"):
+            metric.pop("synonyms", None)
         if "ratio" in metric:
             metric["ratio"] = list(metric["ratio"])
         if metric.get("where"):  # one condition per line: {column: status, op: not in, value: [...]}
@@ -203,95 +242,587 @@ _Dumper.add_representer(
 
 
 def generate_semantic_model(profile: SchemaProfile) -> SemanticModel:
-    """A model inferred from the profile's column roles and names (what Mara assumes anyway)."""
+    """A model inferred from the profile's column roles, names and values (what Mara assumes anyway)."""
+    return infer_semantic_model(profile)[0]
+
+
+@dataclass(slots=True)
+class Inference:
+    """What was inferred for one table, to say in a few plain lines on ``mara data load``."""
+
+    table: str
+    rows: int
+    grain: str | None = None
+    customer_key: str | None = None
+    order_key: str | None = None
+    main_date: str | None = None
+    revenue: str | None = None  # "sum of total_usd" or "sum of quantity * unit_price"
+    flags: list[str] = field(default_factory=list)
+    metrics: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.table}: {self.grain or 'one row per record'} ({self.rows:,} rows)"]
+        if self.customer_key:
+            out.append(f"customer key: {self.customer_key} (\"customers\" counts distinct {self.customer_key}, not rows)")
+        if self.order_key:
+            out.append(f"order key: {self.order_key}")
+        if self.main_date:
+            out.append(f"time ranges use: {self.main_date}")
+        if self.revenue:
+            out.append(f"revenue: {self.revenue}")
+        if self.flags:
+            out.append(f"flags (each a filter and a rate): {', '.join(self.flags)}")
+        out.append(f"metrics added: {', '.join(self.metrics)}" if self.metrics else "metrics added: none")
+        out += [f"note: {n}" for n in self.notes]
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        return {"table": self.table, "rows": self.rows, "grain": self.grain, "customer_key": self.customer_key,
+                "order_key": self.order_key, "main_date": self.main_date, "revenue": self.revenue, "flags": self.flags,
+                "metrics": self.metrics, "notes": self.notes, "lines": self.lines()}
+
+
+def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[str, Inference]]:
+    """The generated model, and per table what was inferred (grain, keys, revenue, flags, metrics, doubts)."""
     tables: dict[str, TableModel] = {}
+    facts: dict[str, _Fact] = {}
+    inferred = {t.name: Inference(t.name, t.rows) for t in profile.tables}
     customers = _customers_table(profile)
+    entities = {t.name: k for t in profile.tables if (k := _entity_key(t)) is not None}
     for table in profile.tables:
+        info = inferred[table.name]
         main = profile.main_date(table)
+        key = table.key or entities.get(table.name)
         customer_key = None
         if customers is not None and customers.key:
             customer_key = customers.key if table is customers else profile.link_column(table, customers)
-        key = table.key
+        if table.name in entities:
+            customer_key = customer_key or entities[table.name]
+        elif customer_key is None:
+            customer_key = _log_customer_key(table, info)
+        order_key = None if table.name in entities else _order_key(table, customer_key)
+        order_column = table.column(order_key) if order_key else None
+        repeats = order_column is not None and _repeats(order_column, table.rows)
+        partial = order_column is not None and bool(order_column.nulls)  # filled on some rows only
+        event = _event_column(table)
         singular = table.name[:-1] if table.name.endswith("s") else table.name
+        grain = f"one row per {singular.replace('_', ' ')}" + (f" ({key})" if key else "")
+        if event is not None:
+            grain = f"one row per event ({event.name})"
+        elif repeats:
+            grain = f"one row per line item; {order_key} repeats (an order has several rows)"
+        elif order_key and order_key != key and not partial:
+            grain = f"one row per order ({order_key})"
+        dates = table.by_role("date")
+        if main is not None and len(dates) > 1:
+            info.notes.append(f"{len(dates)} date columns ({', '.join(c.name for c in dates)}); time ranges use {main.name}")
         tables[table.name] = TableModel(
-            grain=f"one row per {singular.replace('_', ' ')}" + (f" ({key})" if key else ""),
+            grain=grain,
             primary_key=key,
             customer_key=customer_key,
+            order_key=order_key if order_key != key else None,
             main_date=main.name if main is not None else None,
-            dates=[c.name for c in table.by_role("date")],
+            dates=[c.name for c in dates],
             money=[c.name for c in table.by_role("money")],
-            categories={c.name: list(c.values) for c in table.by_role("category")},
+            categories={c.name: c.values for c in table.by_role("category") if c.values},
             pii=[c.name for c in table.columns if c.pii or (PII_NAME.search(c.name) and c.role != "flag")],
+            synonyms=_table_synonyms(table),
+            columns={c.name: ColumnModel(synonyms=[s]) for c in table.columns if (s := _column_synonym(c.name))},
         )
+        info.grain, info.customer_key, info.main_date = grain, customer_key, main.name if main is not None else None
+        info.order_key = order_key
+        info.flags = [c.name for c in table.by_role("flag")]
+        if table.rows == 0:
+            info.notes.append(f"{table.name} has no rows: no metrics inferred (load data with rows to get them)")
+            continue
+        if table.name in entities:
+            info.notes.append(f"{table.name} lists {'customers' if table is customers else 'people or accounts'}: "
+                              "one row each, so \"how many\" counts rows")
+            continue
+        revenue = _revenue(table, info)
+        if revenue is not None and (customer_key not in (None, key) or order_key):
+            facts[table.name] = _Fact(table, revenue, customer_key if customer_key != key else None, order_key,
+                                      repeats or partial)
+    for table in profile.tables:
+        if table.name not in facts:
+            inferred[table.name].revenue = None  # a money column of a table that is not a purchase log
     relationships = [
         f"{table.name}.{fk} -> {other.name}.{key}" for table in profile.tables for other, fk, key in profile.parents(table)
     ]
-    return SemanticModel(tables=tables, relationships=relationships, metrics=_standard_metrics(profile, tables))
+    metrics = _standard_metrics(profile, tables, facts, customers, inferred)
+    owner = metrics["revenue"].table if "revenue" in metrics else None
+    for name in facts:
+        if owner is not None and name != owner:
+            inferred[name].notes.append(f"revenue, orders and customers metrics are defined on {owner}; "
+                                        f"questions about {name} use its columns")
+    for table in profile.tables:
+        if table.rows:
+            _event_metrics(table, metrics, inferred[table.name])
+            _flag_metrics(table, metrics)
+        if table.name in entities and not set(name_words(table.name)) & {"customer", "customers"}:
+            tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
+    for name, metric in metrics.items():
+        inferred[metric.table].metrics.append(name)
+    return SemanticModel(tables=tables, relationships=relationships, metrics=metrics), inferred
+
+
+@dataclass(slots=True)
+class _Fact:
+    """A table of purchases: what revenue sums, who the customer is, what an order is."""
+
+    table: TableProfile
+    revenue: tuple[str, str | None, list[str]]  # (column, or None with an expression; expression; alternatives)
+    customer_key: str | None
+    order_key: str | None
+    line_items: bool
+
+
+def _entity_key(table: TableProfile) -> str | None:
+    """The key of a table that lists people or accounts (customers, contacts, members, accounts): its
+    own unique id — or unique e-mail — when its name or that id says so; None for other tables."""
+    words = name_words(table.name)
+    named = bool(words) and (words[-1] in _PLURAL_ENTITIES or words[-1] in ENTITY_WORDS)
+    key = table.key
+    column = table.column(key) if key else None
+    unique = column is not None and (column.distinct is None or column.distinct + (column.nulls or 0) >= table.rows)
+    if key and unique and (named or name_words(key)[0] in ENTITY_WORDS):
+        return key
+    if not named:
+        return None
+    ids = [c for c in table.columns if (c.role == "id" or c.pattern == "email") and c.distinct is not None
+           and c.distinct >= table.rows > 0 and not c.nulls]
+    ids.sort(key=lambda c: (c.role != "id", table.columns.index(c)))
+    return ids[0].name if ids else None
 
 
 def _customers_table(profile: SchemaProfile) -> TableProfile | None:
-    named = [t for t in profile.tables if t.key and t.key.lower().startswith(("customer", "client", "user", "member"))]
+    """The customer (or account, user, member) table: its own key names the customer and is unique."""
+    named = []
+    for t in profile.tables:
+        key = t.key
+        if not key:
+            continue
+        column = t.column(key)
+        unique = column is None or column.distinct is None or column.distinct + (column.nulls or 0) >= t.rows
+        words = name_words(key)
+        if unique and (words[0] in ENTITY_WORDS or (words == ["id"] and set(name_words(t.name)) & _PLURAL_ENTITIES)):
+            named.append(t)
     return min(named, key=lambda t: len(t.name)) if named else None
 
 
-def _standard_metrics(profile: SchemaProfile, tables: dict[str, TableModel]) -> dict[str, MetricModel]:
-    """revenue, orders, aov, active_customers and repeat_rate on the order (header) table, when there is one."""
-    candidates = [
-        t for t in profile.tables
-        if tables[t.name].customer_key and tables[t.name].customer_key != t.key and t.key and tables[t.name].main_date
-        and _revenue_name(t)
-    ]
-    if not candidates:
+_PLURAL_ENTITIES = frozenset({"customers", "clients", "users", "members", "accounts", "subscribers", "buyers", "shoppers",
+                              "contacts", "patrons", "donors", "households", "guests", "players", "customer", "account"})
+
+
+def _repeats(column: ColumnProfile | None, rows: int) -> bool:
+    """Whether the column's values repeat across rows (a customer with several orders; an order of several lines)."""
+    if column is None or column.distinct is None:
+        return False
+    return 0 < column.distinct < rows - (column.nulls or 0)
+
+
+def _log_customer_key(table: TableProfile, info: Inference) -> str | None:
+    """The customer of a transaction log without a customer table: the repeated customer id, else the
+    repeated e-mail column. Several candidates: the id wins and a note says which others exist."""
+    ranked: list[tuple[int, str]] = []
+    for column in table.columns:
+        words = set(column.words)
+        if not _repeats(column, table.rows):
+            continue
+        if column.role == "id" and words & ENTITY_WORDS:
+            ranked.append((0, column.name))
+        elif column.pattern == "email" or (column.pii and words & {"email", "mail"}):
+            ranked.append((1, column.name))
+    if not ranked:
+        return None
+    ranked.sort()
+    best = table.column(ranked[0][1])
+    emails = [n for rank, n in ranked if rank == 1]
+    if best is not None and best.role == "id" and emails and (best.nulls or 0) > 0.05 * table.rows:
+        email = table.column(emails[0])
+        if email is not None and (email.nulls or 0) < (best.nulls or 0):
+            info.notes.append(f"{best.name} is empty or 0 on {best.nulls} of {table.rows} rows (guest checkouts?): "
+                              f"customers are identified by {email.name}")
+            ranked = [(0, email.name)] + [r for r in ranked if r[1] != email.name]
+    if len(ranked) > 1:
+        others = ", ".join(n for _, n in ranked[1:])
+        info.notes.append(f"customers are identified by {ranked[0][1]}; {others} could also identify them "
+                          f"(set tables.{table.name}.customer_key to change)")
+    return ranked[0][1]
+
+
+def _order_key(table: TableProfile, customer_key: str | None) -> str | None:
+    """The order a row belongs to: an id named for orders/invoices/transactions, else the table's own key."""
+    ranked: list[tuple[int, int, str]] = []  # (has empty rows, strength, name)
+    key = table.key
+    table_words = set(name_words(table.name)) | {w.rstrip("s") for w in name_words(table.name)}
+    for position, column in enumerate(table.columns):
+        words = set(column.words)
+        if column.name == customer_key or column.role != "id" and column.pattern != "id":
+            continue
+        if (column.nulls or 0) > 0.5 * table.rows and not words & _STRONG_ORDER:
+            continue  # a payment reference filled on a few rows says nothing about orders
+        if words & _STRONG_ORDER:
+            strength = 0
+        elif column.name == key and table_words & ORDER_WORDS:
+            strength = 1
+        elif words & ORDER_WORDS:
+            strength = 2
+        elif (column.pattern == "id" and not words & ENTITY_WORDS and not words & _ITEM_WORDS
+              and table.by_role("money") and table.by_role("date")):
+            strength = 3  # "Name" = "#1001" in a store's order export
+        else:
+            continue
+        ranked.append((1 if column.nulls else 0, strength, position, column.name))  # type: ignore[arg-type]
+    return min(ranked)[-1] if ranked else None  # type: ignore[return-value]
+
+
+_STRONG_ORDER = frozenset({"order", "orders", "invoice", "inv", "transaction", "txn", "trx", "receipt", "basket", "booking",
+                           "cart", "checkout", "ord"})
+_ITEM_WORDS = frozenset({"product", "item", "sku", "stock", "variant", "article", "line", "lineitem", "session", "device",
+                         "card", "campaign"})
+
+
+# revenue words, best first; a column with one of _NOT_REVENUE is never revenue
+_REVENUE_SCORE = {"revenue": 6, "sales": 6, "gmv": 6, "turnover": 6, "total": 5, "amount": 4, "amt": 4, "value": 4,
+                  "paid": 4, "payment": 4, "payments": 4, "charge": 4, "charges": 4, "billed": 4, "invoiced": 4,
+                  "spend": 3, "spent": 3, "mrr": 4, "arr": 4, "income": 4, "net": 4, "gross": 4, "earnings": 4,
+                  "subtotal": 3, "price": 1, "msrp": 1, "rrp": 1}
+_NOT_REVENUE = frozenset({"discount", "discounts", "tax", "taxes", "shipping", "cost", "costs", "fee", "fees", "refund",
+                          "refunds", "margin", "budget", "balance", "tip", "tips", "deposit", "profit", "unit", "avg",
+                          "average", "min", "max", "limit", "credit", "salary", "wage", "commission", "vat", "duty",
+                          "refunded", "disputed", "outstanding", "due", "compare"})
+_CURRENCY = frozenset(CURRENCY_WORDS)
+
+
+def _revenue_score(column: ColumnProfile) -> float:
+    words = set(column.words)
+    if words & _NOT_REVENUE:
+        return 0
+    score = max((_REVENUE_SCORE.get(w, 0) for w in words), default=0)
+    # an amount in one named (or converted, account) currency beats one in each row's own currency
+    return score + (0.5 if words & (_CURRENCY | {"converted", "base", "reporting"}) else 0) if score else 0
+
+
+def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, list[str]] | None:
+    """What revenue sums on ``table``: the best-named money column, else quantity * unit price.
+
+    Returns (column or "", expression, close alternatives); says in ``info`` which column was used
+    and which other money columns exist.
+    """
+    money = [c for c in table.by_role("money") if _revenue_score(c) > 0]
+    quantity = next((c for c in table.columns if c.role == "number" and set(c.words) & QUANTITY_WORDS), None)
+    price = next((c for c in table.by_role("money") if set(c.words) & {"price", "msrp", "rrp"} and
+                  not set(c.words) & {"total", "subtotal"}), None)
+    ranked = sorted(money, key=lambda c: (-_revenue_score(c), table.columns.index(c)))
+    best = ranked[0] if ranked else None
+    if best is not None and (_revenue_score(best) >= 3 or quantity is None or price is None):
+        plain = _CURRENCY | {"converted", "base", "reporting"}
+        base = [w for w in best.words if w not in plain]
+        close = [c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in plain] != base]
+        variants = [c.name for c in ranked[1:] if c.name not in close and [w for w in c.words if w not in plain] == base]
+        info.revenue = f"sum of {best.name}"
+        if close:
+            info.notes.append(f"two or more money columns could be revenue: used {best.name}; {', '.join(close)} also "
+                              f"exist{'s' if len(close) == 1 else ''} (edit metrics.revenue in semantic.yaml to use another)")
+        if variants:
+            info.notes.append(f"{best.name} is used for revenue; {', '.join(variants)} hold{'s' if len(variants) == 1 else ''} "
+                              "the same amount in another currency")
+        others = [c.name for c in table.by_role("money") if c is not best and c.name not in close and c.name not in variants]
+        if others:
+            info.notes.append(f"other money columns (not revenue): {', '.join(others)}")
+        return best.name, None, close
+    if quantity is not None and price is not None:
+        expr = f"{_expr_name(quantity.name)} * {_expr_name(price.name)}"
+        info.revenue = f"sum of {quantity.name} * {price.name} (no line total column)"
+        return "", expr, []
+    return None
+
+
+def _expr_name(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f'"{name}"'
+
+
+def _standard_metrics(
+    profile: SchemaProfile, tables: dict[str, TableModel], facts: dict[str, _Fact], customers: TableProfile | None,
+    inferred: dict[str, Inference],
+) -> dict[str, MetricModel]:
+    """revenue, orders, aov, customers (or active_customers), new and returning customers, repeat_rate and units
+    on the purchase table; units and line revenue on its line items."""
+    if not facts:
         return {}
-    orders = min(candidates, key=lambda t: t.rows)  # the header table (orders), not its lines
-    revenue = _revenue_name(orders)
-    customer_key = tables[orders.name].customer_key
+    with_customer = [f for f in facts.values() if f.customer_key]
+    fact = min(with_customer or list(facts.values()),  # the header, not its lines; dated
+               key=lambda f: (profile.main_date(f.table) is None, f.line_items, f.table.rows))
+    orders = fact.table
+    column, expr, close = fact.revenue
     label = orders.name.replace("_", " ")
     excluded, excluding = _excluded_statuses(orders, label)
 
     def where() -> list[Filter]:  # each metric its own copy: editing one leaves the others alone
         return [f.model_copy(deep=True) for f in excluded]
 
-    return {
-        "revenue": MetricModel(table=orders.name, agg="sum", column=revenue, unit="money", where=where(),
-                               description=f"Sum of {orders.name}.{revenue}{excluding}"),
-        "orders": MetricModel(table=orders.name, agg="count", unit="count", where=where(),
-                              description=f"Number of {label}{excluding}"),
-        "aov": MetricModel(table=orders.name, ratio=("revenue", "orders"), unit="money",
-                           description=f"Average order value: revenue / orders{excluding}"),
-        "active_customers": MetricModel(table=orders.name, agg="count_distinct", column=customer_key, unit="count",
-                                        where=where(), description=f"Customers with at least one row in {orders.name}{excluding}"),
-        "repeat_rate": MetricModel(table=orders.name, min_orders=2, unit="percent", where=where(),
-                                   description=f"Share of active customers with 2 or more {label}{excluding}"),
+    also = f" ({', '.join(close)} also {'exists' if len(close) == 1 else 'exist'}: another possible revenue)" if close else ""
+    revenue_text = f"Sum of {orders.name}.{column}" if column else f"Sum of {expr} over {orders.name}"
+    metrics = {
+        "revenue": MetricModel(table=orders.name, agg="sum", column=column or None, expr=expr, unit="money", where=where(),
+                               description=f"{revenue_text}{excluding}{also}", synonyms=["sales", "turnover"]),
     }
+    order_key = fact.order_key if fact.line_items else None
+    revenue_column = orders.column(column) if column else None
+    order_column = orders.column(order_key) if order_key else None
+    # A bare log (no customer table) counts every order and customer, whatever its status, as exports
+    # are read ("how many orders have we had?"); revenue and AOV leave out cancelled/refunded ones.
+    # With a customer table (the demo's shape) every order metric leaves them out, as before.
+    log = customers is None or profile.link_column(orders, customers) is None
+    counted, counting = (([], ", all statuses" if excluding else "") if log else (excluded, excluding))
+
+    def counted_where() -> list[Filter]:
+        return [f.model_copy(deep=True) for f in counted]
+
+    def order_count(filters: list[Filter], words: str) -> MetricModel:
+        if (order_key and revenue_column is not None and order_column is not None and revenue_column.nulls
+                and orders.rows - revenue_column.nulls == order_column.distinct):
+            # the order total is written on one line of each order: an order is a row with a total
+            return MetricModel(table=orders.name, agg="count", column=column, unit="count", where=filters,
+                               description=f"Number of orders: {orders.name} rows with a {column} (one per {order_key}){words}",
+                               synonyms=["transactions", "purchases"])
+        if order_key:
+            return MetricModel(table=orders.name, agg="count_distinct", column=order_key, unit="count", where=filters,
+                               description=f"Number of distinct {order_key} in {orders.name}{words}",
+                               synonyms=["transactions", "purchases"])
+        return MetricModel(table=orders.name, agg="count", unit="count", where=filters, description=f"Number of {label}{words}",
+                           synonyms=[] if label in ("orders", "order") else ["orders"])
+
+    metrics["orders"] = order_count(counted_where(), counting)
+    per_order = "orders"
+    if log and excluded:
+        per_order = "kept_orders"
+        metrics["kept_orders"] = order_count(where(), excluding)
+    metrics["aov"] = MetricModel(table=orders.name, ratio=("revenue", per_order), unit="money",
+                                 description=f"Average order value: revenue / {per_order.replace('_', ' ')}{excluding}",
+                                 synonyms=["average order value", "order value", "average basket"])
+    customer_key = tables[orders.name].customer_key
+    dated = tables[orders.name].main_date is not None
+    noun = "order" if fact.line_items or set(name_words(orders.name)) & {"orders", "order"} else (
+        label[:-1] if label.endswith("s") else label)
+    if customer_key:
+        if not log:
+            metrics["active_customers"] = MetricModel(
+                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=where(),
+                description=f"Customers with at least one row in {orders.name}{excluding}")
+        else:
+            metrics["customers"] = MetricModel(
+                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=counted_where(),
+                description=f"Distinct customers ({customer_key}) in {orders.name}, not rows{counting}",
+                synonyms=["buyers", "shoppers", "clients", "active customers"])
+    if customer_key and dated:
+        metrics["new_customers"] = MetricModel(
+            table=orders.name, agg="count_distinct", column=customer_key, customer_type="new", unit="count", where=counted_where(),
+            description=f"Customers whose first {noun} (by {tables[orders.name].main_date}) falls in the period{counting}",
+            synonyms=["first-time customers", "first-time buyers", "new buyers"])
+        metrics["returning_customers"] = MetricModel(
+            table=orders.name, agg="count_distinct", column=customer_key, customer_type="returning", unit="count",
+            where=counted_where(),
+            description=f"Customers with {'an' if noun[0] in 'aeiou' else 'a'} {noun} in the period whose first {noun} "
+                        f"was earlier{counting}",
+            synonyms=["repeat customers", "existing customers", "returning buyers"])
+    if customer_key:
+        per = f"distinct {order_key}" if order_key else label
+        metrics["repeat_rate"] = MetricModel(
+            table=orders.name, min_orders=2, column=order_key, unit="percent", where=counted_where(),
+            description=f"Share of {'customers' if log else 'active customers'} with 2 or more {per}{counting}",
+            synonyms=["repurchase rate", "returning customer rate"])
+    quantity = _quantity(orders)
+    if quantity is not None:
+        metrics["units"] = MetricModel(table=orders.name, agg="sum", column=quantity.name, unit="count", where=where(),
+                                       description=f"Units sold: sum of {orders.name}.{quantity.name}{excluding}",
+                                       synonyms=["quantity", "items sold", "units sold"])
+    for other in profile.tables:  # line items of the orders: units and line revenue
+        if other is orders or not other.rows or profile.link_column(other, orders) is None:
+            continue
+        info = Inference(other.name, other.rows)
+        quantity = _quantity(other)
+        left_out = f"; includes lines of {excluding[len(', excluding '):]}" if excluding else ""
+        if quantity is not None and "units" not in metrics:
+            metrics["units"] = MetricModel(table=other.name, agg="sum", column=quantity.name, unit="count",
+                                           description=f"Units: sum of {other.name}.{quantity.name}{left_out}",
+                                           synonyms=["quantity", "items sold", "units sold"])
+        line = _revenue(other, info)
+        if line is not None and "line_revenue" not in metrics:
+            column, expr, _ = line
+            text = f"Sum of {other.name}.{column}" if column else f"Sum of {expr} over {other.name}"
+            metrics["line_revenue"] = MetricModel(
+                table=other.name, agg="sum", column=column or None, expr=expr, unit="money",
+                description=f"{text} (revenue by product or line){left_out}", synonyms=["product revenue", "item revenue"])
+            inferred[other.name].revenue = info.revenue
+    return metrics
+
+
+def _quantity(table: TableProfile) -> ColumnProfile | None:
+    return next((c for c in table.columns if c.role == "number" and c.unit == "count"), None)
+
+
+def _metric_name(text: str) -> str:
+    words = [w for w in name_words(text) if w]
+    if len(words) > 1 and words[0] in ("is", "has", "was", "did"):
+        words = words[1:]
+    return "_".join(words)
+
+
+def _flag_metrics(table: TableProfile, metrics: dict[str, MetricModel]) -> None:
+    """Every flag is a rate: the share of the table's rows where it holds (``churned_rate``)."""
+    rows = table.name.replace("_", " ")
+    for column in table.by_role("flag"):
+        name = f"{_metric_name(column.name)}_rate"
+        if name in metrics:
+            name = f"{_metric_name(table.name)}_{name}"
+        if name in metrics:
+            continue
+        phrase = name_phrase(column.name)
+        metrics[name] = MetricModel(
+            table=table.name, agg="avg", column=column.name, unit="percent",
+            description=f"Share of {rows} where {column.name} holds (yes/true/1), in %",
+            synonyms=[f"{phrase} rate", f"share {phrase}"])
+
+
+# event types in an events table (or counts in a campaign table): canonical name -> words that say it
+_EVENTS = {
+    "send": {"send", "sent", "sends", "sending", "recipients"},
+    "delivery": {"delivered", "deliver", "delivery", "deliveries"},
+    "open": {"open", "opened", "opens"},
+    "click": {"click", "clicked", "clicks"},
+    "bounce": {"bounce", "bounced", "bounces"},
+    "unsubscribe": {"unsubscribe", "unsubscribed", "unsubscribes", "optout", "unsub"},
+    "complaint": {"complaint", "complaints", "spam"},
+    "conversion": {"conversion", "conversions", "converted", "convert"},
+    "impression": {"impression", "impressions"},
+}
+_RATES = {"open": "open_rate", "click": "click_rate", "bounce": "bounce_rate", "unsubscribe": "unsubscribe_rate",
+          "complaint": "complaint_rate", "conversion": "conversion_rate", "delivery": "delivery_rate"}
+_EVENT_COLUMN = frozenset({"type", "action", "activity", "interaction", "kind", "name", "status"})
+_QUALIFIERS = ("total", "", "unique")  # for a count: "Total Opens" before "Opens" before "Unique Opens" before "Soft ..."
+
+
+def _event_of(text: str) -> str | None:
+    words = set(name_words(text))
+    return next((event for event, said in _EVENTS.items() if words & said), None)
+
+
+def _event_column(table: TableProfile) -> ColumnProfile | None:
+    """The column saying what happened (``event_type``: sent/open/click; ``event_name``): named for
+    events, or holding at least two known e-mail/ad event types."""
+    for column in table.by_role("category"):
+        words = set(column.words)
+        known = {e for v in column.values if (e := _event_of(v)) is not None}
+        if ("event" in words and len(column.values) >= 2) or (words & _EVENT_COLUMN and len(known) >= 2):
+            return column
+    return None
+
+
+def _event_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: Inference) -> None:
+    """``<event>_count`` and rates (click_rate = clicks / sends, or / delivered, or / impressions):
+    from an event column (one row per event: a count per event type) or from count columns
+    (one row per campaign: "Successful Deliveries", "Unique Opens")."""
+    counts: dict[str, MetricModel] = {}
+    uniques: dict[str, MetricModel] = {}
+    label = table.name.replace("_", " ")
+    column = _event_column(table)
+    if column is not None:
+        for value in column.values[:15]:
+            event = _event_of(value) or _metric_name(value) or ""
+            if not event or event in counts:
+                continue
+            same = [v for v in column.values if (_event_of(v) or _metric_name(v)) == event]
+            counts[event] = MetricModel(
+                table=table.name, agg="count", unit="count",
+                where=[Filter(column=column.name, op="in", value=same) if len(same) > 1 else Filter(column=column.name, value=same[0])],
+                description=f"Number of {label} rows with {column.name} = {' or '.join(same)}")
+    else:
+        found: dict[str, list[tuple[int, ColumnProfile]]] = {}
+        for candidate in table.columns:
+            said = _event_of(candidate.name) if candidate.role == "number" else None
+            if said is None or set(candidate.words) & {"rate", "ratio", "percent", "pct", "share"}:
+                continue
+            words = set(candidate.words)
+            rank = 0 if "total" in words else 2 if "unique" in words else 1 if len(words) <= 2 else 3
+            found.setdefault(said, []).append((rank, candidate))
+        if len(found) < 2:
+            return
+        for event, options in found.items():
+            options.sort(key=lambda o: o[0])
+            chosen = options[0][1]
+            counts[event] = MetricModel(table=table.name, agg="sum", column=chosen.name, unit="count",
+                                        description=f"Sum of {table.name}.{chosen.name}")
+            unique = next((c for rank, c in options if rank == 2), None)
+            if unique is not None and unique is not chosen:
+                uniques[event] = MetricModel(table=table.name, agg="sum", column=unique.name, unit="count",
+                                             description=f"Sum of {table.name}.{unique.name}")
+    if len(counts) < 2 and column is None:
+        return
+    prefix = "" if not any(f"{e}_count" in metrics for e in counts) else f"{_metric_name(table.name)}_"
+    for event, metric in counts.items():
+        metrics[f"{prefix}{event}_count"] = metric
+    for event, metric in uniques.items():
+        metrics[f"{prefix}unique_{event}_count"] = metric
+    base = next((e for e in ("delivery", "send", "impression") if e in counts), None)
+    if base is None:
+        return
+    plural = {"delivery": "deliveries", "send": "sends", "impression": "impressions"}[base]
+    for event, rate in _RATES.items():
+        if event not in counts or event == base or (event == "delivery" and base != "send"):
+            continue
+        top = f"{prefix}unique_{event}_count" if event in uniques else f"{prefix}{event}_count"
+        metrics[f"{prefix}{rate}"] = MetricModel(
+            table=table.name, ratio=(top, f"{prefix}{base}_count"), unit="percent",
+            description=f"{event.capitalize()} rate: {top} / {prefix}{base}_count ({plural}), in %",
+            synonyms=(["ctr", "click-through rate"] if event == "click" else []))
+    if "click" in counts and "open" in counts:
+        clicks = f"{prefix}unique_click_count" if "click" in uniques else f"{prefix}click_count"
+        opens = f"{prefix}unique_open_count" if "open" in uniques else f"{prefix}open_count"
+        metrics[f"{prefix}click_to_open_rate"] = MetricModel(
+            table=table.name, ratio=(clicks, opens), unit="percent",
+            description=f"Clicks per open: {clicks} / {opens}, in %", synonyms=["ctor"])
+
+
+def _table_synonyms(table: TableProfile) -> list[str]:
+    phrase = name_phrase(table.name)
+    return [phrase] if phrase != table.name.replace("_", " ").lower() else []
+
+
+def _column_synonym(name: str) -> str | None:
+    """The name as people say it, when that differs from how it is written (``amt`` → "amount")."""
+    phrase = name_phrase(name)
+    plain = " ".join(name_words(name))
+    return phrase if phrase != plain else None
 
 
 def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], str]:
     """``status not in [cancelled, returned]`` and ", excluding cancelled and returned orders", when the
     order table has a status column with such values; else no filter and no words."""
     for column in orders.by_role("category"):
-        if not _STATUS_NAME.match(column.name):
+        if not _STATUS_NAME.match("_".join(name_words(column.name))):
             continue
-        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v))
+        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v) and "partial" not in v.lower())
         if excluded:
             named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
             return [Filter(column=column.name, op="not in", value=excluded)], f", excluding {named} {label}"
     return [], ""
 
 
-def _revenue_name(table: TableProfile) -> str | None:
-    money = {c.name.lower(): c.name for c in table.by_role("money")}
-    return next((money[n] for n in _REVENUE_NAMES if n in money), None)
-
-
-def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str] | None = None) -> SemanticModel:
+def refresh_semantic_model(
+    path: Path, profile: SchemaProfile, changed: list[str] | None = None, report: list[Inference] | None = None
+) -> SemanticModel:
     """Bring ``path`` up to date with the warehouse and save it.
 
     Tables new to the model (and the ``changed`` ones, e.g. just reloaded) get a generated
     section; what the user wrote for other tables is kept; tables and relationships that no
     longer exist are dropped; generated metrics are added only under names not yet used.
+    ``report`` receives what was inferred for the changed tables (all tables without ``changed``),
+    as it stands in the saved model.
     """
-    generated = generate_semantic_model(profile)
+    generated, inferred = infer_semantic_model(profile)
     try:
         model = load_semantic_model(path) or SemanticModel()
     except SemanticModelError as err:
@@ -329,7 +860,22 @@ def refresh_semantic_model(path: Path, profile: SchemaProfile, changed: list[str
                 del model.metrics[name]
             log.warning("semantic model: %s; %s", problem, "regenerated" if name in model.metrics else "dropped")
     save_semantic_model(model, path)
+    if report is not None:
+        for table in profile.tables:
+            if changed is None or table.name.lower() in changed_set:
+                report.append(_as_saved(inferred[table.name], model))
     return model
+
+
+def _as_saved(info: Inference, model: SemanticModel) -> Inference:
+    """``info`` with the keys, date and metrics the saved model has for its table (kept edits win)."""
+    section = model.tables.get(info.table)
+    out = copy.deepcopy(info)
+    if section is not None:
+        out.grain, out.customer_key, out.main_date = section.grain, section.customer_key, section.main_date
+        out.order_key = section.order_key or (info.order_key if info.order_key == section.primary_key else None)
+    out.metrics = [name for name, metric in model.metrics.items() if metric.table == info.table]
+    return out
 
 
 def refresh_workspace_model(
@@ -337,18 +883,25 @@ def refresh_workspace_model(
     changed: list[str] | None = None,
     descriptions: dict[str, str] | None = None,
     money: dict[str, list[str]] | None = None,
+    report: list[Inference] | None = None,
 ) -> SemanticModel:
     """Refresh the workspace's ``semantic.yaml`` from its warehouse (see :func:`refresh_semantic_model`).
 
-    ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50").
+    ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50");
+    ``report`` receives what was inferred for the ``changed`` tables.
     """
     from tools.schema_profile import load_profile
     from tools.warehouse import open_warehouse
 
     cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
-    profile = load_profile(open_warehouse(settings), cache)
+    profile = copy.deepcopy(load_profile(open_warehouse(settings), cache))
+    for name, columns in (money or {}).items():  # known money counts as money when revenue is chosen
+        if (table := profile.table(name)) is not None:
+            for column_name in columns:
+                if (column := table.column(column_name)) is not None and column.role == "number":
+                    column.role = "money"
     path = settings.home / FILE_NAME
-    model = refresh_semantic_model(path, profile, changed)
+    model = refresh_semantic_model(path, profile, changed, report)
     for name, text in (descriptions or {}).items():
         if name in model.tables and not model.tables[name].description:
             model.tables[name].description = text
@@ -399,6 +952,7 @@ def apply_semantic_model(profile: SchemaProfile, model: SemanticModel) -> Schema
             where=tuple(
                 MetricFilter(f.column, f.op, tuple(f.value) if isinstance(f.value, list) else f.value) for f in metric.where
             ),
+            expr=metric.expr, customer_type=metric.customer_type, synonyms=tuple(metric.synonyms),
         )
     if problems:
         raise SemanticModelError(
@@ -423,12 +977,17 @@ def _apply_table(table: TableProfile, section: TableModel) -> list[str]:
             problems.append(f"tables.{table.name}.{where}: unknown column '{name}'{_closest(name, names)}")
         return found
 
-    for field_name in ("primary_key", "customer_key", "main_date"):
+    for field_name in ("primary_key", "customer_key", "main_date", "order_key"):
         value = getattr(section, field_name)
         if value and column(value, field_name) is not None:
             setattr(table, field_name, table.column(value).name)  # type: ignore[union-attr]
     table.grain = section.grain or table.grain
     table.description = section.description or table.description
+    table.synonyms = list(section.synonyms) or table.synonyms
+    for name, words in section.columns.items():
+        if (c := column(name, "columns")) is not None:
+            c.description = words.description or c.description
+            c.synonyms = list(words.synonyms) or c.synonyms
     for name in section.dates:
         if (c := column(name, "dates")) is not None:
             if not c.type.upper().startswith(("DATE", "TIMESTAMP")):
@@ -490,6 +1049,23 @@ def _metric_problem(name: str, metric: MetricModel, model: SemanticModel, profil
                 return f"metrics.{name}.ratio: '{part}' is on table {other.table}, not {metric.table}"
     if metric.min_orders and not table.customer_key:
         return f"metrics.{name}: min_orders needs tables.{table.name}.customer_key"
+    if metric.customer_type:
+        if not table.customer_key or (metric.column or "").lower() != table.customer_key.lower():
+            return f"metrics.{name}: customer_type needs column to be tables.{table.name}.customer_key"
+        if profile.main_date(table) is None:
+            return f"metrics.{name}: customer_type needs a date column on {table.name} (tables.{table.name}.main_date)"
+    if metric.expr:
+        try:
+            names = expr_columns(metric.expr)
+        except ToolInputError as err:
+            return f"metrics.{name}.expr: {err.message}"
+        for column_name in names:
+            column = table.column(column_name)
+            if column is None:
+                return (f"metrics.{name}.expr: unknown column '{column_name}' on {table.name}"
+                        f"{_closest(column_name, [c.name for c in table.columns])}")
+            if column.role not in ("money", "number"):
+                return f"metrics.{name}.expr: '{column.name}' is {column.type}, not a number"
     for condition in metric.where:
         column = table.column(condition.column)
         if column is None:

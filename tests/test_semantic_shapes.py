@@ -1,0 +1,393 @@
+"""Real export shapes, loaded with the real loader: what the semantic model infers from names,
+types and values, and that the inferred metrics compute the right figures.
+
+Fixtures in tests/data/shapes/ (8-14 rows each, written for these tests): a bare sales log of
+line items (no customer table), payments with two money columns, an account table with yes/no,
+y/n and 0/1 flags, an e-mail events table and a per-campaign stats table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from assistant.settings import MaraSettings
+from tools.context import ToolContext
+from tools.data import run_query_spec
+from tools.data_load import load_file
+from tools.query_spec import QuerySpec, compile_query
+from tools.schema_profile import load_profile, name_phrase, name_words
+from tools.semantic_model import (
+    FILE_NAME,
+    ColumnModel,
+    Inference,
+    infer_semantic_model,
+    load_semantic_model,
+    refresh_workspace_model,
+    save_semantic_model,
+)
+
+SHAPES = Path(__file__).parent / "data" / "shapes"
+
+
+def load(tmp_path: Path, *files: str) -> tuple[ToolContext, list[Inference]]:
+    """A workspace holding ``files``, loaded as ``mara data load`` does; what was inferred for each."""
+    home = tmp_path / "ws"
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    inferred: list[Inference] = []
+    for name in files:
+        report = load_file(settings.duckdb_path, SHAPES / name)
+        (home / "schema_profile.json").unlink(missing_ok=True)
+        refresh_workspace_model(settings, changed=[report.table], money={report.table: report.money_columns}, report=inferred)
+    return ToolContext(settings), inferred
+
+
+def value(ctx: ToolContext, table: str, metric: str, **spec: object) -> object:
+    return run_query_spec(ctx, QuerySpec.model_validate({"table": table, "metrics": [{"name": metric}], **spec})).data["rows"][0][-1]
+
+
+def by(ctx: ToolContext, table: str, metric: str, dimension: str) -> dict[str, float]:
+    spec = QuerySpec.model_validate({"table": table, "metrics": [{"name": metric}], "dimensions": [dimension]})
+    return {r[0]: float(r[1]) for r in run_query_spec(ctx, spec).data["rows"]}
+
+
+# --- names as people write them ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("orderValueUSD", ["order", "value", "usd"]), ("Lineitem quantity", ["lineitem", "quantity"]),
+     ("CustomerID", ["customer", "id"]), ("MRR", ["mrr"]), ("Created at", ["created", "at"]), ("amt", ["amt"])],
+)
+def test_names_split_into_words(name: str, words: list[str]) -> None:
+    assert name_words(name) == words
+
+
+def test_abbreviations_are_spelled_out() -> None:
+    assert name_phrase("Lineitem qty") == "line item quantity"
+
+
+ROLES_TABLE = """CREATE TABLE t AS SELECT * FROM (VALUES
+  (1, 12.50, 44.0, 49, 63.5, 2, 3, TIMESTAMP '2025-01-03 10:00', 10115, 'SKU-001', '+49 30 1234567', 'y', 1, 'yes'),
+  (2, 20.00, 22.0, 99, 10.0, 1, 1, TIMESTAMP '2025-01-05 11:00', 20095, 'SKU-002', '(555) 123-4567', 'n', 0, 'no'),
+  (3, 7.50, 8.25, 199, 7.0, 3, 2, TIMESTAMP '2025-02-01 09:30', 94105, 'SKU-003', '555.123.4567', 'y', 0, 'no'),
+  (4, 99.00, 108.9, 49, 99.0, 1, 5, TIMESTAMP '2025-02-05 16:45', 60601, 'SKU-001', '+1 555 7654321', 'n', 1, 'yes'),
+  (5, 5.00, 5.5, 99, 5.0, 1, 4, TIMESTAMP '2025-03-05 08:15', 10001, 'SKU-004', '+44 20 7946 0958', 'y', 1, 'no')
+) v(id, amt, order_value_usd, "MRR", "Total", "Lineitem quantity", qty, "Created at", zip, sku, reach, phone_verified,
+    is_active, "Accepts Marketing")"""
+
+
+@pytest.fixture
+def roles(tmp_path: Path) -> dict[str, tuple[str, bool]]:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(ROLES_TABLE)
+    con.close()
+    from tools.warehouse import DuckDBWarehouse
+
+    table = load_profile(DuckDBWarehouse(path), None).tables[0]
+    return {c.name: (c.role, c.pii) for c in table.columns}
+
+
+@pytest.mark.parametrize(
+    ("column", "role"),
+    [("amt", "money"), ("order_value_usd", "money"), ("MRR", "money"), ("Total", "money"),
+     ("Lineitem quantity", "number"), ("qty", "number"), ("Created at", "date"),
+     ("phone_verified", "flag"), ("is_active", "flag"), ("Accepts Marketing", "flag")],
+)
+def test_roles_from_names_types_and_values(roles: dict[str, tuple[str, bool]], column: str, role: str) -> None:
+    assert roles[column][0] == role
+
+
+@pytest.mark.parametrize("column", ["zip", "sku", "reach"])
+def test_codes_and_phones_are_never_numbers_or_money(roles: dict[str, tuple[str, bool]], column: str) -> None:
+    assert roles[column][0] not in ("money", "number")
+
+
+def test_phone_numbers_are_personal_data_by_their_values(roles: dict[str, tuple[str, bool]]) -> None:
+    assert roles["reach"][1] is True  # the name says nothing; the values are phone numbers
+
+
+def test_a_phone_verified_flag_is_not_personal_data(roles: dict[str, tuple[str, bool]]) -> None:
+    assert roles["phone_verified"] == ("flag", False)
+
+
+# --- a bare sales log: line items, no customer table ---------------------------------------------
+# ana: R-1001 (Aug, 2 lines), R-1003 (Sep), R-1008 (Oct); ben: R-1002 (Aug), R-1006 (Oct);
+# cy: R-1004 (Sep, refunded); dee: R-1005 (Sep, 2 lines); eve: R-1007 (Oct)
+LOG_REVENUE = 2 * 10 + 5.5 + 3 * 10 + 20 + 20 + 2 * 10 + 5.5 + 2 * 20 + 10  # qty * unit price, refunded R-1004 left out
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> tuple[ToolContext, Inference]:
+    ctx, inferred = load(tmp_path, "sales_log.csv")
+    return ctx, inferred[0]
+
+
+def test_log_customer_key_is_the_repeated_email(log: tuple[ToolContext, Inference]) -> None:
+    assert log[1].customer_key == "Buyer Email"
+
+
+def test_log_order_key_is_the_receipt_number(log: tuple[ToolContext, Inference]) -> None:
+    assert log[1].order_key == "Receipt No"
+
+
+def test_log_inferred_model(log: tuple[ToolContext, Inference]) -> None:
+    assert log[1].lines() == [
+        "sales_log: one row per line item; Receipt No repeats (an order has several rows) (10 rows)",
+        'customer key: Buyer Email ("customers" counts distinct Buyer Email, not rows)',
+        "order key: Receipt No",
+        "time ranges use: Sold On",
+        "revenue: sum of qty * Unit Price (no line total column)",
+        "metrics added: revenue, orders, kept_orders, aov, customers, new_customers, returning_customers, repeat_rate, units",
+    ]
+
+
+def test_log_revenue_is_quantity_times_unit_price_without_refunds(log: tuple[ToolContext, Inference]) -> None:
+    assert float(value(log[0], "sales_log", "revenue")) == pytest.approx(LOG_REVENUE)  # type: ignore[arg-type]
+
+
+def test_log_orders_are_distinct_receipts(log: tuple[ToolContext, Inference]) -> None:
+    assert value(log[0], "sales_log", "orders") == 8
+
+
+def test_log_aov_divides_by_the_orders_kept(log: tuple[ToolContext, Inference]) -> None:
+    assert float(value(log[0], "sales_log", "aov")) == round(LOG_REVENUE / 7, 2)  # type: ignore[arg-type]
+
+
+def test_log_customers_are_distinct_buyers_not_rows(log: tuple[ToolContext, Inference]) -> None:
+    assert value(log[0], "sales_log", "customers") == 5
+
+
+def test_log_new_customers_in_september(log: tuple[ToolContext, Inference]) -> None:
+    september = {"time_range": {"start": "2025-09-01", "end": "2025-10-01"}}
+    assert value(log[0], "sales_log", "new_customers", **september) == 2  # cy and dee bought first in September
+
+
+def test_log_returning_customers_in_september(log: tuple[ToolContext, Inference]) -> None:
+    september = {"time_range": {"start": "2025-09-01", "end": "2025-10-01"}}
+    assert value(log[0], "sales_log", "returning_customers", **september) == 1  # ana, first in August
+
+
+def test_log_new_customers_by_month(log: tuple[ToolContext, Inference]) -> None:
+    spec = QuerySpec.model_validate({"table": "sales_log", "metrics": [{"name": "new_customers"}], "time_grain": "month"})
+    assert [r[1] for r in run_query_spec(log[0], spec).data["rows"]] == [2, 2, 1]  # Aug ana+ben, Sep cy+dee, Oct eve
+
+
+def test_log_repeat_rate_counts_receipts_not_lines(log: tuple[ToolContext, Inference]) -> None:
+    assert float(value(log[0], "sales_log", "repeat_rate")) == 40.0  # type: ignore[arg-type]  # ana and ben; dee's 2 lines = 1 receipt
+
+
+def test_log_units_sold(log: tuple[ToolContext, Inference]) -> None:
+    assert value(log[0], "sales_log", "units") == 14  # cy's refunded 4 left out
+
+
+# --- two money columns ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def payments(tmp_path: Path) -> tuple[ToolContext, Inference]:
+    ctx, inferred = load(tmp_path, "payments.csv")
+    return ctx, inferred[0]
+
+
+def test_two_money_columns_revenue_uses_the_named_currency(payments: tuple[ToolContext, Inference]) -> None:
+    assert payments[0].profile().metric("revenue").column == "order_value_usd"  # type: ignore[union-attr]
+
+
+def test_two_money_columns_the_description_names_the_other(payments: tuple[ToolContext, Inference]) -> None:
+    assert "amt also exists" in (payments[0].profile().metric("revenue").description or "")  # type: ignore[union-attr]
+
+
+def test_two_money_columns_the_load_says_which_was_used(payments: tuple[ToolContext, Inference]) -> None:
+    assert "note: two or more money columns could be revenue: used order_value_usd; amt also exists" in "\n".join(
+        payments[1].lines())
+
+
+def test_payments_customers_are_distinct_customer_ids(payments: tuple[ToolContext, Inference]) -> None:
+    assert value(payments[0], "payments", "customers") == 5
+
+
+# --- an account table with flags -----------------------------------------------------------------
+# Churned Yes: A-102 (Pro), A-105 (Pro), A-107 (Team) of 8; is_active 0/1; phone_verified y/n
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> tuple[ToolContext, Inference]:
+    ctx, inferred = load(tmp_path, "accounts.csv")
+    return ctx, inferred[0]
+
+
+def test_accounts_inferred_model(accounts: tuple[ToolContext, Inference]) -> None:
+    assert accounts[1].lines() == [
+        "accounts: one row per account (Account ID) (8 rows)",
+        'customer key: Account ID ("customers" counts distinct Account ID, not rows)',
+        "time ranges use: Signup Date",
+        "flags (each a filter and a rate): Churned, phone_verified, is_active",
+        "metrics added: churned_rate, phone_verified_rate, active_rate",
+        'note: accounts lists customers: one row each, so "how many" counts rows',
+    ]
+
+
+def test_yes_no_text_loads_as_boolean(accounts: tuple[ToolContext, Inference]) -> None:
+    assert accounts[0].profile().table("accounts").column("Churned").type == "BOOLEAN"  # type: ignore[union-attr]
+
+
+def test_a_flag_rate_overall(accounts: tuple[ToolContext, Inference]) -> None:
+    assert float(value(accounts[0], "accounts", "churned_rate")) == 37.5  # type: ignore[arg-type]
+
+
+def test_a_flag_rate_by_category(accounts: tuple[ToolContext, Inference]) -> None:
+    assert by(accounts[0], "accounts", "churned_rate", "Plan") == {"Pro": 66.7, "Team": 50.0, "Starter": 0.0}
+
+
+def test_a_0_1_flag_filters(accounts: tuple[ToolContext, Inference]) -> None:
+    spec = {"table": "accounts", "filters": [{"column": "is_active", "value": True}]}
+    assert run_query_spec(accounts[0], QuerySpec.model_validate(spec)).data["rows"] == [[5]]
+
+
+def test_a_yes_no_flag_filters_by_a_word(accounts: tuple[ToolContext, Inference]) -> None:
+    spec = {"table": "accounts", "filters": [{"column": "Churned", "value": "yes"}]}
+    assert run_query_spec(accounts[0], QuerySpec.model_validate(spec)).data["rows"] == [[3]]
+
+
+def test_an_account_table_gets_no_revenue(accounts: tuple[ToolContext, Inference]) -> None:
+    assert accounts[0].profile().metric("revenue") is None  # MRR is summed as a column, not called revenue
+
+
+def test_an_account_table_answers_to_customers(accounts: tuple[ToolContext, Inference]) -> None:
+    assert "customers" in accounts[0].profile().table("accounts").synonyms  # type: ignore[union-attr]
+
+
+def test_mrr_is_money(accounts: tuple[ToolContext, Inference]) -> None:
+    assert accounts[0].profile().table("accounts").column("MRR").role == "money"  # type: ignore[union-attr]
+
+
+def test_text_flags_compile_whatever_the_storage(tmp_path: Path) -> None:
+    """A warehouse Mara did not load (yes/no kept as text): the flag still filters and averages."""
+    home = tmp_path / "raw"
+    home.mkdir()
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("CREATE TABLE members (member_id INTEGER, tier VARCHAR, opted_in VARCHAR)")
+    con.executemany("INSERT INTO members VALUES (?, ?, ?)", [(1, "gold", "Yes"), (2, "gold", "No"), (3, "basic", "yes"),
+                                                              (4, "basic", "no"), (5, "basic", "no"), (6, "gold", "Y")])
+    con.close()
+    ctx = ToolContext(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
+    refresh_workspace_model(ctx.settings)
+    ctx = ToolContext(ctx.settings)
+    assert by(ctx, "members", "opted_in_rate", "tier") == {"gold": 66.7, "basic": 33.3}
+
+
+# --- events and campaigns --------------------------------------------------------------------------
+
+
+def test_events_click_rate_by_campaign(tmp_path: Path) -> None:
+    ctx, _ = load(tmp_path, "email_events.csv")
+    assert by(ctx, "email_events", "click_rate", "campaign") == {"Autumn Drop": 66.7, "Spring Sale": 25.0}  # 2/3, 1/4
+
+
+def test_events_inferred_metrics(tmp_path: Path) -> None:
+    _, inferred = load(tmp_path, "email_events.csv")
+    assert inferred[0].metrics == ["send_count", "open_count", "click_count", "unsubscribe_count", "open_rate", "click_rate",
+                                   "unsubscribe_rate", "click_to_open_rate"]
+
+
+def test_campaign_open_rate_is_unique_opens_over_delivered(tmp_path: Path) -> None:
+    ctx, _ = load(tmp_path, "campaign_stats.csv")
+    delivered, unique_opens = 980 + 1950 + 1470 + 1760 + 1180 + 890 + 598 + 690, 400 + 700 + 600 + 650 + 500 + 300 + 330 + 250
+    assert float(value(ctx, "campaign_stats", "open_rate")) == round(100 * unique_opens / delivered, 1)  # type: ignore[arg-type]
+
+
+def test_a_rate_column_is_never_summed(tmp_path: Path) -> None:
+    """"42.5%" text loads as a number; summing rates would be a confident wrong answer."""
+    from assistant.errors import ToolInputError
+
+    home = tmp_path / "ws"
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    path = tmp_path / "reports.csv"
+    path.write_text("Title,Open Rate\nA,42.5%\nB,30%\n")
+    load_file(settings.duckdb_path, path)
+    with pytest.raises(ToolInputError, match="'Open Rate' holds a rate"):
+        run_query_spec(ToolContext(settings), QuerySpec.model_validate(
+            {"table": "reports", "metrics": [{"agg": "sum", "column": "Open Rate"}]}))
+
+
+def test_campaign_open_count_is_total_opens(tmp_path: Path) -> None:
+    ctx, _ = load(tmp_path, "campaign_stats.csv")
+    assert value(ctx, "campaign_stats", "open_count") == 520 + 900 + 700 + 800 + 610 + 380 + 400 + 300
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+def test_an_empty_table_gets_no_metrics_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE orders (order_id INTEGER, customer_id INTEGER, order_date DATE, total DECIMAL(10,2))")
+    con.close()
+    from tools.warehouse import DuckDBWarehouse
+
+    model, inferred = infer_semantic_model(load_profile(DuckDBWarehouse(path), None))
+    assert (model.metrics, inferred["orders"].notes) == ({}, ["orders has no rows: no metrics inferred (load data with rows to get them)"])
+
+
+def test_two_customer_columns_a_note_says_which_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE sales AS SELECT * FROM (VALUES (1, 7, 'a@x.com', DATE '2025-01-01', 10.0),"
+                " (2, 7, 'a@x.com', DATE '2025-01-02', 20.0), (3, 8, 'b@x.com', DATE '2025-01-03', 5.0)) "
+                "v(sale_id, customer_id, email, sold_on, amount)")
+    con.close()
+    from tools.warehouse import DuckDBWarehouse
+
+    _, inferred = infer_semantic_model(load_profile(DuckDBWarehouse(path), None))
+    assert inferred["sales"].notes[0] == ("customers are identified by customer_id; email could also identify them "
+                                          "(set tables.sales.customer_key to change)")
+
+
+def test_an_expression_with_anything_but_columns_and_arithmetic_is_refused(log: tuple[ToolContext, Inference]) -> None:
+    path = log[0].settings.home / FILE_NAME
+    path.write_text(path.read_text().replace("expr: qty * \"Unit Price\"", "expr: qty; DROP TABLE sales_log"))
+    from assistant.errors import SemanticModelError
+
+    with pytest.raises(SemanticModelError, match="metrics.revenue.expr: Expression 'qty; DROP TABLE sales_log' has an unexpected"):
+        ToolContext(log[0].settings).profile()
+
+
+def test_synonyms_round_trip_from_semantic_yaml(log: tuple[ToolContext, Inference]) -> None:
+    path = log[0].settings.home / FILE_NAME
+    model = load_semantic_model(path)
+    assert model is not None
+    model.tables["sales_log"].columns["Store"] = ColumnModel(synonyms=["shop", "branch"])
+    save_semantic_model(model, path)
+    profile = ToolContext(log[0].settings).profile()
+    assert profile.table("sales_log").column("Store").synonyms == ["shop", "branch"]  # type: ignore[union-attr]
+
+
+def test_metric_synonyms_reach_the_profile(log: tuple[ToolContext, Inference]) -> None:
+    assert "sales" in log[0].profile().metric("revenue").synonyms  # type: ignore[union-attr]
+
+
+@pytest.mark.integration
+def test_cli_load_says_what_it_inferred(tmp_path: Path) -> None:
+    from tests.test_cli import mara
+
+    home = tmp_path / "ws"
+    home.mkdir()
+    run = mara("data", "load", str(SHAPES / "sales_log.csv"), "--json", home=home)
+    assert run.returncode == 0, run.stderr
+    inferred = json.loads(run.stdout)["inferred"]
+    assert (inferred["customer_key"], inferred["order_key"], inferred["revenue"]) == (
+        "Buyer Email", "Receipt No", "sum of qty * Unit Price (no line total column)")
+    shown = mara("data", "load", str(SHAPES / "accounts.csv"), home=home)
+    assert "flags (each a filter and a rate): Churned, phone_verified, is_active" in shown.stderr
+
+
+def test_new_customers_sql_keeps_other_metrics_on_all_rows(log: tuple[ToolContext, Inference]) -> None:
+    spec = QuerySpec.model_validate({"table": "sales_log", "metrics": [{"name": "new_customers"}, {"agg": "count"}]})
+    assert " LEFT JOIN " in compile_query(spec, log[0].profile())
+    assert run_query_spec(log[0], spec).data["rows"] == [[5, 10]]
+
