@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from assistant.errors import SemanticModelError, ToolInputError
-from assistant.planner.extract import parse_data_question
+from assistant.planner.parser import parse_question as parse_data_question
 from assistant.settings import MaraSettings
 from tests.conftest import CUSTOMERS, ORDERS
 from tools.context import ToolContext

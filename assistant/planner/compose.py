@@ -39,47 +39,147 @@ def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
     return f"{answer}\n\n_How: one read-only query over {how}._"
 
 
-def _metric_fmt(value: Any, column: str) -> str:
-    """A metric value: percentages (``*_pct`` columns) as ``74.3%``, the rest via :func:`fmt`."""
-    if column.endswith("_pct") and isinstance(value, (int, float, decimal.Decimal)):
-        return f"{float(value):.1f}%"
+def _metric_fmt(value: Any, column: str, kind: str = "value") -> str:
+    """A metric value: percentages (``*_pct`` columns, shares of 0..1) as ``74.3%``, the rest via :func:`fmt`."""
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        if column.endswith("_pct"):
+            return f"{float(value):.1f}%"
+        if kind == "percent":
+            number = float(value) * 100 if abs(float(value)) <= 1 else float(value)
+            return f"{number:.1f}%"
     return fmt(value)
 
 
+def _shape(plan: dict[str, Any], data: dict[str, Any]) -> tuple[list[str], list[list[Any]], int | None]:
+    """The result as the question sees it: the rows-covered column taken out, a ratio divided out."""
+    columns: list[str] = list(data.get("columns", []))
+    rows: list[list[Any]] = [list(r) for r in data.get("rows", [])]
+    covered = None
+    alias = plan.get("rows_alias")
+    if alias and alias in columns:
+        i = columns.index(alias)
+        covered = sum(int(r[i] or 0) for r in rows)
+        columns.pop(i)
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    if plan.get("kind") == "ratio" and len(columns) >= 2:
+        name = columns[-2]
+        divided = []
+        for r in rows:
+            num, den = r[-2], r[-1]
+            value = round(float(num) / float(den), 2) if num is not None and den not in (None, 0) else None
+            divided.append(r[:-2] + [value])
+        columns, rows = columns[:-2] + [f"{name}_per_{columns[-1]}"], divided
+    return columns, rows, covered
+
+
+def _restatement(plan: dict[str, Any], covered: int | None) -> str:
+    """What was computed, in plain words: measure, filters, grouping, period, rows covered."""
+    parts = [str(plan.get("subject") or "result")]
+    parts += [q for q in plan.get("qualifiers") or []]
+    if plan.get("grouping"):
+        parts.append("by " + ", ".join(plan["grouping"]))
+    if not any(q for q in plan.get("qualifiers") or [] if re.search(r"\d{4}|today|yesterday|this |last |since", q)):
+        parts.append("all dates")
+    text = "Computed: " + "; ".join(parts)
+    if covered is not None:
+        text += f" — {fmt(covered)} {plan.get('rows_label') or 'rows'}"
+    notes = plan.get("notes") or []
+    if notes:
+        text += ". Note: " + "; ".join(notes)
+    return f"_{text}._"
+
+
 def _query_answer(plan: dict[str, Any], data: dict[str, Any]) -> str:
-    columns: list[str] = data.get("columns", [])
-    rows: list[list[Any]] = data.get("rows", [])
+    columns, rows, covered = _shape(plan, data)
+    answer = _answer_sentence(plan, data, columns, rows, covered)
+    if plan.get("tool") in ("query_data", "run_sql") and plan.get("subject"):
+        return f"{answer}\n\n{_restatement(plan, covered)}"
+    return answer
+
+
+def _answer_sentence(plan: dict[str, Any], data: dict[str, Any], columns: list[str], rows: list[list[Any]], covered: int | None) -> str:
     subject = plan.get("subject") or "result"
     qualifiers = plan.get("qualifiers") or []
+    kind = str(plan.get("kind") or "value")
     where = f" ({'; '.join(qualifiers)})" if qualifiers else ""
-    if not rows:
-        return f"No rows matched for {subject}{where}."
+    empty = not rows or (len(rows) == 1 and all(v is None for v in rows[0])) or covered == 0
+    if empty:
+        end = f" Your data ends on {plan['data_end']}." if plan.get("data_end") else ""
+        return f"No {plan.get('rows_label') or 'rows'} matched for {subject}{where}, so there is no figure to give.{end}"
     if len(rows) == 1 and len(columns) == 1:
-        value = _metric_fmt(rows[0][0], columns[0])
+        value = _metric_fmt(rows[0][0], columns[0], kind)
         if subject in {"customers", "orders", "products"} or plan.get("count"):
             return f"You have **{value}** {subject}." if not where else f"**{value}** {subject}{where}."
-        return f"{subject[0].upper()}{subject[1:]}{where}: **{value}**."
+        return f"**{value}** — {subject}{where}."
+    if plan.get("compare") and plan.get("time_grain") and len(columns) == 2:
+        compared = _compare_sentence(plan, columns, rows, kind)
+        if compared:
+            return compared
     if plan.get("share_of") and len(columns) == 2:
         shared = _share_sentence(plan, rows, subject, where)
         if shared:
             return shared
+    return _breakdown(plan, data, columns, rows, kind, subject, where)
+
+
+def _compare_sentence(plan: dict[str, Any], columns: list[str], rows: list[list[Any]], kind: str) -> str | None:
+    """“September 2025: **1,200.00** vs August 2025: **1,050.00** (+14.3%).” — only the periods asked about."""
+    labels: list[str] = plan["compare"]
+    picked = []
+    for label in labels:
+        match = next((r for r in rows if _period_label(r[0], plan["time_grain"]) == label), None)
+        picked.append((label, match[-1] if match else 0))
+    shown = " vs ".join(f"{label}: **{_metric_fmt(v, columns[-1], kind)}**" for label, v in picked)
+    first, second = picked[0][1], picked[1][1]
+    change = ""
+    if isinstance(first, (int, float, decimal.Decimal)) and isinstance(second, (int, float, decimal.Decimal)) and float(second):
+        change = f" ({(float(first) - float(second)) / abs(float(second)) * 100:+.1f}% for {labels[0]} against {labels[1]})"
+    return f"{str(plan.get('subject') or 'result')[0].upper()}{str(plan.get('subject'))[1:]}: {shown}{change}."
+
+
+def _period_label(value: Any, grain: str) -> str:
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        return str(value)
+    if grain == "month":
+        return value.strftime("%B %Y")
+    if grain == "quarter":
+        return f"Q{(value.month - 1) // 3 + 1} {value.year}"
+    if grain == "year":
+        return str(value.year)
+    return value.isoformat()
+
+
+def _breakdown(plan: dict[str, Any], data: dict[str, Any], columns: list[str], rows: list[list[Any]], kind: str,
+               subject: str, where: str) -> str:
     dims = columns[:-1]
     metric = columns[-1]
     count = data.get("row_count", len(rows))
     label = ", ".join(dims)
-    parts = [f"{subject[0].upper()}{subject[1:]} by {label}{where}: {count}{'+' if data.get('truncated') else ''} group{'s' if count != 1 else ''}."]
+    parts = []
+    if plan.get("top_group") and rows and plan.get("order") != "asc":
+        parts.append(f"**{' / '.join(fmt(v) for v in rows[0][:-1])}** is first by {subject} (**{_metric_fmt(rows[0][-1], metric, kind)}**).")
+    elif plan.get("top_group") and rows:
+        parts.append(f"**{' / '.join(fmt(v) for v in rows[0][:-1])}** is lowest by {subject} (**{_metric_fmt(rows[0][-1], metric, kind)}**).")
+    parts.append(f"{subject[0].upper()}{subject[1:]} by {label}{where}: {count}{'+' if data.get('truncated') else ''} group{'s' if count != 1 else ''}.")
     if plan.get("time_grain") and dims and dims[0] == plan["time_grain"]:
         values = [r[-1] for r in rows]
         numeric = [float(v) for v in values if isinstance(v, (int, float, decimal.Decimal))]
-        if numeric:
+        if numeric and len(numeric) == len(values):
             hi = max(range(len(numeric)), key=numeric.__getitem__)
             lo = min(range(len(numeric)), key=numeric.__getitem__)
             parts.append(
-                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{_metric_fmt(values[hi], metric)}**), "
-                f"lowest {fmt(rows[lo][0])} ({_metric_fmt(values[lo], metric)}), latest {_metric_fmt(values[-1], metric)}."
+                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{_metric_fmt(values[hi], metric, kind)}**), "
+                f"lowest {fmt(rows[lo][0])} ({_metric_fmt(values[lo], metric, kind)}), latest {_metric_fmt(values[-1], metric, kind)}."
             )
     else:
-        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{_metric_fmt(r[-1], metric)}**" for r in rows[:5])
+        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:5])
         order = "Lowest" if plan.get("order") == "asc" else "Highest"
         parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")

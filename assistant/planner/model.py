@@ -43,7 +43,7 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
-from assistant.planner.extract import DataQuestion, merge_follow_up, parse_data_question
+from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import Router
 from assistant.tokens import count_message_tokens, count_tokens
 
@@ -207,19 +207,23 @@ class OfflinePlanner(BaseChatModel):
             if "describe_data" in self.tool_names:
                 return _call("describe_data", {}, {"tool": "describe_data", "unsure": True})
             return AIMessage(content="I couldn't map that to your data. Type “help” for examples." + OFFLINE_NOTE)
+        if question.clarify:
+            return AIMessage(content=question.clarify + OFFLINE_NOTE)
         if question.unmatched:
             return self._no_such_column(question.unmatched)
+        plan = {"subject": question.subject, "qualifiers": question.qualifiers, "grouping": question.grouping,
+                "notes": question.notes, "kind": question.kind, "rows_alias": question.rows_alias,
+                "rows_label": question.rows_label, "data_end": question.data_end, "top_group": question.top_group,
+                "compare": question.compare}
         if question.sql is not None:
-            plan = {"tool": "run_sql", "subject": question.subject, "qualifiers": question.qualifiers, "count": True}
-            return _call("run_sql", {"sql": question.sql}, plan)
+            return _call("run_sql", {"sql": question.sql}, {**plan, "tool": "run_sql", "count": True})
         args = question.spec.model_dump(mode="json", exclude_none=True)
         for metric in args.get("metrics", []):
             if "name" in metric:  # a semantic-model metric: agg/column come from its definition
                 metric.pop("agg", None)
-        plan = {"tool": "query_data", "subject": question.subject, "qualifiers": question.qualifiers,
-                "time_grain": question.spec.time_grain, "order": question.spec.order,
-                "count": question.spec.metrics[0].name is None and question.spec.metrics[0].agg in ("count", "count_distinct"),
-                "share_of": list(question.share_of) if question.share_of else None}
+        plan.update({"tool": "query_data", "time_grain": question.spec.time_grain, "order": question.spec.order,
+                     "count": question.kind == "count",
+                     "share_of": list(question.share_of) if question.share_of else None})
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
@@ -265,17 +269,15 @@ class OfflinePlanner(BaseChatModel):
         )
 
     def _data_question(self, text: str, earlier: Sequence[BaseMessage]) -> DataQuestion | None:
+        """The question's parse; a follow-up (“and last month?”) changes the conversation's last data question."""
         if self.context is None or "query_data" not in self.tool_names:
             return None
         profile = self.context.profile()
         today = self.today or dt.date.today()
-        question = parse_data_question(text, profile, today)
-        previous_text = _previous_question(earlier)
-        if previous_text and (question is None or _FOLLOW_UP.match(text)):
-            previous = parse_data_question(previous_text, profile, today)
-            if previous is not None:
-                return merge_follow_up(previous, text, profile, today)
-        return question
+        previous: DataQuestion | None = None
+        for asked in _previous_questions(earlier)[-4:]:  # replay the thread so chained follow-ups keep their parts
+            previous = parse_question(asked, profile, today, previous=previous) or previous
+        return parse_question(text, profile, today, previous=previous)
 
     def _compose(self, text: str, plan: dict[str, Any], results: list[ToolMessage]) -> str:
         parts = []
@@ -451,16 +453,19 @@ def _last_plan(messages: Sequence[BaseMessage]) -> dict[str, Any]:
     return {}
 
 
-def _previous_question(earlier: Sequence[BaseMessage]) -> str | None:
-    """The last earlier human message that led to a data query."""
-    result: str | None = None
+def _previous_questions(earlier: Sequence[BaseMessage]) -> list[str]:
+    """The earlier human messages that led to a data query, oldest first."""
+    out: list[str] = []
     asked: str | None = None
     for message in earlier:
         if isinstance(message, HumanMessage):
             asked = _text(message.content)
-        elif isinstance(message, AIMessage) and message.additional_kwargs.get("mara_plan", {}).get("tool") == "query_data" and asked:
-            result = asked
-    return result
+        elif isinstance(message, AIMessage) and asked and (
+                (plan := message.additional_kwargs.get("mara_plan", {})).get("tool") == "query_data"
+                or (plan.get("tool") == "run_sql" and plan.get("subject"))):
+            if not out or out[-1] != asked:
+                out.append(asked)
+    return out
 
 
 def _attach_usage(message: AIMessage, prompt: list[BaseMessage]) -> None:

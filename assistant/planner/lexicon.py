@@ -1,0 +1,255 @@
+"""The parser's vocabulary: the live schema's names, values and metrics, plus the marketing lexicon.
+
+Every phrase is a tuple of normalised words (lower case, singular), so matching respects word
+boundaries and word forms by construction: ``customers`` = ``customer``, ``orderValueUsd`` =
+``order value usd``. A :class:`Lexicon` is built once per schema profile and tags a question's
+words longest-match-first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from prompts import load_data
+from tools.schema_profile import PII_NAME, ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?|[%$€£#<>=]")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+# Words of a column name that do not name it on their own ("line number", "total usd").
+GENERIC = frozenset({"id", "key", "date", "ts", "at", "on", "in", "flag", "number", "num", "no", "nr", "name", "type", "code",
+                     "value", "total", "count", "amount", "amt", "usd", "eur", "gbp", "is", "has", "yn", "ind", "dt", "time",
+                     "timestamp", "datetime", "tbl", "table", "fact", "dim", "the", "of", "per", "by", "status", "opt", "out", "sum"})
+_UNIT_SUFFIX = frozenset({"usd", "eur", "gbp", "cad", "aud", "amt", "num", "cnt", "yn", "flag", "ind", "pct", "dt", "ts"})
+_DATE_SUFFIX = frozenset({"date", "at", "ts", "time", "on", "dt", "timestamp", "datetime", "day"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # as written
+    low: str
+    norm: str  # lower case, singular
+    start: int  # character offsets in the question
+    end: int
+
+
+def singular(word: str) -> str:
+    """A plural's singular by the regular rules; short words and ``-ss``/``-us``/``-is`` stay."""
+    w = word.lower()
+    if w.endswith(("'s", "’s")):
+        w = w[:-2]
+    if len(w) <= 3 or w.endswith(("ss", "us", "is", "ous")):
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "xes", "ches", "shes", "zes")):
+        return w[:-2]
+    return w[:-1] if w.endswith("s") else w
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.group(0), m.group(0).lower(), singular(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def phrase(text: str) -> tuple[str, ...]:
+    """The normalised word tuple of a name or phrase: ``"Lineitem quantity"`` → ``("lineitem", "quantity")``."""
+    return tuple(singular(m.group(0)) for m in _TOKEN.finditer(_CAMEL.sub(" ", text.replace("_", " "))))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Entry:
+    """One meaning of a phrase. ``kind``: table, column, value, metric (schema) or a lexicon kind
+    (concept, agg, group, which, top, bottom, most, least, compare, cmp, neg, grain, instead, filler)."""
+
+    kind: str
+    strength: int = 2  # 3: the exact name, 2: a word form or synonym, 1: one word of a longer name
+    table: TableProfile | None = None
+    column: ColumnProfile | None = None
+    value: str | None = None  # a category value, or the lexicon payload (concept name, agg, op, grain)
+    metric: MetricDefinition | None = None
+    needs_context: bool = False  # an ordinary word that is also a value ("in" = Indiana)
+
+
+@dataclass(slots=True)
+class Tag:
+    start: int  # token index
+    end: int  # exclusive
+    entries: list[Entry]
+
+    def of(self, *kinds: str) -> list[Entry]:
+        return [e for e in self.entries if e.kind in kinds]
+
+
+@lru_cache(maxsize=1)
+def static() -> dict[str, Any]:
+    """The marketing lexicon (``prompts/lexicon.yaml``), with its word lists normalised."""
+    raw = load_data("lexicon")
+    out: dict[str, Any] = dict(raw)
+    out["synonym_index"] = {}
+    for group in raw["synonyms"]:
+        forms = [phrase(str(w)) for w in group]
+        for form in forms:
+            out["synonym_index"].setdefault(form, set()).update(f for f in forms if f != form)
+    out["fillers_set"] = {phrase(str(w)) for w in raw["fillers"]}
+    out["ordinary"] = {str(w).lower() for w in raw["ordinary_words"]}
+    out["ignored"] = {str(w).lower() for w in raw["ignored_values"]}
+    concept_words = set()
+    for words in raw["concepts"].values():
+        concept_words.update(phrase(str(w)) for w in words)
+    out["concept_words"] = concept_words
+    return out
+
+
+def _static_entries() -> dict[tuple[str, ...], list[Entry]]:
+    lex = static()
+    table: dict[tuple[str, ...], list[Entry]] = {}
+
+    def add(words: list[Any], kind: str, value: str | None = None) -> None:
+        for w in words:
+            key = phrase(str(w)) or (str(w),)
+            table.setdefault(key, []).append(Entry(kind, 2, value=value))
+
+    for concept, words in lex["concepts"].items():
+        add(words, "concept", concept)
+    for agg, words in lex["aggregations"].items():
+        add(words, "agg", agg)
+    for kind in ("group_by", "which", "top", "bottom", "most", "least", "compare", "instead", "chart"):
+        add(lex[kind], kind)
+    for op, words in lex["comparisons"].items():
+        add(words, "cmp", op)
+    add(lex["negations"], "neg")
+    for grain, words in lex["grains"].items():
+        add(words, "grain", grain)
+    return table
+
+
+def name_forms(name: str, role: str | None = None) -> dict[tuple[str, ...], int]:
+    """The phrases a schema name answers to, with strength: the full name (3), without unit or
+    date suffixes and flag prefixes (2), synonyms of its words (2), single distinctive words (1)."""
+    lex = static()
+    full = phrase(name)
+    if not full:
+        return {}
+    forms: dict[tuple[str, ...], int] = {full: 3}
+    core = list(full)
+    while len(core) > 1 and core[-1] in _UNIT_SUFFIX:
+        core.pop()
+    if role == "date" and len(core) > 1 and core[-1] in _DATE_SUFFIX:
+        core.pop()
+    while len(core) > 1 and core[0] in {"is", "has", "tbl", "dim", "fact", "total", "num", "no", "nb"}:
+        core.pop(0)
+    if role == "flag":
+        core = [w for w in core if w not in {"flag", "yn", "ind"}] or core
+    forms.setdefault(tuple(core), 2)
+    for form in list(forms):
+        for i, word in enumerate(form):
+            for other in lex["synonym_index"].get((word,), ()):
+                forms.setdefault(form[:i] + other + form[i + 1:], 2)
+        for size in (2, 3):  # multi-word synonyms: "unit price"
+            for i in range(len(form) - size + 1):
+                for other in lex["synonym_index"].get(form[i:i + size], ()):
+                    forms.setdefault(form[:i] + other + form[i + size:], 2)
+    if len(full) > 1:
+        for word in full:
+            if word not in GENERIC and (word,) not in lex["fillers_set"] and (word,) not in lex["concept_words"] and len(word) > 2:
+                forms.setdefault((word,), 1)
+    return forms
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """Phrase → meanings for one schema (plus the static lexicon), and the tagger."""
+
+    phrases: dict[tuple[str, ...], list[Entry]] = field(default_factory=dict)
+    max_len: int = 1
+
+    def add(self, key: tuple[str, ...], entry: Entry) -> None:
+        if not key:
+            return
+        self.phrases.setdefault(key, []).append(entry)
+        self.max_len = max(self.max_len, len(key))
+
+    def tag(self, tokens: list[Token], skip: set[int]) -> list[Tag]:
+        """Longest match first, left to right; tokens in ``skip`` (periods, numbers used) are not tagged."""
+        tags: list[Tag] = []
+        i = 0
+        while i < len(tokens):
+            if i in skip:
+                i += 1
+                continue
+            found = None
+            for size in range(min(self.max_len, len(tokens) - i), 0, -1):
+                if any(j in skip for j in range(i, i + size)):
+                    continue
+                key = tuple(t.norm for t in tokens[i:i + size])
+                entries = self.phrases.get(key)
+                if entries is None and size == 1:
+                    entries = self.phrases.get((tokens[i].low,))
+                if entries:
+                    found = Tag(i, i + size, list(entries))
+                    break
+            if found is None:
+                i += 1
+                continue
+            tags.append(found)
+            i = found.end
+        return tags
+
+
+_CACHE: WeakKeyDictionary[SchemaProfile, Lexicon] = WeakKeyDictionary()
+
+
+def lexicon_for(profile: SchemaProfile) -> Lexicon:
+    """The lexicon of ``profile``, built once per profile object."""
+    try:
+        return _CACHE[profile]
+    except (KeyError, TypeError):
+        pass
+    lex = build_lexicon(profile)
+    try:
+        _CACHE[profile] = lex
+    except TypeError:  # pragma: no cover - a profile that cannot be weakly referenced
+        pass
+    return lex
+
+
+def build_lexicon(profile: SchemaProfile) -> Lexicon:
+    lex = Lexicon()
+    for key, entries in _static_entries().items():
+        for entry in entries:
+            lex.add(key, entry)
+    words = static()
+    aliases = {target: [phrase(str(a)) for a in names] for target, names in words["value_aliases"].items()}
+    for table in profile.tables:
+        for key, strength in name_forms(table.name).items():
+            lex.add(key, Entry("table", strength, table=table))
+        for synonym in getattr(table, "synonyms", None) or []:
+            lex.add(phrase(synonym), Entry("table", 3, table=table))
+        for column in table.columns:
+            for key, strength in name_forms(column.name, column.role).items():
+                lex.add(key, Entry("column", strength, table=table, column=column))
+            for synonym in getattr(column, "synonyms", None) or []:
+                lex.add(phrase(synonym), Entry("column", 3, table=table, column=column))
+            if column.role != "category" or column.pii or PII_NAME.search(column.name):
+                continue
+            for value in column.values:
+                low = value.strip().lower()
+                if low in words["ignored"] or not low:
+                    continue
+                key = phrase(value)
+                if not key:
+                    continue
+                ordinary = len(low) <= 2 or low in words["ordinary"] or key in words["fillers_set"] or low.isdigit()
+                lex.add(key, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))
+                for alias in aliases.get(value, []):
+                    short = len(" ".join(alias)) <= 2
+                    lex.add(alias, Entry("value", 2, table=table, column=column, value=value, needs_context=short))
+    for name, metric in profile.metrics.items():
+        keys = {phrase(name): 3}
+        keys.update({phrase(str(s)): 3 for s in getattr(metric, "synonyms", None) or []})
+        for key, strength in keys.items():
+            lex.add(key, Entry("metric", strength, metric=metric))
+    return lex
