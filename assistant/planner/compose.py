@@ -46,7 +46,10 @@ def _metric_fmt(value: Any, column: str, kind: str = "value") -> str:
             return f"{float(value):.1f}%"
         if kind == "percent":
             number = float(value) * 100 if abs(float(value)) <= 1 else float(value)
-            return f"{number:.1f}%"
+            # no more digits than the value has: a ratio rounded to 0.43 is 43%, not 43.0%
+            shown = str(value).rstrip("0").split(".")[1] if "." in str(value) else ""
+            digits = 1 if abs(float(value)) > 1 else max(0, min(1, len(shown) - 2))
+            return f"{number:.{digits}f}%"
     return fmt(value)
 
 
@@ -163,23 +166,25 @@ def _breakdown(plan: dict[str, Any], data: dict[str, Any], columns: list[str], r
     count = data.get("row_count", len(rows))
     label = ", ".join(dims)
     parts = []
-    if plan.get("top_group") and rows and plan.get("order") != "asc":
-        parts.append(f"**{' / '.join(fmt(v) for v in rows[0][:-1])}** is first by {subject} (**{_metric_fmt(rows[0][-1], metric, kind)}**).")
-    elif plan.get("top_group") and rows:
-        parts.append(f"**{' / '.join(fmt(v) for v in rows[0][:-1])}** is lowest by {subject} (**{_metric_fmt(rows[0][-1], metric, kind)}**).")
+    grain = plan.get("time_grain")
+    def label(row: list[Any]) -> str:
+        return " / ".join(_period_label(v, grain) if grain and i == 0 and dims[0] == grain else fmt(v) for i, v in enumerate(row[:-1]))
+    first = next((r for r in rows if all(v is not None for v in r[:-1])), None)  # an empty group is not an answer
+    if plan.get("top_group") and first is not None:
+        place = "lowest" if plan.get("order") == "asc" else "first"
+        parts.append(f"**{label(first)}** is {place} by {subject} (**{_metric_fmt(first[-1], metric, kind)}**).")
     parts.append(f"{subject[0].upper()}{subject[1:]} by {label}{where}: {count}{'+' if data.get('truncated') else ''} group{'s' if count != 1 else ''}.")
-    if plan.get("time_grain") and dims and dims[0] == plan["time_grain"]:
+    if grain and dims and dims[0] == grain and plan.get("order") is None:
         values = [r[-1] for r in rows]
         numeric = [float(v) for v in values if isinstance(v, (int, float, decimal.Decimal))]
-        if numeric and len(numeric) == len(values):
+        shown = ", ".join(f"{label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:6])
+        parts.append(f"In order — {shown}" + (f" … {label(rows[-1])}: {_metric_fmt(rows[-1][-1], metric, kind)}." if len(rows) > 6 else "."))
+        if numeric and len(numeric) == len(values) and len(rows) > 2:
             hi = max(range(len(numeric)), key=numeric.__getitem__)
             lo = min(range(len(numeric)), key=numeric.__getitem__)
-            parts.append(
-                f"From {fmt(rows[0][0])} to {fmt(rows[-1][0])}: highest {fmt(rows[hi][0])} (**{_metric_fmt(values[hi], metric, kind)}**), "
-                f"lowest {fmt(rows[lo][0])} ({_metric_fmt(values[lo], metric, kind)}), latest {_metric_fmt(values[-1], metric, kind)}."
-            )
+            parts.append(f"Highest {label(rows[hi])}, lowest {label(rows[lo])}.")
     else:
-        shown = ", ".join(f"{' / '.join(fmt(v) for v in r[:-1])}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:5])
+        shown = ", ".join(f"{label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:5])
         order = "Lowest" if plan.get("order") == "asc" else "Highest"
         parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from prompts import load_data
 from tools.schema_profile import PII_NAME, ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
@@ -165,6 +164,8 @@ class Lexicon:
 
     phrases: dict[tuple[str, ...], list[Entry]] = field(default_factory=dict)
     max_len: int = 1
+    reach: dict[int, list[TableProfile]] = field(default_factory=dict)  # tables reachable many-to-one, per table
+    parents: dict[int, list[tuple[TableProfile, str, str]]] = field(default_factory=dict)  # profile.parents, per table
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key:
@@ -199,20 +200,18 @@ class Lexicon:
         return tags
 
 
-_CACHE: WeakKeyDictionary[SchemaProfile, Lexicon] = WeakKeyDictionary()
+_CACHE: dict[int, tuple[SchemaProfile, Lexicon]] = {}  # by id; the profile is kept so the id stays its own
 
 
 def lexicon_for(profile: SchemaProfile) -> Lexicon:
-    """The lexicon of ``profile``, built once per profile object."""
-    try:
-        return _CACHE[profile]
-    except (KeyError, TypeError):
-        pass
+    """The lexicon of ``profile``, built once per profile object (a workspace's profile is cached)."""
+    found = _CACHE.get(id(profile))
+    if found is not None and found[0] is profile:
+        return found[1]
     lex = build_lexicon(profile)
-    try:
-        _CACHE[profile] = lex
-    except TypeError:  # pragma: no cover - a profile that cannot be weakly referenced
-        pass
+    if len(_CACHE) >= 8:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[id(profile)] = (profile, lex)
     return lex
 
 
@@ -222,7 +221,7 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
         for entry in entries:
             lex.add(key, entry)
     words = static()
-    aliases = {target: [phrase(str(a)) for a in names] for target, names in words["value_aliases"].items()}
+    aliases = {str(target).lower(): [phrase(str(a)) for a in names] for target, names in words["value_aliases"].items()}
     for table in profile.tables:
         for key, strength in name_forms(table.name).items():
             lex.add(key, Entry("table", strength, table=table))
@@ -244,7 +243,10 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
                     continue
                 ordinary = len(low) <= 2 or low in words["ordinary"] or key in words["fillers_set"] or low.isdigit()
                 lex.add(key, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))
-                for alias in aliases.get(value, []):
+                code = len(low) <= 3  # "CA" is Canada only in a country column, "EUR" the euro only in a currency one
+                if code and not set(phrase(column.name)) & {"country", "nation", "market", "currency", "curr", "ccy"}:
+                    continue
+                for alias in aliases.get(low, []):
                     short = len(" ".join(alias)) <= 2
                     lex.add(alias, Entry("value", 2, table=table, column=column, value=value, needs_context=short))
     for name, metric in profile.metrics.items():

@@ -44,7 +44,7 @@ from assistant.planner.copy_requests import (
     offer_from_passages,
 )
 from assistant.planner.parser import DataQuestion, parse_question
-from assistant.planner.routing import Router
+from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
 from assistant.tokens import count_message_tokens, count_tokens
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
@@ -177,6 +177,8 @@ class OfflinePlanner(BaseChatModel):
         verified = self._verified(text)
         if verified is not None:
             return verified
+        if route.intent != "query_data" and self._answerable_from_data(text, earlier):
+            route = Route("query_data", route.score)  # the schema's own words explain the whole question
         if route.intent == "search_knowledge":
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
@@ -242,6 +244,15 @@ class OfflinePlanner(BaseChatModel):
         plan = {"tool": found.tool, "subject": f"the verified question “{found.question}”",
                 "qualifiers": found.substituted, "verified": found.question}
         return _call(found.tool, found.args, plan)
+
+    def _answerable_from_data(self, text: str, earlier: Sequence[BaseMessage]) -> bool:
+        """Whether the parser explains every word of ``text`` with the live schema's columns, values or
+        metrics (“average shipping per order”, “which vendor sells the most units”) — then it is a data
+        question whatever the embedding router thought; segments, churn, CLV and copy keep their words."""
+        if "query_data" not in self.tool_names or self.context is None or _CAPABILITY_WORDS.search(text):
+            return False
+        question = self._data_question(text, earlier)
+        return question is not None and question.clarify is None and not question.unmatched and question.grounded
 
     def _model_call(self, tool: str, text: str) -> AIMessage:
         """Segments, churn propensity or CLV over the orders table found in the live schema."""
@@ -354,6 +365,7 @@ class OfflinePlanner(BaseChatModel):
             yield ChatGenerationChunk(message=chunk)
 
 
+_CAPABILITY_WORDS = re.compile("|".join([p.pattern for p in _MODEL_WORDS.values()] + [_COPY.pattern]), re.I)
 _SEGMENT_FOR_TOOL = {"predict_churn": "At Risk", "customer_lifetime_value": "Champions"}
 
 

@@ -25,6 +25,8 @@ _PURCHASE = frozenset({"bought", "buy", "buys", "buying", "purchased", "ordered"
                        "paid", "contain", "contains", "contained", "containing", "include", "includes", "included"})
 _REVENUE_NAMES = ("revenue", "sales", "net_sales", "gross_sales", "total_sales", "total", "order_total", "net_total",
                   "grand_total", "amount", "order_value", "value", "total_amount", "line_total", "sale", "subtotal", "gmv")
+_NOT_REVENUE = frozenset({"price", "cost", "tax", "fee", "shipping", "discount", "refund", "refunded", "mrr", "arr", "budget",
+                          "balance", "margin", "dispute", "disputed", "spend", "rate", "unitprice"})
 _LABEL_NAMES = ("name", "title", "label", "description", "product", "product_name", "item", "item_name", "sku")
 
 
@@ -67,6 +69,9 @@ class Reading:
     replace_dims: bool = False
     unmatched: list[str] = field(default_factory=list)  # "by X" phrases no column matched
     per: str | None = None  # "per customer" / "per order": a ratio to that count
+    per_column: tuple[TableProfile, ColumnProfile] | None = None  # "per session": a ratio to distinct ids
+    per_row: TableProfile | None = None  # "per campaign" on a table of campaigns: each row is one
+    positive: tuple[TableProfile | None, ColumnProfile | None] | None = None  # "payments that got disputed": amount > 0
 
 
 @dataclass(slots=True)
@@ -89,6 +94,7 @@ class DataQuestion:
     rows_label: str = "rows"
     data_end: str | None = None  # the last date in the data, for a period with no rows
     top_group: bool = False
+    grounded: bool = False  # the parse used the schema's own columns, values or metrics
     reading: Reading | None = None
 
 
@@ -164,8 +170,8 @@ def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
     said = " ".join(t.text for t in words.tokens[tag.start:tag.end])
     if said.isupper() and len(said) <= 3 and not words.text.isupper():
         return True
-    for other in words.tags:
-        if other is not tag and abs(other.start - tag.start) <= 3 and any(
+    for other in words.tags:  # after its column: "region OR", "state of IN" (not "in region")
+        if other is not tag and 0 <= tag.start - other.end <= 2 and any(
                 e.kind == "column" and e.column is entry.column for e in other.entries):
             return True
     return False
@@ -246,14 +252,38 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                     reading.ranking = True
                     words.use(tag)
                 continue
-            if words.words(tag) == "per" and reading_has_measure_before(words, tag) and (
-                    per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
+            said = words.words(tag)
+            if "group_by" in kinds and tag.end < len(words.tokens) and words.tokens[tag.end].low in ("all", "every"):
+                words.use(tag)  # "across all campaigns": the total, not a breakdown
+                continue
+            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
+            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
                 reading.per = per  # "revenue per customer": a ratio to the count of customers
                 words.use(tag)
                 words.use(target)
                 continue
+            if "group_by" in kinds and (reading.dims or reading.limit) and not target.of("column") and (
+                    target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
+                reading.ranking = True  # "top 3 countries by users": ranked by the count of users
+                words.use(tag)
+                continue
+            if "group_by" in kinds and (reading.dims or reading.limit or words.has("top") or words.has("most")) and any(
+                    e.column is not None and e.column.role == "number" for e in target.of("column")):
+                reading.ranking = True  # "top 5 products by quantity": ranked by it
+                words.use(tag)
+                continue
             entity = _entity_of(target, profile)
             if entity is None:
+                continue
+            if per_word and entity[1].role == "id":
+                reading.per_column = entity  # "page views per session": a ratio to distinct sessions
+                words.use(tag)
+                words.use(target)
+                continue
+            if per_word and target.of("table") and not target.of("column"):
+                reading.per_row = next(e.table for e in target.of("table"))
+                words.use(tag)
+                words.use(target)
                 continue
             if "which" in kinds and not target.of("column", "table", "concept"):
                 continue
@@ -263,6 +293,14 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             words.use(target)
             if "which" in kinds:
                 reading.top_group = True
+        if kinds & {"which", "top", "bottom", "most"}:
+            after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
+            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
+                reading.grain, reading.top_group = after.norm, True  # "which month had the most orders"
+                reading.order = "asc" if "bottom" in kinds else "desc"
+                words.use(tag)
+                words.used.add(tag.end)
+                continue
         if kinds & {"top", "bottom"}:
             i = tag.end
             n = None
@@ -350,12 +388,33 @@ def _concept_column(profile: SchemaProfile, concept: str | None) -> tuple[TableP
 
 
 def _reachable(profile: SchemaProfile, base: TableProfile) -> list[TableProfile]:
-    """Tables reachable many-to-one from ``base`` (base first)."""
+    """Tables reachable many-to-one from ``base`` (base first), computed once per profile."""
+    cache = lexicon_for(profile).reach
+    found = cache.get(id(base))
+    if found is None:
+        found = cache[id(base)] = _walk(profile, base)
+    return found
+
+
+def _parents(profile: SchemaProfile, table: TableProfile) -> list[tuple[TableProfile, str, str]]:
+    """``profile.parents(table)``, computed once per profile (inferring links scans every column)."""
+    cache = lexicon_for(profile).parents
+    found = cache.get(id(table))
+    if found is None:
+        found = cache[id(table)] = profile.parents(table)
+    return found
+
+
+def _link(profile: SchemaProfile, table: TableProfile, parent: TableProfile) -> str | None:
+    return next((fk for other, fk, _ in _parents(profile, table) if other is parent), None)
+
+
+def _walk(profile: SchemaProfile, base: TableProfile) -> list[TableProfile]:
     out = [base]
     frontier = [base]
     while frontier:
         current = frontier.pop()
-        for other, _, _ in profile.parents(current):
+        for other, _, _ in _parents(profile, current):
             if other not in out:
                 out.append(other)
                 frontier.append(other)
@@ -385,7 +444,9 @@ def _revenue_columns(table: TableProfile, words: _Words | None = None) -> tuple[
     ranked = sorted(((r, c) for c in money if (r := _revenue_rank(c)) is not None), key=lambda rc: rc[0])
     if ranked:
         return [c for _, c in ranked], len(ranked) > 1 and ranked[0][0] == ranked[1][0]
-    return money, len(money) > 1
+    # a unit price, cost or tax is never revenue by itself (revenue there is quantity x price: a metric)
+    plain = [c for c in money if not set(phrase(c.name)) & _NOT_REVENUE]
+    return plain, len(plain) > 1
 
 
 def _metric_on(profile: SchemaProfile, name: str) -> MetricDefinition | None:
@@ -412,16 +473,17 @@ def _plural(table: TableProfile) -> str:
 # --- the measure --------------------------------------------------------------------------------
 
 
-def _flag_forms(column: ColumnProfile) -> set[tuple[str, ...]]:
-    """“churned” also answers to “churn”, “converted” to “convert”."""
-    out = set()
+def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
+    """Each distinctive word of a flag's name with its forms (“churned” also “churn”); all must be said."""
+    fillers = static()["fillers_set"]
+    out = []
     for word in phrase(column.name):
-        if word in GENERIC or word in ("opt", "flag"):
+        if word in GENERIC or word in ("opt", "flag") or (word,) in fillers:
             continue
-        out.add((word,))
+        forms = {(word,)}
         if word.endswith("ed") and len(word) > 5:
-            out.add((word[:-2],))
-            out.add((word[:-1],))
+            forms |= {(word[:-2],), (word[:-1],)}
+        out.append(forms)
     return out
 
 
@@ -436,9 +498,10 @@ def _flag_tags(words: _Words, profile: SchemaProfile) -> list[tuple[int, TablePr
     for table in profile.tables:
         for column in table.by_role("flag"):
             forms = _flag_forms(column)
-            hits = [i for i, n in enumerate(norms) if (n,) in forms and i not in words.used]
-            if not hits:
+            per_word = [[i for i, n in enumerate(norms) if (n,) in f and i not in words.used] for f in forms]
+            if not forms or not all(per_word):
                 continue
+            hits = [i for found in per_word for i in found]
             consent = any(w in ("opt", "consent", "subscribed", "subscription", "optin", "permission") for w in phrase(column.name))
             if consent:
                 said = [i for i, t in enumerate(words.tokens) if t.low.startswith(_CONSENT)
@@ -523,7 +586,7 @@ def _count_measure(profile: SchemaProfile, entity: Entry) -> Measure | None:
 def _table_of_concept(profile: SchemaProfile, concept: str) -> TableProfile | None:
     """The table a concept names (“customers” → a customers/clients/users table), if there is one."""
     words = {phrase(str(w)) for w in static()["concepts"].get(concept, [])}
-    found = [t for t in profile.tables if phrase(t.name) and phrase(t.name)[-1:] in words and t.key]
+    found = [t for t in profile.tables if phrase(t.name) and phrase(t.name)[-1:] in words]
     return min(found, key=lambda t: len(t.name)) if found else None
 
 
@@ -602,6 +665,13 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             return _metric_measure(profile, rate, f"share with {column.name.replace('_', ' ')} (of all {_plural(table)})")
         return Measure(table, [Metric(agg="avg", column=f"{table.name}.{column.name}", alias=f"{column.name}_share")],
                        f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "percent")
+    entity_said = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
+                   if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
+    if named and agg == "count" and entity_said:
+        tag, entry = named[0]
+        reading.positive = (entry.table, entry.column)  # "how many payments got disputed": Disputed Amount > 0
+        words.use(tag)
+        named = []
     if named and (agg in (None, "sum", "avg", "min", "max") or "revenue" not in concepts):
         tag = named[0][0]
         same = [e for t, e in named if t is tag]
@@ -628,14 +698,26 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column}", alias=f"avg_{column}")],
                                f"average {column.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
         return found
-    entities = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
-                if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
+    entities = list(entity_said)
     if "revenue" in concepts and agg == "count":  # "how many sales": orders
         entities.append((concepts["revenue"], Entry("concept", value="order")))
     if entities:
         tag, entry = _best_entity(entities)
         done(tag)
-        return _count_measure(profile, entry)
+        if agg in ("avg", "sum", "min", "max") and entry.kind == "table" and entry.table is not None:
+            columns, tie = _revenue_columns(entry.table)  # "the average payment": of its amount
+            if columns and not tie:
+                column = columns[0]
+                label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[agg] + f" {column.name} per {_plural(entry.table).rstrip('s')}"
+                return Measure(entry.table, [Metric(agg=agg, column=f"{entry.table.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+        counted = _count_measure(profile, entry)
+        other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
+                      and e.value != entry.value), None)
+        if agg == "avg" and counted is not None and other is not None:  # "how many orders does a customer place, on average"
+            for t, _ in entities:
+                words.use(t)
+            return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
+        return counted
     return None
 
 
@@ -660,7 +742,7 @@ def _per_entity(profile: SchemaProfile, table: TableProfile, metric: Metric, lab
     """“revenue per customer”: the metric over distinct customers (or orders) of the same rows."""
     key: str | None = None
     if per == "customer":
-        key = table.customer_key or next((fk for other, fk, _ in profile.parents(table) if other.key and "customer" in other.key.lower()), None)
+        key = table.customer_key or next((fk for other, fk, _ in _parents(profile, table) if other.key and "customer" in other.key.lower()), None)
     else:
         key = table.key if table.key and "order" in table.key.lower() else next((c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
     if key is None:
@@ -747,7 +829,9 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
 def _flag_conditions(words: _Words, profile: SchemaProfile) -> list[Condition]:
     out = []
     for start, table, column in _flag_tags(words, profile):
-        negative = _negated(words, start) or any(t.low in ("unsubscribed", "out") for t in words.tokens[max(0, start - 2):start + 3])
+        own = set(phrase(column.name))
+        negative = _negated(words, start) or any(t.low in ("unsubscribed", "out") and t.norm not in own
+                                                 for t in words.tokens[max(0, start - 2):start + 3])
         out.append(Condition(table, column, "=", not negative, f"{column.name.replace('_', ' ')} is {'no' if negative else 'yes'}"))
     return out
 
@@ -803,7 +887,7 @@ def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TablePro
     if profile.main_date(base) is not None:
         return base
     for table in reach:
-        if table.by_role("date") and profile.parents(table):
+        if table.by_role("date") and _parents(profile, table):
             return table
     if entity is not None and entity in reach and entity.by_role("date"):
         return entity
@@ -820,7 +904,7 @@ def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfil
         if table is entity:
             continue
         reach = _reachable(profile, table)
-        holder = next((tb for tb in reach if profile.link_column(tb, entity)), None)
+        holder = next((tb for tb in reach if _link(profile, tb, entity)), None)
         if holder is None or any(r not in reach for r in required if r is not entity):
             continue
         if want_date and not any(tb.by_role("date") for tb in reach if tb is not entity):
@@ -829,7 +913,7 @@ def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfil
     if not options:
         return None
     _, table, holder = min(options, key=lambda o: o[0])
-    link = profile.link_column(holder, entity)
+    link = _link(profile, holder, entity)
     noun = _plural(entity)
     return Measure(table, [Metric(agg="count_distinct", column=f"{holder.name}.{link}", alias=entity.name)],
                    f"{noun} (distinct {link} in {holder.name})", "count")
@@ -919,7 +1003,7 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
 
 def _refusal(reading: Reading, message: str) -> DataQuestion:
     measure = reading.measure
-    table = measure.table.name if measure is not None else "?"
+    table = measure.table.name if measure is not None else "unknown"
     return DataQuestion(spec=QuerySpec(table=table), subject=measure.label if measure else "", clarify=message, reading=reading)
 
 
@@ -943,13 +1027,17 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if before is not None and previous is not None and (shifted := relative_to(text, previous.timeframe)) is not None:
         reading.frames = [shifted]
         words.used.update(i for i, t in enumerate(words.tokens) if shifted.span[0] <= t.start and t.end <= shifted.span[1])
-    active = words.has("concept", "active")
-    for tag in active:
-        words.use(tag)
     guess = [tb for tb, _ in reading.dims] + [e.table for t in words.tags for e in t.of("value")[:1] if e.table is not None]
     measure = resolve_measure(words, reading, profile, guess)
     if isinstance(measure, str):
         return _refusal(reading, measure)
+    measure = _per_parts(measure, reading)
+    own = {measure.table, measure.entity} if measure is not None else set()
+    # "active customers": a status value of the customers themselves if they have one, else "bought recently"
+    active = [t for t in words.has("concept", "active") if not any(e.table in own for e in t.of("value"))]
+    for tag in active:
+        tag.entries = [e for e in tag.entries if e.kind != "value"]
+        words.use(tag)
     follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START))
     reading.measure = measure
     conditions = _flag_conditions(words, profile)
@@ -958,6 +1046,9 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
     conditions += numbers
+    if reading.positive is not None and reading.positive[0] is not None and reading.positive[1] is not None:
+        table, column = reading.positive
+        conditions.append(Condition(table, column, ">", 0, f"{column.name.replace('_', ' ')} > 0"))
     reading.filters = conditions
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
@@ -966,6 +1057,10 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
                                         f"the last 12 months ({today - dt.timedelta(days=364)} to {today})")]
     if follow and before is not None:
         reading = _merge(before, reading)
+    if reading.measure is None and (words.has("agg") or words.has("concept")) and not (reading.dims or reading.filters):
+        unknown = _unexplained(words, reading, profile)
+        if unknown:  # a data question about something the data does not have
+            return _refusal(reading, _clarify(unknown, profile, reading))
     if reading.measure is None:
         if reading.dims or reading.filters:
             table = (reading.dims[0][0] if reading.dims else reading.filters[0].table)
@@ -985,11 +1080,31 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         return question
     question = build(reading, profile, today)
     question.share_of = share
+    question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
+        reading.measure is not None and reading.measure.kind != "count")
     for word, column in listed.items():
         question.notes.append(f"“{word}” is not a {column.replace('_', ' ')} in your data, so it is not included")
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
+
+
+def _per_parts(measure: Measure | None, reading: Reading) -> Measure | None:
+    """“page views per session”: a ratio to distinct ids; “recipients per campaign” on the campaigns
+    table: each row is one campaign, so the average of the column."""
+    if measure is None:
+        return None
+    if reading.per_column is not None and measure.kind != "ratio" and len(measure.metrics) == 1:
+        table, column = reading.per_column
+        if table is measure.table:
+            count = Metric(agg="count_distinct", column=f"{table.name}.{column.name}", alias=f"distinct_{column.name}")
+            return Measure(measure.table, [measure.metrics[0], count], f"{measure.label} per {column.name.replace('_', ' ')}",
+                           "ratio", definition=measure.definition)
+    if reading.per_row is not None and reading.per_row is measure.table and measure.metrics[0].agg == "sum" and measure.metrics[0].name is None:
+        metric = measure.metrics[0]
+        label = measure.label.replace("total ", "average ", 1)
+        return Measure(measure.table, [Metric(agg="avg", column=metric.column, alias=metric.alias)], f"{label} per {_plural(measure.table).rstrip('s')}")
+    return measure
 
 
 def _merge(before: Reading, now: Reading) -> Reading:
@@ -1088,11 +1203,11 @@ def _never(words: _Words, reading: Reading, profile: SchemaProfile) -> DataQuest
     if hit is None:
         return None
     entity, key = measure.entity, measure.entity.key
-    facts = [tb for tb in profile.tables if tb is not entity and profile.link_column(tb, entity) and tb.by_role("date")]
+    facts = [tb for tb in profile.tables if tb is not entity and _link(profile, tb, entity) and tb.by_role("date")]
     if not facts:
         return None
     fact = min(facts, key=lambda tb: (tb.key is None, tb.rows))
-    link = profile.link_column(fact, entity)
+    link = _link(profile, fact, entity)
     words.use(hit)
     conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{link}" = e."{key}")']
     qualifiers = [f"no row in {fact.name}"]
@@ -1113,7 +1228,7 @@ def _tag_explained(tag: Tag, reading: Reading, used_tables: set[TableProfile]) -
     for entry in tag.entries:
         if entry.kind == "table" and entry.table in used_tables:
             return True
-        if entry.kind == "concept" and entry.value in ("customer", "order", "product", "campaign", "active"):
+        if entry.kind == "concept" and entry.value in ("customer", "order", "product", "active"):
             return True
         if entry.kind == "concept" and reading.measure is not None and entry.value in ("revenue",) and reading.measure.kind != "count":
             return True
