@@ -155,7 +155,7 @@ def test_which_group_has_the_most_names_the_first_group() -> None:
 
 def test_a_flag_with_a_rate_word_is_the_share_of_rows() -> None:
     parsed = parse("what is our churn rate by plan?", ACCOUNTS)
-    assert (parsed.spec.metrics[0].agg, parsed.spec.metrics[0].column, parsed.kind) == ("avg", "accounts.is_churned", "percent")
+    assert (parsed.spec.metrics[0].agg, parsed.spec.metrics[0].column, parsed.kind) == ("avg", "accounts.is_churned", "share")
     assert parsed.spec.dimensions == ["accounts.plan"]
 
 

@@ -44,7 +44,9 @@ def _metric_fmt(value: Any, column: str, kind: str = "value") -> str:
     if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
         if column.endswith("_pct"):
             return f"{float(value):.1f}%"
-        if kind == "percent":
+        if kind == "percent":  # a semantic-model percentage, already 0-100
+            return f"{float(value):.1f}%"
+        if kind == "share":  # an average of a flag: 0..1
             number = float(value) * 100 if abs(float(value)) <= 1 else float(value)
             # no more digits than the value has: a ratio rounded to 0.43 is 43%, not 43.0%
             shown = str(value).rstrip("0").split(".")[1] if "." in str(value) else ""
@@ -167,24 +169,26 @@ def _breakdown(plan: dict[str, Any], data: dict[str, Any], columns: list[str], r
     label = ", ".join(dims)
     parts = []
     grain = plan.get("time_grain")
-    def label(row: list[Any]) -> str:
+
+    def row_label(row: list[Any]) -> str:
         return " / ".join(_period_label(v, grain) if grain and i == 0 and dims[0] == grain else fmt(v) for i, v in enumerate(row[:-1]))
+
     first = next((r for r in rows if all(v is not None for v in r[:-1])), None)  # an empty group is not an answer
     if plan.get("top_group") and first is not None:
         place = "lowest" if plan.get("order") == "asc" else "first"
-        parts.append(f"**{label(first)}** is {place} by {subject} (**{_metric_fmt(first[-1], metric, kind)}**).")
+        parts.append(f"**{row_label(first)}** is {place} by {subject} (**{_metric_fmt(first[-1], metric, kind)}**).")
     parts.append(f"{subject[0].upper()}{subject[1:]} by {label}{where}: {count}{'+' if data.get('truncated') else ''} group{'s' if count != 1 else ''}.")
     if grain and dims and dims[0] == grain and plan.get("order") is None:
         values = [r[-1] for r in rows]
         numeric = [float(v) for v in values if isinstance(v, (int, float, decimal.Decimal))]
-        shown = ", ".join(f"{label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:6])
-        parts.append(f"In order — {shown}" + (f" … {label(rows[-1])}: {_metric_fmt(rows[-1][-1], metric, kind)}." if len(rows) > 6 else "."))
+        shown = ", ".join(f"{row_label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:6])
+        parts.append(f"In order — {shown}" + (f" … {row_label(rows[-1])}: {_metric_fmt(rows[-1][-1], metric, kind)}." if len(rows) > 6 else "."))
         if numeric and len(numeric) == len(values) and len(rows) > 2:
             hi = max(range(len(numeric)), key=numeric.__getitem__)
             lo = min(range(len(numeric)), key=numeric.__getitem__)
-            parts.append(f"Highest {label(rows[hi])}, lowest {label(rows[lo])}.")
+            parts.append(f"Highest {row_label(rows[hi])}, lowest {row_label(rows[lo])}.")
     else:
-        shown = ", ".join(f"{label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:5])
+        shown = ", ".join(f"{row_label(r)}: **{_metric_fmt(r[-1], metric, kind)}**" for r in rows[:5])
         order = "Lowest" if plan.get("order") == "asc" else "Highest"
         parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")

@@ -565,6 +565,11 @@ def _revenue_measure(profile: SchemaProfile, words: _Words, required: list[Table
 def _count_measure(profile: SchemaProfile, entity: Entry) -> Measure | None:
     """Count what a table or concept names: the table's rows, else distinct keys of the concept."""
     if entity.kind == "table" and entity.table is not None:
+        for name in ("orders", "customers"):  # a line-item table named "orders": its orders metric counts distinct orders
+            metric = _metric_on(profile, name)
+            words = {phrase(str(w)) for w in static()["concepts"][name[:-1]]}
+            if metric is not None and metric.table.lower() == entity.table.name.lower() and phrase(entity.table.name)[-1:] in words:
+                return _metric_measure(profile, metric, name)
         return Measure(entity.table, [Metric(agg="count", alias=entity.table.name)], _plural(entity.table), "count", entity=entity.table)
     concept = entity.value
     if concept == "customer" and (metric := _metric_on(profile, "customers")) is not None:
@@ -643,7 +648,8 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             done(tag)
             return _metric_measure(profile, metric)
     money = [(t, e) for t in words.tags for e in t.of("column") if t.start not in words.used
-             and e.column is not None and e.column.role in ("money", "number")]
+             and e.column is not None and e.column.role in ("money", "number")
+             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))]  # "refunded" is a status first
     named = [m for m in money if m[1].strength >= 2] or (money if not concepts.keys() & {"revenue", "units"} else [])
     if concepts.keys() & {"revenue", "units"} or len(named) > 1:  # "total sales": "total" is the sum, not a column
         named = [m for m in named if not m[0].of("agg")]
@@ -664,7 +670,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         if rate is not None:
             return _metric_measure(profile, rate, f"share with {column.name.replace('_', ' ')} (of all {_plural(table)})")
         return Measure(table, [Metric(agg="avg", column=f"{table.name}.{column.name}", alias=f"{column.name}_share")],
-                       f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "percent")
+                       f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "share")
     entity_said = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
                    if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
     if named and agg == "count" and entity_said:
@@ -672,6 +678,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         reading.positive = (entry.table, entry.column)  # "how many payments got disputed": Disputed Amount > 0
         words.use(tag)
         named = []
+    if named and agg == "count" and not entity_said and named[0][1].column is not None and _additive(named[0][1].column):
+        agg = "sum"  # "how many abuse complaints": the sum of a count column
+    if agg == "sum" and not named and "revenue" not in concepts and any(
+            t.low == "much" for t in words.tokens) and _metric_on(profile, "revenue") is not None:
+        concepts["revenue"] = next(t for t, a in aggs if a == "sum")  # "how much did we charge": money
     if named and (agg in (None, "sum", "avg", "min", "max") or "revenue" not in concepts):
         tag = named[0][0]
         same = [e for t, e in named if t is tag]
@@ -721,14 +732,15 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     return None
 
 
+_AVERAGED = frozenset({"age", "score", "rating", "rate", "tenure", "year", "duration", "day", "days", "percent", "pct", "ratio",
+                       "price", "size", "latitude", "longitude", "lat", "lon", "rank", "position", "nps", "satisfaction", "month"})
+
+
 def _additive(column: ColumnProfile) -> bool:
-    """A number that adds up (quantities, counts), not one to average (age, rating, score)."""
-    unit = getattr(column, "unit", None)
-    if unit == "count":
+    """A number that adds up (quantities, counts, bounces), not one to average (age, rating, score, tenure)."""
+    if getattr(column, "unit", None) == "count":
         return True
-    words = set(phrase(column.name))
-    quantities = {phrase(str(w))[-1] for w in static()["concepts"]["units"]} | {"count", "item", "visit", "session", "click", "view"}
-    return bool(words & quantities)
+    return not set(phrase(column.name)) & _AVERAGED
 
 
 def _best_entity(entities: list[tuple[Tag, Entry]]) -> tuple[Tag, Entry]:
@@ -801,11 +813,15 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
             if not any(e.strength >= 3 for e in values):
                 continue  # the word names a table/column/measure better than a value
 
-        def preference(e: Entry) -> tuple[int, int, int, int, int]:
+        near = {t.low[:4] for t in words.tokens[max(0, tag.start - 4):tag.end + 3] if len(t.low) >= 4}
+
+        def preference(e: Entry) -> tuple[int, int, int, int, int, int]:
             own = entity is not None and e.table is entity
+            # "ship to Canada": Shipping Country rather than Billing Country
+            hinted = 1 if e.column is not None and any(w[:4] in near for w in phrase(e.column.name) if len(w) >= 4 and w not in GENERIC) else 0
             attribute = phrase(e.column.name)[0] in ("preferred", "favourite", "favorite", "fav", "primary", "main", "usual") if e.column else False
             return (e.strength, 1 if own != reading.purchase else 0, 0 if attribute and reading.purchase else 1,
-                    1 if e.table in reach else 0, e.table.rows if e.table else 0)
+                    hinted, 1 if e.table in reach else 0, e.table.rows if e.table else 0)
 
         picked.append((tag, max(values, key=preference)))
     grouped: dict[int, list[tuple[Tag, Entry]]] = {}
