@@ -16,7 +16,12 @@ from assistant.planner.timeframes import find_timeframes
 from assistant.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
-from tools.schema_profile import ColumnProfile, MetricDefinition, Relationship, SchemaProfile, TableProfile
+from tools.schema_profile import (
+    ColumnProfile,
+    MetricDefinition,
+    SchemaProfile,
+    TableProfile,
+)
 
 TODAY = dt.date(2025, 11, 15)
 

@@ -14,7 +14,13 @@ from functools import lru_cache
 from typing import Any
 
 from prompts import load_data
-from tools.schema_profile import PII_NAME, ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+from tools.schema_profile import (
+    PII_NAME,
+    ColumnProfile,
+    MetricDefinition,
+    SchemaProfile,
+    TableProfile,
+)
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?|[%$€£#<>=]")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -95,7 +101,7 @@ def static() -> dict[str, Any]:
     out["fillers_set"] = {phrase(str(w)) for w in raw["fillers"]}
     out["ordinary"] = {str(w).lower() for w in raw["ordinary_words"]}
     out["ignored"] = {str(w).lower() for w in raw["ignored_values"]}
-    concept_words = set()
+    concept_words: set[tuple[str, ...]] = set()
     for words in raw["concepts"].values():
         concept_words.update(phrase(str(w)) for w in words)
     out["concept_words"] = concept_words

@@ -213,7 +213,7 @@ class OfflinePlanner(BaseChatModel):
             return AIMessage(content=question.clarify + OFFLINE_NOTE)
         if question.unmatched:
             return self._no_such_column(question.unmatched)
-        plan = {"subject": question.subject, "qualifiers": question.qualifiers, "grouping": question.grouping,
+        plan: dict[str, Any] = {"subject": question.subject, "qualifiers": question.qualifiers, "grouping": question.grouping,
                 "notes": question.notes, "kind": question.kind, "rows_alias": question.rows_alias,
                 "rows_label": question.rows_label, "data_end": question.data_end, "top_group": question.top_group,
                 "compare": question.compare}
@@ -225,7 +225,7 @@ class OfflinePlanner(BaseChatModel):
                 metric.pop("agg", None)
         plan.update({"tool": "query_data", "time_grain": question.spec.time_grain, "order": question.spec.order,
                      "count": question.kind == "count",
-                     "share_of": list(question.share_of) if question.share_of else None})
+                     "share_of": list[object](question.share_of) if question.share_of else None})
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
@@ -472,11 +472,10 @@ def _previous_questions(earlier: Sequence[BaseMessage]) -> list[str]:
     for message in earlier:
         if isinstance(message, HumanMessage):
             asked = _text(message.content)
-        elif isinstance(message, AIMessage) and asked and (
+        elif isinstance(message, AIMessage) and asked and (not out or out[-1] != asked) and (
                 (plan := message.additional_kwargs.get("mara_plan", {})).get("tool") == "query_data"
                 or (plan.get("tool") == "run_sql" and plan.get("subject"))):
-            if not out or out[-1] != asked:
-                out.append(asked)
+            out.append(asked)
     return out
 
 

@@ -14,7 +14,16 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass, field, replace
 
-from assistant.planner.lexicon import GENERIC, Entry, Tag, Token, lexicon_for, phrase, static, tokenize
+from assistant.planner.lexicon import (
+    GENERIC,
+    Entry,
+    Tag,
+    Token,
+    lexicon_for,
+    phrase,
+    static,
+    tokenize,
+)
 from assistant.planner.timeframes import Timeframe, find_timeframes, relative_to
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange
 from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
@@ -334,7 +343,7 @@ def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
 
 def _unknown_run(words: _Words, start: int) -> str:
     """The words after “by” that nothing explained: “favourite colour”."""
-    out = []
+    out: list[str] = []
     fillers = static()["fillers_set"]
     for token in words.tokens[start:start + 4]:
         if words.tag_at(words.tokens.index(token)) is not None:
@@ -375,10 +384,8 @@ def _concept_column(profile: SchemaProfile, concept: str | None) -> tuple[TableP
     for table in profile.tables:
         for column in table.columns:
             name = phrase(column.name)
-            if not name or not any(w in words for w in ((name[0],), (name[-1],), name[:1], name)):
-                if not (len(name) > 1 and (name[0],) in words):
-                    continue
-            if column.role not in ("id", "text", "category"):
+            said = bool(name) and ((name[0],) in words or (name[-1],) in words or name in words)
+            if not said or column.role not in ("id", "text", "category"):
                 continue
             label = name[-1] in ("name", "title", "description")
             score = (2 if label and concept == "product" else 1 if column.role == "id" else 0) * 10 + (1 if not column.pii else 0)
@@ -476,11 +483,11 @@ def _plural(table: TableProfile) -> str:
 def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
     """Each distinctive word of a flag's name with its forms (“churned” also “churn”); all must be said."""
     fillers = static()["fillers_set"]
-    out = []
+    out: list[set[tuple[str, ...]]] = []
     for word in phrase(column.name):
         if word in GENERIC or word in ("opt", "flag") or (word,) in fillers:
             continue
-        forms = {(word,)}
+        forms: set[tuple[str, ...]] = {(word,)}
         if word.endswith("ed") and len(word) > 5:
             forms |= {(word[:-2],), (word[:-1],)}
         out.append(forms)
@@ -694,7 +701,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
         done(tag, concepts.get("revenue"))
         label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[chosen] + " " + column.name.replace("_", " ")
-        if reading.per in ("customer", "order") and not (reading.per in (table.key or "").lower()):
+        if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
             return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name), label, reading.per)
         return Measure(table, [Metric(agg=chosen, column=f"{table.name}.{column.name}", alias=f"{chosen}_{column.name}")],  # type: ignore[arg-type]
                        label)
@@ -704,10 +711,10 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         if isinstance(found, Measure) and reading.per in ("customer", "order"):
             return _per_entity(profile, found.table, found.metrics[0], found.label, reading.per)
         if isinstance(found, Measure) and agg == "avg":
-            column = found.definition.column if found.definition else (found.metrics[0].column or "").rsplit(".", 1)[-1]
-            if column:
-                return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column}", alias=f"avg_{column}")],
-                               f"average {column.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
+            column_name = found.definition.column if found.definition else (found.metrics[0].column or "").rsplit(".", 1)[-1]
+            if column_name:
+                return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column_name}", alias=f"avg_{column_name}")],
+                               f"average {column_name.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
         return found
     entities = list(entity_said)
     if "revenue" in concepts and agg == "count":  # "how many sales": orders
@@ -808,14 +815,14 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
         values = tag.of("value")
         if not values or tag.start in words.used:
             continue
-        if tag.of("table", "metric") or any(e.strength >= 2 for e in tag.of("column")) or any(
-                e.value in _MEASURE_CONCEPTS for e in tag.of("concept")):
-            if not any(e.strength >= 3 for e in values):
-                continue  # the word names a table/column/measure better than a value
+        names_more = tag.of("table", "metric") or any(e.strength >= 2 for e in tag.of("column")) or any(
+            e.value in _MEASURE_CONCEPTS for e in tag.of("concept"))
+        if names_more and not any(e.strength >= 3 for e in values):
+            continue  # the word names a table/column/measure better than a value
 
         near = {t.low[:4] for t in words.tokens[max(0, tag.start - 4):tag.end + 3] if len(t.low) >= 4}
 
-        def preference(e: Entry) -> tuple[int, int, int, int, int, int]:
+        def preference(e: Entry, near: set[str] = near) -> tuple[int, int, int, int, int, int]:
             own = entity is not None and e.table is entity
             # "ship to Canada": Shipping Country rather than Billing Country
             hinted = 1 if e.column is not None and any(w[:4] in near for w in phrase(e.column.name) if len(w) >= 4 and w not in GENERIC) else 0
@@ -831,13 +838,13 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
     for items in grouped.values():
         table, column = items[0][1].table, items[0][1].column
         assert table is not None and column is not None
-        values = list(dict.fromkeys(str(e.value) for _, e in items))
+        said = list(dict.fromkeys(str(e.value) for _, e in items))
         negative = any(_negated(words, tag.start) for tag, _ in items)
         for tag, _ in items:
             words.use(tag)
-        op = ("!=" if negative else "=") if len(values) == 1 else ("not in" if negative else "in")
-        shown = " or ".join(values)
-        out.append(Condition(table, column, op, values[0] if len(values) == 1 else values,
+        op = ("!=" if negative else "=") if len(said) == 1 else ("not in" if negative else "in")
+        shown = " or ".join(said)
+        out.append(Condition(table, column, op, said[0] if len(said) == 1 else said,
                              f"{column.name.replace('_', ' ')} is {'not ' if negative else ''}{shown}"))
     return out
 
@@ -1062,9 +1069,10 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
     conditions += numbers
-    if reading.positive is not None and reading.positive[0] is not None and reading.positive[1] is not None:
-        table, column = reading.positive
-        conditions.append(Condition(table, column, ">", 0, f"{column.name.replace('_', ' ')} > 0"))
+    if reading.positive is not None:
+        positive_table, positive_column = reading.positive
+        if positive_table is not None and positive_column is not None:
+            conditions.append(Condition(positive_table, positive_column, ">", 0, f"{positive_column.name.replace('_', ' ')} > 0"))
     reading.filters = conditions
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
@@ -1098,8 +1106,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     question.share_of = share
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
-    for word, column in listed.items():
-        question.notes.append(f"“{word}” is not a {column.replace('_', ' ')} in your data, so it is not included")
+    for word, column_name in listed.items():
+        question.notes.append(f"“{word}” is not a {column_name.replace('_', ' ')} in your data, so it is not included")
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
