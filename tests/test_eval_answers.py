@@ -132,8 +132,9 @@ def test_follow_up_continues_the_conversation(offline_run: SetResult) -> None:
 
 
 @pytest.mark.integration
-def test_unanswerable_question_answered_with_a_figure_is_wrong(offline_run: SetResult) -> None:
-    assert outcome(offline_run, "tiny-04") == "wrong"
+def test_unanswerable_question_is_declined_not_answered(offline_run: SetResult) -> None:
+    """The parser asks about “TikTok ads” instead of counting every order (a figure would score wrong)."""
+    assert outcome(offline_run, "tiny-04") == "right"
 
 
 @pytest.mark.integration
