@@ -614,7 +614,8 @@ def _unit_column(table: TableProfile) -> ColumnProfile | None:
 def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, required: list[TableProfile]) -> Measure | str | None:
     """What the question computes; a string is a clarifying question (two equally good columns)."""
     aggs = [(t, e.value) for t in words.tags for e in t.of("agg") if t.start not in words.used]
-    agg = next((a for _, a in aggs if a != "distinct"), None)
+    said = [a for _, a in aggs if a != "distinct"]
+    agg = "avg" if said and said[0] == "sum" and "avg" in said else next(iter(said), None)  # "how much ... on average"
     concepts = {e.value: t for t in words.tags for e in t.of("concept") if t.start not in words.used}
     metric_tags = [(t, e.metric) for t in words.tags for e in t.of("metric") if e.metric is not None and t.start not in words.used]
 
@@ -842,6 +843,9 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
         negative = any(_negated(words, tag.start) for tag, _ in items)
         for tag, _ in items:
             words.use(tag)
+            for beside in (words.tag_at(tag.start - 1), words.tag_at(tag.end)):  # "gold tier", "country Germany"
+                if beside is not None and any(e.column is column for e in beside.of("column")):
+                    words.use(beside)
         op = ("!=" if negative else "=") if len(said) == 1 else ("not in" if negative else "in")
         shown = " or ".join(said)
         out.append(Condition(table, column, op, said[0] if len(said) == 1 else said,
@@ -1102,6 +1106,9 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         question = DataQuestion(spec=QuerySpec(table=reading.measure.table.name), subject=reading.measure.label,
                                 unmatched=list(reading.unmatched), reading=reading)
         return question
+    content = sum(1 for t in words.tags if t.start in words.used and t.of(*_CONTENT_KINDS))
+    if unknown and len(unknown) > max(1, content) and before is None:
+        return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
     question.share_of = share
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
