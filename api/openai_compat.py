@@ -365,6 +365,7 @@ class ConversationIndex:
         self._ready = False
 
     def _connect(self) -> sqlite3.Connection:
+        touch_private(self.path)  # a lookup may be the first use: never created with the umask's mode
         con = sqlite3.connect(self.path, timeout=10)
         if not self._ready:
             con.execute(

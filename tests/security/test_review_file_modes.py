@@ -1,0 +1,21 @@
+"""Review of issue 14's workspace modes: the OpenAI endpoint's transcript index was created
+by its first *lookup* (``sqlite3.connect``) with the umask's mode (0644 under umask 022), so
+``mara serve`` then warned about its own file at every start."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from api.openai_compat import ConversationIndex
+
+
+def test_transcript_index_is_private_from_its_first_lookup(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        index = ConversationIndex(tmp_path / "openai_conversations.sqlite")
+        assert index.lookup("0" * 64) is None
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "openai_conversations.sqlite").stat().st_mode) == 0o600
