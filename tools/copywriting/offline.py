@@ -27,7 +27,7 @@ from typing import Any
 
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
-from tools.copywriting.brief import BriefParts, read_brief
+from tools.copywriting.brief import BriefParts, offer_core, read_brief
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import (
     CAPS_ALLOWED,
@@ -168,7 +168,8 @@ PURPOSE_ANGLES: dict[str, list[str]] = {
     "referral": ["referral", "offer", "benefit"],
     "education": ["tip", "product", "benefit"],
 }
-_DURATION = re.compile(r"^\d+\s+(?:hours?|days?|weeks?)$", re.IGNORECASE)
+_DURATION = re.compile(r"^\d+\s+(?:hours?|days?|weeks?|Tage|Stunden|Wochen|jours|heures|semaines|días|horas|semanas)$",
+                       re.IGNORECASE)
 VALID_FOR = {"en": ", valid for {date}", "de": ", gültig für {date}", "fr": ", valable {date}", "es": ", válido {date}"}
 
 
@@ -329,13 +330,35 @@ def build_angle(
     return Angle(name, head, hook, "", cta, [extra1, extra2], str(short).format(name=ph["name"]))
 
 
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _lang_of(ph: dict[str, Any]) -> str:
+    return next((code for code in SUPPORTED_LANGUAGES if phrases(code) is ph), "en")
+
+
+def localize_date(text: str, ph: dict[str, Any]) -> str:
+    """English month and weekday names in ``text`` in the draft's language ("31 December" →
+    "31 décembre"), so an English brief drafted in French does not say "jusqu'au 31 December"."""
+    names = ph.get("date_names")
+    if not names or not text:
+        return text
+    table = dict(zip(_MONTH_NAMES + _DAY_NAMES, list(names["months"]) + list(names["days"]), strict=True))
+
+    def swap(m: re.Match[str]) -> str:
+        return str(table[m.group(0).lower()])
+
+    return re.sub(r"\b(?:" + "|".join(_MONTH_NAMES + _DAY_NAMES) + r")\b", swap, text, flags=re.IGNORECASE)
+
+
 def _until(facts: BriefParts, ph: dict[str, Any]) -> str:
     if not facts.end_date:
         return ""
     if _DURATION.match(facts.end_date):
-        lang = next((code for code in SUPPORTED_LANGUAGES if phrases(code) is ph), "en")
-        return VALID_FOR[lang].format(date=facts.end_date)
-    return str(ph["until"]).format(date=facts.end_date)
+        return VALID_FOR[_lang_of(ph)].format(date=localize_date(facts.end_date, ph))
+    return str(ph["until"]).format(date=localize_date(facts.end_date, ph))
 
 
 def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
@@ -343,6 +366,25 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     deadline; the event date; the link. ``""`` when the brief has none of them."""
     ph = ph or phrases("en")
     out: list[str] = []
+    if facts.notes:
+        # the brief's own message sentences (instructions and audience left out) say it whole:
+        # every offer, amount, code and date as the marketer wrote them
+        out = [n if n.endswith((".", "!", "?")) else f"{n}." for n in facts.notes]
+        said = " ".join(out).lower()
+        core = offer_core(facts.offer)
+        if facts.offer and core and core.lower() not in said:
+            out.insert(0, f"{_sentence_case(facts.offer)}.")
+        if facts.code and facts.code.lower() not in said:
+            out.append(ph["code_line"].format(code=facts.code) + ".")
+        if facts.end_date and facts.end_date.lower() not in said:
+            until = _until(facts, ph).strip(" ,")
+            out.append(f"{_sentence_case(until)}." if _DURATION.match(facts.end_date)
+                       else str(ph["valid_line"]).format(until=until))
+        if facts.when and facts.when.lower() not in said:
+            out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
+        if facts.link and facts.link.lower() not in said:
+            out.append(str(ph["link_line"]).format(link=facts.link))
+        return " ".join(out)
     if facts.offer:
         line = _sentence_case(facts.offer)
         if facts.condition and facts.condition.lower() not in line.lower():
@@ -355,7 +397,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     elif facts.end_date:
         out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
     if facts.when:
-        out.append(str(ph["when_line"]).format(when=facts.when))
+        out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
     if facts.link:
         out.append(str(ph["link_line"]).format(link=facts.link))
     return " ".join(out)
@@ -364,7 +406,8 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
 def must_phrases(facts: BriefParts) -> list[str]:
     """The phrases the fitter must never cut (each must-know element as written)."""
     return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
-                        facts.end_date, facts.when, facts.link) if p]
+                        facts.end_date, facts.when, facts.link, *facts.notes,
+                        facts.product if facts.product and facts.topic == facts.product else None) if p]
 
 
 offer_line_of = must_line  # the name earlier releases used
