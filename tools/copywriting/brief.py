@@ -346,6 +346,7 @@ class BriefParts:
     instructions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # content clauses carrying values ("get 500 points")
+    named: str | None = None                # the product or programme the message is about, said in every variant
 
     @property
     def must_know(self) -> list[str]:
@@ -353,7 +354,7 @@ class BriefParts:
         returns"), the condition's threshold ("$75", "60 days"), code, deadline, event date, link —
         the cores, so a draft that words them its own way ("tents are 20% off") still has them."""
         items = [offer_core(self.offer), condition_core(self.condition), self.code, self.end_date, self.when,
-                 self.link, self.product if self.product and self.topic == self.product else None]
+                 self.link, self.named]
         have = " ".join(i for i in items if i).lower()
         items += [t for note in self.notes for t in must_tokens(note) if t.lower() not in have]
         return list(dict.fromkeys(i for i in items if i))
@@ -463,7 +464,8 @@ _LEX: dict[str, Any] = load_data("copy_offline")["brief_reader"]
 _INTL_TONE = {w.lower() for words in _LEX["tone_words"].values() for w in words}
 _INTL_FILLER = {w.lower() for w in _LEX["fillers"]}
 _INTL_INSTR = re.compile("|".join(f"(?:{p})" for p in _LEX["instruction_patterns"]), re.IGNORECASE)
-_INTL_NOUN = "(?:" + "|".join(re.escape(n) for n in sorted(_LEX["audience_nouns"], key=len, reverse=True)) + ")"
+_INTL_NOUN = "(?:" + "|".join(re.escape(n) for n in sorted({*_LEX["audience_nouns"], *AUDIENCE_NOUNS}, key=len,
+                                                              reverse=True)) + ")"
 _INTL_DET = (r"(?:(?:den|die|der|dem|unsere[nrms]?|allen?|alle|neue[nr]?|treue[nr]?|les|la|le|des|nos|vos|aux|"
              r"nouveaux|nouvelles|fidèles|los|las|el|nuestros|nuestras|sus|tus|nuevos|nuevas)\s+)")
 _INTL_TAIL = (r"(?:\s+(?:auf|in|aus|von)\s+(?:der|dem|den)\s+\w+|\s+de\s+(?-i:[a-zñáéíóúü]+)"
@@ -542,6 +544,9 @@ def _is_instruction(clause: str) -> bool:
     rest = clause
     if _style_only(clause) or _is_label(clause):
         return True
+    if re.search(r"\b(?:they|them|they['’]re|they['’]ve)\b", clause, re.I) and not must_tokens(clause) and not re.search(
+            r"\b(?:friends?|[A-Z][a-z]+\s+[A-Z0-9])", clause):
+        return True  # "Last try before they drift away": about the audience, not for it
     if re.match(rf"^(?:our|the|all|these|those|your|existing|current|many|most|some)\s+{_MODS}{_AUD_NOUN}\b", clause, re.I) and not _SIGNAL.search(clause) and not re.search(
             r"\b(?:get|gets|can|will|receive|enjoy|earn|save|qualify|pay)\b", clause, re.I):
         return True  # "Our best customers have gone quiet": about the audience, not for it
@@ -822,7 +827,8 @@ def read_brief(
         joined = ", ".join(c for c, s in zip(content, sentence_of, strict=True) if s == sid)
         note = _tidy_note(joined)
         tokens = must_tokens(note)
-        dates_only = all(re.search(r"[^\W\d_]", t) and not re.search(r"%|[$£€]|\d\s+\w", t) for t in tokens)
+        known = f"{parts.end_date or ''} {parts.when or ''}".lower()
+        dates_only = all(t.lower() in known for t in tokens)
         if tokens and (_OFFERISH.search(note) or len(note.split()) > len(" ".join(tokens).split()) + 2
                        or not dates_only):
             notes.append(note)
@@ -833,7 +839,9 @@ def read_brief(
         stripped = _TOPIC_VERBS.sub("", _LEAD_IMPERATIVE.sub("", _clean_space(stripped)))
         stripped = _INTL_SEPARABLE.sub("", _INTL_LEAD.sub("", stripped)) if _INTL_LEAD.match(stripped) else stripped
         if re.search(r"\d\s?%|[$£€]\s?\d|\d\s?€|\b(?:code|código)\b", stripped, re.I):
-            continue  # "15 % avec le code ...", "kostenloser Versand ab 60 €": the message, not a topic
+            continue
+        if must_tokens(stripped) and len(stripped.split()) <= len(" ".join(must_tokens(stripped)).split()) + 1:
+            continue  # "30 days", "ends Sunday": a value, not a topic  # "15 % avec le code ...", "kostenloser Versand ab 60 €": the message, not a topic
         stripped = _tidy_topic(re.sub(r"\b(?:is|are)\s+back in stock\b|\bback in stock\b|\brestocked\b", " ",
                                       stripped, flags=re.I))
         stripped = re.sub(r"^(?:(?:with|using|and|plus)\s+)+", "", stripped, flags=re.I).strip()
@@ -874,10 +882,11 @@ def read_brief(
             proof.insert(0, rest)
     if parts.purpose == "abandoned_cart":
         topic = item or parts.product or ""
+        item = item or parts.product
     program = re.search(r"\b((?:[A-Z][\w&-]+\s+)+(?:Club|Program(?:me)?|Rewards|Circle|Society|Crew|Collective))\b",
                         parts.audience or "")
     if not topic and program and parts.purpose in ("welcome", "thanks"):
-        topic = "the " + program.group(1).strip()  # "Welcome new Trail Club members" → the Trail Club
+        topic = program.group(1).strip()  # "Welcome new Trail Club members" → Trail Club
     if len(topic.split()) > 9:
         words = topic.split()
         cut = next((i for i in range(3, min(len(words), 9)) if words[i].lower() in
@@ -885,8 +894,13 @@ def read_brief(
         proof.insert(0, topic)
         topic = " ".join(words[:cut])
         topic = _tidy_topic(topic)
+    if parts.purpose == "thanks":
+        topic = re.sub(r"^(?:danke|merci|gracias|thanks?)\s+(?:für|pour|por|for)\s+", "", topic, flags=re.I)
+    topic = _possessive_to_you(topic)
     parts.topic = topic
     parts.item = item or (topic if topic and len(topic.split()) <= 4 else None)
+    parts.named = parts.product if parts.product and topic == parts.product else (
+        topic if program and topic == program.group(1).strip() else None)
     measures = [m.group(0) for c in content for m in _MEASURE.finditer(c)]
     if not proof and measures and topic and not any(x in topic for x in measures):
         proof = measures[:3]
@@ -911,6 +925,7 @@ _TOKENS = [
     re.compile(r"\b\d+(?:\s+|-)(?:hours?|days?|weeks?|Tage|Stunden|Wochen|jours|heures|semaines|días|horas|semanas)\b", re.I),
     re.compile(r"\b(?:19|20)\d\d\b"),
     re.compile(r"\b\d[\d,.]*(?=\s+(?:[\w-]+\s+){0,2}(?:points|Punkte|puntos)\b)", re.I),
+    re.compile(rf"\b(?:{_WEEKDAYS}|{_INTL_WEEKDAYS})\b", re.I),
     re.compile(rf"\b\d{{1,2}}\.?\s+(?:de\s+)?{_INTL_MONTHS}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\b|"
                rf"\b{_MONTHS}\s+\d{{1,2}}\b", re.I),
 ]
@@ -921,6 +936,16 @@ def must_tokens(text: str) -> list[str]:
     years, points, dates ("15 %", "$75", "COMEBACK15", "30 Tage", "2027", "500", "24 December")."""
     found = [m.group(0).strip() for rx in _TOKENS for m in rx.finditer(text)]
     return list(dict.fromkeys(t for t in found if t))
+
+
+_POSSESSIVES = {"their": "your", "ihre": "deine", "ihren": "deinen", "ihrer": "deiner", "ihrem": "deinem",
+                "leur": "votre", "leurs": "vos", "su": "tu", "sus": "tus"}
+
+
+def _possessive_to_you(text: str) -> str:
+    """"their first order" → "your first order", "ihre Treue" → "deine Treue": the audience addressed."""
+    return re.sub(r"\b(?:" + "|".join(_POSSESSIVES) + r")\b", lambda m: _POSSESSIVES.get(m.group(0).lower(), m.group(0)),
+                  text, flags=re.I)
 
 
 def _tidy_note(clause: str) -> str:
@@ -936,6 +961,7 @@ def _tidy_note(clause: str) -> str:
                   "you get", text, flags=re.I)
     if not re.search(r"\bfriends?\b", text, re.I):
         text = re.sub(r"\b(their|his|her)\b", "your", text, flags=re.I)
+        text = re.sub(r"\bthey\b", "you", re.sub(r"\bthem\b", "you", text, flags=re.I), flags=re.I)
     text = re.sub(r"^(?:and|plus|und|et|y)\s+", "", text, flags=re.I)
     prev = None
     while prev != text:

@@ -19,6 +19,7 @@ then enforces limits and disclaimers.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
-from tools.copywriting.brief import BriefParts, offer_core, read_brief
+from tools.copywriting.brief import BriefParts, condition_core, offer_core, read_brief
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import (
     CAPS_ALLOWED,
@@ -374,6 +375,9 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         core = offer_core(facts.offer)
         if facts.offer and core and core.lower() not in said:
             out.insert(0, f"{_sentence_case(facts.offer)}.")
+        cond = condition_core(facts.condition)
+        if facts.offer and cond and cond.lower() not in said:
+            out.append(f"{_sentence_case(_join(facts.offer, facts.condition or ''))}.")
         if facts.code and facts.code.lower() not in said:
             out.append(ph["code_line"].format(code=facts.code) + ".")
         if facts.end_date and facts.end_date.lower() not in said:
@@ -406,8 +410,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
 def must_phrases(facts: BriefParts) -> list[str]:
     """The phrases the fitter must never cut (each must-know element as written)."""
     return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
-                        facts.end_date, facts.when, facts.link, *facts.notes,
-                        facts.product if facts.product and facts.topic == facts.product else None) if p]
+                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named) if p]
 
 
 offer_line_of = must_line  # the name earlier releases used
@@ -445,6 +448,12 @@ def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], categor
 def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> str:
     """The first option that fits whole, states any conditional claim's condition and does not
     name the audience."""
+    return _headlines(options, limit, brand, facts)[0]
+
+
+def _headlines(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> list[str]:
+    """The options that fit whole, state any conditional claim's condition and do not name the
+    audience, best first (at least one: the first that fits, else the first)."""
     cond_re = brand_patterns(brand)[1]
     audience = {w for w in re.findall(r"[a-zäöüéèàñ-]{4,}", (facts.audience or "").lower())} - {"with", "from"}
     fine = []
@@ -456,8 +465,9 @@ def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: Brie
         if audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", o.lower())) and not (
                 audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", facts.topic.lower()))):
             continue
-        fine.append(o)
-    return fine[0] if fine else next((o for o in options if o and len(o) <= limit), options[0])
+        if o not in fine:
+            fine.append(o)
+    return fine or [next((o for o in options if o and len(o) <= limit), options[0])]
 
 
 def _join(*parts: str) -> str:
@@ -467,10 +477,12 @@ def _join(*parts: str) -> str:
 def assemble(
     spec: ChannelSpec, angle: Angle, all_angles: list[Angle], greeting: str, facts: BriefParts,
     ph: dict[str, Any] | None = None, *, must: str = "", fact: str = "", brand: BrandRules | None = None,
-    framing: str = "default",
+    framing: str = "default", order: int = 0, head: str | None = None,
 ) -> Fields:
     """Channel fields from one angle (before fitting): headline, hook, the must-know line, one
-    supporting fact and the call to action."""
+    supporting fact and the call to action. ``order`` picks which of hook, fact and must-know
+    line opens the body (0: hook, 1: fact, 2: must-know line) and ``head`` the headline, so
+    variants can open on different content."""
     ph = ph or phrases("en")
     brand = brand or BrandRules()
     hook = angle.hook
@@ -484,22 +496,27 @@ def assemble(
         offer_head = _sentence_case(_join(facts.offer, facts.condition or ""))
     head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(name)
     headline = angle.headline
-    if head_field:  # a headline that fits whole beats one cut mid-phrase
+    if head_field and _has(spec, head_field):  # a headline that fits whole beats one cut mid-phrase
         limit = spec.field(head_field).max_chars
         options = [angle.headline, angle.extra_headlines[0], _sentence_case(facts.topic), angle.extra_headlines[1]]
         if angle.name == "offer":
             options.insert(1, offer_head)
-        headline = _headline(options, limit, brand, facts)
-    lead = _join(hook, must)
+        headline = head or _headline(options, limit, brand, facts)
+    body = [[hook, must, fact], [fact, hook, must], [must, hook, fact]][order % 3]
+    if order % 3 == 1 and not fact:
+        body = [hook, must, fact]
+    lead = _join(*[p for p in body if p][:2]) if order else _join(hook, must)
     if name == "email":
-        preheader = lead if len(lead) <= spec.field("preheader").max_chars else (must or hook)
-        paragraphs = [greeting, hook, must, fact, f"{angle.cta}."]
+        first = next((p for p in body if p), "")
+        limit = spec.field("preheader").max_chars if _has(spec, "preheader") else 150
+        preheader = lead if len(lead) <= limit else (must or first)
+        paragraphs = [greeting, *body, f"{angle.cta}."]
         return {"subject": headline, "preheader": preheader,
                 "body": "\n\n".join(p for p in paragraphs if p)}
     if name == "sms":
         return {"text": _join(angle.short, hook, must, f"{angle.cta}.")}
     if name == "push":
-        return {"title": headline, "body": _join(lead, fact)}
+        return {"title": headline, "body": _join(*body)}
     if name == "google_rsa":
         others = [a for a in all_angles if a is not angle]
         deadline_head = _sentence_case(facts.deadline) if facts.deadline else ""
@@ -508,10 +525,63 @@ def assemble(
                  *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
+        if order % 3 and len(descs) > 1:  # another description opens
+            descs = [*descs[1:2], descs[0], *descs[2:]] if order % 3 == 1 else [*descs[2:3], *descs[:2], *descs[3:]]
         return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
-        return {"primary_text": _join(lead, fact), "headline": headline, "description": f"{angle.cta}."}
-    return {"text": _join(hook, must, fact, f"{angle.cta}.")}
+        return {"primary_text": _join(*body), "headline": headline, "description": f"{angle.cta}."}
+    return {"text": _join(*body, f"{angle.cta}.")}
+
+
+_HEAD_FIELDS = ("subject", "title", "headline", "headlines")
+_BODY_FIELDS = ("body", "text", "primary_text", "descriptions", "description")
+
+
+def opening(fields: Fields) -> str:
+    """How a draft opens: its headline and the first sentence of its body (greeting, merge
+    fields and an SMS sender prefix aside)."""
+    parts = []
+    for group in (_HEAD_FIELDS, _BODY_FIELDS):
+        for key in group:
+            value = fields.get(key)
+            text = value[0] if isinstance(value, list) and value else value
+            if isinstance(text, str) and text.strip():
+                text = re.sub(r"\{\{[^}]*\}\}", " ", text)
+                text = re.sub(r"^\s*(?:hi|hello|hey|dear|hallo|guten tag|bonjour|salut|hola|estimado/a)\b[^\n.!?]{0,40}?[,!.:]?\s*\n",
+                              "", text, flags=re.I)
+                first = next((x for x in re.split(r"(?<=[.!?])\s+|\n+", text) if re.search(r"\w", x)), "")
+                parts.append(first)
+                break
+    return " ".join(parts)
+
+
+def _similarity(a: str, b: str) -> float:
+    wa, wb = re.findall(r"\w+", a.lower()), re.findall(r"\w+", b.lower())
+    if not wa and not wb:
+        return 1.0
+    return difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).ratio()
+
+
+DISTINCT = 0.45
+"""Two openings at least this similar (word-sequence ratio) say the same thing the same way."""
+
+
+def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[Fields]:
+    """``candidates`` reordered so that those whose opening differs from every ``earlier``
+    opening come first (in their own order), then the rest by how much they differ."""
+    def worst(c: Fields) -> float:
+        o = opening(c)
+        return max((_similarity(o, e) for e in earlier), default=0.0)
+
+    scored = [(worst(c), i, c) for i, c in enumerate(candidates)]
+    fine = [c for w, i, c in scored if w < DISTINCT]
+    rest = [c for w, i, c in sorted(scored, key=lambda t: (t[0], t[1])) if w >= DISTINCT]
+    return fine + rest
+
+
+def _has(spec: ChannelSpec, name: str) -> bool:
+    """True when ``spec`` (possibly narrowed to requested fields) has the field ``name``."""
+    return any(f.name == name for f in spec.fields)
 
 
 def _covered(sentence: str, text: str) -> bool:
@@ -593,7 +663,18 @@ def offline_variants(
         fact = "" if (short and must) or not facts_pool else facts_pool[i % len(facts_pool)]
         if angle.name == "product" and len(facts_pool) > 1 and not short:
             fact = facts_pool[1] if facts.detail else facts_pool[0]
-        raw = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand, framing=framing)
+        earlier = [opening(f) for f in out]
+        head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(spec.name)
+        heads: list[str | None] = [None]
+        if head_field and _has(spec, head_field):
+            first = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
+                             framing=framing)
+            alts = [angle.headline, angle.extra_headlines[0], angle.extra_headlines[1]]
+            heads = [str(first[head_field]), *_headlines(alts, spec.field(head_field).max_chars, brand, facts)]
+            heads = list(dict.fromkeys(heads))
+        drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
+                           framing=framing, order=order, head=h) for order in (0, 1, 2) for h in heads]
+        raw = most_distinct(drafts, earlier)[0]
         candidates = [raw]
         if spec.name == "sms":
             text = str(raw["text"])
@@ -604,6 +685,7 @@ def offline_variants(
             candidates += [{"text": no_cta}, {"text": _join(angle.short, must) or no_cta},
                            {"text": _join(angle.headline + ":", _inline(must)) if must else no_cta},
                            {"text": must or no_cta}]
+            candidates = most_distinct(candidates, earlier)
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
             benefit = ph["angles"]["benefit"]
