@@ -502,8 +502,8 @@ def assemble(
         if angle.name == "offer":
             options.insert(1, offer_head)
         headline = head or _headline(options, limit, brand, facts)
-    body = [[hook, must, fact], [fact, hook, must], [must, hook, fact]][order % 3]
-    if order % 3 == 1 and not fact:
+    body = [[hook, must, fact], [fact, hook, must], [must, hook, fact], [lead_in(angle, facts), hook, must, fact]][order % 4]
+    if order % 4 == 1 and not fact:
         body = [hook, must, fact]
     lead = _join(*[p for p in body if p][:2]) if order else _join(hook, must)
     if name == "email":
@@ -525,8 +525,10 @@ def assemble(
                  *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
-        if order % 3 and len(descs) > 1:  # another description opens
-            descs = [*descs[1:2], descs[0], *descs[2:]] if order % 3 == 1 else [*descs[2:3], *descs[:2], *descs[3:]]
+        if order % 4 and len(descs) > 1:  # another description opens
+            descs = ([*descs[1:2], descs[0], *descs[2:]] if order % 4 == 1 else
+                     [*descs[2:3], *descs[:2], *descs[3:]] if order % 4 == 2 else
+                     [_join(lead_in(angle, facts), descs[0]), *descs[1:]])
         return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
         return {"primary_text": _join(*body), "headline": headline, "description": f"{angle.cta}."}
@@ -577,6 +579,17 @@ def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[
     fine = [c for w, i, c in scored if w < DISTINCT]
     rest = [c for w, i, c in sorted(scored, key=lambda t: (t[0], t[1])) if w >= DISTINCT]
     return fine + rest
+
+
+def lead_in(angle: Angle, facts: BriefParts) -> str:
+    """A short opening sentence of the angle's own ("Back in stock.", "New at Alder & Peak."):
+    its first extra headline that does not just repeat the topic."""
+    topic = set(re.findall(r"\w+", facts.topic.lower()))
+    for head in angle.extra_headlines:
+        words = re.findall(r"\w+", head.lower())
+        if words and sum(w in topic for w in words) <= len(words) / 2:
+            return head.rstrip(".!?:") + "."
+    return ""
 
 
 def _has(spec: ChannelSpec, name: str) -> bool:
@@ -673,7 +686,7 @@ def offline_variants(
             heads = [str(first[head_field]), *_headlines(alts, spec.field(head_field).max_chars, brand, facts)]
             heads = list(dict.fromkeys(heads))
         drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
-                           framing=framing, order=order, head=h) for order in (0, 1, 2) for h in heads]
+                           framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
         raw = most_distinct(drafts, earlier)[0]
         candidates = [raw]
         if spec.name == "sms":
@@ -685,7 +698,10 @@ def offline_variants(
             candidates += [{"text": no_cta}, {"text": _join(angle.short, must) or no_cta},
                            {"text": _join(angle.headline + ":", _inline(must)) if must else no_cta},
                            {"text": must or no_cta}]
-            candidates = most_distinct(candidates, earlier)
+            lead = lead_in(angle, facts)
+            candidates += [{"text": _join(lead, must or angle.hook, f"{angle.cta}.")}, {"text": _join(lead, must or angle.hook)},
+                           {"text": _join(fact, must or angle.hook)}]
+            candidates = [c for c in most_distinct(candidates, earlier) if c["text"]]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
             benefit = ph["angles"]["benefit"]
