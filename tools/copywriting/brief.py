@@ -925,7 +925,7 @@ _TOKENS = [
     re.compile(r"\b\d+(?:\s+|-)(?:hours?|days?|weeks?|Tage|Stunden|Wochen|jours|heures|semaines|días|horas|semanas)\b", re.I),
     re.compile(r"\b(?:19|20)\d\d\b"),
     re.compile(r"\b\d[\d,.]*(?=\s+(?:[\w-]+\s+){0,2}(?:points|Punkte|puntos)\b)", re.I),
-    re.compile(rf"\b(?:{_WEEKDAYS}|{_INTL_WEEKDAYS})\b", re.I),
+    re.compile(rf"(?<!Black )(?<!Cyber )(?<!Good )\b(?:{_WEEKDAYS}|{_INTL_WEEKDAYS})\b(?!\s+[A-Z])", re.I),
     re.compile(rf"\b\d{{1,2}}\.?\s+(?:de\s+)?{_INTL_MONTHS}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\b|"
                rf"\b{_MONTHS}\s+\d{{1,2}}\b", re.I),
 ]

@@ -581,6 +581,30 @@ def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[
     return fine + rest
 
 
+def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any], limit: int) -> list[str | None]:
+    """Headlines asked for on their own ("5 subject lines") each carry the one thing the
+    customer must see: the product named, else the offer's value, else the deadline."""
+    core = offer_core(facts.offer)
+    if core and facts.condition:
+        core = _join(core, facts.condition)  # "free returns within 60 days": a conditional claim keeps its condition
+    essential = facts.named or core or facts.end_date
+    if not essential:
+        return list(heads)
+    out: list[str | None] = []
+    for h in heads:
+        if not h:
+            continue
+        if essential.lower() in h.lower():
+            out.append(h)
+            continue
+        tail = _until(facts, ph) if essential == facts.end_date else f": {essential}"
+        for option in (f"{h.rstrip('.!?:')}{tail}", f"{essential}: {h}" if essential != facts.end_date else ""):
+            if option and len(option) <= limit:
+                out.append(option)
+                break
+    return list(dict.fromkeys(out))
+
+
 def lead_in(angle: Angle, facts: BriefParts) -> str:
     """A short opening sentence of the angle's own ("Back in stock.", "New at Alder & Peak."):
     its first extra headline that does not just repeat the topic."""
@@ -685,6 +709,8 @@ def offline_variants(
             alts = [angle.headline, angle.extra_headlines[0], angle.extra_headlines[1]]
             heads = [str(first[head_field]), *_headlines(alts, spec.field(head_field).max_chars, brand, facts)]
             heads = list(dict.fromkeys(heads))
+            if not any(_has(spec, b) for b in ("body", "text", "primary_text", "descriptions")):
+                heads = _carrying(heads, facts, ph, spec.field(head_field).max_chars) or heads
         drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
                            framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
         raw = most_distinct(drafts, earlier)[0]
