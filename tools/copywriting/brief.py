@@ -437,11 +437,6 @@ def _split_clauses(text: str) -> list[str]:
     return [c for sentence in _split_sentences(text) for c in sentence]
 
 
-def _old_split_clauses(text: str) -> list[str]:
-    parts = re.split(r"(?<=[^\d][.!?])\s+|(?<=[^\d]):\s+|\s*;\s*|\s+[—–-]\s+|\s*[—–]\s*|(?<!\d),(?!\d)\s*|\s*\n+\s*|\s*\(\s*|\s*\)\s*", text)
-    return [p.strip(" .") for p in parts if p and p.strip(" .")]
-
-
 def _word_set(text: str) -> list[str]:
     return re.findall(r"[\w'’%$£€-]+", text.lower())
 

@@ -367,7 +367,9 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     deadline; the event date; the link. ``""`` when the brief has none of them."""
     ph = ph or phrases("en")
     out: list[str] = []
-    if facts.notes:
+    english_notes = _lang_of(ph) != "en" and detect_language(" ".join(facts.notes)) is None and any(
+        w in _ENGLISH for w in re.findall(r"[a-z]+", " ".join(facts.notes).lower()))
+    if facts.notes and not english_notes:
         # the brief's own message sentences (instructions and audience left out) say it whole:
         # every offer, amount, code and date as the marketer wrote them
         out = [n if n.endswith((".", "!", "?")) else f"{n}." for n in facts.notes]
