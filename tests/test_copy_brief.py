@@ -281,3 +281,8 @@ def test_sms_variants_open_differently_for_a_product_only_brief() -> None:
     result = draft_copy("sms", "The Talus Mid GTX Hiking Boot is back in stock in all sizes.", brand=BRAND)
     openings = [opening({"text": v["text"].split(":", 1)[-1]}) for v in result.variants]
     assert max(_similarity(a, b) for i, a in enumerate(openings) for b in openings[i + 1:]) < DISTINCT
+
+
+def test_a_first_word_alone_does_not_name_another_product() -> None:
+    parts = read_brief("Meet the Granite 40 Daypack.", products=["Granite 65 Pack", "Talus Mid GTX Hiking Boot"])
+    assert parts.product is None

@@ -621,6 +621,7 @@ def _tidy_topic(text: str) -> str:
         text = _CONNECTOR_END.sub("", text).strip(" ,;:.-–—&")
         text = re.sub(r"\s+(?:is|are)\s+(?:here|back|in|now|out|live|available)$", "", text, flags=re.I)
     text = re.sub(r"^(?:about|on|of|die|der|das|den|les|le|la|el|los|las)\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:neue[nrs]?|nouvel(?:le)?s?|nouveaux?|nuev[oa]s?)\s+(?=\S)", "", text)  # the templates say "new"
     text = re.sub(rf"\s+(?:am|le|el|on|this|next)\s+(?:{_INTL_WEEKDAYS}|{_WEEKDAYS})$", "", text, flags=re.I)
     text = re.sub(r"\s+(?:e-?mails?|newsletters?|sms|push(?:\s+notifications?)?|posts?|ads?|campaigns?|messages?|"
                   r"copy|send|blast)$", "", text, flags=re.I)
@@ -645,7 +646,7 @@ def _match_product(text: str, names: Sequence[str]) -> str | None:
                 rf"\b{re.escape(words[0].lower())}\s+(?:[\w.-]+\s+)?{re.escape(words[-1].lower())}s?\b", low):
             score = 1
         elif len(words) >= 2 and len(words[0]) >= 6 and words[0][:1].isupper() and re.search(
-                rf"\b{re.escape(words[0])}\b", text) and sum(n.split()[:1] == words[:1] for n in names) == 1:
+                rf"\b{re.escape(words[0])}\b(?!\s+(?:[A-Z0-9]|-\d))", text) and sum(n.split()[:1] == words[:1] for n in names) == 1:
             score = 1  # "the Emberline": a distinctive first word only one product has
         if score and (best is None or score > best[0] or (score == best[0] and len(name) > len(best[1]))):
             best = (score, name)
