@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tools.copywriting import draft_copy, get_channel, load_channels, sample_brand
-from tools.copywriting.brief import read_brief
+from tools.copywriting.brief import read_brief, requested_fields
 from tools.copywriting.fitter import fit_text, repair_text
 
 BRAND = sample_brand()
@@ -183,3 +183,106 @@ def test_field_spec_keeps_limits() -> None:
 
     spec = field_spec(get_channel("google_rsa"), ["headline"])
     assert [f.name for f in spec.fields] == ["headlines"] and spec.fields[0].max_chars == 30
+
+
+# --- round 2: other languages, style-only clauses, message notes, field-level counts ---------------
+
+PRODUCTS = ["Talus Mid GTX Hiking Boot", "Granite 65 Pack", "Stormfront 3L Shell Jacket"]
+
+
+def test_german_tone_length_and_no_discount_are_instructions() -> None:
+    parts = read_brief("Stell unseren Stammkunden den neuen Granite 65 Pack vor. Sachlich im Ton, knapp halten, "
+                       "kein Rabatt.", products=PRODUCTS)
+    assert parts.topic == "Granite 65 Pack"
+    assert {"Sachlich im Ton", "knapp halten", "kein Rabatt"} <= set(parts.instructions)
+
+
+def test_german_audience_is_not_content() -> None:
+    parts = read_brief("Stell unseren Stammkunden den neuen Granite 65 Pack vor.", products=PRODUCTS)
+    assert parts.audience == "unseren Stammkunden"
+
+
+def test_french_tone_audience_and_no_promo_stay_out_of_the_content() -> None:
+    parts = read_brief("Présente la veste Stormfront 3L Shell Jacket aux randonneurs fidèles, ton rassurant, "
+                       "sans remise.", products=PRODUCTS)
+    assert (parts.topic, parts.proof, parts.notes) == ("Stormfront 3L Shell Jacket", [], [])
+
+
+def test_spanish_label_and_tone_are_instructions() -> None:
+    parts = read_brief("Recordatorio de carrito: la mochila Granite 65 Pack sigue en la cesta. Tono cercano, sin prisas.",
+                       products=PRODUCTS)
+    assert {"Tono cercano", "sin prisas"} <= set(parts.instructions)
+
+
+def test_a_style_only_clause_is_an_instruction() -> None:
+    parts = read_brief("Spring tent sale: 15% off all tents until 12 April. Cheerful but modest, light touch.")
+    assert {"Cheerful but modest", "light touch"} <= set(parts.instructions)
+
+
+def test_a_message_type_label_is_not_the_topic() -> None:
+    parts = read_brief("Reactivation for dormant customers: 10% off with code HELLO10, ends Friday")
+    assert parts.topic == "" and parts.purpose == "winback"
+
+
+def test_a_named_product_is_must_know() -> None:
+    parts = read_brief("Back in stock: Talus Mid GTX Hiking Boot in all sizes.", products=PRODUCTS)
+    assert "Talus Mid GTX Hiking Boot" in parts.must_know
+
+
+def test_a_code_after_a_capitalised_code_word_is_read() -> None:
+    assert read_brief("Refer a friend and you both get 300 points. Code PEAKPAL.").code == "PEAKPAL"
+
+
+def test_a_second_offer_in_the_brief_is_must_know() -> None:
+    parts = read_brief("Give a friend $10 off their first order, and get 250 points when they buy. Code PAL10.")
+    assert {"$10", "250", "PAL10"} <= set(parts.must_know)
+
+
+def test_a_second_offer_reaches_every_sms() -> None:
+    result = draft_copy("sms", "Give a friend $10 off their first order, and get 250 points when they buy. Code PAL10.",
+                        brand=BRAND)
+    assert all("250 points" in v["text"] for v in result.variants)
+
+
+def test_german_validity_is_the_deadline() -> None:
+    parts = read_brief("Rückgewinnung: 10 % mit dem Code HALLO10 auf eine Bestellung, gültig 14 Tage.")
+    assert parts.end_date == "14 Tage"
+
+
+def test_an_event_date_without_on_is_the_event_date() -> None:
+    parts = read_brief("Stove clinic at our Leeds store, Tuesday 3 March 19:00: bring your own stove.")
+    assert parts.when == "Tuesday 3 March 19:00"
+
+
+def test_a_request_for_preheaders_alone_drafts_preheaders() -> None:
+    result = draft_copy("email", "4 preheaders for the spring email with code SPRING10", brand=BRAND)
+    assert [sorted(k for k in v if k != "checks") for v in result.variants] == [["preheader"]] * 4
+
+
+def test_a_request_for_ten_search_headlines_returns_ten() -> None:
+    result = draft_copy("google_rsa", "10 headlines for a search ad for the Talus Mid GTX Hiking Boot", brand=BRAND)
+    assert [len(v["headlines"]) for v in result.variants] == [10]
+
+
+def test_a_french_request_for_subject_lines_is_read() -> None:
+    fields, count, _ = requested_fields(
+        "3 objets d'e-mail pour les soldes de printemps")
+    assert (fields, count) == (["subject"], 3)
+
+
+def test_an_english_date_is_written_in_the_draft_language() -> None:
+    result = draft_copy("sms", "Winter sale: 20% off jackets until 31 December", brand=BRAND, language="fr")
+    assert all("31 décembre" in v["text"] for v in result.variants)
+
+
+def test_sms_variants_open_differently_for_a_product_only_brief() -> None:
+    from tools.copywriting.offline import DISTINCT, _similarity, opening
+
+    result = draft_copy("sms", "The Talus Mid GTX Hiking Boot is back in stock in all sizes.", brand=BRAND)
+    openings = [opening({"text": v["text"].split(":", 1)[-1]}) for v in result.variants]
+    assert max(_similarity(a, b) for i, a in enumerate(openings) for b in openings[i + 1:]) < DISTINCT
+
+
+def test_a_first_word_alone_does_not_name_another_product() -> None:
+    parts = read_brief("Meet the Granite 40 Daypack.", products=["Granite 65 Pack", "Talus Mid GTX Hiking Boot"])
+    assert parts.product is None

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from prompts import load_data
+
 # --- word classes ---------------------------------------------------------------------------
 
 TONE_WORDS: dict[str, str | None] = {
@@ -83,7 +85,7 @@ _SHORT_WORDS = re.compile(r"short|brief|concise|snappy|tight|succinct|one[- ]lin
                           r"under|max|at most|no more than|quick|crisp", re.IGNORECASE)
 _NO_DISCOUNT = re.compile(
     r"\b(?:no|without(?:\s+an?)?|skip the|avoid|not an?)\s+(?:discounts?|offers?|promos?|promotions?|coupons?|codes?|"
-    r"price(?:s|\s+cuts?)?|pricing|deals?|sale talk|money off)\b"
+    r"price(?:s|\s+cuts?)?|pricing|deals?|sale talk|money off)\b(?!\s+(?:needed|required|necessary))"
     r"|\b(?:don['’]t|do not|never)\s+(?:mention|offer|include|push|talk about)\s+(?:an?\s+|the\s+|any\s+)?"
     r"(?:discounts?|offers?|price|prices|pricing|sale|deals?|codes?|coupons?)\b"
     r"|\bnot about (?:the )?(?:price|discount|sale)s?\b|\bfull[- ]price only\b", re.IGNORECASE)
@@ -112,16 +114,29 @@ _FIELD_NAMES = {
     "preview text": "preheader", "headline": "headline", "title": "title", "description": "description",
     "primary text": "primary_text", "tagline": "headline", "body": "body", "call to action": "cta",
     "cta": "cta",
+    "objet": "subject", "objets": "subject", "objets d'e-mail": "subject", "objet d'e-mail": "subject",
+    "betreffzeile": "subject", "betreffzeilen": "subject", "betreff": "subject", "asunto": "subject",
+    "asuntos": "subject", "líneas de asunto": "subject", "titular": "headline", "titulares": "headline",
+    "titre": "headline", "titres": "headline", "überschrift": "headline", "überschriften": "headline",
+    "sms-text": "text", "sms-texte": "text", "textes sms": "text", "textos sms": "text", "beschreibung": "description",
+    "beschreibungen": "description", "descripción": "description", "descripciones": "description",
+    "vorschautext": "preheader", "pré-en-tête": "preheader", "preencabezado": "preheader",
 }
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+_NUMBER_WORDS_INTL = {"zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "zehn": 10, "deux": 2, "trois": 3,
+                      "quatre": 4, "cinq": 5, "six": 6, "dix": 10, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5,
+                      "seis": 6, "diez": 10}
+_NUMBER_WORDS = {**_NUMBER_WORDS_INTL, "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "a few": 3, "some": 3, "several": 3, "a couple of": 2}
-_COUNT = r"(\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|some|several|a couple of)"
+_COUNT = (r"(\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|a few|some|several|a couple of|"
+          + "|".join(_NUMBER_WORDS_INTL) + ")")
 _FIELD_ALT = "|".join(sorted((re.escape(k) for k in _FIELD_NAMES), key=len, reverse=True))
 _FIELD_REQUEST = re.compile(
     rf"\b(?:(?:give|get|write|draft|suggest|create|come up with|brainstorm|need|want)\s+(?:me|us)?\s*)?"
     rf"(?:{_COUNT}\s+)?(?:(?:new|fresh|alternative|different|short|catchy|punchy|better|good|strong)\s+)*"
+    rf"(?:(?:search|google|meta|facebook|instagram|push|e-?mail|ad)\s+){{0,3}}"
     rf"((?:{_FIELD_ALT})s?(?:\s*(?:,|and|&|\+|plus|with)\s*(?:(?:{_FIELD_ALT})s?))*)\s*(?:ideas?|options?|variants?)?"
-    rf"(?:\s+(?:for|about|on|to go with|to announce|announcing)\b|\s*:|$)", re.IGNORECASE)
+    rf"(?:\s+(?:for|about|on|to go with|to announce|announcing|für|zu[rm]?|pour|sur|para|sobre|de)\b|\s*:|$)",
+    re.IGNORECASE)
 _CHANNEL_WORDS = re.compile(
     r"\b(?:(?:an?|the|our|this|that|my)\s+)?(?:(?:promo(?:tional)?|marketing|campaign|launch|follow-up|reminder)\s+)?"
     r"(?:e-?mails?|newsletters?|sms|text messages?|push(?:\s+notifications?)?|notifications?|"
@@ -138,7 +153,7 @@ _MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?
 _WEEKDAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _TIME = r"(?:\s+(?:at\s+)?(?:midnight|noon|\d{1,2}(?::\d{2})?\s?(?:am|pm)|\d{1,2}:\d{2})(?:\s+[A-Z]{2,4})?)?"
 _DAY = (rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}(?:\s+\d{{4}})?|{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|"
-        rf"(?:this\s+|next\s+|on\s+)?{_WEEKDAYS}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s+{_MONTHS})?)?|"
+        rf"(?:this\s+|next\s+|on\s+)?{_WEEKDAYS}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?(?![:.\d])(?:\s+{_MONTHS})?)?|"
         rf"\d{{1,2}}[./]\d{{1,2}}(?:[./]\d{{2,4}})?|tonight|today|tomorrow|midnight(?:\s+{_WEEKDAYS})?|"
         rf"(?:the\s+)?end\s+of\s+(?:the\s+)?(?:day|week|weekend|month|year|season)|"
         rf"this\s+(?:weekend|week|month)|the\s+weekend|new\s+year['’]?s?(?:\s+eve)?|christmas(?:\s+eve)?)")
@@ -151,8 +166,21 @@ _DEADLINE = re.compile(
 _DEADLINE_INTL = re.compile(
     r"\b(bis(?:\s+zum)?|endet\s+am|jusqu['’]au|jusqu['’]à|se termine le|hasta\s+el|termina\s+el)\s+"
     r"(\d{1,2}\.?\s+(?:de\s+)?[A-Za-zÄÖÜäöüéû]{3,10}|(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
-    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo))",
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo))"
+    r"|\b(gültig|valable|válid[oa]|valid)\s+(?:für\s+|pendant\s+|durante\s+)?(\d+\s+(?:Tage|Wochen|Stunden|jours|semaines|"
+    r"heures|días|semanas|horas))\b",
     re.IGNORECASE)
+_INTL_MONTHS = (r"(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|"
+                r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|"
+                r"marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre)")
+_INTL_WEEKDAYS = (r"(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|"
+                  r"samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo)")
+_INTL_WHEN = re.compile(
+    rf"\b(?:am|le|el|ce|este)\s+((?:{_INTL_WEEKDAYS},?\s+)?(?:(?:den|le|el)\s+)?\d{{1,2}}\.?\s+(?:de\s+)?{_INTL_MONTHS}"
+    rf"(?:,?\s+(?:um|à|a\s+las)?\s*\d{{1,2}}(?:[:.h]\d{{2}})?\s*(?:Uhr|h)\b)?)", re.IGNORECASE)
+_ANY_DAY = re.compile(
+    rf"\b((?:{_WEEKDAYS},?\s+)?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}|{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?)"
+    rf"(?:,?\s+(?:at\s+)?(?:\d{{1,2}}[:.]\d{{2}}|\d{{1,2}}\s?(?:am|pm)))?)\b", re.IGNORECASE)
 _WHEN = re.compile(
     rf"\b(?:on|this|next|starts?|starting|from|opens?|launch(?:es|ing)?\s+(?:on)?|kicks? off)\s+"
     rf"((?:the\s+)?{_DAY}){_TIME}", re.IGNORECASE)
@@ -176,6 +204,7 @@ _OFFER_PATTERNS = [
     re.compile(r"\b(?:buy one,? get one(?: free| half price| 50% off)?|bogo|(?:2|two) for (?:1|one)|"
                r"(?:3|three) for (?:2|two))\b", re.IGNORECASE),
     re.compile(r"\bfree\s+(?:standard\s+|express\s+|next[- ]day\s+|same[- ]day\s+|uk\s+|us\s+|eu\s+)?"
+               r"(?!(?:[\w-]+\s+)?(?:guides?|tips|advice|resources?|content|workshops?|classes?|webinars?)\b)"
                r"(?:shipping|delivery|returns?|exchanges?|repair labou?r|repairs?(?:\s+checks?)?|gift[- ]wrap(?:ping)?|"
                r"engraving|hemming|alterations?|fitting|samples?|gifts?|gift card|trial|consultation|"
                r"(?:boot|ski|bike)\s+(?:fitting|service)|tote|water bottle|socks)\b"
@@ -192,7 +221,7 @@ _OFFER_INTL = re.compile(
     r"|-\d{1,3}\s?%\s*(?:sur|auf|en)\s+(?:(?:les|la|le|los|las|el|die)\s+)?[^\s.,;:!?]+"
     r"|(?:livraison|envío|envio|Versand)\s+(?:gratuite?|gratis|kostenlos)[^.,;:!?]{0,30})",
     re.IGNORECASE)
-_MONEY = r"(?:[$£€]\s?\d[\d,.]*|\d[\d,.]*\s?(?:€|eur|usd|gbp|kr|sek|chf|dollars|euros|pounds))"
+_MONEY = r"(?:[$£€]\s?\d(?:[\d,.]*\d)?|\d(?:[\d,.]*\d)?\s?(?:€|eur|usd|gbp|kr|sek|chf|dollars|euros|pounds))"
 _CONDITION = re.compile(
     rf"\b(?:on\s+(?:all\s+|every\s+|your\s+)?orders?\s+(?:over|above|of|from)\s+{_MONEY}\+?(?:\s+or\s+more)?"
     rf"|(?:when you spend|if you spend|spend|with a minimum (?:spend|order)(?: of)?|minimum (?:spend|order)(?: of)?|min\.?\s+spend)"
@@ -210,10 +239,11 @@ _CONDITION = re.compile(
     rf"|(?:in[- ]store|online|in the app)\s+only"
     rf"|(?:excluding|excludes|not valid on|not valid with|cannot be combined with)\s+[^.,;]+)",
     re.IGNORECASE)
-_CODE = re.compile(r"\b(?:(?:promo\s+|discount\s+|coupon\s+|voucher\s+)?code\s*:?\s*([A-Z0-9][A-Z0-9_-]{2,19})\b"
+_CODE = re.compile(r"\b(?:(?i:promo\s+|discount\s+|coupon\s+|voucher\s+)?(?i:code|código|Gutscheincode)\s*:?\s*"
+                   r"([A-Z0-9][A-Z0-9_-]{2,19})\b"
                    r"|([A-Z]{3,}[0-9]{1,4}[A-Z]*))\b")
-_CODE_PHRASE = re.compile(r"\b(?:with|using|use|enter|apply|redeem|at checkout with)?\s*(?:the\s+)?"
-                          r"(?:promo\s+|discount\s+|coupon\s+|voucher\s+)?code\s*:?\s*[A-Z0-9][A-Z0-9_-]{2,19}"
+_CODE_PHRASE = re.compile(r"\b(?:with|using|use|enter|apply|redeem|at checkout with|mit|avec|con)?\s*(?:the\s+|dem\s+|le\s+|el\s+)?"
+                          r"(?:promo\s+|discount\s+|coupon\s+|voucher\s+)?(?:code|código)\s*:?\s*[A-Z0-9][A-Z0-9_-]{2,19}"
                           r"(?:\s+at checkout)?", re.IGNORECASE)
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|co|io|net|org|shop|store|"
                   r"de|fr|es|uk|eu|co\.uk)/[^\s<>\"')]*", re.IGNORECASE)
@@ -226,26 +256,32 @@ PURPOSES = ("announce", "sale", "winback", "welcome", "back_in_stock", "abandone
 _PURPOSE_CUES: list[tuple[str, re.Pattern[str]]] = [
     ("abandoned_cart", re.compile(r"\b(?:abandon\w*|left\s+(?:\w+\s+){0,4}?in\s+(?:their|your|the|a)\s+(?:cart|basket|bag)|"
                                   r"(?:cart|basket)\s+(?:abandon\w*|reminder|recovery)|still in (?:their|your|the) (?:cart|basket)|"
-                                  r"forgot (?:something|their|your))", re.I)),
+                                  r"forgot (?:something|their|your)|warenkorb\w*|panier|carrito|cesta)", re.I)),
     ("back_in_stock", re.compile(r"\b(?:back in stock|restock\w*|back on (?:the )?shelves|available again|in stock again|"
-                                 r"is back|are back|returns? to stock|wieder (?:da|verfügbar)|de retour|de nuevo disponible)\b",
+                                 r"is back|are back|returns? to stock|wieder (?:da|verfügbar|lieferbar)|de retour|de nuevo disponible|réassort|"
+                                 r"vuelve a estar disponible)\b",
                                  re.I)),
     ("referral", re.compile(r"\b(?:refer\w*|invite (?:a|your) friends?|bring a friend|tell a friend|friends? get|"
-                            r"give \S+,? get \S+)\b", re.I)),
+                            r"give \S+,? get \S+|freunde werben|empfehl\w*|parrain\w*|recomendaci\w*|recomienda\w*)\b", re.I)),
     ("winback", re.compile(r"\b(?:win[- ]?back|we miss you|miss you|come back|bring (?:them|customers|people) back|"
                            r"lapsed|re-?engag\w*|reactivat\w*|haven['’]t (?:ordered|shopped|visited)|been a while|dormant|"
-                           r"inactive)\b", re.I)),
+                           r"inactive|gone quiet|went quiet|drift(?:ed|ing)? away|relance\w*|inacti(?:fs?|ves?|vos?|vas?)|recuperar|"
+                           r"rückgewinnung|lange nicht bestellt|reactiva\w*)\b", re.I)),
     ("welcome", re.compile(r"\b(?:welcome|first order|first purchase|just joined|new (?:subscribers?|members?|sign-?ups?)|"
-                           r"signed up|onboard\w*|willkommen|bienvenue|bienvenid[ao])\b", re.I)),
-    ("thanks", re.compile(r"\b(?:thank\w*|grateful|gratitude|appreciat\w*|anniversary|danke|merci|gracias)\b", re.I)),
+                           r"signed up|onboard\w*|willkommen\w*|bienvenue|bienvenid[ao]s?)\b", re.I)),
+    ("thanks", re.compile(r"\b(?:thank\w*|grateful|gratitude|appreciat\w*|anniversary|dank\w*|merci|remerci\w*|gracias|"
+                          r"agradec\w*)\b", re.I)),
     ("event", re.compile(r"\b(?:event|workshop|meet-?up|trail day|clean-?up|webinar|class|clinic|festival|"
                          r"fitting days?|open day|demo day|talk|tour|race|launch party|in[- ]store|join us|"
-                         r"rsvp|register|sign up for|invit\w*)\b", re.I)),
+                         r"rsvp|register|sign up for|invit\w*|einladung|abend|soirée|atelier|taller|evento|anmeldung|inscription|"
+                         r"inscripción)\b", re.I)),
     ("education", re.compile(r"\b(?:tips?|how to|guide|care|caring for|packing list|checklist|learn|lesson|advice|"
-                             r"explain\w*|what to pack|maintenance|layering|basics|101|faq|tutorial|leave no trace)\b",
+                             r"explain\w*|what to pack|maintenance|layering|basics|101|faq|tutorial|leave no trace|conseils?|consejos?|"
+                             r"cómo|comment|tipps?|pflege|entretien|guía|anleitung|ratgeber)\b",
                              re.I)),
     ("sale", re.compile(r"\b(?:sale|\d+\s?%|off\b|discount\w*|deal|deals|save|saving|clearance|black friday|"
-                        r"cyber monday|promo\w*|offer|markdown|price drop|rabatt|soldes|rebajas|descuento)\b", re.I)),
+                        r"cyber monday|promo\w*|offer|markdown|price drop|rabatt|soldes|rebajas|descuento|aktion|réduction|remise)\b",
+                        re.I)),
     ("announce", re.compile(r"\b(?:new|introduc\w*|announc\w*|launch\w*|meet|now available|just landed|arriv\w*|"
                             r"collection|range|line-?up|preview|unveil\w*|reveal\w*|coming soon|debut|latest|"
                             r"neu\w*|nouveau\w*|nouvelle|nuevo|nueva)\b", re.I)),
@@ -263,10 +299,13 @@ _TOPIC_VERBS = re.compile(
     r"recommend|suggest|offer|give|get\s+(?:people|them)\s+(?:to|excited about)|win\s+back(?:\s+\w+)?\s*(?:with)?|"
     r"bring\s+back(?:\s+\w+)?\s*(?:with)?|re-?engage(?:\s+\w+)?\s*(?:with)?|nudge(?:\s+\w+)?\s*(?:to|about|towards)?|"
     r"let\s+(?:them|people|everyone)\s+know(?:\s+(?:about|that))?|mention|include|emphasi[sz]e|stress|call out|"
-    r"focus on|lead with|point out|note that|make sure (?:to|they know)|explain|(?:e-?mail|text|notify|alert|update)"
+    r"focus on|lead with|point out|note that|make sure (?:to|they know)|explain|ask(?:\s+(?:them|people))?\s*(?:to|for)?|"
+    r"einladung\s+zu[rm]?|invitation\s+(?:à|au)|invitación\s+a(?:l)?|(?:e-?mail|text|notify|alert|update)"
     r"(?:\s+(?:about|that|of))?)(?:\s+|$)", re.IGNORECASE)
 _LEADING_JUNK = re.compile(r"^(?:(?:about|for|on|with|to|that|and|but|so|also|plus|re|regarding|:)\s+)+", re.IGNORECASE)
-_CONNECTOR_END = re.compile(r"\s+(?:and|or|with|for|to|of|on|in|at|by|from|the|a|an|our|their|your|is|are|that|"
+_CONNECTOR_END = re.compile(r"\s+(?:und|mit|für|am|an|den|dem|der|die|das|ein|eine|et|avec|pour|le|la|les|un|une|de|du|des|"
+                            r"y|con|para|el|los|las|una|en|"
+                            r"and|or|with|for|to|of|on|in|at|by|from|the|a|an|our|their|your|is|are|that|"
                             r"which|who|as|plus|using|use|via|incl\.?|including)$", re.IGNORECASE)
 
 
@@ -306,6 +345,8 @@ class BriefParts:
     count: int | None = None
     instructions: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # content clauses carrying values ("get 500 points")
+    named: str | None = None                # the product or programme the message is about, said in every variant
 
     @property
     def must_know(self) -> list[str]:
@@ -313,7 +354,9 @@ class BriefParts:
         returns"), the condition's threshold ("$75", "60 days"), code, deadline, event date, link —
         the cores, so a draft that words them its own way ("tents are 20% off") still has them."""
         items = [offer_core(self.offer), condition_core(self.condition), self.code, self.end_date, self.when,
-                 self.link]
+                 self.link, self.named]
+        have = " ".join(i for i in items if i).lower()
+        items += [t for note in self.notes for t in must_tokens(note) if t.lower() not in have]
         return list(dict.fromkeys(i for i in items if i))
 
 
@@ -373,10 +416,25 @@ def requested_fields(text: str) -> tuple[list[str], int | None, re.Match[str] | 
     return fields, _number(m.group(1)), m
 
 
+_SENTENCE_SPLIT = re.compile(r"(?<=[^\d][.!?])\s+|(?<=[.!?])\s+(?=[A-ZÄÖÜÀ-Ý¿¡\"“])(?!(?:Jan|Feb|Mär|Mar|Apr|Mai|May|Jun|"
+                             r"Jul|Aug|Sep|Okt|Oct|Nov|Dez|Dec)\w*\b)|(?<=[^\d]):\s+|\s*;\s*|"
+                             r"\s+[—–-]\s+|\s*[—–]\s*|\s*\n+\s*|\s*\(\s*|\s*\)\s*")
+
+
+def _split_sentences(text: str) -> list[list[str]]:
+    """Sentences (split on sentence ends, colons, semicolons, dashes, brackets), each as its
+    comma clauses (commas inside numbers stay)."""
+    out = []
+    for sentence in _SENTENCE_SPLIT.split(text):
+        clauses = [c.strip(" .") for c in re.split(r"(?<!\d),(?!\d)\s*", sentence or "") if c and c.strip(" .")]
+        if clauses:
+            out.append(clauses)
+    return out
+
+
 def _split_clauses(text: str) -> list[str]:
     """Sentences and clauses: split on sentence ends, semicolons, dashes and commas (not in numbers)."""
-    parts = re.split(r"(?<=[^\d][.!?])\s+|(?<=[^\d]):\s+|\s*;\s*|\s+[—–-]\s+|\s*[—–]\s*|(?<!\d),(?!\d)\s*|\s*\n+\s*|\s*\(\s*|\s*\)\s*", text)
-    return [p.strip(" .") for p in parts if p and p.strip(" .")]
+    return [c for sentence in _split_sentences(text) for c in sentence]
 
 
 def _word_set(text: str) -> list[str]:
@@ -395,15 +453,106 @@ _FILLER_WORDS = {
 }
 
 
+# --- other languages and general instruction shapes ----------------------------------------------
+
+_LEX: dict[str, Any] = load_data("copy_offline")["brief_reader"]
+_INTL_TONE = {w.lower() for words in _LEX["tone_words"].values() for w in words}
+_INTL_FILLER = {w.lower() for w in _LEX["fillers"]}
+_INTL_INSTR = re.compile("|".join(f"(?:{p})" for p in _LEX["instruction_patterns"]), re.IGNORECASE)
+_INTL_NOUN = "(?:" + "|".join(re.escape(n) for n in sorted({*_LEX["audience_nouns"], *AUDIENCE_NOUNS}, key=len,
+                                                              reverse=True)) + ")"
+_INTL_DET = (r"(?:(?:den|die|der|dem|unsere[nrms]?|allen?|alle|neue[nr]?|treue[nr]?|les|la|le|des|nos|vos|aux|"
+             r"nouveaux|nouvelles|fidèles|los|las|el|nuestros|nuestras|sus|tus|nuevos|nuevas)\s+)")
+_INTL_TAIL = (r"(?:\s+(?:auf|in|aus|von)\s+(?:der|dem|den)\s+\w+|\s+de\s+(?-i:[a-zñáéíóúü]+)"
+              r"|(?:\s+(?!(?:le|la|les|el|los|las|un|une|una|du|des|del|den|dem|die|das|ein|eine|für|pour|para|con|"
+              r"mit|avec|y|et|und|sur|en|auf|à|a|de|qui|que|die)\b)(?-i:[a-zäöüßéèêàçñíóúá-]{3,})){0,2})")
+_INTL_AUDIENCE = re.compile(
+    r"\b(?:para|pour|für|an)\s+(?:quienes|ceux\s+qui|celles\s+qui|alle,?\s+die|diejenigen,?\s+die)\b[^,.;:]*|"
+    rf"\b(?:(?:{'|'.join(re.escape(p) for p in _LEX['audience_preps'])})\s+{_INTL_DET}*|{_INTL_DET}+)"
+    rf"(?:\w+\s+)?{_INTL_NOUN}\b{_INTL_TAIL}",
+    re.IGNORECASE)
+_INTL_AUDIENCE_ALONE = re.compile(rf"^{_INTL_DET}?(?:\w+\s+)?{_INTL_NOUN}{_INTL_TAIL}$", re.IGNORECASE)
+_RELATIVE = re.compile(r"^(?:die|der|welche|qui|que|quienes|who|that)\s+", re.IGNORECASE)
+_LABEL_WORDS = sorted({w.lower() for w in _LEX["label_words"]} | {
+    "win-back", "winback", "win back", "referral", "cart reminder", "reminder", "abandoned cart", "abandoned basket",
+    "welcome email", "welcome e-mail", "welcome mail", "thank-you note", "thank you note", "thank-you email",
+    "follow-up", "re-engagement", "reactivation", "announcement", "nudge"}, key=len, reverse=True)
+_LABEL = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in _LABEL_WORDS) + r")(?![\w-])", re.IGNORECASE)
+_INTL_LEAD = re.compile(r"^(?:" + "|".join(_LEX["lead_verbs"]) + r")\s+", re.IGNORECASE)
+_INTL_SEPARABLE = re.compile(r"\s+(?:vor|an|ein|auf)$", re.IGNORECASE)   # "Stell ... vor"
+_OFFER_VERBS = re.compile(r"^(?:" + "|".join(re.escape(v) for v in _LEX["offer_verbs"]) + r"|get|gets|receive|"
+                          r"receives|enjoy|enjoys)\s+", re.IGNORECASE)
+STYLE_WORDS = {
+    "proud", "humble", "festive", "understated", "exclusive", "snobby", "expert", "grounded", "practical",
+    "personal", "gentle", "educational", "relaxed", "subtle", "modest", "celebratory", "welcoming", "supportive",
+    "encouraging", "straightforward", "sober", "tasteful", "discreet", "pushy", "salesy", "hypey", "preachy",
+    "smug", "cheesy", "corporate", "stuffy", "fluffy", "light", "touch", "only", "tone", "language", "but", "not",
+    "no", "never", "without", "too", "over-the-top", "genuine", "calm", "sincere", "clear", "short", "brief",
+}
+_GENERAL_INSTR = re.compile(
+    r"\b(?:light|soft|gentle)\s+touch\b|\b(?:one|a|single)\s+(?:clear\s+)?(?:call to action|cta)\b"
+    r"|\bas\s+(?:the|a)\s+(?:nudge|hook|incentive|sweetener)\b|\b(?:no|without)\s+(?:an?\s+)?upsell(?:ing)?\b"
+    r"|\b(?:no|without)\s+(?:guilt(?:[- ]trip(?:ping)?)?|countdown(?:\s+language)?|hype|selling|sales pitch|pitch)\b"
+    r"|\b(?:education|educational|information|informational|info)(?:\s+only|\s+first)\b"
+    r"|\bno\s+products?\s+pushed\b|\b(?:don['’]t|do not)\s+oversell(?:\s+it)?\b"
+    r"|\bkeep\s+it\s+to\s+one\s+(?:line|sentence)\b", re.IGNORECASE)
+_NEGATIVE_CLAUSE = re.compile(r"^(?:no|not|without|avoid|never|don['’]t|do not|nothing)\b", re.IGNORECASE)
+_SIGNAL = re.compile(
+    r"\d|(?-i:\b[A-Z]{3,}\d*\b)|\bfree\b|kostenlos\w*|gratuit\w*|\bgratis\b|offert\w*|\bcode\b|código"
+    r"|\b(?:points?|Punkte|puntos)\b", re.IGNORECASE)
+
+
+_MID_ADDRESS = re.compile(
+    r"(?:^|\s+(?:and|then|&)\s+|^)(?:point|direct|send|refer|remind|ask|invite|encourage|tell|nudge|show)\s+"
+    r"(?:them|people|everyone|customers|him|her|folks)\b(?:\s+(?:to|about|of|that|how))?", re.IGNORECASE)
+_LABEL_LEAD = re.compile(r"^(?:" + "|".join(re.escape(w) for w in _LABEL_WORDS) + r")\s+(?:with|for|featuring)\s+",
+                         re.IGNORECASE)
+
+
+def _style_only(clause: str) -> bool:
+    """"Proud but humble", "Exclusive but not snobby", "no guilt-tripping": a short clause made
+    only of style words, or a short negative constraint, with nothing to tell the customer."""
+    if _SIGNAL.search(clause) or re.search(r"(?<!^)\b[A-Z][a-z]+", clause.strip()):
+        return False
+    words = _word_set(clause)
+    if not words or len(words) > 5:
+        return False
+    known = STYLE_WORDS | _FILLER_WORDS | set(TONE_WORDS) | _INTL_TONE | _INTL_FILLER
+    if all(w in known for w in words):
+        return True
+    if re.search(r"\bbut\b|\bnot\b", clause, re.I) and len(words) <= 4:
+        return True  # "X but Y", "helpful not pushy": two manners of writing
+    return bool(_NEGATIVE_CLAUSE.match(clause.strip())) and len(words) <= 4
+
+
+def _is_label(clause: str) -> bool:
+    """"Rückgewinnung", "Win-back for lapsed customers", "Panier abandonné": the message type named."""
+    if not _LABEL.search(clause) or _SIGNAL.search(clause):
+        return False
+    rest = _INTL_AUDIENCE.sub(" ", _AUDIENCE_PP.sub(" ", _LABEL.sub(" ", clause)))
+    words = [w for w in _word_set(rest) if w not in _FILLER_WORDS and w not in _INTL_FILLER]
+    return not words
+
+
 def _is_instruction(clause: str) -> bool:
     """True when a clause only steers the writing (tone, length, constraints, language, audience)."""
     rest = clause
-    for rx in (_TONE_INSTR, _LENGTH_INSTR, _NO_DISCOUNT, _SOFT_SELL, _STYLE_INSTR, _LANG_INSTR, _AUDIENCE_LABEL):
+    if _style_only(clause) or _is_label(clause):
+        return True
+    if re.search(r"\b(?:they|them|they['’]re|they['’]ve)\b", clause, re.I) and not must_tokens(clause) and not re.search(
+            r"\b(?:friends?|[A-Z][a-z]+\s+[A-Z0-9])", clause):
+        return True  # "Last try before they drift away": about the audience, not for it
+    if re.match(rf"^(?:our|the|all|these|those|your|existing|current|many|most|some)\s+{_MODS}{_AUD_NOUN}\b", clause, re.I) and not _SIGNAL.search(clause) and not re.search(
+            r"\b(?:get|gets|can|will|receive|enjoy|earn|save|qualify|pay)\b", clause, re.I):
+        return True  # "Our best customers have gone quiet": about the audience, not for it
+    for rx in (_TONE_INSTR, _LENGTH_INSTR, _NO_DISCOUNT, _SOFT_SELL, _STYLE_INSTR, _LANG_INSTR, _AUDIENCE_LABEL,
+               _GENERAL_INSTR, _INTL_INSTR):
         rest = rx.sub(" ", rest)
     rest = _ADDRESSEE.sub(lambda m: " " if m.group(3) or _only_address(m) else m.group(0), rest)
-    rest = _AUDIENCE_PP.sub(" ", rest)
-    words = [w for w in _word_set(rest) if w not in _FILLER_WORDS and w not in TONE_WORDS]
-    return not words
+    rest = _INTL_AUDIENCE.sub(" ", _AUDIENCE_PP.sub(" ", rest))
+    words = [w for w in _word_set(rest) if w not in _FILLER_WORDS and w not in TONE_WORDS
+             and w not in _INTL_TONE and w not in _INTL_FILLER]
+    return not words or _style_only(rest)
 
 
 def _only_address(m: re.Match[str]) -> bool:
@@ -413,10 +562,12 @@ def _only_address(m: re.Match[str]) -> bool:
 
 def detect_purpose(text: str) -> str:
     """The message's purpose from cue words (first match in priority order; ``announce`` by default)."""
-    for name, rx in _PURPOSE_CUES:
-        if rx.search(text):
-            return name
-    return "announce"
+    hits = [(m.start(), i, name) for i, (name, rx) in enumerate(_PURPOSE_CUES) if (m := rx.search(text))]
+    strong = [h for h in hits if h[2] not in ("sale", "announce")]
+    # the earliest specific cue wins ("Thank customers for their first order"); sale/announce only alone
+    if strong:
+        return min(strong)[2]
+    return min(hits)[2] if hits else "announce"
 
 
 def _strip_audience(text: str, found: list[str]) -> str:
@@ -469,7 +620,9 @@ def _tidy_topic(text: str) -> str:
         prev = text
         text = _CONNECTOR_END.sub("", text).strip(" ,;:.-–—&")
         text = re.sub(r"\s+(?:is|are)\s+(?:here|back|in|now|out|live|available)$", "", text, flags=re.I)
-    text = re.sub(r"^(?:about|on|of)\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:about|on|of|die|der|das|den|les|le|la|el|los|las)\s+", "", text, flags=re.I)
+    text = re.sub(r"^(?:neue[nrs]?|nouvel(?:le)?s?|nouveaux?|nuev[oa]s?)\s+(?=\S)", "", text)  # the templates say "new"
+    text = re.sub(rf"\s+(?:am|le|el|on|this|next)\s+(?:{_INTL_WEEKDAYS}|{_WEEKDAYS})$", "", text, flags=re.I)
     text = re.sub(r"\s+(?:e-?mails?|newsletters?|sms|push(?:\s+notifications?)?|posts?|ads?|campaigns?|messages?|"
                   r"copy|send|blast)$", "", text, flags=re.I)
     return text.strip()
@@ -492,6 +645,9 @@ def _match_product(text: str, names: Sequence[str]) -> str | None:
         elif len(words) >= 3 and len(words[0]) >= 4 and re.search(
                 rf"\b{re.escape(words[0].lower())}\s+(?:[\w.-]+\s+)?{re.escape(words[-1].lower())}s?\b", low):
             score = 1
+        elif len(words) >= 2 and len(words[0]) >= 6 and words[0][:1].isupper() and re.search(
+                rf"\b{re.escape(words[0])}\b(?!\s+(?:[A-Z0-9]|-\d))", text) and sum(n.split()[:1] == words[:1] for n in names) == 1:
+            score = 1  # "the Emberline": a distinctive first word only one product has
         if score and (best is None or score > best[0] or (score == best[0] and len(name) > len(best[1]))):
             best = (score, name)
     return best[1] if best else None
@@ -519,7 +675,7 @@ def read_brief(
     m = _URL.search(text)
     if m:
         parts.link = m.group(0).rstrip(".,;")
-        text = _cut(text, m)
+        text = _clean_space(text[: m.start()] + " " + text[m.start() + len(parts.link):])
     m = _CTA.search(text)
     if m:
         parts.cta = m.group(1).strip()
@@ -549,29 +705,45 @@ def read_brief(
         instructions.append(m.group(1).strip(" ,"))
         tone_words += [w for w in _word_set(m.group(1)) if w in TONE_WORDS]
         text = text[: m.start()] + text[m.end():]
-    for clause in _split_clauses(text):
-        if _is_instruction(clause):
+    after_audience = False
+    sentence_of: list[int] = []
+    for sid, clause in ((sid, c) for sid, sentence in enumerate(_split_sentences(text)) for c in sentence):
+        if _is_instruction(clause) or (after_audience and _RELATIVE.match(clause)) or _INTL_AUDIENCE_ALONE.match(clause):
             instructions.append(clause)
             tone_words += [w for w in _word_set(clause) if w in TONE_WORDS]
+            heard = len(audience)
             _strip_audience(clause, audience)
+            if _INTL_AUDIENCE_ALONE.match(clause) or (after_audience and _RELATIVE.match(clause)):
+                audience.append(clause)
+            after_audience = len(audience) > heard
             dropped.append(clause)
             continue
-        kept = clause
-        for rx in (_TONE_INSTR, _NO_DISCOUNT, _SOFT_SELL, _STYLE_INSTR, _LANG_INSTR, _LENGTH_INSTR):
+        after_audience = False
+        kept = _MID_ADDRESS.sub(" ¦ ", clause)
+        kept = _LABEL_LEAD.sub("", kept)
+        for rx in (_TONE_INSTR, _NO_DISCOUNT, _SOFT_SELL, _STYLE_INSTR, _LANG_INSTR, _LENGTH_INSTR, _GENERAL_INSTR,
+                   _INTL_INSTR):
             while (m := rx.search(kept)) is not None and not _OFFER_PATTERNS[0].search(m.group(0)):
                 instructions.append(m.group(0))
                 tone_words += [w for w in _word_set(m.group(0)) if w in TONE_WORDS]
                 kept = _cut(kept, m)
         heard = len(audience)
         kept = _strip_audience(kept, audience)
+        for m in list(_INTL_AUDIENCE.finditer(kept))[::-1]:
+            audience.append(m.group(0).strip())
+            kept = kept[: m.start()] + " " + kept[m.end():]
         instructions += audience[heard:]
         kept = _LEAD_IMPERATIVE.sub("", kept)
+        if _INTL_LEAD.match(kept):
+            kept = _INTL_SEPARABLE.sub("", _INTL_LEAD.sub("", kept))
         kept = _CHANNEL_WORDS.sub(" ", kept) if re.match(rf"(?:{_LEAD_VERBS})\b", kept, re.I) or re.search(
             r"\b(?:for|about)\s+(?:the|our|this|an?)\s+[\w' -]*?(?:e-?mail|newsletter|sms|push|post|ad)s?\b",
             kept, re.I) else kept
-        kept = _clean_space(kept)
-        if kept and _word_set(kept):
-            content.append(kept)
+        for piece in kept.split("¦"):
+            piece = _clean_space(_LABEL_LEAD.sub("", _clean_space(piece)))
+            if piece and _word_set(piece) and not _is_instruction(piece):
+                content.append(piece)
+                sentence_of.append(sid)
     tone_keys = [TONE_WORDS[w] for w in tone_words if TONE_WORDS.get(w)]
     parts.tone = tone_keys[0] if tone_keys else None
     parts.tone_words = list(dict.fromkeys(tone_words))
@@ -601,7 +773,7 @@ def read_brief(
     dl = _DEADLINE.search(source) or _DEADLINE_INTL.search(source)
     if dl is not None:
         if dl.re is _DEADLINE_INTL:
-            parts.end_date, parts.deadline = dl.group(2), dl.group(0)
+            parts.end_date, parts.deadline = dl.group(2) or dl.group(4), dl.group(0)
         elif dl.group(1):
             parts.end_date, parts.deadline = dl.group(2).strip(), dl.group(0).strip()
         elif dl.group(3):
@@ -619,9 +791,18 @@ def read_brief(
         member = next((a for a in audience if re.search(r"\bmembers?$", a, re.I)), None)
         if member:
             parts.condition = "for " + re.sub(r"^(?:our|the|all|those|these)\s+", "", member, flags=re.I)
-    when_m = _WHEN.search(body)
+    when_m = _WHEN.search(body) or _INTL_WHEN.search(body)
     if when_m is not None and (dl is None or when_m.group(1) not in (parts.end_date or "")):
         parts.when = re.sub(r"^(?:on|the)\s+", "", when_m.group(1).strip(), flags=re.I)
+        time_m = re.match(_TIME, body[when_m.end(1):])
+        if time_m and time_m.group(0).strip() and when_m.re is _WHEN:
+            parts.when += time_m.group(0).rstrip()
+    if parts.when is None and detect_purpose(f"{text} {offer or ''}") == "event":
+        # "Repair workshop, Thursday 20 November 18:00": an event's date needs no "on"
+        for day in _ANY_DAY.finditer(body):
+            if day.group(1) not in (parts.end_date or "") and (parts.end_date or "~") not in day.group(1):
+                parts.when = day.group(1)
+                break
     parts.urgent = bool(parts.end_date and _URGENT.search(text))
 
     # the topic: the first content clause once offer, code, dates and imperatives are out
@@ -636,15 +817,32 @@ def read_brief(
         item = None
     proof: list[str] = []
     topic = ""
+    notes: list[str] = []
+    for sid in dict.fromkeys(sentence_of):
+        # a sentence's content clauses, instructions and audience left out, as one note
+        joined = ", ".join(c for c, s in zip(content, sentence_of, strict=True) if s == sid)
+        note = _tidy_note(joined)
+        tokens = must_tokens(note)
+        known = f"{parts.end_date or ''} {parts.when or ''}".lower()
+        dates_only = all(t.lower() in known for t in tokens)
+        if tokens and (_OFFERISH.search(note) or len(note.split()) > len(" ".join(tokens).split()) + 2
+                       or not dates_only):
+            notes.append(note)
     for clause in content:
         stripped = clause
-        for rx in (_CODE_PHRASE, *_OFFER_PATTERNS, _OFFER_INTL, _CONDITION, _DEADLINE, _DEADLINE_INTL, _WHEN):
+        for rx in (_CODE_PHRASE, *_OFFER_PATTERNS, _OFFER_INTL, _CONDITION, _DEADLINE, _DEADLINE_INTL, _WHEN, _INTL_WHEN):
             stripped = rx.sub(" ", stripped)
         stripped = _TOPIC_VERBS.sub("", _LEAD_IMPERATIVE.sub("", _clean_space(stripped)))
+        stripped = _INTL_SEPARABLE.sub("", _INTL_LEAD.sub("", stripped)) if _INTL_LEAD.match(stripped) else stripped
+        if re.search(r"\d\s?%|[$£€]\s?\d|\d\s?€|\b(?:code|código)\b", stripped, re.I):
+            continue
+        if must_tokens(stripped) and len(stripped.split()) <= len(" ".join(must_tokens(stripped)).split()) + 1:
+            continue  # "30 days", "ends Sunday": a value, not a topic  # "15 % avec le code ...", "kostenloser Versand ab 60 €": the message, not a topic
         stripped = _tidy_topic(re.sub(r"\b(?:is|are)\s+back in stock\b|\bback in stock\b|\brestocked\b", " ",
                                       stripped, flags=re.I))
         stripped = re.sub(r"^(?:(?:with|using|and|plus)\s+)+", "", stripped, flags=re.I).strip()
-        if stripped.lower() in _FILLER_WORDS or stripped.lower() in ("with", "using", "get", "gets"):
+        if stripped.lower() in _FILLER_WORDS or stripped.lower() in ("with", "using", "get", "gets", "plus") or \
+                re.fullmatch(r"(?:(?:this|next)\s+(?:week|weekend|month)|today|tonight|tomorrow)(?:\s+only)?", stripped, re.I):
             stripped = ""
         if not re.search(r"[^\W\d_]{3,}", stripped):
             continue
@@ -652,11 +850,19 @@ def read_brief(
             topic = stripped
             # "Announce the new Ridgeline tent: 1.9 kg, three seasons" — what follows the colon is proof
             continue
-        if len(proof) < 4 and not _is_instruction(stripped):
+        if len(proof) < 4 and not _is_instruction(stripped) and _factual(stripped, categories_of):
             proof.append(stripped)
     names = list(products)
     parts.product = _match_product(brief, names)
-    if parts.product and len(topic.split()) > 4:
+    if parts.product and parts.purpose not in ("education",) and topic != parts.product and not (
+            topic and parts.product.lower().startswith(topic.lower())):
+        # "Wieder da: der Cirrus Trail Runner GTX": the product the brief names is what it is about
+        rest = re.sub(rf"(?i)\b(?:the|der|die|das|den|le|la|el)?\s*{re.escape(parts.product)}\b", " ", topic)
+        rest = _tidy_topic(re.sub(r"(?i)\b" + re.escape(parts.product.split()[0]) + r"\b.*", " ", rest))
+        if rest and _factual(rest, categories_of) and not _is_instruction(rest):
+            proof.insert(0, rest)
+        topic = parts.product
+    if parts.product and len(topic.split()) > 4 and parts.purpose != "education":
         # "The Stormfront 3L Shell Jacket in all sizes": the product is the topic, the rest a proof point
         own = {w.lower() for w in parts.product.split()}
         words = topic.split()
@@ -671,7 +877,12 @@ def read_brief(
         if rest and re.search(r"[^\W\d_]{3,}", rest):
             proof.insert(0, rest)
     if parts.purpose == "abandoned_cart":
-        topic = item or ""
+        topic = item or parts.product or ""
+        item = item or parts.product
+    program = re.search(r"\b((?:[A-Z][\w&-]+\s+)+(?:Club|Program(?:me)?|Rewards|Circle|Society|Crew|Collective))\b",
+                        parts.audience or "")
+    if not topic and program and parts.purpose in ("welcome", "thanks"):
+        topic = program.group(1).strip()  # "Welcome new Trail Club members" → Trail Club
     if len(topic.split()) > 9:
         words = topic.split()
         cut = next((i for i in range(3, min(len(words), 9)) if words[i].lower() in
@@ -679,17 +890,95 @@ def read_brief(
         proof.insert(0, topic)
         topic = " ".join(words[:cut])
         topic = _tidy_topic(topic)
+    if parts.purpose == "thanks":
+        topic = re.sub(r"^(?:danke|merci|gracias|thanks?)\s+(?:für|pour|por|for)\s+", "", topic, flags=re.I)
+    topic = _possessive_to_you(topic)
     parts.topic = topic
     parts.item = item or (topic if topic and len(topic.split()) <= 4 else None)
+    parts.named = parts.product if parts.product and topic == parts.product else (
+        topic if program and topic == program.group(1).strip() else None)
     measures = [m.group(0) for c in content for m in _MEASURE.finditer(c)]
     if not proof and measures and topic and not any(x in topic for x in measures):
         proof = measures[:3]
+    proof = [p for p in proof if not any(p in n for n in notes)]
     parts.proof = proof
+    parts.notes = notes
     parts.detail = _proof_sentence(proof)
     if categories_of is not None:
         parts.categories = list(categories_of(f"{topic} {' '.join(proof)} {item or ''} {brief}"))
         parts.category = parts.categories[0] if parts.categories else None
     return parts
+
+
+_OFFERISH = re.compile(
+    r"\d\s?%|[$£€]\s?\d|\d\s?€|\bfree\b|kostenlos\w*|gratuit\w*|\bgratis\b|\boffert\w*|\b(?:code|código)\b"
+    r"|\b(?:points?|Punkte|puntos)\b", re.IGNORECASE)
+_TOKENS = [
+    re.compile(r"-?\d{1,3}\s?%"),
+    re.compile(r"[$£€]\s?\d(?:[\d,.]*\d)?|\d(?:[\d,.]*\d)?\s?€"),
+    re.compile(r"\b\d{1,3}(?:[,.]\d{3})+\b"),
+    re.compile(r"(?<![\w-])(?=[A-Z0-9]*[A-Z])(?=[A-Z0-9]*\d)[A-Z0-9]{4,20}(?![\w-])"),
+    re.compile(r"\b\d+(?:\s+|-)(?:hours?|days?|weeks?|Tage|Stunden|Wochen|jours|heures|semaines|días|horas|semanas)\b", re.I),
+    re.compile(r"\b(?:19|20)\d\d\b"),
+    re.compile(r"\b\d[\d,.]*(?=\s+(?:[\w-]+\s+){0,2}(?:points|Punkte|puntos)\b)", re.I),
+    re.compile(rf"(?<!Black )(?<!Cyber )(?<!Good )\b(?:{_WEEKDAYS}|{_INTL_WEEKDAYS})\b(?!\s+[A-Z])", re.I),
+    re.compile(rf"\b\d{{1,2}}\.?\s+(?:de\s+)?{_INTL_MONTHS}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTHS}\b|"
+               rf"\b{_MONTHS}\s+\d{{1,2}}\b", re.I),
+]
+
+
+def must_tokens(text: str) -> list[str]:
+    """The values in ``text`` a customer must be told: percentages, amounts, codes, durations,
+    years, points, dates ("15 %", "$75", "COMEBACK15", "30 Tage", "2027", "500", "24 December")."""
+    found = [m.group(0).strip() for rx in _TOKENS for m in rx.finditer(text)]
+    return list(dict.fromkeys(t for t in found if t))
+
+
+_POSSESSIVES = {"their": "your", "ihre": "deine", "ihren": "deinen", "ihrer": "deiner", "ihrem": "deinem",
+                "leur": "votre", "leurs": "vos", "su": "tu", "sus": "tus"}
+
+
+def _possessive_to_you(text: str) -> str:
+    """"their first order" → "your first order", "ihre Treue" → "deine Treue": the audience addressed."""
+    return re.sub(r"\b(?:" + "|".join(_POSSESSIVES) + r")\b", lambda m: _POSSESSIVES.get(m.group(0).lower(), m.group(0)),
+                  text, flags=re.I)
+
+
+def _tidy_note(clause: str) -> str:
+    """A message clause as a sentence: its leading "get"/"bekommen" gone, "their" → "your"."""
+    text = _LEAD_IMPERATIVE.sub("", _clean_space(clause))
+    if not re.match(r"(?:give|get)\b", text, re.I):  # "give a friend $20 off" is already copy
+        text = _TOPIC_VERBS.sub("", text)
+    text = _LEADING_JUNK.sub("", _OFFER_VERBS.sub("", _clean_space(_LABEL.sub(" ", text))))
+    text = re.sub(r"\s+(?:e-?mails?|newsletters?|sms|push|ads?|posts?)\b(?=\s*(?:,|with\b|$))", "", text, flags=re.I)
+    if _INTL_LEAD.match(text):
+        text = _INTL_SEPARABLE.sub("", _INTL_LEAD.sub("", text))
+    text = re.sub(r"\b(?:the|each|every|our)\s+(?:members?|customers?|subscribers?|buyers?|referrers?)\s+gets?\b",
+                  "you get", text, flags=re.I)
+    if not re.search(r"\bfriends?\b", text, re.I):
+        text = re.sub(r"\b(their|his|her)\b", "your", text, flags=re.I)
+        text = re.sub(r"\bthey\b", "you", re.sub(r"\bthem\b", "you", text, flags=re.I), flags=re.I)
+    text = re.sub(r"^(?:and|plus|und|et|y)\s+", "", text, flags=re.I)
+    prev = None
+    while prev != text:
+        prev, text = text, _CONNECTOR_END.sub("", text).strip(" ,;:")
+    return text[:1].upper() + text[1:]
+
+
+_FACT_NOUNS = re.compile(
+    r"\b(?:sizes?|colou?rs?|waterproof|breathable|recycled|lightweight|warranty|season|guide|guides|repairs?|"
+    r"returns?|shipping|delivery|store|workshop|kg|grams?|litres?|liters?|minutes?|hours?|one|two|three|four|five|"
+    r"six|seven|eight|nine|ten|dozen|hundred|thousand|Größen|tailles|tallas|imperméable|wasserdicht|impermeable)\b",
+    re.IGNORECASE)
+
+
+def _factual(text: str, categories_of: Any = None) -> bool:
+    """True when ``text`` states something checkable: a number, a name, a product word, a category."""
+    if re.search(r"\d", text) or _FACT_NOUNS.search(text) or re.search(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w-]*[A-Z0-9]", text):
+        return True
+    if re.search(r"\s[A-Z][a-z]{2,}", text) and not re.search(r"\b(?:der|die|das|und|für)\b", text):
+        return True  # a proper name inside the text ("shell (Stormfront)") — German nouns are capitalised
+    return bool(categories_of is not None and list(categories_of(text)))
 
 
 def _proof_sentence(proof: Sequence[str]) -> str:

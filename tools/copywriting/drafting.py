@@ -199,7 +199,12 @@ def draft_copy(
     if parts.language and language == "en" and parts.language != "en":
         language = parts.language  # "... in German": the brief's own language instruction
     spec = field_spec(full_spec, fields or parts.fields)
-    if parts.fields and not fields and parts.count and variants == 3:
+    list_count = None
+    if len(spec.fields) == 1 and spec.fields[0].is_list and parts.count and not fields:
+        # "10 headlines for a search ad": ten items of one list, not ten ads
+        list_count = max(spec.fields[0].min_items or 1, min(parts.count, spec.fields[0].max_items or parts.count))
+        variants = 1
+    elif parts.fields and not fields and parts.count and variants == 3:
         variants = max(1, min(parts.count, MAX_VARIANTS))  # "5 subject lines" → five
     warnings, written = _warnings(brief, language, model)
     banned, unconditioned = brief_phrases_to_drop(brief, brand)
@@ -262,6 +267,9 @@ def draft_copy(
     out = []
     must = [m for m in parsed.must_know if m != parsed.link or spec.name != "sms"]
     for n, d in enumerate(drafts[:variants], 1):
+        if list_count is not None:
+            name = spec.fields[0].name
+            d = {**d, name: list(d.get(name) or [])[:list_count]}
         checks = check_variant(spec, d, brand, available, has_offer=has_offer,
                                must_know=must if _carries_message(spec) else [])
         for c in (c for c in unfixable(checks) if c.name != "must_know"):

@@ -19,6 +19,7 @@ then enforces limits and disclaimers.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from typing import Any
 
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
-from tools.copywriting.brief import BriefParts, read_brief
+from tools.copywriting.brief import BriefParts, condition_core, offer_core, read_brief
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import (
     CAPS_ALLOWED,
@@ -168,7 +169,8 @@ PURPOSE_ANGLES: dict[str, list[str]] = {
     "referral": ["referral", "offer", "benefit"],
     "education": ["tip", "product", "benefit"],
 }
-_DURATION = re.compile(r"^\d+\s+(?:hours?|days?|weeks?)$", re.IGNORECASE)
+_DURATION = re.compile(r"^\d+\s+(?:hours?|days?|weeks?|Tage|Stunden|Wochen|jours|heures|semaines|días|horas|semanas)$",
+                       re.IGNORECASE)
 VALID_FOR = {"en": ", valid for {date}", "de": ", gültig für {date}", "fr": ", valable {date}", "es": ", válido {date}"}
 
 
@@ -329,13 +331,35 @@ def build_angle(
     return Angle(name, head, hook, "", cta, [extra1, extra2], str(short).format(name=ph["name"]))
 
 
+_MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+                "november", "december")
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _lang_of(ph: dict[str, Any]) -> str:
+    return next((code for code in SUPPORTED_LANGUAGES if phrases(code) is ph), "en")
+
+
+def localize_date(text: str, ph: dict[str, Any]) -> str:
+    """English month and weekday names in ``text`` in the draft's language ("31 December" →
+    "31 décembre"), so an English brief drafted in French does not say "jusqu'au 31 December"."""
+    names = ph.get("date_names")
+    if not names or not text:
+        return text
+    table = dict(zip(_MONTH_NAMES + _DAY_NAMES, list(names["months"]) + list(names["days"]), strict=True))
+
+    def swap(m: re.Match[str]) -> str:
+        return str(table[m.group(0).lower()])
+
+    return re.sub(r"\b(?:" + "|".join(_MONTH_NAMES + _DAY_NAMES) + r")\b", swap, text, flags=re.IGNORECASE)
+
+
 def _until(facts: BriefParts, ph: dict[str, Any]) -> str:
     if not facts.end_date:
         return ""
     if _DURATION.match(facts.end_date):
-        lang = next((code for code in SUPPORTED_LANGUAGES if phrases(code) is ph), "en")
-        return VALID_FOR[lang].format(date=facts.end_date)
-    return str(ph["until"]).format(date=facts.end_date)
+        return VALID_FOR[_lang_of(ph)].format(date=localize_date(facts.end_date, ph))
+    return str(ph["until"]).format(date=localize_date(facts.end_date, ph))
 
 
 def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
@@ -343,6 +367,30 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     deadline; the event date; the link. ``""`` when the brief has none of them."""
     ph = ph or phrases("en")
     out: list[str] = []
+    english_notes = _lang_of(ph) != "en" and detect_language(" ".join(facts.notes)) is None and any(
+        w in _ENGLISH for w in re.findall(r"[a-z]+", " ".join(facts.notes).lower()))
+    if facts.notes and not english_notes:
+        # the brief's own message sentences (instructions and audience left out) say it whole:
+        # every offer, amount, code and date as the marketer wrote them
+        out = [n if n.endswith((".", "!", "?")) else f"{n}." for n in facts.notes]
+        said = " ".join(out).lower()
+        core = offer_core(facts.offer)
+        if facts.offer and core and core.lower() not in said:
+            out.insert(0, f"{_sentence_case(facts.offer)}.")
+        cond = condition_core(facts.condition)
+        if facts.offer and cond and cond.lower() not in said:
+            out.append(f"{_sentence_case(_join(facts.offer, facts.condition or ''))}.")
+        if facts.code and facts.code.lower() not in said:
+            out.append(ph["code_line"].format(code=facts.code) + ".")
+        if facts.end_date and facts.end_date.lower() not in said:
+            until = _until(facts, ph).strip(" ,")
+            out.append(f"{_sentence_case(until)}." if _DURATION.match(facts.end_date)
+                       else str(ph["valid_line"]).format(until=until))
+        if facts.when and facts.when.lower() not in said:
+            out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
+        if facts.link and facts.link.lower() not in said:
+            out.append(str(ph["link_line"]).format(link=facts.link))
+        return " ".join(out)
     if facts.offer:
         line = _sentence_case(facts.offer)
         if facts.condition and facts.condition.lower() not in line.lower():
@@ -355,7 +403,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     elif facts.end_date:
         out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
     if facts.when:
-        out.append(str(ph["when_line"]).format(when=facts.when))
+        out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
     if facts.link:
         out.append(str(ph["link_line"]).format(link=facts.link))
     return " ".join(out)
@@ -364,7 +412,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
 def must_phrases(facts: BriefParts) -> list[str]:
     """The phrases the fitter must never cut (each must-know element as written)."""
     return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
-                        facts.end_date, facts.when, facts.link) if p]
+                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named) if p]
 
 
 offer_line_of = must_line  # the name earlier releases used
@@ -402,6 +450,12 @@ def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], categor
 def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> str:
     """The first option that fits whole, states any conditional claim's condition and does not
     name the audience."""
+    return _headlines(options, limit, brand, facts)[0]
+
+
+def _headlines(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> list[str]:
+    """The options that fit whole, state any conditional claim's condition and do not name the
+    audience, best first (at least one: the first that fits, else the first)."""
     cond_re = brand_patterns(brand)[1]
     audience = {w for w in re.findall(r"[a-zäöüéèàñ-]{4,}", (facts.audience or "").lower())} - {"with", "from"}
     fine = []
@@ -413,8 +467,9 @@ def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: Brie
         if audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", o.lower())) and not (
                 audience & set(re.findall(r"[a-zäöüéèàñ-]{4,}", facts.topic.lower()))):
             continue
-        fine.append(o)
-    return fine[0] if fine else next((o for o in options if o and len(o) <= limit), options[0])
+        if o not in fine:
+            fine.append(o)
+    return fine or [next((o for o in options if o and len(o) <= limit), options[0])]
 
 
 def _join(*parts: str) -> str:
@@ -424,10 +479,12 @@ def _join(*parts: str) -> str:
 def assemble(
     spec: ChannelSpec, angle: Angle, all_angles: list[Angle], greeting: str, facts: BriefParts,
     ph: dict[str, Any] | None = None, *, must: str = "", fact: str = "", brand: BrandRules | None = None,
-    framing: str = "default",
+    framing: str = "default", order: int = 0, head: str | None = None,
 ) -> Fields:
     """Channel fields from one angle (before fitting): headline, hook, the must-know line, one
-    supporting fact and the call to action."""
+    supporting fact and the call to action. ``order`` picks which of hook, fact and must-know
+    line opens the body (0: hook, 1: fact, 2: must-know line) and ``head`` the headline, so
+    variants can open on different content."""
     ph = ph or phrases("en")
     brand = brand or BrandRules()
     hook = angle.hook
@@ -441,22 +498,27 @@ def assemble(
         offer_head = _sentence_case(_join(facts.offer, facts.condition or ""))
     head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(name)
     headline = angle.headline
-    if head_field:  # a headline that fits whole beats one cut mid-phrase
+    if head_field and _has(spec, head_field):  # a headline that fits whole beats one cut mid-phrase
         limit = spec.field(head_field).max_chars
         options = [angle.headline, angle.extra_headlines[0], _sentence_case(facts.topic), angle.extra_headlines[1]]
         if angle.name == "offer":
             options.insert(1, offer_head)
-        headline = _headline(options, limit, brand, facts)
-    lead = _join(hook, must)
+        headline = head or _headline(options, limit, brand, facts)
+    body = [[hook, must, fact], [fact, hook, must], [must, hook, fact], [lead_in(angle, facts), hook, must, fact]][order % 4]
+    if order % 4 == 1 and not fact:
+        body = [hook, must, fact]
+    lead = _join(*[p for p in body if p][:2]) if order else _join(hook, must)
     if name == "email":
-        preheader = lead if len(lead) <= spec.field("preheader").max_chars else (must or hook)
-        paragraphs = [greeting, hook, must, fact, f"{angle.cta}."]
+        first = next((p for p in body if p), "")
+        limit = spec.field("preheader").max_chars if _has(spec, "preheader") else 150
+        preheader = lead if len(lead) <= limit else (must or first)
+        paragraphs = [greeting, *body, f"{angle.cta}."]
         return {"subject": headline, "preheader": preheader,
                 "body": "\n\n".join(p for p in paragraphs if p)}
     if name == "sms":
         return {"text": _join(angle.short, hook, must, f"{angle.cta}.")}
     if name == "push":
-        return {"title": headline, "body": _join(lead, fact)}
+        return {"title": headline, "body": _join(*body)}
     if name == "google_rsa":
         others = [a for a in all_angles if a is not angle]
         deadline_head = _sentence_case(facts.deadline) if facts.deadline else ""
@@ -465,10 +527,100 @@ def assemble(
                  *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
+        if order % 4 and len(descs) > 1:  # another description opens
+            descs = ([*descs[1:2], descs[0], *descs[2:]] if order % 4 == 1 else
+                     [*descs[2:3], *descs[:2], *descs[3:]] if order % 4 == 2 else
+                     [_join(lead_in(angle, facts), descs[0]), *descs[1:]])
         return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
-        return {"primary_text": _join(lead, fact), "headline": headline, "description": f"{angle.cta}."}
-    return {"text": _join(hook, must, fact, f"{angle.cta}.")}
+        return {"primary_text": _join(*body), "headline": headline, "description": f"{angle.cta}."}
+    return {"text": _join(*body, f"{angle.cta}.")}
+
+
+_HEAD_FIELDS = ("subject", "title", "headline", "headlines")
+_BODY_FIELDS = ("body", "text", "primary_text", "descriptions", "description")
+
+
+def opening(fields: Fields) -> str:
+    """How a draft opens: its headline and the first sentence of its body (greeting, merge
+    fields and an SMS sender prefix aside)."""
+    parts = []
+    for group in (_HEAD_FIELDS, _BODY_FIELDS):
+        for key in group:
+            value = fields.get(key)
+            text = value[0] if isinstance(value, list) and value else value
+            if isinstance(text, str) and text.strip():
+                text = re.sub(r"\{\{[^}]*\}\}", " ", text)
+                text = re.sub(r"^\s*(?:hi|hello|hey|dear|hallo|guten tag|bonjour|salut|hola|estimado/a)\b[^\n.!?]{0,40}?[,!.:]?\s*\n",
+                              "", text, flags=re.I)
+                first = next((x for x in re.split(r"(?<=[.!?])\s+|\n+", text) if re.search(r"\w", x)), "")
+                parts.append(first)
+                break
+    return " ".join(parts)
+
+
+def _similarity(a: str, b: str) -> float:
+    wa, wb = re.findall(r"\w+", a.lower()), re.findall(r"\w+", b.lower())
+    if not wa and not wb:
+        return 1.0
+    return difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).ratio()
+
+
+DISTINCT = 0.45
+"""Two openings at least this similar (word-sequence ratio) say the same thing the same way."""
+
+
+def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[Fields]:
+    """``candidates`` reordered so that those whose opening differs from every ``earlier``
+    opening come first (in their own order), then the rest by how much they differ."""
+    def worst(c: Fields) -> float:
+        o = opening(c)
+        return max((_similarity(o, e) for e in earlier), default=0.0)
+
+    scored = [(worst(c), i, c) for i, c in enumerate(candidates)]
+    fine = [c for w, i, c in scored if w < DISTINCT]
+    rest = [c for w, i, c in sorted(scored, key=lambda t: (t[0], t[1])) if w >= DISTINCT]
+    return fine + rest
+
+
+def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any], limit: int) -> list[str | None]:
+    """Headlines asked for on their own ("5 subject lines") each carry the one thing the
+    customer must see: the product named, else the offer's value, else the deadline."""
+    core = offer_core(facts.offer)
+    if core and facts.condition:
+        core = _join(core, facts.condition)  # "free returns within 60 days": a conditional claim keeps its condition
+    essential = facts.named or core or facts.end_date
+    if not essential:
+        return list(heads)
+    out: list[str | None] = []
+    for h in heads:
+        if not h:
+            continue
+        if essential.lower() in h.lower():
+            out.append(h)
+            continue
+        tail = _until(facts, ph) if essential == facts.end_date else f": {essential}"
+        for option in (f"{h.rstrip('.!?:')}{tail}", f"{essential}: {h}" if essential != facts.end_date else ""):
+            if option and len(option) <= limit:
+                out.append(option)
+                break
+    return list(dict.fromkeys(out))
+
+
+def lead_in(angle: Angle, facts: BriefParts) -> str:
+    """A short opening sentence of the angle's own ("Back in stock.", "New at Alder & Peak."):
+    its first extra headline that does not just repeat the topic."""
+    topic = set(re.findall(r"\w+", facts.topic.lower()))
+    for head in angle.extra_headlines:
+        words = re.findall(r"\w+", head.lower())
+        if words and sum(w in topic for w in words) <= len(words) / 2:
+            return head.rstrip(".!?:") + "."
+    return ""
+
+
+def _has(spec: ChannelSpec, name: str) -> bool:
+    """True when ``spec`` (possibly narrowed to requested fields) has the field ``name``."""
+    return any(f.name == name for f in spec.fields)
 
 
 def _covered(sentence: str, text: str) -> bool:
@@ -550,7 +702,20 @@ def offline_variants(
         fact = "" if (short and must) or not facts_pool else facts_pool[i % len(facts_pool)]
         if angle.name == "product" and len(facts_pool) > 1 and not short:
             fact = facts_pool[1] if facts.detail else facts_pool[0]
-        raw = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand, framing=framing)
+        earlier = [opening(f) for f in out]
+        head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(spec.name)
+        heads: list[str | None] = [None]
+        if head_field and _has(spec, head_field):
+            first = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
+                             framing=framing)
+            alts = [angle.headline, angle.extra_headlines[0], angle.extra_headlines[1]]
+            heads = [str(first[head_field]), *_headlines(alts, spec.field(head_field).max_chars, brand, facts)]
+            heads = list(dict.fromkeys(heads))
+            if not any(_has(spec, b) for b in ("body", "text", "primary_text", "descriptions")):
+                heads = _carrying(heads, facts, ph, spec.field(head_field).max_chars) or heads
+        drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
+                           framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
+        raw = most_distinct(drafts, earlier)[0]
         candidates = [raw]
         if spec.name == "sms":
             text = str(raw["text"])
@@ -561,6 +726,10 @@ def offline_variants(
             candidates += [{"text": no_cta}, {"text": _join(angle.short, must) or no_cta},
                            {"text": _join(angle.headline + ":", _inline(must)) if must else no_cta},
                            {"text": must or no_cta}]
+            lead = lead_in(angle, facts)
+            candidates += [{"text": _join(lead, must or angle.hook, f"{angle.cta}.")}, {"text": _join(lead, must or angle.hook)},
+                           {"text": _join(fact, must or angle.hook)}]
+            candidates = [c for c in most_distinct(candidates, earlier) if c["text"]]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
             benefit = ph["angles"]["benefit"]
