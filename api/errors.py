@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.models import ErrorBody, ErrorDetail, ErrorResponse
-from assistant.errors import MaraError, WorkspaceError
+from foundation.errors import MaraError, WorkspaceError
 
 log = logging.getLogger("mara.api")
 

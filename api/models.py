@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.events import EventType
+from foundation.events import EventType
 
 MAX_MESSAGE_CHARS = 20_000
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -79,7 +79,7 @@ class ToolCall(BaseModel):
 
 
 class EventModel(BaseModel):
-    """One event of a turn; see :class:`assistant.events.Event` for each type's ``data``."""
+    """One event of a turn; see :class:`foundation.events.Event` for each type's ``data``."""
 
     type: EventType
     data: dict[str, Any] = Field(default_factory=dict)

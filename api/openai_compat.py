@@ -60,9 +60,9 @@ from api.errors import ApiError
 from api.models import CONVERSATION_ID_PATTERN, MAX_MESSAGE_CHARS
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool
-from assistant.errors import MaraError, WorkspaceError
-from assistant.events import Event
-from assistant.settings import touch_private
+from foundation.errors import MaraError, WorkspaceError
+from foundation.events import Event
+from foundation.settings import touch_private
 
 log = logging.getLogger("mara.api.openai")
 

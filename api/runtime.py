@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from api.ingest import IngestWorker
 from api.metrics import Metrics
 from api.shared_state import SharedState
-from assistant.events import Event
-from assistant.settings import MaraSettings
+from foundation.events import Event
+from foundation.settings import MaraSettings
 from tools.results import ArtifactStore
 
 if TYPE_CHECKING:

@@ -24,10 +24,10 @@ import secrets
 import threading
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 __all__ = ["Lease", "SharedState"]
 

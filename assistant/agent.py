@@ -1,7 +1,7 @@
 """The agent loop: one LangChain ``create_agent`` graph, its tools, and the events a turn yields.
 
 Every front end calls :meth:`Assistant.stream` (or :meth:`Assistant.run`) and renders
-the :class:`~assistant.events.Event` objects that come back.
+the :class:`~foundation.events.Event` objects that come back.
 """
 
 from __future__ import annotations
@@ -25,19 +25,20 @@ from langgraph.errors import GraphRecursionError
 
 from assistant.audit import AuditRecord, open_audit, redact_keys
 from assistant.audit import now as audit_now
+from assistant.chat_models import is_provider_failure, make_chat_model, make_offline_model
 from assistant.conversations import open_checkpointer
-from assistant.errors import (
+from assistant.links import allowed_hosts
+from assistant.pii import MaskPII, PIIVault, StreamUnmasker
+from foundation.errors import (
     BudgetExceeded,
     MaraError,
     ModelProviderError,
     StreamInterrupted,
     ToolInputError,
 )
-from assistant.events import Event
-from assistant.links import allowed_hosts
-from assistant.pii import MaskPII, PIIVault, StreamUnmasker
-from assistant.settings import MaraSettings, open_private, private_dir
-from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
+from foundation.events import Event
+from foundation.settings import MaraSettings, open_private, private_dir
+from foundation.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
 from tools.progress import PROGRESS_KEY
@@ -241,8 +242,6 @@ class OfflineFallback(AgentMiddleware):  # type: ignore[type-arg]
             try:
                 return handler(request)
             except Exception as err:
-                from assistant.chat_models import is_provider_failure
-
                 if not is_provider_failure(err):
                     raise
                 if isinstance(err, StreamInterrupted) and attempts == 0:
@@ -313,12 +312,10 @@ class Assistant:
         today: dt.date | None = None,
     ) -> None:
         self.settings = settings
-        self.context = ToolContext(settings)
+        self.context = ToolContext(settings, chat_model_factory=make_chat_model)
         self._stack = ExitStack()
         self.today = today  # "today" for relative periods (evaluations fix it; default the real date)
         if model is None:
-            from assistant.chat_models import make_chat_model
-
             model = make_chat_model(settings, self.context)
         if today is not None and "today" in type(model).model_fields:
             model = model.model_copy(update={"today": today})  # the offline planner reads periods against it
@@ -331,8 +328,6 @@ class Assistant:
         self.vault = PIIVault(settings.pii_allow, columns=self._declared_pii) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt), ScopeGuard([t.name for t in self.tools])]
         if self.mode == "llm" and settings.llm_fallback_offline:
-            from assistant.chat_models import make_offline_model
-
             fallback = make_offline_model(self.context)
             if today is not None:
                 fallback = fallback.model_copy(update={"today": today})

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import WorkspaceError
 from assistant.pii import EMAIL, PHONE
-from assistant.settings import touch_private
+from foundation.errors import WorkspaceError
+from foundation.settings import touch_private
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

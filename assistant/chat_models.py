@@ -10,7 +10,7 @@ instead of the SDK's silent retries —
   ``MARA_LLM_RETRY_AFTER_MAX_S``;
 - a circuit breaker per endpoint shared by the process: ``MARA_CIRCUIT_FAILURES`` consecutive
   failed requests open it for ``MARA_CIRCUIT_OPEN_S`` seconds, during which calls fail at once
-  with :class:`~assistant.errors.ProviderUnavailable` (the agent then answers offline);
+  with :class:`~foundation.errors.ProviderUnavailable` (the agent then answers offline);
 - tool-call arguments checked as strict JSON when streamed: a broken argument string is
   reported in ``additional_kwargs["mara_invalid_tool_args"]`` rather than silently parsed
   into ``{}`` or a partial object, so the agent can send the model a corrective message.
@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ModelProviderError, ProviderUnavailable, StreamInterrupted
-from assistant.settings import MaraSettings
+from foundation.errors import ModelProviderError, ProviderUnavailable, StreamInterrupted
+from foundation.settings import MaraSettings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

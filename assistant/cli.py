@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from assistant.errors import MaraError, WorkspaceError
+from foundation.errors import MaraError, WorkspaceError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 app = typer.Typer(
     name="mara",
@@ -65,7 +65,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 
 
 def _settings() -> MaraSettings:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     return get_settings()
 
@@ -103,7 +103,7 @@ def _require_workspace(settings: MaraSettings) -> None:
 
 def _start_checks(settings: MaraSettings) -> None:
     """At start: warn about workspace paths other users can read, and apply artifact retention."""
-    from assistant.settings import permission_warnings
+    from foundation.settings import permission_warnings
     from tools.results import ArtifactStore
 
     for warning in permission_warnings(settings.home):
@@ -148,7 +148,7 @@ def _warm_up_in_background() -> None:
     import threading
 
     def warm() -> None:
-        from assistant.tokens import encoding
+        from foundation.tokens import encoding
         from knowledge.embeddings import get_encoder
 
         get_encoder()
@@ -202,8 +202,8 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
 
 def _print_chart(assistant: Any, data: dict[str, Any]) -> None:
     """Terminals cannot draw Vega-Lite: write the chart as a PNG next to its spec and say where."""
-    from assistant.errors import MaraError
-    from assistant.settings import write_private
+    from foundation.errors import MaraError
+    from foundation.settings import write_private
     from tools.charts import render_png
 
     path = assistant.settings.artifacts_path / f"{data['artifact_id']}.png"
@@ -265,7 +265,7 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.demo_data import build_demo_data
-    from assistant.settings import private_dir
+    from foundation.settings import private_dir
     from knowledge.sample import sample_brand_path
 
     settings = _settings()
@@ -535,7 +535,7 @@ def kb_ingest(
     """Add documents to the brand knowledge base (unchanged files are skipped)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant.settings import private_dir
+    from foundation.settings import private_dir
 
     settings = _settings()
     private_dir(settings.home)

@@ -29,7 +29,7 @@ brand_app = typer.Typer(
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     return get_settings()
 

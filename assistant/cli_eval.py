@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 eval_app = typer.Typer(help="Measure answer accuracy and routing on question sets.", no_args_is_help=True)
 
@@ -32,7 +32,7 @@ def eval_questions(
     from rich.console import Console
 
     from assistant.evaluation.answers import QuestionResult, run_question_set
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     if mode not in ("offline", "llm"):
         raise MaraError(f"--mode {mode!r} is not a mode.", hint="Use offline or llm.")
@@ -138,7 +138,7 @@ def eval_feedback(
     """Rated answers (latest rating per turn), most recent first: thumbs-down ones are there for review."""
     from assistant.audit import open_audit
     from assistant.evaluation.feedback import list_feedback
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     if rating not in (None, "up", "down"):
         raise MaraError(f"--rating {rating!r} is not a rating.", hint="Use up or down.")
@@ -165,7 +165,7 @@ def eval_promote(
     """Make a thumbed-up data answer a verified question in semantic.yaml (an admin's decision)."""
     from assistant.audit import open_audit
     from assistant.evaluation.feedback import promote
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     settings = get_settings()
     import getpass

@@ -3,7 +3,7 @@
 Mounted by :mod:`assistant.cli` (``app.add_typer(segment_app, name="segment")`` etc.). With
 ``--json`` each command prints one JSON document on stdout; progress (rich progress bars on a
 terminal, one line per step otherwise) goes to stderr. User errors are
-:class:`~assistant.errors.MaraError` subclasses that the main CLI prints as one line, with a
+:class:`~foundation.errors.MaraError` subclasses that the main CLI prints as one line, with a
 non-zero exit code; a failing command writes nothing (no model, audience or export file).
 """
 
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 segment_app = typer.Typer(
     help="Customer segments: RFM and behavioural clusters.", no_args_is_help=True
@@ -39,7 +39,7 @@ AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Order amoun
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     return get_settings()
 
@@ -267,7 +267,8 @@ def model_score(
     as_json: JsonFlag = False,
 ) -> None:
     """Score every row (or the top N, best first) of a table with a saved model."""
-    from tools.propensity import models_path, score
+    from tools.propensity import models_path
+    from tools.propensity_scoring import score
 
     with _steps(f"scoring with {model_id}"):
         rows = score(_warehouse(), models_path(_settings().home), model_id, table, top)

@@ -3,7 +3,7 @@
 Mount with ``app.command("usage")(usage_command)`` in :mod:`assistant.cli`. With ``--json`` it
 prints exactly one document: ``{"by", "since", "groups": [{<by>, "turns", "prompt_tokens",
 "completion_tokens", "total_tokens", "cost_usd", "models"}], "total": {...}}``. Errors are
-:class:`~assistant.errors.MaraError` subclasses (one line from the main CLI).
+:class:`~foundation.errors.MaraError` subclasses (one line from the main CLI).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     return get_settings()
 

@@ -6,8 +6,8 @@ import sqlite3
 from contextlib import ExitStack
 from typing import Any
 
-from assistant.errors import WorkspaceError
-from assistant.settings import MaraSettings, touch_private
+from foundation.errors import WorkspaceError
+from foundation.settings import MaraSettings, touch_private
 
 
 def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:

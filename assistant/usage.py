@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.errors import BudgetExceeded, MaraError
-from assistant.settings import MaraSettings
+from foundation.errors import BudgetExceeded, MaraError
+from foundation.settings import MaraSettings
 
 GroupBy = Literal["conversation", "actor", "day", "model"]
 GROUP_FIELDS: dict[str, str] = {"conversation": "conversation_id", "actor": "actor", "day": "day", "model": "model"}
@@ -199,7 +199,7 @@ def spent_today(actor: str, settings: MaraSettings, today: dt.date | None = None
 def check_budget(actor: str, settings: MaraSettings | None = None, *, today: dt.date | None = None) -> None:
     """Raise :class:`BudgetExceeded` when ``actor`` has used up its daily budget; return otherwise."""
     if settings is None:
-        from assistant.settings import get_settings
+        from foundation.settings import get_settings
 
         settings = get_settings()
     limit = budget_for(actor, settings)

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assistant.errors import MaraError
-from assistant.settings import private_dir, write_private
+from foundation.errors import MaraError
+from foundation.settings import private_dir, write_private
 
 PROFILE_FILE = "brand.yaml"
 CHANNELS = ("email", "sms", "push", "google_rsa", "meta_ad", "social")
@@ -522,7 +522,7 @@ def suggest_profile_llm(model: Any, paths: Iterable[Path]) -> tuple[BrandProfile
     """(profile, usage, warnings): the rules draft improved by a LangChain chat model."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.tokens import count_message_tokens, count_tokens
+    from foundation.tokens import count_message_tokens, count_tokens
     from prompts import load_data
 
     paths = list(paths)

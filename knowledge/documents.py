@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import DocumentError
 from knowledge.chunking import TextFormat
 
 __all__ = [
@@ -60,10 +61,6 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 # Lines that the Markdown chunker would take for headings or setext underlines.
 _LOOKS_LIKE_HEADING = re.compile(r"^ {0,3}(#{1,6}[ \t]|=+[ \t]*$|-+[ \t]*$|(```|~~~))")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-
-
-class DocumentError(Exception):
-    """A file that cannot be ingested; the message says why and what is accepted."""
 
 
 class DocumentTooLarge(DocumentError):

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.errors import KnowledgeError
-from assistant.settings import private_dir
+from foundation.errors import KnowledgeError
+from foundation.settings import private_dir
 from knowledge.bm25 import BM25Index
 from knowledge.chunking import (
     DEFAULT_MAX_TOKENS,

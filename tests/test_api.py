@@ -20,9 +20,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from api.app import create_app
 from api.routes.conversations import to_message
 from api.sse import format_sse
-from assistant.errors import MaraError, WorkspaceError
-from assistant.events import Event
-from assistant.settings import MaraSettings
+from foundation.errors import MaraError, WorkspaceError
+from foundation.events import Event
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 
 # --- helpers ---------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from assistant.errors import MaraError, ToolInputError
-from assistant.settings import open_private, private_dir, write_private
+from foundation.errors import MaraError, ToolInputError
+from foundation.settings import open_private, private_dir, write_private
 from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
 from tools.warehouse import Warehouse
@@ -89,7 +89,8 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
             )
         return a.loc[a["name"] == by_name[wanted.lower()]].iloc[:, 0].tolist()
     if kind == "model":
-        from tools.propensity import models_path, score
+        from tools.propensity import models_path
+        from tools.propensity_scoring import score
 
         top, threshold = params.get("top"), params.get("threshold")
         if top is None and threshold is None:

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import MaraError, ToolInputError
-from assistant.settings import private_dir, write_private
+from foundation.errors import MaraError, ToolInputError
+from foundation.settings import private_dir, write_private
 from tools.csv_safety import restore_cell
 from tools.results import ArtifactStore, ToolOutput
 from tools.warehouse import QueryResult, _jsonable

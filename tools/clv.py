@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.model_data import OrderColumns, latest_date, open_source, q, resolve_orders
 from tools.progress import StepProgress, quiet
 

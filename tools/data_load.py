@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import DataLoadError
-from assistant.settings import make_private, private_dir
+from foundation.errors import DataLoadError
+from foundation.settings import make_private, private_dir
 from tools.schema_profile import FLAG_HINTS, NO_VALUES, YES_VALUES, name_words
 
 if TYPE_CHECKING:

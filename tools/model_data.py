@@ -4,7 +4,7 @@
 :class:`DataSource` that runs SQL and returns DataFrames; :func:`resolve_orders` finds (or
 checks the given) customer / date / amount columns of an orders table and vets the data:
 unknown tables and columns, unparseable dates, negative amounts, duplicated orders and too few
-customers are clear :class:`~assistant.errors.ToolInputError` messages with counts. Per-customer
+customers are clear :class:`~foundation.errors.ToolInputError` messages with counts. Per-customer
 features are computed with ``GROUP BY`` in the engine; only one row per customer reaches pandas.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.warehouse import DuckDBWarehouse, Warehouse
 
 ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$)", re.I)

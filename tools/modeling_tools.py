@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.context import ToolContext
 from tools.progress import report_progress
 from tools.results import ToolOutput, render_table, table_artifact
@@ -40,7 +40,7 @@ def _chart(
     ctx: ToolContext, result: QueryResult, table: dict[str, Any], title: str, x: str, y: str
 ) -> list[dict[str, Any]]:
     """A bar chart artifact of ``result`` (none when the chart cannot be drawn)."""
-    from assistant.errors import MaraError
+    from foundation.errors import MaraError
     from tools.charts import chart_spec, save_chart
 
     try:
@@ -188,7 +188,7 @@ def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, 
 
 def _segments(ctx: ToolContext, meta: dict[str, Any]) -> dict[Any, str]:
     """Each customer's RFM segment (``Champions``, ``At Risk``...) for events models."""
-    from assistant.errors import MaraError
+    from foundation.errors import MaraError
     from tools.segments import rfm_segments
 
     if meta["kind"] != "events":
@@ -229,8 +229,8 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
     how it was estimated, and the offer to save them as an audience; metrics go to details."""
     import pandas as pd
 
-    from tools.model_store import score_frame
     from tools.propensity import models_path
+    from tools.propensity_scoring import score_frame
 
     scored = score_frame(ctx.warehouse, models_path(ctx.settings.home), meta["model_id"])
     frame = scored[["id", "score"]]

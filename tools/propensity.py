@@ -27,22 +27,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.model_data import open_source, q
 from tools.model_store import (  # re-exported: the public API of propensity models
     ModelNotFoundError,
+    TrainedModel,
     list_models,
     load_model,
     models_path,
     save_model,
-    score,
 )
 from tools.propensity_features import FeatureSpec, binary_target, plan_features
 
@@ -176,17 +175,6 @@ def _subsample(x: np.ndarray, y: np.ndarray, cap: int) -> tuple[np.ndarray, np.n
         return x, y
     idx = np.random.default_rng(1).choice(len(y), size=cap, replace=False)
     return x[idx], y[idx]
-
-
-@dataclass(slots=True)
-class TrainedModel:
-    """A fitted model with its validation report (before saving)."""
-
-    estimator: Any
-    chosen: str
-    metrics: dict[str, Any]
-    baseline: dict[str, Any]
-    drivers: list[dict[str, Any]]
 
 
 class Blend:
@@ -582,6 +570,5 @@ __all__ = [
     "models_path",
     "plan_features",
     "save_model",
-    "score",
     "train_propensity_table",
 ]

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.model_data import (
     DataSource,
     OrderColumns,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 MAX_LEVELS = 60
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_uuid$|email|phone|name$)", re.I)

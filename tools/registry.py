@@ -15,7 +15,7 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-from assistant.tokens import truncate_to_budget
+from foundation.tokens import truncate_to_budget
 from tools.context import ToolContext
 from tools.progress import running_tool
 from tools.results import ToolOutput

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.settings import write_private
+from foundation.settings import write_private
 from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]

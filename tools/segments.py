@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.model_data import (
     ID_NAME,
     NUMERIC_TYPES,

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.errors import SemanticModelError, ToolInputError
-from assistant.settings import private_dir, write_private
+from foundation.errors import SemanticModelError, ToolInputError
+from foundation.settings import private_dir, write_private
 from tools.query_spec import Filter, QuerySpec, expr_columns, filter_problem
 from tools.schema_profile import (
     CURRENCY_WORDS,
@@ -46,7 +46,7 @@ from tools.schema_profile import (
 )
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 log = logging.getLogger("mara.semantic")
 FILE_NAME = "semantic.yaml"

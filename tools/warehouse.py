@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
+from foundation.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
 from tools.sql_safety import check_read_only
 
 if TYPE_CHECKING:
     import duckdb
 
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ChatRequest, ChatResponse, ErrorResponse, EventModel, ToolCall
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool, format_sse
-from assistant.events import Event
+from foundation.events import Event
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 

@@ -24,7 +24,7 @@ from api.models import (
     ErrorResponse,
 )
 from api.runtime import Runtime, get_runtime
-from assistant.errors import MaraError, WorkspaceError
+from foundation.errors import MaraError, WorkspaceError
 
 router = APIRouter(prefix="/v1", tags=["copy"], dependencies=[require("copy")])
 
@@ -32,8 +32,7 @@ router = APIRouter(prefix="/v1", tags=["copy"], dependencies=[require("copy")])
 def draft(runtime: Runtime, body: CopyRequest) -> CopyResponse:
     """Draft one brief (blocking: run it in a worker thread)."""
     from tools.copywriting import draft_copy, load_brand
-    from tools.copywriting.service import catalog_items
-    from tools.copywriting.tool import customer_columns
+    from tools.copywriting.service import catalog_items, customer_columns
 
     settings = runtime.settings
     model: Any = None

@@ -57,8 +57,8 @@ from api.slack.render import (
     unescape,
 )
 from api.slack.settings import SlackSettings
-from assistant.errors import MaraError
-from assistant.events import Event
+from foundation.errors import MaraError
+from foundation.events import Event
 
 log = logging.getLogger("mara.slack")
 

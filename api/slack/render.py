@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.events import Event
+from foundation.events import Event
 from tools.csv_safety import safe_row
 
 Block = dict[str, Any]

@@ -45,11 +45,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from assistant.errors import MaraError
 from assistant.evaluation.scoring import Expect, score_reply
+from foundation.errors import MaraError
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 Mode = Literal["offline", "llm"]
 ResultOutcome = Literal["right", "wrong", "declined", "invalid"]
@@ -359,7 +359,7 @@ def run_question_set(
 
     ``settings`` supplies the LLM endpoint for ``mode="llm"`` (default: the environment's).
     """
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
     qset = load_question_set(path)
     base = settings if settings is not None else MaraSettings()

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage
 
 from assistant.audit import AuditLog, AuditRecord, now
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 Rating = Literal["up", "down"]
 

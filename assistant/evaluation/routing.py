@@ -35,7 +35,7 @@ import yaml
 from assistant.evaluation.answers import QuestionSetError
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 CAPABILITIES = (
     "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn",
@@ -140,7 +140,7 @@ def demo_workspace(customers: int = DEMO_CUSTOMERS) -> Path:
         if customers in _DEMO and (_DEMO[customers] / "warehouse.duckdb").exists():
             return _DEMO[customers]
         from assistant.demo_data import TABLE_DESCRIPTIONS, build_demo_data
-        from assistant.settings import MaraSettings
+        from foundation.settings import MaraSettings
         from knowledge.brand import write_demo_brand
         from knowledge.sample import sample_brand_path
         from tools.context import open_knowledge
@@ -163,7 +163,7 @@ def run_routing_set(
 ) -> RoutingReport:
     """Send every request through the offline planner's agent loop and compare the capability reached."""
     from assistant.agent import Assistant
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
     name, requests = load_routing_set(path)
     workspace = home or demo_workspace()

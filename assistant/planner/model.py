@@ -45,7 +45,7 @@ from assistant.planner.copy_requests import (
 )
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
-from assistant.tokens import count_message_tokens, count_tokens
+from foundation.tokens import count_message_tokens, count_tokens
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from assistant.errors import ToolInputError
-from assistant.settings import open_private, private_dir
+from foundation.errors import ToolInputError
+from foundation.settings import open_private, private_dir
 from tools.copywriting.channels import get_channel, merge_fields_in
 from tools.copywriting.checks import field_texts
 from tools.copywriting.drafting import CopyResult, draft_copy

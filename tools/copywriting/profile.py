@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 Lifecycle = Literal["winback", "appreciation", "welcome", "nudge", "default"]
 FRAMING: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 PURPOSES = ("announce", "sale", "win-back", "welcome", "back-in-stock", "abandoned-cart",
             "thank-you", "event", "referral", "education")

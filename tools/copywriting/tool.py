@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from tools.context import ToolContext
-from tools.copywriting.checks import DEFAULT_MERGE_FIELDS
 from tools.copywriting.drafting import CopyResult
+from tools.copywriting.service import CopyRequest, run_copy
 from tools.results import ToolOutput
 
 log = logging.getLogger(__name__)
-
-
-def brand_passages(ctx: ToolContext, query: str, k: int = 3) -> list[dict[str, Any]]:
-    """Brand passages for ``query`` from the knowledge base; ``[]`` when there is none."""
-    settings = ctx.settings
-    if not settings.chroma_host and not settings.chroma_path.exists():
-        return []
-    try:
-        passages = ctx.knowledge.search(query, k=k)
-    except Exception as exc:  # an empty or unreachable knowledge base must not stop drafting
-        log.info("copy: knowledge search skipped: %s", exc)
-        return []
-    return [{"source": p.source, "title": p.title, "heading": p.heading, "text": p.text,
-             "score": p.score} for p in passages]
-
-
-def customer_columns(ctx: ToolContext) -> list[str]:
-    """Columns of the customers table (usable as merge fields), or common defaults."""
-    try:
-        table = ctx.profile().table("customers")
-    except Exception:
-        return list(DEFAULT_MERGE_FIELDS)
-    return [c.name for c in table.columns] if table is not None else list(DEFAULT_MERGE_FIELDS)
 
 
 def summarize(result: CopyResult, channel: str) -> str:
@@ -79,8 +56,6 @@ def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         these fields, e.g. ["subject"] for "5 subject lines" or ["headline"]. Returns each variant's fields with its checks
         (limits, banned words, claims, disclaimers, merge fields).
         """
-        from tools.copywriting.service import CopyRequest, run_copy
-
         response = run_copy(CopyRequest(
             channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
             language=language, audience=audience, length=length, skip=skip, fields=fields,

@@ -53,6 +53,10 @@ class KnowledgeError(MaraError):
     """The brand knowledge base cannot ingest or search."""
 
 
+class DocumentError(KnowledgeError):
+    """A file that cannot be ingested; the message says why and what is accepted."""
+
+
 class SemanticModelError(MaraError):
     """The workspace's semantic.yaml is not valid YAML or does not match the data."""
 

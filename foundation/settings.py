@@ -14,8 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from foundation.errors import SettingsError
 
 ChatMode = Literal["offline", "llm"]
 
@@ -330,12 +332,8 @@ def permission_warnings(home: Path | str) -> list[str]:
 def get_settings() -> MaraSettings:
     """The process-wide settings (tests construct ``MaraSettings`` directly instead).
 
-    Raises :class:`~assistant.errors.SettingsError` naming the variable and what it accepts.
+    Raises :class:`~foundation.errors.SettingsError` naming the variable and what it accepts.
     """
-    from pydantic import ValidationError
-
-    from assistant.errors import SettingsError
-
     try:
         return MaraSettings()
     except ValidationError as err:
