@@ -25,14 +25,18 @@ from langgraph.errors import GraphRecursionError
 
 from assistant.audit import AuditRecord, open_audit, redact_keys
 from assistant.audit import now as audit_now
-from assistant.chat_models import is_provider_failure, make_chat_model, make_offline_model
+from assistant.chat_models import (
+    is_provider_failure,
+    make_chat_model,
+    make_offline_model,
+    provider_error,
+)
 from assistant.conversations import open_checkpointer
 from assistant.links import allowed_hosts
 from assistant.pii import MaskPII, PIIVault, StreamUnmasker
 from foundation.errors import (
     BudgetExceeded,
     MaraError,
-    ModelProviderError,
     StreamInterrupted,
     ToolInputError,
 )
@@ -248,7 +252,7 @@ class OfflineFallback(AgentMiddleware):  # type: ignore[type-arg]
                     attempts += 1
                     log.warning("LLM stream interrupted; asking again")
                     continue
-                failure = err if isinstance(err, ModelProviderError) else _as_provider_error(err)
+                failure = provider_error(err)
                 reason = failure.message if isinstance(failure, MaraError) else str(err)
                 log.warning("LLM endpoint failed, answering offline: %s", reason)
                 return self._offline(request, reason)
@@ -506,7 +510,7 @@ class Assistant:
             final_reply, emitted_reply = f"Sorry — {err}", False
         except Exception as err:  # provider failures and anything unexpected end the turn cleanly
             turn_failed = True
-            failure: MaraError | None = _as_provider_error(err)
+            failure: MaraError | None = provider_error(err)
             if failure is None:
                 log.exception("turn failed")
                 failure = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
@@ -714,35 +718,3 @@ def _text_of(content: Any) -> str:
             part.get("text", "") if isinstance(part, dict) else str(part) for part in content
         )
     return str(content or "")
-
-
-def _as_provider_error(err: Exception) -> ModelProviderError | None:
-    """Translate openai/httpx failures into one clear line with the fix."""
-    family = [c for c in type(err).__mro__ if c.__module__.split(".")[0] in ("openai", "httpx", "httpx2", "langchain_openai")]
-    if not family:
-        if isinstance(err, ValueError) and any(s in str(err) for s in ("choices", "Expecting value", "No generations found", "JSON")):
-            return ModelProviderError(
-                "The LLM endpoint answered with something that is not a chat completion.",
-                hint="Check that MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
-            )
-        return None
-    names = [c.__name__ for c in family]
-    name = next((n for n in names if n in _PROVIDER_HINTS), names[0])
-    return _provider_message(err, name)
-
-
-_PROVIDER_HINTS = {
-    "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
-    "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
-    "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
-    "RateLimitError": "The provider is rate-limiting; wait and retry.",
-    "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
-    "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
-}
-
-
-def _provider_message(err: Exception, name: str) -> ModelProviderError:
-    message = str(err).splitlines()[0][:300] if str(err) else name
-    return ModelProviderError(
-        f"The LLM endpoint failed ({name}): {message}", hint=_PROVIDER_HINTS.get(name, "Check the LLM endpoint settings.")
-    )

@@ -68,6 +68,9 @@ class ApiKeyError(MaraError):
 class KeyNotFoundError(ApiKeyError):
     """No key has this name or id."""
 
+    http_status = 404
+    error_type = "not_found"
+
 
 class KeyInputError(ApiKeyError):
     """A key name or scope that is not accepted."""

@@ -74,6 +74,7 @@ class DocumentTooLarge(DocumentError):
         super().__init__(message)
         self.setting = setting
         self.status = status
+        self.http_status = status
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from foundation.errors import MaraError, ToolInputError
+from foundation.errors import NotFoundError, ToolInputError
 from foundation.settings import open_private, private_dir, write_private
 from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
@@ -29,7 +29,7 @@ Kind = Literal["rfm_segment", "cluster", "model", "query"]
 KINDS = ("rfm_segment", "cluster", "model", "query")
 
 
-class AudienceNotFoundError(MaraError):
+class AudienceNotFoundError(NotFoundError):
     """No saved audience has this name."""
 
 

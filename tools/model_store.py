@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from foundation.errors import MaraError
+from foundation.errors import NotFoundError
 from foundation.settings import open_private, private_dir, write_private
 
 if TYPE_CHECKING:
     from tools.propensity_features import FeatureSpec
 
 
-class ModelNotFoundError(MaraError):
+class ModelNotFoundError(NotFoundError):
     """No saved model has this id."""
 
 
