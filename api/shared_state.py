@@ -23,6 +23,7 @@ import logging
 import secrets
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from foundation.errors import MaraError
 
@@ -65,6 +66,7 @@ class SharedState:
     """Rate buckets, leases and seen ids in Redis, under ``prefix``."""
 
     def __init__(self, url: str, prefix: str = "mara:") -> None:
+        # lazy: redis loads slowly; only this path needs it
         import redis
 
         self.url = url
@@ -174,8 +176,6 @@ class Lease:
 
 def _redacted(url: str) -> str:
     """``url`` without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")

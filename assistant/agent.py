@@ -18,9 +18,11 @@ from typing import Any
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware, dynamic_prompt
+from langchain.agents.middleware.types import ModelResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.errors import GraphRecursionError
 
 from assistant.audit import AuditRecord, open_audit, redact_keys
@@ -110,8 +112,6 @@ INVALID_ARGS = "__mara_invalid_arguments__"
 
 def _turn_setting(name: str) -> Any:
     """A per-turn value :meth:`Assistant.stream` put in the run's ``configurable``."""
-    from langgraph.config import get_config
-
     try:
         return (get_config().get("configurable") or {}).get(name)
     except RuntimeError:  # outside a graph run
@@ -139,8 +139,6 @@ class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
     def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         refusal = _turn_setting("mara_refusal")
         if refusal:
-            from langchain.agents.middleware.types import ModelResponse
-
             return ModelResponse(result=[AIMessage(content=refusal, additional_kwargs={"mara_refusal": True})])
         scopes = _scopes(_turn_setting("mara_scopes"))
         if scopes is not None:
@@ -258,8 +256,6 @@ class OfflineFallback(AgentMiddleware):  # type: ignore[type-arg]
                 return self._offline(request, reason)
 
     def _offline(self, request: Any, reason: str) -> Any:
-        from langchain.agents.middleware.types import ModelResponse
-
         planner = self.planner.bind_tools(request.tools)
         message = planner.decide(request.messages)  # type: ignore[attr-defined]
         message.additional_kwargs["mara_fallback"] = reason
@@ -349,6 +345,7 @@ class Assistant:
 
     def _system_prompt(self, request: Any = None) -> str:
         """The system prompt for each model call: today's date and the workspace's tables."""
+        # lazy: numpy loads slowly; only this path needs it
         from assistant.planner.verified import verified_examples
 
         return load_prompt(
@@ -551,6 +548,7 @@ class Assistant:
         self, message: str, actor: str, scopes: frozenset[str] | None
     ) -> tuple[str | None, str | None, BudgetExceeded | None]:
         """``(refusal text, kind, budget error)`` for a turn that must not reach the model."""
+        # lazy: numpy loads slowly; only this path needs it
         from assistant.planner.routing import asks_for_customer_data, refusal_kind
         from assistant.usage import check_budget
 
@@ -575,6 +573,7 @@ class Assistant:
     def _cost(self, billable: TokenUsage) -> float:
         if self.mode != "llm" or not billable.total_tokens:
             return 0.0
+        # lazy: imported only on this path (keeps the module's own import light)
         from assistant.usage import cost_usd
 
         return cost_usd(self.settings.llm_model, billable.prompt_tokens, billable.completion_tokens, self.settings)

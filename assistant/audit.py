@@ -144,6 +144,7 @@ class AuditLog:
             with self._lock if not fetch else contextlib.nullcontext(), sqlite3.connect(str(self.path), timeout=10) as con:
                 cursor = con.execute(sql, params or {})
                 return [tuple(r) for r in cursor.fetchall()] if fetch else []
+        # lazy: sqlalchemy loads slowly; only this path needs it
         import sqlalchemy as sa
 
         if self._engine is None:

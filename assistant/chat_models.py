@@ -27,6 +27,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
 from foundation.errors import ModelProviderError, ProviderUnavailable, StreamInterrupted
 from foundation.settings import MaraSettings
 
@@ -210,10 +213,9 @@ def _retry_after(err: BaseException) -> float | None:
 
 
 def _resilient_class() -> type:
+    # lazy: langchain_openai, openai, langchain_core load slowly; only this path needs them
     from langchain_core.messages import AIMessageChunk
-    from langchain_core.outputs import ChatGenerationChunk, ChatResult
     from langchain_openai import ChatOpenAI
-    from pydantic import PrivateAttr
 
     class ResilientChatOpenAI(ChatOpenAI):
         """``ChatOpenAI`` with Mara's retries, circuit breaker and strict tool-argument check."""
@@ -369,6 +371,7 @@ def make_chat_model(settings: MaraSettings, ctx: ToolContext | None = None) -> B
 
 def make_offline_model(ctx: ToolContext | None = None) -> BaseChatModel:
     """The offline planner (also the fallback when the LLM endpoint is down)."""
+    # lazy: langchain_core, numpy, pydantic load slowly; only this path needs them
     from assistant.planner import OfflinePlanner
 
     return OfflinePlanner(context=ctx)

@@ -14,10 +14,13 @@ from typing import Annotated, Any
 
 import typer
 
+from foundation.errors import ToolInputError
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _settings() -> Any:
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from foundation.settings import get_settings
 
     return get_settings()
@@ -25,6 +28,7 @@ def _settings() -> Any:
 
 def _tool_context(settings: Any) -> Any:
     """Tools context that drafts with the configured chat model in LLM mode."""
+    # lazy: pydantic, pydantic_settings, sqlglot load slowly; only this path needs them
     from assistant.chat_models import make_chat_model
     from tools.context import ToolContext
 
@@ -56,9 +60,9 @@ def _draft(
     length: str = "standard",
 ) -> None:
     """Draft copy variants that fit the channel's limits and the brand's rules."""
+    # lazy: pandas, numpy, pydantic load slowly; only this path needs them
     from pydantic import ValidationError
 
-    from foundation.errors import ToolInputError
     from tools.copywriting.service import CopyRequest, run_copy
 
     try:
@@ -105,8 +109,6 @@ def copy_main(
     if ctx.invoked_subcommand is not None:
         return
     if not channel or brief is None:
-        from foundation.errors import ToolInputError
-
         raise ToolInputError(
             "mara copy needs --channel and --brief.",
             hint='e.g. mara copy --channel sms --brief "Autumn sale until 30 November" --json; '
@@ -119,7 +121,7 @@ def _template(channel: str, template: str | None) -> dict[str, Any] | None:
     """``--template``: a JSON object of channel fields, or plain text for a one-text channel."""
     if template is None:
         return None
-    from foundation.errors import ToolInputError
+    # lazy: pydantic, yaml load slowly; only this path needs them
     from tools.copywriting.channels import get_channel
 
     spec = get_channel(channel)
@@ -158,9 +160,9 @@ def render_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Render personalised messages for every opted-in member of a saved audience; export CSV."""
+    # lazy: pandas, numpy, pydantic load slowly; only this path needs them
     from pydantic import ValidationError
 
-    from foundation.errors import ToolInputError
     from tools.copywriting.service import RenderRequest, render_copy
 
     fallbacks: dict[str, str] = {}

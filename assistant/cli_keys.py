@@ -22,6 +22,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 
 
 def _store() -> Any:
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from assistant.keys import KeyStore
     from foundation.settings import get_settings
 
@@ -78,6 +79,7 @@ def keys_list(as_json: JsonFlag = False) -> None:
     if not keys:
         sys.stderr.write("No API keys yet. Create one with: mara keys create --name NAME\n")
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 

@@ -19,6 +19,7 @@ from foundation.errors import MaraError
 
 
 def _settings() -> Any:
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from foundation.settings import get_settings
 
     return get_settings()
@@ -42,6 +43,7 @@ def usage_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Tokens and cost of the assistant's turns, per conversation, actor (key/user), day or model."""
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from assistant.usage import GROUP_FIELDS, usage_report
 
     if by not in GROUP_FIELDS:
@@ -52,6 +54,7 @@ def usage_command(
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 

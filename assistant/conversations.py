@@ -13,11 +13,13 @@ from foundation.settings import MaraSettings, touch_private
 def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
     """A checkpointer whose resources close with ``stack``."""
     if settings.checkpoint_url:
+        # lazy: langgraph, langchain_core, psycopg load slowly; only this path needs them
         from langgraph.checkpoint.postgres import PostgresSaver
 
         postgres = stack.enter_context(PostgresSaver.from_conn_string(settings.checkpoint_url))
         postgres.setup()
         return postgres
+    # lazy: langgraph, langchain_core, pydantic load slowly; only this path needs them
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = touch_private(settings.conversations_path)  # 0600 (and its WAL too), folder 0700

@@ -561,6 +561,7 @@ def _load_pdf(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocumen
     limits = limits or DocumentLimits()
     accepted = "accepted: unencrypted PDFs with a text layer"
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError as exc:  # pragma: no cover - pypdf is a dependency
@@ -660,6 +661,7 @@ def _load_docx(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocume
     limits = limits or DocumentLimits()
     accepted = "accepted: Word .docx files (Word 2007 or later; save .doc files as .docx)"
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import docx
         from docx.table import Table
         from docx.text.paragraph import Paragraph

@@ -705,6 +705,7 @@ def auto_chart(result: QueryResult, title: str = "") -> dict[str, Any] | None:
 def render_png(spec: dict[str, Any], *, scale: float = 2.0) -> bytes:
     """Render a Vega-Lite spec to PNG bytes offline (``vl-convert-python``, light theme)."""
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import vl_convert as vlc  # lazy: only the CLI/Slack paths need it
     except ImportError as err:  # pragma: no cover - a broken install
         raise MaraError(

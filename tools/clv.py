@@ -386,6 +386,7 @@ def fit_clv(
 
 
 def _holdout_metrics(cal: pd.DataFrame, actual: pd.DataFrame) -> dict[str, float]:
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.metrics import roc_auc_score
 
     merged = cal.merge(actual, on="customer_id", how="left").fillna({"n": 0})

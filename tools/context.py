@@ -39,6 +39,7 @@ class ToolContext:
         """The live schema's profile (cached in the workspace for the embedded warehouse),
         with the declarations of the workspace's ``semantic.yaml`` applied when there is one."""
         if self._profile is None:
+            # lazy: pydantic, yaml load slowly; only this path needs them
             from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
 
             cache = None
@@ -56,6 +57,7 @@ class ToolContext:
 
 def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
     """The knowledge base the settings point at: embedded Chroma in the workspace, or a server."""
+    # lazy: numpy loads slowly; only this path needs it
     from knowledge.documents import DocumentLimits
     from knowledge.embeddings import get_encoder
     from knowledge.store import KnowledgeBase

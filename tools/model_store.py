@@ -49,6 +49,7 @@ def save_model(
     models_dir: Path | None,
 ) -> dict[str, Any]:
     """Write ``<id>.joblib`` then ``<id>.json`` (atomic renames); returns the metadata."""
+    # lazy: joblib, numpy load slowly; only this path needs them
     import joblib
 
     name = meta.get("label") or meta.get("target") or "model"
@@ -108,6 +109,7 @@ def list_models(models_dir: Path) -> list[dict[str, Any]]:
 
 
 def load_model(models_dir: Path, model_id: str) -> dict[str, Any]:
+    # lazy: joblib, numpy load slowly; only this path needs them
     import joblib
 
     path = Path(models_dir) / f"{model_id}.joblib"

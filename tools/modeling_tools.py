@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from foundation.errors import ToolInputError
+from foundation.errors import MaraError, ToolInputError
+from tools.charts import chart_spec, save_chart
 from tools.context import ToolContext
 from tools.progress import report_progress
 from tools.results import ToolOutput, render_table, table_artifact
@@ -40,9 +41,6 @@ def _chart(
     ctx: ToolContext, result: QueryResult, table: dict[str, Any], title: str, x: str, y: str
 ) -> list[dict[str, Any]]:
     """A bar chart artifact of ``result`` (none when the chart cannot be drawn)."""
-    from foundation.errors import MaraError
-    from tools.charts import chart_spec, save_chart
-
     try:
         spec = chart_spec(result, kind="bar", title=title, x=x, y=y)
         return [save_chart(ctx.artifacts, spec, png=False, table_id=table["artifact_id"])]
@@ -66,6 +64,7 @@ def rfm_output(
     date_col: str | None = None,
     amount_col: str | None = None,
 ) -> ToolOutput:
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
     from tools.segments import rfm_segments
@@ -96,6 +95,7 @@ def rfm_output(
 
 
 def cluster_output(ctx: ToolContext, table: str, k: int | None = None) -> ToolOutput:
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
     from tools.segments import cluster_customers
@@ -130,6 +130,7 @@ _NAME_COLUMNS = (("first_name", "last_name"), ("full_name",), ("name",), ("custo
 
 def risk_bands(scores: Any) -> dict[str, int]:
     """Customers per band: high (>= 70%), medium (40-70%), low (< 40%)."""
+    # lazy: numpy loads slowly; only this path needs it
     import numpy as np
 
     s = np.asarray(scores, dtype=float)
@@ -161,6 +162,7 @@ def headline(meta: dict[str, Any], scores: Any, active: int, of_all: bool) -> st
 
 def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, str]:
     """Customer names for ``ids`` from a customers table, when one has name columns."""
+    # lazy: pandas, numpy load slowly; only this path needs them
     from tools.model_data import open_source, q
 
     key = (meta.get("columns") or {}).get("customer") or meta.get("id_column")
@@ -188,7 +190,7 @@ def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, 
 
 def _segments(ctx: ToolContext, meta: dict[str, Any]) -> dict[Any, str]:
     """Each customer's RFM segment (``Champions``, ``At Risk``...) for events models."""
-    from foundation.errors import MaraError
+    # lazy: pandas, numpy load slowly; only this path needs them
     from tools.segments import rfm_segments
 
     if meta["kind"] != "events":
@@ -227,6 +229,7 @@ def _details(meta: dict[str, Any]) -> str:
 def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolOutput:
     """The answer a marketer acts on: how many are at risk, who (names and segments), why,
     how it was estimated, and the offer to save them as an audience; metrics go to details."""
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
     from tools.propensity import models_path
@@ -311,6 +314,7 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
 def clv_output(
     ctx: ToolContext, orders_table: str, horizon_days: int = 365, calibration_end: str | None = None
 ) -> ToolOutput:
+    # lazy: scipy, pandas, numpy load slowly; only this path needs them
     from tools.clv import fit_clv
 
     res = fit_clv(
@@ -380,6 +384,7 @@ def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         Reports validation AUC against a logistic-regression baseline, lift, top drivers and the
         customers with the highest scores; the model is saved for later scoring.
         """
+        # lazy: pandas, numpy load slowly; only this path needs them
         from tools.propensity import models_path
         from tools.propensity_events import train_propensity_events
 
@@ -400,6 +405,7 @@ def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
 
         ID-like and leaking columns are excluded automatically (`exclude` adds more).
         """
+        # lazy: pandas, numpy load slowly; only this path needs them
         from tools.propensity import models_path, train_propensity_table
 
         meta = train_propensity_table(
@@ -434,6 +440,7 @@ def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
         first column is the customer id), or `cluster` (a cluster number or name from
         cluster_customers on `cluster_table`). Saving again under the same name replaces it.
         """
+        # lazy: pandas, numpy load slowly; only this path needs them
         from tools.audiences import save_audience as save
 
         rules = [r for r in (rfm_segments, model_id, sql, cluster) if r]

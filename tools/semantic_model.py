@@ -41,9 +41,11 @@ from tools.schema_profile import (
     Relationship,
     SchemaProfile,
     TableProfile,
+    load_profile,
     name_phrase,
     name_words,
 )
+from tools.warehouse import open_warehouse
 
 if TYPE_CHECKING:
     from foundation.settings import MaraSettings
@@ -890,9 +892,6 @@ def refresh_workspace_model(
     ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50");
     ``report`` receives what was inferred for the ``changed`` tables.
     """
-    from tools.schema_profile import load_profile
-    from tools.warehouse import open_warehouse
-
     cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
     profile = copy.deepcopy(load_profile(open_warehouse(settings), cache))
     for name, columns in (money or {}).items():  # known money counts as money when revenue is chosen

@@ -124,6 +124,7 @@ async def rate_turn(
 ) -> FeedbackResponse:
     """Store a rating of turn ``turn`` (1 = the first question); the latest rating counts. A thumbs-down
     is kept with the turn for review (``mara eval feedback``); an admin can promote a thumbs-up."""
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.evaluation.feedback import FeedbackError, record_feedback
 
     assistant = await runtime.assistant()
@@ -152,6 +153,7 @@ async def promote_turn(
     runtime: Runtime = Depends(get_runtime), caller: Caller = require("admin"),
 ) -> VerifiedQuestionResponse:
     """Write the turn's question and the query that answered it to ``verified_questions`` in semantic.yaml."""
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.evaluation.feedback import FeedbackError, promote
 
     agent: Any = await runtime.assistant()

@@ -591,6 +591,7 @@ class SlackBot:
         for chart in charts[:3]:
             title = str(chart.get("title") or "Chart")
             try:
+                # lazy: imported only on this path (keeps the module's own import light)
                 from tools.charts import render_png
 
                 png = render_png(chart["spec"])

@@ -77,6 +77,7 @@ def list_feedback(audit: AuditLog, rating: str | None = None, limit: int = 10_00
 
 def promote(audit: AuditLog, home: Any, conversation_id: str, turn: int, *, actor: str) -> dict[str, Any]:
     """Make a thumbed-up turn a verified question in ``home/semantic.yaml``; returns the entry written."""
+    # lazy: yaml loads slowly; only this path needs it
     from tools.semantic_model import (
         FILE_NAME,
         SemanticModel,

@@ -233,6 +233,7 @@ class OfflinePlanner(BaseChatModel):
     def _verified(self, text: str) -> AIMessage | None:
         """The query of a verified question close to ``text`` (see assistant/planner/verified.py)."""
         settings = getattr(self.context, "settings", None)
+        # lazy: imported only on this path (keeps the module's own import light)
         from assistant.planner.verified import load_verified, match_verified
 
         if settings is None or not load_verified(settings.home):

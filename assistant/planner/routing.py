@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.embeddings import get_encoder
 from prompts import load_data
 
 _SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:select)\s+.+?\bfrom\b.+))")
@@ -130,8 +131,6 @@ class Router:
         return labels, self._embed_examples(texts)
 
     def _embed_examples(self, texts: list[str]) -> np.ndarray:
-        from knowledge.embeddings import get_encoder
-
         digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
         path = self.cache_dir / f"router-{digest}.npy" if self.cache_dir else None
         if path is not None and path.exists():
@@ -154,8 +153,6 @@ class Router:
 
     def scores(self, message: str) -> dict[str, float]:
         """Best cosine similarity per intent."""
-        from knowledge.embeddings import get_encoder
-
         labels, matrix = self._examples
         query = get_encoder().encode([message])[0]
         sims = matrix @ query

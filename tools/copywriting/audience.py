@@ -60,6 +60,7 @@ def render_audience(
 
     The CSV is owner-only and formula-neutralised (:mod:`tools.csv_safety`) unless ``raw_csv``.
     """
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.audiences import export_audience
 
     spec = get_channel(channel)

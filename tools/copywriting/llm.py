@@ -32,6 +32,7 @@ def build_messages(
     what to say (topic, offer, code, deadline, condition, proof points) apart from how and to whom
     (tone, audience, length, constraints), the latter as instructions it must not quote.
     """
+    # lazy: langchain_core, pydantic load slowly; only this path needs them
     from langchain_core.messages import HumanMessage, SystemMessage
 
     prompt = load_data("copy_draft")
@@ -101,6 +102,7 @@ def llm_drafts(
     parts: BriefParts | None = None,
 ) -> tuple[list[Fields], dict[str, Any], list[str]]:
     """(drafts before fitting, usage, warnings) after up to ``repair_rounds`` repair rounds."""
+    # lazy: langchain_core, pydantic load slowly; only this path needs them
     from langchain_core.messages import AIMessage, HumanMessage
 
     messages = build_messages(

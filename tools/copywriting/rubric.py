@@ -617,6 +617,7 @@ def context_from_workspace(home: Path, rubric_set: RubricSet, channel_fields: Ma
     """The rubric's context for a workspace: facts from its catalog (product names, categories,
     subcategories) and ``brand.yaml`` (products, claims), the set's brand facts and category
     words, and the brand's fixed texts (disclaimers, offer terms, sender prefixes)."""
+    # lazy: duckdb, pydantic, pydantic_settings load slowly; only this path needs them
     import duckdb
 
     from knowledge.brand import load_profile, profile_path

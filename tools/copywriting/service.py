@@ -18,15 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from foundation.errors import MaraError, ToolInputError
-from tools.audiences import load_audience
 from tools.context import ToolContext
-from tools.copywriting.audience import render_audience
 from tools.copywriting.brand import load_brand
 from tools.copywriting.channels import get_channel
 from tools.copywriting.checks import DEFAULT_MERGE_FIELDS, check_variant
 from tools.copywriting.drafting import MAX_VARIANTS, draft_copy
 from tools.copywriting.profile import AudienceProfile, audience_profile, segment_profile
-from tools.segments import SEGMENTS
 
 if TYPE_CHECKING:
     from foundation.settings import MaraSettings
@@ -132,6 +129,9 @@ def resolve_profile(
     if profile is not None:
         return profile
     if audience:
+        # lazy: loads pandas; drafting without an audience never needs it
+        from tools.audiences import load_audience
+
         saved, ids = load_audience(ctx.settings.home, audience)  # a clear error when unknown
         try:
             return audience_profile(ctx.warehouse, ctx.settings.home, audience)
@@ -139,6 +139,9 @@ def resolve_profile(
             warnings.append(f"Audience profile limited to its size ({exc.message})")
             return AudienceProfile(name=saved.name, kind=saved.kind, size=len(ids))
     if segment:
+        # lazy: loads pandas; drafting without a segment never needs it
+        from tools.segments import SEGMENTS
+
         if any(s.lower() == segment.strip().lower() for s in SEGMENTS) and (
             ctx.settings.warehouse_url or ctx.settings.duckdb_path.exists()
         ):
@@ -244,6 +247,9 @@ def render_copy(request: RenderRequest, settings: MaraSettings, *, model: Any = 
         raise ToolInputError("Give a brief to draft from or a template to render.",
                              hint='e.g. --brief "Autumn sale until 30 November" or --template "Hi {{first_name|there}}..."')
     out = Path(request.out) if request.out else settings.home / "exports" / f"{_slug(request.audience)}-{spec.name}.csv"
+    # lazy: loads pandas (only rendering needs it)
+    from tools.copywriting.audience import render_audience
+
     rendered = render_audience(ctx.warehouse, settings.home, request.audience, spec.name, fields, out,
                                fallbacks=request.fallbacks, preview_rows=request.preview,
                                raw_csv=request.raw_csv)
