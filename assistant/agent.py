@@ -42,7 +42,7 @@ from foundation.errors import (
     StreamInterrupted,
     ToolInputError,
 )
-from foundation.events import Event
+from foundation.events import Event, TurnSummary
 from foundation.settings import MaraSettings, open_private, private_dir
 from foundation.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
@@ -378,18 +378,16 @@ class Assistant:
     ) -> TurnResult:
         """Run one turn to completion and collect its events."""
         events = list(self.stream(message, conversation_id, actor=actor, scopes=scopes))
-        done = next(e for e in reversed(events) if e.type == "done")
-        error = next((e.data["message"] for e in events if e.type == "error"), None)
-        usage = next((e.data for e in reversed(events) if e.type == "usage"), {})
+        turn = TurnSummary.from_events(events)  # stream() always ends with ``done``
         return TurnResult(
-            reply=done.data["reply"],
-            conversation_id=done.data["conversation_id"],
-            mode=done.data["mode"],
-            tool_calls=done.data["tool_calls"],
+            reply=turn.reply,
+            conversation_id=turn.conversation_id or "",
+            mode=turn.mode or self.mode,
+            tool_calls=turn.tool_calls,
             events=events,
-            usage=usage,
-            error=error,
-            notice=done.data.get("notice"),
+            usage=turn.usage,
+            error=turn.error,
+            notice=turn.notice,
         )
 
     def _declared_pii(self) -> set[str]:

@@ -410,11 +410,13 @@ def test_sse_frames_are_single_line_json() -> None:
 
 def test_progress_events_stream_and_validate() -> None:
     """Long tools report progress: an SSE frame, and a valid event of a non-streamed answer."""
-    from api.models import EventModel
+    from pydantic import TypeAdapter
+
+    from api.models import ChatEvent
 
     data = {"name": "predict_churn", "message": "training on 4,000 customers …"}
     assert format_sse(Event("progress", data)).startswith(b"event: progress\ndata: {")
-    assert EventModel(type="progress", data=data).data == data
+    assert TypeAdapter(ChatEvent).validate_python({"type": "progress", "data": data}).data == data
 
 
 def test_stored_messages_map_to_api_roles() -> None:
