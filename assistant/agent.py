@@ -405,7 +405,7 @@ class Assistant:
 
         ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail, usage
         and budgets. ``scopes`` are the caller's permissions (``None``: all): tools needing a
-        scope the caller lacks are not offered to the model (see ``tools.registry.TOOL_SCOPES``).
+        scope the caller lacks are not offered to the model (each tool declares its scope: ``@mara_tool(scope=...)``).
         When the caller is over budget, or asks for secrets, mutating SQL or customer data
         beyond its scopes, the turn is answered with a refusal (kept in the history and audited).
         When the LLM endpoint fails, the offline planner answers and ``done`` carries a ``notice``.
