@@ -21,14 +21,18 @@ def test_every_tool_declares_a_scope_and_routing_examples(spec: ToolSpec) -> Non
     assert spec.scope in SCOPES and len(spec.examples) >= 3
 
 
-def test_tool_scopes_are_those_of_the_old_hand_kept_table() -> None:
-    assert {s.name: required_scope(s.name) for s in tool_specs()} == {
-        "describe_data": "data:read", "query_data": "data:read", "run_sql": "data:read",
-        "make_chart": "data:read", "rfm_segments": "data:read", "cluster_customers": "data:read",
-        "predict_churn": "data:read", "train_propensity": "data:read",
-        "customer_lifetime_value": "data:read", "save_audience": "data:read",
-        "draft_copy": "copy", "search_knowledge": "chat",
-    }
+#: The hand-kept table the declarations replaced (tools added later are not listed here).
+OLD_TOOL_SCOPES = {
+    "describe_data": "data:read", "query_data": "data:read", "run_sql": "data:read",
+    "make_chart": "data:read", "rfm_segments": "data:read", "cluster_customers": "data:read",
+    "predict_churn": "data:read", "train_propensity": "data:read",
+    "customer_lifetime_value": "data:read", "save_audience": "data:read",
+    "draft_copy": "copy", "search_knowledge": "chat",
+}
+
+
+def test_tools_keep_the_scopes_of_the_old_hand_kept_table() -> None:
+    assert {name: required_scope(name) for name in OLD_TOOL_SCOPES} == OLD_TOOL_SCOPES
 
 
 def test_an_unknown_tool_needs_admin() -> None:
