@@ -22,6 +22,9 @@ Rating = Literal["up", "down"]
 class FeedbackError(MaraError):
     """Feedback on a turn that does not exist, or a promotion that cannot be made."""
 
+    http_status = 404  # the API answers "no such turn / no promotable answer there"
+    error_type = "not_found"
+
 
 def turn_of(history: list[Any], turn: int) -> dict[str, Any]:
     """Turn ``turn`` (1 = the first question) of a conversation: its question, reply and tool calls."""
