@@ -27,7 +27,8 @@ test: install
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; exit $$rc
 
 lint: install
-	$(VENV)/bin/ruff check assistant tools prompts knowledge api tests benchmarks
+	$(VENV)/bin/ruff check foundation assistant tools prompts knowledge api tests benchmarks
+	$(VENV)/bin/lint-imports
 
 typecheck: install
 	$(VENV)/bin/mypy

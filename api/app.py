@@ -36,7 +36,7 @@ from api.routes import (
 from api.runtime import ChatAssistant, Runtime
 from api.site_guard import SiteGuard
 from api.slack import SlackSettings, mount_slack
-from assistant.settings import MaraSettings, get_settings
+from foundation.settings import MaraSettings, get_settings
 
 API_VERSION = "0.1.0"
 

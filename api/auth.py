@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, ApiError
 from api.shared_state import SharedState
 from assistant.keys import SCOPES, KeyInfo, KeyStore
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 SESSION_COOKIE = "mara_session"
 HOW_TO_GET_A_KEY = (

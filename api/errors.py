@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.models import ErrorBody, ErrorDetail, ErrorResponse
-from assistant.errors import MaraError, WorkspaceError
+from foundation.errors import MaraError, NotFoundError
 
 log = logging.getLogger("mara.api")
 
@@ -63,12 +63,8 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-class NotFound(Exception):
-    """Raised by routes for a missing resource; rendered as a 404 error body."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class NotFound(NotFoundError):
+    """Raised by routes for a missing resource (conversation, artifact); a 404 error body."""
 
 
 def _snake(name: str) -> str:
@@ -91,11 +87,6 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, type_, message, headers=dict(exc.headers or {}))
 
 
-async def _not_found(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, NotFound)
-    return error_response(404, "not_found", exc.message)
-
-
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
@@ -112,9 +103,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _mara_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every :class:`MaraError` leaves with the status its class carries (404, 502, 503...)."""
     assert isinstance(exc, MaraError)
-    status = 503 if isinstance(exc, WorkspaceError) else 400
-    return error_response(status, _snake(type(exc).__name__), str(exc))
+    return error_response(exc.http_status, mara_error_type(exc), str(exc))
+
+
+def mara_error_type(exc: MaraError) -> str:
+    """The error body's ``type``: the class's ``error_type``, else its name in snake case."""
+    return exc.error_type or _snake(type(exc).__name__)
 
 
 async def _too_deep(request: Request, exc: Exception) -> JSONResponse:
@@ -138,7 +134,6 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that render every failure in the one error shape."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(MaraError, _mara_error)
     app.add_exception_handler(RecursionError, _too_deep)

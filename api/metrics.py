@@ -40,6 +40,7 @@ class Metrics:
     def __init__(self) -> None:
         prom: Any
         try:
+            # lazy: optional dependency (its ImportError is handled here)
             import prometheus_client as prom
         except ImportError:  # pragma: no cover - exercised when the package is absent
             prom = None

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.events import EventType
+from foundation.events import (
+    ChartData,
+    CitationData,
+    DoneData,
+    ErrorData,
+    ProgressData,
+    TableData,
+    TextData,
+    ToolEndData,
+    ToolStartData,
+    UsageData,
+)
 
 MAX_MESSAGE_CHARS = 20_000
 CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
@@ -78,11 +89,72 @@ class ToolCall(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-class EventModel(BaseModel):
-    """One event of a turn; see :class:`assistant.events.Event` for each type's ``data``."""
+class TextEvent(BaseModel):
+    """A ``text`` event: :class:`foundation.events.TextData`."""
 
-    type: EventType
-    data: dict[str, Any] = Field(default_factory=dict)
+    type: Literal["text"]
+    data: TextData
+
+class ToolStartEvent(BaseModel):
+    """A ``tool_start`` event: :class:`foundation.events.ToolStartData`."""
+
+    type: Literal["tool_start"]
+    data: ToolStartData
+
+class ToolEndEvent(BaseModel):
+    """A ``tool_end`` event: :class:`foundation.events.ToolEndData`."""
+
+    type: Literal["tool_end"]
+    data: ToolEndData
+
+class ProgressEvent(BaseModel):
+    """A ``progress`` event: :class:`foundation.events.ProgressData`."""
+
+    type: Literal["progress"]
+    data: ProgressData
+
+class TableEvent(BaseModel):
+    """A ``table`` event: :class:`foundation.events.TableData`."""
+
+    type: Literal["table"]
+    data: TableData
+
+class ChartEvent(BaseModel):
+    """A ``chart`` event: :class:`foundation.events.ChartData`."""
+
+    type: Literal["chart"]
+    data: ChartData
+
+class CitationEvent(BaseModel):
+    """A ``citation`` event: :class:`foundation.events.CitationData`."""
+
+    type: Literal["citation"]
+    data: CitationData
+
+class UsageEvent(BaseModel):
+    """A ``usage`` event: :class:`foundation.events.UsageData`."""
+
+    type: Literal["usage"]
+    data: UsageData
+
+class ErrorEvent(BaseModel):
+    """A ``error`` event: :class:`foundation.events.ErrorData`."""
+
+    type: Literal["error"]
+    data: ErrorData
+
+class DoneEvent(BaseModel):
+    """A ``done`` event: :class:`foundation.events.DoneData`."""
+
+    type: Literal["done"]
+    data: DoneData
+
+
+#: One event of a turn, its ``data`` shaped by its ``type`` (the OpenAPI schema shows each).
+ChatEvent = Annotated[
+    TextEvent | ToolStartEvent | ToolEndEvent | ProgressEvent | TableEvent | ChartEvent | CitationEvent | UsageEvent | ErrorEvent | DoneEvent,
+    Field(discriminator="type"),
+]
 
 
 class ChatResponse(BaseModel):
@@ -92,7 +164,7 @@ class ChatResponse(BaseModel):
     conversation_id: str
     mode: Mode
     tool_calls: list[ToolCall]
-    events: list[EventModel]
+    events: list[ChatEvent]
 
 
 class MessageToolCall(BaseModel):

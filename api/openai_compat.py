@@ -56,13 +56,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import Caller, require
-from api.errors import ApiError
+from api.errors import ApiError, mara_error_type
 from api.models import CONVERSATION_ID_PATTERN, MAX_MESSAGE_CHARS
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool
-from assistant.errors import MaraError, WorkspaceError
-from assistant.events import Event
-from assistant.settings import touch_private
+from foundation.errors import MaraError
+from foundation.events import Event
+from foundation.settings import touch_private
 
 log = logging.getLogger("mara.api.openai")
 
@@ -138,6 +138,14 @@ def _from_http(exc: StarletteHTTPException) -> OpenAIError:
     )
 
 
+def _from_mara(exc: MaraError) -> OpenAIError:
+    """A Mara error with the status its class carries; 5xx ones are ``server_error``."""
+    status = exc.http_status
+    if status >= 500:
+        return OpenAIError(status, str(exc), "server_error", code=mara_error_type(exc))
+    return OpenAIError(status, str(exc), code="mara_error" if status == 400 else mara_error_type(exc))
+
+
 def _from_validation(exc: RequestValidationError) -> OpenAIError:
     errors = exc.errors()
     first = errors[0] if errors else {}
@@ -173,10 +181,8 @@ class OpenAIRoute(APIRoute):
                 return _from_http(exc).response()
             except RequestValidationError as exc:
                 return _from_validation(exc).response()
-            except WorkspaceError as exc:
-                return OpenAIError(503, str(exc), "server_error", code="workspace_error").response()
             except MaraError as exc:
-                return OpenAIError(400, str(exc), code="mara_error").response()
+                return _from_mara(exc).response()
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return OpenAIError(

@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from api.ingest import IngestWorker
 from api.metrics import Metrics
 from api.shared_state import SharedState
-from assistant.events import Event
-from assistant.settings import MaraSettings
+from foundation.events import Event
+from foundation.settings import MaraSettings
+from tools.context import ToolContext, open_knowledge
 from tools.results import ArtifactStore
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ class Runtime:
     def _build(self) -> ChatAssistant:
         with self._lock:
             if self._assistant is None:
+                # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
                 from assistant.agent import Assistant
 
                 self._assistant = Assistant(self.settings)
@@ -139,15 +141,11 @@ class Runtime:
     @cached_property
     def tools(self) -> ToolContext:
         """Warehouse, schema profile and artifacts for the data routes (opened lazily)."""
-        from tools.context import ToolContext
-
         return ToolContext(self.settings)
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:
         """The workspace's knowledge base for the kb routes (opened lazily)."""
-        from tools.context import open_knowledge
-
         return open_knowledge(self.settings)
 
     # --- ownership: a conversation or artifact belongs to the caller that created it -------
@@ -155,6 +153,7 @@ class Runtime:
     @cached_property
     def ledger(self) -> AuditLog:
         """The audit database, which also records who owns each conversation and artifact."""
+        # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
         from assistant.audit import open_audit
 
         return open_audit(self.settings)

@@ -23,11 +23,12 @@ import logging
 import secrets
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 __all__ = ["Lease", "SharedState"]
 
@@ -65,6 +66,7 @@ class SharedState:
     """Rate buckets, leases and seen ids in Redis, under ``prefix``."""
 
     def __init__(self, url: str, prefix: str = "mara:") -> None:
+        # lazy: redis loads slowly; only this path needs it
         import redis
 
         self.url = url
@@ -174,8 +176,6 @@ class Lease:
 
 def _redacted(url: str) -> str:
     """``url`` without its password."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")

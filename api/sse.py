@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import anyio
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from assistant.events import Event
+from foundation.events import Event
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

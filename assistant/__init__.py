@@ -1,1 +1,19 @@
-"""assistant package."""
+"""assistant package.
+
+``assistant.errors``, ``assistant.settings``, ``assistant.tokens`` and ``assistant.events``
+moved to :mod:`foundation`; kept for one release; import from foundation. The old names are
+aliases of the new modules (not files), so that git follows the renames when older branches
+that edit the old files merge; ``assistant/*.pyi`` stubs keep type checkers informed.
+"""
+
+import sys as _sys
+
+from foundation import errors as _errors
+from foundation import events as _events
+from foundation import settings as _settings
+from foundation import tokens as _tokens
+
+# kept for one release; import from foundation
+for _name, _module in (("errors", _errors), ("events", _events), ("settings", _settings), ("tokens", _tokens)):
+    _sys.modules.setdefault(f"{__name__}.{_name}", _module)
+    globals()[_name] = _module

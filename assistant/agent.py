@@ -1,7 +1,7 @@
 """The agent loop: one LangChain ``create_agent`` graph, its tools, and the events a turn yields.
 
 Every front end calls :meth:`Assistant.stream` (or :meth:`Assistant.run`) and renders
-the :class:`~assistant.events.Event` objects that come back.
+the :class:`~foundation.events.Event` objects that come back.
 """
 
 from __future__ import annotations
@@ -18,26 +18,33 @@ from typing import Any
 
 from langchain.agents import create_agent
 from langchain.agents.middleware import AgentMiddleware, dynamic_prompt
+from langchain.agents.middleware.types import ModelResponse
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
+from langgraph.config import get_config
 from langgraph.errors import GraphRecursionError
 
 from assistant.audit import AuditRecord, open_audit, redact_keys
 from assistant.audit import now as audit_now
+from assistant.chat_models import (
+    is_provider_failure,
+    make_chat_model,
+    make_offline_model,
+    provider_error,
+)
 from assistant.conversations import open_checkpointer
-from assistant.errors import (
+from assistant.links import allowed_hosts
+from assistant.pii import MaskPII, PIIVault, StreamUnmasker
+from foundation.errors import (
     BudgetExceeded,
     MaraError,
-    ModelProviderError,
     StreamInterrupted,
     ToolInputError,
 )
-from assistant.events import Event
-from assistant.links import allowed_hosts
-from assistant.pii import MaskPII, PIIVault, StreamUnmasker
-from assistant.settings import MaraSettings, open_private, private_dir
-from assistant.tokens import TokenUsage, count_message_tokens, count_tokens
+from foundation.events import Event, TurnSummary
+from foundation.settings import MaraSettings, open_private, private_dir
+from foundation.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
 from tools.progress import PROGRESS_KEY
@@ -105,8 +112,6 @@ INVALID_ARGS = "__mara_invalid_arguments__"
 
 def _turn_setting(name: str) -> Any:
     """A per-turn value :meth:`Assistant.stream` put in the run's ``configurable``."""
-    from langgraph.config import get_config
-
     try:
         return (get_config().get("configurable") or {}).get(name)
     except RuntimeError:  # outside a graph run
@@ -134,8 +139,6 @@ class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
     def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         refusal = _turn_setting("mara_refusal")
         if refusal:
-            from langchain.agents.middleware.types import ModelResponse
-
             return ModelResponse(result=[AIMessage(content=refusal, additional_kwargs={"mara_refusal": True})])
         scopes = _scopes(_turn_setting("mara_scopes"))
         if scopes is not None:
@@ -241,22 +244,18 @@ class OfflineFallback(AgentMiddleware):  # type: ignore[type-arg]
             try:
                 return handler(request)
             except Exception as err:
-                from assistant.chat_models import is_provider_failure
-
                 if not is_provider_failure(err):
                     raise
                 if isinstance(err, StreamInterrupted) and attempts == 0:
                     attempts += 1
                     log.warning("LLM stream interrupted; asking again")
                     continue
-                failure = err if isinstance(err, ModelProviderError) else _as_provider_error(err)
+                failure = provider_error(err)
                 reason = failure.message if isinstance(failure, MaraError) else str(err)
                 log.warning("LLM endpoint failed, answering offline: %s", reason)
                 return self._offline(request, reason)
 
     def _offline(self, request: Any, reason: str) -> Any:
-        from langchain.agents.middleware.types import ModelResponse
-
         planner = self.planner.bind_tools(request.tools)
         message = planner.decide(request.messages)  # type: ignore[attr-defined]
         message.additional_kwargs["mara_fallback"] = reason
@@ -313,12 +312,10 @@ class Assistant:
         today: dt.date | None = None,
     ) -> None:
         self.settings = settings
-        self.context = ToolContext(settings)
+        self.context = ToolContext(settings, chat_model_factory=make_chat_model)
         self._stack = ExitStack()
         self.today = today  # "today" for relative periods (evaluations fix it; default the real date)
         if model is None:
-            from assistant.chat_models import make_chat_model
-
             model = make_chat_model(settings, self.context)
         if today is not None and "today" in type(model).model_fields:
             model = model.model_copy(update={"today": today})  # the offline planner reads periods against it
@@ -331,8 +328,6 @@ class Assistant:
         self.vault = PIIVault(settings.pii_allow, columns=self._declared_pii) if masking else None
         middleware: list[Any] = [dynamic_prompt(self._system_prompt), ScopeGuard([t.name for t in self.tools])]
         if self.mode == "llm" and settings.llm_fallback_offline:
-            from assistant.chat_models import make_offline_model
-
             fallback = make_offline_model(self.context)
             if today is not None:
                 fallback = fallback.model_copy(update={"today": today})
@@ -350,6 +345,7 @@ class Assistant:
 
     def _system_prompt(self, request: Any = None) -> str:
         """The system prompt for each model call: today's date and the workspace's tables."""
+        # lazy: numpy loads slowly; only this path needs it
         from assistant.planner.verified import verified_examples
 
         return load_prompt(
@@ -382,18 +378,16 @@ class Assistant:
     ) -> TurnResult:
         """Run one turn to completion and collect its events."""
         events = list(self.stream(message, conversation_id, actor=actor, scopes=scopes))
-        done = next(e for e in reversed(events) if e.type == "done")
-        error = next((e.data["message"] for e in events if e.type == "error"), None)
-        usage = next((e.data for e in reversed(events) if e.type == "usage"), {})
+        turn = TurnSummary.from_events(events)  # stream() always ends with ``done``
         return TurnResult(
-            reply=done.data["reply"],
-            conversation_id=done.data["conversation_id"],
-            mode=done.data["mode"],
-            tool_calls=done.data["tool_calls"],
+            reply=turn.reply,
+            conversation_id=turn.conversation_id or "",
+            mode=turn.mode or self.mode,
+            tool_calls=turn.tool_calls,
             events=events,
-            usage=usage,
-            error=error,
-            notice=done.data.get("notice"),
+            usage=turn.usage,
+            error=turn.error,
+            notice=turn.notice,
         )
 
     def _declared_pii(self) -> set[str]:
@@ -411,7 +405,7 @@ class Assistant:
 
         ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail, usage
         and budgets. ``scopes`` are the caller's permissions (``None``: all): tools needing a
-        scope the caller lacks are not offered to the model (see ``tools.registry.TOOL_SCOPES``).
+        scope the caller lacks are not offered to the model (each tool declares its scope: ``@mara_tool(scope=...)``).
         When the caller is over budget, or asks for secrets, mutating SQL or customer data
         beyond its scopes, the turn is answered with a refusal (kept in the history and audited).
         When the LLM endpoint fails, the offline planner answers and ``done`` carries a ``notice``.
@@ -427,20 +421,13 @@ class Assistant:
             },
             "recursion_limit": self.settings.max_steps * 2,
         }
-        usage = TokenUsage()
-        billable = TokenUsage()
-        tool_calls: list[dict[str, Any]] = []
-        personal: list[tuple[str, str]] = []  # names, addresses ... seen this turn: kept out of the audit
-        final_reply: str | None = None
-        emitted_reply = False
-        step_text: list[str] = []
-        step_run: str | None = None
-        notice: str | None = None
-        unmasker = (
-            StreamUnmasker(self.vault, self.link_hosts)
-            if self.vault is not None or self.mode == "llm" else None
+        ledger = TurnLedger(self, message, conversation_id, actor=actor, scopes=scopes)
+        turn = StreamTranslator(
+            StreamUnmasker(self.vault, self.link_hosts) if self.vault is not None or self.mode == "llm" else None,
+            on_model_message=ledger.account,
+            on_tool_message=ledger.tool_done,
         )
-        turn_failed = refusal is not None
+        failed = refusal is not None
         if budget_error is not None:
             yield Event("error", {"message": str(budget_error)})
         try:
@@ -450,108 +437,31 @@ class Assistant:
                 stream_mode=["messages", "updates", "custom"],
             )
             for mode, payload in stream:
-                if mode == "custom":
-                    if isinstance(payload, dict) and isinstance(payload.get(PROGRESS_KEY), dict):
-                        yield Event("progress", payload[PROGRESS_KEY])
-                    continue
-                if mode == "messages":
-                    chunk, meta = payload
-                    if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model":
-                        if chunk.id != step_run:
-                            if step_text:  # an answer cut off part-way is being asked for again
-                                yield Event("text", {"delta": _RESTARTED})
-                            step_run, step_text = chunk.id, []
-                            if unmasker is not None:
-                                unmasker.pending = ""
-                        text = _text_of(chunk.content)
-                        if unmasker is not None:
-                            text = unmasker.feed(text)
-                        if text:
-                            step_text.append(text)
-                            yield Event("text", {"delta": text})
-                    continue
-                for node, update in (payload or {}).items():
-                    for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
-                        if isinstance(msg, AIMessage):
-                            self._account(msg, usage, billable)
-                            if msg.additional_kwargs.get("mara_fallback"):
-                                notice = fallback_notice(str(msg.additional_kwargs["mara_fallback"])).strip()
-                            if msg.tool_calls and unmasker is not None:  # text streamed before the calls
-                                rest = unmasker.flush()
-                                if rest and step_text and msg.id == step_run:
-                                    yield Event("text", {"delta": rest})
-                            for call in msg.tool_calls:
-                                tool_calls.append({"name": call["name"], "args": call["args"]})
-                                yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
-                            if not msg.tool_calls:
-                                final_reply = _text_of(msg.content)
-                                rest = unmasker.flush() if unmasker is not None else ""
-                                if step_text and msg.id == step_run:
-                                    if rest:
-                                        yield Event("text", {"delta": rest})
-                                else:
-                                    if step_text:
-                                        yield Event("text", {"delta": _RESTARTED})
-                                    if final_reply:
-                                        yield Event("text", {"delta": final_reply})
-                                emitted_reply = True
-                            step_text, step_run = [], None
-                        elif isinstance(msg, ToolMessage) and node == "tools":
-                            personal.extend(self._personal(msg))
-                            self._audit_tool(msg, actor, conversation_id, tool_calls, personal)
-                            yield from _tool_events(msg)
+                yield from turn.feed(mode, payload)
         except GraphRecursionError:
-            turn_failed = True
+            failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
-            yield Event("error", {"message": note})
-            final_reply, emitted_reply = note, False
+            yield from turn.fail(note, reply=note)
         except MaraError as err:
-            turn_failed = True
-            yield Event("error", {"message": str(err)})
-            final_reply, emitted_reply = f"Sorry — {err}", False
+            failed = True
+            yield from turn.fail(str(err), reply=f"Sorry — {err}")
         except Exception as err:  # provider failures and anything unexpected end the turn cleanly
-            turn_failed = True
-            failure: MaraError | None = _as_provider_error(err)
+            failed = True
+            failure: MaraError | None = provider_error(err)
             if failure is None:
                 log.exception("turn failed")
                 failure = MaraError(f"The turn failed unexpectedly: {type(err).__name__}: {err}")
-            yield Event("error", {"message": str(failure)})
-            final_reply, emitted_reply = f"Sorry — {failure}", False
-        reply = final_reply if final_reply is not None else ""
-        if not emitted_reply and reply:
-            if step_text:
-                yield Event("text", {"delta": _RESTARTED})
-            yield Event("text", {"delta": reply})
-        cost = self._cost(billable)
-        yield Event("usage", {**usage.to_dict(), "cost_usd": cost})
-        self._record_usage(conversation_id, usage, tool_calls, actor=actor, cost=cost, degraded=notice is not None)
-        if refusal is not None:
-            self._audit(AuditRecord(
-                audit_now(), actor, conversation_id, "refusal", refusal_kind or "refused", {"message": message[:2000]},
-                ok=False, detail=refusal[:500],
-            ))
-        turn_args: dict[str, Any] = {"message": message[:2000]}
-        if scopes is not None:
-            turn_args["scopes"] = sorted(scopes)
-        if notice is not None:
-            turn_args["degraded"] = True
-        self._audit(AuditRecord(
-            audit_now(), actor, conversation_id, "turn", self.mode, turn_args,
-            ok=not turn_failed, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-            detail=_mask_personal((reply or "")[:500], personal),
-        ))
-        done: dict[str, Any] = {
-            "reply": reply, "conversation_id": conversation_id, "mode": self.mode, "tool_calls": tool_calls,
-        }
-        if notice is not None:
-            done["notice"] = notice
-            done["degraded"] = True
-        yield Event("done", done)
+            yield from turn.fail(str(failure), reply=f"Sorry — {failure}")
+        yield from turn.finish()
+        yield ledger.usage_event()
+        ledger.close(turn, failed=failed, refusal=refusal, refusal_kind=refusal_kind)
+        yield Event("done", turn.done(conversation_id, self.mode))
 
     def _screen(
         self, message: str, actor: str, scopes: frozenset[str] | None
     ) -> tuple[str | None, str | None, BudgetExceeded | None]:
         """``(refusal text, kind, budget error)`` for a turn that must not reach the model."""
+        # lazy: numpy loads slowly; only this path needs it
         from assistant.planner.routing import asks_for_customer_data, refusal_kind
         from assistant.usage import check_budget
 
@@ -576,6 +486,7 @@ class Assistant:
     def _cost(self, billable: TokenUsage) -> float:
         if self.mode != "llm" or not billable.total_tokens:
             return 0.0
+        # lazy: imported only on this path (keeps the module's own import light)
         from assistant.usage import cost_usd
 
         return cost_usd(self.settings.llm_model, billable.prompt_tokens, billable.completion_tokens, self.settings)
@@ -670,6 +581,171 @@ class Assistant:
         return list((state.values or {}).get("messages", []))
 
 
+class StreamTranslator:
+    """Turns one turn's LangGraph stream (``messages``, ``updates``, ``custom``) into events.
+
+    It knows only the stream: the model step whose text is being streamed (to notice a step
+    that is asked again after a dropped connection), the PII unmasker, the tool calls and the
+    final reply. What the turn costs and what is audited is the :class:`TurnLedger`'s business;
+    it hears of each finished model and tool message through the two callbacks.
+    """
+
+    def __init__(
+        self,
+        unmasker: StreamUnmasker | None,
+        *,
+        on_model_message: Callable[[AIMessage], None],
+        on_tool_message: Callable[[ToolMessage, list[dict[str, Any]]], None],
+    ) -> None:
+        self.unmasker = unmasker
+        self.on_model_message = on_model_message
+        self.on_tool_message = on_tool_message
+        self.tool_calls: list[dict[str, Any]] = []
+        self.final_reply: str | None = None
+        self.emitted_reply = False
+        self.notice: str | None = None
+        self._step_text: list[str] = []
+        self._step_run: str | None = None
+
+    @property
+    def reply(self) -> str:
+        return self.final_reply if self.final_reply is not None else ""
+
+    def feed(self, mode: str, payload: Any) -> Iterator[Event]:
+        """The events for one item of the graph's stream."""
+        if mode == "custom":
+            if isinstance(payload, dict) and isinstance(payload.get(PROGRESS_KEY), dict):
+                yield Event("progress", payload[PROGRESS_KEY])
+        elif mode == "messages":
+            yield from self._chunk(*payload)
+        else:
+            for node, update in (payload or {}).items():
+                for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                    if isinstance(msg, AIMessage):
+                        yield from self._model_message(msg)
+                    elif isinstance(msg, ToolMessage) and node == "tools":
+                        self.on_tool_message(msg, self.tool_calls)
+                        yield from _tool_events(msg)
+
+    def _chunk(self, chunk: Any, meta: dict[str, Any]) -> Iterator[Event]:
+        if not (isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "model"):
+            return
+        if chunk.id != self._step_run:
+            if self._step_text:  # an answer cut off part-way is being asked for again
+                yield Event("text", {"delta": _RESTARTED})
+            self._step_run, self._step_text = chunk.id, []
+            if self.unmasker is not None:
+                self.unmasker.pending = ""
+        text = _text_of(chunk.content)
+        if self.unmasker is not None:
+            text = self.unmasker.feed(text)
+        if text:
+            self._step_text.append(text)
+            yield Event("text", {"delta": text})
+
+    def _model_message(self, msg: AIMessage) -> Iterator[Event]:
+        self.on_model_message(msg)
+        if msg.additional_kwargs.get("mara_fallback"):
+            self.notice = fallback_notice(str(msg.additional_kwargs["mara_fallback"])).strip()
+        if msg.tool_calls and self.unmasker is not None:  # text streamed before the calls
+            rest = self.unmasker.flush()
+            if rest and self._step_text and msg.id == self._step_run:
+                yield Event("text", {"delta": rest})
+        for call in msg.tool_calls:
+            self.tool_calls.append({"name": call["name"], "args": call["args"]})
+            yield Event("tool_start", {"id": call["id"], "name": call["name"], "args": call["args"]})
+        if not msg.tool_calls:
+            self.final_reply = _text_of(msg.content)
+            rest = self.unmasker.flush() if self.unmasker is not None else ""
+            if self._step_text and msg.id == self._step_run:
+                if rest:
+                    yield Event("text", {"delta": rest})
+            else:
+                if self._step_text:
+                    yield Event("text", {"delta": _RESTARTED})
+                if self.final_reply:
+                    yield Event("text", {"delta": self.final_reply})
+            self.emitted_reply = True
+        self._step_text, self._step_run = [], None
+
+    def fail(self, message: str, *, reply: str) -> Iterator[Event]:
+        """The turn stopped: an ``error`` event; ``reply`` is what the user is told instead."""
+        yield Event("error", {"message": message})
+        self.final_reply, self.emitted_reply = reply, False
+
+    def finish(self) -> Iterator[Event]:
+        """The reply's text when it was not streamed (a failure, a refusal)."""
+        if not self.emitted_reply and self.reply:
+            if self._step_text:
+                yield Event("text", {"delta": _RESTARTED})
+            yield Event("text", {"delta": self.reply})
+
+    def done(self, conversation_id: str, mode: str) -> dict[str, Any]:
+        """The ``done`` event's payload."""
+        done: dict[str, Any] = {
+            "reply": self.reply, "conversation_id": conversation_id, "mode": mode, "tool_calls": self.tool_calls,
+        }
+        if self.notice is not None:
+            done["notice"] = self.notice
+            done["degraded"] = True
+        return done
+
+
+class TurnLedger:
+    """What one turn costs and leaves behind: tokens, cost, ``usage.jsonl`` and the audit trail."""
+
+    def __init__(
+        self, assistant: Assistant, message: str, conversation_id: str, *, actor: str,
+        scopes: frozenset[str] | None,
+    ) -> None:
+        self.assistant = assistant
+        self.message = message
+        self.conversation_id = conversation_id
+        self.actor = actor
+        self.scopes = scopes
+        self.usage = TokenUsage()
+        self.billable = TokenUsage()
+        self.cost = 0.0
+        self.personal: list[tuple[str, str]] = []  # names, addresses ... seen this turn: kept out of the audit
+
+    def account(self, msg: AIMessage) -> None:
+        """Count a finished model message's tokens (billable unless answered locally)."""
+        self.assistant._account(msg, self.usage, self.billable)
+
+    def tool_done(self, msg: ToolMessage, calls: list[dict[str, Any]]) -> None:
+        """Audit a finished tool call (personal values it returned are masked in the audit)."""
+        self.personal.extend(self.assistant._personal(msg))
+        self.assistant._audit_tool(msg, self.actor, self.conversation_id, calls, self.personal)
+
+    def usage_event(self) -> Event:
+        """The turn's ``usage`` event (tokens and cost)."""
+        self.cost = self.assistant._cost(self.billable)
+        return Event("usage", {**self.usage.to_dict(), "cost_usd": self.cost})
+
+    def close(
+        self, turn: StreamTranslator, *, failed: bool, refusal: str | None, refusal_kind: str | None,
+    ) -> None:
+        """Record the turn's usage and audit its refusal (if any) and the turn itself."""
+        assistant, actor, conversation_id = self.assistant, self.actor, self.conversation_id
+        assistant._record_usage(conversation_id, self.usage, turn.tool_calls, actor=actor, cost=self.cost,
+                                degraded=turn.notice is not None)
+        if refusal is not None:
+            assistant._audit(AuditRecord(
+                audit_now(), actor, conversation_id, "refusal", refusal_kind or "refused",
+                {"message": self.message[:2000]}, ok=False, detail=refusal[:500],
+            ))
+        turn_args: dict[str, Any] = {"message": self.message[:2000]}
+        if self.scopes is not None:
+            turn_args["scopes"] = sorted(self.scopes)
+        if turn.notice is not None:
+            turn_args["degraded"] = True
+        assistant._audit(AuditRecord(
+            audit_now(), actor, conversation_id, "turn", assistant.mode, turn_args,
+            ok=not failed, prompt_tokens=self.usage.prompt_tokens, completion_tokens=self.usage.completion_tokens,
+            detail=_mask_personal((turn.reply or "")[:500], self.personal),
+        ))
+
+
 _RESTARTED = "\n\n[The model's connection dropped part-way; answering again]\n\n"
 
 _REFUSALS = {
@@ -719,35 +795,3 @@ def _text_of(content: Any) -> str:
             part.get("text", "") if isinstance(part, dict) else str(part) for part in content
         )
     return str(content or "")
-
-
-def _as_provider_error(err: Exception) -> ModelProviderError | None:
-    """Translate openai/httpx failures into one clear line with the fix."""
-    family = [c for c in type(err).__mro__ if c.__module__.split(".")[0] in ("openai", "httpx", "httpx2", "langchain_openai")]
-    if not family:
-        if isinstance(err, ValueError) and any(s in str(err) for s in ("choices", "Expecting value", "No generations found", "JSON")):
-            return ModelProviderError(
-                "The LLM endpoint answered with something that is not a chat completion.",
-                hint="Check that MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
-            )
-        return None
-    names = [c.__name__ for c in family]
-    name = next((n for n in names if n in _PROVIDER_HINTS), names[0])
-    return _provider_message(err, name)
-
-
-_PROVIDER_HINTS = {
-    "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
-    "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
-    "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
-    "RateLimitError": "The provider is rate-limiting; wait and retry.",
-    "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
-    "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
-}
-
-
-def _provider_message(err: Exception, name: str) -> ModelProviderError:
-    message = str(err).splitlines()[0][:300] if str(err) else name
-    return ModelProviderError(
-        f"The LLM endpoint failed ({name}): {message}", hint=_PROVIDER_HINTS.get(name, "Check the LLM endpoint settings.")
-    )

@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import WorkspaceError
 from assistant.pii import EMAIL, PHONE
-from assistant.settings import touch_private
+from foundation.errors import WorkspaceError
+from foundation.settings import touch_private
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -144,6 +144,7 @@ class AuditLog:
             with self._lock if not fetch else contextlib.nullcontext(), sqlite3.connect(str(self.path), timeout=10) as con:
                 cursor = con.execute(sql, params or {})
                 return [tuple(r) for r in cursor.fetchall()] if fetch else []
+        # lazy: sqlalchemy loads slowly; only this path needs it
         import sqlalchemy as sa
 
         if self._engine is None:

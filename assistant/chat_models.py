@@ -10,7 +10,7 @@ instead of the SDK's silent retries —
   ``MARA_LLM_RETRY_AFTER_MAX_S``;
 - a circuit breaker per endpoint shared by the process: ``MARA_CIRCUIT_FAILURES`` consecutive
   failed requests open it for ``MARA_CIRCUIT_OPEN_S`` seconds, during which calls fail at once
-  with :class:`~assistant.errors.ProviderUnavailable` (the agent then answers offline);
+  with :class:`~foundation.errors.ProviderUnavailable` (the agent then answers offline);
 - tool-call arguments checked as strict JSON when streamed: a broken argument string is
   reported in ``additional_kwargs["mara_invalid_tool_args"]`` rather than silently parsed
   into ``{}`` or a partial object, so the agent can send the model a corrective message.
@@ -27,8 +27,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ModelProviderError, ProviderUnavailable, StreamInterrupted
-from assistant.settings import MaraSettings
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from pydantic import PrivateAttr
+
+from foundation.errors import ModelProviderError, ProviderUnavailable, StreamInterrupted
+from foundation.settings import MaraSettings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -177,8 +180,8 @@ def classify(err: BaseException) -> Failure | None:
     if isinstance(err, ModelProviderError):
         return Failure(False, True, None, name)
     modules = {c.__module__.split(".")[0] for c in type(err).__mro__}
-    if not modules & {"openai", "httpx", "httpcore"}:
-        if isinstance(err, ValueError) and any(s in str(err) for s in ("choices", "Expecting value", "No generations found")):
+    if not modules & {"openai", "httpx", "httpcore", "langchain_openai"}:
+        if isinstance(err, ValueError) and any(s in str(err) for s in ("choices", "Expecting value", "No generations found", "JSON")):
             return Failure(False, True, None, "InvalidResponse")
         return None
     status = getattr(err, "status_code", None)
@@ -210,10 +213,9 @@ def _retry_after(err: BaseException) -> float | None:
 
 
 def _resilient_class() -> type:
+    # lazy: langchain_openai, openai, langchain_core load slowly; only this path needs them
     from langchain_core.messages import AIMessageChunk
-    from langchain_core.outputs import ChatGenerationChunk, ChatResult
     from langchain_openai import ChatOpenAI
-    from pydantic import PrivateAttr
 
     class ResilientChatOpenAI(ChatOpenAI):
         """``ChatOpenAI`` with Mara's retries, circuit breaker and strict tool-argument check."""
@@ -369,6 +371,7 @@ def make_chat_model(settings: MaraSettings, ctx: ToolContext | None = None) -> B
 
 def make_offline_model(ctx: ToolContext | None = None) -> BaseChatModel:
     """The offline planner (also the fallback when the LLM endpoint is down)."""
+    # lazy: langchain_core, numpy, pydantic load slowly; only this path needs them
     from assistant.planner import OfflinePlanner
 
     return OfflinePlanner(context=ctx)
@@ -377,3 +380,38 @@ def make_offline_model(ctx: ToolContext | None = None) -> BaseChatModel:
 def is_provider_failure(err: BaseException) -> bool:
     """Whether ``err`` came from the LLM endpoint (as opposed to a bug or a tool)."""
     return isinstance(err, ModelProviderError) or classify(err) is not None
+
+
+#: The fix to suggest per provider exception class (the first match in its MRO).
+PROVIDER_HINTS = {
+    "APIConnectionError": "Check that the server at MARA_LLM_BASE_URL/OPENAI_BASE_URL is running, or unset it to use offline mode.",
+    "APITimeoutError": "The endpoint is too slow; raise MARA_LLM_TIMEOUT_S or try again.",
+    "AuthenticationError": "Check OPENAI_API_KEY / MARA_LLM_API_KEY.",
+    "RateLimitError": "The provider is rate-limiting; wait and retry.",
+    "NotFoundError": "Check MARA_LLM_MODEL and the base URL.",
+    "APIResponseValidationError": "The endpoint answered with something that is not a chat completion.",
+}
+
+
+def provider_error(err: BaseException) -> ModelProviderError | None:
+    """``err`` as one clear line with the fix, when :func:`classify` says the provider failed.
+
+    The one translation of openai/httpx failures for every front end; ``None`` for anything
+    else (a bug, a tool error), which the caller reports as it is.
+    """
+    if isinstance(err, ModelProviderError):
+        return err
+    failure = classify(err)
+    if failure is None:
+        return None
+    if failure.name == "InvalidResponse":
+        return ModelProviderError(
+            "The LLM endpoint answered with something that is not a chat completion.",
+            hint="Check that MARA_LLM_BASE_URL points at an OpenAI-compatible /v1 endpoint.",
+        )
+    name = next((c.__name__ for c in type(err).__mro__ if c.__name__ in PROVIDER_HINTS), failure.name)
+    message = str(err).splitlines()[0][:300] if str(err) else name
+    return ModelProviderError(
+        f"The LLM endpoint failed ({name}): {message}",
+        hint=PROVIDER_HINTS.get(name, "Check the LLM endpoint settings."),
+    )

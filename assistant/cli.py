@@ -7,20 +7,32 @@ commands so that start-up stays fast.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import getpass
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assistant.cli_brand import brand_app
+from assistant.cli_copy import copy_app
+from assistant.cli_eval import eval_app
+from assistant.cli_keys import keys_app
+from assistant.cli_models import audience_app, clv_app, model_app, segment_app
 from assistant.cli_text import plain
-from assistant.errors import MaraError, WorkspaceError
+from assistant.cli_usage import usage_command
+from foundation.errors import MaraError, WorkspaceError
+from foundation.tokens import encoding
+from knowledge.sample import sample_brand_path
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 app = typer.Typer(
     name="mara",
@@ -38,25 +50,14 @@ app.add_typer(kb_app, name="kb")
 
 def _mount_model_commands() -> None:
     """`mara segment|model|clv` live in their own module (imported lazily by their commands)."""
-    from assistant.cli_models import audience_app, clv_app, model_app, segment_app
-
     app.add_typer(segment_app, name="segment")
     app.add_typer(model_app, name="model")
     app.add_typer(clv_app, name="clv")
     app.add_typer(audience_app, name="audience")
-    from assistant.cli_brand import brand_app
-    from assistant.cli_copy import copy_app
-
     app.add_typer(copy_app, name="copy")
     app.add_typer(brand_app, name="brand")
-    from assistant.cli_keys import keys_app
-
     app.add_typer(keys_app, name="keys")
-    from assistant.cli_usage import usage_command
-
     app.command("usage")(usage_command)
-    from assistant.cli_eval import eval_app
-
     app.add_typer(eval_app, name="eval")
 
 
@@ -66,12 +67,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 
 
 def _settings() -> MaraSettings:
-    from assistant.settings import get_settings
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
+    from foundation.settings import get_settings
 
     return get_settings()
 
 
 def _err() -> Console:
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
 
     return Console(stderr=True)
@@ -84,8 +87,6 @@ def _emit(payload: Any) -> None:
 
 def _actor() -> str:
     """Who is asking, for the audit trail: the OS user running the CLI."""
-    import getpass
-
     try:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
@@ -104,7 +105,8 @@ def _require_workspace(settings: MaraSettings) -> None:
 
 def _start_checks(settings: MaraSettings) -> None:
     """At start: warn about workspace paths other users can read, and apply artifact retention."""
-    from assistant.settings import permission_warnings
+    # lazy: pydantic, pydantic_settings, sqlglot load slowly; only this path needs them
+    from foundation.settings import permission_warnings
     from tools.results import ArtifactStore
 
     for warning in permission_warnings(settings.home):
@@ -128,6 +130,7 @@ def chat(
     _start_checks(settings)
     if settings.resolved_mode == "offline":
         _warm_up_in_background()
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.agent import Assistant
 
     with Assistant(settings) as assistant:
@@ -146,10 +149,8 @@ def chat(
 
 def _warm_up_in_background() -> None:
     """Load the embedding model and tokenizer while the agent's modules import (2 cores, one turn)."""
-    import threading
-
     def warm() -> None:
-        from assistant.tokens import encoding
+        # lazy: numpy loads slowly; only this path needs it
         from knowledge.embeddings import get_encoder
 
         get_encoder()
@@ -160,6 +161,7 @@ def _warm_up_in_background() -> None:
 
 def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> tuple[str, bool] | None:
     """Stream one turn to the terminal; returns (conversation_id, ok)."""
+    # lazy: rich, markdown_it load slowly; only this path needs them
     from rich.console import Console
     from rich.markdown import Markdown
     from rich.table import Table
@@ -203,8 +205,8 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
 
 def _print_chart(assistant: Any, data: dict[str, Any]) -> None:
     """Terminals cannot draw Vega-Lite: write the chart as a PNG next to its spec and say where."""
-    from assistant.errors import MaraError
-    from assistant.settings import write_private
+    # lazy: pydantic, pydantic_settings, sqlglot load slowly; only this path needs them
+    from foundation.settings import write_private
     from tools.charts import render_png
 
     path = assistant.settings.artifacts_path / f"{data['artifact_id']}.png"
@@ -243,6 +245,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default MARA_PORT or 8000).")] = None,
 ) -> None:
     """Run the API and the web chat."""
+    # lazy: pandas, uvicorn, fastapi load slowly; only this path needs them
     import uvicorn
 
     from api.app import create_app
@@ -263,11 +266,11 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """(Re)build the demo workspace: a synthetic outdoor-gear retailer plus its brand knowledge."""
+    # lazy: duckdb, rich, numpy load slowly; only this path needs them
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from assistant.demo_data import build_demo_data
-    from assistant.settings import private_dir
-    from knowledge.sample import sample_brand_path
+    from foundation.settings import private_dir
 
     settings = _settings()
     private_dir(settings.home)
@@ -281,12 +284,14 @@ def demo(
 
         summary = build_demo_data(settings.duckdb_path, customers=customers, seed=seed, progress=on_progress)
         (settings.home / "schema_profile.json").unlink(missing_ok=True)
+        # lazy: duckdb, numpy, pydantic load slowly; only this path needs them
         from assistant.demo_data import TABLE_DESCRIPTIONS
         from tools.semantic_model import refresh_workspace_model
 
         refresh_workspace_model(settings, changed=list(summary.tables), descriptions=TABLE_DESCRIPTIONS)
         kb = _knowledge(settings)
         report = kb.ingest([sample_brand_path()], progress=on_progress)
+    # lazy: pydantic, yaml load slowly; only this path needs them
     from knowledge.brand import write_demo_brand
 
     result = {
@@ -305,14 +310,13 @@ def demo(
 
 
 def _knowledge(settings: MaraSettings) -> Any:
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.context import open_knowledge
 
     return open_knowledge(settings)
 
 
 def _as_dict(value: Any) -> Any:
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
@@ -330,11 +334,13 @@ def data_load(
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into the workspace warehouse (atomically: all rows or nothing) and update semantic.yaml."""
+    # lazy: imported only on this path (keeps the module's own import light)
     from tools.data_load import load_file
 
     settings = _settings()
     if settings.warehouse_url:
         raise MaraError("MARA_WAREHOUSE_URL points at an external database; load data there with its own tools.")
+    # lazy: rich, pydantic, yaml load slowly; only this path needs them
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
     from tools.semantic_model import FILE_NAME, Inference, refresh_workspace_model
@@ -369,6 +375,7 @@ def data_model(
     as_json: JsonFlag = False,
 ) -> None:
     """Show (or validate, or regenerate) the semantic model: tables' grain, keys, dates, money, categories, metrics."""
+    # lazy: pydantic, yaml, sqlglot load slowly; only this path needs them
     from tools.context import ToolContext
     from tools.schema_profile import load_profile
     from tools.semantic_model import (
@@ -402,6 +409,7 @@ def data_model(
         extra = {"inferred": [i.to_dict() for i in inferences.values()]} if generate else {}
         _emit({"path": str(path), **model.model_dump(exclude_none=True), **extra})
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -424,6 +432,7 @@ def data_model(
 @data_app.command("tables")
 def data_tables(as_json: JsonFlag = False) -> None:
     """List tables with row counts and columns."""
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.warehouse import open_warehouse
 
     settings = _settings()
@@ -432,6 +441,7 @@ def data_tables(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit(tables)
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -447,6 +457,7 @@ def query(
     as_json: JsonFlag = False,
 ) -> None:
     """Run read-only SQL against the warehouse (anything else is refused before it runs)."""
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.warehouse import open_warehouse
 
     settings = _settings()
@@ -458,6 +469,7 @@ def query(
     if as_json:
         _emit(result.to_dict())
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -474,6 +486,7 @@ def query(
 @app.command()
 def slack() -> None:
     """Run the Slack bot over Socket Mode (no public URL needed): needs SLACK_BOT_TOKEN and SLACK_APP_TOKEN."""
+    # lazy: pandas, slack_bolt, fastapi load slowly; only this path needs them
     from api.slack.settings import SlackSettings
     from api.slack.socket_mode import run_socket_mode
 
@@ -500,8 +513,8 @@ def audit(
     as_json: JsonFlag = False,
 ) -> None:
     """Show the audit trail: every turn and tool call, who made it, rows, durations, tokens."""
-    import datetime as dt
 
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.audit import open_audit
 
     settings = _settings()
@@ -516,6 +529,7 @@ def audit(
     if as_json:
         _emit([r.to_dict() for r in records])
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -536,9 +550,10 @@ def kb_ingest(
     as_json: JsonFlag = False,
 ) -> None:
     """Add documents to the brand knowledge base (unchanged files are skipped)."""
+    # lazy: rich loads slowly; only this path needs it
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant.settings import private_dir
+    from foundation.settings import private_dir
 
     settings = _settings()
     private_dir(settings.home)
@@ -594,6 +609,7 @@ def kb_sources(as_json: JsonFlag = False) -> None:
     if as_json:
         _emit([s.to_dict() for s in sources])
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -638,6 +654,7 @@ def kb_eval(
     as_json: JsonFlag = False,
 ) -> None:
     """Retrieval quality: recall@k and MRR for vector-only, BM25-only and hybrid search."""
+    # lazy: numpy loads slowly; only this path needs it
     from knowledge.evaluation import QuestionSetError, evaluate, load_question_set
 
     if precision not in (None, "int8", "float32"):
@@ -657,6 +674,7 @@ def kb_eval(
     if as_json:
         _emit(report.to_dict())
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -673,6 +691,7 @@ def kb_eval(
 
 def main() -> None:
     """Entry point: one-line errors, non-zero exit codes, no tracebacks for known problems."""
+    # lazy: imported only on this path (keeps the module's own import light)
     from assistant.logs import configure_logging
 
     try:

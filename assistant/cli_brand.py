@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from knowledge.sample import sample_brand_path
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 brand_app = typer.Typer(
@@ -29,7 +31,8 @@ brand_app = typer.Typer(
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
+    from foundation.settings import get_settings
 
     return get_settings()
 
@@ -41,8 +44,8 @@ def _emit(payload: Any) -> None:
 @brand_app.command("show")
 def show(as_json: JsonFlag = False) -> None:
     """Show the brand profile the copy tool uses (validated)."""
+    # lazy: pydantic, yaml load slowly; only this path needs them
     from knowledge.brand import dump_profile, load_profile, profile_path, suggest_profile
-    from knowledge.sample import sample_brand_path
 
     settings = _settings()
     path = profile_path(settings.home)
@@ -59,11 +62,10 @@ def show(as_json: JsonFlag = False) -> None:
 
 def default_sources(settings: Any) -> list[Path]:
     """Ingested sources that are still files on disk, else the sample brand folder."""
-    from knowledge.sample import sample_brand_path
-
     paths: list[Path] = []
     if settings.chroma_host or settings.chroma_path.exists():
         try:
+            # lazy: sqlglot loads slowly; only this path needs it
             from tools.context import open_knowledge
 
             for info in open_knowledge(settings).sources():
@@ -84,6 +86,7 @@ def suggest(
     as_json: JsonFlag = False,
 ) -> None:
     """Draft a brand profile from brand documents (rules offline; LLM-assisted when configured)."""
+    # lazy: pydantic, yaml load slowly; only this path needs them
     from knowledge.brand import (
         BrandProfileError,
         dump_profile,
@@ -103,6 +106,7 @@ def suggest(
     warnings: list[str] = []
     usage: dict[str, Any] = {"mode": "offline", "calls": 0}
     if not offline and settings.resolved_mode == "llm":
+        # lazy: pydantic, pydantic_settings, yaml load slowly; only this path needs them
         from assistant.chat_models import make_chat_model
         from knowledge.brand import suggest_profile_llm
 

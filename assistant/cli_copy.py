@@ -3,7 +3,7 @@
 Mounted with ``app.add_typer(copy_app, name="copy")`` in :mod:`assistant.cli`, so both
 ``mara copy --channel ... --brief ...`` and ``mara copy render ...`` work. With ``--json``
 drafting prints exactly ``{"variants": [...], "usage": {...}}``; warnings also go to stderr.
-Errors are :class:`~assistant.errors.MaraError` subclasses (one line from the main CLI).
+Errors are :class:`~foundation.errors.MaraError` subclasses (one line from the main CLI).
 """
 
 from __future__ import annotations
@@ -14,13 +14,25 @@ from typing import Annotated, Any
 
 import typer
 
+from foundation.errors import ToolInputError
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
+    from foundation.settings import get_settings
 
     return get_settings()
+
+
+def _tool_context(settings: Any) -> Any:
+    """Tools context that drafts with the configured chat model in LLM mode."""
+    # lazy: pydantic, pydantic_settings, sqlglot load slowly; only this path needs them
+    from assistant.chat_models import make_chat_model
+    from tools.context import ToolContext
+
+    return ToolContext(settings, chat_model_factory=make_chat_model)
 
 
 def _print_variants(doc: dict[str, Any]) -> None:
@@ -48,9 +60,9 @@ def _draft(
     length: str = "standard",
 ) -> None:
     """Draft copy variants that fit the channel's limits and the brand's rules."""
+    # lazy: pandas, numpy, pydantic load slowly; only this path needs them
     from pydantic import ValidationError
 
-    from assistant.errors import ToolInputError
     from tools.copywriting.service import CopyRequest, run_copy
 
     try:
@@ -61,7 +73,8 @@ def _draft(
     except ValidationError as err:
         first = err.errors()[0]
         raise ToolInputError(f"--{first['loc'][0]}: {first['msg']}.") from None
-    response = run_copy(request, _settings())
+    settings = _settings()
+    response = run_copy(request, settings, ctx=_tool_context(settings))
     for warning in response.usage.get("warnings", []):
         sys.stderr.write(f"Warning: {warning}\n")
     if as_json:
@@ -96,8 +109,6 @@ def copy_main(
     if ctx.invoked_subcommand is not None:
         return
     if not channel or brief is None:
-        from assistant.errors import ToolInputError
-
         raise ToolInputError(
             "mara copy needs --channel and --brief.",
             hint='e.g. mara copy --channel sms --brief "Autumn sale until 30 November" --json; '
@@ -110,7 +121,7 @@ def _template(channel: str, template: str | None) -> dict[str, Any] | None:
     """``--template``: a JSON object of channel fields, or plain text for a one-text channel."""
     if template is None:
         return None
-    from assistant.errors import ToolInputError
+    # lazy: pydantic, yaml load slowly; only this path needs them
     from tools.copywriting.channels import get_channel
 
     spec = get_channel(channel)
@@ -149,9 +160,9 @@ def render_command(
     as_json: JsonFlag = False,
 ) -> None:
     """Render personalised messages for every opted-in member of a saved audience; export CSV."""
+    # lazy: pandas, numpy, pydantic load slowly; only this path needs them
     from pydantic import ValidationError
 
-    from assistant.errors import ToolInputError
     from tools.copywriting.service import RenderRequest, render_copy
 
     fallbacks: dict[str, str] = {}
@@ -169,7 +180,8 @@ def render_command(
     except ValidationError as err:
         first = err.errors()[0]
         raise ToolInputError(f"--{first['loc'][0]}: {first['msg']}.") from None
-    result = render_copy(request, _settings())
+    settings = _settings()
+    result = render_copy(request, settings, ctx=_tool_context(settings))
     for warning in result.get("usage", {}).get("warnings", []):
         sys.stderr.write(f"Warning: {warning}\n")
     if as_json:

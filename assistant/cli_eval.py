@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Annotated, Any
 import typer
 
 from assistant.cli_text import plain
-from assistant.errors import MaraError
+from foundation.errors import MaraError
+from foundation.settings import get_settings
 
 eval_app = typer.Typer(help="Measure answer accuracy and routing on question sets.", no_args_is_help=True)
 
@@ -30,10 +32,10 @@ def eval_questions(
     as_json: JsonFlag = False,
 ) -> None:
     """Ask every question through the agent, score the replies against SQL truths: right, wrong, declined."""
+    # lazy: rich, yaml load slowly; only this path needs them
     from rich.console import Console
 
     from assistant.evaluation.answers import QuestionResult, run_question_set
-    from assistant.settings import get_settings
 
     if mode not in ("offline", "llm"):
         raise MaraError(f"--mode {mode!r} is not a mode.", hint="Use offline or llm.")
@@ -53,6 +55,7 @@ def eval_questions(
 
 def print_set_result(result: Any, console: Any) -> None:
     """Per-question table, then the totals (and set-level problems)."""
+    # lazy: rich loads slowly; only this path needs it
     from rich.table import Table
 
     table = Table(title=f"{result.name} ({result.mode}, today {result.today})", show_lines=False)
@@ -98,6 +101,7 @@ def eval_routing(
     as_json: JsonFlag = False,
 ) -> None:
     """Send each request through the offline planner (on a demo workspace) and compare the capability reached."""
+    # lazy: rich, yaml load slowly; only this path needs them
     from rich.console import Console
     from rich.table import Table
 
@@ -137,9 +141,9 @@ def eval_feedback(
     as_json: JsonFlag = False,
 ) -> None:
     """Rated answers (latest rating per turn), most recent first: thumbs-down ones are there for review."""
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.audit import open_audit
     from assistant.evaluation.feedback import list_feedback
-    from assistant.settings import get_settings
 
     if rating not in (None, "up", "down"):
         raise MaraError(f"--rating {rating!r} is not a rating.", hint="Use up or down.")
@@ -147,6 +151,7 @@ def eval_feedback(
     if as_json:
         _emit(rows)
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 
@@ -164,17 +169,16 @@ def eval_promote(
     as_json: JsonFlag = False,
 ) -> None:
     """Make a thumbed-up data answer a verified question in semantic.yaml (an admin's decision)."""
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.audit import open_audit
     from assistant.evaluation.feedback import promote
-    from assistant.settings import get_settings
 
     settings = get_settings()
-    import getpass
-
     entry = promote(open_audit(settings), settings.home, conversation, turn, actor=f"cli:{getpass.getuser()}")
     if as_json:
         _emit(entry)
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
 
     Console(stderr=True).print(f"[green]Verified question added[/green]: “{entry['question']}”", highlight=False)

@@ -2,7 +2,7 @@
 
 Mount with ``app.add_typer(keys_app, name="keys")`` in :mod:`assistant.cli`. ``create --json``
 prints ``{"key", "id", "name", "scopes", "created"}`` once — the key is stored only as a salted
-hash. Errors are :class:`~assistant.errors.MaraError` subclasses (one line from the main CLI).
+hash. Errors are :class:`~foundation.errors.MaraError` subclasses (one line from the main CLI).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document 
 
 
 def _store() -> Any:
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from assistant.keys import KeyStore
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     return KeyStore.for_home(get_settings().home)
 
@@ -78,6 +79,7 @@ def keys_list(as_json: JsonFlag = False) -> None:
     if not keys:
         sys.stderr.write("No API keys yet. Create one with: mara keys create --name NAME\n")
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 

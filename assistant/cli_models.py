@@ -3,7 +3,7 @@
 Mounted by :mod:`assistant.cli` (``app.add_typer(segment_app, name="segment")`` etc.). With
 ``--json`` each command prints one JSON document on stdout; progress (rich progress bars on a
 terminal, one line per step otherwise) goes to stderr. User errors are
-:class:`~assistant.errors.MaraError` subclasses that the main CLI prints as one line, with a
+:class:`~foundation.errors.MaraError` subclasses that the main CLI prints as one line, with a
 non-zero exit code; a failing command writes nothing (no model, audience or export file).
 """
 
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 segment_app = typer.Typer(
     help="Customer segments: RFM and behavioural clusters.", no_args_is_help=True
@@ -39,12 +39,14 @@ AmountCol = Annotated[str | None, typer.Option("--amount-col", help="Order amoun
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
+    from foundation.settings import get_settings
 
     return get_settings()
 
 
 def _warehouse() -> Any:
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.warehouse import open_warehouse
 
     return open_warehouse(_settings())
@@ -62,6 +64,7 @@ def _steps(title: str, total: int | None = None) -> Iterator[Callable[[str], Non
     ``total`` is the number of ``step`` calls expected (None: an indeterminate bar with the
     elapsed time). Without a terminal, each step is one plain line on stderr instead.
     """
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
 
     console = Console(stderr=True)
@@ -69,6 +72,7 @@ def _steps(title: str, total: int | None = None) -> Iterator[Callable[[str], Non
         _progress(title)
         yield _progress
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.progress import (
         BarColumn,
         Progress,
@@ -131,6 +135,7 @@ def segment_rfm(
     as_json: JsonFlag = False,
 ) -> None:
     """RFM scores and the 11 named segments with sizes and revenue share."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.segments import rfm_segments
 
     with _steps(f"RFM on {orders}"):
@@ -156,6 +161,7 @@ def segment_cluster(
     as_json: JsonFlag = False,
 ) -> None:
     """Behavioural clusters with generated names and profiles."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.segments import cluster_customers
 
     with _steps(f"clustering {table}"):
@@ -190,15 +196,18 @@ def model_train(
     as_json: JsonFlag = False,
 ) -> None:
     """Train a propensity model: --table T --target COL, or --orders T --label purchase|churn."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.propensity import models_path
 
     home = models_path(_settings().home)
     if table and target and not orders:
+        # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
         from tools.propensity import train_propensity_table
 
         with _steps(f"training on {table} for {target}"):
             meta = train_propensity_table(_warehouse(), table, target, exclude, models_dir=home)
     elif orders and not table:
+        # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
         from tools.propensity_events import train_propensity_events
 
         if label not in ("purchase", "churn"):
@@ -247,6 +256,7 @@ def model_train(
 @model_app.command("list")
 def model_list(as_json: JsonFlag = False) -> None:
     """Saved models, newest first."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.propensity import list_models, models_path
 
     path = models_path(_settings().home)
@@ -267,7 +277,9 @@ def model_score(
     as_json: JsonFlag = False,
 ) -> None:
     """Score every row (or the top N, best first) of a table with a saved model."""
-    from tools.propensity import models_path, score
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
+    from tools.propensity import models_path
+    from tools.propensity_scoring import score
 
     with _steps(f"scoring with {model_id}"):
         rows = score(_warehouse(), models_path(_settings().home), model_id, table, top)
@@ -297,6 +309,7 @@ def clv_fit(
     as_json: JsonFlag = False,
 ) -> None:
     """Fit BG/NBD + Gamma-Gamma: purchase rate, P(alive), expected orders and CLV."""
+    # lazy: scipy, pandas, numpy load slowly; only this path needs them
     from tools.clv import fit_clv
 
     end = _date(calibration_end, "--calibration-end")
@@ -332,6 +345,7 @@ def _split(values: list[str] | None) -> list[str] | None:
 @audience_app.command("list")
 def audience_list(as_json: JsonFlag = False) -> None:
     """Saved audiences with their rule and size."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import list_audiences
 
     audiences = list_audiences(_home())
@@ -375,6 +389,7 @@ def audience_create(
     as_json: JsonFlag = False,
 ) -> None:
     """Save a named audience from exactly one rule: RFM segments, a cluster, a model or SQL."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import save_audience
 
     rules = {
@@ -429,6 +444,7 @@ def audience_show(
     as_json: JsonFlag = False,
 ) -> None:
     """An audience's rule, size and first member ids."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import load_audience
 
     audience, ids = load_audience(_home(), name)
@@ -449,6 +465,7 @@ def audience_refresh(
     name: Annotated[str, typer.Argument(metavar="NAME")], as_json: JsonFlag = False
 ) -> None:
     """Re-run an audience's rule on the current data."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import refresh_audience
 
     with _steps(f"refreshing audience {name}"):
@@ -461,6 +478,7 @@ def audience_delete(
     name: Annotated[str, typer.Argument(metavar="NAME")], as_json: JsonFlag = False
 ) -> None:
     """Remove a saved audience."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import delete_audience
 
     audience = delete_audience(_home(), name)
@@ -496,6 +514,7 @@ def audience_export(
     Text cells starting with =, +, -, @, tab or CR get a leading ' so spreadsheets do not run
     them as formulas; --raw-csv turns that off. The file is created owner-only (0600).
     """
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import export_audience
 
     report = export_audience(

@@ -3,7 +3,7 @@
 Mount with ``app.command("usage")(usage_command)`` in :mod:`assistant.cli`. With ``--json`` it
 prints exactly one document: ``{"by", "since", "groups": [{<by>, "turns", "prompt_tokens",
 "completion_tokens", "total_tokens", "cost_usd", "models"}], "total": {...}}``. Errors are
-:class:`~assistant.errors.MaraError` subclasses (one line from the main CLI).
+:class:`~foundation.errors.MaraError` subclasses (one line from the main CLI).
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from typing import Annotated, Any
 
 import typer
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 
 def _settings() -> Any:
-    from assistant.settings import get_settings
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
+    from foundation.settings import get_settings
 
     return get_settings()
 
@@ -42,6 +43,7 @@ def usage_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")] = False,
 ) -> None:
     """Tokens and cost of the assistant's turns, per conversation, actor (key/user), day or model."""
+    # lazy: pydantic, pydantic_settings load slowly; only this path needs them
     from assistant.usage import GROUP_FIELDS, usage_report
 
     if by not in GROUP_FIELDS:
@@ -52,6 +54,7 @@ def usage_command(
         sys.stdout.write(json.dumps(report, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
+    # lazy: rich loads slowly; only this path needs it
     from rich.console import Console
     from rich.table import Table
 

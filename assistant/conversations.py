@@ -6,18 +6,20 @@ import sqlite3
 from contextlib import ExitStack
 from typing import Any
 
-from assistant.errors import WorkspaceError
-from assistant.settings import MaraSettings, touch_private
+from foundation.errors import WorkspaceError
+from foundation.settings import MaraSettings, touch_private
 
 
 def open_checkpointer(settings: MaraSettings, stack: ExitStack) -> Any:
     """A checkpointer whose resources close with ``stack``."""
     if settings.checkpoint_url:
+        # lazy: langgraph, langchain_core, psycopg load slowly; only this path needs them
         from langgraph.checkpoint.postgres import PostgresSaver
 
         postgres = stack.enter_context(PostgresSaver.from_conn_string(settings.checkpoint_url))
         postgres.setup()
         return postgres
+    # lazy: langgraph, langchain_core, pydantic load slowly; only this path needs them
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     path = touch_private(settings.conversations_path)  # 0600 (and its WAL too), folder 0700

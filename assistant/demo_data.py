@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from assistant import demo_catalog as cat
-from assistant.settings import make_private, private_dir
+from foundation.settings import make_private, private_dir
 
 CHUNK_SIZE = 50_000  # customers simulated per step (the generated data depends on it)
 MIN_CUSTOMERS, MAX_CUSTOMERS = 100, 5_000_000

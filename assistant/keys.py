@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import MaraError
-from assistant.settings import touch_private
+from foundation.errors import MaraError
+from foundation.settings import touch_private
 
 KEYS_FILE = "keys.sqlite"
 SCOPES: tuple[str, ...] = ("chat", "copy", "data:read", "kb:write", "admin")
@@ -67,6 +67,9 @@ class ApiKeyError(MaraError):
 
 class KeyNotFoundError(ApiKeyError):
     """No key has this name or id."""
+
+    http_status = 404
+    error_type = "not_found"
 
 
 class KeyInputError(ApiKeyError):

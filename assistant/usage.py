@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.errors import BudgetExceeded, MaraError
-from assistant.settings import MaraSettings
+from foundation.errors import BudgetExceeded, MaraError
+from foundation.settings import MaraSettings, get_settings
 
 GroupBy = Literal["conversation", "actor", "day", "model"]
 GROUP_FIELDS: dict[str, str] = {"conversation": "conversation_id", "actor": "actor", "day": "day", "model": "model"}
@@ -27,6 +27,7 @@ GROUP_FIELDS: dict[str, str] = {"conversation": "conversation_id", "actor": "act
 
 def price_table(settings: MaraSettings) -> dict[str, dict[str, float]]:
     """USD per 1k tokens by model-name prefix: the shipped table with the settings' entries on top."""
+    # lazy: yaml loads slowly; only this path needs it
     from prompts import load_data
 
     table: dict[str, dict[str, float]] = {}
@@ -199,8 +200,6 @@ def spent_today(actor: str, settings: MaraSettings, today: dt.date | None = None
 def check_budget(actor: str, settings: MaraSettings | None = None, *, today: dt.date | None = None) -> None:
     """Raise :class:`BudgetExceeded` when ``actor`` has used up its daily budget; return otherwise."""
     if settings is None:
-        from assistant.settings import get_settings
-
         settings = get_settings()
     limit = budget_for(actor, settings)
     if limit is None:

@@ -85,7 +85,7 @@ def oracle_responder(path: Path) -> Any:
 
 def run_sets(paths: list[Path], folder: Path, mode: str) -> list[dict[str, Any]]:
     from assistant.evaluation.answers import run_question_set
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
     rows = []
     for path in paths:

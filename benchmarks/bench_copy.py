@@ -117,7 +117,7 @@ def bench_render(customers: int) -> dict[str, float]:
 
 def bench_rubric(home: Path) -> dict[str, Any]:
     """The copy quality rubric over every brief x channel, drafted offline in workspace ``home``."""
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
     from tools.context import ToolContext
     from tools.copywriting import rubric
     from tools.copywriting.service import CopyRequest, run_copy

@@ -32,7 +32,7 @@ TIMEOUT_S = 0.5
 
 
 def _settings(home: Path, base_url: str, **extra: Any) -> Any:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
     values: dict[str, Any] = {
         "home": home, "llm_base_url": base_url, "llm_model": "gpt-4o-mini", "llm_timeout_s": TIMEOUT_S,

@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from tools.clv import fit_clv
-    from tools.propensity import score
     from tools.propensity_events import train_propensity_events
+    from tools.propensity_scoring import score
     from tools.segments import cluster_customers, rfm_segments
 
     tmp = tempfile.TemporaryDirectory()

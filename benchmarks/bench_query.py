@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from assistant.demo_data import build_demo_data
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 from tools.query_spec import QuerySpec

@@ -62,8 +62,8 @@ def main() -> None:
     from sklearn.metrics import roc_auc_score
 
     from tools.clv import fit_clv
-    from tools.model_store import score_frame
     from tools.propensity_events import train_propensity_events
+    from tools.propensity_scoring import score_frame
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)

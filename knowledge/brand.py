@@ -27,8 +27,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assistant.errors import MaraError
-from assistant.settings import private_dir, write_private
+from foundation.errors import MaraError
+from foundation.settings import private_dir, write_private
+from foundation.tokens import count_message_tokens, count_tokens
+from knowledge.sample import sample_brand_path
 
 PROFILE_FILE = "brand.yaml"
 CHANNELS = ("email", "sms", "push", "google_rsa", "meta_ad", "social")
@@ -211,8 +213,6 @@ def save_profile(profile: BrandProfile, path: Path) -> Path:
 
 def write_demo_brand(home: Path, *, overwrite: bool = True) -> Path:
     """Write the sample brand's profile to ``<home>/brand.yaml`` (for ``mara demo``)."""
-    from knowledge.sample import sample_brand_path
-
     path = profile_path(home)
     if path.exists() and not overwrite:
         return path
@@ -520,9 +520,9 @@ def merge_profiles(base: BrandProfile, update: dict[str, Any]) -> tuple[BrandPro
 
 def suggest_profile_llm(model: Any, paths: Iterable[Path]) -> tuple[BrandProfile, dict[str, Any], list[str]]:
     """(profile, usage, warnings): the rules draft improved by a LangChain chat model."""
+    # lazy: langchain_core, pydantic load slowly; only this path needs them
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from assistant.tokens import count_message_tokens, count_tokens
     from prompts import load_data
 
     paths = list(paths)

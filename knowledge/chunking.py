@@ -75,6 +75,7 @@ def context_text(title: str, heading: str, text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _encoding() -> Any:
+    # lazy: tiktoken loads slowly; only this path needs it
     import tiktoken
 
     return tiktoken.get_encoding(TIKTOKEN_ENCODING)
@@ -97,6 +98,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], str]:
         return {}, text
     for end in range(1, len(lines)):
         if lines[end].strip() in ("---", "..."):
+            # lazy: yaml loads slowly; only this path needs it
             import yaml
 
             try:

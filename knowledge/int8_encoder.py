@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 def int8_available() -> bool:
     """True when CTranslate2 (the int8 runtime) can be imported."""
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import ctranslate2  # noqa: F401
     except ImportError:
         return False
@@ -52,6 +54,7 @@ def _import_specs() -> tuple[Any, Any]:
     if hide:
         sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
     try:
+        # lazy: torch, ctranslate2 load slowly; only this path needs them
         from ctranslate2.specs import common_spec, transformer_spec
     finally:
         if hide:
@@ -132,6 +135,7 @@ class Int8MiniLMEncoder:
         workers: int | None = None,
         reference: MiniLMEncoder | None = None,
     ) -> None:
+        # lazy: ctranslate2, safetensors load slowly; only this path needs them
         import ctranslate2
         from safetensors.numpy import load_file
 
@@ -176,8 +180,6 @@ class Int8MiniLMEncoder:
             return self._pool([ids[i] for i in idx])
 
         if self.workers > 1 and len(batches) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
             with ThreadPoolExecutor(
                 min(self.workers, len(batches)), thread_name_prefix="mara-embed-int8"
             ) as pool:

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.errors import KnowledgeError
-from assistant.settings import private_dir
+from foundation.errors import KnowledgeError
+from foundation.settings import private_dir
 from knowledge.bm25 import BM25Index
 from knowledge.chunking import (
     DEFAULT_MAX_TOKENS,
@@ -207,6 +207,7 @@ class KnowledgeBase:
         self.collection_name = collection_name
         self.max_file_bytes = int(max_file_bytes)
         self.limits = limits or DocumentLimits()
+        # lazy: imported only on this path (keeps the module's own import light)
         from knowledge.int8_encoder import PRECISIONS
 
         if embedding_precision not in PRECISIONS:
@@ -243,6 +244,7 @@ class KnowledgeBase:
         """The encoder for ingested passages: the int8 twin of :attr:`encoder` by default
         (same vector space, ~2x faster; see :mod:`knowledge.int8_encoder`)."""
         if self._document_encoder is None:
+            # lazy: imported only on this path (keeps the module's own import light)
             from knowledge.int8_encoder import document_encoder
 
             self._document_encoder = document_encoder(self.encoder, self.embedding_precision)
@@ -270,6 +272,7 @@ class KnowledgeBase:
             return self._collection
         encoder = self.encoder  # outside the Chroma error translation: its errors are its own
         with self._chroma("open the knowledge base"):
+            # lazy: chromadb, rich, numpy load slowly; only this path needs them
             import chromadb
             from chromadb.config import Settings
 

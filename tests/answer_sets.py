@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 ANSWERS_DIR = Path(__file__).resolve().parent / "data" / "answers"
 EXPECTS = ("value", "rows", "group")

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 _REAL_LLM_HOSTS = ("api.openai.com", "openai.azure.com", "api.anthropic.com")
 

@@ -9,8 +9,8 @@ import pytest
 
 from assistant.agent import Assistant
 from assistant.chat_models import reset_breakers
-from assistant.settings import MaraSettings
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.settings import MaraSettings
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_large_tool_results_reach_the_model_cut_to_budget(settings: MaraSettings
     with Assistant(llm_settings(settings, server, tool_result_tokens=120)) as assistant:
         events = list(assistant.stream("show me everything"))
     sent = tool_messages(server.requests[1])[0]["content"]
-    from assistant.tokens import count_tokens
+    from foundation.tokens import count_tokens
 
     assert count_tokens(sent) <= 120
     assert "truncated" in sent and "120-token budget" in sent

@@ -10,9 +10,9 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import StructuredTool
 
 from assistant.agent import Assistant
-from assistant.errors import ToolInputError
 from assistant.planner import OfflinePlanner
-from assistant.settings import MaraSettings
+from foundation.errors import ToolInputError
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.registry import build_tools
 

@@ -20,10 +20,11 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from api.app import create_app
 from api.routes.conversations import to_message
 from api.sse import format_sse
-from assistant.errors import MaraError, WorkspaceError
-from assistant.events import Event
-from assistant.settings import MaraSettings
+from foundation.errors import MaraError, ModelProviderError, WarehouseError, WorkspaceError
+from foundation.events import Event
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
+from tools.audiences import AudienceNotFoundError
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -360,6 +361,9 @@ def settings_home(tmp_path: Path) -> MaraSettings:
             "mara_error",
         ),
         (WorkspaceError("The workspace at /x is missing."), 503, "workspace_error"),
+        (WarehouseError("The warehouse at db:5432 is unreachable."), 503, "warehouse_error"),
+        (ModelProviderError("The LLM endpoint failed (APITimeoutError)."), 502, "model_provider_error"),
+        (AudienceNotFoundError("No saved audience named 'Nobody'."), 404, "not_found"),
         (RuntimeError("secret internals"), 500, "internal_error"),
     ],
 )
@@ -406,11 +410,13 @@ def test_sse_frames_are_single_line_json() -> None:
 
 def test_progress_events_stream_and_validate() -> None:
     """Long tools report progress: an SSE frame, and a valid event of a non-streamed answer."""
-    from api.models import EventModel
+    from pydantic import TypeAdapter
+
+    from api.models import ChatEvent
 
     data = {"name": "predict_churn", "message": "training on 4,000 customers …"}
     assert format_sse(Event("progress", data)).startswith(b"event: progress\ndata: {")
-    assert EventModel(type="progress", data=data).data == data
+    assert TypeAdapter(ChatEvent).validate_python({"type": "progress", "data": data}).data == data
 
 
 def test_stored_messages_map_to_api_roles() -> None:

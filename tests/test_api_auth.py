@@ -18,7 +18,7 @@ from api.auth import TokenBuckets
 from assistant.audit import AuditLog
 from assistant.cli_keys import keys_app
 from assistant.keys import DEFAULT_SCOPES, SCOPES, KeyInputError, KeyNotFoundError, KeyStore
-from assistant.settings import MaraSettings, get_settings
+from foundation.settings import MaraSettings, get_settings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer, assert_error
 

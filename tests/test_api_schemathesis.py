@@ -15,7 +15,7 @@ import pytest
 
 from api.app import create_app
 from assistant.keys import KeyStore
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 

@@ -19,7 +19,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 from assistant.demo_data import build_demo_data
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 runner = CliRunner()
 
@@ -27,7 +27,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A workspace with a 1,500-customer demo plus a small labelled table for table models."""
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     ws = tmp_path_factory.mktemp("aud") / "ws"
     ws.mkdir()

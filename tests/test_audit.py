@@ -6,7 +6,7 @@ import datetime as dt
 
 from assistant.agent import Assistant
 from assistant.audit import AuditLog
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 
 def test_turns_and_tools_are_audited_without_raw_pii(settings: MaraSettings) -> None:

@@ -28,7 +28,7 @@ from tools.copywriting.brand import BrandRules
 
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     ws = tmp_path / "ws"
     ws.mkdir()
@@ -225,7 +225,7 @@ def test_brand_suggest_offline_and_write(home: Path, tmp_path: Path) -> None:
 
 def test_brand_suggest_with_llm_through_scripted_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.cli_brand import brand_app
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     reply = {
         "name": "Alder & Peak",

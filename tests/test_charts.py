@@ -12,8 +12,8 @@ import pytest
 from langchain_core.messages import ToolMessage
 
 from assistant.agent import _tool_events
-from assistant.errors import ToolInputError
-from assistant.settings import MaraSettings
+from foundation.errors import ToolInputError
+from foundation.settings import MaraSettings
 from tools.charts import (
     ACCEPTED_KINDS,
     MAX_BARS,

@@ -14,7 +14,7 @@ import pytest
 from scipy.optimize import check_grad
 
 from assistant.demo_data import build_demo_data
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.clv import BGNBD, _bgnbd_nll, fit_bgnbd, fit_clv, fit_gamma_gamma
 
 

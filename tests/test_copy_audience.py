@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.copywriting.audience import draft_for_segments, render_audience
 
 

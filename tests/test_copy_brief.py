@@ -163,7 +163,7 @@ def test_chat_requests_for_fields() -> None:
 
 def test_cli_fields_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     from assistant.cli_copy import copy_app
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     monkeypatch.setenv("MARA_HOME", str(tmp_path))
     monkeypatch.setenv("MARA_MODE", "offline")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.copywriting import (
     check_variant,
     fit_text,

@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.copywriting import draft_copy
 
 HARD = {"length", "items", "sms_segments"}
@@ -144,7 +144,7 @@ def test_cli_json_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setenv("MARA_HOME", str(tmp_path))
     monkeypatch.setenv("MARA_MODE", "offline")
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     if hasattr(get_settings, "cache_clear"):
         get_settings.cache_clear()

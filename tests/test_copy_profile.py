@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from assistant.errors import MaraError, ToolInputError
+from assistant.chat_models import make_chat_model
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply
+from foundation.errors import MaraError, ToolInputError
 from tests.test_copy_offline import BRIEFS
+from tools.context import ToolContext
 from tools.copywriting import draft_copy, load_channels
 from tools.copywriting.offline import parse_brief
 from tools.copywriting.profile import AudienceProfile, profile_for_ids, segment_profile
@@ -195,7 +197,7 @@ def test_api_models_and_run_copy(settings: Any) -> None:
 
 @pytest.fixture
 def cli_home(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
     from tools.audiences import save_audience
     from tools.warehouse import open_warehouse
 
@@ -287,8 +289,9 @@ def test_llm_prompt_carries_the_profile(settings: Any) -> None:
     with ScriptedOpenAIServer([ScriptedReply(content=reply)]) as server:
         llm = settings.model_copy(update={"mode": None, "llm_base_url": server.base_url,
                                           "llm_model": "scripted-model", "llm_max_retries": 0})
+        ctx = ToolContext(llm, chat_model_factory=make_chat_model)  # as the CLI and agent build it
         response = run_copy(CopyRequest(channel="sms", brief=BRIEF, profile=AT_RISK_HIGH, variants=1,
-                                        language="it"), llm)
+                                        language="it"), llm, ctx=ctx)
         prompt = json.dumps(server.requests[0]["messages"])
     assert response.usage["mode"] == "llm" and response.usage["calls"] == 1
     assert "1,840 customers" in prompt and "Jackets" in prompt and "lifecycle: winback" in prompt

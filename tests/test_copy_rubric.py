@@ -353,7 +353,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def rubric_results(demo_home: Path, brief_set: Any) -> list[CaseResult]:
     """Every brief x channel drafted offline through `run_copy` and scored."""
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
     from tools.context import ToolContext
     from tools.copywriting.channels import load_channels
     from tools.copywriting.rubric import context_from_workspace

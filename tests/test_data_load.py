@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assistant.errors import DataLoadError
+from foundation.errors import DataLoadError
 from tools.data_load import load_file
 
 CSV = (

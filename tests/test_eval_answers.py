@@ -22,7 +22,7 @@ from assistant.evaluation.answers import (
     run_question_set,
     truth_database,
 )
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 FIXTURE = Path(__file__).parent / "data" / "answers_fixture" / "tiny_shop.yaml"
 
@@ -219,7 +219,7 @@ def test_llm_mode_runs_the_set_through_the_endpoint(llm_set: Path) -> None:
 
 
 def test_llm_mode_without_an_endpoint_says_what_to_set(llm_set: Path) -> None:
-    from assistant.errors import MaraError
+    from foundation.errors import MaraError
 
     with pytest.raises(MaraError, match="--mode llm needs an OpenAI-compatible endpoint"):
         run_question_set(llm_set, mode="llm", settings=MaraSettings(_env_file=None))  # type: ignore[call-arg]

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.evaluation.answers import QuestionSetError
 from assistant.evaluation.routing import load_routing_set, reached, run_routing_set
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 DEV_SET = Path(__file__).parent / "data" / "answers" / "routing_dev.yaml"
 

@@ -17,9 +17,9 @@ import pytest
 from assistant.agent import Assistant
 from assistant.chat_models import CircuitBreaker, RetryPolicy, reset_breakers
 from assistant.demo_data import build_demo_data
-from assistant.settings import MaraSettings
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
 from assistant.testing.faults import FAULT_KINDS, FaultInjector, leaked_values
+from foundation.settings import MaraSettings
 
 pytestmark = pytest.mark.integration
 
@@ -268,7 +268,7 @@ def test_provider_errors_are_classified() -> None:
     import openai
 
     from assistant.chat_models import classify
-    from assistant.errors import ProviderUnavailable, StreamInterrupted
+    from foundation.errors import ProviderUnavailable, StreamInterrupted
 
     request = httpx.Request("POST", "http://x/v1/chat/completions")
 

@@ -14,7 +14,7 @@ from api.app import create_app
 from assistant.agent import Assistant
 from assistant.evaluation.feedback import FeedbackError, list_feedback, promote, record_feedback
 from assistant.keys import KeyStore
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 from tools.semantic_model import load_semantic_model, refresh_workspace_model

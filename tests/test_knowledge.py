@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import KnowledgeError
+from foundation.errors import KnowledgeError
 from knowledge.bm25 import BM25Index, tokenize
 from knowledge.chunking import chunk_document, count_tokens, parse_front_matter
 from knowledge.sample import sample_brand_path

@@ -394,7 +394,7 @@ def test_an_interrupted_update_is_redone_on_the_next_ingest(tmp_path: Path) -> N
 def test_a_chroma_server_that_is_down_fails_ingest_clearly(tmp_path: Path) -> None:
     import socket
 
-    from assistant.errors import KnowledgeError
+    from foundation.errors import KnowledgeError
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

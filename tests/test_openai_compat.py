@@ -13,8 +13,8 @@ import pytest
 
 from api.app import create_app
 from api.openai_compat import ReplyRenderer, render_reply, table_markdown, transcript_hash
-from assistant.events import Event
-from assistant.settings import MaraSettings
+from foundation.events import Event
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 

@@ -13,7 +13,7 @@ import pytest
 from assistant.planner.compose import compose_query_reply
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.timeframes import find_timeframes
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 from tools.schema_profile import (

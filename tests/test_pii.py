@@ -10,8 +10,8 @@ import pytest
 
 from assistant.agent import Assistant
 from assistant.pii import PIIVault, StreamUnmasker
-from assistant.settings import MaraSettings
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.settings import MaraSettings
 from tests.conftest import CUSTOMERS
 
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.planner.parser import parse_question
 from assistant.planner.routing import Router
 from assistant.planner.timeframes import parse_timeframe
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 

@@ -13,7 +13,7 @@ import pytest
 
 from assistant.demo_data import build_demo_data
 from assistant.planner.parser import parse_question
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from assistant.agent import Assistant
-from assistant.errors import QueryError, UnsafeQueryError, WarehouseError
-from assistant.settings import MaraSettings
+from foundation.errors import QueryError, UnsafeQueryError, WarehouseError
+from foundation.settings import MaraSettings
 from tools.warehouse import SQLAlchemyWarehouse
 
 pytestmark = pytest.mark.integration
@@ -206,7 +206,7 @@ def test_audit_trail_and_conversation_list_in_postgres(pg_database: str, tmp_pat
 
 def test_unreachable_audit_database_is_a_clear_error() -> None:
     from assistant.audit import AuditLog
-    from assistant.errors import WorkspaceError
+    from foundation.errors import WorkspaceError
 
     with pytest.raises(WorkspaceError, match="MARA_AUDIT_URL is unreachable"):
         AuditLog("postgresql://postgres@127.0.0.1:9/nowhere")

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.clv import BGNBD
-from tools.model_store import break_ties, score_frame
 from tools.propensity import Calibrated
 from tools.propensity_events import train_propensity_events
+from tools.propensity_scoring import break_ties, score_frame
 
 START = date(2025, 1, 1)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.agent import Assistant
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from knowledge.store import KnowledgeBase, Passage
 from tools.knowledge_search import DATA_NOTE, render_passages
 

@@ -15,16 +15,16 @@ import typer
 from typer.testing import CliRunner
 
 from assistant.demo_data import build_demo_data
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.propensity import (
     ModelNotFoundError,
     evaluate,
     list_models,
     load_model,
-    score,
     train_propensity_table,
 )
 from tools.propensity_events import train_propensity_events
+from tools.propensity_scoring import score
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +170,7 @@ def test_event_bad_input(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None
 
 def test_cli_contract(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.cli_models import clv_app, model_app, segment_app
-    from assistant.settings import get_settings
+    from foundation.settings import get_settings
 
     home = tmp_path / "ws"
     home.mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.errors import ToolInputError
-from assistant.settings import MaraSettings
+from foundation.errors import ToolInputError
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from assistant.demo_data import build_demo_data
-from assistant.errors import ToolInputError
-from assistant.settings import MaraSettings
+from foundation.errors import ToolInputError
+from foundation.settings import MaraSettings
 from tools.segments import SEGMENTS, cluster_customers, quintile, rfm_segments
 
 

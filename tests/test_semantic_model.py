@@ -11,9 +11,9 @@ import duckdb
 import pytest
 import yaml
 
-from assistant.errors import SemanticModelError, ToolInputError
 from assistant.planner.parser import parse_question as parse_data_question
-from assistant.settings import MaraSettings
+from foundation.errors import SemanticModelError, ToolInputError
+from foundation.settings import MaraSettings
 from tests.conftest import CUSTOMERS, ORDERS
 from tools.context import ToolContext
 from tools.data import describe_tables, run_query_spec

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
 from tools.data_load import load_file
@@ -303,7 +303,7 @@ def test_campaign_open_rate_is_unique_opens_over_delivered(tmp_path: Path) -> No
 
 def test_a_rate_column_is_never_summed(tmp_path: Path) -> None:
     """"42.5%" text loads as a number; summing rates would be a confident wrong answer."""
-    from assistant.errors import ToolInputError
+    from foundation.errors import ToolInputError
 
     home = tmp_path / "ws"
     settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
@@ -351,7 +351,7 @@ def test_two_customer_columns_a_note_says_which_is_used(tmp_path: Path) -> None:
 def test_an_expression_with_anything_but_columns_and_arithmetic_is_refused(log: tuple[ToolContext, Inference]) -> None:
     path = log[0].settings.home / FILE_NAME
     path.write_text(path.read_text().replace("expr: qty * \"Unit Price\"", "expr: qty; DROP TABLE sales_log"))
-    from assistant.errors import SemanticModelError
+    from foundation.errors import SemanticModelError
 
     with pytest.raises(SemanticModelError, match="metrics.revenue.expr: Expression 'qty; DROP TABLE sales_log' has an unexpected"):
         ToolContext(log[0].settings).profile()

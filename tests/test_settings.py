@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 
 def make(**kwargs: object) -> MaraSettings:

@@ -22,8 +22,8 @@ from api.auth import TokenBuckets
 from api.runtime import TurnLocks
 from api.shared_state import SharedState
 from api.slack.guards import EventDeduper, KeyedLocks, RateLimiter
-from assistant.errors import MaraError
-from assistant.settings import MaraSettings
+from foundation.errors import MaraError
+from foundation.settings import MaraSettings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

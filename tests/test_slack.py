@@ -36,10 +36,10 @@ from api.slack.render import (
     to_mrkdwn,
 )
 from api.slack.settings import SlackSettings
-from assistant.errors import MaraError
-from assistant.events import Event
-from assistant.settings import MaraSettings
 from assistant.testing.fake_slack import BOT_ID, BOT_USER_ID, TEAM_ID, FakeSlack, SlackCall
+from foundation.errors import MaraError
+from foundation.events import Event
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 

@@ -41,8 +41,8 @@ from api.slack.render import (
     home_view,
     render_turn,
 )
-from assistant.events import Event
 from assistant.testing.fake_slack import TEAM_ID, SlackCall
+from foundation.events import Event
 from tests.test_slack import SECRET, Slack, blocks_text, event_payload, slack
 
 __all__ = ["slack"]  # the module-scoped fixture, re-used here

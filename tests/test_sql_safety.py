@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import UnsafeQueryError
+from foundation.errors import UnsafeQueryError
 from tools.sql_safety import check_read_only
 from tools.warehouse import DuckDBWarehouse
 

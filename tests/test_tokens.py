@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.tokens import TokenUsage, count_tokens, encoding, truncate_to_budget
+from foundation.tokens import TokenUsage, count_tokens, encoding, truncate_to_budget
 
 
 def test_tokenizer_loads_offline_and_counts() -> None:

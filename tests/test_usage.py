@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 from assistant.agent import Assistant
 from assistant.chat_models import reset_breakers
 from assistant.cli_usage import usage_command
-from assistant.errors import BudgetExceeded, MaraError
-from assistant.settings import MaraSettings
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply
 from assistant.usage import check_budget, cost_usd, price_of, read_records, summarize, usage_report
+from foundation.errors import BudgetExceeded, MaraError
+from foundation.settings import MaraSettings
 
 
 def write_usage(path: Path, records: list[dict]) -> None:  # type: ignore[type-arg]

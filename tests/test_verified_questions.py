@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from assistant.agent import Assistant
-from assistant.errors import SemanticModelError
 from assistant.planner.verified import match_verified
-from assistant.settings import MaraSettings
+from foundation.errors import SemanticModelError
+from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.semantic_model import load_semantic_model, refresh_workspace_model
 

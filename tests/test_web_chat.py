@@ -18,7 +18,7 @@ import pytest
 from api.app import create_app
 from assistant.demo_data import build_demo_data
 from assistant.keys import KeyStore
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tests.test_api import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -19,17 +19,20 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from assistant.errors import MaraError, ToolInputError
-from assistant.settings import open_private, private_dir, write_private
+from foundation.errors import NotFoundError, ToolInputError
+from foundation.settings import open_private, private_dir, write_private
 from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
+from tools.propensity import models_path
+from tools.propensity_scoring import score
+from tools.segments import SEGMENTS, cluster_customers, rfm_segments
 from tools.warehouse import Warehouse
 
 Kind = Literal["rfm_segment", "cluster", "model", "query"]
 KINDS = ("rfm_segment", "cluster", "model", "query")
 
 
-class AudienceNotFoundError(MaraError):
+class AudienceNotFoundError(NotFoundError):
     """No saved audience has this name."""
 
 
@@ -60,8 +63,6 @@ def _slug(name: str) -> str:
 def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[Any]:
     """Ids selected by the rule ``kind`` with ``params`` on the current data."""
     if kind == "rfm_segment":
-        from tools.segments import SEGMENTS, rfm_segments
-
         wanted = params.get("segments") or []
         bad = [s for s in wanted if s not in SEGMENTS]
         if not wanted or bad:
@@ -72,8 +73,6 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
         res = rfm_segments(source, params.get("orders_table", "orders"))
         return res.customers.loc[res.customers["segment"].isin(wanted), "customer_id"].tolist()
     if kind == "cluster":
-        from tools.segments import cluster_customers
-
         clusters = cluster_customers(source, params.get("table", "orders"), params.get("k"))
         a = clusters.assignments
         wanted = str(params.get("cluster", "")).strip()
@@ -89,8 +88,6 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
             )
         return a.loc[a["name"] == by_name[wanted.lower()]].iloc[:, 0].tolist()
     if kind == "model":
-        from tools.propensity import models_path, score
-
         top, threshold = params.get("top"), params.get("threshold")
         if top is None and threshold is None:
             raise ToolInputError("A model audience needs top (N best) or threshold (min score).")

@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import MaraError, ToolInputError
-from assistant.settings import private_dir, write_private
+from foundation.errors import MaraError, ToolInputError
+from foundation.settings import private_dir, write_private
 from tools.csv_safety import restore_cell
+from tools.declare import bound_tools, mara_tool
 from tools.results import ArtifactStore, ToolOutput
 from tools.warehouse import QueryResult, _jsonable
 
@@ -705,6 +706,7 @@ def auto_chart(result: QueryResult, title: str = "") -> dict[str, Any] | None:
 def render_png(spec: dict[str, Any], *, scale: float = 2.0) -> bytes:
     """Render a Vega-Lite spec to PNG bytes offline (``vl-convert-python``, light theme)."""
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import vl_convert as vlc  # lazy: only the CLI/Slack paths need it
     except ImportError as err:  # pragma: no cover - a broken install
         raise MaraError(
@@ -817,33 +819,44 @@ def _parse_column(cells: list[str]) -> list[Any]:
 # --- the tool ----------------------------------------------------------------------------
 
 
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "chart that",
+        "show it as a bar chart",
+        "plot revenue per month as a line chart",
+        "make a pie chart of customers by country",
+    ],
+    route_offline=False,  # reached after a query (chart follow-ups), not from a message
+)
+def make_chart(
+    ctx: ToolContext,
+    artifact_id: str,
+    kind: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    title: str = "",
+) -> ToolOutput:
+    """Draw a chart of a table a previous query returned (its artifact_id).
+
+    kind: bar|line|area|pie|donut|scatter, or omit to pick from the data (dates → line,
+    categories → bar, two numbers → scatter). x: the category/date column; y: the numeric
+    column. title: a short chart title. The user sees the chart; you get a one-line note.
+    """
+    result = load_table(ctx.artifacts, artifact_id)
+    spec = chart_spec(result, kind=kind, title=title, x=x, y=y)
+    artifact = save_chart(ctx.artifacts, spec, png=False, table_id=artifact_id)
+    mark = spec.get("mark", {})
+    mark_type = mark.get("type") if isinstance(mark, dict) else mark
+    name = {"arc": "pie", "point": "scatter"}.get(str(mark_type), str(mark_type))
+    text = (
+        f"Showed the user a {name} chart '{artifact['title']}' of {result.row_count} rows "
+        f"(chart id {artifact['artifact_id']})."
+    )
+    data = {"chart_id": artifact["artifact_id"], "kind": name, "title": artifact["title"]}
+    return ToolOutput(text=text, artifacts=[artifact], data=data)
+
+
 def chart_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
     """The chart tool bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
-
-    def make_chart(
-        artifact_id: str,
-        kind: str | None = None,
-        x: str | None = None,
-        y: str | None = None,
-        title: str = "",
-    ) -> ToolOutput:
-        """Draw a chart of a table a previous query returned (its artifact_id).
-
-        kind: bar|line|area|pie|donut|scatter, or omit to pick from the data (dates → line,
-        categories → bar, two numbers → scatter). x: the category/date column; y: the numeric
-        column. title: a short chart title. The user sees the chart; you get a one-line note.
-        """
-        result = load_table(ctx.artifacts, artifact_id)
-        spec = chart_spec(result, kind=kind, title=title, x=x, y=y)
-        artifact = save_chart(ctx.artifacts, spec, png=False, table_id=artifact_id)
-        mark = spec.get("mark", {})
-        mark_type = mark.get("type") if isinstance(mark, dict) else mark
-        name = {"arc": "pie", "point": "scatter"}.get(str(mark_type), str(mark_type))
-        text = (
-            f"Showed the user a {name} chart '{artifact['title']}' of {result.row_count} rows "
-            f"(chart id {artifact['artifact_id']})."
-        )
-        data = {"chart_id": artifact["artifact_id"], "kind": name, "title": artifact["title"]}
-        return ToolOutput(text=text, artifacts=[artifact], data=data)
-
-    return [make_chart]
+    return bound_tools(ctx, __name__)

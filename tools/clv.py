@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import digamma, gammaln, hyp2f1
 
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.model_data import OrderColumns, latest_date, open_source, q, resolve_orders
 from tools.progress import StepProgress, quiet
 
@@ -386,6 +386,7 @@ def fit_clv(
 
 
 def _holdout_metrics(cal: pd.DataFrame, actual: pd.DataFrame) -> dict[str, float]:
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.metrics import roc_auc_score
 
     merged = cal.merge(actual, on="customer_id", how="left").fillna({"n": 0})

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tools.results import ArtifactStore
 from tools.schema_profile import SchemaProfile, load_profile
 from tools.warehouse import Warehouse, open_warehouse
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
     from knowledge.store import KnowledgeBase
 
 
@@ -20,6 +21,10 @@ class ToolContext:
     """Lazily opened resources; nothing heavy is imported until a tool needs it."""
 
     settings: MaraSettings
+    #: Builds the configured LLM chat model for tools that write text (``draft_copy``). The
+    #: assistant layer passes :func:`assistant.chat_models.make_chat_model`; ``None`` means
+    #: such tools draft offline. Injected so that tools/ never imports assistant/.
+    chat_model_factory: Callable[[MaraSettings], Any] | None = None
     _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
 
     @cached_property
@@ -34,6 +39,7 @@ class ToolContext:
         """The live schema's profile (cached in the workspace for the embedded warehouse),
         with the declarations of the workspace's ``semantic.yaml`` applied when there is one."""
         if self._profile is None:
+            # lazy: pydantic, yaml load slowly; only this path needs them
             from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
 
             cache = None
@@ -51,6 +57,7 @@ class ToolContext:
 
 def open_knowledge(settings: MaraSettings) -> KnowledgeBase:
     """The knowledge base the settings point at: embedded Chroma in the workspace, or a server."""
+    # lazy: numpy loads slowly; only this path needs it
     from knowledge.documents import DocumentLimits
     from knowledge.embeddings import get_encoder
     from knowledge.store import KnowledgeBase

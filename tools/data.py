@@ -12,6 +12,7 @@ from typing import Literal
 
 from tools.charts import auto_chart, save_chart
 from tools.context import ToolContext
+from tools.declare import bound_tools, mara_tool
 from tools.query_spec import (
     Filter,
     Grain,
@@ -140,55 +141,98 @@ def _title(spec: QuerySpec) -> str:
 # --- LangChain tools (thin) --------------------------------------------------------------
 
 
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "what data do we have",
+        "which tables are in the warehouse",
+        "show me the columns of the customers table",
+        "what fields do orders have",
+        "describe the schema",
+        "what information do you have about our customers",
+        "list the tables",
+    ],
+)
+def describe_data(ctx: ToolContext, table: str | None = None) -> ToolOutput:
+    """List the customer-data tables with row counts, columns, types, roles and category values.
+
+    Call this first when unsure which table or column holds what. `table` narrows it to one table.
+    """
+    return describe_tables(ctx.profile(), table)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "how many customers do we have",
+        "how many orders did we get last month",
+        "total revenue by country",
+        "what is our average order value",
+        "revenue per month this year",
+        "top 10 products by revenue",
+        "number of customers in Germany",
+        "how many customers opted in to SMS",
+        "sales by channel last quarter",
+        "which cities have the most customers",
+        "count of gold tier customers",
+        "monthly orders trend",
+        "average discount per order",
+        "how much did customers in France spend",
+    ],
+)
+def query_data(
+    ctx: ToolContext,
+    table: str,
+    metrics: list[Metric] | None = None,
+    dimensions: list[str] | None = None,
+    filters: list[Filter] | None = None,
+    time_range: TimeRange | None = None,
+    time_grain: Grain | None = None,
+    order: Literal["desc", "asc"] | None = None,
+    limit: int | None = 200,
+) -> ToolOutput:
+    """Answer a question about customer data with a structured query (preferred over SQL).
+
+    `table` is the base table whose rows are counted or summed (e.g. orders for revenue,
+    customers for customer counts). metrics: [{"name": "revenue"}] for a metric describe_data lists
+    (preferred), or [{"agg": "count"|"count_distinct"|"sum"|"avg"|"min"|"max", "column": "total"}]; dimensions: columns to group by, related tables joined automatically
+    (e.g. "country" from customers when the base is orders); filters: [{"column", "op", "value"}];
+    time_range: {"start": "2025-07-01", "end": "2025-10-01"} (end exclusive); time_grain:
+    day|week|month|quarter|year; order: desc|asc by the first metric; limit: max groups.
+    """
+    spec = QuerySpec.model_validate(
+        {
+            "table": table,
+            "metrics": metrics or [Metric()],
+            "dimensions": dimensions or [],
+            "filters": filters or [],
+            "time_range": time_range,
+            "time_grain": time_grain,
+            "order": order,
+            "limit": limit,
+        }
+    )
+    return run_query_spec(ctx, spec)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "run this SQL select count(*) from orders",
+        "execute the query SELECT * FROM customers LIMIT 5",
+        "SELECT country, count(*) FROM customers GROUP BY 1",
+        "WITH recent AS (SELECT * FROM orders) SELECT count(*) FROM recent",
+    ],
+)
+def run_sql(ctx: ToolContext, sql: str) -> ToolOutput:
+    """Run one read-only SQL SELECT (or WITH ... SELECT) over the customer-data tables.
+
+    Use for questions the structured query cannot express. DuckDB dialect by default.
+    Anything that writes, reads files or runs several statements is refused.
+    """
+    return run_read_only_sql(ctx, sql)
+
+
 def data_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
     """The data tools bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
-
-    def describe_data(table: str | None = None) -> ToolOutput:
-        """List the customer-data tables with row counts, columns, types, roles and category values.
-
-        Call this first when unsure which table or column holds what. `table` narrows it to one table.
-        """
-        return describe_tables(ctx.profile(), table)
-
-    def query_data(
-        table: str,
-        metrics: list[Metric] | None = None,
-        dimensions: list[str] | None = None,
-        filters: list[Filter] | None = None,
-        time_range: TimeRange | None = None,
-        time_grain: Grain | None = None,
-        order: Literal["desc", "asc"] | None = None,
-        limit: int | None = 200,
-    ) -> ToolOutput:
-        """Answer a question about customer data with a structured query (preferred over SQL).
-
-        `table` is the base table whose rows are counted or summed (e.g. orders for revenue,
-        customers for customer counts). metrics: [{"name": "revenue"}] for a metric describe_data lists
-        (preferred), or [{"agg": "count"|"count_distinct"|"sum"|"avg"|"min"|"max", "column": "total"}]; dimensions: columns to group by, related tables joined automatically
-        (e.g. "country" from customers when the base is orders); filters: [{"column", "op", "value"}];
-        time_range: {"start": "2025-07-01", "end": "2025-10-01"} (end exclusive); time_grain:
-        day|week|month|quarter|year; order: desc|asc by the first metric; limit: max groups.
-        """
-        spec = QuerySpec.model_validate(
-            {
-                "table": table,
-                "metrics": metrics or [Metric()],
-                "dimensions": dimensions or [],
-                "filters": filters or [],
-                "time_range": time_range,
-                "time_grain": time_grain,
-                "order": order,
-                "limit": limit,
-            }
-        )
-        return run_query_spec(ctx, spec)
-
-    def run_sql(sql: str) -> ToolOutput:
-        """Run one read-only SQL SELECT (or WITH ... SELECT) over the customer-data tables.
-
-        Use for questions the structured query cannot express. DuckDB dialect by default.
-        Anything that writes, reads files or runs several statements is refused.
-        """
-        return run_read_only_sql(ctx, sql)
-
-    return [describe_data, query_data, run_sql]
+    return bound_tools(ctx, __name__)

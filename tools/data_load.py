@@ -9,6 +9,7 @@ half-loaded or missing table.
 from __future__ import annotations
 
 import contextlib
+import csv
 import re
 import threading
 from collections.abc import Callable
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import DataLoadError
-from assistant.settings import make_private, private_dir
+from foundation.errors import DataLoadError
+from foundation.settings import make_private, private_dir
 from tools.schema_profile import FLAG_HINTS, NO_VALUES, YES_VALUES, name_words
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def load_file(
     invalid or taken table name (without ``replace``); the warehouse is then unchanged.
     ``progress`` receives the percentage read so far.
     """
+    # lazy: duckdb loads slowly; only this path needs it
     import duckdb
 
     path = Path(path)
@@ -157,6 +159,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
 def _read_into(
     con: duckdb.DuckDBPyConnection, staging: str, path: Path, reader: str, encoding: str, progress: ProgressCallback | None
 ) -> None:
+    # lazy: duckdb loads slowly; only this path needs it
     import duckdb
 
     if reader == "excel":
@@ -189,6 +192,7 @@ def _read_into(
 
 def _read_excel(con: duckdb.DuckDBPyConnection, staging: str, path: Path) -> None:
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         import pandas as pd
 
         frame = pd.read_excel(path, sheet_name=0, engine="openpyxl")
@@ -331,8 +335,6 @@ def _ragged_error(path: Path, ragged: tuple[int, int, int]) -> DataLoadError:
 
 def _ragged_row(path: Path, delimiter: str, encoding: str, max_rows: int = 1_000_000) -> tuple[int, int, int] | None:
     """The first row (1-based line) whose field count differs from the header's, if any."""
-    import csv
-
     try:
         with path.open(newline="", encoding=encoding.replace("latin-1", "latin_1")) as handle:
             reader = csv.reader(handle, delimiter=delimiter)

@@ -4,7 +4,7 @@
 :class:`DataSource` that runs SQL and returns DataFrames; :func:`resolve_orders` finds (or
 checks the given) customer / date / amount columns of an orders table and vets the data:
 unknown tables and columns, unparseable dates, negative amounts, duplicated orders and too few
-customers are clear :class:`~assistant.errors.ToolInputError` messages with counts. Per-customer
+customers are clear :class:`~foundation.errors.ToolInputError` messages with counts. Per-customer
 features are computed with ``GROUP BY`` in the engine; only one row per customer reaches pandas.
 """
 
@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlglot
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.warehouse import DuckDBWarehouse, Warehouse
 
 ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$)", re.I)
@@ -43,8 +44,6 @@ class DataSource:
             return self._con.execute(sql).df()
         assert self._warehouse is not None
         if self._warehouse.dialect != "duckdb":  # the model SQL is written for DuckDB
-            import sqlglot
-
             sql = sqlglot.transpile(sql, read="duckdb", write=self._warehouse.dialect)[0]
         result = self._warehouse.query(sql, row_cap=50_000_000, timeout_s=900.0)
         return pd.DataFrame(result.rows, columns=result.columns)
@@ -78,6 +77,7 @@ class DataSource:
 @contextlib.contextmanager
 def open_source(source: Any) -> Iterator[DataSource]:
     """A :class:`DataSource` over a DuckDB connection, warehouse, path-less DataFrame dict."""
+    # lazy: duckdb loads slowly; only this path needs it
     import duckdb
 
     if isinstance(source, DataSource):

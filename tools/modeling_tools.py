@@ -11,8 +11,10 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ToolInputError
+from foundation.errors import MaraError, ToolInputError
+from tools.charts import chart_spec, save_chart
 from tools.context import ToolContext
+from tools.declare import bound_tools, mara_tool
 from tools.progress import report_progress
 from tools.results import ToolOutput, render_table, table_artifact
 from tools.warehouse import QueryResult
@@ -40,9 +42,6 @@ def _chart(
     ctx: ToolContext, result: QueryResult, table: dict[str, Any], title: str, x: str, y: str
 ) -> list[dict[str, Any]]:
     """A bar chart artifact of ``result`` (none when the chart cannot be drawn)."""
-    from assistant.errors import MaraError
-    from tools.charts import chart_spec, save_chart
-
     try:
         spec = chart_spec(result, kind="bar", title=title, x=x, y=y)
         return [save_chart(ctx.artifacts, spec, png=False, table_id=table["artifact_id"])]
@@ -66,6 +65,7 @@ def rfm_output(
     date_col: str | None = None,
     amount_col: str | None = None,
 ) -> ToolOutput:
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
     from tools.segments import rfm_segments
@@ -96,6 +96,7 @@ def rfm_output(
 
 
 def cluster_output(ctx: ToolContext, table: str, k: int | None = None) -> ToolOutput:
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
     from tools.segments import cluster_customers
@@ -130,6 +131,7 @@ _NAME_COLUMNS = (("first_name", "last_name"), ("full_name",), ("name",), ("custo
 
 def risk_bands(scores: Any) -> dict[str, int]:
     """Customers per band: high (>= 70%), medium (40-70%), low (< 40%)."""
+    # lazy: numpy loads slowly; only this path needs it
     import numpy as np
 
     s = np.asarray(scores, dtype=float)
@@ -161,6 +163,7 @@ def headline(meta: dict[str, Any], scores: Any, active: int, of_all: bool) -> st
 
 def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, str]:
     """Customer names for ``ids`` from a customers table, when one has name columns."""
+    # lazy: pandas, numpy load slowly; only this path needs them
     from tools.model_data import open_source, q
 
     key = (meta.get("columns") or {}).get("customer") or meta.get("id_column")
@@ -188,7 +191,7 @@ def _names(ctx: ToolContext, meta: dict[str, Any], ids: list[Any]) -> dict[Any, 
 
 def _segments(ctx: ToolContext, meta: dict[str, Any]) -> dict[Any, str]:
     """Each customer's RFM segment (``Champions``, ``At Risk``...) for events models."""
-    from assistant.errors import MaraError
+    # lazy: pandas, numpy load slowly; only this path needs them
     from tools.segments import rfm_segments
 
     if meta["kind"] != "events":
@@ -227,10 +230,11 @@ def _details(meta: dict[str, Any]) -> str:
 def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolOutput:
     """The answer a marketer acts on: how many are at risk, who (names and segments), why,
     how it was estimated, and the offer to save them as an audience; metrics go to details."""
+    # lazy: pandas, numpy load slowly; only this path needs them
     import pandas as pd
 
-    from tools.model_store import score_frame
     from tools.propensity import models_path
+    from tools.propensity_scoring import score_frame
 
     scored = score_frame(ctx.warehouse, models_path(ctx.settings.home), meta["model_id"])
     frame = scored[["id", "score"]]
@@ -311,6 +315,7 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
 def clv_output(
     ctx: ToolContext, orders_table: str, horizon_days: int = 365, calibration_end: str | None = None
 ) -> ToolOutput:
+    # lazy: scipy, pandas, numpy load slowly; only this path needs them
     from tools.clv import fit_clv
 
     res = fit_clv(
@@ -345,120 +350,190 @@ def clv_output(
     return ToolOutput(text=text, artifacts=[art], data=d)
 
 
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "segment our customers with RFM",
+        "who are our champions",
+        "which customers are at risk",
+        "show me the RFM segments",
+        "how many loyal customers do we have",
+        "which customers are about to sleep",
+        "break customers into recency frequency monetary segments",
+        "who are our best customers",
+        "which customers can't we lose",
+    ],
+)
+def rfm_segments(
+    ctx: ToolContext,
+    orders_table: str = "orders",
+    customer_col: str | None = None,
+    date_col: str | None = None,
+    amount_col: str | None = None,
+) -> ToolOutput:
+    """Segment customers by Recency, Frequency and Monetary value (RFM).
+
+    Returns the 11 standard segments (Champions, Loyal, Potential Loyalist, New, Promising,
+    Need Attention, About to Sleep, At Risk, Can't Lose Them, Hibernating, Lost) with
+    customer counts, revenue share and descriptions, plus each customer's scores.
+    Columns are detected from the orders table unless given.
+    """
+    return rfm_output(ctx, orders_table, customer_col, date_col, amount_col)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "cluster our customers",
+        "find behavioural clusters of customers",
+        "group customers by behaviour",
+        "what kinds of customers do we have",
+        "segment customers with k-means",
+    ],
+)
+def cluster_customers(ctx: ToolContext, table: str = "orders", k: int | None = None) -> ToolOutput:
+    """Group customers into behavioural clusters (k chosen automatically unless given).
+
+    `table` is an orders table (behaviour per customer) or a table of customer features.
+    Each cluster gets a generated name and what distinguishes it.
+    """
+    return cluster_output(ctx, table, k)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "which customers are likely to churn next quarter",
+        "predict churn",
+        "who is going to stop buying",
+        "churn risk scores for our customers",
+        "which customers will buy again in the next 90 days",
+        "purchase propensity model",
+        "who is likely to purchase next month",
+    ],
+)
+def predict_churn(
+    ctx: ToolContext,
+    orders_table: str = "orders", horizon_days: int = 90, label: str = "churn"
+) -> ToolOutput:
+    """Train a churn (or purchase) propensity model from order history and score customers.
+
+    label: "churn" (no order in the next `horizon_days`) or "purchase" (an order in them).
+    Reports validation AUC against a logistic-regression baseline, lift, top drivers and the
+    customers with the highest scores; the model is saved for later scoring.
+    """
+    # lazy: pandas, numpy load slowly; only this path needs them
+    from tools.propensity import models_path
+    from tools.propensity_events import train_propensity_events
+
+    if label not in ("churn", "purchase"):
+        raise ToolInputError(f"label must be 'churn' or 'purchase' (got {label!r}).")
+    meta = train_propensity_events(
+        ctx.warehouse,
+        orders_table,
+        "churn" if label == "churn" else "purchase",
+        horizon_days,
+        models_dir=models_path(ctx.settings.home),
+        progress=report_progress,
+    )
+    return model_output(ctx, meta)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "train a model to predict the opted_in column",
+        "which rows are likely to convert",
+        "build a propensity model on the leads table",
+    ],
+    route_offline=False,  # the offline planner does not start it from a message
+)
+def train_propensity(ctx: ToolContext, table: str, target: str, exclude: list[str] | None = None) -> ToolOutput:
+    """Train a propensity model on a table with a yes/no `target` column and score its rows.
+
+    ID-like and leaking columns are excluded automatically (`exclude` adds more).
+    """
+    # lazy: pandas, numpy load slowly; only this path needs them
+    from tools.propensity import models_path, train_propensity_table
+
+    meta = train_propensity_table(
+        ctx.warehouse, table, target, exclude, models_dir=models_path(ctx.settings.home)
+    )
+    return model_output(ctx, meta)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "what is the lifetime value of our customers",
+        "predict customer lifetime value",
+        "clv for the next year",
+        "which customers are still alive",
+        "expected future revenue per customer",
+        "probability alive",
+    ],
+)
+def customer_lifetime_value(
+    ctx: ToolContext,
+    orders_table: str = "orders", horizon_days: int = 365, calibration_end: str | None = None
+) -> ToolOutput:
+    """Predict each customer's lifetime value, expected orders and probability of being alive.
+
+    Fits BG/NBD (purchases) and Gamma-Gamma (spend) on the order history. With
+    `calibration_end` (YYYY-MM-DD) later orders are a holdout to check the predictions.
+    """
+    return clv_output(ctx, orders_table, horizon_days, calibration_end)
+
+
+@mara_tool(
+    scope="data:read",
+    examples=[
+        "save the at risk customers as an audience",
+        "create an audience of the top 500 churn risks",
+        "save these customers as a segment called winback",
+    ],
+    route_offline=False,  # the offline planner does not start it from a message
+)
+def save_audience(
+    ctx: ToolContext,
+    name: str,
+    rfm_segments: list[str] | None = None,
+    model_id: str | None = None,
+    top: int | None = None,
+    threshold: float | None = None,
+    sql: str | None = None,
+    cluster: str | None = None,
+    cluster_table: str = "orders",
+) -> ToolOutput:
+    """Save a named audience for copy and export, and report its size.
+
+    Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"]), `model_id`
+    with `top` (N best) and/or `threshold` (min score), `sql` (a read-only SELECT whose
+    first column is the customer id), or `cluster` (a cluster number or name from
+    cluster_customers on `cluster_table`). Saving again under the same name replaces it.
+    """
+    # lazy: pandas, numpy load slowly; only this path needs them
+    from tools.audiences import save_audience as save
+
+    rules = [r for r in (rfm_segments, model_id, sql, cluster) if r]
+    if len(rules) != 1:
+        raise ToolInputError("Give exactly one rule: rfm_segments, model_id, sql or cluster.")
+    params: dict[str, Any]
+    if rfm_segments:
+        kind, params = "rfm_segment", {"segments": rfm_segments}
+    elif cluster:
+        kind, params = "cluster", {"cluster": cluster, "table": cluster_table}
+    elif model_id:
+        kind, params = "model", {"model_id": model_id, "top": top, "threshold": threshold}
+    else:
+        kind, params = "query", {"sql": sql}
+    audience = save(ctx.warehouse, ctx.settings.home, name, kind, params)
+    return ToolOutput(
+        text=f"Saved audience '{audience.name}' ({kind}): {audience.size:,} customers.",
+        data=audience.to_dict(),
+    )
+
+
 def modeling_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
     """The segmentation, propensity and CLV tools bound to ``ctx``."""
-
-    def rfm_segments(
-        orders_table: str = "orders",
-        customer_col: str | None = None,
-        date_col: str | None = None,
-        amount_col: str | None = None,
-    ) -> ToolOutput:
-        """Segment customers by Recency, Frequency and Monetary value (RFM).
-
-        Returns the 11 standard segments (Champions, Loyal, Potential Loyalist, New, Promising,
-        Need Attention, About to Sleep, At Risk, Can't Lose Them, Hibernating, Lost) with
-        customer counts, revenue share and descriptions, plus each customer's scores.
-        Columns are detected from the orders table unless given.
-        """
-        return rfm_output(ctx, orders_table, customer_col, date_col, amount_col)
-
-    def cluster_customers(table: str = "orders", k: int | None = None) -> ToolOutput:
-        """Group customers into behavioural clusters (k chosen automatically unless given).
-
-        `table` is an orders table (behaviour per customer) or a table of customer features.
-        Each cluster gets a generated name and what distinguishes it.
-        """
-        return cluster_output(ctx, table, k)
-
-    def predict_churn(
-        orders_table: str = "orders", horizon_days: int = 90, label: str = "churn"
-    ) -> ToolOutput:
-        """Train a churn (or purchase) propensity model from order history and score customers.
-
-        label: "churn" (no order in the next `horizon_days`) or "purchase" (an order in them).
-        Reports validation AUC against a logistic-regression baseline, lift, top drivers and the
-        customers with the highest scores; the model is saved for later scoring.
-        """
-        from tools.propensity import models_path
-        from tools.propensity_events import train_propensity_events
-
-        if label not in ("churn", "purchase"):
-            raise ToolInputError(f"label must be 'churn' or 'purchase' (got {label!r}).")
-        meta = train_propensity_events(
-            ctx.warehouse,
-            orders_table,
-            "churn" if label == "churn" else "purchase",
-            horizon_days,
-            models_dir=models_path(ctx.settings.home),
-            progress=report_progress,
-        )
-        return model_output(ctx, meta)
-
-    def train_propensity(table: str, target: str, exclude: list[str] | None = None) -> ToolOutput:
-        """Train a propensity model on a table with a yes/no `target` column and score its rows.
-
-        ID-like and leaking columns are excluded automatically (`exclude` adds more).
-        """
-        from tools.propensity import models_path, train_propensity_table
-
-        meta = train_propensity_table(
-            ctx.warehouse, table, target, exclude, models_dir=models_path(ctx.settings.home)
-        )
-        return model_output(ctx, meta)
-
-    def customer_lifetime_value(
-        orders_table: str = "orders", horizon_days: int = 365, calibration_end: str | None = None
-    ) -> ToolOutput:
-        """Predict each customer's lifetime value, expected orders and probability of being alive.
-
-        Fits BG/NBD (purchases) and Gamma-Gamma (spend) on the order history. With
-        `calibration_end` (YYYY-MM-DD) later orders are a holdout to check the predictions.
-        """
-        return clv_output(ctx, orders_table, horizon_days, calibration_end)
-
-    def save_audience(
-        name: str,
-        rfm_segments: list[str] | None = None,
-        model_id: str | None = None,
-        top: int | None = None,
-        threshold: float | None = None,
-        sql: str | None = None,
-        cluster: str | None = None,
-        cluster_table: str = "orders",
-    ) -> ToolOutput:
-        """Save a named audience for copy and export, and report its size.
-
-        Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"]), `model_id`
-        with `top` (N best) and/or `threshold` (min score), `sql` (a read-only SELECT whose
-        first column is the customer id), or `cluster` (a cluster number or name from
-        cluster_customers on `cluster_table`). Saving again under the same name replaces it.
-        """
-        from tools.audiences import save_audience as save
-
-        rules = [r for r in (rfm_segments, model_id, sql, cluster) if r]
-        if len(rules) != 1:
-            raise ToolInputError("Give exactly one rule: rfm_segments, model_id, sql or cluster.")
-        params: dict[str, Any]
-        if rfm_segments:
-            kind, params = "rfm_segment", {"segments": rfm_segments}
-        elif cluster:
-            kind, params = "cluster", {"cluster": cluster, "table": cluster_table}
-        elif model_id:
-            kind, params = "model", {"model_id": model_id, "top": top, "threshold": threshold}
-        else:
-            kind, params = "query", {"sql": sql}
-        audience = save(ctx.warehouse, ctx.settings.home, name, kind, params)
-        return ToolOutput(
-            text=f"Saved audience '{audience.name}' ({kind}): {audience.size:,} customers.",
-            data=audience.to_dict(),
-        )
-
-    return [
-        rfm_segments,
-        cluster_customers,
-        predict_churn,
-        train_propensity,
-        customer_lifetime_value,
-        save_audience,
-    ]
+    return bound_tools(ctx, __name__)

@@ -42,6 +42,7 @@ def running_tool(name: str) -> Iterator[None]:
 def report_progress(message: str, done: int | None = None, total: int | None = None) -> None:
     """Report how the running tool is getting on: ``message``, optionally ``done`` of ``total``."""
     try:
+        # lazy: optional dependency (its ImportError is handled here)
         from langgraph.config import get_stream_writer
 
         writer = get_stream_writer()

@@ -27,22 +27,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from dataclasses import dataclass
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
-from tools.model_data import open_source, q
+from foundation.errors import ToolInputError
+from tools.model_data import open_source, q, unknown_name
 from tools.model_store import (  # re-exported: the public API of propensity models
     ModelNotFoundError,
+    TrainedModel,
     list_models,
     load_model,
     models_path,
     save_model,
-    score,
 )
 from tools.propensity_features import FeatureSpec, binary_target, plan_features
 
@@ -55,6 +55,7 @@ CV_MAX_ROWS = 20_000  # up to this many training rows, blend weights come from 5
 
 
 def _estimators(spec_mask: np.ndarray) -> tuple[Any, Any]:
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
@@ -102,6 +103,7 @@ def _estimators(spec_mask: np.ndarray) -> tuple[Any, Any]:
 
 def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """AUC, PR-AUC, Brier, lift and capture by decile (best first), calibration in 10 bins."""
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
     order = np.argsort(-p, kind="stable")
@@ -178,17 +180,6 @@ def _subsample(x: np.ndarray, y: np.ndarray, cap: int) -> tuple[np.ndarray, np.n
     return x[idx], y[idx]
 
 
-@dataclass(slots=True)
-class TrainedModel:
-    """A fitted model with its validation report (before saving)."""
-
-    estimator: Any
-    chosen: str
-    metrics: dict[str, Any]
-    baseline: dict[str, Any]
-    drivers: list[dict[str, Any]]
-
-
 class Blend:
     """A weighted mean of its parts' probabilities (equal weights when none are given)."""
 
@@ -200,8 +191,7 @@ class Blend:
         self.classes_ = np.array([0, 1])
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Blend:
-        import warnings
-
+        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
         from sklearn.base import clone
 
         with warnings.catch_warnings():
@@ -217,6 +207,7 @@ class Blend:
         return (self.predict_proba(x)[:, 1] >= 0.5).astype(int)
 
     def __sklearn_tags__(self) -> Any:
+        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
         from sklearn.utils import Tags
 
         tags = Tags(estimator_type="classifier", target_tags=None)
@@ -245,6 +236,7 @@ class Calibrated:
     @classmethod
     def fit_curve(cls, model: Any, scores: np.ndarray, y: np.ndarray) -> Calibrated:
         """Platt scaling of ``scores`` (out-of-fold) against ``y``; identity when degenerate."""
+        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
         from sklearn.linear_model import LogisticRegression
 
         z = _logit(scores).reshape(-1, 1)
@@ -264,8 +256,8 @@ class Calibrated:
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Calibrated:
         """Refit the model on new rows; the calibration curve is kept."""
-        import warnings
 
+        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
         from sklearn.base import clone
 
         if isinstance(self.model, Blend):
@@ -277,6 +269,7 @@ class Calibrated:
         return self
 
     def __sklearn_tags__(self) -> Any:
+        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
         from sklearn.utils import Tags
 
         return Tags(estimator_type="classifier", target_tags=None)
@@ -289,6 +282,7 @@ def _log1p_nonneg(x: np.ndarray) -> np.ndarray:
 def _reference_model(index: int) -> Any:
     """A one-feature logistic regression on log(1 + feature): e.g. BG/NBD's expected purchases,
     turned into a calibrated probability (same ranking as the feature for AUC)."""
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
@@ -320,6 +314,7 @@ def choose_weights(probs: dict[str, np.ndarray], y: np.ndarray) -> tuple[dict[st
     Called with the *selection* split only: the test (out-of-time or holdout) rows never choose.
     Ties go to the earlier grid point, which favours the first-listed part.
     """
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.metrics import roc_auc_score
 
     names = list(probs)
@@ -355,6 +350,7 @@ def fit_and_validate(
     regression trained on the same rows is reported as the baseline, and every candidate's test
     AUC is listed. With ``refit`` the chosen blend is refitted on those rows for scoring.
     """
+    # lazy: threadpoolctl loads slowly; only this path needs it
     from threadpoolctl import threadpool_limits
 
     small = len(y_tr) <= CV_MAX_ROWS  # OpenMP threads cost more than they give on small data
@@ -375,8 +371,8 @@ def _fit_and_validate(
     reference: str | None = None,
     selection_size: float = 0.2,
 ) -> TrainedModel:
-    import warnings
 
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
@@ -390,6 +386,7 @@ def _fit_and_validate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if len(y_tr) <= CV_MAX_ROWS:  # small data: out-of-fold scores on every training row
+            # lazy: sklearn, scipy, joblib load slowly; only this path needs them
             from sklearn.model_selection import StratifiedKFold
 
             folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
@@ -459,6 +456,7 @@ def _drivers(
     levels: dict[int, list[str]],
     top: int = 6,
 ) -> list[dict[str, Any]]:
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from scipy.stats import spearmanr
     from sklearn.inspection import permutation_importance
 
@@ -521,14 +519,13 @@ def train_propensity_table(
     test_size: float = 0.25,
 ) -> dict[str, Any]:
     """Train on a labelled table; returns the saved model's metadata (``model_id``, metrics...)."""
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.model_selection import train_test_split
 
     with open_source(source) as ds:
         columns = ds.columns(table)
         for col in [target, *(exclude or [])]:
             if col not in columns:
-                from tools.model_data import unknown_name
-
                 raise unknown_name(f"column in {table}", col, list(columns))
         df = ds.df(f"SELECT * FROM {q(table)}")
     labelled = df[df[target].notna()].reset_index(drop=True)
@@ -582,6 +579,5 @@ __all__ = [
     "models_path",
     "plan_features",
     "save_model",
-    "score",
     "train_propensity_table",
 ]

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from assistant.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError
 from tools.model_data import (
     DataSource,
     OrderColumns,
@@ -254,6 +254,7 @@ def snapshot(
 
 def _add_bgnbd(df: pd.DataFrame, horizon_days: int, bridge_days: int | None = None) -> None:
     """BG/NBD P(alive), expected purchases and P(purchase) (weeks as the unit) as features."""
+    # lazy: scipy, numpy load slowly; only this path needs them
     from tools.clv import fit_bgnbd
 
     x = (df.pop("purchase_days") - 1).clip(lower=0).to_numpy()

@@ -11,12 +11,13 @@ matrix the same way at training and scoring time.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 MAX_LEVELS = 60
 _ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$|_uuid$|email|phone|name$)", re.I)
@@ -61,8 +62,6 @@ class FeatureSpec:
 
 def _days(values: pd.Series) -> np.ndarray:
     """Dates (or date text) as days since 1970; unparseable values are missing."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if pd.api.types.is_datetime64_any_dtype(values):
@@ -100,6 +99,7 @@ def plan_features(
     df: pd.DataFrame, y: np.ndarray, exclude: list[str]
 ) -> tuple[FeatureSpec, list[str]]:
     """Choose and type feature columns; notes say what was left out and why."""
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.metrics import roc_auc_score
 
     spec, notes = FeatureSpec(), []
@@ -181,8 +181,6 @@ def _looks_like_dates(s: pd.Series) -> bool:
     text = head.astype(str)
     if not text.str.contains(r"\d{1,4}[-/.]\d{1,2}", regex=True).all():
         return False
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")

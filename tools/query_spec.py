@@ -19,7 +19,7 @@ import sqlglot
 from pydantic import BaseModel, Field
 from sqlglot import exp
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.schema_profile import (
     ColumnProfile,
     MetricDefinition,

@@ -1,7 +1,7 @@
 """One registry of the assistant's tools.
 
-Capability modules expose plain functions that return :class:`ToolOutput`; this
-module wraps each into a LangChain tool (schema from type hints, description
+Capability modules declare their tools where they write them (``@mara_tool`` in
+:mod:`tools.declare`); this module collects them and wraps each into a LangChain tool (schema from type hints, description
 from the docstring) whose content is the token-bounded text for the model and
 whose artifact carries tables, charts and citations for front ends.
 """
@@ -9,14 +9,20 @@ whose artifact carries tables, charts and citations for front ends.
 from __future__ import annotations
 
 import functools
+import importlib
+import importlib.util
 import inspect
+import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import BaseTool, StructuredTool
 
-from assistant.tokens import truncate_to_budget
+import tools
+from foundation.tokens import truncate_to_budget
 from tools.context import ToolContext
+from tools.declare import ToolSpec, bind, declared_tools
 from tools.progress import running_tool
 from tools.results import ToolOutput
 
@@ -40,17 +46,39 @@ def wrap_tool(fn: ToolFunction, *, token_budget: int) -> BaseTool:
     )
 
 
-def tool_functions(ctx: ToolContext) -> list[ToolFunction]:
-    """Every capability's tool functions bound to ``ctx``, in a stable order."""
-    from tools.charts import chart_tools
-    from tools.copywriting.tool import copy_tools
-    from tools.data import data_tools
-    from tools.knowledge_search import knowledge_tools
-    from tools.modeling_tools import modeling_tools
+def load_tool_modules() -> None:
+    """Import every module under ``tools/`` that declares a tool (``@mara_tool``), once.
 
-    return [
-        *data_tools(ctx), *chart_tools(ctx), *modeling_tools(ctx), *copy_tools(ctx), *knowledge_tools(ctx),
-    ]
+    Modules are found by their source text, so the registry never keeps a list by hand and
+    modules without tools (the heavy modelling code among them) are not imported here.
+    """
+    for name in _tool_modules():
+        importlib.import_module(name)
+
+
+@functools.cache
+def _tool_modules() -> tuple[str, ...]:
+    found = []
+    for info in pkgutil.walk_packages(tools.__path__, "tools."):
+        spec = importlib.util.find_spec(info.name)
+        origin = spec.origin if spec is not None else None
+        if origin and origin.endswith(".py") and _DECORATOR in Path(origin).read_text(encoding="utf-8"):
+            found.append(info.name)
+    return tuple(found)
+
+
+_DECORATOR = "@" + "mara_tool("  # split so that this module does not match itself
+
+
+def tool_specs() -> list[ToolSpec]:
+    """Every declared tool, by module then position in it."""
+    load_tool_modules()
+    return declared_tools()
+
+
+def tool_functions(ctx: ToolContext) -> list[ToolFunction]:
+    """Every tool bound to ``ctx``, in a stable order."""
+    return [bind(spec, ctx) for spec in tool_specs()]
 
 
 def build_tools(ctx: ToolContext) -> list[BaseTool]:
@@ -59,31 +87,18 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     return [wrap_tool(fn, token_budget=budget) for fn in tool_functions(ctx)]
 
 
+def routing_examples() -> dict[str, list[str]]:
+    """Example requests per tool that the offline planner routes from a message."""
+    return {spec.name: list(spec.examples) for spec in tool_specs() if spec.route_offline}
+
+
 # --- permissions ----------------------------------------------------------------------------------
-
-#: Every scope a caller can hold; ``admin`` implies all of them.
-SCOPES = frozenset({"chat", "copy", "data:read", "kb:write", "admin"})
-
-#: The scope a tool needs. Tools not listed need ``admin`` (deny by default).
-TOOL_SCOPES: dict[str, str] = {
-    "describe_data": "data:read",
-    "query_data": "data:read",
-    "run_sql": "data:read",
-    "make_chart": "data:read",
-    "rfm_segments": "data:read",
-    "cluster_customers": "data:read",
-    "predict_churn": "data:read",
-    "train_propensity": "data:read",
-    "customer_lifetime_value": "data:read",
-    "save_audience": "data:read",
-    "draft_copy": "copy",
-    "search_knowledge": "chat",
-}
 
 
 def required_scope(tool_name: str) -> str:
-    """The scope a caller needs to use ``tool_name``."""
-    return TOOL_SCOPES.get(tool_name, "admin")
+    """The scope a caller needs to use ``tool_name`` (its declaration's; ``admin`` if unknown)."""
+    spec = next((s for s in tool_specs() if s.name == tool_name), None)
+    return spec.scope if spec is not None else "admin"
 
 
 def tool_allowed(tool_name: str, scopes: frozenset[str] | set[str] | None) -> bool:

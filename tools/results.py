@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import QueryError
-from assistant.settings import open_private, private_dir, write_private
+from foundation.errors import QueryError
+from foundation.settings import open_private, private_dir, write_private
 from tools.csv_safety import safe_row
 from tools.warehouse import QueryResult, _jsonable, cell_bytes
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 PREVIEW_ROWS = 20
 _PRUNE_EVERY_S = 60.0  # retention runs at most this often on writes (and always at start)

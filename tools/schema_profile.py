@@ -19,7 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.settings import write_private
+import sqlglot
+
+from foundation.settings import write_private
 from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
@@ -388,8 +390,6 @@ def _literal(text: str) -> str:
 def _run(warehouse: Warehouse, sql: str) -> list[Any]:
     """One row of aggregates; written in DuckDB's dialect, rendered in the warehouse's."""
     if warehouse.dialect != "duckdb":
-        import sqlglot
-
         sql = sqlglot.transpile(sql, read="duckdb", write=warehouse.dialect)[0]
     return list(warehouse.query(sql, row_cap=1).rows[0])
 

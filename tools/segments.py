@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.model_data import (
     ID_NAME,
     NUMERIC_TYPES,
@@ -295,6 +295,7 @@ def cluster_customers(
 
     ``progress(message, done, total)`` hears about each step (features, each k tried, the fit).
     """
+    # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.cluster import KMeans, MiniBatchKMeans
     from sklearn.metrics import silhouette_score
 

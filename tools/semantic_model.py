@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.errors import SemanticModelError, ToolInputError
-from assistant.settings import private_dir, write_private
+from foundation.errors import SemanticModelError, ToolInputError
+from foundation.settings import private_dir, write_private
 from tools.query_spec import Filter, QuerySpec, expr_columns, filter_problem
 from tools.schema_profile import (
     CURRENCY_WORDS,
@@ -41,12 +41,14 @@ from tools.schema_profile import (
     Relationship,
     SchemaProfile,
     TableProfile,
+    load_profile,
     name_phrase,
     name_words,
 )
+from tools.warehouse import open_warehouse
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 log = logging.getLogger("mara.semantic")
 FILE_NAME = "semantic.yaml"
@@ -890,9 +892,6 @@ def refresh_workspace_model(
     ``money`` names columns known to hold money (e.g. a loaded file wrote them as "$1,234.50");
     ``report`` receives what was inferred for the ``changed`` tables.
     """
-    from tools.schema_profile import load_profile
-    from tools.warehouse import open_warehouse
-
     cache = None if settings.warehouse_url else settings.home / "schema_profile.json"
     profile = copy.deepcopy(load_profile(open_warehouse(settings), cache))
     for name, columns in (money or {}).items():  # known money counts as money when revenue is chosen

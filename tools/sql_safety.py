@@ -18,7 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from assistant.errors import UnsafeQueryError
+from foundation.errors import UnsafeQueryError
 
 # Functions that touch files, the network, the OS, or the engine's configuration.
 _DENIED_FUNCTION = re.compile(

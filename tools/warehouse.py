@@ -9,6 +9,9 @@ separate, explicit path (``mara data load``) that the agent cannot reach.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import decimal
+import difflib
 import re
 import threading
 import time
@@ -17,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
+from foundation.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
 from tools.sql_safety import check_read_only
 
 if TYPE_CHECKING:
     import duckdb
 
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +135,6 @@ def fetch_capped(
 
 def _jsonable(value: Any) -> Any:
     """Plain JSON types for dates, decimals and numpy scalars."""
-    import datetime as dt
-    import decimal
-
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -201,6 +201,7 @@ class DuckDBWarehouse(Warehouse):
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection with external access (files, network, extensions) disabled."""
+        # lazy: duckdb loads slowly; only this path needs it
         import duckdb
 
         if not self.path.exists():
@@ -257,6 +258,7 @@ class DuckDBWarehouse(Warehouse):
         self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
         deadline: float | None = None,
     ) -> QueryResult:
+        # lazy: duckdb loads slowly; only this path needs it
         import duckdb
 
         deadline = deadline if deadline is not None else time.monotonic() + timeout_s
@@ -296,6 +298,7 @@ class SQLAlchemyWarehouse(Warehouse):
 
     def __init__(self, url: str) -> None:
         try:
+            # lazy: sqlalchemy loads slowly; only this path needs it
             import sqlalchemy as sa
 
             self.engine = sa.create_engine(url, pool_pre_ping=True)
@@ -310,6 +313,7 @@ class SQLAlchemyWarehouse(Warehouse):
     def tables(self) -> list[TableInfo]:
         if self._tables is not None:
             return self._tables
+        # lazy: sqlalchemy loads slowly; only this path needs it
         import sqlalchemy as sa
 
         try:
@@ -335,6 +339,7 @@ class SQLAlchemyWarehouse(Warehouse):
         self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
         deadline: float | None = None,
     ) -> QueryResult:
+        # lazy: sqlalchemy loads slowly; only this path needs it
         import sqlalchemy as sa
 
         deadline = deadline if deadline is not None else time.monotonic() + timeout_s
@@ -395,8 +400,6 @@ def _engine_message(err: Exception) -> str:
 
 
 def _hint_for(err: Exception, warehouse: Warehouse) -> str | None:
-    import difflib
-
     match = re.search(r'[Cc]olumn (?:with name )?"?(\w+)"? (?:not found|does not exist)', str(err))
     if not match:
         match = re.search(r'Referenced column "(\w+)" not found', str(err))

@@ -19,11 +19,10 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
-from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
+from api.errors import AUTH_RESPONSES, ERROR_RESPONSES
 from api.models import AudienceCreate, AudienceList, AudienceModel, ErrorResponse
 from api.runtime import Runtime, get_runtime
 from tools.audiences import (
-    AudienceNotFoundError,
     export_audience,
     list_audiences,
     load_audience,
@@ -154,10 +153,7 @@ async def export_audience_csv(
         )
 
     try:
-        counts = await run_in_threadpool(export)
-    except AudienceNotFoundError as err:
-        tmp.unlink(missing_ok=True)
-        raise NotFound(str(err)) from None
+        counts = await run_in_threadpool(export)  # an unknown audience: a 404 (its http_status)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

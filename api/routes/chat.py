@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
-from api.models import ChatRequest, ChatResponse, ErrorResponse, EventModel, ToolCall
+from api.models import ChatRequest, ChatResponse, ErrorResponse, ToolCall
 from api.runtime import ChatAssistant, Runtime, get_runtime
 from api.sse import SSE_HEADERS, events_in_threadpool, format_sse
-from assistant.events import Event
+from foundation.events import Event, TurnSummary
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -86,14 +86,11 @@ async def _sse_frames(
 
 
 def _chat_response(events: list[Event], conversation_id: str, mode: str) -> ChatResponse:
-    done = next((e for e in reversed(events) if e.type == "done"), None)
-    data: dict[str, Any] = done.data if done is not None else {}
-    return ChatResponse(
-        reply=str(data.get("reply", "")),
-        conversation_id=str(data.get("conversation_id", conversation_id)),
-        mode=data.get("mode", mode),
-        tool_calls=[
-            ToolCall(name=c["name"], args=c.get("args") or {}) for c in data.get("tool_calls", [])
-        ],
-        events=[EventModel(type=e.type, data=e.data) for e in events],
-    )
+    turn = TurnSummary.from_events(events)
+    return ChatResponse.model_validate({
+        "reply": turn.reply,
+        "conversation_id": turn.conversation_id or conversation_id,
+        "mode": turn.mode or mode,
+        "tool_calls": [ToolCall(name=c["name"], args=c.get("args") or {}) for c in turn.tool_calls],
+        "events": [e.to_dict() for e in events],
+    })

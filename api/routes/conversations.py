@@ -124,7 +124,8 @@ async def rate_turn(
 ) -> FeedbackResponse:
     """Store a rating of turn ``turn`` (1 = the first question); the latest rating counts. A thumbs-down
     is kept with the turn for review (``mara eval feedback``); an admin can promote a thumbs-up."""
-    from assistant.evaluation.feedback import FeedbackError, record_feedback
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
+    from assistant.evaluation.feedback import record_feedback
 
     assistant = await runtime.assistant()
     await _check_owner(runtime, conversation_id, caller)
@@ -132,11 +133,8 @@ async def rate_turn(
     if not history:
         raise NotFound(f"No conversation with id '{conversation_id}'.")
     agent: Any = assistant  # the real Assistant: its audit trail keeps the feedback
-    try:
-        saved = await run_in_threadpool(lambda: record_feedback(
-            agent.audit, history, conversation_id, turn, body.rating, actor=caller.actor, comment=body.comment))
-    except FeedbackError as err:
-        raise NotFound(err.message) from err
+    saved = await run_in_threadpool(lambda: record_feedback(  # FeedbackError: 404 (its http_status)
+        agent.audit, history, conversation_id, turn, body.rating, actor=caller.actor, comment=body.comment))
     return FeedbackResponse(**saved)
 
 
@@ -152,14 +150,12 @@ async def promote_turn(
     runtime: Runtime = Depends(get_runtime), caller: Caller = require("admin"),
 ) -> VerifiedQuestionResponse:
     """Write the turn's question and the query that answered it to ``verified_questions`` in semantic.yaml."""
-    from assistant.evaluation.feedback import FeedbackError, promote
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
+    from assistant.evaluation.feedback import promote
 
     agent: Any = await runtime.assistant()
-    try:
-        entry = await run_in_threadpool(lambda: promote(
-            agent.audit, agent.settings.home, conversation_id, turn, actor=caller.actor))
-    except FeedbackError as err:
-        raise NotFound(err.message) from err
+    entry = await run_in_threadpool(lambda: promote(  # FeedbackError: 404 (its http_status)
+        agent.audit, agent.settings.home, conversation_id, turn, actor=caller.actor))
     return VerifiedQuestionResponse(**entry)
 
 

@@ -24,20 +24,21 @@ from api.models import (
     ErrorResponse,
 )
 from api.runtime import Runtime, get_runtime
-from assistant.errors import MaraError, WorkspaceError
+from foundation.errors import MaraError, WorkspaceError
+from tools.copywriting import draft_copy, load_brand
 
 router = APIRouter(prefix="/v1", tags=["copy"], dependencies=[require("copy")])
 
 
 def draft(runtime: Runtime, body: CopyRequest) -> CopyResponse:
     """Draft one brief (blocking: run it in a worker thread)."""
-    from tools.copywriting import draft_copy, load_brand
-    from tools.copywriting.service import catalog_items
-    from tools.copywriting.tool import customer_columns
+    # lazy: yaml loads slowly; only this path needs it
+    from tools.copywriting.service import catalog_items, customer_columns
 
     settings = runtime.settings
     model: Any = None
     if not body.offline and settings.resolved_mode == "llm":
+        # lazy: imported only on this path (keeps the module's own import light)
         from assistant.chat_models import make_chat_model
 
         model = make_chat_model(settings)

@@ -27,7 +27,7 @@ from api.models import (
     PassageModel,
 )
 from api.runtime import Runtime, get_runtime
-from assistant.settings import private_dir
+from foundation.settings import private_dir
 from knowledge.documents import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:

@@ -21,6 +21,7 @@ __all__ = ["SlackSettings", "mount_slack"]
 
 def mount_slack(app: FastAPI, runtime: Runtime, settings: SlackSettings) -> SlackBot:
     """Mount the Slack events endpoint on ``app`` (imports Slack Bolt on first use)."""
+    # lazy: slack_bolt loads slowly; only this path needs it
     from api.slack.app import mount_slack as mount
 
     return mount(app, runtime, settings)

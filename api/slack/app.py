@@ -57,8 +57,8 @@ from api.slack.render import (
     unescape,
 )
 from api.slack.settings import SlackSettings
-from assistant.errors import MaraError
-from assistant.events import Event
+from foundation.errors import MaraError
+from foundation.events import Event
 
 log = logging.getLogger("mara.slack")
 
@@ -591,6 +591,7 @@ class SlackBot:
         for chart in charts[:3]:
             title = str(chart.get("title") or "Chart")
             try:
+                # lazy: imported only on this path (keeps the module's own import light)
                 from tools.charts import render_png
 
                 png = render_png(chart["spec"])

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.events import Event
+from foundation.events import Event, TurnSummary
 from tools.csv_safety import safe_row
 
 Block = dict[str, Any]
@@ -185,11 +185,8 @@ def render_turn(
     draft follows as one block per variant with its checks, then the draft's buttons, whose
     values carry ``thread``.
     """
-    done = next((e.data for e in reversed(events) if e.type == "done"), {})
-    reply = str(done.get("reply") or "").strip()
-    if not reply:
-        reply = next((str(e.data.get("message")) for e in events if e.type == "error"), "")
-    reply = reply or "I have no answer to that."
+    turn = TurnSummary.from_events(events)
+    reply = turn.shown_reply() or "I have no answer to that."
     if drafts:
         blocks = markdown_blocks(reply.split("\n\n", 1)[0])
         for draft in drafts:
@@ -216,8 +213,8 @@ def render_turn(
     if cites:
         blocks.append(cites)
     charts = [e.data for e in events if e.type == "chart" and e.data.get("spec")]
-    if done.get("mode"):
-        footer = f"Mara · {done['mode']} mode"
+    if turn.mode:
+        footer = f"Mara · {turn.mode} mode"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[: MAX_BLOCKS - 1] + [notice_blocks("(Reply shortened for Slack.)")[0]]

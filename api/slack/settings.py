@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from assistant.keys import SCOPES
+
 DEFAULT_API_URL = "https://slack.com/api/"
 
 
@@ -45,8 +47,6 @@ class SlackSettings(BaseModel):
     @field_validator("scopes")
     @classmethod
     def _known_scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        from assistant.keys import SCOPES
-
         unknown = [s for s in value if s not in SCOPES]
         if unknown:
             raise ValueError(f"unknown scope(s) {', '.join(unknown)}; accepted: {', '.join(SCOPES)}")

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from api.runtime import Runtime
 from api.slack.app import SlackBot
 from api.slack.settings import SlackSettings
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 
 log = logging.getLogger("mara.slack")
 

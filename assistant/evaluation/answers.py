@@ -45,11 +45,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
-from assistant.errors import MaraError
 from assistant.evaluation.scoring import Expect, score_reply
+from foundation.errors import MaraError
+from foundation.settings import MaraSettings
+from tools.data_load import load_file
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 Mode = Literal["offline", "llm"]
 ResultOutcome = Literal["right", "wrong", "declined", "invalid"]
@@ -219,6 +221,7 @@ def _entry(item: Any, n: int, seen: set[str]) -> Entry:
 
 def truth_database(qset: QuestionSet) -> tuple[Any, list[str]]:
     """A plain in-memory DuckDB with each table read by DuckDB itself; and the files that did not load."""
+    # lazy: duckdb loads slowly; only this path needs it
     import duckdb
 
     con = duckdb.connect(":memory:")
@@ -256,6 +259,7 @@ def compute_truth(con: Any, entry: Entry) -> Truth:
     sql = str(truth.get("sql") or "").strip()
     if not sql:
         raise QuestionSetError("truth.sql is empty")
+    # lazy: duckdb loads slowly; only this path needs it
     import duckdb
 
     try:
@@ -310,7 +314,7 @@ def _first_line(err: Exception) -> str:
 
 def build_workspace(qset: QuestionSet, settings: MaraSettings) -> list[str]:
     """Load the set's tables into ``settings.home`` with Mara's loader (as ``mara data load`` does)."""
-    from tools.data_load import load_file
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.semantic_model import refresh_workspace_model
 
     problems: list[str] = []
@@ -359,8 +363,6 @@ def run_question_set(
 
     ``settings`` supplies the LLM endpoint for ``mode="llm"`` (default: the environment's).
     """
-    from assistant.settings import MaraSettings
-
     qset = load_question_set(path)
     base = settings if settings is not None else MaraSettings()
     con, problems = truth_database(qset)
@@ -384,6 +386,7 @@ def run_question_set(
 def _ask_all(
     qset: QuestionSet, truths: dict[int, Truth | str], settings: MaraSettings, progress: Progress | None
 ) -> list[QuestionResult]:
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.agent import Assistant
 
     results: list[QuestionResult] = []

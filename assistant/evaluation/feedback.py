@@ -14,13 +14,16 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage
 
 from assistant.audit import AuditLog, AuditRecord, now
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 Rating = Literal["up", "down"]
 
 
 class FeedbackError(MaraError):
     """Feedback on a turn that does not exist, or a promotion that cannot be made."""
+
+    http_status = 404  # the API answers "no such turn / no promotable answer there"
+    error_type = "not_found"
 
 
 def turn_of(history: list[Any], turn: int) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def list_feedback(audit: AuditLog, rating: str | None = None, limit: int = 10_00
 
 def promote(audit: AuditLog, home: Any, conversation_id: str, turn: int, *, actor: str) -> dict[str, Any]:
     """Make a thumbed-up turn a verified question in ``home/semantic.yaml``; returns the entry written."""
+    # lazy: yaml loads slowly; only this path needs it
     from tools.semantic_model import (
         FILE_NAME,
         SemanticModel,

@@ -33,9 +33,11 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from assistant.evaluation.answers import QuestionSetError
+from foundation.settings import MaraSettings
+from knowledge.sample import sample_brand_path
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
+    from foundation.settings import MaraSettings
 
 CAPABILITIES = (
     "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn",
@@ -139,10 +141,9 @@ def demo_workspace(customers: int = DEMO_CUSTOMERS) -> Path:
     with _DEMO_LOCK:
         if customers in _DEMO and (_DEMO[customers] / "warehouse.duckdb").exists():
             return _DEMO[customers]
+        # lazy: duckdb, numpy, sqlglot load slowly; only this path needs them
         from assistant.demo_data import TABLE_DESCRIPTIONS, build_demo_data
-        from assistant.settings import MaraSettings
         from knowledge.brand import write_demo_brand
-        from knowledge.sample import sample_brand_path
         from tools.context import open_knowledge
         from tools.semantic_model import refresh_workspace_model
 
@@ -162,8 +163,8 @@ def run_routing_set(
     settings: MaraSettings | None = None,
 ) -> RoutingReport:
     """Send every request through the offline planner's agent loop and compare the capability reached."""
+    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.agent import Assistant
-    from assistant.settings import MaraSettings
 
     name, requests = load_routing_set(path)
     workspace = home or demo_workspace()

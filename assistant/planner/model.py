@@ -30,12 +30,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from assistant.planner.compose import (
     OFFLINE_NOTE,
-    compose_copy_reply,
-    compose_describe_reply,
     compose_error_reply,
-    compose_knowledge_reply,
-    compose_offer_note,
-    compose_query_reply,
 )
 from assistant.planner.copy_requests import (
     copy_follow_up,
@@ -43,9 +38,10 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
+from assistant.planner.hooks import MODEL_TOOLS, ToolResult, model_tool_args, tool_reply
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
-from assistant.tokens import count_message_tokens, count_tokens
+from foundation.tokens import count_message_tokens, count_tokens
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
 
@@ -184,7 +180,7 @@ class OfflinePlanner(BaseChatModel):
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
         copy_args = copy_request(text) if "draft_copy" in self.tool_names else None
-        model_intent = route.intent if route.intent in _MODEL_TOOLS else None
+        model_intent = route.intent if route.intent in MODEL_TOOLS else None
         if copy_args is not None and model_intent is None:
             model_intent = self._router().model_intent(text.split(" and ")[0]) if " and " in text else None
         if model_intent is not None:
@@ -233,6 +229,7 @@ class OfflinePlanner(BaseChatModel):
     def _verified(self, text: str) -> AIMessage | None:
         """The query of a verified question close to ``text`` (see assistant/planner/verified.py)."""
         settings = getattr(self.context, "settings", None)
+        # lazy: imported only on this path (keeps the module's own import light)
         from assistant.planner.verified import load_verified, match_verified
 
         if settings is None or not load_verified(settings.home):
@@ -260,15 +257,7 @@ class OfflinePlanner(BaseChatModel):
         if orders is None:
             return AIMessage(content="I need an orders table (customer, date and amount columns) for that, "
                              "and found none in your data. Load one with `mara data load`." + OFFLINE_NOTE)
-        args: dict[str, Any] = {"orders_table": orders}
-        if tool == "cluster_customers":
-            args = {"table": orders}
-        elif tool == "predict_churn":
-            wants_purchase = re.search(r"\b(buy|purchase|order)\w*\b(?!.*\bchurn)", text, re.I) and not re.search(r"churn|stop|leave|lapse", text, re.I)
-            args.update(label="purchase" if wants_purchase else "churn", horizon_days=_horizon_days(text, 90))
-        elif tool == "customer_lifetime_value":
-            args.update(horizon_days=_horizon_days(text, 365))
-        return _call(tool, args, {"tool": tool})
+        return _call(tool, model_tool_args(tool, text, orders), {"tool": tool})
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
         profile = self.context.profile()
@@ -297,30 +286,13 @@ class OfflinePlanner(BaseChatModel):
             if result.status == "error":
                 parts.append(compose_error_reply(name, _text(result.content)))
                 continue
-            data = (result.artifact or {}).get("data", {}) if isinstance(result.artifact, dict) else {}
-            if name == "query_data":
-                parts.append(compose_query_reply(plan, data))
-            elif name == "run_sql":
-                sql_plan = plan if plan.get("subject") else {"subject": "the query result"}
-                parts.append(compose_query_reply(sql_plan, data) if data.get("rows") is not None else _text(result.content))
-            elif name == "describe_data":
-                prefix = "I couldn't map that question to a query over your data. Here is what I can see:\n\n" if plan.get("unsure") else ""
-                parts.append(prefix + compose_describe_reply(data))
-            elif name == "make_chart":
-                chart = next((a for a in (result.artifact or {}).get("artifacts", []) if a.get("kind") == "chart"), None)
-                if plan.get("after"):
-                    continue  # the query's own sentence (composed below) already states the numbers
-                parts.append(f"Here is the chart{': ' + chart['title'] if chart and chart.get('title') else ''}.")
-            elif name == "draft_copy":
-                parts.append(compose_copy_reply(data))
-            elif name in _MODEL_TOOLS:
-                parts.append(_MODEL_TOOLS[name] + "\n\n" + _text(result.content))
-            elif name == "search_knowledge" and plan.get("offer_lookup") is not None:
-                parts.append(compose_offer_note(plan["offer_lookup"], str(plan.get("purpose") or "")))
-            elif name == "search_knowledge":
-                parts.append(compose_knowledge_reply(text, data.get("passages", [])))
-            else:
-                parts.append(_text(result.content)[:1500])
+            artifact = result.artifact if isinstance(result.artifact, dict) else {}
+            part = tool_reply(ToolResult(
+                name=name, message=text, plan=plan, data=artifact.get("data", {}), content=_text(result.content),
+                artifacts=list(artifact.get("artifacts", [])),
+            ))
+            if part is not None:
+                parts.append(part)
         return "\n\n".join(parts)
 
     # --- BaseChatModel ---------------------------------------------------------------------
@@ -373,14 +345,6 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if v is not None}
 
 
-_MODEL_TOOLS = {
-    "rfm_segments": "Here are your customers in the standard RFM segments (recency, frequency, monetary value):",
-    "cluster_customers": "Here are the behavioural clusters I found in your customers:",
-    "predict_churn": "I trained a propensity model on your order history and scored every customer:",
-    "customer_lifetime_value": "I fitted BG/NBD and Gamma-Gamma models to your order history:",
-}
-
-
 def _orders_table(profile: Any) -> str | None:
     """The transactions table: it references customers and has a date and an amount (orders)."""
     declared = [t for t in profile.tables if t.customer_key and t.customer_key != t.key and t.by_role("date") and t.by_role("money")]
@@ -395,19 +359,6 @@ def _orders_table(profile: Any) -> str | None:
     ]
     candidates.sort(key=lambda t: (t.key is None, t.rows))  # a header table with its own key first
     return candidates[0].name if candidates else None
-
-
-def _horizon_days(text: str, default: int) -> int:
-    """“next quarter” → 90, “next 6 months” → 180, “next year” → 365."""
-    lowered = text.lower()
-    m = re.search(r"next\s+(\d+)\s+(day|week|month|year)s?", lowered)
-    if m:
-        return int(m.group(1)) * {"day": 1, "week": 7, "month": 30, "year": 365}[m.group(2)]
-    for phrase, days in (("next month", 30), ("next quarter", 90), ("next year", 365), ("next week", 7),
-                         ("next 12 months", 365), ("half year", 182)):
-        if phrase in lowered:
-            return days
-    return default
 
 
 _CHART_KINDS = {"pie": "pie", "donut": "donut", "bar": "bar", "column": "bar", "line": "line", "area": "area",

@@ -1,7 +1,7 @@
 """Which capability a message asks for: sentence-embedding similarity to examples, plus rules.
 
-Examples live in ``prompts/tool_examples.yaml``; adding phrasings there improves
-routing without code changes. Rules catch what similarity alone gets wrong
+A tool's examples live in its ``@mara_tool(examples=[...])`` declaration; greetings and help
+in ``prompts/tool_examples.yaml``. Adding phrasings there improves routing. Rules catch what similarity alone gets wrong
 (literal SQL, greetings, strong data or brand keywords).
 """
 
@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.embeddings import get_encoder
 from prompts import load_data
+from tools.registry import routing_examples
 
 _SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:select)\s+.+?\bfrom\b.+))")
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|cheers|ok|okay|great)\b[\s!.,]*(mara)?[\s!.]*$", re.I)
@@ -120,7 +122,7 @@ class Router:
     @cached_property
     def _examples(self) -> tuple[list[str], np.ndarray]:
 
-        raw = load_data("tool_examples")["tools"]
+        raw = {**load_data("tool_examples")["intents"], **routing_examples()}
         labels: list[str] = []
         texts: list[str] = []
         for intent, examples in raw.items():
@@ -130,8 +132,6 @@ class Router:
         return labels, self._embed_examples(texts)
 
     def _embed_examples(self, texts: list[str]) -> np.ndarray:
-        from knowledge.embeddings import get_encoder
-
         digest = hashlib.sha256("\x1f".join(texts).encode()).hexdigest()[:16]
         path = self.cache_dir / f"router-{digest}.npy" if self.cache_dir else None
         if path is not None and path.exists():
@@ -154,8 +154,6 @@ class Router:
 
     def scores(self, message: str) -> dict[str, float]:
         """Best cosine similarity per intent."""
-        from knowledge.embeddings import get_encoder
-
         labels, matrix = self._examples
         query = get_encoder().encode([message])[0]
         sims = matrix @ query

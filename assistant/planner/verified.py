@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.planner.timeframes import parse_timeframe
+from knowledge.embeddings import get_encoder
+from tools.query_spec import TimeRange
 
 if TYPE_CHECKING:
     from tools.schema_profile import SchemaProfile
@@ -52,6 +54,7 @@ class VerifiedAnswer:
 
 def load_verified(home: Path) -> list[VerifiedQuestion]:
     """The verified questions of the workspace's ``semantic.yaml`` (re-read when the file changes)."""
+    # lazy: imported only on this path (keeps the module's own import light)
     from tools.semantic_model import FILE_NAME, load_semantic_model
 
     path = home / FILE_NAME
@@ -97,8 +100,6 @@ def mask(text: str, categories: dict[str, list[str]]) -> str:
 
 
 def _embed(texts: list[str]) -> Any:
-    from knowledge.embeddings import get_encoder
-
     return get_encoder().encode(texts)
 
 
@@ -128,8 +129,6 @@ def match_verified(text: str, profile: SchemaProfile, home: Path, today: dt.date
     if chosen.query is not None:
         spec = chosen.query.model_copy(deep=True)
         if new_period is not None and (new_period != old_period or spec.time_range is None):
-            from tools.query_spec import TimeRange
-
             column = spec.time_range.column if spec.time_range is not None else None
             spec.time_range = TimeRange(column=column, start=new_period.start, end=new_period.end)
             notes.append(f"period: {new_period.label}")

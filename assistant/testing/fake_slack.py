@@ -118,6 +118,7 @@ class FakeSlack:
     def _socket_url(self) -> str:
         with self._cond:
             if self._ws_server is None:
+                # lazy: websockets loads slowly; only this path needs it
                 from websockets.sync.server import serve
 
                 self._ws_server = serve(self._socket_session, "127.0.0.1", 0)

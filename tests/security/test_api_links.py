@@ -15,8 +15,8 @@ from api.app import create_app
 from assistant.audit import AuditLog
 from assistant.links import SafeText, safe_unmask
 from assistant.pii import PIIVault
-from assistant.settings import MaraSettings
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 

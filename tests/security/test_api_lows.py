@@ -16,8 +16,8 @@ import pytest
 from api.app import create_app
 from assistant.audit import AuditLog
 from assistant.keys import KeyStore
-from assistant.settings import MaraSettings
 from assistant.testing.fake_slack import FakeSlack
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer, assert_error
 

@@ -17,8 +17,8 @@ import pytest
 from api.app import create_app
 from api.site_guard import is_loopback_host, same_origin
 from assistant.keys import KeyStore
-from assistant.settings import MaraSettings
 from assistant.testing.fake_slack import FakeSlack
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer, assert_error
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 

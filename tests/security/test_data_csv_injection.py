@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.slack.render import copy_csv
-from assistant.settings import MaraSettings, get_settings
+from foundation.settings import MaraSettings, get_settings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
 from tools.context import ToolContext

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import UnsafeQueryError
+from foundation.errors import UnsafeQueryError
 from tests.conftest import build_tiny_warehouse
 from tests.test_postgres import pg_database, requires_postgres  # noqa: F401 - fixture
 from tools.warehouse import DuckDBWarehouse, SQLAlchemyWarehouse

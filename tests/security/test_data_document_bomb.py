@@ -22,7 +22,7 @@ import pytest
 from api.app import create_app
 from api.errors import ApiError
 from api.ingest import IngestWorker
-from assistant.settings import MaraSettings
+from foundation.settings import MaraSettings
 from knowledge.documents import DocumentLimits, DocumentTooLarge, load_document
 from knowledge.store import KnowledgeBase
 from tests.test_api import LiveServer, assert_error

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.settings import MaraSettings, get_settings, permission_warnings
+from foundation.settings import MaraSettings, get_settings, permission_warnings
 from tests.conftest import build_tiny_warehouse
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
@@ -114,7 +114,7 @@ def test_loose_workspace_is_reported_with_the_fix(tmp_path: Path) -> None:
 
 
 def test_private_workspace_has_no_warning(tmp_path: Path) -> None:
-    from assistant.settings import private_dir, write_private
+    from foundation.settings import private_dir, write_private
 
     home = private_dir(tmp_path / "ok")
     write_private(home / "keys.sqlite", "")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import QueryError
-from assistant.settings import MaraSettings
+from foundation.errors import QueryError
+from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_postgres import pg_database, requires_postgres  # noqa: F401 - fixture
 from tools.context import ToolContext

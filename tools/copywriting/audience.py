@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from assistant.errors import ToolInputError
-from assistant.settings import open_private, private_dir
+from foundation.errors import ToolInputError
+from foundation.settings import open_private, private_dir
 from tools.copywriting.channels import get_channel, merge_fields_in
 from tools.copywriting.checks import field_texts
 from tools.copywriting.drafting import CopyResult, draft_copy
@@ -60,6 +60,7 @@ def render_audience(
 
     The CSV is owner-only and formula-neutralised (:mod:`tools.csv_safety`) unless ``raw_csv``.
     """
+    # lazy: sqlglot loads slowly; only this path needs it
     from tools.audiences import export_audience
 
     spec = get_channel(channel)

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from prompts import load_data
 
 MERGE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\|([^}]*))?\}\}")

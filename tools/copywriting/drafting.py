@@ -10,25 +10,21 @@ from ``prompts/copy_prices.yaml``.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.errors import ToolInputError
-from prompts import load_data
+from foundation.errors import ToolInputError
 from tools.copywriting.brand import BrandRules, sample_brand
 from tools.copywriting.channels import ChannelSpec, get_channel, merge_fields_in
 from tools.copywriting.checks import (
     ALWAYS_AVAILABLE,
     DEFAULT_MERGE_FIELDS,
-    Check,
-    Fields,
     check_variant,
     claims_check,
 )
 from tools.copywriting.fitter import fit_variant, unfixable
+from tools.copywriting.llm import llm_drafts
 from tools.copywriting.offline import (
     SUPPORTED_LANGUAGES,
     BriefParts,
@@ -236,8 +232,6 @@ def draft_copy(
         if parsed.no_discount and offer:
             warnings.append("The brief asks for no discount, so the offer given was left out.")
     else:
-        from tools.copywriting.llm import llm_drafts
-
         audience_text = segment
         if audience is not None:
             audience_text = audience.summary()
@@ -285,47 +279,3 @@ def draft_copy(
 def _carries_message(spec: ChannelSpec) -> bool:
     """True when the fields drafted carry the message body (not only subject lines or headlines)."""
     return any(f.name in ("body", "text", "primary_text", "descriptions", "preheader") for f in spec.fields)
-
-
-def parse_variants(content: str, spec: ChannelSpec) -> list[Fields]:
-    """Variants from a model reply (JSON, possibly fenced); raises ``ValueError`` when unusable."""
-    text = content.strip()
-    fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
-    if fence:
-        text = fence.group(1)
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        raise ValueError("no JSON object in the reply")
-    data = json.loads(text[start : end + 1])
-    items = data.get("variants") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ValueError('the JSON object needs a non-empty "variants" list')
-    out: list[Fields] = []
-    for item in items:
-        if not isinstance(item, dict):
-            raise ValueError("each variant must be a JSON object")
-        fields: Fields = {}
-        for f in spec.fields:
-            value = item.get(f.name)
-            if f.is_list:
-                fields[f.name] = [str(v) for v in value] if isinstance(value, list) else []
-            else:
-                fields[f.name] = str(value) if value is not None else ""
-        out.append(fields)
-    return out
-
-
-def failed(checks: Sequence[Check]) -> list[Check]:
-    return [c for c in checks if not c.passed]
-
-
-def price_of(model_name: str | None) -> tuple[float, float] | None:
-    """(prompt, completion) USD per 1k tokens for ``model_name`` from the price table."""
-    if not model_name:
-        return None
-    table: dict[str, Any] = load_data("copy_prices").get("models", {})
-    for name in sorted(table, key=len, reverse=True):
-        if model_name.startswith(name):
-            p = table[name]
-            return float(p.get("prompt", 0)), float(p.get("completion", 0))
-    return None

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
-from assistant.tokens import count_message_tokens, count_tokens
+from foundation.tokens import count_message_tokens, count_tokens
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
 from tools.copywriting.brief import BriefParts
 from tools.copywriting.channels import ChannelSpec
-from tools.copywriting.checks import Fields, check_variant
+from tools.copywriting.checks import Check, Fields, check_variant
 
 
 def _fill(template: str, values: dict[str, Any]) -> str:
@@ -30,6 +32,7 @@ def build_messages(
     what to say (topic, offer, code, deadline, condition, proof points) apart from how and to whom
     (tone, audience, length, constraints), the latter as instructions it must not quote.
     """
+    # lazy: langchain_core, pydantic load slowly; only this path needs them
     from langchain_core.messages import HumanMessage, SystemMessage
 
     prompt = load_data("copy_draft")
@@ -99,9 +102,8 @@ def llm_drafts(
     parts: BriefParts | None = None,
 ) -> tuple[list[Fields], dict[str, Any], list[str]]:
     """(drafts before fitting, usage, warnings) after up to ``repair_rounds`` repair rounds."""
+    # lazy: langchain_core, pydantic load slowly; only this path needs them
     from langchain_core.messages import AIMessage, HumanMessage
-
-    from tools.copywriting.drafting import failed, parse_variants, price_of
 
     messages = build_messages(
         spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
@@ -151,3 +153,47 @@ def llm_drafts(
         "repair_rounds": rounds,
     }
     return drafts[:variants], usage, warnings
+
+
+def parse_variants(content: str, spec: ChannelSpec) -> list[Fields]:
+    """Variants from a model reply (JSON, possibly fenced); raises ``ValueError`` when unusable."""
+    text = content.strip()
+    fence = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    if fence:
+        text = fence.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the reply")
+    data = json.loads(text[start : end + 1])
+    items = data.get("variants") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ValueError('the JSON object needs a non-empty "variants" list')
+    out: list[Fields] = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValueError("each variant must be a JSON object")
+        fields: Fields = {}
+        for f in spec.fields:
+            value = item.get(f.name)
+            if f.is_list:
+                fields[f.name] = [str(v) for v in value] if isinstance(value, list) else []
+            else:
+                fields[f.name] = str(value) if value is not None else ""
+        out.append(fields)
+    return out
+
+
+def failed(checks: Sequence[Check]) -> list[Check]:
+    return [c for c in checks if not c.passed]
+
+
+def price_of(model_name: str | None) -> tuple[float, float] | None:
+    """(prompt, completion) USD per 1k tokens for ``model_name`` from the price table."""
+    if not model_name:
+        return None
+    table: dict[str, Any] = load_data("copy_prices").get("models", {})
+    for name in sorted(table, key=len, reverse=True):
+        if model_name.startswith(name):
+            p = table[name]
+            return float(p.get("prompt", 0)), float(p.get("completion", 0))
+    return None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 from tools.copywriting.channels import MERGE_RE, is_gsm7
 from tools.copywriting.fitter import GSM_REPLACEMENTS
 

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.errors import ToolInputError
+from foundation.errors import ToolInputError
 
 Lifecycle = Literal["winback", "appreciation", "welcome", "nudge", "default"]
 FRAMING: dict[str, tuple[str, ...]] = {
@@ -133,6 +133,7 @@ def as_profile(value: AudienceProfile | dict[str, Any] | str | None) -> Audience
 
 
 def _top_categories(ds: Any, ids: set[Any] | None, limit: int = 3) -> list[str]:
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.model_data import q
 
     tables = ds.columns_by_table()
@@ -164,6 +165,7 @@ def profile_for_ids(
     orders_table: str = "orders",
 ) -> AudienceProfile:
     """The profile of customers ``ids`` (all customers when ``None``) from orders and products."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.model_data import open_source
     from tools.segments import rfm_segments
 
@@ -205,6 +207,7 @@ def profile_for_ids(
 
 def segment_profile(source: Any, segment: str, orders_table: str = "orders") -> AudienceProfile:
     """The profile of an RFM segment ("At Risk", "Champions"...)."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.segments import SEGMENTS, rfm_segments
 
     match = next((s for s in SEGMENTS if s.lower() == segment.strip().lower()), None)
@@ -219,6 +222,7 @@ def segment_profile(source: Any, segment: str, orders_table: str = "orders") -> 
 
 def audience_profile(source: Any, home: Path, audience: str, orders_table: str = "orders") -> AudienceProfile:
     """The profile of a saved audience (:mod:`tools.audiences`)."""
+    # lazy: pandas, numpy, sqlglot load slowly; only this path needs them
     from tools.audiences import load_audience
 
     saved, ids = load_audience(home, audience)

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from assistant.errors import MaraError
+from foundation.errors import MaraError
 
 PURPOSES = ("announce", "sale", "win-back", "welcome", "back-in-stock", "abandoned-cart",
             "thank-you", "event", "referral", "education")
@@ -617,6 +617,7 @@ def context_from_workspace(home: Path, rubric_set: RubricSet, channel_fields: Ma
     """The rubric's context for a workspace: facts from its catalog (product names, categories,
     subcategories) and ``brand.yaml`` (products, claims), the set's brand facts and category
     words, and the brand's fixed texts (disclaimers, offer terms, sender prefixes)."""
+    # lazy: duckdb, pydantic, pydantic_settings load slowly; only this path needs them
     import duckdb
 
     from knowledge.brand import load_profile, profile_path

@@ -17,12 +17,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from foundation.errors import MaraError, ToolInputError
+from tools.context import ToolContext
+from tools.copywriting.brand import load_brand
+from tools.copywriting.channels import get_channel
+from tools.copywriting.checks import DEFAULT_MERGE_FIELDS, check_variant
 from tools.copywriting.drafting import MAX_VARIANTS, draft_copy
-from tools.copywriting.profile import AudienceProfile
+from tools.copywriting.profile import AudienceProfile, audience_profile, segment_profile
 
 if TYPE_CHECKING:
-    from assistant.settings import MaraSettings
-    from tools.context import ToolContext
+    from foundation.settings import MaraSettings
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +91,34 @@ class RenderRequest(BaseModel):
     )
 
 
-def chat_model_for(settings: MaraSettings, offline: bool = False) -> Any:
-    """The configured chat model in LLM mode, else ``None`` (offline generator)."""
-    if offline or settings.resolved_mode != "llm":
+def chat_model_for(ctx: ToolContext, offline: bool = False) -> Any:
+    """The context's chat model in LLM mode, else ``None`` (offline generator)."""
+    if offline or ctx.settings.resolved_mode != "llm" or ctx.chat_model_factory is None:
         return None
-    from assistant.chat_models import make_chat_model
+    return ctx.chat_model_factory(ctx.settings)
 
-    return make_chat_model(settings)
+
+def brand_passages(ctx: ToolContext, query: str, k: int = 3) -> list[dict[str, Any]]:
+    """Brand passages for ``query`` from the knowledge base; ``[]`` when there is none."""
+    settings = ctx.settings
+    if not settings.chroma_host and not settings.chroma_path.exists():
+        return []
+    try:
+        passages = ctx.knowledge.search(query, k=k)
+    except Exception as exc:  # an empty or unreachable knowledge base must not stop drafting
+        log.info("copy: knowledge search skipped: %s", exc)
+        return []
+    return [{"source": p.source, "title": p.title, "heading": p.heading, "text": p.text,
+             "score": p.score} for p in passages]
+
+
+def customer_columns(ctx: ToolContext) -> list[str]:
+    """Columns of the customers table (usable as merge fields), or common defaults."""
+    try:
+        table = ctx.profile().table("customers")
+    except Exception:
+        return list(DEFAULT_MERGE_FIELDS)
+    return [c.name for c in table.columns] if table is not None else list(DEFAULT_MERGE_FIELDS)
 
 
 def resolve_profile(
@@ -104,9 +129,8 @@ def resolve_profile(
     if profile is not None:
         return profile
     if audience:
-        from assistant.errors import MaraError
+        # lazy: loads pandas; drafting without an audience never needs it
         from tools.audiences import load_audience
-        from tools.copywriting.profile import audience_profile
 
         saved, ids = load_audience(ctx.settings.home, audience)  # a clear error when unknown
         try:
@@ -115,13 +139,12 @@ def resolve_profile(
             warnings.append(f"Audience profile limited to its size ({exc.message})")
             return AudienceProfile(name=saved.name, kind=saved.kind, size=len(ids))
     if segment:
+        # lazy: loads pandas; drafting without a segment never needs it
         from tools.segments import SEGMENTS
 
         if any(s.lower() == segment.strip().lower() for s in SEGMENTS) and (
             ctx.settings.warehouse_url or ctx.settings.duckdb_path.exists()
         ):
-            from tools.copywriting.profile import segment_profile
-
             try:
                 return segment_profile(ctx.warehouse, segment)
             except Exception as exc:  # no orders table etc.: frame by the name only
@@ -134,20 +157,18 @@ def run_copy(request: CopyRequest, settings: MaraSettings, *, model: Any = None,
              ctx: ToolContext | None = None) -> CopyResponse:
     """Draft copy for ``request`` in the workspace of ``settings``.
 
-    ``model`` overrides the configured chat model (tests); raises
-    :class:`~assistant.errors.ToolInputError` (bad channel, empty brief, unknown merge field,
+    ``model`` overrides the chat model; without it, ``ctx.chat_model_factory`` builds the
+    configured one in LLM mode (the CLI and the agent pass a context that has it), and with
+    no factory the drafts are offline. Raises
+    :class:`~foundation.errors.ToolInputError` (bad channel, empty brief, unknown merge field,
     unknown segment...), :class:`~tools.audiences.AudienceNotFoundError` and
     :class:`~knowledge.brand.BrandProfileError` (invalid ``brand.yaml``) with clear messages.
     """
-    from tools.context import ToolContext
-    from tools.copywriting.brand import load_brand
-    from tools.copywriting.tool import brand_passages, customer_columns
-
     ctx = ctx or ToolContext(settings)
     warnings: list[str] = []
     brand = load_brand(settings.home)
     if model is None:
-        model = chat_model_for(settings, request.offline)
+        model = chat_model_for(ctx, request.offline)
     profile = resolve_profile(ctx, audience=request.audience, segment=request.segment,
                               profile=request.profile, warnings=warnings)
     merge_fields = request.merge_fields
@@ -193,22 +214,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "audience"
 
 
-def render_copy(request: RenderRequest, settings: MaraSettings, *, model: Any = None) -> dict[str, Any]:
+def render_copy(request: RenderRequest, settings: MaraSettings, *, model: Any = None,
+                ctx: ToolContext | None = None) -> dict[str, Any]:
     """Draft (or take ``template``), then render it for every opted-in member of the audience.
 
     Returns ``{"audience", "channel", "path", "rows", "excluded_no_opt_in", "preview", "template",
     "checks", "usage"}``; the CSV has the customer id and one column per channel field.
     """
-    from assistant.errors import ToolInputError
-    from tools.context import ToolContext
-    from tools.copywriting.audience import render_audience
-    from tools.copywriting.brand import load_brand
-    from tools.copywriting.channels import get_channel
-    from tools.copywriting.checks import check_variant
-    from tools.copywriting.tool import customer_columns
-
     spec = get_channel(request.channel)
-    ctx = ToolContext(settings)
+    ctx = ctx or ToolContext(settings)
     usage: dict[str, Any] = {}
     if request.template is not None:
         names = {f.name for f in spec.fields}
@@ -233,6 +247,9 @@ def render_copy(request: RenderRequest, settings: MaraSettings, *, model: Any = 
         raise ToolInputError("Give a brief to draft from or a template to render.",
                              hint='e.g. --brief "Autumn sale until 30 November" or --template "Hi {{first_name|there}}..."')
     out = Path(request.out) if request.out else settings.home / "exports" / f"{_slug(request.audience)}-{spec.name}.csv"
+    # lazy: loads pandas (only rendering needs it)
+    from tools.copywriting.audience import render_audience
+
     rendered = render_audience(ctx.warehouse, settings.home, request.audience, spec.name, fields, out,
                                fallbacks=request.fallbacks, preview_rows=request.preview,
                                raw_csv=request.raw_csv)

@@ -4,37 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
 from tools.context import ToolContext
-from tools.copywriting.checks import DEFAULT_MERGE_FIELDS
 from tools.copywriting.drafting import CopyResult
+from tools.copywriting.service import CopyRequest, run_copy
+from tools.declare import bound_tools, mara_tool
 from tools.results import ToolOutput
 
 log = logging.getLogger(__name__)
-
-
-def brand_passages(ctx: ToolContext, query: str, k: int = 3) -> list[dict[str, Any]]:
-    """Brand passages for ``query`` from the knowledge base; ``[]`` when there is none."""
-    settings = ctx.settings
-    if not settings.chroma_host and not settings.chroma_path.exists():
-        return []
-    try:
-        passages = ctx.knowledge.search(query, k=k)
-    except Exception as exc:  # an empty or unreachable knowledge base must not stop drafting
-        log.info("copy: knowledge search skipped: %s", exc)
-        return []
-    return [{"source": p.source, "title": p.title, "heading": p.heading, "text": p.text,
-             "score": p.score} for p in passages]
-
-
-def customer_columns(ctx: ToolContext) -> list[str]:
-    """Columns of the customers table (usable as merge fields), or common defaults."""
-    try:
-        table = ctx.profile().table("customers")
-    except Exception:
-        return list(DEFAULT_MERGE_FIELDS)
-    return [c.name for c in table.columns] if table is not None else list(DEFAULT_MERGE_FIELDS)
 
 
 def summarize(result: CopyResult, channel: str) -> str:
@@ -52,43 +30,53 @@ def summarize(result: CopyResult, channel: str) -> str:
     return "\n".join(lines)
 
 
+@mara_tool(
+    scope="copy",
+    examples=[
+        "draft an SMS for our autumn sale",
+        "write three email subject lines for the jacket launch",
+        "create a push notification about free shipping",
+        "write a win-back email for lapsed customers",
+        "give me google ads headlines for our tents",
+        "compose an instagram post about the new backpack",
+    ],
+)
+def draft_copy(
+    ctx: ToolContext,
+    channel: str,
+    brief: str,
+    variants: int = 3,
+    segment: str | None = None,
+    offer: str | None = None,
+    tone: str | None = None,
+    language: str = "en",
+    audience: str | None = None,
+    length: Literal["standard", "short"] = "standard",
+    skip: int = 0,
+    fields: list[str] | None = None,
+) -> ToolOutput:
+    """Draft marketing copy variants for a channel, checked against its limits and brand rules.
+
+    channel: email | sms | push | google_rsa | meta_ad | social. brief: what the message is
+    about (offer, dates, products). segment: the audience segment (e.g. "At Risk",
+    "Champions") whose profile (size, top categories, order value, recency) shapes the
+    framing; audience: a saved audience name instead. variants: 1-10 distinct angles.
+    language: en, de, fr, es offline. length: "short" for concise drafts ("make them
+    shorter"); skip: how many variants were already shown, for new angles ("more variants"). fields: only
+    these fields, e.g. ["subject"] for "5 subject lines" or ["headline"]. Returns each variant's fields with its checks
+    (limits, banned words, claims, disclaimers, merge fields).
+    """
+    response = run_copy(CopyRequest(
+        channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
+        language=language, audience=audience, length=length, skip=skip, fields=fields,
+    ), ctx.settings, ctx=ctx)
+    result = CopyResult(variants=response.variants, usage=dict(response.usage),
+                        warnings=list(response.usage.get("warnings", [])))
+    return ToolOutput(
+        text=summarize(result, channel), citations=response.citations, data=response.contract()
+    )
+
+
 def copy_tools(ctx: ToolContext) -> list[Callable[..., ToolOutput]]:
     """The copy tools bound to ``ctx`` (wrapped for LangChain by :mod:`tools.registry`)."""
-
-    def draft_copy(
-        channel: str,
-        brief: str,
-        variants: int = 3,
-        segment: str | None = None,
-        offer: str | None = None,
-        tone: str | None = None,
-        language: str = "en",
-        audience: str | None = None,
-        length: Literal["standard", "short"] = "standard",
-        skip: int = 0,
-        fields: list[str] | None = None,
-    ) -> ToolOutput:
-        """Draft marketing copy variants for a channel, checked against its limits and brand rules.
-
-        channel: email | sms | push | google_rsa | meta_ad | social. brief: what the message is
-        about (offer, dates, products). segment: the audience segment (e.g. "At Risk",
-        "Champions") whose profile (size, top categories, order value, recency) shapes the
-        framing; audience: a saved audience name instead. variants: 1-10 distinct angles.
-        language: en, de, fr, es offline. length: "short" for concise drafts ("make them
-        shorter"); skip: how many variants were already shown, for new angles ("more variants"). fields: only
-        these fields, e.g. ["subject"] for "5 subject lines" or ["headline"]. Returns each variant's fields with its checks
-        (limits, banned words, claims, disclaimers, merge fields).
-        """
-        from tools.copywriting.service import CopyRequest, run_copy
-
-        response = run_copy(CopyRequest(
-            channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
-            language=language, audience=audience, length=length, skip=skip, fields=fields,
-        ), ctx.settings, ctx=ctx)
-        result = CopyResult(variants=response.variants, usage=dict(response.usage),
-                            warnings=list(response.usage.get("warnings", [])))
-        return ToolOutput(
-            text=summarize(result, channel), citations=response.citations, data=response.contract()
-        )
-
-    return [draft_copy]
+    return bound_tools(ctx, __name__)

@@ -14,8 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from foundation.errors import SettingsError
 
 ChatMode = Literal["offline", "llm"]
 
@@ -35,16 +37,22 @@ class MaraSettings(BaseSettings):
 
     # --- chat model -------------------------------------------------------------
     llm_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("MARA_LLM_API_KEY", "OPENAI_API_KEY")
+        default=None, validation_alias=AliasChoices("MARA_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key of the OpenAI-compatible endpoint; setting it turns LLM mode on.",
     )
     llm_base_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("MARA_LLM_BASE_URL", "OPENAI_BASE_URL")
+        default=None, validation_alias=AliasChoices("MARA_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        description="Base URL (…/v1) of any OpenAI-compatible endpoint; setting it turns LLM mode on.",
     )
-    llm_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("MARA_LLM_MODEL"))
-    llm_timeout_s: float = Field(default=60.0, validation_alias=AliasChoices("MARA_LLM_TIMEOUT_S"))
-    llm_max_retries: int = Field(default=2, validation_alias=AliasChoices("MARA_LLM_MAX_RETRIES"))
+    llm_model: str = Field(default="gpt-4o-mini", validation_alias=AliasChoices("MARA_LLM_MODEL"),
+                           description="Chat model name at the endpoint.")
+    llm_timeout_s: float = Field(default=60.0, validation_alias=AliasChoices("MARA_LLM_TIMEOUT_S"),
+                                 description="Seconds one model request may take.")
+    llm_max_retries: int = Field(default=2, validation_alias=AliasChoices("MARA_LLM_MAX_RETRIES"),
+                                 description="Retries of a failed model request (429, 5xx, timeouts).")
     llm_temperature: float = Field(
-        default=0.2, validation_alias=AliasChoices("MARA_LLM_TEMPERATURE")
+        default=0.2, validation_alias=AliasChoices("MARA_LLM_TEMPERATURE"),
+        description="Sampling temperature of the chat model.",
     )
     mode: ChatMode | None = Field(
         default=None,
@@ -121,8 +129,8 @@ class MaraSettings(BaseSettings):
     )
 
     # --- knowledge ------------------------------------------------------------------
-    chroma_host: str | None = None
-    chroma_port: int = 8000
+    chroma_host: str | None = Field(default=None, description="A Chroma server to use instead of the embedded store.")
+    chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
     embedding_model: str | None = Field(
         default=None, description="sentence-transformers model name or path; default is bundled."
     )
@@ -140,10 +148,10 @@ class MaraSettings(BaseSettings):
     )
 
     # --- server ---------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "WARNING"
-    log_format: Literal["text", "json"] = "text"
+    host: str = Field(default="127.0.0.1", description="Address `mara serve` listens on.")
+    port: int = Field(default=8000, description="Port `mara serve` listens on.")
+    log_level: str = Field(default="WARNING", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["text", "json"] = Field(default="text", description="'json': one JSON object per log line.")
 
     # --- API access (api/auth.py) -------------------------------------------------------
     api_auth: Literal["auto", "required"] = Field(
@@ -330,12 +338,8 @@ def permission_warnings(home: Path | str) -> list[str]:
 def get_settings() -> MaraSettings:
     """The process-wide settings (tests construct ``MaraSettings`` directly instead).
 
-    Raises :class:`~assistant.errors.SettingsError` naming the variable and what it accepts.
+    Raises :class:`~foundation.errors.SettingsError` naming the variable and what it accepts.
     """
-    from pydantic import ValidationError
-
-    from assistant.errors import SettingsError
-
     try:
         return MaraSettings()
     except ValidationError as err:

