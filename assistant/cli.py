@@ -23,6 +23,7 @@ from assistant.cli_copy import copy_app
 from assistant.cli_eval import eval_app
 from assistant.cli_keys import keys_app
 from assistant.cli_models import audience_app, clv_app, model_app, segment_app
+from assistant.cli_recommend import recommend_app
 from assistant.cli_text import plain
 from assistant.cli_usage import usage_command
 from foundation.errors import MaraError, WorkspaceError
@@ -57,6 +58,7 @@ def _mount_model_commands() -> None:
     app.add_typer(copy_app, name="copy")
     app.add_typer(brand_app, name="brand")
     app.add_typer(keys_app, name="keys")
+    app.add_typer(recommend_app, name="recommend")
     app.command("usage")(usage_command)
     app.add_typer(eval_app, name="eval")
 

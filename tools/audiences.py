@@ -25,11 +25,13 @@ from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
 from tools.propensity import models_path
 from tools.propensity_scoring import score
+from tools.recommendations import get_recommender, latest_recommender, likely_buyers, top_picks
 from tools.segments import SEGMENTS, cluster_customers, rfm_segments
 from tools.warehouse import Warehouse
 
-Kind = Literal["rfm_segment", "cluster", "model", "query"]
-KINDS = ("rfm_segment", "cluster", "model", "query")
+Kind = Literal["rfm_segment", "cluster", "model", "query", "likely_buyers"]
+KINDS = ("rfm_segment", "cluster", "model", "query", "likely_buyers")
+RECOMMENDED_PRODUCT = "recommended_product"  # a merge/export column computed by the recommender
 
 
 class AudienceNotFoundError(NotFoundError):
@@ -106,6 +108,9 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
             )
         result = source.query(params["sql"], row_cap=10_000_000)
         return list(dict.fromkeys(row[0] for row in result.rows if row[0] is not None))
+    if kind == "likely_buyers":  # the customers most likely to buy a product (tools.recommendations)
+        model = get_recommender(source, home, params["interactions"])
+        return [r["customer"] for r in likely_buyers(model, params["item"], int(params.get("top") or 100))["rows"]]
     raise ToolInputError(f"Unknown audience kind {kind!r}.", hint=f"Kinds: {', '.join(KINDS)}.")
 
 
@@ -206,6 +211,8 @@ def export_audience(
             raise ToolInputError(f"{customers_table} has no customer_id or id column.")
         wanted = columns or [key]
         for col in wanted:
+            if col == RECOMMENDED_PRODUCT and col not in table:
+                continue  # each member's top pick, added below
             if col not in table:
                 raise unknown_name(f"column in {customers_table}", col, list(table))
         flag = None
@@ -217,7 +224,8 @@ def export_audience(
                     f"No opt-in column {flag} in {customers_table}.",
                     hint=f"Channels with opt-in flags: {', '.join(o[:-7] for o in opt) or 'none'}.",
                 )
-        select = list(dict.fromkeys([key, *wanted, *([flag] if flag else [])]))
+        picked = [c for c in wanted if c in table]
+        select = list(dict.fromkeys([key, *picked, *([flag] if flag else [])]))
         frame = ds.df(f"SELECT {', '.join(q(c) for c in select)} FROM {q(customers_table)}")
     frame = frame[frame[key].isin(ids)]
     excluded = 0
@@ -238,6 +246,8 @@ def export_audience(
     path = Path(path)
     if not path.parent.is_dir():
         raise ToolInputError(f"Cannot write {path}: folder {path.parent} does not exist.")
+    if RECOMMENDED_PRODUCT in wanted and RECOMMENDED_PRODUCT not in frame.columns:
+        frame = frame.assign(**{RECOMMENDED_PRODUCT: recommended_products(source, home, frame[key].tolist())})
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open_private(tmp, "w", newline="", encoding="utf-8") as handle:
@@ -253,3 +263,16 @@ def export_audience(
         "excluded_no_opt_in": excluded,
         "missing_from_customers": len(ids) - int(len(frame)) - excluded,
     }
+
+
+def recommended_products(source: Any, home: Path, ids: list[Any]) -> list[str | None]:
+    """Each customer's top pick from the newest saved recommender (None: no model, or no pick).
+
+    Without a saved recommender there is no top pick, and merge fields fall back
+    (``{{recommended_product|our bestsellers}}``); train one with ``mara recommend``.
+    """
+    model = latest_recommender(home)
+    if model is None:
+        return [None] * len(ids)
+    picks = top_picks(model, ids, home=home)
+    return [picks.get(i) for i in ids]

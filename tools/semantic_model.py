@@ -162,6 +162,18 @@ class VerifiedQuestion(BaseModel):
         return self
 
 
+class RecommendationSettings(BaseModel):
+    """How product recommendations treat repeat purchases."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repurchase_categories: list[str] = Field(
+        default_factory=list,
+        description="Product categories bought again and again (consumables): recommendations may include "
+        "what a customer already has.",
+    )
+
+
 class SemanticModel(BaseModel):
     """The whole ``semantic.yaml``."""
 
@@ -172,6 +184,7 @@ class SemanticModel(BaseModel):
     relationships: list[str] = Field(default_factory=list)
     metrics: dict[str, MetricModel] = Field(default_factory=dict)
     verified_questions: list[VerifiedQuestion] | None = None
+    recommendations: RecommendationSettings | None = None
 
 
 # --- reading and writing ---------------------------------------------------------------------

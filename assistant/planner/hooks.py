@@ -49,6 +49,7 @@ MODEL_TOOLS = {
     "cluster_customers": "Here are the behavioural clusters I found in your customers:",
     "predict_churn": "I trained a propensity model on your order history and scored every customer:",
     "customer_lifetime_value": "I fitted BG/NBD and Gamma-Gamma models to your order history:",
+    "recommend_products": "Here is what the purchase history recommends:",
 }
 
 
@@ -150,6 +151,41 @@ def _churn_args(message: str, orders_table: str) -> dict[str, Any]:
 @args_hook("customer_lifetime_value")
 def _clv_args(message: str, orders_table: str) -> dict[str, Any]:
     return {"orders_table": orders_table, "horizon_days": horizon_days(message, 365)}
+
+
+_RFM_SEGMENT = re.compile(r"\b(champions|loyal|potential loyalists?|new customers|promising|need attention|"
+                          r"about to sleep|at[- ]risk|can'?t lose them|hibernating|lost)\b", re.I)
+_SEGMENT_NAMES = {"champions": "Champions", "loyal": "Loyal", "potential loyalist": "Potential Loyalist",
+                  "potential loyalists": "Potential Loyalist", "new customers": "New", "promising": "Promising",
+                  "need attention": "Need Attention", "about to sleep": "About to Sleep", "at risk": "At Risk",
+                  "at-risk": "At Risk", "can't lose them": "Can't Lose Them", "cant lose them": "Can't Lose Them",
+                  "hibernating": "Hibernating", "lost": "Lost"}
+_PRODUCT_PHRASES = (
+    re.compile(r"\b(?:likely to|who (?:will|would|might)) (?:buy|purchase|order) (?:an? |the )?(.+?)[?.!]*$", re.I),
+    re.compile(r"\b(?:bought|buy|buying|purchased) (?:an? |the )?(.+?) (?:also|next|too|as well)\b", re.I),
+    re.compile(r"\b(?:people|customers|those) who (?:bought|buy|purchased) (?:an? |the )?(.+?)(?: also| buy| next|[?.!]|$)", re.I),
+    re.compile(r"\b(?:with|goes with|go with|for people who bought) (?:an? |the )?(.+?)[?.!]*$", re.I),
+    re.compile(r"\b(\w+) (?:buyers|owners) (?:buy|purchase|also)", re.I),
+)
+
+
+@args_hook("recommend_products")
+def _recommend_args(message: str, orders_table: str) -> dict[str, Any]:
+    """Who or what the recommendation is about: a customer id, a product, an RFM segment."""
+    args: dict[str, Any] = {"ask": "next"}
+    customer = re.search(r"\bcustomer\s*(?:id\s*)?#?\s*(\w*\d\w*)", message, re.I)
+    product = next((m.group(1).strip() for p in _PRODUCT_PHRASES if (m := p.search(message))), None)
+    segment = _RFM_SEGMENT.search(message)
+    if re.search(r"likely to (buy|purchase|order)|who (will|would|might) (buy|purchase)", message, re.I) and product:
+        args.update(ask="likely_buyers", product=product)
+    elif product and not customer:
+        args.update(ask="also_bought", product=product)
+    elif segment and not customer:
+        args.update(ask="feature", segment=_SEGMENT_NAMES.get(segment.group(1).lower().replace("-", " "),
+                                                                  segment.group(1).title()))
+    elif customer:
+        args["customer"] = customer.group(1)
+    return args
 
 
 def horizon_days(text: str, default: int) -> int:

@@ -92,6 +92,9 @@ _MODEL_WORDS = {
                                 r"(will|going to) (buy|purchase|order|churn|stop|leave|lapse))\b", re.I),
     "customer_lifetime_value": re.compile(r"\b(lifetime value|clv|ltv|p\(alive\)|probability (of being )?alive|"
                                           r"still alive|future (revenue|value))\b", re.I),
+    "recommend_products": re.compile(r"\b(recommend\w*|next best|also (bought|buy|purchased?)|cross-?sell\w*|"
+                                     r"buy next|buyers buy|products? to feature|"
+                                     r"likely to (buy|purchase|order) (an?|the|our) \w)", re.I),
 }
 _COPY = re.compile(
     r"\b(draft|write|create|compose|come up with|generate|suggest)\b.*\b(sms|text messages?|texts?|e-?mails?|push|"

@@ -20,6 +20,9 @@ from tools.copywriting.channels import MERGE_RE, is_gsm7
 from tools.copywriting.fitter import GSM_REPLACEMENTS
 
 ID_COLUMNS = ("customer_id", "id")
+#: Fallbacks for merge fields a template leaves without one. ``{{recommended_product}}`` is each
+#: customer's top pick from the saved recommender (``mara recommend``), added by audience exports.
+DEFAULT_FALLBACKS = {"recommended_product": "our bestsellers"}
 _GSM_TABLE = str.maketrans(GSM_REPLACEMENTS)
 _SPACE_PUNCT = re.compile(r"[ \t]+([,.!?:;])")
 _COMMA_PUNCT = re.compile(r",([.!?:;])")
@@ -61,7 +64,7 @@ def render_for_customers(
     Raises :class:`ToolInputError` when a merge field is neither a column nor has a fallback.
     """
     frame = _frame(rows)
-    fallbacks = dict(fallbacks or {})
+    fallbacks = {**DEFAULT_FALLBACKS, **dict(fallbacks or {})}
     out = pd.DataFrame(index=frame.index)
     id_col = next((c for c in ID_COLUMNS if c in frame.columns), None)
     if id_col:

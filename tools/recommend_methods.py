@@ -1,0 +1,367 @@
+"""Recommendation methods over a sparse customer × item matrix (implicit feedback).
+
+Every method learns from ``X`` (CSR, customers × items, float32 weights) and scores a batch
+of customers' rows densely (``score``); ``similarity(i)`` gives item ``i``'s neighbours, used
+for "customers who bought X also bought" and for the reason shown with a recommendation.
+
+- ``popularity``: how many customers bought each item (the baseline every method must beat);
+- ``itemknn``: cosine similarity of item columns, top-k neighbours kept (sparse; scales to
+  50k items because the co-occurrence is built one block of columns at a time);
+- ``ease``: Steck's EASE (closed-form item–item regression; a dense n_items² inverse, so only
+  for catalogues up to :data:`EASE_MAX_ITEMS`);
+- ``als`` / ``bpr``: matrix factorisation from the maintained ``implicit`` library;
+- ``content``: item attributes (category, price band, name embeddings) — covers items nobody
+  has bought yet (cold start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from foundation.errors import ToolInputError
+
+EASE_MAX_ITEMS = 6_000  # 6k² float64 = 288 MB; the inverse is O(n³)
+TEXT_EMBED_MAX_ITEMS = 5_000  # names embedded with the bundled MiniLM up to this many items
+METHODS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
+
+
+def _rows_dense(m: Any) -> np.ndarray:
+    return np.asarray(m.toarray() if sp.issparse(m) else m, dtype=np.float32)
+
+
+@dataclass
+class Popularity:
+    """Items ranked by the number of customers who bought them."""
+
+    name: str = "popularity"
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+
+    def fit(self, x: sp.csr_matrix) -> Popularity:
+        self.counts = np.asarray((x > 0).sum(axis=0), dtype=np.float32).ravel()
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        return np.tile(self.counts / max(float(self.counts.max(initial=0)), 1.0), (xb.shape[0], 1))
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        return None
+
+
+@dataclass
+class ItemKNN:
+    """Cosine similarity between item columns, ``k`` nearest neighbours per item."""
+
+    k: int = 200
+    name: str = "itemknn"
+    sim: sp.csr_matrix | None = None
+
+    def fit(self, x: sp.csr_matrix) -> ItemKNN:
+        xb = x.tocsc().astype(np.float32)
+        norms = np.sqrt(np.asarray(xb.multiply(xb).sum(axis=0)).ravel()) + 1e-6
+        xn = (xb @ sp.diags(1.0 / norms)).tocsc().astype(np.float32)
+        n = x.shape[1]
+        block = max(1, min(n, 20_000_000 // max(n, 1)))
+        rows, cols, vals = [], [], []
+        xt = xn.T.tocsr()
+        for start in range(0, n, block):
+            stop = min(n, start + block)
+            c = _rows_dense(xt @ xn[:, start:stop])  # n × block co-occurrence cosines
+            c[np.arange(start, stop), np.arange(stop - start)] = 0.0
+            k = min(self.k, n - 1)
+            if k < n - 1:
+                top = np.argpartition(-c, k, axis=0)[:k]
+            else:
+                top = np.broadcast_to(np.arange(n)[:, None], c.shape)
+            v = np.take_along_axis(c, top, axis=0)
+            keep = v > 0
+            rows.append(top[keep])
+            cols.append(np.broadcast_to(np.arange(start, stop), top.shape)[keep])
+            vals.append(v[keep])
+        self.sim = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(n, n), dtype=np.float32)
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        assert self.sim is not None
+        return _rows_dense(xb @ self.sim)
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        assert self.sim is not None
+        return _rows_dense(self.sim[item]).ravel()
+
+
+@dataclass
+class EASE:
+    """Embarrassingly shallow autoencoder: B = I - P·diag(1/diag(P)), P = (XᵀX + λI)⁻¹."""
+
+    lam: float = 200.0
+    name: str = "ease"
+    b: np.ndarray | None = None
+
+    def fit(self, x: sp.csr_matrix) -> EASE:
+        n = x.shape[1]
+        if n > EASE_MAX_ITEMS:
+            raise ToolInputError(
+                f"EASE needs a dense {n:,}² item matrix; it is used up to {EASE_MAX_ITEMS:,} items.",
+                hint="Use --method itemknn or als for large catalogues.",
+            )
+        g = _rows_dense(x.T @ x).astype(np.float64)
+        g[np.diag_indices(n)] += self.lam
+        p = np.linalg.inv(g)
+        b = p / (-np.diag(p))
+        b[np.diag_indices(n)] = 0.0
+        self.b = b.astype(np.float32)
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        assert self.b is not None
+        return np.asarray(xb @ self.b, dtype=np.float32)
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        assert self.b is not None
+        return self.b[item]
+
+
+@dataclass
+class Factors:
+    """Matrix factorisation from ``implicit`` (ALS, or BPR), on CPU."""
+
+    kind: str = "als"
+    factors: int = 64
+    iterations: int = 15
+    alpha: float = 10.0
+    regularization: float = 0.05
+    seed: int = 7
+    name: str = "als"
+    user: np.ndarray | None = None
+    item: np.ndarray | None = None
+
+    def fit(self, x: sp.csr_matrix) -> Factors:
+        # lazy: implicit loads slowly (and threadpoolctl); only this path needs it
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        self.name = self.kind
+        model: Any
+        if self.kind == "als":
+            model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
+                                            alpha=self.alpha, iterations=self.iterations,
+                                            random_state=self.seed, calculate_training_loss=False)
+        else:
+            model = BayesianPersonalizedRanking(factors=self.factors, learning_rate=0.05,
+                                                regularization=0.01, iterations=max(self.iterations, 60),
+                                                random_state=self.seed)
+        # lazy: threadpoolctl is only needed here
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it
+            model.fit(sp.csr_matrix(x, dtype=np.float32), show_progress=False)
+        self.user = np.asarray(model.user_factors, dtype=np.float32)
+        self.item = np.asarray(model.item_factors, dtype=np.float32)
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        assert self.user is not None and self.item is not None
+        return self.user[rows] @ self.item.T
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        assert self.item is not None
+        v = self.item
+        norms = np.linalg.norm(v, axis=1) + 1e-6
+        sims = (v @ v[item]) / (norms * norms[item])
+        sims[item] = 0.0
+        return sims.astype(np.float32)
+
+
+@dataclass
+class Content:
+    """Cosine between a customer's profile (mean of bought items' attribute vectors) and items."""
+
+    vectors: np.ndarray | None = None  # n_items × d, rows L2-normalised (zero when unknown)
+    name: str = "content"
+
+    def fit(self, x: sp.csr_matrix) -> Content:
+        if self.vectors is None or not np.any(self.vectors):
+            raise ToolInputError(
+                "The content method needs item attributes (a catalogue with category, price or names).",
+                hint="Name a catalogue table with the item column, or pick another method.",
+            )
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        assert self.vectors is not None
+        profile = np.asarray(xb @ self.vectors, dtype=np.float32)
+        profile /= np.linalg.norm(profile, axis=1, keepdims=True) + 1e-6
+        return profile @ self.vectors.T
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        assert self.vectors is not None
+        sims = self.vectors @ self.vectors[item]
+        sims[item] = 0.0
+        return sims.astype(np.float32)
+
+
+@dataclass
+class Blend:
+    """A weighted sum of methods' scores, each scaled by its largest absolute value per customer."""
+
+    parts: list[Any] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    name: str = "blend"
+
+    def fit(self, x: sp.csr_matrix) -> Blend:
+        for part in self.parts:
+            part.fit(x)
+        return self
+
+    def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        total: np.ndarray | None = None
+        for part, weight in zip(self.parts, self.weights, strict=True):
+            s = scaled(part.score(xb, rows)) * np.float32(weight)
+            total = s if total is None else total + s
+        assert total is not None
+        return total
+
+    def similarity(self, item: int) -> np.ndarray | None:
+        return next((s for p in self.parts if (s := p.similarity(item)) is not None), None)
+
+    def label(self) -> str:
+        return " + ".join(f"{w:g}×{p.name}" for p, w in zip(self.parts, self.weights, strict=True))
+
+
+def scaled(scores: np.ndarray) -> np.ndarray:
+    """Scores divided by each row's largest absolute score (rows of zeros stay zero)."""
+    top = np.abs(scores).max(axis=1, keepdims=True)
+    return (scores / np.where(top > 0, top, 1.0)).astype(np.float32)
+
+
+def item_vectors(attributes: Any, items: np.ndarray, category_col: str | None, *, embed: bool = True) -> np.ndarray | None:
+    """Attribute vectors of ``items`` from a catalogue frame (index = item id): category one-hot,
+    price band, and the bundled MiniLM embedding of the name for catalogues up to
+    :data:`TEXT_EMBED_MAX_ITEMS`. None when there are no attributes."""
+    # lazy: pandas loads slowly; only this path needs it
+    import pandas as pd
+
+    if attributes is None or len(attributes) == 0:
+        return None
+    frame = attributes.reindex(pd.Index(items))
+    parts: list[np.ndarray] = []
+    if category_col and category_col in frame:
+        codes, _ = pd.factorize(frame[category_col].astype("string"))
+        onehot = np.zeros((len(items), max(codes.max(initial=-1) + 1, 1)), np.float32)
+        known = codes >= 0
+        onehot[np.flatnonzero(known), codes[known]] = 1.0
+        parts.append(onehot)
+    price = next((c for c in frame.columns if str(c).lower() in ("price", "list_price", "unit_price")), None)
+    if price is not None:
+        p = pd.to_numeric(frame[price], errors="coerce").astype(float)
+        band = np.log1p(p.clip(lower=0).fillna(p.median() if p.notna().any() else 0).to_numpy())
+        centre = np.exp(-((band[:, None] - np.linspace(band.min(initial=0), band.max(initial=1), 6)[None, :]) ** 2))
+        parts.append((0.5 * centre / (np.linalg.norm(centre, axis=1, keepdims=True) + 1e-6)).astype(np.float32))
+    if embed and "name" in frame and len(items) <= TEXT_EMBED_MAX_ITEMS:
+        # lazy: the bundled MiniLM encoder loads slowly; only this path needs it
+        from knowledge.embeddings import get_encoder
+
+        names = frame["name"].astype("string").fillna("").tolist()
+        vecs = np.asarray(get_encoder().encode(names), dtype=np.float32)
+        vecs[np.array([not n for n in names])] = 0.0
+        parts.append(vecs)
+    if not parts:
+        return None
+    v = np.hstack(parts).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True) + 1e-6
+    return v
+
+
+def make_method(name: str, n_items: int, vectors: np.ndarray | None = None) -> Any:
+    """A fresh, unfitted method by name (a clear error for unknown names)."""
+    if name == "popularity":
+        return Popularity()
+    if name == "itemknn":
+        return ItemKNN()
+    if name == "ease":
+        return EASE()
+    if name in ("als", "bpr"):
+        return Factors(kind=name)
+    if name == "content":
+        return Content(vectors=vectors)
+    raise ToolInputError(f"Unknown recommendation method {name!r}.", hint=f"Methods: auto, {', '.join(METHODS)}.")
+
+
+# --- the matrix and ranking -------------------------------------------------------------------
+
+
+@dataclass
+class Matrix:
+    """Customers × items weights with the ids of each row and column."""
+
+    x: sp.csr_matrix
+    customers: np.ndarray
+    items: np.ndarray
+
+    def row_of(self) -> dict[Any, int]:
+        return {c: i for i, c in enumerate(self.customers.tolist())}
+
+
+def pair_weights(n: np.ndarray, rating: np.ndarray | None, age_days: np.ndarray | None,
+                 half_life_days: float | None) -> np.ndarray:
+    """Implicit confidence of a customer–item pair: 1 + log(times bought) (or the rating),
+    decayed by recency (half the weight goes after ``half_life_days``) when dates are known."""
+    w = (1.0 + np.log(np.maximum(n, 1.0))).astype(np.float32)
+    if rating is not None:
+        r = np.nan_to_num(rating.astype(np.float32), nan=1.0)
+        w = np.maximum(r, 0.0) / max(float(np.nanmax(r)) if r.size else 1.0, 1e-6) * w
+    if age_days is not None and half_life_days:
+        age = np.nan_to_num(age_days.astype(np.float32), nan=0.0)
+        w = w * (0.5 + 0.5 * np.exp2(-np.maximum(age, 0.0) / half_life_days)).astype(np.float32)
+    return w.astype(np.float32)
+
+
+def build_matrix(customer: np.ndarray, item: np.ndarray, weight: np.ndarray,
+                 items: np.ndarray | None = None) -> Matrix:
+    """The CSR matrix of pairs (duplicates summed); ``items`` fixes the column order (catalogue
+    items with no interactions become empty columns, so content can still reach them)."""
+    # lazy: pandas loads slowly; only this path needs it
+    import pandas as pd
+
+    cust_codes, customers = pd.factorize(pd.Series(customer), sort=True)
+    if items is None:
+        item_codes, item_ids = pd.factorize(pd.Series(item), sort=True)
+        items = np.asarray(item_ids)
+    else:
+        item_codes = pd.Index(items).get_indexer(pd.Series(item))
+    keep = item_codes >= 0
+    x = sp.csr_matrix((weight[keep], (cust_codes[keep], item_codes[keep])),
+                      shape=(len(customers), len(items)), dtype=np.float32)
+    x.sum_duplicates()
+    return Matrix(x, np.asarray(customers), np.asarray(items))
+
+
+def top_n(scores: np.ndarray, n: int, exclude: sp.csr_matrix | None = None,
+          keep_cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``n`` best columns per row, best first; columns with a
+    non-zero in ``exclude`` are left out (except ``keep_cols``: repurchasable items)."""
+    s = scores.astype(np.float32, copy=True)
+    if exclude is not None and exclude.nnz:
+        e = exclude.tocoo()
+        if keep_cols is not None and keep_cols.any():
+            drop = ~keep_cols[e.col]
+            s[e.row[drop], e.col[drop]] = -np.inf
+        else:
+            s[e.row, e.col] = -np.inf
+    n = min(n, s.shape[1])
+    if n <= 0:
+        return np.zeros((s.shape[0], 0), np.int64), np.zeros((s.shape[0], 0), np.float32)
+    part = np.argpartition(-s, n - 1, axis=1)[:, :n] if n < s.shape[1] else np.tile(np.arange(s.shape[1]), (s.shape[0], 1))
+    vals = np.take_along_axis(s, part, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+def batch_rows(n_items: int, budget_cells: int = 8_000_000) -> int:
+    """Customers scored per batch so a dense batch stays under ``budget_cells`` floats (32 MB)."""
+    return max(1, min(50_000, budget_cells // max(n_items, 1)))

@@ -1,0 +1,566 @@
+"""Product recommendations: next best products per customer, "also bought", likely buyers.
+
+Plain functions over any interaction table the data has (order lines, orders with a product,
+ratings, events — see :mod:`tools.recommend_data`):
+
+- :func:`fit_recommender` learns a model (method ``auto`` by default: popularity, item-kNN,
+  EASE, ALS, content and blends are validated on a hold-out inside the data and the best is
+  kept — the evidence is in the model's metadata) and saves it in ``<home>/models`` like the
+  propensity models (joblib + JSON, atomic renames; nothing half-saved);
+- :func:`recommend` yields each customer's top-N products they do not have yet, with a reason,
+  in batches (bounded memory for millions of customers); customers with no history get the
+  most popular products, said so;
+- :func:`also_bought`, :func:`likely_buyers`, :func:`featured_for` answer "who bought X also
+  bought", "who is likely to buy X" and "what to feature to this segment";
+- :func:`evaluate` compares the methods on leave-last-out and out-of-time splits.
+
+Already-bought items are excluded by default (durable goods); ``include_purchased`` or the
+``recommendations.repurchase_categories`` of ``semantic.yaml`` keep them (consumables).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from foundation.errors import ToolInputError
+from tools.model_data import open_source
+from tools.model_store import ModelNotFoundError, models_path
+from tools.recommend_data import (
+    Catalog,
+    load_catalog,
+    load_events,
+    load_pairs,
+    resolve_interactions,
+)
+from tools.recommend_eval import (
+    choose_method,
+    leave_last_out,
+    out_of_time,
+    score_split,
+    spec_method,
+)
+from tools.recommend_methods import (
+    METHODS,
+    Blend,
+    ItemKNN,
+    batch_rows,
+    build_matrix,
+    item_vectors,
+    pair_weights,
+    scaled,
+    top_n,
+)
+
+Progress = Callable[[str], None]
+HALF_LIFE_DAYS = 365.0
+REPEAT_BOOST = 0.5  # weight of a customer's own repeat purchases when purchased items are kept
+EVAL_METHODS = ("popularity", "itemknn", "ease", "als", "bpr", "content", "auto")
+
+
+@dataclass
+class RecommenderModel:
+    """A fitted recommender with what it needs to answer: ids, history, names, similarity."""
+
+    method: Any
+    customers: np.ndarray
+    items: np.ndarray
+    x: sp.csr_matrix  # history weights (exclusion, reasons, repeat purchases)
+    cooc: sp.csr_matrix  # item–item co-purchase cosine (reasons, "also bought")
+    catalog: Catalog
+    categories: np.ndarray | None  # per item column, for the repurchase setting
+    meta: dict[str, Any] = field(default_factory=dict)
+    _rows: dict[Any, int] | None = field(default=None, repr=False)
+
+    def row(self, customer: Any) -> int | None:
+        if self._rows is None:
+            self._rows = {c: i for i, c in enumerate(self.customers.tolist())}
+        found = self._rows.get(customer)
+        if found is None and isinstance(customer, str):  # "123" from the command line
+            for cast in (int, float):
+                try:
+                    found = self._rows.get(cast(customer))
+                except ValueError:
+                    continue
+                if found is not None:
+                    break
+        return found
+
+    def popularity(self) -> np.ndarray:
+        return np.asarray((self.x > 0).sum(axis=0), dtype=np.float32).ravel()
+
+    def name(self, col: int) -> str:
+        return self.catalog.name(_plain(self.items[col]))
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _like_ids(value: Any, ids: np.ndarray) -> Any:
+    """``value`` as the ids' type ("42" → 42 when customer ids are numbers)."""
+    if isinstance(value, str) and ids.dtype.kind in "iu" and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+# --- fitting -------------------------------------------------------------------------------------
+
+
+def _vet(pairs: pd.DataFrame, table: str) -> None:
+    if pairs.empty:
+        raise ToolInputError(f"{table} has no interactions with both a customer and a product.",
+                             hint="Check --customer-col and --item-col.")
+    items = pairs["item"].nunique()
+    if items < 2:
+        only = pairs["item"].iloc[0]
+        raise ToolInputError(
+            f"{table} has one product only ({only}); there is nothing else to recommend.",
+            hint="Recommendations need a catalogue of two or more products.",
+        )
+    per_customer = pairs.groupby("customer", observed=True)["item"].size()
+    if int((per_customer >= 2).sum()) == 0:
+        raise ToolInputError(
+            f"No customer in {table} has more than one product ({len(per_customer):,} customers, one "
+            "product each), so there is no evidence of what goes with what; nothing was saved.",
+            hint="Load more history (or repeat customers), or ask for the best sellers instead.",
+        )
+
+
+def repurchase_categories(home: Path | None) -> list[str]:
+    """``recommendations.repurchase_categories`` of the workspace's ``semantic.yaml``."""
+    if home is None:
+        return []
+    path = Path(home) / "semantic.yaml"
+    if not path.exists():
+        return []
+    # lazy: yaml loads slowly; only this path needs it
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return []
+    section = raw.get("recommendations") if isinstance(raw, dict) else None
+    cats = section.get("repurchase_categories") if isinstance(section, dict) else None
+    return [str(c) for c in cats] if isinstance(cats, list) else []
+
+
+def fit_recommender(
+    source: Any,
+    table: str,
+    customer_col: str | None = None,
+    item_col: str | None = None,
+    date_col: str | None = None,
+    *,
+    method: str = "auto",
+    half_life_days: float | None = HALF_LIFE_DAYS,
+    home: Path | None = None,
+    save: bool = True,
+    progress: Progress | None = None,
+    embed_names: bool = True,
+) -> RecommenderModel:
+    """Learn a recommender from ``table`` and (with ``home`` and ``save``) save it in the workspace."""
+    if method != "auto" and method not in METHODS:
+        raise ToolInputError(f"Unknown recommendation method {method!r}.", hint=f"Methods: auto, {', '.join(METHODS)}.")
+    step = progress or (lambda _m: None)
+    with open_source(source) as ds:
+        inter = resolve_interactions(ds, table, customer_col, item_col, date_col)
+        step(f"reading {table}")
+        pairs = load_pairs(ds, inter)
+        catalog = load_catalog(ds, inter)
+    _vet(pairs, table)
+    as_of = pd.to_datetime(pairs["last"]).max() if inter.date else None
+    age = ((as_of - pd.to_datetime(pairs["last"])).dt.days.to_numpy(np.float32) if as_of is not None else None)
+    weights = pair_weights(pairs["n"].to_numpy(np.float32),
+                           pairs["w"].to_numpy(np.float32) if inter.rating else None, age, half_life_days)
+    items = _catalog_items(pairs, catalog)
+    m = build_matrix(pairs["customer"].to_numpy(), pairs["item"].to_numpy(), weights, items)
+    step(f"{m.x.shape[0]:,} customers × {m.x.shape[1]:,} products, {m.x.nnz:,} pairs")
+    vectors = item_vectors(catalog.attributes, m.items, catalog.category_col, embed=embed_names)
+    validation: dict[str, Any] = {}
+    if method == "auto":
+        first = (pd.to_datetime(pairs["first"]) - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float32) + 1 \
+            if inter.date else None
+        first_day = build_matrix(pairs["customer"].to_numpy(), pairs["item"].to_numpy(), first, items).x.data \
+            if first is not None else None
+        spec, validation = choose_method(m.x, first_day, vectors, progress=step)
+    else:
+        spec = {"parts": [method], "weights": [1.0]}
+    step(f"fitting {validation.get('chosen', method)}")
+    fitted = spec_method(spec, m.x.shape[1], vectors).fit(m.x)
+    cooc = _cooccurrence(fitted, m.x)
+    categories = (catalog.attributes.reindex(pd.Index(m.items))[catalog.category_col].astype("string").to_numpy()
+                  if catalog.attributes is not None and catalog.category_col else None)
+    label = fitted.label() if isinstance(fitted, Blend) else fitted.name
+    meta = {
+        "kind": "recommend", "table": table, "columns": inter.describe(), "method": label, "spec": spec,
+        "requested_method": method, "validation": validation, "customers": int(m.x.shape[0]),
+        "items": int(m.x.shape[1]), "pairs": int(m.x.nnz), "half_life_days": half_life_days,
+        "as_of": as_of.date().isoformat() if as_of is not None else None,
+        "cold_items": int((np.diff(m.x.tocsc().indptr) == 0).sum()), "notes": list(inter.notes),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    model = RecommenderModel(fitted, m.customers, m.items, m.x, cooc, catalog, categories, meta)
+    if save and home is not None:
+        save_recommender(model, models_path(home))
+    return model
+
+
+def _catalog_items(pairs: pd.DataFrame, catalog: Catalog) -> np.ndarray:
+    """Items bought, then catalogue items nobody bought yet (content reaches them)."""
+    bought = pd.unique(pairs["item"])
+    if catalog.attributes is None or catalog.table is None:
+        return np.asarray(sorted(bought, key=str), dtype=object) if bought.dtype == object else np.sort(bought)
+    extra = catalog.attributes.index.difference(pd.Index(bought))
+    base = np.sort(bought) if bought.dtype != object else np.asarray(sorted(bought, key=str), dtype=object)
+    if len(extra) and pd.Index(extra).dtype == pd.Index(bought).dtype:
+        return np.concatenate([base, np.asarray(extra)])
+    return base
+
+
+def _cooccurrence(fitted: Any, x: sp.csr_matrix) -> sp.csr_matrix:
+    """The item-kNN cosine matrix (reused when the method has one)."""
+    parts = fitted.parts if isinstance(fitted, Blend) else [fitted]
+    for part in parts:
+        if isinstance(part, ItemKNN) and part.sim is not None:
+            return part.sim
+    knn = ItemKNN(k=100).fit(x)
+    assert knn.sim is not None
+    return knn.sim
+
+
+# --- saving --------------------------------------------------------------------------------------
+
+
+def save_recommender(model: RecommenderModel, models_dir: Path) -> dict[str, Any]:
+    """``<id>.joblib`` then ``<id>.json`` through temporary files and atomic renames."""
+    # lazy: joblib loads slowly; only this path needs it
+    import joblib
+
+    slug = re.sub(r"[^a-z0-9]+", "-", f"recommend-{model.meta['table']}".lower()).strip("-")
+    model_id = f"{slug}-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+    model.meta["model_id"] = model_id
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".{model_id}.tmp"
+    tmp_json = models_dir / f".{model_id}.json.tmp"
+    try:
+        joblib.dump(model, tmp)
+        tmp_json.write_text(json.dumps(model.meta, indent=1, default=str))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        tmp_json.unlink(missing_ok=True)
+        raise
+    tmp.replace(models_dir / f"{model_id}.joblib")
+    tmp_json.replace(models_dir / f"{model_id}.json")
+    model.meta["saved"] = True
+    return model.meta
+
+
+def latest_recommender(home: Path, table: str | None = None) -> RecommenderModel | None:
+    """The newest saved recommender (of ``table``, when given), or None."""
+    # lazy: joblib loads slowly; only this path needs it
+    import joblib
+
+    folder = models_path(home)
+    if not folder.exists():
+        return None
+    found = []
+    for path in folder.glob("recommend-*.json"):
+        meta = json.loads(path.read_text())
+        if path.with_suffix(".joblib").exists() and (table is None or meta.get("table") == table):
+            found.append((meta.get("created", ""), path))
+    if not found:
+        return None
+    model: RecommenderModel = joblib.load(max(found)[1].with_suffix(".joblib"))
+    return model
+
+
+def load_recommender(home: Path, model_id: str) -> RecommenderModel:
+    # lazy: joblib loads slowly; only this path needs it
+    import joblib
+
+    path = models_path(home) / f"{model_id}.joblib"
+    if not re.fullmatch(r"recommend-[A-Za-z0-9_.-]+", model_id) or not path.exists():
+        raise ModelNotFoundError(f"No saved recommender '{model_id}'.",
+                                 hint="Train one with 'mara recommend --interactions TABLE --retrain'.")
+    model: RecommenderModel = joblib.load(path)
+    return model
+
+
+def get_recommender(source: Any, home: Path | None, table: str, customer_col: str | None = None,
+                    item_col: str | None = None, date_col: str | None = None, *, method: str = "auto",
+                    retrain: bool = False, progress: Progress | None = None) -> RecommenderModel:
+    """The saved model of ``table`` with the same columns and method, else a freshly fitted (and saved) one."""
+    if not retrain and home is not None:
+        model = latest_recommender(home, table)
+        given = {"customer_col": customer_col, "item_col": item_col, "date_col": date_col}
+        if model is not None and model.meta.get("requested_method") == method and all(
+            v is None or model.meta["columns"].get(k) == v for k, v in given.items()
+        ):
+            return model
+    return fit_recommender(source, table, customer_col, item_col, date_col, method=method, home=home,
+                           progress=progress)
+
+
+# --- answering ----------------------------------------------------------------------------------
+
+
+def _keep_columns(model: RecommenderModel, include_purchased: bool, home: Path | None) -> np.ndarray | None:
+    """Columns a customer may be recommended again (None: none; all when ``include_purchased``)."""
+    if include_purchased:
+        return np.ones(len(model.items), bool)
+    cats = repurchase_categories(home)
+    if not cats or model.categories is None:
+        return None
+    wanted = {c.lower() for c in cats}
+    return np.array([str(c).lower() in wanted for c in model.categories])
+
+
+def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray) -> list[list[str]]:
+    """Why each recommended column: the customer's purchase that co-occurs with it most."""
+    binary = (xb > 0).astype(np.float32)
+    counts = model.popularity()
+    out: list[list[str]] = [[] for _ in range(xb.shape[0])]
+    cooc_t = model.cooc.T.tocsr()
+    best = np.full(idx.shape, -1)
+    strength = np.zeros(idx.shape, np.float32)
+    for p in range(idx.shape[1]):
+        sims = binary.multiply(cooc_t[idx[:, p]]).tocsr()  # batch × items: history ∩ neighbours
+        dense = sims.toarray() if sims.nnz else None
+        if dense is not None:
+            best[:, p] = dense.argmax(axis=1)
+            strength[:, p] = dense.max(axis=1)
+    for r in range(xb.shape[0]):
+        hist = set(xb.indices[xb.indptr[r]:xb.indptr[r + 1]].tolist())
+        for p, col in enumerate(idx[r].tolist()):
+            if col in hist:
+                out[r].append("bought it before: a likely repeat purchase")
+            elif strength[r, p] > 0:
+                out[r].append(f"bought {model.name(int(best[r, p]))}; people who did often buy {model.name(col)}")
+            elif counts[col] == 0:
+                out[r].append("new product, similar to what they bought")
+            else:
+                out[r].append(f"popular: {int(counts[col]):,} customers bought it")
+    return out
+
+
+def recommend(
+    model: RecommenderModel,
+    customers: Sequence[Any] | None = None,
+    top: int = 10,
+    *,
+    include_purchased: bool = False,
+    home: Path | None = None,
+    reasons: bool = True,
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of ``{"customer", "items": [{"item", "name", "score", "reason"}]}`` rows.
+
+    ``customers`` None: every customer in the model, in batches sized to a memory budget.
+    A customer with no history gets the most popular products, with ``"cold_start": True``.
+    """
+    if top < 1:
+        raise ToolInputError(f"top must be at least 1 (got {top}).")
+    keep = _keep_columns(model, include_purchased, home)
+    n_items = len(model.items)
+    step = batch_rows(n_items)
+    if customers is None:
+        rows_all = np.arange(len(model.customers))
+        wanted: list[tuple[Any, int | None]] = []
+    else:
+        wanted = [(_like_ids(c, model.customers), model.row(c)) for c in customers]
+        rows_all = np.array([r for _, r in wanted if r is not None], dtype=np.int64)
+    results: dict[int, dict[str, Any]] = {}
+    for s in range(0, len(rows_all), step):
+        b = rows_all[s:s + step]
+        xb = model.x[b]
+        scores = model.method.score(xb, b)
+        if keep is not None:
+            own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
+            scores = scaled(scores) + own * keep[None, :]
+        idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
+        why = _reasons(model, xb, idx) if reasons else [[""] * idx.shape[1] for _ in range(len(b))]
+        batch = []
+        for r, row in enumerate(b.tolist()):
+            items = [{"item": _plain(model.items[c]), "name": model.name(c), "score": round(float(v), 6),
+                      "reason": why[r][p]} for p, (c, v) in enumerate(zip(idx[r].tolist(), vals[r].tolist(), strict=True))
+                     if np.isfinite(v)]
+            entry = {"customer": _plain(model.customers[row]), "items": items}
+            if customers is None:
+                batch.append(entry)
+            else:
+                results[row] = entry
+        if customers is None:
+            yield batch
+    if customers is not None:
+        popular = np.argsort(-model.popularity(), kind="stable")[:top]
+        counts = model.popularity()
+        out = []
+        for customer, row in wanted:
+            if row is not None:
+                out.append(results[row])
+                continue
+            out.append({"customer": customer, "cold_start": True, "items": [
+                {"item": _plain(model.items[c]), "name": model.name(c), "score": round(float(counts[c] / counts.max()), 6),
+                 "reason": f"no purchase history for this customer yet: popular ({int(counts[c]):,} customers bought it)"}
+                for c in popular.tolist()]})
+        yield out
+
+
+def find_items(model: RecommenderModel, item: Any) -> list[int]:
+    """The columns ``item`` names: an id, an exact name, else every product whose name contains
+    its words ("tent" → all tents), best sellers first."""
+    items = model.items.tolist()
+    for candidate in (item, str(item)):
+        if candidate in items:
+            return [items.index(candidate)]
+    for cast in (int, float):
+        try:
+            if cast(item) in items:
+                return [items.index(cast(item))]
+        except (TypeError, ValueError):
+            pass
+    text = str(item).strip().lower()
+    words = [w for w in re.findall(r"[a-z0-9]+", text) if len(w) > 2]
+    stems = [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words]
+    names = [model.name(c).lower() for c in range(len(items))]
+    exact = [c for c, n in enumerate(names) if n == text]
+    if exact:
+        return exact[:1]
+    matches = [c for c, n in enumerate(names) if stems and all(s in n for s in stems)]
+    if not matches:
+        close = [model.name(c) for c in np.argsort(-model.popularity())[:8].tolist()]
+        raise ToolInputError(f"No product matches {item!r}.", hint=f"Best sellers: {', '.join(close)}.")
+    pop = model.popularity()
+    return sorted(matches, key=lambda c: -pop[c])
+
+
+def find_item(model: RecommenderModel, item: Any) -> int:
+    """The one column ``item`` names (the best seller among several matches)."""
+    return find_items(model, item)[0]
+
+
+def also_bought(model: RecommenderModel, item: Any, top: int = 10) -> dict[str, Any]:
+    """"Customers who bought X also bought": co-purchase cosine, with the shared-customer count.
+    A name matching several products ("tent") means buyers of any of them."""
+    cols = find_items(model, item)
+    binary = (model.x > 0).astype(np.float32).tocsc()
+    buyers = (binary[:, cols].sum(axis=1) > 0).astype(np.float32)
+    shared = np.asarray(binary.T @ buyers).ravel()
+    pop = np.asarray(binary.sum(axis=0)).ravel()
+    bought = int(np.asarray(buyers).sum())
+    cos = shared / (np.sqrt(pop * bought) + 1e-6)
+    cos[cols] = -1
+    order = [c for c in np.argsort(-cos, kind="stable")[:top].tolist() if shared[c] > 0 and cos[c] > -1]
+    label = model.name(cols[0]) if len(cols) == 1 else f"{item} ({len(cols)} products)"
+    return {"item": _plain(model.items[cols[0]]) if len(cols) == 1 else str(item), "name": label,
+            "matched": [model.name(c) for c in cols[:20]], "buyers": bought,
+            "also_bought": [{"item": _plain(model.items[c]), "name": model.name(c), "score": round(float(cos[c]), 4),
+                             "customers": int(shared[c]),
+                             "share": round(float(shared[c] / max(bought, 1)), 4)} for c in order]}
+
+
+def likely_buyers(model: RecommenderModel, item: Any, top: int = 100) -> dict[str, Any]:
+    """Customers most likely to buy ``item`` who have not bought it yet, best first."""
+    col = find_item(model, item)
+    step = batch_rows(len(model.items))
+    best_ids: list[np.ndarray] = []
+    best_scores: list[np.ndarray] = []
+    for s in range(0, len(model.customers), step):
+        b = np.arange(s, min(s + step, len(model.customers)))
+        xb = model.x[b]
+        raw = model.method.score(xb, b)
+        col_scores = scaled(raw)[:, col] + 1e-4 * raw[:, col] / (float(np.abs(raw[:, col]).max(initial=0)) + 1e-6)
+        col_scores[np.asarray(xb[:, col].todense()).ravel() > 0] = -np.inf
+        keep = np.argsort(-col_scores, kind="stable")[:top]
+        best_ids.append(b[keep])
+        best_scores.append(col_scores[keep])
+    ids = np.concatenate(best_ids)
+    sc = np.concatenate(best_scores)
+    order = [i for i in np.argsort(-sc, kind="stable")[:top].tolist() if np.isfinite(sc[i])]
+    return {"item": _plain(model.items[col]), "name": model.name(col),
+            "rows": [{"customer": _plain(model.customers[ids[i]]), "score": round(float(sc[i]), 6)} for i in order]}
+
+
+def featured_for(model: RecommenderModel, customers: Sequence[Any], top: int = 10, *,
+                 home: Path | None = None) -> dict[str, Any]:
+    """Products to feature to a group: how many of its members have each in their top 10."""
+    known = [c for c in customers if model.row(c) is not None]
+    votes: dict[Any, list[float]] = {}
+    names: dict[Any, str] = {}
+    for batch in recommend(model, known, 10, home=home, reasons=False) if known else iter(()):
+        for row in batch:
+            for rank, it in enumerate(row["items"]):
+                v = votes.setdefault(it["item"], [0.0, 0.0])
+                v[0] += 1
+                v[1] += 1.0 / (rank + 1)
+                names[it["item"]] = it["name"]
+    ranked = sorted(votes.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))[:top]
+    return {"members": len(customers), "with_history": len(known),
+            "items": [{"item": k, "name": names[k], "customers": int(v[0]),
+                       "share": round(v[0] / max(len(known), 1), 4)} for k, v in ranked]}
+
+
+def top_picks(model: RecommenderModel, customers: Sequence[Any], *, home: Path | None = None) -> dict[Any, str]:
+    """Each customer's first recommendation, by name (cold-start customers get the best seller)."""
+    out: dict[Any, str] = {}
+    for batch in recommend(model, list(customers), 1, home=home, reasons=False):
+        for row in batch:
+            if row["items"]:
+                out[row["customer"]] = row["items"][0]["name"]
+    return out
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+def evaluate(
+    source: Any,
+    table: str,
+    customer_col: str | None = None,
+    item_col: str | None = None,
+    date_col: str | None = None,
+    *,
+    methods: Sequence[str] = EVAL_METHODS,
+    max_customers: int = 5_000,
+    half_life_days: float | None = HALF_LIFE_DAYS,
+    seed: int = 7,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """HR@10, NDCG@10 and coverage of each method on leave-last-out and out-of-time splits."""
+    bad = [m for m in methods if m not in EVAL_METHODS]
+    if bad:
+        raise ToolInputError(f"Unknown method(s): {', '.join(bad)}.", hint=f"Methods: {', '.join(EVAL_METHODS)}.")
+    with open_source(source) as ds:
+        inter = resolve_interactions(ds, table, customer_col, item_col, date_col)
+        events = load_events(ds, inter)
+        catalog = load_catalog(ds, inter)
+    pairs = events.groupby(["customer", "item"], observed=True).size().rename("n").reset_index()
+    _vet(pairs, table)
+
+    def vectors_for(items: np.ndarray) -> np.ndarray | None:
+        return item_vectors(catalog.attributes, items, catalog.category_col)
+
+    splits: dict[str, Any] = {}
+    for make in (leave_last_out, out_of_time):
+        split = make(events, max_customers, seed)
+        try:
+            splits[split.name] = score_split(split, methods, half_life_days=half_life_days,
+                                             vectors_for=vectors_for, progress=progress)
+        except ToolInputError as err:
+            splits[split.name] = {"skipped": err.message}
+    default = "auto"
+    return {"table": table, "columns": inter.describe(), "notes": list(inter.notes),
+            "customers": int(events["customer"].nunique()), "items": int(events["item"].nunique()),
+            "interactions": int(len(events)), "default_method": default, "splits": splits}
+
