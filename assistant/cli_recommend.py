@@ -27,7 +27,7 @@ Interactions = Annotated[str | None, typer.Option("--interactions", help="Intera
 CustomerCol = Annotated[str | None, typer.Option("--customer-col", help="Customer id column.")]
 ItemCol = Annotated[str | None, typer.Option("--item-col", help="Product column.")]
 DateCol = Annotated[str | None, typer.Option("--date-col", help="Date column (recency, splits).")]
-Method = Annotated[str, typer.Option("--method", help="auto (validated choice), popularity, itemknn, ease, als, bpr or content.")]
+Method = Annotated[str | None, typer.Option("--method", help="auto (validated choice), popularity, itemknn, ease, als, bpr or content; default: the saved model, else auto.")]
 
 
 def _settings() -> Any:
@@ -72,7 +72,7 @@ def recommend_command(
     likely_buyers: Annotated[str | None, typer.Option("--likely-buyers", help="Product id or name: customers most likely to buy it.")] = None,
     audience: Annotated[str | None, typer.Option("--audience", help="Saved audience: the products to feature to it.")] = None,
     save_audience: Annotated[str | None, typer.Option("--save-audience", help="With --likely-buyers: save the top customers as this audience.")] = None,
-    method: Method = "auto",
+    method: Method = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Fit a new model even if one is saved.")] = False,
     as_json: JsonFlag = False,
 ) -> None:

@@ -299,17 +299,18 @@ def load_recommender(home: Path, model_id: str) -> RecommenderModel:
 
 
 def get_recommender(source: Any, home: Path | None, table: str, customer_col: str | None = None,
-                    item_col: str | None = None, date_col: str | None = None, *, method: str = "auto",
+                    item_col: str | None = None, date_col: str | None = None, *, method: str | None = None,
                     retrain: bool = False, progress: Progress | None = None) -> RecommenderModel:
-    """The saved model of ``table`` with the same columns and method, else a freshly fitted (and saved) one."""
+    """The saved model of ``table`` with the same columns (and ``method``, when given), else a
+    freshly fitted and saved one (``method`` None: ``auto``)."""
     if not retrain and home is not None:
         model = latest_recommender(home, table)
         given = {"customer_col": customer_col, "item_col": item_col, "date_col": date_col}
-        if model is not None and model.meta.get("requested_method") == method and all(
+        if model is not None and method in (None, model.meta.get("requested_method")) and all(
             v is None or model.meta["columns"].get(k) == v for k, v in given.items()
         ):
             return model
-    return fit_recommender(source, table, customer_col, item_col, date_col, method=method, home=home,
+    return fit_recommender(source, table, customer_col, item_col, date_col, method=method or "auto", home=home,
                            progress=progress)
 
 
