@@ -170,7 +170,7 @@ def best_method(results: dict[str, dict[str, Any]], key: str = "hr@10") -> str:
 
 CONTENT_WEIGHTS = (0.0, 0.1, 0.25, 0.5)
 POPULARITY_WEIGHTS = (0.0, 0.05, 0.15)
-ALS_MAX_PAIRS = 5_000_000
+ALS_MAX_PAIRS = 1_000_000  # ALS is validated by auto up to this many pairs (it is slow to fit)
 
 
 def spec_method(spec: dict[str, Any], n_items: int, vectors: np.ndarray | None) -> Any:

@@ -81,6 +81,8 @@ class RecommenderModel:
     categories: np.ndarray | None  # per item column, for the repurchase setting
     meta: dict[str, Any] = field(default_factory=dict)
     _rows: dict[Any, int] | None = field(default=None, repr=False)
+    _popularity: np.ndarray | None = field(default=None, repr=False)
+    _cooc_t: sp.csr_matrix | None = field(default=None, repr=False)
 
     def row(self, customer: Any) -> int | None:
         if self._rows is None:
@@ -97,7 +99,16 @@ class RecommenderModel:
         return found
 
     def popularity(self) -> np.ndarray:
-        return np.asarray((self.x > 0).sum(axis=0), dtype=np.float32).ravel()
+        """Customers per item (computed once: it is read for every batch and every answer)."""
+        if self._popularity is None:
+            self._popularity = np.bincount(self.x.indices, minlength=self.x.shape[1]).astype(np.float32)
+        return self._popularity
+
+    def cooc_t(self) -> sp.csr_matrix:
+        """The co-purchase matrix by recommended item (row j: the items whose buyers buy j)."""
+        if self._cooc_t is None:
+            self._cooc_t = self.cooc.T.tocsr()
+        return self._cooc_t
 
     def name(self, col: int) -> str:
         return self.catalog.name(_plain(self.items[col]))
@@ -333,7 +344,8 @@ def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray) -> lis
     binary = (xb > 0).astype(np.float32)
     counts = model.popularity()
     out: list[list[str]] = [[] for _ in range(xb.shape[0])]
-    cooc_t = model.cooc.T.tocsr()
+    cooc_t = model.cooc_t()
+    said: dict[tuple[int, int], str] = {}
     best = np.full(idx.shape, -1)
     strength = np.zeros(idx.shape, np.float32)
     for p in range(idx.shape[1]):
@@ -348,7 +360,10 @@ def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray) -> lis
             if col in hist:
                 out[r].append("bought it before: a likely repeat purchase")
             elif strength[r, p] > 0:
-                out[r].append(f"bought {model.name(int(best[r, p]))}; people who did often buy {model.name(col)}")
+                key = (int(best[r, p]), col)
+                if key not in said:
+                    said[key] = f"bought {model.name(key[0])}; people who did often buy {model.name(col)}"
+                out[r].append(said[key])
             elif counts[col] == 0:
                 out[r].append("new product, similar to what they bought")
             else:
