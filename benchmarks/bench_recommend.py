@@ -18,7 +18,7 @@ import argparse
 import json
 import resource
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
