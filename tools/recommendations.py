@@ -100,14 +100,16 @@ class RecommenderModel:
 
     def popularity(self) -> np.ndarray:
         """Customers per item (computed once: it is read for every batch and every answer)."""
-        if self._popularity is None:
+        if getattr(self, "_popularity", None) is None:
             self._popularity = np.bincount(self.x.indices, minlength=self.x.shape[1]).astype(np.float32)
+        assert self._popularity is not None
         return self._popularity
 
     def cooc_t(self) -> sp.csr_matrix:
         """The co-purchase matrix by recommended item (row j: the items whose buyers buy j)."""
-        if self._cooc_t is None:
+        if getattr(self, "_cooc_t", None) is None:
             self._cooc_t = self.cooc.T.tocsr()
+        assert self._cooc_t is not None
         return self._cooc_t
 
     def name(self, col: int) -> str:
