@@ -21,6 +21,7 @@ import typer
 from assistant.cli_brand import brand_app
 from assistant.cli_copy import copy_app
 from assistant.cli_eval import eval_app
+from assistant.cli_feedback import feedback_app
 from assistant.cli_keys import keys_app
 from assistant.cli_models import audience_app, clv_app, model_app, segment_app
 from assistant.cli_recommend import recommend_app
@@ -59,6 +60,7 @@ def _mount_model_commands() -> None:
     app.add_typer(brand_app, name="brand")
     app.add_typer(keys_app, name="keys")
     app.add_typer(recommend_app, name="recommend")
+    app.add_typer(feedback_app, name="feedback")
     app.command("usage")(usage_command)
     app.add_typer(eval_app, name="eval")
 

@@ -94,6 +94,10 @@ _SCHEMA: dict[str, list[tuple[str, str]]] = {
         ("event_id", "BIGINT"), ("customer_id", "INTEGER"), ("campaign_id", "INTEGER"),
         ("event_type", "VARCHAR"), ("event_ts", "TIMESTAMP"),
     ],
+    "reviews": [
+        ("review_id", "INTEGER"), ("product_id", "INTEGER"), ("customer_id", "INTEGER"),
+        ("review_date", "DATE"), ("rating", "INTEGER"), ("review_text", "VARCHAR"),
+    ],
 }
 _COMMENTS = {
     ("orders", "items"): "number of units (sum of order_items.quantity)",
@@ -115,6 +119,7 @@ TABLE_DESCRIPTIONS = {
     "products": "The catalogue: category, USD list price.",
     "campaigns": "Marketing campaigns: channel, offer, target segment, dates.",
     "email_events": "E-mail sends, opens, clicks and unsubscribes per customer and campaign.",
+    "reviews": "Product reviews by customers who bought the product: star rating (1-5) and text.",
 }
 _STATUSES = ("completed", "returned", "cancelled")
 _EVENTS = ("send", "open", "click", "unsubscribe")
@@ -518,6 +523,23 @@ def _remove_stale_temps(path: Path) -> None:
             pass
 
 
+def _add_reviews(con: duckdb.DuckDBPyConnection, seed: int, customers: int, as_of: date) -> None:
+    """Reviews of completed purchases in the last year (see :mod:`assistant.demo_reviews`)."""
+    # lazy: the review texts are only needed while building
+    from assistant.demo_reviews import build_reviews
+
+    rows = con.execute(
+        "SELECT o.customer_id, i.product_id, o.order_date, p.category FROM order_items i "
+        "JOIN orders o USING (order_id) JOIN products p USING (product_id) "
+        "WHERE o.status = 'completed' ORDER BY i.order_id, i.line_number").fetchnumpy()
+    purchases = {"customer_id": rows["customer_id"], "product_id": rows["product_id"],
+                 "order_date": rows["order_date"].astype("datetime64[D]"),
+                 "category": np.array([cat.CATEGORIES.index(c) for c in rows["category"]])}
+    reviews = build_reviews(purchases, list(cat.CATEGORIES), as_of, seed,
+                            n_reviews=min(max(customers // 6, 150), 5_000))
+    _append(con, "reviews", pa.table({name: reviews[name] for name, _ in _SCHEMA["reviews"]}))
+
+
 def build_demo_data(path: Path, *, customers: int = 20_000, seed: int = 7,
                     as_of: date = date(2026, 10, 31),
                     progress: ProgressCallback | None = None) -> DemoSummary:
@@ -565,6 +587,7 @@ def build_demo_data(path: Path, *, customers: int = 20_000, seed: int = 7,
             next_event += tables["email_events"].num_rows
             report("customers", lo + len(chunk), customers)
         report("finalize", 0, 1)
+        _add_reviews(con, seed, customers, as_of)
         counts = {name: _count(con, name) for name in _SCHEMA}
         con.execute("CHECKPOINT")
         con.close()

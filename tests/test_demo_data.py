@@ -19,11 +19,11 @@ from assistant import demo_data
 from assistant.demo_data import DemoSummary, build_demo_data
 
 AS_OF = date(2026, 10, 31)
-TABLES = ("customers", "products", "orders", "order_items", "campaigns", "email_events")
+TABLES = ("customers", "products", "orders", "order_items", "campaigns", "email_events", "reviews")
 ORDER_BY = {
     "customers": "customer_id", "products": "product_id", "orders": "order_id",
     "order_items": "order_id, line_number", "campaigns": "campaign_id",
-    "email_events": "event_id",
+    "email_events": "event_id", "reviews": "review_id",
 }
 
 

@@ -23,6 +23,7 @@ from assistant.planner.compose import (
     compose_offer_note,
     compose_query_reply,
 )
+from tools.feedback.requests import feedback_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,8 @@ ArgsHook = Callable[[str, str], dict[str, Any]]  # (message, orders table) -> to
 
 REPLY_HOOKS: dict[str, ReplyHook] = {}
 ARGS_HOOKS: dict[str, ArgsHook] = {}
+#: Tools that read a table found in the live schema, not the orders table: (message, profile) -> arguments.
+SCHEMA_ARGS_HOOKS: dict[str, Callable[[str, Any], dict[str, Any]]] = {}
 
 #: The modelling tools the planner starts from a message, and the sentence that opens their reply.
 MODEL_TOOLS = {
@@ -137,6 +140,14 @@ def _search_knowledge(result: ToolResult) -> str:
 @args_hook("cluster_customers")
 def _cluster_args(message: str, orders_table: str) -> dict[str, Any]:
     return {"table": orders_table}
+
+
+SCHEMA_ARGS_HOOKS["analyze_feedback"] = feedback_args  # table, text column, by, where from the message
+
+
+@reply_hook("analyze_feedback")
+def _analyze_feedback(result: ToolResult) -> str:
+    return result.content  # already worded for a marketer: headline, spikes, themes with quotes
 
 
 @args_hook("predict_churn")

@@ -38,7 +38,7 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
-from assistant.planner.hooks import MODEL_TOOLS, ToolResult, model_tool_args, tool_reply
+from assistant.planner.hooks import MODEL_TOOLS, SCHEMA_ARGS_HOOKS, ToolResult, model_tool_args, tool_reply
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
 from foundation.tokens import count_message_tokens, count_tokens
@@ -179,6 +179,9 @@ class OfflinePlanner(BaseChatModel):
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
+        if route.intent in SCHEMA_ARGS_HOOKS and self.context is not None:
+            args = SCHEMA_ARGS_HOOKS[route.intent](text, self.context.profile())
+            return _call(route.intent, args, {"tool": route.intent})
         copy_args = copy_request(text) if "draft_copy" in self.tool_names else None
         model_intent = route.intent if route.intent in MODEL_TOOLS else None
         if copy_args is not None and model_intent is None:
