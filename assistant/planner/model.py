@@ -38,7 +38,13 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
-from assistant.planner.hooks import MODEL_TOOLS, SCHEMA_ARGS_HOOKS, ToolResult, model_tool_args, tool_reply
+from assistant.planner.hooks import (
+    MODEL_TOOLS,
+    SCHEMA_ARGS_HOOKS,
+    ToolResult,
+    model_tool_args,
+    tool_reply,
+)
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
 from foundation.tokens import count_message_tokens, count_tokens
