@@ -370,14 +370,18 @@ def make_club(out: Path) -> int:
     return len(rows)
 
 
-def main() -> None:
-    counts = {
-        "square_items": make_square(HERE),
-        "salesforce_crm": make_salesforce(HERE),
-        "eventbrite_attendees": make_eventbrite(HERE),
-        "club_members": make_club(HERE),
+def generate(out: Path = HERE) -> dict[str, object]:
+    """Write every set's CSV files under ``out``; returns the row counts per set."""
+    return {
+        "square_items": make_square(out),
+        "salesforce_crm": make_salesforce(out),
+        "eventbrite_attendees": make_eventbrite(out),
+        "club_members": make_club(out),
     }
-    for name, n in counts.items():
+
+
+def main() -> None:
+    for name, n in generate().items():
         print(f"{name}: {n} rows")
 
 
