@@ -145,8 +145,12 @@ class Factors:
         from implicit.cpu.als import AlternatingLeastSquares
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
+        # lazy: threadpoolctl is only needed here
+        from threadpoolctl import threadpool_limits
+
         self.name = self.kind
         model: Any
+        limits = threadpool_limits(1, "blas")  # implicit parallelises itself (and warns at construction otherwise)
         if self.kind == "als":
             model = AlternatingLeastSquares(factors=self.factors, regularization=self.regularization,
                                             alpha=self.alpha, iterations=self.iterations,
@@ -155,11 +159,10 @@ class Factors:
             model = BayesianPersonalizedRanking(factors=self.factors, learning_rate=0.05,
                                                 regularization=0.01, iterations=max(self.iterations, 60),
                                                 random_state=self.seed)
-        # lazy: threadpoolctl is only needed here
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it
+        try:
             model.fit(sp.csr_matrix(x, dtype=np.float32), show_progress=False)
+        finally:
+            limits.restore_original_limits()
         self.user = np.asarray(model.user_factors, dtype=np.float32)
         self.item = np.asarray(model.item_factors, dtype=np.float32)
         return self
