@@ -815,3 +815,132 @@ def test_slack_scopes_are_configurable_and_checked() -> None:
     assert SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat, copy"}).scopes == ("chat", "copy")
     with pytest.raises(ValidationError, match="unknown scope.*accepted: chat, copy, data:read, kb:write, admin"):
         SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat,root"})
+
+
+# --- thumbs up / down under an answer ----------------------------------------------------------
+
+_clicks = itertools.count(1)
+
+
+def test_answer_ends_with_feedback_buttons_naming_its_turn() -> None:
+    message = render_turn([Event("done", {"reply": "6 customers."})], thread="9.1", turn_number=3)
+    buttons = message.blocks[-1]["elements"]
+    assert [(b["action_id"], json.loads(b["value"])) for b in buttons] == [
+        ("mara_feedback_up", {"turn": 3, "thread": "9.1"}),
+        ("mara_feedback_down", {"turn": 3, "thread": "9.1"}),
+    ]
+
+
+def test_feedback_buttons_fit_in_a_reply_shortened_for_slack() -> None:
+    table = {"columns": ["n"], "rows": [[1]], "row_count": 1}
+    events = [Event("table", table)] * 60 + [Event("done", {"reply": "many"})]
+    blocks = render_turn(events, turn_number=1).blocks
+    assert len(blocks) == 50 and blocks[-1]["block_id"] == "mara_feedback_1"
+
+
+def feedback_click(
+    slack: Slack, channel: str, thread: str, value: str, *, user: str, up: bool = True
+) -> httpx.Response:
+    """Sign and send the ``block_actions`` Slack sends when ``user`` clicks 👍 (or 👎) on an
+    answer in ``thread`` whose button carries ``value``."""
+    from urllib.parse import urlencode
+
+    n = next(_clicks)
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user, "team_id": TEAM_ID},
+        "api_app_id": "AMARA",
+        "trigger_id": f"fb{n}.123.abc",
+        "container": {"type": "message", "message_ts": f"1700000999.{n:06d}",
+                      "channel_id": channel, "thread_ts": thread, "is_ephemeral": False},
+        "channel": {"id": channel, "name": "marketing"},
+        "message": {"type": "message", "ts": f"1700000999.{n:06d}", "thread_ts": thread},
+        "actions": [{"type": "button", "action_id": "mara_feedback_up" if up else "mara_feedback_down",
+                     "block_id": "b", "value": value, "action_ts": f"{1_800_000_000 + n}.7"}],
+    }
+    return post_signed_form(slack, urlencode({"payload": json.dumps(payload)}))
+
+
+def feedback_on(slack: Slack, conversation: str) -> list[dict[str, Any]]:
+    from assistant.evaluation.feedback import list_feedback
+
+    return [f for f in list_feedback(slack.bot.runtime.ledger) if f["conversation_id"] == conversation]
+
+
+def wait_for_log(caplog: pytest.LogCaptureFixture, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, f"no log line with {text!r}"
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def two_turns(slack: Slack) -> tuple[str, SlackCall]:
+    """A thread answered twice in CTHUMBS: ``(thread, the second answer's update call)``."""
+    first = event_payload("How many customers do we have?", "CTHUMBS")
+    thread = first["event"]["ts"]
+    assert slack.post(first).status_code == 200
+    slack.answer("CTHUMBS", thread)
+    assert slack.post(event_payload("and in Germany?", "CTHUMBS", thread_ts=thread)).status_code == 200
+    slack.fake.wait_for(lambda calls: len(slack.in_channel("CTHUMBS", "chat.update")) >= 2)
+    return thread, slack.in_channel("CTHUMBS", "chat.update")[1]
+
+
+@pytest.mark.integration
+def test_slack_answer_carries_feedback_buttons_for_its_turn(two_turns: tuple[str, SlackCall]) -> None:
+    thread, second = two_turns
+    actions = [b for b in json.loads(blocks_text(second)) if b["type"] == "actions"]
+    assert [json.loads(e["value"]) for e in actions[-1]["elements"]] == [{"turn": 2, "thread": thread}] * 2
+
+
+@pytest.mark.integration
+def test_thumbs_up_records_the_turn_with_the_slack_user_as_actor(
+    slack: Slack, two_turns: tuple[str, SlackCall]
+) -> None:
+    thread, second = two_turns
+    value = json.loads(blocks_text(second))[-1]["elements"][0]["value"]
+    assert feedback_click(slack, "CTHUMBS", thread, value, user="URATER").status_code == 200
+    slack.fake.wait_for(lambda calls: bool(slack.in_channel("CTHUMBS", "chat.postEphemeral")))
+    (rated,) = feedback_on(slack, conversation_id(TEAM_ID, "CTHUMBS", thread))
+    assert (rated["turn"], rated["rating"], rated["actor"]) == (2, "up", f"slack:{TEAM_ID}:URATER")
+    assert rated["question"] == "and in Germany?"
+
+
+@pytest.mark.integration
+def test_clicker_alone_is_thanked(slack: Slack, two_turns: tuple[str, SlackCall]) -> None:
+    thread, second = two_turns
+    value = json.loads(blocks_text(second))[-1]["elements"][1]["value"]
+    assert feedback_click(slack, "CTHUMBS", thread, value, user="UTHANKED", up=False).status_code == 200
+    slack.fake.wait_for(
+        lambda calls: any(c.params.get("user") == "UTHANKED" for c in calls if c.method == "chat.postEphemeral")
+    )
+    thanks = next(c for c in slack.fake.calls_to("chat.postEphemeral") if c.params["user"] == "UTHANKED")
+    assert (thanks.params["text"], thanks.params["thread_ts"]) == ("Thanks — noted.", thread)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("value", ["not json", '{"turn": 99}', '{"turn": "1"}', '{"turn": 0}'])
+def test_bad_feedback_value_is_ignored_without_a_500(
+    slack: Slack, two_turns: tuple[str, SlackCall], caplog: pytest.LogCaptureFixture, value: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mara.slack")
+    thread, _ = two_turns
+    before = feedback_on(slack, conversation_id(TEAM_ID, "CTHUMBS", thread))
+    assert feedback_click(slack, "CTHUMBS", thread, value, user="UBAD").status_code == 200
+    wait_for_log(caplog, "ignored")
+    assert feedback_on(slack, conversation_id(TEAM_ID, "CTHUMBS", thread)) == before
+
+
+@pytest.mark.integration
+def test_feedback_on_a_conversation_owned_by_an_api_key_is_refused(
+    slack: Slack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="mara.slack")
+    conversation = conversation_id(TEAM_ID, "CFOREIGN", "1800000999.000100")
+    slack.bot.runtime.ledger.claim("conversation", conversation, "key:ops")  # the API key asked first
+    list(slack.bot.runtime._build().stream("How many customers do we have?", conversation, actor="key:ops"))
+    click = feedback_click(slack, "CFOREIGN", "1800000999.000100", '{"turn": 1}', user="UINTRUDER")
+    assert click.status_code == 200
+    wait_for_log(caplog, "refused")
+    assert feedback_on(slack, conversation) == []

@@ -322,7 +322,7 @@ def test_copy_request_renders_variants_with_checks_and_buttons(
     assert all("*subject:*" in v["text"]["text"] for v in variants)
     checks = [b["elements"][0]["text"] for b in blocks if b["type"] == "context"]
     assert sum("*length*" in c for c in checks) == 3
-    (actions,) = [b for b in blocks if b["type"] == "actions"]
+    (actions,) = [b for b in blocks if b.get("block_id", "").startswith("mara_copy_")]
     assert [e["text"]["text"] for e in actions["elements"]] == [
         "More variants",
         "Shorter",

@@ -13,6 +13,9 @@ draft's thread and answer it like any other (same conversation, through the assi
 "Export CSV" uploads the variants and their checks, read back from the conversation's stored
 tool result. The App Home tab shows what Mara does, the mode, the workspace's tables and
 example questions whose buttons ask them in the user's direct messages with Mara.
+
+Every answer ends with 👍 / 👎 buttons; a click rates that turn of the thread's conversation
+with the Slack user as actor, as ``POST /v1/conversations/{id}/turns/{n}/feedback`` does.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from api.slack.guards import EventDeduper, KeyedLocks, RateLimiter
 from api.slack.render import (
     ACTION_ASK,
     ACTION_EXPORT,
+    ACTION_FEEDBACK_DOWN,
+    ACTION_FEEDBACK_UP,
     ACTION_MORE,
     ACTION_SHORTER,
     TABLE_ROWS,
@@ -85,6 +90,7 @@ HOME_TABLES_TTL = 60.0  # seconds the home tab's table summary is reused
 # the copy channel, e.g. "email").
 MORE_VARIANTS = "Draft {n} more {channel} variants"
 SHORTER = "Make these {channel} variants shorter"
+FEEDBACK_THANKS = "Thanks — noted."
 
 
 def conversation_id(team: str, channel: str, thread_ts: str) -> str:
@@ -166,6 +172,8 @@ class SlackBot:
         self.bolt.action(ACTION_SHORTER)(self._on_copy_follow_up)
         self.bolt.action(ACTION_EXPORT)(self._on_copy_export)
         self.bolt.action(re.compile(rf"^{ACTION_ASK}_\d+$"))(self._on_home_ask)
+        self.bolt.action(ACTION_FEEDBACK_UP)(self._on_feedback)
+        self.bolt.action(ACTION_FEEDBACK_DOWN)(self._on_feedback)
         self._home_tables: tuple[float, list[tuple[str, int]] | None] | None = None
 
     # --- HTTP ----------------------------------------------------------------------------
@@ -363,6 +371,64 @@ class SlackBot:
             return next((d for d in drafts if d.call_id == call_id), None)
         return drafts[-1] if drafts else None
 
+    # --- feedback buttons -------------------------------------------------------------------
+
+    def _on_feedback(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """👍 / 👎 under an answer: rate that turn, then tell only the clicker "noted".
+
+        Nothing is said in the thread when the click cannot count (a bad value, a turn or
+        thread Mara does not know, a conversation owned outside this Slack workspace): it is
+        logged, and the message stays as it was."""
+        ack()
+        where = _action_place(body, action)
+        if where is None:
+            return
+        channel, thread, value = where
+        turn = value.get("turn")
+        if not isinstance(turn, int) or isinstance(turn, bool) or not 1 <= turn <= 10_000:
+            log.warning("slack: feedback click with turn %r ignored (expected 1..10000)", turn)
+            return
+        user = str((body.get("user") or {}).get("id") or "")
+        if not user:
+            log.warning("slack: feedback click without a user ignored")
+            return
+        team = _team_of(body)
+        rating = "up" if action.get("action_id") == ACTION_FEEDBACK_UP else "down"
+        conversation = conversation_id(team, channel, thread)
+        try:
+            recorded = self._record_feedback(conversation, turn, rating, f"slack:{team}:{user}")
+        except MaraError as err:  # FeedbackError: no such turn
+            log.warning("slack: feedback on %s turn %d ignored: %s", conversation, turn, err)
+            return
+        except Exception:
+            log.exception("slack: feedback on %s turn %d failed", conversation, turn)
+            return
+        if not recorded:
+            return
+        try:
+            self.client.chat_postEphemeral(
+                channel=channel, user=user, thread_ts=thread, text=FEEDBACK_THANKS
+            )
+        except (SlackClientError, OSError) as err:  # a courtesy: the rating is stored
+            log.warning("slack: chat.postEphemeral in %s failed: %s", channel, _slack_error(err))
+
+    def _record_feedback(self, conversation: str, turn: int, rating: str, actor: str) -> bool:
+        """Store the rating unless the conversation is unknown or not this workspace's (an API
+        key's, say): only its owner's side may rate it, as in the API."""
+        # lazy: langchain_core loads slowly; only this path needs it
+        from assistant.evaluation.feedback import record_feedback
+
+        owner = self.runtime.ledger.owner("conversation", conversation)
+        if owner is None or _slack_team(owner) != _slack_team(actor):
+            log.warning("slack: feedback by %s on %s (owner %s) refused", actor, conversation, owner)
+            return False
+        history = self.runtime._build().history(conversation)
+        if not history:
+            log.warning("slack: feedback on %s ignored: no such conversation", conversation)
+            return False
+        record_feedback(self.runtime.ledger, history, conversation, turn, rating, actor=actor)
+        return True
+
     def _ask_for(
         self, team: str, channel: str, thread: str | None, user: str, question: str
     ) -> None:
@@ -500,9 +566,10 @@ class SlackBot:
                     if event.type == "progress" and on_progress is not None:
                         on_progress(event.data)
                 drafts = self._turn_drafts(assistant, conversation, events)
+                turn_number = self._turn_number(assistant, conversation)
             finally:
                 self.locks.release(conversation, lock)
-            return render_turn(events, self.table_rows, drafts, thread)
+            return render_turn(events, self.table_rows, drafts, thread, turn_number)
         except MaraError as err:  # e.g. a missing workspace: the message says what to do
             log.error("slack: turn failed for %s: %s", conversation, err)
             note = f":warning: Sorry — I couldn't answer that: {escape(str(err))}"
@@ -529,6 +596,18 @@ class SlackBot:
             log.exception("slack: could not read the drafts of %s", conversation)
             return []
         return [stored[c] for c in calls if c in stored and stored[c].variants]
+
+    def _turn_number(self, assistant: ChatAssistant, conversation: str) -> int | None:
+        """The number of the turn just answered (its questions so far; read under the
+        conversation's lock), which the feedback buttons rate; ``None`` (no buttons) when the
+        history cannot be read."""
+        try:
+            history = assistant.history(conversation)
+        except Exception:
+            log.exception("slack: could not read conversation %s", conversation)
+            return None
+        asked = sum(1 for m in history if getattr(m, "type", None) == "human")
+        return asked or None
 
     # --- Web API calls, each one logged on failure ----------------------------------------
 

@@ -31,6 +31,8 @@ ACTION_MORE = "mara_copy_more"
 ACTION_SHORTER = "mara_copy_shorter"
 ACTION_EXPORT = "mara_copy_export"
 ACTION_ASK = "mara_home_ask"  # home-tab example buttons: ``mara_home_ask_0``, ``_1``, …
+ACTION_FEEDBACK_UP = "mara_feedback_up"
+ACTION_FEEDBACK_DOWN = "mara_feedback_down"
 
 _FENCE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|__(?=\S)(.+?)(?<=\S)__")
@@ -177,13 +179,15 @@ def render_turn(
     max_rows: int = TABLE_ROWS,
     drafts: Sequence[CopyDraft] = (),
     thread: str | None = None,
+    turn_number: int | None = None,
 ) -> SlackMessage:
     """The Slack message for one finished turn: reply, tables, citations and a mode footer.
 
     Tables show at most ``max_rows`` rows; larger ones are listed in ``csv_tables``. With copy
     ``drafts`` the reply is cut to its first paragraph (it lists the same variants) and each
     draft follows as one block per variant with its checks, then the draft's buttons, whose
-    values carry ``thread``.
+    values carry ``thread``. With ``turn_number`` (1 = the conversation's first question) the
+    message ends with thumbs up / down buttons rating that turn.
     """
     turn = TurnSummary.from_events(events)
     reply = turn.shown_reply() or "I have no answer to that."
@@ -216,9 +220,35 @@ def render_turn(
     if turn.mode:
         footer = f"Mara · {turn.mode} mode"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[: MAX_BLOCKS - 1] + [notice_blocks("(Reply shortened for Slack.)")[0]]
+    room = MAX_BLOCKS - (1 if turn_number is not None else 0)  # the feedback buttons always fit
+    if len(blocks) > room:
+        blocks = blocks[: room - 1] + [notice_blocks("(Reply shortened for Slack.)")[0]]
+    if turn_number is not None:
+        blocks.append(feedback_actions(turn_number, thread))
     return SlackMessage(fallback_text(reply), blocks, charts, csv_tables)
+
+
+def feedback_actions(turn_number: int, thread: str | None) -> Block:
+    """The 👍 / 👎 buttons under an answer; their value names the conversation's turn (and
+    thread), which the click handler rates like ``POST …/turns/{n}/feedback`` does."""
+    value: dict[str, Any] = {"turn": turn_number}
+    if thread:
+        value["thread"] = thread
+    text = json.dumps(value, separators=(",", ":"))[:BUTTON_VALUE_LIMIT]
+
+    def button(emoji: str, action_id: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "text": {"type": "plain_text", "text": emoji, "emoji": True},
+            "action_id": action_id,
+            "value": text,
+        }
+
+    return {
+        "type": "actions",
+        "block_id": f"mara_feedback_{turn_number}",
+        "elements": [button("👍", ACTION_FEEDBACK_UP), button("👎", ACTION_FEEDBACK_DOWN)],
+    }
 
 
 def fallback_text(markdown: str) -> str:

@@ -270,6 +270,9 @@ class FakeSlack:
             "text": params.get("text"),
         }
 
+    def _api_chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"message_ts": f"{1700000000 + next(self._ts)}.000200"}
+
     def _api_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else (view or {})
