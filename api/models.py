@@ -175,6 +175,13 @@ class MessageToolCall(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
+class StoredCard(BaseModel):
+    """A result card of a stored turn: a ``table``, ``chart`` or ``citation`` event's type and data."""
+
+    type: Literal["table", "chart", "citation"]
+    data: dict[str, Any]
+
+
 class ConversationMessage(BaseModel):
     """One stored message of a conversation."""
 
@@ -183,6 +190,9 @@ class ConversationMessage(BaseModel):
     tool_calls: list[MessageToolCall] | None = None
     name: str | None = Field(default=None, description="Tool name (tool messages).")
     tool_call_id: str | None = Field(default=None, description="Call answered (tool messages).")
+    cards: list[StoredCard] | None = Field(
+        default=None, description="Result cards the tool produced (tool messages), as its turn streamed them."
+    )
 
 
 class ConversationResponse(BaseModel):

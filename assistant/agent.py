@@ -764,6 +764,12 @@ def _mask_personal(text: str, personal: list[tuple[str, str]]) -> str:
     return PIIVault().mask(text, personal) if text else text
 
 
+def result_events(msg: ToolMessage) -> list[Event]:
+    """The result cards (``table``, ``chart``, ``citation`` events) a stored tool message carries:
+    the same events its turn streamed, so a reopened conversation shows what was shown then."""
+    return [event for event in _tool_events(msg) if event.type != "tool_end"]
+
+
 def _tool_events(msg: ToolMessage) -> Iterator[Event]:
     ok = msg.status != "error"
     yield Event(

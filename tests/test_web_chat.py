@@ -378,3 +378,37 @@ def test_thumbs_up_under_an_answer_is_stored_with_its_turn(page: Any, live: str,
     rated = [(f["turn"], f["rating"], f["question"]) for f in list_feedback(AuditLog(demo_home / "audit.sqlite"))]
     assert (1, "up", "How many customers do we have?") in rated
     assert page.problems == []
+
+
+RESULT_CARDS = "li.msg-assistant .artifacts > .card, li.msg-assistant .citations .chip"
+
+
+def test_result_cards_come_back_after_a_reload_and_from_the_sidebar(page: Any, fresh: str) -> None:
+    """Tables and charts are stored with their turn: a reload or reopening the conversation from the
+    sidebar shows the same cards, not just the text that mentions them."""
+    page.goto(fresh)
+    first = ask(page, "revenue by country", 0)
+    expect(first.locator("table.data")).to_be_visible()
+    ask(page, "How many customers do we have?", 1)
+    cards = page.locator(RESULT_CARDS)
+    shown = cards.count()
+    assert shown >= 3
+    conversation_id = page.evaluate("sessionStorage.getItem('mara.conversation_id')")
+    stored = page.evaluate("async (id) => (await fetch(`/v1/conversations/${id}`)).json()", conversation_id)
+    kinds = [c["type"] for m in stored["messages"] for c in m.get("cards", [])]
+    assert kinds.count("table") == 2 and "chart" in kinds
+    table = next(c["data"] for m in stored["messages"] for c in m.get("cards", []) if c["type"] == "table")
+    assert table["rows"] and table["artifact_id"]
+
+    page.reload()
+    expect(page.locator("li.msg-user")).to_have_count(2)
+    expect(cards).to_have_count(shown)
+    expect(page.locator("li.msg-assistant").first.locator(".card-chart .chart-view svg")).to_be_visible()
+    expect(page.locator("li.msg-assistant").first.locator("table.data tbody tr").first).to_be_visible()
+
+    page.get_by_role("button", name="Start a new chat").click()
+    expect(page.locator("li.msg")).to_have_count(0)
+    page.locator("#conversation-list .conv-item").filter(has_text="revenue by country").locator(".conv-open").click()
+    expect(page.locator("li.msg-user")).to_have_count(2)
+    expect(cards).to_have_count(shown)
+    assert page.problems == []

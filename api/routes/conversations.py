@@ -24,6 +24,7 @@ from api.models import (
     FeedbackResponse,
     MessageToolCall,
     RenameRequest,
+    StoredCard,
     VerifiedQuestionResponse,
 )
 from api.runtime import Runtime, get_runtime
@@ -185,7 +186,17 @@ def to_message(raw: Any) -> ConversationMessage | None:
         tool_calls=calls or None,
         name=getattr(raw, "name", None) if role == "tool" else None,
         tool_call_id=getattr(raw, "tool_call_id", None) if role == "tool" else None,
+        cards=_cards(raw) if role == "tool" else None,
     )
+
+
+def _cards(raw: Any) -> list[StoredCard] | None:
+    """The tool message's result cards, rebuilt from its stored artifact by the code that streamed them."""
+    # lazy: assistant.agent loads langgraph; the runtime has already imported it to answer
+    from assistant.agent import result_events
+
+    cards = [StoredCard(type=e.type, data=e.data) for e in result_events(raw)]  # type: ignore[arg-type]
+    return cards or None
 
 
 def _text(content: Any) -> str:

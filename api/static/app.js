@@ -782,7 +782,7 @@
 
   const TOOL_SUMMARY_CHARS = 2000;
 
-  /** Render stored messages: user and assistant text, tool calls as collapsed steps. */
+  /** Render stored messages: user and assistant text, tool calls as collapsed steps, result cards. */
   function renderStored(messages) {
     let reply = null;
     const close = () => { if (reply) reply.finish(""); reply = null; };
@@ -803,6 +803,8 @@
           ok: !/^\s*(error|tool error)\b/i.test(text),
           summary: text.length > TOOL_SUMMARY_CHARS ? `${text.slice(0, TOOL_SUMMARY_CHARS)}…` : text,
         });
+        // the result cards the turn showed (tables, charts, sources), stored with the tool's message
+        for (const card of message.cards || []) reply.handle(card.type, card.data);
       }
     }
     close();
