@@ -412,3 +412,27 @@ def test_result_cards_come_back_after_a_reload_and_from_the_sidebar(page: Any, f
     expect(page.locator("li.msg-user")).to_have_count(2)
     expect(cards).to_have_count(shown)
     assert page.problems == []
+
+
+def test_the_app_never_scrolls_out_of_view(page: Any, live: str) -> None:
+    """Only the conversation scrolls: after three answers the document is exactly the window's
+    height, wheeling past the end leaves the app in place, and the visually-hidden labels stay
+    inside the conversation box (they used to hang below it and stretch the page)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(live)
+    for n, question in enumerate(["revenue by country", "How many customers do we have?", "How many orders per month?"]):
+        ask(page, question, n)
+    assert page.evaluate("document.documentElement.scrollHeight") == page.evaluate("window.innerHeight")
+    page.mouse.move(700, 450)
+    page.mouse.wheel(0, 5000)
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.scrollY") == 0
+    escaped = page.evaluate(
+        """() => {
+          const box = document.querySelector('#conversation');
+          return [...box.querySelectorAll('.visually-hidden')]
+            .filter((e) => !box.contains(e.offsetParent)).length;  // placed against <body>
+        }"""
+    )
+    assert escaped == 0
+    assert page.problems == []
