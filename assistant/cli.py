@@ -138,6 +138,10 @@ def chat(
     from assistant.agent import Assistant
 
     with Assistant(settings) as assistant:
+        if assistant.mode == "offline" and not as_json:  # said once here, not after every reply
+            from assistant.planner.compose import OFFLINE_NOTICE
+
+            _err().print(OFFLINE_NOTICE, style="dim", markup=False, soft_wrap=True)
         if message is not None:
             if as_json:
                 result = assistant.run(message, conversation, actor=_actor())

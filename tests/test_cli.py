@@ -51,6 +51,13 @@ def test_chat_json_contract(workspace: Path) -> None:
     assert "**2** customers" in follow["reply"]
 
 
+def test_offline_chat_says_how_to_enable_the_llm_once_not_in_the_reply(workspace: Path) -> None:
+    run = mara("chat", "How many customers do we have?", home=workspace)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("Set OPENAI_API_KEY or MARA_LLM_BASE_URL") == 1
+    assert "OPENAI_API_KEY" not in run.stdout
+
+
 def test_data_tables_json(workspace: Path) -> None:
     doc = json.loads(mara("data", "tables", "--json", home=workspace).stdout)
     assert {t["name"]: t["rows"] for t in doc} == {"customers": 6, "orders": 8}

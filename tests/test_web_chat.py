@@ -436,3 +436,16 @@ def test_the_app_never_scrolls_out_of_view(page: Any, live: str) -> None:
     )
     assert escaped == 0
     assert page.problems == []
+
+
+def test_the_offline_notice_is_shown_once_in_the_header_badge(page: Any, live: str) -> None:
+    """How to switch the LLM on is said once, by the mode badge, not at the end of every reply."""
+    page.goto(live)
+    badge = page.locator("#mode-badge")
+    expect(badge).to_have_attribute("title", re.compile("OPENAI_API_KEY or MARA_LLM_BASE_URL"))
+    for n, question in enumerate(["How many customers do we have?", "help"]):
+        answer = ask(page, question, n)
+        expect(answer.locator(".md")).not_to_be_empty()
+    expect(page.locator("#messages")).not_to_contain_text("OPENAI_API_KEY")
+    expect(page.locator("#messages")).not_to_contain_text("Offline mode: answered")
+    assert page.problems == []

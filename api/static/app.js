@@ -1263,7 +1263,8 @@
   async function loadMode() {
     const labels = { offline: "Offline mode", llm: "LLM mode" };
     const titles = {
-      offline: "Answers come from Mara's built-in planner; no LLM is called.",
+      offline: "Answers come from Mara's built-in planner; no LLM is called. Set OPENAI_API_KEY or "
+        + "MARA_LLM_BASE_URL on the server for free-form answers.",
       llm: "Answers come from the configured LLM endpoint.",
     };
     try {

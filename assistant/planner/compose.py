@@ -7,9 +7,11 @@ import decimal
 import re
 from typing import Any
 
-OFFLINE_NOTE = (
-    "\n\n_Offline mode: answered by Mara's built-in planner, no LLM involved. "
-    "Set OPENAI_API_KEY or MARA_LLM_BASE_URL for free-form answers._"
+#: Said once per session by the front ends (the web chat's mode badge, the CLI's banner), not
+#: appended to every reply: the turn's ``mode`` ("offline") tells them when it applies.
+OFFLINE_NOTICE = (
+    "Offline mode: answered by Mara's built-in planner, no LLM involved. "
+    "Set OPENAI_API_KEY or MARA_LLM_BASE_URL for free-form answers."
 )
 
 

@@ -28,10 +28,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from assistant.planner.compose import (
-    OFFLINE_NOTE,
-    compose_error_reply,
-)
+from assistant.planner.compose import compose_error_reply
 from assistant.planner.copy_requests import (
     copy_follow_up,
     copy_purpose,
@@ -96,7 +93,7 @@ class OfflinePlanner(BaseChatModel):
         """The next message of the assistant: a tool call or the final reply."""
         last_human = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         if last_human < 0:
-            return AIMessage(content=HELP_TEXT + OFFLINE_NOTE)
+            return AIMessage(content=HELP_TEXT)
         text = _text(messages[last_human].content)
         results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
         if results:
@@ -105,7 +102,7 @@ class OfflinePlanner(BaseChatModel):
                       or self._then_step(plan, results))
             if follow is not None:
                 return follow
-            return AIMessage(content=self._compose(text, plan, results) + OFFLINE_NOTE)
+            return AIMessage(content=self._compose(text, plan, results))
         return self._plan(text, messages[:last_human])
 
     def _chart_step(self, plan: dict[str, Any], results: list[ToolMessage]) -> AIMessage | None:
@@ -164,16 +161,16 @@ class OfflinePlanner(BaseChatModel):
                 and (follow := copy_follow_up(text, previous_draft)) is not None):
             return _call("draft_copy", follow, {"tool": "draft_copy", "follow_up": True})
         if route.intent == "greeting":
-            return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples." + OFFLINE_NOTE)
+            return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples.")
         if route.intent == "help":
-            return AIMessage(content=HELP_TEXT + OFFLINE_NOTE)
+            return AIMessage(content=HELP_TEXT)
         if route.intent == "refuse_write":
             return AIMessage(
                 content="Customer data is read-only to me: I can't delete, change or create tables or rows. "
-                "I can query it, segment it and draft copy from it." + OFFLINE_NOTE
+                "I can query it, segment it and draft copy from it."
             )
         if route.intent == "refuse_secret":
-            return AIMessage(content=SECRETS_REFUSAL + OFFLINE_NOTE)
+            return AIMessage(content=SECRETS_REFUSAL)
         if route.intent == "run_sql":
             return _call("run_sql", {"sql": route.sql}, {"tool": "run_sql"})
         verified = self._verified(text)
@@ -213,9 +210,9 @@ class OfflinePlanner(BaseChatModel):
                 return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
             if "describe_data" in self.tool_names:
                 return _call("describe_data", {}, {"tool": "describe_data", "unsure": True})
-            return AIMessage(content="I couldn't map that to your data. Type “help” for examples." + OFFLINE_NOTE)
+            return AIMessage(content="I couldn't map that to your data. Type “help” for examples.")
         if question.clarify:
-            return AIMessage(content=question.clarify + OFFLINE_NOTE)
+            return AIMessage(content=question.clarify)
         if question.unmatched:
             return self._no_such_column(question.unmatched)
         plan: dict[str, Any] = {"subject": question.subject, "qualifiers": question.qualifiers, "grouping": question.grouping,
@@ -265,7 +262,7 @@ class OfflinePlanner(BaseChatModel):
         orders = _orders_table(self.context.profile()) if self.context is not None else None
         if orders is None:
             return AIMessage(content="I need an orders table (customer, date and amount columns) for that, "
-                             "and found none in your data. Load one with `mara data load`." + OFFLINE_NOTE)
+                             "and found none in your data. Load one with `mara data load`.")
         return _call(tool, model_tool_args(tool, text, orders), {"tool": tool})
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
@@ -274,7 +271,7 @@ class OfflinePlanner(BaseChatModel):
         wanted = ", ".join(f"“{p}”" for p in phrases)
         return AIMessage(
             content=f"I couldn't find a column for {wanted} in your data, so I won't guess. "
-            f"You can break results down by: {', '.join(columns)}." + OFFLINE_NOTE
+            f"You can break results down by: {', '.join(columns)}."
         )
 
     def _data_question(self, text: str, earlier: Sequence[BaseMessage]) -> DataQuestion | None:
