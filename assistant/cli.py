@@ -136,11 +136,10 @@ def chat(
         _warm_up_in_background()
     # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
     from assistant.agent import Assistant
+    from assistant.planner.compose import OFFLINE_NOTICE
 
     with Assistant(settings) as assistant:
         if assistant.mode == "offline" and not as_json:  # said once here, not after every reply
-            from assistant.planner.compose import OFFLINE_NOTICE
-
             _err().print(OFFLINE_NOTICE, style="dim", markup=False, soft_wrap=True)
         if message is not None:
             if as_json:
