@@ -20,6 +20,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def plain(value: Any) -> Text:
     """``value`` as a Rich ``Text`` shown literally (no markup), control characters removed."""
+    # lazy: rich is imported only when something is printed (CLI start-up time)
     from rich.text import Text
 
     return Text(_CONTROL.sub("", "" if value is None else str(value)))
