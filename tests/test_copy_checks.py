@@ -171,3 +171,15 @@ def test_render_mixes_columns_fallback_only_fields_and_literals() -> None:
         "Friend Ana in Lyon (x)", "Friend there in Oslo (x)", "Friend Sam in your city (x)",
     ]
     assert list(out["plain"]) == ["No fields here"] * 3
+
+
+def test_a_shortened_product_name_still_names_the_product() -> None:
+    from tools.copywriting.checks import missing_elements
+
+    assert missing_elements(["Stormfront 3L Shell Jacket"], "the Stormfront 3L Shell is waterproof") == []
+
+
+def test_an_offer_must_appear_whole() -> None:
+    from tools.copywriting.checks import missing_elements
+
+    assert missing_elements(["15% off one full-price order"], "15% off one order") == ["15% off one full-price order"]
