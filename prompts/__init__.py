@@ -12,6 +12,9 @@ from typing import Any
 
 import yaml
 
+# libyaml's C loader parses the large data files ~10x faster than the pure-Python one (start-up time)
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class PromptNotFoundError(KeyError):
     """No prompt file of that name ships with Mara."""
@@ -24,7 +27,7 @@ def load_data(name: str) -> dict[str, Any]:
     if not path.is_file():
         available = sorted(p.name.removesuffix(".yaml") for p in resources.files(__package__).iterdir() if p.name.endswith(".yaml"))
         raise PromptNotFoundError(f"No prompt named {name!r}; available: {', '.join(available)}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     if not isinstance(data, dict):
         raise ValueError(f"prompts/{name}.yaml must hold a mapping")
     return data

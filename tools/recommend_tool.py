@@ -13,7 +13,6 @@ from typing import Any
 from foundation.errors import ToolInputError
 from tools.context import ToolContext
 from tools.declare import mara_tool
-from tools.model_data import open_source
 from tools.progress import report_progress
 from tools.results import ToolOutput, table_artifact
 from tools.warehouse import QueryResult
@@ -24,7 +23,8 @@ ASKS = ("next", "also_bought", "likely_buyers", "feature")
 def interaction_table(source: Any) -> str:
     """The table to learn from when none is named: order lines first, then any table with a
     customer (direct or joined) and a product column."""
-    # lazy: pandas loads slowly; only this path needs it
+    # lazy: pandas loads slowly; only this path needs it (not every chat turn's tool registry)
+    from tools.model_data import open_source
     from tools.recommend_data import resolve_interactions
 
     with open_source(source) as ds:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.copywriting.brief import requested_fields
-
 _VERB = re.compile(r"\b(draft|write|create|compose|come up with|give me|suggest|generate|prepare)\b", re.I)
 _CHANNELS = [
     (r"google (search )?ads?|responsive search ads?|\brsa\b", "google_rsa"),
@@ -127,6 +125,9 @@ def copy_request(text: str) -> dict[str, Any] | None:
     brief = _topic(text[verb.start():] if verb else text) or _DEFAULT_BRIEF.get(segment or "", "")
     if not brief:
         brief = text.strip()
+    # lazy: the brief reader compiles dozens of regexes; only copy requests need it, not data questions
+    from tools.copywriting.brief import requested_fields
+
     fields, _, _ = requested_fields(text)  # "5 subject lines for ..." → subject lines, not whole e-mails
     return {
         "channel": channel,

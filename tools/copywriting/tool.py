@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tools.context import ToolContext
-from tools.copywriting.drafting import CopyResult
-from tools.copywriting.service import CopyRequest, run_copy
 from tools.declare import bound_tools, mara_tool
 from tools.results import ToolOutput
+
+if TYPE_CHECKING:
+    from tools.copywriting.drafting import CopyResult
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ def draft_copy(
     these fields, e.g. ["subject"] for "5 subject lines" or ["headline"]. Returns each variant's fields with its checks
     (limits, banned words, claims, disclaimers, merge fields).
     """
+    # lazy: the drafting stack (brand, checks, offline lexicons) loads slowly; every chat turn builds this tool
+    from tools.copywriting.drafting import CopyResult
+    from tools.copywriting.service import CopyRequest, run_copy
+
     response = run_copy(CopyRequest(
         channel=channel, brief=brief, variants=variants, segment=segment, offer=offer, tone=tone,
         language=language, audience=audience, length=length, skip=skip, fields=fields,

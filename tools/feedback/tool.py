@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from foundation.errors import MaraError, ToolInputError
 from tools.charts import chart_spec, save_chart
 from tools.context import ToolContext
 from tools.declare import mara_tool
-from tools.feedback.analysis import FeedbackResult, analyze_table
 from tools.feedback.requests import feedback_table
 from tools.progress import report_progress
 from tools.results import ToolOutput, table_artifact
 from tools.warehouse import QueryResult
+
+if TYPE_CHECKING:
+    from tools.feedback.analysis import FeedbackResult
 
 
 def _signed(value: float) -> str:
@@ -116,6 +118,9 @@ def analyze_feedback(
                 raise ToolInputError(f"Name the text column of {table}: it has no text column I can tell.")
     cache_dir = ctx.settings.home / "cache" / "feedback" if ctx.settings.home.is_dir() else None
     report_progress(f"reading {table}.{text_column}")
+    # lazy: numpy and the sentiment/theme code load slowly; every chat turn builds this tool
+    from tools.feedback.analysis import analyze_table
+
     result = analyze_table(ctx.warehouse, ctx.profile(), table, text_column, id_column, by, where, cache_dir)
     themes, themes_art = _save(
         ctx, ["theme", "texts", "sentiment", "keywords", "quote"],
