@@ -128,3 +128,23 @@ def test_engine_connection_is_read_only_even_without_the_guard(workspace: Path) 
             con.execute("DELETE FROM orders")
         with pytest.raises(duckdb.Error):
             con.execute("SELECT * FROM read_csv('/etc/passwd')")
+
+
+def test_a_query_opens_the_warehouse_file_once(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mara query` starts cold: validating against the table names must not cost a second open."""
+    warehouse = DuckDBWarehouse(workspace / "warehouse.duckdb")
+    opened = []
+    real_connect = DuckDBWarehouse.connect
+
+    def counting_connect(self: DuckDBWarehouse):  # type: ignore[no-untyped-def]
+        opened.append(self.path)
+        return real_connect(self)
+
+    monkeypatch.setattr(DuckDBWarehouse, "connect", counting_connect)
+    assert warehouse.query("SELECT count(*) FROM orders").rows == [(8,)]
+    assert len(opened) == 1
+
+
+def test_a_fresh_warehouse_still_refuses_unknown_tables(workspace: Path) -> None:
+    with pytest.raises(UnsafeQueryError, match="Did you mean: customers"):
+        DuckDBWarehouse(workspace / "warehouse.duckdb").query("SELECT * FROM customer")

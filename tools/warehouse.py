@@ -254,34 +254,70 @@ class DuckDBWarehouse(Warehouse):
         self._tables, self._mtime = infos, mtime
         return infos
 
+    def query(
+        self,
+        sql: str,
+        *,
+        row_cap: int = 10_000,
+        timeout_s: float = 30.0,
+        max_bytes: int | None = None,
+        deadline: float | None = None,
+    ) -> QueryResult:
+        """As :meth:`Warehouse.query`, on one connection: opening and closing the file is most of a
+        small query's cost, so validation reads the table names on the connection that runs it."""
+        if deadline is None:
+            deadline = time.monotonic() + timeout_s
+        with self.connect() as con:
+            tree = check_read_only(sql, self._table_names_on(con), dialect=self.dialect)
+            return self._run(
+                con, tree.sql(dialect=self.dialect), row_cap=row_cap, timeout_s=timeout_s,
+                max_bytes=max_bytes, deadline=deadline,
+            )
+
+    def _table_names_on(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Table and view names: the cached :meth:`tables` while the file is unchanged, else read
+        from ``con`` (names only; the row counts :meth:`tables` adds are not needed to validate)."""
+        if self._tables is not None and self._mtime == (self.path.stat().st_mtime if self.path.exists() else None):
+            return [t.name for t in self._tables]
+        rows = con.execute(
+            "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = 'main' ORDER BY 1"
+        ).fetchall()
+        return [name for (name,) in rows]
+
     def _execute(
         self, sql: str, *, row_cap: int, timeout_s: float, max_bytes: int | None = None,
         deadline: float | None = None,
+    ) -> QueryResult:
+        with self.connect() as con:
+            return self._run(con, sql, row_cap=row_cap, timeout_s=timeout_s, max_bytes=max_bytes, deadline=deadline)
+
+    def _run(
+        self, con: duckdb.DuckDBPyConnection, sql: str, *, row_cap: int, timeout_s: float,
+        max_bytes: int | None = None, deadline: float | None = None,
     ) -> QueryResult:
         # lazy: duckdb loads slowly; only this path needs it
         import duckdb
 
         deadline = deadline if deadline is not None else time.monotonic() + timeout_s
-        with self.connect() as con:
-            timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
-            timer.start()
-            start = time.perf_counter()
-            try:
-                cursor = con.execute(sql)
-                description = cursor.description or []
-                rows, reason = fetch_capped(
-                    cursor.fetchmany, row_cap=row_cap, max_bytes=max_bytes,
-                    deadline=deadline, timeout_s=timeout_s,
-                )
-            except duckdb.InterruptException as err:
-                raise QueryError(
-                    f"The query ran longer than {timeout_s:g} s and was stopped.",
-                    hint="Aggregate more (GROUP BY) or filter to fewer rows.",
-                ) from err
-            except duckdb.Error as err:
-                raise QueryError(_engine_message(err), hint=_hint_for(err, self)) from err
-            finally:
-                timer.cancel()
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), con.interrupt)
+        timer.start()
+        start = time.perf_counter()
+        try:
+            cursor = con.execute(sql)
+            description = cursor.description or []
+            rows, reason = fetch_capped(
+                cursor.fetchmany, row_cap=row_cap, max_bytes=max_bytes,
+                deadline=deadline, timeout_s=timeout_s,
+            )
+        except duckdb.InterruptException as err:
+            raise QueryError(
+                f"The query ran longer than {timeout_s:g} s and was stopped.",
+                hint="Aggregate more (GROUP BY) or filter to fewer rows.",
+            ) from err
+        except duckdb.Error as err:
+            raise QueryError(_engine_message(err), hint=_hint_for(err, self)) from err
+        finally:
+            timer.cancel()
         return QueryResult(
             columns=[d[0] for d in description],
             column_types=[str(d[1]) for d in description],
