@@ -1,0 +1,137 @@
+"""Filters a question names: category values, flags, negations and numeric comparisons."""
+
+from __future__ import annotations
+
+from assistant.planner.lexicon import (
+    GENERIC,
+    Entry,
+    Tag,
+    phrase,
+    static,
+)
+from assistant.planner.measure import _flag_tags
+from assistant.planner.parse_model import (
+    _MEASURE_CONCEPTS,
+    Condition,
+    Measure,
+    Reading,
+    _number,
+    _Words,
+)
+from assistant.planner.schema_terms import _reachable, _revenue_columns
+from tools.schema_profile import SchemaProfile
+
+
+def _negated(words: _Words, start: int) -> bool:
+    """A negation word just before token ``start`` (only filler words between): “not in Germany”."""
+    fillers = static()["fillers_set"]
+    i = start - 1
+    while i >= 0 and start - i <= 3:
+        tag = words.tag_at(i)
+        if tag is not None and tag.of("neg"):
+            words.use(tag)
+            return True
+        if tag is not None or (words.tokens[i].norm,) not in fillers:
+            return False
+        i -= 1
+    return False
+
+
+def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, measure: Measure | None) -> list[Condition]:
+    """Category values named anywhere, as filters; several values of one column become ``in``."""
+    entity = measure.entity if measure is not None else None
+    reach = _reachable(profile, measure.table) if measure is not None else []
+    picked: list[tuple[Tag, Entry]] = []
+    for tag in words.tags:
+        values = tag.of("value")
+        if not values or tag.start in words.used:
+            continue
+        names_more = tag.of("table", "metric") or any(e.strength >= 2 for e in tag.of("column")) or any(
+            e.value in _MEASURE_CONCEPTS for e in tag.of("concept"))
+        if names_more and not any(e.strength >= 3 for e in values):
+            continue  # the word names a table/column/measure better than a value
+
+        near = {t.low[:4] for t in words.tokens[max(0, tag.start - 4):tag.end + 3] if len(t.low) >= 4}
+
+        def preference(e: Entry, near: set[str] = near) -> tuple[int, int, int, int, int, int]:
+            own = entity is not None and e.table is entity
+            # "ship to Canada": Shipping Country rather than Billing Country
+            hinted = 1 if e.column is not None and any(w[:4] in near for w in phrase(e.column.name) if len(w) >= 4 and w not in GENERIC) else 0
+            attribute = phrase(e.column.name)[0] in ("preferred", "favourite", "favorite", "fav", "primary", "main", "usual") if e.column else False
+            return (e.strength, 1 if own != reading.purchase else 0, 0 if attribute and reading.purchase else 1,
+                    hinted, 1 if e.table in reach else 0, e.table.rows if e.table else 0)
+
+        picked.append((tag, max(values, key=preference)))
+    grouped: dict[int, list[tuple[Tag, Entry]]] = {}
+    for tag, entry in picked:
+        grouped.setdefault(id(entry.column), []).append((tag, entry))
+    out = []
+    for items in grouped.values():
+        table, column = items[0][1].table, items[0][1].column
+        assert table is not None and column is not None
+        said = list(dict.fromkeys(str(e.value) for _, e in items))
+        negative = any(_negated(words, tag.start) for tag, _ in items)
+        for tag, _ in items:
+            words.use(tag)
+            for beside in (words.tag_at(tag.start - 1), words.tag_at(tag.end)):  # "gold tier", "country Germany"
+                if beside is not None and any(e.column is column for e in beside.of("column")):
+                    words.use(beside)
+        op = ("!=" if negative else "=") if len(said) == 1 else ("not in" if negative else "in")
+        shown = " or ".join(said)
+        out.append(Condition(table, column, op, said[0] if len(said) == 1 else said,
+                             f"{column.name.replace('_', ' ')} is {'not ' if negative else ''}{shown}"))
+    return out
+
+
+def _flag_conditions(words: _Words, profile: SchemaProfile) -> list[Condition]:
+    out = []
+    for start, table, column in _flag_tags(words, profile):
+        own = set(phrase(column.name))
+        negative = _negated(words, start) or any(t.low in ("unsubscribed", "out") and t.norm not in own
+                                                 for t in words.tokens[max(0, start - 2):start + 3])
+        out.append(Condition(table, column, "=", not negative, f"{column.name.replace('_', ' ')} is {'no' if negative else 'yes'}"))
+    return out
+
+
+def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure | None) -> list[Condition] | str:
+    """“over $100”, “at least 3 items”: a comparison on the column named next to the number."""
+    out: list[Condition] = []
+    for tag in words.has("cmp"):
+        op = next(e.value for e in tag.entries if e.kind == "cmp")
+        i = tag.end
+        while i < len(words.tokens) and words.tokens[i].low in ("$", "€", "£", "#"):
+            words.used.add(i)
+            i += 1
+        if i >= len(words.tokens) or (number := _number(words.tokens[i])) is None:
+            continue
+        words.use(tag)
+        words.used.add(i)
+        after = words.tag_at(i + 1)
+        before = next((t for t in words.tags if t.end == tag.start), None)
+        column_entry = None
+        for near in (after, before):
+            if near is not None:
+                column_entry = next((e for e in near.of("column") if e.column is not None and e.column.role in ("money", "number")), None)
+                if column_entry is not None:
+                    words.use(near)
+                    break
+                if near is after and (near.of("table") or near.of("concept")) and measure is not None and near.start not in words.used:
+                    return (f"I can't filter on a count per {measure.label.split(' ')[0].rstrip('s')} yet "
+                            f"(“{words.words(tag)} {words.tokens[i].text} {words.words(near)}”). "
+                            "I can count rows over a value instead, e.g. orders over an amount.")
+        if column_entry is not None:
+            table, column = column_entry.table, column_entry.column
+        elif measure is not None:
+            column_name = (measure.metrics[0].column or "").rsplit(".", 1)[-1] or (measure.definition.column if measure.definition else None)
+            column = measure.table.column(column_name) if column_name else None
+            if column is None or column.role not in ("money", "number"):
+                money, _ = _revenue_columns(measure.table)
+                column = money[0] if money else None
+            table = measure.table
+        else:
+            continue
+        if column is None or table is None:
+            continue
+        out.append(Condition(table, column, str(op), number, f"{column.name.replace('_', ' ')} {op} {number:g}"))
+    return out
+

@@ -1,0 +1,342 @@
+"""The measure a question computes: a semantic metric, a column's aggregate, revenue, a count of an entity, a flag's share or a ratio."""
+
+from __future__ import annotations
+
+from assistant.planner.lexicon import (
+    GENERIC,
+    Entry,
+    Tag,
+    phrase,
+    static,
+)
+from assistant.planner.parse_model import _ENTITY_CONCEPTS, Measure, Reading, _Words
+from assistant.planner.schema_terms import (
+    _additive,
+    _concept_column,
+    _metric_on,
+    _parents,
+    _plural,
+    _reachable,
+    _revenue_columns,
+    _revenue_rank,
+    _where_note,
+)
+from tools.query_spec import Metric
+from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+
+
+def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
+    """Each distinctive word of a flag's name with its forms (“churned” also “churn”); all must be said."""
+    fillers = static()["fillers_set"]
+    out: list[set[tuple[str, ...]]] = []
+    for word in phrase(column.name):
+        if word in GENERIC or word in ("opt", "flag") or (word,) in fillers:
+            continue
+        forms: set[tuple[str, ...]] = {(word,)}
+        if word.endswith("ed") and len(word) > 5:
+            forms |= {(word[:-2],), (word[:-1],)}
+        out.append(forms)
+    return out
+
+
+_CONSENT = ("opt", "subscri", "consent", "agreed", "permission", "reachable", "marketable", "contactable")
+
+
+def _flag_tags(words: _Words, profile: SchemaProfile) -> list[tuple[int, TableProfile, ColumnProfile]]:
+    """Flag columns the question names: by a tag, or (consent flags) every distinctive word of the name
+    anywhere with a consent word (“opted in to SMS” → sms_opt_in)."""
+    out: list[tuple[int, TableProfile, ColumnProfile]] = []
+    norms = [t.norm for t in words.tokens]
+    for table in profile.tables:
+        for column in table.by_role("flag"):
+            forms = _flag_forms(column)
+            per_word = [[i for i, n in enumerate(norms) if (n,) in f and i not in words.used] for f in forms]
+            if not forms or not all(per_word):
+                continue
+            hits = [i for found in per_word for i in found]
+            consent = any(w in ("opt", "consent", "subscribed", "subscription", "optin", "permission") for w in phrase(column.name))
+            if consent:
+                said = [i for i, t in enumerate(words.tokens) if t.low.startswith(_CONSENT)
+                        or (t.low in ("email", "text", "sms", "message", "contact", "call", "mail")
+                            and any(w.low in ("can", "may", "allowed") for w in words.tokens[max(0, i - 2):i]))]
+                said += [i + 1 for i in said if i + 1 < len(words.tokens) and words.tokens[i + 1].low in ("in", "into")]
+                if not said:
+                    continue
+                hits += said
+            for i in hits:
+                words.used.add(i)
+                if (t := words.tag_at(i)) is not None:
+                    t.entries = [e for e in t.entries if e.kind != "value"]
+                    words.use(t)
+            out.append((min(hits), table, column))
+    return out
+
+
+def _metric_measure(profile: SchemaProfile, definition: MetricDefinition, label: str | None = None) -> Measure | None:
+    table = profile.table(definition.table)
+    if table is None:
+        return None
+    rows = _plural(table)
+    text = label or (definition.description or definition.name.replace("_", " "))
+    if label is None and definition.agg == "sum" and definition.column:
+        text = f"{definition.name.replace('_', ' ')} (sum of {table.name}.{definition.column}{_where_note(definition, rows)})"
+    elif label is None:
+        text = f"{definition.name.replace('_', ' ')}" + (f" ({definition.description})" if definition.description else "")
+    kind = "percent" if definition.unit == "percent" else "count" if definition.unit == "count" else "value"
+    return Measure(table, [Metric(name=definition.name)], text, kind, definition=definition)
+
+
+def _revenue_measure(profile: SchemaProfile, words: _Words, required: list[TableProfile]) -> Measure | str | None:
+    """Revenue: the semantic model's metric, else the sum of the revenue column of the fact table."""
+    metric = _metric_on(profile, "revenue")
+    named = [e for tag in words.tags for e in tag.of("column") if e.column is not None and e.column.role == "money"
+             and e.strength >= 2 and not tag.of("agg")]
+    if metric is not None and not (named and named[0].column and named[0].column.name != metric.column):
+        table = profile.table(metric.table)
+        if table is not None and all(r in _reachable(profile, table) for r in required):
+            return _metric_measure(profile, metric)
+    candidates = []
+    for table in profile.tables:
+        columns, tie = _revenue_columns(table, words)
+        if columns and all(r in _reachable(profile, table) for r in required):
+            rank = _revenue_rank(columns[0])
+            candidates.append(((rank if rank is not None else 50, 0 if table.by_role("date") else 1, table.key is None, table.rows),
+                               table, columns, tie))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda c: c[0])
+    _, table, columns, tie = candidates[0]
+    if tie:
+        names = ", ".join(c.name for c in columns[:4])
+        return f"Your {table.name} table has several money columns ({names}). Which one is the revenue you mean?"
+    column = columns[0]
+    return Measure(table, [Metric(agg="sum", column=f"{table.name}.{column.name}", alias="revenue")],
+                   f"revenue (sum of {table.name}.{column.name})")
+
+
+def _count_measure(profile: SchemaProfile, entity: Entry) -> Measure | None:
+    """Count what a table or concept names: the table's rows, else distinct keys of the concept."""
+    if entity.kind == "table" and entity.table is not None:
+        for name in ("orders", "customers"):  # a line-item table named "orders": its orders metric counts distinct orders
+            metric = _metric_on(profile, name)
+            words = {phrase(str(w)) for w in static()["concepts"][name[:-1]]}
+            if metric is not None and metric.table.lower() == entity.table.name.lower() and phrase(entity.table.name)[-1:] in words:
+                return _metric_measure(profile, metric, name)
+        return Measure(entity.table, [Metric(agg="count", alias=entity.table.name)], _plural(entity.table), "count", entity=entity.table)
+    concept = entity.value
+    if concept == "customer" and (metric := _metric_on(profile, "customers")) is not None:
+        return _metric_measure(profile, metric, "customers")
+    if concept == "order" and (metric := _metric_on(profile, "orders")) is not None:
+        table = profile.table(metric.table)
+        return _metric_measure(profile, metric, f"orders{_where_note(metric, _plural(table) if table else 'orders')}")
+    found = _concept_column(profile, concept)
+    if found is None:
+        return None
+    table, column = found
+    noun = f"{concept}s"
+    if table.key and table.key.lower() == column.name.lower():
+        return Measure(table, [Metric(agg="count", alias=noun)], noun, "count", entity=table)
+    return Measure(table, [Metric(agg="count_distinct", column=f"{table.name}.{column.name}", alias=noun)],
+                   f"{noun} (distinct {column.name})", "count")
+
+
+def _table_of_concept(profile: SchemaProfile, concept: str) -> TableProfile | None:
+    """The table a concept names (“customers” → a customers/clients/users table), if there is one."""
+    words = {phrase(str(w)) for w in static()["concepts"].get(concept, [])}
+    found = [t for t in profile.tables if phrase(t.name) and phrase(t.name)[-1:] in words]
+    return min(found, key=lambda t: len(t.name)) if found else None
+
+
+def _unit_column(table: TableProfile) -> ColumnProfile | None:
+    words = {phrase(str(w)) for w in static()["concepts"]["units"]}
+    for column in table.columns:
+        name = phrase(column.name)
+        if column.role == "number" and any((w,) in words for w in name):
+            return column
+    return None
+
+
+def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, required: list[TableProfile]) -> Measure | str | None:
+    """What the question computes; a string is a clarifying question (two equally good columns)."""
+    aggs = [(t, e.value) for t in words.tags for e in t.of("agg") if t.start not in words.used]
+    said = [a for _, a in aggs if a != "distinct"]
+    agg = "avg" if said and said[0] == "sum" and "avg" in said else next(iter(said), None)  # "how much ... on average"
+    concepts = {e.value: t for t in words.tags for e in t.of("concept") if t.start not in words.used}
+    metric_tags = [(t, e.metric) for t in words.tags for e in t.of("metric") if e.metric is not None and t.start not in words.used]
+
+    def done(*tags: Tag | None) -> None:
+        for tag in tags:
+            if tag is not None:
+                words.use(tag)
+        for tag, _ in aggs:
+            words.use(tag)
+
+    if "aov" in concepts:
+        done(concepts["aov"])
+        metric = _metric_on(profile, "aov") or _metric_on(profile, "average_order_value")
+        if metric is not None:
+            table = profile.table(metric.table)
+            part = profile.metric(metric.ratio[0]) if metric.ratio else None
+            rows = _plural(table) if table else "orders"
+            return _metric_measure(profile, metric, f"average order value ({rows}: revenue / count, metric '{metric.name}'{_where_note(part, rows)})")
+        return _aov_from_columns(profile, words, required)
+    for name in ("repeat_rate", "new_customers"):
+        if name in concepts:
+            done(concepts[name])
+            metric = _metric_on(profile, name)
+            if metric is not None and metric.min_orders and (table := profile.table(metric.table)) is not None:
+                rows = _plural(table)
+                return _metric_measure(profile, metric, f"repeat rate (% of customers with {metric.min_orders} or more {rows}"
+                                       f"{_where_note(metric, rows)})")
+            if metric is not None:
+                return _metric_measure(profile, metric)
+            customers = _table_of_concept(profile, "customer") if name == "new_customers" else None
+            if customers is not None and profile.main_date(customers) is not None:  # signups: customers by their own date
+                return Measure(customers, [Metric(agg="count", alias=customers.name)], f"new {_plural(customers)} (by {profile.main_date(customers).name})",  # type: ignore[union-attr]
+                               "count", entity=customers)
+            return None
+    concept_names = {"revenue", "orders", "customers", "units", "aov"}
+    for tag, metric in metric_tags:
+        if metric.name.lower() not in concept_names:
+            done(tag)
+            return _metric_measure(profile, metric)
+    money = [(t, e) for t in words.tags for e in t.of("column") if t.start not in words.used
+             and e.column is not None and e.column.role in ("money", "number")
+             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))]  # "refunded" is a status first
+    named = [m for m in money if m[1].strength >= 2] or (money if not concepts.keys() & {"revenue", "units"} else [])
+    if concepts.keys() & {"revenue", "units"} or len(named) > 1:  # "total sales": "total" is the sum, not a column
+        named = [m for m in named if not m[0].of("agg")]
+    if "units" in concepts and not named:
+        done(concepts["units"])
+        if (metric := _metric_on(profile, "units")) is not None:
+            return _metric_measure(profile, metric, "units sold")
+        for table in sorted(profile.tables, key=lambda t: t.rows, reverse=True):
+            column = _unit_column(table)
+            if column is not None and all(r in _reachable(profile, table) for r in required):
+                return Measure(table, [Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")], f"units sold (sum of {column.name})")
+        return None
+    flags = _flag_tags(words, profile) if agg == "share" else []
+    if agg == "share" and flags:
+        _, table, column = flags[0]
+        done()
+        rate = _metric_on(profile, f"{column.name}_rate")
+        if rate is not None:
+            return _metric_measure(profile, rate, f"share with {column.name.replace('_', ' ')} (of all {_plural(table)})")
+        return Measure(table, [Metric(agg="avg", column=f"{table.name}.{column.name}", alias=f"{column.name}_share")],
+                       f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "share")
+    entity_said = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
+                   if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
+    if named and agg == "count" and entity_said:
+        tag, entry = named[0]
+        reading.positive = (entry.table, entry.column)  # "how many payments got disputed": Disputed Amount > 0
+        words.use(tag)
+        named = []
+    if named and agg == "count" and not entity_said and named[0][1].column is not None and _additive(named[0][1].column):
+        agg = "sum"  # "how many abuse complaints": the sum of a count column
+    if agg == "sum" and not named and "revenue" not in concepts and any(
+            t.low == "much" for t in words.tokens) and _metric_on(profile, "revenue") is not None:
+        concepts["revenue"] = next(t for t, a in aggs if a == "sum")  # "how much did we charge": money
+    if named and (agg in (None, "sum", "avg", "min", "max") or "revenue" not in concepts):
+        tag = named[0][0]
+        same = [e for t, e in named if t is tag]
+        # one name on several tables: the header's column (orders.discount, not order_items.discount)
+        entry = max(same, key=lambda e: (e.strength, e.table is not None and e.table.key is not None and (
+            reading.per is None or reading.per in (e.table.key or "").lower()), -(e.table.rows if e.table else 0)))
+        table, column = entry.table, entry.column
+        assert table is not None and column is not None
+        chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
+        done(tag, concepts.get("revenue"))
+        label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[chosen] + " " + column.name.replace("_", " ")
+        if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
+            return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name), label, reading.per)
+        return Measure(table, [Metric(agg=chosen, column=f"{table.name}.{column.name}", alias=f"{chosen}_{column.name}")],  # type: ignore[arg-type]
+                       label)
+    if "revenue" in concepts and agg != "count":
+        done(concepts["revenue"])
+        found = _revenue_measure(profile, words, required)
+        if isinstance(found, Measure) and reading.per in ("customer", "order"):
+            return _per_entity(profile, found.table, found.metrics[0], found.label, reading.per)
+        if isinstance(found, Measure) and agg == "avg":
+            column_name = found.definition.column if found.definition else (found.metrics[0].column or "").rsplit(".", 1)[-1]
+            if column_name:
+                return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column_name}", alias=f"avg_{column_name}")],
+                               f"average {column_name.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
+        return found
+    entities = list(entity_said)
+    if "revenue" in concepts and agg == "count":  # "how many sales": orders
+        entities.append((concepts["revenue"], Entry("concept", value="order")))
+    if entities:
+        tag, entry = _best_entity(entities)
+        done(tag)
+        if agg in ("avg", "sum", "min", "max") and entry.kind == "table" and entry.table is not None:
+            columns, tie = _revenue_columns(entry.table)  # "the average payment": of its amount
+            if columns and not tie:
+                column = columns[0]
+                label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[agg] + f" {column.name} per {_plural(entry.table).rstrip('s')}"
+                return Measure(entry.table, [Metric(agg=agg, column=f"{entry.table.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+        counted = _count_measure(profile, entry)
+        other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
+                      and e.value != entry.value), None)
+        if agg == "avg" and counted is not None and other is not None:  # "how many orders does a customer place, on average"
+            for t, _ in entities:
+                words.use(t)
+            return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
+        return counted
+    return None
+
+
+def _best_entity(entities: list[tuple[Tag, Entry]]) -> tuple[Tag, Entry]:
+    """The first entity said; on one phrase a table beats a concept, a stronger name a weaker."""
+    first = min(t.start for t, _ in entities)
+    here = [(t, e) for t, e in entities if t.start == first]
+    return max(here, key=lambda te: (te[1].kind == "table", te[1].strength))
+
+
+def _per_entity(profile: SchemaProfile, table: TableProfile, metric: Metric, label: str, per: str) -> Measure | None:
+    """“revenue per customer”: the metric over distinct customers (or orders) of the same rows."""
+    key: str | None = None
+    if per == "customer":
+        key = table.customer_key or next((fk for other, fk, _ in _parents(profile, table) if other.key and "customer" in other.key.lower()), None)
+    else:
+        key = table.key if table.key and "order" in table.key.lower() else next((c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
+    if key is None:
+        found = _concept_column(profile, per)
+        if found is None or found[0] is not table:
+            return None
+        key = found[1].name
+    count = Metric(agg="count_distinct", column=f"{table.name}.{key}", alias=f"{per}s")
+    return Measure(table, [metric, count], f"{label} per {per} ({label} / distinct {key})", "ratio")
+
+
+def _aov_from_columns(profile: SchemaProfile, words: _Words, required: list[TableProfile]) -> Measure | str | None:
+    found = _revenue_measure(profile, words, required)
+    if not isinstance(found, Measure):
+        return found
+    table = found.table
+    column = (found.metrics[0].column or "").rsplit(".", 1)[-1] or (found.definition.column if found.definition else None)
+    if column is None:
+        return None
+    order_key = next((c.name for c in table.columns if c.role == "id" and "order" in c.name.lower()), None)
+    if order_key is None or (table.key and table.key.lower() == order_key.lower()):
+        return Measure(table, [Metric(agg="avg", column=f"{table.name}.{column}", alias="average_order_value")],
+                       f"average order value (average of {table.name}.{column} per row)")
+    return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column}", alias="revenue"), "revenue", "order")
+
+
+def _per_parts(measure: Measure | None, reading: Reading) -> Measure | None:
+    """“page views per session”: a ratio to distinct ids; “recipients per campaign” on the campaigns
+    table: each row is one campaign, so the average of the column."""
+    if measure is None:
+        return None
+    if reading.per_column is not None and measure.kind != "ratio" and len(measure.metrics) == 1:
+        table, column = reading.per_column
+        if table is measure.table:
+            count = Metric(agg="count_distinct", column=f"{table.name}.{column.name}", alias=f"distinct_{column.name}")
+            return Measure(measure.table, [measure.metrics[0], count], f"{measure.label} per {column.name.replace('_', ' ')}",
+                           "ratio", definition=measure.definition)
+    if reading.per_row is not None and reading.per_row is measure.table and measure.metrics[0].agg == "sum" and measure.metrics[0].name is None:
+        metric = measure.metrics[0]
+        label = measure.label.replace("total ", "average ", 1)
+        return Measure(measure.table, [Metric(agg="avg", column=metric.column, alias=metric.alias)], f"{label} per {_plural(measure.table).rstrip('s')}")
+    return measure
+

@@ -1,0 +1,220 @@
+"""Reading a question's words: tagging against the live schema and the lexicon, then groupings, rankings and limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from assistant.planner.lexicon import (
+    Entry,
+    Tag,
+    lexicon_for,
+    static,
+    tokenize,
+)
+from assistant.planner.parse_model import (
+    _ENTITY_CONCEPTS,
+    _MEASURE_CONCEPTS,
+    _PURCHASE,
+    Reading,
+    _number,
+    _Words,
+)
+from assistant.planner.schema_terms import _concept_column, _label_column
+from assistant.planner.timeframes import Timeframe, find_timeframes
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+
+
+def _read_words(text: str, profile: SchemaProfile, today: dt.date) -> tuple[_Words, list[Timeframe]]:
+    tokens = tokenize(text)
+    frames = find_timeframes(text, today)
+    in_frames = {i for i, t in enumerate(tokens) for f in frames if f.span[0] <= t.start and t.end <= f.span[1]}
+    tags = lexicon_for(profile).tag(tokens, in_frames)
+    tags = _join_owned_columns(tags)
+    words = _Words(tokens, tags, set(in_frames), text)
+    for tag in tags:  # ordinary words as values only with context ("in" is not Indiana)
+        keep = [e for e in tag.entries if e.kind != "value" or not e.needs_context or _has_context(words, tag, e)]
+        tag.entries = keep
+    words.tags = [t for t in tags if t.entries]
+    return words, frames
+
+
+def _join_owned_columns(tags: list[Tag]) -> list[Tag]:
+    """“product category”, “customer country”: a table's name then one of its columns is that column."""
+    out: list[Tag] = []
+    for tag in tags:
+        if out and out[-1].end == tag.start:
+            tables = {id(e.table) for e in out[-1].entries if e.kind == "table"}
+            owned = [replace(e, strength=3) for e in tag.entries if e.kind == "column" and id(e.table) in tables]
+            if owned:
+                out[-1] = Tag(out[-1].start, tag.end, owned)
+                continue
+        out.append(tag)
+    return out
+
+
+def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
+    said = " ".join(t.text for t in words.tokens[tag.start:tag.end])
+    if said.isupper() and len(said) <= 3 and not words.text.isupper():
+        return True
+    for other in words.tags:  # after its column: "region OR", "state of IN" (not "in region")
+        if other is not tag and 0 <= tag.start - other.end <= 2 and any(
+                e.kind == "column" and e.column is entry.column for e in other.entries):
+            return True
+    return False
+
+
+def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Reading, _Words]:
+    """The parts a question names, resolved against the schema (measure resolution comes later)."""
+    words, frames = _read_words(text, profile, today)
+    reading = Reading(frames=list(frames))
+    reading.purchase = any(t.low in _PURCHASE for t in words.tokens)
+    reading.compare = bool(words.has("compare")) and len(frames) >= 2
+    for tag in words.has("compare"):
+        words.use(tag)
+    reading.replace_dims = bool(words.has("instead"))
+    for tag in words.has("instead"):
+        words.use(tag)
+    for tag in words.has("grain"):
+        reading.grain = next(e.value for e in tag.entries if e.kind == "grain")
+        words.use(tag)
+    _read_groupings(words, reading, profile)
+    return reading, words
+
+
+def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnProfile] | None:
+    """The column a group-by target names: a column, or the label column of a table or concept."""
+    named = [e for e in tag.entries if (e.kind == "column" and e.column is not None and e.column.role != "money") or e.kind == "table"]
+    if named:
+        best = max(named, key=lambda e: (e.strength, e.kind == "column", e.column is not None and e.column.role in ("category", "text", "date", "flag"),
+                                         e.table.rows if e.table else 0))
+        if best.kind == "column":
+            return best.table, best.column  # type: ignore[return-value]
+        label = _label_column(best.table) if best.table is not None else None
+        if label is not None:
+            return best.table, label  # type: ignore[return-value]
+    for entry in tag.entries:
+        if entry.kind == "concept" and entry.value in _ENTITY_CONCEPTS:
+            found = _concept_column(profile, entry.value)
+            if found is not None:
+                return found
+    return None
+
+
+def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> None:
+    """“by X”, “per X”, “which X”, “top 10 X”: dimensions, ranking and limits."""
+    unmatched: list[str] = []
+    for tag in list(words.tags):
+        kinds = {e.kind for e in tag.entries}
+        if "group_by" in kinds or "which" in kinds:
+            target = words.next_tag(tag.end)
+            if target is None:
+                if "group_by" in kinds and tag.end < len(words.tokens):
+                    unknown = _unknown_run(words, tag.end)
+                    if unknown:
+                        unmatched.append(unknown)
+                        words.use(tag)
+                continue
+            if target.of("concept") and any(e.value in _MEASURE_CONCEPTS for e in target.of("concept")) and not target.of("column", "table"):
+                reading.ranking = "group_by" in kinds
+                words.use(tag)
+                continue
+            if target.of("agg", "metric") or any(e.column is not None and e.column.role == "money" for e in target.of("column")) and not target.of("table"):
+                if "group_by" in kinds:
+                    reading.ranking = True
+                    words.use(tag)
+                continue
+            said = words.words(tag)
+            if "group_by" in kinds and tag.end < len(words.tokens) and words.tokens[tag.end].low in ("all", "every"):
+                words.use(tag)  # "across all campaigns": the total, not a breakdown
+                continue
+            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
+            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
+                reading.per = per  # "revenue per customer": a ratio to the count of customers
+                words.use(tag)
+                words.use(target)
+                continue
+            if "group_by" in kinds and (reading.dims or reading.limit) and not target.of("column") and (
+                    target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
+                reading.ranking = True  # "top 3 countries by users": ranked by the count of users
+                words.use(tag)
+                continue
+            if "group_by" in kinds and (reading.dims or reading.limit or words.has("top") or words.has("most")) and any(
+                    e.column is not None and e.column.role == "number" for e in target.of("column")):
+                reading.ranking = True  # "top 5 products by quantity": ranked by it
+                words.use(tag)
+                continue
+            entity = _entity_of(target, profile)
+            if entity is None:
+                continue
+            if per_word and entity[1].role == "id":
+                reading.per_column = entity  # "page views per session": a ratio to distinct sessions
+                words.use(tag)
+                words.use(target)
+                continue
+            if per_word and target.of("table") and not target.of("column"):
+                reading.per_row = next(e.table for e in target.of("table"))
+                words.use(tag)
+                words.use(target)
+                continue
+            if "which" in kinds and not target.of("column", "table", "concept"):
+                continue
+            if entity not in reading.dims:
+                reading.dims.append(entity)
+            words.use(tag)
+            words.use(target)
+            if "which" in kinds:
+                reading.top_group = True
+        if kinds & {"which", "top", "bottom", "most"}:
+            after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
+            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
+                reading.grain, reading.top_group = after.norm, True  # "which month had the most orders"
+                reading.order = "asc" if "bottom" in kinds else "desc"
+                words.use(tag)
+                words.used.add(tag.end)
+                continue
+        if kinds & {"top", "bottom"}:
+            i = tag.end
+            n = None
+            if i < len(words.tokens) and (n := _number(words.tokens[i])) is not None:
+                words.used.add(i)
+                i += 1
+            target = words.next_tag(i, max_gap=3, skip=("value", "neg"))
+            if target is None or not (target.of("table", "column") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
+                if n is not None:
+                    reading.limit = int(n)
+                reading.order = "asc" if "bottom" in kinds and "top" not in kinds else "desc"
+                words.use(tag)
+                continue
+            entity = _entity_of(target, profile)
+            if entity is None:
+                continue
+            if entity not in reading.dims:
+                reading.dims.append(entity)
+            reading.order = "asc" if "bottom" in kinds and "top" not in kinds else "desc"
+            reading.limit = int(n) if n else 10
+            words.use(tag)
+            words.use(target)
+    reading.unmatched = unmatched
+
+
+def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
+    return any(t.start < tag.start and (t.of("metric") or any(e.value in _MEASURE_CONCEPTS for e in t.of("concept"))
+                                        or any(e.column is not None and e.column.role in ("money", "number") for e in t.of("column")))
+               for t in words.tags)
+
+
+def _unknown_run(words: _Words, start: int) -> str:
+    """The words after “by” that nothing explained: “favourite colour”."""
+    out: list[str] = []
+    fillers = static()["fillers_set"]
+    for token in words.tokens[start:start + 4]:
+        if words.tag_at(words.tokens.index(token)) is not None:
+            break
+        if (token.norm,) in fillers and out:
+            break
+        if (token.norm,) not in fillers:
+            out.append(token.low)
+            words.used.add(words.tokens.index(token))
+    return " ".join(out)
+

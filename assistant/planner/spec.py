@@ -1,0 +1,167 @@
+"""From a reading to a :class:`~tools.query_spec.QuerySpec`: joins, the period and its date column, ordering, and refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from assistant.planner.parse_model import _PURCHASE, DataQuestion, Measure, Reading, _Words
+from assistant.planner.schema_terms import _link, _parents, _plural, _reachable
+from assistant.planner.timeframes import Timeframe
+from tools.query_spec import Filter, Metric, QuerySpec, TimeRange
+from tools.schema_profile import SchemaProfile, TableProfile
+
+
+def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
+    """Whose date a period applies to: the base's own, else the nearest transaction table's, else the entity's."""
+    if profile.main_date(base) is not None:
+        return base
+    for table in reach:
+        if table.by_role("date") and _parents(profile, table):
+            return table
+    if entity is not None and entity in reach and entity.by_role("date"):
+        return entity
+    return next((tb for tb in reach if tb.by_role("date")), None)
+
+
+def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfile], want_date: bool) -> Measure | None:
+    """Count an entity through a fact table that reaches everything named (“customers who bought tents”)."""
+    entity = measure.entity
+    if entity is None or not entity.key:
+        return None
+    options = []
+    for table in profile.tables:
+        if table is entity:
+            continue
+        reach = _reachable(profile, table)
+        holder = next((tb for tb in reach if _link(profile, tb, entity)), None)
+        if holder is None or any(r not in reach for r in required if r is not entity):
+            continue
+        if want_date and not any(tb.by_role("date") for tb in reach if tb is not entity):
+            continue
+        options.append((table.rows, table, holder))
+    if not options:
+        return None
+    _, table, holder = min(options, key=lambda o: o[0])
+    link = _link(profile, holder, entity)
+    noun = _plural(entity)
+    return Measure(table, [Metric(agg="count_distinct", column=f"{holder.name}.{link}", alias=entity.name)],
+                   f"{noun} (distinct {link} in {holder.name})", "count")
+
+
+def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuestion:
+    """The spec for a reading, with the words that say what it computes."""
+    measure = reading.measure
+    assert measure is not None
+    required = list(dict.fromkeys([tb for tb, _ in reading.dims] + [c.table for c in reading.filters]))
+    reach = _reachable(profile, measure.table)
+    entity = measure.entity
+    if measure.kind == "count" and entity is not None and (
+            any(r not in reach for r in required) or (reading.purchase and reading.frames and measure.table is entity)):
+        rebased = _rebase(profile, measure, required, want_date=bool(reading.frames))
+        if rebased is not None:
+            measure = rebased
+            reach = _reachable(profile, measure.table)
+    missing = [r for r in required if r not in reach]
+    if missing:
+        names = ", ".join(sorted({c.column.name for c in reading.filters if c.table in missing} | {c.name for tb, c in reading.dims if tb in missing}))
+        return _refusal(reading, f"I can't combine {measure.label} with {names}: there is no link between "
+                        f"`{measure.table.name}` and `{missing[0].name}` in your data.")
+    base = measure.table
+    notes: list[str] = []
+    frames = list(reading.frames)
+    compare: list[str] = []
+    grain = reading.grain
+    frame: Timeframe | None = frames[0] if frames else None
+    if len(frames) >= 2:
+        units = {f.unit for f in frames}
+        if len(units) == 1 and None not in units and all(f.start for f in frames):
+            start = min(f.start for f in frames if f.start)
+            end = max(f.end for f in frames if f.end)
+            label = " vs ".join(f.label for f in frames)
+            frame = Timeframe(start, end, label, unit=frames[0].unit)
+            grain = frames[0].unit
+            compare = [f.label for f in frames]
+        else:
+            notes.append(f"I can't compare {frames[0].label} with {frames[1].label} in one answer yet, "
+                         f"so this is {frames[0].label} only.")
+    date_table = _date_table(profile, base, reach, entity)
+    date_column = profile.main_date(date_table) if date_table is not None else None
+    time_range = None
+    qualifiers = [c.words for c in reading.filters]
+    data_end = None
+    if (frame is not None or grain) and date_column is None:
+        said = frame.label if frame is not None else f"by {grain}"
+        return _refusal(reading, f"Your {base.name} data has no date column, so I can't answer for {said}. "
+                        f"I can answer it over all of {base.name} instead.")
+    if date_column is not None and date_table is not None:
+        data_end = date_column.max[:10] if date_column.max else None
+        if frame is not None:
+            low, high = (date_column.min or "")[:10], (date_column.max or "")[:10]
+            if low and high and frame.start and frame.end and (str(frame.end) <= low or str(frame.start) > high):
+                return _refusal(reading, f"Your {date_table.name} data runs from {low} to {high}, so there is nothing "
+                                f"for {frame.label}. Ask about a period inside that range.")
+            if high and frame.end and str(frame.end - dt.timedelta(days=1)) > high:
+                notes.append(f"your {date_table.name} data ends on {high}")
+            time_range = TimeRange(column=f"{date_table.name}.{date_column.name}", start=frame.start, end=frame.end)
+            qualifiers.append(frame.label)
+        elif grain:
+            time_range = TimeRange(column=f"{date_table.name}.{date_column.name}")
+    metrics = list(measure.metrics)
+    dims = list(reading.dims)
+    order = reading.order
+    limit = reading.limit or 200
+    most = reading.top_group or reading.ranking
+    if dims and order is None and (most or reading.top_group):
+        order = "desc"
+    if reading.top_group and reading.limit is None:
+        limit = 10
+    if not dims and not grain and reading.order and measure.kind == "value" and metrics[0].agg in ("sum", "avg") and metrics[0].column:
+        metrics = [Metric(agg="max" if reading.order == "desc" else "min", column=metrics[0].column, alias=metrics[0].alias)]
+    rows_alias = None
+    if not dims and not grain and measure.kind != "count":
+        rows_alias = "rows"
+        metrics.append(Metric(agg="count", alias=rows_alias))
+    filters = [Filter(column=f"{c.table.name}.{c.column.name}", op=c.op, value=c.value) for c in reading.filters]  # type: ignore[arg-type]
+    spec = QuerySpec(table=base.name, metrics=metrics, dimensions=[f"{tb.name}.{c.name}" for tb, c in dims],
+                     filters=filters, time_range=time_range, time_grain=grain, order=order, limit=limit)  # type: ignore[arg-type]
+    grouping = [c.name.replace("_", " ") for _, c in dims] + ([grain] if grain else [])
+    return DataQuestion(spec=spec, subject=measure.label, qualifiers=qualifiers, timeframe=frame, unmatched=list(reading.unmatched),
+                        grouping=grouping, notes=notes, compare=compare, kind=measure.kind, rows_alias=rows_alias,
+                        rows_label=_plural(base), data_end=data_end, top_group=reading.top_group, reading=reading)
+
+
+def _refusal(reading: Reading, message: str) -> DataQuestion:
+    measure = reading.measure
+    table = measure.table.name if measure is not None else "unknown"
+    return DataQuestion(spec=QuerySpec(table=table), subject=measure.label if measure else "", clarify=message, reading=reading)
+
+
+def _never(words: _Words, reading: Reading, profile: SchemaProfile) -> DataQuestion | None:
+    """“customers who never ordered”: an anti-join the structured spec cannot express, as read-only SQL."""
+    measure = reading.measure
+    if measure is None or measure.entity is None or measure.kind != "count" or not measure.entity.key:
+        return None
+    negations = [t for t in words.tags if t.of("neg")]
+    hit = next((t for t in negations if any(w.low in _PURCHASE or w.low in ("order", "ordered", "purchase")
+                                            for w in words.tokens[t.end:t.end + 3])), None)
+    if hit is None:
+        return None
+    entity, key = measure.entity, measure.entity.key
+    facts = [tb for tb in profile.tables if tb is not entity and _link(profile, tb, entity) and tb.by_role("date")]
+    if not facts:
+        return None
+    fact = min(facts, key=lambda tb: (tb.key is None, tb.rows))
+    link = _link(profile, fact, entity)
+    words.use(hit)
+    conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{link}" = e."{key}")']
+    qualifiers = [f"no row in {fact.name}"]
+    for c in reading.filters:
+        if c.table is entity and c.op in ("=", "in"):
+            values = c.value if isinstance(c.value, list) else [c.value]
+            listed = ", ".join("TRUE" if v is True else "FALSE" if v is False else "'" + str(v).replace("'", "''") + "'" for v in values)
+            conditions.append(f'e."{c.column.name}" IN ({listed})')
+            qualifiers.append(c.words)
+    sql = f'SELECT count(*) AS "{entity.name}" FROM "{entity.name}" e WHERE ' + " AND ".join(conditions)
+    return DataQuestion(spec=QuerySpec(table=entity.name), subject=f"{_plural(entity)} who never placed an order",
+                        qualifiers=qualifiers, sql=sql, kind="count", reading=reading)
+
