@@ -18,8 +18,8 @@ from assistant.planner.parse_model import (
     _number,
     _Words,
 )
-from assistant.planner.schema_terms import _reachable, _revenue_columns
-from tools.schema_profile import SchemaProfile
+from assistant.planner.schema_terms import _plural, _reachable, _revenue_columns
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
 
 def _negated(words: _Words, start: int) -> bool:
@@ -135,3 +135,40 @@ def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure |
         out.append(Condition(table, column, str(op), number, f"{column.name.replace('_', ' ')} {op} {number:g}"))
     return out
 
+
+
+_LAPSED = frozenset({"churned", "churn", "cancelled", "canceled", "cancel", "closed", "inactive", "lapsed", "deleted", "lost",
+                     "deactivated", "terminated", "ended", "expired"})
+_RECURRING = frozenset({"mrr", "arr", "recurring", "subscription"})
+
+
+def _lifecycle_flag(table: TableProfile) -> tuple[ColumnProfile, bool] | None:
+    """The flag that says whether a row (an account, a subscription) is still live: ``is_churned`` /
+    ``cancelled`` (live when false) or ``is_active`` (live when true)."""
+    for column in table.by_role("flag"):
+        words = set(phrase(column.name))
+        if words & _LAPSED:
+            return column, False
+        if "active" in words:
+            return column, True
+    return None
+
+
+def _recurring(measure: Measure) -> bool:
+    """A recurring-revenue measure (MRR, ARR): by definition the revenue of live subscriptions only."""
+    column = (measure.metrics[0].column or "").rsplit(".", 1)[-1] or (measure.definition.column if measure.definition else None) or ""
+    return bool(set(phrase(column)) & _RECURRING)
+
+
+def _lifecycle_condition(measure: Measure, conditions: list[Condition], active: bool) -> Condition | None:
+    """“active customers”, “current MRR”, “MRR by plan”: only live rows when the table has a lifecycle flag and
+    the question does not filter on it itself. The condition's words state the assumption."""
+    table = measure.entity or measure.table
+    found = _lifecycle_flag(table)
+    if found is None or not (active or _recurring(measure)) or any(c.column is found[0] for c in conditions):
+        return None
+    if any(found[0].name in (m.column or "") for m in measure.metrics) or (measure.definition and measure.definition.column == found[0].name):
+        return None  # the churn rate itself
+    column, keep = found
+    said = f"{column.name.replace('_', ' ')} is {'yes' if keep else 'no'}"
+    return Condition(table, column, "=", keep, f"active {_plural(table)} only ({said})")

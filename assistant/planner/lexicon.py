@@ -9,7 +9,7 @@ words longest-match-first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -92,6 +92,7 @@ class Tag:
 def static() -> dict[str, Any]:
     """The marketing lexicon (``prompts/lexicon.yaml``), with its word lists normalised."""
     raw = load_data("lexicon")
+    _check_words(raw)
     out: dict[str, Any] = dict(raw)
     out["synonym_index"] = {}
     for group in raw["synonyms"]:
@@ -106,6 +107,21 @@ def static() -> dict[str, Any]:
         concept_words.update(phrase(str(w)) for w in words)
     out["concept_words"] = concept_words
     return out
+
+
+def _check_words(node: Any, where: str = "lexicon") -> None:
+    """Fail loudly on a YAML boolean among the words: unquoted ``on``, ``off``, ``no``, ``yes`` load as
+    True/False, so the word silently stops being a filler, negation or alias (quote them)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, bool):
+                raise ValueError(f"prompts/lexicon.yaml: key {key!r} under {where} is a YAML boolean; quote it (\"on\", \"no\").")
+            _check_words(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, bool):
+                raise ValueError(f"prompts/lexicon.yaml: {item!r} in {where} is a YAML boolean; quote the word (\"on\", \"no\").")
+            _check_words(item, where)
 
 
 def _static_entries() -> dict[tuple[str, ...], list[Entry]]:
@@ -172,6 +188,7 @@ class Lexicon:
     max_len: int = 1
     reach: dict[int, list[TableProfile]] = field(default_factory=dict)  # tables reachable many-to-one, per table
     parents: dict[int, list[tuple[TableProfile, str, str]]] = field(default_factory=dict)  # profile.parents, per table
+    stems: dict[str, list[Entry]] = field(default_factory=dict)  # first letters of one-word values: other forms of them
 
     def add(self, key: tuple[str, ...], entry: Entry) -> None:
         if not key:
@@ -198,12 +215,32 @@ class Lexicon:
                 if entries:
                     found = Tag(i, i + size, list(entries))
                     break
+            if found is None and (entry := self.stem_value(tokens[i].low)) is not None:
+                found = Tag(i, i + 1, [entry])
             if found is None:
                 i += 1
                 continue
             tags.append(found)
             i = found.end
         return tags
+
+
+    def stem_value(self, word: str) -> Entry | None:
+        """Another form of exactly one one-word value: “refunds”/“refund” for Refunded, “successfully” for
+        Succeeded, “cancellations” for Cancelled — the shared start is at least 5 letters and half the value.
+        A weak value (strength 1); the restatement shows which value was used."""
+        if len(word) < 5 or not word.isalpha():
+            return None
+        found = [e for e in self.stems.get(word[:5], []) if _shared(word, str(e.value).lower()) * 2 >= len(str(e.value))]
+        values = {(id(e.column), str(e.value)) for e in found}
+        return replace(found[0], strength=1) if len(values) == 1 else None
+
+
+def _shared(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 _CACHE: dict[int, tuple[SchemaProfile, Lexicon]] = {}  # by id; the profile is kept so the id stays its own
@@ -228,6 +265,7 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
             lex.add(key, entry)
     words = static()
     aliases = {str(target).lower(): [phrase(str(a)) for a in names] for target, names in words["value_aliases"].items()}
+    states = {str(code).lower(): [phrase(str(a)) for a in names] for code, names in (words.get("state_codes") or {}).items()}
     for table in profile.tables:
         for key, strength in name_forms(table.name).items():
             lex.add(key, Entry("table", strength, table=table))
@@ -249,6 +287,12 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
                     continue
                 ordinary = len(low) <= 2 or low in words["ordinary"] or key in words["fillers_set"] or low.isdigit()
                 lex.add(key, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))
+                if len(key) == 1 and len(low) >= 6 and low.isalpha() and not ordinary:
+                    lex.stems.setdefault(low[:5], []).append(Entry("value", 3, table=table, column=column, value=value))
+                if len(low) == 2 and set(phrase(column.name)) & {"state", "province", "region", "st"}:
+                    for alias in states.get(low, []):  # "Indiana" is IN in a state column
+                        lex.add(alias, Entry("value", 2, table=table, column=column, value=value))
+                    continue
                 code = len(low) <= 3  # "CA" is Canada only in a country column, "EUR" the euro only in a currency one
                 if code and not set(phrase(column.name)) & {"country", "nation", "market", "currency", "curr", "ccy"}:
                     continue

@@ -9,7 +9,7 @@ from assistant.planner.lexicon import (
     phrase,
     static,
 )
-from assistant.planner.parse_model import _ENTITY_CONCEPTS, Measure, Reading, _Words
+from assistant.planner.parse_model import _ENTITY_CONCEPTS, Condition, Measure, Reading, _Words
 from assistant.planner.schema_terms import (
     _additive,
     _concept_column,
@@ -39,12 +39,14 @@ def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
     return out
 
 
+_NO_COLUMN = ColumnProfile(name="", type="", role="text")  # marks no flag (see _flag_tags)
 _CONSENT = ("opt", "subscri", "consent", "agreed", "permission", "reachable", "marketable", "contactable")
 
 
-def _flag_tags(words: _Words, profile: SchemaProfile) -> list[tuple[int, TableProfile, ColumnProfile]]:
+def _flag_tags(words: _Words, profile: SchemaProfile, only: ColumnProfile | None = None) -> list[tuple[int, TableProfile, ColumnProfile]]:
     """Flag columns the question names: by a tag, or (consent flags) every distinctive word of the name
-    anywhere with a consent word (“opted in to SMS” → sms_opt_in)."""
+    anywhere with a consent word (“opted in to SMS” → sms_opt_in). With ``only``, just that flag's words
+    are marked used (the measure's flag: the others stay for filters, “churn rate without autopay”)."""
     out: list[tuple[int, TableProfile, ColumnProfile]] = []
     norms = [t.norm for t in words.tokens]
     for table in profile.tables:
@@ -63,12 +65,14 @@ def _flag_tags(words: _Words, profile: SchemaProfile) -> list[tuple[int, TablePr
                 if not said:
                     continue
                 hits += said
+            out.append((min(hits), table, column))
+            if only is not None and column is not only:
+                continue
             for i in hits:
                 words.used.add(i)
                 if (t := words.tag_at(i)) is not None:
                     t.entries = [e for e in t.entries if e.kind != "value"]
                     words.use(t)
-            out.append((min(hits), table, column))
     return out
 
 
@@ -215,9 +219,10 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             if column is not None and all(r in _reachable(profile, table) for r in required):
                 return Measure(table, [Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")], f"units sold (sum of {column.name})")
         return None
-    flags = _flag_tags(words, profile) if agg == "share" else []
+    flags = _flag_tags(words, profile, only=_NO_COLUMN) if agg == "share" else []
     if agg == "share" and flags:
         _, table, column = flags[0]
+        _flag_tags(words, profile, only=column)
         done()
         rate = _metric_on(profile, f"{column.name}_rate")
         if rate is not None:
@@ -268,12 +273,22 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     if entities:
         tag, entry = _best_entity(entities)
         done(tag)
-        if agg in ("avg", "sum", "min", "max") and entry.kind == "table" and entry.table is not None:
+        if agg in ("avg", "sum", "min", "max") and "count" not in said and entry.kind == "table" and entry.table is not None:
             columns, tie = _revenue_columns(entry.table)  # "the average payment": of its amount
+            revenue = _metric_on(profile, "revenue")
+            where: list[Condition] = []
+            if revenue is not None and revenue.column and profile.table(revenue.table) is entry.table and (
+                    own := entry.table.column(revenue.column)) is not None:
+                columns, tie = [own], False  # "the average payment": of the revenue metric's column, over its rows
+                where = _where_conditions(entry.table, revenue)
             if columns and not tie:
                 column = columns[0]
                 label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[agg] + f" {column.name} per {_plural(entry.table).rstrip('s')}"
-                return Measure(entry.table, [Metric(agg=agg, column=f"{entry.table.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+                return Measure(entry.table, [Metric(agg=agg, column=f"{entry.table.name}.{column.name}", alias=f"{agg}_{column.name}")], label,  # type: ignore[arg-type]
+                               where=where)
+            if columns:  # several equally good money columns: ask, never fall back to a count of rows
+                names = ", ".join(c.name for c in columns[:4])
+                return f"Your {entry.table.name} table has several money columns ({names}). Which one do you mean?"
         counted = _count_measure(profile, entry)
         other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
                       and e.value != entry.value), None)
@@ -283,6 +298,20 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
     return None
+
+
+def _where_conditions(table: TableProfile, metric: MetricDefinition) -> list[Condition]:
+    """A metric's ``where`` (“excluding Failed and Refunded payments”) as conditions the restatement shows."""
+    out = []
+    for item in metric.where or []:
+        column = table.column(item.column)
+        if column is None:
+            continue
+        value = list(item.value) if isinstance(item.value, tuple) else item.value
+        shown = " or ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        negative = item.op in ("!=", "not in")
+        out.append(Condition(table, column, item.op, value, f"{column.name.replace('_', ' ')} is {'not ' if negative else ''}{shown}"))
+    return out
 
 
 def _best_entity(entities: list[tuple[Tag, Entry]]) -> tuple[Tag, Entry]:

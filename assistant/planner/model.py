@@ -252,7 +252,9 @@ class OfflinePlanner(BaseChatModel):
         """Whether the parser explains every word of ``text`` with the live schema's columns, values or
         metrics (“average shipping per order”, “which vendor sells the most units”) — then it is a data
         question whatever the embedding router thought; segments, churn, CLV and copy keep their words."""
-        if "query_data" not in self.tool_names or self.context is None or _CAPABILITY_WORDS.search(text):
+        if "query_data" not in self.tool_names or self.context is None:
+            return False
+        if _CAPABILITY_WORDS.search(text) and not _capability_words_are_columns(text, self.context.profile()):
             return False
         question = self._data_question(text, earlier)
         return question is not None and question.clarify is None and not question.unmatched and question.grounded
@@ -344,6 +346,22 @@ class OfflinePlanner(BaseChatModel):
 
 
 _CAPABILITY_WORDS = re.compile("|".join([p.pattern for p in _MODEL_WORDS.values()] + [_COPY.pattern]), re.I)
+_FORECAST_WORDS = re.compile(r"\b(predict\w*|forecast\w*|likely|likelihood|propensity|will|going to|at[- ]risk|risk|"
+                             r"probabilit\w*|score|model|segments?|segmentation|rfm|clv|ltv|lifetime)\b", re.I)
+
+
+def _capability_words_are_columns(text: str, profile: Any) -> bool:
+    """Whether every segmentation/churn/CLV word of ``text`` is (a form of) a word of one of the live schema's
+    column names — “churn rate by region” on a table with an ``is_churned`` flag asks about that flag, not for a
+    churn model — and nothing asks for a forecast (“likely”, “will”, “predict”, “at risk”, “segments”)."""
+    if _FORECAST_WORDS.search(text) or _COPY.search(text):
+        return False
+    names = {word for table in getattr(profile, "tables", []) for column in table.columns
+             for word in re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", column.name).lower()) if len(word) >= 4}
+    found = [m.group(0).lower() for p in _MODEL_WORDS.values() for m in p.finditer(text)]
+    return bool(found) and all(any(w.startswith(n[:5]) or n.startswith(w[:5]) for n in names) for w in found)
+
+
 _SEGMENT_FOR_TOOL = {"predict_churn": "At Risk", "customer_lifetime_value": "Champions"}
 
 

@@ -40,6 +40,7 @@ class Measure:
     kind: str = "value"  # count | value | percent | ratio
     entity: TableProfile | None = None  # the table whose rows a count counts ("customers")
     definition: MetricDefinition | None = None
+    where: list[Condition] = field(default_factory=list)  # rows it covers (a metric's exclusions), stated as filters
 
 
 @dataclass(slots=True)
@@ -63,6 +64,7 @@ class Reading:
     per_column: tuple[TableProfile, ColumnProfile] | None = None  # "per session": a ratio to distinct ids
     per_row: TableProfile | None = None  # "per campaign" on a table of campaigns: each row is one
     positive: tuple[TableProfile | None, ColumnProfile | None] | None = None  # "payments that got disputed": amount > 0
+    said: list[str] = field(default_factory=list)  # the question's words (normalised), e.g. to pick the date of the event named
 
 
 @dataclass(slots=True)

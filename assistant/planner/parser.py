@@ -19,7 +19,12 @@ import datetime as dt
 import difflib
 from dataclasses import replace
 
-from assistant.planner.filters import _flag_conditions, _number_conditions, _value_conditions
+from assistant.planner.filters import (
+    _flag_conditions,
+    _lifecycle_condition,
+    _number_conditions,
+    _value_conditions,
+)
 from assistant.planner.lexicon import (
     Tag,
     phrase,
@@ -70,7 +75,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         words.use(tag)
     follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START))
     reading.measure = measure
-    conditions = _flag_conditions(words, profile)
+    conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
     conditions += _value_conditions(words, reading, profile, measure if measure is not None else (before.measure if follow and before else None))
     numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None))
     if isinstance(numbers, str):
@@ -80,6 +85,13 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         positive_table, positive_column = reading.positive
         if positive_table is not None and positive_column is not None:
             conditions.append(Condition(positive_table, positive_column, ">", 0, f"{positive_column.name.replace('_', ' ')} > 0"))
+    # "customers" of an accounts table with a churned flag: the live ones (a churned account is no longer a customer)
+    customers = measure is not None and any(t.norm in ("customer", "client") for t in words.tokens) and not any(
+        w in ("customer", "client") for w in phrase((measure.entity or measure.table).name))
+    lifecycle = _lifecycle_condition(measure, conditions, bool(active) or customers) if measure is not None else None
+    if lifecycle is not None:
+        conditions.append(lifecycle)
+        active = []  # a lifecycle flag says who is active: no "bought recently" window
     reading.filters = conditions
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
@@ -174,7 +186,9 @@ def _unexplained(words: _Words, reading: Reading, profile: SchemaProfile) -> lis
             i += 1
             continue
         if tag is not None and tag.start == i:
-            if _tag_explained(tag, reading, used_tables):
+            if _tag_explained(tag, reading, used_tables) or all(
+                    (t.norm,) in fillers for t in words.tokens[tag.start:tag.end]) and not tag.of("table", "column", "metric", "concept"):
+                # an ordinary word that could also be a value ("on" autopay, not Ontario) left unused is filler
                 i = tag.end
                 continue
             out.append(words.words(tag))

@@ -67,7 +67,7 @@ def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
 def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Reading, _Words]:
     """The parts a question names, resolved against the schema (measure resolution comes later)."""
     words, frames = _read_words(text, profile, today)
-    reading = Reading(frames=list(frames))
+    reading = Reading(frames=list(frames), said=[t.norm for t in words.tokens])
     reading.purchase = any(t.low in _PURCHASE for t in words.tokens)
     reading.compare = bool(words.has("compare")) and len(frames) >= 2
     for tag in words.has("compare"):
@@ -159,6 +159,8 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                 continue
             if "which" in kinds and not target.of("column", "table", "concept"):
                 continue
+            if "which" in kinds and "group_by" not in kinds and (following := words.tag_at(target.end)) is not None and following.of("agg"):
+                continue  # "what's our churn rate": a measure phrase, not "which churn date"
             if entity not in reading.dims:
                 reading.dims.append(entity)
             words.use(tag)

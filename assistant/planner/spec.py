@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from assistant.planner.lexicon import phrase
 from assistant.planner.parse_model import _PURCHASE, DataQuestion, Measure, Reading, _Words
 from assistant.planner.schema_terms import _link, _parents, _plural, _reachable
 from assistant.planner.timeframes import Timeframe
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange
-from tools.schema_profile import SchemaProfile, TableProfile
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
 
 def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TableProfile], entity: TableProfile | None) -> TableProfile | None:
@@ -21,6 +22,20 @@ def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TablePro
     if entity is not None and entity in reach and entity.by_role("date"):
         return entity
     return next((tb for tb in reach if tb.by_role("date")), None)
+
+
+_DATE_WORDS = frozenset({"date", "at", "on", "time", "timestamp", "utc", "day", "dt", "ts", "datetime", "gmt"})
+
+
+def _event_date(table: TableProfile, said: list[str]) -> ColumnProfile | None:
+    """The date column of the event the question names: every distinctive word of its name said in some form
+    (“churned” → churn_date, “paid” → paid_date). None when no date column, or more than one, is named."""
+    named = []
+    for column in table.by_role("date"):
+        own = [w for w in phrase(column.name) if w not in _DATE_WORDS and len(w) >= 3]
+        if own and all(any(s[:5] == w[:5] or (len(w) < 5 and s == w) for s in said) for w in own):
+            named.append(column)
+    return named[0] if len(named) == 1 else None
 
 
 def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfile], want_date: bool) -> Measure | None:
@@ -86,6 +101,8 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
                          f"so this is {frames[0].label} only.")
     date_table = _date_table(profile, base, reach, entity)
     date_column = profile.main_date(date_table) if date_table is not None else None
+    if date_table is not None and (named_date := _event_date(date_table, reading.said)) is not None:
+        date_column = named_date  # "accounts churned in Q3": by churn_date, not the sign-up date
     time_range = None
     qualifiers = [c.words for c in reading.filters]
     data_end = None
@@ -103,7 +120,7 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
             if high and frame.end and str(frame.end - dt.timedelta(days=1)) > high:
                 notes.append(f"your {date_table.name} data ends on {high}")
             time_range = TimeRange(column=f"{date_table.name}.{date_column.name}", start=frame.start, end=frame.end)
-            qualifiers.append(frame.label)
+            qualifiers.append(frame.label + (f" (by {date_column.name})" if date_column is not profile.main_date(date_table) else ""))
         elif grain:
             time_range = TimeRange(column=f"{date_table.name}.{date_column.name}")
     metrics = list(measure.metrics)
