@@ -231,7 +231,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                        f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "share")
     entity_said = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
                    if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
-    if named and agg == "count" and entity_said:
+    if named and agg == "count" and entity_said and any(t is not named[0][0] for t, _ in entity_said):
         tag, entry = named[0]
         reading.positive = (entry.table, entry.column)  # "how many payments got disputed": Disputed Amount > 0
         words.use(tag)
@@ -255,7 +255,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
             return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name), label, reading.per)
         return Measure(table, [Metric(agg=chosen, column=f"{table.name}.{column.name}", alias=f"{chosen}_{column.name}")],  # type: ignore[arg-type]
-                       label)
+                       label, where=_revenue_rows(profile, table, column, words) if column.role == "money" and chosen == "sum" else [])
     if "revenue" in concepts and agg != "count":
         done(concepts["revenue"])
         found = _revenue_measure(profile, words, required)
@@ -298,6 +298,20 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
     return None
+
+
+def _revenue_rows(profile: SchemaProfile, table: TableProfile, column: ColumnProfile, words: _Words) -> list[Condition]:
+    """“How much tax did we collect”: a money total on the revenue metric's table sums the rows revenue sums (not
+    cancelled or refunded orders), stated as a filter — unless the column or the question is about those rows
+    (“Amount Refunded”, “refunded orders”)."""
+    revenue = _metric_on(profile, "revenue")
+    if revenue is None or not revenue.where or profile.table(revenue.table) is not table:
+        return []
+    excluded = {str(v).lower()[:5] for item in revenue.where for v in (item.value if isinstance(item.value, tuple) else (item.value,))}
+    said = {w[:5] for w in phrase(column.name)} | {t.low[:5] for t in words.tokens}
+    if excluded & said:
+        return []
+    return _where_conditions(table, revenue)
 
 
 def _where_conditions(table: TableProfile, metric: MetricDefinition) -> list[Condition]:

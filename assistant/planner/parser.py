@@ -76,6 +76,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START))
     reading.measure = measure
     conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
+    conditions += _entity_values(words, measure)
     conditions += _value_conditions(words, reading, profile, measure if measure is not None else (before.measure if follow and before else None))
     numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None))
     if isinstance(numbers, str):
@@ -133,6 +134,24 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
+
+
+def _entity_values(words: _Words, measure: Measure | None) -> list[Condition]:
+    """“How many customers” on a contacts table whose Lifecycle Stage has a Customer value: the word that named
+    the counted rows is also one of their values, so it filters (stated) — unless it is the table's own name."""
+    if measure is None or measure.kind != "count":
+        return []
+    table = measure.entity or measure.table
+    out = []
+    for tag in words.tags:
+        said = {t.norm for t in words.tokens[tag.start:tag.end]}
+        if tag.start not in words.used or not tag.of("table", "concept") or said & set(phrase(table.name)):
+            continue
+        values = [e for e in tag.of("value") if e.table is table and e.strength >= 3 and e.column is not None]
+        if len({id(e.column) for e in values}) == 1:
+            entry = values[0]
+            out.append(Condition(table, entry.column, "=", entry.value, f"{entry.column.name.replace('_', ' ')} is {entry.value}"))  # type: ignore[union-attr, arg-type]
+    return out
 
 
 def _merge(before: Reading, now: Reading) -> Reading:

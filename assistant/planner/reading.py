@@ -84,7 +84,9 @@ def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Re
 
 def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnProfile] | None:
     """The column a group-by target names: a column, or the label column of a table or concept."""
-    named = [e for e in tag.entries if (e.kind == "column" and e.column is not None and e.column.role != "money") or e.kind == "table"]
+    # never a personal-data column: one group per person ("email campaign" is not the Email column)
+    named = [e for e in tag.entries if (e.kind == "column" and e.column is not None and e.column.role != "money" and not e.column.pii)
+             or e.kind == "table"]
     if named:
         best = max(named, key=lambda e: (e.strength, e.kind == "column", e.column is not None and e.column.role in ("category", "text", "date", "flag"),
                                          e.table.rows if e.table else 0))
@@ -106,6 +108,14 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
     unmatched: list[str] = []
     for tag in list(words.tags):
         kinds = {e.kind for e in tag.entries}
+        if kinds & {"which", "top", "bottom", "most"}:
+            after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
+            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
+                reading.grain, reading.top_group = after.norm, True  # "which month had the most orders"
+                reading.order = "asc" if "bottom" in kinds else "desc"
+                words.use(tag)
+                words.used.add(tag.end)
+                continue
         if "group_by" in kinds or "which" in kinds:
             target = words.next_tag(tag.end)
             if target is None:
@@ -167,14 +177,6 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             words.use(target)
             if "which" in kinds:
                 reading.top_group = True
-        if kinds & {"which", "top", "bottom", "most"}:
-            after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
-            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
-                reading.grain, reading.top_group = after.norm, True  # "which month had the most orders"
-                reading.order = "asc" if "bottom" in kinds else "desc"
-                words.use(tag)
-                words.used.add(tag.end)
-                continue
         if kinds & {"top", "bottom"}:
             i = tag.end
             n = None

@@ -24,7 +24,7 @@ def _date_table(profile: SchemaProfile, base: TableProfile, reach: list[TablePro
     return next((tb for tb in reach if tb.by_role("date")), None)
 
 
-_DATE_WORDS = frozenset({"date", "at", "on", "time", "timestamp", "utc", "day", "dt", "ts", "datetime", "gmt"})
+_DATE_WORDS = frozenset({"date", "at", "on", "time", "timestamp", "utc", "day", "dt", "ts", "datetime", "gmt", "became", "become"})
 
 
 def _event_date(table: TableProfile, said: list[str]) -> ColumnProfile | None:
