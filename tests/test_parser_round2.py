@@ -168,3 +168,14 @@ def test_which_month_with_a_period_groups_by_month() -> None:
 def test_personal_data_is_never_a_grouping() -> None:
     parsed = parse_question("Which email campaign had the most payments?", PAYMENTS, TODAY)
     assert parsed is None or "payments.customer_email" not in parsed.spec.dimensions
+
+
+def test_the_first_quarter_is_q1_of_this_year() -> None:
+    from assistant.planner.timeframes import find_timeframes
+
+    frame = find_timeframes("sales in the first quarter", TODAY)[0]
+    assert (frame.start, frame.end) == (dt.date(2025, 1, 1), dt.date(2025, 4, 1))
+
+
+def test_adding_contacts_is_an_ordinary_verb() -> None:
+    assert parse("How many contacts did we add last month?", CONTACTS).clarify is None

@@ -116,6 +116,19 @@ def _bare_quarter(m: re.Match[str], today: dt.date) -> Timeframe | None:
     return Timeframe(start, _quarter_start(start, 1), _calendar_label(start, "quarter"), unit="quarter")
 
 
+_ORDINAL_QUARTERS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
+
+
+@_matcher(r"\b(first|1st|second|2nd|third|3rd|fourth|4th)\s+quarter(?:\s+(?:of\s+)?(\d{4}))?\b")
+def _ordinal_quarter(m: re.Match[str], today: dt.date) -> Timeframe | None:
+    """“the first quarter” (of 2025): Q1 of that year, else the latest Q1 that has started."""
+    quarter = _ORDINAL_QUARTERS[m.group(1)]
+    start = dt.date(int(m.group(2)) if m.group(2) else today.year, 3 * (quarter - 1) + 1, 1)
+    if not m.group(2) and start > today:
+        start = start.replace(year=start.year - 1)
+    return Timeframe(start, _quarter_start(start, 1), f"Q{quarter} {start.year}", unit="quarter")
+
+
 @_matcher(r"\bsince\s+(\d{4}-\d{2}-\d{2})\b")
 def _since_date(m: re.Match[str], today: dt.date) -> Timeframe | None:
     start = dt.date.fromisoformat(m.group(1))
