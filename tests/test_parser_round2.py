@@ -179,3 +179,11 @@ def test_the_first_quarter_is_q1_of_this_year() -> None:
 
 def test_adding_contacts_is_an_ordinary_verb() -> None:
     assert parse("How many contacts did we add last month?", CONTACTS).clarify is None
+
+
+def test_a_word_that_names_a_table_is_not_a_partial_column_name() -> None:
+    assert not any(m.column == "events.event_timestamp" for m in parse("How many events do we have?", EVENTS).spec.metrics)
+
+
+def test_a_grouping_by_a_kind_word_no_column_has_is_reported_not_dropped() -> None:
+    assert parse("How many events of each type do we have?", EVENTS).unmatched == ["type"]

@@ -206,7 +206,8 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             return _metric_measure(profile, metric)
     money = [(t, e) for t in words.tags for e in t.of("column") if t.start not in words.used
              and e.column is not None and e.column.role in ("money", "number")
-             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))]  # "refunded" is a status first
+             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))  # "refunded" is a status first
+             and not any(te.strength > e.strength for te in t.of("table"))]  # "events" names the table, not event_timestamp
     named = [m for m in money if m[1].strength >= 2] or (money if not concepts.keys() & {"revenue", "units"} else [])
     if concepts.keys() & {"revenue", "units"} or len(named) > 1:  # "total sales": "total" is the sum, not a column
         named = [m for m in named if not m[0].of("agg")]

@@ -120,7 +120,7 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             target = words.next_tag(tag.end)
             if target is None:
                 if "group_by" in kinds and tag.end < len(words.tokens):
-                    unknown = _unknown_run(words, tag.end)
+                    unknown = _unknown_run(words, tag.end) or _kind_word(words, tag.end)
                     if unknown:
                         unmatched.append(unknown)
                         words.use(tag)
@@ -206,6 +206,15 @@ def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
     return any(t.start < tag.start and (t.of("metric") or any(e.value in _MEASURE_CONCEPTS for e in t.of("concept"))
                                         or any(e.column is not None and e.column.role in ("money", "number") for e in t.of("column")))
                for t in words.tags)
+
+
+def _kind_word(words: _Words, start: int) -> str:
+    """“of each type”, “by kind”: a grouping by a word that names no column is reported, never dropped."""
+    token = words.tokens[start] if start < len(words.tokens) else None
+    if token is not None and token.norm in ("type", "kind", "sort", "category", "group", "segment") and words.tag_at(start) is None:
+        words.used.add(start)
+        return token.low
+    return ""
 
 
 def _unknown_run(words: _Words, start: int) -> str:
