@@ -53,7 +53,9 @@ def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfil
             continue
         if want_date and not any(tb.by_role("date") for tb in reach if tb is not entity):
             continue
-        options.append((table.rows, table, holder))
+        # a purchase: through a table that holds money (orders, line items), not reviews or events of the same customers
+        spends = bool(table.by_role("money") or holder.by_role("money"))
+        options.append(((0 if spends else 1, table.rows), table, holder))
     if not options:
         return None
     _, table, holder = min(options, key=lambda o: o[0])
@@ -167,7 +169,7 @@ def _never(words: _Words, reading: Reading, profile: SchemaProfile) -> DataQuest
     facts = [tb for tb in profile.tables if tb is not entity and _link(profile, tb, entity) and tb.by_role("date")]
     if not facts:
         return None
-    fact = min(facts, key=lambda tb: (tb.key is None, tb.rows))
+    fact = min(facts, key=lambda tb: (not tb.by_role("money"), tb.key is None, tb.rows))  # orders, not reviews
     link = _link(profile, fact, entity)
     words.use(hit)
     conditions = [f'NOT EXISTS (SELECT 1 FROM "{fact.name}" f WHERE f."{link}" = e."{key}")']
