@@ -7,6 +7,7 @@ and a wrong join or column gives a different number.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,7 @@ def test_churn_question_trains_and_scores_a_model(ctx: ToolContext) -> None:
     assert [c["name"] for c in result.tool_calls] == ["predict_churn"]
     assert result.tool_calls[0]["args"] == {"orders_table": "orders", "label": "churn", "horizon_days": 90}
     assert "AUC" in result.reply and "baseline" in result.reply
+    assert not re.search(r"^\| \d{1,3},\d{3} \|", result.reply, re.M)  # customer ids are not quantities
     tables = [e for e in result.events if e.type == "table"]
     assert tables and tables[0].data["columns"][:2] == ["id", "score"]
     # the long training reports its steps between the tool's start and end

@@ -254,7 +254,7 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
     segments = _segments(ctx, meta)
     rows = []
     for r in best.itertuples(index=False):
-        row: dict[str, Any] = {"customer": r.id}
+        row: dict[str, Any] = {"customer": str(r.id)}  # an id, not a quantity: no "13,552"
         if names:
             row["full_name"] = names.get(r.id, "")
         if segments:
