@@ -133,6 +133,13 @@ def test_fitted_model_is_saved_in_the_workspace(data: dict[str, pd.DataFrame], t
     assert model is not None and model.meta["method"] == "itemknn"
 
 
+def test_saved_model_files_are_owner_only(data: dict[str, pd.DataFrame], tmp_path: Path) -> None:
+    """Purchase histories are customer data: model files are 0600 like every workspace file."""
+    fit_recommender(data, "order_items", method="itemknn", home=tmp_path, embed_names=False)
+    modes = {oct(p.stat().st_mode & 0o777) for p in tmp_path.rglob("recommend-*") if p.is_file()}
+    assert modes == {"0o600"}
+
+
 def test_auto_records_the_validation_that_chose_it(data: dict[str, pd.DataFrame]) -> None:
     model = fit_recommender(data, "order_items", save=False, embed_names=False)
     assert model.meta["validation"].get("chosen") or model.meta["validation"].get("note")

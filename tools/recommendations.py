@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from foundation.errors import ToolInputError
+from foundation.settings import open_private, private_dir, write_private
 from tools.model_data import open_source
 from tools.model_store import ModelNotFoundError, models_path
 from tools.recommend_data import (
@@ -264,12 +265,13 @@ def save_recommender(model: RecommenderModel, models_dir: Path) -> dict[str, Any
     slug = re.sub(r"[^a-z0-9]+", "-", f"recommend-{model.meta['table']}".lower()).strip("-")
     model_id = f"{slug}-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     model.meta["model_id"] = model_id
-    models_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(models_dir)  # purchase histories: owner-only, like every workspace file
     tmp = models_dir / f".{model_id}.tmp"
     tmp_json = models_dir / f".{model_id}.json.tmp"
     try:
-        joblib.dump(model, tmp)
-        tmp_json.write_text(json.dumps(model.meta, indent=1, default=str))
+        with open_private(tmp, "wb") as handle:
+            joblib.dump(model, handle)
+        write_private(tmp_json, json.dumps(model.meta, indent=1, default=str))
     except BaseException:
         tmp.unlink(missing_ok=True)
         tmp_json.unlink(missing_ok=True)
