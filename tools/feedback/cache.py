@@ -18,20 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-try:  # owner-only workspace files (issue 14); plain writes until that helper is on this branch
-    from foundation.settings import private_dir, write_private  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merge order
-
-    def private_dir(path: Path | str) -> Path:
-        path = Path(path)
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return path
-
-    def write_private(path: Path | str, data: str | bytes, encoding: str = "utf-8") -> Path:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data if isinstance(data, bytes) else data.encode(encoding))
-        return Path(path)
+from foundation.settings import private_dir, write_private
 
 
 def text_key(text: str) -> bytes:
