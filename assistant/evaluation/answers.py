@@ -158,18 +158,25 @@ def _percentile(values: list[float], pct: int) -> float | None:
 # --- reading a set -----------------------------------------------------------------------------
 
 
-def load_question_set(path: Path) -> QuestionSet:
-    """Read and check a question file; problems of single entries are kept on the entry, not raised."""
-    path = Path(path)
+def read_entry_file(path: Path, kind: str, key: str, hint: str) -> dict[str, Any]:
+    """A YAML mapping with a non-empty ``key`` list (question or routing file), or a
+    :class:`QuestionSetError` saying what is wrong with the file as a whole."""
     if not path.is_file():
-        raise QuestionSetError(f"Question file {path} does not exist.", hint="Pass a YAML question set (see the README).")
+        raise QuestionSetError(f"{kind} {path} does not exist.", hint=hint)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise QuestionSetError(f"{path.name} is not valid YAML: {err}.") from err
-    if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list) or not raw["questions"]:
-        raise QuestionSetError(f"{path.name} has no 'questions' list.",
-                               hint="A question set is a mapping with name, today, tables and questions.")
+    if not isinstance(raw, dict) or not isinstance(raw.get(key), list) or not raw[key]:
+        raise QuestionSetError(f"{path.name} has no '{key}' list.", hint=hint)
+    return raw
+
+
+def load_question_set(path: Path) -> QuestionSet:
+    """Read and check a question file; problems of single entries are kept on the entry, not raised."""
+    path = Path(path)
+    raw = read_entry_file(path, "Question file", "questions",
+                          "A question set is a mapping with name, today, tables and questions (see the README).")
     today = raw.get("today")
     if isinstance(today, str):
         try:

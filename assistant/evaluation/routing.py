@@ -30,9 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from assistant.evaluation.answers import QuestionSetError
+from assistant.evaluation.answers import QuestionSetError, read_entry_file
 from foundation.settings import MaraSettings
 from knowledge.sample import sample_brand_path
 
@@ -93,14 +91,7 @@ class RoutingReport:
 def load_routing_set(path: Path) -> tuple[str, list[RoutingRequest]]:
     """The requests of a routing file; :class:`QuestionSetError` naming the entry when one is malformed."""
     path = Path(path)
-    if not path.is_file():
-        raise QuestionSetError(f"Routing file {path} does not exist.", hint="Pass a YAML file with a 'requests' list.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise QuestionSetError(f"{path.name} is not valid YAML: {err}.") from err
-    if not isinstance(raw, dict) or not isinstance(raw.get("requests"), list) or not raw["requests"]:
-        raise QuestionSetError(f"{path.name} has no 'requests' list.", hint="requests: [{id, request, expect}]")
+    raw = read_entry_file(path, "Routing file", "requests", "A routing file has a 'requests' list: [{id, request, expect}].")
     requests: list[RoutingRequest] = []
     seen: set[str] = set()
     for n, item in enumerate(raw["requests"], 1):
