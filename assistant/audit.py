@@ -172,10 +172,14 @@ class AuditLog:
         row["ok"] = int(record.ok)
         self._execute(f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})", row)
 
-    def query(self, since: dt.datetime | None = None, conversation_id: str | None = None, limit: int = 1000) -> list[AuditRecord]:
-        """Records, oldest first, optionally since a time or for one conversation."""
+    def query(self, since: dt.datetime | None = None, conversation_id: str | None = None, limit: int = 1000,
+              kinds: tuple[str, ...] = ()) -> list[AuditRecord]:
+        """Records, oldest first, optionally since a time, for one conversation or of some kinds."""
         sql = "SELECT ts, actor, conversation_id, kind, name, args, ok, rows, duration_ms, prompt_tokens, completion_tokens, detail FROM audit WHERE 1=1"
         params: dict[str, Any] = {"limit": limit}
+        if kinds:
+            sql += " AND kind IN (" + ", ".join(f":kind{i}" for i in range(len(kinds))) + ")"
+            params |= {f"kind{i}": kind for i, kind in enumerate(kinds)}
         if since is not None:
             sql += " AND ts >= :since"
             params["since"] = since.isoformat(timespec="seconds")

@@ -109,6 +109,22 @@ def test_another_key_cannot_rate_the_conversation(server: dict[str, Any]) -> Non
 
 
 @pytest.mark.integration
+def test_an_admin_cannot_rate_another_owners_conversation(server: dict[str, Any]) -> None:
+    """A rating is a write: admins read every conversation but write only their own."""
+    assert feedback(server, "admin", 1).status_code == 404
+
+
+def test_ratings_are_found_behind_many_other_audit_records(rated: tuple[Assistant, str]) -> None:
+    from assistant.audit import AuditRecord, now
+
+    assistant, conversation = rated
+    for i in range(30):
+        assistant.audit.append(AuditRecord(now(), "cli:x", f"other-{i}", "tool", "query_data", {}, ok=True))
+    record_feedback(assistant.audit, assistant.history(conversation), conversation, 1, "down", actor="cli:ana")
+    assert list_feedback(assistant.audit, "down", limit=20)[0]["turn"] == 1
+
+
+@pytest.mark.integration
 def test_unknown_turn_is_404(server: dict[str, Any]) -> None:
     assert feedback(server, "ana", 9).status_code == 404
 

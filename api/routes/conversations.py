@@ -129,7 +129,10 @@ async def rate_turn(
     from assistant.evaluation.feedback import record_feedback
 
     assistant = await runtime.assistant()
-    await _check_owner(runtime, conversation_id, caller)
+    # a rating is a write: the owner only, admins included (as for turns, Runtime.may_write)
+    owner = await run_in_threadpool(runtime.ledger.owner, "conversation", conversation_id)
+    if owner != caller.actor:
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
     history = await run_in_threadpool(assistant.history, conversation_id)
     if not history:
         raise NotFound(f"No conversation with id '{conversation_id}'.")

@@ -62,7 +62,7 @@ def list_feedback(audit: AuditLog, rating: str | None = None, limit: int = 10_00
     """The current rating of every rated turn (latest wins), most recent first; only ``rating`` when given."""
     latest: dict[tuple[str, int], AuditRecord] = {}
     promoted: set[tuple[str, int]] = set()
-    for record in audit.query(limit=limit):
+    for record in audit.query(limit=limit, kinds=("feedback", "verified")):  # not the oldest N of every kind
         if record.kind == "feedback":
             latest[(record.conversation_id, int(record.args.get("turn", 0)))] = record
         elif record.kind == "verified" and record.name == "promote":
