@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from foundation.settings import make_private, open_private, private_dir
 from knowledge.embeddings import get_encoder
 from prompts import load_data
 from tools.registry import routing_examples
@@ -147,9 +148,11 @@ class Router:
         matrix = get_encoder().encode(texts)
         if path is not None:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(path.parent)
+                make_private(path.parent)  # an older workspace may have made it 0755
                 tmp = path.with_suffix(".tmp.npy")
-                np.save(tmp, matrix)
+                with open_private(tmp, "wb") as handle:
+                    np.save(handle, matrix)
                 tmp.replace(path)
             except OSError:
                 pass  # caching is an optimisation only

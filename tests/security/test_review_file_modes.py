@@ -19,3 +19,15 @@ def test_transcript_index_is_private_from_its_first_lookup(tmp_path: Path) -> No
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "openai_conversations.sqlite").stat().st_mode) == 0o600
+
+
+def test_router_cache_is_owner_only(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The example-embedding cache lives beside the feedback cache (customer texts): 0700/0600."""
+    from assistant.planner.routing import Router
+
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o755)  # as an older workspace left it
+    cache.chmod(0o755)
+    Router({"query_data"}, cache).scores("revenue by country")
+    files = list(cache.glob("router-*.npy"))
+    assert [oct(cache.stat().st_mode & 0o777)] + [oct(f.stat().st_mode & 0o777) for f in files] == ["0o700", "0o600"]
