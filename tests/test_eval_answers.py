@@ -97,6 +97,22 @@ def test_truth_reads_csv_with_duckdb_not_mara(truth_db: duckdb.DuckDBPyConnectio
     assert kind == "DATE"
 
 
+def test_truth_sql_cannot_write_files(truth_db: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A question file may come from someone else: its SQL reads the loaded tables and nothing else."""
+    with pytest.raises(QuestionSetError):
+        compute_truth(truth_db, entry({"sql": f"COPY (SELECT 1 AS a) TO '{tmp_path / 'x.csv'}'"}))
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_data_files_outside_the_sets_folder_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.csv").write_text("a\n1\n")
+    (tmp_path / "set").mkdir()
+    path = tmp_path / "set" / "set.yaml"
+    path.write_text("tables: {t: ../elsewhere.csv}\nquestions:\n- {id: a, question: q, truth: {value: 1}}\n")
+    _, problems = truth_database(load_question_set(path))
+    assert problems and "outside the question file's folder" in problems[0]
+
+
 def test_missing_data_file_is_a_set_problem_naming_the_table(tmp_path: Path) -> None:
     path = tmp_path / "set.yaml"
     path.write_text("tables: {orders: gone.csv}\nquestions:\n- {id: a, question: q, truth: {value: 1}}\n")

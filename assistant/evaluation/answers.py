@@ -235,6 +235,9 @@ def truth_database(qset: QuestionSet) -> tuple[Any, list[str]]:
     problems: list[str] = []
     for name, file in qset.tables.items():
         reader = _READERS.get(file.suffix.lower())
+        if not file.resolve().is_relative_to(qset.path.parent.resolve()):
+            problems.append(f"tables.{name}: {file} is outside the question file's folder; data files must sit beside it")
+            continue
         if not file.is_file():
             problems.append(f"tables.{name}: data file {file.name} not found next to {qset.path.name}")
             continue
@@ -242,9 +245,13 @@ def truth_database(qset: QuestionSet) -> tuple[Any, list[str]]:
             problems.append(f"tables.{name}: {file.name} is not a .csv, .tsv or .parquet file")
             continue
         try:
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM ' + reader.format(path=_sql_string(str(file))))
+            quoted = '"' + name.replace('"', '""') + '"'
+            con.execute(f"CREATE TABLE {quoted} AS SELECT * FROM " + reader.format(path=_sql_string(str(file))))
         except duckdb.Error as err:
             problems.append(f"tables.{name}: DuckDB could not read {file.name}: {str(err).splitlines()[0]}")
+    # truths are SQL from a file someone else may have written: they read these tables, nothing else
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con, problems
 
 
