@@ -147,3 +147,30 @@ def test_admin_promotes_a_thumbs_up(server: dict[str, Any]) -> None:
     response = httpx.post(url, headers=bearer(server["keys"]["admin"]), timeout=30)
     assert response.json()["question"] == "Revenue by channel"
     assert "Revenue by channel" in (Path(server["home"]) / "semantic.yaml").read_text()
+
+
+def _turn_naming_a_customer(reply: str) -> list[Any]:
+    """One turn whose tool result lists a customer by name, and a reply that repeats her name."""
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    call = {"name": "query_data", "args": {"metric": "customers"}, "id": "c1"}
+    table = {"data": {"columns": ["first_name", "last_name", "orders"], "rows": [["Annabel", "Okafor", 3]]}}
+    return [HumanMessage("Who ordered most?"), AIMessage("", tool_calls=[call]),
+            ToolMessage("1 row", tool_call_id="c1", name="query_data", artifact=table), AIMessage(reply)]
+
+
+def test_a_rated_reply_keeps_no_customer_name(tmp_path: Path) -> None:
+    from assistant.audit import AuditLog
+
+    audit = AuditLog(tmp_path / "audit.db")
+    record_feedback(audit, _turn_naming_a_customer("Annabel Okafor (annabel@example.com) ordered 3 times."),
+                    "c-1", 1, "down", actor="cli:ana")
+    assert "Annabel" not in list_feedback(audit)[0]["reply"]
+
+
+def test_a_rated_reply_is_cut_to_what_an_audit_detail_keeps(tmp_path: Path) -> None:
+    from assistant.audit import AuditLog
+
+    audit = AuditLog(tmp_path / "audit.db")
+    record_feedback(audit, _turn_naming_a_customer("x" * 3000), "c-1", 1, "down", actor="cli:ana")
+    assert len(list_feedback(audit)[0]["reply"]) == 500

@@ -1,8 +1,10 @@
 """Thumbs up / down on an answer, kept with its turn; a thumbed-up data answer can become a verified question.
 
 Feedback is an audit record (``kind="feedback"``, name ``up`` or ``down``) holding the turn's
-number, question, reply and tool calls, so it survives the conversation being deleted and is
-reviewable with ``mara eval feedback``. An admin promotes a thumbs-up with ``mara eval promote``
+number, question, the first 500 characters of the reply and the tool calls, so it survives the
+conversation being deleted and is reviewable with ``mara eval feedback``. Because it outlives the
+conversation, the reply and question are stored masked like a turn's audit detail: e-mails, phones
+and the personal values (names, addresses) the turn's tool results showed become placeholders. An admin promotes a thumbs-up with ``mara eval promote``
 (or ``POST /v1/conversations/{id}/turns/{n}/promote``): the turn's question and the query that
 answered it are appended to ``verified_questions`` in ``semantic.yaml``.
 """
@@ -11,12 +13,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from assistant.audit import AuditLog, AuditRecord, now
+from assistant.pii import PIIVault
 from foundation.errors import MaraError
 
 Rating = Literal["up", "down"]
+
+#: Characters of the rated reply kept in the audit trail (as much as a turn's audit detail).
+REPLY_KEPT = 500
 
 
 class FeedbackError(MaraError):
@@ -35,13 +41,17 @@ def turn_of(history: list[Any], turn: int) -> dict[str, Any]:
     start = starts[turn - 1]
     end = starts[turn] if turn < len(starts) else len(history)
     calls: list[dict[str, Any]] = []
+    personal: list[tuple[str, str]] = []
     reply = ""
+    vault = PIIVault()
     for message in history[start + 1 : end]:
         if isinstance(message, AIMessage):
             calls += [{"name": c["name"], "args": c["args"]} for c in message.tool_calls]
             if not message.tool_calls:
                 reply = _text(message.content)
-    return {"question": _text(history[start].content), "reply": reply, "tool_calls": calls}
+        elif isinstance(message, ToolMessage):
+            personal += vault.pii_values(message)
+    return {"question": _text(history[start].content), "reply": reply, "tool_calls": calls, "personal": personal}
 
 
 def record_feedback(
@@ -52,7 +62,9 @@ def record_feedback(
     if rating not in ("up", "down"):
         raise FeedbackError(f"Rating {rating!r} is not one of: up, down.")
     found = turn_of(history, turn)
-    args = {"turn": turn, "question": found["question"][:2000], "reply": found["reply"][:4000],
+    personal = found["personal"]
+    args = {"turn": turn, "question": _masked(found["question"][:2000], personal),
+            "reply": _masked(found["reply"][:REPLY_KEPT], personal),
             "tool_calls": found["tool_calls"][:5], "comment": (comment or "")[:2000] or None}
     audit.append(AuditRecord(now(), actor, conversation_id, "feedback", rating, args, ok=True))
     return {"conversation_id": conversation_id, "turn": turn, "rating": rating}
@@ -110,6 +122,12 @@ def promote(audit: AuditLog, home: Any, conversation_id: str, turn: int, *, acto
     audit.append(AuditRecord(now(), actor, conversation_id, "verified", "promote",
                              {"turn": turn, "question": entry.question}, ok=True))
     return entry.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+
+
+def _masked(text: str, personal: list[tuple[str, str]]) -> str:
+    """``text`` with e-mails, phones and the turn's personal values replaced by placeholders
+    (a throwaway vault: the audit keeps no way back)."""
+    return PIIVault().mask(text, personal) if text else text
 
 
 def _text(content: Any) -> str:
