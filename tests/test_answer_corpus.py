@@ -12,18 +12,17 @@ import math
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from assistant.evaluation.answers import Entry as Question
+from assistant.evaluation.answers import QuestionSet as AnswerSet
 from tests.answer_sets import (
     ANSWERS_DIR,
-    AnswerSet,
     AnswerSetError,
-    Question,
     discover_sets,
     load_answer_set,
     run_truth,
@@ -37,8 +36,8 @@ MIN_SETS, MIN_QUESTIONS = 8, 220
 
 def _cases() -> Iterator[tuple[AnswerSet, Question]]:
     for answer_set in SETS:
-        for question in answer_set.questions:
-            if question.sql is not None:
+        for question in answer_set.entries:
+            if question.truth.get("sql") is not None:
                 yield answer_set, question
 
 
@@ -65,7 +64,7 @@ def test_truth_sql_runs_and_has_the_promised_shape(
     rows = run_truth(connections[answer_set.name], question)
     assert rows, f"{question.id}: truth returns no rows"
     width = len(rows[0])
-    if question.expect == "group":
+    if question.truth.get("expect") == "group":
         assert len(rows) == 1 and width in (1, 2), f"{question.id}: a group truth is one row (label[, number])"
         assert rows[0][0] is not None, f"{question.id}: the group label is empty"
     elif len(rows) == 1 and width == 1:
@@ -78,27 +77,27 @@ def test_truth_sql_runs_and_has_the_promised_shape(
 
 @pytest.mark.parametrize(
     ("answer_set", "question"),
-    [(s, q) for s, q in _cases() if q.expect == "group"],
+    [(s, q) for s, q in _cases() if q.truth.get("expect") == "group"],
     ids=lambda x: getattr(x, "id", ""),
 )
 def test_a_group_truth_has_no_tie_for_first_place(
     answer_set: AnswerSet, question: Question, connections: dict[str, duckdb.DuckDBPyConnection]
 ) -> None:
     """'Which country sells most?' has one right answer only if the runner-up scores less."""
-    assert question.sql is not None and question.sql.rstrip().upper().endswith("LIMIT 1")
-    top_two = replace(question, sql=question.sql.rstrip()[: -len("1")] + "2")
-    rows = run_truth(connections[answer_set.name], top_two)
+    sql = str(question.truth["sql"]).rstrip()
+    assert sql.upper().endswith("LIMIT 1")
+    rows = run_truth(connections[answer_set.name], question, sql[: -len("1")] + "2")
     if len(rows) == 2 and len(rows[0]) == 2:
         assert rows[0][1] != rows[1][1], f"{question.id}: {rows[0][0]} and {rows[1][0]} tie"
 
 
 def test_corpus_has_enough_sets_and_questions() -> None:
     assert len(SETS) >= MIN_SETS
-    assert sum(len(s.questions) for s in SETS) >= MIN_QUESTIONS
+    assert sum(len(s.entries) for s in SETS) >= MIN_QUESTIONS
 
 
 def test_question_ids_are_unique_across_sets() -> None:
-    ids = [q.id for s in SETS for q in s.questions]
+    ids = [q.id for s in SETS for q in s.entries]
     assert len(ids) == len(set(ids))
 
 
@@ -109,7 +108,7 @@ def test_each_set_names_its_format_source(answer_set: AnswerSet) -> None:
 
 @pytest.mark.parametrize("answer_set", SETS, ids=lambda s: s.name)
 def test_each_set_has_questions_to_decline(answer_set: AnswerSet) -> None:
-    declines = sum(q.decline for q in answer_set.questions)
+    declines = sum(bool(q.truth.get("decline")) for q in answer_set.entries)
     assert declines >= 2, f"{answer_set.name}: only {declines} question(s) the data cannot answer"
 
 
@@ -142,7 +141,7 @@ def test_a_truth_that_cannot_run_names_its_question(tmp_path: Path) -> None:
     )
     broken = load_answer_set(tmp_path / "questions.yaml")
     with pytest.raises(AnswerSetError, match="t-01"):
-        run_truth(truth_connection(broken), broken.questions[0])
+        run_truth(truth_connection(broken), broken.entries[0])
 
 
 def test_a_table_file_that_does_not_exist_is_named(tmp_path: Path) -> None:

@@ -160,12 +160,6 @@ def score_split(split: Split, methods: Sequence[str], *, k: int = 10, half_life_
             "methods": out}
 
 
-def best_method(results: dict[str, dict[str, Any]], key: str = "hr@10") -> str:
-    """The method with the highest ``key`` (NDCG breaks ties); popularity when none scored."""
-    scored = [(v.get(key, -1), v.get("ndcg@10", -1), name) for name, v in results.items() if key in v]
-    return max(scored)[2] if scored else "popularity"
-
-
 # --- choosing the method by evidence (``auto``) -------------------------------------------------
 
 CONTENT_WEIGHTS = (0.0, 0.1, 0.25, 0.5)

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from foundation.errors import ToolInputError
 from foundation.settings import open_private, private_dir, write_private
 from tools.model_data import open_source
-from tools.model_store import ModelNotFoundError, models_path
+from tools.model_store import models_path
 from tools.recommend_data import (
     Catalog,
     load_catalog,
@@ -298,18 +298,6 @@ def latest_recommender(home: Path, table: str | None = None) -> RecommenderModel
     if not found:
         return None
     model: RecommenderModel = joblib.load(max(found)[1].with_suffix(".joblib"))
-    return model
-
-
-def load_recommender(home: Path, model_id: str) -> RecommenderModel:
-    # lazy: joblib loads slowly; only this path needs it
-    import joblib
-
-    path = models_path(home) / f"{model_id}.joblib"
-    if not re.fullmatch(r"recommend-[A-Za-z0-9_.-]+", model_id) or not path.exists():
-        raise ModelNotFoundError(f"No saved recommender '{model_id}'.",
-                                 hint="Train one with 'mara recommend --interactions TABLE --retrain'.")
-    model: RecommenderModel = joblib.load(path)
     return model
 
 

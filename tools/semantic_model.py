@@ -717,7 +717,6 @@ _EVENTS = {
 _RATES = {"open": "open_rate", "click": "click_rate", "bounce": "bounce_rate", "unsubscribe": "unsubscribe_rate",
           "complaint": "complaint_rate", "conversion": "conversion_rate", "delivery": "delivery_rate"}
 _EVENT_COLUMN = frozenset({"type", "action", "activity", "interaction", "kind", "name", "status"})
-_QUALIFIERS = ("total", "", "unique")  # for a count: "Total Opens" before "Opens" before "Unique Opens" before "Soft ..."
 
 
 def _event_of(text: str) -> str | None:

@@ -39,7 +39,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 Mode = Literal["offline", "llm"]
 ResultOutcome = Literal["right", "wrong", "declined", "invalid"]
 _EXPECTS = ("value", "rows", "group")
+_TRUTH_KINDS = ("sql", "value", "decline")
+_ENTRY_KEYS = frozenset({"id", "question", "truth", "follow_up"})
 _READERS = {".csv": "read_csv({path}, header=true)", ".tsv": "read_csv({path}, header=true, delim='\\t')",
             ".parquet": "read_parquet({path})"}
 
@@ -194,6 +196,8 @@ def load_question_set(path: Path) -> QuestionSet:
     seen: set[str] = set()
     for n, item in enumerate(raw["questions"], 1):
         entries.append(_entry(item, n, seen))
+    if entries[0].follow_up and entries[0].problem is None:  # nothing before it to follow
+        entries[0] = replace(entries[0], problem="the first question cannot be a follow-up")
     return QuestionSet(
         name=str(raw.get("name") or path.stem), path=path, today=today,
         tables={str(k): (path.parent / v) for k, v in tables.items()}, entries=entries,
@@ -209,14 +213,21 @@ def _entry(item: Any, n: int, seen: set[str]) -> Entry:
     truth = item.get("truth")
     follow_up = bool(item.get("follow_up", False))
     problem = None
+    kinds = [k for k in _TRUTH_KINDS if k in truth] if isinstance(truth, dict) else []
     if entry_id in seen:
         problem = f"duplicate id {entry_id!r}"
+    elif unknown := sorted(map(str, set(item) - _ENTRY_KEYS)):
+        problem = f"unknown key(s) {', '.join(unknown)} (accepted: {', '.join(sorted(_ENTRY_KEYS))})"
+    elif not isinstance(item.get("follow_up", False), bool):
+        problem = "follow_up must be true or false"
     elif not question:
         problem = "no question"
     elif not isinstance(truth, dict):
         problem = "no truth (give truth: {sql: ...}, {value: N} or {decline: true})"
-    elif not any(k in truth for k in ("sql", "value", "decline")):
-        problem = f"truth has none of sql, value, decline (got {', '.join(truth) or 'nothing'})"
+    elif unknown := sorted(map(str, set(truth) - {*_TRUTH_KINDS, "expect"})):
+        problem = f"unknown truth key(s) {', '.join(unknown)} (accepted: sql, value, decline, expect)"
+    elif len(kinds) != 1:
+        problem = f"truth needs exactly one of sql, value, decline (got {', '.join(kinds) or 'none'})"
     elif truth.get("expect") is not None and truth["expect"] not in _EXPECTS:
         problem = f"truth.expect {truth['expect']!r} is not one of {', '.join(_EXPECTS)}"
     seen.add(entry_id)

@@ -18,9 +18,6 @@ _NOT_REVENUE = frozenset({"price", "cost", "tax", "fee", "shipping", "discount",
                           "balance", "margin", "dispute", "disputed", "spend", "rate", "unitprice"})
 
 
-_LABEL_NAMES = ("name", "title", "label", "description", "product", "product_name", "item", "item_name", "sku")
-
-
 def _label_column(table: TableProfile) -> ColumnProfile | None:
     """What names a row of ``table``: its name/title column (not personal data), else its key."""
     singular = phrase(table.name)[-1] if phrase(table.name) else ""

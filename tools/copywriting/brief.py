@@ -432,11 +432,6 @@ def _split_sentences(text: str) -> list[list[str]]:
     return out
 
 
-def _split_clauses(text: str) -> list[str]:
-    """Sentences and clauses: split on sentence ends, semicolons, dashes and commas (not in numbers)."""
-    return [c for sentence in _split_sentences(text) for c in sentence]
-
-
 def _word_set(text: str) -> list[str]:
     return re.findall(r"[\w'’%$£€-]+", text.lower())
 
