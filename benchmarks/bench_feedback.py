@@ -98,8 +98,7 @@ def _vader() -> Callable[[list[str]], np.ndarray] | None:
 
 
 def _encoder() -> Any:
-    from knowledge.embeddings import get_encoder
-    from knowledge.int8_encoder import document_encoder
+    from knowledge.embeddings import document_encoder, get_encoder
 
     return document_encoder(get_encoder(), "int8")
 

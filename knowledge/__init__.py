@@ -2,7 +2,7 @@
 
 Importing this package is cheap; heavy parts load on first use:
 
-- :mod:`knowledge.embeddings` -- ``get_encoder()``: numpy all-MiniLM-L6-v2 (no torch)
+- :mod:`knowledge.embeddings` -- ``get_encoder()``: all-MiniLM-L6-v2 through CTranslate2 (no torch)
 - :mod:`knowledge.documents` -- ``load_document()``: Markdown, text, HTML, PDF, DOCX, CSV
 - :mod:`knowledge.chunking` -- ``chunk_document()``: heading-aware, token-bounded chunks
 - :mod:`knowledge.store` -- ``KnowledgeBase``: ingest / hybrid search over Chroma

@@ -1,7 +1,7 @@
 """The brand knowledge base: Chroma vectors + in-memory BM25, fused with reciprocal rank fusion.
 
 Embeddings are always computed by Mara's own :mod:`knowledge.embeddings` encoder (passages
-in int8 by :mod:`knowledge.int8_encoder` unless ``embedding_precision="float32"``) and handed
+in int8 by :func:`knowledge.embeddings.document_encoder` unless ``embedding_precision="float32"``) and handed
 to Chroma; Chroma's default embedding function (which would download an ONNX model) never
 runs. ``chromadb`` is imported on first use because its import alone costs ~0.6 s.
 
@@ -48,7 +48,7 @@ from knowledge.documents import (
     load_document,
     read_bytes,
 )
-from knowledge.embeddings import Encoder, get_encoder
+from knowledge.embeddings import PRECISIONS, Encoder, document_encoder, get_encoder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -181,7 +181,7 @@ class KnowledgeBase:
 
     ``path`` selects an embedded ``PersistentClient`` folder; ``host`` (and ``port``) a Chroma
     server through ``HttpClient`` instead. With neither, an in-memory client is used. The
-    encoder defaults to :func:`knowledge.embeddings.get_encoder` (fast numpy MiniLM). Nothing
+    encoder defaults to :func:`knowledge.embeddings.get_encoder` (MiniLM through CTranslate2). Nothing
     is opened until the first call.
     """
 
@@ -207,9 +207,6 @@ class KnowledgeBase:
         self.collection_name = collection_name
         self.max_file_bytes = int(max_file_bytes)
         self.limits = limits or DocumentLimits()
-        # lazy: imported only on this path (keeps the module's own import light)
-        from knowledge.int8_encoder import PRECISIONS
-
         if embedding_precision not in PRECISIONS:
             raise ValueError(
                 f"embedding_precision must be one of {', '.join(PRECISIONS)}, "
@@ -242,11 +239,8 @@ class KnowledgeBase:
     @property
     def document_encoder(self) -> Encoder:
         """The encoder for ingested passages: the int8 twin of :attr:`encoder` by default
-        (same vector space, ~2x faster; see :mod:`knowledge.int8_encoder`)."""
+        (same vector space, ~2x faster; see :func:`knowledge.embeddings.document_encoder`)."""
         if self._document_encoder is None:
-            # lazy: imported only on this path (keeps the module's own import light)
-            from knowledge.int8_encoder import document_encoder
-
             self._document_encoder = document_encoder(self.encoder, self.embedding_precision)
         return self._document_encoder
 
@@ -537,7 +531,7 @@ class KnowledgeBase:
         """
         fresh = [[c for c in plan.chunks if c.id not in plan.old_ids] for plan in plans]
         texts = [c.context_text() for chunks in fresh for c in chunks]
-        # Each encoder batches its own way (int8: 4, numpy float32: 8, sentence-transformers: 32).
+        # Each encoder batches its own way (MiniLM: 4, sentence-transformers: 32).
         vectors = (self.document_encoder if texts else self.encoder).encode(texts)
         report.chunks_embedded += len(texts)
         # New passages of every file first (one upsert), then kept passages' metadata, and only

@@ -1,8 +1,8 @@
-"""The int8 passage encoder: same vector space as float32, chosen by MARA_EMBEDDING_PRECISION."""
+"""The int8 passage encoder (the same CTranslate2 MiniLM with int8 matrix products): same vector
+space as float32, chosen by MARA_EMBEDDING_PRECISION."""
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from knowledge.chunking import chunk_document
-from knowledge.embeddings import MiniLMEncoder, get_encoder
-from knowledge.int8_encoder import Int8MiniLMEncoder, document_encoder
+from knowledge.embeddings import MiniLMEncoder, document_encoder, get_encoder
 from knowledge.sample import sample_brand_path
 from knowledge.store import KnowledgeBase
 from tests.test_embeddings import SENTENCES
@@ -26,9 +25,9 @@ def exact() -> MiniLMEncoder:
 
 
 @pytest.fixture(scope="module")
-def int8(exact: MiniLMEncoder) -> Int8MiniLMEncoder:
+def int8(exact: MiniLMEncoder) -> MiniLMEncoder:
     enc = document_encoder(exact, "int8")
-    assert isinstance(enc, Int8MiniLMEncoder)
+    assert isinstance(enc, MiniLMEncoder) and enc.compute_type == "int8"
     return enc
 
 
@@ -42,7 +41,7 @@ def brand_passages() -> list[str]:
 
 
 def test_vectors_stay_close_to_float32(
-    exact: MiniLMEncoder, int8: Int8MiniLMEncoder, brand_passages: list[str]
+    exact: MiniLMEncoder, int8: MiniLMEncoder, brand_passages: list[str]
 ) -> None:
     texts = [*SENTENCES, *brand_passages]
     approx, reference = int8.encode(texts), exact.encode(texts)
@@ -55,13 +54,13 @@ def test_vectors_stay_close_to_float32(
 
 
 def test_each_passage_is_still_nearest_to_its_own_float32_vector(
-    exact: MiniLMEncoder, int8: Int8MiniLMEncoder, brand_passages: list[str]
+    exact: MiniLMEncoder, int8: MiniLMEncoder, brand_passages: list[str]
 ) -> None:
     similarity = int8.encode(brand_passages) @ exact.encode(brand_passages).T
     assert (similarity.argmax(axis=1) == np.arange(len(brand_passages))).all()
 
 
-def test_rows_in_input_order_whatever_the_batching(int8: Int8MiniLMEncoder) -> None:
+def test_rows_in_input_order_whatever_the_batching(int8: MiniLMEncoder) -> None:
     texts = ["a", SENTENCES[9], "tent", SENTENCES[3], "b"]
     batched = int8.encode(texts, batch_size=2)
     np.testing.assert_allclose(batched, int8.encode(texts, batch_size=16), atol=1e-5)
@@ -69,18 +68,18 @@ def test_rows_in_input_order_whatever_the_batching(int8: Int8MiniLMEncoder) -> N
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
 
 
-def test_empty_input_and_bare_string(int8: Int8MiniLMEncoder) -> None:
+def test_empty_input_and_bare_string(int8: MiniLMEncoder) -> None:
     assert int8.encode([]).shape == (0, 384)
     with pytest.raises(TypeError, match="sequence of strings"):
         int8.encode("hello")
 
 
-def test_shares_the_float32_model_name(exact: MiniLMEncoder, int8: Int8MiniLMEncoder) -> None:
+def test_shares_the_float32_model_name(exact: MiniLMEncoder, int8: MiniLMEncoder) -> None:
     assert int8.name == exact.name == "sentence-transformers/all-MiniLM-L6-v2"
     assert int8.dim == exact.dim
 
 
-def test_document_encoder_choice(exact: MiniLMEncoder, int8: Int8MiniLMEncoder) -> None:
+def test_document_encoder_choice(exact: MiniLMEncoder, int8: MiniLMEncoder) -> None:
     assert document_encoder(exact, "int8") is int8  # built once per process
     assert document_encoder(exact, "float32") is exact
 
@@ -96,19 +95,9 @@ def test_document_encoder_choice(exact: MiniLMEncoder, int8: Int8MiniLMEncoder) 
         document_encoder(exact, "int4")
 
 
-def test_falls_back_to_float32_without_ctranslate2(
-    exact: MiniLMEncoder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr("knowledge.int8_encoder.int8_available", lambda: False)
-    with caplog.at_level(logging.WARNING, logger="knowledge.int8_encoder"):
-        assert document_encoder(exact, "int8") is exact
-    assert "embedded in float32" in caplog.text
-
-
 def test_building_it_does_not_import_torch() -> None:
     code = (
-        "import sys; from knowledge.embeddings import get_encoder; "
-        "from knowledge.int8_encoder import document_encoder; "
+        "import sys; from knowledge.embeddings import document_encoder, get_encoder; "
         "document_encoder(get_encoder(), 'int8').encode(['hello']); "
         "bad = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]; "
         "assert not bad, bad"
@@ -131,9 +120,7 @@ def test_int8_and_float32_stores_answer_alike(tmp_path: Path) -> None:
     for precision in ("int8", "float32"):
         kb = KnowledgeBase(tmp_path / precision, embedding_precision=precision)
         kb.ingest([sample_brand_path()])
-        assert kb.document_encoder.__class__.__name__ == (
-            "Int8MiniLMEncoder" if precision == "int8" else "MiniLMEncoder"
-        )
+        assert getattr(kb.document_encoder, "compute_type", None) == precision
         found[precision] = [kb.search(q, k=3, mode="vector")[0].source for q in questions]
     assert found["int8"] == found["float32"] == list(questions.values())
 

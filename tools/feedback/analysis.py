@@ -58,8 +58,7 @@ class FeedbackResult:
 
 def _default_encoder() -> Encoder:
     # lazy: the encoder and scikit-learn load slowly; only analysis needs them
-    from knowledge.embeddings import get_encoder
-    from knowledge.int8_encoder import document_encoder
+    from knowledge.embeddings import document_encoder, get_encoder
 
     return document_encoder(get_encoder(), "int8")
 
