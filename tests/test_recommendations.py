@@ -176,3 +176,67 @@ def test_planner_reads_who_or_what_the_recommendation_is_for(message: str, expec
     from assistant.planner.hooks import model_tool_args
 
     assert model_tool_args("recommend_products", message, "orders") == expected
+
+
+def _reasons_one_by_one(model, xb, idx) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The per-customer reason loop that the vectorised ``_reasons`` replaced (the oracle)."""
+    import numpy as np
+
+    binary = (xb > 0).astype(np.float32)
+    counts = model.popularity()
+    out: list[list[str]] = [[] for _ in range(xb.shape[0])]
+    for r in range(xb.shape[0]):
+        hist = set(xb.indices[xb.indptr[r]:xb.indptr[r + 1]].tolist())
+        for col in idx[r].tolist():
+            sims = binary[r].multiply(model.cooc_t()[col]).toarray()[0]
+            if col in hist:
+                out[r].append("bought it before: a likely repeat purchase")
+            elif sims.max() > 0:
+                out[r].append(f"bought {model.name(int(sims.argmax()))}; people who did often buy {model.name(col)}")
+            elif counts[col] == 0:
+                out[r].append("new product, similar to what they bought")
+            else:
+                out[r].append(f"popular: {int(counts[col]):,} customers bought it")
+    return out
+
+
+@pytest.mark.parametrize("include_purchased", [False, True])
+def test_recommend_all_gives_the_same_rows_as_the_one_by_one_reasons(include_purchased: bool) -> None:
+    import numpy as np
+
+    from tools.recommend_methods import top_n
+    from tools.recommendations import _plain
+
+    rng = np.random.default_rng(3)
+    n_customers, n_items = 300, 40
+    per = 1 + rng.poisson(2, n_customers)
+    lines = pd.DataFrame({"customer_id": np.repeat(np.arange(1, n_customers + 1), per),
+                          "product_id": rng.integers(1, n_items + 1, int(per.sum())) * 10,
+                          "order_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, int(per.sum())), "D")})
+    products = pd.DataFrame({"product_id": np.arange(1, n_items + 3) * 10,  # two never sold
+                             "name": [f"Product {i}" for i in range(1, n_items + 3)],
+                             "category": [f"Cat {i % 4}" for i in range(1, n_items + 3)]})
+    model = fit_recommender({"order_lines": lines.drop_duplicates(["customer_id", "product_id"]), "products": products},
+                            "order_lines", method="itemknn", save=False, embed_names=False)
+    rows = [r for batch in recommend(model, None, 10, include_purchased=include_purchased) for r in batch]
+
+    xb = model.x
+    scores = model.method.score(xb, np.arange(xb.shape[0]))
+    keep = np.ones(len(model.items), bool) if include_purchased else None
+    if keep is not None:
+        from tools.recommend_methods import scaled
+        from tools.recommendations import REPEAT_BOOST
+
+        scores = scaled(scores) + scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
+    idx, vals = top_n(scores, 10, exclude=xb, keep_cols=keep)
+    why = _reasons_one_by_one(model, xb, idx)
+    expected = [{"customer": _plain(model.customers[r]),
+                 "items": [{"item": _plain(model.items[c]), "name": model.name(c), "score": round(float(v), 6),
+                            "reason": why[r][p]}
+                           for p, (c, v) in enumerate(zip(idx[r].tolist(), vals[r].tolist(), strict=True))
+                           if np.isfinite(v)]}
+                for r in range(xb.shape[0])]
+    assert rows == expected
+    said = [i["reason"] for r in rows for i in r["items"]]
+    assert any("people who did often buy" in s for s in said)
+    assert any(s.startswith("bought it before") for s in said) == include_purchased
