@@ -8,6 +8,7 @@ that edit the old files merge; ``assistant/*.pyi`` stubs keep type checkers info
 
 import sys as _sys
 
+from assistant.startup import defer_unused_package_inits
 from foundation import errors as _errors
 from foundation import events as _events
 from foundation import settings as _settings
@@ -17,3 +18,7 @@ from foundation import tokens as _tokens
 for _name, _module in (("errors", _errors), ("events", _events), ("settings", _settings), ("tokens", _tokens)):
     _sys.modules.setdefault(f"{__name__}.{_name}", _module)
     globals()[_name] = _module
+
+# before anything imports LangChain: its tracing import chain runs langsmith.types' eager
+# __init__ (~0.35 s of a one-shot `mara chat`) that the agent loop never reads
+defer_unused_package_inits()

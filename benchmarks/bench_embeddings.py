@@ -1,6 +1,7 @@
 """Embedding runtimes side by side: the bundled all-MiniLM-L6-v2 through CTranslate2 (float32
 for queries, int8 for passages: what Mara ships) against sentence-transformers (torch, when
-installed) and, where the tree still has it, the hand-written numpy forward pass it replaced.
+installed). The hand-written numpy forward pass that CTranslate2 replaced was measured by this
+script at commit 9046f7c (it ran there as a fourth runtime); its figures are in CHANGELOG.md.
 
 Each runtime is measured in its own fresh processes (load = imports + model build + first
 encode, interpreter start excluded), interleaved so that machine load hits all alike, at
@@ -47,7 +48,6 @@ QUERIES = [
 RUNTIMES = {
     "ct2-float32": "CTranslate2 float32",
     "ct2-int8": "CTranslate2 int8",
-    "numpy": "numpy (old)",
     "st": "sentence-transf.",
 }
 
@@ -55,10 +55,6 @@ RUNTIMES = {
 def available(runtime: str) -> bool:
     if runtime == "st":
         return importlib.util.find_spec("sentence_transformers") is not None
-    if runtime == "numpy":  # the hand-written forward pass, removed once measured
-        import knowledge.embeddings as embeddings
-
-        return hasattr(embeddings, "NumpyMiniLMEncoder")
     return True
 
 
@@ -80,10 +76,6 @@ def make(runtime: str, threads: int) -> Any:
         from knowledge.embeddings import MiniLMEncoder
 
         return MiniLMEncoder(compute_type=runtime[4:], workers=threads)  # type: ignore[arg-type]
-    if runtime == "numpy":
-        from knowledge import embeddings
-
-        return embeddings.NumpyMiniLMEncoder(blas_threads=1, workers=threads)  # type: ignore[attr-defined]
     import torch
 
     torch.set_num_threads(threads)

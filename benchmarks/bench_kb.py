@@ -1,7 +1,8 @@
 """Brand knowledge speed: encoder load, query encoding, ingest and hybrid search.
 
-Side by side: Mara's numpy all-MiniLM-L6-v2 (``knowledge.embeddings.get_encoder()``) and the
-same bundled model through sentence-transformers (torch), the obvious alternative. Each
+Side by side: Mara's all-MiniLM-L6-v2 through CTranslate2 (``knowledge.embeddings.get_encoder()``)
+and the same bundled model through sentence-transformers (torch), the obvious alternative
+(``bench_embeddings.py`` compares the runtimes in more detail, at equal thread counts). Each
 encoder is measured in its own fresh processes (load = import + model load + first encode,
 interpreter start excluded), interleaved so machine load hits both alike. Ingest and search run on the shipped sample brand in a temporary embedded Chroma store.
 
@@ -13,9 +14,9 @@ synthetic 10,000-chunk store (random unit vectors stored directly, so no 10-minu
     python benchmarks/bench_kb.py [--runs 3] [--queries 200] [--skip-encoders] [--scale 10000]
 
 Ingest throughput is bound by the encoder: all-MiniLM-L6-v2 costs ~21 MFLOP per token
-(6 layers x 2 x 1.77 M weights), so a ~100-token chunk is ~2 GFLOP; the numpy encoder runs
-near the float32 GEMM rate of the machine (measure it: this script prints both). Passages
-are therefore embedded by the int8 twin of the model (knowledge/int8_encoder.py, ~2x), and
+(6 layers x 2 x 1.77 M weights), so a ~100-token chunk is ~2 GFLOP; float32 runs near the
+float32 GEMM rate of the machine (measure it: this script prints both). Passages are
+therefore embedded with int8 matrix products (``knowledge.embeddings.document_encoder``), and
 the ingest table shows int8 (default) and float32 side by side, with the recall both give.
 Chroma upserts plus chunking are ~15x faster than embedding. Re-ingesting an edited file
 embeds only the passages that changed.
@@ -96,7 +97,7 @@ def worker(model: str | None, queries: int) -> None:
 
 
 def run_worker(model: str | None, queries: int) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", model or "numpy", "--queries", str(queries)]
+    cmd = [sys.executable, __file__, "--worker", model or "bundled", "--queries", str(queries)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -116,7 +117,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="query encodings / searches")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument(
-        "--skip-encoders", action="store_true", help="skip the numpy vs sentence-transformers part"
+        "--skip-encoders", action="store_true", help="skip the Mara vs sentence-transformers part"
     )
     parser.add_argument(
         "--scale", type=int, default=10_000, help="chunks for the search-at-scale part"
@@ -126,7 +127,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.worker:
-        worker(None if args.worker == "numpy" else args.worker, args.queries)
+        worker(None if args.worker == "bundled" else args.worker, args.queries)
         return
     if not args.skip_encoders:
         compare_encoders(args)
@@ -134,7 +135,7 @@ def main() -> None:
 
 
 def compare_encoders(args: argparse.Namespace) -> None:
-    """numpy vs sentence-transformers encoders; ingest and search of the sample brand."""
+    """Mara's encoder vs sentence-transformers; ingest and search of the sample brand."""
 
     import numpy as np
 
@@ -143,9 +144,9 @@ def compare_encoders(args: argparse.Namespace) -> None:
     from knowledge.store import KnowledgeBase
 
     print(f"measuring each encoder in {args.runs} fresh processes …", file=sys.stderr)
-    figures: dict[str, list[dict[str, Any]]] = {"numpy": [], "st": []}
+    figures: dict[str, list[dict[str, Any]]] = {"mara": [], "st": []}
     for _ in range(args.runs):  # interleaved, so that machine load hits both alike
-        figures["numpy"].append(run_worker(None, args.queries))
+        figures["mara"].append(run_worker(None, args.queries))
         figures["st"].append(run_worker("all-MiniLM-L6-v2", args.queries))
 
     def med(kind: str, key: str) -> float:
@@ -154,10 +155,10 @@ def compare_encoders(args: argparse.Namespace) -> None:
     def query_p(kind: str, q: float) -> float:
         return statistics.median(percentile(list(f["query_s"]), q) for f in figures[kind])
 
-    n = int(figures["numpy"][0]["n"])
+    n = int(figures["mara"][0]["n"])
     parity = float(
         np.min(
-            np.sum(np.load(figures["numpy"][0]["npy"]) * np.load(figures["st"][0]["npy"]), axis=1)
+            np.sum(np.load(figures["mara"][0]["npy"]) * np.load(figures["st"][0]["npy"]), axis=1)
         )
     )
 
@@ -174,11 +175,11 @@ def compare_encoders(args: argparse.Namespace) -> None:
             kb.search(QUERIES[i % len(QUERIES)], k=5)
             search_s.append(time.perf_counter() - start)
 
-    load_np, load_st = med("numpy", "load_s"), med("st", "load_s")
-    p50_np, p50_st = query_p("numpy", 0.5), query_p("st", 0.5)
-    bulk_np, bulk_st = n / med("numpy", "bulk_s"), n / med("st", "bulk_s")
+    load_np, load_st = med("mara", "load_s"), med("st", "load_s")
+    p50_np, p50_st = query_p("mara", 0.5), query_p("st", 0.5)
+    bulk_np, bulk_st = n / med("mara", "bulk_s"), n / med("st", "bulk_s")
     print()
-    row("measure (median of runs)", "numpy", "sentence-transf.", "ratio")
+    row("measure (median of runs)", "CTranslate2", "sentence-transf.", "ratio")
     row(
         "encoder import + load (fresh process)",
         f"{load_np:.3f} s",
@@ -193,7 +194,7 @@ def compare_encoders(args: argparse.Namespace) -> None:
     )
     row(
         "query encode p95",
-        f"{query_p('numpy', 0.95) * 1e3:.2f} ms",
+        f"{query_p('mara', 0.95) * 1e3:.2f} ms",
         f"{query_p('st', 0.95) * 1e3:.2f} ms",
     )
     row(
@@ -202,7 +203,7 @@ def compare_encoders(args: argparse.Namespace) -> None:
         f"{bulk_st:.1f} /s",
         f"{bulk_np / bulk_st:.2f}x",
     )
-    row("min cosine numpy vs sentence-transf.", f"{parity:.6f}")
+    row("min cosine Mara vs sentence-transf.", f"{parity:.6f}")
     print()
     row(
         f"ingest sample brand ({report.chunks_added} chunks)",
@@ -213,8 +214,8 @@ def compare_encoders(args: argparse.Namespace) -> None:
     row("hybrid search p50 (k=5)", f"{statistics.median(search_s) * 1e3:.2f} ms")
     row("hybrid search p95 (k=5)", f"{percentile(search_s, 0.95) * 1e3:.2f} ms")
     print(
-        "\n(ratio > 1: numpy is faster by that factor; search encodes queries with the numpy "
-        "encoder, ingest embeds passages with its int8 twin, see below)"
+        "\n(ratio > 1: Mara's encoder is faster by that factor; search encodes queries in float32, "
+        "ingest embeds passages in int8, see below)"
     )
 
 
@@ -223,9 +224,8 @@ def retrieval_and_ingest(args: argparse.Namespace) -> None:
     import numpy as np
 
     from knowledge.chunking import chunk_document
-    from knowledge.embeddings import get_encoder
+    from knowledge.embeddings import document_encoder, get_encoder
     from knowledge.evaluation import evaluate, load_question_set
-    from knowledge.int8_encoder import document_encoder
     from knowledge.sample import sample_brand_path
     from knowledge.store import KnowledgeBase
 
@@ -328,11 +328,11 @@ def retrieval_and_ingest(args: argparse.Namespace) -> None:
                 lat.append(time.perf_counter() - start)
             scale_p50, scale_n = statistics.median(lat), big.count()
 
-    from knowledge.embeddings import _blas_threads
+    from threadpoolctl import threadpool_limits
 
     a = np.random.default_rng(1).standard_normal((1024, 384)).astype(np.float32)
     w = np.random.default_rng(2).standard_normal((384, 1536)).astype(np.float32)
-    with _blas_threads(1):
+    with threadpool_limits(1, user_api="blas"):
         a @ w
         start = time.perf_counter()
         for _ in range(10):

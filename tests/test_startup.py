@@ -27,6 +27,7 @@ NOT_FOR_A_DATA_QUESTION = (
     "tools.copywriting.brief",  # the copy brief reader compiles dozens of regexes
     "tools.copywriting.service",
     "tools.feedback.analysis",
+    "langsmith.types.run",  # LangSmith's REST models: langsmith.types' __init__ stays deferred
 )
 
 # Runs the real CLI in-process, then reports which of the heavy modules were imported.
@@ -53,3 +54,33 @@ def test_one_shot_offline_chat_answers_without_importing_other_commands_modules(
     reply, loaded = one_shot_chat(workspace)
     assert "**6** customers" in json.loads(reply)["reply"]
     assert loaded == []
+
+
+DEFERRED = """
+import sys
+import assistant.agent
+import langsmith.types as types
+from assistant.startup import is_deferred
+assert is_deferred(types) and "langsmith.types.run" not in sys.modules
+assert types.run_select_field.RunSelectField  # its submodules import as usual
+from langsmith.types import Run  # the first name only __init__ defines runs the real __init__
+assert not is_deferred(types) and Run.__module__ == "langsmith.types.run" and types.Dataset.__name__ == "Dataset"
+try:
+    types.no_such_name
+except AttributeError:
+    pass
+else:
+    raise SystemExit("an unknown name must still raise AttributeError")
+"""
+
+
+def test_langsmith_types_init_runs_only_when_a_name_of_it_is_read() -> None:
+    run = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_missing_or_loaded_package_is_left_alone() -> None:
+    from assistant.startup import defer_package_init
+
+    assert defer_package_init("json") is False  # imported already
+    assert defer_package_init("no_such_package_mara") is False
