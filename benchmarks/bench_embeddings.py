@@ -7,7 +7,7 @@ Each runtime is measured in its own fresh processes (load = imports + model buil
 encode, interpreter start excluded), interleaved so that machine load hits all alike, at
 equal thread counts: ``--threads`` batches at once, one core each (numpy: single-threaded
 BLAS on that many worker threads; CTranslate2: that many inter-op threads of one intra-op
-thread; torch: ``torch.set_num_threads``). A query is one short sentence. Bulk is the shipped
+thread; torch: ``torch.set_num_threads``). A query is one of `mara kb eval`'s questions. Bulk is the shipped
 sample brand's passages (``--copies`` times). Cosines are against sentence-transformers' own
 vectors of the same texts when it is installed (else against CTranslate2 float32); recall
 is ``mara kb eval`` on the labelled question set (knowledge/eval/sample_brand.yaml) with
@@ -34,16 +34,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-QUERIES = [
-    "what is the SMS opt-out text",
-    "free shipping threshold in Germany",
-    "how long is the return window",
-    "tent weight",
-    "which emoji can we use in an SMS",
-    "win-back offer code and minimum spend",
-    "who is the family camper persona",
-    "is the Stormfront jacket waterproof",
-]
 
 RUNTIMES = {
     "ct2-float32": "CTranslate2 float32",
@@ -92,10 +82,13 @@ def worker(runtime: str, args: argparse.Namespace) -> None:
     encoder = make(runtime, args.threads)
     encoder.encode(["warm up"])
     load_s = time.perf_counter() - start
+    from knowledge.evaluation import load_question_set
+
+    queries = [q.text for q in load_question_set().questions]  # the labelled questions of kb eval
     samples = []
     for i in range(args.queries):
         start = time.perf_counter()
-        encoder.encode([QUERIES[i % len(QUERIES)]])
+        encoder.encode([queries[i % len(queries)]])
         samples.append(time.perf_counter() - start)
     texts = passages(args.copies)
     start = time.perf_counter()

@@ -63,32 +63,20 @@ def test_entry_without_truth_is_an_entry_problem(tmp_path: Path) -> None:
     assert "no truth" in str(load_question_set(path).entries[0].problem)
 
 
-def test_unknown_entry_key_is_an_entry_problem(tmp_path: Path) -> None:
-    path = tmp_path / "typo.yaml"
-    path.write_text("questions:\n- {id: a, question: q, truth: {value: 1}, folow_up: true}\n")
-    assert load_question_set(path).entries[0].problem == (
-        "unknown key(s) folow_up (accepted: follow_up, id, question, truth)"
-    )
-
-
-def test_unknown_truth_key_is_an_entry_problem(tmp_path: Path) -> None:
-    path = tmp_path / "typo.yaml"
-    path.write_text("questions:\n- {id: a, question: q, truth: {value: 1, expects: value}}\n")
-    assert "unknown truth key(s) expects" in str(load_question_set(path).entries[0].problem)
-
-
-def test_truth_with_two_kinds_is_an_entry_problem(tmp_path: Path) -> None:
-    path = tmp_path / "two.yaml"
-    path.write_text("questions:\n- {id: a, question: q, truth: {value: 1, decline: true}}\n")
-    assert load_question_set(path).entries[0].problem == (
-        "truth needs exactly one of sql, value, decline (got value, decline)"
-    )
-
-
-def test_a_first_question_that_follows_up_is_an_entry_problem(tmp_path: Path) -> None:
-    path = tmp_path / "first.yaml"
-    path.write_text("questions:\n- {id: a, follow_up: true, question: and in Germany, truth: {value: 1}}\n")
-    assert load_question_set(path).entries[0].problem == "the first question cannot be a follow-up"
+@pytest.mark.parametrize(("item", "problem"), [
+    ("{id: a, question: q, truth: {value: 1}, folow_up: true}",
+     "unknown key(s) folow_up (accepted: follow_up, id, question, truth)"),
+    ("{id: a, question: q, truth: {value: 1, expects: value}}",
+     "unknown truth key(s) expects (accepted: sql, value, decline, expect)"),
+    ("{id: a, question: q, truth: {value: 1, decline: true}}",
+     "truth needs exactly one of sql, value, decline (got value, decline)"),
+    ("{id: a, follow_up: true, question: and in Germany, truth: {value: 1}}",
+     "the first question cannot be a follow-up"),
+])
+def test_a_malformed_entry_is_an_entry_problem(tmp_path: Path, item: str, problem: str) -> None:
+    path = tmp_path / "entry.yaml"
+    path.write_text(f"questions:\n- {item}\n")
+    assert load_question_set(path).entries[0].problem == problem
 
 
 def test_count_truth_is_a_value(truth_db: duckdb.DuckDBPyConnection) -> None:
