@@ -1,7 +1,8 @@
 """Embedding runtimes side by side: the bundled all-MiniLM-L6-v2 through CTranslate2 (float32
 for queries, int8 for passages: what Mara ships) against sentence-transformers (torch, when
 installed). The hand-written numpy forward pass that CTranslate2 replaced was measured by this
-script at commit 9046f7c (it ran there as a fourth runtime); its figures are in CHANGELOG.md.
+script in the commit "Embeddings: one CTranslate2 MiniLMEncoder …" (f26b327 on branch h15),
+where it ran as a fourth runtime; its figures are in README.md and CHANGELOG.md.
 
 Each runtime is measured in its own fresh processes (load = imports + model build + first
 encode, interpreter start excluded), interleaved so that machine load hits all alike, at
