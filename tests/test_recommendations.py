@@ -240,3 +240,17 @@ def test_recommend_all_gives_the_same_rows_as_the_one_by_one_reasons(include_pur
     said = [i["reason"] for r in rows for i in r["items"]]
     assert any("people who did often buy" in s for s in said)
     assert any(s.startswith("bought it before") for s in said) == include_purchased
+
+
+def test_scores_are_rounded_exactly_as_python_rounds_them() -> None:
+    import numpy as np
+
+    from tools.recommendations import round_like_python
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.normal(0, 3, 20_000), rng.uniform(0, 1, 20_000),
+                             np.arange(-2000, 2000) / 1e6 + 5e-7,  # exact half-way points in decimal
+                             [0.0, -0.0, 2.6749995, 1e13 + 0.1234565, np.inf, -np.inf]])
+    expected = np.array([round(float(v), 6) for v in values])
+    got = round_like_python(values)
+    np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))  # the same bits, signs of zero too

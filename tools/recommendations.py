@@ -393,6 +393,23 @@ def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray) -> lis
     return result
 
 
+def round_like_python(values: np.ndarray, digits: int = 6) -> np.ndarray:
+    """``round(v, digits)`` of every value, vectorised and equal to Python's to the bit.
+
+    ``rint(v * 10**digits) / 10**digits`` is what Python's correctly rounded result is, except
+    where ``v * 10**digits`` lies within float error of a half-way point (or is too large for
+    that error to be small); those few values are rounded by Python itself.
+    """
+    scale = 10.0 ** digits
+    scaled = np.asarray(values, dtype=np.float64) * scale
+    out = np.rint(scaled) / scale
+    with np.errstate(invalid="ignore"):  # -inf scores (picks that are not shown) stay -inf
+        doubt = np.isfinite(scaled) & ((np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**40))
+    for i in np.flatnonzero(doubt).tolist():
+        out.flat[i] = round(float(values.flat[i]), digits)
+    return out
+
+
 def recommend(
     model: RecommenderModel,
     customers: Sequence[Any] | None = None,
@@ -431,8 +448,9 @@ def recommend(
         item_ids, names = model.plain_items(), model.names()
         finite = np.isfinite(vals).tolist()
         batch = []
-        for row, cols, values, shown, said in zip(b.tolist(), idx.tolist(), vals.tolist(), finite, why, strict=True):
-            items = [{"item": item_ids[c], "name": names[c], "score": round(v, 6), "reason": reason}
+        scores_6 = round_like_python(vals).tolist()
+        for row, cols, values, shown, said in zip(b.tolist(), idx.tolist(), scores_6, finite, why, strict=True):
+            items = [{"item": item_ids[c], "name": names[c], "score": v, "reason": reason}
                      for c, v, ok, reason in zip(cols, values, shown, said, strict=True) if ok]
             entry = {"customer": _plain(model.customers[row]), "items": items}
             if customers is None:
