@@ -397,14 +397,15 @@ def round_like_python(values: np.ndarray, digits: int = 6) -> np.ndarray:
     """``round(v, digits)`` of every value, vectorised and equal to Python's to the bit.
 
     ``rint(v * 10**digits) / 10**digits`` is what Python's correctly rounded result is, except
-    where ``v * 10**digits`` lies within float error of a half-way point (or is too large for
-    that error to be small); those few values are rounded by Python itself.
+    where ``v * 10**digits`` lies within 1e-6 of a half-way point (its float error is below
+    2.4e-7 while it is under 2**31; larger ones are all checked); those few values are rounded
+    by Python itself.
     """
     scale = 10.0 ** digits
     scaled = np.asarray(values, dtype=np.float64) * scale
     out = np.rint(scaled) / scale
     with np.errstate(invalid="ignore"):  # -inf scores (picks that are not shown) stay -inf
-        doubt = np.isfinite(scaled) & ((np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**40))
+        doubt = np.isfinite(scaled) & ((np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**31))
     for i in np.flatnonzero(doubt).tolist():
         out.flat[i] = round(float(values.flat[i]), digits)
     return out
