@@ -700,6 +700,63 @@ def auto_chart(result: QueryResult, title: str = "") -> dict[str, Any] | None:
         return None
 
 
+# --- analysis charts: two periods side by side, a change step by step -----------------------------
+
+
+def grouped_bar_spec(rows: Sequence[dict[str, Any]], *, category: str, series: str, measure: str,
+                     title: str, number_format: str = ",.0f") -> dict[str, Any]:
+    """Bars of ``measure`` per ``category``, one bar per ``series`` value side by side (two periods).
+
+    ``rows`` are records with those three keys; the series keep their order in ``rows``.
+    """
+    values = [{k: _jsonable(v) for k, v in row.items()} for row in rows]
+    order = list(dict.fromkeys(str(r[series]) for r in values))
+    spec = _base(title, values, f"Grouped bar chart of {measure} by {category} and {series}")
+    spec["mark"] = {"type": "bar", "tooltip": True, "cornerRadiusEnd": 2}
+    spec["encoding"] = {
+        "x": {"field": _field(category), "type": "nominal", "title": humanize(category), "sort": None,
+              "axis": {"labelAngle": 0 if len({r[category] for r in values}) <= 6 else -40}},
+        "xOffset": {"field": _field(series), "type": "nominal", "sort": order},
+        "y": {"field": _field(measure), "type": "quantitative", "title": humanize(measure),
+              "axis": {"format": number_format, "tickCount": 5, "labelOverlap": True}},
+        "color": {"field": _field(series), "type": "nominal", "title": humanize(series), "sort": order},
+        "tooltip": [{"field": _field(category), "type": "nominal"}, {"field": _field(series), "type": "nominal"},
+                    {"field": _field(measure), "type": "quantitative", "format": number_format}],
+    }
+    return spec
+
+
+def waterfall_spec(start: tuple[str, float], steps: Sequence[tuple[str, float]], end: tuple[str, float], *,
+                   title: str, measure: str = "value", number_format: str = ",.0f") -> dict[str, Any]:
+    """A waterfall: the ``start`` bar, one floating bar per step (up or down), the ``end`` bar.
+
+    The steps should add up from ``start`` to ``end``; each bar's from/to is computed here.
+    """
+    values: list[dict[str, Any]] = [{"label": start[0], "from": 0.0, "to": float(start[1]), "amount": float(start[1]),
+                                     "kind": "total"}]
+    level = float(start[1])
+    for label, amount in steps:
+        values.append({"label": label, "from": level, "to": level + float(amount), "amount": float(amount),
+                       "kind": "increase" if amount >= 0 else "decrease"})
+        level += float(amount)
+    values.append({"label": end[0], "from": 0.0, "to": float(end[1]), "amount": float(end[1]), "kind": "total"})
+    spec = _base(title, values, f"Waterfall chart of the change in {measure}")
+    spec["mark"] = {"type": "bar", "tooltip": True}
+    spec["encoding"] = {
+        "x": {"field": "label", "type": "nominal", "sort": None, "title": None,
+              "axis": {"labelAngle": 0 if len(values) <= 6 else -30, "labelLimit": 140}},
+        "y": {"field": "from", "type": "quantitative", "title": humanize(measure),
+              "axis": {"format": number_format, "tickCount": 5}, "scale": {"zero": False}},
+        "y2": {"field": "to"},
+        "color": {"field": "kind", "type": "nominal", "title": None,
+                  "scale": {"domain": ["total", "increase", "decrease"], "range": ["#6b7280", "#16a34a", "#dc2626"]},
+                  "legend": None},
+        "tooltip": [{"field": "label", "type": "nominal", "title": "Step"},
+                    {"field": "amount", "type": "quantitative", "format": number_format, "title": humanize(measure)}],
+    }
+    return spec
+
+
 # --- PNG and storage ---------------------------------------------------------------------
 
 

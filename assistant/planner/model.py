@@ -28,6 +28,7 @@ from langchain_core.messages import (
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from assistant.planner.analysis import analysis_call
 from assistant.planner.compose import compose_error_reply
 from assistant.planner.copy_requests import (
     copy_follow_up,
@@ -176,6 +177,11 @@ class OfflinePlanner(BaseChatModel):
         verified = self._verified(text)
         if verified is not None:
             return verified
+        if self.context is not None and route.intent not in MODEL_TOOLS and not _COPY.search(text):
+            analysis = analysis_call(text, earlier, self.context.profile(), self.today, self.tool_names,
+                                     self._data_question(text, earlier))
+            if analysis is not None:  # compare periods, explain a change, spot anomalies (planner/analysis.py)
+                return analysis
         if route.intent != "query_data" and self._answerable_from_data(text, earlier):
             route = Route("query_data", route.score)  # the schema's own words explain the whole question
         if route.intent == "search_knowledge":

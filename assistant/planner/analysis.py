@@ -1,0 +1,221 @@
+"""The offline planner's analyst moves: a comparison, a "why", an "anything unusual" → the analysis tools.
+
+Reads the message with the parser (the measure, filters and periods it already finds — "September vs
+August" is two periods) and rules for the move itself; it does not change the parser. Follow-ups
+keep the move: after a comparison, "and by channel?" breaks the same comparison down by channel.
+The analysis tools word their own results (one sentence with the numbers, then details), so the reply
+hooks registered here pass that text through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from assistant.planner.hooks import ToolResult, reply_hook
+from assistant.planner.parser import DataQuestion, parse_question
+from assistant.planner.timeframes import Timeframe, find_timeframes
+from tools.schema_profile import SchemaProfile, name_phrase
+
+ANALYSIS_TOOLS = ("compare_periods", "explain_change", "find_anomalies")
+
+_UNUSUAL = re.compile(r"\b(unusual|anomal\w*|spikes?|outliers?|odd|weird|strange|abnormal|out of the ordinary)\b", re.I)
+_DROP = r"(drop\w*|dip\w*|fall|fell|falling|declin\w*|decreas\w*|down|slump\w*|shrank|shrink\w*|worse|lower|go down|went down)"
+_RISE = r"(rise|rose|rising|increas\w*|grow\w*|grew|jump\w*|up|spik\w*|higher|better|go up|went up|improv\w*)"
+_WHY = re.compile(rf"\b(why|how come|what (drove|caused|explains|happened)|explain|reason|drivers?)\b.*?\b({_DROP}|{_RISE}|chang\w*)?\b", re.I)
+_DROP_RE = re.compile(rf"\b{_DROP}\b", re.I)
+_RISE_RE = re.compile(rf"\b{_RISE}\b", re.I)
+_COMPARE = re.compile(r"\b(vs\.?|versus|compared?|comparison|against|year over year|yoy|y/y|same period last year|"
+                      r"month over month|mom|week over week|wow)\b", re.I)
+_LAST_YEAR = re.compile(r"\b(year over year|yoy|y/y|same (period|month|quarter|week) (of |a )?last year|vs\.? last year|"
+                        r"versus last year|compared (to|with) last year)\b", re.I)
+_RELATIVE = re.compile(r"\b(this|last|previous|current)\s+(week|month|quarter|year)\b|\b(month|year|quarter|week) to date\b|"
+                       r"\b(mtd|ytd|qtd)\b", re.I)
+_BY = re.compile(r"\b(?:by|per|across|split by|broken down by|for each)\s+([a-z][a-z _-]{1,40}?)\s*(?:\?|\.|!|$|,| and\b| instead\b)", re.I)
+_MOVE_WORDS = re.compile(rf"\b(anything|something|any|were there|was there|is there|are there|unusual|anomal\w*|spikes?|"
+                         rf"outliers?|odd|weird|strange|abnormal|out of the ordinary|why|how come|what (drove|caused|explains)|"
+                         rf"explain( the| this| that)?|did|does|do|has|have|{_DROP}|{_RISE}|change[sd]?|so much)\b", re.I)
+_FOLLOW = re.compile(r"^\s*(and|what about|how about|same|now|also|ok(ay)?,? and|break (it|that) down)\b", re.I)
+
+
+def analysis_move(text: str) -> str | None:
+    """Which analysis ``text`` asks for, if any: ``find_anomalies``, ``explain_change`` or ``compare_periods``."""
+    if _UNUSUAL.search(text):
+        return "find_anomalies"
+    if re.search(r"\bwhy\b|\bwhat (drove|caused|explains)\b|\bexplain (the|this|that|why)\b|\bdrivers? of\b", text, re.I):
+        return "explain_change"
+    return None
+
+
+def premise(text: str) -> str | None:
+    """The direction a "why" question assumed: ``drop`` or ``rise`` (None: just "why did it change")."""
+    if _DROP_RE.search(text):
+        return "drop"
+    if _RISE_RE.search(text):
+        return "rise"
+    return None
+
+
+def _period_text(frame: Timeframe, text: str) -> str:
+    """What to pass as a period: a relative phrase as said (so it stays anchored and partial), else the exact days."""
+    said = text.lower()[frame.span[0]:frame.span[1]] if frame.span != (0, 0) else ""
+    if m := _RELATIVE.search(said):
+        return m.group(0).lower()
+    assert frame.start is not None and frame.end is not None
+    return f"{frame.start}..{frame.end - dt.timedelta(days=1)}"
+
+
+def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
+    """``(period, compare_to)`` from the message: the later period is the current one."""
+    frames = [f for f in find_timeframes(text, today) if f.start is not None and f.end is not None]
+    compare_to = "last_year" if _LAST_YEAR.search(text) else "previous"
+    if len(frames) >= 2:
+        first, second = sorted(frames[:2], key=lambda f: f.start or today, reverse=True)
+        return _period_text(first, text), _period_text(second, text)
+    if frames:
+        return _period_text(frames[0], text), compare_to
+    return None, compare_to
+
+
+def measure_args(question: DataQuestion | None, profile: SchemaProfile) -> dict[str, Any] | None:
+    """``table``, ``metric`` and ``filters`` from the parse (the metric it found, without its row count)."""
+    if question is None or question.clarify or not question.spec.metrics:
+        return _default_measure(profile)
+    spec = question.spec
+    metric = next((m for m in spec.metrics if m.alias != question.rows_alias or question.rows_alias is None), spec.metrics[0])
+    args: dict[str, Any] = {"table": spec.table, "metric": metric.model_dump(mode="json", exclude_none=True)}
+    if "name" in args["metric"]:
+        args["metric"].pop("agg", None)
+    if spec.filters:
+        args["filters"] = [f.model_dump(mode="json") for f in spec.filters]
+    return args
+
+
+def _default_measure(profile: SchemaProfile) -> dict[str, Any] | None:
+    """Revenue when nothing is named ("this month vs last month"): the semantic model's, else the
+    orders table's money column summed."""
+    if profile.metric("revenue") is not None:
+        return {"metric": {"name": "revenue"}}
+    orders = [t for t in profile.tables if t.by_role("date") and t.by_role("money")]
+    if not orders:
+        return None
+    table = min(orders, key=lambda t: (t.key is None, -t.rows))
+    money = table.by_role("money")[0]
+    return {"table": table.name, "metric": {"agg": "sum", "column": f"{table.name}.{money.name}", "alias": "revenue"}}
+
+
+def dimension_of(text: str, profile: SchemaProfile, table: str | None) -> str | None:
+    """The column a "by X" phrase names (a category column of the table or a table it references)."""
+    m = _BY.search(text)
+    if m is None:
+        return None
+    said = m.group(1).strip().lower().rstrip("s")
+    tables = profile.tables
+    if table and (base := profile.table(table)) is not None:
+        tables = [base] + [other for other, _, _ in profile.parents(base)]
+    for t in tables:
+        for column in t.columns:
+            if column.role in ("category", "flag") and not column.pii:
+                phrase = name_phrase(column.name).rstrip("s")
+                if said in (phrase, column.name.lower().rstrip("s")) or phrase.endswith(" " + said):
+                    return f"{t.name}.{column.name}"
+    return None
+
+
+def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile, today: dt.date | None,
+                  tool_names: Sequence[str], question: DataQuestion | None) -> AIMessage | None:
+    """The analysis tool call ``text`` asks for, or None to let the planner answer it another way."""
+    if not any(name in tool_names for name in ANALYSIS_TOOLS):
+        return None
+    day = today or dt.date.today()
+    follow = _follow_up(text, earlier, profile, day)
+    if follow is not None:
+        return follow if follow.tool_calls and follow.tool_calls[0]["name"] in tool_names else None
+    move = analysis_move(text)
+    period, compare_to = periods_of(text, day)
+    two_periods = len([f for f in find_timeframes(text, day) if f.start]) >= 2
+    if move is None and (two_periods and _COMPARE.search(text) or _LAST_YEAR.search(text)
+                         or (question is not None and question.compare)):
+        move = "compare_periods"
+    if move is None or move not in tool_names:
+        return None
+    cleaned = _MOVE_WORDS.sub(" ", text)
+    if cleaned != text:  # "anything unusual in orders": the parser reads "orders" without the move's words
+        question = parse_question(" ".join(cleaned.split()), profile, day) or question
+    measure = measure_args(question, profile)
+    if measure is None:
+        return None
+    args: dict[str, Any] = dict(measure)
+    args["period"] = period or ("last month" if move != "compare_periods" else "this month")
+    if today is not None:
+        args["today"] = today.isoformat()
+    if move != "find_anomalies":
+        args["compare_to"] = compare_to
+        if move == "explain_change" and (said := premise(text)):
+            args["premise"] = said
+        by = dimension_of(text, profile, args.get("table"))
+        if by:
+            args["by" if move == "compare_periods" else "dimensions"] = by if move == "compare_periods" else [by]
+    return _call(move, args)
+
+
+def _follow_up(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile, day: dt.date) -> AIMessage | None:
+    """“and by channel?”, “and last year?” after an analysis: the same call with that one part changed."""
+    if not _FOLLOW.match(text):
+        return None
+    previous = _last_analysis(earlier)
+    if previous is None:
+        return None
+    name, args = previous
+    args = dict(args)
+    by = dimension_of(text, profile, args.get("table"))
+    frames = [f for f in find_timeframes(text, day) if f.start]
+    if by is None and not frames and not _LAST_YEAR.search(text):
+        return None
+    if by is not None:
+        if name == "compare_periods":
+            args["by"] = by
+        elif name == "explain_change":
+            args["dimensions"] = [by]
+        else:
+            name = "compare_periods"
+            args = {**{k: v for k, v in args.items() if k not in ("grain", "threshold")}, "by": by}
+    if frames:
+        period, compare_to = periods_of(text, day)
+        args["period"] = period
+        if len(frames) >= 2 or _LAST_YEAR.search(text):
+            args["compare_to"] = compare_to
+    elif _LAST_YEAR.search(text) and name != "find_anomalies":
+        args["compare_to"] = "last_year"
+    args.pop("premise", None)
+    return _call(name, args)
+
+
+def _last_analysis(earlier: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]] | None:
+    for message in reversed(earlier):
+        if isinstance(message, AIMessage):
+            for call in reversed(message.tool_calls):
+                if call["name"] in ANALYSIS_TOOLS:
+                    return call["name"], dict(call["args"])
+            if message.tool_calls:
+                return None  # a newer question went elsewhere
+    return None
+
+
+def _call(name: str, args: dict[str, Any]) -> AIMessage:
+    return AIMessage(
+        content="",
+        tool_calls=[{"name": name, "args": args, "id": f"call_{uuid.uuid4().hex[:12]}", "type": "tool_call"}],
+        additional_kwargs={"mara_plan": {"tool": name, "analysis": True}},
+    )
+
+
+@reply_hook(*ANALYSIS_TOOLS)
+def _analysis_reply(result: ToolResult) -> str:
+    return result.content  # already worded: headline sentence, notes, then a Details: line
+

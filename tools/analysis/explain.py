@@ -1,0 +1,232 @@
+"""Explain a change exactly: who and what the change of a metric between two periods came from.
+
+Every decomposition here is exact — its contributions add up to the total change, to the last cent:
+
+- **by a dimension, additive metric** (revenue, orders): each group's own change; groups not listed
+  are one "other" line, the total minus the listed groups;
+- **by a dimension, ratio metric** (average order value, click rate): each group's *rate* effect (its
+  own ratio moved, at its average weight) plus its *mix* effect (its share of the denominator moved,
+  at its average ratio) — the midpoint (Shapley) split of ``Σ w·r``, so nothing is left unexplained;
+- **first-time vs returning customers** (first row ever in the period or before it): the same, as a
+  dimension derived from any order log;
+- **volume vs value** (revenue = orders × average order value): ``ΔR = ΔN·Ā + ΔA·N̄``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from foundation.errors import ToolInputError
+from tools.analysis.compare import Comparison, Periods, compare
+from tools.analysis.measures import Measure, Reader, Totals, breakdown_dimensions
+from tools.query_spec import Metric
+
+
+@dataclass(slots=True)
+class Contribution:
+    """One line of an explanation: a group's metric in both periods and its share of the change."""
+
+    name: str
+    previous: float | None
+    current: float | None
+    contribution: float
+    rate_effect: float | None = None  # ratio metrics: its own ratio moved
+    mix_effect: float | None = None  # ratio metrics: its weight moved
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"name": self.name, "previous": self.previous, "current": self.current, "contribution": self.contribution}
+        if self.rate_effect is not None:
+            out.update(rate_effect=self.rate_effect, mix_effect=self.mix_effect)
+        return out
+
+
+@dataclass(slots=True)
+class Breakdown:
+    """The change split along one dimension; ``lines`` add up to ``total``."""
+
+    dimension: str  # "channel", "customer type", "orders vs order value"
+    lines: list[Contribution]
+    total: float
+    groups: int = 0  # distinct groups before folding into "other"
+
+    @property
+    def concentration(self) -> float:
+        """How much of the change the largest line explains (1.0: all of it)."""
+        moved = sum(abs(c.contribution) for c in self.lines if c.name != "other")
+        if not moved:
+            return 0.0
+        return max(abs(c.contribution) for c in self.lines if c.name != "other") / moved
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dimension": self.dimension, "total": self.total, "groups": self.groups,
+                "lines": [c.to_dict() for c in self.lines]}
+
+
+# --- exact decompositions (pure) ----------------------------------------------------------------
+
+
+def additive_split(previous: Mapping[str, float], current: Mapping[str, float],
+                   previous_total: float, current_total: float) -> list[Contribution]:
+    """Each group's change; groups missing from the maps are "other" = total minus the listed ones."""
+    lines = []
+    for name in _names(previous, current):
+        before, after = previous.get(name, 0.0), current.get(name, 0.0)
+        lines.append(Contribution(name, before, after, after - before))
+    other_before = previous_total - sum(previous.values())
+    other_after = current_total - sum(current.values())
+    if abs(other_before) > 1e-9 or abs(other_after) > 1e-9:
+        lines.append(Contribution("other", other_before, other_after, other_after - other_before))
+    return lines
+
+
+def ratio_split(previous: Mapping[str, tuple[float, float]], current: Mapping[str, tuple[float, float]],
+                previous_total: tuple[float, float], current_total: tuple[float, float], scale: float = 1.0) -> list[Contribution]:
+    """Rate and mix effects per group of a ratio ``num / den`` (see the module docstring).
+
+    With weights ``w = den_g / den`` and rates ``r = num_g / den_g``, the ratio is ``Σ w·r`` and
+    ``w₁r₁ − w₀r₀ = (r₁ − r₀)(w₀ + w₁)/2 + (w₁ − w₀)(r₀ + r₁)/2`` per group, exactly. A group absent
+    in one period takes its rate from the other (its rate effect is then 0).
+    """
+    prev, cur = dict(previous), dict(current)
+    for parts, total in ((prev, previous_total), (cur, current_total)):
+        rest = (total[0] - sum(p[0] for p in parts.values()), total[1] - sum(p[1] for p in parts.values()))
+        if abs(rest[1]) > 1e-9 or abs(rest[0]) > 1e-9:
+            parts["other"] = rest
+    den0, den1 = previous_total[1], current_total[1]
+    lines = []
+    for name in _names(prev, cur):
+        n0, d0 = prev.get(name, (0.0, 0.0))
+        n1, d1 = cur.get(name, (0.0, 0.0))
+        w0 = d0 / den0 if den0 else 0.0
+        w1 = d1 / den1 if den1 else 0.0
+        r0 = n0 / d0 if d0 else None
+        r1 = n1 / d1 if d1 else None
+        if r0 is None and r1 is None:
+            continue
+        a0 = r0 if r0 is not None else r1
+        a1 = r1 if r1 is not None else r0
+        assert a0 is not None and a1 is not None
+        rate = scale * (a1 - a0) * (w0 + w1) / 2
+        mix = scale * (w1 - w0) * (a0 + a1) / 2
+        lines.append(Contribution(name, None if r0 is None else scale * r0, None if r1 is None else scale * r1,
+                                  rate + mix, rate, mix))
+    return lines
+
+
+def volume_value_split(orders: tuple[float, float], revenue: tuple[float, float]) -> tuple[float, float]:
+    """``(volume effect, value effect)`` of revenue = orders × value per order; they add up to ΔR."""
+    n0, n1 = orders
+    r0, r1 = revenue
+    a0 = r0 / n0 if n0 else 0.0
+    a1 = r1 / n1 if n1 else 0.0
+    if not n0 or not n1:  # no value per order on one side: it is all volume
+        return r1 - r0, 0.0
+    return (n1 - n0) * (a0 + a1) / 2, (a1 - a0) * (n0 + n1) / 2
+
+
+def top_lines(lines: Sequence[Contribution], top: int, additive: bool) -> list[Contribution]:
+    """The ``top`` lines by size of contribution, the rest folded into one "other" line (sums kept)."""
+    ranked = sorted((c for c in lines if c.name != "other"), key=lambda c: -abs(c.contribution))
+    keep, rest = ranked[:top], ranked[top:] + [c for c in lines if c.name == "other"]
+    if rest:
+        contribution = sum(c.contribution for c in rest)
+        before = sum(c.previous or 0.0 for c in rest) if additive else None
+        after = sum(c.current or 0.0 for c in rest) if additive else None
+        keep.append(Contribution("other", before, after, contribution))
+    return keep
+
+
+def _names(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    return list(dict.fromkeys([*a, *b]))
+
+
+# --- reading the warehouse ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Explanation:
+    comparison: Comparison
+    breakdowns: list[Breakdown] = field(default_factory=list)
+    customers: Breakdown | None = None
+    volume: Breakdown | None = None
+    skipped: list[str] = field(default_factory=list)  # dimensions not used, and why
+
+    @property
+    def lead(self) -> Breakdown | None:
+        """The dimension that explains the change most simply (its largest line explains the most)."""
+        candidates = [b for b in self.breakdowns if b.lines]
+        return max(candidates, key=lambda b: b.concentration) if candidates else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.comparison.to_dict(), "breakdowns": [b.to_dict() for b in self.breakdowns],
+                "customers": self.customers.to_dict() if self.customers else None,
+                "volume": self.volume.to_dict() if self.volume else None, "skipped": self.skipped}
+
+
+def explain(reader: Reader, periods: Periods, dimensions: list[str] | None = None, *, top: int = 5) -> Explanation:
+    """Split the change of ``reader``'s metric between ``periods`` by each dimension (default: the
+    category columns of its table and of the tables it references), by first-time vs returning
+    customers, and — for a sum — into orders vs value per order."""
+    measure = reader.measure
+    if measure.kind == "other":
+        raise ToolInputError(
+            f"{measure.label.capitalize()} is not a sum, count or ratio, so its change cannot be split exactly into parts.",
+            hint="Explain a sum or count (revenue, orders) or a ratio metric (average order value, a rate) instead; "
+                 "compare_periods still compares it.")
+    comparison = compare(reader, periods)
+    result = Explanation(comparison)
+    change = comparison.change or 0.0
+    names = dimensions or breakdown_dimensions(reader.profile, measure.table)
+    for dimension in names:
+        before = reader.by(periods.previous, dimension, comparison.previous_totals)
+        after = reader.by(periods.current, dimension, comparison.current_totals)
+        lines = split(measure, before, after)
+        groups = len(set(before.groups) | set(after.groups))
+        label = dimension.rsplit(".", 1)[-1].replace("_", " ")
+        if groups < 2:
+            result.skipped.append(f"{label}: one value only")
+            continue
+        result.breakdowns.append(Breakdown(label, top_lines(lines, top, measure.kind == "additive"), change, groups))
+    types = [reader.by_customer_type(p, t) for p, t in ((periods.previous, comparison.previous_totals),
+                                                          (periods.current, comparison.current_totals))]
+    if types[0] is not None and types[1] is not None:
+        lines = split(measure, types[0], types[1])
+        result.customers = Breakdown("customer type", lines, change, len(lines))
+    if measure.kind == "additive" and measure.unit == "money":
+        result.volume = _volume(reader, periods, comparison)
+    return result
+
+
+def split(measure: Measure, before: Totals, after: Totals) -> list[Contribution]:
+    """The exact per-group split of the change between two breakdowns of the same dimension."""
+    if measure.kind == "ratio":
+        return ratio_split({k: (v[0], v[1]) for k, v in before.groups.items()},
+                           {k: (v[0], v[1]) for k, v in after.groups.items()},
+                           (before.parts[0], before.parts[1]), (after.parts[0], after.parts[1]), measure.scale)
+    return additive_split({k: v[0] for k, v in before.groups.items()}, {k: v[0] for k, v in after.groups.items()},
+                          before.parts[0], after.parts[0])
+
+
+def _volume(reader: Reader, periods: Periods, comparison: Comparison) -> Breakdown:
+    """Revenue = rows counted × value per row: the orders (or rows) the metric's own ratio counts, else rows."""
+    measure = reader.measure
+    counter = Metric(agg="count", alias="__n")
+    for definition in reader.profile.metrics.values():
+        numerator = measure.components[0].name
+        if definition.ratio and numerator and definition.ratio[0] == numerator:
+            counter = Metric(name=definition.ratio[1], alias="__n")
+            break
+    counts = []
+    for period in (periods.previous, periods.current):
+        spec = reader.spec(period, extra=[counter])
+        row = reader.warehouse.query(reader.compile(spec), row_cap=2, timeout_s=60.0).rows[0]
+        counts.append(float(row[-1] or 0))
+    revenue = (comparison.previous or 0.0, comparison.current or 0.0)
+    volume, value = volume_value_split((counts[0], counts[1]), revenue)
+    a0 = revenue[0] / counts[0] if counts[0] else None
+    a1 = revenue[1] / counts[1] if counts[1] else None
+    lines = [Contribution("number of orders", counts[0], counts[1], volume),
+             Contribution("value per order", a0, a1, value)]
+    return Breakdown("orders vs order value", lines, revenue[1] - revenue[0], 2)

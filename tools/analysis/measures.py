@@ -1,0 +1,279 @@
+"""What an analysis measures, and the one way it reads numbers from the warehouse.
+
+A metric is *additive* (a sum or a count: groups add up to the total), a *ratio* (numerator /
+denominator, e.g. average order value = revenue / orders, click rate = clicks / sends, the average of
+a column = its sum / its count) or *other* (distinct counts, per-customer rates, min/max): other
+metrics can be compared but not split exactly into parts. Every query is a :class:`QuerySpec`
+compiled by :func:`tools.query_spec.compile_query` for the warehouse's dialect, so DuckDB and
+PostgreSQL read the same definition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+import sqlglot
+from sqlglot import exp
+
+from foundation.errors import ToolInputError
+from tools.analysis.periods import DataRange, Period
+from tools.query_spec import Filter, Metric, QuerySpec, TimeRange, compile_query, unknown_name
+from tools.schema_profile import (
+    ENTITY_WORDS,
+    ColumnProfile,
+    SchemaProfile,
+    TableProfile,
+    name_words,
+)
+from tools.warehouse import Warehouse
+
+Kind = Literal["additive", "ratio", "other"]
+#: Groups read per breakdown at most; the rest is folded into "other" from the totals.
+MAX_GROUPS = 10_000
+
+
+@dataclass(slots=True)
+class Measure:
+    """A metric resolved on its table: the components an exact decomposition needs."""
+
+    table: TableProfile
+    label: str
+    kind: Kind
+    components: list[Metric]  # additive/other: [metric]; ratio: [numerator, denominator]
+    scale: float = 1.0  # 100 for a percent ratio
+    unit: str | None = None  # money | count | percent | number
+    date: ColumnProfile | None = None
+    filters: list[Filter] = field(default_factory=list)
+
+    def value(self, parts: list[float]) -> float | None:
+        """The metric from its components' values (a ratio of an empty denominator is None)."""
+        if self.kind == "ratio":
+            num, den = parts
+            return None if not den else self.scale * num / den
+        return parts[0]
+
+    @property
+    def date_ref(self) -> str:
+        assert self.date is not None
+        return f"{self.table.name}.{self.date.name}"
+
+
+def resolve_measure(profile: SchemaProfile, table: str | None, metric: Metric | str,
+                    filters: list[Filter] | None = None) -> Measure:
+    """``metric`` (a semantic-model name, or agg + column) on ``table`` as a :class:`Measure`.
+
+    Raises :class:`ToolInputError` naming the accepted metrics or tables.
+    """
+    if isinstance(metric, str):
+        metric = Metric(name=metric)
+    definition = profile.metric(metric.name) if metric.name else None
+    if metric.name and definition is None:
+        defined = sorted(profile.metrics)
+        if not defined:
+            raise ToolInputError(f"No metric '{metric.name}' is defined in the semantic model.",
+                                 hint='Give agg and column instead, e.g. {"agg": "sum", "column": "total"}.')
+        raise unknown_name("metric", metric.name, defined)
+    table_name = definition.table if definition is not None else table
+    if not table_name:
+        raise ToolInputError("Say which table the metric is on.", hint=f"Tables: {', '.join(t.name for t in profile.tables)}.")
+    base = profile.table(table_name)
+    if base is None:
+        raise unknown_name("table", table_name, [t.name for t in profile.tables])
+    date = profile.main_date(base)
+    label = (metric.alias or metric.name or (f"{metric.agg} of {metric.column}" if metric.column else f"{base.name}")).replace("_", " ")
+    kind: Kind = "other"
+    components = [metric]
+    scale, unit = 1.0, None
+    if definition is not None:
+        label = (metric.alias or definition.name).replace("_", " ")
+        unit = definition.unit
+        if definition.ratio:
+            kind, components = "ratio", [Metric(name=definition.ratio[0]), Metric(name=definition.ratio[1])]
+            scale = 100.0 if definition.unit == "percent" else 1.0
+        elif definition.agg in ("sum", "count") and not definition.min_orders and not definition.customer_type:
+            kind = "additive"
+        components = [Metric(name=c.name, alias=f"__m{i}") for i, c in enumerate(components)]
+    else:
+        column = None
+        if metric.column:
+            owner, _, name = metric.column.rpartition(".")
+            column = (profile.table(owner) if owner else base) or base
+            column_profile = column.column(name)
+            unit = "money" if column_profile is not None and column_profile.role == "money" else None
+        if metric.agg in ("sum", "count") and not (metric.agg == "count" and metric.column):
+            kind = "additive"
+            unit = unit or ("count" if metric.agg == "count" else None)
+        elif metric.agg == "avg" and metric.column:
+            kind = "ratio"
+            components = [Metric(agg="sum", column=metric.column), Metric(agg="count", column=metric.column)]
+        components = [m.model_copy(update={"alias": f"__m{i}"}) for i, m in enumerate(components)]
+    if metric.agg == "count" and not metric.column and definition is None:
+        label = metric.alias.replace("_", " ") if metric.alias else base.name
+    return Measure(base, label, kind, components, scale, unit, date, list(filters or []))
+
+
+def require_date(measure: Measure) -> None:
+    """A clear refusal for a metric whose table has no date column."""
+    if measure.date is None:
+        raise ToolInputError(
+            f"The table '{measure.table.name}' has no date column, so {measure.label} cannot be compared over time.",
+            hint="Declare a main_date for it in semantic.yaml, or pick a metric on a table with dates (e.g. orders).")
+
+
+def _number(value: Any) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, Decimal):
+        return float(value)
+    return float(value)
+
+
+def _day(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+@dataclass(slots=True)
+class Totals:
+    """Component values of one period, overall and per group of a breakdown (``rows``: rows counted)."""
+
+    parts: list[float]
+    rows: int
+    groups: dict[str, list[float]] = field(default_factory=dict)
+    truncated: bool = False  # more groups than MAX_GROUPS: the rest is in "other"
+
+
+class Reader:
+    """Reads a measure's components per period (and per group) from one warehouse."""
+
+    def __init__(self, warehouse: Warehouse, profile: SchemaProfile, measure: Measure) -> None:
+        self.warehouse = warehouse
+        self.profile = profile
+        self.measure = measure
+
+    def compile(self, spec: QuerySpec) -> str:
+        return compile_query(spec, self.profile, dialect=self.warehouse.dialect)
+
+    def spec(self, period: Period | None, dimensions: list[str] | None = None, extra: list[Metric] | None = None,
+             limit: int | None = None) -> QuerySpec:
+        time_range = None
+        if period is not None:
+            require_date(self.measure)
+            time_range = TimeRange(column=self.measure.date_ref, start=period.start, end=period.end)
+        return QuerySpec(table=self.measure.table.name, metrics=list(self.measure.components) + list(extra or []),
+                         dimensions=dimensions or [], filters=list(self.measure.filters), time_range=time_range,
+                         order="desc" if dimensions else None, limit=limit)
+
+    def data_range(self) -> DataRange:
+        """The first and last day with rows in the metric's table (:class:`ToolInputError` when there are none)."""
+        measure = self.measure
+        require_date(measure)
+        assert measure.date is not None
+        spec = QuerySpec(table=measure.table.name, metrics=[Metric(agg="min", column=measure.date_ref, alias="first"),
+                                                             Metric(agg="max", column=measure.date_ref, alias="last")])
+        row = self.warehouse.query(self.compile(spec), row_cap=2, timeout_s=60.0).rows[0]
+        if row[0] is None:
+            raise ToolInputError(f"The table '{measure.table.name}' has no rows with a {measure.date.name}.",
+                                 hint="Load data first (mara data load).")
+        return DataRange(_day(row[0]), _day(row[1]))
+
+    def totals(self, period: Period) -> Totals:
+        spec = self.spec(period, extra=[Metric(agg="count", alias="__rows")])
+        row = self.warehouse.query(self.compile(spec), row_cap=2, timeout_s=60.0).rows[0]
+        n = len(self.measure.components)
+        return Totals([_number(v) for v in row[:n]], int(_number(row[n])))
+
+    def by(self, period: Period, dimension: str, totals: Totals) -> Totals:
+        """``totals`` with its groups by ``dimension`` filled in (largest first, at most MAX_GROUPS)."""
+        spec = self.spec(period, dimensions=[dimension], limit=MAX_GROUPS)
+        result = self.warehouse.query(self.compile(spec), row_cap=MAX_GROUPS + 1, timeout_s=60.0)
+        groups = {}
+        for row in result.rows:
+            groups[_group_name(row[0])] = [_number(v) for v in row[1:]]
+        return Totals(totals.parts, totals.rows, groups, truncated=len(result.rows) >= MAX_GROUPS)
+
+    def by_customer_type(self, period: Period, totals: Totals) -> Totals | None:
+        """``totals`` split into first-time customers (first row ever falls in ``period``) and returning ones.
+
+        The compiled query gets a derived group: each row's customer's first date over the whole table,
+        joined as a subquery (rewritten with sqlglot before it is transpiled to the warehouse's dialect).
+        None when the table has no customer column.
+        """
+        customer = customer_column(self.profile, self.measure.table)
+        if customer is None or self.measure.date is None:
+            return None
+        spec = self.spec(period)
+        duck = compile_query(spec, self.profile, dialect="duckdb")
+        tree = sqlglot.parse_one(duck, read="duckdb")
+        if not isinstance(tree, exp.Select) or tree.find(exp.Subquery) is not None:
+            return None  # a two-stage (per-customer) metric: not split
+        table, date = _q(self.measure.table.name), _q(self.measure.date.name)
+        firsts = (f"(SELECT {_q(customer)} AS {_q('__c')}, min({date}) AS {_q('__f')} FROM {table} GROUP BY 1)"
+                  f" AS {_q('__firsts')}")
+        tree = tree.join(firsts, on=f"{_q('__firsts')}.{_q('__c')} = {table}.{_q(customer)}", join_type="left",
+                         dialect="duckdb")
+        case = (f"CASE WHEN {_q('__firsts')}.{_q('__f')} >= DATE '{period.start.isoformat()}' "
+                "THEN 'first-time' ELSE 'returning' END")
+        tree = tree.select(f"{case} AS {_q('__type')}", append=True, dialect="duckdb")
+        tree = tree.group_by(case, dialect="duckdb")
+        sql = tree.sql(dialect=self.warehouse.dialect)
+        result = self.warehouse.query(sql, row_cap=10, timeout_s=60.0)
+        n = len(self.measure.components)
+        groups = {str(row[n]): [_number(v) for v in row[:n]] for row in result.rows}
+        return Totals(totals.parts, totals.rows, groups)
+
+    def series(self, start: dt.date, end: dt.date, grain: str) -> dict[dt.date, float | None]:
+        """The metric per ``grain`` (day or week) over ``[start, end)``."""
+        spec = QuerySpec(table=self.measure.table.name, metrics=list(self.measure.components), filters=list(self.measure.filters),
+                         time_range=TimeRange(column=self.measure.date_ref, start=start, end=end),
+                         time_grain=grain, limit=MAX_GROUPS)  # type: ignore[arg-type]
+        result = self.warehouse.query(self.compile(spec), row_cap=MAX_GROUPS + 1, timeout_s=60.0)
+        return {_day(row[0]): self.measure.value([_number(v) for v in row[1:]]) for row in result.rows}
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+
+
+def _group_name(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def customer_column(profile: SchemaProfile, table: TableProfile) -> str | None:
+    """The column of ``table`` naming the customer: declared, a link to a customers table, or ``customer_id``."""
+    if table.customer_key and table.customer_key != table.key:
+        return table.customer_key
+    for other, fk, _ in profile.parents(table):
+        if other.key and any(w in ENTITY_WORDS for w in name_words(other.key)):
+            return fk
+    for column in table.columns:
+        words = name_words(column.name)
+        if column.name != table.key and column.role == "id" and any(w in ENTITY_WORDS for w in words):
+            return column.name
+    return None
+
+
+def breakdown_dimensions(profile: SchemaProfile, table: TableProfile, limit: int = 6) -> list[str]:
+    """The category columns a change can be explained by: the table's own, then its parents' (joined),
+    never personal data; fewest distinct values first, so the first ones read well."""
+    own = [(table, c) for c in table.columns if c.role == "category" and not c.pii]
+    joined = [(other, c) for other, _, _ in profile.parents(table) for c in other.columns if c.role == "category" and not c.pii]
+    candidates = own + joined
+    seen: set[str] = set()
+    out = []
+    for owner, column in candidates:
+        if column.name.lower() in seen or "city" in column.name.lower():
+            continue
+        seen.add(column.name.lower())
+        out.append(f"{owner.name}.{column.name}")
+    return out[:limit]
