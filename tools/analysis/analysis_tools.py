@@ -100,7 +100,8 @@ def premise_note(c: Comparison, premise: str | None) -> str | None:
 # --- shared argument handling -------------------------------------------------------------------------
 
 
-def _measure(profile: SchemaProfile, table: str | None, metric: Metric | str | None, filters: list[Filter] | None) -> Measure:
+def _measure(profile: SchemaProfile, table: str | None, metric: Metric | str | dict[str, Any] | None,
+             filters: list[Filter] | None) -> Measure:
     if metric is None:
         if profile.metric("revenue") is not None:
             metric = Metric(name="revenue")
@@ -109,7 +110,10 @@ def _measure(profile: SchemaProfile, table: str | None, metric: Metric | str | N
         else:
             raise ToolInputError("Say which metric to analyse.",
                                  hint="metric: a semantic-model metric such as revenue, or {agg, column} with table.")
-    measure = resolve_measure(profile, table, metric, filters)
+    if isinstance(metric, dict):  # called with plain JSON (the CLI, some tool-calling paths)
+        metric = Metric.model_validate(metric)
+    conditions = [f if isinstance(f, Filter) else Filter.model_validate(f) for f in filters or []]
+    measure = resolve_measure(profile, table, metric, conditions)
     require_date(measure)
     return measure
 

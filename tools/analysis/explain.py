@@ -50,6 +50,7 @@ class Breakdown:
     lines: list[Contribution]
     total: float
     groups: int = 0  # distinct groups before folding into "other"
+    own: bool = True  # a column of the metric's own table (channel of orders), not of a joined one
 
     @property
     def concentration(self) -> float:
@@ -157,7 +158,8 @@ class Explanation:
     def lead(self) -> Breakdown | None:
         """The dimension that explains the change most simply (its largest line explains the most)."""
         candidates = [b for b in self.breakdowns if b.lines]
-        return max(candidates, key=lambda b: b.concentration) if candidates else None
+        # the simplest story first; the metric's own columns (channel) before looked-up ones (gender)
+        return max(candidates, key=lambda b: b.concentration + (0.15 if b.own else 0.0)) if candidates else None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.comparison.to_dict(), "breakdowns": [b.to_dict() for b in self.breakdowns],
@@ -167,36 +169,81 @@ class Explanation:
 
 def explain(reader: Reader, periods: Periods, dimensions: list[str] | None = None, *, top: int = 5) -> Explanation:
     """Split the change of ``reader``'s metric between ``periods`` by each dimension (default: the
-    category columns of its table and of the tables it references), by first-time vs returning
-    customers, and — for a sum — into orders vs value per order."""
+    category columns of its table and of the tables it references, except those the metric itself
+    filters on), by first-time vs returning customers, and — for a money sum — into orders vs value
+    per order. One query (:meth:`Reader.cube`) when the metric allows, else a few per period."""
     measure = reader.measure
     if measure.kind == "other":
         raise ToolInputError(
             f"{measure.label.capitalize()} is not a sum, count or ratio, so its change cannot be split exactly into parts.",
             hint="Explain a sum or count (revenue, orders) or a ratio metric (average order value, a rate) instead; "
                  "compare_periods still compares it.")
-    comparison = compare(reader, periods)
+    names = dimensions or [d for d in breakdown_dimensions(reader.profile, measure.table, limit=8)
+                           if d.rsplit(".", 1)[-1].lower() not in _filtered_columns(reader)]
+    counter = _order_counter(reader) if measure.kind == "additive" and measure.unit == "money" else None
+    pair = [periods.previous, periods.current]
+    cube = reader.cube(pair, names, customer_type=True, extra=[counter] if counter is not None else [])
+    if cube is not None:
+        comparison = Comparison(measure, periods, cube.totals[0], cube.totals[1])
+        by_dimension = {d: (cube.dimensions[d][0], cube.dimensions[d][1]) for d in names}
+        types = (cube.types[0], cube.types[1]) if cube.types is not None else None
+        counts = (cube.totals[0].parts[-1], cube.totals[1].parts[-1]) if counter is not None else None
+    else:  # a two-stage metric: per period and dimension
+        comparison = compare(reader, periods)
+        by_dimension = {d: (reader.by(periods.previous, d, comparison.previous_totals),
+                            reader.by(periods.current, d, comparison.current_totals)) for d in names}
+        before, after = (reader.by_customer_type(p, t) for p, t in ((periods.previous, comparison.previous_totals),
+                                                                     (periods.current, comparison.current_totals)))
+        types = (before, after) if before is not None and after is not None else None
+        counts = None
     result = Explanation(comparison)
     change = comparison.change or 0.0
-    names = dimensions or breakdown_dimensions(reader.profile, measure.table)
-    for dimension in names:
-        before = reader.by(periods.previous, dimension, comparison.previous_totals)
-        after = reader.by(periods.current, dimension, comparison.current_totals)
-        lines = split(measure, before, after)
-        groups = len(set(before.groups) | set(after.groups))
+    for dimension, (before, after) in by_dimension.items():
         label = dimension.rsplit(".", 1)[-1].replace("_", " ")
+        groups = len(set(before.groups) | set(after.groups))
         if groups < 2:
-            result.skipped.append(f"{label}: one value only")
+            result.skipped.append(f"{label} (one value only)")
             continue
-        result.breakdowns.append(Breakdown(label, top_lines(lines, top, measure.kind == "additive"), change, groups))
-    types = [reader.by_customer_type(p, t) for p, t in ((periods.previous, comparison.previous_totals),
-                                                          (periods.current, comparison.current_totals))]
-    if types[0] is not None and types[1] is not None:
+        if _dominated(before) and _dominated(after):
+            result.skipped.append(f"{label} (one value holds almost everything)")
+            continue
+        lines = split(measure, before, after)
+        own = dimension.rsplit(".", 1)[0].lower() == measure.table.name.lower() if "." in dimension else True
+        result.breakdowns.append(Breakdown(label, top_lines(lines, top, measure.kind == "additive"), change, groups, own))
+    if types is not None and types[0].groups or types is not None and types[1].groups:
         lines = split(measure, types[0], types[1])
         result.customers = Breakdown("customer type", lines, change, len(lines))
-    if measure.kind == "additive" and measure.unit == "money":
-        result.volume = _volume(reader, periods, comparison)
+    if counts is not None:
+        result.volume = _volume(comparison, counts)
     return result
+
+
+def _filtered_columns(reader: Reader) -> set[str]:
+    """Columns the metric's own definition filters on (revenue excludes cancelled orders: not a driver)."""
+    out = {f.column.rsplit(".", 1)[-1].lower() for f in reader.measure.filters}
+    for component in reader.measure.components:
+        definition = reader.profile.metric(component.name) if component.name else None
+        if definition is not None:
+            out |= {w.column.lower() for w in definition.where}
+            for part in definition.ratio or ():
+                inner = reader.profile.metric(part)
+                out |= {w.column.lower() for w in inner.where} if inner is not None else set()
+    return out
+
+
+def _dominated(totals: Totals) -> bool:
+    """One group holds 95 %+ of the metric's first component: splitting by it says nothing."""
+    total = sum(abs(v[0]) for v in totals.groups.values())
+    return bool(total) and max(abs(v[0]) for v in totals.groups.values()) >= 0.95 * total
+
+
+def _order_counter(reader: Reader) -> Metric:
+    """What "orders" means for a revenue metric: the denominator of its own average (aov), else rows."""
+    numerator = reader.measure.components[0].name
+    for definition in reader.profile.metrics.values():
+        if numerator and definition.ratio and definition.ratio[0] == numerator:
+            return Metric(name=definition.ratio[1], alias="__n")
+    return Metric(agg="count", alias="__n")
 
 
 def split(measure: Measure, before: Totals, after: Totals) -> list[Contribution]:
@@ -209,22 +256,10 @@ def split(measure: Measure, before: Totals, after: Totals) -> list[Contribution]
                           before.parts[0], after.parts[0])
 
 
-def _volume(reader: Reader, periods: Periods, comparison: Comparison) -> Breakdown:
-    """Revenue = rows counted × value per row: the orders (or rows) the metric's own ratio counts, else rows."""
-    measure = reader.measure
-    counter = Metric(agg="count", alias="__n")
-    for definition in reader.profile.metrics.values():
-        numerator = measure.components[0].name
-        if definition.ratio and numerator and definition.ratio[0] == numerator:
-            counter = Metric(name=definition.ratio[1], alias="__n")
-            break
-    counts = []
-    for period in (periods.previous, periods.current):
-        spec = reader.spec(period, extra=[counter])
-        row = reader.warehouse.query(reader.compile(spec), row_cap=2, timeout_s=60.0).rows[0]
-        counts.append(float(row[-1] or 0))
+def _volume(comparison: Comparison, counts: tuple[float, float]) -> Breakdown:
+    """Revenue = orders × value per order, split exactly into the two effects."""
     revenue = (comparison.previous or 0.0, comparison.current or 0.0)
-    volume, value = volume_value_split((counts[0], counts[1]), revenue)
+    volume, value = volume_value_split(counts, revenue)
     a0 = revenue[0] / counts[0] if counts[0] else None
     a1 = revenue[1] / counts[1] if counts[1] else None
     lines = [Contribution("number of orders", counts[0], counts[1], volume),

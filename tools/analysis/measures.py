@@ -11,6 +11,7 @@ PostgreSQL read the same definition.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from tools.schema_profile import (
     ColumnProfile,
     SchemaProfile,
     TableProfile,
+    name_phrase,
     name_words,
 )
 from tools.warehouse import Warehouse
@@ -88,7 +90,7 @@ def resolve_measure(profile: SchemaProfile, table: str | None, metric: Metric | 
     components = [metric]
     scale, unit = 1.0, None
     if definition is not None:
-        label = (metric.alias or definition.name).replace("_", " ")
+        label = metric.alias.replace("_", " ") if metric.alias else name_phrase(definition.name)
         unit = definition.unit
         if definition.ratio:
             kind, components = "ratio", [Metric(name=definition.ratio[0]), Metric(name=definition.ratio[1])]
@@ -137,6 +139,15 @@ def _day(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+@dataclass(slots=True)
+class Cube:
+    """One query's worth of a metric's components: per period overall, per dimension value, per customer type."""
+
+    totals: list[Totals]
+    dimensions: dict[str, list[Totals]]
+    types: list[Totals] | None = None
 
 
 @dataclass(slots=True)
@@ -192,7 +203,9 @@ class Reader:
     def by(self, period: Period, dimension: str, totals: Totals) -> Totals:
         """``totals`` with its groups by ``dimension`` filled in (largest first, at most MAX_GROUPS)."""
         spec = self.spec(period, dimensions=[dimension], limit=MAX_GROUPS)
-        result = self.warehouse.query(self.compile(spec), row_cap=MAX_GROUPS + 1, timeout_s=60.0)
+        tree = sqlglot.parse_one(compile_query(spec, self.profile, dialect="duckdb"), read="duckdb")
+        _left_joins(tree)
+        result = self.warehouse.query(tree.sql(dialect=self.warehouse.dialect), row_cap=MAX_GROUPS + 1, timeout_s=60.0)
         groups = {}
         for row in result.rows:
             groups[_group_name(row[0])] = [_number(v) for v in row[1:]]
@@ -228,6 +241,86 @@ class Reader:
         groups = {str(row[n]): [_number(v) for v in row[:n]] for row in result.rows}
         return Totals(totals.parts, totals.rows, groups)
 
+    def cube(self, periods: Sequence[Period], dimensions: Sequence[str] = (), *, customer_type: bool = False,
+             extra: Sequence[Metric] = ()) -> Cube | None:
+        """Every period's components overall, per first-time/returning customers and per value of each
+        dimension — in **one** query (``GROUPING SETS``), so a whole explanation is one scan of the table.
+
+        The compiled single-stage query is rewritten with sqlglot: a period ``CASE``, a ``WHERE`` keeping
+        only the periods' rows, the customers' first dates joined for the customer type, and the grouping
+        sets; then transpiled to the warehouse's dialect (DuckDB and PostgreSQL both run it). None when the
+        metric compiles to two stages (per-customer rates): callers then read per period.
+        """
+        measure = self.measure
+        require_date(measure)
+        assert measure.date is not None
+        customer = customer_column(self.profile, measure.table) if customer_type else None
+        start, end = min(p.start for p in periods), max(p.end for p in periods)
+        metrics = list(measure.components) + list(extra) + [Metric(agg="count", alias="__rows")]
+        spec = QuerySpec(table=measure.table.name, metrics=metrics, dimensions=list(dimensions), filters=list(measure.filters),
+                         time_range=TimeRange(column=measure.date_ref, start=start, end=end), limit=None)
+        tree = sqlglot.parse_one(compile_query(spec, self.profile, dialect="duckdb"), read="duckdb")
+        if not isinstance(tree, exp.Select) or tree.find(exp.Subquery) is not None:
+            return None
+        _left_joins(tree)
+        group = tree.args.get("group")
+        dim_sql = [e.sql(dialect="duckdb") for e in group.expressions] if group is not None else []
+        for key in ("order", "limit", "group"):
+            tree.set(key, None)
+        table, date = _q(measure.table.name), f"{_q(measure.table.name)}.{_q(measure.date.name)}"
+        inside = [f"({date} >= DATE '{p.start.isoformat()}' AND {date} < DATE '{p.end.isoformat()}')" for p in periods]
+        period_case = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, c in enumerate(inside)) + " END"
+        tree = tree.where(" OR ".join(inside), dialect="duckdb")
+        sets = [f"({period_case})"] + [f"({period_case}, {d})" for d in dim_sql]
+        grouped = list(dim_sql)
+        type_case = None
+        if customer is not None:
+            firsts = (f"(SELECT {_q(customer)} AS {_q('__c')}, min({_q(measure.date.name)}) AS {_q('__f')} FROM {table} "
+                      f"GROUP BY 1) AS {_q('__firsts')}")
+            tree = tree.join(firsts, on=f"{_q('__firsts')}.{_q('__c')} = {table}.{_q(customer)}", join_type="left",
+                             dialect="duckdb")
+            new = " OR ".join(f"({c} AND {_q('__firsts')}.{_q('__f')} >= DATE '{p.start.isoformat()}')"
+                              for c, p in zip(inside, periods, strict=True))
+            type_case = f"CASE WHEN {new} THEN 'first-time' ELSE 'returning' END"
+            sets.append(f"({period_case}, {type_case})")
+            grouped.append(type_case)
+        tree = tree.select(f"{period_case} AS {_q('__period')}", append=True, dialect="duckdb")
+        if type_case is not None:
+            tree = tree.select(f"{type_case} AS {_q('__type')}", append=True, dialect="duckdb")
+        for i, expression in enumerate(grouped):
+            tree = tree.select(f"GROUPING({expression}) AS {_q(f'__g{i}')}", append=True, dialect="duckdb")
+        tree = tree.group_by(f"GROUPING SETS ({', '.join(sets)})", dialect="duckdb")
+        row_cap = 4 * MAX_GROUPS * max(1, len(dim_sql)) + 16
+        result = self.warehouse.query(tree.sql(dialect=self.warehouse.dialect), row_cap=row_cap, timeout_s=60.0)
+        n, k = len(dim_sql), len(measure.components) + len(extra)
+        cube = Cube([Totals([0.0] * k, 0) for _ in periods], {d: [Totals([0.0] * k, 0) for _ in periods] for d in dimensions},
+                    [Totals([0.0] * k, 0) for _ in periods] if type_case is not None else None)
+        for row in result.rows:
+            values, rows_counted = [_number(v) for v in row[n:n + k]], int(_number(row[n + k]))
+            at = n + k + 1
+            period = row[at]
+            if period is None:
+                continue
+            index = int(period)
+            kind = row[at + 1] if type_case is not None else None
+            flags = row[at + (2 if type_case is not None else 1):]
+            if all(flags):
+                cube.totals[index] = Totals(values, rows_counted)
+            elif type_case is not None and not flags[-1]:
+                assert cube.types is not None
+                cube.types[index].groups[str(kind)] = values
+            else:
+                i = next(i for i, f in enumerate(flags[:n]) if not f)
+                cube.dimensions[dimensions[i]][index].groups[_group_name(row[i])] = values
+        for d in dimensions:
+            for index, totals in enumerate(cube.dimensions[d]):
+                totals.parts, totals.rows = cube.totals[index].parts, cube.totals[index].rows
+                totals.truncated = len(totals.groups) >= MAX_GROUPS
+        if cube.types is not None:
+            for index, totals in enumerate(cube.types):
+                totals.parts, totals.rows = cube.totals[index].parts, cube.totals[index].rows
+        return cube
+
     def series(self, start: dt.date, end: dt.date, grain: str) -> dict[dt.date, float | None]:
         """The metric per ``grain`` (day or week) over ``[start, end)``."""
         spec = QuerySpec(table=self.measure.table.name, metrics=list(self.measure.components), filters=list(self.measure.filters),
@@ -235,6 +328,15 @@ class Reader:
                          time_grain=grain, limit=MAX_GROUPS)  # type: ignore[arg-type]
         result = self.warehouse.query(self.compile(spec), row_cap=MAX_GROUPS + 1, timeout_s=60.0)
         return {_day(row[0]): self.measure.value([_number(v) for v in row[1:]]) for row in result.rows}
+
+
+def _left_joins(tree: exp.Expression) -> None:
+    """Make the compiled lookups (many-to-one joins to a dimension's table) LEFT joins: a row whose
+    parent is missing (an order without a campaign) still counts, in the "(none)" group."""
+    for join in tree.args.get("joins") or []:
+        if not join.args.get("side"):
+            join.set("side", "LEFT")
+            join.set("kind", None)
 
 
 def _q(name: str) -> str:
