@@ -183,7 +183,7 @@ def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = Non
         spec = grouped_bar_spec(records, category=columns[0], series="period", measure=c.measure.label, title=title,
                                 number_format=".1f" if unit == "percent" else ",.0f")
         artifacts.append(save_chart(ctx.artifacts, spec, table_id=table_id))
-    text = "\n".join(lines) + "\n\n" + _details(c.measure, c.periods, "Two read-only queries, one per period.")
+    text = "\n".join(lines) + "\n\n" + _details(c.measure, c.periods, "One read-only query over both periods.")
     return ToolOutput(text=text, artifacts=artifacts, data={**c.to_dict(), "artifact_id": table_id, "sentence": lines[0]})
 
 

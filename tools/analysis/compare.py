@@ -151,13 +151,18 @@ class Comparison:
 
 def compare(reader: Reader, periods: Periods, by: str | None = None, *, top: int = 20) -> Comparison:
     """The metric in both periods; with ``by``, per group (the ``top`` largest, the rest as "other")."""
-    previous = reader.totals(periods.previous)
-    current = reader.totals(periods.current)
+    cube = reader.cube([periods.previous, periods.current], [by] if by else [])  # one query when it can
+    if cube is not None:
+        previous, current = cube.dimensions[by] if by else cube.totals
+    else:
+        previous = reader.totals(periods.previous)
+        current = reader.totals(periods.current)
+        if by:
+            previous = reader.by(periods.previous, by, previous)
+            current = reader.by(periods.current, by, current)
     result = Comparison(reader.measure, periods, previous, current)
     if by:
-        previous = reader.by(periods.previous, by, previous)
-        current = reader.by(periods.current, by, current)
-        result.previous_totals, result.current_totals, result.by = previous, current, by
+        result.by = by
         names = sorted(set(previous.groups) | set(current.groups),
                        key=lambda n: -abs(reader.measure.value(current.groups.get(n, _zero(reader))) or 0.0))
         shown = names[:top]

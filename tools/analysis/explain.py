@@ -204,7 +204,7 @@ def explain(reader: Reader, periods: Periods, dimensions: list[str] | None = Non
         if groups < 2:
             result.skipped.append(f"{label} (one value only)")
             continue
-        if _dominated(before) and _dominated(after):
+        if not dimensions and _dominated(before) and _dominated(after):
             result.skipped.append(f"{label} (one value holds almost everything)")
             continue
         lines = split(measure, before, after)

@@ -1,0 +1,65 @@
+"""The anomaly detector: finds injected spikes, drops and shifts over a weekly rhythm; quiet on a normal series."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from foundation.errors import ToolInputError
+from tools.analysis.anomalies import robust_anomalies, zscore_anomalies
+
+WEEKLY = np.array([0.8, 0.85, 0.9, 0.95, 1.1, 1.4, 1.3])
+
+
+def series(days: int = 140, seed: int = 1) -> list[float]:
+    rng = np.random.default_rng(seed)
+    return list(rng.poisson(300 * WEEKLY[np.arange(days) % 7]).astype(float))
+
+
+def test_a_spike_and_a_drop_are_found_and_nothing_else() -> None:
+    values = series()
+    values[100] *= 1.8  # a Tuesday twice as busy
+    values[117] *= 0.4  # a Saturday collapse
+    flagged, _, _ = robust_anomalies(values, start=42)
+    assert flagged == [100, 117]
+
+
+def test_a_normal_weekly_rhythm_is_not_unusual() -> None:
+    flagged, _, _ = robust_anomalies(series(seed=2), start=42)
+    assert flagged == []
+
+
+def test_a_week_long_level_shift_is_found_on_each_day() -> None:
+    values = series(seed=3)
+    for day in range(90, 97):
+        values[day] *= 1.5
+    flagged, _, _ = robust_anomalies(values, start=42)
+    assert set(range(90, 97)) <= set(flagged)
+
+
+def test_the_plain_z_score_misses_a_drop_hidden_in_the_weekly_swing() -> None:
+    values = series(seed=4)
+    values[103] *= 0.5  # a Saturday at half: still inside the overall range of weekdays
+    assert 103 in robust_anomalies(values, start=42)[0]
+    assert 103 not in zscore_anomalies(values)
+
+
+def test_tool_says_nothing_unusual_with_method_details(settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from tools.analysis.analysis_tools import find_anomalies
+    from tools.context import ToolContext
+
+    out = find_anomalies(ToolContext(settings), period="last month", metric={"agg": "count"}, table="orders",  # type: ignore[arg-type]
+                         today="2025-11-01")
+    assert "so I judged weeks instead" in out.text  # eight orders: too sparse per day
+    assert "Details: method:" in out.text
+
+
+def test_tool_rejects_an_absurd_threshold(settings) -> None:  # type: ignore[no-untyped-def]
+    from tools.analysis.analysis_tools import find_anomalies
+    from tools.context import ToolContext
+
+    with pytest.raises(ToolInputError, match="threshold 0.1 is out of range"):
+        find_anomalies(ToolContext(settings), metric={"agg": "count"}, table="orders", threshold=0.1,  # type: ignore[arg-type]
+                       today=str(dt.date(2025, 11, 1)))

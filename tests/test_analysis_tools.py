@@ -1,0 +1,104 @@
+"""The analysis tools as a marketer meets them: through the offline planner, and on bad input.
+
+Tiny workspace of conftest.py: eight orders from 10 Jan to 15 Oct 2025 (August 250.00, September 385.25).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+from assistant.agent import Assistant
+from foundation.errors import ToolInputError
+from foundation.settings import MaraSettings
+from tools.analysis.analysis_tools import compare_periods, explain_change
+from tools.context import ToolContext
+
+REVENUE = {"agg": "sum", "column": "orders.total", "alias": "revenue"}
+
+
+@pytest.fixture
+def assistant(settings: MaraSettings) -> Iterator[Assistant]:
+    with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
+        yield a
+
+
+def test_compare_two_named_months(assistant: Assistant) -> None:
+    result = assistant.run("compare revenue in September vs August")
+    assert [c["name"] for c in result.tool_calls] == ["compare_periods"]
+    assert result.reply.startswith("Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385).")
+
+
+def test_why_did_it_drop_when_it_rose_says_so_first(assistant: Assistant) -> None:
+    result = assistant.run("why did revenue drop in September?")
+    assert [c["name"] for c in result.tool_calls] == ["explain_change"]
+    assert result.reply.startswith("Revenue didn't drop in September 2025 — it rose 135 (+54.1%), from 250 in August 2025")
+
+
+def test_the_explanation_names_first_time_and_returning_customers(assistant: Assistant) -> None:
+    reply = assistant.run("why did revenue drop in September?").reply
+    assert "first-time customers' revenue rose from 0 to 385" in reply
+
+
+def test_follow_up_breaks_the_same_comparison_down(assistant: Assistant) -> None:
+    assistant.run("compare revenue in September vs August", conversation_id="c")
+    result = assistant.run("and by channel?", conversation_id="c")
+    (call,) = result.tool_calls
+    assert (call["name"], call["args"]["by"], call["args"]["period"]) == ("compare_periods", "orders.channel", "2025-09-01..2025-09-30")
+    assert "By channel, the biggest move was app: 0 → 310 (+310)." in result.reply
+
+
+def test_this_month_past_the_data_says_where_the_data_ends(settings: MaraSettings) -> None:
+    with Assistant(settings, today=dt.date(2025, 12, 7)) as a:
+        reply = a.run("this month vs last month").reply
+    assert reply.startswith("Your data ends on 2025-10-15, so there is nothing for this month")
+    assert "Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385)." in reply
+
+
+def test_anything_unusual_reaches_the_anomaly_tool_for_orders(assistant: Assistant) -> None:
+    result = assistant.run("anything unusual in orders last month?")
+    (call,) = result.tool_calls
+    assert (call["name"], call["args"]["metric"]) == ("find_anomalies", {"agg": "count", "alias": "orders"})
+
+
+def test_comparison_has_a_table_and_a_grouped_bar_chart(settings: MaraSettings) -> None:
+    out = compare_periods(ToolContext(settings), period="2025-09", metric=REVENUE, table="orders", by="channel",  # type: ignore[arg-type]
+                          today="2025-11-01")
+    kinds = [a["kind"] for a in out.artifacts]
+    assert kinds == ["table", "chart"]
+    assert "xOffset" in out.artifacts[1]["spec"]["encoding"]
+
+
+def test_explanation_has_a_waterfall_from_the_old_to_the_new_value(settings: MaraSettings) -> None:
+    out = explain_change(ToolContext(settings), period="2025-09", metric=REVENUE, table="orders", today="2025-11-01")  # type: ignore[arg-type]
+    values = out.artifacts[1]["spec"]["data"]["values"]
+    assert (values[0]["to"], values[-1]["to"]) == (250.0, 385.25)
+
+
+def test_a_period_with_no_rows_is_said_plainly(settings: MaraSettings) -> None:
+    out = compare_periods(ToolContext(settings), period="2025-06", metric=REVENUE, table="orders", today="2025-11-01")  # type: ignore[arg-type]
+    assert "There are no orders rows in June 2025" in out.text
+
+
+def test_a_period_outside_the_data_names_the_range(settings: MaraSettings) -> None:
+    with pytest.raises(ToolInputError, match="runs from 2025-01-10 to 2025-10-15"):
+        compare_periods(ToolContext(settings), period="2023", metric=REVENUE, table="orders", today="2025-11-01")  # type: ignore[arg-type]
+
+
+def test_a_metric_without_a_time_column_is_refused_clearly(settings: MaraSettings) -> None:
+    con = duckdb.connect(str(settings.duckdb_path))
+    con.execute("CREATE TABLE products (product_id INTEGER, price DECIMAL(10,2))")
+    con.execute("INSERT INTO products VALUES (1, 9.5), (2, 20)")
+    con.close()
+    with pytest.raises(ToolInputError, match="'products' has no date column"):
+        compare_periods(ToolContext(settings), metric={"agg": "sum", "column": "price"}, table="products",  # type: ignore[arg-type]
+                        today="2025-11-01")
+
+
+def test_unknown_dimension_names_the_valid_ones(settings: MaraSettings) -> None:
+    with pytest.raises(ToolInputError, match="Unknown column 'chanel'"):
+        compare_periods(ToolContext(settings), period="2025-09", metric=REVENUE, table="orders", by="chanel",  # type: ignore[arg-type]
+                        today="2025-11-01")
