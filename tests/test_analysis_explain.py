@@ -14,7 +14,13 @@ import pytest
 from foundation.errors import ToolInputError
 from foundation.settings import MaraSettings
 from tools.analysis.compare import compare, resolve_periods
-from tools.analysis.explain import additive_split, explain, ratio_split, top_lines, volume_value_split
+from tools.analysis.explain import (
+    additive_split,
+    explain,
+    ratio_split,
+    top_lines,
+    volume_value_split,
+)
 from tools.analysis.measures import Reader, resolve_measure
 from tools.context import ToolContext
 from tools.query_spec import Metric
