@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from assistant.cli_analysis import analyze_app
 from assistant.cli_brand import brand_app
 from assistant.cli_copy import copy_app
 from assistant.cli_eval import eval_app
@@ -61,6 +62,7 @@ def _mount_model_commands() -> None:
     app.add_typer(keys_app, name="keys")
     app.add_typer(recommend_app, name="recommend")
     app.add_typer(feedback_app, name="feedback")
+    app.add_typer(analyze_app, name="analyze")
     app.command("usage")(usage_command)
     app.add_typer(eval_app, name="eval")
 
@@ -270,9 +272,12 @@ def serve(
 def demo(
     customers: Annotated[int, typer.Option(help="Number of synthetic customers.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Last day of the history, YYYY-MM-DD (default: yesterday, "
+                                              "so 'this month vs last month' works; fix it for reproducible builds).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """(Re)build the demo workspace: a synthetic outdoor-gear retailer plus its brand knowledge."""
+    last_day = demo_as_of(as_of)
     # lazy: duckdb, rich, numpy load slowly; only this path needs them
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -289,7 +294,7 @@ def demo(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        summary = build_demo_data(settings.duckdb_path, customers=customers, seed=seed, progress=on_progress)
+        summary = build_demo_data(settings.duckdb_path, customers=customers, seed=seed, as_of=last_day, progress=on_progress)
         (settings.home / "schema_profile.json").unlink(missing_ok=True)
         # lazy: duckdb, numpy, pydantic load slowly; only this path needs them
         from assistant.demo_data import TABLE_DESCRIPTIONS
@@ -303,6 +308,7 @@ def demo(
 
     result = {
         "workspace": str(settings.home.resolve()),
+        "as_of": last_day.isoformat(),
         "tables": summary.tables,
         "seconds": round(summary.seconds, 2),
         "knowledge": _as_dict(report),
@@ -314,6 +320,23 @@ def demo(
     else:
         _err().print(f"[green]Demo workspace ready[/green] at {result['workspace']}: " + ", ".join(f"{k} {v:,}" for k, v in summary.tables.items()))
         _err().print("Try: mara chat \"How many customers do we have?\"  or  make run")
+
+
+def demo_as_of(text: str | None, today: dt.date | None = None) -> dt.date:
+    """The demo's last day of history: ``text`` (YYYY-MM-DD, not in the future), else yesterday."""
+    today = today or dt.date.today()
+    if text is None:
+        return today - dt.timedelta(days=1)
+    try:
+        day = dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise MaraError(f"--as-of '{text}' is not a date.", hint="Use YYYY-MM-DD, e.g. --as-of 2026-10-31.") from None
+    if day > today:
+        raise MaraError(f"--as-of {day} is in the future; the demo's history ends on or before today ({today}).",
+                             hint="Leave it out for yesterday, or give a past date.")
+    if day.year < 2000:
+        raise MaraError(f"--as-of {day} is too early.", hint="Use a date from 2000 on.")
+    return day
 
 
 def _knowledge(settings: MaraSettings) -> Any:

@@ -31,7 +31,7 @@ import numpy as np
 from foundation.settings import MaraSettings
 from tools.analysis.anomalies import robust_anomalies, zscore_anomalies
 from tools.analysis.compare import compare, resolve_periods
-from tools.analysis.explain import explain
+from tools.analysis.explain import Explanation, explain
 from tools.analysis.measures import Reader, resolve_measure
 from tools.context import ToolContext
 from tools.query_spec import Metric
@@ -103,9 +103,10 @@ def speed(args: argparse.Namespace) -> dict[str, float]:
     pandas_s, reference = timed(lambda: pandas_way(frame), args.runs)
     con.close()
     ref = reference["current"]["total"] - reference["previous"]["total"]  # type: ignore[index]
-    change = explanation.comparison.change  # type: ignore[union-attr]
+    assert isinstance(explanation, Explanation)
+    change = explanation.comparison.change or 0.0
     assert abs(change - ref) < 0.01, (change, ref)
-    lines = sum(c.contribution for c in explanation.breakdowns[0].lines)  # type: ignore[union-attr]
+    lines = sum(c.contribution for c in explanation.breakdowns[0].lines)
     assert abs(lines - change) < 1e-6
     print(f"\n{args.orders:,} orders — {CURRENT} vs {PREVIOUS} revenue (median of {args.runs})")
     print(f"  mara compare_periods      {compare_s:7.3f} s   (goal ≤ 1.5 s)")

@@ -145,7 +145,7 @@ def bench_rubric(home: Path) -> dict[str, Any]:
 def demo_workspace(home: Path) -> Path:
     """``mara demo --customers 300`` in ``home`` (data, brand knowledge, brand.yaml)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))}
-    subprocess.run([sys.executable, "-m", "assistant.cli", "demo", "--customers", "300", "--json"],
+    subprocess.run([sys.executable, "-m", "assistant.cli", "demo", "--customers", "300", "--as-of", "2026-10-31", "--json"],
                    env={**env, "MARA_HOME": str(home), "PYTHONPATH": str(ROOT)}, check=True,
                    stdout=subprocess.DEVNULL, timeout=600)
     return home

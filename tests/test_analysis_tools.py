@@ -6,6 +6,7 @@ Tiny workspace of conftest.py: eight orders from 10 Jan to 15 Oct 2025 (August 2
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import duckdb
@@ -54,7 +55,7 @@ def test_follow_up_breaks_the_same_comparison_down(assistant: Assistant) -> None
 def test_this_month_past_the_data_says_where_the_data_ends(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 12, 7)) as a:
         reply = a.run("this month vs last month").reply
-    assert reply.startswith("Your data ends on 2025-10-15, so there is nothing for this month")
+    assert reply.startswith("Your data ends on 2025-10-15, so there is nothing for December 2025 yet")
     assert "Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385)." in reply
 
 
@@ -102,3 +103,40 @@ def test_unknown_dimension_names_the_valid_ones(settings: MaraSettings) -> None:
     with pytest.raises(ToolInputError, match="Unknown column 'chanel'"):
         compare_periods(ToolContext(settings), period="2025-09", metric=REVENUE, table="orders", by="chanel",  # type: ignore[arg-type]
                         today="2025-11-01")
+
+
+# --- the CLI ----------------------------------------------------------------------------------------------
+
+
+def test_cli_explain_prints_one_json_document_whose_contributions_add_up(workspace) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import mara
+
+    run = mara("analyze", "explain", "--period", "2025-09", "--agg", "sum", "--column", "total", "--table", "orders",
+               "--today", "2025-11-01", "--json", home=workspace)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert (doc["previous"]["value"], doc["current"]["value"]) == (250.0, 385.25)
+    assert all(abs(sum(line["contribution"] for line in b["lines"]) - doc["change"]) < 1e-9 for b in doc["breakdowns"])
+
+
+def test_cli_bad_period_exits_non_zero_naming_what_is_accepted(workspace) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_cli import mara
+
+    run = mara("analyze", "compare", "--period", "someday", "--agg", "count", "--table", "orders", "--json", home=workspace)
+    assert run.returncode != 0
+    assert "can't read 'someday'" in run.stderr and "Q3 2025" in run.stderr
+
+
+def test_demo_history_ends_yesterday_unless_as_of_is_given() -> None:
+    from assistant.cli import demo_as_of
+
+    assert demo_as_of(None, dt.date(2026, 12, 7)) == dt.date(2026, 12, 6)
+    assert demo_as_of("2026-10-31", dt.date(2026, 12, 7)) == dt.date(2026, 10, 31)
+
+
+def test_demo_as_of_in_the_future_is_refused() -> None:
+    from assistant.cli import demo_as_of
+    from foundation.errors import MaraError
+
+    with pytest.raises(MaraError, match="in the future"):
+        demo_as_of("2027-01-01", dt.date(2026, 12, 7))

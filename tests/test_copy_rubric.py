@@ -344,7 +344,7 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`mara demo --customers 300` in a temporary workspace (data, brand knowledge, brand.yaml)."""
     home = tmp_path_factory.mktemp("copy-rubric") / "ws"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))}
-    run = subprocess.run([sys.executable, "-m", "assistant.cli", "demo", "--customers", "300", "--json"],
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "demo", "--customers", "300", "--as-of", "2026-10-31", "--json"],
                          env={**env, "MARA_HOME": str(home)}, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     return home

@@ -23,6 +23,7 @@ from tools.analysis.periods import (
     parse_period,
     previous_period,
     unit_containing,
+    whole_label,
 )
 
 _COMPARE_MODES = ("previous", "last_year", "year_over_year", "yoy", "same period last year")
@@ -67,7 +68,8 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
     if same_days and current.partial:
         cut = like_for_like(current, previous)
         if cut is not previous:
-            notes.append(f"{current.label} is not complete, so it is compared with {cut.label}.")
+            notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with the same days "
+                         f"of {whole_label(previous)} ({cut.label}).")
         previous = cut
     if previous.end <= data.first:
         raise ToolInputError(

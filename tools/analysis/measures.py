@@ -330,7 +330,7 @@ class Reader:
         return {_day(row[0]): self.measure.value([_number(v) for v in row[1:]]) for row in result.rows}
 
 
-def _left_joins(tree: exp.Expression) -> None:
+def _left_joins(tree: Any) -> None:
     """Make the compiled lookups (many-to-one joins to a dimension's table) LEFT joins: a row whose
     parent is missing (an order without a campaign) still counts, in the "(none)" group."""
     for join in tree.args.get("joins") or []:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from foundation.errors import ToolInputError
@@ -149,11 +149,27 @@ def parse_period(text: str, today: dt.date) -> Period:
     raise ToolInputError(f"I can't read '{text}' as a period.", hint=f"Accepted: {ACCEPTED}.")
 
 
+def short_range(start: dt.date, end: dt.date) -> str:
+    """``1–6 Dec 2026``, ``28 Nov–3 Dec 2026``, ``6 Dec 2026``: the days of a cut period, briefly."""
+    last = end - dt.timedelta(days=1)
+    if last == start:
+        return f"{last.day} {last:%b %Y}"
+    if (start.year, start.month) == (last.year, last.month):
+        return f"{start.day}–{last.day} {last:%b %Y}"
+    if start.year == last.year:
+        return f"{start.day} {start:%b}–{last.day} {last:%b %Y}"
+    return f"{start.day} {start:%b %Y}–{last.day} {last:%b %Y}"
+
+
+def whole_label(period: Period) -> str:
+    """The name of the whole calendar period a cut one belongs to (``December 2026``)."""
+    return unit_containing(period.start, period.unit).label if period.unit else period.label
+
+
 def _cut(period: Period, end: dt.date, label: str) -> Period:
     if end >= period.end:
         return period
-    return Period(period.start, end, f"{label} ({period.start:%d %b}–{end - dt.timedelta(days=1):%d %b %Y})",
-                  period.unit, partial=True)
+    return Period(period.start, end, short_range(period.start, end), period.unit, partial=True)
 
 
 def previous_period(period: Period, mode: str = "previous") -> Period:
@@ -181,8 +197,7 @@ def like_for_like(current: Period, previous: Period) -> Period:
     if not current.partial or previous.days <= current.days:
         return previous
     end = previous.start + dt.timedelta(days=current.days)
-    return Period(previous.start, end, f"the same days of {previous.label} ({previous.start:%d %b}–"
-                  f"{end - dt.timedelta(days=1):%d %b %Y})", previous.unit, partial=True)
+    return Period(previous.start, end, short_range(previous.start, end), previous.unit, partial=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,14 +225,13 @@ def clip_to_data(period: Period, data: DataRange) -> tuple[Period, str | None]:
         latest = unit_containing(data.last, unit)
         if latest.last_day != data.last:  # the unit the data ends in is not complete: the one before
             latest = previous_period(latest)
-        note = (f"Your data ends on {data.last}, so there is nothing for {period.label} yet; "
+        note = (f"Your data ends on {data.last}, so there is nothing for {whole_label(period)} yet; "
                 f"this is the latest complete {unit}, {latest.label}.")
         return latest, note
     if period.last_day > data.last:
         end = data.last + dt.timedelta(days=1)
-        base = period.label.split(" (")[0]
-        cut = Period(period.start, end, f"{base} up to {data.last:%d %b %Y}", period.unit, partial=True)
-        return cut, f"Your data ends on {data.last}, so {base} is counted up to that day."
+        cut = Period(period.start, end, short_range(period.start, end), period.unit, partial=True)
+        return cut, f"Your data ends on {data.last}, so {whole_label(period)} is counted up to that day."
     return period, None
 
 
@@ -228,4 +242,4 @@ def anchored(period: Period, today: dt.date) -> Period:
         return period
     if period.start >= tomorrow:
         raise ToolInputError(f"{period.label} has not started yet (today is {today}).", hint="Ask about a past period.")
-    return replace(_cut(period, tomorrow, period.label), label=f"{period.label} so far")
+    return _cut(period, tomorrow, period.label)
