@@ -32,6 +32,10 @@ _DROP_RE = re.compile(rf"\b{_DROP}\b", re.I)
 _RISE_RE = re.compile(rf"\b{_RISE}\b", re.I)
 _COMPARE = re.compile(r"\b(vs\.?|versus|compared?|comparison|against|year over year|yoy|y/y|same period last year|"
                       r"month over month|mom|week over week|wow)\b", re.I)
+# one period compared with the one before it: "last week with the week before", "vs the previous month", "month over month"
+_VS_PREVIOUS = re.compile(r"\b(?:(?:with|vs\.?|versus|against|to|than)\s+(?:the\s+)?(?:(?:week|month|quarter|year)\s+before|"
+                          r"(?:previous|prior|preceding)\s+(?:period|week|month|quarter|year))|"
+                          r"(week|month|quarter|year)\s+over\s+\1|mom|wow|qoq|m/m|w/w|q/q)\b", re.I)
 _LAST_YEAR = re.compile(r"\b(year over year|yoy|y/y|same (period|month|quarter|week) (of |a )?last year|vs\.? last year|"
                         r"versus last year|compared (to|with) last year)\b", re.I)
 _RELATIVE = re.compile(r"\b(this|last|previous|current)\s+(week|month|quarter|year)\b|\b(month|year|quarter|week) to date\b|"
@@ -74,6 +78,8 @@ def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
     """``(period, compare_to)`` from the message: the later period is the current one."""
     frames = [f for f in find_timeframes(text, today) if f.start is not None and f.end is not None]
     compare_to = "last_year" if _LAST_YEAR.search(text) else "previous"
+    if (said := _LAST_YEAR.search(text.lower())) is not None:  # "vs the same period last year": not the year 2025
+        frames = [f for f in frames if not (said.start() <= f.span[0] < said.end())]
     if len(frames) >= 2:
         first, second = sorted(frames[:2], key=lambda f: f.start or today, reverse=True)
         return _period_text(first, text), _period_text(second, text)
@@ -139,7 +145,7 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
     move = analysis_move(text)
     period, compare_to = periods_of(text, day)
     two_periods = len([f for f in find_timeframes(text, day) if f.start]) >= 2
-    if move is None and (two_periods and _COMPARE.search(text) or _LAST_YEAR.search(text)
+    if move is None and (two_periods and _COMPARE.search(text) or _LAST_YEAR.search(text) or _VS_PREVIOUS.search(text)
                          or (question is not None and question.compare)):
         move = "compare_periods"
     if move is None or move not in tool_names:

@@ -54,6 +54,11 @@ def percent(value: float | None) -> str:
     return f"{'+' if value >= 0 else MINUS}{abs(value):.1f}%"
 
 
+def _amount(value: float, unit: str | None) -> str:
+    """A size of change: 1,234 · 0.6 points (a percentage moves by points, not by %)."""
+    return f"{value:.1f} points" if unit == "percent" else number(value, unit)
+
+
 def _title(label: str) -> str:
     return label[:1].upper() + label[1:]
 
@@ -69,7 +74,7 @@ def headline(c: Comparison) -> str:
     verb = direction_word(c.change)
     if verb == "did not change":
         return f"{_title(c.measure.label)} did not change from {p.label} to {q.label}: {number(c.current, unit)} in both."
-    amount = number(abs(c.change or 0.0), unit) + (" points" if unit == "percent" else "")
+    amount = _amount(abs(c.change or 0.0), unit)
     pct = f" ({percent(c.pct)})" if c.pct is not None and unit != "percent" else ""
     return (f"{_title(c.measure.label)} {verb} {amount}{pct} from {p.label} ({number(c.previous, unit)}) "
             f"to {q.label} ({number(c.current, unit)}).")
@@ -92,7 +97,7 @@ def premise_note(c: Comparison, premise: str | None) -> str | None:
         return None
     said = "drop" if premise == "drop" else "rise"
     actually = "it rose" if c.change > 0 else "it fell" if c.change < 0 else "it stayed the same"
-    amount = "" if not c.change else " " + number(abs(c.change), c.measure.unit) + (f" ({percent(c.pct)})" if c.pct is not None else "")
+    amount = "" if not c.change else " " + _amount(abs(c.change), c.measure.unit) + (f" ({percent(c.pct)})" if c.pct is not None else "")
     return (f"{_title(c.measure.label)} didn't {said} in {c.periods.current.label} — {actually}{amount}, "
             f"from {number(c.previous, c.measure.unit)} in {c.periods.previous.label} to {number(c.current, c.measure.unit)}.")
 

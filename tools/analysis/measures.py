@@ -219,7 +219,7 @@ class Reader:
         None when the table has no customer column.
         """
         customer = customer_column(self.profile, self.measure.table)
-        if customer is None or self.measure.date is None:
+        if customer is None or self.measure.date is None or not self.measure.table.by_role("money"):
             return None
         spec = self.spec(period)
         duck = compile_query(spec, self.profile, dialect="duckdb")
@@ -254,7 +254,8 @@ class Reader:
         measure = self.measure
         require_date(measure)
         assert measure.date is not None
-        customer = customer_column(self.profile, measure.table) if customer_type else None
+        # first purchase: only an order log (a table with money) has first-time and returning customers
+        customer = customer_column(self.profile, measure.table) if customer_type and measure.table.by_role("money") else None
         start, end = min(p.start for p in periods), max(p.end for p in periods)
         metrics = list(measure.components) + list(extra) + [Metric(agg="count", alias="__rows")]
         spec = QuerySpec(table=measure.table.name, metrics=metrics, dimensions=list(dimensions), filters=list(measure.filters),

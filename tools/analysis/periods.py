@@ -95,8 +95,7 @@ def label_range(start: dt.date, end: dt.date) -> Period:
         candidate = unit_containing(start, unit)  # type: ignore[arg-type]
         if candidate.start == start and candidate.end == end:
             return candidate
-    last = end - dt.timedelta(days=1)
-    return Period(start, end, f"{start:%d %b %Y} to {last:%d %b %Y}")
+    return Period(start, end, short_range(start, end))
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|to|–|—|/)\s*(\d{4}-\d{2}-\d{2})$")
