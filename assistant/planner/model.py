@@ -51,6 +51,7 @@ _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|on
 
 HELP_TEXT = """I'm Mara, your marketing assistant. I can:
 - **Explore customer data** — “how many customers opted in to SMS?”, “revenue by country last quarter”, “top 10 products by revenue”, “orders per month this year”.
+- **Compare and explain** — “this month vs last month”, “why did revenue drop in August?”, “anything unusual in orders last month?”.
 - **Show what data there is** — “what tables do we have?”
 - **Run read-only SQL** — paste a `SELECT …` and I'll run it safely.
 - **Look up brand knowledge** — “what's our return policy?”, “which disclaimer do SMS need?”
