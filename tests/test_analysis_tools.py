@@ -140,3 +140,13 @@ def test_demo_as_of_in_the_future_is_refused() -> None:
 
     with pytest.raises(MaraError, match="in the future"):
         demo_as_of("2027-01-01", dt.date(2026, 12, 7))
+
+
+def test_llm_mode_sees_the_three_tools_with_their_arguments(settings: MaraSettings) -> None:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    from tools.registry import build_tools
+
+    schemas = {t.name: convert_to_openai_tool(t)["function"] for t in build_tools(ToolContext(settings))}
+    assert {"compare_periods", "explain_change", "find_anomalies"} <= set(schemas)
+    assert {"period", "compare_to", "metric", "by", "premise"} <= set(schemas["compare_periods"]["parameters"]["properties"])

@@ -276,11 +276,14 @@ class Reader:
         grouped = list(dim_sql)
         type_case = None
         if customer is not None:
+            # first dates before the latest period starts are enough: a customer without any is first-time
+            latest = max(p.start for p in periods).isoformat()
             firsts = (f"(SELECT {_q(customer)} AS {_q('__c')}, min({_q(measure.date.name)}) AS {_q('__f')} FROM {table} "
-                      f"GROUP BY 1) AS {_q('__firsts')}")
+                      f"WHERE {_q(measure.date.name)} < DATE '{latest}' GROUP BY 1) AS {_q('__firsts')}")
             tree = tree.join(firsts, on=f"{_q('__firsts')}.{_q('__c')} = {table}.{_q(customer)}", join_type="left",
                              dialect="duckdb")
-            new = " OR ".join(f"({c} AND {_q('__firsts')}.{_q('__f')} >= DATE '{p.start.isoformat()}')"
+            new = " OR ".join(f"({c} AND ({_q('__firsts')}.{_q('__f')} IS NULL OR {_q('__firsts')}.{_q('__f')} >= "
+                              f"DATE '{p.start.isoformat()}'))"
                               for c, p in zip(inside, periods, strict=True))
             type_case = f"CASE WHEN {new} THEN 'first-time' ELSE 'returning' END"
             sets.append(f"({period_case}, {type_case})")
