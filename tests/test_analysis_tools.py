@@ -150,3 +150,25 @@ def test_llm_mode_sees_the_three_tools_with_their_arguments(settings: MaraSettin
     schemas = {t.name: convert_to_openai_tool(t)["function"] for t in build_tools(ToolContext(settings))}
     assert {"compare_periods", "explain_change", "find_anomalies"} <= set(schemas)
     assert {"period", "compare_to", "metric", "by", "premise"} <= set(schemas["compare_periods"]["parameters"]["properties"])
+
+
+@pytest.fixture
+def bare_log(tmp_path) -> MaraSettings:  # type: ignore[no-untyped-def]
+    """A bare transaction log: customer id, date and amount, nothing else (no semantic model)."""
+    home = tmp_path / "log"
+    home.mkdir()
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("CREATE TABLE transactions (customer_id VARCHAR, txn_date DATE, amount DECIMAL(10,2))")
+    con.executemany("INSERT INTO transactions VALUES (?, ?, ?)", [
+        ("c1", "2025-08-03", 100), ("c2", "2025-08-09", 40), ("c1", "2025-09-02", 70),
+        ("c3", "2025-09-12", 25), ("c4", "2025-09-20", 15), ("c2", "2025-09-21", 10), ("c1", "2025-10-02", 30)])
+    con.close()
+    return MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_a_bare_log_explains_by_first_time_and_returning_customers(bare_log: MaraSettings) -> None:
+    with Assistant(bare_log, today=dt.date(2025, 10, 5)) as a:
+        result = a.run("why did sales drop in September?")
+    assert [c["name"] for c in result.tool_calls] == ["explain_change"]
+    assert result.reply.startswith("Revenue fell 20 (−14.3%) from August 2025 (140) to September 2025 (120)")
+    assert "first-time customers' revenue fell from 140 to 40; returning customers' revenue rose from 0 to 80" in result.reply
