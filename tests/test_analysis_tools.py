@@ -172,3 +172,45 @@ def test_a_bare_log_explains_by_first_time_and_returning_customers(bare_log: Mar
     assert [c["name"] for c in result.tool_calls] == ["explain_change"]
     assert result.reply.startswith("Revenue fell 20 (−14.3%) from August 2025 (140) to September 2025 (120)")
     assert "first-time customers' revenue fell from 140 to 40; returning customers' revenue rose from 0 to 80" in result.reply
+
+
+@pytest.fixture
+def daily_log(tmp_path) -> MaraSettings:  # type: ignore[no-untyped-def]
+    """Ten weeks of sales with a weekly rhythm (busy weekends) and one spike on Wed 17 Sep 2025."""
+    home = tmp_path / "daily"
+    home.mkdir()
+    rows, start = [], dt.date(2025, 7, 14)  # a Monday
+    for day in range(77):
+        date = start + dt.timedelta(days=day)
+        count = [10, 11, 10, 12, 14, 20, 18][date.weekday()] + (day % 3)
+        if date == dt.date(2025, 9, 17):
+            count = 40
+        rows += [(f"c{day}-{i}", date, 20.0) for i in range(count)]
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    con.execute("CREATE TABLE sales (customer_id VARCHAR, sale_date DATE, amount DECIMAL(10,2))")
+    con.executemany("INSERT INTO sales VALUES (?, ?, ?)", rows)
+    con.close()
+    return MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_spike_is_found_through_the_warehouse(daily_log: MaraSettings) -> None:
+    from tools.analysis.analysis_tools import find_anomalies
+
+    out = find_anomalies(ToolContext(daily_log), period="2025-09", metric={"agg": "count"}, table="sales",  # type: ignore[arg-type]
+                         today="2025-10-01")
+    assert [a["date"] for a in out.data["anomalies"]] == ["2025-09-17"]
+    assert out.text.startswith("1 unusual day in sales during 1–28 Sep 2025: Wed 17 Sep: 40 vs about 11 expected")
+
+
+def test_the_three_charts_are_valid_vega_lite(settings: MaraSettings, daily_log: MaraSettings) -> None:
+    from tools.analysis.analysis_tools import find_anomalies
+    from tools.charts import render_png
+
+    ctx = ToolContext(settings)
+    outputs = [compare_periods(ctx, period="2025-09", metric=REVENUE, table="orders", by="channel", today="2025-11-01"),  # type: ignore[arg-type]
+               explain_change(ctx, period="2025-09", metric=REVENUE, table="orders", today="2025-11-01"),  # type: ignore[arg-type]
+               find_anomalies(ToolContext(daily_log), period="2025-09", metric={"agg": "count"}, table="sales",  # type: ignore[arg-type]
+                              today="2025-10-01")]
+    for out in outputs:
+        chart = next(a for a in out.artifacts if a["kind"] == "chart")
+        assert render_png(chart["spec"]).startswith(b"\x89PNG")
