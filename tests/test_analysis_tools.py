@@ -214,3 +214,12 @@ def test_the_three_charts_are_valid_vega_lite(settings: MaraSettings, daily_log:
     for out in outputs:
         chart = next(a for a in out.artifacts if a["kind"] == "chart")
         assert render_png(chart["spec"]).startswith(b"\x89PNG")
+
+
+def test_a_column_with_a_thousand_values_shows_the_top_and_other(daily_log: MaraSettings) -> None:
+    out = compare_periods(ToolContext(daily_log), period="2025-09-01..2025-09-14", compare_to="previous",  # type: ignore[arg-type]
+                          metric={"agg": "sum", "column": "amount"}, table="sales", by="customer_id", today="2025-10-01")
+    groups = out.data["groups"]
+    assert (len(groups), groups[-1]["name"]) == (21, "other")
+    assert abs(sum(g["current"] for g in groups) - out.data["current"]["value"]) < 1e-6
+    assert "smaller customer id values are grouped as “other”" in out.text
