@@ -52,6 +52,12 @@ def test_follow_up_breaks_the_same_comparison_down(assistant: Assistant) -> None
     assert "By channel, the biggest move was app: 0 → 310 (+310)." in result.reply
 
 
+def test_follow_up_against_last_year_keeps_the_period(assistant: Assistant) -> None:
+    assistant.run("compare revenue in September vs August", conversation_id="y")
+    (call,) = assistant.run("and vs last year?", conversation_id="y").tool_calls
+    assert (call["args"]["period"], call["args"]["compare_to"]) == ("2025-09-01..2025-09-30", "last_year")
+
+
 def test_this_month_past_the_data_says_where_the_data_ends(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 12, 7)) as a:
         reply = a.run("this month vs last month").reply

@@ -44,6 +44,9 @@ _BY = re.compile(r"\b(?:by|per|across|split by|broken down by|for each)\s+([a-z]
 _MOVE_WORDS = re.compile(rf"\b(anything|something|any|were there|was there|is there|are there|unusual|anomal\w*|spikes?|"
                          rf"outliers?|odd|weird|strange|abnormal|out of the ordinary|why|how come|what (drove|caused|explains)|"
                          rf"explain( the| this| that)?|did|does|do|has|have|{_DROP}|{_RISE}|change[sd]?|so much)\b", re.I)
+_AGAINST_LAST_YEAR = re.compile(r"^\s*(?:and|what about|how about|now|same)\s+(?:(?:vs\.?|versus|against|compared (?:to|with))\s+)?"
+                                r"(?:the same (?:period|month|quarter|week) )?(?:of )?(?:last year|a year (?:ago|before|earlier)|"
+                                r"year over year|yoy)\s*[?.!]*\s*$", re.I)
 _FOLLOW = re.compile(r"^\s*(and|what about|how about|same|now|also|ok(ay)?,? and|break (it|that) down)\b", re.I)
 
 
@@ -180,6 +183,10 @@ def _follow_up(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile
     name, args = previous
     args = dict(args)
     by = dimension_of(text, profile, args.get("table"))
+    if _AGAINST_LAST_YEAR.match(text) and name != "find_anomalies":  # "and vs last year?": the same period, a year before
+        args["compare_to"] = "last_year"
+        args.pop("premise", None)
+        return _call(name, args)
     frames = [f for f in find_timeframes(text, day) if f.start]
     if by is None and not frames and not _LAST_YEAR.search(text):
         return None

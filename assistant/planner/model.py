@@ -178,7 +178,7 @@ class OfflinePlanner(BaseChatModel):
         verified = self._verified(text)
         if verified is not None:
             return verified
-        if self.context is not None and route.intent not in MODEL_TOOLS and not _COPY.search(text):
+        if self.context is not None and (route.intent not in MODEL_TOOLS or _FOLLOW_UP.match(text)) and not _COPY.search(text):
             analysis = analysis_call(text, earlier, self.context.profile(), self.today, self.tool_names,
                                      self._data_question(text, earlier))
             if analysis is not None:  # compare periods, explain a change, spot anomalies (planner/analysis.py)

@@ -74,7 +74,7 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
     if previous.end <= data.first:
         raise ToolInputError(
             f"Your data starts on {data.first}, so there is nothing to compare {current.label} with ({previous.label}).",
-            hint=f"Compare with a period after {data.first}, e.g. compare_to='previous' on a later period.")
+            hint=f"Compare it with a period after {data.first}, e.g. the period just before it.")
     if previous.start < data.first:
         notes.append(f"Your data starts on {data.first}, so {previous.label} is only partly covered.")
     if previous.start > data.last:
