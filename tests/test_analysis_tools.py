@@ -185,16 +185,13 @@ def daily_log(tmp_path) -> MaraSettings:  # type: ignore[no-untyped-def]
     """Ten weeks of sales with a weekly rhythm (busy weekends) and one spike on Wed 17 Sep 2025."""
     home = tmp_path / "daily"
     home.mkdir()
-    rows, start = [], dt.date(2025, 7, 14)  # a Monday
-    for day in range(77):
-        date = start + dt.timedelta(days=day)
-        count = [10, 11, 10, 12, 14, 20, 18][date.weekday()] + (day % 3)
-        if date == dt.date(2025, 9, 17):
-            count = 40
-        rows += [(f"c{day}-{i}", date, 20.0) for i in range(count)]
     con = duckdb.connect(str(home / "warehouse.duckdb"))
-    con.execute("CREATE TABLE sales (customer_id VARCHAR, sale_date DATE, amount DECIMAL(10,2))")
-    con.executemany("INSERT INTO sales VALUES (?, ?, ?)", rows)
+    con.execute("""CREATE TABLE sales AS
+        WITH days AS (SELECT d, DATE '2025-07-14' + CAST(d AS INTEGER) AS day FROM range(77) t(d)),  -- from a Monday
+        counts AS (SELECT d, day, CASE WHEN day = DATE '2025-09-17' THEN 40
+                                       ELSE [10, 11, 10, 12, 14, 20, 18][isodow(day)] + CAST(d % 3 AS INTEGER) END AS n FROM days)
+        SELECT 'c' || d || '-' || i AS customer_id, day AS sale_date, CAST(20 AS DECIMAL(10, 2)) AS amount
+        FROM (SELECT d, day, unnest(range(n)) AS i FROM counts)""")
     con.close()
     return MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
 
