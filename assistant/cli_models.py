@@ -378,6 +378,11 @@ def audience_create(
     threshold: Annotated[
         float | None, typer.Option("--threshold", help="With --model: minimum score (0-1).")
     ] = None,
+    active_days: Annotated[
+        int | None,
+        typer.Option("--active-days", help="With --model: only customers who ordered in the last N days "
+                     "of the data (as the churn answer's headline counts them)."),
+    ] = None,
     table: Annotated[
         str | None,
         typer.Option("--table", help="Table for --cluster (default orders) or --model scoring."),
@@ -405,8 +410,8 @@ def audience_create(
             hint="Accepted: --rfm-segment NAME (repeatable), --cluster N|NAME [--table T --k K], "
             "--model MODEL_ID --top N | --threshold X, or --sql 'SELECT customer_id ...'.",
         )
-    if (top is not None or threshold is not None) and model is None:
-        raise ToolInputError("--top and --threshold go with --model MODEL_ID.")
+    if (top is not None or threshold is not None or active_days is not None) and model is None:
+        raise ToolInputError("--top, --threshold and --active-days go with --model MODEL_ID.")
     if k is not None and cluster is None:
         raise ToolInputError("--k goes with --cluster.")
     kind: str
@@ -424,6 +429,8 @@ def audience_create(
             )
         kind = "model"
         params = {"model_id": model, "top": top, "threshold": threshold, "table": table}
+        if active_days is not None:
+            params["active_days"] = active_days
         what = f"scoring with {model}"
     else:
         kind, params = "query", {"sql": sql}

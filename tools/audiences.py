@@ -24,7 +24,7 @@ from foundation.settings import open_private, private_dir, write_private
 from tools.csv_safety import safe_frame
 from tools.model_data import open_source, q, unknown_name
 from tools.propensity import models_path
-from tools.propensity_scoring import score
+from tools.propensity_scoring import score, score_frame
 from tools.recommendations import get_recommender, latest_recommender, likely_buyers, top_picks
 from tools.segments import SEGMENTS, cluster_customers, rfm_segments
 from tools.warehouse import Warehouse
@@ -97,6 +97,18 @@ def members(source: Any, kind: str, params: dict[str, Any], home: Path) -> list[
             raise ToolInputError(f"top must be at least 1 (got {top}).")
         if threshold is not None and not 0 <= float(threshold) <= 1:
             raise ToolInputError(f"threshold is a score between 0 and 1 (got {threshold}).")
+        active_days = params.get("active_days")
+        if active_days is not None:
+            # the answer's headline counts active customers (ordered in the last N days): the
+            # audience it offers is exactly that band
+            if int(active_days) < 1:
+                raise ToolInputError(f"active_days must be at least 1 (got {active_days}).")
+            frame = score_frame(source, models_path(home), params["model_id"], params.get("table"))
+            if "recency_days" in frame:
+                frame = frame[frame["recency_days"] < int(active_days)]
+            frame = frame.head(int(top)) if top is not None else frame
+            return [i.item() if hasattr(i, "item") else i for i, s in zip(frame["id"], frame["score"], strict=True)
+                    if threshold is None or float(s) >= float(threshold)]
         rows = score(source, models_path(home), params["model_id"], params.get("table"), top)
         return [r["id"] for r in rows if threshold is None or r["score"] >= float(threshold)]
     if kind == "query":

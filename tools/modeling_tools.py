@@ -282,9 +282,10 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
     if meta["drivers"]:
         lines.append("Why: " + "; ".join(d["text"] for d in meta["drivers"][:5]) + ".")
     lines.append(f"Highest scores:\n{render_table(shown, max_rows=top)}")
+    active_flag = "" if of_all else f" --active-days {ACTIVE_DAYS}"
     lines.append(
         f"Save them as an audience: “save the high-risk customers as {slug}”, or "
-        f"`mara audience create {slug} --model {meta['model_id']} --threshold {HIGH}`."
+        f"`mara audience create {slug} --model {meta['model_id']} --threshold {HIGH}{active_flag}`."
     )
     statement = (meta.get("eligibility") or {}).get("statement") or []
     lines += statement
@@ -298,7 +299,8 @@ def model_output(ctx: ToolContext, meta: dict[str, Any], top: int = 20) -> ToolO
         "method": meta.get("method"),
         "method_text": meta.get("method_text"),
         "eligibility": meta.get("eligibility"),
-        "suggested_audience": {"name": slug, "model_id": meta["model_id"], "threshold": HIGH},
+        "suggested_audience": {"name": slug, "model_id": meta["model_id"], "threshold": HIGH,
+                               **({} if of_all else {"active_days": ACTIVE_DAYS})},
         "top": [{"id": r["id"], "score": r["score"]} for r in scored.head(top).to_dict("records")],
         "columns": shown.columns,  # names here are masked in LLM mode (assistant.pii)
         "rows": [list(r) for r in shown.rows],
@@ -501,6 +503,7 @@ def save_audience(
     model_id: str | None = None,
     top: int | None = None,
     threshold: float | None = None,
+    active_days: int | None = None,
     sql: str | None = None,
     cluster: str | None = None,
     cluster_table: str = "orders",
@@ -508,7 +511,8 @@ def save_audience(
     """Save a named audience for copy and export, and report its size.
 
     Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"]), `model_id`
-    with `top` (N best) and/or `threshold` (min score), `sql` (a read-only SELECT whose
+    with `top` (N best) and/or `threshold` (min score) and optionally `active_days` (only
+    customers who ordered in the last N days, as a churn answer's headline counts), `sql` (a read-only SELECT whose
     first column is the customer id), or `cluster` (a cluster number or name from
     cluster_customers on `cluster_table`). Saving again under the same name replaces it.
     """
@@ -525,6 +529,8 @@ def save_audience(
         kind, params = "cluster", {"cluster": cluster, "table": cluster_table}
     elif model_id:
         kind, params = "model", {"model_id": model_id, "top": top, "threshold": threshold}
+        if active_days is not None:
+            params["active_days"] = active_days
     else:
         kind, params = "query", {"sql": sql}
     audience = save(ctx.warehouse, ctx.settings.home, name, kind, params)

@@ -210,3 +210,50 @@ def horizon_days(text: str, default: int) -> int:
         if phrase in lowered:
             return days
     return default
+
+
+# --- follow-ups that act on an earlier answer -------------------------------------------------
+
+_SAVE_AUDIENCE = re.compile(
+    r"\b(?:save|keep|store|make|turn|create|build|put)\b.{0,60}?\b(?:audience|segment|list)\b"
+    r"|\bsave\s+(?:them|these|those|it|the\s+(?:high|top|at)[\w -]{0,30})\b", re.I)
+_AUDIENCE_NAME = re.compile(
+    r"\b(?:called|named|name it|as)\s+[\"'“‘]?([A-Za-z0-9][\w.-]{1,60})[\"'”’]?\s*[.!?]?\s*$", re.I)
+_TOP_N = re.compile(r"\btop\s+(\d{1,7})\b", re.I)
+_NOT_A_NAME = {"an", "a", "the", "audience", "segment", "list", "them", "it"}
+
+
+def audience_follow_up(text: str, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``save_audience`` arguments when ``text`` asks to save the customers of an earlier churn
+    or purchase answer (“save them as an audience”, “save the high-risk customers as
+    winback-q4”, “save the top 200 as an audience called vip-risk”), from that answer's
+    ``suggested_audience``; ``None`` when ``text`` is not such a request or nothing was offered."""
+    suggested = (data or {}).get("suggested_audience")
+    if not suggested or not _SAVE_AUDIENCE.search(text):
+        return None
+    named = _AUDIENCE_NAME.search(text.strip())
+    name = named.group(1) if named and named.group(1).lower() not in _NOT_A_NAME else suggested["name"]
+    args: dict[str, Any] = {"name": name, "model_id": suggested["model_id"]}
+    top = _TOP_N.search(text)
+    if top:
+        args["top"] = int(top.group(1))
+    else:
+        args["threshold"] = suggested["threshold"]
+    if suggested.get("active_days"):
+        args["active_days"] = suggested["active_days"]  # the headline's customers, no more
+    return args
+
+
+@reply_hook("save_audience")
+def _save_audience(result: ToolResult) -> str:
+    data = result.data
+    rule = data.get("params") or {}
+    which = (f"the top {rule['top']:,} by score" if rule.get("top") else
+             f"everyone scored ≥ {float(rule['threshold']):.0%}" if rule.get("threshold") is not None else "")
+    if rule.get("active_days"):
+        which += f"{', ' if which else ''}ordered in the last {int(rule['active_days'])} days of the data"
+
+    name = data.get("name", "")
+    return (f"Saved the audience **{name}**: {int(data.get('size', 0)):,} customers"
+            f"{' (' + which + ')' if which else ''}. Export it with "
+            f"`mara audience export {name} --out {name}.csv`.")

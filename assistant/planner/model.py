@@ -40,6 +40,7 @@ from assistant.planner.hooks import (
     MODEL_TOOLS,
     SCHEMA_ARGS_HOOKS,
     ToolResult,
+    audience_follow_up,
     model_tool_args,
     tool_reply,
 )
@@ -162,6 +163,9 @@ class OfflinePlanner(BaseChatModel):
         if (previous_draft is not None and route.intent not in ("refuse_write", "refuse_secret")
                 and (follow := copy_follow_up(text, previous_draft)) is not None):
             return _call("draft_copy", follow, {"tool": "draft_copy", "follow_up": True})
+        if "save_audience" in self.tool_names and (
+                saving := audience_follow_up(text, _previous_data(earlier, ("predict_churn",), ("save_audience",)))) is not None:
+            return _call("save_audience", saving, {"tool": "save_audience", "follow_up": True})
         if route.intent == "greeting":
             return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples.")
         if route.intent == "help":
@@ -420,6 +424,23 @@ def _previous_call(earlier: Sequence[BaseMessage], tool: str) -> dict[str, Any] 
             for call in reversed(message.tool_calls):
                 if call["name"] == tool:
                     return dict(call["args"])
+    return None
+
+
+def _previous_data(earlier: Sequence[BaseMessage], tools: Sequence[str],
+                   passing: Sequence[str] = ()) -> dict[str, Any] | None:
+    """The ``data`` of the latest successful result of one of ``tools``, when it is the latest
+    tool result of the conversation apart from results of ``passing`` (a follow-up acts on the
+    answer just given: “save them”, then “and the top 50 as vip-risk”)."""
+    for message in reversed(earlier):
+        if isinstance(message, ToolMessage) and message.name in passing:
+            continue
+        if isinstance(message, ToolMessage):
+            if message.name not in tools or message.status == "error":
+                return None
+            artifact = message.artifact if isinstance(message.artifact, dict) else {}
+            data = artifact.get("data")
+            return data if isinstance(data, dict) else None
     return None
 
 
