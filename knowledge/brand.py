@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -79,6 +79,25 @@ class Product(_Strict):
     not_allowed: list[str] = Field(default_factory=list)
 
 
+class QuoteRules(_Strict):
+    """Which customer texts copy may quote, and how a quote is signed (``quotes:`` in brand.yaml).
+
+    Copy that quotes customers ("draft an e-mail quoting what customers love") uses only texts
+    that pass every rule; when none does, the copy is drafted without quotes and says why.
+    """
+
+    consent_column: str | None = Field(default=None, description=(
+        "A true/false column of the feedback table (e.g. consent_to_publish): only rows where it is "
+        "true may be quoted. None: any review may be quoted, signed as `attribution` says."))
+    attribution: Literal["first_name_initial", "anonymous"] = Field(default="first_name_initial", description=(
+        "How a quote is signed: first name + last initial (\"Maya K.\", from the customers table) or "
+        "anonymous (\"a verified buyer\"). Full names, e-mails and ids are never printed."))
+    min_rating: int | None = Field(default=4, ge=1, le=5, description=(
+        "Only texts rated at least this many stars (when the table has a rating column)."))
+    max_chars: int = Field(default=160, ge=40, le=500, description=(
+        "Longer texts are quoted by their first whole sentences, never cut mid-sentence."))
+
+
 class BrandProfile(_Strict):
     """Everything copy must respect; the schema of ``$MARA_HOME/brand.yaml``."""
 
@@ -95,6 +114,7 @@ class BrandProfile(_Strict):
     allowed_claims: list[str] = Field(default_factory=list)
     claim_terms: list[str] = Field(default_factory=lambda: list(DEFAULT_CLAIM_TERMS))
     max_exclamations: int = Field(default=1, ge=0, le=5)
+    quotes: QuoteRules = Field(default_factory=QuoteRules)
 
     @field_validator("voice", mode="before")
     @classmethod
@@ -151,6 +171,8 @@ def validation_message(err: ValidationError, source: str) -> str:
                 model = VoiceAttribute
             elif parent and parent[0] == "products":
                 model = Product
+            elif parent and parent[0] == "quotes":
+                model = QuoteRules
             problems.append(f"unknown key {key!r} (accepted: {', '.join(model.model_fields)})")
         elif e["type"] == "missing":
             problems.append(f"missing key {key!r}")
@@ -196,6 +218,8 @@ def dump_profile(profile: BrandProfile) -> str:
     header = (
         "# Brand profile used by Mara's copy drafting and checks (mara brand show).\n"
         "# Keys: " + ", ".join(BrandProfile.model_fields) + "\n"
+        "# quotes: which customer texts copy may quote — consent_column (a true/false column of the\n"
+        "#   reviews table; null: any), attribution (first_name_initial | anonymous), min_rating, max_chars\n"
     )
     data = profile.model_dump(mode="json")
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

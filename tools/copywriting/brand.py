@@ -18,6 +18,7 @@ from knowledge.brand import (
     DEFAULT_CLAIM_TERMS,
     BrandProfile,
     Product,
+    QuoteRules,
     load_profile,
     profile_path,
     suggest_profile,
@@ -41,6 +42,7 @@ class BrandRules(BaseModel):
     products: list[Product] = Field(default_factory=list)
     allowed_claims: list[str] = Field(default_factory=list)
     claim_terms: list[str] = Field(default_factory=lambda: list(DEFAULT_CLAIM_TERMS))
+    quotes: QuoteRules = Field(default_factory=QuoteRules)
 
     def required_for(self, channel: str, *, has_offer: bool) -> list[str]:
         """Disclaimers that must end ``channel`` copy (offer terms only when an offer is made)."""
@@ -58,7 +60,7 @@ class BrandRules(BaseModel):
             sender_prefix=profile.sender_prefix, voice=[v.note() for v in profile.voice],
             max_exclamations=profile.max_exclamations, audience=profile.audience,
             products=profile.products, allowed_claims=profile.allowed_claims,
-            claim_terms=profile.claim_terms,
+            claim_terms=profile.claim_terms, quotes=profile.quotes,
         )
 
 

@@ -167,6 +167,7 @@ def draft_copy(
     skip: int = 0,
     fields: Sequence[str] | None = None,
     catalog: Sequence[CatalogItem | dict[str, Any]] | None = None,
+    quotes: Sequence[str] = (),
 ) -> CopyResult:
     """Draft ``variants`` distinct variants for ``channel`` from ``brief``.
 
@@ -177,7 +178,8 @@ def draft_copy(
     concise drafts and ``skip`` for angles after the first ``skip`` (“more variants”).
     ``fields`` narrows the drafts to some fields ("subject" → subject lines and preheaders);
     a brief that asks for them ("5 subject lines for ...") does the same. ``catalog`` (product
-    ``name``, ``category``, ``launched_date``) gives the drafts facts to be specific about.
+    ``name``, ``category``, ``launched_date``) gives the drafts facts to be specific about;
+    ``quotes`` are customers' words, signed (``“…” — Maya K.``), that the drafts quote.
     Raises :class:`ToolInputError` for an unknown channel or field, an empty brief, an unknown
     merge field or an out-of-range variant count.
     """
@@ -218,6 +220,7 @@ def draft_copy(
     offline, parsed, angles = offline_variants(
         spec, brief, brand, variants=variants, segment=segment, offer=offer, tone=tone,
         profile=audience, language=draft_lang, skip=skip, short=length == "short", catalog=items, parts=parsed,
+        quotes=quotes,
     )
     if length == "short":
         tone = f"{tone}; very concise, about half the channel's limits" if tone else "very concise, about half the channel's limits"
@@ -238,7 +241,8 @@ def draft_copy(
         drafts, usage, llm_warnings = llm_drafts(
             model, spec, brief, brand, variants=variants, segment=audience_text,
             offer=offer or parsed.offer,
-            tone=tone, language=language, merge_fields=available, facts=facts,
+            tone=tone, language=language, merge_fields=available,
+            facts=[*(f"Customer quote to use word for word, with its signature: {q}" for q in quotes), *facts],
             repair_rounds=repair_rounds, has_offer=has_offer, parts=parsed,
         )
         warnings.extend(llm_warnings)

@@ -661,6 +661,7 @@ def offline_variants(
     short: bool = False,
     catalog: Sequence[CatalogItem] = (),
     parts: BriefParts | None = None,
+    quotes: Sequence[str] = (),
 ) -> tuple[list[Fields], BriefParts, list[str]]:
     """(drafts, brief parts, angle names): ``variants`` fitted drafts, one angle each.
 
@@ -668,7 +669,8 @@ def offline_variants(
     their other headlines and calls to action when more variants than angles are asked for.
     ``skip`` starts after the first ``skip`` variants (“more variants” gives new ones); ``short``
     drops the supporting fact and takes the shortest draft that keeps the message whole.
-    ``catalog`` products give facts ("new in Footwear: ..."); ``parts`` is the brief already read.
+    ``catalog`` products give facts ("new in Footwear: ..."); ``parts`` is the brief already read;
+    ``quotes`` (signed customer quotes) are each variant's supporting fact, one per variant.
     """
     lang = resolve_language(language) or "en"
     ph = phrases(lang)
@@ -688,6 +690,8 @@ def offline_variants(
     must = must_line(facts, ph)
     keep = [k for k in must_phrases(facts) if k in must]
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
+    banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
+    quoted = [q for q in quotes if claims_check([q], brand).passed and not (banned_re and banned_re.search(q))]
     out: list[Fields] = []
     has_offer = facts.offer is not None
     alt_ctas = list(ph["alt_ctas"])
@@ -702,6 +706,8 @@ def offline_variants(
         fact = "" if (short and must) or not facts_pool else facts_pool[i % len(facts_pool)]
         if angle.name == "product" and len(facts_pool) > 1 and not short:
             fact = facts_pool[1] if facts.detail else facts_pool[0]
+        if quoted:  # the customer's own words are the proof this draft was asked to give
+            fact = quoted[i % len(quoted)]
         earlier = [opening(f) for f in out]
         head_field = {"email": "subject", "push": "title", "meta_ad": "headline"}.get(spec.name)
         heads: list[str | None] = [None]

@@ -24,6 +24,7 @@ from tools.copywriting.channels import get_channel
 from tools.copywriting.checks import DEFAULT_MERGE_FIELDS, check_variant
 from tools.copywriting.drafting import MAX_VARIANTS, draft_copy
 from tools.copywriting.profile import AudienceProfile, audience_profile, segment_profile
+from tools.feedback.quotes import asks_for_quotes, customer_quotes, without_quote_request
 
 if TYPE_CHECKING:
     from foundation.settings import MaraSettings
@@ -174,18 +175,42 @@ def run_copy(request: CopyRequest, settings: MaraSettings, *, model: Any = None,
     merge_fields = request.merge_fields
     if merge_fields is None:
         merge_fields = customer_columns(ctx) if settings.warehouse_url or settings.duckdb_path.exists() else None
+    brief, quotes = request.brief, list[str]()
+    if asks_for_quotes(brief):  # "… that quotes what customers love": real reviews, within brand.yaml's rules
+        brief = without_quote_request(brief) or brief
+        quotes, notes = quotes_for(ctx, request.brief, brand, request.variants)
+        warnings += notes
     passages: list[dict[str, Any]] = []
     if request.use_knowledge and model is not None:
-        passages = brand_passages(ctx, f"{request.channel} {request.brief} {request.offer or ''}".strip())
+        passages = brand_passages(ctx, f"{request.channel} {brief} {request.offer or ''}".strip())
     result = draft_copy(
-        request.channel, request.brief, variants=request.variants, segment=request.segment,
+        request.channel, brief, quotes=quotes, variants=request.variants, segment=request.segment,
         offer=request.offer, tone=request.tone, language=request.language, brand=brand, model=model,
         merge_fields=merge_fields, facts=[p["text"][:400] for p in passages],
         repair_rounds=request.repair_rounds, profile=profile, length=request.length, skip=request.skip,
         fields=request.fields, catalog=catalog_items(ctx),
     )
+    if quotes and not any(_prints_a_quote(v, quotes) for v in result.variants):
+        warnings.append(f"No {request.channel} draft has room for a customer quote within its limits; "
+                        "try an e-mail or a social post.")
     result.warnings[:0] = warnings
     return CopyResponse(variants=result.variants, usage=result.to_dict()["usage"], citations=passages)
+
+
+def _prints_a_quote(variant: dict[str, Any], quotes: list[str]) -> bool:
+    text = " ".join(str(v) for k, v in variant.items() if k != "checks")
+    return any(q.split("” — ")[0].strip("“")[:40] in text for q in quotes)
+
+
+def quotes_for(ctx: ToolContext, brief: str, brand: Any, n: int) -> tuple[list[str], list[str]]:
+    """Signed customer quotes for ``brief`` (``“…” — Maya K.``) under the brand's ``quotes:``
+    rules, and notes saying what was used or why there are none."""
+    settings = ctx.settings
+    if not (settings.warehouse_url or settings.duckdb_path.exists()):
+        return [], ["No quotes: there is no customer data to quote from."]
+    cache = settings.home / "cache" / "feedback" if settings.home.is_dir() else None
+    found, notes = customer_quotes(ctx.warehouse, ctx.profile(), brief, brand.quotes, n=max(1, n), cache_dir=cache)
+    return [q.line() for q in found], notes
 
 
 def catalog_items(ctx: ToolContext) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ embeddings per table so that re-analysis only embeds new texts.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,12 +49,14 @@ class FeedbackResult:
     keywords_for: str = "all texts"
     alerts: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    """With a ``mood``: the texts that say it most clearly (id, text, sentiment), strongest first."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "themes": [t.to_dict() for t in self.themes],
                 "summary": self.summary, "breakdown": self.breakdown, "keywords": self.keywords,
                 "keywords_for": self.keywords_for, "alerts": self.alerts, "not_scored": self.not_scored,
-                "notes": self.notes}
+                "notes": self.notes, "quotes": self.quotes}
 
 
 def _default_encoder() -> Encoder:
@@ -80,13 +83,20 @@ def analyze_texts(
     head: SentimentHead | None = None,
     cache: FeedbackCache | None = None,
     k: int | None = None,
+    mood: str | None = None,
+    quotes: int = 3,
 ) -> FeedbackResult:
     """Score, theme and break down ``texts`` (``None``/blank texts are listed as not scored).
 
     ``groups``: a value per text to break sentiment and themes down by; ``periods``: a date per
     text, for theme spikes by month; ``contrast``: other texts (the rest of the table) that the
-    keywords are set against, when ``texts`` is a filtered subset.
+    keywords are set against, when ``texts`` is a filtered subset. ``mood`` ("positive" or
+    "negative"): "what customers love" / "complain about" — every text is scored and counted,
+    but rows, themes, breakdown and keywords are of the texts with that label only, and
+    ``quotes`` of them (the clearest first) are returned as :attr:`FeedbackResult.quotes`.
     """
+    if mood is not None and mood not in MOODS:
+        raise ToolInputError(f"Unknown mood {mood!r}.", hint=f"Accepted: {', '.join(MOODS)}.")
     ids = list(ids) if ids is not None else list(range(len(texts)))
     if len(ids) != len(texts):
         raise ValueError("ids and texts differ in length")
@@ -118,21 +128,35 @@ def analyze_texts(
         cache.add([keys[i] for i in todo], fresh.embeddings, fresh.sentiment, fresh.chunks)
         cache.save()
     embeddings, sentiment, chunks = cache.get(keys)
+    counts = Counter(label(float(s)) for s in sentiment)
+    all_scored, all_chunked, overall = len(scored_at), int((chunks > 1).sum()), float(sentiment.mean())
+    if mood is not None:
+        keep = np.array([label(float(s)) == mood for s in sentiment], dtype=bool)
+        if not keep.any():
+            raise ToolInputError(
+                f"None of the {len(scored_at):,} texts reads as {mood} "
+                f"({counts.get('positive', 0):,} positive, {counts.get('neutral', 0):,} neutral, "
+                f"{counts.get('negative', 0):,} negative).",
+                hint="Ask without the mood, or widen the filter.")
+        scored_at = [i for i, k_ in zip(scored_at, keep, strict=True) if k_]
+        scored_texts = [t for t, k_ in zip(scored_texts, keep, strict=True) if k_]
+        embeddings, sentiment = embeddings[keep], sentiment[keep]
     theme_of, themes = find_themes(scored_texts, embeddings, sentiment, k)
 
     rows = [{"id": ids[i], "sentiment": round(float(s), 3), "label": label(float(s)), "theme": int(t)}
             for i, s, t in zip(scored_at, sentiment, theme_of, strict=True)]
-    counts = Counter(r["label"] for r in rows)
     summary = {
-        "texts": len(texts), "scored": len(scored_at), "average_sentiment": round(float(sentiment.mean()), 3),
+        "texts": len(texts), "scored": all_scored, "average_sentiment": round(overall, 3),
         "labels": {name: counts.get(name, 0) for name in ("negative", "neutral", "positive")},
         "not_scored": {"empty": empty, "languages": dict(skipped_languages)},
-        "chunked": int((chunks > 1).sum()), "html_cleaned": html_cleaned,
+        "chunked": all_chunked, "html_cleaned": html_cleaned, "mood": mood, "mood_texts": len(rows),
         "languages_scored": sorted({languages[i] for i in scored_at}),
         "cache": {"embedded": len(todo), "reused": len(scored_at) - len(todo)},
     }
     notes = _notes(summary, skipped_languages)
     result = FeedbackResult(rows=rows, themes=themes, not_scored=not_scored, summary=summary, notes=notes)
+    if mood is not None:
+        result.quotes = clearest(scored_texts, [ids[i] for i in scored_at], sentiment, mood, quotes)
     if groups is not None:
         result.breakdown = _breakdown([groups[i] for i in scored_at], sentiment, theme_of, themes, group_name)
     if periods is not None:
@@ -146,7 +170,44 @@ def analyze_texts(
         result.keywords_for = subset_name or "the filtered texts"
     else:
         result.keywords = subset_keywords(scored_texts, np.ones(len(scored_texts), bool))
+        if mood is not None:
+            result.keywords_for = f"the {mood} texts"
     return result
+
+
+MOODS = ("positive", "negative")
+QUOTE_CHARS = 220  # a quote longer than this is shown by its first whole sentences
+
+
+def excerpt(text: str, max_chars: int = QUOTE_CHARS) -> str:
+    """``text``, or its first whole sentences within ``max_chars`` (a quote is never cut
+    mid-sentence; a first sentence longer than the limit leaves ``""``)."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return text
+    out = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if len(f"{out} {sentence}".strip()) > max_chars:
+            break
+        out = f"{out} {sentence}".strip()
+    return out
+
+
+def clearest(texts: Sequence[str], ids: Sequence[Any], sentiment: np.ndarray, mood: str, n: int,
+             max_chars: int = QUOTE_CHARS) -> list[dict[str, Any]]:
+    """The ``n`` texts that say ``mood`` most clearly (highest score for positive, lowest for
+    negative), each once, as ``{"id", "text", "sentiment"}``; long texts by their first sentences."""
+    order = np.argsort(-sentiment if mood == "positive" else sentiment, kind="stable")
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i in order:
+        quote = excerpt(texts[int(i)], max_chars)
+        if quote and quote.lower() not in seen and label(float(sentiment[int(i)])) == mood:
+            seen.add(quote.lower())
+            out.append({"id": ids[int(i)], "text": quote, "sentiment": round(float(sentiment[int(i)]), 3)})
+        if len(out) >= n:
+            break
+    return out
 
 
 def _nothing_to_score(total: int, empty: int, languages: Counter[str]) -> str:
@@ -344,8 +405,11 @@ def analyze_table(
     cache_dir: Path | None = None,
     encoder: Encoder | None = None,
     k: int | None = None,
+    mood: str | None = None,
+    quotes: int = 3,
 ) -> FeedbackResult:
-    """Analyse ``table.text_column`` (optionally only rows matching ``where``, broken down ``by``)."""
+    """Analyse ``table.text_column`` (optionally only rows matching ``where``, broken down ``by``;
+    ``mood`` and ``quotes`` as in :func:`analyze_texts`)."""
     found = profile.table(table)
     if found is None:
         raise ToolInputError(f"Unknown table '{table}'. Tables: {', '.join(t.name for t in profile.tables)}.")
@@ -398,7 +462,7 @@ def analyze_table(
         groups=[r["grp"] for r in records] if group else None, group_name=group.name if group else "group",
         periods=[r["period"] for r in records] if period is not None else None,
         contrast=contrast, subset_name=_describe_where(where) if where else "",
-        encoder=encoder, head=head, cache=cache, k=k,
+        encoder=encoder, head=head, cache=cache, k=k, mood=mood, quotes=quotes,
     )
     analysis.summary.update({"table": found.name, "text_column": text.name,
                              "filter": dict(where) if where else None, "truncated": result.truncated})

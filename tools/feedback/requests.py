@@ -20,6 +20,31 @@ _OVER_TIME = re.compile(r"\b(over time|trend\w*|per month|monthly|by month|vs\.?
 _STARS = re.compile(r"\b([1-5])[- ]?stars?\b", re.I)
 _LOW = re.compile(r"\b(bad|negative|low|poor|worst|angry)\s+(reviews?|ratings?|feedback)\b", re.I)
 _HIGH = re.compile(r"\b(good|positive|high|great|best|glowing)\s+(reviews?|ratings?|feedback)\b", re.I)
+# What customers feel about it: "who love the backpacks" reads only praise, "complaining about" only complaints.
+_LOVE = re.compile(r"\b(lov(e|es|ed|ing)|like[sd]?|enjoy\w*|happy|delighted|satisfied|rav(e|es|ing)|prais\w*|"
+                   r"favou?rite|recommend\w*|fans?)\b", re.I)
+_HATE = re.compile(r"\b(complain\w*|complaints?|hat(e|es|ed|ing)|dislik\w*|unhappy|angry|annoy\w*|frustrat\w*|"
+                   r"disappoint\w*|problems?|issues?|pain points?|gripes?|negative|moan\w*|bad)\b", re.I)
+_QUOTES = re.compile(r"\b(?:quote|show|give me|find|pick)\s+(?:me\s+)?(\d{1,2}|one|two|three|four|five|six|seven|"
+                     r"eight|nine|ten|a few|some)\b", re.I)
+_COUNTS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+           "ten": 10, "a few": 3, "some": 3}
+
+
+def feedback_mood(message: str) -> str | None:
+    """``"positive"`` for "what customers love", ``"negative"`` for "what they complain about",
+    ``None`` when the question asks about both (or neither)."""
+    love, hate = bool(_LOVE.search(message)), bool(_HATE.search(message))
+    return "positive" if love and not hate else "negative" if hate and not love else None
+
+
+def quote_count(message: str) -> int | None:
+    """How many quotes "quote three customers" asks for (``None`` when it asks for none)."""
+    found = _QUOTES.search(message)
+    if found is None:
+        return 3 if re.search(r"\bquot\w*|testimonials?\b", message, re.I) else None
+    word = found.group(1).lower()
+    return max(1, min(int(word) if word.isdigit() else _COUNTS[word], 10))
 
 
 def _text_column(table: TableProfile) -> ColumnProfile | None:
@@ -87,4 +112,10 @@ def feedback_args(message: str, profile: SchemaProfile) -> dict[str, Any]:
                 break
     if where:
         args["where"] = where
+    mood = feedback_mood(message)
+    if mood and not (rating and rating in where):  # "1-star reviews" already says which texts
+        args["mood"] = mood
+    count = quote_count(message)
+    if count:
+        args["quotes"] = count
     return args

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from foundation.errors import MaraError, ToolInputError
 from tools.charts import chart_spec, save_chart
@@ -26,11 +26,20 @@ def feedback_text(result: FeedbackResult, max_themes: int = 6) -> str:
     s = result.summary
     labels = s["labels"]
     where = f" ({result.keywords_for})" if s.get("filter") else ""
-    lines = [
+    lines = []
+    mood = s.get("mood")
+    if mood and result.quotes:
+        said = {"positive": "love", "negative": "complain about"}[mood]
+        about = f", {result.keywords_for}" if s.get("filter") else ""
+        lines.append(f"{len(result.quotes)} customer{'s' if len(result.quotes) > 1 else ''} in their own words "
+                     f"(what they {said}{about}):")
+        lines += [f"{n}. “{q['text']}” ({_id_label(s)} {q['id']}, sentiment {_signed(q['sentiment'])})"
+                  for n, q in enumerate(result.quotes, 1)]
+    lines.append(
         f"I read {s['scored']:,} texts from {s.get('table', 'the data')}.{s.get('text_column', 'text')}{where}: "
         f"average sentiment {_signed(s['average_sentiment'])} on a -1..+1 scale — {labels['positive']:,} positive, "
-        f"{labels['neutral']:,} neutral, {labels['negative']:,} negative.",
-    ]
+        f"{labels['neutral']:,} neutral, {labels['negative']:,} negative."
+        + (f" Themes and keywords below are of the {s['mood_texts']:,} {mood} ones." if mood else ""))
     for alert in result.alerts[:3]:
         if alert["kind"] == "words":
             lines.append(f"⚠ Mentions of “{'”, “'.join(alert['words'])}” jumped in {alert['month']}: "
@@ -54,6 +63,11 @@ def feedback_text(result: FeedbackResult, max_themes: int = 6) -> str:
         lines.append(f"Most distinctive words for {result.keywords_for}: {', '.join(result.keywords[:10])}.")
     lines += result.notes
     return "\n".join(lines)
+
+
+def _id_label(summary: dict[str, Any]) -> str:
+    table = str(summary.get("table") or "text")
+    return table[:-1] if table.endswith("s") else table
 
 
 def _save(ctx: ToolContext, columns: list[str], rows: list[tuple[Any, ...]], title: str) -> tuple[QueryResult, dict[str, Any]]:
@@ -85,6 +99,7 @@ def _chart(ctx: ToolContext, result: QueryResult, table: dict[str, Any], kind: s
         "what are the main topics in support tickets",
         "are reviews getting more negative",
         "sentiment of reviews by category",
+        "what do customers love about our tents",
     ],
 )
 def analyze_feedback(
@@ -94,6 +109,8 @@ def analyze_feedback(
     id_column: str | None = None,
     by: str | None = None,
     where: dict[str, Any] | None = None,
+    mood: Literal["positive", "negative"] | None = None,
+    quotes: int = 3,
 ) -> ToolOutput:
     """Read customer text (reviews, survey answers, tickets, comments): sentiment per text
     (-1..+1, negative/neutral/positive), themes with keywords, size, sentiment and quotes,
@@ -103,7 +120,9 @@ def analyze_feedback(
     by: a column to break sentiment and themes down by — of the table or of a table it links
     to (e.g. "category" via product_id), or "month". where: only rows matching
     {column: value or [values]}, e.g. {"rating": [1]} for 1-star reviews; its keywords are
-    then what sets those rows apart from the rest.
+    then what sets those rows apart from the rest. mood: "positive" for what customers love
+    (“quote three customers who love the backpacks”), "negative" for what they complain about:
+    themes and keywords of those texts only, and `quotes` (1-10) of them, the clearest first.
     """
     if table is None or text_column is None:
         found = feedback_table(ctx.profile())
@@ -121,7 +140,10 @@ def analyze_feedback(
     # lazy: numpy and the sentiment/theme code load slowly; every chat turn builds this tool
     from tools.feedback.analysis import analyze_table
 
-    result = analyze_table(ctx.warehouse, ctx.profile(), table, text_column, id_column, by, where, cache_dir)
+    if not 1 <= int(quotes) <= 10:
+        raise ToolInputError(f"quotes is how many quotes to give, 1 to 10 (got {quotes}).")
+    result = analyze_table(ctx.warehouse, ctx.profile(), table, text_column, id_column, by, where, cache_dir,
+                           mood=mood, quotes=int(quotes))
     themes, themes_art = _save(
         ctx, ["theme", "texts", "sentiment", "keywords", "quote"],
         [(t.label, t.size, round(t.sentiment, 3), ", ".join(t.keywords), t.quotes[0] if t.quotes else "")
