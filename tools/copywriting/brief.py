@@ -248,6 +248,38 @@ _CODE_PHRASE = re.compile(r"\b(?:with|using|use|enter|apply|redeem|at checkout w
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|co|io|net|org|shop|store|"
                   r"de|fr|es|uk|eu|co\.uk)/[^\s<>\"')]*", re.IGNORECASE)
 _CTA = re.compile(r"\b(?:cta|call to action|button)\s*[:=]\s*[\"“']?([^\"”'.;\n]{2,30})", re.IGNORECASE)
+_ACTION_OBJECT = r"(?:them|people|everyone|customers|buyers|readers|shoppers|members|him|her|folks)"
+_POINT_TO = re.compile(
+    rf"(?:\s*\b(?:and|then|&)\s+|\b)(?:point|direct|send|refer|steer|link)\s+{_ACTION_OBJECT}\s+(?:to|towards)\s+"
+    r"(?P<what>[^.;,!?]{3,60}?)(?=\s*(?:[.;,!?]|$|\s+(?:and|but)\b))", re.IGNORECASE)
+_ASK_TO = re.compile(
+    rf"(?:\s*\b(?:and|then|&)\s+|\b)ask\s+(?:{_ACTION_OBJECT}\s+)?(?:"
+    r"to\s+(?P<verb>(?:leave|write|share|post|rate|review|send|tell|tag|join|reply|answer|fill in|take|complete|vote|"
+    r"upload)\b[^.;,!?]{0,40}?)|for\s+(?:an?\s+|their\s+|your\s+|some\s+)?(?:honest\s+|quick\s+|short\s+)?"
+    r"(?P<noun>review|rating|feedback|photo|picture|story|testimonial|opinion|thoughts)s?\b)"
+    r"(?=\s*(?:[.;,!?]|$|\s+(?:and|but)\b))", re.IGNORECASE)
+_ASK_NOUNS = {"review": "Leave a review", "rating": "Rate your purchase", "feedback": "Share your feedback",
+              "photo": "Share a photo", "picture": "Share a photo", "story": "Share your story",
+              "testimonial": "Share your story", "opinion": "Tell us what you think", "thoughts": "Tell us what you think"}
+
+
+def brief_action(text: str) -> tuple[str | None, str]:
+    """What the brief asks the customer to do, as a call to action, and the brief without it:
+    "point them to our free repair guides" → "See our free repair guides", "ask for a review" →
+    "Leave a review". The customer must be told it, so it is a must-know line, not a writing note."""
+    m = _ASK_TO.search(text) or _POINT_TO.search(text)
+    if m is None:
+        return None, text
+    if m.re is _POINT_TO:
+        action = "See " + re.sub(r"\b(?:their|his|her)\b", "your", m.group("what").strip(), flags=re.I)
+    elif m.group("verb"):
+        verb = re.sub(r"\b(?:their|his|her)\b", "your", m.group("verb").strip(), flags=re.I)
+        action = verb[:1].upper() + verb[1:]
+    else:
+        action = _ASK_NOUNS[m.group("noun").lower()]
+    return action, _clean_space(text[: m.start()] + text[m.end():])
+
+
 _MEASURE = re.compile(r"-?\d[\d,.]*\s?(?:kg|g|mm|cm|m|l|ml|litres?|liters?|°\s?c|°\s?f|hours?|mins?|minutes?|days?|"
                       r"years?|seasons?|oz|lbs?|km|miles?)\b|\bIPX\d\b", re.IGNORECASE)
 
@@ -347,6 +379,7 @@ class BriefParts:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # content clauses carrying values ("get 500 points")
     named: str | None = None                # the product or programme the message is about, said in every variant
+    action: str | None = None               # what the customer is asked to do ("Leave a review"), in every variant
 
     @property
     def must_know(self) -> list[str]:
@@ -354,7 +387,7 @@ class BriefParts:
         returns"), the condition's threshold ("$75", "60 days"), code, deadline, event date, link —
         the cores, so a draft that words them its own way ("tents are 20% off") still has them."""
         items = [offer_core(self.offer), condition_core(self.condition), self.code, self.end_date, self.when,
-                 self.link, self.named]
+                 self.link, self.named, self.action]
         have = " ".join(i for i in items if i).lower()
         items += [t for note in self.notes for t in must_tokens(note) if t.lower() not in have]
         return list(dict.fromkeys(i for i in items if i))
@@ -675,6 +708,7 @@ def read_brief(
     if m:
         parts.cta = m.group(1).strip()
         text = _cut(text, m)
+    parts.action, text = brief_action(text)
     fields, count, m = requested_fields(text)
     if m is not None:
         parts.fields, parts.count = fields, count

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from tools.copywriting.brand import BrandRules
+from tools.copywriting.brief import must_tokens
 from tools.copywriting.channels import (
     MERGE_RE,
     ChannelSpec,
@@ -117,6 +118,33 @@ def cut_words(text: str, limit: int, measure: Measure = len) -> str:
     return " ".join(words).rstrip(",;:- ")
 
 
+_SUBORDINATE = re.compile(r"\s+(?:when|once|if|after|as soon as|so that|because|wenn|sobald|quand|dès que|lorsque|"
+                          r"cuando|en cuanto)\b.*$", re.IGNORECASE)
+
+
+def compact(text: str, keep: Sequence[str] = ()) -> str:
+    """``text`` with the words that carry no value taken out, sentence by sentence: a comma or
+    "and" clause without a number, amount, code or date (and no short ``keep`` phrase) goes, and
+    a clause's "when they buy" tail after its last value goes. "Give a friend $20 off their first
+    order over $100, and get 500 points when they buy. Code FRIEND20." → "Give a friend $20 off
+    their first order over $100, get 500 points. Code FRIEND20." — what the customer must know
+    stays whole, so a hard cut is the last resort."""
+    short_keep = [k for k in keep if k and len(k) <= 30]
+    out = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        end = sentence[-1] if sentence[-1:] in ".!?" else ""
+        body = sentence[:-1] if end else sentence
+        clauses = re.split(r",\s+(?:and\s+|und\s+|et\s+|y\s+)?|\s+and\s+(?=(?:get|gets|you|they|enjoy|earn|receive)\b)",
+                           body)
+        valued = [c for c in clauses if must_tokens(c) or any(k in c for k in short_keep)]
+        if not valued:
+            out.append(sentence if len(clauses) == 1 else "")
+            continue
+        trimmed = [_SUBORDINATE.sub("", c) if not must_tokens(_SUBORDINATE.sub("", c)) == [] else c for c in valued]
+        out.append(", ".join(c.strip() for c in trimmed if c.strip()) + end)
+    return " ".join(o for o in out if o)
+
+
 def fit_text(text: str, limit: int, measure: Measure = len, keep: Sequence[str] = ()) -> str:
     """``text`` shortened to ``limit``: fillers first, then sentences without a ``keep`` phrase
     (last first), then a whole-word cut that stops before a kept phrase."""
@@ -146,6 +174,10 @@ def fit_text(text: str, limit: int, measure: Measure = len, keep: Sequence[str] 
     result = joined(out)
     if measure(result) <= limit:
         return result
+    shorter = compact(result, kept)
+    if measure(shorter) <= limit:
+        return shorter
+    result = shorter if len(shorter) < len(result) else result
     # only kept sentences are left and still too long: cut the words after the last kept phrase
     # only kept sentences are left and still too long: the hard limit wins (the must-know check says what went)
     return cut_words(result, limit, measure)

@@ -390,6 +390,8 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
             out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
         if facts.link and facts.link.lower() not in said:
             out.append(str(ph["link_line"]).format(link=facts.link))
+        if facts.action and facts.action.lower() not in said:
+            out.append(f"{facts.action}.")
         return " ".join(out)
     if facts.offer:
         line = _sentence_case(facts.offer)
@@ -406,13 +408,15 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
     if facts.link:
         out.append(str(ph["link_line"]).format(link=facts.link))
+    if facts.action:
+        out.append(f"{facts.action}.")
     return " ".join(out)
 
 
 def must_phrases(facts: BriefParts) -> list[str]:
     """The phrases the fitter must never cut (each must-know element as written)."""
     return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
-                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named) if p]
+                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named, facts.action) if p]
 
 
 offer_line_of = must_line  # the name earlier releases used
@@ -472,6 +476,17 @@ def _headlines(options: Sequence[str], limit: int, brand: BrandRules, facts: Bri
     return fine or [next((o for o in options if o and len(o) <= limit), options[0])]
 
 
+def _pack(sentences: Sequence[str], limit: int) -> list[str]:
+    """``sentences`` joined into as few pieces as fit ``limit`` each, in order."""
+    out: list[str] = []
+    for sentence in (s.strip() for s in sentences if s.strip()):
+        if out and len(f"{out[-1]} {sentence}") <= limit:
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
+
+
 def _join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
@@ -527,6 +542,13 @@ def assemble(
                  *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
+        limit = spec.field("descriptions").max_chars if _has(spec, "descriptions") else 90
+        if must and len(descs[0]) > limit:
+            # a must-know line longer than a description: one sentence each, so none is cut
+            pieces = _pack(re.split(r"(?<=[.!?])\s+", must), limit)
+            if len(pieces) > 1:
+                descs = [*pieces[:-1], _join(pieces[-1], f"{angle.cta}.") if len(_join(pieces[-1], f"{angle.cta}.")) <= limit
+                         else pieces[-1], *descs[1:]]
         if order % 4 and len(descs) > 1:  # another description opens
             descs = ([*descs[1:2], descs[0], *descs[2:]] if order % 4 == 1 else
                      [*descs[2:3], *descs[:2], *descs[3:]] if order % 4 == 2 else
@@ -689,6 +711,8 @@ def offline_variants(
     angles = [build_angle(a, facts, brand, framing, ph, category) for a in plan]
     must = must_line(facts, ph)
     keep = [k for k in must_phrases(facts) if k in must]
+    if facts.named and facts.named not in keep:
+        keep.append(facts.named)  # the product or programme it is about: in every variant, even a short one
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
     banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
     quoted = [q for q in quotes if claims_check([q], brand).passed and not (banned_re and banned_re.search(q))]
