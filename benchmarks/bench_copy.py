@@ -6,7 +6,7 @@ alternative, a Python loop with ``re.sub`` per customer. Budgets from issue 6: o
 generation ≤ 50 ms per variant, validation ≤ 2 ms per variant, 100,000 SMS ≤ 10 s.
 
     python benchmarks/bench_copy.py [--customers 100000] [--rounds 3]
-    python benchmarks/bench_copy.py --rubric [--home WORKSPACE]   # copy quality rubric (issue 20)
+    python benchmarks/bench_copy.py --rubric [--home WORKSPACE] [--briefs FILE]   # copy quality rubric (issue 20)
 
 ``--rubric`` drafts every brief of tests/data/copy_briefs.yaml for every channel offline through
 ``run_copy`` (a field-level request only on its channel) and prints the per-criterion table of
@@ -115,14 +115,20 @@ def bench_render(customers: int) -> dict[str, float]:
             "max_rendered_chars": int(rendered["text"].str.len().max())}
 
 
-def bench_rubric(home: Path) -> dict[str, Any]:
+def bench_rubric(home: Path, briefs_file: Path | None = None) -> dict[str, Any]:
     """The copy quality rubric over every brief x channel, drafted offline in workspace ``home``."""
     from foundation.settings import MaraSettings
     from tools.context import ToolContext
     from tools.copywriting import rubric
     from tools.copywriting.service import CopyRequest, run_copy
 
-    brief_set = rubric.load_rubric_set(ROOT / "tests" / "data" / "copy_briefs.yaml")
+    main_set = rubric.load_rubric_set(ROOT / "tests" / "data" / "copy_briefs.yaml")
+    brief_set = main_set
+    if briefs_file is not None:  # another set (e.g. copy_briefs_extra.yaml): the main set's markers, facts, words
+        extra = rubric.load_rubric_set(briefs_file)
+        brief_set = rubric.RubricSet(extra.briefs, extra.instruction_markers or main_set.instruction_markers,
+                                     (*main_set.facts, *extra.facts),
+                                     {**main_set.category_words, **extra.category_words})
     channels = load_channels()
     context = rubric.context_from_workspace(home, brief_set, {n: [f.name for f in c.fields] for n, c in channels.items()})
     settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
@@ -157,11 +163,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rubric", action="store_true", help="print the copy quality rubric table instead")
     parser.add_argument("--home", type=Path, help="workspace for --rubric (default: a fresh 300-customer demo)")
+    parser.add_argument("--briefs", type=Path, help="another brief file for --rubric (default: tests/data/copy_briefs.yaml)")
     args = parser.parse_args()
     if args.rubric:
         with tempfile.TemporaryDirectory() as tmp:
             home = args.home or demo_workspace(Path(tmp) / "ws")
-            print(json.dumps(bench_rubric(home)))
+            print(json.dumps(bench_rubric(home, args.briefs)))
         return
     draft_copy("sms", BRIEFS[0])  # warm-up: YAML, brand docs, compiled patterns
     figures = {**bench_generation(args.rounds), **bench_render(args.customers)}

@@ -140,7 +140,7 @@ def compact(text: str, keep: Sequence[str] = ()) -> str:
         if not valued:
             out.append(sentence if len(clauses) == 1 else "")
             continue
-        trimmed = [_SUBORDINATE.sub("", c) if not must_tokens(_SUBORDINATE.sub("", c)) == [] else c for c in valued]
+        trimmed = [_SUBORDINATE.sub("", c) if must_tokens(_SUBORDINATE.sub("", c)) else c for c in valued]
         out.append(", ".join(c.strip() for c in trimmed if c.strip()) + end)
     return " ".join(o for o in out if o)
 

@@ -392,7 +392,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
             out.append(str(ph["link_line"]).format(link=facts.link))
         if facts.action and facts.action.lower() not in said:
             out.append(f"{facts.action}.")
-        return " ".join(out)
+        return _naming(" ".join(out), facts)
     if facts.offer:
         line = _sentence_case(facts.offer)
         if facts.condition and facts.condition.lower() not in line.lower():
@@ -410,7 +410,15 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         out.append(str(ph["link_line"]).format(link=facts.link))
     if facts.action:
         out.append(f"{facts.action}.")
-    return " ".join(out)
+    return _naming(" ".join(out), facts)
+
+
+def _naming(line: str, facts: BriefParts) -> str:
+    """``line`` led by the product or programme the message is about when it does not name it
+    ("Trail Club: 1 point per $1, ..."), so no variant leaves out what the offer is for."""
+    if not line or not facts.named or facts.named.lower() in line.lower():
+        return line
+    return f"{facts.named}: {line[:1].lower() + line[1:] if line[1:2].islower() else line}"
 
 
 def must_phrases(facts: BriefParts) -> list[str]:
@@ -629,6 +637,45 @@ def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any]
     return list(dict.fromkeys(out))
 
 
+def _worst(fields: Fields, earlier: Sequence[str]) -> float:
+    o = opening(fields)
+    return max((_similarity(o, e) for e in earlier), default=0.0)
+
+
+def _openers(angle: Angle, facts: BriefParts, fact: str, must: str, ph: dict[str, Any], brand: BrandRules,
+             framing: str) -> list[str]:
+    """Short sentences of the angle's own that can open a variant: its hook, its lead-in, its
+    headline as a sentence, the supporting fact, the audience framing, its other headlines."""
+    framing_hook = str(ph.get("framing_hook", {}).get(framing, "")).format(brand=brand.name)
+    options = [angle.hook if not (must and _covered(angle.hook, must)) else "", lead_in(angle, facts),
+               _sentence(angle.headline), fact, framing_hook, *(_sentence(h) for h in angle.extra_headlines)]
+    return [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip()) if not (must and _covered(o, must))]
+
+
+def _sentence(text: str) -> str:
+    text = (text or "").strip().rstrip(":")
+    return text if not text or text.endswith((".", "!", "?")) else f"{text}."
+
+
+def _with_opener(channel: str, fields: Fields, opener: str) -> Fields | None:
+    """``fields`` with ``opener`` as the first sentence of the body (after an e-mail's greeting;
+    a search ad's first description), or ``None`` when the channel has no such field."""
+    out = dict(fields)
+    if channel == "email" and isinstance(out.get("body"), str):
+        paragraphs = str(out["body"]).split("\n\n")
+        at = 1 if len(paragraphs) > 1 else 0
+        out["body"] = "\n\n".join([*paragraphs[:at], opener, *paragraphs[at:]])
+        return out
+    if channel == "google_rsa" and isinstance(out.get("descriptions"), list):
+        out["descriptions"] = [opener, *out["descriptions"]]
+        return out
+    for key in ("body", "primary_text", "text"):
+        if isinstance(out.get(key), str):
+            out[key] = _join(opener, str(out[key]))
+            return out
+    return None
+
+
 def lead_in(angle: Angle, facts: BriefParts) -> str:
     """A short opening sentence of the angle's own ("Back in stock.", "New at Alder & Peak."):
     its first extra headline that does not just repeat the topic."""
@@ -746,7 +793,18 @@ def offline_variants(
         drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
                            framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
         raw = most_distinct(drafts, earlier)[0]
+        openers = _openers(angle, facts, fact, must, ph, brand, framing)
+        if earlier and spec.name != "sms" and _worst(raw, earlier) >= DISTINCT:
+            # every arrangement opens like an earlier variant (a long must-know line first):
+            # a short sentence of this angle's own opens it instead
+            raw = next((c for o in openers if (c := _with_opener(spec.name, raw, o)) is not None
+                        and _worst(c, earlier) < DISTINCT), raw)
         candidates = [raw]
+        if earlier and spec.name != "sms":
+            # when a limit leaves no room for the opener, the supporting fact gives way first
+            bare = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact="", brand=brand,
+                            framing=framing, head=str(raw[head_field]) if head_field and head_field in raw else None)
+            candidates += [c for o in openers if (c := _with_opener(spec.name, bare, o)) is not None]
         if spec.name == "sms":
             text = str(raw["text"])
             no_cta = text[: -len(f" {angle.cta}.")] if text.endswith(f" {angle.cta}.") else text
@@ -759,6 +817,7 @@ def offline_variants(
             lead = lead_in(angle, facts)
             candidates += [{"text": _join(lead, must or angle.hook, f"{angle.cta}.")}, {"text": _join(lead, must or angle.hook)},
                            {"text": _join(fact, must or angle.hook)}]
+            candidates += [{"text": _join(o, must or angle.hook)} for o in openers]
             candidates = [c for c in most_distinct(candidates, earlier) if c["text"]]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
@@ -772,5 +831,6 @@ def offline_variants(
         fresh = [f for f in whole if f not in out] or [f for _, f in options if f not in out]
         if short and fresh:
             fresh.sort(key=lambda f: sum(len(str(v)) for v in f.values()))
+        fresh = most_distinct(fresh, earlier)  # as fitted: a cut can take the opening that set it apart
         out.append(fresh[0] if fresh else (whole or [options[0][1]])[0])
     return out, facts, [angles[i % len(angles)].name for i in range(skip, skip + variants)]
