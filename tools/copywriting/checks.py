@@ -8,6 +8,7 @@ brand, so a variant checks in well under 2 ms.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -187,7 +188,10 @@ def check_variant(
 
 
 def _loose(text: str) -> str:
-    return re.sub(r"\s+", " ", text.lower().replace("’", "'")).strip()
+    """Lower case, plain apostrophes, single spaces and no accents: an SMS in GSM-7 writes
+    "envío" as "envio", and it still says it."""
+    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return re.sub(r"\s+", " ", "".join(c for c in text if not unicodedata.combining(c))).strip()
 
 
 _OFFER_MARK = re.compile(r"[%$€£]|\d{1,2}[./]\d{1,2}|\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,}\b")

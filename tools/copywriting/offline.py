@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -352,6 +352,75 @@ def localize_date(text: str, ph: dict[str, Any]) -> str:
         return str(table[m.group(0).lower()])
 
     return re.sub(r"\b(?:" + "|".join(_MONTH_NAMES + _DAY_NAMES) + r")\b", swap, text, flags=re.IGNORECASE)
+
+
+_EN_PCT = re.compile(r"^(?:up to\s+)?(\d{1,3})\s?%\s*off\b\s*(.*)$", re.IGNORECASE)
+_EN_AMOUNT = re.compile(r"^([$£€]\s?\d[\d,.]*|\d[\d,.]*\s?€)\s*off\b\s*(.*)$", re.IGNORECASE)
+_EN_FREE = [(re.compile(r"^free\s+express\s+(?:shipping|delivery)\b\s*(.*)$", re.I), "free_express_shipping"),
+            (re.compile(r"^free\s+(?:standard\s+)?(?:shipping|delivery)\b\s*(.*)$", re.I), "free_shipping"),
+            (re.compile(r"^free\s+returns?\b\s*(.*)$", re.I), "free_returns")]
+
+
+def _scope_words(scope: str, ph: dict[str, Any]) -> str:
+    """"selected jackets" → "Jacken" (the category in the draft's language; the rest as written)."""
+    scope = re.sub(r"\s*\b(?:until|till|ends?|ending|through|by|with|using|code)\b.*$", "", scope, flags=re.I)
+    scope = re.sub(r"^(?:on\s+)?(?:selected|select|all|our|the|your)\s+", "", scope.strip(" ,.;"), flags=re.I)
+    cats = {k.lower(): v for k, v in (ph.get("categories") or {}).items()}
+    low = scope.lower()
+    return str(cats.get(low) or cats.get(low + "s") or cats.get(low.rstrip("s") + "s") or scope)
+
+
+def localize_offer(offer: str | None, ph: dict[str, Any]) -> str | None:
+    """An English offer in the draft's language: "30% off jackets" → "-30 % sur vestes",
+    "free standard shipping" → "kostenloser Versand"; ``offer`` unchanged when no pattern fits."""
+    words = ph.get("offer_words")
+    if not offer or not words:
+        return offer
+    m = _EN_PCT.match(offer.strip())
+    if m:
+        scope = _scope_words(m.group(2), ph) if m.group(2) else ""
+        return str(words["pct_off"]).format(n=m.group(1)) + (f" {words['scope']} {scope}" if scope else "")
+    m = _EN_AMOUNT.match(offer.strip())
+    if m:
+        scope = _scope_words(m.group(2), ph) if m.group(2) else ""
+        return str(words["amount_off"]).format(amount=m.group(1)) + (f" {words['scope']} {scope}" if scope else "")
+    for rx, key in _EN_FREE:
+        m = rx.match(offer.strip())
+        if m:
+            return str(words[key]) + (f" {m.group(1)}" if m.group(1) else "")
+    return offer
+
+
+def localize_condition(condition: str | None, ph: dict[str, Any]) -> str | None:
+    """"over $75" → "ab $75", "within 60 days" → "sous 60 jours" (else unchanged)."""
+    words = ph.get("offer_words")
+    if not condition or not words:
+        return condition
+    m = re.match(r"^(?:on\s+(?:all\s+)?orders?\s+)?(?:over|above|from)\s+(\S+)$", condition.strip(), re.I)
+    if m:
+        return f"{words['over']} {m.group(1)}"
+    m = re.match(r"^within\s+(\d+)\s+days?$", condition.strip(), re.I)
+    if m:
+        return str(words["within_days"]).format(n=m.group(1))
+    return condition
+
+
+def localized(facts: BriefParts, ph: dict[str, Any]) -> BriefParts:
+    """``facts`` with an English offer, condition and dates said in the draft's language (an
+    English brief drafted in German, French or Spanish), so no variant mixes the two."""
+    if not ph.get("offer_words"):
+        return facts
+    end_date = localize_date(facts.end_date, ph) if facts.end_date else facts.end_date
+    deadline = facts.deadline
+    if facts.deadline and facts.end_date and facts.deadline != end_date and re.search(
+            r"\b(?:until|till|ends?|by|through|expires?)\b", facts.deadline, re.I):
+        deadline = f"{ph['offer_words']['until']} {end_date}"
+    english_notes = detect_language(" ".join(facts.notes)) is None and any(
+        w in _ENGLISH for w in re.findall(r"[a-z]+", " ".join(facts.notes).lower()))
+    return replace(facts, offer=localize_offer(facts.offer, ph), condition=localize_condition(facts.condition, ph),
+                   notes=[] if english_notes else facts.notes,
+                   end_date=end_date, deadline=deadline,
+                   when=localize_date(facts.when, ph) if facts.when else facts.when)
 
 
 def _until(facts: BriefParts, ph: dict[str, Any]) -> str:
@@ -744,6 +813,8 @@ def offline_variants(
     lang = resolve_language(language) or "en"
     ph = phrases(lang)
     facts = parts or parse_brief(brief, offer, brand, str(ph["our_gear"]), catalog)
+    if lang != "en":
+        facts = localized(facts, ph)
     short = short or facts.length == "short"
     if profile is None and segment:
         profile = AudienceProfile(name=segment)
