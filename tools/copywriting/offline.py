@@ -28,7 +28,7 @@ from typing import Any
 
 from prompts import load_data
 from tools.copywriting.brand import BrandRules
-from tools.copywriting.brief import BriefParts, condition_core, offer_core, read_brief
+from tools.copywriting.brief import BriefParts, condition_core, must_tokens, offer_core, read_brief
 from tools.copywriting.channels import ChannelSpec
 from tools.copywriting.checks import (
     CAPS_ALLOWED,
@@ -458,7 +458,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         if facts.when and facts.when.lower() not in said:
             out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
         if facts.link and facts.link.lower() not in said:
-            out.append(str(ph["link_line"]).format(link=facts.link))
+            out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
         if facts.action and facts.action.lower() not in said:
             out.append(f"{facts.action}.")
         return _naming(" ".join(out), facts)
@@ -476,7 +476,7 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     if facts.when:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
     if facts.link:
-        out.append(str(ph["link_line"]).format(link=facts.link))
+        out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
     if facts.action:
         out.append(f"{facts.action}.")
     return _naming(" ".join(out), facts)
@@ -620,16 +620,23 @@ def assemble(
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
         limit = spec.field("descriptions").max_chars if _has(spec, "descriptions") else 90
+        pieces: list[str] = []
         if must and len(descs[0]) > limit:
             # a must-know line longer than a description: one sentence each, so none is cut
             pieces = _pack(re.split(r"(?<=[.!?])\s+", must), limit)
             if len(pieces) > 1:
-                descs = [*pieces[:-1], _join(pieces[-1], f"{angle.cta}.") if len(_join(pieces[-1], f"{angle.cta}.")) <= limit
-                         else pieces[-1], *descs[1:]]
+                pieces = [*pieces[:-1], _join(pieces[-1], f"{angle.cta}.") if len(_join(pieces[-1], f"{angle.cta}.")) <= limit
+                          else pieces[-1]]
+                descs = [*pieces, *descs[1:]]
+            else:
+                pieces = []
         if order % 4 and len(descs) > 1:  # another description opens
             descs = ([*descs[1:2], descs[0], *descs[2:]] if order % 4 == 1 else
                      [*descs[2:3], *descs[:2], *descs[3:]] if order % 4 == 2 else
                      [_join(lead_in(angle, facts), descs[0]), *descs[1:]])
+        if must and pieces:  # every piece of the must-know line right after the opening one: none falls off the end
+            descs = [descs[0], *(p for p in pieces if p != descs[0]),
+                     *(d for d in descs[1:] if d not in pieces)]
         return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
         return {"primary_text": _join(*body), "headline": headline, "description": f"{angle.cta}."}
@@ -736,7 +743,8 @@ def _with_opener(channel: str, fields: Fields, opener: str) -> Fields | None:
         out["body"] = "\n\n".join([*paragraphs[:at], opener, *paragraphs[at:]])
         return out
     if channel == "google_rsa" and isinstance(out.get("descriptions"), list):
-        out["descriptions"] = [opener, *out["descriptions"]]
+        descs = list(out["descriptions"])  # the last (another angle's hook) makes room
+        out["descriptions"] = [opener, *(descs[:-1] if len(descs) >= 4 else descs)]
         return out
     for key in ("body", "primary_text", "text"):
         if isinstance(out.get(key), str):
@@ -780,8 +788,11 @@ def _kept_whole(raw: Fields, fitted: Fields) -> bool:
 
 
 def _keeps(fitted: Fields, keep: Sequence[str]) -> bool:
+    """True when ``fitted`` still says every kept phrase — a long one (a whole message sentence)
+    by its values (amounts, codes, dates), since the fitter may compact its other words."""
     text = gsm7_safe(" ".join(str(v) for v in fitted.values())).lower()
-    return all(gsm7_safe(k).lower() in text for k in keep)
+    needed = [t for k in keep for t in ([k] if len(k) <= 30 else must_tokens(k) or [k])]
+    return all(gsm7_safe(k).lower() in text for k in needed)
 
 
 def offline_variants(
