@@ -31,6 +31,7 @@ from api.routes import (
     data,
     health,
     knowledge,
+    schedules,
     web,
 )
 from api.runtime import ChatAssistant, Runtime
@@ -54,6 +55,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime.settings.scheduler:  # scheduled briefings and alerts run in the server
+            await run_in_threadpool(lambda: runtime.schedules.start())
         yield
         slack = getattr(app.state, "slack", None)
         if slack is not None:
@@ -82,6 +85,7 @@ def create_app(
         knowledge.router,
         audiences.router,
         copy.router,
+        schedules.router,
         openai_compat.router,
         metrics.router,
         web.router,

@@ -24,6 +24,7 @@ from tools.results import ArtifactStore
 if TYPE_CHECKING:
     from api.auth import Caller
     from assistant.audit import AuditLog
+    from assistant.schedules.service import ScheduleService
     from knowledge.store import KnowledgeBase
     from tools.context import ToolContext
 
@@ -158,6 +159,24 @@ class Runtime:
 
         return open_audit(self.settings)
 
+    # --- scheduled briefings and alerts -------------------------------------------------------
+
+    @cached_property
+    def schedules(self) -> ScheduleService:
+        """The schedule store, runner and (started by the app when ``MARA_SCHEDULER``) scheduler.
+
+        Saved questions run on this app's assistant; Slack messages go through the Slack
+        adapter's client when Slack is mounted (else ``SLACK_BOT_TOKEN``, if set)."""
+        # lazy: apscheduler and sqlalchemy load slowly; only this path needs them
+        from assistant.schedules.destinations import slack_client_from_env
+        from assistant.schedules.service import ScheduleService
+
+        slack = self.slack_client if self.slack_client is not None else slack_client_from_env()
+        return ScheduleService(self.settings, audit=self.ledger, assistant_factory=self._build, slack=slack)
+
+    #: The Slack adapter's Web API client, set by :func:`api.slack.mount_slack`.
+    slack_client: Any = None
+
     def may_write(self, conversation_id: str, caller: Caller) -> bool:
         """Whether ``caller`` may add a turn to the conversation; a new id becomes theirs.
 
@@ -216,8 +235,11 @@ class Runtime:
             self.metrics.turn(self.mode, outcome)
 
     def close(self) -> None:
-        """Close the assistant if this runtime built it (and stop the ingestion worker)."""
+        """Close the assistant if this runtime built it (and stop the ingestion worker and the
+        scheduler)."""
         self.ingest.close()
+        if "schedules" in self.__dict__:
+            self.schedules.stop()
         with self._lock:
             if self._assistant is not None and self._owned:
                 self._assistant.close()

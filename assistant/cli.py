@@ -26,6 +26,7 @@ from assistant.cli_feedback import feedback_app
 from assistant.cli_keys import keys_app
 from assistant.cli_models import audience_app, clv_app, model_app, segment_app
 from assistant.cli_recommend import recommend_app
+from assistant.cli_schedule import schedule_app
 from assistant.cli_text import plain
 from assistant.cli_usage import usage_command
 from foundation.errors import MaraError, WorkspaceError
@@ -65,6 +66,7 @@ def _mount_model_commands() -> None:
     app.add_typer(analyze_app, name="analyze")
     app.command("usage")(usage_command)
     app.add_typer(eval_app, name="eval")
+    app.add_typer(schedule_app, name="schedule")
 
 
 _mount_model_commands()

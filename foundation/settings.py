@@ -200,6 +200,45 @@ class MaraSettings(BaseSettings):
         default=4, ge=1, description="Uploads waiting for the one ingestion worker; more get 503."
     )
 
+    # --- scheduled briefings and alerts (assistant/schedules) ---------------------------------
+    scheduler: bool = Field(
+        default=True, description="Run due schedules inside `mara serve` (off: the API still manages them)."
+    )
+    schedule_workers: int = Field(default=8, ge=1, le=64, description="Scheduled runs one server runs at once.")
+    schedule_poll_s: float = Field(
+        default=10.0, gt=0, description="How often a server picks up schedule changes made elsewhere "
+        "and resumes runs whose worker died."
+    )
+    schedule_lease_s: float = Field(
+        default=60.0, ge=1, description="A run's lease; renewed while it runs, taken over this long after its worker died."
+    )
+    schedule_late_s: float = Field(
+        default=120.0, ge=0, description="A run that starts this much after its time says it is late (missed while down)."
+    )
+    delivery_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed delivery (5xx, timeouts) before the owner is told."
+    )
+    delivery_backoff_s: float = Field(
+        default=2.0, ge=0, description="First retry waits this long, doubling each time (with jitter)."
+    )
+    delivery_timeout_s: float = Field(default=10.0, gt=0, description="Seconds one webhook or SMTP call may take.")
+    webhook_allow: str = Field(
+        default="",
+        description="Admin allow-list for webhook hosts otherwise refused (comma-separated names, "
+        "'*.corp.example', IPs or CIDRs): lets them use http and private addresses. Default: none.",
+    )
+    schedule_personal_data_to: list[str] = Field(
+        default_factory=list,
+        description="Destination kinds ('slack', 'email', 'webhook') that may receive personal "
+        "columns (names, e-mails...) from scheduled runs; others get them removed. Default: none.",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for e-mailed briefings (unset: no e-mail).")
+    smtp_port: int = Field(default=587, description="SMTP port.")
+    smtp_user: str | None = Field(default=None, description="SMTP user name (login only when set).")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(default="mara@localhost", description="From address of e-mailed briefings.")
+    smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+
     @field_validator("home", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:
@@ -307,7 +346,7 @@ def write_private(path: Path | str, data: str | bytes, encoding: str = "utf-8") 
 _SENSITIVE = (
     "warehouse.duckdb", "keys.sqlite", "conversations.sqlite", "audit.sqlite", "usage.jsonl",
     "semantic.yaml", "brand.yaml", "openai_conversations.sqlite", "chroma", "models",
-    "artifacts", "audiences", "exports",
+    "artifacts", "audiences", "exports", "schedules.sqlite",
 )
 
 

@@ -791,6 +791,7 @@ def mount_slack(app: FastAPI, runtime: Runtime, settings: SlackSettings) -> Slac
     if settings.signing_secret is None or not settings.signing_secret.get_secret_value():
         raise ValueError("The Slack events endpoint needs SLACK_SIGNING_SECRET.")
     bot = SlackBot(settings, runtime)
+    runtime.slack_client = bot.client  # scheduled messages go through the adapter's client
     router = APIRouter(tags=["slack"])
 
     @router.post(EVENTS_PATH, include_in_schema=False)

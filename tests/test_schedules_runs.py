@@ -1,0 +1,245 @@
+"""Scheduled runs: metric alerts, signed webhooks with retries, one start per run, resume after
+a crash, late runs, broken schedules pausing, Slack and e-mail delivery, personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.audit import open_audit
+from assistant.schedules import new_schedule
+from assistant.schedules.runner import Runner
+from assistant.schedules.store import Schedule, ScheduleStore
+from assistant.testing.fake_slack import FakeSlack
+from assistant.testing.webhook_receiver import WebhookReceiver
+from foundation.settings import MaraSettings
+from tests.conftest import build_tiny_warehouse
+from tools.semantic_model import refresh_workspace_model
+
+TODAY = dt.date(2025, 11, 1)  # the tiny orders run to 2025-10-15: October 140 vs September 385.25
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def modelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny workspace with its semantic model (metrics), built once per module."""
+    home = tmp_path_factory.mktemp("sched") / "ws"
+    home.mkdir()
+    build_tiny_warehouse(home / "warehouse.duckdb")
+    refresh_workspace_model(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
+    return home
+
+
+@pytest.fixture
+def cfg(modelled: Path, tmp_path: Path) -> MaraSettings:
+    home = tmp_path / "ws"
+    shutil.copytree(modelled, home)
+    return MaraSettings(home=home, mode="offline", webhook_allow="127.0.0.1", delivery_backoff_s=0.01,
+                        delivery_retries=3, delivery_timeout_s=2, schedule_lease_s=2,
+                        _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def store(cfg: MaraSettings) -> Iterator[ScheduleStore]:
+    made = ScheduleStore(cfg)
+    yield made
+    made.close()
+
+
+def runner(cfg: MaraSettings, store: ScheduleStore, **kw: object) -> Runner:
+    return Runner(cfg, store, audit=open_audit(cfg), today=TODAY, sleep=lambda s: None, **kw)  # type: ignore[arg-type]
+
+
+def metric_schedule(cfg: MaraSettings, store: ScheduleStore, to: list[str], condition: dict | None = None,
+                    cadence: str = "every day at 9:00") -> Schedule:
+    made = new_schedule(cfg, owner="key:ana", cadence=cadence, timezone="Europe/Berlin", destinations=to,
+                        metric="revenue", period="month", condition=condition)
+    return store.add(made)
+
+
+def test_briefing_webhook_is_signed_with_the_run_as_idempotency_key(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    got = hook.wait_for(1)[0]
+    assert got.verify(schedule.webhook_secret)
+    assert got.headers["idempotency-key"] == outcome.run.run_id
+    assert json.loads(got.body)["headline"].startswith("Revenue was 140 in October 2025, down 63.7%")
+
+
+def test_webhook_is_retried_on_5xx_and_timeouts_with_the_same_key(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    hook.fail_next(1, status=503)
+    hook.fail_next(1, status=200, delay=3.0)  # longer than the 2 s timeout
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    hook.wait_for(1, timeout=10)
+    keys = {r.headers["idempotency-key"] for r in hook.requests}
+    assert outcome.state == "done" and keys == {outcome.run.run_id} and len(hook.requests) == 3
+
+
+def test_failing_destination_gives_up_tells_the_owner_and_others_still_get_it(cfg, store, hook) -> None:
+    dead = "webhook:http://127.0.0.1:9/nothing-listens"
+    schedule = metric_schedule(cfg, store, [dead, f"webhook:{hook.url}"])
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    assert outcome.state == "partial"
+    assert outcome.delivered == {dead: "failed", f"webhook:{hook.url}": "sent"}
+    assert "could not be delivered to webhook:http://127.0.0.1:9" in store.get(schedule.id).notices[-1]
+
+
+def test_client_error_is_not_retried(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    hook.fail_next(1, status=400)
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    assert outcome.state == "failed" and len(hook.requests) == 1
+
+
+def test_alert_fires_with_value_normal_range_and_reason(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"],
+                               {"kind": "change", "pct": 30, "direction": "down"})
+    runner(cfg, store).run_now(schedule.id, "key:ana")
+    body = json.loads(hook.wait_for(1)[0].body)
+    assert body["lines"] == [
+        "Normal range (the 8 months before): 0 – 385.25.",
+        "Alert condition (revenue falls 30% or more vs the previous period): down 63.7% vs the previous period (385.25).",
+    ]
+
+
+def test_alert_that_does_not_hold_sends_nothing(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"], {"kind": "threshold", "op": "above", "value": 1000})
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    assert (outcome.state, hook.requests) == ("skipped", [])
+
+
+def test_alert_cool_down_keeps_the_second_alert_quiet(cfg, store, hook) -> None:
+    made = new_schedule(cfg, owner="key:ana", cadence="every hour", destinations=[f"webhook:{hook.url}"],
+                        metric="revenue", period="month", condition={"kind": "threshold", "op": "below", "value": 200},
+                        cooldown_s=3600)
+    store.add(made)
+    first = runner(cfg, store).run_now(made.id, "key:ana")
+    second = runner(cfg, store).run_now(made.id, "key:ana")
+    assert (first.state, second.state, len(hook.requests)) == ("done", "skipped", 1)
+
+
+def test_exactly_one_of_two_workers_starts_a_due_run(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"], cadence="0 9 * * *")
+    at = dt.datetime(2025, 11, 1, 8, 0, 5, tzinfo=dt.UTC)  # 09:00:05 in Berlin
+    first = runner(cfg, store).fire(schedule.id, at)
+    second = runner(cfg, store).fire(schedule.id, at + dt.timedelta(seconds=1))
+    assert first is not None and second is None and len(hook.requests) == 1
+
+
+def test_missed_run_runs_once_late_and_says_so(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"], cadence="0 9 * * *")
+    at = dt.datetime(2025, 11, 1, 11, 30, tzinfo=dt.UTC)  # 12:30 in Berlin, 3.5 h after 09:00
+    outcome = runner(cfg, store).fire(schedule.id, at)
+    body = json.loads(hook.wait_for(1)[0].body)
+    assert outcome is not None and outcome.run.late_s == 12600.0
+    assert body["late"] == "This was due at Sat 01 Nov 09:00 (Europe/Berlin) and runs 3.5 h late: the server was not running then."
+
+
+def test_restart_mid_run_resumes_the_same_run_without_resending(cfg, store, hook) -> None:
+    with WebhookReceiver() as other:
+        schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}", f"webhook:{other.url}"])
+        crashed = store.claim(schedule.id, "manual:crash", "dead-worker", lease_s=0.01)
+        assert crashed is not None
+        store.save_content(crashed.run_id, {"send": True, "full": {"headline": "h", "run_id": crashed.run_id},
+                                            "safe": {"headline": "h", "run_id": crashed.run_id}})
+        store.record_delivery(crashed.run_id, f"webhook:{hook.url}", "sent", 1, None)  # sent before the crash
+        resumed = runner(cfg, store).resume_stale()
+        assert [r.run.run_id for r in resumed] == [crashed.run_id]
+        assert (len(hook.requests), other.requests[0].headers["idempotency-key"]) == (0, crashed.run_id)
+        assert store.run(crashed.run_id).state == "done"  # type: ignore[union-attr]
+
+
+def test_a_held_run_is_not_taken_over(cfg, store) -> None:
+    schedule = metric_schedule(cfg, store, ["webhook:http://127.0.0.1:9/x"])
+    store.claim(schedule.id, "manual:held", "live-worker", lease_s=60)
+    assert runner(cfg, store).resume_stale() == []
+
+
+def test_unknown_metric_after_a_schema_change_pauses_and_tells_the_owner(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    store.update(schedule.id, metric="gross_bookings")
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    after = store.get(schedule.id)
+    assert outcome.state == "failed" and after.paused and "Unknown metric 'gross_bookings'" in after.notices[-1]
+
+
+def test_every_run_is_in_the_audit_trail(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    runner(cfg, store).run_now(schedule.id, "key:ana")
+    record = [r for r in open_audit(cfg).query(kinds=("schedule",)) if r.name == "run"][-1]
+    assert (record.actor, record.ok, record.args["destinations"]) == ("key:ana", True, {f"webhook:{hook.url}": "sent"})
+
+
+def test_deleted_slack_channel_is_reported_and_not_retried(cfg, store, hook) -> None:
+    with FakeSlack() as fake:
+        from slack_sdk import WebClient
+
+        client = WebClient(token="xoxb-test", base_url=fake.api_url)
+        schedule = metric_schedule(cfg, store, ["slack:C0DELETED", f"webhook:{hook.url}"])
+        fake.fail("chat.postMessage", "channel_not_found", times=5)
+        outcome = runner(cfg, store, slack=client).run_now(schedule.id, "key:ana")
+        assert len(fake.calls_to("chat.postMessage")) == 1
+    assert outcome.delivered == {"slack:C0DELETED": "failed", f"webhook:{hook.url}": "sent"}
+    assert "Slack channel C0DELETED was not found" in store.get(schedule.id).notices[-1]
+
+
+def test_slack_message_is_block_kit_with_the_headline(cfg, store) -> None:
+    with FakeSlack() as fake:
+        from slack_sdk import WebClient
+
+        schedule = metric_schedule(cfg, store, ["slack:#marketing"])
+        runner(cfg, store, slack=WebClient(token="xoxb-test", base_url=fake.api_url)).run_now(schedule.id, "key:ana")
+        call = fake.calls_to("chat.postMessage")[0]
+    blocks = call.params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert blocks[1]["text"]["text"].startswith("Revenue was 140 in October 2025")
+
+
+@pytest.mark.integration
+def test_email_goes_out_as_html_and_plain_text_over_smtp(cfg, store) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Keep(Message):
+        def __init__(self) -> None:
+            super().__init__()
+            self.got: list = []
+
+        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+            self.got.append(message)
+
+    handler = Keep()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Controller(handler, hostname="127.0.0.1", port=port)
+    server.start()
+    try:
+        settings = cfg.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False})
+        schedule = metric_schedule(settings, store, ["email:ana@example.com"])
+        outcome = Runner(settings, store, today=TODAY).run_now(schedule.id, "key:ana")
+    finally:
+        server.stop()
+    mail = handler.got[0]
+    kinds = [part.get_content_type() for part in mail.walk()]
+    assert outcome.state == "done" and mail["To"] == "ana@example.com"
+    assert "text/plain" in kinds and "text/html" in kinds
+
+
+def test_unreachable_mail_server_is_retried_then_reported(cfg, store) -> None:
+    settings = cfg.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_starttls": False})
+    schedule = metric_schedule(settings, store, ["email:ana@example.com"])
+    outcome = Runner(settings, store, today=TODAY, sleep=lambda s: None).run_now(schedule.id, "key:ana")
+    assert outcome.state == "failed" and "gave up after 4 attempts" in (outcome.detail or "")
