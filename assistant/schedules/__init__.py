@@ -20,7 +20,7 @@ from assistant.schedules.cadence import ScheduleInputError, check_timezone, pars
 from assistant.schedules.destinations import parse_destination
 from assistant.schedules.store import Schedule
 from foundation.settings import MaraSettings
-from tools.alerts import GRAINS, condition_from_dict
+from tools.alerts import GRAINS, AlertInputError, condition_from_dict
 
 __all__ = ["ScheduleInputError", "new_schedule"]
 
@@ -47,7 +47,10 @@ def new_schedule(
     if metric:
         if period not in GRAINS:
             raise ScheduleInputError(f"Unknown period {period!r}.", hint=f"Use one of: {', '.join(GRAINS)}.")
-        condition_from_dict(condition)  # raises on a bad condition
+        try:
+            condition_from_dict(condition)
+        except AlertInputError as err:
+            raise ScheduleInputError(err.message, hint=err.hint) from err
         if scopes is not None and not {"data:read", "admin"} & set(scopes):
             raise ScheduleInputError("A metric check reads customer data: the key needs the 'data:read' scope.")
     if question and len(question) > 2000:

@@ -70,6 +70,9 @@ class AllowList:
 
 def _refused(ip: IPAddress) -> str | None:
     """Why ``ip`` may not be reached (``None``: a public address)."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
+        return _refused(mapped)
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -78,9 +81,6 @@ def _refused(ip: IPAddress) -> str | None:
         return "not a routable address"
     if ip.is_private or not ip.is_global:
         return "a private or internal address"
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        return _refused(mapped)
     return None
 
 
