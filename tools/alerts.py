@@ -247,7 +247,7 @@ def observe_metric(ctx: ToolContext, metric: str, grain: str, today: dt.date) ->
     start, end = period_bounds(grain, today)
     first, _ = period_bounds(grain, today, back=HISTORY)
     spec = QuerySpec(table=definition.table, metrics=[Metric(name=definition.name, alias="value")],
-                     time_range=TimeRange(start=first, end=end), time_grain=grain, limit=HISTORY + 2)
+                     time_range=TimeRange(start=first, end=end), time_grain=grain, limit=HISTORY + 2)  # type: ignore[arg-type]
     try:
         sql = compile_query(spec, profile, dialect=ctx.warehouse.dialect)
     except ToolInputError as err:

@@ -23,7 +23,7 @@ from api.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/v1", tags=["schedules"], dependencies=[require("chat")])
 
-_404 = {404: {"model": ErrorResponse, "description": "No such schedule (or not yours)."}}
+_404: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such schedule (or not yours)."}}
 
 
 class ConditionModel(BaseModel):

@@ -61,6 +61,13 @@ from api.slack.render import (
     render_turn,
     unescape,
 )
+from api.slack.schedules import (
+    ACTION_SCHEDULE_PAUSE,
+    ACTION_SCHEDULE_RESUME,
+    home_blocks,
+    schedule_command,
+    toggle,
+)
 from api.slack.settings import SlackSettings
 from foundation.errors import MaraError
 from foundation.events import Event
@@ -174,6 +181,8 @@ class SlackBot:
         self.bolt.action(re.compile(rf"^{ACTION_ASK}_\d+$"))(self._on_home_ask)
         self.bolt.action(ACTION_FEEDBACK_UP)(self._on_feedback)
         self.bolt.action(ACTION_FEEDBACK_DOWN)(self._on_feedback)
+        self.bolt.action(ACTION_SCHEDULE_PAUSE)(self._on_schedule_toggle)
+        self.bolt.action(ACTION_SCHEDULE_RESUME)(self._on_schedule_toggle)
         self._home_tables: tuple[float, list[tuple[str, int]] | None] | None = None
 
     # --- HTTP ----------------------------------------------------------------------------
@@ -246,8 +255,13 @@ class SlackBot:
         if not question:
             ack(text=f"Ask me a question: `{SLASH_COMMAND} How many customers do we have?`")
             return
-        ack()
         channel, user = str(command.get("channel_id") or ""), str(command.get("user_id") or "")
+        if question.split(maxsplit=1)[0].lower() == "schedule":  # /mara schedule …: api/slack/schedules.py
+            actor = f"slack:{command.get('team_id') or ''}:{user}"
+            ack(text=schedule_command(self.runtime, actor, channel, question[len("schedule"):].strip(),
+                                      list(self.settings.scopes)))
+            return
+        ack()
         shown = question if len(question) <= 300 else question[:299] + "…"
         asked = f"<@{user}> asked: {escape(shown)}"
         ts = self._post(channel, None, SlackMessage(text=asked, blocks=notice_blocks(asked)))
@@ -266,8 +280,9 @@ class SlackBot:
 
     # --- App Home ---------------------------------------------------------------------------
 
-    def _on_home_opened(self, event: dict[str, Any]) -> None:
-        """Publish the Home tab (what Mara does, the mode, the data, examples) for the user."""
+    def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Publish the Home tab (what Mara does, the mode, the data, examples, the user's
+        schedules with pause / resume buttons) for the user."""
         user = str(event.get("user") or "")
         if not user or event.get("tab", "home") != "home":
             return
@@ -279,10 +294,19 @@ class SlackBot:
             self._table_summary(),
             model=settings.llm_model if mode == "llm" else None,
         )
+        view["blocks"] = [*view["blocks"], *home_blocks(self.runtime, f"slack:{_team_of(body)}:{user}")][:100]
         try:
             self.client.views_publish(user_id=user, view=view)
         except (SlackClientError, OSError) as err:
             log.error("slack: views.publish for %s failed: %s", user, _slack_error(err))
+
+    def _on_schedule_toggle(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Pause / Resume on the App Home: only the schedule's owner; the tab is republished."""
+        ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        paused = action.get("action_id") == ACTION_SCHEDULE_PAUSE
+        if toggle(self.runtime, f"slack:{_team_of(body)}:{user}", str(action.get("value") or ""), paused):
+            self._on_home_opened({"user": user, "tab": "home"}, body)
 
     def _table_summary(self) -> list[tuple[str, int]] | None:
         """``(table, rows)`` of the workspace, cached briefly; ``None`` when unavailable."""

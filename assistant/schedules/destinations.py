@@ -176,7 +176,8 @@ def send_email(settings: MaraSettings, destination: str, message: dict[str, Any]
     cid = make_msgid(domain="mara.local")
     mail.add_alternative(email_html(message, cid[1:-1] if png else None), subtype="html")
     if png:
-        mail.get_payload()[1].add_related(png, "image", "png", cid=cid, filename="chart.png")
+        html_part: Any = mail.get_payload()[1]  # type: ignore[index]
+        html_part.add_related(png, "image", "png", cid=cid, filename="chart.png")
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.delivery_timeout_s) as smtp:
             if settings.smtp_starttls:

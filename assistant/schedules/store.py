@@ -11,6 +11,7 @@ same run id, same idempotency key, only the destinations not yet delivered.
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import json
 import secrets
@@ -240,7 +241,7 @@ class ScheduleStore:
         except NotFoundError:
             return None
 
-    def list(self, owner: str | None = None) -> list[Schedule]:
+    def list(self, owner: str | None = None) -> builtins.list[Schedule]:
         query = schedules.select().order_by(schedules.c.created, schedules.c.id)
         if owner is not None:
             query = query.where(schedules.c.owner == owner)
@@ -298,7 +299,7 @@ class ScheduleStore:
             ).values(holder=holder, lease_until=time.time() + lease_s, takeovers=runs.c.takeovers + 1))
         return self.run(run_id) if done.rowcount == 1 else None
 
-    def stale_runs(self) -> list[str]:
+    def stale_runs(self) -> builtins.list[str]:
         """Runs still marked running whose lease expired (their worker died)."""
         with self.engine.connect() as con:
             rows = con.execute(sa.select(runs.c.run_id).where(
@@ -326,7 +327,7 @@ class ScheduleStore:
             row = con.execute(runs.select().where(runs.c.run_id == run_id)).first()
         return Run.from_row(row) if row is not None else None
 
-    def runs_of(self, schedule_id: str | None = None, limit: int = 50) -> list[Run]:
+    def runs_of(self, schedule_id: str | None = None, limit: int = 50) -> builtins.list[Run]:
         query = runs.select().order_by(runs.c.started.desc(), runs.c.run_id).limit(limit)
         if schedule_id is not None:
             query = query.where(runs.c.schedule_id == schedule_id)
