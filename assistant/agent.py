@@ -110,6 +110,18 @@ def _retries_used(messages: list[Any], tool: str) -> int:
 INVALID_ARGS = "__mara_invalid_arguments__"
 
 
+def _schedule_sink(settings: MaraSettings) -> Any:
+    """``ToolContext.schedule_sink``: saves a schedule asked for in chat (assistant/schedules/chat.py)."""
+
+    def save(**kwargs: Any) -> dict[str, Any]:
+        # lazy: apscheduler, sqlalchemy load slowly; only saving a schedule needs them
+        from assistant.schedules.chat import make_sink
+
+        return make_sink(settings)(**kwargs)  # type: ignore[no-any-return]
+
+    return save
+
+
 def _turn_setting(name: str) -> Any:
     """A per-turn value :meth:`Assistant.stream` put in the run's ``configurable``."""
     try:
@@ -312,7 +324,7 @@ class Assistant:
         today: dt.date | None = None,
     ) -> None:
         self.settings = settings
-        self.context = ToolContext(settings, chat_model_factory=make_chat_model)
+        self.context = ToolContext(settings, chat_model_factory=make_chat_model, schedule_sink=_schedule_sink(settings))
         self._stack = ExitStack()
         self.today = today  # "today" for relative periods (evaluations fix it; default the real date)
         if model is None:
@@ -417,6 +429,7 @@ class Assistant:
             "configurable": {
                 "thread_id": conversation_id,
                 "mara_scopes": None if scopes is None else sorted(scopes),
+                "mara_actor": actor,  # who owns what the turn saves (schedules)
                 "mara_refusal": refusal,
             },
             "recursion_limit": self.settings.max_steps * 2,

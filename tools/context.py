@@ -25,6 +25,9 @@ class ToolContext:
     #: assistant layer passes :func:`assistant.chat_models.make_chat_model`; ``None`` means
     #: such tools draft offline. Injected so that tools/ never imports assistant/.
     chat_model_factory: Callable[[MaraSettings], Any] | None = None
+    #: Saves a schedule for the turn's caller (``schedule_briefing``); the assistant layer passes
+    #: :func:`assistant.schedules.chat.make_sink`'s function. ``None``: schedules cannot be saved.
+    schedule_sink: Callable[..., dict[str, Any]] | None = None
     _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
 
     @cached_property

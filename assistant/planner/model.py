@@ -46,6 +46,7 @@ from assistant.planner.hooks import (
 )
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
+from assistant.planner.schedule_requests import schedule_request
 from foundation.tokens import count_message_tokens, count_tokens
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
@@ -179,6 +180,8 @@ class OfflinePlanner(BaseChatModel):
             return AIMessage(content=SECRETS_REFUSAL)
         if route.intent == "run_sql":
             return _call("run_sql", {"sql": route.sql}, {"tool": "run_sql"})
+        if "schedule_briefing" in self.tool_names and (standing := schedule_request(text)) is not None:
+            return _call("schedule_briefing", standing, {"tool": "schedule_briefing"})
         verified = self._verified(text)
         if verified is not None:
             return verified

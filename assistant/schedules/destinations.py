@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -87,8 +88,6 @@ def parse_destination(raw: str, settings: MaraSettings, *, resolve: bool = True)
 
 def slack_client_from_env(env: dict[str, str] | None = None) -> Any:
     """A Slack Web API client from ``SLACK_BOT_TOKEN`` (and ``MARA_SLACK_API_URL``), or ``None``."""
-    import os
-
     env = dict(os.environ) if env is None else env
     token = env.get("SLACK_BOT_TOKEN")
     if not token:
