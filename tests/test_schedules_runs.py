@@ -243,3 +243,33 @@ def test_unreachable_mail_server_is_retried_then_reported(cfg, store) -> None:
     schedule = metric_schedule(settings, store, ["email:ana@example.com"])
     outcome = Runner(settings, store, today=TODAY, sleep=lambda s: None).run_now(schedule.id, "key:ana")
     assert outcome.state == "failed" and "gave up after 4 attempts" in (outcome.detail or "")
+
+
+def test_personal_columns_and_values_are_removed_for_destinations_not_allowed(cfg, store) -> None:
+    table = {"columns": ["first_name", "email", "country", "orders"],
+             "rows": [["Ada", "ada@example.com", "DE", 3], ["Bo", "bo@example.com", "FR", 2]]}
+    message = {"headline": "Ada (ada@example.com) ordered most.", "text": "Then Bo.", "table": dict(table),
+               "chart_spec": {"mark": "bar"}}
+    safe = runner(cfg, store)._without_personal_data(message, table)
+    assert safe["table"]["columns"] == ["country", "orders"] and safe["chart_spec"] is None
+    assert (safe["headline"], safe["text"]) == ("[personal data removed] ([email]) ordered most.",
+                                                "Then [personal data removed].")
+
+
+@pytest.mark.integration
+def test_saved_question_runs_as_the_owner_and_pauses_when_it_no_longer_answers(cfg, store, hook) -> None:
+    from assistant.agent import Assistant
+
+    with Assistant(cfg) as assistant:
+        ok = store.add(new_schedule(cfg, owner="key:ana", cadence="every day at 9:00",
+                                    destinations=[f"webhook:{hook.url}"], question="how many customers do we have"))
+        broken = store.add(new_schedule(cfg, owner="key:ana", cadence="every day at 9:00",
+                                        destinations=[f"webhook:{hook.url}"], question="revenue by sales region"))
+        good = runner(cfg, store, assistant_factory=lambda: assistant).run_now(ok.id, "key:ana")
+        bad = runner(cfg, store, assistant_factory=lambda: assistant).run_now(broken.id, "key:ana")
+    body = json.loads(hook.wait_for(1)[0].body)
+    assert good.state == "done" and "6" in body["headline"] and body["conversation_id"].startswith("sched-run_")
+    assert open_audit(cfg).owner("conversation", body["conversation_id"]) == "key:ana"
+    after = store.get(broken.id)
+    assert bad.state == "failed" and after.paused and "no longer gets a data answer" in after.notices[-1]
+    assert len(hook.requests) == 1
