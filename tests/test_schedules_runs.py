@@ -202,9 +202,11 @@ def test_slack_message_is_block_kit_with_the_headline(cfg, store) -> None:
         schedule = metric_schedule(cfg, store, ["slack:#marketing"])
         runner(cfg, store, slack=WebClient(token="xoxb-test", base_url=fake.api_url)).run_now(schedule.id, "key:ana")
         call = fake.calls_to("chat.postMessage")[0]
+        uploads = fake.calls_to("files.completeUploadExternal")
     blocks = call.params["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
     assert blocks[1]["text"]["text"].startswith("Revenue was 140 in October 2025")
+    assert len(uploads) == 1  # the chart of the last periods, as an image
 
 
 @pytest.mark.integration
@@ -235,7 +237,7 @@ def test_email_goes_out_as_html_and_plain_text_over_smtp(cfg, store) -> None:
     mail = handler.got[0]
     kinds = [part.get_content_type() for part in mail.walk()]
     assert outcome.state == "done" and mail["To"] == "ana@example.com"
-    assert "text/plain" in kinds and "text/html" in kinds
+    assert "text/plain" in kinds and "text/html" in kinds and "image/png" in kinds  # chart inline
 
 
 def test_unreachable_mail_server_is_retried_then_reported(cfg, store) -> None:

@@ -338,6 +338,27 @@ def check_metric(ctx: ToolContext, metric: str, grain: str, condition: Condition
     return CheckResult(seen, verdict, headline, lines)
 
 
+def series_chart(seen: Observation, today: dt.date) -> dict[str, Any]:
+    """A Vega-Lite bar chart of the checked period and the ones before it (the checked one
+    highlighted), for the image in Slack and e-mail."""
+    values = [*seen.history, seen.value]
+    starts = [period_bounds(seen.grain, today, back=k)[0] for k in range(len(values) - 1, -1, -1)]
+    rows = [{"period": start.isoformat(), "value": value, "checked": i == len(values) - 1}
+            for i, (start, value) in enumerate(zip(starts, values, strict=True)) if value is not None]
+    name = seen.metric.replace("_", " ")
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": f"{name[:1].upper() + name[1:]} per {seen.grain}",
+        "data": {"values": rows}, "mark": "bar", "width": 480, "height": 220,
+        "encoding": {
+            "x": {"field": "period", "type": "ordinal", "title": None},
+            "y": {"field": "value", "type": "quantitative", "title": name},
+            "color": {"field": "checked", "type": "nominal", "legend": None,
+                      "scale": {"domain": [False, True], "range": ["#9fb3c8", "#1f5f99"]}},
+        },
+    }
+
+
 def fmt(value: float | None, unit: str | None = None) -> str:
     """A number as a marketer reads it: thousands separators, 2 decimals only for small money."""
     if value is None:

@@ -50,7 +50,7 @@ from assistant.schedules.store import Run, Schedule, ScheduleStore
 from foundation.errors import MaraError
 from foundation.events import TurnSummary
 from foundation.settings import MaraSettings
-from tools.alerts import AlertInputError, check_metric, condition_from_dict
+from tools.alerts import AlertInputError, check_metric, condition_from_dict, series_chart
 from tools.context import ToolContext
 from tools.schema_profile import PII_NAME
 
@@ -268,7 +268,8 @@ class Runner:
         condition = condition_from_dict(schedule.condition)
         result = check_metric(self.tools, schedule.metric or "", schedule.grain or "day", condition, today)
         message = {**base, "headline": result.headline, "lines": result.lines, "check": result.to_dict(),
-                   "subject": result.headline[:120]}
+                   "subject": result.headline[:120],
+                   "chart_spec": None if result.observation.stale else series_chart(result.observation, today)}
         if condition is not None:
             if not result.fired:
                 return {"send": False, "reason": f"condition not met: {result.verdict.reason if result.verdict else ''}"}
