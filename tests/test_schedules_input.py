@@ -128,3 +128,23 @@ def test_bad_condition_is_refused(plain: MaraSettings) -> None:
     with pytest.raises(ScheduleInputError, match="Threshold op 'over' is not accepted"):
         new_schedule(plain, owner="key:a", cadence="every day", destinations=["slack:#m"], metric="orders",
                      condition={"kind": "threshold", "op": "over", "value": 3})
+
+
+def test_anomaly_condition_is_refused_clearly_until_the_detector_exists(plain: MaraSettings) -> None:
+    from tools.alerts import anomaly_detector
+
+    if anomaly_detector() is not None:
+        pytest.skip("tools.analysis is installed: the anomaly condition is available")
+    with pytest.raises(ScheduleInputError, match="needs the anomaly detector"):
+        new_schedule(plain, owner="key:a", cadence="every day", destinations=["slack:#m"], metric="orders",
+                     condition={"kind": "anomaly"})
+
+
+def test_anomaly_condition_flags_a_drop_against_the_same_weekdays() -> None:
+    pytest.importorskip("tools.analysis.anomalies", reason="the anomaly detector arrives with issue 18")
+    from tools.alerts import Anomaly, Observation
+
+    history = [100.0 + (20 if i % 7 in (5, 6) else 0) + (i % 3) for i in range(56)]
+    seen = Observation(metric="orders", grain="day", start=dt.date(2026, 12, 6), end=dt.date(2026, 12, 7),
+                       value=30.0, previous=history[-1], history=history)
+    assert Anomaly().evaluate(seen).fired

@@ -144,15 +144,22 @@ class PercentChange:
         return {"kind": self.kind, "pct": self.pct, "direction": self.direction, "baseline": self.baseline}
 
 
-#: The module and function the anomaly condition calls when issue 18's analysis package is there.
-ANALYSIS_MODULE = "tools.analysis"
+#: Issue 18's robust detector (seasonal median + MAD), used by :class:`Anomaly` once it exists.
+ANALYSIS_MODULE = "tools.analysis.anomalies"
 
 
 @dataclass(slots=True)
 class Anomaly:
-    """Fires when the anomaly detector of ``tools.analysis`` flags the checked period."""
+    """Fires when the anomaly detector of ``tools.analysis`` flags the checked period: its value
+    is far from the median of the same weekday (days) or of the recent periods (weeks, months),
+    measured in robust deviations of the series."""
 
     kind: str = "anomaly"
+
+    @staticmethod
+    def periods(grain: str) -> int:
+        """History the detector needs: 8 weeks of days (weekly rhythm), else 8 periods."""
+        return 56 if grain == "day" else HISTORY
 
     def evaluate(self, seen: Observation) -> Verdict:
         detector = anomaly_detector()
@@ -162,9 +169,15 @@ class Anomaly:
                 "version of Mara does not include yet.",
                 hint="Use a threshold or a % change condition for now.",
             )
-        series = [*seen.history, seen.value if seen.value is not None else 0.0]
-        flagged, reason = detector(series)
-        return Verdict(bool(flagged), str(reason))
+        series = [*seen.history, seen.value]
+        last = len(series) - 1
+        flagged, expected, scores = detector(series, period=7 if seen.grain == "day" else 1, start=last)
+        guess = expected[last]
+        if guess is None:
+            return Verdict(False, "not enough history to say what is normal")
+        step = "same weekday" if seen.grain == "day" else seen.grain
+        return Verdict(last in flagged, f"{fmt(seen.value, seen.unit)} vs {fmt(guess, seen.unit)} expected "
+                       f"(median of the recent {step}s; robust z {scores[last]:.1f}, unusual from 3.5)")
 
     def describe(self) -> str:
         return "is unusual (anomaly detector)"
@@ -174,12 +187,12 @@ class Anomaly:
 
 
 def anomaly_detector() -> Any:
-    """``tools.analysis``'s detector of the last point of a series, or ``None`` until it exists."""
+    """``tools.analysis.anomalies.robust_anomalies`` (issue 18), or ``None`` until it exists."""
     try:
         module = importlib.import_module(ANALYSIS_MODULE)
     except ImportError:
         return None
-    return getattr(module, "last_point_anomaly", None)
+    return getattr(module, "robust_anomalies", None)
 
 
 def condition_from_dict(raw: dict[str, Any] | None) -> Condition | None:
@@ -234,8 +247,8 @@ def period_bounds(grain: str, today: dt.date, back: int = 0) -> tuple[dt.date, d
     raise AlertInputError(f"Unknown period {grain!r}.", hint=f"Use one of: {', '.join(GRAINS)}.")
 
 
-def observe_metric(ctx: ToolContext, metric: str, grain: str, today: dt.date) -> Observation:
-    """The metric over the last complete ``grain`` before ``today`` and the :data:`HISTORY`
+def observe_metric(ctx: ToolContext, metric: str, grain: str, today: dt.date, history: int = HISTORY) -> Observation:
+    """The metric over the last complete ``grain`` before ``today`` and the ``history``
     periods before it, in one grouped query; plus the last date that has data."""
     if grain not in GRAINS:
         raise AlertInputError(f"Unknown period {grain!r}.", hint=f"Use one of: {', '.join(GRAINS)}.")
@@ -245,23 +258,23 @@ def observe_metric(ctx: ToolContext, metric: str, grain: str, today: dt.date) ->
         known = ", ".join(sorted(profile.metrics)) or "none (run 'mara data model --generate')"
         raise AlertInputError(f"Unknown metric {metric!r}.", hint=f"Metrics of this workspace: {known}.")
     start, end = period_bounds(grain, today)
-    first, _ = period_bounds(grain, today, back=HISTORY)
+    first, _ = period_bounds(grain, today, back=history)
     spec = QuerySpec(table=definition.table, metrics=[Metric(name=definition.name, alias="value")],
-                     time_range=TimeRange(start=first, end=end), time_grain=grain, limit=HISTORY + 2)  # type: ignore[arg-type]
+                     time_range=TimeRange(start=first, end=end), time_grain=grain, limit=history + 2)  # type: ignore[arg-type]
     try:
         sql = compile_query(spec, profile, dialect=ctx.warehouse.dialect)
     except ToolInputError as err:
         raise AlertInputError(f"Metric {metric!r} cannot be checked by period: {err.message}", hint=err.hint) from err
     settings = ctx.settings
-    result = ctx.warehouse.query(sql, row_cap=HISTORY + 2, timeout_s=settings.query_timeout_s)
+    result = ctx.warehouse.query(sql, row_cap=history + 2, timeout_s=settings.query_timeout_s)
     by_start = {_as_date(row[0]): (float(row[1]) if row[1] is not None else None) for row in result.rows}
-    values = [by_start.get(period_bounds(grain, today, back=k)[0]) for k in range(HISTORY, -1, -1)]
+    values = [by_start.get(period_bounds(grain, today, back=k)[0]) for k in range(history, -1, -1)]
     zero = 0.0 if definition.agg in ("count", "count_distinct", "sum") else None
     values = [zero if v is None else v for v in values]
-    history = [v for v in values[:-1] if v is not None]
+    earlier = [v for v in values[:-1] if v is not None]
     return Observation(
         metric=definition.name, grain=grain, start=start, end=end, value=values[-1],
-        previous=values[-2], history=history, data_end=_data_end(ctx, definition.table),
+        previous=values[-2], history=earlier, data_end=_data_end(ctx, definition.table),
         unit=definition.unit,
     )
 
@@ -315,7 +328,8 @@ class CheckResult:
 
 def check_metric(ctx: ToolContext, metric: str, grain: str, condition: Condition | None, today: dt.date) -> CheckResult:
     """Observe the metric and evaluate the condition; the headline states value and change first."""
-    seen = observe_metric(ctx, metric, grain, today)
+    history = condition.periods(grain) if isinstance(condition, Anomaly) else HISTORY
+    seen = observe_metric(ctx, metric, grain, today, history)
     name = seen.metric.replace("_", " ")
     label = seen.period_label()
     if seen.stale:

@@ -20,7 +20,7 @@ from assistant.schedules.cadence import ScheduleInputError, check_timezone, pars
 from assistant.schedules.destinations import parse_destination
 from assistant.schedules.store import Schedule
 from foundation.settings import MaraSettings
-from tools.alerts import GRAINS, AlertInputError, condition_from_dict
+from tools.alerts import GRAINS, AlertInputError, anomaly_detector, condition_from_dict
 
 __all__ = ["ScheduleInputError", "new_schedule"]
 
@@ -51,6 +51,10 @@ def new_schedule(
             condition_from_dict(condition)
         except AlertInputError as err:
             raise ScheduleInputError(err.message, hint=err.hint) from err
+        if condition and condition.get("kind") == "anomaly" and anomaly_detector() is None:
+            raise ScheduleInputError("The anomaly condition needs the anomaly detector (tools.analysis), which this "
+                                     "version of Mara does not include yet.",
+                                     hint="Use a threshold or a % change condition for now.")
         if scopes is not None and not {"data:read", "admin"} & set(scopes):
             raise ScheduleInputError("A metric check reads customer data: the key needs the 'data:read' scope.")
     if question and len(question) > 2000:
