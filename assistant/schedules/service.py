@@ -36,17 +36,20 @@ from foundation.settings import MaraSettings
 log = logging.getLogger("mara.schedules")
 JOBS_TABLE = "mara_apscheduler_jobs"
 
-_ACTIVE: ScheduleService | None = None
+_ACTIVE: list[ScheduleService] = []  # started services of this process (one per app; tests may run several)
 _ACTIVE_LOCK = threading.Lock()
 
 
 def fire_job(schedule_id: str, version: int | None = None) -> None:
-    """The job function stored in the job store (importable by name in every worker)."""
-    service = _ACTIVE
-    if service is None:
-        log.warning("schedule %s is due but no scheduler service is running in this process", schedule_id)
-        return
-    service.runner.fire(schedule_id)
+    """The job function stored in the job store (importable by name in every worker): the
+    service of this process whose store holds the schedule runs it."""
+    with _ACTIVE_LOCK:
+        services = list(_ACTIVE)
+    for service in services:
+        if service.store.find(schedule_id) is not None:
+            service.runner.fire(schedule_id)
+            return
+    log.warning("schedule %s is due but no scheduler service of this process knows it", schedule_id)
 
 
 class ScheduleService:
@@ -68,12 +71,10 @@ class ScheduleService:
         self._tick_lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the scheduler and the periodic sync / resume (one service per process)."""
-        global _ACTIVE
+        """Start the scheduler and the periodic sync / resume."""
         with _ACTIVE_LOCK:
-            if _ACTIVE is not None and _ACTIVE is not self:
-                raise RuntimeError("a schedule service already runs in this process")
-            _ACTIVE = self
+            if self not in _ACTIVE:
+                _ACTIVE.append(self)
         self.sync()
         self.scheduler.start()
         self.scheduler.add_job(self.tick, "interval", seconds=self.settings.schedule_poll_s, id="mara-tick",
@@ -122,9 +123,8 @@ class ScheduleService:
             self.scheduler.remove_job(job_id, jobstore="default")
 
     def stop(self) -> None:
-        global _ACTIVE
         with contextlib.suppress(Exception):  # not started
             self.scheduler.shutdown(wait=False)
         with _ACTIVE_LOCK:
-            if _ACTIVE is self:
-                _ACTIVE = None
+            if self in _ACTIVE:
+                _ACTIVE.remove(self)
