@@ -275,3 +275,30 @@ def test_saved_question_runs_as_the_owner_and_pauses_when_it_no_longer_answers(c
     after = store.get(broken.id)
     assert bad.state == "failed" and after.paused and "no longer gets a data answer" in after.notices[-1]
     assert len(hook.requests) == 1
+
+
+@pytest.mark.integration
+def test_runs_missed_while_down_fire_once_on_start_and_say_they_are_late(cfg, store, hook) -> None:
+    """APScheduler keeps the job's next run time in the job store; a server starting long after
+    it runs the job once (coalesced, no misfire limit) and the message says it is late."""
+    import time
+
+    from assistant.schedules.service import ScheduleService
+
+    hour = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).hour
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"], cadence=f"0 {hour} * * *")
+    before = ScheduleService(cfg, store=store)
+    before.scheduler.start(paused=True)
+    before.sync()
+    before.scheduler.modify_job(schedule.id, jobstore="default",
+                                next_run_time=dt.datetime.now(dt.UTC) - dt.timedelta(days=2, hours=2))
+    before.stop()  # down through three due times
+    after = ScheduleService(cfg.model_copy(update={"schedule_poll_s": 0.5}), store=store)
+    after.start()
+    try:
+        hook.wait_for(1, timeout=30)
+        time.sleep(2)
+    finally:
+        after.stop()
+    body = json.loads(hook.requests[0].body)
+    assert len(hook.requests) == 1 and body["late"].startswith("This was due at") and "late: the server was not running" in body["late"]

@@ -75,8 +75,8 @@ class ScheduleService:
         with _ACTIVE_LOCK:
             if self not in _ACTIVE:
                 _ACTIVE.append(self)
+        self.scheduler.start()  # first: before it starts, get_jobs() sees only jobs added in this process
         self.sync()
-        self.scheduler.start()
         self.scheduler.add_job(self.tick, "interval", seconds=self.settings.schedule_poll_s, id="mara-tick",
                                jobstore="local", replace_existing=True, max_instances=1)
         threading.Thread(target=self.tick, name="mara-schedule-resume", daemon=True).start()
@@ -123,6 +123,11 @@ class ScheduleService:
             self.scheduler.remove_job(job_id, jobstore="default")
 
     def stop(self) -> None:
+        """Stop scheduling. The shared job store is detached first: APScheduler's loop processes
+        due jobs once more while shutting down, which would move a due job's next run past a run
+        this server will no longer make (another server, or the next start, must make it)."""
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_jobstore("default")
         with contextlib.suppress(Exception):  # not started
             self.scheduler.shutdown(wait=False)
         with _ACTIVE_LOCK:
