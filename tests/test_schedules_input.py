@@ -130,21 +130,26 @@ def test_bad_condition_is_refused(plain: MaraSettings) -> None:
                      condition={"kind": "threshold", "op": "over", "value": 3})
 
 
-def test_anomaly_condition_is_refused_clearly_until_the_detector_exists(plain: MaraSettings) -> None:
-    from tools.alerts import anomaly_detector
-
-    if anomaly_detector() is not None:
-        pytest.skip("tools.analysis is installed: the anomaly condition is available")
-    with pytest.raises(ScheduleInputError, match="needs the anomaly detector"):
-        new_schedule(plain, owner="key:a", cadence="every day", destinations=["slack:#m"], metric="orders",
-                     condition={"kind": "anomaly"})
+def test_anomaly_alert_can_be_scheduled(plain: MaraSettings) -> None:
+    made = new_schedule(plain, owner="key:a", cadence="every day at 8:00", destinations=["slack:#m"], metric="orders",
+                        condition={"kind": "anomaly"})
+    assert made.condition == {"kind": "anomaly"}
 
 
 def test_anomaly_condition_flags_a_drop_against_the_same_weekdays() -> None:
-    pytest.importorskip("tools.analysis.anomalies", reason="the anomaly detector arrives with issue 18")
     from tools.alerts import Anomaly, Observation
 
     history = [100.0 + (20 if i % 7 in (5, 6) else 0) + (i % 3) for i in range(56)]
     seen = Observation(metric="orders", grain="day", start=dt.date(2026, 12, 6), end=dt.date(2026, 12, 7),
                        value=30.0, previous=history[-1], history=history)
-    assert Anomaly().evaluate(seen).fired
+    verdict = Anomaly().evaluate(seen)
+    assert verdict.fired and verdict.reason.startswith("30 vs 101 expected (median of the recent same weekdays")
+
+
+def test_usual_day_is_not_an_anomaly() -> None:
+    from tools.alerts import Anomaly, Observation
+
+    history = [100.0 + (20 if i % 7 in (5, 6) else 0) + (i % 3) for i in range(56)]
+    seen = Observation(metric="orders", grain="day", start=dt.date(2026, 12, 6), end=dt.date(2026, 12, 7),
+                       value=101.0, previous=history[-1], history=history)
+    assert not Anomaly().evaluate(seen).fired

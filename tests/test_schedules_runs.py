@@ -108,10 +108,19 @@ def test_alert_fires_with_value_normal_range_and_reason(cfg, store, hook) -> Non
                                {"kind": "change", "pct": 30, "direction": "down"})
     runner(cfg, store).run_now(schedule.id, "key:ana")
     body = json.loads(hook.wait_for(1)[0].body)
-    assert body["lines"] == [
+    assert body["lines"][:2] == [
         "Normal range (the 8 months before): 0 – 385.25.",
         "Alert condition (revenue falls 30% or more vs the previous period): down 63.7% vs the previous period (385.25).",
     ]
+
+
+def test_alert_explains_what_changed_with_the_top_contributors(cfg, store, hook) -> None:
+    """Issue 18's exact decomposition: September 385.25 → October 140 (the tiny shop's orders)."""
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"], {"kind": "change", "pct": 30, "direction": "down"})
+    runner(cfg, store).run_now(schedule.id, "key:ana")
+    said = json.loads(hook.wait_for(1)[0].body)["lines"][-1]
+    assert said.startswith("What changed: Revenue fell 245 (−63.7%) from September 2025")
+    assert "by channel, the biggest contributions were app −310; web +64.75" in said
 
 
 def test_alert_that_does_not_hold_sends_nothing(cfg, store, hook) -> None:

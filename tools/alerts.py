@@ -3,8 +3,9 @@ previous period and its recent normal range, and whether a condition holds.
 
 A condition is a small interface (:class:`Condition`): :class:`Threshold` ("orders below 50"),
 :class:`PercentChange` ("revenue down 30% vs the previous week", or vs its recent normal) and
-:class:`Anomaly`, which uses the anomaly detector of ``tools.analysis`` when that package is
-installed (issue 18) and says so plainly when it is not. Values come from the ordinary query
+:class:`Anomaly`, which uses issue 18's anomaly detector (``tools.analysis``). A message that goes
+out also says what changed, with the top contributors (:func:`explain_lines`, issue 18's exact
+decomposition). Values come from the ordinary query
 path (:func:`tools.query_spec.compile_query` on the workspace's read-only warehouse), so a
 metric means the same thing in an alert as in a chat answer.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import statistics
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -23,6 +25,7 @@ from foundation.errors import MaraError, ToolInputError
 from tools.context import ToolContext
 from tools.query_spec import Metric, QuerySpec, TimeRange, compile_query
 
+log = logging.getLogger("mara.alerts")
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[str, ...] = ("day", "week", "month")
 #: Complete periods before the checked one that make its "normal range".
@@ -187,12 +190,51 @@ class Anomaly:
 
 
 def anomaly_detector() -> Any:
-    """``tools.analysis.anomalies.robust_anomalies`` (issue 18), or ``None`` until it exists."""
+    """``tools.analysis.anomalies.robust_anomalies`` (issue 18), or ``None`` without it."""
     try:
         module = importlib.import_module(ANALYSIS_MODULE)
     except ImportError:
         return None
     return getattr(module, "robust_anomalies", None)
+
+
+def explain_lines(ctx: ToolContext, seen: Observation) -> list[str]:
+    """What changed between the previous period and the checked one, in one sentence with the top
+    contributors (issue 18's exact decomposition: groups, first-time vs returning customers,
+    orders vs value per order); empty when the change cannot be split (e.g. a min/max metric)."""
+    if seen.value is None or seen.previous is None or seen.value == seen.previous:
+        return []
+    try:
+        # lazy: the analysis package builds GROUPING SETS queries; only alerts that fire need it
+        from tools.analysis.analysis_tools import explanation_sentence
+        from tools.analysis.compare import resolve_periods
+        from tools.analysis.explain import explain
+        from tools.analysis.measures import Reader, require_date, resolve_measure
+        from tools.analysis.periods import Period
+    except ImportError:
+        return []
+    try:
+        profile = ctx.profile()
+        measure = resolve_measure(profile, None, Metric(name=seen.metric))
+        require_date(measure)
+        reader = Reader(ctx.warehouse, profile, measure)
+        before = period_bounds(seen.grain, seen.end, back=1)
+        unit: Any = seen.grain
+        periods = resolve_periods(reader, Period(seen.start, seen.end, _label(seen.grain, seen.start), unit),
+                                  Period(before[0], before[1], _label(seen.grain, before[0]), unit), today=seen.end,
+                                  same_days=False)  # the periods the headline compares, not a like-for-like cut
+        return [f"What changed: {explanation_sentence(explain(reader, periods, top=3))}"]
+    except MaraError as err:  # a metric the decomposition cannot split: the alert still goes out
+        log.info("no explanation for %s: %s", seen.metric, err.message)
+        return []
+
+
+def _label(grain: str, start: dt.date) -> str:
+    if grain == "day":
+        return start.strftime("%d %b %Y")
+    if grain == "week":
+        return f"the week of {start:%d %b %Y}"
+    return start.strftime("%B %Y")
 
 
 def condition_from_dict(raw: dict[str, Any] | None) -> Condition | None:
@@ -341,7 +383,8 @@ def check_metric(ctx: ToolContext, metric: str, grain: str, condition: Condition
     if seen.previous not in (None, 0) and seen.value is not None:
         assert seen.previous is not None
         pct = (seen.value - seen.previous) / abs(seen.previous) * 100
-        change = f", {'up' if pct >= 0 else 'down'} {abs(pct):.1f}% on the period before ({fmt(seen.previous, seen.unit)})"
+        change = (f", {'up' if pct >= 0 else 'down'} {abs(pct):.1f}% on the period before ({fmt(seen.previous, seen.unit)})"
+                  if pct else ", the same as the period before")
     headline = f"{name[:1].upper() + name[1:]} was {fmt(seen.value, seen.unit)} in {label}{change}."
     lines = []
     if seen.normal_range is not None:
@@ -349,6 +392,8 @@ def check_metric(ctx: ToolContext, metric: str, grain: str, condition: Condition
         lines.append(f"Normal range (the {len(seen.history)} {seen.grain}s before): {fmt(low, seen.unit)} – {fmt(high, seen.unit)}.")
     if verdict is not None and condition is not None:
         lines.append(f"Alert condition ({name} {condition.describe()}): {verdict.reason}.")
+    if verdict is None or verdict.fired:  # a quiet check sends nothing: no need to explain it
+        lines += explain_lines(ctx, seen)
     return CheckResult(seen, verdict, headline, lines)
 
 
