@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tools.results import ArtifactStore
@@ -26,6 +27,7 @@ class ToolContext:
     #: such tools draft offline. Injected so that tools/ never imports assistant/.
     chat_model_factory: Callable[[MaraSettings], Any] | None = None
     _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
+    _profile_stamp: tuple[float | None, float | None] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -37,8 +39,13 @@ class ToolContext:
 
     def profile(self) -> SchemaProfile:
         """The live schema's profile (cached in the workspace for the embedded warehouse),
-        with the declarations of the workspace's ``semantic.yaml`` applied when there is one."""
-        if self._profile is None:
+        with the declarations of the workspace's ``semantic.yaml`` applied when there is one.
+
+        Rebuilt when the embedded warehouse file or ``semantic.yaml`` changed since it was read,
+        so a table uploaded while the server runs is known to the very next question."""
+        stamp = self._stamp()
+        if self._profile is None or stamp != self._profile_stamp:
+            self._profile_stamp = stamp
             # lazy: pydantic, yaml load slowly; only this path needs them
             from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
 
@@ -53,6 +60,18 @@ class ToolContext:
     @cached_property
     def knowledge(self) -> KnowledgeBase:
         return open_knowledge(self.settings)
+
+    def _stamp(self) -> tuple[float | None, float | None]:
+        """Modification times of the embedded warehouse and of ``semantic.yaml`` (None: absent)."""
+
+        def mtime(path: Path) -> float | None:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return None
+
+        warehouse = None if self.settings.warehouse_url else mtime(self.settings.duckdb_path)
+        return warehouse, mtime(self.settings.home / "semantic.yaml")
 
 
 def open_knowledge(settings: MaraSettings) -> KnowledgeBase:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from tools.results import ToolOutput
 
 #: Every scope a caller can hold; ``admin`` implies all of them.
-SCOPES = frozenset({"chat", "copy", "data:read", "kb:write", "admin"})
+SCOPES = frozenset({"chat", "copy", "data:read", "data:write", "kb:write", "admin"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 _ORDER = count()
