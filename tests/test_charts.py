@@ -620,3 +620,9 @@ def test_labels_that_would_collide_on_a_phone_turn_the_bars_horizontal() -> None
 def test_few_short_labels_stay_vertical() -> None:
     result = QueryResult(["tier", "customers"], [("gold", 3), ("silver", 2), ("none", 9)])
     assert chart_spec(result)["encoding"]["x"]["field"] == "tier"
+
+
+def test_value_axis_labels_keep_apart_and_are_not_pulled_onto_each_other() -> None:
+    axis = chart_spec(by_country())["encoding"]["x"]["axis"]
+    assert axis["labelOverlap"] is True and axis["labelSeparation"] >= 4
+    assert axis["labelFlush"] is False  # a flushed last label sat on its neighbour at 390 px

@@ -362,7 +362,12 @@ def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[st
 def _measure_encoding(column: _Column, channel_title: str | None = None) -> dict[str, Any]:
     axis_format, _ = _number_format(column)
     # few, non-overlapping ticks: "1.2M1.3M" on a narrow chart helps nobody
-    axis: dict[str, Any] = {"format": axis_format, "tickCount": 5, "labelOverlap": True}
+    # labelSeparation: Vega drops a label closer than 6 px to its neighbour; no labelFlush: the
+    # last label pulled inside the axis end sat on its neighbour on phones ("1M1.2M")
+    axis: dict[str, Any] = {
+        "format": axis_format, "tickCount": 5, "labelOverlap": True, "labelSeparation": 6,
+        "labelFlush": False,
+    }
     if all(isinstance(v, int) for v in column.values if v is not None):
         axis["tickMinStep"] = 1  # counts: no 0.5 ticks
     return {

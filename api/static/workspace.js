@@ -218,12 +218,12 @@
   }
 
   function showLoaded(node, report) {
-    const question = `How many rows are in ${report.table}?`;
+    const question = `How many ${report.table.replace(/_/g, " ")} are there?`;
     node.replaceChildren(
       el("p", {}, `${report.columns.length} columns: `,
         report.columns.slice(0, 12).map((c) => `${c.name} (${c.type})`).join(", ")),
       report.notes.length ? el("ul", { class: "ws-notes" }, ...report.notes.map((n) => el("li", { text: n }))) : null,
-      el("button", { class: "btn", type: "button", text: `Ask: “${question}”`, onclick: () => askInChat(question) }),
+      el("button", { class: "btn btn-small", type: "button", text: `Ask: “${question}”`, onclick: () => askInChat(question) }),
     );
     node.hidden = false;
   }
@@ -661,8 +661,19 @@
       selectTab((moves[event.key] + tabs.length) % tabs.length, true);
     });
     const close = el("button", { class: "btn btn-icon btn-ghost", type: "button", "aria-label": "Close workspace",
-      title: "Close (Esc)", onclick: () => dialog.close() },
-    el("span", { "aria-hidden": "true", text: "✕" }));
+      title: "Close (Esc)", onclick: () => dialog.close() });
+    const icon = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    icon.setAttribute("viewBox", "0 0 16 16");
+    icon.setAttribute("width", "16");
+    icon.setAttribute("height", "16");
+    icon.setAttribute("aria-hidden", "true");
+    const cross = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    cross.setAttribute("d", "M4 4l8 8M12 4l-8 8");
+    cross.setAttribute("stroke", "currentColor");
+    cross.setAttribute("stroke-width", "1.6");
+    cross.setAttribute("stroke-linecap", "round");
+    icon.append(cross);
+    close.append(icon);
     dialog = el("dialog", { class: "ws-dialog", id: "workspace", "aria-labelledby": "ws-title" },
       el("header", { class: "ws-head" }, el("h2", { id: "ws-title", text: "Workspace" }), close),
       sections.length ? tablist : el("p", { class: "ws-hint", text: "Sign in with a key to see the workspace." }),
