@@ -256,7 +256,7 @@ def test_models_list_speaks_plain_words(server: dict[str, Any]) -> None:
     from api.routes.workspace import summary_in_words
 
     with client(server, "reader") as c:
-        assert c.get("/v1/models").json() == []
+        assert c.get("/v1/data/models").json() == []
     text = summary_in_words({"target": "churned", "metrics": {"auc": 0.81, "lift_top_decile": 2.4}})
     assert text.startswith("Predicts churned.") and "81%" in text and "2.4×" in text
     assert "well" in text
@@ -273,3 +273,9 @@ def test_open_mode_has_no_sign_in_but_refuses_cross_site_writes(tmp_path: Path) 
     assert ok.status_code == 201, ok.text
     assert_error(evil, 403, "cross_site_request")
     assert KeyStore.for_home(home).list() == []
+
+
+def test_saved_models_do_not_hide_the_openai_model_list(server: dict[str, Any]) -> None:
+    with client(server, "reader") as c:
+        listed = c.get("/v1/models").json()
+    assert listed["object"] == "list" and listed["data"][0]["id"] == "mara"

@@ -5,7 +5,8 @@ Who may do what (see SECURITY.md):
 
 - **Reading** (``data:read``): ``GET /v1/data/model`` — each table's row count and Mara's
   reading of every column (money, date, flag, category, personal, …) with its description and
-  synonyms; ``GET /v1/brand``; ``GET /v1/models``.
+  synonyms; ``GET /v1/brand``; ``GET /v1/data/models`` (saved prediction models;
+  ``/v1/models`` stays the OpenAI-compatible model list).
 - **Data writes** (``data:write``): ``POST /v1/data/tables`` loads a CSV / TSV / Parquet /
   JSON-lines / Excel file with :func:`tools.data_load.load_file` — the checks and messages of
   ``mara data load`` — up to ``MARA_MAX_DATA_UPLOAD_BYTES`` (413 above it, 415 for another file
@@ -23,6 +24,7 @@ names must exist in the warehouse; text fields are length-capped.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import shutil
 import threading
@@ -42,6 +44,8 @@ from api.runtime import Runtime, get_runtime
 from foundation.errors import DataLoadError
 from foundation.settings import open_private, private_dir
 from tools.data_load import ENCODINGS, READERS, load_file_staged, table_name_for
+from tools.model_store import list_models, models_path
+from tools.schema_profile import load_profile
 
 router = APIRouter(prefix="/v1", tags=["workspace"])
 
@@ -196,8 +200,6 @@ def _edit_model(runtime: Runtime, table: str, edit: TableEdit) -> None:
             if change.synonyms is not None:
                 entry.synonyms = _clean_synonyms(change.synonyms, f"{found.name}.{column.name}")
         # the edited model must still apply to the data (the same check as 'mara data model --check')
-        from tools.schema_profile import load_profile
-
         cache = None if runtime.settings.warehouse_url else runtime.settings.home / "schema_profile.json"
         apply_semantic_model(load_profile(runtime.tools.warehouse, cache), model)
         save_semantic_model(model, path)
@@ -488,7 +490,7 @@ def summary_in_words(meta: dict[str, Any]) -> str:
 
 
 @router.get(
-    "/models",
+    "/data/models",
     response_model=list[SavedModel],
     summary="Saved prediction models",
     dependencies=[require("data:read")],
@@ -498,10 +500,6 @@ async def get_models(runtime: Runtime = Depends(get_runtime)) -> list[SavedModel
     """Every saved model, newest first, with its validation summary in plain words."""
 
     def read() -> list[SavedModel]:
-        import json
-
-        from tools.model_store import list_models, models_path
-
         folder = models_path(runtime.settings.home)
         if not folder.exists():
             return []

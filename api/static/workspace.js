@@ -516,7 +516,7 @@
                 } })));
         }));
         if (!audiences.length) list.append(el("li", { class: "ws-hint", text: "No audiences yet. Ask Mara, e.g. “save the at-risk customers as an audience”." }));
-        const saved = await api("/v1/models");
+        const saved = await api("/v1/data/models");
         models.replaceChildren(...saved.map((m) => el("li", { class: "ws-item ws-item-col" },
           el("strong", { text: `${m.target || m.label || m.kind || "model"} · ${m.table || ""}` }),
           el("span", { text: m.summary }),

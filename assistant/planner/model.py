@@ -46,8 +46,8 @@ from assistant.planner.hooks import (
 )
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
-from tools.charts import mark_type
 from foundation.tokens import count_message_tokens, count_tokens
+from tools.charts import mark_type
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
 
