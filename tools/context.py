@@ -45,14 +45,20 @@ class ToolContext:
         so a table uploaded while the server runs is known to the very next question."""
         stamp = self._stamp()
         if self._profile is None or stamp != self._profile_stamp:
-            self._profile_stamp = stamp
             # lazy: pydantic, yaml load slowly; only this path needs them
             from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
 
             cache = None
             if not self.settings.warehouse_url and self.settings.home.exists():
                 cache = self.settings.home / "schema_profile.json"
-            profile = load_profile(self.warehouse, cache)
+            if self._profile is None:
+                profile = load_profile(self.warehouse, cache)
+            else:  # while an upload profiles its new table, keep answering from the profile we had
+                found = load_profile(self.warehouse, cache, wait=False)
+                if found is None:
+                    return self._profile
+                profile = found
+            self._profile_stamp = stamp
             model = load_semantic_model(self.settings.home / FILE_NAME)
             self._profile = apply_semantic_model(profile, model) if model is not None else profile
         return self._profile
