@@ -201,8 +201,10 @@ def main() -> None:
             env = {**{k: v for k, v in os.environ.items() if not k.startswith("MARA_")}, "MARA_HOME": str(home)}
             with Chatter(url) as cli:
                 started = time.perf_counter()
-                subprocess.run([mara, "data", "load", str(csv), "--table", "web_events_cli"], env=env,
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                done = subprocess.run([mara, "data", "load", str(csv), "--table", "web_events_cli"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                if done.returncode != 0:
+                    print(f"  mara data load failed: {done.stderr.strip().splitlines()[-1:]}")
                 cli_seconds = time.perf_counter() - started
             print(cli.line("during mara data load", cli_seconds))
             for label, chatter in (("API upload", during), ("mara data load", cli)):

@@ -107,8 +107,11 @@ def load_file(
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) or name.startswith("__"):
         raise DataLoadError(f"'{name}' is not a valid table name.", hint="Use letters, digits and underscores, starting with a letter.")
     private_dir(database.parent)
-    try:
-        con = duckdb.connect(str(database))
+    # lazy: tools.warehouse pulls in sqlglot; only this path needs it
+    from tools.warehouse import _connect_when_free
+
+    try:  # a running server's question may hold the file a moment: wait for it, do not fail
+        con = _connect_when_free(lambda: duckdb.connect(str(database)))
         make_private(database)
     except duckdb.Error as err:
         raise DataLoadError(f"Cannot open the warehouse {database}: {str(err).splitlines()[0]}") from err
