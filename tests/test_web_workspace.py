@@ -159,6 +159,25 @@ def test_upload_a_csv_in_the_panel_then_ask_about_it(
     assert not page.problems
 
 
+def test_column_words_are_edited_and_validated_in_the_panel(browser: Any, secured: dict[str, Any]) -> None:
+    page = new_page(browser)
+    sign_in(page, secured, "admin")
+    dialog = open_panel(page, "Data")
+    customers = dialog.locator("#ws-tables details[data-table='customers']")
+    customers.locator("summary").click()
+    customers.get_by_role("button", name="Edit words for customers.country").click()
+    synonyms = dialog.get_by_label("Synonyms")
+    synonyms.fill("market, <b>")
+    synonyms.press("Enter")
+    expect(dialog.locator(".ws-edit-row .ws-status-error")).to_contain_text("not a usable synonym")
+    synonyms.fill("market, home market")
+    synonyms.press("Enter")
+    customers = dialog.locator("#ws-tables details[data-table='customers'][open]")
+    expect(customers.locator("tr", has_text="country").first).to_contain_text("also: market, home market")
+    expect(customers.locator("summary")).to_be_focused()
+    assert "home market" in (secured["home"] / "semantic.yaml").read_text()
+
+
 def test_a_banned_word_edited_in_the_panel_governs_the_next_draft(
     browser: Any, secured: dict[str, Any]
 ) -> None:

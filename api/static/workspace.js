@@ -228,7 +228,8 @@
     node.hidden = false;
   }
 
-  async function refreshTables() {
+  /** Reload the table list; ``reopen`` names a table to show open again with focus on it. */
+  async function refreshTables(reopen) {
     const holder = document.getElementById("ws-tables");
     if (!holder) return;
     holder.setAttribute("aria-busy", "true");
@@ -236,6 +237,8 @@
       lastModel = await api("/v1/data/model");
       holder.replaceChildren(...lastModel.tables.map(tableView));
       if (!lastModel.tables.length) holder.append(el("p", { class: "ws-hint", text: "No tables yet: upload a file above." }));
+      const again = reopen && [...holder.querySelectorAll("details")].find((d) => d.dataset.table === reopen);
+      if (again) { again.open = true; again.querySelector("summary").focus(); }
     } catch (err) {
       holder.replaceChildren(el("p", { class: "ws-status ws-status-error", role: "alert", text: err.message }));
     } finally {
@@ -261,7 +264,7 @@
         el("td", {}, el("span", { class: `ws-reading ws-reading-${column.reading}`, text: READINGS[column.reading] || column.reading })),
         words, el("td", {}, edit));
     });
-    return el("details", { class: "ws-table" },
+    return el("details", { class: "ws-table", "data-table": table.name },
       el("summary", {}, el("strong", { text: table.name }), ` · ${fmt(table.rows)} rows · ${summary}`),
       table.description ? el("p", { class: "ws-hint", text: table.description }) : null,
       el("div", { class: "ws-scroll" },
@@ -296,9 +299,7 @@
           method: "PATCH",
           json: { columns: { [column.name]: { description: description.value, synonyms: words } } },
         });
-        await refreshTables();
-        const again = document.querySelector(`#ws-tables details`);
-        if (again) again.focus();
+        await refreshTables(table.name);
       } catch (err) {
         say(status, err.message, "error");
       }
