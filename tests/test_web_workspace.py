@@ -260,6 +260,7 @@ def test_revoking_a_key_in_the_panel_ends_its_session(
     with user.expect_response(lambda r: r.url.endswith("/v1/chat")) as refused:
         user.locator("#composer-input").press("Enter")
     assert refused.value.status == 401
+    assert "its key was revoked" in refused.value.json()["error"]["message"]
     expect(user.locator("#signin")).to_be_visible()
     shot(user, f"session-refused-{viewport}")
 
