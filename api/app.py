@@ -30,9 +30,11 @@ from api.routes import (
     copy,
     data,
     health,
+    keys,
     knowledge,
     schedules,
     web,
+    workspace,
 )
 from api.runtime import ChatAssistant, Runtime
 from api.site_guard import SiteGuard
@@ -82,10 +84,12 @@ def create_app(
         conversations.router,
         artifacts.router,
         data.router,
+        workspace.router,
         knowledge.router,
         audiences.router,
         copy.router,
         schedules.router,
+        keys.router,
         openai_compat.router,
         metrics.router,
         web.router,
@@ -103,7 +107,10 @@ def _add_middleware(app: FastAPI, settings: MaraSettings) -> None:
     """Innermost first: size limits, the Host/Origin guard, CORS (so errors carry its headers),
     then metrics."""
     app.add_middleware(
-        BodySizeLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        BodySizeLimit,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        max_data_upload=settings.max_data_upload_bytes,
     )
     app.add_middleware(SiteGuard, cors_origins=settings.cors_origins)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
@@ -112,7 +119,7 @@ def _add_middleware(app: FastAPI, settings: MaraSettings) -> None:
             CORSMiddleware,
             allow_origins=origins,
             allow_credentials="*" not in origins,
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Conversation-Id"],
             expose_headers=["X-Conversation-Id", "Retry-After"],
             max_age=600,

@@ -229,10 +229,15 @@ class Auth:
             return OPEN_CALLER
         found = await run_in_threadpool(self._identify, bearer, header, cookie)
         if found is None:
+            ended = (  # the web chat shows this on its sign-in form
+                "Your sign-in has ended: you signed out, it expired, or its key was revoked. "
+                if cookie
+                else ""
+            )
             raise ApiError(
                 401,
                 "missing_api_key",
-                "This API needs an API key. " + HOW_TO_GET_A_KEY,
+                ended + "This API needs an API key. " + HOW_TO_GET_A_KEY,
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return found

@@ -41,7 +41,7 @@ def keys_create(
         list[str] | None,
         typer.Option(
             "--scope",
-            help="Repeat or comma-separate: chat, copy, data:read, kb:write, admin "
+            help="Repeat or comma-separate: chat, copy, data:read, data:write, kb:write, admin "
             "(default: chat, copy, data:read).",
         ),
     ] = None,

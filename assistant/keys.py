@@ -8,7 +8,8 @@ only by :meth:`KeyStore.create`.
 
 Scopes (:data:`SCOPES`): ``chat`` (chat, conversations, artifacts, the OpenAI-compatible
 routes), ``copy`` (copy drafting), ``data:read`` (queries, tables, knowledge search,
-audiences), ``kb:write`` (knowledge uploads) and ``admin`` (everything, plus ``/metrics``).
+audiences), ``data:write`` (data-file uploads and semantic-model edits: they change what every
+key's questions are answered from), ``kb:write`` (knowledge uploads and the brand profile) and ``admin`` (everything, plus ``/metrics``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from foundation.errors import MaraError
 from foundation.settings import touch_private
 
 KEYS_FILE = "keys.sqlite"
-SCOPES: tuple[str, ...] = ("chat", "copy", "data:read", "kb:write", "admin")
+SCOPES: tuple[str, ...] = ("chat", "copy", "data:read", "data:write", "kb:write", "admin")
 DEFAULT_SCOPES: tuple[str, ...] = ("chat", "copy", "data:read")
 KEY_PREFIX = "mara_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")

@@ -169,6 +169,11 @@ class MaraSettings(BaseSettings):
     max_upload_bytes: int = Field(
         default=20_971_520, ge=1024, description="Largest knowledge-base upload request."
     )
+    max_data_upload_bytes: int = Field(
+        default=536_870_912,
+        ge=1024,
+        description="Largest data-file upload request (POST /v1/data/tables, the web chat's workspace panel).",
+    )
     session_hours: float = Field(
         default=12.0, gt=0, description="Lifetime of a web-chat sign-in session cookie."
     )

@@ -13,6 +13,7 @@ from assistant.agent import Assistant
 from assistant.planner import OfflinePlanner
 from foundation.errors import ToolInputError
 from foundation.settings import MaraSettings
+from tools.charts import mark_type
 from tools.context import ToolContext
 from tools.registry import build_tools
 
@@ -141,7 +142,7 @@ def test_charts_come_with_breakdowns_and_on_request(assistant: Assistant) -> Non
     pie = assistant.run("make that a pie chart", conversation_id="charts")
     assert [c["name"] for c in pie.tool_calls] == ["make_chart"]
     (arc,) = [e for e in pie.events if e.type == "chart"]
-    assert arc.data["spec"]["mark"]["type"] == "arc"
+    assert mark_type(arc.data["spec"]) == "arc"
     assert arc.data["table_id"] == chart.data["table_id"]
 
 

@@ -233,7 +233,8 @@ def test_web_session_cookie_is_http_only_and_ends_with_the_key(
             "missing_api_key",
         )
         KeyStore.for_home(home).revoke("browser")
-        assert_error(c.post("/v1/chat", json=CHAT), 401, "missing_api_key")
+        ended = assert_error(c.post("/v1/chat", json=CHAT), 401, "missing_api_key")
+        assert "its key was revoked" in ended["message"]  # the sign-in form says why
         assert c.delete("/v1/auth/session").status_code == 204
 
 

@@ -18,11 +18,15 @@ from tools.charts import (
     ACCEPTED_KINDS,
     MAX_BARS,
     MAX_SLICES,
+    PALETTE,
+    PHONE_PLOT_PX,
     auto_chart,
     chart_spec,
     chart_tools,
+    contrast,
     humanize,
     load_table,
+    mark_type,
     render_png,
     save_chart,
 )
@@ -54,8 +58,7 @@ def rfm_points() -> QueryResult:
 
 
 def mark_of(spec: dict[str, Any]) -> str:
-    mark = spec["mark"]
-    return str(mark["type"] if isinstance(mark, dict) else mark)
+    return str(mark_type(spec))
 
 
 def values_of(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -553,3 +556,73 @@ def test_web_chat_falls_back_to_the_card_when_vega_is_missing(tmp_path: Any) -> 
     seen = _browser_run(tmp_path, charts, drop="vega-embed.min.js")
     assert seen["svgs"] == 0 and seen["fallbacks"] == 1
     assert "could not load" in seen["errors"][0]
+
+
+# --- accessibility: colour-blind-safe colours, values on the marks, phone-width labels -------
+
+
+def pie_layers(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    arc, text = spec["layer"]
+    return arc, text
+
+
+def test_pie_slices_print_their_percentages() -> None:
+    spec = chart_spec(by_channel(), kind="pie")
+    arc, text = pie_layers(spec)
+    assert arc["mark"]["type"] == "arc" and text["mark"]["type"] == "text"
+    assert [v["mara_share_label"] for v in values_of(spec)] == ["63%", "25%", "13%"]
+    assert text["encoding"]["text"]["field"] == "mara_share_label"
+    assert_valid_vega_lite(spec)
+
+
+def test_tiny_slices_carry_no_label_that_would_not_fit() -> None:
+    result = QueryResult(["channel", "orders"], [("web", 97), ("fax", 3)])
+    labels = [v["mara_share_label"] for v in values_of(chart_spec(result, kind="pie"))]
+    assert labels == ["97%", ""]
+
+
+def test_slice_labels_contrast_with_their_slice() -> None:
+    rows = [(f"c{i}", 10 - i) for i in range(8)]
+    spec = chart_spec(QueryResult(["channel", "orders"], rows), kind="pie")
+    for i, value in enumerate(values_of(spec)):
+        assert contrast(PALETTE[i], value["mara_label_ink"]) >= 4.5, (PALETTE[i], value)
+
+
+def test_pie_and_series_use_the_colour_blind_safe_palette() -> None:
+    pie = chart_spec(by_channel(), kind="pie")
+    assert pie["encoding"]["color"]["scale"]["range"] == list(PALETTE)
+    series = QueryResult(
+        ["country", "channel", "revenue"],
+        [("DE", "web", 1.0), ("DE", "app", 2.0), ("FR", "web", 3.0), ("FR", "app", 1.5)],
+    )
+    bar = chart_spec(series, kind="bar")
+    assert bar["encoding"]["color"]["scale"]["range"] == list(PALETTE)
+
+
+def test_the_palette_has_one_distinct_colour_per_slice() -> None:
+    assert len(set(PALETTE)) == len(PALETTE) == MAX_SLICES
+
+
+def test_a_pie_is_still_an_arc_to_readers_of_the_spec() -> None:
+    assert mark_type(chart_spec(by_channel(), kind="pie")) == "arc"
+    assert mark_type({"mark": "bar"}) == "bar"
+    assert mark_type({}) is None
+
+
+def test_labels_that_would_collide_on_a_phone_turn_the_bars_horizontal() -> None:
+    # seven 10-letter labels: about 525 px side by side, wider than a phone's plot
+    rows = [(f"Category {c}", i + 1) for i, c in enumerate("ABCDEFG")]
+    spec = chart_spec(QueryResult(["segment", "customers"], rows))
+    assert spec["encoding"]["y"]["field"] == "segment"
+    assert PHONE_PLOT_PX < 7 * (10 * 6.5 + 10)
+
+
+def test_few_short_labels_stay_vertical() -> None:
+    result = QueryResult(["tier", "customers"], [("gold", 3), ("silver", 2), ("none", 9)])
+    assert chart_spec(result)["encoding"]["x"]["field"] == "tier"
+
+
+def test_value_axis_labels_keep_apart_and_are_not_pulled_onto_each_other() -> None:
+    axis = chart_spec(by_country())["encoding"]["x"]["axis"]
+    assert axis["labelOverlap"] is True and axis["labelSeparation"] >= 4
+    assert axis["labelFlush"] is False  # a flushed last label sat on its neighbour at 390 px

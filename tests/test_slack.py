@@ -813,7 +813,7 @@ def test_slack_scopes_are_configurable_and_checked() -> None:
 
     assert SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1"}).scopes == ("chat", "copy", "data:read")
     assert SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat, copy"}).scopes == ("chat", "copy")
-    with pytest.raises(ValidationError, match="unknown scope.*accepted: chat, copy, data:read, kb:write, admin"):
+    with pytest.raises(ValidationError, match="unknown scope.*accepted: chat, copy, data:read, data:write, kb:write, admin"):
         SlackSettings._from({"SLACK_BOT_TOKEN": "xoxb-1", "MARA_SLACK_SCOPES": "chat,root"})
 
 

@@ -53,6 +53,14 @@ ACCEPTED_KINDS = ("bar", "line", "area", "pie", "donut", "scatter")
 
 MAX_BARS = 30  # bars beyond this are cut to the top N by value
 MAX_SLICES = 8  # pie slices beyond this are folded into "Other"
+#: Okabe & Ito's colour-blind-safe palette (the 8th, black, made grey so it shows on dark pages
+#: too): told apart with deuteranopia, protanopia and tritanopia. One colour per pie slice.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#8C8C8C")
+#: Slices smaller than this carry no printed percentage (it would not fit; the tooltip has it).
+MIN_LABELLED_SHARE = 0.04
+#: Chart width on a 390 px phone, less card padding and the axis: vertical bar labels wider than
+#: this in total would collide, so such bars are drawn horizontally instead.
+PHONE_PLOT_PX = 300
 AUTO_PIE_MAX = 6  # auto pie only for this many categories or fewer
 MAX_SERIES = 12  # colour series beyond this are not distinguishable
 PNG_WIDTH = 640  # "container" width has no container when rendering offline
@@ -354,7 +362,12 @@ def _base(title: str, values: list[dict[str, Any]], description: str) -> dict[st
 def _measure_encoding(column: _Column, channel_title: str | None = None) -> dict[str, Any]:
     axis_format, _ = _number_format(column)
     # few, non-overlapping ticks: "1.2M1.3M" on a narrow chart helps nobody
-    axis: dict[str, Any] = {"format": axis_format, "tickCount": 5, "labelOverlap": True}
+    # labelSeparation: Vega drops a label closer than 6 px to its neighbour; no labelFlush: the
+    # last label pulled inside the axis end sat on its neighbour on phones ("1M1.2M")
+    axis: dict[str, Any] = {
+        "format": axis_format, "tickCount": 5, "labelOverlap": True, "labelSeparation": 6,
+        "labelFlush": False,
+    }
     if all(isinstance(v, int) for v in column.values if v is not None):
         axis["tickMinStep"] = 1  # counts: no 0.5 ticks
     return {
@@ -427,7 +440,9 @@ def _bar(
     else:
         shown, total = result, base.distinct
     count = min(total, MAX_BARS) if base.role == "nominal" else total
-    horizontal = base.role == "nominal" and (count > 8 or base.max_label > 12)
+    horizontal = base.role == "nominal" and (
+        count > 8 or base.max_label > 12 or _label_px(count, base.max_label) > PHONE_PLOT_PX
+    )
     category: dict[str, Any] = {
         "field": _field(base.name),
         "type": "nominal",
@@ -454,6 +469,7 @@ def _bar(
             "field": _field(series.name),
             "type": "nominal",
             "title": humanize(series.name),
+            "scale": {"range": list(PALETTE)},
         }
         tips.append(series)
     encoding["tooltip"] = _tooltip(tips)
@@ -578,13 +594,20 @@ def _pie(
         ordered = [*head, ("Other", sum(v for _, v in tail))]
     grand = sum(v for _, v in ordered) or 1.0
     values = [
-        {base.name: label, measure.name: value, "share": value / grand} for label, value in ordered
+        {
+            base.name: label,
+            measure.name: value,
+            "share": value / grand,
+            # half up, as people round (Python's format would print 12.5% as "12%")
+            SHARE_LABEL: f"{math.floor(value / grand * 100 + 0.5)}%" if value / grand >= MIN_LABELLED_SHARE else "",
+            LABEL_INK: _ink(PALETTE[i % len(PALETTE)]),
+        }
+        for i, (label, value) in enumerate(ordered)
     ]
     _, tip_format = _number_format(measure)
     description = f"Pie chart of {humanize(measure.name).lower()} by {humanize(base.name).lower()}"
     spec = _base(title or _auto_title(measure, base, None, share=True), values, description)
     spec["height"] = 300
-    spec["mark"] = {"type": "arc", "innerRadius": 60, "tooltip": True}
     spec["encoding"] = {
         "theta": {"field": _field(measure.name), "type": "quantitative", "stack": True},
         "color": {
@@ -592,8 +615,12 @@ def _pie(
             "type": "nominal",
             "title": humanize(base.name),
             "sort": [label for label, _ in ordered],
+            "scale": {"range": list(PALETTE)},
+            "legend": {"orient": "bottom", "columns": 2, "labelLimit": 160},  # room on phones
         },
         "order": {"field": _field(measure.name), "type": "quantitative", "sort": "descending"},
+    }
+    tooltip = {
         "tooltip": [
             {"field": _field(base.name), "type": "nominal", "title": humanize(base.name)},
             {
@@ -605,7 +632,55 @@ def _pie(
             {"field": "share", "type": "quantitative", "title": "Share", "format": ".1%"},
         ],
     }
+    # the percentage printed on each slice, in black or white, whichever reads better on it
+    spec["layer"] = [
+        {"mark": {"type": "arc", "innerRadius": 55, "outerRadius": 115, "tooltip": True}, "encoding": tooltip},
+        {
+            "mark": {"type": "text", "radius": 85, "fontSize": 12, "fontWeight": "bold"},
+            "encoding": {
+                "text": {"field": SHARE_LABEL, "type": "nominal"},
+                "fill": {"field": LABEL_INK, "type": "nominal", "scale": None, "legend": None},
+                **tooltip,
+            },
+        },
+    ]
     return spec
+
+
+SHARE_LABEL = "mara_share_label"
+LABEL_INK = "mara_label_ink"
+
+
+def mark_type(spec: dict[str, Any]) -> str | None:
+    """A spec's main mark (``arc`` for a pie, whose first layer it is), or None."""
+    mark = spec.get("mark")
+    if mark is None and spec.get("layer"):
+        mark = spec["layer"][0].get("mark")
+    return str(mark.get("type")) if isinstance(mark, dict) else (str(mark) if mark else None)
+
+
+def _luminance(colour: str) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _ink(fill: str) -> str:
+    """Black or white text, whichever contrasts more with ``fill``."""
+    return "#000000" if contrast(fill, "#000000") >= contrast(fill, "#ffffff") else "#ffffff"
+
+
+def _label_px(count: int, longest: int) -> float:
+    """Rough width of ``count`` horizontal axis labels of ``longest`` characters (11.5 px font)."""
+    return count * (longest * 6.5 + 10)
 
 
 def _scatter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tools.results import ArtifactStore
@@ -29,6 +30,7 @@ class ToolContext:
     #: :func:`assistant.schedules.chat.make_sink`'s function. ``None``: schedules cannot be saved.
     schedule_sink: Callable[..., dict[str, Any]] | None = None
     _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
+    _profile_stamp: tuple[float | None, float | None] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -40,15 +42,26 @@ class ToolContext:
 
     def profile(self) -> SchemaProfile:
         """The live schema's profile (cached in the workspace for the embedded warehouse),
-        with the declarations of the workspace's ``semantic.yaml`` applied when there is one."""
-        if self._profile is None:
+        with the declarations of the workspace's ``semantic.yaml`` applied when there is one.
+
+        Rebuilt when the embedded warehouse file or ``semantic.yaml`` changed since it was read,
+        so a table uploaded while the server runs is known to the very next question."""
+        stamp = self._stamp()
+        if self._profile is None or stamp != self._profile_stamp:
             # lazy: pydantic, yaml load slowly; only this path needs them
             from tools.semantic_model import FILE_NAME, apply_semantic_model, load_semantic_model
 
             cache = None
             if not self.settings.warehouse_url and self.settings.home.exists():
                 cache = self.settings.home / "schema_profile.json"
-            profile = load_profile(self.warehouse, cache)
+            if self._profile is None:
+                profile = load_profile(self.warehouse, cache)
+            else:  # while an upload profiles its new table, keep answering from the profile we had
+                found = load_profile(self.warehouse, cache, wait=False)
+                if found is None:
+                    return self._profile
+                profile = found
+            self._profile_stamp = stamp
             model = load_semantic_model(self.settings.home / FILE_NAME)
             self._profile = apply_semantic_model(profile, model) if model is not None else profile
         return self._profile
@@ -56,6 +69,18 @@ class ToolContext:
     @cached_property
     def knowledge(self) -> KnowledgeBase:
         return open_knowledge(self.settings)
+
+    def _stamp(self) -> tuple[float | None, float | None]:
+        """Modification times of the embedded warehouse and of ``semantic.yaml`` (None: absent)."""
+
+        def mtime(path: Path) -> float | None:
+            try:
+                return path.stat().st_mtime
+            except OSError:
+                return None
+
+        warehouse = None if self.settings.warehouse_url else mtime(self.settings.duckdb_path)
+        return warehouse, mtime(self.settings.home / "semantic.yaml")
 
 
 def open_knowledge(settings: MaraSettings) -> KnowledgeBase:

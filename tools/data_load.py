@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,8 +107,11 @@ def load_file(
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", name) or name.startswith("__"):
         raise DataLoadError(f"'{name}' is not a valid table name.", hint="Use letters, digits and underscores, starting with a letter.")
     private_dir(database.parent)
-    try:
-        con = duckdb.connect(str(database))
+    # lazy: tools.warehouse pulls in sqlglot; only this path needs it
+    from tools.warehouse import _connect_when_free
+
+    try:  # a running server's question may hold the file a moment: wait for it, do not fail
+        con = _connect_when_free(lambda: duckdb.connect(str(database)))
         make_private(database)
     except duckdb.Error as err:
         raise DataLoadError(f"Cannot open the warehouse {database}: {str(err).splitlines()[0]}") from err
@@ -364,3 +369,61 @@ def _string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+
+
+def load_file_staged(
+    database: Path,
+    path: Path,
+    table: str | None = None,
+    *,
+    replace: bool = False,
+    encoding: str = "utf-8",
+    progress: ProgressCallback | None = None,
+) -> LoadReport:
+    """As :func:`load_file`, but the file is read into a scratch DuckDB file beside ``database``
+    first; the warehouse is written only by the final copy, inside one transaction.
+
+    Why: reading a large file takes many seconds and DuckDB's writer locks the file for that
+    whole time; a server that loads uploads this way keeps answering questions while it reads
+    (queries wait out only the copy, see :data:`tools.warehouse.BUSY_WAIT_S`). Same checks and
+    messages as :func:`load_file` (it does the reading); the warehouse is unchanged on error.
+    """
+    # lazy: duckdb loads slowly; only this path needs it
+    import duckdb
+
+    from tools.warehouse import _connect_when_free
+
+    folder = private_dir(database.parent / ".loading")
+    scratch = folder / f"{threading.get_ident()}-{time.monotonic_ns()}.duckdb"
+    try:
+        staged = load_file(scratch, path, table, encoding=encoding, progress=progress)
+        name = staged.table
+        try:
+            con = _connect_when_free(lambda: duckdb.connect(str(database)))
+            make_private(database)
+        except duckdb.Error as err:
+            raise DataLoadError(f"Cannot open the warehouse {database}: {str(err).splitlines()[0]}") from err
+        try:
+            existing = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema='main'").fetchall()}
+            if name in existing and not replace:
+                raise DataLoadError(
+                    f"Table '{name}' already exists.", hint="Pass --replace to replace it, or --table NAME to load under another name."
+                )
+            con.execute(f"ATTACH {_string(str(scratch))} AS __staged (READ_ONLY)")
+            con.execute("BEGIN TRANSACTION")
+            if name in existing:
+                con.execute(f'DROP TABLE "{name}"')
+            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM __staged."{name}"')
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("DETACH __staged")
+            con.close()
+    finally:
+        for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return dataclasses.replace(staged, replaced=name in existing)

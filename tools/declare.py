@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tools.results import ToolOutput
 
 #: Every scope a caller can hold; ``admin`` implies all of them.
+# no "data:write": customer data is read-only to the assistant, so no tool may need that key scope
 SCOPES = frozenset({"chat", "copy", "data:read", "kb:write", "admin"})
 
 F = TypeVar("F", bound=Callable[..., Any])

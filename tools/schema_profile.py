@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import sqlglot
 
@@ -495,8 +496,34 @@ def _refine_by_values(warehouse: Warehouse, info: TableInfo, columns: list[Colum
             column.pattern, column.role = "id", "id"
 
 
-def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:
-    """The profile from ``cache`` when it matches the warehouse's tables, else freshly read and cached."""
+_PROFILING: dict[str, threading.Lock] = {}
+_PROFILING_GUARD = threading.Lock()
+
+
+@overload
+def load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile: ...
+@overload
+def load_profile(warehouse: Warehouse, cache: Path | None, *, wait: Literal[False]) -> SchemaProfile | None: ...
+def load_profile(warehouse: Warehouse, cache: Path | None, *, wait: bool = True) -> SchemaProfile | None:
+    """The profile from ``cache`` when it matches the warehouse's tables, else freshly read and cached.
+
+    One profiling per cache file at a time: a caller arriving while another profiles (an upload
+    profiling its new table) waits for that profile instead of computing it again beside it — or,
+    with ``wait=False``, gets None at once (a chat turn then keeps the profile it had).
+    """
+    if cache is None:
+        return _load_profile(warehouse, None)
+    with _PROFILING_GUARD:
+        lock = _PROFILING.setdefault(str(cache), threading.Lock())
+    if not lock.acquire(blocking=wait):
+        return None
+    try:
+        return _load_profile(warehouse, cache)
+    finally:
+        lock.release()
+
+
+def _load_profile(warehouse: Warehouse, cache: Path | None) -> SchemaProfile:
     tables = warehouse.tables()
     # the version invalidates caches written by older role rules
     fingerprint = json.dumps([PROFILE_VERSION, [[t.name, t.rows, [c.name for c in t.columns]] for t in tables]])

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from foundation.errors import QueryError, UnsafeQueryError, WarehouseError, WorkspaceError
 from tools.sql_safety import check_read_only
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import duckdb
 
     from foundation.settings import MaraSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,37 @@ class Warehouse:
         raise NotImplementedError
 
 
+#: How long a query waits for a data load's final copy to release the warehouse file (seconds).
+BUSY_WAIT_S = 15.0
+
+
+def _busy(err: Exception) -> bool:
+    """Whether ``err`` means another connection holds the file for writing (a load is finishing)."""
+    text = str(err)
+    return "different configuration" in text or "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _connect_when_free(connect: Callable[[], T], wait_s: float | None = None) -> T:
+    """``connect()``, retried while a data load holds the warehouse file for writing.
+
+    A load (``mara data load``, ``POST /v1/data/tables``) writes for only the short final copy;
+    a question asked meanwhile waits for it instead of failing with a lock error.
+    """
+    # lazy: duckdb loads slowly; only this path needs it
+    import duckdb
+
+    deadline = time.monotonic() + (BUSY_WAIT_S if wait_s is None else wait_s)
+    delay = 0.02
+    while True:
+        try:
+            return connect()
+        except (duckdb.ConnectionException, duckdb.IOException) as err:
+            if not _busy(err) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(0.25, delay * 2)
+
+
 class DuckDBWarehouse(Warehouse):
     """The embedded default: a DuckDB file in the workspace, opened read-only per query."""
 
@@ -210,15 +243,17 @@ class DuckDBWarehouse(Warehouse):
                 hint="Run 'mara demo' to build the demo workspace or 'mara data load FILE' to load your data.",
             )
         try:
-            con = duckdb.connect(
-                str(self.path),
-                read_only=True,
-                config={
-                    "enable_external_access": False,
-                    "autoinstall_known_extensions": False,
-                    "autoload_known_extensions": False,
-                    "lock_configuration": True,
-                },
+            con = _connect_when_free(
+                lambda: duckdb.connect(
+                    str(self.path),
+                    read_only=True,
+                    config={
+                        "enable_external_access": False,
+                        "autoinstall_known_extensions": False,
+                        "autoload_known_extensions": False,
+                        "lock_configuration": True,
+                    },
+                )
             )
         except duckdb.IOException as err:
             raise WorkspaceError(

@@ -23,9 +23,11 @@ from api.errors import AUTH_RESPONSES, ERROR_RESPONSES
 from api.models import AudienceCreate, AudienceList, AudienceModel, ErrorResponse
 from api.runtime import Runtime, get_runtime
 from tools.audiences import (
+    delete_audience,
     export_audience,
     list_audiences,
     load_audience,
+    refresh_audience,
     save_audience,
 )
 
@@ -167,3 +169,38 @@ async def export_audience_csv(
         },
         background=BackgroundTask(tmp.unlink, missing_ok=True),
     )
+
+
+@router.post(
+    "/audiences/{name}/refresh",
+    response_model=AudienceModel,
+    summary="Recompute an audience's members",
+    responses={
+        404: {"model": ErrorResponse, "description": "No such audience."},
+        **AUTH_RESPONSES,
+        **ERROR_RESPONSES,
+    },
+)
+async def refresh_audience_members(
+    name: str, runtime: Runtime = Depends(get_runtime)
+) -> AudienceModel:
+    """Apply the saved rule to today's data again (the size may change)."""
+    home = runtime.settings.home
+    return _model(
+        await run_in_threadpool(refresh_audience, runtime.tools.warehouse, home, name)
+    )
+
+
+@router.delete(
+    "/audiences/{name}",
+    response_model=AudienceModel,
+    summary="Delete an audience",
+    responses={
+        404: {"model": ErrorResponse, "description": "No such audience."},
+        **AUTH_RESPONSES,
+        **ERROR_RESPONSES,
+    },
+)
+async def delete_saved_audience(name: str, runtime: Runtime = Depends(get_runtime)) -> AudienceModel:
+    """Forget the audience (its rule and members); customer data is untouched."""
+    return _model(await run_in_threadpool(delete_audience, runtime.settings.home, name))

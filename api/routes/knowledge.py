@@ -10,11 +10,13 @@ skipped).
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
@@ -27,7 +29,7 @@ from api.models import (
     PassageModel,
 )
 from api.runtime import Runtime, get_runtime
-from foundation.settings import private_dir
+from foundation.settings import private_dir, write_private
 from knowledge.documents import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:
@@ -120,7 +122,12 @@ async def kb_upload(
             for name, data in contents:
                 (folder / name).write_bytes(data)
             private_dir(runtime.settings.home)
-            return runtime.knowledge.ingest([folder])
+            report = runtime.knowledge.ingest([folder])
+            kept = documents_dir(runtime.settings.home)
+            for name, data in contents:  # the copy that re-ingesting reads (owner-only)
+                if name not in {e.source for e in report.errors}:
+                    write_private(kept / name, data)
+            return report
 
     report = await runtime.ingest.run(ingest)
     result = IngestResponse.model_validate(report.to_dict())
@@ -133,3 +140,119 @@ async def kb_upload(
             raise ApiError(status, kind, f"No document was ingested. {problems}")
         raise ApiError(400, "ingest_failed", f"No document was ingested. {problems}")
     return result
+
+
+def documents_dir(home: Path) -> Path:
+    """Where uploaded documents are kept (owner-only), so they can be ingested again."""
+    return private_dir(Path(home) / "documents")
+
+
+class SourceModel(BaseModel):
+    """One ingested document."""
+
+    source: str
+    title: str
+    doc_type: str | None = None
+    chunks: int
+    ingested_at: str
+    reingestable: bool = Field(description="Mara has the file to read again.")
+
+
+def _stored_copy(home: Path, source: str) -> Path | None:
+    """The file a source can be read again from: the kept upload, else its own absolute path."""
+    kept = documents_dir(home) / source
+    if "/" not in source and kept.is_file():
+        return kept
+    path = Path(source)
+    if path.is_absolute() and path.is_file() and path.suffix.lower() in SUPPORTED_SUFFIXES:
+        return path
+    return None
+
+
+@router.get(
+    "/documents",
+    response_model=list[SourceModel],
+    summary="List brand documents",
+    dependencies=[require("data:read")],
+    responses={**AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def kb_sources(runtime: Runtime = Depends(get_runtime)) -> list[SourceModel]:
+    """Every ingested document with its passage count (as ``mara kb sources --json``)."""
+
+    def read() -> list[SourceModel]:
+        home = runtime.settings.home
+        return [
+            SourceModel(
+                source=s.source, title=s.title, doc_type=s.doc_type, chunks=s.chunks,
+                ingested_at=s.ingested_at, reingestable=_stored_copy(home, s.source) is not None,
+            )
+            for s in runtime.knowledge.sources()
+        ]
+
+    return await run_in_threadpool(read)
+
+
+def _known(runtime: Runtime, source: str) -> None:
+    if source not in {s.source for s in runtime.knowledge.sources()}:
+        raise ApiError(404, "unknown_document", f"No document {source!r} in the knowledge base.")
+
+
+@router.delete(
+    "/documents/{source:path}",
+    summary="Remove a brand document",
+    dependencies=[require("kb:write")],
+    responses={404: {"model": ErrorResponse, "description": "No such document."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def kb_remove(source: str, runtime: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    """Delete every passage of the document (and Mara's kept copy of an upload)."""
+
+    def remove() -> dict[str, Any]:
+        _known(runtime, source)
+        removed = runtime.knowledge.remove(source)
+        if "/" not in source:
+            (documents_dir(runtime.settings.home) / source).unlink(missing_ok=True)
+        return {"source": source, "removed": removed}
+
+    return await runtime.ingest.run(remove)
+
+
+@router.post(
+    "/documents/{source:path}/reingest",
+    response_model=IngestResponse,
+    summary="Read a brand document again",
+    dependencies=[require("kb:write")],
+    responses={
+        404: {"model": ErrorResponse, "description": "No such document."},
+        409: {"model": ErrorResponse, "description": "Mara has no copy of the file to read."},
+        **AUTH_RESPONSES,
+        **ERROR_RESPONSES,
+    },
+)
+async def kb_reingest(source: str, runtime: Runtime = Depends(get_runtime)) -> IngestResponse:
+    """Chunk and embed the document again from Mara's copy (e.g. after the embedding settings
+    changed); its passages are replaced."""
+
+    def again() -> IngestReport:
+        _known(runtime, source)
+        path = _stored_copy(runtime.settings.home, source)
+        if path is None:
+            raise ApiError(
+                409, "no_copy",
+                f"Mara keeps no copy of {source!r} (it was ingested from a folder); upload the "
+                "file again to replace it.",
+            )
+        if "/" in source:  # an absolute path (mara kb ingest FILE): ingested under its own name
+            return _reingest(runtime, [path], source)
+        with tempfile.TemporaryDirectory(prefix="mara-reingest-") as tmp:
+            shutil.copyfile(path, Path(tmp) / source)
+            return _reingest(runtime, [Path(tmp)], source)
+
+    return IngestResponse.model_validate((await runtime.ingest.run(again)).to_dict())
+
+
+def _reingest(runtime: Runtime, paths: list[Path], source: str) -> IngestReport:
+    report = runtime.knowledge.ingest(paths)
+    if source in report.unchanged:  # same bytes: drop the passages and embed them afresh
+        runtime.knowledge.remove(source)
+        report = runtime.knowledge.ingest(paths)
+    return report

@@ -48,6 +48,7 @@ from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
 from assistant.planner.schedule_requests import schedule_request
 from foundation.tokens import count_message_tokens, count_tokens
+from tools.charts import mark_type
 
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|same but|now|only|just|also|but|ok(ay)?,? (and|now))\b", re.I)
 
@@ -121,8 +122,7 @@ class OfflinePlanner(BaseChatModel):
         marks = {"pie": "arc", "donut": "arc", "scatter": "point"}
         artifact = last.artifact if isinstance(last.artifact, dict) else {}
         for existing in artifact.get("artifacts", []):
-            mark = existing.get("spec", {}).get("mark", {})
-            mark = mark.get("type") if isinstance(mark, dict) else mark
+            mark = mark_type(existing.get("spec", {}))
             if existing.get("kind") == "chart" and mark == marks.get(kind, kind):
                 return None  # the automatic chart is already the kind asked for
         return _call("make_chart", {"artifact_id": table_id, "kind": kind}, {**plan, "tool": "make_chart", "after": plan.get("tool")})
