@@ -115,6 +115,7 @@ class Runtime:
         self._assistant = assistant
         self._owned = assistant is None
         self._lock = threading.Lock()
+        self._running: dict[str, threading.Event] = {}  # conversation id -> its running turn's stop signal
 
     @property
     def mode(self) -> Literal["offline", "llm"]:
@@ -177,8 +178,20 @@ class Runtime:
         """Record that a table artifact was produced for ``caller``."""
         self.ledger.claim("artifact", artifact_id, caller.actor)
 
+    def stop(self, conversation_id: str) -> bool:
+        """Signal the conversation's running turn to stop (this worker's); False when none runs.
+
+        The turn ends at its next step: tools check the signal between steps, the agent loop
+        between stream items (:meth:`assistant.agent.Assistant.stream`)."""
+        signal = self._running.get(conversation_id)
+        if signal is None:
+            return False
+        signal.set()
+        return True
+
     def turn(
-        self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller
+        self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller,
+        *, replace_turn: int | None = None,
     ) -> Iterator[Event]:
         """The events of one turn, run as ``caller`` and counted in the metrics.
 
@@ -193,6 +206,12 @@ class Runtime:
         if "scopes" in accepted:  # None = every scope (the open API, admin keys)
             full = caller.anonymous or "admin" in caller.scopes
             kwargs["scopes"] = None if full else frozenset(caller.scopes)
+        signal = threading.Event()
+        if "cancel" in accepted:
+            kwargs["cancel"] = signal
+        if replace_turn is not None and "replace_turn" in accepted:
+            kwargs["replace_turn"] = replace_turn
+        self._running[conversation_id] = signal  # turns of one conversation run one at a time
         events = cast(Any, assistant).stream(message, conversation_id, **kwargs)
         outcome = "error"
         try:
@@ -208,8 +227,11 @@ class Runtime:
                 yield event
         except GeneratorExit:
             outcome = "cancelled"
+            signal.set()
             raise
         finally:
+            if self._running.get(conversation_id) is signal:
+                del self._running[conversation_id]
             close = getattr(events, "close", None)
             if close is not None:
                 close()
