@@ -451,6 +451,7 @@ class Assistant:
         failed = refusal is not None
         if budget_error is not None:
             yield Event("error", {"message": str(budget_error)})
+        stream: Any = None
         try:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
@@ -463,8 +464,15 @@ class Assistant:
                 yield from turn.feed(mode, payload)
         except TurnCancelled:
             failed = True
+            if stream is not None:
+                stream.close()  # the graph takes no further step (its pending tool work is dropped)
+            self._settle_stopped(conversation_id)  # before yielding: the client may be gone already
             yield from turn.fail("Stopped.", reply="Stopped.")
+        except GeneratorExit:  # the client left mid-turn: leave the history whole, then stop
+            if stream is not None:
+                stream.close()
             self._settle_stopped(conversation_id)
+            raise
         except GraphRecursionError:
             failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."

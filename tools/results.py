@@ -253,8 +253,8 @@ def infer_format(column: str, values: list[Any] | None = None) -> dict[str, Any]
 
 
 def format_value(value: Any, fmt: dict[str, Any] | None) -> str:
-    """``value`` as a marketer reads it under ``fmt``: ``$1,138,474`` (money of 1,000 or more without
-    cents), ``$84.20``, ``74.3%`` (percent 0–100), ``43%`` (share 0..1), ``1,675`` (count),
+    """``value`` as a marketer reads it under ``fmt``: ``$1,138,474`` (money of 1,000 or more in a known
+    currency without cents), ``$84.20``, ``1,005.50`` (money, currency unknown), ``74.3%`` (percent 0–100), ``43%`` (share 0..1), ``1,675`` (count),
     ``13552`` (id). Without a format: thousands separators, two decimals for fractions."""
     value = _jsonable(value)
     if value is None:
@@ -271,7 +271,7 @@ def format_value(value: Any, fmt: dict[str, Any] | None) -> str:
         return f"{number * 100:,.1f}%".replace(".0%", "%")
     if kind == "money":
         code = str((fmt or {}).get("currency") or "")
-        digits = 0 if abs(number) >= 1000 else 2
+        digits = 0 if abs(number) >= 1000 and code else 2  # no currency known: the cents stay
         amount = f"{abs(number):,.{digits}f}"
         sign = "-" if number < 0 else ""
         symbol = _SYMBOLS.get(code)

@@ -217,7 +217,7 @@
     if (kind === "percent") return `${n(value, 1)}%`;
     if (kind === "share") return `${n(value * 100, 1).replace(/\.0$/, "")}%`;
     if (kind === "money") {
-      const digits = Math.abs(value) >= 1000 ? 0 : 2;
+      const digits = Math.abs(value) >= 1000 && fmt.currency ? 0 : 2; // no currency known: cents stay
       const amount = n(Math.abs(value), digits);
       const sign = value < 0 ? "-" : "";
       const symbol = SYMBOLS[fmt.currency];
