@@ -259,18 +259,16 @@ def test_stop_ends_the_server_side_work_so_the_next_question_is_not_kept_waiting
     next question (same conversation, same lock) answers within 1 s of its usual time."""
     page = desktop
     page.goto(server)
-    normal = min(_answer_ms(page, "How many customers do we have?", n) for n in range(2))
+    normal = sorted(_answer_ms(page, "How many customers do we have?", n) for n in range(3))[1]  # median
     page.locator("#composer-input").fill("Which customers are likely to churn next quarter?")
     page.locator("#composer-input").press("Enter")
     expect(page.locator(".step-running")).to_have_count(1)
     page.wait_for_timeout(300)
     page.get_by_role("button", name="Stop generating").click()
-    expect(page.locator("li.msg-assistant[aria-busy='false']")).to_have_count(3)
-    after = _answer_ms(page, "How many customers do we have?", 3)
-    # The goal is normal + 1 s; on the shared 2-core machine this round it measured normal + 1.4 s
-    # (1.31 s → 2.73 s) — see the notes. Before, the next question waited for the whole training
-    # (11.7 s); this bound fails if Stop no longer reaches the tool.
-    assert after <= normal + 2500, (normal, after)
+    expect(page.locator("li.msg-assistant[aria-busy='false']")).to_have_count(4)
+    after = _answer_ms(page, "How many customers do we have?", 4)
+    print(f"stop: normal {normal:.0f} ms, after Stop {after:.0f} ms")
+    assert after <= normal + 1000, (normal, after)  # before: the next question waited 11.7 s
     history = stored(page)["messages"]
     assert [m["content"] for m in history if m["role"] == "assistant" and m["content"]][-2] == "Stopped."
     assert page.problems == [] or all("aborted" in p.lower() for p in page.problems)

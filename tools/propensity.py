@@ -58,13 +58,15 @@ CV_MAX_ROWS = 20_000  # up to this many training rows, blend weights come from 5
 def _estimators(spec_mask: np.ndarray) -> tuple[Any, Any]:
     # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    hgb = HistGradientBoostingClassifier(
+    # lazy: imports scikit-learn (HistGradientBoostingClassifier that Stop can end)
+    from tools.propensity_hgb import StoppableHGB
+
+    hgb = StoppableHGB(
         learning_rate=0.1,
         max_iter=300,
         max_leaf_nodes=31,
@@ -245,6 +247,7 @@ class Calibrated:
         return cls(model, slope, intercept)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        check_cancelled()  # permutation importance predicts many times: each one is a step Stop can end
         p = self.model.predict_proba(x)[:, 1]
         q = 1.0 / (1.0 + np.exp(-(self.slope * _logit(p) + self.intercept)))
         return np.column_stack([1 - q, q])

@@ -1083,12 +1083,12 @@
   async function stopTurn() {
     if (!controller) return;
     const running = controller;
-    if (conversationId) {
-      try {
-        await fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/stop`, { method: "POST" });
-      } catch { /* offline: dropping the stream still ends the turn at its next step */ }
-    }
+    const asked = conversationId // sent before the stream is dropped; not awaited, the UI stops now
+      ? fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/stop`, { method: "POST" })
+        .catch(() => null) // offline: dropping the stream still ends the turn at its next step
+      : null;
     running.abort();
+    await asked;
   }
 
   /** Thumbs up / down under an answer, stored with its turn (an admin can promote a thumbs-up). */
