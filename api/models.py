@@ -10,6 +10,7 @@ from foundation.events import (
     ChartData,
     CitationData,
     DoneData,
+    DraftData,
     ErrorData,
     ProgressData,
     TableData,
@@ -73,6 +74,11 @@ class ChatRequest(BaseModel):
         default=True,
         description="true: text/event-stream of events; false: one JSON document when done.",
     )
+    replace_turn: int | None = Field(
+        default=None, ge=1, le=10_000,
+        description="Regenerate / edit and resend: this message replaces question N (1 = the first) of "
+        "the conversation and everything after it. A number past the last question adds a new turn.",
+    )
 
     @field_validator("message")
     @classmethod
@@ -131,6 +137,12 @@ class CitationEvent(BaseModel):
     type: Literal["citation"]
     data: CitationData
 
+class DraftEvent(BaseModel):
+    """A ``draft`` event: :class:`foundation.events.DraftData`."""
+
+    type: Literal["draft"]
+    data: DraftData
+
 class UsageEvent(BaseModel):
     """A ``usage`` event: :class:`foundation.events.UsageData`."""
 
@@ -152,7 +164,7 @@ class DoneEvent(BaseModel):
 
 #: One event of a turn, its ``data`` shaped by its ``type`` (the OpenAPI schema shows each).
 ChatEvent = Annotated[
-    TextEvent | ToolStartEvent | ToolEndEvent | ProgressEvent | TableEvent | ChartEvent | CitationEvent | UsageEvent | ErrorEvent | DoneEvent,
+    TextEvent | ToolStartEvent | ToolEndEvent | ProgressEvent | TableEvent | ChartEvent | CitationEvent | DraftEvent | UsageEvent | ErrorEvent | DoneEvent,
     Field(discriminator="type"),
 ]
 
@@ -176,9 +188,9 @@ class MessageToolCall(BaseModel):
 
 
 class StoredCard(BaseModel):
-    """A result card of a stored turn: a ``table``, ``chart`` or ``citation`` event's type and data."""
+    """A result card of a stored turn: a ``table``, ``chart``, ``draft`` or ``citation`` event's type and data."""
 
-    type: Literal["table", "chart", "citation"]
+    type: Literal["table", "chart", "draft", "citation"]
     data: dict[str, Any]
 
 
@@ -216,6 +228,30 @@ class ConversationList(BaseModel):
     """The caller's conversations, most recent first."""
 
     conversations: list[ConversationSummary]
+
+
+class SearchHit(BaseModel):
+    """A conversation with a message containing the searched words, and where."""
+
+    conversation_id: str
+    title: str
+    updated: str
+    role: Literal["user", "assistant"]
+    turn: int = Field(description="The question the matching message belongs to (1 = the first).")
+    snippet: str = Field(description="The matching message around the first match (at most 160 characters).")
+
+
+class SearchResults(BaseModel):
+    """Matches in the caller's own conversations, most recent conversation first."""
+
+    query: str
+    hits: list[SearchHit]
+
+
+class StopResponse(BaseModel):
+    """Whether a running turn of the conversation was told to stop."""
+
+    stopped: bool
 
 
 class RenameRequest(BaseModel):

@@ -116,6 +116,7 @@ class Runtime:
         self._assistant = assistant
         self._owned = assistant is None
         self._lock = threading.Lock()
+        self._running: dict[str, threading.Event] = {}  # conversation id -> its running turn's stop signal
 
     @property
     def mode(self) -> Literal["offline", "llm"]:
@@ -196,8 +197,38 @@ class Runtime:
         """Record that a table artifact was produced for ``caller``."""
         self.ledger.claim("artifact", artifact_id, caller.actor)
 
+    def stop(self, conversation_id: str) -> bool:
+        """Signal the conversation's running turn to stop (this worker's); False when none runs.
+
+        The turn ends at its next step: tools check the signal between steps, the agent loop
+        between stream items (:meth:`assistant.agent.Assistant.stream`)."""
+        signal = self._running.get(conversation_id)
+        if signal is None:  # maybe another worker runs it (MARA_REDIS_URL): it polls for the request
+            return self.shared.request_stop(conversation_id) if self.shared is not None else False
+        signal.set()
+        return True
+
+    def _watch_shared_stop(self, conversation_id: str, signal: threading.Event) -> threading.Event:
+        """Poll for a Stop sent to another worker while the turn runs; set the turn's signal then.
+        Returns the event that ends the watch (set it when the turn is over)."""
+        over = threading.Event()
+        shared = self.shared
+        if shared is None:
+            return over
+        shared.take_stop(conversation_id)  # a request left from an earlier turn is not for this one
+
+        def watch() -> None:
+            while not over.wait(_STOP_POLL_S):
+                if shared.take_stop(conversation_id):
+                    signal.set()
+                    return
+
+        threading.Thread(target=watch, name="mara-stop-watch", daemon=True).start()
+        return over
+
     def turn(
-        self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller
+        self, assistant: ChatAssistant, message: str, conversation_id: str, caller: Caller,
+        *, replace_turn: int | None = None,
     ) -> Iterator[Event]:
         """The events of one turn, run as ``caller`` and counted in the metrics.
 
@@ -212,6 +243,13 @@ class Runtime:
         if "scopes" in accepted:  # None = every scope (the open API, admin keys)
             full = caller.anonymous or "admin" in caller.scopes
             kwargs["scopes"] = None if full else frozenset(caller.scopes)
+        signal = threading.Event()
+        if "cancel" in accepted:
+            kwargs["cancel"] = signal
+        if replace_turn is not None and "replace_turn" in accepted:
+            kwargs["replace_turn"] = replace_turn
+        self._running[conversation_id] = signal  # turns of one conversation run one at a time
+        watch = self._watch_shared_stop(conversation_id, signal)
         events = cast(Any, assistant).stream(message, conversation_id, **kwargs)
         outcome = "error"
         try:
@@ -227,8 +265,12 @@ class Runtime:
                 yield event
         except GeneratorExit:
             outcome = "cancelled"
+            signal.set()
             raise
         finally:
+            watch.set()
+            if self._running.get(conversation_id) is signal:
+                del self._running[conversation_id]
             close = getattr(events, "close", None)
             if close is not None:
                 close()
@@ -246,6 +288,7 @@ class Runtime:
                 self._assistant = None
 
 
+_STOP_POLL_S = 0.2  # how often a worker looks for a Stop sent to another worker
 _KEYWORDS: dict[type, frozenset[str]] = {}
 
 

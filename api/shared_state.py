@@ -119,6 +119,28 @@ class SharedState:
             log.warning("shared event ids unavailable (%s); treated as new", err)
             return True
 
+    # --- stop requests ------------------------------------------------------------------------
+
+    def request_stop(self, conversation_id: str, ttl_s: float = 30.0) -> bool:
+        """Ask the worker running the conversation's turn to stop it; False when no worker holds
+        its turn lease (no turn is running anywhere) or Redis is unreachable."""
+        try:
+            if not self.client.exists(f"{self.prefix}lease:turn:{conversation_id}"):
+                return False
+            self.client.set(f"{self.prefix}stop:{conversation_id}", b"1", px=int(ttl_s * 1000))
+            return True
+        except Exception as err:  # noqa: BLE001 - a Stop that cannot be passed on is reported as not done
+            log.warning("shared stop request unavailable (%s)", err)
+            return False
+
+    def take_stop(self, conversation_id: str) -> bool:
+        """True (once) when a stop was requested for the conversation's running turn."""
+        try:
+            return bool(self.client.delete(f"{self.prefix}stop:{conversation_id}"))
+        except Exception as err:  # noqa: BLE001 - the local Stop still works
+            log.warning("shared stop requests unavailable (%s)", err)
+            return False
+
     def lease(self, name: str, ttl_s: float = 30.0) -> Lease:
         """A lease on ``name`` (e.g. a conversation) for one holder at a time."""
         return Lease(self, f"{self.prefix}lease:{name}", ttl_s)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,13 +42,14 @@ from foundation.errors import (
     MaraError,
     StreamInterrupted,
     ToolInputError,
+    TurnCancelled,
 )
 from foundation.events import Event, TurnSummary
 from foundation.settings import MaraSettings, open_private, private_dir
 from foundation.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
 from tools.context import ToolContext
-from tools.progress import PROGRESS_KEY
+from tools.progress import CANCEL_KEY, PROGRESS_KEY, check_cancelled
 from tools.registry import build_tools, required_scope, tool_allowed
 
 log = logging.getLogger("mara.agent")
@@ -67,8 +69,11 @@ class ToolErrorsToModel(AgentMiddleware):  # type: ignore[type-arg]
     def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
         call = request.tool_call
         start = time.perf_counter()
+        check_cancelled()
         try:
             result = handler(request)
+        except TurnCancelled:
+            raise  # Stop ends the turn; it is not an error for the model to work around
         except Exception as err:  # noqa: BLE001 - every tool failure is reported to the model
             result = self._error_message(err, request)
         if isinstance(result, ToolMessage):
@@ -149,6 +154,7 @@ class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
         self.tool_names = tool_names
 
     def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        check_cancelled()  # a stopped turn calls no model again
         refusal = _turn_setting("mara_refusal")
         if refusal:
             return ModelResponse(result=[AIMessage(content=refusal, additional_kwargs={"mara_refusal": True})])
@@ -411,7 +417,8 @@ class Assistant:
 
     def stream(
         self, message: str, conversation_id: str | None = None, *, actor: str = "local",
-        scopes: frozenset[str] | None = None,
+        scopes: frozenset[str] | None = None, cancel: threading.Event | None = None,
+        replace_turn: int | None = None,
     ) -> Iterator[Event]:
         """Yield the events of one turn; always ends with a ``done`` event.
 
@@ -421,19 +428,33 @@ class Assistant:
         When the caller is over budget, or asks for secrets, mutating SQL or customer data
         beyond its scopes, the turn is answered with a refusal (kept in the history and audited).
         When the LLM endpoint fails, the offline planner answers and ``done`` carries a ``notice``.
+
+        ``cancel`` is the turn's stop signal: once set, the turn ends at its next step (tools check
+        it between steps, see :func:`tools.progress.check_cancelled`) with the reply "Stopped.",
+        and the history is left consistent (an unanswered tool call gets a "stopped" result).
+        ``replace_turn`` (1 = the first question) runs this message in place of that turn and
+        everything after it (regenerate, edit and resend): the conversation continues from the
+        state before it, so the replaced answer is no longer part of the history.
         """
         conversation_id = conversation_id or uuid.uuid4().hex
         message = redact_keys(message)  # a pasted Mara key is kept neither in the history nor the audit
         refusal, refusal_kind, budget_error = self._screen(message, actor, scopes)
-        config = {
+        config: dict[str, Any] = {
             "configurable": {
                 "thread_id": conversation_id,
                 "mara_scopes": None if scopes is None else sorted(scopes),
                 "mara_actor": actor,  # who owns what the turn saves (schedules)
                 "mara_refusal": refusal,
+                CANCEL_KEY: cancel,
             },
             "recursion_limit": self.settings.max_steps * 2,
         }
+        if replace_turn == 1 and self.history(conversation_id):
+            self.checkpointer.delete_thread(conversation_id)  # the first question replaced: start afresh
+        elif replace_turn is not None:
+            checkpoint = self._checkpoint_before(conversation_id, replace_turn)
+            if checkpoint is not None:
+                config["configurable"]["checkpoint_id"] = checkpoint
         ledger = TurnLedger(self, message, conversation_id, actor=actor, scopes=scopes)
         turn = StreamTranslator(
             StreamUnmasker(self.vault, self.link_hosts) if self.vault is not None or self.mode == "llm" else None,
@@ -443,6 +464,7 @@ class Assistant:
         failed = refusal is not None
         if budget_error is not None:
             yield Event("error", {"message": str(budget_error)})
+        stream: Any = None
         try:
             stream = self.graph.stream(  # type: ignore[call-overload]
                 {"messages": [HumanMessage(content=message)]},
@@ -450,7 +472,20 @@ class Assistant:
                 stream_mode=["messages", "updates", "custom"],
             )
             for mode, payload in stream:
+                if cancel is not None and cancel.is_set():
+                    raise TurnCancelled("The turn was stopped.")
                 yield from turn.feed(mode, payload)
+        except TurnCancelled:
+            failed = True
+            if stream is not None:
+                stream.close()  # the graph takes no further step (its pending tool work is dropped)
+            self._settle_stopped(conversation_id)  # before yielding: the client may be gone already
+            yield from turn.fail("Stopped.", reply="Stopped.")
+        except GeneratorExit:  # the client left mid-turn: leave the history whole, then stop
+            if stream is not None:
+                stream.close()
+            self._settle_stopped(conversation_id)
+            raise
         except GraphRecursionError:
             failed = True
             note = f"I stopped after {self.settings.max_steps} steps without a final answer. Try a narrower question."
@@ -469,6 +504,41 @@ class Assistant:
         yield ledger.usage_event()
         ledger.close(turn, failed=failed, refusal=refusal, refusal_kind=refusal_kind)
         yield Event("done", turn.done(conversation_id, self.mode))
+
+    def _checkpoint_before(self, conversation_id: str, turn: int) -> str | None:
+        """The id of the last finished checkpoint before question ``turn`` was asked (``None``
+        when the conversation has no such turn: the message is then simply a new turn)."""
+        if turn < 1:
+            return None
+        for snapshot in self.graph.get_state_history({"configurable": {"thread_id": conversation_id}}):
+            messages = (snapshot.values or {}).get("messages", [])
+            asked = sum(isinstance(m, HumanMessage) for m in messages)
+            if asked == turn - 1 and not snapshot.next:
+                return str(snapshot.config["configurable"].get("checkpoint_id") or "") or None
+            if asked < turn - 1:
+                break
+        return None
+
+    def _settle_stopped(self, conversation_id: str) -> None:
+        """After Stop: answer the tool calls left open with "stopped" and end the turn with
+        "Stopped.", so the next turn (and an LLM, which refuses unanswered calls) sees a whole history."""
+        config: Any = {"configurable": {"thread_id": conversation_id}}
+        try:
+            messages = list((self.graph.get_state(config).values or {}).get("messages", []))
+            last_turn = _since_last_human(messages)
+            if last_turn and isinstance(last_turn[-1], AIMessage) and not last_turn[-1].tool_calls:
+                return  # the answer was already complete
+            answered = {m.tool_call_id for m in last_turn if isinstance(m, ToolMessage)}
+            patch: list[Any] = [
+                ToolMessage(content="Stopped by the user before this finished.", tool_call_id=call["id"],
+                            name=call["name"], status="error")
+                for m in last_turn if isinstance(m, AIMessage) for call in m.tool_calls
+                if call["id"] not in answered
+            ]
+            patch.append(AIMessage(content="Stopped.", additional_kwargs={"mara_stopped": True}))
+            self.graph.update_state(config, {"messages": patch}, as_node="model")
+        except Exception:  # noqa: BLE001 - a stopped turn must still end cleanly
+            log.exception("could not settle the stopped turn's history")
 
     def _screen(
         self, message: str, actor: str, scopes: frozenset[str] | None
@@ -778,7 +848,7 @@ def _mask_personal(text: str, personal: list[tuple[str, str]]) -> str:
 
 
 def result_events(msg: ToolMessage) -> list[Event]:
-    """The result cards (``table``, ``chart``, ``citation`` events) a stored tool message carries:
+    """The result cards (``table``, ``chart``, ``draft``, ``citation`` events) a stored tool message carries:
     the same events its turn streamed, so a reopened conversation shows what was shown then."""
     return [event for event in _tool_events(msg) if event.type != "tool_end"]
 
@@ -802,6 +872,8 @@ def _tool_events(msg: ToolMessage) -> Iterator[Event]:
             yield Event("table", {k: v for k, v in item.items() if k != "kind"})
         elif kind == "chart":
             yield Event("chart", {k: v for k, v in item.items() if k != "kind"})
+        elif kind == "draft":
+            yield Event("draft", {k: v for k, v in item.items() if k != "kind"})
     for citation in artifact.get("citations", []):
         yield Event("citation", citation)
 

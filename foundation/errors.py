@@ -113,3 +113,9 @@ class BudgetExceeded(MaraError):
 
 class RequestRefused(MaraError):
     """A request Mara will not carry out (secrets, mutating SQL, data beyond the caller's scopes)."""
+
+
+class TurnCancelled(MaraError):
+    """The user pressed Stop: the running turn (its tool work included) ends at its next step."""
+
+    http_status = 409

@@ -16,7 +16,7 @@ from typing import Any, Literal, NotRequired
 from typing_extensions import TypedDict  # pydantic needs this one on Python 3.11
 
 EventType = Literal[
-    "text", "tool_start", "tool_end", "progress", "table", "chart", "citation", "usage", "error", "done"
+    "text", "tool_start", "tool_end", "progress", "table", "chart", "citation", "draft", "usage", "error", "done"
 ]
 
 #: Payloads may carry more keys than declared (a tool's table keeps its ``sql``...); pydantic
@@ -96,6 +96,55 @@ class CitationData(TypedDict):
     score: NotRequired[float]
 
 
+class DraftFieldItem(TypedDict):
+    """One string of a draft field: as written (merge fields kept), previewed for the sample
+    customer, its length with merge fields at channel width and, for SMS, encoding and segments."""
+
+    __pydantic_config__ = _OPEN  # type: ignore[misc]
+    text: str
+    preview: str
+    chars: int
+    sms: NotRequired[dict[str, Any]]
+
+
+class DraftField(TypedDict):
+    """A labelled field of a draft ("Subject line"), its limit and its strings."""
+
+    __pydantic_config__ = _OPEN  # type: ignore[misc]
+    name: str
+    label: str
+    limit: int | None
+    is_list: bool
+    items: list[DraftFieldItem]
+    merge_fields: list[str]
+
+
+class DraftCheck(TypedDict):
+    """One check of a draft (length, banned words, claims, disclaimer...), with its detail."""
+
+    __pydantic_config__ = _OPEN  # type: ignore[misc]
+    name: str
+    passed: bool
+    detail: str
+
+
+class DraftData(TypedDict):
+    """One drafted copy variant (``variant`` of ``of``) for ``channel``: its fields and checks;
+    ``sample_customer`` holds the made-up values its merge fields are previewed with."""
+
+    __pydantic_config__ = _OPEN  # type: ignore[misc]
+    channel: str
+    channel_label: str
+    variant: int
+    of: int
+    brief: str
+    fields: list[DraftField]
+    checks: list[DraftCheck]
+    sample_customer: dict[str, str]
+    mode: NotRequired[str]
+    note: NotRequired[str]
+
+
 class UsageData(TypedDict):
     """Tokens of the turn (all its model calls) and their cost when the price is known."""
 
@@ -142,6 +191,7 @@ EVENT_DATA: dict[str, type] = {
     "table": TableData,
     "chart": ChartData,
     "citation": CitationData,
+    "draft": DraftData,
     "usage": UsageData,
     "error": ErrorData,
     "done": DoneData,

@@ -42,6 +42,7 @@ def test_openapi_shows_each_event_payload(tmp_path: Path) -> None:
     schemas = create_app(settings).openapi()["components"]["schemas"]
     events = schemas["ChatResponse"]["properties"]["events"]["items"]
     assert set(events["discriminator"]["mapping"]) == {
-        "text", "tool_start", "tool_end", "progress", "table", "chart", "citation", "usage", "error", "done"
+        "text", "tool_start", "tool_end", "progress", "table", "chart", "citation", "draft", "usage", "error", "done"
     }
     assert {"reply", "conversation_id", "mode", "tool_calls"} <= set(schemas["DoneData"]["required"])
+    assert {"channel", "variant", "fields", "checks", "sample_customer"} <= set(schemas["DraftData"]["required"])

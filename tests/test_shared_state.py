@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,3 +180,49 @@ def test_two_api_servers_share_one_rate_limit(tmp_path: Path) -> None:
         refused = httpx.get(f"{pod_b.url}/v1/data/tables", headers=headers, timeout=30)
     assert codes[:2] == [200, 200] and codes[2] == 429
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
+class _WaitingAssistant:
+    """A turn that runs until its stop signal is set (as a long tool that checks between steps)."""
+
+    mode = "offline"
+
+    def stream(self, message: str, conversation_id: str | None = None, *, actor: str = "local",
+               scopes: frozenset[str] | None = None, cancel: threading.Event | None = None) -> Iterator[Any]:
+        from foundation.events import Event
+
+        assert cancel is not None
+        deadline = time.monotonic() + 20
+        while not cancel.wait(0.05):
+            assert time.monotonic() < deadline, "the stop never arrived"
+        yield Event("done", {"reply": "Stopped.", "conversation_id": conversation_id, "mode": "offline", "tool_calls": []})
+
+
+def test_stop_reaches_a_turn_running_on_another_worker(tmp_path: Path, workers: tuple[SharedState, SharedState]) -> None:
+    from api.auth import Caller
+    from api.runtime import Runtime
+
+    settings = MaraSettings(home=tmp_path, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    runtimes = [Runtime(settings, assistant=_WaitingAssistant()) for _ in workers]  # type: ignore[arg-type]
+    for runtime, shared in zip(runtimes, workers, strict=True):
+        runtime.shared = shared
+    running, other = runtimes
+    caller = Caller(name="local", scopes=("chat",))
+    assert other.stop("c-1") is False  # nothing runs anywhere yet
+    lease = workers[0].lease("turn:c-1")  # what TurnLocks.hold takes for the running turn
+    assert lease.try_acquire()
+    ended: list[float] = []
+
+    def run() -> None:
+        for _ in running.turn(running._assistant, "train a model", "c-1", caller):  # type: ignore[arg-type]
+            pass
+        ended.append(time.monotonic())
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(0.3)
+    asked = time.monotonic()
+    assert other.stop("c-1") is True  # Stop landed on the other worker
+    worker.join(timeout=5)
+    lease.release()
+    assert ended and ended[0] - asked < 1.0

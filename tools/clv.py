@@ -23,7 +23,7 @@ from scipy.special import digamma, gammaln, hyp2f1
 
 from foundation.errors import MaraError, ToolInputError
 from tools.model_data import OrderColumns, latest_date, open_source, q, resolve_orders
-from tools.progress import StepProgress, quiet
+from tools.progress import StepProgress, check_cancelled, quiet
 
 
 class ModelFitError(MaraError):
@@ -129,6 +129,11 @@ class BGNBD:
         return np.asarray(first * second / third)
 
 
+def _stop_point(*_: Any) -> None:
+    """Each optimiser iteration is a step Stop can end the fit at (:func:`tools.progress.check_cancelled`)."""
+    check_cancelled()
+
+
 def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> BGNBD:
     """Maximum-likelihood BG/NBD; identical (x, t_x, T) rows are collapsed into weights."""
     frame = pd.DataFrame(
@@ -147,6 +152,7 @@ def fit_bgnbd(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> BGNBD:
             method="L-BFGS-B",
             bounds=[(-10, 10)] * 4,
             options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
+            callback=_stop_point,
         )
         if best is None or res.fun < best.fun:
             best = res
@@ -230,6 +236,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGamma:
         jac=True,
         method="L-BFGS-B",
         bounds=[(-10, 12)] * 3,
+        callback=_stop_point,
     )
     p, qq, v = np.exp(res.x)
     return GammaGamma(float(p), float(qq), float(v))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
+from foundation.errors import MaraError
 from tools.charts import auto_chart, save_chart
 from tools.context import ToolContext
 from tools.declare import bound_tools, mara_tool
@@ -94,7 +95,7 @@ def _definition(metric: MetricDefinition) -> str:
 def run_query_spec(ctx: ToolContext, spec: QuerySpec) -> ToolOutput:
     """Compile a structured query, run it read-only and return the rendered result plus a table artifact."""
     sql = compile_query(spec, ctx.profile(), dialect=ctx.warehouse.dialect)
-    return _run(ctx, sql, title=_title(spec))
+    return _run(ctx, sql, title=_title(spec), spec=spec)
 
 
 def run_read_only_sql(ctx: ToolContext, sql: str) -> ToolOutput:
@@ -102,7 +103,61 @@ def run_read_only_sql(ctx: ToolContext, sql: str) -> ToolOutput:
     return _run(ctx, sql, title="SQL result")
 
 
-def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
+def column_formats(profile: SchemaProfile, columns: list[str], spec: QuerySpec | None = None) -> list[dict[str, Any] | None]:
+    """How each result column's numbers read, from the semantic model: a metric's ``unit``
+    (money in the currency its column names, percent, count), else the warehouse column of that
+    name (money with its currency, quantities as counts); ``None`` where nothing is known."""
+    by_alias: dict[str, dict[str, Any] | None] = {}
+    for metric in spec.metrics if spec is not None else []:
+        definition = profile.metric(metric.name) if metric.name else None
+        alias = metric.alias or (definition.name if definition else None)
+        if definition is not None and alias:
+            source = definition
+            while source.column is None and source.ratio is not None and profile.metric(source.ratio[0]) is not None:
+                source = profile.metric(source.ratio[0])  # type: ignore[assignment]  # money per order: the money's currency
+            by_alias[alias] = _unit_format(profile, definition.unit, source.table, source.column)
+            if definition.unit is None and definition.ratio is None and definition.agg in ("count", "count_distinct"):
+                by_alias[alias] = {"kind": "count"}
+        elif metric.column and (metric.alias or metric.agg):
+            table, _, column = metric.column.rpartition(".")
+            found = _column(profile, column, table or spec.table if spec else None)
+            if metric.agg in ("count", "count_distinct"):
+                by_alias[metric.alias or f"{metric.agg}_{column}"] = {"kind": "count"}
+            elif found is not None and found.role == "money":
+                by_alias[metric.alias or f"{metric.agg}_{column}"] = _unit_format(profile, "money", table or None, column)
+    out: list[dict[str, Any] | None] = []
+    for name in columns:
+        if name in by_alias:
+            out.append(by_alias[name])
+            continue
+        found = _column(profile, name, spec.table if spec else None)
+        if found is not None and found.role == "money":
+            out.append({"kind": "money", **({"currency": found.unit} if found.unit else {})})
+        elif found is not None and found.unit == "count":
+            out.append({"kind": "count"})
+        else:
+            out.append(None)
+    return out
+
+
+def _column(profile: SchemaProfile, name: str, table: str | None) -> Any:
+    tables = sorted(profile.tables, key=lambda t: t.name != table)  # the base table first
+    return next((c for t in tables for c in t.columns if c.name.lower() == name.lower()), None)
+
+
+def _unit_format(profile: SchemaProfile, unit: str | None, table: str | None, column: str | None) -> dict[str, Any] | None:
+    if unit == "percent":
+        return {"kind": "percent"}
+    if unit == "count":
+        return {"kind": "count"}
+    if unit == "money":
+        found = _column(profile, column, table) if column else None
+        currency = found.unit if found is not None and found.unit not in (None, "count") else None
+        return {"kind": "money", **({"currency": currency} if currency else {})}
+    return None
+
+
+def _run(ctx: ToolContext, sql: str, title: str, spec: QuerySpec | None = None) -> ToolOutput:
     settings = ctx.settings
     # One timeout for the whole call: the query, fetching its rows and writing the CSV.
     deadline = time.monotonic() + settings.query_timeout_s
@@ -111,10 +166,14 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
         max_bytes=settings.max_result_bytes, deadline=deadline,
     )
     artifact_id = ctx.artifacts.save_table(result, title=title, deadline=deadline)
-    artifacts = [table_artifact(result, artifact_id, title)]
-    spec = auto_chart(result, title=title)
-    if spec is not None:
-        artifacts.append(save_chart(ctx.artifacts, spec, png=False, table_id=artifact_id))
+    try:
+        formats = column_formats(ctx.profile(), result.columns, spec)
+    except MaraError:  # no semantic model to read: names alone decide (tools.results.infer_format)
+        formats = None
+    artifacts = [table_artifact(result, artifact_id, title, formats)]
+    chart = auto_chart(result, title=title)
+    if chart is not None:
+        artifacts.append(save_chart(ctx.artifacts, chart, png=False, table_id=artifact_id))
     text = f"SQL: {result.sql}\nTable artifact_id: {artifact_id}\n{render_table(result)}"
     data = {
         "columns": result.columns,
@@ -125,6 +184,7 @@ def _run(ctx: ToolContext, sql: str, title: str) -> ToolOutput:
         "sql": result.sql,
         "title": title,
         "artifact_id": artifact_id,
+        "formats": artifacts[0]["formats"],
     }
     return ToolOutput(text=text, artifacts=artifacts, data=data)
 

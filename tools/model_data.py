@@ -23,6 +23,7 @@ import pandas as pd
 import sqlglot
 
 from foundation.errors import ToolInputError
+from tools.progress import check_cancelled
 from tools.warehouse import DuckDBWarehouse, Warehouse
 
 ID_NAME = re.compile(r"(^id$|_id$|^id_|_key$|^uuid$)", re.I)
@@ -40,6 +41,7 @@ class DataSource:
         self._con, self._warehouse = con, warehouse
 
     def df(self, sql: str) -> pd.DataFrame:
+        check_cancelled()  # each query of a model's features is a step Stop can end the tool at
         if self._con is not None:
             return self._con.execute(sql).df()
         assert self._warehouse is not None

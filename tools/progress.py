@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["PROGRESS_KEY", "StepProgress", "quiet", "report_progress", "running_tool"]
+from foundation.errors import TurnCancelled
+
+__all__ = ["CANCEL_KEY", "PROGRESS_KEY", "StepProgress", "check_cancelled", "quiet", "report_progress", "running_tool"]
 
 #: ``progress(message, done, total)``: how capability functions report their steps
 #: (``done``/``total`` are None when a step has no count). :func:`report_progress` is one.
@@ -25,6 +27,8 @@ def quiet(message: str, done: int | None = None, total: int | None = None) -> No
 
 #: Key of a progress report in LangGraph's ``custom`` stream.
 PROGRESS_KEY = "mara_progress"
+#: Key of the turn's stop signal (a ``threading.Event``) in the run's ``configurable``.
+CANCEL_KEY = "mara_cancel"
 
 _TOOL: ContextVar[str | None] = ContextVar("mara_running_tool", default=None)
 
@@ -39,8 +43,26 @@ def running_tool(name: str) -> Iterator[None]:
         _TOOL.reset(token)
 
 
+def check_cancelled() -> None:
+    """Raise :class:`TurnCancelled` when the user stopped the running turn (Stop in the web chat,
+    ``POST /v1/conversations/{id}/stop``). Long tool work calls it between steps (every
+    :func:`report_progress` does), so Stop frees the server within a step, not at the tool's end."""
+    try:
+        # lazy: optional dependency (its ImportError is handled here)
+        from langgraph.config import get_config
+
+        signal = (get_config().get("configurable") or {}).get(CANCEL_KEY)
+    except (ImportError, RuntimeError):  # not inside an agent turn
+        return
+    if signal is not None and signal.is_set():
+        raise TurnCancelled("The turn was stopped.", hint="Ask again when you are ready.")
+
+
 def report_progress(message: str, done: int | None = None, total: int | None = None) -> None:
-    """Report how the running tool is getting on: ``message``, optionally ``done`` of ``total``."""
+    """Report how the running tool is getting on: ``message``, optionally ``done`` of ``total``.
+
+    Also the tool's chance to stop: raises :class:`TurnCancelled` once the user pressed Stop."""
+    check_cancelled()
     try:
         # lazy: optional dependency (its ImportError is handled here)
         from langgraph.config import get_stream_writer

@@ -44,6 +44,7 @@ from tools.model_store import (  # re-exported: the public API of propensity mod
     models_path,
     save_model,
 )
+from tools.progress import check_cancelled
 from tools.propensity_features import FeatureSpec, binary_target, plan_features
 
 MIN_ROWS, MIN_CLASS = 100, 20
@@ -57,13 +58,15 @@ CV_MAX_ROWS = 20_000  # up to this many training rows, blend weights come from 5
 def _estimators(spec_mask: np.ndarray) -> tuple[Any, Any]:
     # lazy: sklearn, scipy, joblib load slowly; only this path needs them
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    hgb = HistGradientBoostingClassifier(
+    # lazy: imports scikit-learn (HistGradientBoostingClassifier that Stop can end)
+    from tools.propensity_hgb import StoppableHGB
+
+    hgb = StoppableHGB(
         learning_rate=0.1,
         max_iter=300,
         max_leaf_nodes=31,
@@ -191,12 +194,9 @@ class Blend:
         self.classes_ = np.array([0, 1])
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> Blend:
-        # lazy: sklearn, scipy, joblib load slowly; only this path needs them
-        from sklearn.base import clone
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.parts = [clone(p).fit(x, y) for p in self.parts]
+            self.parts = [_fit(p, x, y) for p in self.parts]
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -247,6 +247,7 @@ class Calibrated:
         return cls(model, slope, intercept)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        check_cancelled()  # permutation importance predicts many times: each one is a step Stop can end
         p = self.model.predict_proba(x)[:, 1]
         q = 1.0 / (1.0 + np.exp(-(self.slope * _logit(p) + self.intercept)))
         return np.column_stack([1 - q, q])
@@ -360,6 +361,16 @@ def fit_and_validate(
         )
 
 
+def _fit(template: Any, x: np.ndarray, y: np.ndarray) -> Any:
+    """A fresh copy of ``template`` fitted on ``x``/``y`` — unless the user pressed Stop (each fit
+    is a step: :func:`tools.progress.check_cancelled`)."""
+    # lazy: scikit-learn loads slowly; only model training needs it
+    from sklearn.base import clone
+
+    check_cancelled()
+    return clone(template).fit(x, y)
+
+
 def _fit_and_validate(
     spec: FeatureSpec,
     x_tr: np.ndarray,
@@ -373,7 +384,6 @@ def _fit_and_validate(
 ) -> TrainedModel:
 
     # lazy: sklearn, scipy, joblib load slowly; only this path needs them
-    from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import train_test_split
 
@@ -393,11 +403,11 @@ def _fit_and_validate(
             selection = {n: np.zeros(len(y_tr)) for n in templates}
             for fit_idx, out_idx in folds.split(x_tr, y_tr):
                 for n, t in templates.items():
-                    part = clone(t).fit(x_tr[fit_idx], y_tr[fit_idx])
+                    part = _fit(t, x_tr[fit_idx], y_tr[fit_idx])
                     selection[n][out_idx] = part.predict_proba(x_tr[out_idx])[:, 1]
             weights, selection_auc = choose_weights(selection, y_tr)
             y_sel = y_tr
-            fitted = {n: clone(t).fit(x_tr, y_tr) for n, t in templates.items()}
+            fitted = {n: _fit(t, x_tr, y_tr) for n, t in templates.items()}
             how = "5-fold out-of-fold scores on the training rows"
         else:
             inner, sel = train_test_split(
@@ -405,14 +415,14 @@ def _fit_and_validate(
             )
             sel = sel[:100_000]
             x_in, y_in = _subsample(x_tr[inner], y_tr[inner], MAX_TRAIN_ROWS)
-            fitted = {n: clone(t).fit(x_in, y_in) for n, t in templates.items()}
+            fitted = {n: _fit(t, x_in, y_in) for n, t in templates.items()}
             selection = {n: m.predict_proba(x_tr[sel])[:, 1] for n, m in fitted.items()}
             weights, selection_auc = choose_weights(selection, y_tr[sel])
             y_sel = y_tr[sel]
             how = f"a {selection_size:.0%} split of the training rows"
             if len(inner) < MAX_TRAIN_ROWS:  # the selection rows help the final fit
                 x_all, y_all = _subsample(x_tr, y_tr, MAX_TRAIN_ROWS)
-                fitted = {n: clone(t).fit(x_all, y_all) for n, t in templates.items()}
+                fitted = {n: _fit(t, x_all, y_all) for n, t in templates.items()}
     used = [n for n, w in weights.items() if w > 0]
     best: Any = (
         fitted[used[0]]

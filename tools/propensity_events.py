@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from foundation.errors import MaraError, ToolInputError
+from foundation.errors import MaraError, ToolInputError, TurnCancelled
 from tools.model_data import (
     DataSource,
     OrderColumns,
@@ -268,6 +268,8 @@ def _add_bgnbd(df: pd.DataFrame, horizon_days: int, bridge_days: int | None = No
         df["bgnbd_p_purchase"] = model.p_purchase(horizon_days / 7.0, x, tx, age)
         if bridge_days is not None:
             df["bgnbd_p_horizon"] = model.p_purchase(bridge_days / 7.0, x, tx, age)
+    except TurnCancelled:
+        raise  # Stop, not a failed fit
     except (MaraError, ValueError, FloatingPointError, ZeroDivisionError):
         for name in ("bgnbd_p_alive", "bgnbd_expected", "bgnbd_p_purchase"):
             df[name] = np.nan

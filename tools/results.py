@@ -11,7 +11,9 @@ import contextlib
 import csv
 import json
 import math
+import re
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +164,19 @@ class ArtifactStore:
         return path
 
 
+_NAME_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def download_name(title: str, fallback: str, suffix: str = ".csv") -> str:
+    """A file name for a result named ``title`` ("Revenue by country" → ``revenue-by-country.csv``).
+
+    Only ASCII letters, digits and single dashes survive (at most 80), so a hostile title cannot
+    reach a path, a header or another extension; an empty result falls back to ``fallback``."""
+    words = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    stem = _NAME_CHARS.sub("-", words).strip("-")[:80].strip("-")
+    return f"{stem or fallback}{suffix}"
+
+
 def render_table(result: QueryResult, *, max_rows: int = PREVIEW_ROWS) -> str:
     """A compact text rendering for the model: size, a Markdown preview and numeric summaries."""
     n = result.row_count
@@ -210,14 +225,81 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def table_artifact(result: QueryResult, artifact_id: str, title: str = "") -> dict[str, Any]:
-    """The ``table`` event payload front ends render."""
+# --- number formats: how each column of a result reads to a marketer ----------------------------
+#
+# One place decides what a column's numbers are (money in a currency, a percentage, a share of
+# 0..1, a count, an id); the ``table`` event carries it as ``formats`` and :func:`format_value`
+# writes a value with it for text (the offline planner's headline sentence). The web chat's
+# table renderer applies the same format objects to cells.
+
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
+_SHARE = re.compile(r"(^|_)(share|rate|ratio|fraction|probability|p_alive|churn_probability)$")
+_PERCENT = re.compile(r"(_pct|_percent|_percentage|^pct|^percent)$")
+_ID = re.compile(r"(^|_)(id|key|code|zip|postcode|postal_code|phone)$")
+
+
+def infer_format(column: str, values: list[Any] | None = None) -> dict[str, Any] | None:
+    """The format a column's name says when nothing better is known: ``*_pct`` is a percentage
+    (0–100), ``share``/``*_rate`` with values within 0..1 a share, ``*_id`` an id (no separators)."""
+    name = column.lower()
+    numbers = [v for v in values or [] if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if _ID.search(name):
+        return {"kind": "id"}
+    if _PERCENT.search(name):
+        return {"kind": "percent"}
+    if _SHARE.search(name) and numbers and all(0 <= v <= 1 for v in numbers):
+        return {"kind": "share"}
+    return None
+
+
+def format_value(value: Any, fmt: dict[str, Any] | None) -> str:
+    """``value`` as a marketer reads it under ``fmt``: ``$1,138,474`` (money of 1,000 or more in a known
+    currency without cents), ``$84.20``, ``1,005.50`` (money, currency unknown), ``74.3%`` (percent 0–100), ``43%`` (share 0..1), ``1,675`` (count),
+    ``13552`` (id). Without a format: thousands separators, two decimals for fractions."""
+    value = _jsonable(value)
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    kind = (fmt or {}).get("kind")
+    number = float(value)
+    if kind == "id":
+        return str(int(number)) if number.is_integer() else str(value)
+    if kind == "percent":
+        return f"{number:,.1f}%"
+    if kind == "share":
+        return f"{number * 100:,.1f}%".replace(".0%", "%")
+    if kind == "money":
+        code = str((fmt or {}).get("currency") or "")
+        digits = 0 if abs(number) >= 1000 and code else 2  # no currency known: the cents stay
+        amount = f"{abs(number):,.{digits}f}"
+        sign = "-" if number < 0 else ""
+        symbol = _SYMBOLS.get(code)
+        if symbol:
+            return f"{sign}{symbol}{amount}"
+        return f"{sign}{amount} {code}".rstrip()
+    if kind == "count" or isinstance(value, int) or number.is_integer() and abs(number) >= 1000:
+        return f"{number:,.0f}"
+    return f"{number:,.2f}"
+
+
+def table_artifact(
+    result: QueryResult, artifact_id: str, title: str = "", formats: list[dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """The ``table`` event payload front ends render; ``formats`` (one per column, ``None`` =
+    plain) say how its numbers read (see :func:`format_value`), inferred from names when not given."""
+    rows = [[_jsonable(v) for v in row] for row in result.rows[:200]]
+    if formats is None or len(formats) != len(result.columns):
+        formats = [None] * len(result.columns)
+    formats = [f if f is not None else infer_format(c, [r[i] for r in rows])
+               for i, (c, f) in enumerate(zip(result.columns, formats, strict=True))]
     return {
         "kind": "table",
         "artifact_id": artifact_id,
         "title": title,
         "columns": result.columns,
-        "rows": [[_jsonable(v) for v in row] for row in result.rows[:200]],
+        "rows": rows,
+        "formats": formats,
         "row_count": result.row_count,
         "truncated": result.truncated,
         "truncated_reason": result.truncated_reason,

@@ -10,6 +10,7 @@ from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ErrorResponse
 from api.runtime import Runtime, get_runtime
+from tools.results import download_name
 
 router = APIRouter(prefix="/v1", tags=["artifacts"], dependencies=[require("chat", "data:read")])
 
@@ -30,14 +31,15 @@ async def download_artifact(
     runtime: Runtime = Depends(get_runtime),
     caller: Caller = require("chat", "data:read"),
 ) -> FileResponse:
-    """The CSV behind a ``table`` event's ``artifact_id``: for the key whose turn or query made
-    it (an admin key and the open local API may fetch any); others get 404."""
+    """The CSV behind a ``table`` event's ``artifact_id``, named after the result's title: for
+    the key whose turn or query made it (an admin key and the open local API may fetch any); others get 404."""
     if not await run_in_threadpool(runtime.may_read, "artifact", artifact_id, caller):
         raise NotFound(f"No artifact with id '{artifact_id}'.")
     try:
         path = runtime.artifacts.csv_path(artifact_id)
     except KeyError:
         raise NotFound(f"No artifact with id '{artifact_id}'.") from None
-    return FileResponse(
-        path, media_type="text/csv; charset=utf-8", filename=f"mara-{artifact_id}.csv"
+    title = str(runtime.artifacts.metadata(artifact_id).get("title") or "")
+    return FileResponse(  # named after the result: "revenue-by-country.csv" (sanitised, see download_name)
+        path, media_type="text/csv; charset=utf-8", filename=download_name(title, f"mara-{artifact_id}")
     )

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 _SSE_DOC = (
     "One frame per event, in order: `event: <type>` then `data: <json>`. Types: text "
     "(`{delta}`), tool_start, progress (`{name, message, done?, total?}` during long tools), "
-    "tool_end, table, chart, citation, usage, error, and finally done "
+    "tool_end, table, chart, citation, draft (one copy variant: labelled fields with counts and checks), usage, error, and finally done "
     "(`{reply, conversation_id, mode, tool_calls}`)."
 )
 
@@ -62,12 +62,13 @@ async def chat(
     if not await run_in_threadpool(runtime.may_write, conversation_id, caller):
         raise NotFound(f"No conversation with id '{conversation_id}'.")  # not confirmed to exist
     if body.stream:
-        frames = _sse_frames(runtime, assistant, body.message, conversation_id, caller)
+        frames = _sse_frames(runtime, assistant, body.message, conversation_id, caller, body.replace_turn)
         headers = {**SSE_HEADERS, "X-Conversation-Id": conversation_id}
         return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
     async with runtime.turn_locks.hold(conversation_id):
         events = await run_in_threadpool(
-            lambda: list(runtime.turn(assistant, body.message, conversation_id, caller))
+            lambda: list(runtime.turn(assistant, body.message, conversation_id, caller,
+                                      replace_turn=body.replace_turn))
         )
     return _chat_response(events, conversation_id, runtime.mode)
 
@@ -78,9 +79,10 @@ async def _sse_frames(
     message: str,
     conversation_id: str,
     caller: Caller,
+    replace_turn: int | None = None,
 ) -> AsyncIterator[bytes]:
     async with runtime.turn_locks.hold(conversation_id):
-        turn = runtime.turn(assistant, message, conversation_id, caller)
+        turn = runtime.turn(assistant, message, conversation_id, caller, replace_turn=replace_turn)
         async for event in events_in_threadpool(turn):
             yield format_sse(event)
 

@@ -6,7 +6,7 @@ local API) sees them all."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi import Path as PathParam
@@ -24,6 +24,9 @@ from api.models import (
     FeedbackResponse,
     MessageToolCall,
     RenameRequest,
+    SearchHit,
+    SearchResults,
+    StopResponse,
     StoredCard,
     VerifiedQuestionResponse,
 )
@@ -32,6 +35,74 @@ from api.runtime import Runtime, get_runtime
 router = APIRouter(prefix="/v1", tags=["conversations"], dependencies=[require("chat")])
 
 _ROLES = {"human": "user", "ai": "assistant", "tool": "tool", "system": "system"}
+
+
+SEARCH_SCAN = 200  # conversations searched per request (the most recent ones)
+SEARCH_HITS = 50
+
+
+@router.get(
+    "/conversations/search",
+    response_model=SearchResults,
+    summary="Search your conversations",
+    responses={**AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def search_conversations(
+    q: str = Query(min_length=1, max_length=200, description="Words to find (plain text, case-insensitive)."),
+    runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> SearchResults:
+    """Questions and answers of the caller's own conversations that contain ``q``.
+
+    Only the key's own conversations are searched, admin keys included (search is for finding
+    one's work, not for reading others'); the open local API searches all. ``q`` is matched as
+    plain text (no patterns, no SQL); the 200 most recent conversations are searched."""
+    words = " ".join(q.split()).casefold()
+    if not words:
+        return SearchResults(query=q, hits=[])
+    assistant = await runtime.assistant()
+    actor = None if caller.anonymous else caller.actor
+
+    def search() -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        for summary in assistant.conversations(actor, SEARCH_SCAN):
+            turn = 0
+            for raw in assistant.history(summary["conversation_id"]):
+                role = _ROLES.get(getattr(raw, "type", ""))
+                turn += role == "user"
+                if role not in ("user", "assistant"):
+                    continue
+                text = " ".join(_text(getattr(raw, "content", "")).split())
+                at = text.casefold().find(words)
+                if at < 0:
+                    continue
+                start = max(0, at - 60)
+                snippet = ("…" if start else "") + text[start:start + 160] + ("…" if start + 160 < len(text) else "")
+                hits.append(SearchHit(conversation_id=summary["conversation_id"], title=summary["title"],
+                                      updated=summary["updated"], role=cast(Any, role), turn=max(turn, 1), snippet=snippet))
+                break  # one hit per conversation: the first message that matches
+            if len(hits) >= SEARCH_HITS:
+                break
+        return hits
+
+    return SearchResults(query=q, hits=await run_in_threadpool(search))
+
+
+@router.post(
+    "/conversations/{conversation_id}/stop",
+    response_model=StopResponse,
+    summary="Stop the running turn",
+    responses={404: {"model": ErrorResponse, "description": "No such conversation."}, **AUTH_RESPONSES, **ERROR_RESPONSES},
+)
+async def stop_turn(
+    conversation_id: str, runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat"),
+) -> StopResponse:
+    """Stop the conversation's running turn, its tool work included: it ends at its next step
+    (well within a second for the built-in tools) with the reply "Stopped.". The owner only
+    (like adding a turn); ``stopped`` is false when no turn was running on this server."""
+    owner = await run_in_threadpool(runtime.ledger.owner, "conversation", conversation_id)
+    if owner != caller.actor:
+        raise NotFound(f"No conversation with id '{conversation_id}'.")
+    return StopResponse(stopped=runtime.stop(conversation_id))
 
 
 @router.get(

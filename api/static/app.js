@@ -206,8 +206,33 @@
     return Math.min(digits, 4);
   }
 
-  function formatCell(value, decimals) {
+  const SYMBOLS = { USD: "$", EUR: "€", GBP: "£", JPY: "¥", CAD: "CA$", AUD: "A$" };
+
+  /** A number under the result's column format (decided once, server side: tools/results.py
+   *  format_value says the same in text): money with its currency, percent, share, count, id. */
+  function formatNumber(value, fmt) {
+    const kind = fmt && fmt.kind;
+    const n = (v, d) => v.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
+    if (kind === "id") return String(value);
+    if (kind === "percent") return `${n(value, 1)}%`;
+    if (kind === "share") return `${n(value * 100, 1).replace(/\.0$/, "")}%`;
+    if (kind === "money") {
+      const digits = Math.abs(value) >= 1000 && fmt.currency ? 0 : 2; // no currency known: cents stay
+      const amount = n(Math.abs(value), digits);
+      const sign = value < 0 ? "-" : "";
+      const symbol = SYMBOLS[fmt.currency];
+      return symbol ? `${sign}${symbol}${amount}` : `${sign}${amount}${fmt.currency ? ` ${fmt.currency}` : ""}`;
+    }
+    if (kind === "count") return n(value, 0);
+    return null;
+  }
+
+  function formatCell(value, decimals, fmt) {
     if (value === null || value === undefined) return "∅";
+    if (isNumber(value) && fmt) {
+      const shown = formatNumber(value, fmt);
+      if (shown !== null) return shown;
+    }
     if (isNumber(value)) {
       const digits = decimals ?? (Number.isInteger(value) ? 0 : 2);
       return value.toLocaleString(undefined,
@@ -238,10 +263,15 @@
     return `/v1/artifacts/${encodeURIComponent(id)}.csv`;
   }
 
-  /** A result card: sortable preview of the first rows, row counts, SQL and a CSV download. */
-  function renderTable(data) {
+  /** A column a marketer reads as people ("customer_id", "Customer ID"). */
+  const CUSTOMER_KEY = /^(customer|cust|client|member|subscriber|contact)[ _-]?id$/i;
+
+  /** A result card: sortable preview of the first rows, row counts, a CSV named after the result
+   *  and, on a customer list, actions (save as audience, export opted-in, draft copy). */
+  function renderTable(data, message) {
     const columns = Array.isArray(data.columns) ? data.columns : [];
     const allRows = Array.isArray(data.rows) ? data.rows : [];
+    const formats = Array.isArray(data.formats) ? data.formats : [];
     const numeric = columns.map((_, c) => {
       const values = allRows.map((r) => r[c]).filter((v) => v !== null && v !== undefined);
       return values.length > 0 && values.every(isNumber);
@@ -278,7 +308,8 @@
         const v = row[c];
         const cls = [numeric[c] ? "num" : "", v === null || v === undefined ? "null" : ""]
           .join(" ").trim();
-        return el("td", { class: cls || null, text: formatCell(v, numeric[c] ? decimals[c] : undefined) });
+        return el("td", { class: cls || null,
+          text: formatCell(v, numeric[c] ? decimals[c] : undefined, formats[c]) });
       }))));
       const more = allRows.length > TABLE_PREVIEW_ROWS;
       footText.textContent = total > shown.length
@@ -295,6 +326,7 @@
       actions.append(el("a", { class: "link", href: artifactUrl(data.artifact_id), download: "",
         "aria-label": `Download CSV: ${data.title || "table"}` }, "↓ Download CSV")); // name starts with the visible text (WCAG 2.5.3)
     }
+    const customerList = columns.length > 0 && CUSTOMER_KEY.test(String(columns[0])) && data.sql;
     const card = el("section", { class: "card", "aria-label": data.title || "Result table" },
       el("div", { class: "card-head" },
         el("div", {}, el("h3", { class: "card-title", text: data.title || "Result" }),
@@ -303,11 +335,71 @@
       el("div", { class: "table-scroll" },
         el("table", { class: "data" }, el("thead", {}, el("tr", {}, ...headCells)), tbody)),
       el("div", { class: "card-foot" }, footText, toggle));
-    if (data.sql) {
-      card.append(el("details", { class: "sql" }, el("summary", { text: "SQL" }),
-        el("pre", { text: data.sql })));
-    }
+    if (customerList) card.append(audienceActions(data, total, message));
+    if (data.sql && message) message.howSql(data.title || "Result", data.sql);
     return card;
+  }
+
+  /** Name a saved audience after the result ("Customers in Germany" → "customers-in-germany"). */
+  function audienceName(title) {
+    const stem = String(title || "customers").toLowerCase().normalize("NFKD")
+      .replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60);
+    return stem || "customers";
+  }
+
+  /** Actions on a customer list, through the REST routes (POST /v1/audiences, GET …/{name}.csv)
+   *  and, for copy, a follow-up question in the same chat. */
+  function audienceActions(data, total, message) {
+    const status = el("span", { class: "card-status", role: "status" });
+    let saved = null;
+    const save = async () => {
+      if (saved) return saved;
+      const name = audienceName(data.title);
+      const response = await fetch("/v1/audiences", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ name, kind: "query", params: { sql: data.sql } }),
+      });
+      if (!response.ok) throw new Error(await errorMessage(response));
+      saved = await response.json();
+      return saved;
+    };
+    const run = (button, work) => async () => {
+      button.disabled = true;
+      try { await work(); } catch (err) { status.textContent = `Not done: ${describe(err)}`; }
+      finally { button.disabled = false; }
+    };
+    const saveButton = el("button", { type: "button", class: "btn btn-small", text: "Save as audience" });
+    saveButton.addEventListener("click", run(saveButton, async () => {
+      const audience = await save();
+      status.textContent = `Saved as audience “${audience.name}” (${plural(audience.size ?? total, "customer")}).`;
+    }));
+    const exporter = (channel, label) => {
+      const button = el("button", { type: "button", class: "btn btn-small", text: `Export opted-in for ${label}` });
+      button.addEventListener("click", run(button, async () => {
+        const audience = await save();
+        const href = `/v1/audiences/${encodeURIComponent(audience.name)}.csv?channel=${channel}`;
+        const link = el("a", { href, download: "", hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        status.textContent = `Exporting the customers of “${audience.name}” who opted in to ${label}.`;
+      }));
+      return button;
+    };
+    const draft = el("button", { type: "button", class: "btn btn-small", text: "Draft copy for these" });
+    draft.addEventListener("click", run(draft, async () => {
+      const audience = await save();
+      followUp(`Draft 3 email variants for the saved audience “${audience.name}”`);
+    }));
+    return el("div", { class: "card-tools", role: "group", "aria-label": "Actions on these customers" },
+      saveButton, exporter("sms", "SMS"), exporter("email", "e-mail"), draft, status);
+  }
+
+  /** A follow-up sent through the chat like a typed question (the assistant answers it). */
+  function followUp(text) {
+    if (controller) { toast("Wait for the current answer, or press Stop.", "error"); return; }
+    send(text);
   }
 
   // ---- charts ------------------------------------------------------------------------------
@@ -419,7 +511,7 @@
   }
 
   /** A chart card: the chart drawn by Vega, or the spec as text when Vega cannot load. */
-  function renderChart(data) {
+  function renderChart(data, message) {
     const spec = data.spec && typeof data.spec === "object" ? data.spec : {};
     const title = data.title || specTitle(spec) || "Chart";
     const subtitle = spec.title && typeof spec.title.subtitle === "string" ? spec.title.subtitle : "";
@@ -432,16 +524,29 @@
     const view = el("div", { class: "chart-view", role: "img",
       "aria-label": spec.description || title });
     const status = el("p", { class: "chart-status", text: "Drawing chart…" });
-    const details = el("details", { class: "sql" }, el("summary", { text: "Vega-Lite spec" }),
-      el("pre", { text: JSON.stringify(spec, null, 2) }));
+    const chart = { node: view, spec, view: null };
+    // PNG and SVG from the chart's own Vega view (the vendored renderer, nothing remote)
+    const fileStem = audienceName(title);
+    for (const kind of ["png", "svg"]) {
+      const button = el("button", { type: "button", class: "link link-btn chart-download",
+        "aria-label": `Download ${title} as ${kind.toUpperCase()}`, text: `↓ ${kind.toUpperCase()}` });
+      button.addEventListener("click", async () => {
+        if (!chart.view) return;
+        const url = await chart.view.toImageURL(kind, kind === "png" ? 2 : 1);
+        const link = el("a", { href: url, download: `${fileStem}.${kind}`, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+      });
+      actions.append(button);
+    }
     const card = el("section", { class: "card card-chart", "aria-label": title },
       el("div", { class: "card-head" },
         el("div", {}, el("h3", { class: "card-title", text: title }),
           subtitle ? el("span", { class: "card-meta", text: subtitle }) : null),
         actions),
-      el("div", { class: "chart-body" }, view, status),
-      details);
-    const chart = { node: view, spec, view: null };
+      el("div", { class: "chart-body" }, view, status));
+    if (message) message.howSpec(title, spec);
     pruneCharts();
     // draw after the card is in the document, so "container" width has a width to fill
     requestAnimationFrame(() => {
@@ -452,11 +557,109 @@
       }).catch((err) => {
         view.remove();
         status.className = "chart-status chart-error";
-        status.textContent = "The chart could not be drawn here; its spec is below.";
+        status.textContent = "The chart could not be drawn here; its spec is under “How I got this”.";
         card.dataset.chartError = String((err && err.message) || err);
       });
     });
     return card;
+  }
+
+  // ---- draft cards -----------------------------------------------------------------------------
+  // One card per drafted variant (the ``draft`` event): labelled fields, counts computed by the
+  // server (characters with merge fields at channel width; SMS encoding and segments), the merge
+  // fields previewed for a made-up sample customer, and each check as a badge with its detail.
+
+  const CHECK_LABELS = { length: "Length", items: "Fields", sms_segments: "SMS segments",
+    banned_words: "Banned words", conditional_claims: "Conditions", claims: "Claims",
+    disclaimer: "Disclaimer", merge_fields: "Merge fields", must_know: "Offer details",
+    language: "Language", tone: "Tone" };
+  const checkLabel = (name) => CHECK_LABELS[name]
+    || String(name || "check").replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+
+  async function copyText(text, button) {
+    let ok = false;
+    try { await navigator.clipboard.writeText(text); ok = true; } catch {
+      const area = el("textarea", { class: "visually-hidden", "aria-hidden": "true" });
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      try { ok = document.execCommand("copy"); } catch { ok = false; }
+      area.remove();
+    }
+    if (button) {
+      const before = button.textContent;
+      button.textContent = ok ? "Copied" : "Copy failed";
+      setTimeout(() => { button.textContent = before; }, 1500);
+    }
+    return ok;
+  }
+
+  function draftCount(item, limit) {
+    const bits = [`${item.chars.toLocaleString()}${limit ? `/${limit}` : ""} characters`];
+    if (item.sms) {
+      bits.push(`${plural(item.sms.segments, "SMS segment")} (${item.sms.encoding === "GSM-7"
+        ? "GSM-7" : "UCS-2: emoji or special characters"})`);
+    }
+    return bits.join(" · ");
+  }
+
+  function renderDraft(data) {
+    const fields = Array.isArray(data.fields) ? data.fields : [];
+    const checks = Array.isArray(data.checks) ? data.checks : [];
+    const channel = data.channel_label || data.channel || "Copy";
+    const title = `${channel} draft ${data.variant || 1}${data.of ? ` of ${data.of}` : ""}`;
+    const body = el("dl", { class: "draft-fields" });
+    for (const field of fields) {
+      const items = Array.isArray(field.items) ? field.items : [];
+      body.append(el("dt", { text: field.label || field.name }));
+      for (const item of items) {
+        const over = field.limit && item.chars > field.limit;
+        body.append(el("dd", { class: "draft-field" },
+          el("p", { class: "draft-text", text: item.preview ?? item.text }),
+          el("span", { class: `draft-count${over ? " over" : ""}`, text: draftCount(item, field.limit) })));
+      }
+    }
+    const merged = Object.entries(data.sample_customer || {});
+    const sample = merged.length ? el("p", { class: "draft-sample" },
+      "Previewed for a sample customer: ", merged.map(([k, v]) => `${k} = ${v}`).join(", "),
+      ". Merge fields fill in per customer when sent.") : null;
+    const failed = checks.filter((c) => !c.passed).length;
+    const badges = el("ul", { class: "draft-checks", "aria-label": failed
+      ? `${failed} of ${checks.length} checks failed` : `All ${checks.length} checks passed` },
+    ...checks.map((check, i) => {
+      const tipId = `tip-${Math.random().toString(36).slice(2)}-${i}`;
+      return el("li", {},
+        el("span", { class: `check-badge ${check.passed ? "pass" : "fail"}`, tabindex: "0",
+          "aria-describedby": tipId },
+        el("span", { "aria-hidden": "true", text: check.passed ? "✓ " : "✕ " }),
+        checkLabel(check.name),
+        el("span", { class: "visually-hidden", text: check.passed ? " passed" : " failed" })),
+        el("span", { class: "check-tip", role: "tooltip", id: tipId, text: check.detail || "" }));
+    }));
+    const plain = fields.map((f) => {
+      const items = (f.items || []).map((i) => i.text);
+      return fields.length > 1 ? `${f.label || f.name}: ${items.join(" | ")}` : items.join("\n");
+    }).join("\n");
+    const copy = el("button", { type: "button", class: "btn btn-small", text: "Copy",
+      "aria-label": `Copy ${title}` });
+    copy.addEventListener("click", () => copyText(plain, copy));
+    const ask = (label, text) => {
+      const button = el("button", { type: "button", class: "btn btn-small", text: label });
+      button.addEventListener("click", () => followUp(text));
+      return button;
+    };
+    const n = data.variant || 1;
+    const key = String(data.channel || "email").replace(/_/g, " ");
+    const tools = el("div", { class: "card-tools", role: "group", "aria-label": `Actions on ${title}` },
+      copy,
+      ask("Shorter", `Make these ${key} variants shorter`),
+      ask("More like this", `Draft 3 more ${key} variants like variant ${n}`),
+      data.channel !== "sms" ? ask("Try as SMS", "Now as an SMS") : null);
+    return el("section", { class: "card card-draft", "aria-label": title },
+      el("div", { class: "card-head" },
+        el("div", {}, el("h3", { class: "card-title", text: title }),
+          data.brief ? el("span", { class: "card-meta", text: `Brief: ${data.brief}` }) : null)),
+      body, sample, badges, tools);
   }
 
   // ---- one assistant message -------------------------------------------------------------------
@@ -475,12 +678,44 @@
       this.citationsBox = el("div", { class: "citations", hidden: true, "aria-label": "Sources" });
       this.noticesBox = el("div", { class: "notices" });
       this.footer = el("div", { class: "msg-footer" });
+      this.drafts = 0;
+      // technical detail (tools, arguments, SQL, chart specs, tokens) behind one disclosure
+      this.howStatus = el("span", { class: "how-status" });
+      this.howBox = el("div", { class: "how-body" });
+      this.how = el("details", { class: "how", hidden: true },
+        el("summary", {}, el("span", { text: "How I got this" }), this.howStatus),
+        this.stepsBox, this.howBox);
       this.node = el("li", { class: "msg msg-assistant", "aria-busy": "true" },
         el("span", { class: "avatar", "aria-hidden": "true", text: "M" }),
         el("div", { class: "body" }, el("span", { class: "visually-hidden", text: "Mara said:" }),
-          this.stepsBox, this.artifactsBox, this.thinking, this.md, this.citationsBox,
-          this.noticesBox, this.footer));
+          this.thinking, this.md, this.artifactsBox, this.citationsBox,
+          this.noticesBox, this.how, this.footer));
       list.append(this.node);
+    }
+
+    howSql(title, sql) {
+      this.how.hidden = false;
+      this.howBox.append(el("h4", { text: `Query behind “${title}”` }), el("pre", { text: sql }));
+    }
+
+    howSpec(title, spec) {
+      this.how.hidden = false;
+      this.howBox.append(el("details", { class: "sql" }, el("summary", { text: `Chart spec of “${title}”` }),
+        el("pre", { text: JSON.stringify(spec, null, 2) })));
+    }
+
+    /** The reply as shown: technical lines ("_How: …_", "Details: …") go to the disclosure;
+     *  with draft cards, the text's own listing of the variants is left to the cards. */
+    shownText() {
+      const kept = [];
+      const technical = [];
+      for (const block of this.text.split(/\n{2,}/)) {
+        if (/^\s*(_How:|Details:)/.test(block)) technical.push(block.replace(/^\s*_?|_\s*$/g, ""));
+        else kept.push(block);
+      }
+      this.technical = technical;
+      if (this.drafts > 0 && kept.length > 1) return kept[0];
+      return kept.join("\n\n");
     }
 
     handle(type, data) {
@@ -490,8 +725,13 @@
         case "tool_start": this.toolStart(data); break;
         case "progress": this.toolProgress(data); break;
         case "tool_end": this.toolEnd(data); break;
-        case "table": this.artifactsBox.append(renderTable(data)); break;
-        case "chart": this.artifactsBox.append(renderChart(data)); break;
+        case "table": this.artifactsBox.append(renderTable(data, this)); break;
+        case "chart": this.artifactsBox.append(renderChart(data, this)); break;
+        case "draft":
+          this.drafts += 1;
+          this.artifactsBox.append(renderDraft(data));
+          this.render();
+          break;
         case "citation": this.citation(data); break;
         case "usage": this.usage = data; break;
         case "error": this.error(data.message || "Something went wrong."); break;
@@ -510,9 +750,13 @@
       this.renderPending = true;
       requestAnimationFrame(() => {
         this.renderPending = false;
-        this.md.replaceChildren(renderMarkdown(this.text));
+        this.render();
         scrollToBottom();
       });
+    }
+
+    render() {
+      this.md.replaceChildren(renderMarkdown(this.shownText()));
     }
 
     toolStart(data) {
@@ -527,6 +771,8 @@
         detail);
       this.steps.set(data.id || `step-${this.steps.size}`, { node, time, state, detail, name: data.name });
       this.stepsBox.append(node);
+      this.how.hidden = false;
+      this.howStatus.textContent = " · working…";
       scrollToBottom();
     }
 
@@ -536,6 +782,7 @@
       if (!running) return;
       const share = data.total ? ` (${data.done ?? 0}/${data.total})` : "";
       running.time.textContent = `${data.message || "working…"}${share}`;
+      this.howStatus.textContent = ` · ${data.message || "working…"}${share}`;
     }
 
     toolEnd(data) {
@@ -585,7 +832,7 @@
     finish(note) {
       this.thinking.hidden = true;
       this.md.classList.remove("cursor");
-      if (this.renderPending === false) this.md.replaceChildren(renderMarkdown(this.text));
+      if (this.renderPending === false) this.render();
       for (const step of this.steps.values()) {
         if (step.node.classList.contains("step-running")) {
           step.node.className = "step step-error";
@@ -593,11 +840,16 @@
           step.time.textContent = "interrupted";
         }
       }
-      const bits = [];
-      if (this.mode) bits.push(this.mode === "llm" ? "LLM" : "Offline");
-      if (this.usage && isNumber(this.usage.total_tokens)) bits.push(plural(this.usage.total_tokens, "token"));
-      if (note) bits.push(note);
-      this.footer.textContent = bits.join(" · ");
+      for (const line of this.technical || []) this.howBox.append(el("p", { text: line }));
+      if (this.usage && isNumber(this.usage.total_tokens)) {
+        this.howBox.append(el("p", { class: "how-usage", text: `${plural(this.usage.total_tokens, "token")}`
+          + (this.mode ? ` · ${this.mode === "llm" ? "LLM" : "offline planner"}` : "") }));
+      }
+      const steps = this.steps.size;
+      this.howStatus.textContent = steps ? ` · ${plural(steps, "step")}` : "";
+      if (this.howBox.childElementCount || steps) this.how.hidden = false;
+      this.footer.replaceChildren();
+      if (note) this.footer.append(el("span", { class: "msg-note", text: note }));
       this.node.setAttribute("aria-busy", "false");
     }
   }
@@ -684,60 +936,159 @@
     ui.send.disabled = Boolean(controller) || !ui.input.value.trim();
   }
 
+  const userTurns = () => [...ui.messages.querySelectorAll(".msg-user")];
+
   function addUserMessage(text) {
     ui.empty.hidden = true;
-    ui.messages.append(el("li", { class: "msg msg-user" },
-      el("span", { class: "visually-hidden", text: "You said:" }),
-      el("div", { class: "bubble", text })));
+    const bubble = el("div", { class: "bubble", text });
+    const edit = el("button", { type: "button", class: "msg-action msg-edit", text: "Edit",
+      "aria-label": "Edit this question and send it again" });
+    const node = el("li", { class: "msg msg-user" },
+      el("span", { class: "visually-hidden", text: "You said:" }), bubble,
+      el("div", { class: "msg-user-actions" }, edit));
+    node.dataset.text = text;
+    edit.addEventListener("click", () => startEdit(node));
+    ui.messages.append(node);
+    return node;
   }
 
-  async function send(text) {
+  /** Edit and resend: the question becomes a box; sending replaces that turn and what followed. */
+  function startEdit(node) {
+    if (controller || node.querySelector(".edit-box")) return;
+    const box = el("textarea", { class: "edit-box", rows: "3", "aria-label": "Edit your question",
+      maxlength: "20000" });
+    box.value = node.dataset.text || "";
+    const save = el("button", { type: "button", class: "btn btn-primary btn-small", text: "Send" });
+    const cancel = el("button", { type: "button", class: "btn btn-ghost btn-small", text: "Cancel" });
+    const form = el("div", { class: "edit-form" }, box, el("div", { class: "edit-actions" }, cancel, save));
+    const bubble = node.querySelector(".bubble");
+    bubble.hidden = true;
+    node.append(form);
+    box.focus();
+    const close = () => { form.remove(); bubble.hidden = false; };
+    cancel.addEventListener("click", close);
+    const submit = () => {
+      const text = box.value.trim();
+      if (!text) return;
+      const turn = userTurns().indexOf(node) + 1;
+      close();
+      send(text, { replaceTurn: turn });
+    };
+    save.addEventListener("click", submit);
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
+      else if (event.key === "Escape") { event.preventDefault(); close(); }
+    });
+  }
+
+  /** Drop turn ``turn`` (1 = the first) and everything after it from the page. */
+  function dropFrom(turn) {
+    const first = userTurns()[turn - 1];
+    if (!first) return;
+    while (first.nextSibling) first.nextSibling.remove();
+    first.remove();
+    pruneCharts();
+  }
+
+  function newConversationId() {
+    const random = window.crypto && crypto.randomUUID ? crypto.randomUUID()
+      : `${Date.now().toString(16)}${Math.random().toString(16).slice(2)}`;
+    return random.replace(/-/g, "");
+  }
+
+  /** Send a question (or, with ``replaceTurn``, put it in place of that turn: regenerate, edit, retry). */
+  async function send(text, { replaceTurn = null } = {}) {
     if (controller || !text.trim()) return;
     loadToken += 1; // a conversation still loading must not land under this turn
-    addUserMessage(text);
-    const turn = ui.messages.querySelectorAll(".msg-user").length;
+    if (replaceTurn) dropFrom(replaceTurn);
+    if (!conversationId) { // the id is ours from the start, so Stop can name the turn at once
+      setConversation(newConversationId());
+      provisional = { conversation_id: conversationId, title: text };
+      renderConversations();
+    }
+    const userNode = addUserMessage(text);
+    const turn = userTurns().length;
     const reply = new AssistantMessage(ui.messages);
     scrollToBottom(true);
     controller = new AbortController();
     setBusy(true);
     let note = "";
+    let failed = false;
     try {
       const response = await fetch("/v1/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-        body: JSON.stringify({ message: text, conversation_id: conversationId, stream: true }),
+        body: JSON.stringify({ message: text, conversation_id: conversationId, stream: true,
+          replace_turn: replaceTurn || undefined }),
         signal: controller.signal,
       });
       if (!response.ok) {
         const message = await errorMessage(response);
         reply.error(message);
+        failed = true;
         if (response.status === 401) showSignIn(message);
         return;
       }
       const headerId = response.headers.get("X-Conversation-Id");
-      if (headerId) {
-        if (headerId !== conversationId) provisional = { conversation_id: headerId, title: text };
+      if (headerId && headerId !== conversationId) {
         setConversation(headerId);
         renderConversations();
       }
       for await (const event of readEvents(response.body)) {
         reply.handle(event.type, event.data);
+        if (event.type === "error") failed = true;
         if (event.type === "done" && event.data && event.data.conversation_id) {
           setConversation(event.data.conversation_id);
         }
       }
     } catch (err) {
-      if (err && err.name === "AbortError") note = "stopped";
-      else reply.error(`Could not reach Mara: ${err && err.message ? err.message : err}`);
+      if (err && err.name === "AbortError") note = "Stopped";
+      else {
+        failed = true;
+        reply.error(`Could not reach Mara: ${err && err.message ? err.message : err}`);
+      }
     } finally {
       reply.finish(note);
-      if (!note && conversationId && reply.text) reply.footer.append(feedbackButtons(conversationId, turn));
+      answerActions(reply, userNode, turn, failed || Boolean(note));
       controller = null;
       setBusy(false);
       autosize();
       ui.input.focus();
       refreshConversations();
     }
+  }
+
+  /** Under an answer: copy it, regenerate it (or retry after an error / Stop), rate it. */
+  function answerActions(reply, userNode, turn, failed) {
+    const question = () => userNode.dataset.text || "";
+    const again = el("button", { type: "button", class: "msg-action msg-regenerate",
+      text: failed ? "Retry" : "Regenerate",
+      "aria-label": failed ? "Retry this question" : "Regenerate this answer" });
+    again.addEventListener("click", () => {
+      const at = userTurns().indexOf(userNode) + 1;
+      if (at > 0) send(question(), { replaceTurn: at });
+    });
+    const bar = el("span", { class: "msg-actions" }, again);
+    if (reply.text) {
+      const copy = el("button", { type: "button", class: "msg-action", text: "Copy",
+        "aria-label": "Copy this answer" });
+      copy.addEventListener("click", () => copyText(reply.shownText(), copy));
+      bar.prepend(copy);
+    }
+    reply.footer.append(bar);
+    if (!failed && conversationId && reply.text) reply.footer.append(feedbackButtons(conversationId, turn));
+  }
+
+  /** Stop: the server ends the turn, tool work included (POST …/stop), then the stream is dropped. */
+  async function stopTurn() {
+    if (!controller) return;
+    const running = controller;
+    const asked = conversationId // sent before the stream is dropped; not awaited, the UI stops now
+      ? fetch(`/v1/conversations/${encodeURIComponent(conversationId)}/stop`, { method: "POST" })
+        .catch(() => null) // offline: dropping the stream still ends the turn at its next step
+      : null;
+    running.abort();
+    await asked;
   }
 
   /** Thumbs up / down under an answer, stored with its turn (an admin can promote a thumbs-up). */
@@ -785,11 +1136,18 @@
   /** Render stored messages: user and assistant text, tool calls as collapsed steps, result cards. */
   function renderStored(messages) {
     let reply = null;
-    const close = () => { if (reply) reply.finish(""); reply = null; };
+    let asked = null;
+    const close = () => {
+      if (reply) {
+        reply.finish("");
+        if (asked) answerActions(reply, asked, userTurns().indexOf(asked) + 1, /^Stopped\.?$/.test(reply.text.trim()));
+      }
+      reply = null;
+    };
     for (const message of messages || []) {
       if (message.role === "user") {
         close();
-        addUserMessage(message.content || "");
+        asked = addUserMessage(message.content || "");
       } else if (message.role === "assistant") {
         if (!reply) reply = new AssistantMessage(ui.messages);
         for (const call of message.tool_calls || []) {
@@ -1132,6 +1490,50 @@
     refreshConversations();
   }
 
+  // ---- search across one's own conversations (GET /v1/conversations/search) ------------------
+
+  let searchTimer = null;
+  let searchRequest = 0;
+
+  function showSearch(results, query) {
+    const hits = results.hits || [];
+    const list = el("ul", { class: "conv-list" }, ...hits.map((hit) => {
+      const open = el("button", { type: "button", class: "conv-open search-hit" },
+        el("span", { class: "conv-title", text: hit.title || "Conversation" }),
+        el("span", { class: "search-snippet", text: hit.snippet || "" }));
+      open.addEventListener("click", () => selectConversation(hit.conversation_id));
+      return el("li", { class: "conv-item", "data-id": hit.conversation_id }, open);
+    }));
+    ui.searchResults.replaceChildren(
+      el("h2", { class: "conv-group-title", text: hits.length
+        ? `${plural(hits.length, "conversation")} mention “${query}”` : `Nothing mentions “${query}”` }),
+      list);
+    ui.searchResults.hidden = false;
+    ui.convNav.hidden = true;
+  }
+
+  function clearSearch() {
+    searchRequest += 1;
+    ui.searchResults.hidden = true;
+    ui.searchResults.replaceChildren();
+    ui.convNav.hidden = false;
+  }
+
+  async function runSearch() {
+    const query = ui.searchInput.value.trim();
+    if (!query) { clearSearch(); return; }
+    const request = ++searchRequest;
+    try {
+      const response = await fetch(`/v1/conversations/search?q=${encodeURIComponent(query)}`,
+        { headers: { Accept: "application/json" } });
+      if (request !== searchRequest) return;
+      if (!response.ok) throw new Error(await errorMessage(response));
+      showSearch(await response.json(), query);
+    } catch (err) {
+      if (request === searchRequest) toast(`Search failed: ${describe(err)}`, "error");
+    }
+  }
+
   // relative times ("5 min ago") stay current
   setInterval(() => { if (ui.convList && !editing) renderConversations(); }, 60000);
 
@@ -1334,6 +1736,18 @@
       confirmOk: $("#confirm-ok"),
       confirmCancel: $("#confirm-cancel"),
       toast: $("#toast"),
+      searchForm: $("#conv-search"),
+      searchInput: $("#conv-search-input"),
+      searchResults: $("#search-results"),
+      convNav: $(".sidebar-nav"),
+    });
+    ui.searchForm.addEventListener("submit", (event) => { event.preventDefault(); runSearch(); });
+    ui.searchInput.addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(runSearch, 250);
+    });
+    ui.searchInput.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { ui.searchInput.value = ""; clearSearch(); }
     });
     ui.signinForm.addEventListener("submit", signIn);
     ui.signOut.addEventListener("click", signOut);
@@ -1351,11 +1765,11 @@
         event.preventDefault();
         ui.form.requestSubmit();
       } else if (event.key === "Escape" && controller) {
-        controller.abort();
+        stopTurn();
       }
     });
     ui.input.addEventListener("input", autosize);
-    ui.stop.addEventListener("click", () => controller && controller.abort());
+    ui.stop.addEventListener("click", stopTurn);
     ui.newChat.addEventListener("click", newChat);
     ui.newChatCompact.addEventListener("click", newChat);
     ui.sidebarToggle.addEventListener("click", toggleSidebar);

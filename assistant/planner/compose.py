@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from contextvars import ContextVar
 from typing import Any
+
+from tools.results import format_value
 
 #: Said once per session by the front ends (the web chat's mode badge, the CLI's banner), not
 #: appended to every reply: the turn's ``mode`` ("offline") tells them when it applies.
@@ -30,9 +33,18 @@ def fmt(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
+#: The result's column formats while a reply is composed (``tools.results.format_value`` reads them).
+_FORMATS: ContextVar[dict[str, dict[str, Any] | None] | None] = ContextVar("mara_formats", default=None)
+
+
 def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
     """Sentence(s) stating the numbers of a query result, then how they were computed."""
-    answer = _query_answer(plan, data)
+    formats = data.get("formats") or []
+    token = _FORMATS.set(dict(zip(data.get("columns") or [], formats, strict=False)))
+    try:
+        answer = _query_answer(plan, data)
+    finally:
+        _FORMATS.reset(token)
     tables = re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', str(data.get("sql", "")), flags=re.I)
     if not tables:
         return answer
@@ -42,7 +54,12 @@ def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
 
 
 def _metric_fmt(value: Any, column: str, kind: str = "value") -> str:
-    """A metric value: percentages (``*_pct`` columns, shares of 0..1) as ``74.3%``, the rest via :func:`fmt`."""
+    """A metric value: in the result column's format when the semantic model gives one (money with its
+    currency, percentages; :func:`tools.results.format_value`), else percentages (``*_pct`` columns,
+    shares of 0..1) as ``74.3%`` and the rest via :func:`fmt`."""
+    known = (_FORMATS.get() or {}).get(column)
+    if known is not None and known.get("kind") in ("money", "percent") and kind not in ("share",):
+        return format_value(value, known)
     if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
         if column.endswith("_pct"):
             return f"{float(value):.1f}%"

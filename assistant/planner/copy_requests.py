@@ -32,6 +32,7 @@ _PURPOSES = [
     (r"\bvip\b|loyalty|loyal customers", "loyalty"),
 ]
 _PURPOSE_PATTERNS = {name: pattern for pattern, name in _PURPOSES}
+_SAVED_AUDIENCE = re.compile(r"\bsaved audience\s+[“\"']([^”\"']{1,100})[”\"']", re.I)
 _OFFER_LINE = re.compile(r"\boffer\b\W{0,4}:\W*(.+)", re.I)
 _CODE = re.compile(r"\b[A-Z][A-Z0-9]{3,}\d+\b")
 
@@ -129,6 +130,11 @@ def copy_request(text: str) -> dict[str, Any] | None:
     from tools.copywriting.brief import requested_fields
 
     fields, _, _ = requested_fields(text)  # "5 subject lines for ..." → subject lines, not whole e-mails
+    saved = _SAVED_AUDIENCE.search(text)  # the web chat's "Draft copy for these" names the audience it saved
+    if saved:
+        return {"channel": channel, "brief": _DEFAULT_BRIEF.get("At Risk", "new gear for the season")
+                if "saved audience" in brief.lower() else brief,
+                "variants": max(1, min(variants, 10)), "audience": saved.group(1).strip(), "fields": fields or None}
     return {
         "channel": channel,
         "brief": brief,

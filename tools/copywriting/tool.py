@@ -68,6 +68,7 @@ def draft_copy(
     (limits, banned words, claims, disclaimers, merge fields).
     """
     # lazy: the drafting stack (brand, checks, offline lexicons) loads slowly; every chat turn builds this tool
+    from tools.copywriting.cards import draft_cards
     from tools.copywriting.drafting import CopyResult
     from tools.copywriting.service import CopyRequest, run_copy
 
@@ -77,8 +78,10 @@ def draft_copy(
     ), ctx.settings, ctx=ctx)
     result = CopyResult(variants=response.variants, usage=dict(response.usage),
                         warnings=list(response.usage.get("warnings", [])))
+    cards = draft_cards(channel, response.variants, brief=brief, mode=response.usage.get("mode"),
+                        note=response.usage.get("note"))
     return ToolOutput(
-        text=summarize(result, channel), citations=response.citations, data=response.contract()
+        text=summarize(result, channel), artifacts=cards, citations=response.citations, data=response.contract()
     )
 
 
