@@ -29,14 +29,28 @@ def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
     """Each distinctive word of a flag's name with its forms (“churned” also “churn”); all must be said."""
     fillers = static()["fillers_set"]
     out: list[set[tuple[str, ...]]] = []
-    for word in phrase(column.name):
-        if word in GENERIC or word in ("opt", "flag") or (word,) in fillers:
-            continue
+    name = phrase(column.name)
+    words = [w for w in name if not (w in GENERIC or w in ("opt", "flag") or (w,) in fillers)]
+    if not words:  # a flag named by an ordinary verb alone ("Paid", "is_shipped"): that word, said, names it
+        words = [w for w in name if w not in GENERIC and w not in ("opt", "flag") and len(w) > 2]
+    for word in words:
         forms: set[tuple[str, ...]] = {(word,)}
         if word.endswith("ed") and len(word) > 5:
             forms |= {(word[:-2],), (word[:-1],)}
+        forms |= {(f"{prefix}{w[0]}",) for w in list(forms) for prefix in _NEGATIVE_PREFIXES}
         out.append(forms)
     return out
+
+
+_NEGATIVE_PREFIXES = ("un", "non")
+
+
+def flag_word_negated(word: str, column: ColumnProfile) -> bool:
+    """“unpaid”, “unverified”, “non-renewing”: the flag's own word with a negative prefix (or a status word the
+    lexicon says means it, “outstanding” = unpaid) — the flag is false."""
+    word = static()["status_words"].get(word, word)
+    own = {w for forms in _flag_forms(column) for (w,) in forms if not w.startswith(_NEGATIVE_PREFIXES)}
+    return any(word.startswith(p) and word[len(p):] in own for p in _NEGATIVE_PREFIXES)
 
 
 _NO_COLUMN = ColumnProfile(name="", type="", role="text")  # marks no flag (see _flag_tags)
@@ -48,7 +62,8 @@ def _flag_tags(words: _Words, profile: SchemaProfile, only: ColumnProfile | None
     anywhere with a consent word (“opted in to SMS” → sms_opt_in). With ``only``, just that flag's words
     are marked used (the measure's flag: the others stay for filters, “churn rate without autopay”)."""
     out: list[tuple[int, TableProfile, ColumnProfile]] = []
-    norms = [t.norm for t in words.tokens]
+    status = static()["status_words"]
+    norms = [status.get(t.norm, t.norm) for t in words.tokens]  # "outstanding" names the paid flag, negated
     for table in profile.tables:
         for column in table.by_role("flag"):
             forms = _flag_forms(column)
@@ -165,6 +180,8 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     aggs = [(t, e.value) for t in words.tags for e in t.of("agg") if t.start not in words.used]
     said = [a for _, a in aggs if a != "distinct"]
     agg = "avg" if said and said[0] == "sum" and "avg" in said else next(iter(said), None)  # "how much ... on average"
+    if reading.price is not None and agg in (None, "max", "min"):
+        agg = "avg" if reading.dims else reading.price  # "the most expensive plan": the highest average price
     concepts = {e.value: t for t in words.tags for e in t.of("concept") if t.start not in words.used}
     metric_tags = [(t, e.metric) for t in words.tags for e in t.of("metric") if e.metric is not None and t.start not in words.used]
 
@@ -268,6 +285,9 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column_name}", alias=f"avg_{column_name}")],
                                f"average {column_name.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
         return found
+    if reading.price is not None and not entity_said:
+        done()
+        return _price_measure(profile, reading, required)
     entities = list(entity_said)
     if "revenue" in concepts and agg == "count":  # "how many sales": orders
         entities.append((concepts["revenue"], Entry("concept", value="order")))
@@ -298,7 +318,51 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 words.use(t)
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
+    events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
+              if e.column is not None and e.column.role == "date" and e.table is not None]
+    if agg == "count" and len({id(e.column) for _, e in events}) == 1:  # "how many check-ins in Q2": rows dated by that event
+        tag, entry = events[0]
+        done(tag)
+        assert entry.table is not None and entry.column is not None
+        return Measure(entry.table, [Metric(agg="count", alias=entry.table.name)],
+                       f"{_plural(entry.table)} (by {entry.column.name})", "count", entity=entry.table)
     return None
+
+
+_PRICE_WORDS = frozenset({"price", "rate", "fee", "cost", "premium", "tariff", "charge", "mrp", "msrp"})
+_TOTAL_WORDS = frozenset({"total", "subtotal", "grand", "sum", "lifetime", "amount", "billed", "revenue"})
+
+
+def _price_measure(profile: SchemaProfile, reading: Reading, required: list[TableProfile]) -> Measure | str | None:
+    """“the most expensive room type”, “which plan is cheapest”: the price-like money column (a rate, a unit
+    price), averaged per group; with several equally likely columns, one short question — never a row count."""
+    tables = [tb for tb, _ in reading.dims] or [t for t in required] or list(profile.tables)
+    table = tables[0]
+    money = [c for t in _reachable(profile, table) for c in t.by_role("money")]
+    numbers = [c for t in _reachable(profile, table) for c in t.by_role("number") if _above_one(c)]
+    # a price-like name first ("Room Rate" even when its values read as plain numbers), then money columns
+    priced = [c for c in money + numbers if set(phrase(c.name)) & _PRICE_WORDS and not set(phrase(c.name)) & _TOTAL_WORDS] or [
+        c for c in money if set(phrase(c.name)) & _PRICE_WORDS]
+    columns = priced or _revenue_columns(table)[0] or money
+    word = "most expensive" if reading.price == "max" else "cheapest"
+    if not columns:
+        return f"“{word.capitalize()}” needs a price, and your {table.name} table has no money column. Which number did you mean?"
+    if len(columns) > 1:
+        listed = ", ".join(c.name for c in columns[:4])
+        return f"{word.capitalize()} by which price: {listed}? Ask again naming one."
+    column = columns[0]
+    owner = next(t for t in _reachable(profile, table) if column in t.columns)
+    agg = "avg" if reading.dims else (reading.price or "max")
+    label = {"avg": "average", "max": "highest", "min": "lowest"}[agg] + f" {column.name.replace('_', ' ')}"
+    return Measure(owner, [Metric(agg=agg, column=f"{owner.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+
+
+def _above_one(column: ColumnProfile) -> bool:
+    """A number column whose values go above 1 (a nightly rate), not a 0–1 ratio (a conversion rate)."""
+    try:
+        return column.max is not None and float(column.max) > 1
+    except ValueError:
+        return False
 
 
 def _revenue_rows(profile: SchemaProfile, table: TableProfile, column: ColumnProfile, words: _Words) -> list[Condition]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import replace
 
 from assistant.planner.filters import (
@@ -36,7 +37,8 @@ from assistant.planner.reading import read_question
 from assistant.planner.schema_terms import _plural, _reachable
 from assistant.planner.spec import _never, _refusal, build
 from assistant.planner.timeframes import Timeframe, relative_to
-from tools.query_spec import Metric, QuerySpec
+from foundation.errors import MaraError
+from tools.query_spec import Filter, Metric, QuerySpec, compile_query
 from tools.schema_profile import SchemaProfile, TableProfile
 
 __all__ = ["DataQuestion", "Reading", "parse_question"]
@@ -45,6 +47,9 @@ __all__ = ["DataQuestion", "Reading", "parse_question"]
 _FOLLOW_UP_START = ("and", "what about", "how about", "same for", "same but", "now", "only", "just", "also", "but", "then",
                     "ok and", "okay and", "instead")
 
+
+# "how many of those became customers": the previous question's rows, narrowed (its filters kept)
+_OF_THOSE = re.compile(r"\b(?:of|among|from|out of)\s+(?:those|them|these)\b|\bthose\b", re.I)
 
 _CONTENT_KINDS = ("table", "column", "value", "metric", "concept")
 
@@ -73,7 +78,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     for tag in active:
         tag.entries = [e for e in tag.entries if e.kind != "value"]
         words.use(tag)
-    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START))
+    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START) or _OF_THOSE.search(text) is not None)
     reading.measure = measure
     conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
     conditions += _entity_values(words, measure)
@@ -94,6 +99,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         conditions.append(lifecycle)
         active = []  # a lifecycle flag says who is active: no "bought recently" window
     reading.filters = conditions
+    _versus(reading)
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
         if not reading.frames:
@@ -108,6 +114,9 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if reading.measure is None:
         if reading.dims or reading.filters:
             table = (reading.dims[0][0] if reading.dims else reading.filters[0].table)
+            asked = [e.value for t in words.tags for e in t.of("agg") if e.value in ("sum", "avg", "min", "max")]
+            if asked:  # "the average by region": of what? never a count of rows in its place
+                return _refusal(reading, _which_measure(asked[0], table, profile))
             reading.measure = Measure(table, [Metric(agg="count", alias=table.name)], _plural(table), "count", entity=table)
         else:
             return None
@@ -126,6 +135,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and len(unknown) > max(1, content) and before is None:
         return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
+    if share is not None and isinstance(share[1], Condition):
+        return _threshold_share(question, share[1], profile)
     question.share_of = share
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
@@ -152,6 +163,50 @@ def _entity_values(words: _Words, measure: Measure | None) -> list[Condition]:
             entry = values[0]
             out.append(Condition(table, entry.column, "=", entry.value, f"{entry.column.name.replace('_', ' ')} is {entry.value}"))  # type: ignore[union-attr, arg-type]
     return out
+
+
+def _threshold_share(question: DataQuestion, threshold: Condition, profile: SchemaProfile) -> DataQuestion:
+    """“What share of bookings are over $1,000?”: the measure over the rows past the threshold divided by the
+    measure over all rows (the other filters and the period apply to both), as one read-only SQL query."""
+    if question.clarify is not None or question.sql is not None:
+        return question
+    spec = question.spec
+    metric = spec.metrics[0].model_copy(update={"alias": "n"})
+    every = spec.model_copy(update={"metrics": [metric], "dimensions": [], "order": None, "limit": None, "time_grain": None})
+    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{threshold.table.name}.{threshold.column.name}",
+                                                                          op=threshold.op, value=threshold.value)]})  # type: ignore[arg-type]
+    try:
+        sql_all, sql_hit = compile_query(every, profile), compile_query(hit, profile)
+    except MaraError:
+        return question
+    question.sql = (f'SELECT round(100.0 * h."n" / NULLIF(a."n", 0), 1) AS "share_pct", a."n" AS "rows" '
+                    f"FROM ({sql_hit}) h, ({sql_all}) a")
+    question.subject = f"share of {question.subject}"
+    question.qualifiers = [threshold.words, *question.qualifiers]
+    question.rows_alias = "rows"
+    question.kind = "value"
+    return question
+
+
+def _which_measure(agg: str, table: TableProfile, profile: SchemaProfile) -> str:
+    """One short question when an aggregate word names no column: 2–4 of the table's numbers to choose from."""
+    word = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[agg]
+    numbers = [c.name for t in _reachable(profile, table) for c in t.columns if c.role in ("money", "number") and not c.pii]
+    options = [f"the {word} {n}" for n in numbers[:3]] + [f"the number of {_plural(table)}"]
+    listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else options[0]
+    return f"The {word} of what? Did you mean {listed}? Ask again naming one."
+
+
+def _versus(reading: Reading) -> None:
+    """“ME vs OR”, “compare Direct and Expedia”: two values of one column side by side (grouped by it, filtered
+    to both), never pooled into one figure."""
+    if not reading.versus:
+        return
+    for condition in reading.filters:
+        if condition.op == "in" and isinstance(condition.value, list) and len(condition.value) >= 2 and not any(
+                c is condition.column for _, c in reading.dims):
+            reading.dims.append((condition.table, condition.column))
+            reading.order = reading.order or "desc"
 
 
 def _merge(before: Reading, now: Reading) -> Reading:
@@ -182,6 +237,10 @@ def _share_of(words: _Words, reading: Reading) -> tuple[str, object] | None:
         return None
     if measure.metrics[0].agg not in ("count", "count_distinct", "sum") and measure.kind != "count":
         return None
+    threshold = next((c for c in reading.filters if c.op in (">", ">=", "<", "<=")), None)
+    if threshold is not None:  # "share of invoices over 5000": a share of rows, computed in SQL (see _threshold_share)
+        reading.filters.remove(threshold)
+        return ("", threshold)
     asked = reading.filters.pop(0)
     reading.dims = [(asked.table, asked.column)]
     return asked.column.name, asked.value
@@ -249,6 +308,8 @@ def _tag_explained(tag: Tag, reading: Reading, used_tables: set[TableProfile]) -
             return True
         if entry.kind == "concept" and entry.value in ("customer", "order", "product", "active"):
             return True
+        if entry.kind == "column" and entry.column is not None and entry.column.role == "date" and entry.table in used_tables:
+            return True  # "guests who booked", "invoices paid in Q2": the event a date column records (it picks the period's date)
         if entry.kind == "concept" and reading.measure is not None and entry.value in ("revenue",) and reading.measure.kind != "count":
             return True
     return False
