@@ -10,7 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 from assistant.planner.parser import DataQuestion, parse_question
-from tools.schema_profile import ColumnProfile, MetricDefinition, SchemaProfile, TableProfile
+from tools.schema_profile import (
+    ColumnProfile,
+    MetricDefinition,
+    MetricFilter,
+    SchemaProfile,
+    TableProfile,
+)
 
 TODAY = dt.date(2026, 1, 15)  # months after both exports end
 
@@ -45,6 +51,29 @@ PRICES = SchemaProfile(tables=[TableProfile("products", 40, [
     col("sku", "id"), col("category", "category", ["Tea", "Teaware"]), col("unit_price", "money", low="2", high="90"),
     col("list_price", "money", low="3", high="99"),
 ], primary_key="sku")])
+
+
+# Order lines: a line-item log with an order id and a customer key, no table of orders.
+LINES = SchemaProfile(tables=[TableProfile("order_lines", 300, [
+    col("order_id", "id"), col("customer_email", "text", pii=True), col("sku", "category", ["TEA-1", "POT-2"]),
+    col("quantity", "number", low="1", high="48"), col("line_total", "money", low="1", high="400"),
+    col("created_at", "date", low="2025-01-01", high="2025-10-31"),
+], customer_key="customer_email", main_date="created_at", order_key="order_id")])
+
+# Payments: revenue leaves out refunded ones; the refunded money has its own column.
+PAYMENTS = SchemaProfile(
+    tables=[TableProfile("payments", 160, [
+        col("payment_id", "id"), col("created", "date", low="2025-01-01", high="2025-11-13"), col("amount", "money"),
+        col("amount_refunded", "money"), col("status", "category", ["Paid", "Failed", "Refunded"]),
+    ], primary_key="payment_id")],
+    metrics={"revenue": MetricDefinition("revenue", "payments", agg="sum", column="amount", unit="money",
+                                         where=(MetricFilter("status", "not in", ("Failed", "Refunded")),))},
+)
+
+# Accounts with two flags.
+ACCOUNTS = SchemaProfile(tables=[TableProfile("accounts", 300, [
+    col("account_id", "id"), col("is_churned", "flag"), col("has_support_ticket", "flag"), col("plan", "category", ["starter", "pro"]),
+], primary_key="account_id")])
 
 
 def parse(question: str, profile: SchemaProfile, previous: str | None = None) -> DataQuestion:
@@ -214,3 +243,49 @@ def test_what_about_last_year_replaces_the_period() -> None:
 
 def test_a_follow_up_keeps_the_measure() -> None:
     assert parse("what about last year?", INVOICES, previous="How much did we invoice in 2024?").subject.startswith("revenue")
+
+
+# --- "per" and "on average" are never dropped ---------------------------------------------------------
+
+
+def test_units_per_order_divides_by_distinct_orders() -> None:
+    assert [m.agg for m in parse("units per order", LINES).spec.metrics[:2]] == ["sum", "count_distinct"]
+
+
+def test_orders_per_customer_is_a_ratio_not_the_order_count() -> None:
+    assert parse("orders per customer", LINES).kind == "ratio"
+
+
+def test_how_many_on_average_is_an_average_per_customer() -> None:
+    assert parse("how many orders does a customer place on average", LINES).kind == "ratio"
+
+
+def test_items_per_order_are_units_not_distinct_products() -> None:
+    assert metric(parse("Average number of items per order?", LINES)) == ("sum", "order_lines.quantity")
+
+
+# --- with and without, contradictions ---------------------------------------------------------------
+
+
+def test_with_and_without_a_flag_groups_by_it() -> None:
+    assert parse("churn rate with and without a support ticket", ACCOUNTS).spec.dimensions == ["accounts.has_support_ticket"]
+
+
+def test_with_and_without_a_flag_does_not_filter_on_it() -> None:
+    assert filters(parse("churn rate with and without a support ticket", ACCOUNTS)) == []
+
+
+def test_a_filter_on_rows_the_metric_leaves_out_drops_that_exclusion() -> None:
+    assert metric(parse("revenue from refunded payments", PAYMENTS)) == ("sum", "payments.amount")
+
+
+def test_a_dropped_exclusion_is_stated() -> None:
+    assert any("refunded" in n for n in parse("revenue from refunded payments", PAYMENTS).notes)
+
+
+def test_how_much_refunded_is_the_refunded_money_column() -> None:
+    assert metric(parse("How much have we refunded in total?", PAYMENTS)) == ("sum", "payments.amount_refunded")
+
+
+def test_how_many_refunds_still_counts_refunded_payments() -> None:
+    assert filters(parse("how many refunds", PAYMENTS)) == [("payments.status", "=", "Refunded")]

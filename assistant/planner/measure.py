@@ -179,7 +179,8 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     """What the question computes; a string is a clarifying question (two equally good columns)."""
     aggs = [(t, e.value) for t in words.tags for e in t.of("agg") if t.start not in words.used]
     said = [a for _, a in aggs if a != "distinct"]
-    agg = "avg" if said and said[0] == "sum" and "avg" in said else next(iter(said), None)  # "how much ... on average"
+    # "how much ... on average", "how many orders does a customer place, on average": the average, never dropped
+    agg = "avg" if said and said[0] in ("sum", "count") and "avg" in said else next(iter(said), None)
     if reading.price is not None and agg in (None, "max", "min"):
         agg = "avg" if reading.dims else reading.price  # "the most expensive plan": the highest average price
     concepts = {e.value: t for t in words.tags for e in t.of("concept") if t.start not in words.used}
@@ -221,20 +222,24 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         if metric.name.lower() not in concept_names:
             done(tag)
             return _metric_measure(profile, metric)
+    how_much = agg == "sum" and any(t.low == "much" for t in words.tokens) and "revenue" not in concepts
     money = [(t, e) for t in words.tags for e in t.of("column") if t.start not in words.used
              and e.column is not None and e.column.role in ("money", "number")
-             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))  # "refunded" is a status first
+             # "refunded" is a status first — but "how much have we refunded" asks for the money of Amount Refunded
+             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")) and not (how_much and e.column.role == "money"))
              and not any(te.strength > e.strength for te in t.of("table"))]  # "events" names the table, not event_timestamp
     named = [m for m in money if m[1].strength >= 2] or (money if not concepts.keys() & {"revenue", "units"} else [])
     if concepts.keys() & {"revenue", "units"} or len(named) > 1:  # "total sales": "total" is the sum, not a column
         named = [m for m in named if not m[0].of("agg")]
     if "units" in concepts and not named:
         done(concepts["units"])
-        if (metric := _metric_on(profile, "units")) is not None:
+        if (metric := _metric_on(profile, "units")) is not None and reading.per is None:
             return _metric_measure(profile, metric, "units sold")
         for table in sorted(profile.tables, key=lambda t: t.rows, reverse=True):
             column = _unit_column(table)
             if column is not None and all(r in _reachable(profile, table) for r in required):
+                if reading.per in ("customer", "order") and (per := _units_per(profile, table, reading.per)) is not None:
+                    return per  # "units per order": the sum over distinct orders
                 return Measure(table, [Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")], f"units sold (sum of {column.name})")
         return None
     flags = _flag_tags(words, profile, only=_NO_COLUMN) if agg == "share" else []
@@ -264,14 +269,16 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         same = [e for t, e in named if t is tag]
         # one name on several tables: the header's column (orders.discount, not order_items.discount)
         entry = max(same, key=lambda e: (e.strength, e.table is not None and e.table.key is not None and (
-            reading.per is None or reading.per in (e.table.key or "").lower()), -(e.table.rows if e.table else 0)))
+            reading.per is None or reading.per in (e.table.key or "").lower()), _like_revenue(profile, e.column),
+            -(e.table.rows if e.table else 0)))
         table, column = entry.table, entry.column
         assert table is not None and column is not None
         chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
         done(tag, concepts.get("revenue"))
         label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[chosen] + " " + column.name.replace("_", " ")
         if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
-            return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name), label, reading.per)
+            return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name),
+                               f"total {column.name.replace('_', ' ')}", reading.per)
         return Measure(table, [Metric(agg=chosen, column=f"{table.name}.{column.name}", alias=f"{chosen}_{column.name}")],  # type: ignore[arg-type]
                        label, where=_revenue_rows(profile, table, column, words) if column.role == "money" and chosen == "sum" else [])
     if "revenue" in concepts and agg != "count":
@@ -313,9 +320,12 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         counted = _count_measure(profile, entry)
         other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
                       and e.value != entry.value), None)
-        if agg == "avg" and counted is not None and other is not None:  # "how many orders does a customer place, on average"
+        other = other or (reading.per if reading.per != entry.value else None)
+        if (agg == "avg" or reading.per is not None) and counted is not None and other is not None:  # "orders per customer", "on average"
             for t, _ in entities:
                 words.use(t)
+            if entry.value == "product" and other == "order" and (per := _units_per(profile, counted.table, other)) is not None:
+                return per  # "items per order": units, not distinct products over all orders
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
     events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
@@ -355,6 +365,35 @@ def _price_measure(profile: SchemaProfile, reading: Reading, required: list[Tabl
     agg = "avg" if reading.dims else (reading.price or "max")
     label = {"avg": "average", "max": "highest", "min": "lowest"}[agg] + f" {column.name.replace('_', ' ')}"
     return Measure(owner, [Metric(agg=agg, column=f"{owner.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+
+
+def _like_revenue(profile: SchemaProfile, column: ColumnProfile | None) -> bool:
+    """Of two money columns one word names (“Amount Refunded”, “Converted Amount Refunded”), the one in the
+    revenue metric's currency: it shares that column's distinctive words (“converted”)."""
+    revenue = _metric_on(profile, "revenue")
+    if revenue is None or not revenue.column or column is None:
+        return False
+    own = {w for w in phrase(revenue.column) if w not in GENERIC}
+    return bool(own) and own <= set(phrase(column.name))
+
+
+def _units_per(profile: SchemaProfile, table: TableProfile, per: str) -> Measure | None:
+    """Units per order (or customer): the units metric's column over its rows (“excluding refunded orders”,
+    both sides), else the table's quantity column, divided by the distinct orders (customers)."""
+    metric = _metric_on(profile, "units")
+    where: list[Condition] = []
+    if metric is not None and metric.column and profile.table(metric.table) is table and (own := table.column(metric.column)) is not None:
+        column = own
+        where = _where_conditions(table, metric)
+    elif (found := _unit_column(table)) is not None:
+        column = found
+    else:
+        return None
+    units = Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")
+    measure = _per_entity(profile, table, units, f"units (sum of {column.name}{_where_note(metric, _plural(table)) if where else ''})", per)
+    if measure is not None:
+        measure.where = where
+    return measure
 
 
 def _above_one(column: ColumnProfile) -> bool:
@@ -406,7 +445,8 @@ def _per_entity(profile: SchemaProfile, table: TableProfile, metric: Metric, lab
     if per == "customer":
         key = table.customer_key or next((fk for other, fk, _ in _parents(profile, table) if other.key and "customer" in other.key.lower()), None)
     else:
-        key = table.key if table.key and "order" in table.key.lower() else next((c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
+        key = table.key if table.key and "order" in table.key.lower() else getattr(table, "order_key", None) or next(
+            (c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
     if key is None:
         found = _concept_column(profile, per)
         if found is None or found[0] is not table:

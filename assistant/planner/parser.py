@@ -51,6 +51,9 @@ _FOLLOW_UP_START = ("and", "what about", "how about", "same for", "same but", "n
 # "how many of those became customers": the previous question's rows, narrowed (its filters kept)
 _OF_THOSE = re.compile(r"\b(?:of|among|from|out of)\s+(?:those|them|these)\b|\bthose\b", re.I)
 
+# "churn rate with and without a ticket": both sides of a flag, side by side
+_WITH_AND_WITHOUT = re.compile(r"\bwith(?:out)?\s+(?:and|or|vs\.?|versus)\s+with(?:out)?\b|\bwith(?:out)?\s+\w+\s+(?:vs\.?|versus|compared to)\s+with(?:out)?\b", re.I)
+
 _CONTENT_KINDS = ("table", "column", "value", "metric", "concept")
 
 
@@ -87,6 +90,10 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
     conditions += numbers
+    contradicted = _contradicted(conditions, measure)
+    if measure is not None and (plain := _without_exclusion(measure, conditions)) is not None:
+        measure, reading.measure = plain[0], plain[0]
+        contradicted.append(plain[1])
     if reading.positive is not None:
         positive_table, positive_column = reading.positive
         if positive_table is not None and positive_column is not None:
@@ -99,6 +106,9 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         conditions.append(lifecycle)
         active = []  # a lifecycle flag says who is active: no "bought recently" window
     reading.filters = conditions
+    if _WITH_AND_WITHOUT.search(text):
+        reading.versus = True
+        _split_flags(reading, measure)
     _versus(reading)
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
@@ -138,6 +148,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if share is not None and isinstance(share[1], Condition):
         return _threshold_share(question, share[1], profile)
     question.share_of = share
+    question.notes.extend(contradicted)
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
     for word, column_name in listed.items():
@@ -181,7 +192,7 @@ def _threshold_share(question: DataQuestion, threshold: Condition, profile: Sche
         return question
     question.sql = (f'SELECT round(100.0 * h."n" / NULLIF(a."n", 0), 1) AS "share_pct", a."n" AS "rows" '
                     f"FROM ({sql_hit}) h, ({sql_all}) a")
-    question.subject = f"share of {question.subject}"
+    question.subject = f"share of {question.rows_label if question.kind == 'count' else question.subject}"
     question.qualifiers = [threshold.words, *question.qualifiers]
     question.rows_alias = "rows"
     question.kind = "value"
@@ -195,6 +206,58 @@ def _which_measure(agg: str, table: TableProfile, profile: SchemaProfile) -> str
     options = [f"the {word} {n}" for n in numbers[:3]] + [f"the number of {_plural(table)}"]
     listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else options[0]
     return f"The {word} of what? Did you mean {listed}? Ask again naming one."
+
+
+def _contradicted(conditions: list[Condition], measure: Measure | None) -> list[str]:
+    """“revenue of refunded payments” where revenue leaves refunded ones out: the question names those rows, so
+    the measure's own exclusion of them goes (said in a note) instead of an empty answer to a contradiction."""
+    if measure is None or not measure.where:
+        return []
+    notes = []
+    for rule in list(measure.where):
+        if rule.op not in ("!=", "not in"):
+            continue
+        left_out = {str(v).lower() for v in (rule.value if isinstance(rule.value, list) else [rule.value])}
+        for asked in conditions:
+            if asked is rule or asked.column is not rule.column or asked.op not in ("=", "in"):
+                continue
+            wanted = {str(v).lower() for v in (asked.value if isinstance(asked.value, list) else [asked.value])}
+            if wanted & left_out and rule in conditions:
+                conditions.remove(rule)
+                notes.append(f"{measure.label.split(' (')[0]} usually leaves out {rule.words.split(' is not ')[-1]} rows; "
+                             f"you asked about them, so they are included")
+    return notes
+
+
+def _without_exclusion(measure: Measure, conditions: list[Condition]) -> tuple[Measure, str] | None:
+    """A semantic metric whose ``where`` leaves out the very rows the question filters to (“revenue of refunded
+    payments”): the same aggregate of its column without that exclusion, and the note that says so."""
+    definition = measure.definition
+    if definition is None or not definition.where or not definition.column or not definition.agg or len(measure.metrics) != 1:
+        return None
+    for rule in definition.where:
+        if rule.op not in ("!=", "not in"):
+            continue
+        left_out = {str(v).lower() for v in (rule.value if isinstance(rule.value, tuple) else (rule.value,))}
+        for asked in conditions:
+            wanted = {str(v).lower() for v in (asked.value if isinstance(asked.value, list) else [asked.value])}
+            if asked.column.name == rule.column and asked.op in ("=", "in") and wanted & left_out:
+                metric = Metric(agg=definition.agg, column=f"{measure.table.name}.{definition.column}",  # type: ignore[arg-type]
+                                alias=measure.metrics[0].alias or definition.name)
+                label = f"{definition.name} ({definition.agg} of {measure.table.name}.{definition.column})"
+                return (Measure(measure.table, [metric], label, measure.kind, entity=measure.entity),
+                        f"{definition.name} usually leaves out {', '.join(sorted(left_out))} rows; you asked about them, so they are included")
+    return None
+
+
+def _split_flags(reading: Reading, measure: Measure | None) -> None:
+    """“with and without a ticket”: the flag the question names becomes a grouping (yes and no side by side)."""
+    own = {id(c) for c in (measure.where if measure is not None else [])}
+    for condition in list(reading.filters):
+        if condition.column.role == "flag" and id(condition) not in own and isinstance(condition.value, bool):
+            reading.filters.remove(condition)
+            if not any(c is condition.column for _, c in reading.dims):
+                reading.dims.append((condition.table, condition.column))
 
 
 def _versus(reading: Reading) -> None:

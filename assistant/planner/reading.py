@@ -132,6 +132,13 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                         unmatched.append(unknown)
                         words.use(tag)
                 continue
+            said = words.words(tag)
+            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
+            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
+                reading.per = per  # "revenue per customer", "units per order": a ratio to the count of customers/orders
+                words.use(tag)
+                words.use(target)
+                continue
             if target.of("concept") and any(e.value in _MEASURE_CONCEPTS for e in target.of("concept")) and not target.of("column", "table"):
                 reading.ranking = "group_by" in kinds
                 words.use(tag)
@@ -141,15 +148,8 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                     reading.ranking = True
                     words.use(tag)
                 continue
-            said = words.words(tag)
             if "group_by" in kinds and tag.end < len(words.tokens) and words.tokens[tag.end].low in ("all", "every"):
                 words.use(tag)  # "across all campaigns": the total, not a breakdown
-                continue
-            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
-            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
-                reading.per = per  # "revenue per customer": a ratio to the count of customers
-                words.use(tag)
-                words.use(target)
                 continue
             if "group_by" in kinds and (reading.dims or reading.limit) and not target.of("column") and (
                     target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
@@ -258,7 +258,7 @@ def _read_price(words: _Words, reading: Reading, profile: SchemaProfile, tag: Ta
 
 
 def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
-    return any(t.start < tag.start and (t.of("metric") or any(e.value in _MEASURE_CONCEPTS for e in t.of("concept"))
+    return any(t.start < tag.start and (t.of("metric", "table") or any(e.value in _MEASURE_CONCEPTS + _ENTITY_CONCEPTS for e in t.of("concept"))
                                         or any(e.column is not None and e.column.role in ("money", "number") for e in t.of("column")))
                for t in words.tags)
 
