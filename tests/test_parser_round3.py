@@ -289,3 +289,35 @@ def test_how_much_refunded_is_the_refunded_money_column() -> None:
 
 def test_how_many_refunds_still_counts_refunded_payments() -> None:
     assert filters(parse("how many refunds", PAYMENTS)) == [("payments.status", "=", "Refunded")]
+
+
+# --- values and money words -------------------------------------------------------------------------
+
+WOO = SchemaProfile(tables=[TableProfile("orders", 112, [
+    col("order_id", "id"), col("payment_method_title", "category", ["PayPal", "Credit Card"]), col("order_total", "money"),
+    col("order_currency", "category", ["USD", "EUR"]),
+], primary_key="order_id")])
+
+
+def test_a_camel_case_value_matches_as_one_word() -> None:
+    assert filters(parse("How many orders were paid with paypal?", WOO)) == [("orders.payment_method_title", "=", "PayPal")]
+
+
+def test_how_many_of_a_currency_asks_amount_or_count() -> None:
+    assert "total amount" in (parse("How many euros did we take in?", WOO).clarify or "")
+
+
+# --- a threshold on how many orders each customer has ----------------------------------------------------
+
+
+def test_customers_who_ordered_more_than_once_count_customers_past_the_threshold() -> None:
+    sql = parse("how many customers have ordered more than once?", LINES).sql or ""
+    assert 'count(DISTINCT' in sql and 't."n" > 1' in sql
+
+
+def test_at_least_three_orders_is_not_a_money_filter() -> None:
+    assert filters(parse("customers with at least 3 orders", LINES)) == []
+
+
+def test_the_order_threshold_is_restated() -> None:
+    assert parse("customers with at least 3 orders", LINES).subject.startswith("customers with at least 3 orders")

@@ -98,6 +98,8 @@ def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure |
     """“over $100”, “at least 3 items”: a comparison on the column named next to the number."""
     out: list[Condition] = []
     for tag in words.has("cmp"):
+        if tag.start in words.used:
+            continue  # already read ("more than once": a count of orders per customer)
         op = next(e.value for e in tag.entries if e.kind == "cmp")
         i = tag.end
         while i < len(words.tokens) and words.tokens[i].low in ("$", "€", "£", "#"):

@@ -301,6 +301,8 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
                     continue
                 ordinary = len(low) <= 2 or low in words["ordinary"] or key in words["fillers_set"] or low.isdigit()
                 lex.add(key, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))
+                if (whole := tuple(singular(w) for w in low.split())) != key and " ".join(whole).isascii() and len(whole) == 1:
+                    lex.add(whole, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))  # "PayPal" said "paypal"
                 if len(key) == 1 and len(low) >= 6 and low.isalpha() and not ordinary:
                     lex.stems.setdefault(low[:5], []).append(Entry("value", 3, table=table, column=column, value=value))
                 if len(low) == 2 and set(phrase(column.name)) & {"state", "province", "region", "st"}:

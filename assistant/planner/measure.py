@@ -261,6 +261,12 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         named = []
     if named and agg == "count" and not entity_said and named[0][1].column is not None and _additive(named[0][1].column):
         agg = "sum"  # "how many abuse complaints": the sum of a count column
+    counted_money = next((t for i, t in enumerate(words.tokens[1:], 1) if words.tokens[i - 1].low == "many" and t.norm in _CURRENCY_WORDS), None)
+    if agg == "count" and counted_money is not None:  # "how many euros": an amount or a number of payments? never guess
+        table = next((tb for tb in required), None) or max(profile.tables, key=lambda tb: tb.rows)
+        money_columns = ", ".join(c.name for c in table.by_role("money")[:3]) or "an amount column"
+        return (f"“How many {counted_money.low}” — do you mean the total amount ({money_columns}) or the number of "
+                f"{_plural(table)}? Ask again with “how much …” or “how many {_plural(table)} …”.")
     if agg == "sum" and not named and "revenue" not in concepts and any(
             t.low == "much" for t in words.tokens) and _metric_on(profile, "revenue") is not None:
         concepts["revenue"] = next(t for t, a in aggs if a == "sum")  # "how much did we charge": money
@@ -271,6 +277,24 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         entry = max(same, key=lambda e: (e.strength, e.table is not None and e.table.key is not None and (
             reading.per is None or reading.per in (e.table.key or "").lower()), _like_revenue(profile, e.column),
             -(e.table.rows if e.table else 0)))
+        # one word naming several columns of one table ("discounts": cart_discount, order_discount, discount_total):
+        # the total among them, else ask — never the first by accident
+        rivals = [e for e in same if e.table is entry.table and e.strength == entry.strength and e.column is not entry.column
+                  and not _like_revenue(profile, entry.column)]
+        if rivals and entry.strength < 3:
+            spoken = {t.norm for t in words.tokens}
+
+            def extra(e: Entry) -> int:  # words of its name the question did not say ("cart" of cart_discount)
+                return sum(1 for w in phrase(e.column.name if e.column else "") if w not in GENERIC and w not in spoken)
+
+            fewest = min(extra(e) for e in [entry, *rivals])
+            options = [e for e in [entry, *rivals] if extra(e) == fewest]
+            totals = [e for e in options if e.column is not None and set(phrase(e.column.name)) & {"total", "sum", "all", "overall"}]
+            if len(options) == 1 or len(totals) == 1:
+                entry = options[0] if len(options) == 1 else totals[0]
+            else:
+                names = ", ".join(e.column.name for e in options[:4] if e.column is not None)
+                return f"“{words.words(tag)}” could be {names}. Which one do you mean?"
         table, column = entry.table, entry.column
         assert table is not None and column is not None
         chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
@@ -339,6 +363,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     return None
 
 
+_CURRENCY_WORDS = frozenset({"dollar", "euro", "pound", "buck", "usd", "eur", "gbp", "quid", "franc", "yen", "krona", "krone"})
 _PRICE_WORDS = frozenset({"price", "rate", "fee", "cost", "premium", "tariff", "charge", "mrp", "msrp"})
 _TOTAL_WORDS = frozenset({"total", "subtotal", "grand", "sum", "lifetime", "amount", "billed", "revenue"})
 
@@ -373,7 +398,7 @@ def _like_revenue(profile: SchemaProfile, column: ColumnProfile | None) -> bool:
     revenue = _metric_on(profile, "revenue")
     if revenue is None or not revenue.column or column is None:
         return False
-    own = {w for w in phrase(revenue.column) if w not in GENERIC}
+    own = {w for w in phrase(revenue.column) if w not in GENERIC and (w,) not in static()["concept_words"]}
     return bool(own) and own <= set(phrase(column.name))
 
 

@@ -31,10 +31,10 @@ from assistant.planner.lexicon import (
     phrase,
     static,
 )
-from assistant.planner.measure import _per_parts, resolve_measure
+from assistant.planner.measure import _per_parts, _where_conditions, resolve_measure
 from assistant.planner.parse_model import Condition, DataQuestion, Measure, Reading, _number, _Words
 from assistant.planner.reading import read_question
-from assistant.planner.schema_terms import _plural, _reachable
+from assistant.planner.schema_terms import _metric_on, _plural, _reachable
 from assistant.planner.spec import _never, _refusal, build
 from assistant.planner.timeframes import Timeframe, relative_to
 from foundation.errors import MaraError
@@ -86,6 +86,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
     conditions += _entity_values(words, measure)
     conditions += _value_conditions(words, reading, profile, measure if measure is not None else (before.measure if follow and before else None))
+    times = _times_per_entity(words, text)
     numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None))
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
@@ -145,6 +146,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and len(unknown) > max(1, content) and before is None:
         return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
+    if times is not None:
+        return _repeat_count(question, times, profile)
     if share is not None and isinstance(share[1], Condition):
         return _threshold_share(question, share[1], profile)
     question.share_of = share
@@ -258,6 +261,67 @@ def _split_flags(reading: Reading, measure: Measure | None) -> None:
             reading.filters.remove(condition)
             if not any(c is condition.column for _, c in reading.dims):
                 reading.dims.append((condition.table, condition.column))
+
+
+_TIMES = re.compile(r"\b(more than|over|at least|fewer than|less than|under|at most|exactly)\s+(once|twice|thrice|\d+|one|two|three|four|five)"
+                    r"(?:\s+(times?|orders?|purchases?|transactions?|bookings?|payments?|invoices?|visits?))?\b", re.I)
+_TIMES_OPS = {"more than": ">", "over": ">", "at least": ">=", "fewer than": "<", "less than": "<", "under": "<", "at most": "<=", "exactly": "="}
+_TIMES_N = {"once": 1, "twice": 2, "thrice": 3, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _times_per_entity(words: _Words, text: str) -> tuple[str, int, str] | None:
+    """“customers who ordered more than once”, “at least 3 orders”: a threshold on how many orders each customer
+    has (op, n, the words), not on a column; its words are explained here."""
+    m = _TIMES.search(text)
+    if m is None or (m.group(2).lower() not in ("once", "twice", "thrice") and not m.group(3)):
+        return None
+    n = _TIMES_N.get(m.group(2).lower()) or int(m.group(2))
+    for i, token in enumerate(words.tokens):
+        if m.start() <= token.start and token.end <= m.end():
+            words.used.add(i)
+            if (tag := words.tag_at(i)) is not None and tag.of("cmp"):
+                words.use(tag)
+    return _TIMES_OPS[m.group(1).lower()], n, m.group(0)
+
+
+def _repeat_count(question: DataQuestion, times: tuple[str, int, str], profile: SchemaProfile) -> DataQuestion:
+    """Customers with more than one order: distinct customers of a transaction log grouped, the orders (distinct
+    order ids, else rows) of each counted, and those past the threshold counted — one read-only SQL query."""
+    if question.clarify is not None or question.sql is not None:
+        return question
+    op, n, said = times
+    spec = question.spec
+    table = profile.table(spec.table)
+    metric = spec.metrics[0]
+    column = metric.column if metric.agg == "count_distinct" and metric.name is None else None
+    if metric.name is not None and (definition := profile.metric(metric.name)) is not None and definition.agg == "count_distinct":
+        column = f"{definition.table}.{definition.column}"
+    if table is None or column is None or column.split(".")[0] != table.name:
+        return _refusal(question.reading or Reading(), f"I can't count {question.subject} by how many orders each has here "
+                        f"(“{said}”) yet. I can count orders or customers with a filter instead.")
+    order_key = getattr(table, "order_key", None) or (table.key if table.key and table.key != column.split(".")[1] else None)
+    per = Metric(agg="count_distinct", column=f"{table.name}.{order_key}", alias="n") if order_key else Metric(agg="count", alias="n")
+    kept = list(spec.filters)
+    revenue = _metric_on(profile, "revenue")
+    paid = any(t in ("paid", "pay", "paying", "payed") for t in (question.reading.said if question.reading else []))
+    if paid and revenue is not None and profile.table(revenue.table) is table:  # "paid us more than once": payments that went through
+        for condition in _where_conditions(table, revenue):
+            kept.append(Filter(column=f"{table.name}.{condition.column.name}", op=condition.op, value=condition.value))  # type: ignore[arg-type]
+            question.qualifiers.append(condition.words)
+    grouped = spec.model_copy(update={"metrics": [per], "dimensions": [column], "filters": kept, "order": None, "limit": None,
+                                      "time_grain": None})
+    try:
+        inner = compile_query(grouped, profile)
+    except MaraError:
+        return question
+    rows = f"rows of {table.name}" if order_key is None else f"distinct {order_key}"
+    words = {">": "more than", ">=": "at least", "<": "fewer than", "<=": "at most", "=": "exactly"}[op]
+    question.sql = f'SELECT count(*) AS "customers" FROM ({inner}) t WHERE t."n" {op} {n}'
+    question.subject = (f"{question.subject.split(' (')[0]} with {words} {n} order{'s' if n != 1 else ''} "
+                        f"({rows} per {column.split('.')[1]} {op} {n})")
+    question.kind = "count"
+    question.rows_alias = None
+    return question
 
 
 def _versus(reading: Reading) -> None:
