@@ -321,3 +321,16 @@ def test_at_least_three_orders_is_not_a_money_filter() -> None:
 
 def test_the_order_threshold_is_restated() -> None:
     assert parse("customers with at least 3 orders", LINES).subject.startswith("customers with at least 3 orders")
+
+
+def test_a_blank_customer_is_not_a_repeat_customer() -> None:
+    assert 'IS NOT NULL' in (parse("how many customers have ordered more than once?", LINES).sql or "")
+
+
+RETURNS = SchemaProfile(tables=[TableProfile("invoice_lines", 331, [
+    col("InvoiceNo", "id"), col("CustomerID", "id"), col("Quantity", "number", low="-24", high="48"), col("UnitPrice", "money"),
+], customer_key="CustomerID", order_key="InvoiceNo")])
+
+
+def test_negative_quantities_are_not_purchases_when_counting_repeat_buyers() -> None:
+    assert '"Quantity" > 0' in (parse("how many customers bought more than once", RETURNS).sql or "")

@@ -31,7 +31,7 @@ from assistant.planner.lexicon import (
     phrase,
     static,
 )
-from assistant.planner.measure import _per_parts, _where_conditions, resolve_measure
+from assistant.planner.measure import _per_parts, _unit_column, _where_conditions, resolve_measure
 from assistant.planner.parse_model import Condition, DataQuestion, Measure, Reading, _number, _Words
 from assistant.planner.reading import read_question
 from assistant.planner.schema_terms import _metric_on, _plural, _reachable
@@ -39,7 +39,7 @@ from assistant.planner.spec import _never, _refusal, build
 from assistant.planner.timeframes import Timeframe, relative_to
 from foundation.errors import MaraError
 from tools.query_spec import Filter, Metric, QuerySpec, compile_query
-from tools.schema_profile import SchemaProfile, TableProfile
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
 __all__ = ["DataQuestion", "Reading", "parse_question"]
 
@@ -308,6 +308,10 @@ def _repeat_count(question: DataQuestion, times: tuple[str, int, str], profile: 
         for condition in _where_conditions(table, revenue):
             kept.append(Filter(column=f"{table.name}.{condition.column.name}", op=condition.op, value=condition.value))  # type: ignore[arg-type]
             question.qualifiers.append(condition.words)
+    unit = _unit_column(table)
+    if unit is not None and _negative(unit):  # cancellations and returns (negative quantities) are not purchases
+        kept.append(Filter(column=f"{table.name}.{unit.name}", op=">", value=0))
+        question.qualifiers.append(f"{unit.name} > 0 (returns and cancellations left out)")
     grouped = spec.model_copy(update={"metrics": [per], "dimensions": [column], "filters": kept, "order": None, "limit": None,
                                       "time_grain": None})
     try:
@@ -316,12 +320,20 @@ def _repeat_count(question: DataQuestion, times: tuple[str, int, str], profile: 
         return question
     rows = f"rows of {table.name}" if order_key is None else f"distinct {order_key}"
     words = {">": "more than", ">=": "at least", "<": "fewer than", "<=": "at most", "=": "exactly"}[op]
-    question.sql = f'SELECT count(*) AS "customers" FROM ({inner}) t WHERE t."n" {op} {n}'
+    key = column.split(".", 1)[1].replace('"', '""')
+    question.sql = f'SELECT count(*) AS "customers" FROM ({inner}) t WHERE t."n" {op} {n} AND t."{key}" IS NOT NULL'
     question.subject = (f"{question.subject.split(' (')[0]} with {words} {n} order{'s' if n != 1 else ''} "
                         f"({rows} per {column.split('.')[1]} {op} {n})")
     question.kind = "count"
     question.rows_alias = None
     return question
+
+
+def _negative(column: ColumnProfile) -> bool:
+    try:
+        return column.min is not None and float(column.min) < 0
+    except ValueError:
+        return False
 
 
 def _versus(reading: Reading) -> None:
