@@ -9,7 +9,7 @@ from assistant.planner.lexicon import (
     phrase,
     static,
 )
-from assistant.planner.measure import _flag_tags
+from assistant.planner.measure import _flag_tags, flag_word_negated
 from assistant.planner.parse_model import (
     _MEASURE_CONCEPTS,
     Condition,
@@ -88,7 +88,8 @@ def _flag_conditions(words: _Words, profile: SchemaProfile) -> list[Condition]:
     for start, table, column in _flag_tags(words, profile):
         own = set(phrase(column.name))
         negative = _negated(words, start) or any(t.low in ("unsubscribed", "out") and t.norm not in own
-                                                 for t in words.tokens[max(0, start - 2):start + 3])
+                                                 for t in words.tokens[max(0, start - 2):start + 3]) or any(
+            flag_word_negated(t.norm, column) for t in words.tokens)
         out.append(Condition(table, column, "=", not negative, f"{column.name.replace('_', ' ')} is {'no' if negative else 'yes'}"))
     return out
 
@@ -97,6 +98,8 @@ def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure |
     """“over $100”, “at least 3 items”: a comparison on the column named next to the number."""
     out: list[Condition] = []
     for tag in words.has("cmp"):
+        if tag.start in words.used:
+            continue  # already read ("more than once": a count of orders per customer)
         op = next(e.value for e in tag.entries if e.kind == "cmp")
         i = tag.end
         while i < len(words.tokens) and words.tokens[i].low in ("$", "€", "£", "#"):

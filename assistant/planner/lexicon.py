@@ -102,10 +102,12 @@ def static() -> dict[str, Any]:
     out["fillers_set"] = {phrase(str(w)) for w in raw["fillers"]}
     out["ordinary"] = {str(w).lower() for w in raw["ordinary_words"]}
     out["ignored"] = {str(w).lower() for w in raw["ignored_values"]}
+    out["status_words"] = {singular(str(k)): singular(str(v)) for k, v in (raw.get("status_words") or {}).items()}
     concept_words: set[tuple[str, ...]] = set()
     for words in raw["concepts"].values():
         concept_words.update(phrase(str(w)) for w in words)
     out["concept_words"] = concept_words
+    out["size_words"] = {phrase(str(w)): agg for agg, words in raw["size"].items() for w in words}
     return out
 
 
@@ -139,6 +141,8 @@ def _static_entries() -> dict[tuple[str, ...], list[Entry]]:
         add(words, "agg", agg)
     for kind in ("group_by", "which", "top", "bottom", "most", "least", "compare", "instead", "chart"):
         add(lex[kind], kind)
+    for agg, words in lex["price"].items():
+        add(words, "price", agg)
     for op, words in lex["comparisons"].items():
         add(words, "cmp", op)
     add(lex["negations"], "neg")
@@ -212,6 +216,8 @@ class Lexicon:
                 entries = self.phrases.get(key)
                 if entries is None and size == 1:
                     entries = self.phrases.get((tokens[i].low,))
+                if entries is None and size > 1 and (last := tokens[i + size - 1].low).endswith("s") and len(last) <= 4:
+                    entries = self.phrases.get(key[:-1] + (last[:-1],))  # "check-ins": a short plural the rules keep
                 if entries:
                     found = Tag(i, i + size, list(entries))
                     break
@@ -243,6 +249,10 @@ def _shared(a: str, b: str) -> int:
     return n
 
 
+# Words of a customer-key column that say where it comes from, not who the customer is ("Billing Email").
+_NOT_WHO = frozenset({"email", "mail", "billing", "shipping", "primary", "contact", "customer", "client", "user", "account",
+                      "uid", "guid", "uuid", "ref", "reference", "hash", "hashed", "address", "phone", "mobile"})
+
 _CACHE: dict[int, tuple[SchemaProfile, Lexicon]] = {}  # by id; the profile is kept so the id stays its own
 
 
@@ -271,6 +281,10 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
             lex.add(key, Entry("table", strength, table=table))
         for synonym in getattr(table, "synonyms", None) or []:
             lex.add(phrase(synonym), Entry("table", 3, table=table))
+        if table.customer_key and (key_column := table.column(table.customer_key)) is not None:
+            for word in phrase(key_column.name):  # "Guest Email" as the customer key: "guests" are the customers
+                if word not in GENERIC and word not in _NOT_WHO and len(word) > 2 and (word,) not in words["fillers_set"]:
+                    lex.add((word,), Entry("concept", 2, value="customer"))
         for column in table.columns:
             for key, strength in name_forms(column.name, column.role).items():
                 lex.add(key, Entry("column", strength, table=table, column=column))
@@ -287,6 +301,8 @@ def build_lexicon(profile: SchemaProfile) -> Lexicon:
                     continue
                 ordinary = len(low) <= 2 or low in words["ordinary"] or key in words["fillers_set"] or low.isdigit()
                 lex.add(key, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))
+                if (whole := tuple(singular(w) for w in low.split())) != key and " ".join(whole).isascii() and len(whole) == 1:
+                    lex.add(whole, Entry("value", 3, table=table, column=column, value=value, needs_context=ordinary))  # "PayPal" said "paypal"
                 if len(key) == 1 and len(low) >= 6 and low.isalpha() and not ordinary:
                     lex.stems.setdefault(low[:5], []).append(Entry("value", 3, table=table, column=column, value=value))
                 if len(low) == 2 and set(phrase(column.name)) & {"state", "province", "region", "st"}:

@@ -29,14 +29,28 @@ def _flag_forms(column: ColumnProfile) -> list[set[tuple[str, ...]]]:
     """Each distinctive word of a flag's name with its forms (“churned” also “churn”); all must be said."""
     fillers = static()["fillers_set"]
     out: list[set[tuple[str, ...]]] = []
-    for word in phrase(column.name):
-        if word in GENERIC or word in ("opt", "flag") or (word,) in fillers:
-            continue
+    name = phrase(column.name)
+    words = [w for w in name if not (w in GENERIC or w in ("opt", "flag") or (w,) in fillers)]
+    if not words:  # a flag named by an ordinary verb alone ("Paid", "is_shipped"): that word, said, names it
+        words = [w for w in name if w not in GENERIC and w not in ("opt", "flag") and len(w) > 2]
+    for word in words:
         forms: set[tuple[str, ...]] = {(word,)}
         if word.endswith("ed") and len(word) > 5:
             forms |= {(word[:-2],), (word[:-1],)}
+        forms |= {(f"{prefix}{w[0]}",) for w in list(forms) for prefix in _NEGATIVE_PREFIXES}
         out.append(forms)
     return out
+
+
+_NEGATIVE_PREFIXES = ("un", "non")
+
+
+def flag_word_negated(word: str, column: ColumnProfile) -> bool:
+    """“unpaid”, “unverified”, “non-renewing”: the flag's own word with a negative prefix (or a status word the
+    lexicon says means it, “outstanding” = unpaid) — the flag is false."""
+    word = static()["status_words"].get(word, word)
+    own = {w for forms in _flag_forms(column) for (w,) in forms if not w.startswith(_NEGATIVE_PREFIXES)}
+    return any(word.startswith(p) and word[len(p):] in own for p in _NEGATIVE_PREFIXES)
 
 
 _NO_COLUMN = ColumnProfile(name="", type="", role="text")  # marks no flag (see _flag_tags)
@@ -48,7 +62,8 @@ def _flag_tags(words: _Words, profile: SchemaProfile, only: ColumnProfile | None
     anywhere with a consent word (“opted in to SMS” → sms_opt_in). With ``only``, just that flag's words
     are marked used (the measure's flag: the others stay for filters, “churn rate without autopay”)."""
     out: list[tuple[int, TableProfile, ColumnProfile]] = []
-    norms = [t.norm for t in words.tokens]
+    status = static()["status_words"]
+    norms = [status.get(t.norm, t.norm) for t in words.tokens]  # "outstanding" names the paid flag, negated
     for table in profile.tables:
         for column in table.by_role("flag"):
             forms = _flag_forms(column)
@@ -164,7 +179,10 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     """What the question computes; a string is a clarifying question (two equally good columns)."""
     aggs = [(t, e.value) for t in words.tags for e in t.of("agg") if t.start not in words.used]
     said = [a for _, a in aggs if a != "distinct"]
-    agg = "avg" if said and said[0] == "sum" and "avg" in said else next(iter(said), None)  # "how much ... on average"
+    # "how much ... on average", "how many orders does a customer place, on average": the average, never dropped
+    agg = "avg" if said and said[0] in ("sum", "count") and "avg" in said else next(iter(said), None)
+    if reading.price is not None and agg in (None, "max", "min"):
+        agg = "avg" if reading.dims else reading.price  # "the most expensive plan": the highest average price
     concepts = {e.value: t for t in words.tags for e in t.of("concept") if t.start not in words.used}
     metric_tags = [(t, e.metric) for t in words.tags for e in t.of("metric") if e.metric is not None and t.start not in words.used]
 
@@ -204,20 +222,24 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         if metric.name.lower() not in concept_names:
             done(tag)
             return _metric_measure(profile, metric)
+    how_much = agg == "sum" and any(t.low == "much" for t in words.tokens) and "revenue" not in concepts
     money = [(t, e) for t in words.tags for e in t.of("column") if t.start not in words.used
              and e.column is not None and e.column.role in ("money", "number")
-             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")))  # "refunded" is a status first
+             # "refunded" is a status first — but "how much have we refunded" asks for the money of Amount Refunded
+             and not (e.strength < 3 and any(v.strength >= 2 for v in t.of("value")) and not (how_much and e.column.role == "money"))
              and not any(te.strength > e.strength for te in t.of("table"))]  # "events" names the table, not event_timestamp
     named = [m for m in money if m[1].strength >= 2] or (money if not concepts.keys() & {"revenue", "units"} else [])
     if concepts.keys() & {"revenue", "units"} or len(named) > 1:  # "total sales": "total" is the sum, not a column
         named = [m for m in named if not m[0].of("agg")]
     if "units" in concepts and not named:
         done(concepts["units"])
-        if (metric := _metric_on(profile, "units")) is not None:
+        if (metric := _metric_on(profile, "units")) is not None and reading.per is None:
             return _metric_measure(profile, metric, "units sold")
         for table in sorted(profile.tables, key=lambda t: t.rows, reverse=True):
             column = _unit_column(table)
             if column is not None and all(r in _reachable(profile, table) for r in required):
+                if reading.per in ("customer", "order") and (per := _units_per(profile, table, reading.per)) is not None:
+                    return per  # "units per order": the sum over distinct orders
                 return Measure(table, [Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")], f"units sold (sum of {column.name})")
         return None
     flags = _flag_tags(words, profile, only=_NO_COLUMN) if agg == "share" else []
@@ -239,6 +261,12 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         named = []
     if named and agg == "count" and not entity_said and named[0][1].column is not None and _additive(named[0][1].column):
         agg = "sum"  # "how many abuse complaints": the sum of a count column
+    counted_money = next((t for i, t in enumerate(words.tokens[1:], 1) if words.tokens[i - 1].low == "many" and t.norm in _CURRENCY_WORDS), None)
+    if agg == "count" and counted_money is not None:  # "how many euros": an amount or a number of payments? never guess
+        table = next((tb for tb in required), None) or max(profile.tables, key=lambda tb: tb.rows)
+        money_columns = ", ".join(c.name for c in table.by_role("money")[:3]) or "an amount column"
+        return (f"“How many {counted_money.low}” — do you mean the total amount ({money_columns}) or the number of "
+                f"{_plural(table)}? Ask again with “how much …” or “how many {_plural(table)} …”.")
     if agg == "sum" and not named and "revenue" not in concepts and any(
             t.low == "much" for t in words.tokens) and _metric_on(profile, "revenue") is not None:
         concepts["revenue"] = next(t for t, a in aggs if a == "sum")  # "how much did we charge": money
@@ -247,14 +275,34 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         same = [e for t, e in named if t is tag]
         # one name on several tables: the header's column (orders.discount, not order_items.discount)
         entry = max(same, key=lambda e: (e.strength, e.table is not None and e.table.key is not None and (
-            reading.per is None or reading.per in (e.table.key or "").lower()), -(e.table.rows if e.table else 0)))
+            reading.per is None or reading.per in (e.table.key or "").lower()), _like_revenue(profile, e.column),
+            -(e.table.rows if e.table else 0)))
+        # one word naming several columns of one table ("discounts": cart_discount, order_discount, discount_total):
+        # the total among them, else ask — never the first by accident
+        rivals = [e for e in same if e.table is entry.table and e.strength == entry.strength and e.column is not entry.column
+                  and not _like_revenue(profile, entry.column)]
+        if rivals and entry.strength < 3:
+            spoken = {t.norm for t in words.tokens}
+
+            def extra(e: Entry) -> int:  # words of its name the question did not say ("cart" of cart_discount)
+                return sum(1 for w in phrase(e.column.name if e.column else "") if w not in GENERIC and w not in spoken)
+
+            fewest = min(extra(e) for e in [entry, *rivals])
+            options = [e for e in [entry, *rivals] if extra(e) == fewest]
+            totals = [e for e in options if e.column is not None and set(phrase(e.column.name)) & {"total", "sum", "all", "overall"}]
+            if len(options) == 1 or len(totals) == 1:
+                entry = options[0] if len(options) == 1 else totals[0]
+            else:
+                names = ", ".join(e.column.name for e in options[:4] if e.column is not None)
+                return f"“{words.words(tag)}” could be {names}. Which one do you mean?"
         table, column = entry.table, entry.column
         assert table is not None and column is not None
         chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
         done(tag, concepts.get("revenue"))
         label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[chosen] + " " + column.name.replace("_", " ")
         if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
-            return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name), label, reading.per)
+            return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name),
+                               f"total {column.name.replace('_', ' ')}", reading.per)
         return Measure(table, [Metric(agg=chosen, column=f"{table.name}.{column.name}", alias=f"{chosen}_{column.name}")],  # type: ignore[arg-type]
                        label, where=_revenue_rows(profile, table, column, words) if column.role == "money" and chosen == "sum" else [])
     if "revenue" in concepts and agg != "count":
@@ -268,6 +316,9 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column_name}", alias=f"avg_{column_name}")],
                                f"average {column_name.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
         return found
+    if reading.price is not None and not entity_said:
+        done()
+        return _price_measure(profile, reading, required)
     entities = list(entity_said)
     if "revenue" in concepts and agg == "count":  # "how many sales": orders
         entities.append((concepts["revenue"], Entry("concept", value="order")))
@@ -293,12 +344,89 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         counted = _count_measure(profile, entry)
         other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
                       and e.value != entry.value), None)
-        if agg == "avg" and counted is not None and other is not None:  # "how many orders does a customer place, on average"
+        other = other or (reading.per if reading.per != entry.value else None)
+        if (agg == "avg" or reading.per is not None) and counted is not None and other is not None:  # "orders per customer", "on average"
             for t, _ in entities:
                 words.use(t)
+            if entry.value == "product" and other == "order" and (per := _units_per(profile, counted.table, other)) is not None:
+                return per  # "items per order": units, not distinct products over all orders
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
+    events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
+              if e.column is not None and e.column.role == "date" and e.table is not None]
+    if agg == "count" and len({id(e.column) for _, e in events}) == 1:  # "how many check-ins in Q2": rows dated by that event
+        tag, entry = events[0]
+        done(tag)
+        assert entry.table is not None and entry.column is not None
+        return Measure(entry.table, [Metric(agg="count", alias=entry.table.name)],
+                       f"{_plural(entry.table)} (by {entry.column.name})", "count", entity=entry.table)
     return None
+
+
+_CURRENCY_WORDS = frozenset({"dollar", "euro", "pound", "buck", "usd", "eur", "gbp", "quid", "franc", "yen", "krona", "krone"})
+_PRICE_WORDS = frozenset({"price", "rate", "fee", "cost", "premium", "tariff", "charge", "mrp", "msrp"})
+_TOTAL_WORDS = frozenset({"total", "subtotal", "grand", "sum", "lifetime", "amount", "billed", "revenue"})
+
+
+def _price_measure(profile: SchemaProfile, reading: Reading, required: list[TableProfile]) -> Measure | str | None:
+    """“the most expensive room type”, “which plan is cheapest”: the price-like money column (a rate, a unit
+    price), averaged per group; with several equally likely columns, one short question — never a row count."""
+    tables = [tb for tb, _ in reading.dims] or [t for t in required] or list(profile.tables)
+    table = tables[0]
+    money = [c for t in _reachable(profile, table) for c in t.by_role("money")]
+    numbers = [c for t in _reachable(profile, table) for c in t.by_role("number") if _above_one(c)]
+    # a price-like name first ("Room Rate" even when its values read as plain numbers), then money columns
+    priced = [c for c in money + numbers if set(phrase(c.name)) & _PRICE_WORDS and not set(phrase(c.name)) & _TOTAL_WORDS] or [
+        c for c in money if set(phrase(c.name)) & _PRICE_WORDS]
+    columns = priced or _revenue_columns(table)[0] or money
+    word = "most expensive" if reading.price == "max" else "cheapest"
+    if not columns:
+        return f"“{word.capitalize()}” needs a price, and your {table.name} table has no money column. Which number did you mean?"
+    if len(columns) > 1:
+        listed = ", ".join(c.name for c in columns[:4])
+        return f"{word.capitalize()} by which price: {listed}? Ask again naming one."
+    column = columns[0]
+    owner = next(t for t in _reachable(profile, table) if column in t.columns)
+    agg = "avg" if reading.dims else (reading.price or "max")
+    label = {"avg": "average", "max": "highest", "min": "lowest"}[agg] + f" {column.name.replace('_', ' ')}"
+    return Measure(owner, [Metric(agg=agg, column=f"{owner.name}.{column.name}", alias=f"{agg}_{column.name}")], label)  # type: ignore[arg-type]
+
+
+def _like_revenue(profile: SchemaProfile, column: ColumnProfile | None) -> bool:
+    """Of two money columns one word names (“Amount Refunded”, “Converted Amount Refunded”), the one in the
+    revenue metric's currency: it shares that column's distinctive words (“converted”)."""
+    revenue = _metric_on(profile, "revenue")
+    if revenue is None or not revenue.column or column is None:
+        return False
+    own = {w for w in phrase(revenue.column) if w not in GENERIC and (w,) not in static()["concept_words"]}
+    return bool(own) and own <= set(phrase(column.name))
+
+
+def _units_per(profile: SchemaProfile, table: TableProfile, per: str) -> Measure | None:
+    """Units per order (or customer): the units metric's column over its rows (“excluding refunded orders”,
+    both sides), else the table's quantity column, divided by the distinct orders (customers)."""
+    metric = _metric_on(profile, "units")
+    where: list[Condition] = []
+    if metric is not None and metric.column and profile.table(metric.table) is table and (own := table.column(metric.column)) is not None:
+        column = own
+        where = _where_conditions(table, metric)
+    elif (found := _unit_column(table)) is not None:
+        column = found
+    else:
+        return None
+    units = Metric(agg="sum", column=f"{table.name}.{column.name}", alias="units")
+    measure = _per_entity(profile, table, units, f"units (sum of {column.name}{_where_note(metric, _plural(table)) if where else ''})", per)
+    if measure is not None:
+        measure.where = where
+    return measure
+
+
+def _above_one(column: ColumnProfile) -> bool:
+    """A number column whose values go above 1 (a nightly rate), not a 0–1 ratio (a conversion rate)."""
+    try:
+        return column.max is not None and float(column.max) > 1
+    except ValueError:
+        return False
 
 
 def _revenue_rows(profile: SchemaProfile, table: TableProfile, column: ColumnProfile, words: _Words) -> list[Condition]:
@@ -342,7 +470,8 @@ def _per_entity(profile: SchemaProfile, table: TableProfile, metric: Metric, lab
     if per == "customer":
         key = table.customer_key or next((fk for other, fk, _ in _parents(profile, table) if other.key and "customer" in other.key.lower()), None)
     else:
-        key = table.key if table.key and "order" in table.key.lower() else next((c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
+        key = table.key if table.key and "order" in table.key.lower() else getattr(table, "order_key", None) or next(
+            (c.name for c in table.by_role("id") if "order" in c.name.lower()), None)
     if key is None:
         found = _concept_column(profile, per)
         if found is None or found[0] is not table:

@@ -167,6 +167,8 @@ class OfflinePlanner(BaseChatModel):
         if "save_audience" in self.tool_names and (
                 saving := audience_follow_up(text, _previous_data(earlier, ("predict_churn",), ("save_audience",)))) is not None:
             return _call("save_audience", saving, {"tool": "save_audience", "follow_up": True})
+        if route.intent in ("greeting", "help") and route.score < 1.0 and _FOLLOW_UP.match(text) and self._answerable_from_data(text, earlier):
+            route = Route("query_data", route.score)  # "and in ME?" after a data answer changes that question, it is not a greeting
         if route.intent == "greeting":
             return AIMessage(content="Hi! Ask me about your customers, orders, products or brand — or type “help” for examples.")
         if route.intent == "help":

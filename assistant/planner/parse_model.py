@@ -65,6 +65,8 @@ class Reading:
     per_row: TableProfile | None = None  # "per campaign" on a table of campaigns: each row is one
     positive: tuple[TableProfile | None, ColumnProfile | None] | None = None  # "payments that got disputed": amount > 0
     said: list[str] = field(default_factory=list)  # the question's words (normalised), e.g. to pick the date of the event named
+    price: str | None = None  # "most expensive" (max) / "cheapest" (min): a superlative over a price-like column
+    versus: bool = False  # "A vs B", "compare A and B": two values of one column are compared, not pooled
 
 
 @dataclass(slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from dataclasses import replace
 
 from assistant.planner.filters import (
@@ -30,14 +31,15 @@ from assistant.planner.lexicon import (
     phrase,
     static,
 )
-from assistant.planner.measure import _per_parts, resolve_measure
+from assistant.planner.measure import _per_parts, _unit_column, _where_conditions, resolve_measure
 from assistant.planner.parse_model import Condition, DataQuestion, Measure, Reading, _number, _Words
 from assistant.planner.reading import read_question
-from assistant.planner.schema_terms import _plural, _reachable
+from assistant.planner.schema_terms import _metric_on, _plural, _reachable
 from assistant.planner.spec import _never, _refusal, build
 from assistant.planner.timeframes import Timeframe, relative_to
-from tools.query_spec import Metric, QuerySpec
-from tools.schema_profile import SchemaProfile, TableProfile
+from foundation.errors import MaraError
+from tools.query_spec import Filter, Metric, QuerySpec, compile_query
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
 __all__ = ["DataQuestion", "Reading", "parse_question"]
 
@@ -45,6 +47,12 @@ __all__ = ["DataQuestion", "Reading", "parse_question"]
 _FOLLOW_UP_START = ("and", "what about", "how about", "same for", "same but", "now", "only", "just", "also", "but", "then",
                     "ok and", "okay and", "instead")
 
+
+# "how many of those became customers": the previous question's rows, narrowed (its filters kept)
+_OF_THOSE = re.compile(r"\b(?:of|among|from|out of)\s+(?:those|them|these)\b|\bthose\b", re.I)
+
+# "churn rate with and without a ticket": both sides of a flag, side by side
+_WITH_AND_WITHOUT = re.compile(r"\bwith(?:out)?\s+(?:and|or|vs\.?|versus)\s+with(?:out)?\b|\bwith(?:out)?\s+\w+\s+(?:vs\.?|versus|compared to)\s+with(?:out)?\b", re.I)
 
 _CONTENT_KINDS = ("table", "column", "value", "metric", "concept")
 
@@ -73,15 +81,20 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     for tag in active:
         tag.entries = [e for e in tag.entries if e.kind != "value"]
         words.use(tag)
-    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START))
+    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START) or _OF_THOSE.search(text) is not None)
     reading.measure = measure
     conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
     conditions += _entity_values(words, measure)
     conditions += _value_conditions(words, reading, profile, measure if measure is not None else (before.measure if follow and before else None))
+    times = _times_per_entity(words, text)
     numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None))
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
     conditions += numbers
+    contradicted = _contradicted(conditions, measure)
+    if measure is not None and (plain := _without_exclusion(measure, conditions)) is not None:
+        measure, reading.measure = plain[0], plain[0]
+        contradicted.append(plain[1])
     if reading.positive is not None:
         positive_table, positive_column = reading.positive
         if positive_table is not None and positive_column is not None:
@@ -94,6 +107,10 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         conditions.append(lifecycle)
         active = []  # a lifecycle flag says who is active: no "bought recently" window
     reading.filters = conditions
+    if _WITH_AND_WITHOUT.search(text):
+        reading.versus = True
+        _split_flags(reading, measure)
+    _versus(reading)
     if active and measure is not None and measure.entity is not None:
         reading.purchase = True
         if not reading.frames:
@@ -108,6 +125,9 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if reading.measure is None:
         if reading.dims or reading.filters:
             table = (reading.dims[0][0] if reading.dims else reading.filters[0].table)
+            asked = [e.value for t in words.tags for e in t.of("agg") if e.value in ("sum", "avg", "min", "max")]
+            if asked:  # "the average by region": of what? never a count of rows in its place
+                return _refusal(reading, _which_measure(asked[0], table, profile))
             reading.measure = Measure(table, [Metric(agg="count", alias=table.name)], _plural(table), "count", entity=table)
         else:
             return None
@@ -126,7 +146,12 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and len(unknown) > max(1, content) and before is None:
         return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
+    if times is not None:
+        return _repeat_count(question, times, profile)
+    if share is not None and isinstance(share[1], Condition):
+        return _threshold_share(question, share[1], profile)
     question.share_of = share
+    question.notes.extend(contradicted)
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
     for word, column_name in listed.items():
@@ -152,6 +177,175 @@ def _entity_values(words: _Words, measure: Measure | None) -> list[Condition]:
             entry = values[0]
             out.append(Condition(table, entry.column, "=", entry.value, f"{entry.column.name.replace('_', ' ')} is {entry.value}"))  # type: ignore[union-attr, arg-type]
     return out
+
+
+def _threshold_share(question: DataQuestion, threshold: Condition, profile: SchemaProfile) -> DataQuestion:
+    """“What share of bookings are over $1,000?”: the measure over the rows past the threshold divided by the
+    measure over all rows (the other filters and the period apply to both), as one read-only SQL query."""
+    if question.clarify is not None or question.sql is not None:
+        return question
+    spec = question.spec
+    metric = spec.metrics[0].model_copy(update={"alias": "n"})
+    every = spec.model_copy(update={"metrics": [metric], "dimensions": [], "order": None, "limit": None, "time_grain": None})
+    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{threshold.table.name}.{threshold.column.name}",
+                                                                          op=threshold.op, value=threshold.value)]})  # type: ignore[arg-type]
+    try:
+        sql_all, sql_hit = compile_query(every, profile), compile_query(hit, profile)
+    except MaraError:
+        return question
+    question.sql = (f'SELECT round(100.0 * h."n" / NULLIF(a."n", 0), 1) AS "share_pct", a."n" AS "rows" '
+                    f"FROM ({sql_hit}) h, ({sql_all}) a")
+    question.subject = f"share of {question.rows_label if question.kind == 'count' else question.subject}"
+    question.qualifiers = [threshold.words, *question.qualifiers]
+    question.rows_alias = "rows"
+    question.kind = "value"
+    return question
+
+
+def _which_measure(agg: str, table: TableProfile, profile: SchemaProfile) -> str:
+    """One short question when an aggregate word names no column: 2–4 of the table's numbers to choose from."""
+    word = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[agg]
+    numbers = [c.name for t in _reachable(profile, table) for c in t.columns if c.role in ("money", "number") and not c.pii]
+    options = [f"the {word} {n}" for n in numbers[:3]] + [f"the number of {_plural(table)}"]
+    listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else options[0]
+    return f"The {word} of what? Did you mean {listed}? Ask again naming one."
+
+
+def _contradicted(conditions: list[Condition], measure: Measure | None) -> list[str]:
+    """“revenue of refunded payments” where revenue leaves refunded ones out: the question names those rows, so
+    the measure's own exclusion of them goes (said in a note) instead of an empty answer to a contradiction."""
+    if measure is None or not measure.where:
+        return []
+    notes = []
+    for rule in list(measure.where):
+        if rule.op not in ("!=", "not in"):
+            continue
+        left_out = {str(v).lower() for v in (rule.value if isinstance(rule.value, list) else [rule.value])}
+        for asked in conditions:
+            if asked is rule or asked.column is not rule.column or asked.op not in ("=", "in"):
+                continue
+            wanted = {str(v).lower() for v in (asked.value if isinstance(asked.value, list) else [asked.value])}
+            if wanted & left_out and rule in conditions:
+                conditions.remove(rule)
+                notes.append(f"{measure.label.split(' (')[0]} usually leaves out {rule.words.split(' is not ')[-1]} rows; "
+                             f"you asked about them, so they are included")
+    return notes
+
+
+def _without_exclusion(measure: Measure, conditions: list[Condition]) -> tuple[Measure, str] | None:
+    """A semantic metric whose ``where`` leaves out the very rows the question filters to (“revenue of refunded
+    payments”): the same aggregate of its column without that exclusion, and the note that says so."""
+    definition = measure.definition
+    if definition is None or not definition.where or not definition.column or not definition.agg or len(measure.metrics) != 1:
+        return None
+    for rule in definition.where:
+        if rule.op not in ("!=", "not in"):
+            continue
+        left_out = {str(v).lower() for v in (rule.value if isinstance(rule.value, tuple) else (rule.value,))}
+        for asked in conditions:
+            wanted = {str(v).lower() for v in (asked.value if isinstance(asked.value, list) else [asked.value])}
+            if asked.column.name == rule.column and asked.op in ("=", "in") and wanted & left_out:
+                metric = Metric(agg=definition.agg, column=f"{measure.table.name}.{definition.column}",  # type: ignore[arg-type]
+                                alias=measure.metrics[0].alias or definition.name)
+                label = f"{definition.name} ({definition.agg} of {measure.table.name}.{definition.column})"
+                return (Measure(measure.table, [metric], label, measure.kind, entity=measure.entity),
+                        f"{definition.name} usually leaves out {', '.join(sorted(left_out))} rows; you asked about them, so they are included")
+    return None
+
+
+def _split_flags(reading: Reading, measure: Measure | None) -> None:
+    """“with and without a ticket”: the flag the question names becomes a grouping (yes and no side by side)."""
+    own = {id(c) for c in (measure.where if measure is not None else [])}
+    for condition in list(reading.filters):
+        if condition.column.role == "flag" and id(condition) not in own and isinstance(condition.value, bool):
+            reading.filters.remove(condition)
+            if not any(c is condition.column for _, c in reading.dims):
+                reading.dims.append((condition.table, condition.column))
+
+
+_TIMES = re.compile(r"\b(more than|over|at least|fewer than|less than|under|at most|exactly)\s+(once|twice|thrice|\d+|one|two|three|four|five)"
+                    r"(?:\s+(times?|orders?|purchases?|transactions?|bookings?|payments?|invoices?|visits?))?\b", re.I)
+_TIMES_OPS = {"more than": ">", "over": ">", "at least": ">=", "fewer than": "<", "less than": "<", "under": "<", "at most": "<=", "exactly": "="}
+_TIMES_N = {"once": 1, "twice": 2, "thrice": 3, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def _times_per_entity(words: _Words, text: str) -> tuple[str, int, str] | None:
+    """“customers who ordered more than once”, “at least 3 orders”: a threshold on how many orders each customer
+    has (op, n, the words), not on a column; its words are explained here."""
+    m = _TIMES.search(text)
+    if m is None or (m.group(2).lower() not in ("once", "twice", "thrice") and not m.group(3)):
+        return None
+    n = _TIMES_N.get(m.group(2).lower()) or int(m.group(2))
+    for i, token in enumerate(words.tokens):
+        if m.start() <= token.start and token.end <= m.end():
+            words.used.add(i)
+            if (tag := words.tag_at(i)) is not None and tag.of("cmp"):
+                words.use(tag)
+    return _TIMES_OPS[m.group(1).lower()], n, m.group(0)
+
+
+def _repeat_count(question: DataQuestion, times: tuple[str, int, str], profile: SchemaProfile) -> DataQuestion:
+    """Customers with more than one order: distinct customers of a transaction log grouped, the orders (distinct
+    order ids, else rows) of each counted, and those past the threshold counted — one read-only SQL query."""
+    if question.clarify is not None or question.sql is not None:
+        return question
+    op, n, said = times
+    spec = question.spec
+    table = profile.table(spec.table)
+    metric = spec.metrics[0]
+    column = metric.column if metric.agg == "count_distinct" and metric.name is None else None
+    if metric.name is not None and (definition := profile.metric(metric.name)) is not None and definition.agg == "count_distinct":
+        column = f"{definition.table}.{definition.column}"
+    if table is None or column is None or column.split(".")[0] != table.name:
+        return _refusal(question.reading or Reading(), f"I can't count {question.subject} by how many orders each has here "
+                        f"(“{said}”) yet. I can count orders or customers with a filter instead.")
+    order_key = getattr(table, "order_key", None) or (table.key if table.key and table.key != column.split(".")[1] else None)
+    per = Metric(agg="count_distinct", column=f"{table.name}.{order_key}", alias="n") if order_key else Metric(agg="count", alias="n")
+    kept = list(spec.filters)
+    revenue = _metric_on(profile, "revenue")
+    paid = any(t in ("paid", "pay", "paying", "payed") for t in (question.reading.said if question.reading else []))
+    if paid and revenue is not None and profile.table(revenue.table) is table:  # "paid us more than once": payments that went through
+        for condition in _where_conditions(table, revenue):
+            kept.append(Filter(column=f"{table.name}.{condition.column.name}", op=condition.op, value=condition.value))  # type: ignore[arg-type]
+            question.qualifiers.append(condition.words)
+    unit = _unit_column(table)
+    if unit is not None and _negative(unit):  # cancellations and returns (negative quantities) are not purchases
+        kept.append(Filter(column=f"{table.name}.{unit.name}", op=">", value=0))
+        question.qualifiers.append(f"{unit.name} > 0 (returns and cancellations left out)")
+    grouped = spec.model_copy(update={"metrics": [per], "dimensions": [column], "filters": kept, "order": None, "limit": None,
+                                      "time_grain": None})
+    try:
+        inner = compile_query(grouped, profile)
+    except MaraError:
+        return question
+    rows = f"rows of {table.name}" if order_key is None else f"distinct {order_key}"
+    words = {">": "more than", ">=": "at least", "<": "fewer than", "<=": "at most", "=": "exactly"}[op]
+    key = column.split(".", 1)[1].replace('"', '""')
+    question.sql = f'SELECT count(*) AS "customers" FROM ({inner}) t WHERE t."n" {op} {n} AND t."{key}" IS NOT NULL'
+    question.subject = (f"{question.subject.split(' (')[0]} with {words} {n} order{'s' if n != 1 else ''} "
+                        f"({rows} per {column.split('.')[1]} {op} {n})")
+    question.kind = "count"
+    question.rows_alias = None
+    return question
+
+
+def _negative(column: ColumnProfile) -> bool:
+    try:
+        return column.min is not None and float(column.min) < 0
+    except ValueError:
+        return False
+
+
+def _versus(reading: Reading) -> None:
+    """“ME vs OR”, “compare Direct and Expedia”: two values of one column side by side (grouped by it, filtered
+    to both), never pooled into one figure."""
+    if not reading.versus:
+        return
+    for condition in reading.filters:
+        if condition.op == "in" and isinstance(condition.value, list) and len(condition.value) >= 2 and not any(
+                c is condition.column for _, c in reading.dims):
+            reading.dims.append((condition.table, condition.column))
+            reading.order = reading.order or "desc"
 
 
 def _merge(before: Reading, now: Reading) -> Reading:
@@ -182,6 +376,10 @@ def _share_of(words: _Words, reading: Reading) -> tuple[str, object] | None:
         return None
     if measure.metrics[0].agg not in ("count", "count_distinct", "sum") and measure.kind != "count":
         return None
+    threshold = next((c for c in reading.filters if c.op in (">", ">=", "<", "<=")), None)
+    if threshold is not None:  # "share of invoices over 5000": a share of rows, computed in SQL (see _threshold_share)
+        reading.filters.remove(threshold)
+        return ("", threshold)
     asked = reading.filters.pop(0)
     reading.dims = [(asked.table, asked.column)]
     return asked.column.name, asked.value
@@ -249,6 +447,8 @@ def _tag_explained(tag: Tag, reading: Reading, used_tables: set[TableProfile]) -
             return True
         if entry.kind == "concept" and entry.value in ("customer", "order", "product", "active"):
             return True
+        if entry.kind == "column" and entry.column is not None and entry.column.role == "date" and entry.table in used_tables:
+            return True  # "guests who booked", "invoices paid in Q2": the event a date column records (it picks the period's date)
         if entry.kind == "concept" and reading.measure is not None and entry.value in ("revenue",) and reading.measure.kind != "count":
             return True
     return False

@@ -9,6 +9,7 @@ from assistant.planner.lexicon import (
     Entry,
     Tag,
     lexicon_for,
+    phrase,
     static,
     tokenize,
 )
@@ -57,8 +58,9 @@ def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
     said = " ".join(t.text for t in words.tokens[tag.start:tag.end])
     if said.isupper() and len(said) <= 3 and not words.text.isupper():
         return True
-    for other in words.tags:  # after its column: "region OR", "state of IN" (not "in region")
-        if other is not tag and 0 <= tag.start - other.end <= 2 and any(
+    for other in words.tags:  # right after its column: "region OR", "state of IN" (not "in region", "region brings in")
+        gap = words.tokens[other.end:tag.start]
+        if other is not tag and other.end <= tag.start and all(t.low in ("of", "is", "=", "in", "equals") for t in gap) and len(gap) <= 1 and any(
                 e.kind == "column" and e.column is entry.column for e in other.entries):
             return True
     return False
@@ -70,6 +72,7 @@ def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Re
     reading = Reading(frames=list(frames), said=[t.norm for t in words.tokens])
     reading.purchase = any(t.low in _PURCHASE for t in words.tokens)
     reading.compare = bool(words.has("compare")) and len(frames) >= 2
+    reading.versus = bool(words.has("compare"))
     for tag in words.has("compare"):
         words.use(tag)
     reading.replace_dims = bool(words.has("instead"))
@@ -106,8 +109,12 @@ def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnPr
 def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> None:
     """“by X”, “per X”, “which X”, “top 10 X”: dimensions, ranking and limits."""
     unmatched: list[str] = []
+    _size_of_rows(words, profile)
     for tag in list(words.tags):
         kinds = {e.kind for e in tag.entries}
+        if "price" in kinds:
+            _read_price(words, reading, profile, tag)
+            continue
         if kinds & {"which", "top", "bottom", "most"}:
             after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
             if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
@@ -125,6 +132,13 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                         unmatched.append(unknown)
                         words.use(tag)
                 continue
+            said = words.words(tag)
+            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
+            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
+                reading.per = per  # "revenue per customer", "units per order": a ratio to the count of customers/orders
+                words.use(tag)
+                words.use(target)
+                continue
             if target.of("concept") and any(e.value in _MEASURE_CONCEPTS for e in target.of("concept")) and not target.of("column", "table"):
                 reading.ranking = "group_by" in kinds
                 words.use(tag)
@@ -134,15 +148,8 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                     reading.ranking = True
                     words.use(tag)
                 continue
-            said = words.words(tag)
             if "group_by" in kinds and tag.end < len(words.tokens) and words.tokens[tag.end].low in ("all", "every"):
                 words.use(tag)  # "across all campaigns": the total, not a breakdown
-                continue
-            per_word = said in ("per", "each", "for each", "for every") and reading_has_measure_before(words, tag)
-            if per_word and (per := next((e.value for e in target.of("concept") if e.value in ("customer", "order")), None)):
-                reading.per = per  # "revenue per customer": a ratio to the count of customers
-                words.use(tag)
-                words.use(target)
                 continue
             if "group_by" in kinds and (reading.dims or reading.limit) and not target.of("column") and (
                     target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
@@ -202,8 +209,56 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
     reading.unmatched = unmatched
 
 
+def _row_noun(words: _Words, tag: Tag) -> TableProfile | None:
+    """The table whose single row a noun names (“invoice”, “booking”, said in the singular): a transaction,
+    not a customer, product or campaign (their “biggest” is a ranking by what they bring)."""
+    tables = [e.table for e in tag.of("table") if e.table is not None]
+    if not tables or tag.of("column"):
+        return None
+    last = words.tokens[tag.end - 1]
+    if last.low != last.norm:
+        return None  # plural: "the biggest invoices" lists them
+    entities = {w for c in ("customer", "product", "campaign") for w in static()["concepts"].get(c, [])}
+    table = tables[0]
+    name = " ".join(phrase(table.name)[-1:])
+    return None if name in entities or last.norm in entities else table
+
+
+def _size_of_rows(words: _Words, profile: SchemaProfile) -> None:
+    """“the biggest invoice”, “our smallest order”: the largest/smallest value of one row (an aggregate word),
+    not a ranking of rows by count. “the top 5 invoices”, “biggest customers” stay rankings."""
+    sizes = static()["size_words"]
+    for tag in words.tags:
+        key = tuple(t.norm for t in words.tokens[tag.start:tag.end])
+        if key not in sizes or tag.start in words.used:
+            continue
+        target = words.next_tag(tag.end, max_gap=1)
+        if target is None or _row_noun(words, target) is None:
+            continue
+        tag.entries = [Entry("agg", value=sizes[key])]
+
+
+def _read_price(words: _Words, reading: Reading, profile: SchemaProfile, tag: Tag) -> None:
+    """“the most expensive room type”, “which plan is cheapest”: a superlative over a price; the group named
+    next (if any) is what is ranked. A row noun (“the cheapest booking”) is left for the measure."""
+    agg = next(e.value for e in tag.entries if e.kind == "price")
+    reading.price = agg
+    reading.order = "asc" if agg == "min" else "desc"
+    words.use(tag)
+    target = words.next_tag(tag.end, max_gap=1)
+    if target is None or target.of("table", "agg", "metric", "price") and not target.of("column"):
+        return  # "the cheapest booking(s)": the rows priced, not a grouping
+    entity = _entity_of(target, profile)
+    if entity is None or entity[1].role in ("money", "number", "date"):
+        return
+    if entity not in reading.dims:
+        reading.dims.append(entity)
+    reading.top_group = True
+    words.use(target)
+
+
 def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
-    return any(t.start < tag.start and (t.of("metric") or any(e.value in _MEASURE_CONCEPTS for e in t.of("concept"))
+    return any(t.start < tag.start and (t.of("metric", "table") or any(e.value in _MEASURE_CONCEPTS + _ENTITY_CONCEPTS for e in t.of("concept"))
                                         or any(e.column is not None and e.column.role in ("money", "number") for e in t.of("column")))
                for t in words.tags)
 

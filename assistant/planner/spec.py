@@ -85,7 +85,11 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
                         f"`{measure.table.name}` and `{missing[0].name}` in your data.")
     base = measure.table
     notes: list[str] = []
-    frames = list(reading.frames)
+    date_table = _date_table(profile, base, reach, entity)
+    date_column = profile.main_date(date_table) if date_table is not None else None
+    if date_table is not None and (named_date := _event_date(date_table, reading.said)) is not None:
+        date_column = named_date  # "accounts churned in Q3": by churn_date, not the sign-up date
+    frames = [_anchored(f, date_column, notes) for f in reading.frames]
     compare: list[str] = []
     grain = reading.grain
     frame: Timeframe | None = frames[0] if frames else None
@@ -101,10 +105,6 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
         else:
             notes.append(f"I can't compare {frames[0].label} with {frames[1].label} in one answer yet, "
                          f"so this is {frames[0].label} only.")
-    date_table = _date_table(profile, base, reach, entity)
-    date_column = profile.main_date(date_table) if date_table is not None else None
-    if date_table is not None and (named_date := _event_date(date_table, reading.said)) is not None:
-        date_column = named_date  # "accounts churned in Q3": by churn_date, not the sign-up date
     time_range = None
     qualifiers = [c.words for c in reading.filters]
     data_end = None
@@ -147,6 +147,24 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
     return DataQuestion(spec=spec, subject=measure.label, qualifiers=qualifiers, timeframe=frame, unmatched=list(reading.unmatched),
                         grouping=grouping, notes=notes, compare=compare, kind=measure.kind, rows_alias=rows_alias,
                         rows_label=_plural(base), data_end=data_end, top_group=reading.top_group, reading=reading)
+
+
+def _anchored(frame: Timeframe, date_column: ColumnProfile | None, notes: list[str]) -> Timeframe:
+    """A month or quarter said without a year (“in March”, “Q2”) is the latest one the data has, not the one
+    before today: an export that ends in September answers “October” with last year's October (stated)."""
+    if not frame.bare or frame.start is None or date_column is None or not date_column.max or not date_column.min:
+        return frame
+    try:
+        low, high = dt.date.fromisoformat(date_column.min[:10]), dt.date.fromisoformat(date_column.max[:10])
+    except ValueError:
+        return frame
+    moved = frame
+    while moved.start is not None and moved.start > high and moved.start.year > low.year:
+        moved = moved.year_earlier()
+    if moved is not frame:
+        word = frame.label.split(" ")[0]
+        notes.append(f"“{word}” read as {moved.label}, the latest {word} in your data")
+    return moved
 
 
 def _refusal(reading: Reading, message: str) -> DataQuestion:

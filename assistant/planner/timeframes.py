@@ -35,6 +35,14 @@ class Timeframe:
     label: str
     span: tuple[int, int] = (0, 0)  # characters of the question that said it
     unit: str | None = None  # "month", "quarter", "year" for a calendar period (comparisons, "the month before")
+    bare: bool = False  # said without a year ("in March", "Q2"): the spec anchors it to the data's latest such period
+
+    def year_earlier(self) -> Timeframe:
+        """The same month or quarter one year before (a bare period moved back into the data)."""
+        if self.start is None or self.end is None:
+            return self
+        start, end = _month_start(self.start, -12), _month_start(self.end, -12)
+        return Timeframe(start, end, _calendar_label(start, self.unit or "month"), self.span, self.unit, self.bare)
 
     def shifted(self, steps: int) -> Timeframe:
         """The same calendar period ``steps`` units later (negative: earlier): “and the month before?”."""
@@ -113,7 +121,7 @@ def _bare_quarter(m: re.Match[str], today: dt.date) -> Timeframe | None:
     start = dt.date(today.year, 3 * (int(m.group(1)) - 1) + 1, 1)
     if start > today:
         start = start.replace(year=start.year - 1)
-    return Timeframe(start, _quarter_start(start, 1), _calendar_label(start, "quarter"), unit="quarter")
+    return Timeframe(start, _quarter_start(start, 1), _calendar_label(start, "quarter"), unit="quarter", bare=True)
 
 
 _ORDINAL_QUARTERS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
@@ -126,7 +134,7 @@ def _ordinal_quarter(m: re.Match[str], today: dt.date) -> Timeframe | None:
     start = dt.date(int(m.group(2)) if m.group(2) else today.year, 3 * (quarter - 1) + 1, 1)
     if not m.group(2) and start > today:
         start = start.replace(year=start.year - 1)
-    return Timeframe(start, _quarter_start(start, 1), f"Q{quarter} {start.year}", unit="quarter")
+    return Timeframe(start, _quarter_start(start, 1), f"Q{quarter} {start.year}", unit="quarter", bare=not m.group(2))
 
 
 @_matcher(r"\bsince\s+(\d{4}-\d{2}-\d{2})\b")
@@ -184,7 +192,7 @@ def _bare_month(m: re.Match[str], today: dt.date) -> Timeframe | None:
     start = dt.date(today.year, MONTHS[word], 1)
     if start > today:
         start = start.replace(year=today.year - 1)
-    return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"), unit="month")
+    return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"), unit="month", bare=True)
 
 
 _RELATIVE = ("today", "yesterday", "this week", "last week", "previous week", "this month", "last month",
@@ -230,7 +238,7 @@ def _candidates(t: str, today: dt.date) -> Iterator[Timeframe]:
         for m in pattern.finditer(t):
             found = fn(m, today)
             if found is not None:
-                yield Timeframe(found.start, found.end, found.label, m.span(), found.unit)
+                yield Timeframe(found.start, found.end, found.label, m.span(), found.unit, found.bare)
 
 
 def find_timeframes(text: str, today: dt.date) -> list[Timeframe]:

@@ -19,6 +19,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_round3 import make_b2b, make_boxes, make_hotel  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 60_000
 
@@ -801,6 +804,9 @@ GENERATORS: dict[str, Callable[[random.Random], dict[str, tuple[list[str], list[
     "ga4_events": make_ga4,
     "subscriptions": make_subscriptions,
     "invoice_lines": make_invoices,
+    "hotel_bookings": make_hotel,
+    "b2b_invoices": make_b2b,
+    "meal_box_subscribers": make_boxes,
 }
 
 
