@@ -105,17 +105,16 @@ def eval_routing(
     from rich.console import Console
     from rich.table import Table
 
-    from assistant.evaluation.routing import RoutingResult, demo_workspace, run_routing_set
+    from assistant.evaluation.routing import RoutingResult, run_routing_set
 
     err = Console(stderr=True)
-    err.print("[dim]building the demo workspace (500 customers) …[/dim]")
-    home = demo_workspace()
+    err.print("[dim]building the workspaces (the demo with 500 customers; answer sets named by data:) …[/dim]")
 
     def progress(result: RoutingResult) -> None:
         mark = "[green]✓[/green]" if result.right else f"[red]✗ {result.got}[/red]"
         err.print(f"[dim]{result.id}[/dim] {mark} {result.request[:70]}", highlight=False)
 
-    report = run_routing_set(file, home=home, progress=progress)
+    report = run_routing_set(file, progress=progress)
     if as_json:
         _emit(report.to_dict())
         return

@@ -58,3 +58,38 @@ def test_requests_reach_their_capability_in_the_real_loop(settings: MaraSettings
     )
     report = run_routing_set(path, home=settings.home, settings=settings)
     assert [r.got for r in report.results] == ["query_data", "describe_data", "query_data", "make_chart"]
+
+
+MARKETER = Path(__file__).parent / "data" / "answers" / "routing_marketer.yaml"
+MARKETER_HOLDOUT = Path(__file__).parent / "data" / "answers" / "routing_marketer_holdout.yaml"
+
+
+def test_the_help_text_without_a_tool_is_help() -> None:
+    from assistant.planner.model import HELP_TEXT
+
+    assert reached([], HELP_TEXT) == "help"
+
+
+def test_a_clarifying_question_without_a_tool_is_none() -> None:
+    assert reached([], "Did you mean revenue or orders?") == "none"
+
+
+def test_marketer_set_covers_every_capability_but_charts_on_several_schemas() -> None:
+    _, requests = load_routing_set(MARKETER)
+    assert {r.expect for r in requests} >= {
+        "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value",
+        "recommend_products", "analyze_feedback", "search_knowledge", "draft_copy", "save_audience", "help"}
+    assert len({r.data for r in requests}) >= 6
+
+
+def test_marketer_holdout_shares_no_request_with_the_dev_part() -> None:
+    _, dev = load_routing_set(MARKETER)
+    _, held = load_routing_set(MARKETER_HOLDOUT)
+    assert not {r.request.lower() for r in dev} & {r.request.lower() for r in held}
+
+
+def test_data_must_name_an_answer_set_beside_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("requests:\n- {id: x-1, request: revenue by plan, expect: query_data, data: ../../etc}\n")
+    with pytest.raises(QuestionSetError, match="entry x-1 names data '../../etc', which is no answer-set folder"):
+        load_routing_set(path)

@@ -7,18 +7,24 @@ A routing file lists marketer requests labelled with a capability::
       - {id: r-01, request: "revenue by country last quarter", expect: query_data}
       - {id: r-02, request: "draft a win-back SMS for lapsed customers", expect: draft_copy}
       - {id: r-03, follow_up: true, after: r-01, request: "as a pie chart", expect: make_chart}
+      - {id: r-04, request: "churn rate by region", expect: query_data, data: subscriptions}
 
 Each request goes through the offline planner in the real agent loop, on the demo workspace
-(``mara demo --customers 500``, built once per process into a temporary workspace), and the
-capability it reached is that of the turn's FIRST tool call — with two readings that match
-what a user sees: ``run_sql`` is a data question (``query_data``), and a knowledge lookup that
-the same turn follows with ``draft_copy`` (the brand's offer, looked up before drafting) is a
-copy request. A follow-up continues the conversation of the request before it.
+(``mara demo --customers 500``, built once per process into a temporary workspace) or, with
+``data: FOLDER``, on the tables of the answer set in that folder beside the routing file (its
+``questions.yaml`` names them; loaded once per process with Mara's own loader, the sample brand's
+knowledge ingested too), so routing is measured on schemas the demo does not have. The
+capability reached is that of the turn's FIRST tool call — with readings that match what a
+user sees: ``run_sql`` is a data question (``query_data``), a knowledge lookup that the same
+turn follows with ``draft_copy`` (the brand's offer, looked up before drafting) is a copy
+request, and a turn without a tool whose reply is the help text is ``help``. A follow-up
+continues the conversation of the request before it.
 """
 
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import shutil
 import tempfile
 import threading
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.evaluation.answers import QuestionSetError, read_entry_file
+from assistant.planner.model import HELP_TEXT
 from foundation.settings import MaraSettings
 from knowledge.sample import sample_brand_path
 
@@ -40,8 +47,12 @@ if TYPE_CHECKING:
 CAPABILITIES = (
     "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn",
     "customer_lifetime_value", "draft_copy", "search_knowledge", "make_chart",
+    "recommend_products", "analyze_feedback", "save_audience", "help",
 )
 DEMO_CUSTOMERS = 500
+#: "Today" for requests on the demo workspace: the day its data ends, so "last month" has data whatever
+#: the calendar says (answer sets fix theirs with ``today:`` in their questions.yaml).
+DEMO_TODAY = dt.date(2026, 10, 31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,7 @@ class RoutingRequest:
     request: str
     expect: str
     follow_up: bool = False
+    data: str | None = None  # an answer-set folder beside the routing file; None: the demo workspace
 
 
 @dataclass(slots=True)
@@ -60,6 +72,7 @@ class RoutingResult:
     got: str  # the capability reached, or "none" (answered without a tool)
     right: bool
     follow_up: bool = False
+    data: str | None = None
     latency_s: float = 0.0
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
@@ -105,14 +118,22 @@ def load_routing_set(path: Path) -> tuple[str, list[RoutingRequest]]:
         if entry_id in seen:
             raise QuestionSetError(f"{path.name}: duplicate id {entry_id!r}.")
         seen.add(entry_id)
-        requests.append(RoutingRequest(entry_id, str(item["request"]).strip(), expect, bool(item.get("follow_up"))))
+        data = item.get("data")
+        if data is not None:
+            data = str(data)
+            folder = (path.parent / data).resolve()
+            if not folder.is_relative_to(path.parent.resolve()) or not (folder / "questions.yaml").is_file():
+                raise QuestionSetError(f"{path.name}: entry {entry_id} names data {data!r}, which is no answer-set "
+                                       f"folder beside the file.",
+                                       hint="Give the name of a folder next to the routing file that holds a questions.yaml.")
+        requests.append(RoutingRequest(entry_id, str(item["request"]).strip(), expect, bool(item.get("follow_up")), data))
     return str(raw.get("name") or path.stem), requests
 
 
-def reached(tool_calls: list[dict[str, Any]]) -> str:
+def reached(tool_calls: list[dict[str, Any]], reply: str = "") -> str:
     """The capability a turn reached: its first tool call, read as the module docstring says."""
     if not tool_calls:
-        return "none"
+        return "help" if HELP_TEXT.splitlines()[0] in reply else "none"
     first = str(tool_calls[0]["name"])
     if first == "run_sql":
         return "query_data"
@@ -141,12 +162,38 @@ def demo_workspace(customers: int = DEMO_CUSTOMERS) -> Path:
         home = Path(tempfile.mkdtemp(prefix="mara-routing-demo-"))
         atexit.register(shutil.rmtree, home, True)
         settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
-        summary = build_demo_data(settings.duckdb_path, customers=customers)
+        summary = build_demo_data(settings.duckdb_path, customers=customers, as_of=DEMO_TODAY)
         refresh_workspace_model(settings, changed=list(summary.tables), descriptions=TABLE_DESCRIPTIONS)
         open_knowledge(settings).ingest([sample_brand_path()])
         write_demo_brand(home)
         _DEMO[customers] = home
         return home
+
+
+_DATA: dict[Path, tuple[Path, dt.date]] = {}
+
+
+def data_workspace(folder: Path) -> tuple[Path, dt.date]:
+    """A workspace holding the answer set in ``folder`` (its tables, loaded as ``mara data load`` does, and the
+    sample brand's knowledge), in a temporary folder reused by the process; and the set's "today"."""
+    folder = folder.resolve()
+    with _DEMO_LOCK:
+        if folder in _DATA and _DATA[folder][0].exists():
+            return _DATA[folder]
+        # lazy: duckdb, sqlglot, chromadb load slowly; only this path needs them
+        from assistant.evaluation.answers import build_workspace, load_question_set
+        from tools.context import open_knowledge
+
+        home = Path(tempfile.mkdtemp(prefix=f"mara-routing-{folder.name}-"))
+        atexit.register(shutil.rmtree, home, True)
+        settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+        qset = load_question_set(folder / "questions.yaml")
+        problems = build_workspace(qset, settings)
+        if problems:
+            raise QuestionSetError(f"The answer set in {folder.name} did not load: {'; '.join(problems)}.")
+        open_knowledge(settings).ingest([sample_brand_path()])
+        _DATA[folder] = (home, qset.today)
+        return _DATA[folder]
 
 
 def run_routing_set(
@@ -158,25 +205,37 @@ def run_routing_set(
     from assistant.agent import Assistant
 
     name, requests = load_routing_set(path)
-    workspace = home or demo_workspace()
     base = settings or MaraSettings(_env_file=None)  # type: ignore[call-arg]
-    run_settings = base.model_copy(update={
-        "home": workspace, "mode": "offline", "warehouse_url": None, "checkpoint_url": None, "audit_url": None,
-        "chroma_host": None,
-    })
-    results: list[RoutingResult] = []
-    conversation = uuid.uuid4().hex
-    with Assistant(run_settings) as assistant:
-        for request in requests:
-            if not request.follow_up:
+    results: dict[str, RoutingResult] = {}
+    # one assistant per workspace; a follow-up stays with the request before it (same workspace)
+    groups: dict[str | None, list[list[RoutingRequest]]] = {}
+    thread: list[RoutingRequest] | None = None
+    for request in requests:
+        if request.follow_up and thread is not None:
+            thread.append(request)
+            continue
+        thread = [request]
+        groups.setdefault(request.data, []).append(thread)
+    for data, threads in groups.items():
+        if data is not None:
+            workspace, today = data_workspace(Path(path).parent / data)
+        else:
+            workspace, today = (home, None) if home is not None else (demo_workspace(), DEMO_TODAY)
+        run_settings = base.model_copy(update={
+            "home": workspace, "mode": "offline", "warehouse_url": None, "checkpoint_url": None, "audit_url": None,
+            "chroma_host": None,
+        })
+        with Assistant(run_settings, today=today) as assistant:
+            for thread in threads:
                 conversation = uuid.uuid4().hex
-            start = time.perf_counter()
-            turn = assistant.run(request.request, conversation, actor="eval")
-            calls = [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls]
-            got = reached(calls)
-            result = RoutingResult(request.id, request.request, request.expect, got, got == request.expect,
-                                   request.follow_up, round(time.perf_counter() - start, 3), calls)
-            results.append(result)
-            if progress is not None:
-                progress(result)
-    return RoutingReport(name, str(path), results)
+                for request in thread:
+                    start = time.perf_counter()
+                    turn = assistant.run(request.request, conversation, actor="eval")
+                    calls = [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls]
+                    got = reached(calls, turn.reply)
+                    result = RoutingResult(request.id, request.request, request.expect, got, got == request.expect,
+                                           request.follow_up, request.data, round(time.perf_counter() - start, 3), calls)
+                    results[request.id] = result
+                    if progress is not None:
+                        progress(result)
+    return RoutingReport(name, str(path), [results[r.id] for r in requests])

@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_VERB = re.compile(r"\b(draft|write|create|compose|come up with|give me|suggest|generate|prepare)\b", re.I)
+_VERB = re.compile(r"\b(draft|write|rewrite|reword|create|compose|come up with|give me|suggest|generate|prepare|need)\b", re.I)
 _CHANNELS = [
     (r"google (search )?ads?|responsive search ads?|\brsa\b", "google_rsa"),
     (r"(facebook|instagram|meta) ads?", "meta_ad"),
     (r"\bsms\b|text messages?|\btexts?\b", "sms"),
     (r"push( notifications?)?|app notifications?", "push"),
     (r"e-?mails?|newsletters?|subject lines?", "email"),
-    (r"social( media)? posts?|tweets?|linkedin posts?|\bposts?\b", "social"),
+    (r"social( media)? posts?|tweets?|linkedin posts?|\bposts?\b|captions?", "social"),
 ]
 _SEGMENTS = ["Champions", "Loyal", "Potential Loyalist", "New", "Promising", "Need Attention", "About to Sleep",
              "At Risk", "Can't Lose Them", "Hibernating", "Lost"]
@@ -102,13 +102,14 @@ def offer_from_passages(passages: list[dict[str, Any]], purpose: str) -> tuple[s
     return None
 
 
-def copy_request(text: str) -> dict[str, Any] | None:
-    """``draft_copy`` arguments for ``text``, or None when it does not ask for copy."""
-    if not _VERB.search(text):
+def copy_request(text: str, asked: bool = False) -> dict[str, Any] | None:
+    """``draft_copy`` arguments for ``text``, or None when it does not ask for copy. ``asked``: the router
+    already read it as a copy request (“email copy for the newsletter”), so no instruction verb is needed."""
+    if not _VERB.search(text) and not asked:
         return None
     channel = next((name for pattern, name in _CHANNELS if re.search(pattern, text, re.I)), None)
     if channel is None:
-        if not re.search(r"\b(copy|message|headline|tagline|campaign)\b", text, re.I):
+        if not asked and not re.search(r"\b(copy|message|headline|tagline|campaign)\b", text, re.I):
             return None
         channel = "email"
     segment = next((s for s in _SEGMENTS if re.search(rf"\b{re.escape(s)}\b", text, re.I)), None)

@@ -36,6 +36,7 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
+from assistant.planner.declines import AUDIENCE_QUESTION, audience_request, needs_message
 from assistant.planner.hooks import (
     MODEL_TOOLS,
     SCHEMA_ARGS_HOOKS,
@@ -159,7 +160,7 @@ class OfflinePlanner(BaseChatModel):
         return _call("draft_copy", args, {**plan, "tool": "draft_copy", "offer_for": None, "offer_lookup": offer})
 
     def _plan(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage:
-        route = self._router().route(text)
+        route = self._router().route(text, self.context.profile() if self.context is not None else None)
         previous_draft = _previous_call(earlier, "draft_copy") if "draft_copy" in self.tool_names else None
         if (previous_draft is not None and route.intent not in ("refuse_write", "refuse_secret")
                 and (follow := copy_follow_up(text, previous_draft)) is not None):
@@ -192,16 +193,22 @@ class OfflinePlanner(BaseChatModel):
                                      self._data_question(text, earlier))
             if analysis is not None:  # compare periods, explain a change, spot anomalies (planner/analysis.py)
                 return analysis
-        if route.intent != "query_data" and self._answerable_from_data(text, earlier):
+        if route.intent not in ("query_data", *route.strong) and self._answerable_from_data(text, earlier):
             route = Route("query_data", route.score)  # the schema's own words explain the whole question
         if route.intent == "search_knowledge":
             return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
         if route.intent == "describe_data":
             return _call("describe_data", {}, {"tool": "describe_data"})
+        if route.intent == "save_audience":
+            return self._audience_call(text)
         if route.intent in SCHEMA_ARGS_HOOKS and self.context is not None:
             args = SCHEMA_ARGS_HOOKS[route.intent](text, self.context.profile())
+            if not args:
+                return AIMessage(content=needs_message(route.intent, self.context.profile()))
             return _call(route.intent, args, {"tool": route.intent})
-        copy_args = copy_request(text) if "draft_copy" in self.tool_names else None
+        # copy only when the message asks for it (a data question about e-mail opt-ins is no copy request)
+        copy_args = (copy_request(text, asked=route.intent == "draft_copy") if "draft_copy" in self.tool_names
+                     and (route.intent == "draft_copy" or route.intent in MODEL_TOOLS) else None)
         model_intent = route.intent if route.intent in MODEL_TOOLS else None
         if copy_args is not None and model_intent is None:
             model_intent = self._router().model_intent(text.split(" and ")[0]) if " and " in text else None
@@ -222,7 +229,8 @@ class OfflinePlanner(BaseChatModel):
                 return _call("make_chart", {"artifact_id": previous, "kind": kind if kind != "chart" else None},
                              {"tool": "make_chart"})
         if question is None:
-            if "search_knowledge" in self.tool_names and self._router().scores(text).get("search_knowledge", 0) > 0.35:
+            if ("search_knowledge" in route.supported
+                    and self._router().scores(text).get("search_knowledge", 0) > 0.35):
                 return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
             if "describe_data" in self.tool_names:
                 return _call("describe_data", {}, {"tool": "describe_data", "unsure": True})
@@ -276,12 +284,21 @@ class OfflinePlanner(BaseChatModel):
         return question is not None and question.clarify is None and not question.unmatched and question.grounded
 
     def _model_call(self, tool: str, text: str) -> AIMessage:
-        """Segments, churn propensity or CLV over the orders table found in the live schema."""
-        orders = _orders_table(self.context.profile()) if self.context is not None else None
+        """Segments, churn propensity or CLV over the purchases table found in the live schema (by the roles of
+        its columns, whatever the table is called); when none qualifies, what is missing and what exists."""
+        profile = self.context.profile() if self.context is not None else None
+        orders = _orders_table(profile) if profile is not None else None
         if orders is None:
-            return AIMessage(content="I need an orders table (customer, date and amount columns) for that, "
-                             "and found none in your data. Load one with `mara data load`.")
+            return AIMessage(content=needs_message(tool, profile))
         return _call(tool, model_tool_args(tool, text, orders), {"tool": tool})
+
+    def _audience_call(self, text: str) -> AIMessage:
+        """Save the RFM segments a message names as an audience (“save the champions as an audience called
+        vip”); without a segment, ask which customers it should hold rather than guess."""
+        args = audience_request(text)
+        if args is None:
+            return AIMessage(content=AUDIENCE_QUESTION)
+        return _call("save_audience", args, {"tool": "save_audience"})
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
         profile = self.context.profile()

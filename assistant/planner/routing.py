@@ -1,20 +1,33 @@
-"""Which capability a message asks for: sentence-embedding similarity to examples, plus rules.
+"""Which capability a message asks for: sentence-embedding similarity to examples, plus rules and evidence.
 
 A tool's examples live in its ``@mara_tool(examples=[...])`` declaration; greetings and help
 in ``prompts/tool_examples.yaml``. Adding phrasings there improves routing. Rules catch what similarity alone gets wrong
 (literal SQL, greetings, strong data or brand keywords).
+
+Similarity alone sends a data question it half-understands to whichever tool's examples sound
+closest (a question about order *value* to lifetime value, one about *reviews* to sentiment
+analysis). So a non-data capability is only reached when the message carries that capability's own
+vocabulary (:data:`_STRONG` / :data:`_WEAK` below) and that vocabulary is not the live schema's
+own words read the parser's way (:mod:`assistant.planner.lexicon`: ``churn rate by region`` on a
+table with a ``churn_date`` column asks about that column; ``reviews`` is a table in a shop with
+reviews). Strong cues (a forecast, a text-analysis verb, a copy request) win; weak cues (a noun a
+data question also uses: returns, offer, reviews, segment) lose to a data question's shape
+(how many, average, by X); without any cue the message goes to the data path, which answers or
+asks one clarifying question — never an unrelated tool.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from assistant.planner.lexicon import lexicon_for, tokenize
 from foundation.settings import make_private, open_private, private_dir
 from knowledge.embeddings import get_encoder
 from prompts import load_data
@@ -22,7 +35,13 @@ from tools.registry import routing_examples
 
 _SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:select)\s+.+?\bfrom\b.+))")
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|cheers|ok|okay|great)\b[\s!.,]*(mara)?[\s!.]*$", re.I)
-_HELP = re.compile(r"^\s*(help|\?|what can you do|what do you do|how (do|can) i use you|who are you)\b", re.I)
+_HELP = re.compile(
+    r"^\s*(help|\?|what (else )?can you (do|help( me| us)?( with)?)|what do you do|how (do|can|should) i use (you|this|mara)|"
+    r"who are you|what (kinds?|sorts?|types?) of (things|questions|stuff|requests) can (i|we) ask|"
+    r"(show|give) me (some )?(examples?|example questions|sample questions)|"
+    r"how does (this|it|mara) work|what are you (able|good) (to|at)|what can (i|we) ask)\b",
+    re.I,
+)
 _DATA_WORDS = re.compile(
     r"\b(how many|number of|count|revenue|sales|spend|spent|average|avg|total|orders?|customers?|"
     r"products?|per (month|week|day|country)|by (country|city|channel|month|tier|category)|top \d+|"
@@ -105,11 +124,159 @@ _COPY = re.compile(
 _SCHEMA_WORDS = re.compile(r"\b(tables?|columns?|fields?|schema|what data|which data|data do (we|you) have)\b", re.I)
 
 
+def _words(*patterns: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b", re.I)
+
+
+_PEOPLE = r"(?:customers?|shoppers?|buyers?|clients?|users?|people|members?|subscribers?|accounts?|reviewers?|they)"
+_COPY_THING = (r"(?:sms|text messages?|texts|e-?mails?|newsletters?|push( notifications?)?|notifications?|ads?|headlines?|"
+               r"taglines?|posts?|tweets?|captions?|subject lines?|preheaders?|ctas?|copy|slogans?|blurbs?|banners?)")
+#: A capability's own words that settle what is asked, whatever the schema holds.
+_STRONG: dict[str, re.Pattern[str]] = {
+    "rfm_segments": _words(r"rfm", r"recency", r"champions?", r"hibernating", r"can'?t (?:afford to )?lose( them)?",
+                           r"about to (?:sleep|lose)", r"going to lose", r"needs? attention", r"potential loyalists?",
+                           r"at[- ]risk(?! of (?:churn|leav|cancel|stop))", r"best customers", r"loyal (?:customers|shoppers|buyers)", r"lapsed",
+                           r"lost customers", r"(?:rfm|customer) segments?", r"segment (?:our|the|my) customers", r"churned"),
+    "cluster_customers": _words(r"cluster\w*", r"k-?means", r"(?:into|based on|by) (?:\w+ )?personas?",
+                                r"personas? (?:from|based on|by)", r"(?:types|kinds|sorts) of (?:customers|shoppers|buyers|users|clients)",
+                                r"natural (?:customer )?groups", r"behaviou?ral (?:groups|segments)",
+                                r"group (?:our |the |my )?customers"),
+    "predict_churn": _words(r"churn(?!ed)\w*", r"propensity", r"predict\w*", r"likely", r"likelihood",
+                            r"(?:will|going to|about to) (?:\w+ )?(?:buy|purchase|order|churn|stop|leave|lapse|cancel|come back|return)",
+                            r"at risk of (?:churn\w*|leaving|cancel\w*|stopping)", r"stop (?:buying|ordering|purchasing)"),
+    "customer_lifetime_value": _words(r"lifetime value", r"clv", r"ltv", r"worth", r"future (?:revenue|value|spend)",
+                                      r"going forward", r"still (?:alive|active|around)", r"p\(alive\)",
+                                      r"probability (?:of being |that \w+ is |each \w+ is )?(?:alive|active)",
+                                      r"expected (?:\w+ )?(?:value|revenue|spend)", r"most valuable"),
+    "recommend_products": _words(r"recommend\w*", r"next best", r"buy next", r"bought (?:together|with)",
+                                 r"(?:also|frequently|often) (?:bought|buy|purchased?)", r"cross-?sell\w*", r"up-?sell\w*",
+                                 r"(?:would|might) (?:want|like|buy|be interested)", r"likely buyers",
+                                 r"suggest (?:to|for) " + _PEOPLE, r"(?:suggest|offer|show) (?:to )?customer \w+"),
+    "analyze_feedback": _words(r"sentiment", r"complain\w*", r"complaints?", r"themes?", r"quotes?", r"verbatims?",
+                               r"summari[sz]e (?:the |our |all )?(?:\w+ )?(?:reviews|feedback|comments|survey|tickets|responses)",
+                               r"(?:what|how) (?:do|are|did|does) (?:\w+ ){0,3}(?:say|saying|said|think|feel|mention)",
+                               _PEOPLE + r" (?:\w+ )?(?:say|says|said|saying|think|feel|mention\w*)",
+                               r"feedback", r"survey (?:answers|responses)", r"support tickets",
+                               r"(?:negative|positive|bad|good|angry|happy|unhappy) (?:reviews|feedback|comments)"),
+    "search_knowledge": _words(r"polic(?:y|ies)", r"guidelines?", r"brand (?:voice|book|guide|values|story)",
+                               r"tone(?: of voice)?", r"voice", r"style guide", r"disclaimers?", r"banned", r"allowed",
+                               r"(?:can|may|should) we (?:say|use|claim|make|mention|promise)", r"claims?", r"warrant(?:y|ies)",
+                               r"guarantee", r"promo(?:tion)? codes?", r"(?:target|buyer|brand|our) personas?", r"faq",
+                               r"how (?:do|should|can) we (?:describe|talk|position|say|write|refer|present)",
+                               r"tell me about", r"threshold", r"minimum order",
+                               r"do (?:we|you) (?:ship|deliver|offer|accept|allow|take|price[- ]match|sell)",
+                               r"(?:refund|return|returns|exchange|cancellation|delivery) (?:window|period|policy|terms|rules|conditions)", r"how long do (?:customers|people|i|we) have"),
+    "draft_copy": re.compile(
+        r"\b(?:draft|write|create|compose|come up with|give me|suggest|generate|prepare|need|rewrite|reword|punch up)\b"
+        r"(?:(?!\b(?:count|number|total|sum|average|avg|share|list|how many)\b)[^.?!])*?\b" + _COPY_THING + r"\b"
+        r"|\b(?:e-?mail|sms|push|ad|social) copy\b|\b(?:subject lines?|captions?|headlines?|taglines?|preheaders?) (?:for|about)\b"
+        r"|\brewrite this\b|\bpunchier\b",
+        re.I,
+    ),
+    "describe_data": _words(r"tables?", r"columns?", r"fields?", r"schema", r"what data", r"which data",
+                            r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
+                            r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data)"),
+    "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
+                                r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
+}
+#: Nouns a capability shares with data questions: they count only when the message is not a data question's shape.
+_WEAK: dict[str, re.Pattern[str]] = {
+    "rfm_segments": _words(r"segments?", r"segmentation", r"vips?", r"loyal"),
+    "predict_churn": _words(r"repeat purchases?", r"retention"),
+    "customer_lifetime_value": _words(r"valuable", r"value"),
+    "analyze_feedback": _words(r"reviews?", r"comments?", r"ratings?", r"love", r"hate", r"negative", r"positive"),
+    "search_knowledge": re.compile(_BRAND_WORDS.pattern + r"|\b(?:ship|deliver|delivery|cost)\b", re.I),
+    "recommend_products": _words(r"suggest\w*", r"next purchase"),
+}
+#: The shape of a data question: an aggregation, a breakdown, a ranking, a period.
+_DATA_SHAPE = re.compile(
+    r"\b(how many|number of|count|total|sum|average|avg|mean|median|share|percent(?:age)?|rate|ratio|per|by|top \d+|"
+    r"most|least|highest|lowest|trend|monthly|weekly|daily|last (?:month|week|year|quarter)|this (?:month|week|year|quarter)|"
+    r"in \d{4}|vs\.?|versus|compared?)\b",
+    re.I,
+)
+#: How close to one of a capability's examples a message without any of its words must be to reach it.
+_TRUST_SIMILARITY = 0.62
+_NON_DATA = ("rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value", "recommend_products",
+             "analyze_feedback", "search_knowledge", "draft_copy", "save_audience")
+_AUDIENCE_PHRASE = re.compile(
+    r"\b(?:for|to|at)\s+(?:our|the|all|those|these|my)?\s*(?:[\w'-]+\s+){0,3}?"
+    r"(?:customers?|buyers?|shoppers?|members?|clients?|subscribers?|segment|audience|people|ones)\b"
+    r"(?:\s+(?:who|that)\s+[^.?!]*)?", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a message's own words support: per capability, its strong and weak cues (words the live
+    schema does not explain), and whether it has a data question's shape."""
+
+    strong: dict[str, list[str]] = field(default_factory=dict)
+    weak: dict[str, list[str]] = field(default_factory=dict)
+    data_shape: bool = False
+    schema_words: tuple[str, ...] = ()
+
+    def supports(self, intent: str) -> bool:
+        return intent in self.strong or intent in self.weak
+
+
+def _schema_spans(message: str, profile: Any) -> list[tuple[int, int, str | None]]:
+    """Character spans of the message the live schema explains (table, column and metric names, category
+    values — a value only when its table is also named: "lapsed" is a campaign segment only in a question
+    about campaigns), with the table each belongs to."""
+    if profile is None or not getattr(profile, "tables", None):
+        return []
+    tokens = tokenize(message)
+    if not tokens:
+        return []
+    tags = lexicon_for(profile).tag(tokens, set())
+    named = {id(e.table) for tag in tags for e in tag.entries if e.kind in ("table", "column") and e.strength >= 2}
+    spans: list[tuple[int, int, str | None]] = []
+    for tag in tags:
+        for entry in tag.entries:
+            if entry.needs_context:
+                continue
+            if entry.kind in ("table", "column", "metric") or (entry.kind == "value" and id(entry.table) in named):
+                table = getattr(entry.table, "name", None)
+                spans.append((tokens[tag.start].start, tokens[tag.end - 1].end, table))
+                break
+    names = {w for table in profile.tables for column in [*table.columns, table]
+             for w in re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", column.name).lower()) if len(w) >= 5}
+    for token in tokens:  # another form of a name's word: "churn" for is_churned, "returns" for returned
+        if len(token.low) >= 5 and any(n[:5] == token.low[:5] for n in names):
+            spans.append((token.start, token.end, None))
+    return spans
+
+
+def evidence(message: str, profile: Any = None) -> Evidence:
+    """The cues of ``message`` for each capability, leaving out words the schema explains (see the module docstring)."""
+    spans = _schema_spans(message, profile)
+    copy_asked = bool(_STRONG["draft_copy"].search(message))
+    audience = [m.span() for m in _AUDIENCE_PHRASE.finditer(message)] if copy_asked else []
+
+    def own(pattern: re.Pattern[str], intent: str) -> list[str]:
+        found = []
+        for match in pattern.finditer(message):
+            start, end = match.span()
+            if intent != "draft_copy" and any(a <= start and end <= b for a, b, _ in spans):
+                continue  # the schema's own word: a column, a table, a value of a table the question names
+            if intent in _MODEL_WORDS and any(a <= start and end <= b for a, b in audience):
+                continue  # "draft a push for at-risk customers": who the copy is for, not a second request
+            found.append(match.group(0).lower())
+        return found
+
+    strong = {i: w for i, p in _STRONG.items() if (w := own(p, i))}
+    weak = {i: w for i, p in _WEAK.items() if i not in strong and (w := own(p, i))}
+    words = tuple(message[a:b] for a, b, _ in spans)
+    return Evidence(strong, weak, bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message)), words)
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     intent: str  # a tool name, "greeting" or "help"
     score: float
     sql: str | None = None
+    supported: frozenset[str] = frozenset()  # capabilities the message's own words support (see evidence())
+    strong: frozenset[str] = frozenset()  # those it asks for outright (a forecast, a copy request, a policy)
 
 
 class Router:
@@ -175,8 +342,8 @@ class Router:
                 return intent
         return None
 
-    def route(self, message: str) -> Route:
-        """The intent for ``message``."""
+    def route(self, message: str, profile: Any = None) -> Route:
+        """The intent for ``message``; ``profile`` (the live schema) tells the schema's words from a capability's."""
         sql = _SQL.search(message)
         if sql and "run_sql" in self.available:
             statement = next(g for g in sql.groups() if g).strip().rstrip(";")
@@ -203,5 +370,30 @@ class Router:
             if intent in self.available and pattern.search(message):
                 scores[intent] = scores.get(intent, 0) + 0.35
         scores.pop("run_sql", None)  # only for literal SQL
+        return self.decide(message, scores, evidence(message, profile))
+
+    def decide(self, message: str, scores: dict[str, float], ev: Evidence) -> Route:
+        """The intent given the similarity ``scores`` and the message's own evidence (module docstring)."""
+        supported = frozenset(i for i in (*ev.strong, *ev.weak) if i in self.available)
+        strong = [i for i in ev.strong if i in self.available]
+        outright = frozenset(strong)
+        if "save_audience" in strong:
+            return Route("save_audience", 1.0, supported=supported, strong=outright)
+        models = [i for i in strong if i in _MODEL_WORDS]
+        if "draft_copy" in strong and models:
+            strong = models  # "predict who will churn and draft a win-back SMS": the model first, then the copy
+        if strong:
+            intent = max(strong, key=lambda i: scores.get(i, 0.0))
+            return Route(intent, scores.get(intent, 0.0), supported=supported, strong=outright)
+        data = "query_data" if "query_data" in self.available else None
+        weak = [i for i in ev.weak if i in self.available]
+        if weak and not ev.data_shape:
+            pool = weak + [i for i in ("query_data", "describe_data") if i in self.available]
+            intent = max(pool, key=lambda i: scores.get(i, 0.0))
+            return Route(intent, scores.get(intent, 0.0), supported=supported)
         intent, score = max(scores.items(), key=lambda kv: kv[1])
-        return Route(intent, score)
+        if intent in _NON_DATA and data is not None and (score < _TRUST_SIMILARITY or ev.data_shape):
+            intent, score = data, scores.get(data, 0.0)  # no word of its own: the data path answers or asks
+        elif intent == "describe_data" and data is not None:
+            intent, score = data, scores.get(data, 0.0)  # "what tables…" has its own words; this did not say them
+        return Route(intent, score, supported=supported)

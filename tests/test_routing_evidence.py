@@ -1,0 +1,148 @@
+"""Routing guard: a non-data capability is reached only on its own words, never on the schema's.
+
+Fast: no embeddings are computed — `Router.decide` gets similarity scores as the embedding router
+would produce them, so each test shows the guard overruling (or following) similarity.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.planner.declines import AUDIENCE_QUESTION, audience_request, needs_message
+from assistant.planner.routing import Router, evidence
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+
+ALL = {"query_data", "describe_data", "run_sql", "search_knowledge", "rfm_segments", "cluster_customers",
+       "predict_churn", "customer_lifetime_value", "recommend_products", "analyze_feedback", "draft_copy",
+       "save_audience", "make_chart"}
+
+
+def _col(name: str, role: str, values: list[str] | None = None, pii: bool = False) -> ColumnProfile:
+    return ColumnProfile(name, "VARCHAR", role, values=values or [], pii=pii)  # type: ignore[arg-type]
+
+
+ACCOUNTS = SchemaProfile([TableProfile("accounts", 300, [
+    _col("account_id", "id"), _col("plan", "category", ["Starter", "Pro"]), _col("MRR", "money"),
+    _col("signup_date", "date"), _col("churn_date", "date"), _col("is_churned", "flag"),
+    _col("nps_score", "number"), _col("region", "category", ["EMEA", "APAC"]),
+])])
+SHOP = SchemaProfile([
+    TableProfile("customers", 500, [_col("customer_id", "id"), _col("country", "category", ["DE", "FR"])]),
+    TableProfile("orders", 2000, [_col("order_id", "id"), _col("customer_id", "id"), _col("order_date", "date"),
+                                  _col("total_usd", "money"), _col("status", "category", ["completed", "returned"])],
+                 customer_key="customer_id"),
+    TableProfile("reviews", 300, [_col("review_id", "id"), _col("rating", "number"), _col("review_text", "text")]),
+    TableProfile("campaigns", 40, [_col("campaign_id", "id"), _col("offer", "category", ["10% off", "free shipping"]),
+                                   _col("target_segment", "category", ["lapsed", "vip"])]),
+])
+
+
+def _route(message: str, scores: dict[str, float], profile: SchemaProfile | None = None) -> str:
+    return Router(ALL).decide(message, scores, evidence(message, profile)).intent
+
+
+# --- similarity alone is overruled when the message has no word of the capability ------------------
+
+@pytest.mark.parametrize(("message", "closest"), [
+    ("average order value by channel", "customer_lifetime_value"),
+    ("number of reviews per product category", "analyze_feedback"),
+    ("which offer drove the most orders", "search_knowledge"),
+    ("how many orders were returned last quarter", "search_knowledge"),
+    ("what did we make in October", "describe_data"),
+])
+def test_a_data_question_near_another_tool_goes_to_the_data_path(message: str, closest: str) -> None:
+    assert _route(message, {closest: 0.7, "query_data": 0.4}, SHOP) == "query_data"
+
+
+def test_a_column_named_like_a_capability_is_the_schemas_word() -> None:
+    assert _route("churn rate by region", {"predict_churn": 0.8, "query_data": 0.5}, ACCOUNTS) == "query_data"
+
+
+def test_the_same_words_without_such_a_column_ask_for_the_model() -> None:
+    assert _route("churn rate by region", {"predict_churn": 0.8, "query_data": 0.5}, SHOP) == "predict_churn"
+
+
+def test_a_score_column_is_not_a_forecast() -> None:
+    assert _route("average nps score by plan", {"predict_churn": 0.6, "query_data": 0.5}, ACCOUNTS) == "query_data"
+
+
+def test_a_value_counts_as_the_schemas_word_only_when_its_table_is_named() -> None:
+    ev_campaigns = evidence("how many campaigns targeted the lapsed segment", SHOP)
+    ev_customers = evidence("list our lapsed customers", SHOP)
+    assert ("rfm_segments" in ev_campaigns.strong, "rfm_segments" in ev_customers.strong) == (False, True)
+
+
+# --- a capability's own words win ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("message", "intent"), [
+    ("how much will each customer be worth over the next 12 months", "customer_lifetime_value"),
+    ("what themes come up in 1-star reviews", "analyze_feedback"),
+    ("what's the current promo code for the autumn campaign", "search_knowledge"),
+    ("products frequently bought with the sleeping pad", "recommend_products"),
+    ("write an instagram caption for the new jacket", "draft_copy"),
+    ("group our customers into personas based on how they shop", "cluster_customers"),
+])
+def test_own_words_reach_the_capability_even_when_similarity_prefers_data(message: str, intent: str) -> None:
+    assert _route(message, {"query_data": 0.7, intent: 0.3}, SHOP) == intent
+
+
+def test_a_count_of_email_opt_ins_is_no_copy_request() -> None:
+    assert "draft_copy" not in evidence("give me the count of customers who opted in to email", SHOP).strong
+
+
+def test_who_the_copy_is_for_is_not_a_second_request() -> None:
+    assert _route("draft a push for at-risk customers with 10% off", {"rfm_segments": 0.7, "draft_copy": 0.6}) == "draft_copy"
+
+
+def test_a_model_asked_for_before_the_copy_runs_first() -> None:
+    message = "predict who's about to stop ordering and draft a win-back SMS for them"
+    assert _route(message, {"draft_copy": 0.8, "predict_churn": 0.5}) == "predict_churn"
+
+
+def test_saving_an_audience_beats_the_segment_it_names() -> None:
+    assert _route("save the champions as an audience called vip-list", {"rfm_segments": 0.9}) == "save_audience"
+
+
+def test_weak_words_lose_to_a_data_questions_shape() -> None:
+    assert _route("total shipping charged per order", {"search_knowledge": 0.6, "query_data": 0.5}) == "query_data"
+
+
+def test_weak_words_alone_follow_similarity() -> None:
+    assert _route("what is your shipping like", {"search_knowledge": 0.6, "query_data": 0.5}) == "search_knowledge"
+
+
+def test_a_near_copy_of_an_example_is_trusted_without_keywords() -> None:
+    assert _route("tell me what the wider team thinks we ought to pitch", {"recommend_products": 0.8, "query_data": 0.3}) \
+        == "recommend_products"
+
+
+def test_a_chart_follow_up_is_not_sent_to_describe_the_data() -> None:
+    assert _route("plot it as a line chart", {"describe_data": 0.5, "query_data": 0.4}) == "query_data"
+
+
+# --- audiences and declines ----------------------------------------------------------------------
+
+def test_an_audience_takes_its_segments_and_name_from_the_request() -> None:
+    assert audience_request("save the at-risk customers as an audience called winback") == \
+        {"name": "winback", "rfm_segments": ["At Risk"]}
+
+
+def test_an_audience_without_a_segment_is_a_question() -> None:
+    assert audience_request("save these as an audience") is None and AUDIENCE_QUESTION.startswith("Which customers")
+
+
+def test_a_decline_names_the_missing_role_and_the_closest_table() -> None:
+    text = needs_message("rfm_segments", ACCOUNTS)
+    assert "closest is **accounts**" in text and "no column for who bought" in text
+
+
+def test_a_decline_lists_what_exists() -> None:
+    assert "MRR" in needs_message("customer_lifetime_value", ACCOUNTS)
+
+
+def test_a_decline_never_asks_for_a_table_by_name() -> None:
+    assert "orders table" not in needs_message("predict_churn", ACCOUNTS)
+
+
+def test_feedback_decline_says_no_table_has_customer_text() -> None:
+    assert "none of your tables has one" in needs_message("analyze_feedback", ACCOUNTS)
