@@ -146,3 +146,23 @@ def test_a_decline_never_asks_for_a_table_by_name() -> None:
 
 def test_feedback_decline_says_no_table_has_customer_text() -> None:
     assert "none of your tables has one" in needs_message("analyze_feedback", ACCOUNTS)
+
+
+def test_a_tool_added_later_is_reached_on_the_distinct_words_of_its_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.planner.routing as routing
+
+    examples = {"query_data": ["revenue by month"], "explain_change": ["why did revenue drop in march"]}
+    monkeypatch.setattr(routing, "routing_examples", lambda: examples)
+    router = Router({"query_data", "explain_change"})
+    ev = evidence("why did orders drop last week", SHOP, router._derived_cues)
+    assert router.decide("why did orders drop last week", {"query_data": 0.7, "explain_change": 0.5}, ev).intent \
+        == "explain_change"
+
+
+def test_a_month_in_a_later_tools_examples_is_no_cue(monkeypatch: pytest.MonkeyPatch) -> None:
+    import assistant.planner.routing as routing
+
+    monkeypatch.setattr(routing, "routing_examples", lambda: {"query_data": ["revenue by month"],
+                                                              "explain_change": ["why did revenue drop in march"]})
+    router = Router({"query_data", "explain_change"})
+    assert "explain_change" not in evidence("revenue in march", SHOP, router._derived_cues).strong

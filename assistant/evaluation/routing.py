@@ -217,6 +217,7 @@ def run_routing_set(
         thread = [request]
         groups.setdefault(request.data, []).append(thread)
     for data, threads in groups.items():
+        today: dt.date | None
         if data is not None:
             workspace, today = data_workspace(Path(path).parent / data)
         else:

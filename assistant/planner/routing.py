@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.planner.lexicon import lexicon_for, tokenize
+from assistant.planner.lexicon import lexicon_for, static, tokenize
 from foundation.settings import make_private, open_private, private_dir
 from knowledge.embeddings import get_encoder
 from prompts import load_data
@@ -136,46 +136,58 @@ _STRONG: dict[str, re.Pattern[str]] = {
     "rfm_segments": _words(r"rfm", r"recency", r"champions?", r"hibernating", r"can'?t (?:afford to )?lose( them)?",
                            r"about to (?:sleep|lose)", r"going to lose", r"needs? attention", r"potential loyalists?",
                            r"at[- ]risk(?! of (?:churn|leav|cancel|stop))", r"best customers", r"loyal (?:customers|shoppers|buyers)", r"lapsed",
-                           r"lost customers", r"(?:rfm|customer) segments?", r"segment (?:our|the|my) customers", r"churned"),
+                           r"lost customers", r"(?:rfm|customer) segments?", r"segment (?:our|the|my) customers", r"churned",
+                           r"dormant", r"inactive (?:customers|shoppers|buyers)", r"slipping away",
+                           r"(?:haven'?t|have not|hasn'?t|did ?n[o']t) (?:bought|ordered|purchased|shopped)"),
     "cluster_customers": _words(r"cluster\w*", r"k-?means", r"(?:into|based on|by) (?:\w+ )?personas?",
                                 r"personas? (?:from|based on|by)", r"(?:types|kinds|sorts) of (?:customers|shoppers|buyers|users|clients)",
                                 r"natural (?:customer )?groups", r"behaviou?ral (?:groups|segments)",
-                                r"group (?:our |the |my )?customers"),
+                                r"group (?:our |the |my )?customers", r"customer types", r"similar customers",
+                                r"segments? (?:automatically|from (?:the |our )?data)"),
     "predict_churn": _words(r"churn(?!ed)\w*", r"propensity", r"predict\w*", r"likely", r"likelihood",
                             r"(?:will|going to|about to) (?:\w+ )?(?:buy|purchase|order|churn|stop|leave|lapse|cancel|come back|return)",
-                            r"at risk of (?:churn\w*|leaving|cancel\w*|stopping)", r"stop (?:buying|ordering|purchasing)"),
+                            r"at risk of (?:churn\w*|leaving|cancel\w*|stopping)", r"stop (?:buying|ordering|purchasing)",
+                            r"attrition", r"drop off", r"(?:won'?t|will not|never) (?:come back|return|buy|order)",
+                            r"(?:purchase|buying|repeat) probabilit\w*", r"odds"),
     "customer_lifetime_value": _words(r"lifetime value", r"clv", r"ltv", r"worth", r"future (?:revenue|value|spend)",
                                       r"going forward", r"still (?:alive|active|around)", r"p\(alive\)",
                                       r"probability (?:of being |that \w+ is |each \w+ is )?(?:alive|active)",
-                                      r"expected (?:\w+ )?(?:value|revenue|spend)", r"most valuable"),
+                                      r"expected (?:\w+ )?(?:value|revenue|spend)", r"most valuable",
+                                      r"long[- ]term value", r"future (?:purchases|orders)",
+                                      r"(?:will|would) (?:\w+ )?spend (?:in|over) the (?:next|coming)"),
     "recommend_products": _words(r"recommend\w*", r"next best", r"buy next", r"bought (?:together|with)",
                                  r"(?:also|frequently|often) (?:bought|buy|purchased?)", r"cross-?sell\w*", r"up-?sell\w*",
                                  r"(?:would|might) (?:want|like|buy|be interested)", r"likely buyers",
-                                 r"suggest (?:to|for) " + _PEOPLE, r"(?:suggest|offer|show) (?:to )?customer \w+"),
+                                 r"suggest (?:to|for) " + _PEOPLE, r"(?:suggest|offer|show) (?:to )?customer \w+",
+                                 r"what else (?:would|might|should|could|do|did)", r"pairs? (?:well )?with", r"goes with",
+                                 r"next (?:product|item)s?"),
     "analyze_feedback": _words(r"sentiment", r"complain\w*", r"complaints?", r"themes?", r"quotes?", r"verbatims?",
                                r"summari[sz]e (?:the |our |all )?(?:\w+ )?(?:reviews|feedback|comments|survey|tickets|responses)",
                                r"(?:what|how) (?:do|are|did|does) (?:\w+ ){0,3}(?:say|saying|said|think|feel|mention)",
                                _PEOPLE + r" (?:\w+ )?(?:say|says|said|saying|think|feel|mention\w*)",
                                r"feedback", r"survey (?:answers|responses)", r"support tickets",
-                               r"(?:negative|positive|bad|good|angry|happy|unhappy) (?:reviews|feedback|comments)"),
+                               r"(?:negative|positive|bad|good|angry|happy|unhappy) (?:reviews|feedback|comments)",
+                               r"opinions?", r"pain points", r"praise\w*", r"what(?:'s| is) the mood"),
     "search_knowledge": _words(r"polic(?:y|ies)", r"guidelines?", r"brand (?:voice|book|guide|values|story)",
                                r"tone(?: of voice)?", r"voice", r"style guide", r"disclaimers?", r"banned", r"allowed",
                                r"(?:can|may|should) we (?:say|use|claim|make|mention|promise)", r"claims?", r"warrant(?:y|ies)",
                                r"guarantee", r"promo(?:tion)? codes?", r"(?:target|buyer|brand|our) personas?", r"faq",
                                r"how (?:do|should|can) we (?:describe|talk|position|say|write|refer|present)",
-                               r"tell me about", r"threshold", r"minimum order",
+                               r"threshold", r"minimum order", r"dos and don'?ts", r"do'?s and don'?ts", r"messaging",
+                               r"positioning", r"mission", r"(?:what(?:'s| is)|whats) our (?:stance|position|line)",
                                r"do (?:we|you) (?:ship|deliver|offer|accept|allow|take|price[- ]match|sell)",
                                r"(?:refund|return|returns|exchange|cancellation|delivery) (?:window|period|policy|terms|rules|conditions)", r"how long do (?:customers|people|i|we) have"),
     "draft_copy": re.compile(
         r"\b(?:draft|write|create|compose|come up with|give me|suggest|generate|prepare|need|rewrite|reword|punch up)\b"
         r"(?:(?!\b(?:count|number|total|sum|average|avg|share|list|how many)\b)[^.?!])*?\b" + _COPY_THING + r"\b"
         r"|\b(?:e-?mail|sms|push|ad|social) copy\b|\b(?:subject lines?|captions?|headlines?|taglines?|preheaders?) (?:for|about)\b"
-        r"|\brewrite this\b|\bpunchier\b",
+        r"|\brewrite this\b|\bpunchier\b|\b(?:email|text|sms) blast\b|\bad copy\b|\bone-liners?\b",
         re.I,
     ),
     "describe_data": _words(r"tables?", r"columns?", r"fields?", r"schema", r"what data", r"which data",
                             r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
-                            r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data)"),
+                            r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data)",
+                            r"data dictionary", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
     "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
                                 r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
 }
@@ -185,7 +197,8 @@ _WEAK: dict[str, re.Pattern[str]] = {
     "predict_churn": _words(r"repeat purchases?", r"retention"),
     "customer_lifetime_value": _words(r"valuable", r"value"),
     "analyze_feedback": _words(r"reviews?", r"comments?", r"ratings?", r"love", r"hate", r"negative", r"positive"),
-    "search_knowledge": re.compile(_BRAND_WORDS.pattern + r"|\b(?:ship|deliver|delivery|cost)\b", re.I),
+    "search_knowledge": re.compile(_BRAND_WORDS.pattern + r"|\b(?:ship|deliver|delivery|cost|tell me about|materials?|"
+                                   r"specs?|terms)\b", re.I),
     "recommend_products": _words(r"suggest\w*", r"next purchase"),
 }
 #: The shape of a data question: an aggregation, a breakdown, a ranking, a period.
@@ -195,8 +208,17 @@ _DATA_SHAPE = re.compile(
     r"in \d{4}|vs\.?|versus|compared?)\b",
     re.I,
 )
+#: Words too common in requests to tell one capability from another.
+_COMMON = frozenset({"what", "which", "when", "where", "show", "tell", "give", "many", "much", "with", "that", "this",
+                     "these", "those", "they", "them", "have", "from", "your", "their", "last", "next", "month", "year",
+                     "week", "quarter", "data", "customers", "customer", "products", "product", "orders", "order",
+                     "revenue", "sales", "most", "more", "than", "each", "every", "there", "about", "into", "over",
+                     "does", "were", "been", "would", "could", "should", "please", "like", "make", "made", "some",
+                     "january", "february", "march", "april", "june", "july", "august", "september", "october",
+                     "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+                     "today", "yesterday", "since", "between", "versus"})
 #: How close to one of a capability's examples a message without any of its words must be to reach it.
-_TRUST_SIMILARITY = 0.62
+_TRUST_SIMILARITY = 0.7
 _NON_DATA = ("rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value", "recommend_products",
              "analyze_feedback", "search_knowledge", "draft_copy", "save_audience")
 _AUDIENCE_PHRASE = re.compile(
@@ -247,8 +269,9 @@ def _schema_spans(message: str, profile: Any) -> list[tuple[int, int, str | None
     return spans
 
 
-def evidence(message: str, profile: Any = None) -> Evidence:
-    """The cues of ``message`` for each capability, leaving out words the schema explains (see the module docstring)."""
+def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]] | None = None) -> Evidence:
+    """The cues of ``message`` for each capability, leaving out words the schema explains (see the module docstring).
+    ``extra``: strong cues of tools :data:`_STRONG` does not know (derived from their examples by the router)."""
     spans = _schema_spans(message, profile)
     copy_asked = bool(_STRONG["draft_copy"].search(message))
     audience = [m.span() for m in _AUDIENCE_PHRASE.finditer(message)] if copy_asked else []
@@ -264,7 +287,7 @@ def evidence(message: str, profile: Any = None) -> Evidence:
             found.append(match.group(0).lower())
         return found
 
-    strong = {i: w for i, p in _STRONG.items() if (w := own(p, i))}
+    strong = {i: w for i, p in {**(extra or {}), **_STRONG}.items() if (w := own(p, i))}
     weak = {i: w for i, p in _WEAK.items() if i not in strong and (w := own(p, i))}
     words = tuple(message[a:b] for a, b, _ in spans)
     return Evidence(strong, weak, bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message)), words)
@@ -370,7 +393,25 @@ class Router:
             if intent in self.available and pattern.search(message):
                 scores[intent] = scores.get(intent, 0) + 0.35
         scores.pop("run_sql", None)  # only for literal SQL
-        return self.decide(message, scores, evidence(message, profile))
+        return self.decide(message, scores, evidence(message, profile, self._derived_cues))
+
+    @cached_property
+    def _derived_cues(self) -> dict[str, re.Pattern[str]]:
+        """Strong cues for a routed tool that :data:`_STRONG` does not list (a tool added later): the words of
+        its examples that no other capability's examples use, so it is reachable on its own vocabulary."""
+        raw = {**load_data("tool_examples")["intents"], **routing_examples()}
+        lexicon = {w for words in static()["concept_words"] for w in words}  # the parser's words are data words
+        words = {intent: {w for e in examples for w in re.findall(r"[a-z][a-z'-]{3,}", e.lower())} - _COMMON - lexicon
+                 for intent, examples in raw.items()}
+        cues: dict[str, re.Pattern[str]] = {}
+        for intent, own in words.items():
+            if intent in _STRONG or intent not in self.available or intent in ("greeting", "help", "run_sql", "query_data"):
+                continue
+            others = set().union(*(w for i, w in words.items() if i != intent))
+            distinct = sorted(own - others)
+            if distinct:
+                cues[intent] = _words(*(re.escape(w) + r"\w*" for w in distinct))
+        return cues
 
     def decide(self, message: str, scores: dict[str, float], ev: Evidence) -> Route:
         """The intent given the similarity ``scores`` and the message's own evidence (module docstring)."""
