@@ -166,3 +166,31 @@ def test_a_month_in_a_later_tools_examples_is_no_cue(monkeypatch: pytest.MonkeyP
                                                               "explain_change": ["why did revenue drop in march"]})
     router = Router({"query_data", "explain_change"})
     assert "explain_change" not in evidence("revenue in march", SHOP, router._derived_cues).strong
+
+
+def test_a_table_of_accounts_is_no_purchase_history() -> None:
+    from assistant.planner.declines import purchases_by_customer
+
+    assert not purchases_by_customer(ACCOUNTS.tables[0])
+
+
+def test_orders_naming_a_repeating_customer_are_a_purchase_history() -> None:
+    from assistant.planner.declines import purchases_by_customer
+
+    assert purchases_by_customer(SHOP.table("orders"))
+
+
+def test_a_contact_list_is_no_purchase_history_even_with_a_date_and_an_amount() -> None:
+    from assistant.planner.declines import purchases_by_customer
+
+    contacts = TableProfile("contacts", 252, [_col("Record ID", "id"), _col("Email", "text", pii=True),
+                                              _col("Create Date", "date"), _col("Recent Deal Amount", "money")],
+                            customer_key="Record ID", primary_key="Record ID")
+    assert not purchases_by_customer(contacts)
+
+
+def test_company_names_are_not_customer_feedback() -> None:
+    from assistant.planner.declines import customer_text
+
+    assert (customer_text({"table": "accounts", "text_column": "company_name"}),
+            customer_text({"table": "reviews", "text_column": "review_text"})) == (False, True)

@@ -507,10 +507,12 @@ def save_audience(
     sql: str | None = None,
     cluster: str | None = None,
     cluster_table: str = "orders",
+    orders_table: str = "orders",
 ) -> ToolOutput:
     """Save a named audience for copy and export, and report its size.
 
-    Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"]), `model_id`
+    Give exactly one rule: `rfm_segments` (e.g. ["At Risk", "Can't Lose Them"], computed over
+    `orders_table`), `model_id`
     with `top` (N best) and/or `threshold` (min score) and optionally `active_days` (only
     customers who ordered in the last N days, as a churn answer's headline counts), `sql` (a read-only SELECT whose
     first column is the customer id), or `cluster` (a cluster number or name from
@@ -524,7 +526,7 @@ def save_audience(
         raise ToolInputError("Give exactly one rule: rfm_segments, model_id, sql or cluster.")
     params: dict[str, Any]
     if rfm_segments:
-        kind, params = "rfm_segment", {"segments": rfm_segments}
+        kind, params = "rfm_segment", {"segments": rfm_segments, "orders_table": orders_table}
     elif cluster:
         kind, params = "cluster", {"cluster": cluster, "table": cluster_table}
     elif model_id:

@@ -37,6 +37,30 @@ def _customer_column(table: Any) -> str | None:
     return str(found) if found else None
 
 
+def purchases_by_customer(table: Any) -> bool:
+    """Whether ``table`` says who bought on each row with a column that repeats across rows (a purchase log),
+    not one row per customer or account (``accounts`` with a signup date and MRR is no order history)."""
+    if table.customer_key and table.customer_key == table.key:
+        return False  # the semantic model reads it as the customer table itself (one row per customer)
+    column = _customer_column(table)
+    found = table.column(column) if column else None
+    if found is None:
+        return False
+    if found.distinct is None:
+        return True  # not profiled: trust the semantic model's customer key
+    return table.rows - (found.nulls or 0) - found.distinct > 0  # some customer appears on more than one row
+
+
+_FEEDBACK_NAMES = re.compile(r"review|feedback|survey|nps|ticket|comment|response|answer|complaint|verbatim|"
+                             r"message|body|text|note|remark|opinion", re.I)
+
+
+def customer_text(args: dict[str, Any]) -> bool:
+    """Whether the text ``analyze_feedback`` was pointed at reads as customer-written (a reviews table, a comment
+    column) — a company or product name is free text too, and sentiment of it would be a confident wrong answer."""
+    return bool(_FEEDBACK_NAMES.search(f"{args.get('table', '')} {args.get('text_column', '')}"))
+
+
 def _roles(tool: str, table: Any) -> dict[str, str | None]:
     """The role columns ``tool`` needs and which column of ``table`` plays each (None: missing)."""
     dates = table.by_role("date")
@@ -78,7 +102,11 @@ def needs_message(tool: str, profile: Any) -> str:
     have = [f"{role.split(' (')[0]}: {column}" for role, column in roles.items() if column]
     missing = [role for role, column in roles.items() if not column]
     closest_text = (f"The closest is **{closest.name}**" + (f" ({'; '.join(have)})" if have else "")
-                    + f", but it has no column for {' or '.join(missing)}.")
+                    + (f", but it has no column for {' or '.join(missing)}." if missing else "."))
+    if closest.key and not missing and not purchases_by_customer(closest):
+        closest_text += f" But it has one row per {closest.key.removesuffix('_id')}, not one per purchase."
+    elif closest.key and any("who bought" in m for m in missing):
+        closest_text += f" Its {closest.key} names each row once, so it holds no purchase history."
     return (f"To {purpose} I need a table of purchases with one row per order or line: {needed}. "
             f"{closest_text} Your data: {_tables_line(profile)}. "
             "Load an order or transaction export with `mara data load`, or ask me about these tables instead.")

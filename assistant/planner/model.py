@@ -36,7 +36,13 @@ from assistant.planner.copy_requests import (
     copy_request,
     offer_from_passages,
 )
-from assistant.planner.declines import AUDIENCE_QUESTION, audience_request, needs_message
+from assistant.planner.declines import (
+    AUDIENCE_QUESTION,
+    audience_request,
+    customer_text,
+    needs_message,
+    purchases_by_customer,
+)
 from assistant.planner.hooks import (
     MODEL_TOOLS,
     SCHEMA_ARGS_HOOKS,
@@ -203,7 +209,7 @@ class OfflinePlanner(BaseChatModel):
             return self._audience_call(text)
         if route.intent in SCHEMA_ARGS_HOOKS and self.context is not None:
             args = SCHEMA_ARGS_HOOKS[route.intent](text, self.context.profile())
-            if not args:
+            if not args or not customer_text(args):
                 return AIMessage(content=needs_message(route.intent, self.context.profile()))
             return _call(route.intent, args, {"tool": route.intent})
         # copy only when the message asks for it (a data question about e-mail opt-ins is no copy request)
@@ -298,7 +304,11 @@ class OfflinePlanner(BaseChatModel):
         args = audience_request(text)
         if args is None:
             return AIMessage(content=AUDIENCE_QUESTION)
-        return _call("save_audience", args, {"tool": "save_audience"})
+        profile = self.context.profile() if self.context is not None else None
+        orders = _orders_table(profile) if profile is not None else None
+        if orders is None:
+            return AIMessage(content=needs_message("rfm_segments", profile))
+        return _call("save_audience", {**args, "orders_table": orders}, {"tool": "save_audience"})
 
     def _no_such_column(self, phrases: list[str]) -> AIMessage:
         profile = self.context.profile()
@@ -404,15 +414,16 @@ def _clean(args: dict[str, Any]) -> dict[str, Any]:
 
 def _orders_table(profile: Any) -> str | None:
     """The transactions table: it references customers and has a date and an amount (orders)."""
-    declared = [t for t in profile.tables if t.customer_key and t.customer_key != t.key and t.by_role("date") and t.by_role("money")]
+    declared = [t for t in profile.tables if t.customer_key and t.customer_key != t.key and t.by_role("date") and t.by_role("money")
+                and purchases_by_customer(t)]
     if declared:  # the semantic model names each table's customer key
         declared.sort(key=lambda t: (t.key is None, t.rows))
         return str(declared[0].name)
     customers = next((t for t in profile.tables if t.key and t.key.startswith("customer")), None)
-    candidates = [
+    candidates = [  # without a customers table: a column saying who bought, repeated across rows (not one row per account)
         t for t in profile.tables
-        if t.by_role("date") and t.by_role("money") and (customers is None or profile.link_column(t, customers))
-        and t is not customers
+        if t.by_role("date") and t.by_role("money") and t is not customers
+        and (profile.link_column(t, customers) if customers is not None else purchases_by_customer(t))
     ]
     candidates.sort(key=lambda t: (t.key is None, t.rows))  # a header table with its own key first
     return candidates[0].name if candidates else None
