@@ -194,3 +194,8 @@ def test_company_names_are_not_customer_feedback() -> None:
 
     assert (customer_text({"table": "accounts", "text_column": "company_name"}),
             customer_text({"table": "reviews", "text_column": "review_text"})) == (False, True)
+
+
+@pytest.mark.parametrize("message", ["show that as a column chart", "put it in a table", "turn it into a table"])
+def test_display_words_are_not_questions_about_the_schema(message: str) -> None:
+    assert "describe_data" not in evidence(message).strong

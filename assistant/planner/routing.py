@@ -186,7 +186,7 @@ _STRONG: dict[str, re.Pattern[str]] = {
         r"|\brewrite this\b|\bpunchier\b|\b(?:email|text|sms) blast\b|\bad copy\b|\bone-liners?\b",
         re.I,
     ),
-    "describe_data": _words(r"tables?", r"columns?", r"fields?", r"schema", r"what data", r"which data",
+    "describe_data": _words(r"(?<!as a )(?<!in a )(?<!into a )tables?", r"columns?(?! charts?)", r"fields?", r"schema", r"what data", r"which data",
                             r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
                             r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data)",
                             r"data dictionary", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
