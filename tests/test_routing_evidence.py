@@ -199,3 +199,15 @@ def test_company_names_are_not_customer_feedback() -> None:
 @pytest.mark.parametrize("message", ["show that as a column chart", "put it in a table", "turn it into a table"])
 def test_display_words_are_not_questions_about_the_schema(message: str) -> None:
     assert "describe_data" not in evidence(message).strong
+
+
+def test_help_by_similarity_alone_does_not_swallow_a_follow_up() -> None:
+    assert _route("and in FR?", {"help": 0.5, "query_data": 0.3}, SHOP) == "query_data"
+
+
+def test_a_superlative_is_a_data_questions_shape() -> None:
+    assert _route("which product sells best", {"recommend_products": 0.75, "query_data": 0.5}, SHOP) == "query_data"
+
+
+def test_what_we_sell_is_a_data_question_not_a_policy() -> None:
+    assert "search_knowledge" not in evidence("how many different products do we sell", SHOP).strong

@@ -177,7 +177,7 @@ _STRONG: dict[str, re.Pattern[str]] = {
                                r"gdpr", r"tcpa", r"can-?spam", r"opt-?out (?:text|wording|language|message|line)",
                                r"(?:must|need to|needs to|have to|has to) (?:\w+ ){0,3}(?:include|contain|say|mention|state|show)", r"dos and don'?ts", r"do'?s and don'?ts", r"messaging",
                                r"positioning", r"mission", r"(?:what(?:'s| is)|whats) our (?:stance|position|line)",
-                               r"do (?:we|you) (?:ship|deliver|offer|accept|allow|take|price[- ]match|sell)",
+                               r"do (?:we|you) (?:ship|deliver|offer|accept|allow|take|price[- ]match)",
                                r"(?:refund|return|returns|exchange|cancellation|delivery) (?:window|period|policy|terms|rules|conditions)", r"how long do (?:customers|people|i|we) have"),
     "draft_copy": re.compile(
         r"\b(?:draft|write|create|compose|come up with|give me|suggest|generate|prepare|need|rewrite|reword|punch up)\b"
@@ -206,7 +206,7 @@ _WEAK: dict[str, re.Pattern[str]] = {
 #: The shape of a data question: an aggregation, a breakdown, a ranking, a period.
 _DATA_SHAPE = re.compile(
     r"\b(how many|number of|count|total|sum|average|avg|mean|median|share|percent(?:age)?|rate|ratio|per|by|top \d+|"
-    r"most|least|highest|lowest|trend|monthly|weekly|daily|last (?:month|week|year|quarter)|this (?:month|week|year|quarter)|"
+    r"most|least|highest|lowest|best|worst|biggest|largest|smallest|fewest|trend|monthly|weekly|daily|last (?:month|week|year|quarter)|this (?:month|week|year|quarter)|"
     r"in \d{4}|vs\.?|versus|compared?)\b",
     re.I,
 )
@@ -243,16 +243,21 @@ class Evidence:
         return intent in self.strong or intent in self.weak
 
 
-def _schema_spans(message: str, profile: Any) -> list[tuple[int, int, str | None]]:
+_SHAPE_KINDS = frozenset({"agg", "group_by", "top", "bottom", "most", "least", "compare", "grain"})
+
+
+def _schema_spans(message: str, profile: Any) -> tuple[list[tuple[int, int, str | None]], bool]:
     """Character spans of the message the live schema explains (table, column and metric names, category
     values — a value only when its table is also named: "lapsed" is a campaign segment only in a question
-    about campaigns), with the table each belongs to."""
+    about campaigns), with the table each belongs to; and whether the parser's lexicon reads a data
+    question's shape in it (an aggregation, a breakdown, a superlative, a comparison, a grain)."""
     if profile is None or not getattr(profile, "tables", None):
-        return []
+        return [], False
     tokens = tokenize(message)
     if not tokens:
-        return []
+        return [], False
     tags = lexicon_for(profile).tag(tokens, set())
+    shape = any(e.kind in _SHAPE_KINDS for tag in tags for e in tag.entries)
     named = {id(e.table) for tag in tags for e in tag.entries if e.kind in ("table", "column") and e.strength >= 2}
     spans: list[tuple[int, int, str | None]] = []
     for tag in tags:
@@ -268,13 +273,13 @@ def _schema_spans(message: str, profile: Any) -> list[tuple[int, int, str | None
     for token in tokens:  # another form of a name's word: "churn" for is_churned, "returns" for returned
         if len(token.low) >= 5 and any(n[:5] == token.low[:5] for n in names):
             spans.append((token.start, token.end, None))
-    return spans
+    return spans, shape
 
 
 def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]] | None = None) -> Evidence:
     """The cues of ``message`` for each capability, leaving out words the schema explains (see the module docstring).
     ``extra``: strong cues of tools :data:`_STRONG` does not know (derived from their examples by the router)."""
-    spans = _schema_spans(message, profile)
+    spans, shape = _schema_spans(message, profile)
     copy_asked = bool(_STRONG["draft_copy"].search(message))
     audience = [m.span() for m in _AUDIENCE_PHRASE.finditer(message)] if copy_asked else []
 
@@ -292,7 +297,8 @@ def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]
     strong = {i: w for i, p in {**(extra or {}), **_STRONG}.items() if (w := own(p, i))}
     weak = {i: w for i, p in _WEAK.items() if i not in strong and (w := own(p, i))}
     words = tuple(message[a:b] for a, b, _ in spans)
-    return Evidence(strong, weak, bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message)), words)
+    data_shape = shape or bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message))
+    return Evidence(strong, weak, data_shape, words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +441,7 @@ class Router:
             intent = max(pool, key=lambda i: scores.get(i, 0.0))
             return Route(intent, scores.get(intent, 0.0), supported=supported)
         intent, score = max(scores.items(), key=lambda kv: kv[1])
-        if intent in _NON_DATA and data is not None and (score < _TRUST_SIMILARITY or ev.data_shape):
+        if intent in (*_NON_DATA, "help", "greeting") and data is not None and (score < _TRUST_SIMILARITY or ev.data_shape):
             intent, score = data, scores.get(data, 0.0)  # no word of its own: the data path answers or asks
         elif intent == "describe_data" and data is not None:
             intent, score = data, scores.get(data, 0.0)  # "what tables…" has its own words; this did not say them
