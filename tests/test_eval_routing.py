@@ -93,3 +93,10 @@ def test_data_must_name_an_answer_set_beside_the_file(tmp_path: Path) -> None:
     path.write_text("requests:\n- {id: x-1, request: revenue by plan, expect: query_data, data: ../../etc}\n")
     with pytest.raises(QuestionSetError, match="entry x-1 names data '../../etc', which is no answer-set folder"):
         load_routing_set(path)
+
+
+def test_an_analyst_move_answers_a_data_question() -> None:
+    from assistant.evaluation.routing import is_right
+
+    assert (is_right("query_data", "compare_periods"), is_right("compare_periods", "query_data"),
+            is_right("rfm_segments", "compare_periods")) == (True, False, False)

@@ -17,7 +17,8 @@ knowledge ingested too), so routing is measured on schemas the demo does not hav
 capability reached is that of the turn's FIRST tool call — with readings that match what a
 user sees: ``run_sql`` is a data question (``query_data``), a knowledge lookup that the same
 turn follows with ``draft_copy`` (the brand's offer, looked up before drafting) is a copy
-request, and a turn without a tool whose reply is the help text is ``help``. A follow-up
+request, a turn without a tool whose reply is the help text is ``help``, and an analyst move on the data
+(compare periods, explain a change, find anomalies) answers a request expecting ``query_data``. A follow-up
 continues the conversation of the request before it.
 """
 
@@ -48,7 +49,10 @@ CAPABILITIES = (
     "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn",
     "customer_lifetime_value", "draft_copy", "search_knowledge", "make_chart",
     "recommend_products", "analyze_feedback", "save_audience", "help",
+    "compare_periods", "explain_change", "find_anomalies",
 )
+#: The data path's analyst moves: a request expecting ``query_data`` that one of them answers reached the data.
+DATA_MOVES = frozenset({"compare_periods", "explain_change", "find_anomalies"})
 DEMO_CUSTOMERS = 500
 #: "Today" for requests on the demo workspace: the day its data ends, so "last month" has data whatever
 #: the calendar says (answer sets fix theirs with ``today:`` in their questions.yaml).
@@ -140,6 +144,11 @@ def reached(tool_calls: list[dict[str, Any]], reply: str = "") -> str:
     if first == "search_knowledge" and any(c["name"] == "draft_copy" for c in tool_calls[1:]):
         return "draft_copy"
     return first
+
+
+def is_right(expect: str, got: str) -> bool:
+    """Whether reaching ``got`` answers a request labelled ``expect`` (an analyst move answers a data question)."""
+    return got == expect or (expect == "query_data" and got in DATA_MOVES)
 
 
 # --- the demo workspace, built once per process --------------------------------------------------
@@ -234,7 +243,7 @@ def run_routing_set(
                     turn = assistant.run(request.request, conversation, actor="eval")
                     calls = [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls]
                     got = reached(calls, turn.reply)
-                    result = RoutingResult(request.id, request.request, request.expect, got, got == request.expect,
+                    result = RoutingResult(request.id, request.request, request.expect, got, is_right(request.expect, got),
                                            request.follow_up, request.data, round(time.perf_counter() - start, 3), calls)
                     results[request.id] = result
                     if progress is not None:
