@@ -165,7 +165,7 @@ def test_tools_outside_the_callers_scopes_are_not_offered(settings: MaraSettings
         result = assistant.run("What is our brand voice?", conversation_id="s", actor="slack:U1",
                                scopes=frozenset({"chat"}))
     offered = {t["function"]["name"] for t in server.requests[0]["tools"]}
-    assert offered == {"search_knowledge"}
+    assert offered == {"search_knowledge", "schedule_briefing"}  # a chat key may schedule; runs keep its scopes
     correction = tool_messages(server.requests[1])[0]["content"]
     assert "run_sql needs the 'data:read' scope" in correction and "search_knowledge" in correction
     assert "@example.com" not in json.dumps(server.requests)  # the query never ran
@@ -182,7 +182,7 @@ def test_copy_scope_gets_copy_and_knowledge_tools(settings: MaraSettings, server
         assistant.run("hello", scopes=frozenset({"chat", "copy"}))
         assistant.run("hello", scopes=None)
     first, second = ({t["function"]["name"] for t in r["tools"]} for r in server.requests)
-    assert first == {"search_knowledge", "draft_copy"}
+    assert first == {"search_knowledge", "draft_copy", "schedule_briefing"}
     assert {"query_data", "run_sql", "draft_copy", "search_knowledge"} <= second
 
 

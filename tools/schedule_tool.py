@@ -39,7 +39,7 @@ def schedule_briefing(
 ) -> ToolOutput:
     """Save a standing request: a question answered (or a metric checked) on a cadence and sent
     to a destination. cadence: words ("every Monday at 9:00") or cron; timezone: IANA name;
-    destination: "slack:#channel", "slack:@U123" or "email:name@example.com" (default: the
+    destination: "slack:#channel", "slack:@U123" or "email:<address>" (default: the
     asker's Slack DM). Either question, or metric (a semantic-model metric) with period and an
     optional condition {"kind":"threshold","op":"above|below","value":N} |
     {"kind":"change","pct":N,"direction":"up|down|either","baseline":"previous|normal"}.
