@@ -159,7 +159,7 @@ def test_missed_run_runs_once_late_and_says_so(cfg, store, hook) -> None:
 def test_restart_mid_run_resumes_the_same_run_without_resending(cfg, store, hook) -> None:
     with WebhookReceiver() as other:
         schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}", f"webhook:{other.url}"])
-        crashed = store.claim(schedule.id, "manual:crash", "dead-worker", lease_s=0.01)
+        crashed = store.claim(schedule.id, "manual:crash", "dead-worker", lease_s=-1.0)  # its lease has run out
         assert crashed is not None
         store.save_content(crashed.run_id, {"send": True, "full": {"headline": "h", "run_id": crashed.run_id},
                                             "safe": {"headline": "h", "run_id": crashed.run_id}})
