@@ -91,9 +91,32 @@ def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
     return None, compare_to
 
 
+def _without_periods(text: str, today: dt.date) -> str:
+    """``text`` with the periods it names blanked, so a period outside the data cannot hide the measure."""
+    for frame in sorted(find_timeframes(text, today), key=lambda f: f.span[0], reverse=True):
+        if frame.span != (0, 0):
+            text = text[:frame.span[0]] + " " + text[frame.span[1]:]
+    return " ".join(text.split())
+
+
+_FILLER = frozenset(["how", "did", "does", "do", "doing", "done", "we", "our", "my", "us", "the", "a", "an", "in", "of", "to", "with", "and", "for", "on", "from", "than", "is", "was", "were", "are", "it", "its", "what", "whats", "show", "me", "give", "tell", "total", "numbers", "performance", "perform", "performed", "compare", "compared", "between", "period", "periods", "vs", "versus", "against", "so", "far"])
+
+
+def _names_a_measure(text: str, today: dt.date) -> bool:
+    """Whether ``text`` says a word beyond periods and filler — a measure the parser did not find in the data."""
+    rest = _COMPARE.sub(" ", _VS_PREVIOUS.sub(" ", _without_periods(text, today)))
+    return any(word not in _FILLER for word in re.findall(r"[a-z]+", rest.lower()))
+
+
 def measure_args(question: DataQuestion | None, profile: SchemaProfile) -> dict[str, Any] | None:
-    """``table``, ``metric`` and ``filters`` from the parse (the metric it found, without its row count)."""
-    if question is None or question.clarify or not question.spec.metrics:
+    """``table``, ``metric`` and ``filters`` from the parse (the metric it found, without its row count).
+
+    Revenue only when nothing was named (the tool's headline then names revenue); a parse that asks
+    back (``clarify``) gives None, so the planner asks instead of answering about another measure.
+    """
+    if question is not None and question.clarify:
+        return None
+    if question is None or not question.spec.metrics:
         return _default_measure(profile)
     spec = question.spec
     metric = next((m for m in spec.metrics if m.alias != question.rows_alias or question.rows_alias is None), spec.metrics[0])
@@ -156,6 +179,13 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
     cleaned = _MOVE_WORDS.sub(" ", text)
     if cleaned != text:  # "anything unusual in orders": the parser reads "orders" without the move's words
         question = parse_question(" ".join(cleaned.split()), profile, day) or question
+    if question is not None and question.clarify:  # "orders last month" past the data's end: the parser refuses the
+        # period, but the tool moves it to the latest complete period itself — read the measure without the periods
+        question = parse_question(_without_periods(cleaned, day), profile, day) or question
+    if question is not None and question.clarify:
+        return None  # something named that the data does not have: ask (the planner says the parser's question)
+    if (question is None or not question.spec.metrics) and _names_a_measure(cleaned, day):
+        return None  # "compare refunds …" with no refunds in the data: not revenue in its place
     measure = measure_args(question, profile)
     if measure is None:
         return None

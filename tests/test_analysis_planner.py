@@ -1,0 +1,34 @@
+"""The offline planner's analyst moves read the measure, periods and grouping the marketer said.
+
+Tiny workspace of conftest.py: eight orders from 10 Jan to 15 Oct 2025 (August 250.00, September 385.25).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from assistant.agent import Assistant
+from foundation.settings import MaraSettings
+
+
+def _call(settings: MaraSettings, text: str, today: dt.date) -> dict[str, Any]:
+    with Assistant(settings, today=today) as a:
+        (call,) = a.run(text).tool_calls
+    return dict(call)
+
+
+def test_orders_past_the_end_of_the_data_stay_orders(settings: MaraSettings) -> None:
+    call = _call(settings, "compare orders this month vs last month", dt.date(2025, 12, 7))
+    assert call["args"]["metric"] == {"agg": "count", "alias": "orders"}
+
+
+def test_anything_unusual_in_orders_past_the_data_stays_orders(settings: MaraSettings) -> None:
+    call = _call(settings, "anything unusual in orders last month?", dt.date(2025, 12, 7))
+    assert call["args"]["metric"] == {"agg": "count", "alias": "orders"}
+
+
+def test_a_measure_the_data_lacks_is_not_answered_with_revenue(settings: MaraSettings) -> None:
+    with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
+        result = a.run("compare refunds in September vs August")
+    assert not any(c["args"].get("metric", {}).get("alias") == "revenue" for c in result.tool_calls)
