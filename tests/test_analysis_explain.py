@@ -22,6 +22,7 @@ from tools.analysis.explain import (
     volume_value_split,
 )
 from tools.analysis.measures import Reader, resolve_measure
+from tools.analysis.periods import parse_period
 from tools.context import ToolContext
 from tools.query_spec import Metric
 
@@ -123,3 +124,19 @@ def test_a_dimension_with_thousands_of_values_keeps_the_top_and_other() -> None:
     lines = top_lines(additive_split(before, after, 3000.0, sum(after.values())), 5, additive=True)
     assert len(lines) == 6 and lines[-1].name == "other"
     assert math.isclose(sum(c.contribution for c in lines), sum(after.values()) - 3000.0)
+
+
+def test_overlapping_periods_are_refused_naming_both(reader: Reader) -> None:
+    with pytest.raises(ToolInputError, match="overlap"):
+        resolve_periods(reader, "2025-09-01..2025-09-30", "2025-09-15..2025-10-10", today=TODAY)
+
+
+def test_identical_periods_are_refused(reader: Reader) -> None:
+    with pytest.raises(ToolInputError, match="same"):
+        resolve_periods(reader, "2025-09", "2025-09", today=TODAY)
+
+
+def test_the_period_cube_refuses_overlapping_periods(reader: Reader) -> None:
+    overlapping = [parse_period("2025-09", TODAY), parse_period("2025-09-15..2025-10-10", TODAY)]
+    with pytest.raises(ToolInputError, match="overlap"):
+        reader.cube(overlapping)

@@ -32,3 +32,13 @@ def test_a_measure_the_data_lacks_is_not_answered_with_revenue(settings: MaraSet
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
         result = a.run("compare refunds in September vs August")
     assert not any(c["args"].get("metric", {}).get("alias") == "revenue" for c in result.tool_calls)
+
+
+def test_the_previous_30_days_are_the_30_before_the_last_30(settings: MaraSettings) -> None:
+    call = _call(settings, "revenue last 30 days vs the previous 30 days", dt.date(2025, 10, 16))
+    assert (call["args"]["period"], call["args"]["compare_to"]) == ("2025-09-17..2025-10-16", "2025-08-18..2025-09-16")
+
+
+def test_last_week_vs_the_previous_week_are_two_weeks(settings: MaraSettings) -> None:
+    call = _call(settings, "revenue last week vs the previous week", dt.date(2025, 10, 16))
+    assert call["args"]["period"] != call["args"]["compare_to"]

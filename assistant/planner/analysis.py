@@ -77,6 +77,23 @@ def _period_text(frame: Timeframe, text: str) -> str:
     return f"{frame.start}..{frame.end - dt.timedelta(days=1)}"
 
 
+_PREVIOUS_WORD = re.compile(r"\b(previous|prior|preceding|before)\b", re.I)
+
+
+def _before_if_previous(first: Timeframe, second: Timeframe, text: str) -> Timeframe:
+    """“last 30 days vs the previous 30 days”: the timeframe reader reads both as the last 30 days; the
+    second, said with “previous/prior/preceding”, is the same length just before the first."""
+    if first.start is None or first.end is None or second.start is None or second.end is None:
+        return second
+    overlaps = second.start < first.end and first.start < second.end
+    said = text[second.span[0]:second.span[1]] if second.span != (0, 0) else ""
+    context = text[max(0, second.span[0] - 12):second.span[0]]
+    if not overlaps or not (_PREVIOUS_WORD.search(said) or _PREVIOUS_WORD.search(context)):
+        return second
+    length = second.end - second.start
+    return Timeframe(first.start - length, first.start, f"the {length.days} days before", (0, 0), second.unit)  # exact days
+
+
 def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
     """``(period, compare_to)`` from the message: the later period is the current one."""
     frames = [f for f in find_timeframes(text, today) if f.start is not None and f.end is not None]
@@ -84,6 +101,7 @@ def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
     if (said := _LAST_YEAR.search(text.lower())) is not None:  # "vs the same period last year": not the year 2025
         frames = [f for f in frames if not (said.start() <= f.span[0] < said.end())]
     if len(frames) >= 2:
+        frames = [frames[0], _before_if_previous(frames[0], frames[1], text)]
         first, second = sorted(frames[:2], key=lambda f: f.start or today, reverse=True)
         return _period_text(first, text), _period_text(second, text)
     if frames:

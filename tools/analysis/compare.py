@@ -71,6 +71,12 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
             notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with the same days "
                          f"of {whole_label(previous)} ({cut.label}).")
         previous = cut
+    if previous.start == current.start and previous.end == current.end:
+        raise ToolInputError(f"Both periods are the same ({current.label}), so there is nothing to compare.",
+                             hint="Compare it with the period before it (compare_to='previous') or a different period.")
+    if previous.start < current.end and current.start < previous.end:
+        raise ToolInputError(f"{current.label} and {previous.label} overlap, so the days they share would be counted in "
+                             "only one of them.", hint="Compare two periods that do not share days, e.g. the period just before.")
     if previous.end <= data.first:
         raise ToolInputError(
             f"Your data starts on {data.first}, so there is nothing to compare {current.label} with ({previous.label}).",

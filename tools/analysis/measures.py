@@ -254,6 +254,11 @@ class Reader:
         measure = self.measure
         require_date(measure)
         assert measure.date is not None
+        ordered = sorted(periods, key=lambda p: p.start)
+        for earlier, later in zip(ordered, ordered[1:], strict=False):
+            if later.start < earlier.end:  # the period CASE would give the shared days to one period only
+                raise ToolInputError(f"{earlier.label} and {later.label} overlap; each day can be counted in one period only.",
+                                     hint="Compare periods that do not share days.")
         # first purchase: only an order log (a table with money) has first-time and returning customers
         customer = customer_column(self.profile, measure.table) if customer_type and measure.table.by_role("money") else None
         start, end = min(p.start for p in periods), max(p.end for p in periods)
