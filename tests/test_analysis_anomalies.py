@@ -63,3 +63,29 @@ def test_tool_rejects_an_absurd_threshold(settings) -> None:  # type: ignore[no-
     with pytest.raises(ToolInputError, match="threshold 0.1 is out of range"):
         find_anomalies(ToolContext(settings), metric={"agg": "count"}, table="orders", threshold=0.1,  # type: ignore[arg-type]
                        today=str(dt.date(2025, 11, 1)))
+
+
+def _shifted_month(factor: float, seed: int = 5) -> tuple[list[float], int]:
+    """Eight weeks of history, then 30 days at ``factor`` × the usual level (the asked month)."""
+    values = series(days=56 + 30, seed=seed)
+    for day in range(56, 86):
+        values[day] *= factor
+    return values, 56
+
+
+def test_a_month_60_percent_up_is_flagged_on_most_days() -> None:
+    values, start = _shifted_month(1.6)
+    flagged, _, _ = robust_anomalies(values, start=start)
+    assert len(flagged) >= 25
+
+
+def test_a_month_55_percent_down_is_flagged_on_most_days() -> None:
+    values, start = _shifted_month(0.45)
+    flagged, _, _ = robust_anomalies(values, start=start)
+    assert len(flagged) >= 25
+
+
+def test_a_normal_month_after_eight_weeks_is_quiet() -> None:
+    values, start = _shifted_month(1.0, seed=2)
+    flagged, _, _ = robust_anomalies(values, start=start)
+    assert flagged == []

@@ -1,10 +1,13 @@
 """Unusual days or weeks in a metric's series: seasonality-aware and robust to the outliers it looks for.
 
-Method (stated with every answer): the **expected** value of a day is the median of the same weekday
-in the ``history`` weeks before it (of a week: the median of the ``history`` weeks before it), so the
-weekly rhythm is the baseline and an earlier spike does not move it; the **residual** is the value
-minus the expected; its **scale** is the median absolute deviation of all residuals (× 1.4826, the
-normal-consistent MAD); a point is unusual when ``|residual| / scale ≥ threshold``. A plain z-score
+Method (stated with every answer): the **expected** value of a day in the asked period is the median
+of the same weekday in the ``history`` weeks *before the period* (of a week: the median of the
+``history`` weeks before the period), so the weekly rhythm is the baseline and neither an earlier
+spike nor the period itself moves it; the **residual** is the value minus the expected; its **scale**
+is the median absolute deviation of the history's own leave-one-out residuals (× 1.4826, the
+normal-consistent MAD); a point is unusual when ``|residual| / scale ≥ threshold``. Fitting on the
+history alone is what lets a whole month at +60 % be seen: fitted on a window that includes it, the
+shift widens its own spread and nothing stands out. A plain z-score
 (mean and standard deviation of the whole series) mistakes every busy weekend for a spike and lets
 a real drop hide inside the weekly swing — ``benchmarks/bench_analysis.py`` measures both.
 """
@@ -63,8 +66,17 @@ def robust_anomalies(series: Sequence[float | None], *, period: int = 7, history
                      threshold: float = THRESHOLD, start: int = 0) -> tuple[list[int], list[float | None], list[float]]:
     """Indices of unusual points of ``series`` from ``start`` on, their expected values and robust z scores.
 
-    ``period`` is the seasonal step (7 for days with a weekly rhythm, 1 for weeks).
+    ``period`` is the seasonal step (7 for days with a weekly rhythm, 1 for weeks). With at least
+    ``MIN_HISTORY`` cycles before ``start``, the points from ``start`` on are judged against the history
+    alone (:func:`_fitted_on_history`): a level shift covering the whole asked period cannot raise its
+    own baseline or widen its own spread. Without that much history, every point is expected from the
+    same phase of the cycles before it and the spread comes from all residuals.
     """
+    if start >= MIN_HISTORY * period:
+        fitted = _fitted_on_history(series, period=period, history=history, start=start)
+        if fitted is not None:
+            expected, centre, scale = fitted
+            return _scored(series, expected, centre, scale, threshold, start)
     expected: list[float | None] = [None] * len(series)
     for i, value in enumerate(series):
         earlier = [series[i - k * period] for k in range(1, history + 1) if i - k * period >= 0]
@@ -72,15 +84,57 @@ def robust_anomalies(series: Sequence[float | None], *, period: int = 7, history
         if value is not None and len(earlier_values) >= min(MIN_HISTORY, history):
             expected[i] = statistics.median(earlier_values)
     residuals = [v - e for v, e in zip(series, expected, strict=True) if v is not None and e is not None]
-    scores = [0.0] * len(series)
     if len(residuals) < 3:
-        return [], expected, scores
+        return [], expected, [0.0] * len(series)
+    centre, scale = _centre_and_scale(residuals, expected)
+    return _scored(series, expected, centre, scale, threshold, start)
+
+
+def _fitted_on_history(series: Sequence[float | None], *, period: int, history: int,
+                       start: int) -> tuple[list[float | None], float, float] | None:
+    """Expected values, residual centre and scale fitted on the points before ``start`` only.
+
+    The seasonal profile is, per phase, the median of that phase's last ``history`` values before
+    ``start``; it is every asked point's expected value. History residuals are leave-one-out (each
+    history point against the median of its phase's other values), so their median/MAD spread is
+    not shrunk by the point itself. None when fewer than three residuals can be formed.
+    """
+    first = max(0, start - history * period)
+    phases: dict[int, list[tuple[int, float]]] = {}
+    for i in range(first, start):
+        if (value := series[i]) is not None:
+            phases.setdefault(i % period, []).append((i, value))
+    residuals = []
+    for points in phases.values():
+        if len(points) < MIN_HISTORY:
+            continue
+        for j, (_, value) in enumerate(points):
+            others = [v for k, (_, v) in enumerate(points) if k != j]
+            residuals.append(value - statistics.median(others))
+    if len(residuals) < 3:
+        return None
+    profile = {phase: statistics.median(v for _, v in points) for phase, points in phases.items() if len(points) >= MIN_HISTORY}
+    expected: list[float | None] = [None] * len(series)
+    for i in range(start, len(series)):
+        if series[i] is not None and (guess := profile.get(i % period)) is not None:
+            expected[i] = guess
+    centre, scale = _centre_and_scale(residuals, [profile[p] for p in profile])
+    return expected, centre, scale
+
+
+def _centre_and_scale(residuals: Sequence[float], expected: Sequence[float | None]) -> tuple[float, float]:
+    """Median and normal-consistent MAD of the residuals (the mean absolute deviation when the MAD is 0)."""
     centre = statistics.median(residuals)
     mad = statistics.median(abs(r - centre) for r in residuals) * MAD_SCALE
     if mad == 0:  # more than half the residuals are exactly typical: the mean absolute deviation instead
         mad = statistics.fmean(abs(r - centre) for r in residuals) * 1.2533
-    typical = statistics.median(abs(e) for e in expected if e is not None) or 1.0
-    scale = max(mad, 1e-6 * typical)
+    typical = statistics.median(abs(e) for e in expected if e is not None) if any(e is not None for e in expected) else 1.0
+    return centre, max(mad, 1e-6 * (typical or 1.0))
+
+
+def _scored(series: Sequence[float | None], expected: list[float | None], centre: float, scale: float, threshold: float,
+            start: int) -> tuple[list[int], list[float | None], list[float]]:
+    scores = [0.0] * len(series)
     flagged = []
     for i in range(start, len(series)):
         value, guess = series[i], expected[i]
@@ -134,8 +188,8 @@ def detect_anomalies(reader: Reader, period: Period, grain: str = "day", *, hist
             hint="Ask about a later period, or at least three weeks after the data starts.")
     anomalies = [Anomaly(days[i], float(series[i] or 0.0), float(expected[i] or 0.0), scores[i]) for i in flagged]
     points = [(days[i], float(series[i] or 0.0), expected[i]) for i in range(begin, len(days))]
-    method = {"name": "same-weekday median baseline with a MAD-scaled robust z-score" if grain == "day"
-              else "median of earlier weeks with a MAD-scaled robust z-score",
+    method = {"name": "same-weekday median of the weeks before, MAD-scaled robust z-score" if grain == "day"
+              else "median of the weeks before, MAD-scaled robust z-score",
               "grain": grain, "history_weeks": history, "threshold": threshold, "mad_scale": MAD_SCALE}
     return Detection(sorted(anomalies, key=lambda a: -abs(a.score)), points, method, judged)
 
