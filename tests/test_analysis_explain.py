@@ -48,6 +48,20 @@ def test_ratio_split_with_a_group_missing_in_one_period() -> None:
     assert math.isclose(sum(c.contribution for c in lines), 350 / 20 - 30)
 
 
+def _cheap_orders_gone() -> list:  # type: ignore[type-arg]
+    """Orders at 10 disappear; orders at 30 stay: the average per order rises from 20 to 30."""
+    return ratio_split({"cheap": (100.0, 10.0), "full": (300.0, 10.0)}, {"full": (300.0, 10.0)}, (400.0, 20.0), (300.0, 10.0))
+
+
+def test_a_below_average_group_disappearing_raises_the_ratio_so_its_part_is_positive() -> None:
+    cheap = next(c for c in _cheap_orders_gone() if c.name == "cheap")
+    assert cheap.contribution > 0
+
+
+def test_centred_mix_parts_still_add_up_to_the_change() -> None:
+    assert math.isclose(sum(c.contribution for c in _cheap_orders_gone()), 10.0)
+
+
 def test_ratio_split_of_a_percentage_is_scaled() -> None:
     lines = ratio_split({"a": (1.0, 10.0)}, {"a": (3.0, 10.0)}, (1.0, 10.0), (3.0, 10.0), scale=100.0)
     assert math.isclose(lines[0].contribution, 20.0)

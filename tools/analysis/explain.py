@@ -6,7 +6,8 @@ Every decomposition here is exact — its contributions add up to the total chan
   are one "other" line, the total minus the listed groups;
 - **by a dimension, ratio metric** (average order value, click rate): each group's *rate* effect (its
   own ratio moved, at its average weight) plus its *mix* effect (its share of the denominator moved,
-  at its average ratio) — the midpoint (Shapley) split of ``Σ w·r``, so nothing is left unexplained;
+  at its average ratio measured against the overall average, so a below-average group that shrinks reads as
+  raising the ratio) — the midpoint (Shapley) split of ``Σ w·r``, so nothing is left unexplained;
 - **first-time vs returning customers** (first row ever in the period or before it): the same, as a
   dimension derived from any order log;
 - **volume vs value** (revenue = orders × average order value): ``ΔR = ΔN·Ā + ΔA·N̄``.
@@ -87,8 +88,11 @@ def ratio_split(previous: Mapping[str, tuple[float, float]], current: Mapping[st
     """Rate and mix effects per group of a ratio ``num / den`` (see the module docstring).
 
     With weights ``w = den_g / den`` and rates ``r = num_g / den_g``, the ratio is ``Σ w·r`` and
-    ``w₁r₁ − w₀r₀ = (r₁ − r₀)(w₀ + w₁)/2 + (w₁ − w₀)(r₀ + r₁)/2`` per group, exactly. A group absent
-    in one period takes its rate from the other (its rate effect is then 0).
+    ``w₁r₁ − w₀r₀ = (r₁ − r₀)(w₀ + w₁)/2 + (w₁ − w₀)(r₀ + r₁)/2`` per group, exactly. The mix part is
+    measured against the overall average ``R̄ = (R₀ + R₁)/2``: ``(w₁ − w₀)((r₀ + r₁)/2 − R̄)``. Since
+    ``Σ(w₁ − w₀) = 0`` the parts still add up exactly, and each group's sign reads right — a group
+    below the average that shrinks *raises* the ratio. A group absent in one period takes its rate from
+    the other (its rate effect is then 0).
     """
     prev, cur = dict(previous), dict(current)
     for parts, total in ((prev, previous_total), (cur, current_total)):
@@ -96,6 +100,8 @@ def ratio_split(previous: Mapping[str, tuple[float, float]], current: Mapping[st
         if abs(rest[1]) > 1e-9 or abs(rest[0]) > 1e-9:
             parts["other"] = rest
     den0, den1 = previous_total[1], current_total[1]
+    # centring needs both weight sets to sum to 1 (Σ Δw = 0); with an empty side it would break the sum
+    average = (previous_total[0] / den0 + current_total[0] / den1) / 2 if den0 and den1 else 0.0
     lines = []
     for name in _names(prev, cur):
         n0, d0 = prev.get(name, (0.0, 0.0))
@@ -110,7 +116,7 @@ def ratio_split(previous: Mapping[str, tuple[float, float]], current: Mapping[st
         a1 = r1 if r1 is not None else r0
         assert a0 is not None and a1 is not None
         rate = scale * (a1 - a0) * (w0 + w1) / 2
-        mix = scale * (w1 - w0) * (a0 + a1) / 2
+        mix = scale * (w1 - w0) * ((a0 + a1) / 2 - average)
         lines.append(Contribution(name, None if r0 is None else scale * r0, None if r1 is None else scale * r1,
                                   rate + mix, rate, mix))
     return lines
