@@ -42,3 +42,19 @@ def test_the_previous_30_days_are_the_30_before_the_last_30(settings: MaraSettin
 def test_last_week_vs_the_previous_week_are_two_weeks(settings: MaraSettings) -> None:
     call = _call(settings, "revenue last week vs the previous week", dt.date(2025, 10, 16))
     assert call["args"]["period"] != call["args"]["compare_to"]
+
+
+def test_by_channel_before_the_periods_is_kept(settings: MaraSettings) -> None:
+    call = _call(settings, "compare revenue by channel September vs August", dt.date(2025, 11, 1))
+    assert call["args"].get("by") == "orders.channel"
+
+
+def test_by_channel_before_relative_periods_is_kept(settings: MaraSettings) -> None:
+    call = _call(settings, "revenue by channel last month vs the month before", dt.date(2025, 11, 1))
+    assert call["args"].get("by") == "orders.channel"
+
+
+def test_by_something_the_data_lacks_is_not_silently_dropped(settings: MaraSettings) -> None:
+    with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
+        result = a.run("compare revenue by zodiac sign September vs August")
+    assert not any(c["name"] == "compare_periods" and "by" not in c["args"] for c in result.tool_calls)

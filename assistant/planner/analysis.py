@@ -40,7 +40,6 @@ _LAST_YEAR = re.compile(r"\b(year over year|yoy|y/y|same (period|month|quarter|w
                         r"versus last year|compared (to|with) last year)\b", re.I)
 _RELATIVE = re.compile(r"\b(this|last|previous|current)\s+(week|month|quarter|year)\b|\b(month|year|quarter|week) to date\b|"
                        r"\b(mtd|ytd|qtd)\b", re.I)
-_BY = re.compile(r"\b(?:by|per|across|split by|broken down by|for each)\s+([a-z][a-z _-]{1,40}?)\s*(?:\?|\.|!|$|,| and\b| instead\b)", re.I)
 _MOVE_WORDS = re.compile(rf"\b(anything|something|any|were there|was there|is there|are there|unusual|anomal\w*|spikes?|"
                          rf"outliers?|odd|weird|strange|abnormal|out of the ordinary|why|how come|what (drove|caused|explains)|"
                          rf"explain( the| this| that)?|did|does|do|has|have|{_DROP}|{_RISE}|change[sd]?|so much)\b", re.I)
@@ -159,21 +158,40 @@ def _default_measure(profile: SchemaProfile) -> dict[str, Any] | None:
     return {"table": table.name, "metric": {"agg": "sum", "column": f"{table.name}.{money.name}", "alias": "revenue"}}
 
 
+_BY_WORDS = re.compile(r"\b(split by|broken down by|for each|by|per|across)\s+((?:[a-z][a-z_-]*)(?:\s+[a-z][a-z_-]*){0,3})", re.I)
+_NOT_A_GROUPING = frozenset(["how", "much", "far", "the", "a", "an", "what", "far", "about", "around"])
+
+
 def dimension_of(text: str, profile: SchemaProfile, table: str | None) -> str | None:
-    """The column a "by X" phrase names (a category column of the table or a table it references)."""
-    m = _BY.search(text)
-    if m is None:
-        return None
-    said = m.group(1).strip().lower().rstrip("s")
+    """The column a "by X" phrase names (a category column of the table or a table it references).
+
+    The words after "by" run on into the rest of the question ("by plan this month vs last month"),
+    so the longest run of them that names a column wins.
+    """
     tables = profile.tables
     if table and (base := profile.table(table)) is not None:
         tables = [base] + [other for other, _, _ in profile.parents(base)]
-    for t in tables:
-        for column in t.columns:
-            if column.role in ("category", "flag") and not column.pii:
-                phrase = name_phrase(column.name).rstrip("s")
-                if said in (phrase, column.name.lower().rstrip("s")) or phrase.endswith(" " + said):
-                    return f"{t.name}.{column.name}"
+    for m in _BY_WORDS.finditer(text):
+        words = m.group(2).lower().split()
+        for n in range(len(words), 0, -1):
+            said = " ".join(words[:n]).replace("_", " ").rstrip("s")
+            for t in tables:
+                for column in t.columns:
+                    if column.role in ("category", "flag") and not column.pii:
+                        phrase = name_phrase(column.name).rstrip("s")
+                        if said in (phrase, column.name.lower().replace("_", " ").rstrip("s")) or phrase.endswith(" " + said):
+                            return f"{t.name}.{column.name}"
+    return None
+
+
+def unmatched_grouping(text: str) -> str | None:
+    """The words of a "by X" that named no column (``dimension_of`` found none): said back, never dropped."""
+    for m in _BY_WORDS.finditer(text):
+        if m.group(1).lower() in ("per", "across"):
+            continue  # "revenue per order": a ratio, not a grouping
+        word = m.group(2).split()[0]
+        if word.lower() not in _NOT_A_GROUPING:
+            return word
     return None
 
 
@@ -218,7 +236,16 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
         by = dimension_of(text, profile, args.get("table"))
         if by:
             args["by" if move == "compare_periods" else "dimensions"] = by if move == "compare_periods" else [by]
+        elif (said := unmatched_grouping(text)) is not None:
+            return AIMessage(content=f"I couldn't find “{said}” to break {move_subject(args)} down by in your data. "
+                                     "Which column should I use — or shall I compare the total?")
     return _call(move, args)
+
+
+def move_subject(args: dict[str, Any]) -> str:
+    """The measure of a planned call in words: its metric name or alias ("revenue", "orders")."""
+    metric = args.get("metric") or {}
+    return str(metric.get("name") or metric.get("alias") or "it").replace("_", " ")
 
 
 def _follow_up(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile, day: dt.date) -> AIMessage | None:
