@@ -58,3 +58,8 @@ def test_by_something_the_data_lacks_is_not_silently_dropped(settings: MaraSetti
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
         result = a.run("compare revenue by zodiac sign September vs August")
     assert not any(c["name"] == "compare_periods" and "by" not in c["args"] for c in result.tool_calls)
+
+
+def test_by_city_is_kept_although_city_has_many_values(settings: MaraSettings) -> None:
+    call = _call(settings, "compare revenue by city September vs August", dt.date(2025, 11, 1))
+    assert call["args"].get("by") == "customers.city"

@@ -163,7 +163,8 @@ _NOT_A_GROUPING = frozenset(["how", "much", "far", "the", "a", "an", "what", "fa
 
 
 def dimension_of(text: str, profile: SchemaProfile, table: str | None) -> str | None:
-    """The column a "by X" phrase names (a category column of the table or a table it references).
+    """The column a "by X" phrase names (a category, flag or non-personal text column such as city, of the
+    table or a table it references; the tools show the top values plus "other").
 
     The words after "by" run on into the rest of the question ("by plan this month vs last month"),
     so the longest run of them that names a column wins.
@@ -177,7 +178,7 @@ def dimension_of(text: str, profile: SchemaProfile, table: str | None) -> str | 
             said = " ".join(words[:n]).replace("_", " ").rstrip("s")
             for t in tables:
                 for column in t.columns:
-                    if column.role in ("category", "flag") and not column.pii:
+                    if column.role in ("category", "flag", "text") and not column.pii:
                         phrase = name_phrase(column.name).rstrip("s")
                         if said in (phrase, column.name.lower().replace("_", " ").rstrip("s")) or phrase.endswith(" " + said):
                             return f"{t.name}.{column.name}"
