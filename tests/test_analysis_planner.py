@@ -63,3 +63,16 @@ def test_by_something_the_data_lacks_is_not_silently_dropped(settings: MaraSetti
 def test_by_city_is_kept_although_city_has_many_values(settings: MaraSettings) -> None:
     call = _call(settings, "compare revenue by city September vs August", dt.date(2025, 11, 1))
     assert call["args"].get("by") == "customers.city"
+
+
+def test_why_did_revenue_spike_is_explained_not_scanned_for_anomalies(settings: MaraSettings) -> None:
+    call = _call(settings, "why did revenue spike in September?", dt.date(2025, 11, 1))
+    assert call["name"] == "explain_change"
+
+
+def test_what_about_germany_after_a_comparison_filters_the_same_comparison(settings: MaraSettings) -> None:
+    with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
+        a.run("compare revenue in September vs August", conversation_id="f")
+        (call,) = a.run("what about Germany?", conversation_id="f").tool_calls
+    assert (call["name"], call["args"].get("filters")) == (
+        "compare_periods", [{"column": "customers.country", "op": "=", "value": "Germany"}])

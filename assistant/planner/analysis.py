@@ -51,10 +51,10 @@ _FOLLOW = re.compile(r"^\s*(and|what about|how about|same|now|also|ok(ay)?,? and
 
 def analysis_move(text: str) -> str | None:
     """Which analysis ``text`` asks for, if any: ``find_anomalies``, ``explain_change`` or ``compare_periods``."""
+    if re.search(r"\bwhy\b|\bwhat (drove|caused|explains)\b|\bexplain (the|this|that|why)\b|\bdrivers? of\b", text, re.I):
+        return "explain_change"  # "why did revenue spike": the spike is the premise, the question is what drove it
     if _UNUSUAL.search(text):
         return "find_anomalies"
-    if re.search(r"\bwhy\b|\bwhat (drove|caused|explains)\b|\bexplain (the|this|that|why)\b|\bdrivers? of\b", text, re.I):
-        return "explain_change"
     return None
 
 
@@ -265,7 +265,13 @@ def _follow_up(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile
         return _call(name, args)
     frames = [f for f in find_timeframes(text, day) if f.start]
     if by is None and not frames and not _LAST_YEAR.search(text):
-        return None
+        filters = _follow_up_filters(text, profile, day)
+        if not filters:
+            return None
+        said = {f["column"] for f in filters}  # "what about France?": the same analysis, for France
+        args["filters"] = [f for f in args.get("filters", []) if f.get("column") not in said] + filters
+        args.pop("premise", None)
+        return _call(name, args)
     if by is not None:
         if name == "compare_periods":
             args["by"] = by
@@ -283,6 +289,14 @@ def _follow_up(text: str, earlier: Sequence[BaseMessage], profile: SchemaProfile
         args["compare_to"] = "last_year"
     args.pop("premise", None)
     return _call(name, args)
+
+
+def _follow_up_filters(text: str, profile: SchemaProfile, day: dt.date) -> list[dict[str, Any]]:
+    """The value filters a short follow-up names ("what about France?"), read by the parser."""
+    question = parse_question(_FOLLOW.sub(" ", text), profile, day)
+    if question is None or question.clarify or not question.spec.filters:
+        return []
+    return [f.model_dump(mode="json") for f in question.spec.filters]
 
 
 def _last_analysis(earlier: Sequence[BaseMessage]) -> tuple[str, dict[str, Any]] | None:
