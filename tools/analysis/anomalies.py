@@ -75,8 +75,7 @@ def robust_anomalies(series: Sequence[float | None], *, period: int = 7, history
     if start >= MIN_HISTORY * period:
         fitted = _fitted_on_history(series, period=period, history=history, start=start)
         if fitted is not None:
-            expected, centre, scale = fitted
-            return _scored(series, expected, centre, scale, threshold, start)
+            return _scored(series, *fitted, threshold, start)
     expected: list[float | None] = [None] * len(series)
     for i, value in enumerate(series):
         earlier = [series[i - k * period] for k in range(1, history + 1) if i - k * period >= 0]
