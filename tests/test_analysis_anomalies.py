@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from foundation.errors import ToolInputError
-from tools.analysis.anomalies import robust_anomalies, zscore_anomalies
+from tools.analysis.anomalies import THRESHOLD, period_level, robust_anomalies, zscore_anomalies
 
 WEEKLY = np.array([0.8, 0.85, 0.9, 0.95, 1.1, 1.4, 1.3])
 
@@ -89,3 +89,20 @@ def test_a_normal_month_after_eight_weeks_is_quiet() -> None:
     values, start = _shifted_month(1.0, seed=2)
     flagged, _, _ = robust_anomalies(values, start=start)
     assert flagged == []
+
+
+def test_a_quiet_series_down_55_percent_for_a_month_is_seen_as_a_whole() -> None:
+    rng = np.random.default_rng(7)
+    values = list(rng.poisson(8 * WEEKLY[np.arange(86) % 7]).astype(float))  # ~8 orders a day: days too noisy alone
+    for day in range(56, 86):
+        values[day] = float(rng.poisson(8 * 0.45 * WEEKLY[day % 7]))
+    _, expected, scores = robust_anomalies(values, start=56)
+    level = period_level(values[56:], expected[56:], scores[56:])
+    assert level is not None and level.score <= -THRESHOLD
+
+
+def test_a_normal_month_as_a_whole_is_not_shifted() -> None:
+    values, start = _shifted_month(1.0, seed=2)
+    _, expected, scores = robust_anomalies(values, start=start)
+    level = period_level(values[start:], expected[start:], scores[start:])
+    assert level is not None and abs(level.score) < THRESHOLD

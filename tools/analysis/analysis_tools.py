@@ -355,6 +355,11 @@ def anomalies_output(ctx: ToolContext, measure: Measure, label: str, d: Detectio
         more = f" (and {len(d.anomalies) - 3} more)" if len(d.anomalies) > 3 else ""
         sentence = (f"{len(d.anomalies)} unusual {grain}{'s' if len(d.anomalies) != 1 else ''} in {measure.label} "
                     f"during {label}: {said}{more}.")
+    elif d.level is not None and abs(d.level.score) >= d.method["threshold"]:  # no day alone, but the whole period
+        level = d.level
+        size = f"{abs(level.pct):.0f}% {'above' if level.pct > 0 else 'below'}" if level.pct is not None else "away from"
+        sentence = (f"No single {grain} stood out, but {label} as a whole was {size} the weeks before in {measure.label}: "
+                    f"{number(level.actual, unit)} vs about {number(level.expected, unit)} expected.")
     else:
         sentence = (f"Nothing unusual in {measure.label} during {label}: every {grain} was within the normal range "
                     + ("for its weekday." if grain == "day" else "of the weeks before it."))

@@ -15,6 +15,7 @@ a real drop hide inside the weekly swing — ``benchmarks/bench_analysis.py`` me
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,12 +55,43 @@ class Anomaly:
                 "kind": self.kind, "pct_vs_expected": None if self.pct is None else round(self.pct, 1)}
 
 
+@dataclass(frozen=True, slots=True)
+class Level:
+    """The asked period as a whole against its expected total: a shift no single noisy day shows."""
+
+    actual: float
+    expected: float
+    score: float  # robust z of the mean residual: Σ scores / √n
+
+    @property
+    def pct(self) -> float | None:
+        return None if not self.expected else 100.0 * (self.actual - self.expected) / abs(self.expected)
+
+
+def period_level(values: Sequence[float | None], expected: Sequence[float | None], scores: Sequence[float], *,
+                 period: int = 7, history: int = HISTORY) -> Level | None:
+    """Totals of the judged points and the robust z of their mean residual. None when nothing was judged.
+
+    The mean of n residual z's has variance ``1/n`` from the points' own noise plus the error of the
+    shared baseline: each of the ``p = min(period, n)`` phases is a median of ``history`` values
+    (variance ≈ π/2 / history), averaged over the phases — left out, a normal month would look shifted.
+    """
+    judged = [(v, e, z) for v, e, z in zip(values, expected, scores, strict=True) if v is not None and e is not None]
+    if not judged:
+        return None
+    n = len(judged)
+    spread = (1 / n + (math.pi / 2) / (history * min(period, n))) ** 0.5
+    mean = sum(z for _, _, z in judged) / n
+    return Level(sum(v for v, _, _ in judged), sum(e for _, e, _ in judged), mean / spread)
+
+
 @dataclass(slots=True)
 class Detection:
     anomalies: list[Anomaly]
     points: list[tuple[dt.date, float, float | None]]  # (day, value, expected) of the period judged
     method: dict[str, Any] = field(default_factory=dict)
     judged: int = 0  # points with enough history to be judged
+    level: Level | None = None  # the period as a whole (additive metrics)
 
 
 def robust_anomalies(series: Sequence[float | None], *, period: int = 7, history: int = HISTORY,
@@ -190,7 +222,8 @@ def detect_anomalies(reader: Reader, period: Period, grain: str = "day", *, hist
     method = {"name": "same-weekday median of the weeks before, MAD-scaled robust z-score" if grain == "day"
               else "median of the weeks before, MAD-scaled robust z-score",
               "grain": grain, "history_weeks": history, "threshold": threshold, "mad_scale": MAD_SCALE}
-    return Detection(sorted(anomalies, key=lambda a: -abs(a.score)), points, method, judged)
+    level = period_level(series[begin:], expected[begin:], scores[begin:], period=step, history=history) if additive else None
+    return Detection(sorted(anomalies, key=lambda a: -abs(a.score)), points, method, judged, level)
 
 
 def as_points(values: Mapping[dt.date, float]) -> list[float]:
