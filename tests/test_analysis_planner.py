@@ -31,7 +31,7 @@ def test_anything_unusual_in_orders_past_the_data_stays_orders(settings: MaraSet
 def test_a_measure_the_data_lacks_is_not_answered_with_revenue(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
         result = a.run("compare refunds in September vs August")
-    assert not any(c["args"].get("metric", {}).get("alias") == "revenue" for c in result.tool_calls)
+    assert "I couldn't find “refunds” in your data" in result.reply
 
 
 def test_the_previous_30_days_are_the_30_before_the_last_30(settings: MaraSettings) -> None:

@@ -116,13 +116,13 @@ def _without_periods(text: str, today: dt.date) -> str:
     return " ".join(text.split())
 
 
-_FILLER = frozenset(["how", "did", "does", "do", "doing", "done", "we", "our", "my", "us", "the", "a", "an", "in", "of", "to", "with", "and", "for", "on", "from", "than", "is", "was", "were", "are", "it", "its", "what", "whats", "show", "me", "give", "tell", "total", "numbers", "performance", "perform", "performed", "compare", "compared", "between", "period", "periods", "vs", "versus", "against", "so", "far"])
+_FILLER = frozenset(["business", "things", "results", "overall", "metrics", "kpis", "figures", "data", "sell", "sold", "going", "go", "went", "look", "looking", "how", "did", "does", "do", "doing", "done", "we", "our", "my", "us", "the", "a", "an", "in", "of", "to", "with", "and", "for", "on", "from", "than", "is", "was", "were", "are", "it", "its", "what", "whats", "show", "me", "give", "tell", "total", "numbers", "performance", "perform", "performed", "compare", "compared", "between", "period", "periods", "vs", "versus", "against", "so", "far"])
 
 
-def _names_a_measure(text: str, today: dt.date) -> bool:
-    """Whether ``text`` says a word beyond periods and filler — a measure the parser did not find in the data."""
+def _unknown_words(text: str, today: dt.date) -> list[str]:
+    """The words of ``text`` beyond periods and filler — a measure the parser did not find in the data."""
     rest = _COMPARE.sub(" ", _VS_PREVIOUS.sub(" ", _without_periods(text, today)))
-    return any(word not in _FILLER for word in re.findall(r"[a-z]+", rest.lower()))
+    return [word for word in re.findall(r"[a-z]+", rest.lower()) if word not in _FILLER]
 
 
 def measure_args(question: DataQuestion | None, profile: SchemaProfile) -> dict[str, Any] | None:
@@ -221,8 +221,10 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
         question = parse_question(_without_periods(cleaned, day), profile, day) or question
     if question is not None and question.clarify:
         return None  # something named that the data does not have: ask (the planner says the parser's question)
-    if (question is None or not question.spec.metrics) and _names_a_measure(cleaned, day):
-        return None  # "compare refunds …" with no refunds in the data: not revenue in its place
+    if (question is None or not question.spec.metrics) and (unknown := _unknown_words(cleaned, day)):
+        # "compare refunds …" with no refunds in the data: ask, never answer with revenue in its place
+        return AIMessage(content=f"I couldn't find “{' '.join(unknown)}” in your data. Which measure should I use — "
+                                 "for example revenue or orders?")
     measure = measure_args(question, profile)
     if measure is None:
         return None
