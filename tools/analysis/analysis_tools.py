@@ -297,7 +297,7 @@ def explanation_output(ctx: ToolContext, e: Explanation, premise: str | None = N
     method = ("Each line is a group's own change; the lines of each breakdown add up exactly to the total change."
               if c.measure.kind == "additive" else
               "Ratio metric: each group's contribution = its rate effect (its own ratio moved, at its average weight) "
-              "+ its mix effect (its weight moved, at its average ratio); they add up exactly to the total change.")
+              "+ its mix effect (its weight moved, at its average ratio minus the overall average); they add up exactly to the total change.")
     method += " First-time customers: first purchase ever falls in the period."
     if e.skipped:
         method += " Not used: " + ", ".join(e.skipped) + "."
