@@ -30,7 +30,7 @@ def test_store_lives_in_postgres_and_one_claim_wins(pg_settings: MaraSettings) -
     try:
         made = one.add(new_schedule(pg_settings, owner="key:a", cadence="every day at 9:00",
                                     destinations=["slack:#m"], metric="orders"))
-        first = one.claim(made.id, f"{made.id}@2026-12-07T09:00", "w1", lease_s=0.01)
+        first = one.claim(made.id, f"{made.id}@2026-12-07T09:00", "w1", lease_s=-1.0)  # w1 died: lease ran out
         second = two.claim(made.id, f"{made.id}@2026-12-07T09:00", "w2", lease_s=60)
         taken = two.take_over(first.run_id, "w2", lease_s=60) if first else None
         assert first is not None and second is None and taken is not None and taken.takeovers == 1

@@ -28,22 +28,10 @@ from tools.model_data import (
     resolve_orders,
 )
 from tools.progress import StepProgress, quiet
+from tools.segment_names import SEGMENTS  # re-exported: the names live apart from pandas
 
 # --- RFM ------------------------------------------------------------------------------------
 
-SEGMENTS: dict[str, str] = {
-    "Champions": "Bought recently, buy often and spend the most.",
-    "Loyal": "Buy regularly and spend well; respond to loyalty rewards.",
-    "Potential Loyalist": "Recent customers with average frequency; nurture into loyalty.",
-    "New": "Bought very recently for the first time.",
-    "Promising": "Recent but small, infrequent buyers; build the habit.",
-    "Need Attention": "Average recency, frequency and spend; slipping without a nudge.",
-    "About to Sleep": "Below-average recency and frequency; will be lost without reactivation.",
-    "At Risk": "Used to buy often and spend well, but not for a while.",
-    "Can't Lose Them": "Former best customers who have gone quiet; win them back.",
-    "Hibernating": "Last bought long ago, few small orders.",
-    "Lost": "Lowest recency, frequency and spend.",
-}
 # Rows: R score 5..1; columns: FM score 1..5 (FM = rounded mean of F and M).
 _GRID = {
     5: ("New", "Potential Loyalist", "Potential Loyalist", "Champions", "Champions"),

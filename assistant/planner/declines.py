@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tools.segments import SEGMENTS
+from tools.segment_names import SEGMENTS
 
 #: What each capability does, as the decline says it.
 _PURPOSE = {
