@@ -103,6 +103,10 @@ def test_saving_an_audience_beats_the_segment_it_names() -> None:
     assert _route("save the champions as an audience called vip-list", {"rfm_segments": 0.9}) == "save_audience"
 
 
+def test_copy_for_a_saved_audience_is_copy_not_saving_one() -> None:
+    assert _route("Draft 3 email variants for the saved audience “top-customers”", {"save_audience": 0.9}) == "draft_copy"
+
+
 def test_weak_words_lose_to_a_data_questions_shape() -> None:
     assert _route("total shipping charged per order", {"search_knowledge": 0.6, "query_data": 0.5}) == "query_data"
 

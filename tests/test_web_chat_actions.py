@@ -177,7 +177,7 @@ def test_csv_and_chart_downloads_are_named_after_the_result(desktop: Any, server
     answer = ask(page, "revenue by country", 0)
     expect(answer.locator(".card-chart .chart-view svg")).to_be_visible()
     with page.expect_download() as csv_download:
-        answer.locator(".card:not(.card-chart)").get_by_role("link", name=re.compile("as CSV")).click()
+        answer.locator(".card:not(.card-chart)").get_by_role("link", name=re.compile("Download CSV")).click()
     assert csv_download.value.suggested_filename == "revenue-by-country.csv"
     assert Path(csv_download.value.path()).read_text().splitlines()[0] == "country,revenue"
     with page.expect_download() as png:

@@ -193,6 +193,8 @@ _STRONG: dict[str, re.Pattern[str]] = {
     "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
                                 r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
 }
+#: Verbs that make an audience the thing asked for (not just who some copy is for).
+_SAVING = re.compile(r"\b(?:save|export|download|create|make|build)\b", re.I)
 #: Nouns a capability shares with data questions: they count only when the message is not a data question's shape.
 _WEAK: dict[str, re.Pattern[str]] = {
     "rfm_segments": _words(r"segments?", r"segmentation", r"vips?", r"loyal"),
@@ -426,6 +428,8 @@ class Router:
         supported = frozenset(i for i in (*ev.strong, *ev.weak) if i in self.available)
         strong = [i for i in ev.strong if i in self.available]
         outright = frozenset(strong)
+        if "save_audience" in strong and "draft_copy" in strong and not _SAVING.search(message):
+            strong.remove("save_audience")  # "draft 3 e-mails for the saved audience X": copy for an audience
         if "save_audience" in strong:
             return Route("save_audience", 1.0, supported=supported, strong=outright)
         models = [i for i in strong if i in _MODEL_WORDS]
