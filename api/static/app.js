@@ -714,7 +714,8 @@
         else kept.push(block);
       }
       this.technical = technical;
-      if (this.drafts > 0 && kept.length > 1) return kept[0];
+      // the cards show the variants; notes (a banned word left out, a missing offer) stay in the text
+      if (this.drafts > 0) return kept.filter((b) => !/^\s*\*\*Variant \d+\*\*/.test(b)).join("\n\n");
       return kept.join("\n\n");
     }
 
