@@ -715,7 +715,10 @@
       }
       this.technical = technical;
       // the cards show the variants; notes (a banned word left out, a missing offer) stay in the text
-      if (this.drafts > 0) return kept.filter((b) => !/^\s*\*\*Variant \d+\*\*/.test(b)).join("\n\n");
+      if (this.drafts > 0) {
+        const first = kept.findIndex((b) => /^\s*\*\*Variant \d+\*\*/.test(b));
+        if (first > 0) return [...kept.slice(0, first), ...kept.slice(first).filter((b) => /^\s*_Note:/.test(b))].join("\n\n");
+      }
       return kept.join("\n\n");
     }
 
