@@ -264,22 +264,29 @@ def test_stop_ends_the_server_side_work_so_the_next_question_is_not_kept_waiting
     page = desktop
     page.goto(server)
     normal = sorted(_answer_ms(page, "How many customers do we have?", n) for n in range(3))[1]  # median
-    answers, afters = 3, []
-    for wait_ms in (300, 1500):
-        page.locator("#composer-input").fill("Which customers are likely to churn next quarter?")
+    answers, afters, stopped = 3, [], 0
+    # two different horizons: each trains its own model (a saved one would answer before any Stop)
+    for wait_ms, question in ((300, "Which customers are likely to churn next quarter?"),
+                              (600, "Which customers are likely to churn in the next 60 days?")):
+        page.locator("#composer-input").fill(question)
         page.locator("#composer-input").press("Enter")
         expect(page.locator(".step-running")).to_have_count(1)
         page.wait_for_timeout(wait_ms)
-        page.get_by_role("button", name="Stop generating").click()
+        try:  # on a fast machine the training may already be over: then there is nothing to stop
+            page.get_by_role("button", name="Stop generating").click(timeout=2000)
+            stopped += 1
+        except sync_api.TimeoutError:
+            pass
         expect(page.locator("li.msg-assistant[aria-busy='false']")).to_have_count(answers + 1)
         afters.append(_answer_ms(page, "How many customers do we have?", answers + 1))
         answers += 2
-    print(f"stop: normal {normal:.0f} ms, after Stop {[round(a) for a in afters]} ms")
+    print(f"stop: normal {normal:.0f} ms, after Stop {[round(a) for a in afters]} ms, {stopped} stopped")
+    assert stopped >= 1
     assert min(afters) <= normal + 1000, (normal, afters)
     assert max(afters) <= normal + 5000, (normal, afters)
     history = stored(page)["messages"]
     replies = [m["content"] for m in history if m["role"] == "assistant" and m["content"]]
-    assert replies[-2] == "Stopped." and replies[-4] == "Stopped."
+    assert replies.count("Stopped.") == stopped
     assert page.problems == [] or all("aborted" in p.lower() for p in page.problems)
 
 
