@@ -21,6 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_round3 import make_b2b, make_boxes, make_hotel  # noqa: E402
+from make_round4 import (  # noqa: E402
+    PREAMBLES,
+    make_charity,
+    make_etsy,
+    make_google_ads,
+    make_paypal,
+    make_zendesk,
+)
 
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 60_000
@@ -41,10 +49,15 @@ LAST = [
 MAIL_DOMAINS = ["gmail.com", "outlook.com", "yahoo.com", "icloud.com", "hotmail.com", "proton.me"]
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Row]) -> None:
-    """Write one export file: UTF-8, comma separated, minimal quoting, '\\n' line ends."""
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Row], preamble: Sequence[str] = ()) -> None:
+    """Write one export file: UTF-8, comma separated, minimal quoting, '\\n' line ends.
+
+    `preamble` lines (a report's title and date range, as Google Ads writes them) go above the header.
+    """
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
+        for line in preamble:
+            writer.writerow([line])
         writer.writerow(header)
         for row in rows:
             if len(row) != len(header):
@@ -807,6 +820,11 @@ GENERATORS: dict[str, Callable[[random.Random], dict[str, tuple[list[str], list[
     "hotel_bookings": make_hotel,
     "b2b_invoices": make_b2b,
     "meal_box_subscribers": make_boxes,
+    "paypal_activity": make_paypal,
+    "etsy_sold_orders": make_etsy,
+    "zendesk_tickets": make_zendesk,
+    "google_ads_campaigns": make_google_ads,
+    "charity_donors": make_charity,
 }
 
 
@@ -822,7 +840,7 @@ def main(argv: Sequence[str] = ()) -> int:
         folder = HERE / name
         folder.mkdir(exist_ok=True)
         for filename, (header, rows) in GENERATORS[name](rng).items():
-            write_csv(folder / filename, header, rows)
+            write_csv(folder / filename, header, rows, PREAMBLES.get(filename, ()))
             print(f"{name}/{filename}: {len(rows)} rows, {(folder / filename).stat().st_size} bytes")
     return 0
 
