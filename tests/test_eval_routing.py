@@ -100,3 +100,16 @@ def test_an_analyst_move_answers_a_data_question() -> None:
 
     assert (is_right("query_data", "compare_periods"), is_right("compare_periods", "query_data"),
             is_right("rfm_segments", "compare_periods")) == (True, False, False)
+
+
+ROUND4 = Path(__file__).parent / "data" / "answers" / "routing_round4.yaml"
+
+
+def test_round4_set_covers_every_capability_and_repeats_no_earlier_request() -> None:
+    _, round4 = load_routing_set(ROUND4)
+    earlier = {r.request.lower() for f in (DEV_SET, MARKETER, MARKETER_HOLDOUT) for r in load_routing_set(f)[1]}
+    assert {r.expect for r in round4} >= {
+        "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value",
+        "recommend_products", "analyze_feedback", "search_knowledge", "draft_copy", "save_audience", "help",
+        "make_chart", "explain_change", "find_anomalies"}
+    assert not {r.request.lower() for r in round4} & earlier
