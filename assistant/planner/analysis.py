@@ -20,6 +20,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from assistant.planner.hooks import ToolResult, reply_hook
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.timeframes import Timeframe, find_timeframes
+from tools.analysis.calendar_words import COMPARED_RE, OVER_RE, over_unit
+from tools.analysis.periods import label_range
 from tools.schema_profile import SchemaProfile, name_phrase
 
 ANALYSIS_TOOLS = ("compare_periods", "explain_change", "find_anomalies")
@@ -30,13 +32,11 @@ _RISE = r"(rise|rose|rising|increas\w*|grow\w*|grew|jump\w*|up|spik\w*|higher|be
 _WHY = re.compile(rf"\b(why|how come|what (drove|caused|explains|happened)|explain|reason|drivers?)\b.*?\b({_DROP}|{_RISE}|chang\w*)?\b", re.I)
 _DROP_RE = re.compile(rf"\b{_DROP}\b", re.I)
 _RISE_RE = re.compile(rf"\b{_RISE}\b", re.I)
-_COMPARE = re.compile(r"\b(vs\.?|versus|compared?|comparison|against|year over year|yoy|y/y|same period last year|"
-                      r"month over month|mom|week over week|wow)\b", re.I)
+_COMPARE = re.compile(r"\b(vs\.?|versus|compared?|comparison|against|than|same period last year)\b", re.I)
 # one period compared with the one before it: "last week with the week before", "vs the previous month", "month over month"
 _VS_PREVIOUS = re.compile(r"\b(?:(?:with|vs\.?|versus|against|to|than)\s+(?:the\s+)?(?:(?:week|month|quarter|year)\s+before|"
-                          r"(?:previous|prior|preceding)\s+(?:period|week|month|quarter|year))|"
-                          r"(week|month|quarter|year)\s+over\s+\1|mom|wow|qoq|m/m|w/w|q/q)\b", re.I)
-_LAST_YEAR = re.compile(r"\b(year over year|yoy|y/y|same (period|month|quarter|week) (of |a )?last year|vs\.? last year|"
+                          r"(?:previous|prior|preceding)\s+(?:period|week|month|quarter|year)))\b", re.I)
+_LAST_YEAR = re.compile(r"\b(same (period|month|quarter|week|days) (of |a )?last year|vs\.? last year|"
                         r"versus last year|compared (to|with) last year)\b", re.I)
 _RELATIVE = re.compile(r"\b(this|last|previous|current)\s+(week|month|quarter|year)\b|\b(month|year|quarter|week) to date\b|"
                        r"\b(mtd|ytd|qtd)\b", re.I)
@@ -94,18 +94,41 @@ def _before_if_previous(first: Timeframe, second: Timeframe, text: str) -> Timef
 
 
 def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
-    """``(period, compare_to)`` from the message: the later period is the current one."""
+    """``(period, compare_to)`` from the message: the later period is the current one.
+
+    One period said after a comparison word ("is revenue higher than last month?", "orders vs September")
+    is the one compared *with*: the current period of the same unit ("this month") is compared to it.
+    A shorthand ("MoM", "week over week", "YoY") with no period compares the current unit with the one before.
+    """
     frames = [f for f in find_timeframes(text, today) if f.start is not None and f.end is not None]
-    compare_to = "last_year" if _LAST_YEAR.search(text) else "previous"
+    over = over_unit(text)
+    compare_to = "last_year" if _LAST_YEAR.search(text) or over == "year" else "previous"
     if (said := _LAST_YEAR.search(text.lower())) is not None:  # "vs the same period last year": not the year 2025
         frames = [f for f in frames if not (said.start() <= f.span[0] < said.end())]
     if len(frames) >= 2:
         frames = [frames[0], _before_if_previous(frames[0], frames[1], text)]
         first, second = sorted(frames[:2], key=lambda f: f.start or today, reverse=True)
         return _period_text(first, text), _period_text(second, text)
+    if len(frames) == 1 and (unit := _compared_with(frames[0], text)) is not None:
+        return f"this {unit}", _period_text(frames[0], text)
     if frames:
         return _period_text(frames[0], text), compare_to
+    if over is not None:
+        return ("today" if over == "day" else f"this {over}"), compare_to
     return None, compare_to
+
+
+def _compared_with(frame: Timeframe, text: str) -> str | None:
+    """The unit of ``frame`` when it is said right after a comparison word ("than last month"), else None."""
+    if frame.span == (0, 0):
+        return None
+    before = text[:frame.span[0]]
+    said = text[frame.span[0]:frame.span[1]].split()  # the reader may take the word in: "vs September"
+    if COMPARED_RE.search(before) is None and (len(said) < 2 or COMPARED_RE.search(f"{before}{said[0]} ") is None):
+        return None
+    assert frame.start is not None and frame.end is not None
+    unit = frame.unit or label_range(frame.start, frame.end).unit
+    return unit if unit in ("week", "month", "quarter", "year") else None
 
 
 def _without_periods(text: str, today: dt.date) -> str:
@@ -209,11 +232,12 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
     period, compare_to = periods_of(text, day)
     two_periods = len([f for f in find_timeframes(text, day) if f.start]) >= 2
     if move is None and (two_periods and _COMPARE.search(text) or _LAST_YEAR.search(text) or _VS_PREVIOUS.search(text)
+                         or OVER_RE.search(text) or _said_against_one_period(text, day)
                          or (question is not None and question.compare)):
         move = "compare_periods"
     if move is None or move not in tool_names:
         return None
-    cleaned = _MOVE_WORDS.sub(" ", text)
+    cleaned = OVER_RE.sub(" ", _LAST_YEAR.sub(" ", _MOVE_WORDS.sub(" ", text)))
     if cleaned != text:  # "anything unusual in orders": the parser reads "orders" without the move's words
         question = parse_question(" ".join(cleaned.split()), profile, day) or question
     if question is not None and question.clarify:  # "orders last month" past the data's end: the parser refuses the
@@ -243,6 +267,12 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
             return AIMessage(content=f"I couldn't find “{said}” to break {move_subject(args)} down by in your data. "
                                      "Which column should I use — or shall I compare the total?")
     return _call(move, args)
+
+
+def _said_against_one_period(text: str, day: dt.date) -> bool:
+    """One period, said after a comparison word: "is revenue higher than last month?"."""
+    frames = [f for f in find_timeframes(text, day) if f.start is not None and f.end is not None]
+    return len(frames) == 1 and _compared_with(frames[0], text) is not None
 
 
 def move_subject(args: dict[str, Any]) -> str:

@@ -293,7 +293,7 @@ def _cite(passage: dict[str, Any]) -> str:
 
 def compose_error_reply(tool: str, error: str) -> str:
     text = error.removeprefix("Error: ").split("\nFix the arguments")[0].split("\n(Retry budget")[0]
-    return f"I couldn't answer that with `{tool}`: {text}"
+    return f"I couldn't answer that: {text}"  # marketer language: no tool name ({tool} is in the audit log)
 
 
 def compose_offer_note(lookup: dict[str, Any], purpose: str) -> str:

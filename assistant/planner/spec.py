@@ -95,7 +95,7 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
     frame: Timeframe | None = frames[0] if frames else None
     if len(frames) >= 2:
         units = {f.unit for f in frames}
-        if len(units) == 1 and None not in units and all(f.start for f in frames):
+        if len(units) == 1 and None not in units and "half" not in units and all(f.start for f in frames):  # no half grain
             start = min(f.start for f in frames if f.start)
             end = max(f.end for f in frames if f.end)
             label = " vs ".join(f.label for f in frames)

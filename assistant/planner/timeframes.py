@@ -11,21 +11,20 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-MONTHS = {
-    name: i
-    for i, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-         ("october", "oct"), ("november", "nov"), ("december", "dec")],
-        start=1,
-    )
-    for name in names
-}
+from tools.analysis.calendar_words import (
+    AMBIGUOUS_MONTHS,
+    MONTHS,
+    ORDINALS,
+    UNIT_MONTHS,
+    half_label,
+)
+
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "a": 1, "an": 1}
 _MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 # a bare month name is a period only when written as one: "in September", "September's", "vs August"
-_FULL_MONTH_RE = "|".join(n for n in sorted(MONTHS, key=len, reverse=True) if len(n) > 3 or n == "may")
+# the words that put a bare month on a comparison's other side or into a period: "than Sep", "in oct"
+_PERIOD_PREPOSITION = r"(?:in|during|for|of|vs\.?|versus|and|to|with|against|than|from|through|until)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +47,9 @@ class Timeframe:
         """The same calendar period ``steps`` units later (negative: earlier): “and the month before?”."""
         if self.unit is None or self.start is None:
             return self
-        months = {"month": 1, "quarter": 3, "year": 12}[self.unit] * steps
+        months = UNIT_MONTHS[self.unit] * steps
         start = _month_start(self.start, months)
-        end = _month_start(start, {"month": 1, "quarter": 3, "year": 12}[self.unit])
+        end = _month_start(start, UNIT_MONTHS[self.unit])
         return Timeframe(start, end, _calendar_label(start, self.unit), self.span, self.unit)
 
 
@@ -68,6 +67,8 @@ def _calendar_label(start: dt.date, unit: str) -> str:
         return start.strftime("%B %Y")
     if unit == "quarter":
         return f"Q{(start.month - 1) // 3 + 1} {start.year}"
+    if unit == "half":
+        return half_label(start.year, start.month)
     return str(start.year)
 
 
@@ -124,7 +125,7 @@ def _bare_quarter(m: re.Match[str], today: dt.date) -> Timeframe | None:
     return Timeframe(start, _quarter_start(start, 1), _calendar_label(start, "quarter"), unit="quarter", bare=True)
 
 
-_ORDINAL_QUARTERS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
+_ORDINAL_QUARTERS = {word: n for word, n in ORDINALS.items()}
 
 
 @_matcher(r"\b(first|1st|second|2nd|third|3rd|fourth|4th)\s+quarter(?:\s+(?:of\s+)?(\d{4}))?\b")
@@ -172,7 +173,7 @@ def _month_range(m: re.Match[str], today: dt.date) -> Timeframe | None:
     return Timeframe(start, _month_start(last, 1), f"{start.strftime('%b')}–{last.strftime('%b %Y')}")
 
 
-@_matcher(rf"\b({_MONTH_RE})\s+(\d{{4}})\b|\b(\d{{4}})-(\d{{2}})\b(?!-)")
+@_matcher(rf"\b({_MONTH_RE})\.?\s+(\d{{4}})\b|\b(\d{{4}})-(\d{{2}})\b(?!-)")
 def _month_year(m: re.Match[str], today: dt.date) -> Timeframe | None:
     if m.group(1):
         start = dt.date(int(m.group(2)), MONTHS[m.group(1)], 1)
@@ -183,16 +184,41 @@ def _month_year(m: re.Match[str], today: dt.date) -> Timeframe | None:
     return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"), unit="month")
 
 
-@_matcher(rf"\b(?:(?:in|during|for|of|vs\.?|versus|and|to|with|against|than)\s+)?({_FULL_MONTH_RE})\b(?:'s)?")
+@_matcher(rf"\b(?:{_PERIOD_PREPOSITION}\s+)?({_MONTH_RE})\b\.?(?:'s)?")
 def _bare_month(m: re.Match[str], today: dt.date) -> Timeframe | None:
-    """“in September”: the latest September that has started (this one when it is September)."""
+    """“in September”, “Oct vs Sep”: the latest such month that has started (this one when it is that month).
+
+    A word that is also an ordinary word or a name ("may", "mar", "jan", "dec") is a month only with
+    context: a preposition before it ("in May", "than Sep") or a comparison word and another month after
+    it ("oct vs sep")."""
     word = m.group(1)
-    if word == "may" and not re.match(r"(in|during|for|of|vs|versus|and|to|with|against|than)\b", m.group(0)):
-        return None  # "may I see ..."
+    if word in AMBIGUOUS_MONTHS and m.group(0).startswith(word) and not _compared_month_after(m):
+        return None  # "may I see ...", "Jan's orders"
     start = dt.date(today.year, MONTHS[word], 1)
     if start > today:
         start = start.replace(year=today.year - 1)
     return Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"), unit="month", bare=True)
+
+
+_AFTER_MONTH = re.compile(rf"\.?(?:\s*|\s+[a-z' ]{{0,24}}\s+)(?:vs\.?|versus|compared (?:to|with)|against|than|and|or|to|-|–)\s*"
+                          rf"(?:in\s+)?({_MONTH_RE})\b")
+
+
+def _compared_month_after(m: re.Match[str]) -> bool:
+    """A comparison word and another month after the match (a few words may come between): “oct vs sep”,
+    “oct and nov”, “how did oct do vs sep”."""
+    return _AFTER_MONTH.match(m.string, m.end()) is not None
+
+
+@_matcher(r"\b(?:(?:the\s+)?(first|1st|second|2nd)\s+half|h([12]))(?:\s+(?:of\s+)?(\d{4}))?\b|\b(\d{4})\s*h([12])\b")
+def _half(m: re.Match[str], today: dt.date) -> Timeframe | None:
+    """“H1 2025”, “the second half of 2025”, “first half” alone (the latest such half that has started)."""
+    half = ORDINALS[m.group(1)] if m.group(1) else int(m.group(2) or m.group(5))
+    year_text = m.group(3) or m.group(4)
+    start = dt.date(int(year_text) if year_text else today.year, 1 if half == 1 else 7, 1)
+    if not year_text and start > today:
+        start = start.replace(year=start.year - 1)
+    return Timeframe(start, _month_start(start, 6), half_label(start.year, start.month), unit="half", bare=not year_text)
 
 
 _RELATIVE = ("today", "yesterday", "this week", "last week", "previous week", "this month", "last month",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from foundation.errors import ToolInputError
 from tools.analysis.anomalies import Detection, SparseSeries, detect_anomalies
 from tools.analysis.compare import Comparison, Periods, compare, direction_word, resolve_periods
-from tools.analysis.explain import Breakdown, Explanation, explain
+from tools.analysis.explain import UNNAMED, Breakdown, Explanation, explain
 from tools.analysis.measures import Measure, Reader, require_date, resolve_measure
 from tools.analysis.periods import anchored, clip_to_data, parse_period
 from tools.charts import grouped_bar_spec, save_chart, waterfall_spec
@@ -161,7 +161,8 @@ def _ordered(c: Comparison, sentence: str) -> list[str]:
 def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = None) -> ToolOutput:
     unit = c.measure.unit
     p, q = c.periods.previous, c.periods.current
-    lines = [s for s in [premise_note(c, premise)] if s] + _ordered(c, headline(c))
+    said = premise_note(c, premise)  # a false premise already says the change, with its numbers
+    lines = [s for s in [said] if s] + [line for line in _ordered(c, "" if said else headline(c)) if line]
     rows: list[list[Any]]
     if c.by:
         label = c.by.rsplit(".", 1)[-1]
@@ -237,8 +238,11 @@ def compare_periods(
 # --- explain ------------------------------------------------------------------------------------------
 
 
-def explanation_sentence(e: Explanation) -> str:
-    """The headline and the top one to three contributors in words."""
+def explanation_sentence(e: Explanation, after_premise: bool = False) -> str:
+    """The headline and the top one to three contributors in words.
+
+    ``after_premise``: a false-premise note already gave the change and its numbers, so the sentence
+    says only what moved it ("What moved it: …"), never the same headline twice."""
     c = e.comparison
     unit = c.measure.unit
     parts = []
@@ -255,7 +259,7 @@ def explanation_sentence(e: Explanation) -> str:
                 parts.append(f"{who} moved it by {signed(line.contribution, unit)}")
     lead = e.lead
     if lead is not None:
-        movers = [line for line in lead.lines if line.name != "other" and line.contribution][:2]
+        movers = [line for line in lead.lines if line.name not in UNNAMED and line.contribution][:2]
         if movers:
             said = "; ".join(f"{m.name} {signed(m.contribution, unit)}" for m in movers)
             parts.append(f"by {lead.dimension}, the biggest contributions were {said}" if len(movers) > 1
@@ -267,6 +271,8 @@ def explanation_sentence(e: Explanation) -> str:
             what = "more orders" if bigger is orders and bigger.contribution > 0 else "fewer orders" if bigger is orders \
                 else "a higher value per order" if bigger.contribution > 0 else "a lower value per order"
             parts.append(f"mostly {what} ({signed(bigger.contribution, unit)})")
+    if after_premise:
+        return ("What moved it: " + "; ".join(parts) + ".") if parts and c.change else ""
     base = headline(c)
     if not parts or not c.change:
         return base
@@ -278,8 +284,8 @@ def explanation_output(ctx: ToolContext, e: Explanation, premise: str | None = N
     unit = c.measure.unit
     p, q = c.periods.previous, c.periods.current
     first = [s for s in [premise_note(c, premise)] if s]
-    sentence = explanation_sentence(e)
-    lines = first + _ordered(c, sentence)
+    sentence = explanation_sentence(e, after_premise=bool(first))
+    lines = first + [line for line in _ordered(c, sentence) if line]
     rows: list[list[Any]] = []
     for breakdown in [b for b in [e.customers, e.volume] if b is not None] + e.breakdowns:
         for line in breakdown.lines:
@@ -302,7 +308,8 @@ def explanation_output(ctx: ToolContext, e: Explanation, premise: str | None = N
     if e.skipped:
         method += " Not used: " + ", ".join(e.skipped) + "."
     text = "\n".join(lines) + "\n\n" + _details(c.measure, c.periods, method)
-    return ToolOutput(text=text, artifacts=artifacts, data={**e.to_dict(), "artifact_id": table_id, "sentence": sentence})
+    return ToolOutput(text=text, artifacts=artifacts, data={**e.to_dict(), "artifact_id": table_id,
+                                                                   "sentence": " ".join([*first, sentence]).strip()})
 
 
 @mara_tool(

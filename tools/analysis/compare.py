@@ -65,6 +65,12 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
         previous = parse_period(compare_to, today)
         if note and asked.unit and previous.start == previous_period(unit_containing(asked.start, asked.unit)).start:
             previous = previous_period(current)  # "this month vs last month" past the data's end: the month before
+        elif note and current.unit and previous.start < current.end and current.start < previous.end:
+            # "orders vs September" with September the latest complete month: the month the data ends in, so far
+            latest, cut_note = clip_to_data(unit_containing(data.last, current.unit), data)
+            if latest.end <= previous.start or previous.end <= latest.start:
+                current, notes = latest, [f"Your data ends on {data.last}, so there is nothing for {whole_label(asked)} yet; "
+                                          f"this is {whole_label(latest)} up to that day."]
     if same_days and current.partial:
         cut = like_for_like(current, previous)
         if cut is not previous:
@@ -73,7 +79,7 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
         previous = cut
     if previous.start == current.start and previous.end == current.end:
         raise ToolInputError(f"Both periods are the same ({current.label}), so there is nothing to compare.",
-                             hint="Compare it with the period before it (compare_to='previous') or a different period.")
+                             hint="Compare it with the period before it or with a different period.")
     if previous.start < current.end and current.start < previous.end:
         raise ToolInputError(f"{current.label} and {previous.label} overlap, so the days they share would be counted in "
                              "only one of them.", hint="Compare two periods that do not share days, e.g. the period just before.")

@@ -24,6 +24,9 @@ from tools.analysis.compare import Comparison, Periods, compare
 from tools.analysis.measures import Measure, Reader, Totals, breakdown_dimensions
 from tools.query_spec import Metric
 
+#: Lines that name no group: the folded rest and the rows without a value. Never a lead driver.
+UNNAMED = frozenset(["other", "(none)"])
+
 
 @dataclass(slots=True)
 class Contribution:
@@ -57,9 +60,10 @@ class Breakdown:
     def concentration(self) -> float:
         """How much of the change the largest line explains (1.0: all of it)."""
         moved = sum(abs(c.contribution) for c in self.lines if c.name != "other")
-        if not moved:
+        named = [abs(c.contribution) for c in self.lines if c.name not in UNNAMED]
+        if not moved or not named:
             return 0.0
-        return max(abs(c.contribution) for c in self.lines if c.name != "other") / moved
+        return max(named) / moved  # rows without a value ("(none)") explain nothing by themselves
 
     def to_dict(self) -> dict[str, Any]:
         return {"dimension": self.dimension, "total": self.total, "groups": self.groups,
@@ -183,7 +187,7 @@ def explain(reader: Reader, periods: Periods, dimensions: list[str] | None = Non
         raise ToolInputError(
             f"{measure.label.capitalize()} is not a sum, count or ratio, so its change cannot be split exactly into parts.",
             hint="Explain a sum or count (revenue, orders) or a ratio metric (average order value, a rate) instead; "
-                 "compare_periods still compares it.")
+                 "a comparison of the two periods still shows how it changed.")
     names = dimensions or [d for d in breakdown_dimensions(reader.profile, measure.table, limit=8)
                            if d.rsplit(".", 1)[-1].lower() not in _filtered_columns(reader)]
     counter = _order_counter(reader) if measure.kind == "additive" and measure.unit == "money" else None

@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from foundation.errors import ToolInputError
+from tools.analysis.calendar_words import MONTHS, ORDINALS, UNIT_MONTHS, half_label
 
-Unit = Literal["day", "week", "month", "quarter", "year"]
+Unit = Literal["day", "week", "month", "quarter", "half", "year"]
 
-_MONTHS = {m: i for i, names in enumerate(
-    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
-     ("december", "dec")], start=1) for m in names}
-
-ACCEPTED = ("this/last week|month|quarter|year, today, yesterday, month to date, year to date, "
-            "'2025-09', 'September 2025', 'Q3 2025', '2025', or a range '2025-09-01..2025-09-15' (end inclusive)")
+ACCEPTED = ("this/last week|month|quarter|half|year, today, yesterday, month to date, year to date, "
+            "'2025-09', 'September 2025' or 'Sep 2025', 'Q3 2025', 'H1 2025' or 'first half of 2025', '2025', "
+            "or a range '2025-09-01..2025-09-15' (end inclusive)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +66,9 @@ def unit_period(start: dt.date, unit: Unit) -> Period:
         return Period(start, start + dt.timedelta(days=1), start.strftime("%a %d %b %Y"), unit)
     if unit == "week":
         return Period(start, start + dt.timedelta(days=7), f"the week of {start:%d %b %Y}", unit)
-    months = {"month": 1, "quarter": 3, "year": 12}[unit]
-    end = _month_start(start, months)
-    label = start.strftime("%B %Y") if unit == "month" else (
-        f"Q{(start.month - 1) // 3 + 1} {start.year}" if unit == "quarter" else str(start.year))
+    end = _month_start(start, UNIT_MONTHS[unit])
+    label = {"month": start.strftime("%B %Y"), "quarter": f"Q{(start.month - 1) // 3 + 1} {start.year}",
+             "half": half_label(start.year, start.month)}.get(unit, str(start.year))
     return Period(start, end, label, unit)
 
 
@@ -86,12 +82,14 @@ def unit_containing(day: dt.date, unit: Unit) -> Period:
         return unit_period(day.replace(day=1), "month")
     if unit == "quarter":
         return unit_period(dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1), "quarter")
+    if unit == "half":
+        return unit_period(dt.date(day.year, 1 if day.month < 7 else 7, 1), "half")
     return unit_period(dt.date(day.year, 1, 1), "year")
 
 
 def label_range(start: dt.date, end: dt.date) -> Period:
     """A range named as the calendar unit it is exactly (``September 2025``), else by its days."""
-    for unit in ("month", "quarter", "year", "week", "day"):
+    for unit in ("month", "quarter", "half", "year", "week", "day"):
         candidate = unit_containing(start, unit)  # type: ignore[arg-type]
         if candidate.start == start and candidate.end == end:
             return candidate
@@ -99,7 +97,7 @@ def label_range(start: dt.date, end: dt.date) -> Period:
 
 
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|to|–|—|/)\s*(\d{4}-\d{2}-\d{2})$")
-_RELATIVE = re.compile(r"^(this|last|previous|current)\s+(week|month|quarter|year)$")
+_RELATIVE = re.compile(r"^(this|last|previous|current)\s+(week|month|quarter|half|year)$")
 
 
 def parse_period(text: str, today: dt.date) -> Period:
@@ -130,9 +128,9 @@ def parse_period(text: str, today: dt.date) -> Period:
         return _cut(unit_containing(today, unit), tomorrow, f"{unit} to date")
     if (m := re.fullmatch(r"(\d{4})-(\d{2})", raw)) and 1 <= int(m.group(2)) <= 12:
         return unit_period(dt.date(int(m.group(1)), int(m.group(2)), 1), "month")
-    if (m := re.fullmatch(r"([a-z]+)\.?\s*(\d{4})?", raw)) and m.group(1) in _MONTHS:
+    if (m := re.fullmatch(r"([a-z]+)\.?\s*(\d{4})?", raw)) and m.group(1) in MONTHS:
         year = int(m.group(2)) if m.group(2) else today.year
-        start = dt.date(year, _MONTHS[m.group(1)], 1)
+        start = dt.date(year, MONTHS[m.group(1)], 1)
         if not m.group(2) and start > today:  # "September" alone: the latest one that has started
             start = start.replace(year=year - 1)
         return unit_period(start, "month")
@@ -143,6 +141,13 @@ def parse_period(text: str, today: dt.date) -> Period:
         if not year_text and start > today:
             start = start.replace(year=start.year - 1)
         return unit_period(start, "quarter")
+    if m := re.fullmatch(r"(?:the\s+)?(?:(first|1st|second|2nd)\s+half|h([12]))(?:\s+(?:of\s+)?(\d{4}))?|(\d{4})\s*h([12])", raw):
+        half = ORDINALS[m.group(1)] if m.group(1) else int(m.group(2) or m.group(5))
+        year_text = m.group(3) or m.group(4)
+        start = dt.date(int(year_text) if year_text else today.year, 1 if half == 1 else 7, 1)
+        if not year_text and start > today:
+            start = start.replace(year=start.year - 1)
+        return unit_period(start, "half")
     if re.fullmatch(r"\d{4}", raw) and 1900 <= int(raw) <= 2200:
         return unit_period(dt.date(int(raw), 1, 1), "year")
     raise ToolInputError(f"I can't read '{text}' as a period.", hint=f"Accepted: {ACCEPTED}.")
@@ -183,8 +188,8 @@ def previous_period(period: Period, mode: str = "previous") -> Period:
         return label_range(start, end)
     if mode != "previous":
         raise ToolInputError(f"Unknown comparison '{mode}'.", hint="Use 'previous', 'last_year' or a period.")
-    if period.unit in ("month", "quarter", "year"):
-        months = {"month": 1, "quarter": 3, "year": 12}[period.unit]
+    if period.unit in UNIT_MONTHS:
+        months = UNIT_MONTHS[period.unit]
         return unit_period(_month_start(period.start, -months), period.unit)
     if period.unit in ("week", "day"):
         return unit_period(period.start - dt.timedelta(days=7 if period.unit == "week" else 1), period.unit)
