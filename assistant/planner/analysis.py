@@ -18,6 +18,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from assistant.planner.hooks import ToolResult, reply_hook
+from assistant.planner.lexicon import lexicon_for, static, tokenize
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.timeframes import Timeframe, find_timeframes
 from tools.analysis.calendar_words import COMPARED_RE, OVER_RE, over_unit
@@ -139,13 +140,17 @@ def _without_periods(text: str, today: dt.date) -> str:
     return " ".join(text.split())
 
 
-_FILLER = frozenset(["business", "things", "results", "overall", "metrics", "kpis", "figures", "data", "sell", "sold", "going", "go", "went", "look", "looking", "how", "did", "does", "do", "doing", "done", "we", "our", "my", "us", "the", "a", "an", "in", "of", "to", "with", "and", "for", "on", "from", "than", "is", "was", "were", "are", "it", "its", "what", "whats", "show", "me", "give", "tell", "total", "numbers", "performance", "perform", "performed", "compare", "compared", "between", "period", "periods", "vs", "versus", "against", "so", "far"])
+def _unknown_words(text: str, profile: SchemaProfile, today: dt.date) -> list[str]:
+    """The words of ``text`` that neither the schema nor the parser's vocabulary explains (periods and the
+    comparison's own words set aside) — a measure the data does not have ("refunds" with no refunds).
 
-
-def _unknown_words(text: str, today: dt.date) -> list[str]:
-    """The words of ``text`` beyond periods and filler — a measure the parser did not find in the data."""
-    rest = _COMPARE.sub(" ", _VS_PREVIOUS.sub(" ", _without_periods(text, today)))
-    return [word for word in re.findall(r"[a-z]+", rest.lower()) if word not in _FILLER]
+    Uses the parser's lexicon for this workspace (its tables, columns, values and metrics, their word forms
+    and synonyms, and the marketing lexicon's fillers), so it holds on layouts it was not written for."""
+    rest = OVER_RE.sub(" ", _LAST_YEAR.sub(" ", _COMPARE.sub(" ", _VS_PREVIOUS.sub(" ", _without_periods(text, today)))))
+    tokens = [t for t in tokenize(rest) if t.text.isalpha()]
+    covered = {i for tag in lexicon_for(profile).tag(tokens, set()) for i in range(tag.start, tag.end)}
+    fillers = static()["fillers_set"]
+    return [t.low for i, t in enumerate(tokens) if i not in covered and (t.norm,) not in fillers and (t.low,) not in fillers]
 
 
 def measure_args(question: DataQuestion | None, profile: SchemaProfile) -> dict[str, Any] | None:
@@ -245,7 +250,7 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
         question = parse_question(_without_periods(cleaned, day), profile, day) or question
     if question is not None and question.clarify:
         return None  # something named that the data does not have: ask (the planner says the parser's question)
-    if (question is None or not question.spec.metrics) and (unknown := _unknown_words(cleaned, day)):
+    if (question is None or not question.spec.metrics) and (unknown := _unknown_words(cleaned, profile, day)):
         # "compare refunds …" with no refunds in the data: ask, never answer with revenue in its place
         return AIMessage(content=f"I couldn't find “{' '.join(unknown)}” in your data. Which measure should I use — "
                                  "for example revenue or orders?")
