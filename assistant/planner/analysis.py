@@ -18,10 +18,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage
 
 from assistant.planner.hooks import ToolResult, reply_hook
-from assistant.planner.lexicon import lexicon_for, static, tokenize
+from assistant.planner.lexicon import lexicon_for, phrase, static, tokenize
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.timeframes import Timeframe, find_timeframes
 from tools.analysis.calendar_words import COMPARED_RE, OVER_RE, over_unit
+from tools.analysis.measures import activity_of
 from tools.analysis.periods import label_range
 from tools.schema_profile import SchemaProfile, name_phrase
 
@@ -173,6 +174,49 @@ def measure_args(question: DataQuestion | None, profile: SchemaProfile) -> dict[
     return args
 
 
+def _says(text: str, words: set[tuple[str, ...]]) -> bool:
+    """``text`` says one of the lexicon phrases ``words`` (any plural, spaces or hyphens between words)."""
+    low = text.lower()
+    return any(re.search(r"\b" + r"[\s-]*".join(map(re.escape, w)) + r"s?\b", low) for w in words if w)
+
+
+def _concept_words(concept: str) -> set[tuple[str, ...]]:
+    return {phrase(str(w)) for w in static()["concepts"][concept]}
+
+
+def _signup_words() -> set[tuple[str, ...]]:
+    """The lexicon's words for joining ("sign-ups", "registered", "joined"): the customer concept's words
+    that are not synonyms of "customer" itself."""
+    people = next(({phrase(str(w)) for w in group} for group in static()["synonyms"] if "customer" in group), set())
+    return _concept_words("customer") - people
+
+
+def active_customers(measure: dict[str, Any], profile: SchemaProfile, text: str) -> dict[str, Any]:
+    """“Number of customers this month vs last month”: the customers who *ordered* in each period (active
+    customers), not the rows of the customers table dated by sign-up — unless the question says sign-ups.
+    “New customers” are the semantic model's (first order in the period) when it defines them.
+
+    A count of the customers table becomes the distinct customers of the order log that links to it
+    (the semantic model's ``active_customers`` when it defines one); the tool's answer says which it counted."""
+    metric = measure.get("metric") or {}
+    base = profile.table(str(measure.get("table") or ""))
+    if metric.get("agg") != "count" or metric.get("column") or base is None or measure.get("filters"):
+        return measure
+    found = activity_of(profile, base)
+    if found is None:
+        return measure
+    orders, column = found
+    if _says(text, _concept_words("new_customers")):
+        defined = profile.metric("new_customers")
+        return {"metric": {"name": "new_customers"}} if defined is not None and defined.table == orders.name else measure
+    if _says(text, _signup_words()):
+        return measure
+    if (defined := profile.metric("active_customers")) is not None and defined.table == orders.name:
+        return {"metric": {"name": "active_customers"}}
+    return {"table": orders.name, "metric": {"agg": "count_distinct", "column": f"{orders.name}.{column}",
+                                             "alias": "active_customers"}}
+
+
 def _default_measure(profile: SchemaProfile) -> dict[str, Any] | None:
     """Revenue when nothing is named ("this month vs last month"): the semantic model's, else the
     orders table's money column summed."""
@@ -257,6 +301,7 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
     measure = measure_args(question, profile)
     if measure is None:
         return None
+    measure = active_customers(measure, profile, text)
     args: dict[str, Any] = dict(measure)
     args["period"] = period or ("last month" if move != "compare_periods" else "this month")
     if today is not None:

@@ -14,7 +14,7 @@ from foundation.errors import ToolInputError
 from tools.analysis.anomalies import Detection, SparseSeries, detect_anomalies
 from tools.analysis.compare import Comparison, Periods, compare, direction_word, resolve_periods
 from tools.analysis.explain import UNNAMED, Breakdown, Explanation, explain
-from tools.analysis.measures import Measure, Reader, require_date, resolve_measure
+from tools.analysis.measures import Measure, Reader, counted_note, require_date, resolve_measure
 from tools.analysis.periods import anchored, clip_to_data, parse_period
 from tools.charts import grouped_bar_spec, save_chart, waterfall_spec
 from tools.context import ToolContext
@@ -149,6 +149,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def _after_headline(lines: list[str]) -> int:
+    """Where a line about the headline goes: right after it (a note that the period was replaced comes first)."""
+    return next((i + 1 for i, line in enumerate(lines) if "nothing for" not in line), len(lines))
+
+
 def _ordered(c: Comparison, sentence: str) -> list[str]:
     """A note that the period asked for was replaced (the data ends before it) comes before the numbers."""
     replaced = [n for n in c.periods.notes if "nothing for" in n]
@@ -163,6 +168,8 @@ def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = Non
     p, q = c.periods.previous, c.periods.current
     said = premise_note(c, premise)  # a false premise already says the change, with its numbers
     lines = [s for s in [said] if s] + [line for line in _ordered(c, "" if said else headline(c)) if line]
+    if (counted := counted_note(ctx.profile(), c.measure)) is not None:
+        lines.insert(_after_headline(lines), counted)
     rows: list[list[Any]]
     if c.by:
         label = c.by.rsplit(".", 1)[-1]
@@ -286,6 +293,8 @@ def explanation_output(ctx: ToolContext, e: Explanation, premise: str | None = N
     first = [s for s in [premise_note(c, premise)] if s]
     sentence = explanation_sentence(e, after_premise=bool(first))
     lines = first + [line for line in _ordered(c, sentence) if line]
+    if (counted := counted_note(ctx.profile(), c.measure)) is not None:
+        lines.insert(_after_headline(lines), counted)
     rows: list[list[Any]] = []
     for breakdown in [b for b in [e.customers, e.volume] if b is not None] + e.breakdowns:
         for line in breakdown.lines:

@@ -388,3 +388,42 @@ def breakdown_dimensions(profile: SchemaProfile, table: TableProfile, limit: int
         seen.add(column.name.lower())
         out.append(f"{owner.name}.{column.name}")
     return out[:limit]
+
+
+def activity_of(profile: SchemaProfile, entity: TableProfile) -> tuple[TableProfile, str] | None:
+    """The order log whose rows say a customer of ``entity`` was active: ``(orders table, its customer column)``.
+
+    ``entity`` is a customers table when a dated table with money links to it through its customer
+    column (``orders.customer_id`` → ``customers``); None otherwise.
+    """
+    for table in sorted(profile.tables, key=lambda t: -t.rows):
+        if table is entity or profile.main_date(table) is None or not table.by_role("money"):
+            continue
+        column = customer_column(profile, table)
+        if column and any(other is entity and fk == column for other, fk, _ in profile.parents(table)):
+            return table, column
+    return None
+
+
+def counted_note(profile: SchemaProfile, measure: Measure) -> str | None:
+    """What a customer count counted, in one plain sentence: who ordered (active), whose first order fell in
+    the period (new), or who signed up in it (rows of the customers table by their date). None for other metrics."""
+    component = measure.components[0]
+    definition = profile.metric(component.name) if component.name else None
+    agg = definition.agg if definition is not None else component.agg
+    column = (definition.column if definition is not None else component.column) or ""
+    kind = definition.customer_type if definition is not None else None
+    table = measure.table
+    noun = name_phrase(table.name)
+    noun = noun[:-1] if noun.endswith("s") else noun
+    customer = customer_column(profile, table)
+    if kind == "new":
+        return f"New customers: those whose first {noun} ever falls in the period."
+    if kind == "returning":
+        return f"Returning customers: those with {noun}s in the period whose first {noun} was earlier."
+    if agg == "count_distinct" and customer and column.rsplit(".", 1)[-1] == customer:
+        return f"Customers counted: those with at least one {noun} in the period (active customers), each once."
+    if agg == "count" and measure.date is not None and activity_of(profile, table) is not None:
+        return (f"Customers counted by {name_phrase(measure.date.name)}: those who joined in the period, "
+                "not those who ordered in it.")
+    return None
