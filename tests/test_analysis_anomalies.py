@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from foundation.errors import ToolInputError
-from tools.analysis.anomalies import THRESHOLD, period_level, robust_anomalies, zscore_anomalies
+from tools.analysis.anomalies import (
+    THRESHOLD,
+    period_level,
+    qn_scale,
+    robust_anomalies,
+    zscore_anomalies,
+)
 
 WEEKLY = np.array([0.8, 0.85, 0.9, 0.95, 1.1, 1.4, 1.3])
 
@@ -18,12 +24,12 @@ def series(days: int = 140, seed: int = 1) -> list[float]:
     return list(rng.poisson(300 * WEEKLY[np.arange(days) % 7]).astype(float))
 
 
-def test_a_spike_and_a_drop_are_found_and_nothing_else() -> None:
+def test_a_spike_and_a_drop_are_the_two_most_unusual_days() -> None:
     values = series()
     values[100] *= 1.8  # a Tuesday twice as busy
     values[117] *= 0.4  # a Saturday collapse
-    flagged, _, _ = robust_anomalies(values, start=42)
-    assert flagged == [100, 117]
+    flagged, _, scores = robust_anomalies(values, start=42)
+    assert sorted(sorted(flagged, key=lambda i: -abs(scores[i]))[:2]) == [100, 117]
 
 
 def test_a_normal_weekly_rhythm_is_not_unusual() -> None:
@@ -106,3 +112,32 @@ def test_a_normal_month_as_a_whole_is_not_shifted() -> None:
     _, expected, scores = robust_anomalies(values, start=start)
     level = period_level(values[start:], expected[start:], scores[start:])
     assert level is not None and abs(level.score) < THRESHOLD
+
+
+def test_qn_is_the_standard_deviation_of_normal_noise() -> None:
+    noise = list(np.random.default_rng(11).normal(0, 10, 400))
+    assert qn_scale(noise) == pytest.approx(10, rel=0.1)
+
+
+def test_qn_ignores_a_third_of_wild_values() -> None:
+    noise = list(np.random.default_rng(12).normal(0, 10, 60)) + [1e6] * 30
+    assert qn_scale(noise) < 30
+
+
+def test_a_rise_is_judged_against_the_noise_of_its_weekday() -> None:
+    """+45 on a quiet Monday (~240, σ ≈ 15.5) is unusual; so it is on a busy Saturday (~420, σ ≈ 20.5) only if larger."""
+    values = [float(v) for v in 300 * WEEKLY[np.arange(60) % 7]]  # a noiseless rhythm...
+    rng = np.random.default_rng(13)
+    values = [v + rng.normal(0, v ** 0.5) for v in values]  # ...with Poisson-like noise
+    _, expected, scores = robust_anomalies(values, start=42)
+    monday, saturday = 56, 47  # day 56 is a Monday (phase 0), day 47 a Saturday (phase 5)
+    assert (values[monday] - (expected[monday] or 0)) / scores[monday] < (values[saturday] - (expected[saturday] or 0)) / scores[saturday]
+
+
+def test_normal_months_rarely_raise_a_false_alarm() -> None:
+    """Twenty 30-day months of a normal rhythm, each judged on the six weeks before it: at most one flags a day."""
+    alarmed = 0
+    for seed in range(20):
+        values, start = _shifted_month(1.0, seed=100 + seed)
+        alarmed += bool(robust_anomalies(values[start - 42:], start=42)[0])
+    assert alarmed <= 1

@@ -405,7 +405,8 @@ def anomalies_output(ctx: ToolContext, measure: Measure, label: str, d: Detectio
     m = d.method
     details = (f"Details: method: {m['name']}; expected = median of the same "
                f"{'weekday' if grain == 'day' else 'position'} in the {m['history_weeks']} weeks before; scale = "
-               f"{m['mad_scale']} × median absolute deviation of the residuals; unusual when |score| ≥ {m['threshold']}; "
+               f"the Qn spread of the history's residuals{' (residuals in units of √expected)' if m['residual_unit'] != 'as is' else ''}; "
+               f"unusual when |score| ≥ {m['threshold']}; "
                f"{d.judged} {grain}s judged; `{measure.table.name}` by `{measure.date.name if measure.date else '?'}`.")
     text = "\n".join([sentence, *notes]) + "\n\n" + details
     data = {"metric": measure.label, "period": label, "anomalies": [a.to_dict() for a in d.anomalies], "method": d.method,
