@@ -20,6 +20,7 @@ import sqlglot
 from sqlglot import exp
 
 from foundation.errors import ToolInputError
+from tools.analysis.first_orders import MAX_LISTED, first_orders, literal
 from tools.analysis.periods import DataRange, Period
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange, compile_query, unknown_name
 from tools.schema_profile import (
@@ -280,7 +281,16 @@ class Reader:
         sets = [f"({period_case})"] + [f"({period_case}, {d})" for d in dim_sql]
         grouped = list(dim_sql)
         type_case = None
-        if customer is not None:
+        listed = self._first_time_lists(customer, periods) if customer is not None else None
+        if customer is not None and listed is not None:
+            # the cached first dates name each period's first-time customers: no history scan in this query
+            column = f"{table}.{_q(customer)}"
+            new = " OR ".join(f"({c} AND {column} IN ({', '.join(names)}))" for c, names in zip(inside, listed, strict=True)
+                              if names) or "FALSE"
+            type_case = f"CASE WHEN {new} THEN 'first-time' ELSE 'returning' END"
+            sets.append(f"({period_case}, {type_case})")
+            grouped.append(type_case)
+        elif customer is not None:
             # first dates before the latest period starts are enough: a customer without any is first-time
             latest = max(p.start for p in periods).isoformat()
             firsts = (f"(SELECT {_q(customer)} AS {_q('__c')}, min({_q(measure.date.name)}) AS {_q('__f')} FROM {table} "
@@ -329,6 +339,21 @@ class Reader:
             for index, totals in enumerate(cube.types):
                 totals.parts, totals.rows = cube.totals[index].parts, cube.totals[index].rows
         return cube
+
+    def _first_time_lists(self, customer: str, periods: Sequence[Period]) -> list[list[str]] | None:
+        """Per period, its first-time customers as SQL literals, from the cached first dates
+        (:mod:`tools.analysis.first_orders`); None when the cache cannot say (too many, odd ids)."""
+        assert self.measure.date is not None
+        known = first_orders(self.warehouse, self.measure.table.name, customer, self.measure.date.name)
+        if known is None:
+            return None
+        out = []
+        for period in periods:
+            names = [literal(c) for c in known.first_in(period.start, period.end)]
+            if len(names) > MAX_LISTED or any(n is None for n in names):
+                return None
+            out.append([n for n in names if n is not None])
+        return out
 
     def series(self, start: dt.date, end: dt.date, grain: str) -> dict[dt.date, float | None]:
         """The metric per ``grain`` (day or week) over ``[start, end)``."""
