@@ -43,3 +43,8 @@ def test_a_sign_up_count_says_it_counted_sign_ups(settings: MaraSettings) -> Non
     out = compare_periods(ToolContext(settings), period="2024", table="customers", metric={"agg": "count"},  # type: ignore[arg-type]
                           today=TODAY.isoformat())
     assert "Customers counted by signup date: those who joined in the period, not those who ordered in it." in out.text
+
+
+def test_customers_of_a_country_are_those_of_it_who_ordered(settings: MaraSettings) -> None:
+    args, _ = _run(settings, "number of customers in Germany in September vs August")
+    assert (args["table"], args["filters"]) == ("orders", [{"column": "customers.country", "op": "=", "value": "Germany"}])

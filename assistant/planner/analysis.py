@@ -200,7 +200,7 @@ def active_customers(measure: dict[str, Any], profile: SchemaProfile, text: str)
     (the semantic model's ``active_customers`` when it defines one); the tool's answer says which it counted."""
     metric = measure.get("metric") or {}
     base = profile.table(str(measure.get("table") or ""))
-    if metric.get("agg") != "count" or metric.get("column") or base is None or measure.get("filters"):
+    if metric.get("agg") != "count" or metric.get("column") or base is None:
         return measure
     found = activity_of(profile, base)
     if found is None:
@@ -208,13 +208,16 @@ def active_customers(measure: dict[str, Any], profile: SchemaProfile, text: str)
     orders, column = found
     if _says(text, _concept_words("new_customers")):
         defined = profile.metric("new_customers")
-        return {"metric": {"name": "new_customers"}} if defined is not None and defined.table == orders.name else measure
+        kept_new = {"filters": measure["filters"]} if measure.get("filters") else {}
+        return {"metric": {"name": "new_customers"}, **kept_new} if defined is not None and defined.table == orders.name \
+            else measure
     if _says(text, _signup_words()):
         return measure
+    kept = {"filters": measure["filters"]} if measure.get("filters") else {}  # "customers in Germany": via the join
     if (defined := profile.metric("active_customers")) is not None and defined.table == orders.name:
-        return {"metric": {"name": "active_customers"}}
+        return {"metric": {"name": "active_customers"}, **kept}
     return {"table": orders.name, "metric": {"agg": "count_distinct", "column": f"{orders.name}.{column}",
-                                             "alias": "active_customers"}}
+                                             "alias": "active_customers"}, **kept}
 
 
 def _default_measure(profile: SchemaProfile) -> dict[str, Any] | None:
