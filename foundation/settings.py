@@ -220,6 +220,10 @@ class MaraSettings(BaseSettings):
     schedule_late_s: float = Field(
         default=120.0, ge=0, description="A run that starts this much after its time says it is late (missed while down)."
     )
+    schedule_run_max_age_days: float = Field(
+        default=30.0, ge=0, description="Scheduled runs finished longer ago than this are deleted from the "
+        "schedule store, with their delivery records (0 = keep). A run's message body is deleted as soon as it finishes."
+    )
     delivery_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed delivery (5xx, timeouts) before the owner is told."
     )

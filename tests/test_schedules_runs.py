@@ -15,7 +15,7 @@ import pytest
 from assistant.audit import open_audit
 from assistant.schedules import new_schedule
 from assistant.schedules.runner import Runner
-from assistant.schedules.store import Schedule, ScheduleStore
+from assistant.schedules.store import Schedule, ScheduleStore, runs
 from assistant.testing.fake_slack import FakeSlack
 from assistant.testing.webhook_receiver import WebhookReceiver
 from foundation.settings import MaraSettings
@@ -311,3 +311,43 @@ def test_runs_missed_while_down_fire_once_on_start_and_say_they_are_late(cfg, st
         after.stop()
     body = json.loads(hook.requests[0].body)
     assert len(hook.requests) == 1 and body["late"].startswith("This was due at") and "late: the server was not running" in body["late"]
+
+
+def test_a_finished_run_keeps_no_message_body(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    crashed = store.claim(schedule.id, "manual:body", "dead-worker", lease_s=-1.0)
+    assert crashed is not None
+    store.save_content(crashed.run_id, {"send": True, "full": {"headline": "Ada (ada@example.com) bought most."},
+                                        "safe": {"headline": "[personal data removed] ([email]) bought most."}})
+    runner(cfg, store).resume_stale()
+    with store.engine.connect() as con:
+        raw = con.execute(runs.select().where(runs.c.run_id == crashed.run_id)).first()._mapping["content"]
+    assert json.loads(raw) == {"pruned": True, "send": True, "headline": "[personal data removed] ([email]) bought most."}
+
+
+def test_a_run_whose_worker_died_after_pruning_is_not_sent_again(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    done = runner(cfg, store).run_now(schedule.id, "key:ana")
+    store.take_over(done.run.run_id, "another-worker", lease_s=60)  # a finished run cannot be taken over
+    runner(cfg, store).resume_stale()
+    assert len(hook.requests) == 1
+
+
+def test_runs_older_than_the_age_limit_are_deleted_with_their_deliveries(cfg, store, hook) -> None:
+    schedule = metric_schedule(cfg, store, [f"webhook:{hook.url}"])
+    old = runner(cfg, store).run_now(schedule.id, "key:ana").run.run_id
+    recent = runner(cfg, store).run_now(schedule.id, "key:ana").run.run_id
+    with store.engine.begin() as con:
+        con.execute(runs.update().where(runs.c.run_id == old).values(finished="2025-01-01T00:00:00+00:00"))
+    assert (store.prune_runs(30), store.run(old), store.delivered(old)) == (1, None, {})
+    assert store.run(recent) is not None
+
+
+def test_a_running_run_is_never_pruned_and_zero_keeps_everything(cfg, store) -> None:
+    schedule = metric_schedule(cfg, store, ["webhook:http://127.0.0.1:9/x"])
+    held = store.claim(schedule.id, "manual:held", "live-worker", lease_s=60)
+    store.finish(store.claim(schedule.id, "manual:old", "w", lease_s=60).run_id, "done")  # type: ignore[union-attr]
+    with store.engine.begin() as con:
+        con.execute(runs.update().values(started="2025-01-01T00:00:00+00:00"))
+        con.execute(runs.update().where(runs.c.state == "done").values(finished="2025-01-01T00:00:00+00:00"))
+    assert (store.prune_runs(0), store.prune_runs(30), store.run(held.run_id).state) == (0, 1, "running")  # type: ignore[union-attr]

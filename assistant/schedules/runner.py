@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.audit import AuditLog, AuditRecord, now
+from assistant.keys import KeyNotFoundError, KeyStore
 from assistant.pii import EMAIL, PHONE
 from assistant.schedules.cadence import parse_cadence
 from assistant.schedules.destinations import (
@@ -46,7 +47,7 @@ from assistant.schedules.destinations import (
     send_slack,
     send_webhook,
 )
-from assistant.schedules.store import Run, Schedule, ScheduleStore
+from assistant.schedules.store import Run, Schedule, ScheduleStore, run_summary
 from foundation.errors import MaraError
 from foundation.events import TurnSummary
 from foundation.settings import MaraSettings
@@ -174,6 +175,9 @@ class Runner:
                 log.warning("renewing the lease of run %s failed: %s", run_id, err)
 
     def _work(self, schedule: Schedule, run: Run) -> Outcome:
+        revoked = self._owner_gone(schedule)
+        if revoked:
+            return self._broken(schedule, run, revoked)
         content = run.content
         if content is None:
             try:
@@ -182,7 +186,7 @@ class Runner:
                 return self._broken(schedule, run, str(err))
             self.store.save_content(run.run_id, content)
         if not content.get("send", True):
-            self.store.finish(run.run_id, "skipped", content.get("reason"))
+            self.store.finish(run.run_id, "skipped", content.get("reason"), summary=run_summary(content))
             self.store.update(schedule.id, bump=False, last_run=now(), last_status="quiet")
             self._audit(schedule, "run", True, {"run_id": run.run_id, "sent": False, "reason": content.get("reason")},
                         conversation=content.get("conversation_id"))
@@ -200,7 +204,8 @@ class Runner:
                 failures.append(f"{destination}: {error}")
         state = "done" if not failures else ("partial" if len(failures) < len(schedule.destinations) else "failed")
         detail = "; ".join(failures) or None
-        self.store.finish(run.run_id, state, detail)
+        self.store.finish(run.run_id, state, detail, summary=run_summary(content))
+        self._prune()
         updates: dict[str, Any] = {"last_run": now(), "last_status": state}
         if content.get("alert"):
             updates["last_alert"] = now()
@@ -213,6 +218,29 @@ class Runner:
                      "destinations": done, "resumed": run.takeovers > 0},
                     detail=detail, conversation=content.get("conversation_id"))
         return Outcome(run, state, done, detail)
+
+    def _owner_gone(self, schedule: Schedule) -> str | None:
+        """Why a schedule owned by an API key may not run any more: the key was revoked (or is no
+        longer in a workspace that has keys). Checked at every run, so revoking a key stops its
+        schedules at their next run; ``None`` when the owner may still run it."""
+        kind, _, name = schedule.owner.partition(":")
+        if kind != "key":
+            return None
+        keys = KeyStore.for_home(self.settings.home)
+        try:
+            info = keys.get(name)
+        except KeyNotFoundError:
+            return f"its owner's API key '{name}' no longer exists." if keys.has_keys() else None
+        return None if info.active else f"its owner's API key '{name}' was revoked."
+
+    def _prune(self) -> None:
+        try:
+            removed = self.store.prune_runs(self.settings.schedule_run_max_age_days)
+        except Exception as err:  # pruning waits for the next run; the run itself is done
+            log.warning("pruning old scheduled runs failed: %s", err)
+            return
+        if removed:
+            log.info("deleted %d scheduled runs older than %s days", removed, self.settings.schedule_run_max_age_days)
 
     def _deliver(self, schedule: Schedule, run: Run, destination: str, message: dict[str, Any]) -> tuple[str, int, str | None]:
         """Send with retries and exponential backoff (full jitter) on transient failures."""

@@ -166,6 +166,25 @@ class Run:
         return data
 
 
+SUMMARY_CHARS = 200
+
+
+def run_summary(content: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a finished run keeps of its message: whether it sent, why not, its conversation and
+    the start of the headline *as sent to destinations without personal data* (``safe``) —
+    never the tables, the text or the unmasked (``full``) message."""
+    if content is None:
+        return None
+    safe = content.get("safe") or {}
+    summary: dict[str, Any] = {"pruned": True, "send": bool(content.get("send", True))}
+    for key in ("alert", "reason", "conversation_id"):
+        if content.get(key) is not None:
+            summary[key] = content[key]
+    if safe.get("headline"):
+        summary["headline"] = str(safe["headline"])[:SUMMARY_CHARS]
+    return summary
+
+
 def store_url(settings: MaraSettings) -> str:
     """PostgreSQL when the audit trail or the conversations live there, else the workspace file."""
     for url in (settings.audit_url, settings.checkpoint_url):
@@ -317,10 +336,28 @@ class ScheduleStore:
         with self._write(), self.engine.begin() as con:
             con.execute(runs.update().where(runs.c.run_id == run_id).values(content=json.dumps(content, default=str)))
 
-    def finish(self, run_id: str, state: str, detail: str | None = None) -> None:
+    def finish(self, run_id: str, state: str, detail: str | None = None,
+               summary: dict[str, Any] | None = None) -> None:
+        """End the run; its message body is replaced by ``summary`` (masked, see
+        :func:`run_summary`) in the same statement, so no finished run keeps a body. The run id,
+        run key and delivery records stay: they are what stops a second send."""
         with self._write(), self.engine.begin() as con:
             con.execute(runs.update().where(runs.c.run_id == run_id)
-                        .values(state=state, detail=detail, finished=now_iso(), lease_until=0))
+                        .values(state=state, detail=detail, finished=now_iso(), lease_until=0,
+                                content=json.dumps(summary, default=str) if summary is not None else None))
+
+    def prune_runs(self, max_age_days: float) -> int:
+        """Delete runs that finished more than ``max_age_days`` ago, with their deliveries
+        (``MARA_SCHEDULE_RUN_MAX_AGE_DAYS``; 0 keeps them). Running runs are never deleted."""
+        if max_age_days <= 0:
+            return 0
+        cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=max_age_days)).isoformat(timespec="seconds")
+        old = sa.select(runs.c.run_id).where(runs.c.state != "running", runs.c.finished.is_not(None),
+                                             runs.c.finished < cutoff)
+        with self._write(), self.engine.begin() as con:
+            con.execute(deliveries.delete().where(deliveries.c.run_id.in_(old)))
+            done = con.execute(runs.delete().where(runs.c.run_id.in_(old)))
+        return int(done.rowcount or 0)
 
     def run(self, run_id: str) -> Run | None:
         with self.engine.connect() as con:
