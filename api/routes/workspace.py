@@ -29,12 +29,13 @@ import re
 import shutil
 import threading
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, require
@@ -129,11 +130,27 @@ async def data_model(runtime: Runtime = Depends(get_runtime)) -> ModelReading:
 Synonym = Field(min_length=1, max_length=60)
 
 
+def _one_line(value: str | None) -> str | None:
+    """A description is one line of text: it is shown to the model inside the table listing,
+    where a line break could start what reads as another table or an instruction."""
+    if value is None:
+        return None
+    line = " ".join(value.split())
+    if any(unicodedata.category(ch) == "Cc" for ch in line):
+        raise ValueError("control characters are not accepted in a description; use plain text")
+    return line
+
+
 class ColumnEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(default=None, max_length=_TEXT)
     synonyms: list[str] | None = Field(default=None, max_length=_SYNONYMS)
+
+    @field_validator("description")
+    @classmethod
+    def one_line(cls, value: str | None) -> str | None:
+        return _one_line(value)
 
 
 class TableEdit(BaseModel):
@@ -144,6 +161,11 @@ class TableEdit(BaseModel):
     description: str | None = Field(default=None, max_length=_TEXT)
     synonyms: list[str] | None = Field(default=None, max_length=_SYNONYMS)
     columns: dict[str, ColumnEdit] = Field(default_factory=dict, max_length=500)
+
+    @field_validator("description")
+    @classmethod
+    def one_line(cls, value: str | None) -> str | None:
+        return _one_line(value)
 
 
 def _clean_synonyms(values: list[str], where: str) -> list[str]:
