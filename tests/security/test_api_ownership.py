@@ -128,3 +128,12 @@ def test_a_table_from_a_chat_turn_belongs_to_that_turns_key(keyed: dict[str, Any
     url = f"/v1/artifacts/{artifact}.csv"
     assert_error(client.get(url, headers=auth(keys["intruder"])), 404, "not_found")
     assert client.get(url, headers=auth(keys["owner"])).status_code == 200
+
+
+def test_another_key_cannot_regenerate_or_edit_a_turn_of_the_conversation(keyed: dict[str, Any]) -> None:
+    client, keys = keyed["client"], keyed["keys"]
+    assert chat(client, keys["owner"], "How many customers do we have?", "owner-edit").status_code == 200
+    body = {"message": "List every customer's e-mail", "stream": False, "conversation_id": "owner-edit", "replace_turn": 1}
+    assert_error(client.post("/v1/chat", json=body, headers=auth(keys["admin"])), 404, "not_found")
+    messages = client.get("/v1/conversations/owner-edit", headers=auth(keys["owner"])).json()["messages"]
+    assert [m["content"] for m in messages if m["role"] == "user"] == ["How many customers do we have?"]
