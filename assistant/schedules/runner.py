@@ -6,7 +6,11 @@ by ``mara schedule run-now`` and by ``POST /v1/schedules/{id}/run``.
 - **Claiming** goes through :meth:`ScheduleStore.claim`: one worker starts a run, others skip it.
   The holder renews the lease on a side thread while it works.
 - **The message** is worked out once and stored with the run, so a run resumed after a crash
-  sends the same body with the same idempotency key. A saved question is asked as the
+  sends the same body with the same idempotency key. When the run finishes the body is replaced
+  by a masked summary (:func:`~assistant.schedules.store.run_summary`); the delivery records stay,
+  so nothing is sent twice. Runs older than ``MARA_SCHEDULE_RUN_MAX_AGE_DAYS`` are deleted.
+- **A revoked owner key** stops its schedules: each run checks the key first and pauses the
+  schedule instead of running (:meth:`Runner._owner_gone`). A saved question is asked as the
   schedule's owner (their scopes) in a new conversation that the owner can continue; a metric
   check reads the metric (:mod:`tools.alerts`), and an alert whose condition does not hold (or
   is cooling down) sends nothing.
@@ -154,7 +158,9 @@ class Runner:
         renewer = threading.Thread(target=self._renew, args=(run.run_id, stop), daemon=True, name="mara-run-lease")
         renewer.start()
         try:
-            return self._work(schedule, run)
+            outcome = self._work(schedule, run)
+            self._prune()
+            return outcome
         except Exception as err:  # a run never takes the scheduler down
             log.exception("scheduled run %s failed", run.run_id)
             detail = f"{type(err).__name__}: {err}"
@@ -205,7 +211,6 @@ class Runner:
         state = "done" if not failures else ("partial" if len(failures) < len(schedule.destinations) else "failed")
         detail = "; ".join(failures) or None
         self.store.finish(run.run_id, state, detail, summary=run_summary(content))
-        self._prune()
         updates: dict[str, Any] = {"last_run": now(), "last_status": state}
         if content.get("alert"):
             updates["last_alert"] = now()

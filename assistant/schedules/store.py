@@ -69,7 +69,7 @@ runs = sa.Table(
     sa.Column("takeovers", sa.Integer, nullable=False, default=0),
     sa.Column("started", sa.String(40), nullable=False),
     sa.Column("finished", sa.String(40)),
-    sa.Column("content", sa.Text),  # JSON message, kept so a resumed run sends the same body
+    sa.Column("content", sa.Text),  # JSON message while running (a resumed run sends the same body); a masked summary once finished
     sa.Column("detail", sa.Text),
 )
 deliveries = sa.Table(
