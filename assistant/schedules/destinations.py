@@ -167,7 +167,8 @@ def send_email(settings: MaraSettings, destination: str, message: dict[str, Any]
         raise PermanentFailure("E-mail is not configured on this server (MARA_SMTP_HOST is unset).")
     address = destination.split(":", 1)[1]
     mail = EmailMessage()
-    mail["Subject"] = (message.get("title") or "Mara briefing") + (" — " + message["subject"] if message.get("subject") else "")
+    subject = (message.get("title") or "Mara briefing") + (" — " + message["subject"] if message.get("subject") else "")
+    mail["Subject"] = " ".join(str(subject).split())  # one line: a name or headline with line breaks is no header
     mail["From"] = settings.smtp_from
     mail["To"] = address
     mail["Message-ID"] = make_msgid(idstring=str(message.get("run_id") or "mara"), domain="mara.local")
