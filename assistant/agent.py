@@ -444,6 +444,7 @@ class Assistant:
                 "thread_id": conversation_id,
                 "mara_scopes": None if scopes is None else sorted(scopes),
                 "mara_actor": actor,  # who owns what the turn saves (schedules)
+                "mara_message": message,  # the asker's own words: a schedule's destination must be in them
                 "mara_refusal": refusal,
                 CANCEL_KEY: cancel,
             },

@@ -4,10 +4,16 @@ The owner is the turn's actor and the scopes its scopes (both put in the run's c
 :meth:`assistant.agent.Assistant.stream`). Without a destination, a Slack user gets a DM; others
 must name one. Webhooks are not set up from chat: their signing secret is shown once, and a
 chat would keep it in the conversation (use the API or the CLI).
+
+**The destination must be in the asker's own message.** In LLM mode the model fills in the
+tool's arguments, and a prompt injection in a document or a data row could otherwise make it
+save a daily e-mail of the owner's data to an address of the attacker's choosing. So an e-mail
+address, or a Slack channel / user name, is accepted only when the turn's message names it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langgraph.config import get_config
@@ -41,6 +47,10 @@ def make_sink(settings: MaraSettings) -> Any:
                 raise ScheduleInputError("Where should it go? Name a destination.",
                                          hint="e.g. 'to #marketing' (Slack) or 'to ana@example.com' (e-mail).")
             destination = f"slack:@{parts[2]}"
+        elif not _named_in(destination, str(turn.get("mara_message") or "")):
+            raise ScheduleInputError(
+                f"The destination {destination!r} is not in your message, so it was not set up.",
+                hint="Say where it should go in your own words, e.g. 'to #marketing' or 'to ana@example.com'.")
         if destination.startswith("webhook:"):
             raise ScheduleInputError("Webhooks are set up with 'mara schedule add' or POST /v1/schedules, not in chat.",
                                      hint="Their signing secret is shown once and would stay in this conversation.")
@@ -58,3 +68,15 @@ def make_sink(settings: MaraSettings) -> Any:
         return {**schedule.public(), "next_run": nxt.isoformat(timespec="minutes") if nxt else None}
 
     return save
+
+
+def _named_in(destination: str, message: str) -> bool:
+    """Whether the asker's ``message`` names the destination's target as a whole word: the
+    e-mail address, or the Slack channel / user (with or without its ``#`` / ``@``)."""
+    target = destination.partition(":")[2].strip().casefold()
+    if destination.startswith("slack:"):
+        target = target.lstrip("#@")
+    if not target:
+        return False
+    pattern = rf"(?<![\w.+-])[#@]?{re.escape(target)}(?![\w-]|\.\w)"
+    return re.search(pattern, message.casefold()) is not None
