@@ -115,7 +115,8 @@ def send_slack(client: Any, destination: str, message: dict[str, Any], png: byte
             channel = opened["channel"]["id"]
         else:
             channel = target  # an id, or a #name Slack resolves
-        posted = client.chat_postMessage(channel=channel, text=plain_text(message)[:3000], blocks=slack_blocks(message),
+        posted = client.chat_postMessage(channel=channel, text=_slack_escape(plain_text(message))[:3000],
+                                         blocks=slack_blocks(message),
                                          unfurl_links=False)
         if png:
             client.files_upload_v2(channel=posted.get("channel") or channel, content=png, filename="chart.png",
@@ -147,15 +148,22 @@ def slack_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(text[start:start + 2900])}})
     table = message.get("table")
     if table and table.get("rows"):
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "```" + _ascii_table(table)[:2800] + "```"}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                                                   "text": "```" + _slack_escape(_ascii_table(table))[:2800] + "```"}})
     notes = [n for n in (message.get("late"), message.get("follow_up"), message.get("footer")) if n]
     if notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _mrkdwn(" · ".join(notes))[:2900]}]})
     return blocks
 
 
+def _slack_escape(text: str) -> str:
+    """Slack reads ``<!channel>``, ``<@U…>`` and ``<https://…|label>`` in any message text, code
+    blocks and the notification text included: a data cell or a reply must not ping or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _mrkdwn(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("**", "*")
+    return _slack_escape(text).replace("**", "*")
 
 
 # --- e-mail --------------------------------------------------------------------------------
