@@ -10,7 +10,7 @@ import pytest
 
 from assistant.schedules import new_schedule
 from assistant.schedules.service import ScheduleService
-from assistant.schedules.store import ScheduleStore, store_url
+from assistant.schedules.store import ScheduleStore, run_summary, runs, store_url
 from foundation.settings import MaraSettings
 from tests.test_postgres import requires_postgres, throwaway_database
 
@@ -61,3 +61,24 @@ def test_two_schedulers_share_one_job_per_schedule_in_postgres(pg_settings: Mara
         b.stop()
         a.store.close()
         b.store.close()
+
+
+@requires_postgres
+@pytest.mark.integration
+def test_finished_runs_lose_their_body_and_old_ones_are_pruned_in_postgres(pg_settings: MaraSettings) -> None:
+    store = ScheduleStore(pg_settings)
+    try:
+        made = store.add(new_schedule(pg_settings, owner="key:a", cadence="every day at 9:00",
+                                      destinations=["slack:#m"], metric="orders"))
+        run = store.claim(made.id, "manual:pg", "w1", lease_s=60)
+        assert run is not None
+        store.save_content(run.run_id, {"send": True, "full": {"headline": "Ada"}, "safe": {"headline": "[name]"}})
+        store.record_delivery(run.run_id, "slack:#m", "sent", 1, None)
+        store.finish(run.run_id, "done", summary=run_summary(store.run(run.run_id).content))  # type: ignore[union-attr]
+        kept = store.run(run.run_id).content  # type: ignore[union-attr]
+        with store.engine.begin() as con:
+            con.execute(runs.update().values(finished="2025-01-01T00:00:00+00:00"))
+        assert (kept, store.prune_runs(30), store.delivered(run.run_id)) == (
+            {"pruned": True, "send": True, "headline": "[name]"}, 1, {})
+    finally:
+        store.close()
