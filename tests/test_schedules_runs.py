@@ -351,3 +351,25 @@ def test_a_running_run_is_never_pruned_and_zero_keeps_everything(cfg, store) -> 
         con.execute(runs.update().values(started="2025-01-01T00:00:00+00:00"))
         con.execute(runs.update().where(runs.c.state == "done").values(finished="2025-01-01T00:00:00+00:00"))
     assert (store.prune_runs(0), store.prune_runs(30), store.run(held.run_id).state) == (0, 1, "running")  # type: ignore[union-attr]
+
+
+def test_a_body_kept_by_an_older_version_is_dropped_at_the_next_pruning(cfg, store) -> None:
+    schedule = metric_schedule(cfg, store, ["webhook:http://127.0.0.1:9/x"])
+    run = store.claim(schedule.id, "manual:legacy", "w", lease_s=60)
+    store.save_content(run.run_id, {"send": True, "full": {"headline": "Ada"}})  # type: ignore[union-attr]
+    with store.engine.begin() as con:  # finished the old way: body kept
+        con.execute(runs.update().values(state="done", finished="2026-12-01T00:00:00+00:00"))
+    store.prune_runs(0)
+    assert store.run(run.run_id).content is None  # type: ignore[union-attr]
+
+
+def test_a_pruned_body_is_not_left_in_the_database_file(cfg, store) -> None:
+    schedule = metric_schedule(cfg, store, ["webhook:http://127.0.0.1:9/x"])
+    run = store.claim(schedule.id, "manual:bytes", "w", lease_s=60)
+    store.save_content(run.run_id, {"send": True, "full": {"text": "ada.lovelace@example.com " * 200}})  # type: ignore[union-attr]
+    with store.engine.connect() as con:
+        con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")  # the body is in the database file now
+    store.finish(run.run_id, "done")  # type: ignore[union-attr]
+    with store.engine.connect() as con:
+        con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"ada.lovelace@example.com" not in (cfg.home / "schedules.sqlite").read_bytes()

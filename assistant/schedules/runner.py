@@ -159,7 +159,7 @@ class Runner:
         renewer.start()
         try:
             outcome = self._work(schedule, run)
-            self._prune()
+            self.prune()
             return outcome
         except Exception as err:  # a run never takes the scheduler down
             log.exception("scheduled run %s failed", run.run_id)
@@ -238,7 +238,8 @@ class Runner:
             return f"its owner's API key '{name}' no longer exists." if keys.has_keys() else None
         return None if info.active else f"its owner's API key '{name}' was revoked."
 
-    def _prune(self) -> None:
+    def prune(self) -> None:
+        """Delete old runs (``MARA_SCHEDULE_RUN_MAX_AGE_DAYS``); after each run and at start."""
         try:
             removed = self.store.prune_runs(self.settings.schedule_run_max_age_days)
         except Exception as err:  # pruning waits for the next run; the run itself is done

@@ -80,6 +80,7 @@ class ScheduleService:
         self.scheduler.add_job(self.tick, "interval", seconds=self.settings.schedule_poll_s, id="mara-tick",
                                jobstore="local", replace_existing=True, max_instances=1)
         threading.Thread(target=self.tick, name="mara-schedule-resume", daemon=True).start()
+        threading.Thread(target=self.runner.prune, name="mara-schedule-prune", daemon=True).start()
 
     def tick(self) -> None:
         """Bring the jobs in line with the schedules, then resume runs whose worker died."""

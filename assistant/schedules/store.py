@@ -204,6 +204,7 @@ def make_engine(url: str) -> sa.Engine:
             cursor = con.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")  # a pruned run body is overwritten, not left in free pages
             cursor.close()
 
         return engine
@@ -348,7 +349,11 @@ class ScheduleStore:
 
     def prune_runs(self, max_age_days: float) -> int:
         """Delete runs that finished more than ``max_age_days`` ago, with their deliveries
-        (``MARA_SCHEDULE_RUN_MAX_AGE_DAYS``; 0 keeps them). Running runs are never deleted."""
+        (``MARA_SCHEDULE_RUN_MAX_AGE_DAYS``; 0 keeps them). Running runs are never deleted. A
+        finished run still holding a body (stored before bodies were pruned) loses it."""
+        with self._write(), self.engine.begin() as con:  # bodies of runs finished before bodies were pruned
+            con.execute(runs.update().where(runs.c.state != "running", runs.c.content.is_not(None),
+                                            runs.c.content.not_like('{"pruned": true%')).values(content=None))
         if max_age_days <= 0:
             return 0
         cutoff = (dt.datetime.now(dt.UTC) - dt.timedelta(days=max_age_days)).isoformat(timespec="seconds")
