@@ -373,3 +373,13 @@ def test_a_pruned_body_is_not_left_in_the_database_file(cfg, store) -> None:
     with store.engine.connect() as con:
         con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     assert b"ada.lovelace@example.com" not in (cfg.home / "schedules.sqlite").read_bytes()
+
+
+def test_a_sender_that_breaks_on_a_value_fails_only_its_destination(cfg, store, hook, monkeypatch) -> None:
+    def broken(*args: object) -> str:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+    monkeypatch.setattr("assistant.schedules.runner.send_email", broken)
+    schedule = metric_schedule(cfg, store, ["email:ana@example.com", f"webhook:{hook.url}"])
+    outcome = runner(cfg, store).run_now(schedule.id, "key:ana")
+    assert outcome.delivered == {"email:ana@example.com": "failed", f"webhook:{hook.url}": "sent"}

@@ -274,6 +274,9 @@ class Runner:
                 self.sleep(random.uniform(wait / 2, wait))
             except DeliveryFailure as err:  # pragma: no cover - the two kinds above cover it
                 return "failed", attempts, str(err)
+            except Exception as err:  # a value this sender cannot take: this destination fails, the others still get it
+                log.exception("delivery of run %s to %s failed", run.run_id, kind_of(destination))
+                return "failed", attempts, f"{type(err).__name__}: {err}"
 
     def _broken(self, schedule: Schedule, run: Run, why: str) -> Outcome:
         """The schedule cannot run any more as written: pause it and tell the owner."""
