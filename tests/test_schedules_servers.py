@@ -34,7 +34,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[FleetRepo
     run in the background from the module's start so that the wait overlaps the crash test."""
     with ThreadPoolExecutor(1) as pool:
         yield pool.submit(run_fleet, tmp_path_factory.mktemp("fleet") / "ws", servers=2, count=6, fail_first=2,
-                          lead_s=5, timeout_s=120, log=lambda m: None)
+                          lead_s=10, timeout_s=120, log=lambda m: None)
 
 
 @pytest.mark.usefixtures("fleet")  # started first: the fleet waits for its minute meanwhile
