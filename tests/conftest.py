@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
 
 _REAL_LLM_HOSTS = ("api.openai.com", "openai.azure.com", "api.anthropic.com")
@@ -69,6 +71,16 @@ def build_tiny_warehouse(path: Path) -> None:
     con.close()
 
 
+def keyed_workspace(folder: Path, keys: dict[str, tuple[str, list[str]]]) -> tuple[Path, dict[str, str]]:
+    """The tiny warehouse in ``folder/ws`` and API keys for it: ``{role: (key name, scopes)}`` in,
+    the workspace and ``{role: secret}`` out (the API then requires a key)."""
+    home = folder / "ws"
+    home.mkdir()
+    build_tiny_warehouse(home / "warehouse.duckdb")
+    store = KeyStore.for_home(home)
+    return home, {role: store.create(name, scopes)[1] for role, (name, scopes) in keys.items()}
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A workspace folder holding the tiny warehouse."""
@@ -95,3 +107,35 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if var.startswith("MARA_"):
             monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for a browser test module (see ``tests/browser.py``)."""
+    # lazy: only the browser tests need Playwright (and skip without it); the others never load it
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS, sync_api
+
+    with sync_api.sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Make pages as :func:`tests.browser.new_page` does; their contexts close after the test."""
+    # lazy: as above
+    from tests.browser import new_page as make_page
+
+    opened: list[Any] = []
+
+    def make(*args: Any, **kwargs: Any) -> Any:
+        page = make_page(browser, *args, **kwargs)
+        opened.append(page.context)
+        return page
+
+    yield make
+    for context in opened:
+        context.close()

@@ -19,7 +19,7 @@ from assistant.audit import AuditLog
 from assistant.cli_keys import keys_app
 from assistant.keys import DEFAULT_SCOPES, SCOPES, KeyInputError, KeyNotFoundError, KeyStore
 from foundation.settings import MaraSettings, get_settings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import build_tiny_warehouse, keyed_workspace
 from tests.test_api import LiveServer, assert_error
 
 # --- the key store ---------------------------------------------------------------------------
@@ -101,18 +101,15 @@ def test_keys_cli_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    home = tmp_path_factory.mktemp("auth") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    store = KeyStore.for_home(home)
-    keys = {
-        "chat": store.create("chatter", ["chat", "data:read"])[1],
-        "chat_only": store.create("talker", ["chat"])[1],
-        "admin": store.create("root", ["admin"])[1],
-        "data": store.create("analyst", ["data:read"])[1],
-    }
-    revoked = store.create("gone", ["chat"])[1]
-    store.revoke("gone")
+    home, keys = keyed_workspace(tmp_path_factory.mktemp("auth"), {
+        "chat": ("chatter", ["chat", "data:read"]),
+        "chat_only": ("talker", ["chat"]),
+        "admin": ("root", ["admin"]),
+        "data": ("analyst", ["data:read"]),
+        "revoked": ("gone", ["chat"]),
+    })
+    revoked = keys.pop("revoked")
+    KeyStore.for_home(home).revoke("gone")
     settings = MaraSettings(  # type: ignore[call-arg]
         home=home,
         mode="offline",

@@ -14,10 +14,9 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from api.app import create_app
 from assistant.agent import Assistant
-from assistant.keys import KeyStore
 from foundation.errors import TurnCancelled
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import keyed_workspace
 from tests.test_api import LiveServer
 from tools.copywriting.cards import draft_cards, preview
 from tools.progress import check_cancelled
@@ -159,12 +158,8 @@ def test_replace_turn_puts_the_new_question_in_place_of_that_turn(settings: Mara
 
 @pytest.fixture(scope="module")
 def two_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    home = tmp_path_factory.mktemp("controls") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    store = KeyStore.for_home(home)
-    keys = {"alice": store.create("alice", ["chat", "data:read"])[1], "bob": store.create("bob", ["chat", "data:read"])[1],
-            "admin": store.create("root", ["admin"])[1]}
+    home, keys = keyed_workspace(tmp_path_factory.mktemp("controls"), {
+        "alice": ("alice", ["chat", "data:read"]), "bob": ("bob", ["chat", "data:read"]), "admin": ("root", ["admin"])})
     settings = MaraSettings(home=home, mode="offline", rate_limit_per_minute=600, _env_file=None)  # type: ignore[call-arg]
     with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url, timeout=60) as http:
         yield {"http": http, "keys": keys}

@@ -13,9 +13,8 @@ import pytest
 from api.app import create_app
 from assistant.agent import Assistant
 from assistant.evaluation.feedback import FeedbackError, list_feedback, promote, record_feedback
-from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import keyed_workspace
 from tests.test_api import LiveServer
 from tools.semantic_model import load_semantic_model, refresh_workspace_model
 
@@ -75,12 +74,8 @@ def test_thumbs_down_cannot_be_promoted(rated: tuple[Assistant, str]) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    home = tmp_path_factory.mktemp("feedback") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    store = KeyStore.for_home(home)
-    keys = {"ana": store.create("ana", ["chat", "data:read"])[1], "bo": store.create("bo", ["chat", "data:read"])[1],
-            "admin": store.create("root", ["admin"])[1]}
+    home, keys = keyed_workspace(tmp_path_factory.mktemp("feedback"), {
+        "ana": ("ana", ["chat", "data:read"]), "bo": ("bo", ["chat", "data:read"]), "admin": ("root", ["admin"])})
     settings = MaraSettings(home=home, mode="offline", rate_limit_per_minute=600, _env_file=None)  # type: ignore[call-arg]
     with LiveServer(create_app(settings)) as live:
         turn = httpx.post(f"{live.url}/v1/chat", json={"message": "Revenue by channel", "stream": False},

@@ -17,10 +17,9 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from assistant.audit import open_audit
-from assistant.keys import KeyStore
 from assistant.testing.webhook_receiver import WebhookReceiver
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import keyed_workspace
 from tools.semantic_model import refresh_workspace_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,12 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    home = tmp_path_factory.mktemp("sched-api") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    keys = KeyStore.for_home(home)
-    made = {"ana": keys.create("ana", ["chat", "data:read"])[1], "bob": keys.create("bob", ["chat", "data:read"])[1],
-            "chatonly": keys.create("chatonly", ["chat"])[1], "root": keys.create("root", ["admin"])[1]}
+    home, made = keyed_workspace(tmp_path_factory.mktemp("sched-api"), {
+        "ana": ("ana", ["chat", "data:read"]), "bob": ("bob", ["chat", "data:read"]), "chatonly": ("chatonly", ["chat"]),
+        "root": ("root", ["admin"])})
     settings = MaraSettings(home=home, mode="offline", webhook_allow="127.0.0.1", rate_limit_per_minute=600,
                             schedule_poll_s=3600, _env_file=None)  # type: ignore[call-arg]
     refresh_workspace_model(settings)

@@ -1,7 +1,7 @@
-"""The web chat in a real browser: Playwright driving Debian's headless Chromium.
+"""The web chat in a real browser: Playwright driving Debian's headless Chromium (``tests/browser.py``).
 
 Needs the ``playwright`` Python package and ``/usr/bin/chromium`` (no browser download: the
-test launches the system Chromium). The screenshot lands in ``test-artifacts/web_chat.png``.
+test launches the system Chromium; one browser for the module, a new context per test). The screenshot lands in ``test-artifacts/web_chat.png``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,28 +18,8 @@ from api.app import create_app
 from assistant.demo_data import build_demo_data
 from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
+from tests.browser import ARTIFACTS, ask, expect
 from tests.test_api import LiveServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"no system Chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="the playwright package is not installed (pip install playwright)"
-)
-expect = sync_api.expect
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-expect.set_options(timeout=TIMEOUT_MS)  # the first turn also loads the assistant
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -61,58 +40,27 @@ def live(demo_home: Path) -> Iterator[str]:
         yield server.url
 
 
+def serve_copy(demo_home: Path, folder: Path, key: str | None = None) -> Iterator[dict[str, str]]:
+    """Serve a copy of the demo warehouse (its own conversations) on loopback: open, or with an API
+    key named ``key`` (the web chat must sign in); yields the URL (and the key's secret)."""
+    home = folder / "ws"
+    home.mkdir()
+    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
+    secret = KeyStore.for_home(home).create(key)[1] if key else ""
+    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
+    with LiveServer(create_app(settings)) as server:
+        yield {"url": server.url, "key": secret}
+
+
 @pytest.fixture(scope="module")
 def secured(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A copy of the demo workspace with an API key: the web chat must sign in."""
-    home = tmp_path_factory.mktemp("web-secured") / "ws"
-    home.mkdir()
-    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
-    _, key = KeyStore.for_home(home).create("marketer")
-    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
-    with LiveServer(create_app(settings)) as server:
-        yield {"url": server.url, "key": key}
+    yield from serve_copy(demo_home, tmp_path_factory.mktemp("web-secured"), key="marketer")
 
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 1000}, locale="en-US", color_scheme="light"
-        )
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        page.problems = []  # console errors, page errors and off-host requests
-
-        def guard(route: Any) -> None:
-            if urlsplit(route.request.url).hostname in ("127.0.0.1", None):
-                route.continue_()
-            else:
-                page.problems.append(f"remote request: {route.request.url}")
-                route.abort()
-
-        page.route("**/*", guard)
-        page.on(
-            "console",
-            lambda m: (
-                page.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None
-            ),
-        )
-        page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-        try:
-            yield page
-        finally:
-            browser.close()
-
-
-def ask(page: Any, text: str, answers_before: int) -> Any:
-    """Type a message, send it with Enter, wait for the answer to finish; return it."""
-    box = page.locator("#composer-input")
-    box.fill(text)
-    box.press("Enter")
-    done = page.locator("li.msg-assistant[aria-busy='false']")
-    expect(done).to_have_count(answers_before + 1)
-    return done.nth(answers_before)
+def page(new_page: Any) -> Any:
+    return new_page({"width": 1280, "height": 1000})
 
 
 def numbers(cells: list[str]) -> list[float]:
@@ -203,12 +151,8 @@ def test_sign_in_with_a_key_keeps_an_http_only_session(page: Any, secured: dict[
 @pytest.fixture(scope="module")
 def fresh(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A copy of the demo workspace with no conversations yet (an open, loopback API)."""
-    home = tmp_path_factory.mktemp("web-sidebar") / "ws"
-    home.mkdir()
-    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
-    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
-    with LiveServer(create_app(settings)) as server:
-        yield server.url
+    for served in serve_copy(demo_home, tmp_path_factory.mktemp("web-sidebar")):
+        yield served["url"]
 
 
 def sidebar_items(page: Any) -> Any:

@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,78 +21,34 @@ import pytest
 from api.app import create_app
 from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
+from tests.browser import ARTIFACTS, SCREENS, ask, expect, sync_api
 from tests.test_api import LiveServer
-from tests.test_web_chat import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
-    ask,
-    demo_home,
-    sync_api,
-)
+from tests.test_web_chat import demo_home, serve_copy
 
-expect = sync_api.expect
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 __all__ = ["demo_home"]  # the module-scoped demo workspace fixture, shared with test_web_chat
-
-SCREENS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+PlaywrightTimeout = sync_api.TimeoutError
 
 
 @pytest.fixture(scope="module")
 def server(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An open loopback API over a copy of the demo workspace (its own conversations)."""
-    home = tmp_path_factory.mktemp("web-actions") / "ws"
-    home.mkdir()
-    shutil.copy(demo_home / "warehouse.duckdb", home / "warehouse.duckdb")
-    settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
-    with LiveServer(create_app(settings)) as live:
-        yield live.url
-
-
-def _browser_page(pw: Any, screen: str) -> tuple[Any, Any]:
-    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-    context = browser.new_context(viewport=SCREENS[screen], locale="en-US", color_scheme="light",
-                                  accept_downloads=True, has_touch=screen == "phone",
-                                  is_mobile=screen == "phone")
-    context.grant_permissions(["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.problems = []
-
-    def guard(route: Any) -> None:
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", None):
-            route.continue_()
-        else:
-            page.problems.append(f"remote request: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", guard)
-    page.on("console", lambda m: page.problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-    return browser, page
+    for served in serve_copy(demo_home, tmp_path_factory.mktemp("web-actions")):
+        yield served["url"]
 
 
 @pytest.fixture(params=list(SCREENS))
-def page(request: pytest.FixtureRequest) -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser, page = _browser_page(pw, request.param)
-        page.screen = request.param
-        try:
-            yield page
-        finally:
-            browser.close()
+def page(new_page: Any, request: pytest.FixtureRequest) -> Any:
+    page = new_page(request.param, mobile=request.param == "phone", clipboard=True)
+    page.screen = request.param
+    return page
 
 
 @pytest.fixture
-def desktop() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        browser, page = _browser_page(pw, "desktop")
-        page.screen = "desktop"
-        try:
-            yield page
-        finally:
-            browser.close()
+def desktop(new_page: Any) -> Any:
+    page = new_page("desktop", clipboard=True)
+    page.screen = "desktop"
+    return page
 
 
 def shot(page: Any, name: str) -> None:
@@ -275,7 +230,7 @@ def test_stop_ends_the_server_side_work_so_the_next_question_is_not_kept_waiting
         try:  # on a fast machine the training may already be over: then there is nothing to stop
             page.get_by_role("button", name="Stop generating").click(timeout=2000)
             stopped += 1
-        except sync_api.TimeoutError:
+        except PlaywrightTimeout:
             pass
         expect(page.locator("li.msg-assistant[aria-busy='false']")).to_have_count(answers + 1)
         afters.append(_answer_ms(page, "How many customers do we have?", answers + 1))

@@ -26,15 +26,11 @@ from assistant.demo_data import build_demo_data
 from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
 from knowledge.brand import write_demo_brand
+from tests.browser import ARTIFACTS, ask, expect
 from tests.test_api import LiveServer
-from tests.test_web_chat import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, ask
-
-sync_api = pytest.importorskip("playwright.sync_api")
-expect = sync_api.expect
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-VIEWPORTS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 CAMPAIGNS = (
     "campaign,channel,spend,start_date\n"
     'Spring Boots,email,"$1,200.00",2026-03-01\n'
@@ -78,28 +74,6 @@ def open_api(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
     yield from _serve(demo, tmp_path_factory.mktemp("ws-open"), keys=False)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-def new_page(browser: Any, viewport: str = "desktop", theme: str = "light") -> Any:
-    context = browser.new_context(
-        viewport=VIEWPORTS[viewport], locale="en-US", color_scheme=theme, accept_downloads=True
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.problems = []
-    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
-    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
-    return page
-
-
 def sign_in(page: Any, server: dict[str, Any], who: str) -> None:
     page.goto(server["url"])
     expect(page.locator("#signin")).to_be_visible()
@@ -128,9 +102,9 @@ def shot(page: Any, name: str) -> None:
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_upload_a_csv_in_the_panel_then_ask_about_it(
-    browser: Any, secured: dict[str, Any], viewport: str, tmp_path: Path
+    new_page: Any, secured: dict[str, Any], viewport: str, tmp_path: Path
 ) -> None:
-    page = new_page(browser, viewport)
+    page = new_page(viewport)
     sign_in(page, secured, "admin")
     ask(page, "How many customers do we have?", 0)  # the assistant is built before the upload
     table = f"campaigns_{viewport}"
@@ -159,8 +133,8 @@ def test_upload_a_csv_in_the_panel_then_ask_about_it(
     assert not page.problems
 
 
-def test_column_words_are_edited_and_validated_in_the_panel(browser: Any, secured: dict[str, Any]) -> None:
-    page = new_page(browser)
+def test_column_words_are_edited_and_validated_in_the_panel(new_page: Any, secured: dict[str, Any]) -> None:
+    page = new_page()
     sign_in(page, secured, "admin")
     dialog = open_panel(page, "Data")
     customers = dialog.locator("#ws-tables details[data-table='customers']")
@@ -179,9 +153,9 @@ def test_column_words_are_edited_and_validated_in_the_panel(browser: Any, secure
 
 
 def test_a_banned_word_edited_in_the_panel_governs_the_next_draft(
-    browser: Any, secured: dict[str, Any]
+    new_page: Any, secured: dict[str, Any]
 ) -> None:
-    page = new_page(browser)
+    page = new_page()
     sign_in(page, secured, "admin")
     brief = "draft 2 SMS for our autumn sale with 20% off jackets"
     before = ask(page, brief, 0)
@@ -218,9 +192,9 @@ def test_a_banned_word_edited_in_the_panel_governs_the_next_draft(
 
 
 def test_an_invalid_brand_edit_is_refused_with_the_bad_key_named(
-    browser: Any, secured: dict[str, Any]
+    new_page: Any, secured: dict[str, Any]
 ) -> None:
-    page = new_page(browser)
+    page = new_page()
     sign_in(page, secured, "admin")
     dialog = open_panel(page, "Brand")
     expect(dialog.get_by_label("Brand name")).not_to_have_value("")
@@ -233,10 +207,10 @@ def test_an_invalid_brand_edit_is_refused_with_the_bad_key_named(
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 def test_revoking_a_key_in_the_panel_ends_its_session(
-    browser: Any, secured: dict[str, Any], viewport: str
+    new_page: Any, secured: dict[str, Any], viewport: str
 ) -> None:
     name = f"temp-{viewport}"
-    admin = new_page(browser, viewport)
+    admin = new_page(viewport)
     sign_in(admin, secured, "admin")
     dialog = open_panel(admin, "Keys")
     dialog.get_by_label("Name", exact=True).fill(name)
@@ -245,7 +219,7 @@ def test_revoking_a_key_in_the_panel_ends_its_session(
     expect(shown).to_have_value(re.compile(r"^mara_"))
     key = shown.input_value()
 
-    user = new_page(browser, viewport)
+    user = new_page(viewport)
     sign_in(user, {**secured, "temp": key}, "temp")
     ask(user, "How many customers do we have?", 0)
 
@@ -265,9 +239,9 @@ def test_revoking_a_key_in_the_panel_ends_its_session(
     shot(user, f"session-refused-{viewport}")
 
 
-def test_every_panel_action_works_from_the_keyboard(browser: Any, secured: dict[str, Any]) -> None:
+def test_every_panel_action_works_from_the_keyboard(new_page: Any, secured: dict[str, Any]) -> None:
     """Tabs move with the arrow keys, Escape closes and focus returns to the opener."""
-    page = new_page(browser)
+    page = new_page()
     sign_in(page, secured, "admin")
     opener = page.locator("#workspace-open")
     opener.focus()
@@ -288,8 +262,8 @@ def test_every_panel_action_works_from_the_keyboard(browser: Any, secured: dict[
     expect(opener).to_be_focused()
 
 
-def test_a_marketer_key_sees_no_keys_tab_and_no_upload(browser: Any, secured: dict[str, Any]) -> None:
-    page = new_page(browser)
+def test_a_marketer_key_sees_no_keys_tab_and_no_upload(new_page: Any, secured: dict[str, Any]) -> None:
+    page = new_page()
     sign_in(page, secured, "marketer")
     dialog = open_panel(page, "Data")
     expect(dialog.get_by_role("tab")).to_have_text(["Data", "Brand", "Audiences & models"])
@@ -318,29 +292,45 @@ def audit(page: Any, where: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
+def show_theme(page: Any, theme: str) -> None:
+    """Switch the page to the light or dark scheme the way the system setting does, and wait until
+    every chart is drawn again in that theme's colours (the chat re-themes charts on the change)."""
+    page.evaluate("document.querySelectorAll('.chart-view svg').forEach(s => s.setAttribute('data-old-theme', ''))")
+    page.emulate_media(color_scheme=theme)
+    expect(page.locator(".chart-view svg[data-old-theme]")).to_have_count(0)
+
+
+def audit_themes(page: Any, where: str, shot_name: str, viewport: str) -> list[str]:
+    """The audit in the light and then the dark scheme (ending light), with a screenshot of each."""
+    found = []
+    for theme in ("light", "dark"):
+        if theme == "dark":
+            show_theme(page, "dark")
+        found += audit(page, f"{where} ({theme})")
+        shot(page, f"{shot_name}-{viewport}-{theme}")
+    show_theme(page, "light")
+    return found
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
-def test_no_serious_accessibility_violations(
-    browser: Any, open_api: dict[str, Any], viewport: str, theme: str
-) -> None:
-    page = new_page(browser, viewport, theme)
+def test_no_serious_accessibility_violations(new_page: Any, open_api: dict[str, Any], viewport: str) -> None:
+    """Every state is audited in both schemes on one page: the answers are asked once."""
+    page = new_page(viewport)
     page.goto(open_api["url"])
     expect(page.locator("#mode-badge")).to_contain_text(re.compile("offline", re.I))
-    problems = audit(page, "empty chat")
+    problems = audit_themes(page, "empty chat", "audit-empty", viewport)
     first = ask(page, "revenue by country", 0)
     expect(first.locator(".card-chart .chart-view svg")).to_be_visible()
     pie = ask(page, "make that a pie chart", 1)
     expect(pie.locator(".card-chart .chart-view svg text", has_text="%").first).to_be_visible()
-    problems += audit(page, "chat with table and charts")
-    shot(page, f"audit-chat-{viewport}-{theme}")
+    problems += audit_themes(page, "chat with table and charts", "audit-chat", viewport)
     for tab in ("Data", "Brand", "Audiences & models", "Keys"):
         dialog = open_panel(page, tab)
         panel = dialog.locator(".ws-panel:not([hidden])")
         expect(panel.locator("[aria-busy='true']")).to_have_count(0)
         if tab == "Data":
             panel.locator("details summary").first.click()
-        problems += audit(page, f"panel {tab}")
-        shot(page, f"audit-{tab.split()[0].lower()}-{viewport}-{theme}")
+        problems += audit_themes(page, f"panel {tab}", f"audit-{tab.split()[0].lower()}", viewport)
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
     assert not problems, "\n".join(problems)
@@ -348,9 +338,9 @@ def test_no_serious_accessibility_violations(
 
 
 def test_pie_slices_show_percentages_in_colour_blind_safe_colours(
-    browser: Any, open_api: dict[str, Any]
+    new_page: Any, open_api: dict[str, Any]
 ) -> None:
-    page = new_page(browser, "phone")
+    page = new_page("phone")
     page.goto(open_api["url"])
     ask(page, "revenue by country", 0)
     pie = ask(page, "make that a pie chart", 1)
@@ -369,8 +359,8 @@ def test_pie_slices_show_percentages_in_colour_blind_safe_colours(
     shot(page, "pie-phone")
 
 
-def test_bar_axis_labels_do_not_collide_on_a_phone(browser: Any, open_api: dict[str, Any]) -> None:
-    page = new_page(browser, "phone")
+def test_bar_axis_labels_do_not_collide_on_a_phone(new_page: Any, open_api: dict[str, Any]) -> None:
+    page = new_page("phone")
     page.goto(open_api["url"])
     answer = ask(page, "revenue by country", 0)
     svg = answer.locator(".card-chart .chart-view svg")

@@ -14,7 +14,7 @@ import pytest
 from api.app import create_app
 from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import build_tiny_warehouse, keyed_workspace
 from tests.test_api import LiveServer, assert_error
 
 pytestmark = pytest.mark.integration
@@ -26,15 +26,11 @@ EVIL = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A workspace with keys: an admin, a data writer, a reader."""
-    home = tmp_path_factory.mktemp("workspace") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    store = KeyStore.for_home(home)
-    keys = {
-        "admin": store.create("boss", ["admin"])[1],
-        "writer": store.create("analyst", ["data:read", "data:write"])[1],
-        "reader": store.create("viewer", ["chat", "data:read"])[1],
-    }
+    home, keys = keyed_workspace(tmp_path_factory.mktemp("workspace"), {
+        "admin": ("boss", ["admin"]),
+        "writer": ("analyst", ["data:read", "data:write"]),
+        "reader": ("viewer", ["chat", "data:read"]),
+    })
     settings = MaraSettings(  # type: ignore[call-arg]
         home=home, mode="offline", max_data_upload_bytes=64 * 1024, _env_file=None
     )

@@ -29,6 +29,7 @@ from api.models import (
     PassageModel,
 )
 from api.runtime import Runtime, get_runtime
+from api.uploads import base_name, upload_name
 from foundation.settings import private_dir, write_private
 from knowledge.documents import SUPPORTED_SUFFIXES
 
@@ -66,20 +67,10 @@ async def kb_search(
 
 def safe_name(raw: str | None) -> str:
     """The upload's base name with unusual characters replaced; 400 when nothing is left."""
-    base = Path((raw or "").replace("\\", "/")).name
-    name = _UNSAFE.sub("-", base).strip(" .-")
+    name = _UNSAFE.sub("-", base_name(raw)).strip(" .-")
     if not name:
         raise ApiError(400, "invalid_file_name", f"The upload {raw!r} has no usable file name.")
-    suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        accepted = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise ApiError(
-            415,
-            "unsupported_file_type",
-            f"'{name}' is not a supported document type ({suffix or 'no extension'}); "
-            f"accepted: {accepted}.",
-        )
-    return name
+    return upload_name(name, SUPPORTED_SUFFIXES, "document")
 
 
 @router.post(

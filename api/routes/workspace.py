@@ -42,6 +42,7 @@ from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, ApiError
 from api.models import ErrorResponse
 from api.runtime import Runtime, get_runtime
+from api.uploads import upload_name
 from foundation.errors import DataLoadError
 from foundation.settings import open_private, private_dir
 from tools.data_load import ENCODINGS, READERS, load_file_staged, table_name_for
@@ -297,19 +298,6 @@ class _Loads:
 LOADS = _Loads()
 
 
-def _check_upload_name(raw: str | None) -> str:
-    name = Path((raw or "").replace("\\", "/")).name
-    suffix = Path(name).suffix.lower()
-    if suffix not in READERS:
-        raise ApiError(
-            415,
-            "unsupported_file_type",
-            f"Unsupported file type '{suffix or '(none)'}' for {name or 'the upload'}. "
-            f"Accepted: {', '.join(sorted(READERS))}.",
-        )
-    return name
-
-
 @router.post(
     "/data/tables",
     response_model=LoadResult,
@@ -344,7 +332,7 @@ async def upload_table(
             "external_warehouse",
             "MARA_WAREHOUSE_URL points at an external database; load data there with its own tools.",
         )
-    name = _check_upload_name(file.filename)
+    name = upload_name(file.filename, READERS)
     target = table or table_name_for(Path(name))
     if progress_id is not None and not _PROGRESS_ID.fullmatch(progress_id):
         raise ApiError(422, "invalid_progress_id", "progress_id: 8-64 letters, digits or '-'.")

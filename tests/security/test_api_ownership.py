@@ -11,9 +11,8 @@ import openai
 import pytest
 
 from api.app import create_app
-from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
+from tests.conftest import keyed_workspace
 from tests.test_api import LiveServer, assert_error
 
 pytestmark = pytest.mark.integration
@@ -22,15 +21,11 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A server with three keys: a chat-only intruder, a data:read marketer and an admin."""
-    home = tmp_path_factory.mktemp("owners") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    store = KeyStore.for_home(home)
-    keys = {
-        "intruder": store.create("intruder", ["chat"])[1],
-        "owner": store.create("marketer", ["chat", "data:read"])[1],
-        "admin": store.create("root", ["admin"])[1],
-    }
+    home, keys = keyed_workspace(tmp_path_factory.mktemp("owners"), {
+        "intruder": ("intruder", ["chat"]),
+        "owner": ("marketer", ["chat", "data:read"]),
+        "admin": ("root", ["admin"]),
+    })
     settings = MaraSettings(  # type: ignore[call-arg]
         home=home, mode="offline", rate_limit_per_minute=600, _env_file=None
     )
