@@ -81,7 +81,7 @@ def recommend_command(
         return
     # lazy: numpy, scipy, pandas load slowly; only this path needs them
     from tools.recommendations import also_bought as also
-    from tools.recommendations import featured_for, get_recommender, recommend
+    from tools.recommendations import featured_for, get_recommender, recommend, write_all_json
     from tools.recommendations import likely_buyers as likely
     from tools.warehouse import open_warehouse
 
@@ -119,15 +119,15 @@ def recommend_command(
         payload["model"] = meta
         _write((_dumps(payload) if as_json else human) + "\n")
         return
-    batches = recommend(model, customer or None, top, include_purchased=include_purchased, home=settings.home)
-    if as_json:  # streamed: one row at a time, never the whole list in memory
+    if as_json and not customer:  # every customer, streamed a batch at a time (bounded memory)
         _write('{"rows": [')
-        first = True
-        for batch in batches:
-            for row in batch:
-                _write(("" if first else ",\n") + _dumps(row))
-                first = False
+        write_all_json(model, _write, top, include_purchased=include_purchased, home=settings.home)
         _write('], "model": ' + _dumps(meta) + "}\n")
+        return
+    batches = recommend(model, customer or None, top, include_purchased=include_purchased, home=settings.home)
+    if as_json:
+        rows = [_dumps(row) for batch in batches for row in batch]
+        _write('{"rows": [' + ",\n".join(rows) + '], "model": ' + _dumps(meta) + "}\n")
         return
     _write(f"Model: {meta['method']} on {meta['table']} ({meta['customers']:,} customers, {meta['items']:,} products)\n")
     for batch in batches:

@@ -254,3 +254,137 @@ def test_scores_are_rounded_exactly_as_python_rounds_them() -> None:
     expected = np.array([round(float(v), 6) for v in values])
     got = round_like_python(values)
     np.testing.assert_array_equal(got.view(np.int64), expected.view(np.int64))  # the same bits, signs of zero too
+
+
+def _random_lines(n_customers: int = 300, n_items: int = 40, seed: int = 3) -> dict[str, pd.DataFrame]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    per = 1 + rng.poisson(2, n_customers)
+    lines = pd.DataFrame({"customer_id": np.repeat(np.arange(1, n_customers + 1), per),
+                          "product_id": rng.integers(1, n_items + 1, int(per.sum())) * 10,
+                          "order_date": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 300, int(per.sum())), "D")})
+    products = pd.DataFrame({"product_id": np.arange(1, n_items + 3) * 10,
+                             "name": [f"Product {i}" for i in range(1, n_items + 3)],
+                             "category": [f"Cat {i % 4}" for i in range(1, n_items + 3)]})
+    return {"order_lines": lines.drop_duplicates(["customer_id", "product_id"]), "products": products}
+
+
+def test_large_catalogue_reasons_match_the_one_by_one_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above the dense-table size the co-purchase cosines are looked up by sorted keys: same reasons."""
+    import numpy as np
+
+    import tools.recommendations as recs
+    from tools.recommend_methods import top_n
+
+    model = fit_recommender(_random_lines(), "order_lines", method="itemknn", save=False, embed_names=False)
+    idx, _ = top_n(model.method.score(model.x, np.arange(model.x.shape[0])), 10, exclude=model.x)
+    monkeypatch.setattr(recs, "_DENSE_LOOKUP_ITEMS", 0)
+    assert recs._reasons(model, model.x, idx) == _reasons_one_by_one(model, model.x, idx)
+
+
+def test_streamed_json_is_json_dumps_of_every_row() -> None:
+    import json
+
+    from tools.recommendations import write_all_json
+
+    model = fit_recommender(_random_lines(), "order_lines", method="itemknn", save=False, embed_names=False)
+    parts: list[str] = []
+    write_all_json(model, parts.append, 10)
+    rows = [r for batch in recommend(model, None, 10) for r in batch]
+    assert "".join(parts) == ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
+
+
+def test_streamed_json_leaves_out_picks_a_customer_cannot_get() -> None:
+    """A customer who has every product but one gets one pick, not ten."""
+    import json
+
+    from tools.recommendations import write_all_json
+
+    data = _history()
+    model = fit_recommender(data, "order_items", method="itemknn", save=False, embed_names=False)
+    parts: list[str] = []
+    write_all_json(model, parts.append, 10)
+    rows = [r for batch in recommend(model, None, 10) for r in batch]
+    assert json.loads("[" + "".join(parts) + "]") == rows
+
+
+def test_auto_skips_ease_on_a_large_catalogue_and_says_why() -> None:
+    import scipy.sparse as sp
+
+    from tools.recommend_eval import candidates
+
+    _, skipped = candidates(sp.csr_matrix((60, 50_000), dtype="float32"), None)
+    assert "GiB" in skipped["ease"]
+
+
+def test_auto_learns_from_a_sample_of_customers_on_large_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.recommend_eval as ev
+
+    monkeypatch.setattr(ev, "VALIDATION_MAX_PAIRS", 300)
+    model = fit_recommender(_random_lines(), "order_lines", save=False, embed_names=False)
+    assert model.meta["validation"]["customers_learned_from"] < model.meta["customers"]
+
+
+def test_refitting_unchanged_data_reuses_the_validated_choice(tmp_path: Path) -> None:
+    data = _random_lines()
+    first = fit_recommender(data, "order_lines", home=tmp_path, embed_names=False)
+    again = fit_recommender(data, "order_lines", home=tmp_path, embed_names=False)
+    assert again.meta["validation"]["reused_from"] == first.meta["model_id"]
+
+
+def test_item_knn_keeps_every_cosine_when_k_covers_the_catalogue() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tools.recommend_methods import ItemKNN
+
+    x = sp.csr_matrix(np.random.default_rng(1).poisson(0.4, (50, 12)).astype(np.float32))
+    norms = np.sqrt((x.toarray() ** 2).sum(axis=0)) + 1e-6
+    expected = (x.T @ x).toarray() / np.outer(norms, norms)
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(ItemKNN(k=11).fit(x).sim.toarray(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_top_n_gives_distinct_columns_when_few_are_allowed() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tools.recommend_methods import top_n
+
+    owned = sp.csr_matrix(np.array([[1, 1, 1, 0, 1, 1, 1, 1, 1, 1]], np.float32))
+    idx, vals = top_n(np.arange(10, dtype=np.float32)[None, :], 3, exclude=owned)
+    assert (idx[0, 0], len(set(idx[0].tolist())), np.isinf(vals[0, 1:]).all()) == (3, 3, True)
+
+
+def test_eval_without_dates_holds_out_one_random_product_per_customer() -> None:
+    data = _random_lines()
+    data["order_lines"] = data["order_lines"].drop(columns="order_date")
+    result = evaluate(data, "order_lines", methods=["popularity", "itemknn"])
+    assert "hr@10" in result["splits"]["leave_one_out"]["methods"]["itemknn"]
+
+
+def test_sparse_top_n_ranks_like_the_dense_one() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tools.recommend_methods import top_n, top_n_sparse
+
+    rng = np.random.default_rng(4)
+    scores = sp.random(30, 400, density=0.2, random_state=4, dtype=np.float32, format="csr")
+    owned = sp.random(30, 400, density=0.02, random_state=5, dtype=np.float32, format="csr")
+    dense_idx, _ = top_n(scores.toarray(), 5, exclude=owned)
+    sparse_idx, _ = top_n_sparse(scores, 5, owned, rng.permutation(400), np.zeros(400, np.float32))
+    np.testing.assert_array_equal(sparse_idx, dense_idx)
+
+
+def test_sparse_top_n_fills_a_customer_without_candidates_with_best_sellers() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tools.recommend_methods import top_n_sparse
+
+    owned = sp.csr_matrix(np.array([[0, 1, 0, 0, 0]], np.float32))
+    idx, _ = top_n_sparse(sp.csr_matrix((1, 5), dtype=np.float32), 3, owned, np.array([1, 4, 2, 0, 3]),
+                          np.zeros(5, np.float32))
+    assert idx[0].tolist() == [4, 2, 0]

@@ -216,12 +216,13 @@ def load_pairs(ds: DataSource, inter: Interactions) -> pd.DataFrame:
 
 
 def load_events(ds: DataSource, inter: Interactions) -> pd.DataFrame:
-    """One row per customer, product and day (``customer, item, d, w``), oldest first."""
+    """One row per customer, product and day (``customer, item, d, w``), oldest first; without
+    a date column one row per customer and product (``d`` empty)."""
     if inter.date is None:
-        raise ToolInputError(
-            f"{inter.table} has no date column, so there is no 'last' purchase to hold out.",
-            hint="Name one with --date-col.",
-        )
+        frame = ds.df(f"SELECT c AS customer, i AS item, CAST(NULL AS DATE) AS d, avg(w) AS w "
+                      f"FROM ({inter.source_sql}) s GROUP BY 1, 2 ORDER BY 1, 2")
+        frame["w"] = frame["w"].astype(np.float32)
+        return frame
     frame = ds.df(
         f"SELECT c AS customer, i AS item, d, avg(w) AS w FROM ({inter.source_sql}) s "
         "WHERE d IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 3, 1, 2"

@@ -5,7 +5,9 @@
   model learns from everything each customer did before their own cut;
 - **out-of-time**: the model learns from everything before a cut-off date (the last
   ``oot_share`` of purchase days) and must find the items each customer bought for the first
-  time after it.
+  time after it;
+- **leave-one-out** (tables without dates, e.g. ratings): one random product of each sampled
+  customer with two or more is hidden.
 
 Recommendations exclude what the customer already had in training (the held-out items are new
 to them). Metrics at k: HR (share of customers with a hit), NDCG (binary relevance), coverage
@@ -77,6 +79,24 @@ def leave_last_out(events: pd.DataFrame, max_users: int, seed: int) -> Split:
     return Split("leave_last_out", _pairs(train, ev["d"].max()), test)
 
 
+def leave_one_out(events: pd.DataFrame, max_users: int, seed: int) -> Split:
+    """Without dates: hide one random product of each sampled customer who has two or more."""
+    pairs = events.drop_duplicates(["customer", "item"])
+    sizes = pairs.groupby("customer", observed=True)["item"].transform("size")
+    cand = pairs[sizes >= 2]
+    customers = cand["customer"].unique()
+    rng = np.random.default_rng(seed)
+    if len(customers) > max_users:
+        customers = rng.choice(customers, max_users, replace=False)
+    cand = cand[cand["customer"].isin(customers)]
+    pick = cand.sample(frac=1.0, random_state=seed).drop_duplicates("customer")
+    held = pd.MultiIndex.from_frame(pick[["customer", "item"]])
+    train = pairs[~pd.MultiIndex.from_frame(pairs[["customer", "item"]]).isin(held)]
+    frame = train.assign(n=np.float32(1.0), first=pd.NaT, last=pd.NaT, age_days=np.float32(np.nan))
+    test = {c: {i} for c, i in zip(pick["customer"], pick["item"], strict=True)}
+    return Split("leave_one_out", frame[["customer", "item", "n", "first", "last", "w", "age_days"]], test)
+
+
 def out_of_time(events: pd.DataFrame, max_users: int, seed: int, oot_share: float = 0.1) -> Split:
     """Learn before the cut-off date, find each customer's first purchases after it."""
     ev = events.copy()
@@ -107,8 +127,10 @@ def score_split(split: Split, methods: Sequence[str], *, k: int = 10, half_life_
     w = pair_weights(tr["n"].to_numpy(np.float32), tr["w"].to_numpy(np.float32) if rated else None,
                      tr["age_days"].to_numpy(np.float32), half_life_days)
     m = build_matrix(tr["customer"].to_numpy(), tr["item"].to_numpy(), w)
-    first = (pd.to_datetime(tr["first"]) - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float32) + 1
-    first_day = build_matrix(tr["customer"].to_numpy(), tr["item"].to_numpy(), first).x.data
+    first_day = None
+    if tr["first"].notna().any():
+        first = (pd.to_datetime(tr["first"]) - pd.Timestamp("1970-01-01")).dt.days.to_numpy(np.float32) + 1
+        first_day = build_matrix(tr["customer"].to_numpy(), tr["item"].to_numpy(), first).x.data
     rows_of = m.row_of()
     col_of = {it: j for j, it in enumerate(m.items.tolist())}
     test = [(rows_of[c], {col_of[i] for i in items if i in col_of}) for c, items in split.test.items() if c in rows_of]
@@ -164,7 +186,11 @@ def score_split(split: Split, methods: Sequence[str], *, k: int = 10, half_life_
 
 CONTENT_WEIGHTS = (0.0, 0.1, 0.25, 0.5)
 POPULARITY_WEIGHTS = (0.0, 0.05, 0.15)
-ALS_MAX_PAIRS = 1_000_000  # ALS is validated by auto up to this many pairs (it is slow to fit)
+ALS_MAX_PAIRS = 1_000_000  # ALS is a candidate up to this many pairs (its final fit is slow beyond)
+VALIDATION_MAX_PAIRS = 200_000  # candidates learn from a sample of customers holding about this many pairs
+VALIDATION_MAX_CUSTOMERS = 3_000  # customers whose hidden item is ranked
+CONTENT_MAX_CELLS = 5_000_000  # products × attributes: a dense multiply per customer scored
+MEMORY_BUDGET_BYTES = 4 * 2**30  # a candidate whose model would need more is skipped, and said so
 
 
 def spec_method(spec: dict[str, Any], n_items: int, vectors: np.ndarray | None) -> Any:
@@ -175,46 +201,77 @@ def spec_method(spec: dict[str, Any], n_items: int, vectors: np.ndarray | None) 
     return Blend(parts, [float(w) for w in spec["weights"]])
 
 
+def candidates(x: sp.csr_matrix, vectors: np.ndarray | None) -> tuple[list[str], dict[str, str]]:
+    """The single methods ``auto`` may validate on ``x``, and why the others are left out."""
+    n_items = x.shape[1]
+    chosen = ["popularity", "itemknn"]
+    skipped: dict[str, str] = {}
+    ease_bytes = 3 * n_items * n_items * 8  # XᵀX, its inverse and B, float64
+    if n_items > EASE_MAX_ITEMS or ease_bytes > MEMORY_BUDGET_BYTES:
+        skipped["ease"] = (f"{n_items:,} products: EASE's dense {n_items:,}² item matrix would need "
+                           f"{ease_bytes / 2**30:,.1f} GiB and an O(n³) inverse (it is used up to "
+                           f"{EASE_MAX_ITEMS:,} products)")
+    else:
+        chosen.append("ease")
+    if x.shape[0] < 50:
+        skipped["als"] = f"{x.shape[0]} customers: too few for matrix factorisation"
+    elif x.nnz > ALS_MAX_PAIRS:
+        skipped["als"] = (f"{x.nnz:,} customer–product pairs: ALS's final fit would be slow "
+                          f"(it is validated up to {ALS_MAX_PAIRS:,} pairs; ask for --method als to use it)")
+    else:
+        chosen.append("als")
+    if vectors is None:
+        skipped["content"] = "no product attributes (category, price or names)"
+    elif vectors.shape[0] * vectors.shape[1] > CONTENT_MAX_CELLS:
+        skipped["content"] = (f"{n_items:,} products × {vectors.shape[1]:,} attributes: scoring each customer "
+                              f"against every product's attributes would be too slow (it is used up to "
+                              f"{CONTENT_MAX_CELLS:,} product-attribute cells)")
+    else:
+        chosen.append("content")
+    return chosen, skipped
+
+
 def choose_method(x: sp.csr_matrix, first_day: np.ndarray | None, vectors: np.ndarray | None, *,
                   seed: int = 7, k: int = 10, progress: Progress | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Pick the method (or blend) with the best HR@k on a validation inside the training data.
 
-    For sampled customers with two or more items, the item they first bought most recently
-    (``first_day`` aligned with ``x.data``; random without dates) is hidden; every candidate
-    learns from the rest and ranks the catalogue for them. Candidates: popularity, item-kNN,
-    EASE (small catalogues), ALS (up to :data:`ALS_MAX_PAIRS` pairs), content (with attributes)
-    and blends of the best collaborative one with content and popularity.
-    Returns the chosen spec and the validation figures.
+    For up to :data:`VALIDATION_MAX_CUSTOMERS` sampled customers with two or more items, the
+    item they first bought most recently (``first_day`` aligned with ``x.data``; random
+    without dates) is hidden. Every candidate learns from a sample of customers — those, plus
+    random others up to about :data:`VALIDATION_MAX_PAIRS` pairs (all customers when the data
+    is smaller) — and ranks the catalogue for them. So the cost of choosing does not grow
+    with the number of customers; only the final fit of the chosen method sees them all.
+    Candidates: popularity, item-kNN, EASE (small catalogues), ALS (up to
+    :data:`ALS_MAX_PAIRS` pairs), content (with attributes) and blends of the best
+    collaborative one with content and popularity; a candidate that cannot fit is named in
+    the report with the reason. Returns the chosen spec and the validation figures.
     """
     n_items = x.shape[1]
     rng = np.random.default_rng(seed)
     eligible = np.flatnonzero(np.diff(x.indptr) >= 2)
-    max_users = max(200, min(3_000, 30_000_000 // max(n_items, 1)))
+    max_users = max(200, min(VALIDATION_MAX_CUSTOMERS, 30_000_000 // max(n_items, 1)))
+    singles, skipped = candidates(x, vectors)
     if len(eligible) < 20:
         return {"parts": ["popularity"], "weights": [1.0]}, {"note": "too few repeat customers to validate; popularity"}
     rows = np.sort(rng.choice(eligible, min(max_users, len(eligible)), replace=False))
-    reduced = x.copy()
+    sample = _learning_sample(x, rows, rng)
+    reduced = x[sample] if len(sample) < x.shape[0] else x.copy()
+    local = np.searchsorted(sample, rows)  # the held-out customers' rows in the sample
     held = np.empty(len(rows), np.int64)
-    for n, r in enumerate(rows):
+    for n, r in enumerate(local):
         lo, hi = reduced.indptr[r], reduced.indptr[r + 1]
-        j = lo + (int(np.argmax(first_day[lo:hi])) if first_day is not None else int(rng.integers(hi - lo)))
+        j = lo + (int(np.argmax(first_day[x.indptr[rows[n]]:x.indptr[rows[n] + 1]]))
+                  if first_day is not None else int(rng.integers(hi - lo)))
         held[n] = reduced.indices[j]
         reduced.data[j] = 0.0
     reduced.eliminate_zeros()
-    xb = reduced[rows]
-    singles = ["popularity", "itemknn"]
-    if n_items <= EASE_MAX_ITEMS:
-        singles.append("ease")
-    if x.nnz <= ALS_MAX_PAIRS and x.shape[0] >= 50:
-        singles.append("als")
-    if vectors is not None:
-        singles.append("content")
+    xb = reduced[local]
     scores: dict[str, np.ndarray] = {}
     for name in singles:
         if progress:
             progress(f"validating {name}")
         method = make_method(name, n_items, vectors).fit(reduced)
-        scores[name] = scaled(method.score(xb, rows))
+        scores[name] = scaled(method.score(xb, local))
 
     def hr(s: np.ndarray) -> tuple[float, float]:
         idx, _ = top_n(s, k, exclude=xb)
@@ -250,6 +307,19 @@ def choose_method(x: sp.csr_matrix, first_day: np.ndarray | None, vectors: np.nd
                 figures[label] = hr(total)
                 specs[label] = {"parts": parts, "weights": weights}
     best = max(figures, key=lambda name: (round(figures[name][0], 4), round(figures[name][1], 4), -len(specs[name]["parts"])))
-    report = {"customers_validated": int(len(rows)), "chosen": best,
-              "hr@10": {name: round(v[0], 4) for name, v in sorted(figures.items(), key=lambda kv: -kv[1][0])[:8]}}
+    report: dict[str, Any] = {
+        "customers_validated": int(len(rows)), "customers_learned_from": int(reduced.shape[0]),
+        "chosen": best, "hr@10": {name: round(v[0], 4) for name, v in sorted(figures.items(), key=lambda kv: -kv[1][0])[:8]}}
+    if skipped:
+        report["skipped"] = skipped
     return specs[best], report
+
+
+def _learning_sample(x: sp.csr_matrix, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted rows the candidates learn from: ``rows`` plus random others until about
+    :data:`VALIDATION_MAX_PAIRS` pairs (every row when ``x`` is no larger)."""
+    if x.nnz <= VALIDATION_MAX_PAIRS:
+        return np.arange(x.shape[0])
+    share = VALIDATION_MAX_PAIRS / x.nnz
+    others = np.flatnonzero(rng.random(x.shape[0]) < share)
+    return np.union1d(rows, others)

@@ -24,8 +24,10 @@ import scipy.sparse as sp
 
 from foundation.errors import ToolInputError
 
+KNN_BLOCK_PRODUCTS = 50_000_000  # multiply-adds per block of the item-kNN product
 EASE_MAX_ITEMS = 6_000  # 6k² float64 = 288 MB; the inverse is O(n³)
-TEXT_EMBED_MAX_ITEMS = 5_000  # names embedded with the bundled MiniLM up to this many items
+TEXT_EMBED_MAX_ITEMS = 5_000
+MAX_CATEGORY_COLUMNS = 512  # category one-hot width; rarer categories get no category column  # names embedded with the bundled MiniLM up to this many items
 METHODS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
 
 
@@ -47,6 +49,10 @@ class Popularity:
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         return np.tile(self.counts / max(float(self.counts.max(initial=0)), 1.0), (xb.shape[0], 1))
 
+    def sparse_scores(self, xb: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """No per-customer scores: every pick comes from the fill (the best sellers)."""
+        return sp.csr_matrix(xb.shape, dtype=np.float32), self.counts / max(float(self.counts.max(initial=0)), 1.0)
+
     def similarity(self, item: int) -> np.ndarray | None:
         return None
 
@@ -60,34 +66,53 @@ class ItemKNN:
     sim: sp.csr_matrix | None = None
 
     def fit(self, x: sp.csr_matrix) -> ItemKNN:
-        xb = x.tocsc().astype(np.float32)
-        norms = np.sqrt(np.asarray(xb.multiply(xb).sum(axis=0)).ravel()) + 1e-6
-        xn = (xb @ sp.diags(1.0 / norms)).tocsc().astype(np.float32)
+        """Cosines from the sparse product ``XᵀX``, a block of columns at a time (each block's
+        product is bounded by :data:`KNN_BLOCK_PRODUCTS` multiply-adds, so memory stays flat
+        whatever the catalogue), keeping each column's ``k`` largest."""
+        xc = x.tocsc().astype(np.float32)
+        norms = np.sqrt(np.asarray(xc.multiply(xc).sum(axis=0)).ravel()) + 1e-6
+        xn = (xc @ sp.diags((1.0 / norms).astype(np.float32))).tocsc().astype(np.float32)
         n = x.shape[1]
-        block = max(1, min(n, 20_000_000 // max(n, 1)))
-        rows, cols, vals = [], [], []
         xt = xn.T.tocsr()
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            c = _rows_dense(xt @ xn[:, start:stop])  # n × block co-occurrence cosines
-            c[np.arange(start, stop), np.arange(stop - start)] = 0.0
-            k = min(self.k, n - 1)
-            if k < n - 1:
-                top = np.argpartition(-c, k, axis=0)[:k]
-            else:
-                top = np.broadcast_to(np.arange(n)[:, None], c.shape)
-            v = np.take_along_axis(c, top, axis=0)
-            keep = v > 0
-            rows.append(top[keep])
-            cols.append(np.broadcast_to(np.arange(start, stop), top.shape)[keep])
-            vals.append(v[keep])
-        self.sim = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        # multiply-adds of column j's product: the history lengths of the customers who bought j
+        lengths = np.diff(x.tocsr().indptr).astype(np.float64)
+        work = np.asarray((xn != 0).T @ lengths).ravel()
+        k = min(self.k, n - 1)
+        rows, cols, vals = [], [], []
+        start = 0
+        while start < n:
+            stop = start + 1
+            budget = work[start]
+            while stop < n and budget + work[stop] <= KNN_BLOCK_PRODUCTS:
+                budget += work[stop]
+                stop += 1
+            c = (xt @ xn[:, start:stop]).tocoo()  # n × block co-occurrence cosines, sparse
+            keep = (c.row != c.col + start) & (c.data > 0)
+            r, col, v = c.row[keep], c.col[keep] + start, c.data[keep]
+            order = np.lexsort((-v, col))  # by column, strongest first
+            r, col, v = r[order], col[order], v[order]
+            first = np.searchsorted(col, col, side="left")
+            rank = np.arange(len(col)) - first
+            top = rank < k
+            rows.append(r[top])
+            cols.append(col[top])
+            vals.append(v[top])
+            start = stop
+        self.sim = sp.csr_matrix((np.concatenate(vals) if vals else np.zeros(0, np.float32),
+                                  (np.concatenate(rows) if rows else np.zeros(0, np.int64),
+                                   np.concatenate(cols) if cols else np.zeros(0, np.int64))),
                                  shape=(n, n), dtype=np.float32)
         return self
 
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         assert self.sim is not None
         return _rows_dense(xb @ self.sim)
+
+    def sparse_scores(self, xb: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
+        """The scores as a sparse matrix (a customer's candidates are their purchases' k
+        neighbours), and 0 for every other product."""
+        assert self.sim is not None
+        return (xb @ self.sim).tocsr().astype(np.float32), np.zeros(self.sim.shape[0], np.float32)
 
     def similarity(self, item: int) -> np.ndarray | None:
         assert self.sim is not None
@@ -243,9 +268,10 @@ def scaled(scores: np.ndarray) -> np.ndarray:
 
 
 def item_vectors(attributes: Any, items: np.ndarray, category_col: str | None, *, embed: bool = True) -> np.ndarray | None:
-    """Attribute vectors of ``items`` from a catalogue frame (index = item id): category one-hot,
-    price band, and the bundled MiniLM embedding of the name for catalogues up to
-    :data:`TEXT_EMBED_MAX_ITEMS`. None when there are no attributes."""
+    """Attribute vectors of ``items`` from a catalogue frame (index = item id): category one-hot
+    (the :data:`MAX_CATEGORY_COLUMNS` most common categories), price band, and the bundled
+    MiniLM embedding of the name for catalogues up to :data:`TEXT_EMBED_MAX_ITEMS`. None when
+    there are no attributes."""
     # lazy: pandas loads slowly; only this path needs it
     import pandas as pd
 
@@ -255,6 +281,12 @@ def item_vectors(attributes: Any, items: np.ndarray, category_col: str | None, *
     parts: list[np.ndarray] = []
     if category_col and category_col in frame:
         codes, _ = pd.factorize(frame[category_col].astype("string"))
+        counts = np.bincount(codes[codes >= 0], minlength=1)
+        if len(counts) > MAX_CATEGORY_COLUMNS:  # bounded width: the most common categories keep a column
+            kept = np.argsort(-counts, kind="stable")[:MAX_CATEGORY_COLUMNS]
+            remap = np.full(len(counts), -1)
+            remap[kept] = np.arange(len(kept))
+            codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
         onehot = np.zeros((len(items), max(codes.max(initial=-1) + 1, 1)), np.float32)
         known = codes >= 0
         onehot[np.flatnonzero(known), codes[known]] = 1.0
@@ -359,10 +391,76 @@ def top_n(scores: np.ndarray, n: int, exclude: sp.csr_matrix | None = None,
     n = min(n, s.shape[1])
     if n <= 0:
         return np.zeros((s.shape[0], 0), np.int64), np.zeros((s.shape[0], 0), np.float32)
+    if n <= _ARGMAX_TOP and n < s.shape[1]:
+        return _top_by_argmax(s, n)
     part = np.argpartition(-s, n - 1, axis=1)[:, :n] if n < s.shape[1] else np.tile(np.arange(s.shape[1]), (s.shape[0], 1))
     vals = np.take_along_axis(s, part, axis=1)
     order = np.argsort(-vals, axis=1, kind="stable")
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(vals, order, axis=1)
+
+
+_ARGMAX_TOP = 16  # up to this many picks, n passes of argmax beat argpartition + argsort
+
+
+def _top_by_argmax(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_n` by taking each row's best column ``n`` times (``s`` is consumed; ties go
+    to the lower column). A row with fewer than ``n`` allowed columns ends with distinct
+    left-out columns scored -inf, as argpartition gives."""
+    rows = np.arange(s.shape[0])
+    idx = np.empty((s.shape[0], n), np.int64)
+    vals = np.empty((s.shape[0], n), np.float32)
+    for p in range(n):
+        best = s.argmax(axis=1)
+        idx[:, p] = best
+        vals[:, p] = s[rows, best]
+        s[rows, best] = -np.inf
+    for r in np.flatnonzero(np.isneginf(vals[:, -1])).tolist():
+        ok = int(np.isfinite(vals[r]).sum())
+        taken = set(idx[r, :ok].tolist())
+        idx[r, ok:] = [c for c in range(s.shape[1]) if c not in taken][: n - ok]
+    return idx, vals
+
+
+def top_n_sparse(scores: sp.csr_matrix, n: int, exclude: sp.csr_matrix, fill_order: np.ndarray,
+                 fill_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`top_n` for scores that are mostly zero, without a dense row: the stored scores
+    are ranked per row (ties: the lower column); a row with fewer than ``n`` candidates is
+    filled from ``fill_order`` (best sellers) at ``fill_scores``; columns in ``exclude`` are
+    never picked (a row that has almost everything ends with left-out columns at -inf)."""
+    b = scores.shape[0]
+    had = sp.csr_matrix((np.ones(exclude.nnz, np.float32), exclude.indices, exclude.indptr), shape=exclude.shape)
+    s = (scores - scores.multiply(had)).tocsr()
+    s.eliminate_zeros()
+    s.sort_indices()
+    rows = np.repeat(np.arange(b), np.diff(s.indptr))
+    order = np.lexsort((-s.data, rows))
+    r, c, v = rows[order], s.indices[order], s.data[order]
+    rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
+    keep = rank < n
+    idx = np.full((b, n), -1, np.int64)
+    vals = np.full((b, n), -np.inf, np.float32)
+    idx[r[keep], rank[keep]] = c[keep]
+    vals[r[keep], rank[keep]] = v[keep]
+    found = np.bincount(r[keep], minlength=b)
+    short = np.flatnonzero(found < n).tolist()
+    fill = fill_order.tolist() if short else []
+    for row in short:
+        taken = set(idx[row, :found[row]].tolist()) | set(exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]].tolist())
+        at = int(found[row])
+        for col in fill:
+            if at == n:
+                break
+            if col not in taken:
+                idx[row, at], vals[row, at] = col, fill_scores[col]
+                taken.add(col)
+                at += 1
+        chosen = set(idx[row, :at].tolist())
+        left = [col for col in range(scores.shape[1]) if col not in chosen][: n - at] if at < n else []
+        idx[row, at:at + len(left)] = left
+    return idx, vals
+
+
+SPARSE_TOP_ITEMS = 5_000  # above this many products, methods with sparse scores skip the dense row
 
 
 def batch_rows(n_items: int, budget_cells: int = 8_000_000) -> int:

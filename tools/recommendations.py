@@ -20,6 +20,7 @@ Already-bought items are excluded by default (durable goods); ``include_purchase
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -47,12 +48,14 @@ from tools.recommend_data import (
 from tools.recommend_eval import (
     choose_method,
     leave_last_out,
+    leave_one_out,
     out_of_time,
     score_split,
     spec_method,
 )
 from tools.recommend_methods import (
     METHODS,
+    SPARSE_TOP_ITEMS,
     Blend,
     ItemKNN,
     batch_rows,
@@ -61,6 +64,7 @@ from tools.recommend_methods import (
     pair_weights,
     scaled,
     top_n,
+    top_n_sparse,
 )
 
 Progress = Callable[[str], None]
@@ -224,7 +228,14 @@ def fit_recommender(
             if inter.date else None
         first_day = build_matrix(pairs["customer"].to_numpy(), pairs["item"].to_numpy(), first, items).x.data \
             if first is not None else None
-        spec, validation = choose_method(m.x, first_day, vectors, progress=step)
+        fingerprint = data_fingerprint(m.x, first_day, vectors)
+        cached = _validated_before(home, table, fingerprint) if home is not None else None
+        if cached is not None:
+            spec, validation = cached
+            step(f"same data as model {validation['reused_from']}: reusing its validated choice")
+        else:
+            spec, validation = choose_method(m.x, first_day, vectors, progress=step)
+        validation["fingerprint"] = fingerprint
     else:
         spec = {"parts": [method], "weights": [1.0]}
     step(f"fitting {validation.get('chosen', method)}")
@@ -245,6 +256,35 @@ def fit_recommender(
     if save and home is not None:
         save_recommender(model, models_path(home))
     return model
+
+
+def data_fingerprint(x: sp.csr_matrix, first_day: np.ndarray | None, vectors: np.ndarray | None) -> str:
+    """A digest of everything ``auto``'s validation depends on: the weights matrix, the first
+    purchase days (which item is hidden) and the item attributes."""
+    digest = hashlib.sha256()
+    for part in (np.asarray(x.shape, np.int64), x.indptr, x.indices, x.data, first_day, vectors):
+        digest.update(b"|" if part is None else np.ascontiguousarray(part).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _validated_before(home: Path, table: str, fingerprint: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The spec and validation of a saved ``auto`` model of ``table`` fitted on the same data
+    (same fingerprint), so refitting unchanged data does not validate again."""
+    folder = models_path(home)
+    if not folder.exists():
+        return None
+    for path in sorted(folder.glob("recommend-*.json"), reverse=True):
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        validation = meta.get("validation") or {}
+        if (meta.get("table") == table and meta.get("requested_method") == "auto"
+                and validation.get("fingerprint") == fingerprint and meta.get("spec")):
+            reused = {k: v for k, v in validation.items() if k != "fingerprint"}
+            reused["reused_from"] = meta.get("model_id")
+            return meta["spec"], reused
+    return None
 
 
 def _catalog_items(pairs: pd.DataFrame, catalog: Catalog) -> np.ndarray:
@@ -351,46 +391,100 @@ _REPEAT = "bought it before: a likely repeat purchase"
 _NEW = "new product, similar to what they bought"
 
 
-def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray) -> list[list[str]]:
+def _cooc_lookup(model: RecommenderModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``look(h, j)``: the co-purchase cosine of items ``h`` and ``j`` (arrays), 0 when not kept.
+    A dense table for small catalogues; sorted keys searched for large ones (bounded memory)."""
+    n = len(model.items)
+    cooc = model.cooc.tocsr()
+    if n <= _DENSE_LOOKUP_ITEMS:
+        dense = cooc.toarray().astype(np.float32)
+        return lambda h, j: dense[h, j]
+    cooc.sort_indices()
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(cooc.indptr)) * n + cooc.indices
+    data = cooc.data.astype(np.float32)
+    if not len(keys):
+        return lambda h, j: np.zeros(len(h), np.float32)
+
+    def look(h: np.ndarray, j: np.ndarray) -> np.ndarray:
+        q = h.astype(np.int64) * n + j
+        pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        return np.where(keys[pos] == q, data[pos], np.float32(0.0))
+
+    return look
+
+
+_DENSE_LOOKUP_ITEMS = 3_000  # a dense item × item co-purchase table up to 36 MB
+
+
+def _reasons(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray,
+             look: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> list[list[str]]:
+    """The reason of each pick, as text (see :func:`_reason_codes`)."""
+    codes, texts = _reason_codes(model, xb, idx, look)
+    result: list[list[str]] = np.array(texts, dtype=object)[codes].tolist()
+    return result
+
+
+def _reason_codes(model: RecommenderModel, xb: sp.csr_matrix, idx: np.ndarray,
+                  look: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, list[str]]:
     """Why each recommended column: the customer's purchase that co-occurs with it most.
 
-    Vectorised over the batch (1 M customers × 10 picks are 10 M reasons): each pick is
-    classed with array operations, and each distinct wording is formatted once.
+    Vectorised over the batch (1 M customers × 10 picks are 10 M reasons): for every purchase
+    in the batch and every pick position the co-purchase cosine is looked up at once, the
+    strongest purchase per customer taken with ``reduceat`` (ties: the lower column), each
+    pick classed with array operations, and each distinct wording formatted once. Returns
+    each pick's code and the wordings the codes index.
     """
-    binary = (xb > 0).astype(np.float32)
+    look = look or _cooc_lookup(model)
+    b, t = idx.shape
+    n = len(model.items)
     counts = model.popularity()
-    cooc_t = model.cooc_t()
+    xb = xb.tocsr()
+    if not xb.has_sorted_indices:
+        xb = xb.copy()
+        xb.sort_indices()
+    lengths = np.diff(xb.indptr)
+    entry_row = np.repeat(np.arange(b, dtype=np.int64), lengths)
+    # a pick the customer already has (any stored history entry, whatever its weight)
+    stored = entry_row * n + xb.indices
+    wanted = np.arange(b, dtype=np.int64)[:, None] * n + idx
+    if len(stored):
+        pos = np.minimum(np.searchsorted(stored, wanted), len(stored) - 1)
+        owned = stored[pos] == wanted
+    else:
+        owned = np.zeros(idx.shape, bool)
     best = np.full(idx.shape, -1)
     strength = np.zeros(idx.shape, np.float32)
-    for p in range(idx.shape[1]):
-        sims = binary.multiply(cooc_t[idx[:, p]]).tocsr()  # batch × items: history ∩ neighbours
-        dense = sims.toarray() if sims.nnz else None
-        if dense is not None:
-            best[:, p] = dense.argmax(axis=1)
-            strength[:, p] = dense.max(axis=1)
-    # a pick the customer already has (any stored history entry, whatever its weight)
-    had = sp.csr_matrix((np.ones(xb.nnz, np.int8), xb.indices, xb.indptr), shape=xb.shape)
-    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
-    owned = np.asarray(had[rows, idx.ravel()]).reshape(idx.shape) != 0
+    positive = xb.data > 0
+    er, eh = entry_row[positive], xb.indices[positive]
+    if len(er):
+        per_row = np.bincount(er, minlength=b)
+        with_history = np.flatnonzero(per_row)
+        starts = np.concatenate([[0], np.cumsum(per_row[with_history])[:-1]])
+        spread = np.repeat(np.arange(len(with_history)), per_row[with_history])
+        order = np.arange(len(er))
+        for p in range(t):
+            v = look(eh, idx[er, p])
+            top = np.maximum.reduceat(v, starts)
+            first = np.minimum.reduceat(np.where(v == top[spread], order, len(er)), starts)
+            strength[with_history, p] = top
+            best[with_history, p] = eh[first]
     co_bought = ~owned & (strength > 0)
     unsold = ~owned & ~co_bought & (counts[idx] == 0)
     popular = ~owned & ~co_bought & ~unsold
-    out = np.empty(idx.shape, dtype=object)
-    out[owned] = _REPEAT
-    out[unsold] = _NEW
+    codes = np.zeros(idx.shape, np.int64)  # 0: a repeat purchase
+    codes[unsold] = 1
+    texts = [_REPEAT, _NEW]
     if co_bought.any():
-        pairs = best[co_bought].astype(np.int64) * len(model.items) + idx[co_bought]
+        pairs = best[co_bought].astype(np.int64) * n + idx[co_bought]
         keys, inverse = np.unique(pairs, return_inverse=True)
         names = model.names()
-        said = [f"bought {names[k // len(model.items)]}; people who did often buy {names[k % len(model.items)]}"
-                for k in keys.tolist()]
-        out[co_bought] = np.array(said, dtype=object)[inverse.ravel()]
+        codes[co_bought] = len(texts) + inverse.ravel()
+        texts += [f"bought {names[k // n]}; people who did often buy {names[k % n]}" for k in keys.tolist()]
     if popular.any():
         cols, inverse = np.unique(idx[popular], return_inverse=True)
-        said = [f"popular: {int(counts[c]):,} customers bought it" for c in cols.tolist()]
-        out[popular] = np.array(said, dtype=object)[inverse.ravel()]
-    result: list[list[str]] = out.tolist()
-    return result
+        codes[popular] = len(texts) + inverse.ravel()
+        texts += [f"popular: {int(counts[c]):,} customers bought it" for c in cols.tolist()]
+    return codes, texts
 
 
 def round_like_python(values: np.ndarray, digits: int = 6) -> np.ndarray:
@@ -411,6 +505,53 @@ def round_like_python(values: np.ndarray, digits: int = 6) -> np.ndarray:
     return out
 
 
+@dataclass(slots=True)
+class ScoredBatch:
+    """One batch of recommend-all: model rows, picked columns (best first), scores rounded to
+    6 digits (``-inf``: not shown) and each pick's reason as a code into ``texts``."""
+
+    rows: np.ndarray
+    idx: np.ndarray
+    scores: np.ndarray
+    codes: np.ndarray
+    texts: list[str]
+
+    def reasons(self) -> list[list[str]]:
+        result: list[list[str]] = np.array(self.texts, dtype=object)[self.codes].tolist()
+        return result
+
+
+def scored_batches(model: RecommenderModel, rows: np.ndarray, top: int, *, include_purchased: bool = False,
+                   home: Path | None = None, reasons: bool = True) -> Iterator[ScoredBatch]:
+    """The picks of model ``rows``, a batch at a time (a dense batch stays within
+    :func:`batch_rows`' budget, so memory does not grow with the number of customers)."""
+    if top < 1:
+        raise ToolInputError(f"top must be at least 1 (got {top}).")
+    keep = _keep_columns(model, include_purchased, home)
+    n_items = len(model.items)
+    sparse = keep is None and n_items > SPARSE_TOP_ITEMS and hasattr(model.method, "sparse_scores")
+    step = batch_rows(n_items) if not sparse else 10_000  # sparse rows: ~k × history candidates each
+    look = _cooc_lookup(model) if reasons else None
+    fill_order: np.ndarray | None = None
+    for s in range(0, len(rows), step):
+        b = rows[s:s + step]
+        xb = model.x[b]
+        if sparse:  # a large catalogue: rank each customer's candidates, never a dense row
+            candidates, fill_scores = model.method.sparse_scores(xb)
+            if fill_order is None:
+                fill_order = np.lexsort((-model.popularity(), -fill_scores))
+            idx, vals = top_n_sparse(candidates, top, xb, fill_order, fill_scores)
+        else:
+            scores = model.method.score(xb, b)
+            if keep is not None:
+                own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
+                scores = scaled(scores) + own * keep[None, :]
+            idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
+            del scores
+        codes, texts = _reason_codes(model, xb, idx, look) if reasons else (np.zeros(idx.shape, np.int64), [""])
+        yield ScoredBatch(b, idx, round_like_python(vals), codes, texts)
+
+
 def recommend(
     model: RecommenderModel,
     customers: Sequence[Any] | None = None,
@@ -427,30 +568,19 @@ def recommend(
     """
     if top < 1:
         raise ToolInputError(f"top must be at least 1 (got {top}).")
-    keep = _keep_columns(model, include_purchased, home)
-    n_items = len(model.items)
-    step = batch_rows(n_items)
     if customers is None:
         rows_all = np.arange(len(model.customers))
         wanted: list[tuple[Any, int | None]] = []
     else:
         wanted = [(_like_ids(c, model.customers), model.row(c)) for c in customers]
         rows_all = np.array([r for _, r in wanted if r is not None], dtype=np.int64)
+    item_ids, names = model.plain_items(), model.names()
     results: dict[int, dict[str, Any]] = {}
-    for s in range(0, len(rows_all), step):
-        b = rows_all[s:s + step]
-        xb = model.x[b]
-        scores = model.method.score(xb, b)
-        if keep is not None:
-            own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
-            scores = scaled(scores) + own * keep[None, :]
-        idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
-        why = _reasons(model, xb, idx) if reasons else [[""] * idx.shape[1] for _ in range(len(b))]
-        item_ids, names = model.plain_items(), model.names()
-        finite = np.isfinite(vals).tolist()
+    for sb in scored_batches(model, rows_all, top, include_purchased=include_purchased, home=home, reasons=reasons):
         batch = []
-        scores_6 = round_like_python(vals).tolist()
-        for row, cols, values, shown, said in zip(b.tolist(), idx.tolist(), scores_6, finite, why, strict=True):
+        shown_all = np.isfinite(sb.scores).tolist()
+        for row, cols, values, shown, said in zip(sb.rows.tolist(), sb.idx.tolist(), sb.scores.tolist(), shown_all,
+                                                  sb.reasons(), strict=True):
             items = [{"item": item_ids[c], "name": names[c], "score": v, "reason": reason}
                      for c, v, ok, reason in zip(cols, values, shown, said, strict=True) if ok]
             entry = {"customer": _plain(model.customers[row]), "items": items}
@@ -473,6 +603,73 @@ def recommend(
                  "reason": f"no purchase history for this customer yet: popular ({int(counts[c]):,} customers bought it)"}
                 for c in popular.tolist()]})
         yield out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else
+                      (v.item() if hasattr(v, "item") else str(v)))
+
+
+def write_all_json(model: RecommenderModel, write: Callable[[str], Any], top: int = 10, *,
+                   include_purchased: bool = False, home: Path | None = None, reasons: bool = True) -> int:
+    """Every customer's row of :func:`recommend`, as JSON text, written batch by batch.
+
+    The text equals ``json.dumps`` of each row, ``",\\n"``-separated, but a batch is one
+    ``str.join`` of pieces laid out in an array — each product's ``{"item": …, "name": …,
+    "score": `` head and each distinct reason's tail formatted once, only the scores per pick —
+    so neither the rows nor the text of more than one batch are ever held. Returns the
+    number of rows written.
+    """
+    heads = np.array([f'{{"item": {_json(i)}, "name": {_json(nm)}, "score": '
+                      for i, nm in zip(model.plain_items(), model.names(), strict=True)], dtype=object)
+    tails: dict[str, int] = {}  # reason → its index in the tail lists
+    mid: list[str] = []  # ', "reason": "…"}, ' (another pick follows)
+    last: list[str] = []  # ', "reason": "…"}]}' (the row's last pick)
+    written = 0
+    for sb in scored_batches(model, np.arange(len(model.customers)), top, include_purchased=include_purchased,
+                             home=home, reasons=reasons):
+        ids = []
+        for text in sb.texts:
+            found = tails.get(text)
+            if found is None:
+                found = tails[text] = len(mid)
+                mid.append(f', "reason": {_json(text)}}}, ')
+                last.append(f', "reason": {_json(text)}}}]}}')
+            ids.append(found)
+        codes = np.array(ids)[sb.codes]
+        b, t = sb.idx.shape
+        pieces = np.empty((b, 1 + 3 * t), dtype=object)
+        pieces[:, 0] = [f'{{"customer": {c}, "items": [' for c in _id_texts(model.customers[sb.rows])]
+        pieces[:, 1::3] = heads[sb.idx]
+        pieces[:, 2::3] = _float_texts(sb.scores)
+        pieces[:, 3:-1:3] = np.array(mid, dtype=object)[codes[:, :-1]]
+        pieces[:, -1] = np.array(last, dtype=object)[codes[:, -1]]
+        pieces[:, -1] += ",\n"
+        pieces[-1, -1] = pieces[-1, -1][:-2]
+        shown = np.isfinite(sb.scores)
+        for r in np.flatnonzero(~shown.all(axis=1)).tolist():  # a row with fewer picks than asked
+            items = [heads[c] + repr(float(v)) + mid[k][:-2] for c, v, k, ok in
+                     zip(sb.idx[r].tolist(), sb.scores[r].tolist(), codes[r].tolist(), shown[r].tolist(), strict=True) if ok]
+            pieces[r, 0] = pieces[r, 0] + ", ".join(items) + "]}" + (",\n" if r < b - 1 else "")
+            pieces[r, 1:] = ""
+        write(("" if written == 0 else ",\n") + "".join(pieces.ravel().tolist()))
+        written += b
+    return written
+
+
+_FLOAT_REPR = np.frompyfunc(float.__repr__, 1, 1)
+
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """``repr`` of each float (what ``json.dumps`` writes), as an object array of str."""
+    return np.asarray(_FLOAT_REPR(np.asarray(values, dtype=np.float64)), dtype=object)
+
+
+def _id_texts(ids: np.ndarray) -> list[str]:
+    """Customer ids as JSON values (integers without ``json.dumps`` per id)."""
+    if ids.dtype.kind in "iu":
+        return [str(v) for v in ids.tolist()]
+    return [_json(_plain(v)) for v in ids]
 
 
 def find_items(model: RecommenderModel, item: Any) -> list[int]:
@@ -610,7 +807,12 @@ def evaluate(
         return item_vectors(catalog.attributes, items, catalog.category_col)
 
     splits: dict[str, Any] = {}
-    for make in (leave_last_out, out_of_time):
+    makers = (leave_last_out, out_of_time) if inter.date is not None else (leave_one_out,)
+    if inter.date is None:
+        splits["leave_last_out"] = {"skipped": f"{table} has no date column; one random product per customer "
+                                                "is held out instead (leave_one_out)"}
+        splits["out_of_time"] = {"skipped": f"{table} has no date column"}
+    for make in makers:
         split = make(events, max_customers, seed)
         try:
             splits[split.name] = score_split(split, methods, half_life_days=half_life_days,
