@@ -362,29 +362,3 @@ def test_eval_without_dates_holds_out_one_random_product_per_customer() -> None:
     data["order_lines"] = data["order_lines"].drop(columns="order_date")
     result = evaluate(data, "order_lines", methods=["popularity", "itemknn"])
     assert "hr@10" in result["splits"]["leave_one_out"]["methods"]["itemknn"]
-
-
-def test_sparse_top_n_ranks_like_the_dense_one() -> None:
-    import numpy as np
-    import scipy.sparse as sp
-
-    from tools.recommend_methods import top_n, top_n_sparse
-
-    rng = np.random.default_rng(4)
-    scores = sp.random(30, 400, density=0.2, random_state=4, dtype=np.float32, format="csr")
-    owned = sp.random(30, 400, density=0.02, random_state=5, dtype=np.float32, format="csr")
-    dense_idx, _ = top_n(scores.toarray(), 5, exclude=owned)
-    sparse_idx, _ = top_n_sparse(scores, 5, owned, rng.permutation(400), np.zeros(400, np.float32))
-    np.testing.assert_array_equal(sparse_idx, dense_idx)
-
-
-def test_sparse_top_n_fills_a_customer_without_candidates_with_best_sellers() -> None:
-    import numpy as np
-    import scipy.sparse as sp
-
-    from tools.recommend_methods import top_n_sparse
-
-    owned = sp.csr_matrix(np.array([[0, 1, 0, 0, 0]], np.float32))
-    idx, _ = top_n_sparse(sp.csr_matrix((1, 5), dtype=np.float32), 3, owned, np.array([1, 4, 2, 0, 3]),
-                          np.zeros(5, np.float32))
-    assert idx[0].tolist() == [4, 2, 0]

@@ -49,10 +49,6 @@ class Popularity:
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         return np.tile(self.counts / max(float(self.counts.max(initial=0)), 1.0), (xb.shape[0], 1))
 
-    def sparse_scores(self, xb: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-        """No per-customer scores: every pick comes from the fill (the best sellers)."""
-        return sp.csr_matrix(xb.shape, dtype=np.float32), self.counts / max(float(self.counts.max(initial=0)), 1.0)
-
     def similarity(self, item: int) -> np.ndarray | None:
         return None
 
@@ -107,12 +103,6 @@ class ItemKNN:
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         assert self.sim is not None
         return _rows_dense(xb @ self.sim)
-
-    def sparse_scores(self, xb: sp.csr_matrix) -> tuple[sp.csr_matrix, np.ndarray]:
-        """The scores as a sparse matrix (a customer's candidates are their purchases' k
-        neighbours), and 0 for every other product."""
-        assert self.sim is not None
-        return (xb @ self.sim).tocsr().astype(np.float32), np.zeros(self.sim.shape[0], np.float32)
 
     def similarity(self, item: int) -> np.ndarray | None:
         assert self.sim is not None
@@ -419,48 +409,6 @@ def _top_by_argmax(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         taken = set(idx[r, :ok].tolist())
         idx[r, ok:] = [c for c in range(s.shape[1]) if c not in taken][: n - ok]
     return idx, vals
-
-
-def top_n_sparse(scores: sp.csr_matrix, n: int, exclude: sp.csr_matrix, fill_order: np.ndarray,
-                 fill_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`top_n` for scores that are mostly zero, without a dense row: the stored scores
-    are ranked per row (ties: the lower column); a row with fewer than ``n`` candidates is
-    filled from ``fill_order`` (best sellers) at ``fill_scores``; columns in ``exclude`` are
-    never picked (a row that has almost everything ends with left-out columns at -inf)."""
-    b = scores.shape[0]
-    had = sp.csr_matrix((np.ones(exclude.nnz, np.float32), exclude.indices, exclude.indptr), shape=exclude.shape)
-    s = (scores - scores.multiply(had)).tocsr()
-    s.eliminate_zeros()
-    s.sort_indices()
-    rows = np.repeat(np.arange(b), np.diff(s.indptr))
-    order = np.lexsort((-s.data, rows))
-    r, c, v = rows[order], s.indices[order], s.data[order]
-    rank = np.arange(len(r)) - np.searchsorted(r, r, side="left")
-    keep = rank < n
-    idx = np.full((b, n), -1, np.int64)
-    vals = np.full((b, n), -np.inf, np.float32)
-    idx[r[keep], rank[keep]] = c[keep]
-    vals[r[keep], rank[keep]] = v[keep]
-    found = np.bincount(r[keep], minlength=b)
-    short = np.flatnonzero(found < n).tolist()
-    fill = fill_order.tolist() if short else []
-    for row in short:
-        taken = set(idx[row, :found[row]].tolist()) | set(exclude.indices[exclude.indptr[row]:exclude.indptr[row + 1]].tolist())
-        at = int(found[row])
-        for col in fill:
-            if at == n:
-                break
-            if col not in taken:
-                idx[row, at], vals[row, at] = col, fill_scores[col]
-                taken.add(col)
-                at += 1
-        chosen = set(idx[row, :at].tolist())
-        left = [col for col in range(scores.shape[1]) if col not in chosen][: n - at] if at < n else []
-        idx[row, at:at + len(left)] = left
-    return idx, vals
-
-
-SPARSE_TOP_ITEMS = 5_000  # above this many products, methods with sparse scores skip the dense row
 
 
 def batch_rows(n_items: int, budget_cells: int = 8_000_000) -> int:

@@ -55,7 +55,6 @@ from tools.recommend_eval import (
 )
 from tools.recommend_methods import (
     METHODS,
-    SPARSE_TOP_ITEMS,
     Blend,
     ItemKNN,
     batch_rows,
@@ -64,7 +63,6 @@ from tools.recommend_methods import (
     pair_weights,
     scaled,
     top_n,
-    top_n_sparse,
 )
 
 Progress = Callable[[str], None]
@@ -528,26 +526,17 @@ def scored_batches(model: RecommenderModel, rows: np.ndarray, top: int, *, inclu
     if top < 1:
         raise ToolInputError(f"top must be at least 1 (got {top}).")
     keep = _keep_columns(model, include_purchased, home)
-    n_items = len(model.items)
-    sparse = keep is None and n_items > SPARSE_TOP_ITEMS and hasattr(model.method, "sparse_scores")
-    step = batch_rows(n_items) if not sparse else 10_000  # sparse rows: ~k × history candidates each
+    step = batch_rows(len(model.items))
     look = _cooc_lookup(model) if reasons else None
-    fill_order: np.ndarray | None = None
     for s in range(0, len(rows), step):
         b = rows[s:s + step]
         xb = model.x[b]
-        if sparse:  # a large catalogue: rank each customer's candidates, never a dense row
-            candidates, fill_scores = model.method.sparse_scores(xb)
-            if fill_order is None:
-                fill_order = np.lexsort((-model.popularity(), -fill_scores))
-            idx, vals = top_n_sparse(candidates, top, xb, fill_order, fill_scores)
-        else:
-            scores = model.method.score(xb, b)
-            if keep is not None:
-                own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
-                scores = scaled(scores) + own * keep[None, :]
-            idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
-            del scores
+        scores = model.method.score(xb, b)
+        if keep is not None:
+            own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
+            scores = scaled(scores) + own * keep[None, :]
+        idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
+        del scores
         codes, texts = _reason_codes(model, xb, idx, look) if reasons else (np.zeros(idx.shape, np.int64), [""])
         yield ScoredBatch(b, idx, round_like_python(vals), codes, texts)
 
