@@ -31,6 +31,7 @@ class ToolContext:
     schedule_sink: Callable[..., dict[str, Any]] | None = None
     _profile: SchemaProfile | None = field(default=None, init=False, repr=False)
     _profile_stamp: tuple[float | None, float | None] | None = field(default=None, init=False, repr=False)
+    _memo: dict[str, tuple[Any, Any]] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def warehouse(self) -> Warehouse:
@@ -65,6 +66,20 @@ class ToolContext:
             model = load_semantic_model(self.settings.home / FILE_NAME)
             self._profile = apply_semantic_model(profile, model) if model is not None else profile
         return self._profile
+
+    def memo(self, key: str, build: Callable[[], Any]) -> Any:
+        """``build()``'s result, kept while the embedded warehouse file and ``semantic.yaml`` are
+        unchanged (a catalog read once for a run of drafts); a server warehouse, whose changes
+        leave no file stamp, is read each time."""
+        if self.settings.warehouse_url:
+            return build()
+        stamp = self._stamp()
+        held = self._memo.get(key)
+        if held is not None and held[0] == stamp:
+            return held[1]
+        value = build()
+        self._memo[key] = (stamp, value)
+        return value
 
     @cached_property
     def knowledge(self) -> KnowledgeBase:

@@ -65,10 +65,22 @@ class BrandRules(BaseModel):
 
 
 def load_brand(home: Path | None = None) -> BrandRules:
-    """``$MARA_HOME/brand.yaml`` if present, else the sample brand's suggested profile."""
+    """``$MARA_HOME/brand.yaml`` if present, else the sample brand's suggested profile.
+
+    The file is parsed once per version (path, size, modification time): an edit is read at the
+    next draft, and a run of drafts does not parse the same YAML again each time."""
     if home is not None and profile_path(home).is_file():
-        return BrandRules.from_profile(load_profile(profile_path(home)))
+        path = profile_path(home)
+        stat = path.stat()
+        profile = _parsed_profile(str(path), stat.st_size, stat.st_mtime_ns)
+        return BrandRules.from_profile(profile.model_copy(deep=True))
     return sample_brand()
+
+
+@lru_cache(maxsize=16)
+def _parsed_profile(path: str, size: int, mtime_ns: int) -> BrandProfile:
+    """The validated ``brand.yaml`` at ``path`` in the version given by ``size`` and ``mtime_ns``."""
+    return load_profile(Path(path))
 
 
 @lru_cache(maxsize=1)

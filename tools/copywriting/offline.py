@@ -38,7 +38,7 @@ from tools.copywriting.checks import (
     claims_check,
     phrase_pattern,
 )
-from tools.copywriting.fitter import fit_variant, gsm7_safe, remove_phrases
+from tools.copywriting.fitter import compact, fit_variant, gsm7_safe, remove_phrases
 from tools.copywriting.profile import AudienceProfile, framing_for
 
 SUPPORTED_LANGUAGES = ("en", "de", "fr", "es")
@@ -457,10 +457,14 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
                        else str(ph["valid_line"]).format(until=until))
         if facts.when and facts.when.lower() not in said:
             out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
-        if facts.link and facts.link.lower() not in said:
-            out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
-        if facts.action and facts.action.lower() not in said:
-            out.append(f"{facts.action}.")
+        if facts.link and facts.action and facts.action.startswith("See ") and facts.action.lower() not in said \
+                and facts.link.lower() not in said:
+            out.append(f"{facts.action}: {facts.link}.")  # "See our packing checklists: alderandpeak.com/checklists."
+        else:
+            if facts.link and facts.link.lower() not in said:
+                out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
+            if facts.action and facts.action.lower() not in said:
+                out.append(f"{facts.action}.")
         return _naming(" ".join(out), facts)
     if facts.offer:
         line = _sentence_case(facts.offer)
@@ -475,10 +479,13 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
     if facts.when:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
-    if facts.link:
-        out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
-    if facts.action:
-        out.append(f"{facts.action}.")
+    if facts.link and facts.action and facts.action.startswith("See "):
+        out.append(f"{facts.action}: {facts.link}.")
+    else:
+        if facts.link:
+            out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
+        if facts.action:
+            out.append(f"{facts.action}.")
     return _naming(" ".join(out), facts)
 
 
@@ -690,26 +697,37 @@ def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[
 
 
 def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any], limit: int) -> list[str | None]:
-    """Headlines asked for on their own ("5 subject lines") each carry the one thing the
-    customer must see: the product named, else the offer's value, else the deadline."""
+    """Headlines asked for on their own ("5 subject lines") each carry what the customer must
+    see: the product named and the offer's value (with its condition), else the deadline —
+    all of them when they fit, else as many as fit, the offer's value before the name."""
     core = offer_core(facts.offer)
+    if core and facts.offer and re.search(re.escape(core) + r"\s+(?:off|de réduction|Rabatt)\b", facts.offer, re.I):
+        core = facts.offer[facts.offer.lower().find(core.lower()):].split(" ")[0:2]
+        core = " ".join(core)  # "25% off", not a bare "25%"
     if core and facts.condition:
         core = _join(core, facts.condition)  # "free returns within 60 days": a conditional claim keeps its condition
-    essential = facts.named or core or facts.end_date
-    if not essential:
+    wanted = [e for e in (core, facts.named) if e] or ([facts.end_date] if facts.end_date else [])
+    if not wanted:
         return list(heads)
     out: list[str | None] = []
     for h in heads:
         if not h:
             continue
-        if essential.lower() in h.lower():
+        missing = [e for e in wanted if e.lower() not in h.lower()]
+        if not missing:
             out.append(h)
             continue
-        tail = _until(facts, ph) if essential == facts.end_date else f": {essential}"
-        for option in (f"{h.rstrip('.!?:')}{tail}", f"{essential}: {h}" if essential != facts.end_date else ""):
-            if option and len(option) <= limit:
-                out.append(option)
-                break
+        options: list[str] = []
+        for n in range(len(missing), 0, -1):
+            said = missing[:n]
+            if said == [facts.end_date]:
+                options.append(f"{h.rstrip('.!?:')}{_until(facts, ph)}")
+                continue
+            joined = f" {ph.get('and', 'and')} ".join(said) if len(said) > 1 and not core else ", ".join(said)
+            options += [f"{h.rstrip('.!?:')}: {joined}", f"{joined}: {h}"]
+        chosen = next((o for o in options if len(o) <= limit), None)
+        if chosen:
+            out.append(chosen)
     return list(dict.fromkeys(out))
 
 
@@ -795,6 +813,43 @@ def _keeps(fitted: Fields, keep: Sequence[str]) -> bool:
     return all(gsm7_safe(k).lower() in text for k in needed)
 
 
+def _missing(fitted: Fields, keep: Sequence[str]) -> int:
+    """How many kept phrases ``fitted`` no longer says (a long one counted by its values)."""
+    text = gsm7_safe(" ".join(" ".join(v) if isinstance(v, list) else str(v) for v in fitted.values())).lower()
+    needed = [t for k in keep for t in ([k] if len(k) <= 30 else must_tokens(k) or [k])]
+    return sum(gsm7_safe(k).lower() not in text for k in dict.fromkeys(needed))
+
+
+def _says(fitted: Fields, phrase: str) -> bool:
+    text = gsm7_safe(" ".join(" ".join(v) if isinstance(v, list) else str(v) for v in fitted.values())).lower()
+    return gsm7_safe(phrase).lower() in text
+
+
+def _must_only(spec: ChannelSpec, raw: Fields, angle: Angle, must: str, greeting: str,
+               keep: Sequence[str]) -> list[Fields]:
+    """Drafts whose message fields say only the must-know line (whole, then compacted to its
+    values), with ``raw``'s headline: the last resort that keeps the code, dates and link."""
+    out: list[Fields] = []
+    for line in dict.fromkeys([must, compact(must, keep)]):
+        if spec.name == "email":
+            out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line, f"{angle.cta}.") if p)})
+            out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line) if p)})
+        elif spec.name == "sms":
+            out += [{"text": _join(angle.short, line)}, {"text": line}]
+        elif spec.name == "google_rsa":
+            limit = spec.field("descriptions").max_chars if _has(spec, "descriptions") else 90
+            pieces = _pack(re.split(r"(?<=[.!?])\s+", line), limit)
+            rest = [d for d in raw.get("descriptions") or [] if d not in pieces]
+            out.append({**raw, "descriptions": [*pieces, *rest]})
+        else:
+            key = next((k for k in ("body", "primary_text", "text") if k in raw), None)
+            if key is not None:
+                out.append({**raw, key: line})
+                if spec.name == "social":
+                    out.append({**raw, key: _join(line, f"{angle.cta}.")})
+    return [{k: v for k, v in o.items() if _has(spec, k)} for o in out]
+
+
 def offline_variants(
     spec: ChannelSpec,
     brief: str,
@@ -839,10 +894,12 @@ def offline_variants(
     plan = angle_plan(facts, profile, framing, category)
     angles = [build_angle(a, facts, brand, framing, ph, category) for a in plan]
     must = must_line(facts, ph)
-    keep = [k for k in must_phrases(facts) if k in must]
+    # each must-know phrase as the must-know line writes it ("leave a review" after a product name)
+    keep = list(dict.fromkeys(must[at: at + len(k)] for k in must_phrases(facts) if (at := must.lower().find(k.lower())) >= 0))
     if facts.named and facts.named not in keep:
         keep.append(facts.named)  # the product or programme it is about: in every variant, even a short one
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
+    topic_keep = facts.topic if facts.topic and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
     banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
     quoted = [q for q in quotes if claims_check([q], brand).passed and not (banned_re and banned_re.search(q))]
     out: list[Fields] = []
@@ -908,7 +965,15 @@ def offline_variants(
                         "descriptions": [f"{brand.name}.", f"{angle.cta}."]}
         options = [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
                    for c in candidates]
-        options = [(c, f) for c, f in options if _keeps(f, keep)] or options
+        if not any(_missing(f, keep) == 0 for _, f in options) and must:
+            # no arrangement of this angle keeps every must-know element within the limits: the
+            # must-know line carries the variant on its own (then compacted), the angle's headline kept
+            options += [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
+                        for c in _must_only(spec, raw, angle, must, greeting, keep)]
+        least = min(_missing(f, keep) for _, f in options)
+        options = [(c, f) for c, f in options if _missing(f, keep) == least]
+        if topic_keep:  # what it is about ("Denver", "checklists") too, when some option says it
+            options = [(c, f) for c, f in options if _says(f, topic_keep)] or options
         whole = [f for c, f in options if _kept_whole(c, f)]
         fresh = [f for f in whole if f not in out] or [f for _, f in options if f not in out]
         if short and fresh:

@@ -215,7 +215,11 @@ def quotes_for(ctx: ToolContext, brief: str, brand: Any, n: int) -> tuple[list[s
 
 def catalog_items(ctx: ToolContext) -> list[dict[str, Any]]:
     """The workspace catalog (``products``: name, category, launched date) for specific copy;
-    ``[]`` when there is no warehouse or no such table."""
+    ``[]`` when there is no warehouse or no such table. Read once while the warehouse is unchanged."""
+    return [dict(row) for row in ctx.memo("copy.catalog", lambda: _read_catalog(ctx))]
+
+
+def _read_catalog(ctx: ToolContext) -> list[dict[str, Any]]:
     settings = ctx.settings
     if not (settings.warehouse_url or settings.duckdb_path.exists()):
         return []
