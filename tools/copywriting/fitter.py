@@ -129,7 +129,7 @@ def compact(text: str, keep: Sequence[str] = ()) -> str:
     order over $100, and get 500 points when they buy. Code FRIEND20." → "Give a friend $20 off
     their first order over $100, get 500 points. Code FRIEND20." — what the customer must know
     stays whole, so a hard cut is the last resort."""
-    short_keep = [k for k in keep if k and len(k) <= 30]
+    short_keep = [k for k in keep if k and len(k) <= 40]
     out = []
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
         end = sentence[-1] if sentence[-1:] in ".!?" else ""

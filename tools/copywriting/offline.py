@@ -435,6 +435,20 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     """What the customer must know, as sentences: the offer with its condition, code and
     deadline; the event date; the link. ``""`` when the brief has none of them."""
     ph = ph or phrases("en")
+    return _placed(_must_line(facts, ph), facts)
+
+
+def _placed(line: str, facts: BriefParts) -> str:
+    """An event's must-know line led by the event itself when it does not say it ("Repair
+    workshop at our Denver store, Thursday 20 November 18:00 ..."): where it is must be told."""
+    if facts.purpose != "event" or not line or not facts.topic or facts.topic.lower() in line.lower():
+        return line
+    if _covered(facts.topic, line):
+        return line
+    return f"{_sentence_case(facts.topic)}, {line[:1].lower() + line[1:] if line[1:2].islower() else line}"
+
+
+def _must_line(facts: BriefParts, ph: dict[str, Any]) -> str:
     out: list[str] = []
     english_notes = _lang_of(ph) != "en" and detect_language(" ".join(facts.notes)) is None and any(
         w in _ENGLISH for w in re.findall(r"[a-z]+", " ".join(facts.notes).lower()))
@@ -479,6 +493,9 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
         out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
     if facts.when:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
+    if not out and not facts.action and facts.detail and re.search(r"\d", facts.detail):
+        # nothing to sell or date: the brief's own figures ("comfort -1 °C, limit -7 °C") are the message
+        out.append(facts.detail)
     if facts.link and facts.action and facts.action.startswith("See "):
         out.append(f"{facts.action}: {facts.link}.")
     else:
@@ -696,7 +713,8 @@ def most_distinct(candidates: Sequence[Fields], earlier: Sequence[str]) -> list[
     return fine + rest
 
 
-def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any], limit: int) -> list[str | None]:
+def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any], limit: int,
+              brand_name: str = "") -> list[str | None]:
     """Headlines asked for on their own ("5 subject lines") each carry what the customer must
     see: the product named and the offer's value (with its condition), else the deadline —
     all of them when they fit, else as many as fit, the offer's value before the name."""
@@ -706,6 +724,8 @@ def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any]
         core = " ".join(core)  # "25% off", not a bare "25%"
     if core and facts.condition:
         core = _join(core, facts.condition)  # "free returns within 60 days": a conditional claim keeps its condition
+    if not core:  # "-20 % jusqu'au 30 novembre" read as a message sentence: its first amount is the offer's value
+        core = next((t for n in facts.notes for t in must_tokens(n) if re.search(r"%|[$£€]", t)), None)
     wanted = [e for e in (core, facts.named) if e] or ([facts.end_date] if facts.end_date else [])
     if not wanted:
         return list(heads)
@@ -728,6 +748,12 @@ def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any]
         chosen = next((o for o in options if len(o) <= limit), None)
         if chosen:
             out.append(chosen)
+    # when no headline of the angle has room for it, what must be seen is the headline itself
+    lead = _sentence_case(wanted[0])
+    leads = [str(v) for v in ph.get("short_lead", {}).values() if "{" not in str(v) and str(v).endswith(":")]
+    out += [o for o in (lead, ", ".join(wanted) if len(wanted) > 1 else "", f"{lead} | {brand_name}" if brand_name else "",
+                        *(f"{v} {lead[:1].lower() + lead[1:] if lead[1:2].islower() else lead}" for v in leads))
+            if o and len(o) <= limit]
     return list(dict.fromkeys(out))
 
 
@@ -928,7 +954,7 @@ def offline_variants(
             heads = [str(first[head_field]), *_headlines(alts, spec.field(head_field).max_chars, brand, facts)]
             heads = list(dict.fromkeys(heads))
             if not any(_has(spec, b) for b in ("body", "text", "primary_text", "descriptions")):
-                heads = _carrying(heads, facts, ph, spec.field(head_field).max_chars) or heads
+                heads = _carrying(heads, facts, ph, spec.field(head_field).max_chars, brand.name) or heads
         drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
                            framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
         raw = most_distinct(drafts, earlier)[0]
@@ -939,6 +965,8 @@ def offline_variants(
             raw = next((c for o in openers if (c := _with_opener(spec.name, raw, o)) is not None
                         and _worst(c, earlier) < DISTINCT), raw)
         candidates = [raw]
+        if not any(_has(spec, b) for b in ("body", "text", "primary_text", "descriptions")):
+            candidates += [d for d in most_distinct(drafts, earlier) if d is not raw]  # headlines alone: any unused one
         if earlier and spec.name != "sms":
             # when a limit leaves no room for the opener, the supporting fact gives way first
             bare = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact="", brand=brand,
@@ -957,6 +985,9 @@ def offline_variants(
             candidates += [{"text": _join(lead, must or angle.hook, f"{angle.cta}.")}, {"text": _join(lead, must or angle.hook)},
                            {"text": _join(fact, must or angle.hook)}]
             candidates += [{"text": _join(o, must or angle.hook)} for o in openers]
+            if must:  # the must-know line down to its values (and what it is about), whole
+                tight = compact(must, [*keep, topic_keep])
+                candidates += [{"text": _join(angle.short, tight)}, {"text": tight}]
             candidates = [c for c in most_distinct(candidates, earlier) if c["text"]]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
