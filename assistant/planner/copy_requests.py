@@ -126,11 +126,16 @@ def copy_request(text: str, asked: bool = False) -> dict[str, Any] | None:
     verb = _VERB.search(text)
     brief = _topic(text[verb.start():] if verb else text) or _DEFAULT_BRIEF.get(segment or "", "")
     if not brief:
-        brief = text.strip()
+        brief = text[asked_at.start():].strip() if asked_at is not None else text.strip()  # "Can you suggest …": from the ask on
     # lazy: the brief reader compiles dozens of regexes; only copy requests need it, not data questions
     from tools.copywriting.brief import requested_fields
 
-    fields, _, _ = requested_fields(text)  # "5 subject lines for ..." → subject lines, not whole e-mails
+    fields, asked_count, asked_at = requested_fields(text)  # "5 subject lines for ..." → subject lines, not whole e-mails
+    if fields:
+        # "a headline for …" is one headline, "5 subject lines" five; the whole message is the brief (the
+        # copy brief reader takes the request words out and keeps the offer, code and dates as written)
+        variants = asked_count or variants
+        brief = text[asked_at.start():].strip() if asked_at is not None else text.strip()  # "Can you suggest …": from the ask on
     saved = _SAVED_AUDIENCE.search(text)  # the web chat's "Draft copy for these" names the audience it saved
     if saved:
         return {"channel": channel, "brief": _DEFAULT_BRIEF.get("At Risk", "new gear for the season")

@@ -163,7 +163,8 @@ _DEADLINE = re.compile(
     rf"runs\s+(?:until|till|through)|before|no later than|last day(?:\s+is)?)\s+({_DAY}){_TIME}"
     rf"|\b(this\s+weekend|today|tonight|this\s+week|24\s+hours|48\s+hours|72\s+hours)\s+only\b"
     rf"|\b(?:(valid|available|good)\s+(?:for\s+)?(\d+\s+(?:hours?|days?|weeks?)))\b"
-    rf"|\b(?:only\s+)?(\d+\s+days?)\s+left\b", re.IGNORECASE)
+    rf"|\b(?:only\s+)?(\d+\s+days?)\s+left\b"
+    rf"|\b(?:from\s+)?{_WEEKDAYS}\s+(?:to|-|–)\s+({_WEEKDAYS})(?:\s+only)?\b", re.IGNORECASE)  # "Friday to Monday only"
 _DEADLINE_INTL = re.compile(
     r"\b(bis(?:\s+zum)?|endet\s+am|jusqu['’]au|jusqu['’]à|se termine le|hasta\s+el|termina\s+el)\s+"
     r"(\d{1,2}\.?\s+(?:de\s+)?[A-Za-zÄÖÜäöüéû]{3,10}|(?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|"
@@ -647,14 +648,14 @@ def _tidy_topic(text: str) -> str:
     prev = None
     while prev != text:
         prev = text
-        text = _CONNECTOR_END.sub("", text).strip(" ,;:.-–—&")
+        text = _CONNECTOR_END.sub("", text).strip(" ,;:.-–—&?!")
         text = re.sub(r"\s+(?:is|are)\s+(?:here|back|in|now|out|live|available)$", "", text, flags=re.I)
     text = re.sub(r"^(?:about|on|of|die|der|das|den|les|le|la|el|los|las)\s+", "", text, flags=re.I)
     text = re.sub(r"^(?:neue[nrs]?|nouvel(?:le)?s?|nouveaux?|nuev[oa]s?)\s+(?=\S)", "", text)  # the templates say "new"
     text = re.sub(rf"\s+(?:am|le|el|on|this|next)\s+(?:{_INTL_WEEKDAYS}|{_WEEKDAYS})$", "", text, flags=re.I)
     text = re.sub(r"\s+(?:e-?mails?|newsletters?|sms|push(?:\s+notifications?)?|posts?|ads?|campaigns?|messages?|"
                   r"copy|send|blast)$", "", text, flags=re.I)
-    return text.strip()
+    return text.strip(" ?!")
 
 
 @lru_cache(maxsize=4096)
@@ -825,6 +826,8 @@ def read_brief(
             parts.end_date, parts.deadline = dl.group(3), dl.group(0)
         elif dl.group(5):
             parts.end_date, parts.deadline = dl.group(5), dl.group(0)
+        elif dl.group(7):
+            parts.end_date, parts.deadline = dl.group(7), dl.group(0)
         else:
             parts.end_date, parts.deadline = dl.group(6), dl.group(0)
         parts.end_date = re.sub(r"^(?:on|this)\s+(?=\w+day)", "", parts.end_date, flags=re.I)

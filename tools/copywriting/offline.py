@@ -588,6 +588,19 @@ def _pack(sentences: Sequence[str], limit: int) -> list[str]:
     return out
 
 
+def _pieces(line: str, limit: int) -> list[str]:
+    """``line`` in pieces of at most ``limit`` characters, split between sentences and, inside a
+    sentence too long for one piece, between its comma clauses — each piece a sentence of its own."""
+    units: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", line.strip()):
+        if len(sentence) <= limit:
+            units.append(sentence)
+            continue
+        clauses = re.split(r"(?<=[,;])\s+", sentence)
+        units += [c.rstrip(",;") + ("." if not c.rstrip(",;").endswith((".", "!", "?")) else "") for c in clauses]
+    return _pack([u[:1].upper() + u[1:] for u in units if u], limit)
+
+
 def _join(*parts: str) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
@@ -647,7 +660,7 @@ def assemble(
         pieces: list[str] = []
         if must and len(descs[0]) > limit:
             # a must-know line longer than a description: one sentence each, so none is cut
-            pieces = _pack(re.split(r"(?<=[.!?])\s+", must), limit)
+            pieces = _pieces(must, limit)
             if len(pieces) > 1:
                 pieces = [*pieces[:-1], _join(pieces[-1], f"{angle.cta}.") if len(_join(pieces[-1], f"{angle.cta}.")) <= limit
                           else pieces[-1]]
@@ -864,7 +877,7 @@ def _must_only(spec: ChannelSpec, raw: Fields, angle: Angle, must: str, greeting
             out += [{"text": _join(angle.short, line)}, {"text": line}]
         elif spec.name == "google_rsa":
             limit = spec.field("descriptions").max_chars if _has(spec, "descriptions") else 90
-            pieces = _pack(re.split(r"(?<=[.!?])\s+", line), limit)
+            pieces = _pieces(line, limit)
             rest = [d for d in raw.get("descriptions") or [] if d not in pieces]
             out.append({**raw, "descriptions": [*pieces, *rest]})
         else:
