@@ -158,7 +158,44 @@ def test_chat_requests_for_fields() -> None:
 
     args = copy_request("Give me 5 subject lines for the Black Friday e-mail")
     assert args is not None and args["fields"] == ["subject"] and args["variants"] == 5
-    assert args["brief"] == "Black Friday"
+
+
+def test_a_chat_field_request_keeps_the_offer_in_its_brief() -> None:
+    from assistant.planner.copy_requests import copy_request
+
+    args = copy_request("Can you suggest 5 subject lines for the Black Friday e-mail? 25% off with code BF25")
+    assert args is not None and "25% off with code BF25" in args["brief"]
+
+
+def test_a_chat_request_for_a_headline_asks_for_one() -> None:
+    from assistant.planner.copy_requests import copy_request
+
+    args = copy_request("Write a headline for the Meta ad launching the Fjord Down Quilt")
+    assert args is not None and (args["channel"], args["fields"], args["variants"]) == ("meta_ad", ["headline"], 1)
+
+
+def test_subject_lines_asked_alone_each_carry_the_offer() -> None:
+    result = draft_copy("email", "Give me 4 subject lines for the Basecamp Down Parka, 25% off this week",
+                        catalog=[{"name": "Basecamp Down Parka", "category": "Jackets"}])
+    assert ["25% off" in v["subject"] for v in result.variants] == [True] * 4
+
+
+def test_a_registration_deadline_is_in_every_push() -> None:
+    result = draft_copy("push", "Invite Trail Club members to a free stove clinic at our Boulder store on Saturday "
+                                "6 December at 10:00, RSVP by 3 December. Relaxed.")
+    assert [("3 December" in v["body"], "6 December" in v["body"]) for v in result.variants] == [(True, True)] * 3
+
+
+def test_a_referral_sms_keeps_its_code() -> None:
+    result = draft_copy("sms", "Ask Gold members to refer a friend: the friend gets free standard shipping on the first "
+                               "order, the member gets 500 points. Code TRAILFRIEND. No pressure.")
+    assert all("TRAILFRIEND" in v["text"] and "500" in v["text"] for v in result.variants)
+
+
+def test_a_long_must_know_sentence_is_split_across_search_ad_descriptions() -> None:
+    result = draft_copy("google_rsa", "Welcome new Trail Club members: 1 point per $1, 10% off in your birthday month, "
+                                      "free standard shipping over $75. Warm, keep it short.")
+    assert all("$75" in " ".join(v["descriptions"]) for v in result.variants)
 
 
 def test_cli_fields_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
