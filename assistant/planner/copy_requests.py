@@ -126,7 +126,7 @@ def copy_request(text: str, asked: bool = False) -> dict[str, Any] | None:
     verb = _VERB.search(text)
     brief = _topic(text[verb.start():] if verb else text) or _DEFAULT_BRIEF.get(segment or "", "")
     if not brief:
-        brief = text[asked_at.start():].strip() if asked_at is not None else text.strip()  # "Can you suggest …": from the ask on
+        brief = text.strip()
     # lazy: the brief reader compiles dozens of regexes; only copy requests need it, not data questions
     from tools.copywriting.brief import requested_fields
 

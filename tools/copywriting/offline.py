@@ -733,8 +733,7 @@ def _carrying(heads: Sequence[str | None], facts: BriefParts, ph: dict[str, Any]
     all of them when they fit, else as many as fit, the offer's value before the name."""
     core = offer_core(facts.offer)
     if core and facts.offer and re.search(re.escape(core) + r"\s+(?:off|de réduction|Rabatt)\b", facts.offer, re.I):
-        core = facts.offer[facts.offer.lower().find(core.lower()):].split(" ")[0:2]
-        core = " ".join(core)  # "25% off", not a bare "25%"
+        core = " ".join(facts.offer[facts.offer.lower().find(core.lower()):].split(" ")[0:2])  # "25% off", not "25%"
     if core and facts.condition:
         core = _join(core, facts.condition)  # "free returns within 60 days": a conditional claim keeps its condition
     if not core:  # "-20 % jusqu'au 30 novembre" read as a message sentence: its first amount is the offer's value
