@@ -382,6 +382,7 @@ class BriefParts:
     notes: list[str] = field(default_factory=list)   # content clauses carrying values ("get 500 points")
     named: str | None = None                # the product or programme the message is about, said in every variant
     action: str | None = None               # what the customer is asked to do ("Leave a review"), in every variant
+    registration: bool = False              # the deadline is one to sign up by ("RSVP by 3 December")
 
     @property
     def must_know(self) -> list[str]:
@@ -831,6 +832,10 @@ def read_brief(
         else:
             parts.end_date, parts.deadline = dl.group(6), dl.group(0)
         parts.end_date = re.sub(r"^(?:on|this)\s+(?=\w+day)", "", parts.end_date, flags=re.I)
+        verb = _REGISTRATION.search(source[: dl.start()])
+        if verb is not None:  # "Register by 8 December", "Anmeldung bis 24. November": a deadline to sign up by
+            parts.deadline = _clean_space(source[verb.start(): dl.end()])
+            parts.registration = True
     conds = [_clean_space(c.group(0)) for c in _CONDITION.finditer(source)]
     if conds and (parts.offer or re.search(r"\bfree\b", source, re.I)):
         parts.condition = " ".join(dict.fromkeys(conds))
@@ -958,6 +963,10 @@ def read_brief(
     return parts
 
 
+_REGISTRATION = re.compile(
+    r"\b(?:rsvp|register|registration|sign[- ]?up|book\s+(?:your|a)\s+(?:place|spot|seat)|enrol+|anmeldung|anmelden|"
+    r"inscriptions?|inscrivez-vous|inscripción|inscríbete|reserva(?:\s+tu\s+plaza)?)\s*(?:(?:is|closes|ist|required)\s+)?$",
+    re.IGNORECASE)
 _OFFERISH = re.compile(
     r"\d\s?%|[$£€]\s?\d|\d\s?€|\bfree\b|kostenlos\w*|gratuit\w*|\bgratis\b|\boffert\w*|\b(?:code|código)\b"
     r"|\b(?:points?|Punkte|puntos)\b", re.IGNORECASE)

@@ -438,6 +438,15 @@ def must_line(facts: BriefParts, ph: dict[str, Any] | None = None) -> str:
     return _placed(_must_line(facts, ph), facts)
 
 
+def _registration_line(facts: BriefParts, said: str) -> str:
+    """The sign-up deadline as the brief words it, with the link to sign up at when there is one
+    not said yet: "Register by 8 December: alderandpeak.com/events."."""
+    line = _sentence_case(str(facts.deadline).rstrip(" .,"))
+    if facts.link and facts.link.lower() not in said:
+        line += f": {facts.link}"
+    return f"{line}."
+
+
 def _placed(line: str, facts: BriefParts) -> str:
     """An event's must-know line led by the event itself when it does not say it ("Repair
     workshop at our Denver store, Thursday 20 November 18:00 ..."): where it is must be told."""
@@ -465,7 +474,10 @@ def _must_line(facts: BriefParts, ph: dict[str, Any]) -> str:
             out.append(f"{_sentence_case(_join(facts.offer, facts.condition or ''))}.")
         if facts.code and facts.code.lower() not in said:
             out.append(ph["code_line"].format(code=facts.code) + ".")
-        if facts.end_date and facts.end_date.lower() not in said:
+        if facts.end_date and facts.end_date.lower() not in said and facts.registration and facts.deadline:
+            out.append(_registration_line(facts, said))
+            said += " " + out[-1].lower()
+        elif facts.end_date and facts.end_date.lower() not in said:
             until = _until(facts, ph).strip(" ,")
             out.append(f"{_sentence_case(until)}." if _DURATION.match(facts.end_date)
                        else str(ph["valid_line"]).format(until=until))
@@ -489,17 +501,19 @@ def _must_line(facts: BriefParts, ph: dict[str, Any]) -> str:
         out.append(f"{line}{_until(facts, ph)}.")
     elif facts.code:
         out.append(ph["code_line"].format(code=facts.code) + _until(facts, ph) + ".")
-    elif facts.end_date:
+    elif facts.end_date and not (facts.registration and facts.deadline):
         out.append(f"{_sentence_case(facts.topic)}{_until(facts, ph)}.")
     if facts.when:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
+    if facts.end_date and facts.registration and facts.deadline and not facts.offer and not facts.code:
+        out.append(_registration_line(facts, " ".join(out).lower()))
     if not out and not facts.action and facts.detail and re.search(r"\d", facts.detail):
         # nothing to sell or date: the brief's own figures ("comfort -1 °C, limit -7 °C") are the message
         out.append(facts.detail)
     if facts.link and facts.action and facts.action.startswith("See "):
         out.append(f"{facts.action}: {facts.link}.")
     else:
-        if facts.link:
+        if facts.link and facts.link.lower() not in " ".join(out).lower():
             out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
         if facts.action:
             out.append(f"{facts.action}.")
@@ -775,13 +789,26 @@ def _worst(fields: Fields, earlier: Sequence[str]) -> float:
 
 
 def _openers(angle: Angle, facts: BriefParts, fact: str, must: str, ph: dict[str, Any], brand: BrandRules,
-             framing: str) -> list[str]:
+             framing: str, headline: str = "") -> list[str]:
     """Short sentences of the angle's own that can open a variant: its hook, its lead-in, its
     headline as a sentence, the supporting fact, the audience framing, its other headlines."""
     framing_hook = str(ph.get("framing_hook", {}).get(framing, "")).format(brand=brand.name)
     options = [angle.hook if not (must and _covered(angle.hook, must)) else "", lead_in(angle, facts),
-               _sentence(angle.headline), fact, framing_hook, *(_sentence(h) for h in angle.extra_headlines)]
-    return [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip()) if not (must and _covered(o, must))]
+               "" if headline else _sentence(angle.headline), fact, framing_hook,
+               *(_sentence(h) for h in angle.extra_headlines)]
+    found = [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip()) if not (must and _covered(o, must))]
+    if headline:  # the body does not open by repeating the headline ("Gear for your next trip. Gear for …")
+        found = [o for o in found if _similarity(o, headline) < DISTINCT]
+    # a sentence that names something of the brief opens before a generic one ("See the details.")
+    return sorted(found, key=lambda o: not _specific(o, facts))
+
+
+def _specific(sentence: str, facts: BriefParts) -> bool:
+    """True when ``sentence`` names something of the brief (topic, product, offer, date, category) or a figure."""
+    about = " ".join(x for x in (facts.topic, facts.product, facts.offer, facts.item, facts.category, facts.when,
+                                 facts.end_date, facts.named, facts.detail) if x).lower()
+    words = {w for w in re.findall(r"[^\W\d_]{4,}", about)}
+    return bool(re.search(r"\d", sentence)) or bool(words & set(re.findall(r"[^\W\d_]{4,}", sentence.lower())))
 
 
 def _sentence(text: str) -> str:
@@ -970,7 +997,8 @@ def offline_variants(
         drafts = [assemble(spec, angle, angles, greeting, facts, ph, must=must, fact=fact, brand=brand,
                            framing=framing, order=order, head=h) for order in (0, 1, 2, 3) for h in heads]
         raw = most_distinct(drafts, earlier)[0]
-        openers = _openers(angle, facts, fact, must, ph, brand, framing)
+        openers = _openers(angle, facts, fact, must, ph, brand, framing,
+                           str(raw.get(head_field) or "") if head_field and head_field in raw else "")
         if earlier and spec.name != "sms" and _worst(raw, earlier) >= DISTINCT:
             # every arrangement opens like an earlier variant (a long must-know line first):
             # a short sentence of this angle's own opens it instead
