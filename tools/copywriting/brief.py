@@ -138,6 +138,11 @@ _FIELD_REQUEST = re.compile(
     rf"((?:{_FIELD_ALT})s?(?:\s*(?:,|and|&|\+|plus|with)\s*(?:(?:{_FIELD_ALT})s?))*)\s*(?:ideas?|options?|variants?)?"
     rf"(?:\s+(?:for|about|on|to go with|to announce|announcing|für|zu[rm]?|pour|sur|para|sobre|de)\b|\s*:|$)",
     re.IGNORECASE)
+_ASKED_CHANNEL = re.compile(
+    r"\s*(?:(?:el|la|los|las|le|les|l['’]|die|der|das|den|dem|the|our|this|an?)\s*)?"
+    r"(?:anuncios?\s+de\s+(?:meta|facebook|instagram|google)|(?:meta|facebook|instagram|google)[- ]?(?:anzeigen?|werbung)|"
+    r"annonces?\s+(?:meta|facebook|instagram|google)|[\w-]*-?(?:e-?mail|mail|newsletter)|correo|courriel)\b\s*:?",
+    re.IGNORECASE)
 _CHANNEL_WORDS = re.compile(
     r"\b(?:(?:an?|the|our|this|that|my)\s+)?(?:(?:promo(?:tional)?|marketing|campaign|launch|follow-up|reminder)\s+)?"
     r"(?:e-?mails?|newsletters?|sms|text messages?|push(?:\s+notifications?)?|notifications?|"
@@ -721,7 +726,9 @@ def read_brief(
     m = _URL.search(text)
     if m:
         parts.link = m.group(0).rstrip(".,;")
-        text = _clean_space(text[: m.start()] + " " + text[m.start() + len(parts.link):])
+        # "… at alderandpeak.com/events", "… unter alderandpeak.com/kurs": the preposition goes with the link
+        before = re.sub(r"\s+(?:at|on|via|under|unter|auf|bei|sur|sous|à|en|in|a)\s*:?\s*$", "", text[: m.start()], flags=re.I)
+        text = _clean_space(before + " " + text[m.start() + len(parts.link):])
     m = _CTA.search(text)
     if m:
         parts.cta = m.group(1).strip()
@@ -732,6 +739,11 @@ def read_brief(
         parts.fields, parts.count = fields, count
         instructions.append(m.group(0).strip())
         text = _clean_space(text[: m.start()] + " " + text[m.end():])
+        # "… para el anuncio de Meta: 15 % …", "… für die Rückgewinnungs-Mail mit …": the channel asked for, not content
+        lead = _ASKED_CHANNEL.match(text[m.start():]) if m.start() < len(text) else None
+        if lead is not None and lead.group(0).strip():
+            instructions.append(lead.group(0).strip(" :"))
+            text = _clean_space(text[: m.start()] + " " + text[m.start() + lead.end():])
     m = _LANG_INSTR.search(text)
     if m and not re.search(r"\b(?:in|into)\s+\w+\s+(?:style|fashion)", m.group(0), re.I):
         parts.language = _LANGUAGES[m.group(1).lower()]
@@ -894,7 +906,8 @@ def read_brief(
         stripped = _tidy_topic(re.sub(r"\b(?:is|are)\s+back in stock\b|\bback in stock\b|\brestocked\b", " ",
                                       stripped, flags=re.I))
         stripped = re.sub(r"^(?:(?:with|using|and|plus)\s+)+", "", stripped, flags=re.I).strip()
-        if stripped.lower() in _FILLER_WORDS or stripped.lower() in ("with", "using", "get", "gets", "plus") or \
+        if stripped.lower() in _FILLER_WORDS or stripped.lower() in ("with", "using", "get", "gets", "plus", "mit", "für",
+                                                                      "avec", "pour", "con", "para", "sur", "en") or \
                 re.fullmatch(r"(?:(?:this|next)\s+(?:week|weekend|month)|today|tonight|tomorrow)(?:\s+only)?", stripped, re.I):
             stripped = ""
         if not re.search(r"[^\W\d_]{3,}", stripped):

@@ -878,6 +878,21 @@ def _keeps(fitted: Fields, keep: Sequence[str]) -> bool:
     return all(gsm7_safe(k).lower() in text for k in needed)
 
 
+def _doubled(fields: Fields) -> bool:
+    """True when a message field's first two sentences say nearly the same words ("Für deine nächste
+    Tour. Gut für deine nächste Tour: …"): a doubled lead-in."""
+    for key in _BODY_FIELDS:
+        value = fields.get(key)
+        text = value[0] if isinstance(value, list) and value else value
+        if not isinstance(text, str):
+            continue
+        text = re.sub(r"^\s*(?:hi|hello|hey|dear|hallo|bonjour|salut|hola)\b[^\n]{0,40}\n+", "", text, flags=re.I)
+        sentences = [x for x in re.split(r"(?<=[.!?:])\s+|\n+", text) if re.search(r"\w", x)]
+        if len(sentences) >= 2 and _similarity(sentences[0], sentences[1]) >= 0.5:
+            return True
+    return False
+
+
 def _missing(fitted: Fields, keep: Sequence[str]) -> int:
     """How many kept phrases ``fitted`` no longer says (a long one counted by its values)."""
     text = gsm7_safe(" ".join(" ".join(v) if isinstance(v, list) else str(v) for v in fitted.values())).lower()
@@ -1049,6 +1064,7 @@ def offline_variants(
         fresh = [f for f in whole if f not in out] or [f for _, f in options if f not in out]
         if short and fresh:
             fresh.sort(key=lambda f: sum(len(str(v)) for v in f.values()))
+        fresh = [f for f in fresh if not _doubled(f)] or fresh  # "For your next trip. Good for your next trip: …"
         fresh = most_distinct(fresh, earlier)  # as fitted: a cut can take the opening that set it apart
         out.append(fresh[0] if fresh else (whole or [options[0][1]])[0])
     return out, facts, [angles[i % len(angles)].name for i in range(skip, skip + variants)]
