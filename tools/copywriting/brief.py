@@ -388,6 +388,7 @@ class BriefParts:
     named: str | None = None                # the product or programme the message is about, said in every variant
     action: str | None = None               # what the customer is asked to do ("Leave a review"), in every variant
     registration: bool = False              # the deadline is one to sign up by ("RSVP by 3 December")
+    signup: str | None = None               # a sign-up the customer needs ("on registration", "sur inscription")
 
     @property
     def must_know(self) -> list[str]:
@@ -395,7 +396,7 @@ class BriefParts:
         returns"), the condition's threshold ("$75", "60 days"), code, deadline, event date, link —
         the cores, so a draft that words them its own way ("tents are 20% off") still has them."""
         items = [offer_core(self.offer), condition_core(self.condition), self.code, self.end_date, self.when,
-                 self.link, self.named, self.action]
+                 self.link, self.named, self.action, self.signup]
         have = " ".join(i for i in items if i).lower()
         items += [t for note in self.notes for t in must_tokens(note) if t.lower() not in have]
         return list(dict.fromkeys(i for i in items if i))
@@ -848,6 +849,9 @@ def read_brief(
         if verb is not None:  # "Register by 8 December", "Anmeldung bis 24. November": a deadline to sign up by
             parts.deadline = _clean_space(source[verb.start(): dl.end()])
             parts.registration = True
+    signup = _SIGNUP.search(source)
+    if signup is not None and not parts.registration:  # "entrée libre sur inscription": free, but only signed up
+        parts.signup = signup.group(0)
     conds = [_clean_space(c.group(0)) for c in _CONDITION.finditer(source)]
     if conds and (parts.offer or re.search(r"\bfree\b", source, re.I)):
         parts.condition = " ".join(dict.fromkeys(conds))
@@ -976,6 +980,10 @@ def read_brief(
     return parts
 
 
+_SIGNUP = re.compile(
+    r"\b(?:on|upon|with|by|sur|nach|con|previa|bajo)\s+(?:prior\s+)?(?:registration|inscription|réservation|Anmeldung|"
+    r"inscripción|reserva)\b|\b(?:registration|rsvp|booking|Anmeldung|inscription|inscripción|réservation|reserva)\s+"
+    r"(?:required|needed|essential|obligatoire|requise|erforderlich|nötig|obligatoria|necesaria)\b", re.IGNORECASE)
 _REGISTRATION = re.compile(
     r"\b(?:rsvp|register|registration|sign[- ]?up|book\s+(?:your|a)\s+(?:place|spot|seat)|enrol+|anmeldung|anmelden|"
     r"inscriptions?|inscrivez-vous|inscripción|inscríbete|reserva(?:\s+tu\s+plaza)?)\s*(?:(?:is|closes|ist|required)\s+)?$",

@@ -178,9 +178,61 @@ def fit_text(text: str, limit: int, measure: Measure = len, keep: Sequence[str] 
     if measure(shorter) <= limit:
         return shorter
     result = shorter if len(shorter) < len(result) else result
-    # only kept sentences are left and still too long: cut the words after the last kept phrase
-    # only kept sentences are left and still too long: the hard limit wins (the must-know check says what went)
+    # only kept sentences are left and still too long: words go from the ends of the longest
+    # sentences, never a kept phrase or a value (code, amount, date); the hard limit wins last
+    squeezed = squeeze(result, limit, measure, kept)
+    if squeezed is not None:
+        return squeezed
     return cut_words(result, limit, measure)
+
+
+def _protected_words(sentence: list[str], keep: Sequence[str]) -> set[int]:
+    """Indices of the words of ``sentence`` inside a kept phrase or a value (amount, code, date)."""
+    text = " ".join(sentence)
+    spans = [(m.start(), m.end()) for k in keep if k and len(k) <= 40 for m in re.finditer(re.escape(k), text)]
+    spans += [(m.start(), m.end()) for t in must_tokens(text) for m in re.finditer(re.escape(t), text)]
+    out, at = set(), 0
+    for i, word in enumerate(sentence):
+        start, end = at, at + len(word)
+        if any(a < end and start < b for a, b in spans):
+            out.add(i)
+        at = end + 1
+    return out
+
+
+def squeeze(text: str, limit: int, measure: Measure = len, keep: Sequence[str] = ()) -> str | None:
+    """``text`` within ``limit`` by dropping the words after the last value of its longest sentences
+    (and the connectors left dangling) — never a word of a ``keep`` phrase or of a value; ``None`` when
+    that cannot reach the limit. "…, and you earn 300 points Trail Club. Code AMI20." →
+    "…, and you earn 300 points. Code AMI20." rather than losing the code at the end."""
+    sentences = [s.split(" ") for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+    def joined() -> str:
+        return " ".join(" ".join(w) for w in sentences if w)
+
+    for _ in range(400):
+        current = joined()
+        if measure(current) <= limit:
+            return current
+        order = sorted(range(len(sentences)), key=lambda i: -len(" ".join(sentences[i])))
+        for i in order:
+            words = sentences[i]
+            guarded = _protected_words(words, keep)
+            end = words[-1][-1:] if words and words[-1][-1:] in ".!?" else ""
+            last_kept = max(guarded, default=-1)
+            drop = len(words) - 1 if len(words) - 1 > max(last_kept, 0) else None  # only the tail after the last value
+            if drop is None:
+                continue
+            del words[drop]
+            while len(words) > 1 and len(words) - 1 not in _protected_words(words, keep) and (
+                    words[-1].lower().strip(",;:") in DANGLING or not words[-1].strip(",;:-")):
+                words.pop()
+            if end and not words[-1].endswith(end):
+                words[-1] = words[-1].rstrip(",;:") + end
+            break
+        else:
+            return None
+    return None
 
 
 def repair_text(text: str, brand: BrandRules, keep: Sequence[str] = ()) -> str:
@@ -274,18 +326,22 @@ def fit_variant(
         if f.is_list:
             values = [raw] if isinstance(raw, str) else list(raw or [])
             fitted: list[str] = []
+            cut_short: list[str] = []
             extra = [v for v in defaults.get(f.name, []) or [] if v not in values]
             for v in [*values, *extra]:
-                t = fit_text(repair_text(remove_phrases(normalise(str(v)), banned_re), brand, keep), f.max_chars,
-                             measure)
+                whole = repair_text(remove_phrases(normalise(str(v)), banned_re), brand, keep)
+                t = fit_text(whole, f.max_chars, measure)
                 cond = _cond_re(brand)
                 if t and cond is not None and _unconditioned(cond, [t]):
                     continue  # a list item ("Free returns") cut from its condition is dropped, not shown
+                if t and t != normalise(whole) and not re.search(r"[.!?]$", t):
+                    cut_short.append(t)  # "Rendez-vous le 5 décembre à 19": only if the list is short of items
+                    continue
                 if t and t.lower() not in {x.lower() for x in fitted}:
                     fitted.append(t)
                 if len(fitted) >= (f.max_items or 0) or (v in extra and len(fitted) >= (f.min_items or 0)):
                     break
-            for pad in [*LIST_PADDING.get(f.name, []), brand.name]:  # last resort for min_items
+            for pad in [*cut_short, *LIST_PADDING.get(f.name, []), brand.name]:  # last resort for min_items
                 if len(fitted) >= (f.min_items or 0):
                     break
                 pad = fit_text(pad, f.max_chars, measure)

@@ -491,6 +491,8 @@ def _must_line(facts: BriefParts, ph: dict[str, Any]) -> str:
                 out.append(_sentence(str(ph["link_line"]).format(link=facts.link)))
             if facts.action and facts.action.lower() not in said:
                 out.append(f"{facts.action}.")
+        if facts.signup and facts.signup.lower() not in said:
+            out.append(f"{_sentence_case(facts.signup)}.")
         return _naming(" ".join(out), facts)
     if facts.offer:
         line = _sentence_case(facts.offer)
@@ -507,6 +509,8 @@ def _must_line(facts: BriefParts, ph: dict[str, Any]) -> str:
         out.append(str(ph["when_line"]).format(when=localize_date(facts.when, ph)))
     if facts.end_date and facts.registration and facts.deadline and not facts.offer and not facts.code:
         out.append(_registration_line(facts, " ".join(out).lower()))
+    if facts.signup and facts.signup.lower() not in " ".join(out).lower():
+        out.append(f"{_sentence_case(facts.signup)}.")
     if not out and not facts.action and facts.detail and re.search(r"\d", facts.detail):
         # nothing to sell or date: the brief's own figures ("comfort -1 °C, limit -7 °C") are the message
         out.append(facts.detail)
@@ -531,7 +535,8 @@ def _naming(line: str, facts: BriefParts) -> str:
 def must_phrases(facts: BriefParts) -> list[str]:
     """The phrases the fitter must never cut (each must-know element as written)."""
     return [p for p in (facts.offer and _sentence_case(facts.offer), facts.offer, facts.condition, facts.code,
-                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named, facts.action) if p]
+                        facts.end_date, facts.when, facts.link, *facts.notes, facts.named, facts.action, facts.signup)
+            if p]
 
 
 offer_line_of = must_line  # the name earlier releases used
@@ -688,6 +693,10 @@ def assemble(
         if must and pieces:  # every piece of the must-know line right after the opening one: none falls off the end
             descs = [descs[0], *(p for p in pieces if p != descs[0]),
                      *(d for d in descs[1:] if d not in pieces)]
+        if must and not _has(spec, "headlines") and len(must) <= limit:
+            # descriptions asked for on their own ("4 search ad descriptions about …"): each carries the message
+            tails = [f"{angle.cta}.", *(f"{a.cta}." for a in others), hook, *(a.hook for a in others), ""]
+            descs = list(dict.fromkeys(d for t in tails if len(d := _join(must, t)) <= limit))
         return {"headlines": [h for h in heads if h], "descriptions": [d for d in descs if d]}
     if name == "meta_ad":
         return {"primary_text": _join(*body), "headline": headline, "description": f"{angle.cta}."}
@@ -910,7 +919,9 @@ def _must_only(spec: ChannelSpec, raw: Fields, angle: Angle, must: str, greeting
     """Drafts whose message fields say only the must-know line (whole, then compacted to its
     values), with ``raw``'s headline: the last resort that keeps the code, dates and link."""
     out: list[Fields] = []
-    for line in dict.fromkeys([must, compact(must, keep)]):
+    # the short sentences (code, deadline, link) first: a cut at the end then takes words, not them
+    shortest_first = " ".join(sorted(re.split(r"(?<=[.!?])\s+", must.strip()), key=len))
+    for line in dict.fromkeys([must, compact(must, keep), shortest_first]):
         if spec.name == "email":
             out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line, f"{angle.cta}.") if p)})
             out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line) if p)})
