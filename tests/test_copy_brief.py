@@ -323,3 +323,20 @@ def test_sms_variants_open_differently_for_a_product_only_brief() -> None:
 def test_a_first_word_alone_does_not_name_another_product() -> None:
     parts = read_brief("Meet the Granite 40 Daypack.", products=["Granite 65 Pack", "Talus Mid GTX Hiking Boot"])
     assert parts.product is None
+
+
+def test_a_sign_up_deadline_is_said_as_the_brief_words_it() -> None:
+    result = draft_copy("meta_ad", "Invite customers to a free rope-care workshop at our Denver store on Thursday "
+                                   "11 December. Register by 8 December at alderandpeak.com/events. Friendly.")
+    assert all("Register by 8 December: alderandpeak.com/events." in v["primary_text"] for v in result.variants)
+
+
+def test_a_required_sign_up_is_must_know() -> None:
+    result = draft_copy("push", "Soirée film montagne à notre magasin de Lyon le 5 décembre à 19 h, entrée libre sur "
+                                "inscription. Ton convivial.", language="fr")
+    assert "sur inscription" in result.usage["brief"]["must_know"]
+
+
+def test_an_sms_says_which_characters_its_alphabet_lacks() -> None:
+    result = draft_copy("sms", "Sleeping bag ratings explained: comfort -1 °C, limit -7 °C.")
+    assert any("has no °" in w for w in result.warnings)

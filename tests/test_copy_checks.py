@@ -183,3 +183,16 @@ def test_an_offer_must_appear_whole() -> None:
     from tools.copywriting.checks import missing_elements
 
     assert missing_elements(["15% off one full-price order"], "15% off one order") == ["15% off one full-price order"]
+
+
+def test_squeeze_drops_the_words_after_a_sentences_last_value_not_the_code() -> None:
+    from tools.copywriting.fitter import squeeze
+
+    text = "Your friend saves $20 on a first order over $100 and you earn 300 points with Trail Club. Code AMI20."
+    assert squeeze(text, 86, keep=["AMI20", "300 points"]) == "Your friend saves $20 on a first order over $100 and you earn 300 points. Code AMI20."
+
+
+def test_squeeze_gives_up_rather_than_cut_a_value() -> None:
+    from tools.copywriting.fitter import squeeze
+
+    assert squeeze("15% off with COMEBACK15 until Sunday.", 20, keep=["COMEBACK15"]) is None

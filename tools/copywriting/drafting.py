@@ -16,14 +16,14 @@ from typing import Any
 
 from foundation.errors import ToolInputError
 from tools.copywriting.brand import BrandRules, sample_brand
-from tools.copywriting.channels import ChannelSpec, get_channel, merge_fields_in
+from tools.copywriting.channels import ChannelSpec, get_channel, is_gsm7, merge_fields_in
 from tools.copywriting.checks import (
     ALWAYS_AVAILABLE,
     DEFAULT_MERGE_FIELDS,
     check_variant,
     claims_check,
 )
-from tools.copywriting.fitter import fit_variant, unfixable
+from tools.copywriting.fitter import fit_variant, gsm7_safe, unfixable
 from tools.copywriting.llm import llm_drafts
 from tools.copywriting.offline import (
     SUPPORTED_LANGUAGES,
@@ -211,6 +211,10 @@ def draft_copy(
                         + "; ".join(filter(None, [", ".join(banned), ", ".join(f"{u} (no condition stated)"
                                                                                for u in unconditioned)]))
                         + "); they were left out of the drafts.")
+    unprintable = sorted({c for c in gsm7_safe(brief) if not is_gsm7(c)} - {c for c in gsm7_safe(brief) if c.isalpha()})
+    if spec.sms is not None and unprintable:  # "-1 °C": the SMS alphabet has no ° (an emoji-free SMS stays GSM-7)
+        warnings.append(f"The SMS alphabet (GSM-7) has no {' '.join(unprintable)}; the SMS drafts write around "
+                        "it (e.g. '-1 C'), check that the message still reads right.")
     claims = claims_check([brief, offer or ""], brand)
     if not claims.passed:
         warnings.append(f"The brief makes claims the brand profile does not allow ({claims.detail}); "

@@ -887,6 +887,11 @@ def _keeps(fitted: Fields, keep: Sequence[str]) -> bool:
     return all(gsm7_safe(k).lower() in text for k in needed)
 
 
+def _body_opening(fields: Fields) -> str:
+    """The first sentence of a draft's message field (greeting and merge fields aside)."""
+    return opening({k: v for k, v in fields.items() if k in _BODY_FIELDS})
+
+
 def _doubled(fields: Fields) -> bool:
     """True when a message field's first two sentences say nearly the same words ("Für deine nächste
     Tour. Gut für deine nächste Tour: …"): a doubled lead-in."""
@@ -990,7 +995,8 @@ def offline_variants(
     if facts.named and facts.named not in keep:
         keep.append(facts.named)  # the product or programme it is about: in every variant, even a short one
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
-    topic_keep = facts.topic if facts.topic and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
+    # an event's what-and-where ("Repair workshop at our Denver store") is as must-know as its date
+    topic_keep = facts.topic if facts.purpose == "event" and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
     banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
     quoted = [q for q in quotes if claims_check([q], brand).passed and not (banned_re and banned_re.search(q))]
     out: list[Fields] = []
@@ -1025,6 +1031,8 @@ def offline_variants(
         raw = most_distinct(drafts, earlier)[0]
         openers = _openers(angle, facts, fact, must, ph, brand, framing,
                            str(raw.get(head_field) or "") if head_field and head_field in raw else "")
+        opened = {_body_opening(f) for f in out}  # a sentence that opened an earlier variant does not open this one
+        openers = [o for o in openers if o not in opened]
         if earlier and spec.name != "sms" and _worst(raw, earlier) >= DISTINCT:
             # every arrangement opens like an earlier variant (a long must-know line first):
             # a short sentence of this angle's own opens it instead
@@ -1062,7 +1070,7 @@ def offline_variants(
                         "descriptions": [f"{brand.name}.", f"{angle.cta}."]}
         options = [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
                    for c in candidates]
-        if not any(_missing(f, keep) == 0 for _, f in options) and must:
+        if must and not any(_missing(f, keep) == 0 and (not topic_keep or _says(f, topic_keep)) for _, f in options):
             # no arrangement of this angle keeps every must-know element within the limits: the
             # must-know line carries the variant on its own (then compacted), the angle's headline kept
             options += [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
