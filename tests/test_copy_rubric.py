@@ -379,7 +379,7 @@ def test_rubric_table_measures_every_criterion(rubric_results: list[CaseResult])
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=False, reason="issue 20: must-know at 99.6% of 100% (GSM-7 SMS cannot print °C; a layering guide's SMS)")
+@pytest.mark.xfail(strict=False, reason="issue 20: must-know at 99.7% of 100%: a GSM-7 SMS cannot print '-1 °C'")
 def test_offline_copy_meets_the_issue_20_rubric(rubric_results: list[CaseResult]) -> None:
     missed = {name: f"{s.rate:.1%} < {s.goal:.0%}" for name, s in score(rubric_results).items() if not s.meets_goal}
     assert missed == {}

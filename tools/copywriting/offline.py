@@ -996,7 +996,7 @@ def offline_variants(
         keep.append(facts.named)  # the product or programme it is about: in every variant, even a short one
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
     # an event's what-and-where ("Repair workshop at our Denver store") is as must-know as its date
-    topic_keep = facts.topic if facts.purpose == "event" and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
+    topic_keep = facts.topic if facts.purpose in ("event", "education") and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
     banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
     quoted = [q for q in quotes if claims_check([q], brand).passed and not (banned_re and banned_re.search(q))]
     out: list[Fields] = []
