@@ -278,7 +278,8 @@ def brief_action(text: str) -> tuple[str | None, str]:
     if m is None:
         return None, text
     if m.re is _POINT_TO:
-        action = "See " + re.sub(r"\b(?:their|his|her)\b", "your", m.group("what").strip(), flags=re.I)
+        what = re.sub(r"\s+(?:at|on|via|in|from|under)$", "", m.group("what").strip(), flags=re.I)  # its link was taken out
+        action = "See " + re.sub(r"\b(?:their|his|her)\b", "your", what, flags=re.I)
     elif m.group("verb"):
         verb = re.sub(r"\b(?:their|his|her)\b", "your", m.group("verb").strip(), flags=re.I)
         action = verb[:1].upper() + verb[1:]
@@ -858,7 +859,7 @@ def read_brief(
     if parts.offer and not parts.condition and re.search(r"\bfree\b", parts.offer, re.I) and audience:
         # "remind Gold members about free repair labour": who gets it is the offer's condition
         member = next((a for a in audience if re.search(r"\bmembers?$", a, re.I)), None)
-        if member:
+        if member and not re.search(r"\bfriends?\b|\brefer", source, re.I):  # a referral's perk is the friend's
             parts.condition = "for " + re.sub(r"^(?:our|the|all|those|these)\s+", "", member, flags=re.I)
     when_m = _WHEN.search(body) or _INTL_WHEN.search(body)
     if when_m is not None and (dl is None or when_m.group(1) not in (parts.end_date or "")):
@@ -953,6 +954,10 @@ def read_brief(
                         parts.audience or "")
     if not topic and program and parts.purpose in ("welcome", "thanks"):
         topic = program.group(1).strip()  # "Welcome new Trail Club members" → Trail Club
+    if not topic and parts.action and parts.action.startswith("See "):
+        topic = _tidy_topic(re.sub(r"^See\s+(?:our|your|the)\s+", "", parts.action))  # "point them to our checklists"
+    topic = re.sub(r"[,\s]+(?:rsvp|register|sign up|book|anmeldung|anmelden|inscription|inscrivez-vous|inscripción|"
+                   r"inscríbete|reserva)$", "", topic, flags=re.I)  # "…, RSVP by 3 December": the deadline went, not the verb
     if len(topic.split()) > 9:
         words = topic.split()
         cut = next((i for i in range(3, min(len(words), 9)) if words[i].lower() in
