@@ -150,3 +150,109 @@ def test_cli_load_updates_the_semantic_model(workspace: Path, tmp_path: Path) ->
     assert chat.returncode != 0 and "semantic.yaml does not match the data" in chat.stderr  # never a silent guess
     assert mara("data", "model", "--generate", home=workspace).returncode == 0
     assert (workspace / "semantic.yaml.bak").exists()
+
+
+# --- export conventions: each a tiny file written here, loaded with the real loader ----------------
+
+
+def load_one(tmp_path: Path, header: str, *values: str) -> tuple[str, list[object], list[str]]:
+    """Load a one-column CSV; its column's type, its values in file order and the load's notes."""
+    path = tmp_path / "export.csv"
+    path.write_text(f"row,{header}\n" + "".join(f'{i},"{v}"\n' if v else f"{i},\n" for i, v in enumerate(values)),
+                    encoding="utf-8")
+    report = load_file(tmp_path / "w.duckdb", path, replace=True)
+    types, rows = table(tmp_path / "w.duckdb", "export")
+    return dict(types)[header], [r[1] for r in rows], report.notes
+
+
+@pytest.mark.parametrize(
+    ("written", "number"),
+    [("$1,234.50", 1234.50), ("1.234,50 €", 1234.50), ("€ 12,00", 12.0), ("(12.00)", -12.0), ("($7.25)", -7.25),
+     ("USD 12", 12.0), ("12.00 EUR", 12.0), ("-$5.00", -5.0), ("$-5.00", -5.0), ("£3", 3.0)],
+)
+def test_money_written_as_text_becomes_a_number(tmp_path: Path, written: str, number: float) -> None:
+    other = "1,00 €" if "€" in written and "," in written else "$1.00"  # a second row in the same notation
+    _, values, _ = load_one(tmp_path, "Amount", written, other)
+    assert float(values[0]) == number  # type: ignore[arg-type]
+
+
+def test_accounting_negatives_without_a_symbol_are_money(tmp_path: Path) -> None:
+    assert load_one(tmp_path, "Adjustment", "(12.00)", "3.00")[0] == "DECIMAL(18,2)"
+
+
+def test_the_load_says_parentheses_were_read_as_negative(tmp_path: Path) -> None:
+    assert "Adjustment: money written as text (e.g. $1,234.50) → DECIMAL(18,2); (12.00) read as −12.00" in load_one(
+        tmp_path, "Adjustment", "(12.00)", "3.00")[2]
+
+
+def test_a_decimal_comma_is_said(tmp_path: Path) -> None:
+    assert any("decimal comma" in n for n in load_one(tmp_path, "Umsatz", "1.234,50 €", "5,00 €")[2])
+
+
+def test_percent_text_becomes_a_number(tmp_path: Path) -> None:
+    assert load_one(tmp_path, "CTR", "12.5%", "3 %")[1] == [12.5, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("values", "flags"),
+    [(("Y", "N", "Y"), [True, False, True]), (("yes", "no", "No"), [True, False, False]),
+     (("TRUE", "False", "true"), [True, False, True]), (("✓", "", "✓"), [True, False, True]),
+     (("x", "", ""), [True, False, False]), (("Yes", "", "Yes"), [True, False, True])],
+)
+def test_flags_as_exports_write_them_become_booleans(tmp_path: Path, values: tuple[str, ...], flags: list[bool]) -> None:
+    assert load_one(tmp_path, "Newsletter", *values)[1] == flags
+
+
+def test_a_check_mark_column_says_blank_is_no(tmp_path: Path) -> None:
+    assert "Newsletter: a check mark or blank → BOOLEAN (a flag; blank read as no)" in load_one(tmp_path, "Newsletter", "✓", "")[2]
+
+
+def test_day_first_dates_are_read_day_first(tmp_path: Path) -> None:
+    assert [str(v) for v in load_one(tmp_path, "Date", "13/03/2025", "02/04/2025")[1]] == ["2025-03-13", "2025-04-02"]
+
+
+def test_month_first_dates_are_read_month_first(tmp_path: Path) -> None:
+    assert [str(v) for v in load_one(tmp_path, "Date", "03/13/2025", "04/02/2025")[1]] == ["2025-03-13", "2025-04-02"]
+
+
+def test_dates_that_read_both_ways_are_month_first_and_the_load_says_so(tmp_path: Path) -> None:
+    _, values, notes = load_one(tmp_path, "Date", "12/03/2025", "01/02/2025")
+    assert (str(values[0]), any("also reads as day/month: read as month/day" in n for n in notes)) == ("2025-12-03", True)
+
+
+def test_a_written_out_date_and_time(tmp_path: Path) -> None:
+    assert str(load_one(tmp_path, "Created", "Dec 3, 2025 2:05 PM", "Jan 1, 2026 9:00 AM")[1][0]) == "2025-12-03 14:05:00"
+
+
+def test_iso_times_with_zones_become_utc(tmp_path: Path) -> None:
+    values = load_one(tmp_path, "Created", "2025-03-01T10:00:00+01:00", "2025-03-02T10:00:00Z")[1]
+    assert [str(v) for v in values] == ["2025-03-01 09:00:00", "2025-03-02 10:00:00"]
+
+
+@pytest.mark.parametrize("scale", [1, 1000])
+def test_unix_time_becomes_a_timestamp(tmp_path: Path, scale: int) -> None:
+    values = load_one(tmp_path, "created_at", str(1733230000 * scale), str(1733330000 * scale))[1]
+    assert str(values[0]) == "2024-12-03 12:46:40"
+
+
+def test_an_id_named_for_time_is_not_unix_time(tmp_path: Path) -> None:
+    assert load_one(tmp_path, "timestamp_id", "1733230000", "1733330000")[0] == "BIGINT"
+
+
+def test_an_all_empty_column_is_said(tmp_path: Path) -> None:
+    assert "Notes: empty on every row (left as text; nothing to compute from it)" in load_one(tmp_path, "Notes", "", "")[2]
+
+
+def test_a_semicolon_separated_export_with_decimal_commas(tmp_path: Path) -> None:
+    path = tmp_path / "umsatz.csv"
+    path.write_text("Bestellung;Datum;Betrag\n1001;13.03.2025;1.234,50 €\n1002;14.03.2025;5,00 €\n")
+    load_file(tmp_path / "w.duckdb", path)
+    assert [float(r[2]) for r in table(tmp_path / "w.duckdb", "umsatz")[1]] == [1234.5, 5.0]
+
+
+def test_title_lines_before_the_header_are_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.csv"
+    path.write_text('Campaign performance report\n"Dec 1, 2025 - Dec 7, 2025"\nCampaign,Impr.,Clicks,Cost\n'
+                    'Brand,1000,50,"$25.00"\nGeneric,2000,40,"$60.00"\nRetargeting,500,9,"$4.10"\n')
+    load_file(tmp_path / "w.duckdb", path)
+    assert [c for c, _ in table(tmp_path / "w.duckdb", "campaigns")[0]] == ["Campaign", "Impr.", "Clicks", "Cost"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from foundation.errors import DataLoadError
 from foundation.settings import make_private, private_dir
-from tools.schema_profile import FLAG_HINTS, NO_VALUES, YES_VALUES, name_words
+from tools.schema_profile import FLAG_HINTS, MONEY_WORDS, NO_VALUES, YES_VALUES, name_words
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,9 +40,21 @@ READERS = {
     ".xlsm": "excel",
 }
 ENCODINGS = ("utf-8", "latin-1", "utf-16")
-# "$1,234.50", "€ 12.00", "(45.10)", "-3,000": money written as text
-_MONEY_TEXT = r"^\s*\(?\s*-?\s*[$€£¥]?\s*-?\d{1,3}(,\d{3})*(\.\d{1,4})?\s*(USD|EUR|GBP)?\s*\)?\s*$|^\s*-?[$€£¥]\s*-?\d+(\.\d{1,4})?\s*$"
-_DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y")
+# money written as text: "$1,234.50", "€ 12.00", "(45.10)" (an accounting negative), "-3,000", "USD 12",
+# "12.00 EUR"; and in European notation "1.234,50 €", "5,00 €" (decimal comma)
+_CURRENCY_TEXT = r"(USD|EUR|GBP|CAD|AUD|CHF|JPY|US\$|[$€£¥])"
+_MONEY_SHAPE = r"^\(?\s*[-+]?\s*{cur}?\s*[-+]?\s*({num})\s*{cur}?\s*\)?$"
+_MONEY_TEXT = _MONEY_SHAPE.format(cur=_CURRENCY_TEXT, num=r"\d{1,3}(,\d{3})+(\.\d{1,4})?|\d+(\.\d{1,4})?")
+_MONEY_TEXT_EU = _MONEY_SHAPE.format(cur=_CURRENCY_TEXT, num=r"\d{1,3}(\.\d{3})+(,\d{1,4})?|\d+(,\d{1,4})?")
+_MONEY_MARK = r"[$€£¥()]|USD|EUR|GBP|CAD|AUD|CHF|JPY|\d,\d{3}"
+# a checkbox column: one mark where it holds, blank where it does not
+_CHECK_MARKS = ("✓", "✔", "☑", "✅", "x", "X", "*", "•", "●")
+# Unix time: seconds, milliseconds or microseconds since 1970, between 2000 and 2100
+_EPOCH_RANGES = ((946_684_800, 4_102_444_800, 1_000_000, "seconds"), (946_684_800_000, 4_102_444_800_000, 1_000, "milliseconds"),
+                 (946_684_800_000_000, 4_102_444_800_000_000, 1, "microseconds"))
+_TIME_WORDS = frozenset({"time", "timestamp", "ts", "epoch", "unix", "created", "updated", "modified", "at", "when", "date"})
+_DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y",
+                 "%Y-%m-%d")
 # date and time written as text: kept as TIMESTAMP (wall-clock time as written)
 _DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
                      "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
@@ -171,6 +183,8 @@ def _read_into(
         _read_excel(con, staging, path)
         return
     source = reader.format(path=_string(str(path)), encoding=_string(encoding))
+    if reader.startswith("read_csv"):
+        source = _csv_source(con, source, path, encoding)
     error: list[BaseException] = []
 
     def run() -> None:
@@ -193,6 +207,38 @@ def _read_into(
         if isinstance(err, duckdb.Error):
             raise _read_error(err, path, encoding) from err
         raise err
+
+
+def _csv_source(con: duckdb.DuckDBPyConnection, source: str, path: Path, encoding: str) -> str:
+    """``source`` adjusted to what DuckDB's sniffer saw in the file's first rows: a semicolon-separated
+    export (Excel in much of Europe) is read with ';'; a date column written 03/04/2025 is read as text,
+    so that its values, all of them, decide day/month against month/day (:func:`_refine_types`) and the
+    load says which — the sniffer would pick one silently."""
+    # lazy: duckdb loads slowly; only this path needs it
+    import duckdb
+
+    options = source[len("read_csv("):-1]
+    try:
+        sniffed = con.execute(f"SELECT Delimiter, DateFormat, TimestampFormat, Columns FROM sniff_csv({options.replace(', sample_size=-1', '')})").fetchone()
+    except duckdb.Error:
+        return source  # the read itself reports what is wrong
+    if sniffed is None:
+        return source
+    delimiter, date_format, time_format, columns = sniffed
+    if path.suffix.lower() == ".csv" and delimiter == ",":
+        with contextlib.suppress(OSError, UnicodeDecodeError, duckdb.Error):
+            head = path.read_text(encoding=encoding.replace("latin-1", "latin_1"), errors="strict")[:4096].splitlines()
+            first = next((line for line in head if line.strip()), "")
+            if first.count(";") >= 1 and "," not in first:
+                return _csv_source(con, source.replace(", delim=','", ", delim=';'"), path, encoding)
+    text: list[str] = []
+    for fmt, kind in ((date_format, "DATE"), (time_format, "TIMESTAMP")):
+        if fmt and re.match(r"%[dm]\W%[dm]", fmt):
+            text += [c["name"] for c in columns or [] if c["type"] == kind]
+    if not text:
+        return source
+    types = "{" + ", ".join(f"{_string(n)}: 'VARCHAR'" for n in text) + "}"
+    return source[:-1] + f", types={types})"
 
 
 def _read_excel(con: duckdb.DuckDBPyConnection, staging: str, path: Path) -> None:
@@ -229,80 +275,142 @@ def _check_header(columns: list[tuple[str, str]], path: Path) -> None:
 
 
 def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
-    """Money text → DECIMAL, date text → DATE, yes/no text → BOOLEAN, midnight-only TIMESTAMP → DATE (in place).
+    """Money text → DECIMAL, date text → DATE, yes/no text and check marks → BOOLEAN, Unix time and
+    time-zoned timestamps → TIMESTAMP (UTC), midnight-only TIMESTAMP → DATE (in place).
 
     One scan of the staging table counts, for every text column, the non-null values, the
-    money-shaped ones and those each date format parses; and for timestamps, those with a time.
+    money-shaped ones (US and European notation) and those each date format parses; for
+    timestamps, those with a time; for integers named for a time, their range. The values
+    decide, the name only breaks ties: a column is converted when every value fits.
     """
-    money_rx = _string(_MONEY_TEXT)
     probes: list[str] = []
     for name, dtype in columns:
         q = _ident(name)
+        t = f"trim({q})"
         if dtype == "VARCHAR":
-            probes += [f"count({q})", f"count(*) FILTER (WHERE regexp_matches({q}, {money_rx}))",
-                       f"count(*) FILTER (WHERE regexp_matches({q}, '[$€£¥,]|USD|EUR|GBP'))"]
+            probes += [f"count({q})", f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_TEXT)}))",
+                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_TEXT_EU)}))",
+                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_MARK)}))"]
             probes += [f"count(try_strptime({q}, {_string(fmt)}))" for fmt in _DATE_FORMATS]
-            probes += [f"count(try_strptime(trim({q}), {_string(fmt)}))" for fmt in _DATETIME_FORMATS]
-            probes.append(f"count(*) FILTER (WHERE regexp_matches(trim({q}), {_string(_OFFSET_TIME)}))")
-            probes.append(f"count(*) FILTER (WHERE regexp_matches(trim({q}), '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
-            norm = f"lower(trim({q}))"
+            probes += [f"count(try_strptime({t}, {_string(fmt)}))" for fmt in _DATETIME_FORMATS]
+            probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_OFFSET_TIME)}))")
+            probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
+            norm = f"lower({t})"
             probes += [f"count(*) FILTER (WHERE {norm} IN ({_YES}))", f"count(*) FILTER (WHERE {norm} IN ({_NO}))"]
+            marks = ", ".join(_string(m) for m in _CHECK_MARKS)
+            probes += [f"count(*) FILTER (WHERE {t} IN ({marks}))", f"count(DISTINCT {t})", "count(*)"]
         elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
             probes.append(f"count(*) FILTER (WHERE {q} IS NOT NULL AND CAST({q} AS TIME) <> TIME '00:00:00')")
+        elif dtype == "BOOLEAN":  # "Yes" or blank, read by DuckDB itself: blank means no
+            probes += [f"count({q})", f"count(*) FILTER (WHERE NOT {q})", "count(*)"]
         elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER") and set(name_words(name)) & {"date", "day", "dt"}:
             # 20250901: a date written as a number (analytics exports)
             probes += [f"count({q})", f"count(try_strptime(CAST({q} AS VARCHAR), '%Y%m%d')) FILTER (WHERE {q} BETWEEN 19000101 AND 21001231)"]
-    if not probes:
+        elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "DOUBLE") and _time_name(name):
+            probes += [f"count({q})"] + [f"count(*) FILTER (WHERE {q} BETWEEN {low} AND {high})" for low, high, _, _ in _EPOCH_RANGES]
+    zoned = [n for n, dtype in columns if dtype.startswith("TIMESTAMP") and "TIME ZONE" in dtype]
+    if not probes and not zoned:
         return []
-    counts = iter(con.execute(f'SELECT {", ".join(probes)} FROM "{staging}"').fetchone() or ())
+    counts = iter(con.execute(f'SELECT {", ".join(probes)} FROM "{staging}"').fetchone() or () if probes else ())
     notes: list[str] = []
     changes: dict[str, str] = {}
     for name, dtype in columns:
         q = _ident(name)
+        t = f"trim({q})"
         if dtype == "VARCHAR":
-            non_null, money, has_symbol = next(counts), next(counts), next(counts)
+            non_null, money_us, money_eu, marked = next(counts), next(counts), next(counts), next(counts)
             parsed = [next(counts) for _ in _DATE_FORMATS]
             parsed_times = [next(counts) for _ in _DATETIME_FORMATS]
             with_offset, percent = next(counts), next(counts)
             yes, no = next(counts), next(counts)
-            if non_null and yes + no == non_null and ((yes and no) or set(name_words(name)) & FLAG_HINTS):
-                norm = f"lower(trim({q}))"
-                changes[name] = f"CASE WHEN {norm} IN ({_YES}) THEN TRUE WHEN {norm} IN ({_NO}) THEN FALSE END"
-                notes.append(f"{name}: yes/no values → BOOLEAN (a flag: filter on it, or ask for its rate)")
+            checks, distinct, rows = next(counts), next(counts), next(counts)
+            if not non_null:
+                if rows:
+                    notes.append(f"{name}: empty on every row (left as text; nothing to compute from it)")
                 continue
-            if non_null and percent == non_null:
-                changes[name] = f"CAST(replace(trim({q}), '%', '') AS DOUBLE)"
+            blanks = rows - non_null
+            if yes + no == non_null and ((yes and no) or set(name_words(name)) & FLAG_HINTS or (blanks and distinct == 1)):
+                norm = f"lower({t})"
+                blank = "FALSE" if not no and blanks else "NULL"  # "Yes" or blank: blank means no
+                changes[name] = f"CASE WHEN {norm} IN ({_YES}) THEN TRUE WHEN {norm} IN ({_NO}) THEN FALSE ELSE {blank} END"
+                notes.append(f"{name}: yes/no values → BOOLEAN (a flag: filter on it, or ask for its rate)"
+                             + ("; blank read as no" if blank == "FALSE" else ""))
+                continue
+            if checks == non_null and distinct == 1 and blanks:
+                changes[name] = f"{q} IS NOT NULL AND {t} <> ''"
+                notes.append(f"{name}: a check mark or blank → BOOLEAN (a flag; blank read as no)")
+                continue
+            if percent == non_null:
+                changes[name] = f"CAST(replace({t}, '%', '') AS DOUBLE)"
                 notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE (42.5)")
                 continue
-            if non_null and money == non_null and has_symbol:
-                cleaned = f"regexp_replace(regexp_replace({q}, '[$€£¥,\\s]|USD|EUR|GBP', '', 'g'), '^\\((.*)\\)$', '-\\1')"
-                changes[name] = f"CAST({cleaned} AS DECIMAL(18, 2))"
-                notes.append(f"{name}: money written as text (e.g. $1,234.50) → DECIMAL(18,2)")
+            sign = f"CASE WHEN regexp_matches({t}, '^\\(.*\\)$') OR contains({t}, '-') THEN -1 ELSE 1 END"
+            if money_us == non_null and marked:
+                changes[name] = f"CAST({sign} * CAST(regexp_replace({t}, '[^0-9.]', '', 'g') AS DECIMAL(18, 4)) AS DECIMAL(18, 2))"
+                notes.append(f"{name}: money written as text (e.g. $1,234.50) → DECIMAL(18,2)"
+                             + ("; (12.00) read as −12.00" if _has_parentheses(con, staging, q) else ""))
                 continue
-            fmt = next((f for f, n in zip(_DATE_FORMATS, parsed, strict=True) if non_null and n == non_null), None)
+            if money_eu == non_null and (marked or set(name_words(name)) & MONEY_WORDS):
+                digits = f"replace(regexp_replace({t}, '[^0-9,]', '', 'g'), ',', '.')"
+                changes[name] = f"CAST({sign} * CAST({digits} AS DECIMAL(18, 4)) AS DECIMAL(18, 2))"
+                notes.append(f"{name}: money written as text with a decimal comma (e.g. 1.234,50 €) → DECIMAL(18,2)")
+                continue
+            fmt = next((f for f, n in zip(_DATE_FORMATS, parsed, strict=True) if n == non_null), None)
             if fmt is not None:
                 changes[name] = f"CAST(strptime({q}, {_string(fmt)}) AS DATE)"
-                notes.append(f"{name}: dates written as {fmt} → DATE")
+                flipped = {"%m/%d/%Y": "%d/%m/%Y", "%m-%d-%Y": "%d-%m-%Y"}.get(fmt)
+                both = flipped is not None and parsed[_DATE_FORMATS.index(flipped)] == non_null
+                notes.append(f"{name}: dates written as {fmt} → DATE" + (
+                    " (every value also reads as day/month: read as month/day; reload with the dates as YYYY-MM-DD "
+                    "if they are day/month)" if both else ""))
                 continue
-            fmt = next((f for f, n in zip(_DATETIME_FORMATS, parsed_times, strict=True) if non_null and n == non_null), None)
+            fmt = next((f for f, n in zip(_DATETIME_FORMATS, parsed_times, strict=True) if n == non_null), None)
             if fmt is not None:
-                changes[name] = f"strptime(trim({q}), {_string(fmt)})"
+                changes[name] = f"strptime({t}, {_string(fmt)})"
                 notes.append(f"{name}: date and time written as {fmt} → TIMESTAMP")
-            elif non_null and with_offset == non_null:
-                changes[name] = f"CAST(left(replace(trim({q}), 'T', ' '), 19) AS TIMESTAMP)"
+            elif with_offset == non_null:
+                changes[name] = f"CAST(left(replace({t}, 'T', ' '), 19) AS TIMESTAMP)"
                 notes.append(f"{name}: timestamps with a UTC offset → TIMESTAMP (local time as written)")
         elif dtype.startswith("TIMESTAMP") and "TIME ZONE" not in dtype:
             if next(counts) == 0:
                 changes[name] = f"CAST({q} AS DATE)"
+        elif dtype == "BOOLEAN":
+            filled, false, rows = next(counts), next(counts), next(counts)
+            if filled and not false and rows > filled:
+                changes[name] = f"coalesce({q}, FALSE)"
+                notes.append(f"{name}: yes or blank → BOOLEAN (a flag; blank read as no)")
         elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "UINTEGER") and set(name_words(name)) & {"date", "day", "dt"}:
             filled, dated = next(counts), next(counts)
             if filled and dated == filled:
                 changes[name] = f"CAST(strptime(CAST({q} AS VARCHAR), '%Y%m%d') AS DATE)"
                 notes.append(f"{name}: dates written as numbers (YYYYMMDD) → DATE")
+        elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "UBIGINT", "DOUBLE") and _time_name(name):
+            filled = next(counts)
+            within = [next(counts) for _ in _EPOCH_RANGES]
+            scale = next(((factor, unit) for (_, _, factor, unit), n in zip(_EPOCH_RANGES, within, strict=True)
+                          if filled and n == filled), None)
+            if scale is not None:
+                changes[name] = f"make_timestamp(CAST(round({q} * {scale[0]}) AS BIGINT))"
+                notes.append(f"{name}: Unix time in {scale[1]} → TIMESTAMP (UTC)")
+        elif dtype.startswith("TIMESTAMP") and "TIME ZONE" in dtype:
+            changes[name] = f"timezone('UTC', {q})"
+            notes.append(f"{name}: timestamps with a time zone → TIMESTAMP in UTC")
     if changes:
         select = ", ".join(f"{changes[n]} AS {_ident(n)}" if n in changes else _ident(n) for n, _ in columns)
         con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT {select} FROM "{staging}"')
     return notes
+
+
+def _time_name(name: str) -> bool:
+    """``created``, ``event_timestamp``, ``Paid at``: a name that says a point in time (and not an id)."""
+    words = set(name_words(name))
+    return bool(words & _TIME_WORDS) and not words & {"id", "key", "number", "no", "count", "seconds", "secs", "ms",
+                                                       "duration", "minutes", "hours", "days", "spent", "on"}
+
+
+def _has_parentheses(con: duckdb.DuckDBPyConnection, staging: str, q: str) -> bool:
+    row = con.execute(f"SELECT count(*) FROM \"{staging}\" WHERE regexp_matches(trim({q}), '^\\(.*\\)$')").fetchone()
+    return bool(row and row[0])
 
 
 def _read_error(err: Exception, path: Path, encoding: str) -> DataLoadError:
