@@ -141,7 +141,7 @@ def test_log_inferred_model(log: tuple[ToolContext, Inference]) -> None:
         'customer key: Buyer Email ("customers" counts distinct Buyer Email, not rows)',
         "order key: Receipt No",
         "time ranges use: Sold On",
-        "revenue: sum of qty * Unit Price (no line total column)",
+        "revenue: sum of qty * Unit Price (no line total column); leaves out Status = refunded",
         "metrics added: revenue, orders, kept_orders, aov, customers, new_customers, returning_customers, repeat_rate, units",
     ]
 

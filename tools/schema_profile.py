@@ -27,7 +27,7 @@ from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
-PROFILE_VERSION = 4
+PROFILE_VERSION = 5
 _CATEGORY_MAX_VALUES = 60
 _SAMPLE_ROWS = 10_000  # value checks (flags, e-mails, phones, id shapes) read this many rows
 # Personal data is never sampled into the profile (it would reach the model's prompt).
@@ -42,7 +42,7 @@ ABBREVIATIONS = {
     "avg": "average", "addr": "address", "tel": "telephone", "lineitem": "line item", "mrr": "monthly recurring revenue",
     "arr": "annual recurring revenue", "ltv": "lifetime value", "clv": "customer lifetime value",
     "aov": "average order value", "gmv": "gross merchandise value", "dob": "date of birth", "sku": "product code",
-    "acct": "account", "inv": "invoice", "pmt": "payment", "pymt": "payment", "ord": "order", "cnty": "county",
+    "acct": "account", "impr": "impressions", "imps": "impressions", "conv": "conversions", "inv": "invoice", "pmt": "payment", "pymt": "payment", "ord": "order", "cnty": "county",
 }
 MONEY_WORDS = frozenset({
     "total", "amount", "amt", "revenue", "price", "cost", "costs", "spend", "spent", "value", "margin", "discount",
@@ -142,6 +142,9 @@ class ColumnProfile:
     pattern: str | None = None  # what the values look like: "email", "phone" or "id" ("#1001", "C-0042")
     distinct: int | None = None  # distinct non-empty values (ids and e-mails: is it repeated across rows?)
     nulls: int | None = None
+    # of a status or type column: its values whose rows hold only negative (or zero) money, e.g.
+    # "Refund" rows of a payments log written as -20.00 (they net out of a sum)
+    negative_values: list[str] = field(default_factory=list)
 
     @property
     def words(self) -> list[str]:
@@ -161,6 +164,9 @@ class TableProfile:
     description: str | None = None
     synonyms: list[str] = field(default_factory=list)
     order_key: str | None = None  # the order a row belongs to (repeats when rows are line items)
+    # what the values show about money columns, row by row: ("Net Sales", "Gross Sales", "+", "Discounts")
+    # = Net Sales is Gross Sales + Discounts on every row; ("Line Total", "Qty", "*", "Price")
+    relations: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile | None:
         lowered = name.lower()
@@ -231,6 +237,7 @@ class MetricDefinition:
     expr: str | None = None  # "quantity * unit_price": column names, numbers, + - * / and parentheses
     customer_type: str | None = None
     synonyms: tuple[str, ...] = ()
+    ambiguous_with: tuple[str, ...] = ()  # columns with an equal claim: ask which one a question means
 
 
 @dataclass(slots=True)
@@ -292,7 +299,8 @@ class SchemaProfile:
         return cls(
             tables=[
                 TableProfile(
-                    name=t["name"], rows=t["rows"], columns=[ColumnProfile(**c) for c in t["columns"]]
+                    name=t["name"], rows=t["rows"], columns=[ColumnProfile(**c) for c in t["columns"]],
+                    relations=[tuple(r) for r in t.get("relations", [])],  # type: ignore[misc]
                 )
                 for t in raw["tables"]
             ]
@@ -440,7 +448,67 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
             column.distinct, column.nulls = int(counts_row[2 * i] or 0), int(counts_row[2 * i + 1] or 0)
     for column in columns:
         column.unit = _unit_for(column)
-    return TableProfile(info.name, info.rows, columns)
+    table = TableProfile(info.name, info.rows, columns)
+    if info.rows:
+        table.relations = _money_relations(warehouse, table)
+        _negative_values(warehouse, table)
+    return table
+
+
+_STATUS_WORDS = frozenset({"status", "state", "type", "kind", "result", "outcome", "category", "action"})
+
+
+def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[str, str, str, str]]:
+    """Which money column is another plus or minus a third, or a quantity times a price, on every
+    row of a sample (where all three are filled and the third is not 0): how a gross, a discount and
+    a net, or a fee and a payout, or a line total relate — what names alone cannot say."""
+    money = [c for c in table.columns if c.role == "money"][:6]
+    counts = [c for c in table.columns if c.role == "number" and c.unit == "count"][:2]
+    candidates: list[tuple[str, str, str, str]] = []
+    for target in money:
+        others = [c for c in money if c is not target]
+        for i, a in enumerate(others):
+            for b in others:
+                if b is not a:
+                    candidates.append((target.name, a.name, "-", b.name))
+                    if others.index(b) > i:
+                        candidates.append((target.name, a.name, "+", b.name))
+            for quantity in counts:
+                candidates.append((target.name, quantity.name, "*", a.name))
+    if not candidates:
+        return []
+    q = _quote
+    probes = []
+    for total, left, op, right in candidates:
+        both = f"{q(total)} IS NOT NULL AND {q(left)} IS NOT NULL AND {q(right)} IS NOT NULL AND {q(right)} <> 0"
+        near = f"abs({q(left)} {op} {q(right)} - {q(total)}) <= 0.011 + 0.0001 * abs({q(total)})"
+        probes += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {both} AND {near})"]
+    row = _run(warehouse, f"SELECT {', '.join(probes)} FROM (SELECT * FROM {q(table.name)} LIMIT {_SAMPLE_ROWS}) AS s")
+    found = []
+    for i, relation in enumerate(candidates):
+        filled, holds = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        if filled >= 2 and holds >= 0.95 * filled:
+            found.append(relation)
+    return found
+
+
+def _negative_values(warehouse: Warehouse, table: TableProfile) -> None:
+    """For status and type columns: the values whose rows hold no positive money (refunds written as
+    negative amounts), so that revenue can net them out instead of leaving them out."""
+    money = [c for c in table.columns if c.role == "money"][:6]
+    if not money:
+        return
+    for column in table.columns:
+        if column.role != "category" or not set(column.words) & _STATUS_WORDS or not column.values:
+            continue
+        q = _quote
+        parts = ", ".join(f"max({q(m.name)}), min({q(m.name)})" for m in money)
+        rows = warehouse.query(f"SELECT {q(column.name)}, {parts} FROM {q(table.name)} WHERE {q(column.name)} IS NOT NULL "
+                               f"GROUP BY 1 LIMIT {_CATEGORY_MAX_VALUES}", row_cap=_CATEGORY_MAX_VALUES).rows
+        for r in rows:
+            highs, lows = r[1::2], r[2::2]
+            if all(h is None or float(h) <= 0 for h in highs) and any(low is not None and float(low) < 0 for low in lows):
+                column.negative_values.append(str(r[0]))
 
 
 def _refine_by_values(warehouse: Warehouse, info: TableInfo, columns: list[ColumnProfile]) -> None:

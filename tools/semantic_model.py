@@ -69,14 +69,13 @@ _HEADER = """\
 #                 [+ customer_type: new | returning, on count_distinct of the customer key: customers
 #                   whose first row by main_date is (not) among the rows counted]
 #                 [+ synonyms: other words people use for the metric]
+#                 [+ ambiguous_with: columns with an equal claim; a question naming none of them is asked which]
 #                 unit: percent makes a ratio or a flag average a percentage (0-100).
 #                 [+ where: rows the metric counts, every condition must hold; other metrics
 #                   in the same question still see all rows. Ops: = != > >= < <= in, not in,
 #                   between, contains (quote '!='). A ratio takes the where of its two parts.]
 #                   where: [{column: status, op: not in, value: [cancelled, returned]}]
 """
-_STATUS_NAME = re.compile(r"^((order|payment|financial|transaction|invoice)[_ ]?)?(status|state)$", re.I)
-_EXCLUDED_STATUS = re.compile(r"cancel|return|refund|void|fail|declin|reject|chargeback", re.I)
 
 
 class ColumnModel(BaseModel):
@@ -125,6 +124,9 @@ class MetricModel(BaseModel):
     expr: str | None = Field(default=None, description="Instead of column: e.g. quantity * unit_price.")
     customer_type: Literal["new", "returning"] | None = None
     synonyms: list[str] = Field(default_factory=list)
+    ambiguous_with: list[str] = Field(
+        default_factory=list, description="Other columns of the table with an equal claim (two money columns that could "
+        "both be revenue): a question that names none of them is asked which one it means. Empty the list to stop asking.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> MetricModel:
@@ -227,6 +229,8 @@ def save_semantic_model(model: SemanticModel, path: Path) -> None:
     for metric in data["metrics"].values():
         if not metric.get("synonyms"):
             metric.pop("synonyms", None)
+        if not metric.get("ambiguous_with"):
+            metric.pop("ambiguous_with", None)
         if "ratio" in metric:
             metric["ratio"] = list(metric["ratio"])
         if metric.get("where"):  # one condition per line: {column: status, op: not in, value: [...]}
@@ -375,6 +379,7 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
         if table.rows:
             _event_metrics(table, metrics, inferred[table.name])
             _flag_metrics(table, metrics)
+            _deduction_metrics(table, metrics, inferred[table.name])
         if table.name in entities and not set(name_words(table.name)) & {"customer", "customers"}:
             tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
     for name, metric in metrics.items():
@@ -387,7 +392,8 @@ class _Fact:
     """A table of purchases: what revenue sums, who the customer is, what an order is."""
 
     table: TableProfile
-    revenue: tuple[str, str | None, list[str]]  # (column, or None with an expression; expression; alternatives)
+    revenue: tuple[str, str | None, list[str], list[str]]  # (column, or "" with an expression; expression;
+    # close alternatives; those with an equal claim)
     customer_key: str | None
     order_key: str | None
     line_items: bool
@@ -520,7 +526,7 @@ def _revenue_score(column: ColumnProfile) -> float:
     return score + (0.5 if words & (_CURRENCY | {"converted", "base", "reporting"}) else 0) if score else 0
 
 
-def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, list[str]] | None:
+def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, list[str], list[str]] | None:
     """What revenue sums on ``table``: the best-named money column, else quantity * unit price.
 
     Returns (column or "", expression, close alternatives); says in ``info`` which column was used
@@ -531,13 +537,23 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
     price = next((c for c in table.by_role("money") if set(c.words) & {"price", "msrp", "rrp"} and
                   not set(c.words) & {"total", "subtotal"}), None)
     ranked = sorted(money, key=lambda c: (-_revenue_score(c), table.columns.index(c)))
+    chosen, why = _revenue_by_values(table, ranked)
+    if chosen is not None:
+        ranked = [chosen] + [c for c in ranked if c is not chosen]
+        info.notes.append(why)
     best = ranked[0] if ranked else None
-    if best is not None and (_revenue_score(best) >= 3 or quantity is None or price is None):
+    if best is not None and (chosen is not None or _revenue_score(best) >= 3 or quantity is None or price is None):
         plain = _CURRENCY | {"converted", "base", "reporting"}
         base = [w for w in best.words if w not in plain]
-        close = [c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in plain] != base]
+        close = [] if chosen is not None else [
+            c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in plain] != base]
         variants = [c.name for c in ranked[1:] if c.name not in close and [w for w in c.words if w not in plain] == base]
         info.revenue = f"sum of {best.name}"
+        tied = [] if chosen is not None else [
+            c.name for c in ranked[1:] if _revenue_score(c) == _revenue_score(best) and c.name in close]
+        if tied:
+            info.notes.append(f"{best.name} and {', '.join(tied)} have an equal claim to be revenue: a question about revenue "
+                              "that names neither is asked which (metrics.revenue.ambiguous_with)")
         if close:
             info.notes.append(f"two or more money columns could be revenue: used {best.name}; {', '.join(close)} also "
                               f"exist{'s' if len(close) == 1 else ''} (edit metrics.revenue in semantic.yaml to use another)")
@@ -547,12 +563,86 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
         others = [c.name for c in table.by_role("money") if c is not best and c.name not in close and c.name not in variants]
         if others:
             info.notes.append(f"other money columns (not revenue): {', '.join(others)}")
-        return best.name, None, close
+        return best.name, None, close, tied
     if quantity is not None and price is not None:
         expr = f"{_expr_name(quantity.name)} * {_expr_name(price.name)}"
         info.revenue = f"sum of {quantity.name} * {price.name} (no line total column)"
-        return "", expr, []
+        return "", expr, [], []
     return None
+
+
+_FEE_WORDS = frozenset({"fee", "fees", "commission", "commissions", "processing", "stripe", "paypal", "payout", "charges"})
+_DEDUCTION_WORDS = frozenset({"discount", "discounts", "refund", "refunds", "refunded", "return", "returns", "returned",
+                              "comp", "comps", "promo", "promotion", "promotions", "coupon", "coupons", "markdown",
+                              "markdowns", "rebate", "rebates", "chargeback", "chargebacks", "allowance", "allowances"})
+
+
+def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tuple[ColumnProfile | None, str]:
+    """Revenue decided by what the values show, when they show it: a line total that is quantity times
+    price on every row; of a gross and a net, the net when the difference is discounts or refunds
+    (what customers paid, after them), the gross when it is a processor's fee (the net is a payout).
+    Without such evidence, a "net" beside a "gross" is taken only when no fee column exists."""
+    by_name = {c.name: c for c in table.columns}
+    candidates = {c.name for c in ranked}
+    for target, a, op, b in table.relations:
+        column = by_name.get(target)
+        if op == "*" and column is not None and (target in candidates or column.role == "money"):
+            if target in candidates and ranked and ranked[0].name != target and _revenue_score(ranked[0]) > _revenue_score(column):
+                continue  # an order total beside line totals: the order total stays
+            return column, f"{target} is {a} x {b} on every row: a line total, summed for revenue"
+    for target, a, op, b in table.relations:
+        if op == "*" or target not in candidates and a not in candidates:
+            continue
+        part = by_name.get(b)
+        if part is None:
+            continue
+        words = set(part.words)
+        negative = part.max is not None and _number(part.max) <= 0
+        # target = a - b with b positive, or a + b with b stored negative: target is the smaller, after b
+        smaller, larger = (target, a) if (op == "-") != negative else (a, target)
+        stored = f" ({b} is stored negative)" if negative else ""
+        if words & _FEE_WORDS and larger in candidates:
+            return by_name[larger], (f"{smaller} = {larger} - {b} on every row{stored}: {smaller} is after fees (a payout), "
+                                     f"so revenue is {larger}, what customers paid")
+        if words & _DEDUCTION_WORDS and smaller in candidates:
+            return by_name[smaller], (f"{smaller} = {larger} - {b} on every row{stored}: revenue is {smaller}, "
+                                      f"after {name_phrase(b).lower()}")
+    gross = next((c for c in ranked if "gross" in c.words), None)
+    net = next((c for c in ranked if "net" in c.words), None)
+    if gross is not None and net is not None and ranked[0] in (gross, net):
+        fees = [c.name for c in table.columns if set(c.words) & _FEE_WORDS and c.role in ("money", "number")]
+        if fees:
+            return gross, f"{gross.name} and {net.name}: revenue is {gross.name} ({net.name} is after {', '.join(fees)})"
+        return net, f"{gross.name} and {net.name}: revenue is {net.name} (after discounts and refunds)"
+    return None, ""
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _deduction_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: Inference) -> None:
+    """A discount, refund or fee column written as negative amounts (Square writes "Discounts" as
+    -81.50) gets a metric reporting it as a positive amount — "discounts given: 81.50" — and says so."""
+    for column in table.by_role("money"):
+        words = set(column.words)
+        if not words & (_DEDUCTION_WORDS | _FEE_WORDS) or column.max is None or column.min is None:
+            continue
+        if not (_number(column.max) <= 0 and _number(column.min) < 0):
+            continue
+        name = _metric_name(column.name)
+        if not name or name in metrics:
+            continue
+        phrase = name_phrase(column.name).lower()
+        metrics[name] = MetricModel(
+            table=table.name, agg="sum", expr=f"0 - {_expr_name(column.name)}", unit="money",
+            description=f"{name_phrase(column.name)} as a positive amount ({table.name}.{column.name} is stored as negative "
+                        "numbers; this is minus their sum)",
+            synonyms=sorted({phrase, f"{phrase} given", f"total {phrase}"} - {name.replace('_', ' ')}))
+        info.notes.append(f"{column.name} is stored as negative amounts: metric {name} reports it as a positive amount")
 
 
 def _expr_name(name: str) -> str:
@@ -571,7 +661,7 @@ def _standard_metrics(
     fact = min(with_customer or list(facts.values()),  # the header, not its lines; dated
                key=lambda f: (profile.main_date(f.table) is None, f.line_items, f.table.rows))
     orders = fact.table
-    column, expr, close = fact.revenue
+    column, expr, close, tied = fact.revenue
     label = orders.name.replace("_", " ")
     excluded, excluding = _excluded_statuses(orders, label)
 
@@ -582,7 +672,8 @@ def _standard_metrics(
     revenue_text = f"Sum of {orders.name}.{column}" if column else f"Sum of {expr} over {orders.name}"
     metrics = {
         "revenue": MetricModel(table=orders.name, agg="sum", column=column or None, expr=expr, unit="money", where=where(),
-                               description=f"{revenue_text}{excluding}{also}", synonyms=["sales", "turnover"]),
+                               description=f"{revenue_text}{excluding}{also}", synonyms=["sales", "turnover"],
+                               ambiguous_with=list(tied)),
     }
     order_key = fact.order_key if fact.line_items else None
     revenue_column = orders.column(column) if column else None
@@ -592,6 +683,18 @@ def _standard_metrics(
     # With a customer table (the demo's shape) every order metric leaves them out, as before.
     log = customers is None or profile.link_column(orders, customers) is None
     counted, counting = (([], ", all statuses" if excluding else "") if log else (excluded, excluding))
+    status = _status_column(orders)
+    type_like = status is not None and not _STATUS_ONLY.search(status[0].name)
+    if status is not None and type_like:
+        # a transaction type (Sale / Refund / Void): a refund or void row is no order, whatever the table
+        column_name, not_sales = status[0].name, sorted(status[1] + status[2])
+        counted = [Filter(column=column_name, op="not in", value=not_sales)]
+        counting = f", not counting {column_name} {' or '.join(not_sales)} rows"
+    if (column or expr) and status is not None:
+        dropped, netted = status[1], status[2]
+        said = ([f"leaves out {status[0].name} = {' / '.join(dropped)}"] if dropped else []) + (
+            [f"{status[0].name} = {' / '.join(netted)} rows are negative amounts and net out"] if netted else [])
+        inferred[orders.name].revenue = "; ".join([inferred[orders.name].revenue or "", *said])
 
     def counted_where() -> list[Filter]:
         return [f.model_copy(deep=True) for f in counted]
@@ -612,7 +715,7 @@ def _standard_metrics(
 
     metrics["orders"] = order_count(counted_where(), counting)
     per_order = "orders"
-    if log and excluded:
+    if log and excluded and not type_like:
         per_order = "kept_orders"
         metrics["kept_orders"] = order_count(where(), excluding)
     metrics["aov"] = MetricModel(table=orders.name, ratio=("revenue", per_order), unit="money",
@@ -666,7 +769,7 @@ def _standard_metrics(
                                            synonyms=["quantity", "items sold", "units sold"])
         line = _revenue(other, info)
         if line is not None and "line_revenue" not in metrics:
-            column, expr, _ = line
+            column, expr, _, _ = line
             text = f"Sum of {other.name}.{column}" if column else f"Sum of {expr} over {other.name}"
             metrics["line_revenue"] = MetricModel(
                 table=other.name, agg="sum", column=column or None, expr=expr, unit="money",
@@ -711,8 +814,8 @@ _EVENTS = {
     "bounce": {"bounce", "bounced", "bounces"},
     "unsubscribe": {"unsubscribe", "unsubscribed", "unsubscribes", "optout", "unsub"},
     "complaint": {"complaint", "complaints", "spam"},
-    "conversion": {"conversion", "conversions", "converted", "convert"},
-    "impression": {"impression", "impressions"},
+    "conversion": {"conversion", "conversions", "converted", "convert", "conv"},
+    "impression": {"impression", "impressions", "impr", "imps"},
 }
 _RATES = {"open": "open_rate", "click": "click_rate", "bounce": "bounce_rate", "unsubscribe": "unsubscribe_rate",
           "complaint": "complaint_rate", "conversion": "conversion_rate", "delivery": "delivery_rate"}
@@ -788,9 +891,13 @@ def _event_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: I
         if event not in counts or event == base or (event == "delivery" and base != "send"):
             continue
         top = f"{prefix}unique_{event}_count" if event in uniques else f"{prefix}{event}_count"
+        under: str = base
+        over = plural
+        if event == "conversion" and base == "impression" and "click" in counts:
+            under, over = "click", "clicks"  # an ad report's conversion rate is per click, as Google Ads reports it
         metrics[f"{prefix}{rate}"] = MetricModel(
-            table=table.name, ratio=(top, f"{prefix}{base}_count"), unit="percent",
-            description=f"{event.capitalize()} rate: {top} / {prefix}{base}_count ({plural}), in %",
+            table=table.name, ratio=(top, f"{prefix}{under}_count"), unit="percent",
+            description=f"{event.capitalize()} rate: {top} / {prefix}{under}_count ({over}), in %",
             synonyms=(["ctr", "click-through rate"] if event == "click" else []))
     if "click" in counts and "open" in counts:
         clicks = f"{prefix}unique_click_count" if "click" in uniques else f"{prefix}click_count"
@@ -814,15 +921,45 @@ def _column_synonym(name: str) -> str | None:
 
 def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], str]:
     """``status not in [cancelled, returned]`` and ", excluding cancelled and returned orders", when the
-    order table has a status column with such values; else no filter and no words."""
-    for column in orders.by_role("category"):
-        if not _STATUS_NAME.match("_".join(name_words(column.name))):
+    order table has a status (or transaction type) column with such values; else no filter and no words.
+
+    Values whose rows hold only negative money (a "Refund" row of -20.00 beside the sale's +20.00) are
+    not left out: they net out of the sum, and the words say so."""
+    found = _status_column(orders)
+    if found is None:
+        return [], ""
+    column, excluded, netted = found
+    words = ""
+    if excluded:
+        named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
+        words = f", excluding {named} {label}" if _STATUS_ONLY.search(column.name) else f", excluding {column.name} {named}"
+    if netted:
+        words += f"{';' if words else ','} {' and '.join(netted)} rows (negative amounts) net out"
+    return ([Filter(column=column.name, op="not in", value=excluded)] if excluded else []), words
+
+
+_STATUS_ONLY = re.compile(r"status|state", re.I)
+_STATUS_LAST = frozenset({"status", "state", "type", "kind", "result", "outcome"})
+# a row that is not a sale: cancelled, refunded, returned, void, failed, declined, rejected, a chargeback
+# ("Returning" customers and "partially refunded" orders are sales)
+_EXCLUDED_VALUE = re.compile(r"(?<![a-z])(cancel\w*|refund\w*|returned|return|returns|void\w*|fail\w*|declin\w*|reject\w*|"
+                             r"chargeback\w*|reversal|reversed|disputed)(?![a-z])", re.I)
+
+
+def _status_column(table: TableProfile) -> tuple[ColumnProfile, list[str], list[str]] | None:
+    """The column saying whether a row is a sale (``Financial Status``, ``Status``, ``Type``,
+    ``Transaction Type``), its values that are not (left out), and those of them whose rows are negative
+    amounts (netted out instead). The values decide: the column needs sale rows and non-sale rows."""
+    for column in table.by_role("category"):
+        words = name_words(column.name)
+        if not words or (words[-1] not in _STATUS_LAST and "status" not in words):
             continue
-        excluded = sorted(v for v in column.values if _EXCLUDED_STATUS.search(v) and "partial" not in v.lower())
-        if excluded:
-            named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
-            return [Filter(column=column.name, op="not in", value=excluded)], f", excluding {named} {label}"
-    return [], ""
+        bad = [v for v in column.values if _EXCLUDED_VALUE.search(v) and "partial" not in v.lower()]
+        if not bad or len(bad) == len(column.values):
+            continue
+        netted = sorted(v for v in bad if v in column.negative_values)
+        return column, sorted(v for v in bad if v not in netted), netted
+    return None
 
 
 def refresh_semantic_model(
@@ -964,6 +1101,7 @@ def apply_semantic_model(profile: SchemaProfile, model: SemanticModel) -> Schema
                 MetricFilter(f.column, f.op, tuple(f.value) if isinstance(f.value, list) else f.value) for f in metric.where
             ),
             expr=metric.expr, customer_type=metric.customer_type, synonyms=tuple(metric.synonyms),
+            ambiguous_with=tuple(metric.ambiguous_with),
         )
     if problems:
         raise SemanticModelError(
@@ -1049,6 +1187,10 @@ def _metric_problem(name: str, metric: MetricModel, model: SemanticModel, profil
             return f"metrics.{name}.column: unknown column '{metric.column}'{_closest(metric.column, [c.name for c in table.columns])}"
         if metric.agg in ("sum", "avg") and column.role not in ("money", "number", "flag"):
             return f"metrics.{name}: '{metric.agg}' needs a numeric column; '{column.name}' is {column.type}"
+    for other_name in metric.ambiguous_with:
+        if table.column(other_name) is None:
+            return (f"metrics.{name}.ambiguous_with: unknown column '{other_name}' on {table.name}"
+                    f"{_closest(other_name, [c.name for c in table.columns])}")
     if metric.ratio:
         for part in metric.ratio:
             other = model.metrics.get(part)

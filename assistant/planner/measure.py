@@ -113,6 +113,9 @@ def _revenue_measure(profile: SchemaProfile, words: _Words, required: list[Table
     if metric is not None and not (named and named[0].column and named[0].column.name != metric.column):
         table = profile.table(metric.table)
         if table is not None and all(r in _reachable(profile, table) for r in required):
+            if metric.ambiguous_with and metric.column and not named:  # the semantic model says two columns tie
+                names = ", ".join([metric.column, *metric.ambiguous_with][:4])
+                return f"Your {table.name} table has several money columns that could be revenue ({names}). Which one do you mean?"
             return _metric_measure(profile, metric)
     candidates = []
     for table in profile.tables:
