@@ -255,4 +255,17 @@ def test_title_lines_before_the_header_are_skipped(tmp_path: Path) -> None:
     path.write_text('Campaign performance report\n"Dec 1, 2025 - Dec 7, 2025"\nCampaign,Impr.,Clicks,Cost\n'
                     'Brand,1000,50,"$25.00"\nGeneric,2000,40,"$60.00"\nRetargeting,500,9,"$4.10"\n')
     load_file(tmp_path / "w.duckdb", path)
-    assert [c for c, _ in table(tmp_path / "w.duckdb", "campaigns")[0]] == ["Campaign", "Impr.", "Clicks", "Cost"]
+    assert [c for c, _ in table(tmp_path / "w.duckdb", "campaigns")[0]] == ["Campaign", "Impr", "Clicks", "Cost"]  # "Impr." tidied
+
+
+def test_a_reports_total_rows_are_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "campaigns.csv"
+    path.write_text("Campaign,Clicks,Cost\nBrand,50,$25.00\nGeneric,40,$60.00\nTotal: Campaigns,90,$85.00\n")
+    report = load_file(tmp_path / "w.duckdb", path)
+    assert (report.rows, report.notes[0]) == (2, 'Campaign: 1 summary row ("Total …") left out, so totals are not counted twice')
+
+
+def test_a_value_that_begins_with_total_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text("Product,Units\nTotal Gym,3\nYoga Mat,5\n")
+    assert load_file(tmp_path / "w.duckdb", path).rows == 2

@@ -8,12 +8,14 @@ y/n and 0/1 flags, an e-mail events table and a per-campaign stats table.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from assistant.planner.parser import parse_question
 from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
@@ -391,3 +393,143 @@ def test_new_customers_sql_keeps_other_metrics_on_all_rows(log: tuple[ToolContex
     assert " LEFT JOIN " in compile_query(spec, log[0].profile())
     assert run_query_spec(log[0], spec).data["rows"] == [[5, 10]]
 
+
+
+# --- export conventions, decided by the values -----------------------------------------------------
+# Each file is written here, a few rows, in the shape a real export has; loaded with the real loader.
+
+
+def load_text(tmp_path: Path, name: str, text: str) -> tuple[ToolContext, Inference]:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    ctx, inferred = load(tmp_path, str(path))  # SHAPES / an absolute path is that path
+    return ctx, inferred[0]
+
+
+# a payments log: Type charge/refund (refunds written as negative rows), Status succeeded/failed
+BALANCE = """id,Created,Type,Status,Amount,Fee,Net,Customer Email
+txn_1,1756684800,charge,succeeded,29.00,1.14,27.86,a@shop.test
+txn_2,1756771200,charge,failed,19.00,0.00,19.00,b@shop.test
+txn_3,1756857600,charge,succeeded,99.00,3.17,95.83,c@shop.test
+txn_3r,1756861200,refund,succeeded,-99.00,0.00,-99.00,c@shop.test
+txn_4,1756944000,charge,succeeded,49.00,1.72,47.28,a@shop.test
+txn_5,1757030400,charge,succeeded,19.00,0.85,18.15,d@shop.test
+"""
+
+
+@pytest.fixture
+def balance(tmp_path: Path) -> tuple[ToolContext, Inference]:
+    return load_text(tmp_path, "balance.csv", BALANCE)
+
+
+def test_refund_rows_net_out_of_revenue_and_failed_charges_are_left_out(balance: tuple[ToolContext, Inference]) -> None:
+    assert float(value(balance[0], "balance", "revenue")) == 29 + 99 - 99 + 49 + 19  # type: ignore[arg-type]
+
+
+def test_revenue_is_the_amount_customers_paid_not_the_payout_after_fees(balance: tuple[ToolContext, Inference]) -> None:
+    assert balance[0].profile().metric("revenue").column == "Amount"  # type: ignore[union-attr]
+
+
+def test_the_load_says_why_revenue_is_not_the_net(balance: tuple[ToolContext, Inference]) -> None:
+    assert "note: Net = Amount - Fee on every row: Net is after fees (a payout), so revenue is Amount, what customers paid" in (
+        balance[1].lines())
+
+
+def test_the_load_says_what_revenue_leaves_out_and_nets(balance: tuple[ToolContext, Inference]) -> None:
+    assert "revenue: sum of Amount; Type = refund rows are negative amounts and net out; leaves out Status = failed" in (
+        balance[1].lines())
+
+
+def test_a_refund_row_is_not_an_order(balance: tuple[ToolContext, Inference]) -> None:
+    assert value(balance[0], "balance", "orders") == 5  # six rows, one of them the refund
+
+
+def test_refunds_are_reported_as_a_positive_amount(balance: tuple[ToolContext, Inference]) -> None:
+    assert float(value(balance[0], "balance", "refunds")) == 99.0  # type: ignore[arg-type]
+
+
+def test_unix_time_is_the_date_of_a_payments_log(balance: tuple[ToolContext, Inference]) -> None:
+    assert balance[1].main_date == "Created"
+
+
+# item sales as Square writes them: money as text, discounts negative, net = gross + discounts
+ITEM_SALES = """Date,Transaction ID,Customer ID,Item,Qty,Gross Sales,Discounts,Net Sales
+09/01/2025,T5001,CUST-005,Mug,3,"$36.00","-$3.60","$32.40"
+09/01/2025,T5002,CUST-002,Muffin,1,"$3.00","$0.00","$3.00"
+09/13/2025,T5003,CUST-014,Latte,3,"$13.50","-$1.35","$12.15"
+09/14/2025,T5004,CUST-002,Mug,1,"$12.00","$0.00","$12.00"
+"""
+
+
+@pytest.fixture
+def item_sales(tmp_path: Path) -> tuple[ToolContext, Inference]:
+    return load_text(tmp_path, "item_sales.csv", ITEM_SALES)
+
+
+def test_revenue_is_net_sales_after_discounts(item_sales: tuple[ToolContext, Inference]) -> None:
+    assert item_sales[0].profile().metric("revenue").column == "Net Sales"  # type: ignore[union-attr]
+
+
+def test_discounts_stored_negative_are_reported_as_a_positive_amount(item_sales: tuple[ToolContext, Inference]) -> None:
+    assert float(value(item_sales[0], "item_sales", "discounts")) == 4.95  # type: ignore[arg-type]
+
+
+def test_the_load_says_discounts_are_stored_negative(item_sales: tuple[ToolContext, Inference]) -> None:
+    assert ("note: Discounts is stored as negative amounts: metric discounts reports it as a positive amount"
+            in item_sales[1].lines())
+
+
+def test_a_line_total_is_found_by_its_values_whatever_its_name(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "lines.csv", "Invoice No,Customer ID,Date,Qty,Price,Extended\n"
+                       "1001,C1,2025-01-01,2,5.00,10.00\n1001,C1,2025-01-01,1,3.00,3.00\n"
+                       "1002,C2,2025-01-02,4,2.50,10.00\n1003,C1,2025-01-03,3,1.00,3.00\n")
+    assert ctx.profile().metric("revenue").column == "Extended"  # type: ignore[union-attr]
+
+
+def test_returning_customers_are_not_a_refund(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "orders.csv", "Order ID,Customer ID,Date,Customer Type,Total\n"
+                       "1,C1,2025-01-01,New,10.00\n2,C1,2025-01-05,Returning,20.00\n3,C2,2025-01-06,New,5.00\n")
+    assert ctx.profile().metric("revenue").where == ()  # type: ignore[union-attr]
+
+
+def test_zip_codes_phones_and_order_numbers_are_never_summed(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "codes.csv", "Order Number,Customer,Zip,Phone,Amount (USD)\n"
+                       "100234,C1,10115,5551234567,5.00\n100235,C2,94105,5559876543,6.00\n100236,C1,60601,5551112222,7.00\n")
+    table = ctx.profile().table("codes")
+    assert table is not None and [c.name for c in table.columns if c.role in ("money", "number")] == ["Amount (USD)"]
+
+
+def test_an_ad_report_under_a_title_line_gets_rates_per_impression_and_click(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "ads.csv", "Campaign performance report\nCampaign,Impr.,Clicks,Cost,Conversions\n"
+                       'Brand,1000,50,"$25.00",5\nGeneric,3000,50,"$60.00",1\nRetargeting,1000,20,"$5.00",1\n')
+    assert (float(value(ctx, "ads", "click_rate")), float(value(ctx, "ads", "conversion_rate"))) == (  # type: ignore[arg-type]
+        2.4, 5.8)  # 120 clicks / 5000 impressions; 7 conversions / 120 clicks
+
+
+def test_ad_cost_answers_to_spend(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "ads.csv", "Campaign,Impr.,Clicks,Cost\nBrand,1000,50,\"$25.00\"\nGeneric,3000,50,\"$60.00\"\n")
+    assert "spend" in ctx.profile().table("ads").column("Cost").synonyms  # type: ignore[union-attr]
+
+
+# --- two money columns with an equal claim: the model says so and the planner asks ---------------
+
+
+@pytest.fixture
+def two_amounts(tmp_path: Path) -> ToolContext:
+    return load_text(tmp_path, "payments.csv", "Payment ID,Customer ID,Date,Amount,Paid\n"
+                     "1,C1,2025-01-01,10.00,9.00\n2,C2,2025-01-02,20.00,20.00\n3,C1,2025-01-03,5.00,5.00\n")[0]
+
+
+def test_two_money_columns_with_an_equal_claim_are_recorded(two_amounts: ToolContext) -> None:
+    assert two_amounts.profile().metric("revenue").ambiguous_with == ("Paid",)  # type: ignore[union-attr]
+
+
+def test_the_planner_asks_which_money_column_revenue_means(two_amounts: ToolContext) -> None:
+    parsed = parse_question("What is our total revenue?", two_amounts.profile(), dt.date(2025, 2, 1))
+    assert parsed is not None and parsed.clarify == (
+        "Your payments table has several money columns that could be revenue (Amount, Paid). Which one do you mean?")
+
+
+def test_naming_the_column_answers_without_asking(two_amounts: ToolContext) -> None:
+    parsed = parse_question("What is the total Paid?", two_amounts.profile(), dt.date(2025, 2, 1))
+    assert parsed is not None and parsed.clarify is None

@@ -47,6 +47,7 @@ _MONEY_SHAPE = r"^\(?\s*[-+]?\s*{cur}?\s*[-+]?\s*({num})\s*{cur}?\s*\)?$"
 _MONEY_TEXT = _MONEY_SHAPE.format(cur=_CURRENCY_TEXT, num=r"\d{1,3}(,\d{3})+(\.\d{1,4})?|\d+(\.\d{1,4})?")
 _MONEY_TEXT_EU = _MONEY_SHAPE.format(cur=_CURRENCY_TEXT, num=r"\d{1,3}(\.\d{3})+(,\d{1,4})?|\d+(,\d{1,4})?")
 _MONEY_MARK = r"[$€£¥()]|USD|EUR|GBP|CAD|AUD|CHF|JPY|\d,\d{3}"
+_CURRENCY_MARK = r"[$€£¥()]|USD|EUR|GBP|CAD|AUD|CHF|JPY"
 # a checkbox column: one mark where it holds, blank where it does not
 _CHECK_MARKS = ("✓", "✔", "☑", "✅", "x", "X", "*", "•", "●")
 # Unix time: seconds, milliseconds or microseconds since 1970, between 2000 and 2100
@@ -54,7 +55,10 @@ _EPOCH_RANGES = ((946_684_800, 4_102_444_800, 1_000_000, "seconds"), (946_684_80
                  (946_684_800_000_000, 4_102_444_800_000_000, 1, "microseconds"))
 _TIME_WORDS = frozenset({"time", "timestamp", "ts", "epoch", "unix", "created", "updated", "modified", "at", "when", "date"})
 _DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%b %d, %Y", "%d %b %Y", "%B %d, %Y",
-                 "%Y-%m-%d")
+                 "%Y-%m-%d", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y")
+_FLIPPED = {"%m/%d/%Y": "%d/%m/%Y", "%m-%d-%Y": "%d-%m-%Y", "%m/%d/%y": "%d/%m/%y"}
+# what an export writes where a value is missing: "--" (Google Ads' ratio without a denominator), "n/a"
+_EMPTY_TOKENS = ("--", "-", "—", "–", "n/a", "N/A", "NA", "null", "NULL", "None", "none", "#N/A")
 # date and time written as text: kept as TIMESTAMP (wall-clock time as written)
 _DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
                      "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
@@ -144,7 +148,10 @@ def load_file(
                     raise _ragged_error(path, ragged)
             raise DataLoadError(f"{path.name} has no data rows.", hint="A header row and at least one data row are needed.")
         _check_header(columns, path)
-        notes = _refine_types(con, staging, columns)
+        notes = _tidy_names(con, staging, columns)
+        columns = _columns(con, staging)
+        notes += _drop_summary_rows(con, staging, columns)
+        notes += _refine_types(con, staging, columns)
         columns = _columns(con, staging)
         con.execute("BEGIN TRANSACTION")
         if name in existing:
@@ -274,6 +281,42 @@ def _check_header(columns: list[tuple[str, str]], path: Path) -> None:
                             hint="Add a first row naming the columns.")
 
 
+def _tidy_names(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
+    """Dots out of column names (``Impr.``, ``Avg. CPC`` in ad reports): a dot would read as table.column."""
+    taken = {c.lower() for c, _ in columns}
+    notes = []
+    for name, _ in columns:
+        if "." not in name:
+            continue
+        tidy = re.sub(r"\s+", " ", name.replace(".", " ")).strip()
+        if not tidy or tidy.lower() in taken:
+            continue
+        con.execute(f'ALTER TABLE "{staging}" RENAME COLUMN {_ident(name)} TO {_ident(tidy)}')
+        taken.add(tidy.lower())
+        notes.append(f"{tidy}: renamed from '{name}' (a dot in a name would read as table.column)")
+    return notes
+
+
+_SUMMARY_ROW = r"^\s*(total|totals|grand total|sum|summary)\s*(:.*)?$"
+
+
+def _drop_summary_rows(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
+    """Report exports (Google Ads, Meta, a spreadsheet) end with "Total: Campaigns" rows that repeat the
+    sum of the rows above: kept, every total would count everything twice. Such rows (the first column
+    reads Total, Totals, Grand total, Sum or Summary, alone or before a colon; at most three) are left out."""
+    first = columns[0][0] if columns and columns[0][1] == "VARCHAR" else None
+    if first is None:
+        return []
+    q = _ident(first)
+    found = con.execute(f'SELECT count(*), count(*) FILTER (WHERE regexp_matches(lower({q}), {_string(_SUMMARY_ROW)})) '
+                        f'FROM "{staging}"').fetchone() or (0, 0)
+    rows, summary = int(found[0]), int(found[1])
+    if not summary or summary > 3 or summary >= rows:
+        return []
+    con.execute(f'DELETE FROM "{staging}" WHERE regexp_matches(lower({q}), {_string(_SUMMARY_ROW)})')
+    return [f"{first}: {summary} summary row{'s' if summary > 1 else ''} (\"Total …\") left out, so totals are not counted twice"]
+
+
 def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tuple[str, str]]) -> list[str]:
     """Money text → DECIMAL, date text → DATE, yes/no text and check marks → BOOLEAN, Unix time and
     time-zoned timestamps → TIMESTAMP (UTC), midnight-only TIMESTAMP → DATE (in place).
@@ -288,10 +331,17 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
         q = _ident(name)
         t = f"trim({q})"
         if dtype == "VARCHAR":
-            probes += [f"count({q})", f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_TEXT)}))",
+            empty = ", ".join(_string(v) for v in _EMPTY_TOKENS)
+            probes += [f"count({q}) - count(*) FILTER (WHERE {t} IN ({empty}))",
+                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_TEXT)}))",
                        f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_TEXT_EU)}))",
-                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_MARK)}))"]
-            probes += [f"count(try_strptime({q}, {_string(fmt)}))" for fmt in _DATE_FORMATS]
+                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_MARK)}))",
+                       f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_CURRENCY_MARK)}))",
+                       f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]{{1,3}}(,[0-9]{{3}})*$'))"]
+            # a four-digit year for %Y (strptime would read 01/06/24 as the year 24), two digits for %y
+            probes += [f"count(try_strptime({q}, {_string(fmt)})) FILTER (WHERE "
+                       f"{'' if fmt.endswith('%Y') or '%Y' in fmt else 'NOT '}regexp_matches({q}, '[0-9]{{4}}'))"
+                       for fmt in _DATE_FORMATS]
             probes += [f"count(try_strptime({t}, {_string(fmt)}))" for fmt in _DATETIME_FORMATS]
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_OFFSET_TIME)}))")
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
@@ -318,17 +368,19 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
         q = _ident(name)
         t = f"trim({q})"
         if dtype == "VARCHAR":
-            non_null, money_us, money_eu, marked = next(counts), next(counts), next(counts), next(counts)
+            non_null, money_us, money_eu, marked, currency, integers = (next(counts) for _ in range(6))
             parsed = [next(counts) for _ in _DATE_FORMATS]
             parsed_times = [next(counts) for _ in _DATETIME_FORMATS]
             with_offset, percent = next(counts), next(counts)
             yes, no = next(counts), next(counts)
             checks, distinct, rows = next(counts), next(counts), next(counts)
             if not non_null:
-                if rows:
+                if rows and not distinct:
                     notes.append(f"{name}: empty on every row (left as text; nothing to compute from it)")
                 continue
             blanks = rows - non_null
+            empty = ", ".join(_string(v) for v in _EMPTY_TOKENS)
+            t = f"CASE WHEN {t} IN ({empty}) THEN NULL ELSE {t} END"  # "--" in a number column is no number
             if yes + no == non_null and ((yes and no) or set(name_words(name)) & FLAG_HINTS or (blanks and distinct == 1)):
                 norm = f"lower({t})"
                 blank = "FALSE" if not no and blanks else "NULL"  # "Yes" or blank: blank means no
@@ -345,6 +397,12 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                 notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE (42.5)")
                 continue
             sign = f"CASE WHEN regexp_matches({t}, '^\\(.*\\)$') OR contains({t}, '-') THEN -1 ELSE 1 END"
+            if money_us == non_null and marked and not currency and not set(name_words(name)) & MONEY_WORDS:
+                # "12,345": a count written with thousands separators, not money
+                number = "BIGINT" if integers == non_null else "DOUBLE"
+                changes[name] = f"CAST(replace({t}, ',', '') AS {number})"
+                notes.append(f"{name}: numbers written with thousands separators (12,345) → {number}")
+                continue
             if money_us == non_null and marked:
                 changes[name] = f"CAST({sign} * CAST(regexp_replace({t}, '[^0-9.]', '', 'g') AS DECIMAL(18, 4)) AS DECIMAL(18, 2))"
                 notes.append(f"{name}: money written as text (e.g. $1,234.50) → DECIMAL(18,2)"
@@ -357,8 +415,8 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                 continue
             fmt = next((f for f, n in zip(_DATE_FORMATS, parsed, strict=True) if n == non_null), None)
             if fmt is not None:
-                changes[name] = f"CAST(strptime({q}, {_string(fmt)}) AS DATE)"
-                flipped = {"%m/%d/%Y": "%d/%m/%Y", "%m-%d-%Y": "%d-%m-%Y"}.get(fmt)
+                changes[name] = f"CAST(strptime({t}, {_string(fmt)}) AS DATE)"
+                flipped = _FLIPPED.get(fmt)
                 both = flipped is not None and parsed[_DATE_FORMATS.index(flipped)] == non_null
                 notes.append(f"{name}: dates written as {fmt} → DATE" + (
                     " (every value also reads as day/month: read as month/day; reload with the dates as YYYY-MM-DD "

@@ -167,6 +167,8 @@ class TableProfile:
     # what the values show about money columns, row by row: ("Net Sales", "Gross Sales", "+", "Discounts")
     # = Net Sales is Gross Sales + Discounts on every row; ("Line Total", "Qty", "*", "Price")
     relations: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # money columns written mostly as negative numbers (a "Discounts" column of -2.00s)
+    negative_columns: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile | None:
         lowered = name.lower()
@@ -301,6 +303,7 @@ class SchemaProfile:
                 TableProfile(
                     name=t["name"], rows=t["rows"], columns=[ColumnProfile(**c) for c in t["columns"]],
                     relations=[tuple(r) for r in t.get("relations", [])],  # type: ignore[misc]
+                    negative_columns=list(t.get("negative_columns", [])),
                 )
                 for t in raw["tables"]
             ]
@@ -464,31 +467,42 @@ def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[st
     a net, or a fee and a payout, or a line total relate — what names alone cannot say."""
     money = [c for c in table.columns if c.role == "money"][:6]
     counts = [c for c in table.columns if c.role == "number" and c.unit == "count"][:2]
+    # a line total may carry a name that says nothing ("Extended"): any plain number is a candidate for qty x price
+    plain = [c for c in table.columns if c.role == "number" and c.unit is None and not _counts_things(c.words)][:4]
     candidates: list[tuple[str, str, str, str]] = []
-    for target in money:
+    for target in money + plain:
         others = [c for c in money if c is not target]
         for i, a in enumerate(others):
             for b in others:
-                if b is not a:
+                if b is not a and target in money:
                     candidates.append((target.name, a.name, "-", b.name))
                     if others.index(b) > i:
                         candidates.append((target.name, a.name, "+", b.name))
             for quantity in counts:
                 candidates.append((target.name, quantity.name, "*", a.name))
-    if not candidates:
-        return []
     q = _quote
-    probes = []
+    probes = [f"count(*) FILTER (WHERE {q(m.name)} < 0), count(*) FILTER (WHERE {q(m.name)} > 0)" for m in money]
     for total, left, op, right in candidates:
         both = f"{q(total)} IS NOT NULL AND {q(left)} IS NOT NULL AND {q(right)} IS NOT NULL AND {q(right)} <> 0"
         near = f"abs({q(left)} {op} {q(right)} - {q(total)}) <= 0.011 + 0.0001 * abs({q(total)})"
-        probes += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {both} AND {near})"]
+        probes += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {both} AND {near})",
+                   f"sum({q(total)}) FILTER (WHERE {both})", f"sum({q(left)}) FILTER (WHERE {both})"]
+    if not probes:
+        return []
     row = _run(warehouse, f"SELECT {', '.join(probes)} FROM (SELECT * FROM {q(table.name)} LIMIT {_SAMPLE_ROWS}) AS s")
+    table.negative_columns = [m.name for i, m in enumerate(money) if int(row[2 * i] or 0) > int(row[2 * i + 1] or 0)]
+    row = row[2 * len(money):]
     found = []
-    for i, relation in enumerate(candidates):
-        filled, holds = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
-        if filled >= 2 and holds >= 0.95 * filled:
-            found.append(relation)
+    for i, (total, left, op, right) in enumerate(candidates):
+        filled, holds = int(row[4 * i] or 0), int(row[4 * i + 1] or 0)
+        if filled < 2 or holds < 0.95 * filled:
+            continue
+        if op == "*":
+            found.append((total, left, op, right))
+        else:  # as "smaller = larger - part", whatever sign the part is stored with
+            smaller, larger = (total, left) if float(row[4 * i + 2] or 0) <= float(row[4 * i + 3] or 0) else (left, total)
+            if (smaller, larger, "-", right) not in found:
+                found.append((smaller, larger, "-", right))
     return found
 
 
@@ -505,9 +519,10 @@ def _negative_values(warehouse: Warehouse, table: TableProfile) -> None:
         parts = ", ".join(f"max({q(m.name)}), min({q(m.name)})" for m in money)
         rows = warehouse.query(f"SELECT {q(column.name)}, {parts} FROM {q(table.name)} WHERE {q(column.name)} IS NOT NULL "
                                f"GROUP BY 1 LIMIT {_CATEGORY_MAX_VALUES}", row_cap=_CATEGORY_MAX_VALUES).rows
-        for r in rows:
+        for r in rows:  # most money columns never positive (a refund's discount may be written back positive)
             highs, lows = r[1::2], r[2::2]
-            if all(h is None or float(h) <= 0 for h in highs) and any(low is not None and float(low) < 0 for low in lows):
+            never_positive = sum(1 for h in highs if h is None or float(h) <= 0)
+            if 2 * never_positive >= len(highs) and any(low is not None and float(low) < 0 for low in lows):
                 column.negative_values.append(str(r[0]))
 
 

@@ -349,6 +349,7 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
             synonyms=_table_synonyms(table),
             columns={c.name: ColumnModel(synonyms=[s]) for c in table.columns if (s := _column_synonym(c.name))},
         )
+        _ad_spend(table, tables[table.name], info)
         info.grain, info.customer_key, info.main_date = grain, customer_key, main.name if main is not None else None
         info.order_key = order_key
         info.flags = [c.name for c in table.by_role("flag")]
@@ -360,6 +361,8 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
                               "one row each, so \"how many\" counts rows")
             continue
         revenue = _revenue(table, info)
+        if revenue is not None and revenue[0] and revenue[0] not in tables[table.name].money:
+            tables[table.name].money.append(revenue[0])  # a line total found by its values is money
         if revenue is not None and (customer_key not in (None, key) or order_key):
             facts[table.name] = _Fact(table, revenue, customer_key if customer_key != key else None, order_key,
                                       repeats or partial)
@@ -586,21 +589,16 @@ def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tupl
     candidates = {c.name for c in ranked}
     for target, a, op, b in table.relations:
         column = by_name.get(target)
-        if op == "*" and column is not None and (target in candidates or column.role == "money"):
+        if op == "*" and column is not None and column.role in ("money", "number"):
             if target in candidates and ranked and ranked[0].name != target and _revenue_score(ranked[0]) > _revenue_score(column):
                 continue  # an order total beside line totals: the order total stays
             return column, f"{target} is {a} x {b} on every row: a line total, summed for revenue"
-    for target, a, op, b in table.relations:
-        if op == "*" or target not in candidates and a not in candidates:
-            continue
+    for smaller, larger, op, b in table.relations:
         part = by_name.get(b)
-        if part is None:
+        if op != "-" or part is None or (smaller not in candidates and larger not in candidates):
             continue
         words = set(part.words)
-        negative = part.max is not None and _number(part.max) <= 0
-        # target = a - b with b positive, or a + b with b stored negative: target is the smaller, after b
-        smaller, larger = (target, a) if (op == "-") != negative else (a, target)
-        stored = f" ({b} is stored negative)" if negative else ""
+        stored = f" ({b} is stored negative)" if b in table.negative_columns else ""
         if words & _FEE_WORDS and larger in candidates:
             return by_name[larger], (f"{smaller} = {larger} - {b} on every row{stored}: {smaller} is after fees (a payout), "
                                      f"so revenue is {larger}, what customers paid")
@@ -629,18 +627,18 @@ def _deduction_metrics(table: TableProfile, metrics: dict[str, MetricModel], inf
     -81.50) gets a metric reporting it as a positive amount — "discounts given: 81.50" — and says so."""
     for column in table.by_role("money"):
         words = set(column.words)
-        if not words & (_DEDUCTION_WORDS | _FEE_WORDS) or column.max is None or column.min is None:
-            continue
-        if not (_number(column.max) <= 0 and _number(column.min) < 0):
+        if not words & (_DEDUCTION_WORDS | _FEE_WORDS) or column.name not in table.negative_columns:
             continue
         name = _metric_name(column.name)
         if not name or name in metrics:
             continue
         phrase = name_phrase(column.name).lower()
+        revenue = metrics.get("revenue")
+        where = [f.model_copy(deep=True) for f in revenue.where] if revenue is not None and revenue.table == table.name else []
         metrics[name] = MetricModel(
-            table=table.name, agg="sum", expr=f"0 - {_expr_name(column.name)}", unit="money",
-            description=f"{name_phrase(column.name)} as a positive amount ({table.name}.{column.name} is stored as negative "
-                        "numbers; this is minus their sum)",
+            table=table.name, agg="sum", expr=f"0 - {_expr_name(column.name)}", unit="money", where=where,
+            description=f"as a positive amount: minus the sum of {table.name}.{column.name}, which stores them as negative "
+                        f"numbers{' (on the rows revenue counts)' if where else ''}",
             synonyms=sorted({phrase, f"{phrase} given", f"total {phrase}"} - {name.replace('_', ' ')}))
         info.notes.append(f"{column.name} is stored as negative amounts: metric {name} reports it as a positive amount")
 
@@ -683,18 +681,32 @@ def _standard_metrics(
     # With a customer table (the demo's shape) every order metric leaves them out, as before.
     log = customers is None or profile.link_column(orders, customers) is None
     counted, counting = (([], ", all statuses" if excluding else "") if log else (excluded, excluding))
-    status = _status_column(orders)
-    type_like = status is not None and not _STATUS_ONLY.search(status[0].name)
-    if status is not None and type_like:
+    statuses = _status_columns(orders)
+    kinds = [st for st in statuses if not _STATUS_ONLY.search(st[0].name)]
+    type_like = bool(kinds)
+    if type_like:
         # a transaction type (Sale / Refund / Void): a refund or void row is no order, whatever the table
-        column_name, not_sales = status[0].name, sorted(status[1] + status[2])
-        counted = [Filter(column=column_name, op="not in", value=not_sales)]
-        counting = f", not counting {column_name} {' or '.join(not_sales)} rows"
-    if (column or expr) and status is not None:
-        dropped, netted = status[1], status[2]
-        said = ([f"leaves out {status[0].name} = {' / '.join(dropped)}"] if dropped else []) + (
-            [f"{status[0].name} = {' / '.join(netted)} rows are negative amounts and net out"] if netted else [])
+        counted = [Filter(column=c.name, op="not in", value=dropped) for c, dropped, _ in kinds]
+        counting = "".join(f", not counting {c.name} {' or '.join(dropped)} rows" for c, dropped, _ in kinds)
+        if not log:
+            counted += [f for f in excluded if f.column not in {c.name for c, _, _ in kinds}]
+    if (column or expr) and statuses:
+        said = []
+        for status_column, dropped, refunded in statuses:
+            said.append(f"leaves out {status_column.name} = {' / '.join(dropped)}")
+            if refunded:
+                said.append(f"{status_column.name} = {' / '.join(refunded)} rows are refunds (negative amounts): "
+                            "metric refunds reports them as a positive amount")
         inferred[orders.name].revenue = "; ".join([inferred[orders.name].revenue or "", *said])
+    for status_column, _, netted in statuses:  # refunds written as negative rows: how much was refunded, as a positive amount
+        if netted and (column or expr) and "refunds" not in metrics:
+            amount = _expr_name(column) if column else f"({expr})"
+            metrics["refunds"] = MetricModel(
+                table=orders.name, agg="sum", expr=f"0 - {amount}", unit="money",
+                where=[Filter(column=status_column.name, op="in", value=netted)],
+                description=f"as a positive amount: minus the sum of {column or expr} on {status_column.name} = "
+                            f"{' / '.join(netted)} rows, which are stored as negative amounts",
+                synonyms=["refunded", "refund amount", "amount refunded", "total refunds"])
 
     def counted_where() -> list[Filter]:
         return [f.model_copy(deep=True) for f in counted]
@@ -907,6 +919,21 @@ def _event_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: I
             description=f"Clicks per open: {clicks} / {opens}, in %", synonyms=["ctor"])
 
 
+def _ad_spend(table: TableProfile, section: TableModel, info: Inference) -> None:
+    """In an ad report (impressions or clicks counted beside a cost), the cost is what was spent:
+    "how much did we spend" means it."""
+    counted = {e for c in table.columns if c.role == "number" and (e := _event_of(c.name)) is not None}
+    if not counted & {"impression", "click"}:
+        return
+    for column in table.by_role("money"):
+        if set(column.words) & {"cost", "costs"} and not set(column.words) & {"per", "avg", "average", "cpc", "cpm", "cpa"}:
+            words = section.columns.setdefault(column.name, ColumnModel())
+            words.synonyms = [*words.synonyms, *[w for w in ("spend", "ad spend", "spent") if w not in words.synonyms]]
+            info.notes.append(f"{column.name} is ad spend (answers to \"spend\")")
+            break
+    section.synonyms = [*section.synonyms, *[w for w in ("ads", "ad campaigns", "advertising") if w not in section.synonyms]]
+
+
 def _table_synonyms(table: TableProfile) -> list[str]:
     phrase = name_phrase(table.name)
     return [phrase] if phrase != table.name.replace("_", " ").lower() else []
@@ -922,20 +949,15 @@ def _column_synonym(name: str) -> str | None:
 def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], str]:
     """``status not in [cancelled, returned]`` and ", excluding cancelled and returned orders", when the
     order table has a status (or transaction type) column with such values; else no filter and no words.
-
-    Values whose rows hold only negative money (a "Refund" row of -20.00 beside the sale's +20.00) are
-    not left out: they net out of the sum, and the words say so."""
-    found = _status_column(orders)
-    if found is None:
-        return [], ""
-    column, excluded, netted = found
+    Refund rows of negative amounts are left out of revenue too (revenue is what was sold); a ``refunds``
+    metric reports them."""
+    filters: list[Filter] = []
     words = ""
-    if excluded:
+    for column, excluded, _ in _status_columns(orders):
         named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
-        words = f", excluding {named} {label}" if _STATUS_ONLY.search(column.name) else f", excluding {column.name} {named}"
-    if netted:
-        words += f"{';' if words else ','} {' and '.join(netted)} rows (negative amounts) net out"
-    return ([Filter(column=column.name, op="not in", value=excluded)] if excluded else []), words
+        words += f", excluding {named} {label}" if _STATUS_ONLY.search(column.name) else f", excluding {column.name} {named}"
+        filters.append(Filter(column=column.name, op="not in", value=excluded))
+    return filters, words
 
 
 _STATUS_ONLY = re.compile(r"status|state", re.I)
@@ -943,13 +965,16 @@ _STATUS_LAST = frozenset({"status", "state", "type", "kind", "result", "outcome"
 # a row that is not a sale: cancelled, refunded, returned, void, failed, declined, rejected, a chargeback
 # ("Returning" customers and "partially refunded" orders are sales)
 _EXCLUDED_VALUE = re.compile(r"(?<![a-z])(cancel\w*|refund\w*|returned|return|returns|void\w*|fail\w*|declin\w*|reject\w*|"
-                             r"chargeback\w*|reversal|reversed|disputed)(?![a-z])", re.I)
+                             r"denied|chargeback\w*|reversal|reversed|disputed|withdraw\w*|payout\w*)(?![a-z])", re.I)
+_REFUND_VALUE = re.compile(r"(?<![a-z])(refund\w*|returned|return|returns|chargeback\w*|reversal|reversed)(?![a-z])", re.I)
 
 
-def _status_column(table: TableProfile) -> tuple[ColumnProfile, list[str], list[str]] | None:
-    """The column saying whether a row is a sale (``Financial Status``, ``Status``, ``Type``,
-    ``Transaction Type``), its values that are not (left out), and those of them whose rows are negative
-    amounts (netted out instead). The values decide: the column needs sale rows and non-sale rows."""
+def _status_columns(table: TableProfile) -> list[tuple[ColumnProfile, list[str], list[str]]]:
+    """The columns saying whether a row is a sale (``Financial Status``, ``Status``, ``Type``,
+    ``Transaction Type``), each with its values that are not (left out of revenue) and, of those, the
+    refunds written as rows of negative amounts (reported apart, as a positive amount). The values
+    decide: a column needs sale rows and non-sale rows."""
+    found = []
     for column in table.by_role("category"):
         words = name_words(column.name)
         if not words or (words[-1] not in _STATUS_LAST and "status" not in words):
@@ -957,9 +982,9 @@ def _status_column(table: TableProfile) -> tuple[ColumnProfile, list[str], list[
         bad = [v for v in column.values if _EXCLUDED_VALUE.search(v) and "partial" not in v.lower()]
         if not bad or len(bad) == len(column.values):
             continue
-        netted = sorted(v for v in bad if v in column.negative_values)
-        return column, sorted(v for v in bad if v not in netted), netted
-    return None
+        refunds = sorted(v for v in bad if v in column.negative_values and _REFUND_VALUE.search(v))
+        found.append((column, sorted(bad), refunds))
+    return found
 
 
 def refresh_semantic_model(
