@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING
 
 from foundation.errors import DataLoadError
 from foundation.settings import make_private, private_dir
-from tools.schema_profile import FLAG_HINTS, MONEY_WORDS, NO_VALUES, YES_VALUES, name_words
+from tools.schema_profile import (
+    CODE_WORDS,
+    FLAG_HINTS,
+    ID_WORDS,
+    MONEY_WORDS,
+    NO_VALUES,
+    YES_VALUES,
+    name_words,
+)
 
 if TYPE_CHECKING:
     import duckdb
@@ -397,6 +405,12 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                 notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE (42.5)")
                 continue
             sign = f"CASE WHEN regexp_matches({t}, '^\\(.*\\)$') OR contains({t}, '-') THEN -1 ELSE 1 END"
+            if money_us == non_null and not marked and blanks and not set(name_words(name)) & (CODE_WORDS | ID_WORDS):
+                # "9.92" beside "--": numbers that a placeholder kept from being read as numbers
+                number = "BIGINT" if integers == non_null else "DOUBLE"
+                changes[name] = f"CAST({t} AS {number})"
+                notes.append(f"{name}: numbers with placeholders (--, n/a) for missing values → {number} (placeholders empty)")
+                continue
             if money_us == non_null and marked and not currency and not set(name_words(name)) & MONEY_WORDS:
                 # "12,345": a count written with thousands separators, not money
                 number = "BIGINT" if integers == non_null else "DOUBLE"

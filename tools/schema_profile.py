@@ -120,6 +120,7 @@ def _is_id_name(words: list[str]) -> bool:
 ENTITY_WORDS = frozenset({
     "customer", "cust", "client", "user", "member", "buyer", "shopper", "account", "acct", "subscriber", "patron",
     "guest", "contact", "visitor", "player", "donor", "household", "consumer", "purchaser", "person", "profile",
+    "supporter", "constituent", "backer", "student", "patient", "attendee", "tenant",
 })
 ORDER_WORDS = frozenset({
     "order", "orders", "invoice", "inv", "transaction", "txn", "trx", "trans", "receipt", "basket", "purchase",

@@ -52,7 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mara.semantic")
 FILE_NAME = "semantic.yaml"
-_RELATIONSHIP = re.compile(r"^\s*(\w+)\.(\w+)\s*->\s*(\w+)\.(\w+)\s*$")
+# orders.customer_id -> customers.customer_id; a column name as the export wrote it may hold spaces
+# ("gifts.Supporter ID -> supporters.Supporter ID")
+_RELATIONSHIP = re.compile(r"^\s*(\w+)\.([^.>]+?)\s*->\s*(\w+)\.([^.>]+?)\s*$")
 _HEADER = """\
 # Mara semantic model: what the tables in this workspace mean.
 # Generated from the data; edit freely. Declared values override what Mara infers
@@ -383,6 +385,7 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
             _event_metrics(table, metrics, inferred[table.name])
             _flag_metrics(table, metrics)
             _deduction_metrics(table, metrics, inferred[table.name])
+            _ad_metrics(table, metrics)
         if table.name in entities and not set(name_words(table.name)) & {"customer", "customers"}:
             tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
     for name, metric in metrics.items():
@@ -436,7 +439,8 @@ def _customers_table(profile: SchemaProfile) -> TableProfile | None:
 
 
 _PLURAL_ENTITIES = frozenset({"customers", "clients", "users", "members", "accounts", "subscribers", "buyers", "shoppers",
-                              "contacts", "patrons", "donors", "households", "guests", "players", "customer", "account"})
+                              "contacts", "patrons", "donors", "households", "guests", "players", "customer", "account",
+                              "supporters", "constituents", "backers", "students", "patients", "attendees", "tenants"})
 
 
 def _repeats(column: ColumnProfile | None, rows: int) -> bool:
@@ -552,8 +556,10 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
             c.name for c in ranked[1:] if _revenue_score(c) >= 4 and [w for w in c.words if w not in plain] != base]
         variants = [c.name for c in ranked[1:] if c.name not in close and [w for w in c.words if w not in plain] == base]
         info.revenue = f"sum of {best.name}"
-        tied = [] if chosen is not None else [
-            c.name for c in ranked[1:] if _revenue_score(c) == _revenue_score(best) and c.name in close]
+        filled = (best.nulls or 0) <= 0.1 * table.rows  # a column filled on a few rows ("Adjusted Total" of refunds) is no rival
+        tied = [] if chosen is not None or not filled else [
+            c.name for c in ranked[1:] if _revenue_score(c) == _revenue_score(best) and c.name in close
+            and (c.nulls or 0) <= 0.1 * table.rows]
         if tied:
             info.notes.append(f"{best.name} and {', '.join(tied)} have an equal claim to be revenue: a question about revenue "
                               "that names neither is asked which (metrics.revenue.ambiguous_with)")
@@ -639,7 +645,8 @@ def _deduction_metrics(table: TableProfile, metrics: dict[str, MetricModel], inf
             table=table.name, agg="sum", expr=f"0 - {_expr_name(column.name)}", unit="money", where=where,
             description=f"as a positive amount: minus the sum of {table.name}.{column.name}, which stores them as negative "
                         f"numbers{' (on the rows revenue counts)' if where else ''}",
-            synonyms=sorted({phrase, f"{phrase} given", f"total {phrase}"} - {name.replace('_', ' ')}))
+            synonyms=sorted({phrase, f"total {phrase}"} | ({f"{phrase} given"} if words & _DEDUCTION_WORDS else set())
+                            - {name.replace('_', ' ')}))
         info.notes.append(f"{column.name} is stored as negative amounts: metric {name} reports it as a positive amount")
 
 
@@ -934,6 +941,40 @@ def _ad_spend(table: TableProfile, section: TableModel, info: Inference) -> None
     section.synonyms = [*section.synonyms, *[w for w in ("ads", "ad campaigns", "advertising") if w not in section.synonyms]]
 
 
+def _ad_metrics(table: TableProfile, metrics: dict[str, MetricModel]) -> None:
+    """An ad report's money ratios, recomputed from sums as ad platforms do (never an average of the
+    per-row percentages): spend, cost per click, cost per conversion, return on ad spend."""
+    cost = next((c for c in table.by_role("money") if set(c.words) & {"cost", "costs", "spend", "spent"}
+                 and not set(c.words) & {"per", "avg", "average", "cpc", "cpm", "cpa"}), None)
+    clicks = next((n for n, m in metrics.items() if m.table == table.name and n.endswith("click_count")
+                   and "unique" not in n), None)
+    if cost is None or clicks is None:
+        return
+    prefix = clicks[: -len("click_count")]
+    rows = table.name.replace("_", " ")
+    metrics.setdefault(f"{prefix}spend", MetricModel(table=table.name, agg="sum", column=cost.name, unit="money",
+                                                     description=f"Ad spend: sum of {table.name}.{cost.name}",
+                                                     synonyms=["ad spend", "cost", "spent"]))
+    metrics.setdefault(f"{prefix}cpc", MetricModel(table=table.name, ratio=(f"{prefix}spend", clicks), unit="money",
+                                                   description=f"Cost per click: spend / clicks over the {rows}",
+                                                   synonyms=["cost per click", "average cpc", "avg cpc"]))
+    if f"{prefix}conversion_count" in metrics:
+        metrics.setdefault(f"{prefix}cost_per_conversion", MetricModel(
+            table=table.name, ratio=(f"{prefix}spend", f"{prefix}conversion_count"), unit="money",
+            description=f"Cost per conversion: spend / conversions over the {rows}",
+            synonyms=["cost per acquisition", "cpa", "cost / conv"]))
+    value = next((c for c in table.by_role("money") if c is not cost and _event_of(c.name) == "conversion"
+                  and set(c.words) & {"value", "revenue", "sales"}), None)
+    if value is not None:
+        metrics.setdefault(f"{prefix}conversion_value", MetricModel(
+            table=table.name, agg="sum", column=value.name, unit="money",
+            description=f"Conversion value: sum of {table.name}.{value.name}", synonyms=["conv value"]))
+        metrics.setdefault(f"{prefix}roas", MetricModel(
+            table=table.name, ratio=(f"{prefix}conversion_value", f"{prefix}spend"), unit="number",
+            description=f"Return on ad spend: conversion value / spend over the {rows}",
+            synonyms=["return on ad spend", "roas"]))
+
+
 def _table_synonyms(table: TableProfile) -> list[str]:
     phrase = name_phrase(table.name)
     return [phrase] if phrase != table.name.replace("_", " ").lower() else []
@@ -966,6 +1007,8 @@ _STATUS_LAST = frozenset({"status", "state", "type", "kind", "result", "outcome"
 # ("Returning" customers and "partially refunded" orders are sales)
 _EXCLUDED_VALUE = re.compile(r"(?<![a-z])(cancel\w*|refund\w*|returned|return|returns|void\w*|fail\w*|declin\w*|reject\w*|"
                              r"denied|chargeback\w*|reversal|reversed|disputed|withdraw\w*|payout\w*)(?![a-z])", re.I)
+_PENDING_VALUE = re.compile(r"(?<![a-z])(pending|unpaid|awaiting|in progress|incomplete|uncleared)(?![a-z])", re.I)
+_ORDER_TABLE_WORDS = frozenset({"order", "orders", "booking", "bookings", "reservation", "reservations", "invoice", "invoices"})
 _REFUND_VALUE = re.compile(r"(?<![a-z])(refund\w*|returned|return|returns|chargeback\w*|reversal|reversed)(?![a-z])", re.I)
 
 
@@ -974,12 +1017,16 @@ def _status_columns(table: TableProfile) -> list[tuple[ColumnProfile, list[str],
     ``Transaction Type``), each with its values that are not (left out of revenue) and, of those, the
     refunds written as rows of negative amounts (reported apart, as a positive amount). The values
     decide: a column needs sale rows and non-sale rows."""
+    # an order placed and awaiting payment is a sale (as a shop's own reports count it); a pending payment
+    # or gift in a ledger of money received is not money yet
+    ledger = not (set(name_words(table.name)) | {w for c in table.by_role("id") for w in c.words}) & _ORDER_TABLE_WORDS
     found = []
     for column in table.by_role("category"):
         words = name_words(column.name)
         if not words or (words[-1] not in _STATUS_LAST and "status" not in words):
             continue
-        bad = [v for v in column.values if _EXCLUDED_VALUE.search(v) and "partial" not in v.lower()]
+        bad = [v for v in column.values if (_EXCLUDED_VALUE.search(v) or (ledger and _PENDING_VALUE.search(v)))
+               and "partial" not in v.lower()]
         if not bad or len(bad) == len(column.values):
             continue
         refunds = sorted(v for v in bad if v in column.negative_values and _REFUND_VALUE.search(v))
