@@ -269,3 +269,22 @@ def test_a_value_that_begins_with_total_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
     path.write_text("Product,Units\nTotal Gym,3\nYoga Mat,5\n")
     assert load_file(tmp_path / "w.duckdb", path).rows == 2
+
+
+def test_counts_with_thousands_separators_are_numbers_not_money(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    path.write_text('Campaign,Impressions\nBrand,"5,538"\nGeneric,"12,001"\n')
+    report = load_file(tmp_path / "w.duckdb", path)
+    assert (dict(table(tmp_path / "w.duckdb", "report")[0])["Impressions"], report.money_columns) == ("BIGINT", [])
+
+
+def test_a_placeholder_is_empty_in_a_percent_column(tmp_path: Path) -> None:
+    assert load_one(tmp_path, "CTR", "8.79%", "--")[1] == [8.79, None]
+
+
+def test_a_placeholder_is_empty_in_a_number_column(tmp_path: Path) -> None:
+    assert load_one(tmp_path, "Cost per conversion", "9.92", "--")[1] == [9.92, None]
+
+
+def test_two_digit_years_are_this_century(tmp_path: Path) -> None:
+    assert [str(v) for v in load_one(tmp_path, "Sale Date", "01/06/24", "12/30/24")[1]] == ["2024-01-06", "2024-12-30"]

@@ -584,3 +584,31 @@ ADS = ("Campaign report\n\"June 2, 2025 - June 15, 2025\"\nWeek,Campaign,Impr.,C
 def test_an_ad_reports_ratios_are_recomputed_from_sums(tmp_path: Path, metric: str, expected: float) -> None:
     ctx, _ = load_text(tmp_path, "campaigns.csv", ADS)
     assert float(value(ctx, "campaigns", metric)) == expected  # type: ignore[arg-type]
+
+
+GIFTS = "Gift ID,Supporter ID,Gift Date,Amount,Status\nG1,S1,2025-01-02,£60.00,Received\nG2,S2,2025-01-03,£15.00,Pending\n" \
+        "G3,S1,2025-01-04,£30.00,Refunded\nG4,S3,2025-01-05,£10.00,Received\n"
+
+
+def test_a_pending_gift_is_not_money_received(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "gifts.csv", GIFTS)
+    assert float(value(ctx, "gifts", "revenue")) == 70.0  # type: ignore[arg-type]
+
+
+def test_a_pending_order_is_still_a_sale(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "orders.csv", GIFTS.replace("Gift ID", "Order ID").replace("Supporter ID", "Customer ID"))
+    assert float(value(ctx, "orders", "revenue")) == 85.0  # type: ignore[arg-type]
+
+
+TICKETS = "Id,Requester email,Via,Satisfaction Score,Created at\n1,a@x.test,Email,Good,2025-06-01\n2,b@x.test,Chat,Bad,2025-06-02\n" \
+          "3,a@x.test,Email,Offered,2025-06-03\n4,c@x.test,Web,Good,2025-06-04\n5,d@x.test,Chat,Unoffered,2025-06-05\n"
+
+
+def test_csat_is_good_over_rated_tickets(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "tickets.csv", TICKETS)
+    assert float(value(ctx, "tickets", "satisfaction_rate")) == 66.7  # type: ignore[arg-type]  # 2 good of 3 rated
+
+
+def test_a_help_desks_via_answers_to_channel(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "tickets.csv", TICKETS)
+    assert ctx.profile().table("tickets").column("Via").synonyms == ["channel"]  # type: ignore[union-attr]

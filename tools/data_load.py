@@ -161,6 +161,7 @@ def load_file(
         notes += _drop_summary_rows(con, staging, columns)
         notes += _refine_types(con, staging, columns)
         columns = _columns(con, staging)
+        (rows,) = con.execute(f'SELECT count(*) FROM "{staging}"').fetchone() or (0,)  # summary rows left out
         con.execute("BEGIN TRANSACTION")
         if name in existing:
             con.execute(f'DROP TABLE "{name}"')

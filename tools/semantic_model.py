@@ -386,6 +386,7 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
             _flag_metrics(table, metrics)
             _deduction_metrics(table, metrics, inferred[table.name])
             _ad_metrics(table, metrics)
+            _satisfaction_metrics(table, metrics)
         if table.name in entities and not set(name_words(table.name)) & {"customer", "customers"}:
             tables[table.name].synonyms = [*tables[table.name].synonyms, "customers"]
     for name, metric in metrics.items():
@@ -836,6 +837,9 @@ _EVENTS = {
     "conversion": {"conversion", "conversions", "converted", "convert", "conv"},
     "impression": {"impression", "impressions", "impr", "imps"},
 }
+# the count's plural as people ask for it ("how many clicks"); not for events whose word is mostly a verb in a
+# question ("how many campaigns did we send", "did they open")
+_EVENT_PLURALS = {"click": "clicks", "conversion": "conversions", "impression": "impressions"}
 _RATES = {"open": "open_rate", "click": "click_rate", "bounce": "bounce_rate", "unsubscribe": "unsubscribe_rate",
           "complaint": "complaint_rate", "conversion": "conversion_rate", "delivery": "delivery_rate"}
 _EVENT_COLUMN = frozenset({"type", "action", "activity", "interaction", "kind", "name", "status"})
@@ -890,7 +894,8 @@ def _event_metrics(table: TableProfile, metrics: dict[str, MetricModel], info: I
             options.sort(key=lambda o: o[0])
             chosen = options[0][1]
             counts[event] = MetricModel(table=table.name, agg="sum", column=chosen.name, unit="count",
-                                        description=f"Sum of {table.name}.{chosen.name}")
+                                        description=f"Sum of {table.name}.{chosen.name}",
+                                        synonyms=[_EVENT_PLURALS[event]] if event in _EVENT_PLURALS else [])
             unique = next((c for rank, c in options if rank == 2), None)
             if unique is not None and unique is not chosen:
                 uniques[event] = MetricModel(table=table.name, agg="sum", column=unique.name, unit="count",
@@ -981,10 +986,40 @@ def _table_synonyms(table: TableProfile) -> list[str]:
 
 
 def _column_synonym(name: str) -> str | None:
-    """The name as people say it, when that differs from how it is written (``amt`` → "amount")."""
+    """The name as people say it, when that differs from how it is written (``amt`` → "amount"), or
+    the word a marketer uses for a help desk's or CRM's own name (``Via`` → "channel")."""
     phrase = name_phrase(name)
     plain = " ".join(name_words(name))
-    return phrase if phrase != plain else None
+    return phrase if phrase != plain else _EXPORT_WORDS.get(plain)
+
+
+# column names exports use, and the word people ask with
+_EXPORT_WORDS = {"via": "channel", "assignee": "agent", "requester": "customer", "contact owner": "owner",
+                 "utm source": "source", "utm medium": "medium", "utm campaign": "campaign"}
+
+
+def _satisfaction_metrics(table: TableProfile, metrics: dict[str, MetricModel]) -> None:
+    """A satisfaction column of Good / Bad answers (a help desk's survey, with "Offered" or "Unoffered"
+    for tickets not rated): CSAT = good / (good + bad), among rated rows only."""
+    for column in table.by_role("category"):
+        if not set(column.words) & {"satisfaction", "csat", "rating", "rated", "survey"}:
+            continue
+        good = [v for v in column.values if v.strip().lower() in ("good", "satisfied", "positive", "happy")]
+        bad = [v for v in column.values if v.strip().lower() in ("bad", "unsatisfied", "dissatisfied", "negative", "unhappy")]
+        if not good or not bad or "satisfaction_rate" in metrics:
+            continue
+        rows = table.name.replace("_", " ")
+        metrics["satisfied_count"] = MetricModel(
+            table=table.name, agg="count", unit="count", where=[Filter(column=column.name, op="in", value=good)],
+            description=f"{rows} rated {' or '.join(good)} ({column.name})")
+        metrics["rated_count"] = MetricModel(
+            table=table.name, agg="count", unit="count", where=[Filter(column=column.name, op="in", value=good + bad)],
+            description=f"{rows} rated {' or '.join(good + bad)} ({column.name}; other values are not ratings)")
+        metrics["satisfaction_rate"] = MetricModel(
+            table=table.name, ratio=("satisfied_count", "rated_count"), unit="percent",
+            description=f"CSAT: {' or '.join(good)} / rated ({' or '.join(good + bad)}) {rows}, in %",
+            synonyms=["csat", "satisfaction", "customer satisfaction", "satisfaction score"])
+        return
 
 
 def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], str]:
