@@ -3,7 +3,9 @@ types and values, and that the inferred metrics compute the right figures.
 
 Fixtures in tests/data/shapes/ (8-14 rows each, written for these tests): a bare sales log of
 line items (no customer table), payments with two money columns, an account table with yes/no,
-y/n and 0/1 flags, an e-mail events table and a per-campaign stats table.
+y/n and 0/1 flags, an e-mail events table and a per-campaign stats table. The export conventions further
+down (refund rows, negative discounts, gross/net/fee, ad reports, help-desk tickets) are a few rows written
+in each test.
 """
 
 from __future__ import annotations

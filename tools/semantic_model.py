@@ -706,14 +706,14 @@ def _standard_metrics(
                 said.append(f"{status_column.name} = {' / '.join(refunded)} rows are refunds (negative amounts): "
                             "metric refunds reports them as a positive amount")
         inferred[orders.name].revenue = "; ".join([inferred[orders.name].revenue or "", *said])
-    for status_column, _, netted in statuses:  # refunds written as negative rows: how much was refunded, as a positive amount
-        if netted and (column or expr) and "refunds" not in metrics:
+    for status_column, _, refunded in statuses:  # refunds written as negative rows: how much was refunded, as a positive amount
+        if refunded and (column or expr) and "refunds" not in metrics:
             amount = _expr_name(column) if column else f"({expr})"
             metrics["refunds"] = MetricModel(
                 table=orders.name, agg="sum", expr=f"0 - {amount}", unit="money",
-                where=[Filter(column=status_column.name, op="in", value=netted)],
+                where=[Filter(column=status_column.name, op="in", value=refunded)],
                 description=f"as a positive amount: minus the sum of {column or expr} on {status_column.name} = "
-                            f"{' / '.join(netted)} rows, which are stored as negative amounts",
+                            f"{' / '.join(refunded)} rows, which are stored as negative amounts",
                 synonyms=["refunded", "refund amount", "amount refunded", "total refunds"])
 
     def counted_where() -> list[Filter]:
