@@ -199,3 +199,50 @@ def test_tool_error_reply_is_declined() -> None:
 
 def test_sql_type_parameters_are_not_figures() -> None:
     assert values("Error: no function replace(DECIMAL(18,2), VARCHAR) matches.") == []
+
+
+# --- "which group" answers: the headline is the answer -------------------------------------------------
+
+def test_group_named_only_further_down_a_list_is_wrong() -> None:
+    reply = "**United States** is first by contacts (**22**). Highest first — United States: **22**, Germany: **6**."
+    assert score_reply(reply, "group", label="Germany").outcome == "wrong"
+
+
+def test_group_in_the_bold_headline_is_right() -> None:
+    reply = "**Germany** is first by revenue (**1,234.00**). Highest first — Germany: **1,234.00**, France: **990.00**."
+    assert score_reply(reply, "group", label="Germany").outcome == "right"
+
+
+def test_group_headline_skips_bold_figures() -> None:
+    assert score_reply("Top: **1,234** orders from **Germany**.", "group", label="Germany").outcome == "right"
+
+
+def test_group_headline_period_label_names_its_month() -> None:
+    assert score_reply("**April 2025** is first by orders (**15**).", "group", label="April").outcome == "right"
+
+
+def test_group_headline_of_an_unbolded_list_is_its_first_item() -> None:
+    assert score_reply("Orders by country — France: 12, Germany: 9.", "group", label="Germany").outcome == "wrong"
+
+
+def test_group_headline_of_a_table_is_its_first_row() -> None:
+    reply = "Here is what the data says:\n\n| country | n |\n|---|---|\n| Germany | 12 |\n| France | 9 |"
+    assert score_reply(reply, "group", label="Germany").outcome == "right"
+
+
+def test_group_only_among_a_clarifying_questions_options_is_declined() -> None:
+    reply = "I couldn't match “land” to anything in your data, so I won't guess. Did you mean country (Germany, France)?"
+    assert score_reply(reply, "group", label="Germany").outcome == "declined"
+
+
+def test_group_in_a_plain_opening_sentence_is_right() -> None:
+    assert score_reply("Germany brings in the most revenue.\n\n_Computed: revenue by country._", "group",
+                       label="Germany").outcome == "right"
+
+
+def test_group_headline_label_may_hold_a_number() -> None:
+    assert score_reply("**Size 42** is first by units (**310**).", "group", label="Size 42").outcome == "right"
+
+
+def test_group_headline_skips_a_bold_figure_with_its_unit() -> None:
+    assert score_reply("**1,234 orders** came from **Germany**.", "group", label="Germany").outcome == "right"

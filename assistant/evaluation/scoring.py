@@ -8,7 +8,10 @@ The rules are those of the question-set format (docs in ``assistant/evaluation/a
   within 1%; ``23.7%`` stands for 23.7 and for 0.237;
 - dates, years, periods (``Q3 2025``, ``2025-03``), counts of groups (``10 groups``), list
   markers and code (SQL in backticks) are not figures;
-- a group is named when its label appears case-insensitively on word boundaries.
+- a group is named when its label appears case-insensitively on word boundaries — and a "which
+  group" answer is right only when the group is the reply's *headline*: the first group it names
+  (its first bold label, else the first "label: figure" item, else its opening sentence), never
+  a group further down a list or in a clarifying question's options.
 
 The scorer reads only the reply text, as a user would: a right table the reply never mentions
 does not make the answer right.
@@ -180,6 +183,50 @@ def names_group(reply: str, label: str) -> bool:
     return re.search(pattern, reply, re.I) is not None
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_ITEM = re.compile(r"(?:^|[—,;:\n]\s*)([^—,;:\n*]+?):\s*\**\s*[-−–]?[$€£]?\d")
+
+
+def _body(reply: str) -> str:
+    """The answer without its footers: the italic ``_Computed: …_`` / ``_How: …_`` / ``_Note …_`` lines."""
+    kept = [p for p in re.split(r"\n\s*\n", reply) if not p.strip().startswith("_")]
+    return "\n\n".join(kept).strip()
+
+
+def _is_label(text: str) -> bool:
+    """Bold text that names a group: no figure in it ("Germany", "April 2025", a year), or a figure inside a
+    capitalised name ("Thursday / 41.41", "Size 42") — not a figure with its unit ("1,234 orders")."""
+    figures = extract_figures(text)
+    if all(f.year_like for f in figures):
+        return bool(text.strip())
+    rest = _NUMBER.sub(" ", figure_text(text))
+    return any(word[0].isupper() for word in re.findall(r"[^\W\d_]+", rest))
+
+
+def headline_group(reply: str) -> str:
+    """The group a reply puts first — what it answers "which …?" with: its first bold text that is not a
+    figure, else the first cell of a table, else the label of its first "label: figure" item, else its
+    opening sentence."""
+    body = _body(reply)
+    for match in _BOLD.finditer(body):
+        inner = match.group(1).strip()
+        if _is_label(inner):
+            return inner
+    table = [line for line in body.splitlines() if line.lstrip().startswith("|")]
+    rows = [line for line in table[1:] if not set(line.strip()) <= set("|-: ")]
+    if len(table) >= 3 and rows:  # a markdown table: the first cell of its first row
+        return rows[0].strip().strip("|").split("|")[0].strip()
+    item = _ITEM.search(body)
+    if item is not None:
+        return item.group(1).strip()
+    return re.split(r"(?<=[.!?])\s+|\n", body, maxsplit=1)[0] if body else ""
+
+
+def names_top_group(reply: str, label: str) -> bool:
+    """``label`` is the group the reply answers with (see :func:`headline_group`), not just mentioned."""
+    return names_group(headline_group(reply), label)
+
+
 # --- the verdict ------------------------------------------------------------------------------
 
 
@@ -194,8 +241,9 @@ def score_reply(
     ``decline`` truths are right when the reply declines (or states no figure) and wrong when it
     states figures. For value/rows, a reply without the truth is *declined* when it states no
     figure (the offline "couldn't map" reply lists row counts but is a decline too), and *wrong*
-    otherwise. For a group, a reply not naming it is *declined* when it says it cannot answer,
-    and *wrong* otherwise (it named another group).
+    otherwise. For a group, the reply is right when its headline names it (:func:`names_top_group`);
+    else *declined* when it says it cannot answer or asks back, and *wrong* otherwise (it put another
+    group first, or named the right one only further down).
     """
     figures = extract_figures(reply)
     shown = [f.text for f in figures]
@@ -207,11 +255,12 @@ def score_reply(
             return Score("wrong", shown, [], [], "stated figures for a question the data cannot answer")
         return Score("right", shown, [], [], "stated no figure")
     if expect == "group":
-        if label is not None and names_group(reply, label) and not couldnt_map(reply):
+        if label is not None and not couldnt_map(reply) and names_top_group(reply, label):
             return Score("right", shown, [], [], f"names {label!r}")
         if couldnt_map(reply) or says_it_cannot(reply) or _NO_ROWS.search(reply):
             return Score("declined", shown, [], [], f"declined: does not name {label!r}")
-        return Score("wrong", shown, [], [], f"names another group, not {label!r}")
+        first = headline_group(reply)
+        return Score("wrong", shown, [], [], f"answers with {first[:60]!r}, not {label!r}")
     wanted = list(numbers or [])
     matched = [t for t in wanted if any(matches(f, t) for f in figures)]
     missing = [t for t in wanted if t not in matched]
