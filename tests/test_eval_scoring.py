@@ -246,3 +246,7 @@ def test_group_headline_label_may_hold_a_number() -> None:
 
 def test_group_headline_skips_a_bold_figure_with_its_unit() -> None:
     assert score_reply("**1,234 orders** came from **Germany**.", "group", label="Germany").outcome == "right"
+
+
+def test_group_true_label_is_named_by_a_flag_groups_yes() -> None:
+    assert score_reply("**is churned = yes** is first by MRR (**4,100**).", "group", label="True").outcome == "right"

@@ -223,8 +223,11 @@ def headline_group(reply: str) -> str:
 
 
 def names_top_group(reply: str, label: str) -> bool:
-    """``label`` is the group the reply answers with (see :func:`headline_group`), not just mentioned."""
-    return names_group(headline_group(reply), label)
+    """``label`` is the group the reply answers with (see :func:`headline_group`), not just mentioned; a
+    true/false truth label is named by the reply's "yes"/"no" (a flag's group in words)."""
+    headline = headline_group(reply)
+    same = {"true": "yes", "1": "yes", "false": "no", "0": "no"}.get(label.strip().lower())
+    return names_group(headline, label) or (same is not None and names_group(headline, same))
 
 
 # --- the verdict ------------------------------------------------------------------------------

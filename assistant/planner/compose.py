@@ -45,7 +45,8 @@ def compose_query_reply(plan: dict[str, Any], data: dict[str, Any]) -> str:
         answer = _query_answer(plan, data)
     finally:
         _FORMATS.reset(token)
-    tables = re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', str(data.get("sql", "")), flags=re.I)
+    # table names after FROM/JOIN — not a column reference ("IS NOT DISTINCT FROM h.\"country\"")
+    tables = re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?(?![."\w])', str(data.get("sql", "")), flags=re.I)
     if not tables:
         return answer
     names = list(dict.fromkeys(tables))
@@ -189,8 +190,17 @@ def _breakdown(plan: dict[str, Any], data: dict[str, Any], columns: list[str], r
     parts = []
     grain = plan.get("time_grain")
 
+    flags = set(plan.get("flag_columns") or [])
+
+    def cell(i: int, value: Any) -> str:
+        if grain and i == 0 and dims[0] == grain:
+            return _period_label(value, grain)
+        if dims[i] in flags:
+            return _yes_no(dims[i], value)
+        return fmt(value)
+
     def row_label(row: list[Any]) -> str:
-        return " / ".join(_period_label(v, grain) if grain and i == 0 and dims[0] == grain else fmt(v) for i, v in enumerate(row[:-1]))
+        return " / ".join(cell(i, v) for i, v in enumerate(row[:-1]))
 
     first = next((r for r in rows if all(v is not None for v in r[:-1])), None)  # an empty group is not an answer
     if plan.get("top_group") and first is not None:
@@ -212,6 +222,19 @@ def _breakdown(plan: dict[str, Any], data: dict[str, Any], columns: list[str], r
         parts.append(f"{order} first — {shown}" + (f" and {len(rows) - 5} more." if len(rows) > 5 else "."))
     parts.append(f"The full table ({metric}) is attached.")
     return " ".join(parts)
+
+
+_YES = frozenset({"1", "true", "t", "yes", "y"})
+_NO = frozenset({"0", "false", "f", "no", "n"})
+
+
+def _yes_no(column: str, value: Any) -> str:
+    """A group of a yes/no column in words: “is churned = yes”, never a bare 1 or 0."""
+    text = str(value).strip().lower() if not isinstance(value, bool) else ("true" if value else "false")
+    if text.endswith(".0"):
+        text = text[:-2]
+    word = "yes" if text in _YES else "no" if text in _NO else fmt(value)
+    return f"{column.replace('_', ' ')} = {word}"
 
 
 def _share_sentence(plan: dict[str, Any], rows: list[list[Any]], subject: str, where: str) -> str | None:

@@ -248,7 +248,7 @@ class OfflinePlanner(BaseChatModel):
         plan: dict[str, Any] = {"subject": question.subject, "qualifiers": question.qualifiers, "grouping": question.grouping,
                 "notes": question.notes, "kind": question.kind, "rows_alias": question.rows_alias,
                 "rows_label": question.rows_label, "data_end": question.data_end, "top_group": question.top_group,
-                "compare": question.compare}
+                "compare": question.compare, "flag_columns": question.flag_columns}
         if question.sql is not None:
             return _call("run_sql", {"sql": question.sql}, {**plan, "tool": "run_sql", "count": True})
         args = question.spec.model_dump(mode="json", exclude_none=True)

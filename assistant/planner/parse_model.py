@@ -89,6 +89,7 @@ class DataQuestion:
     rows_label: str = "rows"
     data_end: str | None = None  # the last date in the data, for a period with no rows
     top_group: bool = False
+    flag_columns: list[str] = field(default_factory=list)  # grouped-by yes/no columns: their groups read "yes"/"no", not 1/0
     grounded: bool = False  # the parse used the schema's own columns, values or metrics
     reading: Reading | None = None
 

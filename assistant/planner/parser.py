@@ -32,7 +32,15 @@ from assistant.planner.lexicon import (
     static,
 )
 from assistant.planner.measure import _per_parts, _unit_column, _where_conditions, resolve_measure
-from assistant.planner.parse_model import Condition, DataQuestion, Measure, Reading, _number, _Words
+from assistant.planner.parse_model import (
+    _ENTITY_CONCEPTS,
+    Condition,
+    DataQuestion,
+    Measure,
+    Reading,
+    _number,
+    _Words,
+)
 from assistant.planner.reading import read_question
 from assistant.planner.schema_terms import _metric_on, _plural, _reachable
 from assistant.planner.spec import _never, _refusal, build
@@ -50,6 +58,8 @@ _FOLLOW_UP_START = ("and", "what about", "how about", "same for", "same but", "n
 
 # "how many of those became customers": the previous question's rows, narrowed (its filters kept)
 _OF_THOSE = re.compile(r"\b(?:of|among|from|out of)\s+(?:those|them|these)\b|\bthose\b", re.I)
+# "what was their click rate?", "how much do they bring in?": a pronoun that points back at the previous rows
+_REFERS_BACK = re.compile(r"\b(?:they|them|their|theirs|these|those)\b", re.I)
 
 # "churn rate with and without a ticket": both sides of a flag, side by side
 _WITH_AND_WITHOUT = re.compile(r"\bwith(?:out)?\s+(?:and|or|vs\.?|versus)\s+with(?:out)?\b|\bwith(?:out)?\s+\w+\s+(?:vs\.?|versus|compared to)\s+with(?:out)?\b", re.I)
@@ -81,7 +91,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     for tag in active:
         tag.entries = [e for e in tag.entries if e.kind != "value"]
         words.use(tag)
-    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START) or _OF_THOSE.search(text) is not None)
+    follow = before is not None and (measure is None or text.strip().lower().startswith(_FOLLOW_UP_START) or _OF_THOSE.search(text) is not None
+                                    or _refers_back(words, text))
     reading.measure = measure
     conditions = _flag_conditions(words, profile) + (list(measure.where) if measure is not None else [])
     conditions += _entity_values(words, measure)
@@ -148,9 +159,13 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     question = build(reading, profile, today)
     if times is not None:
         return _repeat_count(question, times, profile)
+    if share is not None and share[0] == "group" and isinstance(share[1], Condition):
+        return _group_share(question, share[1], profile)
     if share is not None and isinstance(share[1], Condition):
         return _threshold_share(question, share[1], profile)
     question.share_of = share
+    if (dropped := _dropped_aggregate(words, reading, question, profile)) is not None:
+        return _refusal(reading, dropped)
     question.notes.extend(contradicted)
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
@@ -159,6 +174,59 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
+
+
+_RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)
+_AVERAGE_LABEL = re.compile(r"\b(?:average|avg|mean|per|aov)\b|\brate\b", re.I)
+
+
+def _refers_back(words: _Words, text: str) -> bool:
+    """A pronoun with no rows named before it in the question (“what was their click rate?”) points back at the
+    previous question's rows; “customers who made their first order” names its own."""
+    found = _REFERS_BACK.search(text)
+    if found is None:
+        return False
+    return not any(t.of("table") or any(e.value in _ENTITY_CONCEPTS for e in t.of("concept"))
+                   for t in words.tags if words.tokens[t.start].end <= found.start())
+
+
+def _dropped_aggregate(words: _Words, reading: Reading, question: DataQuestion, profile: SchemaProfile) -> str | None:
+    """A rate, share, average or median the question asks for that the computed measure is not (“the highest
+    churn rate” answered with a count of rows): one short question with options, never a different figure."""
+    asked = {e.value: t for t in words.tags for e in t.of("agg")}
+    medians = [t for t in words.tokens if t.norm == "median"]
+    measure = reading.measure
+    if measure is None or question.clarify is not None:
+        return None
+    table = measure.entity or measure.table
+    numbers = [c.name for t in _reachable(profile, measure.table) for c in t.columns if c.role in ("money", "number") and not c.pii]
+    if medians:
+        listed = " or ".join(f"the average {n}" for n in numbers[:2]) or "an average"
+        return (f"I can't compute a median here yet, so I won't give an average in its place. Did you mean {listed}? "
+                "Ask again with “average” if that is close enough.")
+    if question.sql is not None:
+        return None  # the shapes built as SQL (thresholds, repeat counts, anti-joins) read their own words
+    label = f"{question.subject} {measure.label}"
+    metrics = question.spec.metrics
+    rated = question.kind in ("share", "percent", "ratio") or question.share_of is not None or bool(_RATE_LABEL.search(label)) or any(
+        m.name and _RATE_LABEL.search(m.name.replace("_", " ")) for m in metrics)
+    if "share" in asked and not rated:
+        flags = [c.name for t in _reachable(profile, measure.table) for c in t.by_role("flag")]
+        categories = [c for c in table.by_role("category") if not c.pii]
+        options = [f"the share of {_plural(table)} with {f.replace('_', ' ')}" for f in flags[:2]]
+        options += [f"the share of {_plural(table)} by {c.name}" for c in categories[:4 - len(options)]]
+        listed = "; ".join(options) if options else f"the number of {_plural(table)}"
+        return (f"I couldn't tell which rate or share “{words.words(asked['share'])}” means here, so I won't answer with "
+                f"{measure.label} instead. Did you mean {listed}?")
+    averaged = question.kind in ("ratio", "share", "percent") or any(m.agg == "avg" for m in metrics) or bool(
+        reading.per or reading.per_column or reading.per_row) or bool(_AVERAGE_LABEL.search(label))
+    if "aov" in {e.value for t in words.tags for e in t.of("concept")} and not averaged:
+        asked.setdefault("avg", next(t for t in words.tags if any(e.value == "aov" for e in t.of("concept"))))
+    if "avg" in asked and not averaged:
+        listed = ", ".join(f"the average {n}" for n in numbers[:3]) or f"the number of {_plural(table)}"
+        return (f"The average of what? “{words.words(asked['avg'])}” doesn't match {measure.label}, so I won't answer with it. "
+                f"Did you mean {listed}?")
+    return None
 
 
 def _entity_values(words: _Words, measure: Measure | None) -> list[Condition]:
@@ -197,6 +265,34 @@ def _threshold_share(question: DataQuestion, threshold: Condition, profile: Sche
                     f"FROM ({sql_hit}) h, ({sql_all}) a")
     question.subject = f"share of {question.rows_label if question.kind == 'count' else question.subject}"
     question.qualifiers = [threshold.words, *question.qualifiers]
+    question.rows_alias = "rows"
+    question.kind = "value"
+    return question
+
+
+def _group_share(question: DataQuestion, named: Condition, profile: SchemaProfile) -> DataQuestion:
+    """“Which country has the highest share of customers?”: within each group, the rows where the named value
+    holds over all the group's rows (the other filters and the period apply to both) — one read-only query.
+    Never the plain count of those rows per group: the biggest group is not the one with the highest share."""
+    if question.clarify is not None or question.sql is not None:
+        return question
+    spec = question.spec
+    metric = spec.metrics[0].model_copy(update={"alias": "n"})
+    every = spec.model_copy(update={"metrics": [metric], "order": None, "limit": None})
+    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{named.table.name}.{named.column.name}",
+                                                                          op=named.op, value=named.value)]})  # type: ignore[arg-type]
+    try:
+        sql_all, sql_hit = compile_query(every, profile), compile_query(hit, profile)
+    except MaraError:
+        return question
+    keys = [d.split(".", 1)[1] for d in spec.dimensions] + ([spec.time_grain] if spec.time_grain else [])
+    quoted = ['"' + k.replace('"', '""') + '"' for k in keys]
+    on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM h.{k}" for k in quoted)
+    direction = "ASC" if spec.order == "asc" else "DESC"
+    question.sql = (f'SELECT {", ".join("a." + k for k in quoted)}, round(100.0 * coalesce(h."n", 0) / NULLIF(a."n", 0), 1) AS "share_pct", '
+                    f'a."n" AS "rows" FROM ({sql_all}) a LEFT JOIN ({sql_hit}) h ON {on} '
+                    f'ORDER BY "share_pct" {direction} NULLS LAST LIMIT {spec.limit or 200}')
+    question.subject = f"share of {question.rows_label} with {named.words}"
     question.rows_alias = "rows"
     question.kind = "value"
     return question
@@ -372,6 +468,13 @@ def _share_of(words: _Words, reading: Reading) -> tuple[str, object] | None:
     """“what percentage of orders were returned”: the share of one value among all rows, by grouping on its column."""
     asks_share = any(e.value == "share" for t in words.tags for e in t.of("agg"))
     measure = reading.measure
+    if asks_share and reading.dims and measure is not None and measure.kind == "count":
+        own = {id(c) for c in measure.where}
+        named = [c for c in reading.filters if c.op in ("=", "in") and id(c) not in own and not any(c.column is col for _, col in reading.dims)]
+        if len(named) == 1:  # "which country has the highest share of customers": the share within each group
+            reading.filters.remove(named[0])
+            return ("group", named[0])
+        return None
     if not asks_share or reading.dims or not reading.filters or measure is None or measure.kind == "percent":
         return None
     if measure.metrics[0].agg not in ("count", "count_distinct", "sum") and measure.kind != "count":

@@ -63,6 +63,10 @@ def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
         if other is not tag and other.end <= tag.start and all(t.low in ("of", "is", "=", "in", "equals") for t in gap) and len(gap) <= 1 and any(
                 e.kind == "column" and e.column is entry.column for e in other.entries):
             return True
+        # right before its column: "high priority", "paid status" (the column word says which "high"), never a
+        # short function word ("in region OR": "in" is not Indiana; "or", "me", "us", "all")
+        if other is not tag and other.start == tag.end and not all(len(t.low) <= 3 for t in words.tokens[tag.start:tag.end]) and any(e.kind == "column" and e.column is entry.column for e in other.entries):
+            return True
     return False
 
 
@@ -197,6 +201,8 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                 reading.order = "asc" if "bottom" in kinds and "top" not in kinds else "desc"
                 words.use(tag)
                 continue
+            if _measure_phrase(words, target):
+                continue  # "the highest churn rate", "best open rate": what is ranked by, not a grouping
             entity = _entity_of(target, profile)
             if entity is None:
                 continue
@@ -207,6 +213,17 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             words.use(tag)
             words.use(target)
     reading.unmatched = unmatched
+
+
+def _measure_phrase(words: _Words, target: Tag) -> bool:
+    """A superlative's target that is a measure, never a group: a column of numbers, money or dates ("highest
+    Open Rate", "most recent churn"), or a word followed by a rate/average/total word ("highest churn rate")."""
+    if target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept")):
+        return False
+    if any(e.column is not None and e.column.role in ("number", "money", "date") for e in target.of("column")):
+        return True
+    following = words.tag_at(target.end)
+    return following is not None and bool(following.of("agg", "metric")) and not following.of("table", "column")
 
 
 def _row_noun(words: _Words, tag: Tag) -> TableProfile | None:

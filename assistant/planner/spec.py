@@ -146,7 +146,8 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
     grouping = [c.name.replace("_", " ") for _, c in dims] + ([grain] if grain else [])
     return DataQuestion(spec=spec, subject=measure.label, qualifiers=qualifiers, timeframe=frame, unmatched=list(reading.unmatched),
                         grouping=grouping, notes=notes, compare=compare, kind=measure.kind, rows_alias=rows_alias,
-                        rows_label=_plural(base), data_end=data_end, top_group=reading.top_group, reading=reading)
+                        rows_label=_plural(base), data_end=data_end, top_group=reading.top_group, reading=reading,
+                        flag_columns=[c.name for _, c in dims if c.role == "flag"])
 
 
 def _anchored(frame: Timeframe, date_column: ColumnProfile | None, notes: list[str]) -> Timeframe:

@@ -1,0 +1,126 @@
+"""Issue 16, round 4: never answer a different question — one mechanism per test, on shapes unlike the dev sets.
+
+Each fixture is a tiny in-memory schema (no database) of a shape no development set has (a store's
+orders with a returned flag, ad groups with a rate column, a support-ticket log): what a question
+becomes, or that it asks back instead of computing something else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from assistant.planner.compose import compose_query_reply
+from assistant.planner.parser import DataQuestion, parse_question
+from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+
+TODAY = dt.date(2026, 3, 2)
+
+
+def col(name: str, role: str, values: list[str] | None = None, low: str | None = None, high: str | None = None) -> ColumnProfile:
+    return ColumnProfile(name, "VARCHAR", role, values=values or [], min=low, max=high)  # type: ignore[arg-type]
+
+
+# A store's orders: a returned flag next to the date of the return, a status with a "Lost" value.
+STORES = SchemaProfile(tables=[TableProfile("orders", 500, [
+    col("order_id", "id"), col("store", "category", ["North", "South", "Mall"]), col("returned", "flag"),
+    col("return_date", "date", low="2025-02-01", high="2026-02-20"), col("total", "money", low="5", high="900"),
+    col("status", "category", ["Delivered", "Lost", "Pending"]), col("placed_at", "date", low="2025-01-01", high="2026-02-27"),
+], primary_key="order_id", main_date="placed_at")])
+
+# Ad groups: a rate already computed per row, read as a plain number.
+ADS = SchemaProfile(tables=[TableProfile("ad_groups", 80, [
+    col("ad_group", "category", ["Brand", "Generic", "Competitor"]), col("clicks", "number", low="0", high="900"),
+    col("Conversion Rate", "number", low="0.1", high="9.5"), col("spend", "money", low="1", high="400"),
+])])
+
+# A support-ticket log: no money, no flag; "high" is an ordinary word and a priority.
+TICKETS = SchemaProfile(tables=[TableProfile("tickets", 300, [
+    col("ticket_id", "id"), col("agent", "category", ["Ana", "Bo", "Cy"]), col("priority", "category", ["low", "high"]),
+    col("resolution_minutes", "number", low="3", high="900"), col("opened_at", "date", low="2025-06-01", high="2026-02-01"),
+], primary_key="ticket_id", main_date="opened_at")])
+
+
+def parse(question: str, profile: SchemaProfile, previous: str | None = None) -> DataQuestion:
+    before = parse_question(previous, profile, TODAY) if previous else None
+    parsed = parse_question(question, profile, TODAY, previous=before)
+    assert parsed is not None, f"not understood: {question}"
+    return parsed
+
+
+# --- a superlative's measure is never a grouping ------------------------------------------------------------
+
+def test_highest_rate_groups_only_by_the_group_asked_about() -> None:
+    assert parse("Which store has the highest return rate?", STORES).spec.dimensions == ["orders.store"]
+
+
+def test_highest_rate_is_the_share_of_the_flag() -> None:
+    assert parse("Which store has the highest return rate?", STORES).spec.metrics[0].column == "orders.returned"
+
+
+def test_best_rate_column_is_the_measure_not_a_group() -> None:
+    assert parse("Which ad group has the best conversion rate?", ADS).spec.dimensions == ["ad_groups.ad_group"]
+
+
+def test_best_rate_column_is_averaged() -> None:
+    metric = parse("Which ad group has the best conversion rate?", ADS).spec.metrics[0]
+    assert (metric.agg, metric.column) == ("avg", "ad_groups.Conversion Rate")
+
+
+# --- a rate, share, average or median the measure does not compute: ask ------------------------------------
+
+def test_rate_with_nothing_to_rate_asks() -> None:
+    assert parse("What's the ticket rate by agent?", TICKETS).clarify is not None
+
+
+def test_rate_question_names_options() -> None:
+    assert "share of tickets by agent" in (parse("What's the ticket rate by agent?", TICKETS).clarify or "")
+
+
+def test_average_word_the_measure_ignores_asks() -> None:
+    assert "average resolution_minutes" in (parse("average tickets by agent", TICKETS).clarify or "")
+
+
+def test_median_is_never_answered_with_an_average() -> None:
+    assert "median" in (parse("median resolution minutes", TICKETS).clarify or "")
+
+
+# --- "which group has the highest share of X": the share within each group ---------------------------------
+
+def test_share_of_a_value_per_group_is_a_share_not_a_count() -> None:
+    assert "share_pct" in (parse("Which store has the highest share of lost orders?", STORES).sql or "")
+
+
+def test_share_of_a_value_per_group_divides_by_the_groups_rows() -> None:
+    sql = parse("Which store has the highest share of lost orders?", STORES).sql or ""
+    assert "LEFT JOIN" in sql
+
+
+def test_share_of_a_value_per_group_says_which_value() -> None:
+    assert parse("Which store has the highest share of lost orders?", STORES).subject == "share of orders with status is Lost"
+
+
+# --- follow-ups that point back with a pronoun keep the previous rows ---------------------------------------
+
+def test_their_keeps_the_previous_filter() -> None:
+    parsed = parse("what was their total?", STORES, previous="How many orders from the Mall store?")
+    assert [f.value for f in parsed.spec.filters] == ["Mall"]
+
+
+def test_their_after_the_questions_own_rows_is_not_a_follow_up() -> None:
+    parsed = parse("how many orders had their total over 100", STORES, previous="How many orders from the Mall store?")
+    assert "Mall" not in [f.value for f in parsed.spec.filters]
+
+
+# --- a value said right before its column name ("high priority") -------------------------------------------
+
+def test_ordinary_word_value_before_its_column_filters() -> None:
+    parsed = parse("which agent has the most high priority tickets", TICKETS)
+    assert [(f.column, f.value) for f in parsed.spec.filters] == [("tickets.priority", "high")]
+
+
+# --- yes/no groups read as words ----------------------------------------------------------------------------
+
+def test_flag_groups_read_yes_and_no_not_1_and_0() -> None:
+    plan = {"tool": "query_data", "subject": "orders", "grouping": ["returned"], "flag_columns": ["returned"], "order": "desc"}
+    reply = compose_query_reply(plan, {"columns": ["returned", "orders"], "rows": [[0, 420], [1, 80]], "row_count": 2})
+    assert "returned = no: **420**" in reply
