@@ -124,3 +124,38 @@ def test_flag_groups_read_yes_and_no_not_1_and_0() -> None:
     plan = {"tool": "query_data", "subject": "orders", "grouping": ["returned"], "flag_columns": ["returned"], "order": "desc"}
     reply = compose_query_reply(plan, {"columns": ["returned", "orders"], "rows": [[0, 420], [1, 80]], "row_count": 2})
     assert "returned = no: **420**" in reply
+
+
+# --- "how much" is an amount, never a count ----------------------------------------------------------------
+
+# A donation log: one row per gift, the donor's e-mail repeats; a recurring flag.
+GIFTS = SchemaProfile(tables=[TableProfile("donations", 900, [
+    col("donation_id", "id"), col("donor_email", "text"), col("amount", "money", low="1", high="5000"),
+    col("campaign", "category", ["Spring Appeal", "Year End"]), col("recurring", "flag"),
+    col("country", "category", ["US", "CA", "GB"]), col("donated_at", "date", low="2024-01-01", high="2025-12-30"),
+], primary_key="donation_id", customer_key="donor_email", main_date="donated_at")])
+
+
+def test_how_much_answered_only_by_a_count_asks() -> None:
+    assert "amount" in (parse("how much did Canadian donors give?", GIFTS).clarify or "")
+
+
+# --- "top 3 countries by donors": ranked by the people, not grouped by each person -------------------------
+
+def test_top_groups_by_people_never_group_by_each_person() -> None:
+    assert parse("top 3 countries by donors", GIFTS).spec.dimensions == ["donations.country"]
+
+
+def test_top_groups_by_people_count_distinct_people() -> None:
+    metric = parse("top 3 countries by donors", GIFTS).spec.metrics[0]
+    assert (metric.agg, metric.column) == ("count_distinct", "donations.donor_email")
+
+
+# --- a share of people on a log of their rows counts each person once --------------------------------------
+
+def test_share_of_people_with_a_flag_counts_distinct_people() -> None:
+    assert 'count(DISTINCT "donations"."donor_email")' in (parse("what percent of donors are recurring?", GIFTS).sql or "")
+
+
+def test_share_of_rows_with_a_flag_stays_a_share_of_rows() -> None:
+    assert parse("share of donations that are recurring", GIFTS).sql is None

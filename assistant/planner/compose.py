@@ -133,7 +133,7 @@ def _answer_sentence(plan: dict[str, Any], data: dict[str, Any], columns: list[s
         return f"No {plan.get('rows_label') or 'rows'} matched for {subject}{where}, so there is no figure to give.{end}"
     if len(rows) == 1 and len(columns) == 1:
         value = _metric_fmt(rows[0][0], columns[0], kind)
-        if subject in {"customers", "orders", "products"} or plan.get("count"):
+        if subject in {"customers", "orders", "products"} or plan.get("count") and not subject.startswith("share of"):
             return f"You have **{value}** {subject}." if not where else f"**{value}** {subject}{where}."
         return f"**{value}** — {subject}{where}."
     if plan.get("compare") and plan.get("time_grain") and len(columns) == 2:

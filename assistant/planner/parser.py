@@ -161,6 +161,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         return _repeat_count(question, times, profile)
     if share is not None and share[0] == "group" and isinstance(share[1], Condition):
         return _group_share(question, share[1], profile)
+    if share is None and (people := _share_of_people(question, words, profile)) is not None:
+        return people
     if share is not None and isinstance(share[1], Condition):
         return _threshold_share(question, share[1], profile)
     question.share_of = share
@@ -208,6 +210,12 @@ def _dropped_aggregate(words: _Words, reading: Reading, question: DataQuestion, 
         return None  # the shapes built as SQL (thresholds, repeat counts, anti-joins) read their own words
     label = f"{question.subject} {measure.label}"
     metrics = question.spec.metrics
+    how_much = any(a.low == "how" and b.low == "much" for a, b in zip(words.tokens, words.tokens[1:], strict=False))
+    if how_much and all(m.agg in ("count", "count_distinct") and m.name is None for m in metrics[:1]):
+        money = [c.name for t in _reachable(profile, measure.table) for c in t.by_role("money") if not c.pii]
+        listed = ", ".join(f"the total {n}" for n in money[:3]) or "an amount column"
+        return (f"“How much” asks for an amount, and the only thing I could compute is a count of {measure.label}, "
+                f"so I won't answer with it. Did you mean {listed}, or the number of {_plural(table)}?")
     rated = question.kind in ("share", "percent", "ratio") or question.share_of is not None or bool(_RATE_LABEL.search(label)) or any(
         m.name and _RATE_LABEL.search(m.name.replace("_", " ")) for m in metrics)
     if "share" in asked and not rated:
@@ -270,14 +278,14 @@ def _threshold_share(question: DataQuestion, threshold: Condition, profile: Sche
     return question
 
 
-def _group_share(question: DataQuestion, named: Condition, profile: SchemaProfile) -> DataQuestion:
+def _group_share(question: DataQuestion, named: Condition, profile: SchemaProfile, counted: Metric | None = None) -> DataQuestion:
     """“Which country has the highest share of customers?”: within each group, the rows where the named value
     holds over all the group's rows (the other filters and the period apply to both) — one read-only query.
     Never the plain count of those rows per group: the biggest group is not the one with the highest share."""
     if question.clarify is not None or question.sql is not None:
         return question
     spec = question.spec
-    metric = spec.metrics[0].model_copy(update={"alias": "n"})
+    metric = (counted or spec.metrics[0]).model_copy(update={"alias": "n"})
     every = spec.model_copy(update={"metrics": [metric], "order": None, "limit": None})
     hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{named.table.name}.{named.column.name}",
                                                                           op=named.op, value=named.value)]})  # type: ignore[arg-type]
@@ -287,15 +295,34 @@ def _group_share(question: DataQuestion, named: Condition, profile: SchemaProfil
         return question
     keys = [d.split(".", 1)[1] for d in spec.dimensions] + ([spec.time_grain] if spec.time_grain else [])
     quoted = ['"' + k.replace('"', '""') + '"' for k in keys]
-    on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM h.{k}" for k in quoted)
+    on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM h.{k}" for k in quoted) or "TRUE"
     direction = "ASC" if spec.order == "asc" else "DESC"
-    question.sql = (f'SELECT {", ".join("a." + k for k in quoted)}, round(100.0 * coalesce(h."n", 0) / NULLIF(a."n", 0), 1) AS "share_pct", '
+    question.sql = (f'SELECT {"".join("a." + k + ", " for k in quoted)}round(100.0 * coalesce(h."n", 0) / NULLIF(a."n", 0), 1) AS "share_pct", '
                     f'a."n" AS "rows" FROM ({sql_all}) a LEFT JOIN ({sql_hit}) h ON {on} '
                     f'ORDER BY "share_pct" {direction} NULLS LAST LIMIT {spec.limit or 200}')
     question.subject = f"share of {question.rows_label} with {named.words}"
     question.rows_alias = "rows"
     question.kind = "value"
     return question
+
+
+def _share_of_people(question: DataQuestion, words: _Words, profile: SchemaProfile) -> DataQuestion | None:
+    """“What percent of donors are recurring?” on a log with one row per gift: the share of distinct people
+    with the flag, not the share of rows (a donor who gave ten times counts once)."""
+    metric = question.spec.metrics[0] if question.spec.metrics else None
+    table = profile.table(question.spec.table)
+    if question.kind != "share" or metric is None or metric.agg != "avg" or not metric.column or table is None:
+        return None
+    key = table.customer_key
+    people = any(e.value == "customer" for t in words.tags for e in t.of("concept"))
+    if not people or key is None or key == table.key or (flag := table.column(metric.column.split(".", 1)[1])) is None:
+        return None
+    condition = Condition(table, flag, "=", True, f"{flag.name.replace('_', ' ')} is yes")
+    counted = Metric(agg="count_distinct", column=f"{table.name}.{key}", alias="n")
+    question.rows_label = f"distinct {key}"
+    shared = _group_share(question, condition, profile, counted)
+    shared.subject = f"share of people (distinct {key}) with {flag.name.replace('_', ' ')}"
+    return shared
 
 
 def _which_measure(agg: str, table: TableProfile, profile: SchemaProfile) -> str:

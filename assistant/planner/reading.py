@@ -155,7 +155,7 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             if "group_by" in kinds and tag.end < len(words.tokens) and words.tokens[tag.end].low in ("all", "every"):
                 words.use(tag)  # "across all campaigns": the total, not a breakdown
                 continue
-            if "group_by" in kinds and (reading.dims or reading.limit) and not target.of("column") and (
+            if "group_by" in kinds and (reading.dims or reading.limit) and not _names_a_grouping_column(target) and (
                     target.of("table") or any(e.value in _ENTITY_CONCEPTS for e in target.of("concept"))):
                 reading.ranking = True  # "top 3 countries by users": ranked by the count of users
                 words.use(tag)
@@ -213,6 +213,12 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             words.use(tag)
             words.use(target)
     reading.unmatched = unmatched
+
+
+def _names_a_grouping_column(target: Tag) -> bool:
+    """A word that clearly names a column to group by — not a person's id or e-mail that a word like “donors”
+    or “guests” only resembles (“top 3 countries by donors” ranks countries by their donors)."""
+    return any(e.column is not None and e.strength >= 2 and e.column.role != "id" and not e.column.pii for e in target.of("column"))
 
 
 def _measure_phrase(words: _Words, target: Tag) -> bool:
