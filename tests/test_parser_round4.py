@@ -159,3 +159,56 @@ def test_share_of_people_with_a_flag_counts_distinct_people() -> None:
 
 def test_share_of_rows_with_a_flag_stays_a_share_of_rows() -> None:
     assert parse("share of donations that are recurring", GIFTS).sql is None
+
+
+# --- numbers named as the thing counted or divided by -------------------------------------------------------
+
+# A weekly ad report: counts per row (conversions, clicks), money (cost), a rate per row, a conversion value.
+WEEKLY = SchemaProfile(tables=[TableProfile("ad_weeks", 140, [
+    col("week", "date", low="2025-01-06", high="2025-11-24"), col("campaign", "category", ["Brand", "Generic"]),
+    col("clicks", "number", low="0", high="9000"), col("conversions", "number", low="0", high="300"),
+    col("cost", "money", low="1", high="5000"), col("ctr", "number", low="0.1", high="12"),
+    col("bookings", "number", low="0", high="40"),
+], main_date="week")])
+
+
+def test_how_many_of_a_count_column_is_its_sum() -> None:
+    metric = parse("How many conversions did the Brand campaign get?", WEEKLY).spec.metrics[0]
+    assert (metric.agg, metric.column) == ("sum", "ad_weeks.conversions")
+
+
+def test_cost_per_a_count_column_divides_sums() -> None:
+    parsed = parse("What's our cost per conversion?", WEEKLY)
+    assert [(m.agg, m.column) for m in parsed.spec.metrics[:2]] == [("sum", "ad_weeks.cost"), ("sum", "ad_weeks.conversions")]
+
+
+def test_cost_per_a_count_column_never_groups_by_it() -> None:
+    assert parse("What's our cost per conversion?", WEEKLY).spec.dimensions == []
+
+
+def test_a_rate_column_is_averaged_not_summed() -> None:
+    assert parse("Which campaign has the best CTR?", WEEKLY).spec.metrics[0].agg == "avg"
+
+
+def test_average_per_row_id_is_the_columns_average() -> None:
+    parsed = parse("Average number of replies per ticket", SchemaProfile(tables=[TableProfile("tickets", 50, [
+        col("ticket_id", "id"), col("replies", "number", low="0", high="12")], primary_key="ticket_id")]))
+    assert [(m.agg, m.column) for m in parsed.spec.metrics[:1]] == [("avg", "tickets.replies")]
+
+
+def test_a_value_word_a_count_column_cannot_explain_asks() -> None:
+    assert parse("Total conversion value", WEEKLY).clarify is not None
+
+
+def test_how_many_of_a_product_sold_is_units() -> None:
+    shop = SchemaProfile(tables=[TableProfile("sales", 300, [
+        col("sale_id", "id"), col("item", "category", ["Oak Stool", "Pine Shelf"]), col("qty", "number", low="1", high="6"),
+        col("sold_on", "date", low="2025-01-01", high="2025-10-01")], primary_key="sale_id", main_date="sold_on")])
+    metric = parse("How many Oak Stools did we sell?", shop).spec.metrics[0]
+    assert (metric.agg, metric.column) == ("sum", "sales.qty")
+
+
+def test_a_ratio_breakdown_is_ranked_by_the_ratio() -> None:
+    plan = {"tool": "query_data", "subject": "cost per conversion", "kind": "ratio", "grouping": ["campaign"], "order": "desc"}
+    reply = compose_query_reply(plan, {"columns": ["campaign", "cost", "conversions"], "rows": [["Brand", 900, 90], ["Generic", 500, 10]]})
+    assert reply.index("Generic") < reply.index("Brand")

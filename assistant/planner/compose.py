@@ -94,6 +94,8 @@ def _shape(plan: dict[str, Any], data: dict[str, Any]) -> tuple[list[str], list[
             value = round(float(num) / float(den), 2) if num is not None and den not in (None, 0) else None
             divided.append(r[:-2] + [value])
         columns, rows = columns[:-2] + [f"{name}_per_{columns[-1]}"], divided
+        if len(columns) >= 2 and not plan.get("time_grain"):  # the SQL ordered by the numerator: rank by the ratio itself
+            rows.sort(key=lambda r: (r[-1] is None, -(r[-1] or 0) if plan.get("order") != "asc" else (r[-1] or 0)))
     return columns, rows, covered
 
 

@@ -257,6 +257,9 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                        f"share of {_plural(table)} with {column.name.replace('_', ' ')}", "share")
     entity_said = [(t, e) for t in words.tags if t.start not in words.used for e in t.entries
                    if e.kind == "table" or (e.kind == "concept" and e.value in _ENTITY_CONCEPTS)]
+    counted_first = bool(named) and any(t.end == named[0][0].start and any(e.value == "count" for e in t.of("agg")) for t, _ in aggs)
+    if counted_first and named[0][1].column is not None and named[0][1].column.role == "number" and _additive(named[0][1].column):
+        agg = "sum"  # "how many conversions did the Brand campaign get": the sum of Conversions, not campaigns with some
     if named and agg == "count" and entity_said and any(t is not named[0][0] for t, _ in entity_said):
         tag, entry = named[0]
         reading.positive = (entry.table, entry.column)  # "how many payments got disputed": Disputed Amount > 0
@@ -301,7 +304,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         table, column = entry.table, entry.column
         assert table is not None and column is not None
         chosen = agg if agg in ("sum", "avg", "min", "max") else ("sum" if column.role == "money" or _additive(column) else "avg")
-        done(tag, concepts.get("revenue"))
+        done(tag, concepts.get("revenue") if column.role == "money" else None)  # "conversion value" is not Conversions
         label = {"sum": "total", "avg": "average", "min": "lowest", "max": "highest"}[chosen] + " " + column.name.replace("_", " ")
         if reading.per in ("customer", "order") and reading.per not in (table.key or "").lower():
             return _per_entity(profile, table, Metric(agg="sum", column=f"{table.name}.{column.name}", alias=column.name),
@@ -355,6 +358,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return per  # "items per order": units, not distinct products over all orders
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
+    sold = [e for t in words.tags for e in t.of("value") if e.table is not None]
+    if agg == "count" and sold and any(t.low in _SOLD for t in words.tokens) and (unit := _unit_column(sold[0].table)) is not None:
+        done()  # "how many Matcha Bowls did we sell": units of that product, not the rows that name it
+        table = sold[0].table
+        return Measure(table, [Metric(agg="sum", column=f"{table.name}.{unit.name}", alias="units")], f"units sold (sum of {unit.name})")
     events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
               if e.column is not None and e.column.role == "date" and e.table is not None]
     if agg == "count" and len({id(e.column) for _, e in events}) == 1:  # "how many check-ins in Q2": rows dated by that event
@@ -366,6 +374,7 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     return None
 
 
+_SOLD = frozenset({"sell", "sold", "sells", "selling", "ship", "shipped"})
 _CURRENCY_WORDS = frozenset({"dollar", "euro", "pound", "buck", "usd", "eur", "gbp", "quid", "franc", "yen", "krona", "krone"})
 _PRICE_WORDS = frozenset({"price", "rate", "fee", "cost", "premium", "tariff", "charge", "mrp", "msrp"})
 _TOTAL_WORDS = frozenset({"total", "subtotal", "grand", "sum", "lifetime", "amount", "billed", "revenue"})
@@ -506,10 +515,22 @@ def _per_parts(measure: Measure | None, reading: Reading) -> Measure | None:
         return None
     if reading.per_column is not None and measure.kind != "ratio" and len(measure.metrics) == 1:
         table, column = reading.per_column
+        metric = measure.metrics[0]
+        if table is measure.table and metric.column and metric.name is None and (metric.agg == "avg" or column.name == table.key):
+            # "average replies per ticket" where each row is one ticket: the average of the column, not divided again
+            label = measure.label.replace("total ", "average ", 1)
+            return Measure(measure.table, [Metric(agg="avg", column=metric.column, alias=metric.alias)],
+                           f"{label} per {column.name.replace('_', ' ')}", where=measure.where)
         if table is measure.table:
             count = Metric(agg="count_distinct", column=f"{table.name}.{column.name}", alias=f"distinct_{column.name}")
             return Measure(measure.table, [measure.metrics[0], count], f"{measure.label} per {column.name.replace('_', ' ')}",
                            "ratio", definition=measure.definition)
+    if reading.per_total is not None and measure.kind != "ratio" and len(measure.metrics) == 1 and measure.metrics[0].agg == "sum":
+        table, column = reading.per_total
+        if table is measure.table:  # "cost per conversion": total cost over total conversions, never grouped by conversions
+            total = Metric(agg="sum", column=f"{table.name}.{column.name}", alias=f"total_{column.name}")
+            return Measure(measure.table, [measure.metrics[0], total], f"{measure.label} per {column.name.replace('_', ' ')} "
+                           f"({measure.label} / total {column.name})", "ratio", definition=measure.definition)
     if reading.per_row is not None and reading.per_row is measure.table and measure.metrics[0].agg == "sum" and measure.metrics[0].name is None:
         metric = measure.metrics[0]
         label = measure.label.replace("total ", "average ", 1)

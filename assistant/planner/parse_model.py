@@ -62,6 +62,7 @@ class Reading:
     unmatched: list[str] = field(default_factory=list)  # "by X" phrases no column matched
     per: str | None = None  # "per customer" / "per order": a ratio to that count
     per_column: tuple[TableProfile, ColumnProfile] | None = None  # "per session": a ratio to distinct ids
+    per_total: tuple[TableProfile, ColumnProfile] | None = None  # "cost per conversion": a ratio to the sum of a number column
     per_row: TableProfile | None = None  # "per campaign" on a table of campaigns: each row is one
     positive: tuple[TableProfile | None, ColumnProfile | None] | None = None  # "payments that got disputed": amount > 0
     said: list[str] = field(default_factory=list)  # the question's words (normalised), e.g. to pick the date of the event named

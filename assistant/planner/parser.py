@@ -579,8 +579,24 @@ def _tag_explained(tag: Tag, reading: Reading, used_tables: set[TableProfile]) -
             return True
         if entry.kind == "column" and entry.column is not None and entry.column.role == "date" and entry.table in used_tables:
             return True  # "guests who booked", "invoices paid in Q2": the event a date column records (it picks the period's date)
-        if entry.kind == "concept" and reading.measure is not None and entry.value in ("revenue",) and reading.measure.kind != "count":
-            return True
+        if entry.kind == "concept" and reading.measure is not None and entry.value in ("revenue",) and reading.measure.kind != "count" and (
+                _money_measure(reading.measure)):
+            return True  # "total sales amount": a money measure; "conversion value" answered with Conversions is not
+    return False
+
+
+def _money_measure(measure: Measure) -> bool:
+    """The measure adds up money: a money column, or a semantic metric in money (revenue, AOV)."""
+    definition = measure.definition
+    if definition is not None:
+        return getattr(definition, "unit", None) == "money" or definition.name in ("revenue", "aov", "average_order_value")
+    for metric in measure.metrics:
+        if metric.name is not None:
+            return True  # a named semantic metric: its own definition decides (kept as before)
+        if metric.column:
+            table_name, _, column_name = metric.column.partition(".")
+            if measure.table.name == table_name and (column := measure.table.column(column_name)) is not None and column.role == "money":
+                return True
     return False
 
 

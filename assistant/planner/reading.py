@@ -165,6 +165,14 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                 reading.ranking = True  # "top 5 products by quantity": ranked by it
                 words.use(tag)
                 continue
+            summed = [e for e in target.of("column") if e.column is not None and e.table is not None and e.column.role in ("number", "money")
+                      and e.strength >= 2]
+            if per_word and summed and not target.of("table"):
+                best = max(summed, key=lambda e: e.strength)
+                reading.per_total = (best.table, best.column)  # type: ignore[assignment]  # "cost per conversion": a ratio of sums
+                words.use(tag)
+                words.use(target)
+                continue
             entity = _entity_of(target, profile)
             if entity is None:
                 continue

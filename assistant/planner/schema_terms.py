@@ -137,12 +137,15 @@ def _plural(table: TableProfile) -> str:
 
 
 _AVERAGED = frozenset({"age", "score", "rating", "rate", "tenure", "year", "duration", "day", "days", "percent", "pct", "ratio",
-                       "price", "size", "latitude", "longitude", "lat", "lon", "rank", "position", "nps", "satisfaction", "month"})
+                       "price", "size", "latitude", "longitude", "lat", "lon", "rank", "position", "nps", "satisfaction", "month",
+                       "share", "percentage", "ctr", "cvr", "cpc", "cpm", "cpa", "avg", "average", "mean"})
 
 
 def _additive(column: ColumnProfile) -> bool:
     """A number that adds up (quantities, counts, bounces), not one to average (age, rating, score, tenure)."""
     if getattr(column, "unit", None) == "count":
         return True
+    if getattr(column, "unit", None) == "percent":
+        return False  # a rate per row: summed it means nothing
     return not set(phrase(column.name)) & _AVERAGED
 
