@@ -358,10 +358,10 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return per  # "items per order": units, not distinct products over all orders
             return _per_entity(profile, counted.table, counted.metrics[0], counted.label, other) or counted
         return counted
-    sold = [e for t in words.tags for e in t.of("value") if e.table is not None]
-    if agg == "count" and sold and any(t.low in _SOLD for t in words.tokens) and (unit := _unit_column(sold[0].table)) is not None:
+    sold = [e.table for t in words.tags for e in t.of("value") if e.table is not None]
+    if agg == "count" and sold and any(t.low in _SOLD for t in words.tokens) and (unit := _unit_column(sold[0])) is not None:
         done()  # "how many Matcha Bowls did we sell": units of that product, not the rows that name it
-        table = sold[0].table
+        table = sold[0]
         return Measure(table, [Metric(agg="sum", column=f"{table.name}.{unit.name}", alias="units")], f"units sold (sum of {unit.name})")
     events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
               if e.column is not None and e.column.role == "date" and e.table is not None]
