@@ -212,3 +212,21 @@ def test_a_ratio_breakdown_is_ranked_by_the_ratio() -> None:
     plan = {"tool": "query_data", "subject": "cost per conversion", "kind": "ratio", "grouping": ["campaign"], "order": "desc"}
     reply = compose_query_reply(plan, {"columns": ["campaign", "cost", "conversions"], "rows": [["Brand", 900, 90], ["Generic", 500, 10]]})
     assert reply.index("Generic") < reply.index("Brand")
+
+
+# --- "by payment type": a generic kind column with a word saying whose kind ----------------------------------
+
+def test_by_modifier_and_kind_column_groups_by_that_column() -> None:
+    log = SchemaProfile(tables=[TableProfile("activity", 300, [
+        col("Type", "category", ["Express Checkout", "Refund"]), col("Gross", "money", low="-90", high="400")])])
+    assert parse("Gross by payment type", log).spec.dimensions == ["activity.Type"]
+
+
+def test_by_modifier_and_kind_column_says_how_it_was_read() -> None:
+    log = SchemaProfile(tables=[TableProfile("activity", 300, [
+        col("Type", "category", ["Express Checkout", "Refund"]), col("Gross", "money", low="-90", high="400")])])
+    assert parse("Gross by payment type", log).notes == ["“payment type” read as the Type column"]
+
+
+def test_by_an_unknown_word_before_a_specific_column_is_not_read_as_it() -> None:
+    assert parse("total by favourite store", STORES).spec.dimensions == []

@@ -62,6 +62,7 @@ class Reading:
     unmatched: list[str] = field(default_factory=list)  # "by X" phrases no column matched
     per: str | None = None  # "per customer" / "per order": a ratio to that count
     per_column: tuple[TableProfile, ColumnProfile] | None = None  # "per session": a ratio to distinct ids
+    notes: list[str] = field(default_factory=list)  # how words were read that the answer should say ("payment type" → Type)
     per_total: tuple[TableProfile, ColumnProfile] | None = None  # "cost per conversion": a ratio to the sum of a number column
     per_row: TableProfile | None = None  # "per campaign" on a table of campaigns: each row is one
     positive: tuple[TableProfile | None, ColumnProfile | None] | None = None  # "payments that got disputed": amount > 0

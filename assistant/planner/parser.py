@@ -488,6 +488,7 @@ def _merge(before: Reading, now: Reading) -> Reading:
     if now.order:
         out.order, out.limit = now.order, now.limit
     out.unmatched = list(now.unmatched)
+    out.notes = list(now.notes)
     return out
 
 

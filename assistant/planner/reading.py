@@ -129,6 +129,16 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                 continue
         if "group_by" in kinds or "which" in kinds:
             target = words.next_tag(tag.end)
+            if target is None and "group_by" in kinds and (kind := _kind_column(words, tag.end)) is not None:
+                modifier, column_tag = kind
+                entity = _entity_of(column_tag, profile)
+                if entity is not None:  # "by payment type": the table's one Type column (said in the answer)
+                    reading.dims.append(entity)
+                    reading.notes.append(f"“{modifier} {words.words(column_tag)}” read as the {entity[1].name} column")
+                    words.use(tag)
+                    words.use(column_tag)
+                    words.used.add(tag.end)
+                    continue
             if target is None:
                 if "group_by" in kinds and tag.end < len(words.tokens):
                     unknown = _unknown_run(words, tag.end) or _kind_word(words, tag.end)
@@ -292,6 +302,23 @@ def reading_has_measure_before(words: _Words, tag: Tag) -> bool:
     return any(t.start < tag.start and (t.of("metric", "table") or any(e.value in _MEASURE_CONCEPTS + _ENTITY_CONCEPTS for e in t.of("concept"))
                                         or any(e.column is not None and e.column.role in ("money", "number") for e in t.of("column")))
                for t in words.tags)
+
+
+_KIND_COLUMNS = frozenset({"type", "kind", "status", "category", "method", "channel", "source", "group", "tier", "level", "stage"})
+
+
+def _kind_column(words: _Words, start: int) -> tuple[str, Tag] | None:
+    """“by payment type”, “by ticket status”: one unknown word, then a column named only by a generic kind word —
+    the modifier says whose type it is, and the table has just that one."""
+    if start + 1 >= len(words.tokens) or words.tag_at(start) is not None or start in words.used:
+        return None
+    column_tag = words.tag_at(start + 1)
+    if column_tag is None or column_tag.start != start + 1 or column_tag.of("table", "value"):
+        return None
+    columns = [e.column for e in column_tag.of("column") if e.column is not None and e.strength >= 3]
+    if len(columns) != 1 or not set(phrase(columns[0].name)) <= _KIND_COLUMNS:
+        return None
+    return words.tokens[start].low, column_tag
 
 
 def _kind_word(words: _Words, start: int) -> str:

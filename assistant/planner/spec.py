@@ -84,7 +84,7 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
         return _refusal(reading, f"I can't combine {measure.label} with {names}: there is no link between "
                         f"`{measure.table.name}` and `{missing[0].name}` in your data.")
     base = measure.table
-    notes: list[str] = []
+    notes: list[str] = list(reading.notes)
     date_table = _date_table(profile, base, reach, entity)
     date_column = profile.main_date(date_table) if date_table is not None else None
     if date_table is not None and (named_date := _event_date(date_table, reading.said)) is not None:
