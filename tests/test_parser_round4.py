@@ -230,3 +230,23 @@ def test_by_modifier_and_kind_column_says_how_it_was_read() -> None:
 
 def test_by_an_unknown_word_before_a_specific_column_is_not_read_as_it() -> None:
     assert parse("total by favourite store", STORES).spec.dimensions == []
+
+
+# --- an event date that already says who became X ---------------------------------------------------------
+
+GYM = SchemaProfile(tables=[TableProfile("people", 400, [
+    col("person_id", "id"), col("stage", "category", ["Trial", "Member", "Lapsed"]),
+    col("joined_on", "date", low="2023-01-02", high="2025-12-20"), col("became_member_on", "date", low="2023-02-01", high="2025-12-18"),
+], primary_key="person_id", main_date="joined_on")])
+
+
+def test_members_won_in_a_period_are_counted_by_the_became_member_date() -> None:
+    assert parse("How many members did we win in 2025?", GYM).spec.time_range.column == "people.became_member_on"  # type: ignore[union-attr]
+
+
+def test_members_won_in_a_period_keep_those_who_have_lapsed_since() -> None:
+    assert parse("How many members did we win in 2025?", GYM).spec.filters == []
+
+
+def test_members_without_a_period_are_the_current_ones() -> None:
+    assert [f.value for f in parse("How many members do we have?", GYM).spec.filters] == ["Member"]

@@ -38,6 +38,18 @@ def _event_date(table: TableProfile, said: list[str]) -> ColumnProfile | None:
     return named[0] if len(named) == 1 else None
 
 
+def _event_implies_value(reading: Reading, date: ColumnProfile, notes: list[str]) -> None:
+    """“customers we won this year” by Became a Customer Date: the date already says who became a customer in the
+    period; also requiring Lifecycle Stage = Customer *today* would drop those who moved on (stated)."""
+    said = set(phrase(date.name))
+    for condition in list(reading.filters):
+        values = condition.value if isinstance(condition.value, list) else [condition.value]
+        if condition.op == "=" and len(values) == 1 and isinstance(values[0], str) and set(phrase(values[0])) and set(phrase(values[0])) <= said:
+            reading.filters.remove(condition)
+            notes.append(f"counted by {date.name} (everyone who became {values[0]} in the period, whatever their "
+                         f"{condition.column.name} is now)")
+
+
 def _rebase(profile: SchemaProfile, measure: Measure, required: list[TableProfile], want_date: bool) -> Measure | None:
     """Count an entity through a fact table that reaches everything named (“customers who bought tents”)."""
     entity = measure.entity
@@ -89,6 +101,8 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
     date_column = profile.main_date(date_table) if date_table is not None else None
     if date_table is not None and (named_date := _event_date(date_table, reading.said)) is not None:
         date_column = named_date  # "accounts churned in Q3": by churn_date, not the sign-up date
+        if reading.frames:
+            _event_implies_value(reading, named_date, notes)
     frames = [_anchored(f, date_column, notes) for f in reading.frames]
     compare: list[str] = []
     grain = reading.grain
