@@ -250,3 +250,22 @@ def test_members_won_in_a_period_keep_those_who_have_lapsed_since() -> None:
 
 def test_members_without_a_period_are_the_current_ones() -> None:
     assert [f.value for f in parse("How many members do we have?", GYM).spec.filters] == ["Member"]
+
+
+# --- "which … the most" with a money verb, or with no group at all ------------------------------------------
+
+def test_raised_the_most_ranks_by_money() -> None:
+    metric = parse("Which campaign raised the most?", GIFTS).spec.metrics[0]
+    assert (metric.agg, metric.column) == ("sum", "donations.amount")
+
+
+def test_has_the_most_rows_still_counts_them() -> None:
+    assert parse("Which campaign has the most donations?", GIFTS).spec.metrics[0].agg == "count"
+
+
+def test_which_with_nothing_to_group_by_asks_instead_of_a_total() -> None:
+    clarify = parse("Which US state orders the most?", SchemaProfile(tables=[TableProfile("orders", 300, [
+        col("order_id", "id"), col("Ship Country", "category", ["United States", "Canada"]),
+        col("Ship State", "category", ["CA", "NY"]), col("placed", "date", low="2025-01-01", high="2025-10-01")],
+        primary_key="order_id", main_date="placed")])).clarify
+    assert "Ship State" in (clarify or "")

@@ -168,6 +168,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     question.share_of = share
     if (dropped := _dropped_aggregate(words, reading, question, profile)) is not None:
         return _refusal(reading, dropped)
+    if (ungrouped := _which_without_group(words, question, profile)) is not None:
+        return _refusal(reading, ungrouped)
     question.notes.extend(contradicted)
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
@@ -180,6 +182,29 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
 
 _RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)
 _AVERAGE_LABEL = re.compile(r"\b(?:average|avg|mean|per|aov)\b|\brate\b", re.I)
+
+
+_SUPERLATIVE_KINDS = ("most", "least", "top", "bottom", "price")
+
+
+def _which_without_group(words: _Words, question: DataQuestion, profile: SchemaProfile) -> str | None:
+    """“Which US state orders the most?” read with no grouping at all: a single total is not an answer to
+    “which”, so ask which column to rank — never state the total as if it answered."""
+    which = next((i for i, t in enumerate(words.tokens) if t.low == "which"), None)
+    if which is None or question.spec.dimensions or question.spec.time_grain or question.sql is not None:
+        return None
+    if not any(t.of(*_SUPERLATIVE_KINDS) for t in words.tags):
+        return None
+    table = profile.table(question.spec.table)
+    if table is None:
+        return None
+    said = {t.norm for t in words.tokens[which + 1:which + 4]}
+    named = [c.name for tb in _reachable(profile, table) for c in tb.by_role("category") if not c.pii and set(phrase(c.name)) & said]
+    others = [c.name for tb in _reachable(profile, table) for c in tb.by_role("category") if not c.pii and c.name not in named]
+    options = list(dict.fromkeys(named + others))[:4]
+    listed = ", ".join(options[:-1]) + f" or {options[-1]}" if len(options) > 1 else (options[0] if options else "a column")
+    return (f"I couldn't tell what “which …” should rank here, so I won't give one total instead. "
+            f"Did you mean by {listed}? Ask again with “by …”.")
 
 
 def _refers_back(words: _Words, text: str) -> bool:

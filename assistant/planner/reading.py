@@ -8,6 +8,7 @@ from dataclasses import replace
 from assistant.planner.lexicon import (
     Entry,
     Tag,
+    Token,
     lexicon_for,
     phrase,
     static,
@@ -32,12 +33,31 @@ def _read_words(text: str, profile: SchemaProfile, today: dt.date) -> tuple[_Wor
     in_frames = {i for i, t in enumerate(tokens) for f in frames if f.span[0] <= t.start and t.end <= f.span[1]}
     tags = lexicon_for(profile).tag(tokens, in_frames)
     tags = _join_owned_columns(tags)
+    tags = sorted(tags + _money_verbs(tokens, tags), key=lambda t: t.start)
     words = _Words(tokens, tags, set(in_frames), text)
     for tag in tags:  # ordinary words as values only with context ("in" is not Indiana)
         keep = [e for e in tag.entries if e.kind != "value" or not e.needs_context or _has_context(words, tag, e)]
         tag.entries = keep
     words.tags = [t for t in tags if t.entries]
     return words, frames
+
+
+_MONEY_VERBS = frozenset({"raise", "raised", "raises", "give", "gave", "gives", "given", "donate", "donated", "donates",
+                          "spend", "spent", "spends", "pay", "paid", "pays", "earn", "earned", "earns", "gross", "grossed"})
+
+
+def _money_verbs(tokens: list[Token], tags: list[Tag]) -> list[Tag]:
+    """“Which campaign raised the most?”, “which region gives the most”: a money verb ranked by a superlative
+    asks for an amount, not a count of rows (a revenue word where the verb is otherwise a filler)."""
+    tagged = {i for t in tags for i in range(t.start, t.end)}
+    out: list[Tag] = []
+    for i, token in enumerate(tokens):
+        if i in tagged or token.low not in _MONEY_VERBS:
+            continue
+        after = next((t for t in tags if i < t.start <= i + 2), None)
+        if after is not None and after.of("most", "least") and not after.of("table", "column", "value", "concept", "metric"):
+            out.append(Tag(i, i + 1, [Entry("concept", 2, value="revenue")]))
+    return out
 
 
 def _join_owned_columns(tags: list[Tag]) -> list[Tag]:
