@@ -20,6 +20,8 @@ from tools.data import run_query_spec
 
 TODAY = dt.date(2026, 11, 2)
 
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")  # the churn questions train models
+
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory: pytest.TempPathFactory) -> ToolContext:

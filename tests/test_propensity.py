@@ -26,6 +26,8 @@ from tools.propensity import (
 from tools.propensity_events import train_propensity_events
 from tools.propensity_scoring import score
 
+pytestmark = pytest.mark.usefixtures("one_openmp_thread")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -104,8 +106,19 @@ def _bgnbd_holdout_auc(con: duckdb.DuckDBPyConnection, meta: dict) -> float:  # 
     return float(bg.holdout["auc_buys_again"])
 
 
-def test_purchase_model_and_listing(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    meta = train_propensity_events(con, "orders", "purchase", 60, models_dir=tmp_path)
+@pytest.fixture(scope="module")
+def purchase60(
+    con: duckdb.DuckDBPyConnection, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:  # type: ignore[type-arg]
+    """One 60-day purchase model, trained once for the tests that read it (its own models folder)."""
+    models = tmp_path_factory.mktemp("purchase60")
+    return train_propensity_events(con, "orders", "purchase", 60, models_dir=models), models
+
+
+def test_purchase_model_and_listing(
+    con: duckdb.DuckDBPyConnection, purchase60: tuple[dict, Path]  # type: ignore[type-arg]
+) -> None:
+    meta, tmp_path = purchase60
     assert meta["metrics"]["auc"] > 0.7
     # who buys in the next 60 days, out of time: at least as good as BG/NBD alone
     assert meta["metrics"]["auc"] >= round(_bgnbd_holdout_auc(con, meta), 4)
@@ -209,11 +222,11 @@ def test_cli_contract(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_event_model_scores_only_orders_tables(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path
+    con: duckdb.DuckDBPyConnection, purchase60: tuple[dict, Path]  # type: ignore[type-arg]
 ) -> None:
-    meta = train_propensity_events(con, "orders", "purchase", 60, models_dir=tmp_path)
+    meta, models = purchase60
     with pytest.raises(ToolInputError, match="scores customers from an orders table"):
-        score(con, tmp_path, meta["model_id"], "customers")
+        score(con, models, meta["model_id"], "customers")
 
 
 def test_text_dates_and_wide_integers_are_features() -> None:
