@@ -300,3 +300,41 @@ def test_what_customers_may_do_is_a_policy_question() -> None:
 
 def test_customers_who_can_be_reached_are_counted() -> None:
     assert "search_knowledge" not in evidence("how many customers can be reached by sms", SHOP).strong
+
+
+def test_counted_complaints_are_rows_to_count() -> None:
+    assert "analyze_feedback" not in evidence("how many tickets were complaints about damaged items", SHOP).strong
+
+
+def test_complaints_to_read_are_feedback() -> None:
+    assert "analyze_feedback" in evidence("what are the most common complaints?", SHOP).strong
+
+
+def test_describing_a_dataset_is_describe_data() -> None:
+    assert _route("describe the ticket data", {"query_data": 0.7}) == "describe_data"
+
+
+def test_customers_gone_quiet_are_a_lapsed_segment() -> None:
+    assert _route("which customers have gone quiet", {"query_data": 0.7}, SHOP) == "rfm_segments"
+
+
+def test_a_chance_of_buying_again_is_propensity() -> None:
+    assert _route("score everyone on their chance of buying again", {"query_data": 0.7}, SHOP) == "predict_churn"
+
+
+def test_what_a_customer_will_spend_next_year_is_lifetime_value() -> None:
+    assert _route("how much is the average customer going to spend with us next year", {"query_data": 0.7}, SHOP) \
+        == "customer_lifetime_value"
+
+
+def test_a_horizon_without_a_behaviour_asks_for_no_model() -> None:
+    assert not evidence("which customers will we email next month", SHOP).strong
+
+
+def test_what_goes_well_with_a_product_is_a_recommendation() -> None:
+    assert _route("what goes well with the Ridgeline tent", {"search_knowledge": 0.7}, SHOP) == "recommend_products"
+
+
+def test_who_the_copy_reminds_is_its_audience() -> None:
+    assert _route("draft an sms reminding lapsed customers about free shipping", {"rfm_segments": 0.7, "draft_copy": 0.6}) \
+        == "draft_copy"

@@ -140,7 +140,8 @@ _STRONG: dict[str, re.Pattern[str]] = {
                            r"lost customers", r"(?:rfm|customer) segments?", r"segment (?:our|the|my) customers", r"churned",
                            r"dormant", r"inactive (?:customers|shoppers|buyers)", r"slipping away",
                            r"(?:haven'?t|have not|hasn'?t|has not|did ?n[o']t) (?:bought|ordered|purchased|shopped|(?:been|come) back)",
-                           r"used to (?:buy|order|shop|purchase|spend)", r"stopped (?:buying|ordering|shopping|purchasing)"),
+                           r"used to (?:buy|order|shop|purchase|spend)",
+                           r"(?:gone|went|going|fallen|fell) (?:quiet|cold|dark|silent|missing|off)", r"stopped (?:buying|ordering|shopping|purchasing)"),
     "cluster_customers": _words(r"cluster\w*", r"k-?means", r"(?:into|based on|by) (?:\w+ )?personas?",
                                 r"personas? (?:from|based on|by)", r"(?:types|kinds|sorts) of (?:customers|shoppers|buyers|users|clients)",
                                 r"natural (?:customer )?groups", r"behaviou?ral (?:groups|segments)",
@@ -150,7 +151,9 @@ _STRONG: dict[str, re.Pattern[str]] = {
                             r"(?:will|going to|about to) (?:\w+ )?(?:buy|purchase|order|churn|stop|leave|lapse|cancel|come back|return)",
                             r"at risk of (?:churn\w*|leaving|cancel\w*|stopping)", r"stop (?:buying|ordering|purchasing)",
                             r"attrition", r"drop off", r"(?:won'?t|will not|never) (?:come back|return|buy|order)",
-                            r"(?:purchase|buying|repeat) probabilit\w*", r"odds"),
+                            r"(?:purchase|buying|repeat) probabilit\w*", r"odds",
+                            r"(?:chance|probabilit\w*|likelihood) (?:of|that|to) (?:\w+ ){0,3}?(?:buy\w*|purchas\w*|order\w*|"
+                            r"return\w*|churn\w*|leav\w*|com\w* back|repeat\w*|renew\w*|cancel\w*|stop\w*)"),
     "customer_lifetime_value": _words(r"lifetime value", r"clv", r"ltv", r"worth", r"future (?:revenue|value|spend)",
                                       r"going forward", r"still (?:alive|active|around)", r"p\(alive\)",
                                       r"probability (?:of being |that \w+ is |each \w+ is )?(?:alive|active)",
@@ -161,7 +164,7 @@ _STRONG: dict[str, re.Pattern[str]] = {
                                  r"(?:also|frequently|often) (?:bought|buy|purchased?)", r"cross-?sell\w*", r"up-?sell\w*",
                                  r"(?:would|might) (?:want|like|buy|be interested)", r"likely buyers",
                                  r"suggest (?:to|for) " + _PEOPLE, r"(?:suggest|offer|show) (?:to )?customer \w+",
-                                 r"what else (?:would|might|should|could|do|did)", r"pairs? (?:well )?with", r"goes with",
+                                 r"what else (?:would|might|should|could|do|did)", r"(?:pairs?|goes|go|works?) (?:well |nicely |best )?with",
                                  r"next (?:product|item)s?", r"suggest\w* (?:\w+ ){0,2}(?:products?|items?)",
                                  r"(?:products?|items?) (?:for|to) (?:customer|user|client|shopper|member) #?\w*\d"),
     "analyze_feedback": _words(r"sentiment", r"complain\w*", r"complaints?", r"themes?", r"quotes?", r"verbatims?",
@@ -199,14 +202,16 @@ _STRONG: dict[str, re.Pattern[str]] = {
     "describe_data": _words(r"(?<!as a )(?<!in a )(?<!into a )tables?", r"columns?(?! charts?)", r"fields?", r"schema", r"what data", r"which data",
                             r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
                             r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data|file|export|sheet|spreadsheet|csv|dataset|upload)",
-                            r"data dictionary", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
+                            r"data dictionary", r"describe (?:the |our |my |this )?(?:\w+ )?(?:data|dataset|tables?|schema|files?|exports?)", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
     "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
                                 r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
 }
 #: A forecast asked about people: its horizon ("in the next 30 days") or a generic forecasting word. What is forecast
 #: decides the tool: money (spend, revenue, worth) is lifetime value, anything else (buying again, leaving) propensity.
 _HORIZON = _words(r"(?:in|within|over|during|for) the (?:next|coming|following) (?:\d+ |few |two |three |six |twelve )?"
-                  r"(?:days?|weeks?|months?|quarters?|years?)", r"(?:next|coming) (?:month|quarter|year)'s")
+                  r"(?:days?|weeks?|months?|quarters?|years?)", r"(?:next|coming) (?:month|quarter|year)(?:'s)?")
+_BEHAVIOUR = _words(r"buy\w*", r"bought", r"purchas\w*", r"order\w*", r"shop\w*", r"return\w*", r"come back", r"churn\w*",
+                    r"leav\w*", r"renew\w*", r"cancel\w*", r"repeat\w*", r"stop\w*", r"lapse\w*")
 _ABOUT_PEOPLE = _words(r"each", r"every", r"who(?:'s| is| are| will)?", r"which " + _PEOPLE, _PEOPLE)
 _GENERIC_FORECAST = _words(r"predict\w*", r"forecast\w*", r"likely", r"likelihood", r"odds", r"score\w*", r"estimate\w*")
 _FORECAST_MONEY = _words(r"spend\w*", r"spent", r"revenue", r"worth", r"value", r"money", r"sales", r"dollars?", r"euros?")
@@ -215,6 +220,12 @@ _FORECAST_MONEY = _words(r"spend\w*", r"spent", r"revenue", r"worth", r"value", 
 _LOOKUP = re.compile(r"^\s*(?:(?:so|and|ok|okay|remind me),?\s+)?(?:what(?:'s| is| are| was| were)|whats|what do we have as|"
                      r"tell me|remind me (?:of|what))\s+(?:our|the brand'?s?|the company'?s|your)\s+(?P<thing>[^?.!]+?)\s*[?.!]*\s*$",
                      re.I)
+#: Feedback's nouns: counted ("how many tickets were complaints", "number of negative reviews") they are rows to count,
+#: not texts to read — only the feedback tool's verbs (summarise, what do people say) ask for the texts then.
+_COUNTING = _words(r"how many", r"number of", r"count(?: of)?", r"total number", r"share of", r"percentage of")
+_TEXT_NOUNS = re.compile(r"(?:complain\w*|complaints?|themes?|quotes?|verbatims?|feedback|opinions?|praise\w*|support tickets|"
+                         r"pain points|survey (?:answers|responses)|(?:negative|positive|bad|good|angry|happy|unhappy) "
+                         r"(?:reviews|feedback|comments))", re.I)
 #: Verbs that make an audience the thing asked for (not just who some copy is for).
 _SAVING = re.compile(r"\b(?:save|export|download|create|make|build)\b", re.I)
 #: Nouns a capability shares with data questions: they count only when the message is not a data question's shape.
@@ -248,7 +259,8 @@ _TRUST_SIMILARITY = 0.7
 _NON_DATA = ("rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value", "recommend_products",
              "analyze_feedback", "search_knowledge", "draft_copy", "save_audience")
 _AUDIENCE_PHRASE = re.compile(
-    r"\b(?:for|to|at)\s+(?:our|the|all|those|these|my)?\s*(?:[\w'-]+\s+){0,3}?"
+    r"\b(?:for|to|at|reminding|inviting|thanking|telling|asking|welcoming|nudging|encouraging|targeting|aimed at)\s+"
+    r"(?:our|the|all|those|these|my)?\s*(?:[\w'-]+\s+){0,3}?"
     r"(?:customers?|buyers?|shoppers?|members?|clients?|subscribers?|segment|audience|people|ones)\b"
     r"(?:\s+(?:who|that)\s+[^.?!]*)?", re.I)
 
@@ -320,7 +332,10 @@ def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]
 
     strong = {i: w for i, p in {**(extra or {}), **_STRONG}.items() if (w := own(p, i))}
     _read_forecast(message, strong)
-    weak = {i: w for i, p in _WEAK.items() if i not in strong and (w := own(p, i))}
+    counted = strong.get("analyze_feedback", [])
+    demoted = ({"analyze_feedback": strong.pop("analyze_feedback")}
+               if counted and _COUNTING.search(message) and all(_TEXT_NOUNS.fullmatch(w) for w in counted) else {})
+    weak = {**demoted, **{i: w for i, p in _WEAK.items() if i not in strong and i not in demoted and (w := own(p, i))}}
     words = tuple(message[a:b] for a, b, _ in spans)
     data_shape = shape or bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message))
     if not strong and not data_shape and (lookup := _LOOKUP.match(message)) is not None:
@@ -354,7 +369,7 @@ def _read_forecast(message: str, strong: dict[str, list[str]]) -> None:
     if money and only_generic and (horizon or churn_words):
         strong.pop("predict_churn", None)
         strong.setdefault("customer_lifetime_value", []).extend(horizon or churn_words)
-    elif not money and horizon and not (strong.keys() & {"customer_lifetime_value", "rfm_segments", "recommend_products"}):
+    elif not money and horizon and _BEHAVIOUR.search(message) and not (strong.keys() & {"customer_lifetime_value", "rfm_segments", "recommend_products"}):
         strong.setdefault("predict_churn", []).extend(horizon)
 
 
