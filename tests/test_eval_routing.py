@@ -113,3 +113,35 @@ def test_round4_set_covers_every_capability_and_repeats_no_earlier_request() -> 
         "recommend_products", "analyze_feedback", "search_knowledge", "draft_copy", "save_audience", "help",
         "make_chart", "explain_change", "find_anomalies"}
     assert not {r.request.lower() for r in round4} & earlier
+
+
+def test_after_holding_a_request_is_the_turn_sent_before(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("requests:\n- {id: x-1, after: 'revenue by channel', request: as a pie chart, expect: make_chart}\n")
+    _, requests = load_routing_set(path)
+    assert requests[0].after == "revenue by channel"
+
+
+def test_after_naming_an_earlier_id_sends_no_extra_turn(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("requests:\n- {id: x-1, request: revenue by channel, expect: query_data}\n"
+                    "- {id: x-2, follow_up: true, after: x-1, request: as a pie chart, expect: make_chart}\n")
+    _, requests = load_routing_set(path)
+    assert requests[1].after is None
+
+
+def test_after_naming_an_unknown_id_names_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("requests:\n- {id: x-2, follow_up: true, after: x-1, request: as a pie chart, expect: make_chart}\n")
+    with pytest.raises(QuestionSetError, match="entry x-2 comes after 'x-1', which is no earlier entry"):
+        load_routing_set(path)
+
+
+FOLLOWUPS = Path(__file__).parent / "data" / "answers" / "routing_followups.yaml"
+FOLLOWUPS_HOLDOUT = Path(__file__).parent / "data" / "answers" / "routing_followups_holdout.yaml"
+
+
+def test_followups_holdout_shares_no_request_with_the_dev_part() -> None:
+    _, dev = load_routing_set(FOLLOWUPS)
+    _, held = load_routing_set(FOLLOWUPS_HOLDOUT)
+    assert not {r.request.lower() for r in dev} & {r.request.lower() for r in held}

@@ -215,3 +215,126 @@ def test_a_superlative_is_a_data_questions_shape() -> None:
 
 def test_what_we_sell_is_a_data_question_not_a_policy() -> None:
     assert "search_knowledge" not in evidence("how many different products do we sell", SHOP).strong
+
+
+# --- a capability's vocabulary, read generally (issue 16, stop 14) --------------------------------
+
+def test_a_forecast_of_spend_is_lifetime_value_not_propensity() -> None:
+    assert _route("predict next year's spend per customer", {"predict_churn": 0.8, "customer_lifetime_value": 0.5}) \
+        == "customer_lifetime_value"
+
+
+def test_a_horizon_about_people_is_a_propensity_forecast() -> None:
+    assert _route("give each customer a score for buying again in the next month", {"query_data": 0.7}, SHOP) \
+        == "predict_churn"
+
+
+def test_a_horizon_without_people_asks_for_no_model() -> None:
+    assert "predict_churn" not in evidence("revenue in the next month", SHOP).strong
+
+
+def test_a_score_column_with_a_forecast_word_stays_unforecast() -> None:
+    assert "customer_lifetime_value" not in evidence("average nps score per account", ACCOUNTS).strong
+
+
+def test_a_lookup_of_something_of_ours_the_schema_lacks_is_brand_knowledge() -> None:
+    assert _route("what's our tagline", {"draft_copy": 0.7, "query_data": 0.5}, SHOP) == "search_knowledge"
+
+
+@pytest.mark.parametrize("message", ["what's our revenue", "what is our AOV?", "what are our best sellers",
+                                     "what is our status"])
+def test_a_lookup_of_a_data_word_is_no_brand_knowledge(message: str) -> None:
+    assert "search_knowledge" not in evidence(message, SHOP).strong
+
+
+def test_how_our_copy_should_sound_is_brand_knowledge() -> None:
+    assert _route("how formal should our emails sound", {"draft_copy": 0.7, "query_data": 0.5}) == "search_knowledge"
+
+
+def test_a_deliverable_named_without_a_verb_is_a_copy_request() -> None:
+    assert _route("a short reminder text for customers with items left in the cart", {"query_data": 0.7}, SHOP) \
+        == "draft_copy"
+
+
+def test_a_count_of_messages_is_no_deliverable() -> None:
+    assert "draft_copy" not in evidence("the number of emails for each campaign", SHOP).strong
+
+
+def test_past_buying_that_stopped_is_a_lapsed_segment() -> None:
+    assert _route("who used to buy a lot but hasn't been back in months", {"query_data": 0.7}, SHOP) == "rfm_segments"
+
+
+def test_products_for_one_customer_are_recommendations() -> None:
+    assert _route("suggest products for customer 311", {"query_data": 0.7}, SHOP) == "recommend_products"
+
+
+def test_issues_people_raise_are_feedback() -> None:
+    assert _route("pull out the main issues people raise in their reviews", {"query_data": 0.7}, SHOP) == "analyze_feedback"
+
+
+def test_whats_in_a_file_describes_the_data() -> None:
+    assert _route("what's in the bookings file", {"query_data": 0.7}) == "describe_data"
+
+
+def test_weak_words_never_describe_the_data() -> None:
+    assert _route("what's the reviews situation", {"describe_data": 0.8, "analyze_feedback": 0.5, "query_data": 0.4}) \
+        != "describe_data"
+
+
+def test_a_route_says_whether_the_message_has_a_data_questions_shape() -> None:
+    router = Router(ALL)
+    message = "products customers love most, by average star rating"
+    assert router.decide(message, {"query_data": 0.5}, evidence(message, SHOP)).data_shape
+
+
+@pytest.mark.parametrize("message", ["what sort of questions do you answer?", "what kinds of things can you help me with"])
+def test_asking_what_mara_answers_is_help(message: str) -> None:
+    from assistant.planner.routing import _HELP
+
+    assert _HELP.match(message)
+
+
+def test_what_customers_may_do_is_a_policy_question() -> None:
+    assert _route("can customers return sale items?", {"query_data": 0.7}, SHOP) == "search_knowledge"
+
+
+def test_customers_who_can_be_reached_are_counted() -> None:
+    assert "search_knowledge" not in evidence("how many customers can be reached by sms", SHOP).strong
+
+
+def test_counted_complaints_are_rows_to_count() -> None:
+    assert "analyze_feedback" not in evidence("how many tickets were complaints about damaged items", SHOP).strong
+
+
+def test_complaints_to_read_are_feedback() -> None:
+    assert "analyze_feedback" in evidence("what are the most common complaints?", SHOP).strong
+
+
+def test_describing_a_dataset_is_describe_data() -> None:
+    assert _route("describe the ticket data", {"query_data": 0.7}) == "describe_data"
+
+
+def test_customers_gone_quiet_are_a_lapsed_segment() -> None:
+    assert _route("which customers have gone quiet", {"query_data": 0.7}, SHOP) == "rfm_segments"
+
+
+def test_a_chance_of_buying_again_is_propensity() -> None:
+    assert _route("score everyone on their chance of buying again", {"query_data": 0.7}, SHOP) == "predict_churn"
+
+
+def test_what_a_customer_will_spend_next_year_is_lifetime_value() -> None:
+    assert _route("how much is the average customer going to spend with us next year", {"query_data": 0.7}, SHOP) \
+        == "customer_lifetime_value"
+
+
+def test_a_horizon_without_a_behaviour_asks_for_no_model() -> None:
+    assert not evidence("which customers will we email next month", SHOP).strong
+
+
+def test_what_goes_well_with_a_product_is_a_recommendation() -> None:
+    assert _route("what goes well with the Ridgeline tent", {"search_knowledge": 0.7}, SHOP) == "recommend_products"
+
+
+def test_who_the_copy_reminds_is_its_audience() -> None:
+    assert _route("draft an sms reminding lapsed customers about free shipping", {"rfm_segments": 0.7, "draft_copy": 0.6}) \
+        == "draft_copy"

@@ -8,6 +8,7 @@ A routing file lists marketer requests labelled with a capability::
       - {id: r-02, request: "draft a win-back SMS for lapsed customers", expect: draft_copy}
       - {id: r-03, follow_up: true, after: r-01, request: "as a pie chart", expect: make_chart}
       - {id: r-04, request: "churn rate by region", expect: query_data, data: subscriptions}
+      - {id: r-05, after: "revenue by channel", request: "make that a pie chart", expect: make_chart}
 
 Each request goes through the offline planner in the real agent loop, on the demo workspace
 (``mara demo --customers 500``, built once per process into a temporary workspace) or, with
@@ -19,13 +20,16 @@ user sees: ``run_sql`` is a data question (``query_data``), a knowledge lookup t
 turn follows with ``draft_copy`` (the brand's offer, looked up before drafting) is a copy
 request, a turn without a tool whose reply is the help text is ``help``, and an analyst move on the data
 (compare periods, explain a change, find anomalies) answers a request expecting ``query_data``. A follow-up
-continues the conversation of the request before it.
+continues the conversation of the request before it (``after`` then names that request's id); ``after`` holding
+a request instead of an id makes the entry a follow-up on its own: that earlier turn is sent first in the same
+conversation and not scored, so a follow-up stays testable wherever the file's entries are split or reordered.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import re
 import shutil
 import tempfile
 import threading
@@ -66,6 +70,7 @@ class RoutingRequest:
     expect: str
     follow_up: bool = False
     data: str | None = None  # an answer-set folder beside the routing file; None: the demo workspace
+    after: str | None = None  # a turn sent just before in the same conversation, not scored
 
 
 @dataclass(slots=True)
@@ -130,7 +135,14 @@ def load_routing_set(path: Path) -> tuple[str, list[RoutingRequest]]:
                 raise QuestionSetError(f"{path.name}: entry {entry_id} names data {data!r}, which is no answer-set "
                                        f"folder beside the file.",
                                        hint="Give the name of a folder next to the routing file that holds a questions.yaml.")
-        requests.append(RoutingRequest(entry_id, str(item["request"]).strip(), expect, bool(item.get("follow_up")), data))
+        after = str(item.get("after") or "").strip() or None
+        if after is not None and (after in seen or not re.search(r"\s", after)):
+            if after not in seen:
+                raise QuestionSetError(f"{path.name}: entry {entry_id} comes after {after!r}, which is no earlier entry.",
+                                       hint="Give the id of an earlier entry (with follow_up: true) or the earlier request itself.")
+            after = None  # an earlier entry's id: follow_up says the conversation continues
+        requests.append(RoutingRequest(entry_id, str(item["request"]).strip(), expect,
+                                       bool(item.get("follow_up")), data, after))
     return str(raw.get("name") or path.stem), requests
 
 
@@ -239,6 +251,8 @@ def run_routing_set(
             for thread in threads:
                 conversation = uuid.uuid4().hex
                 for request in thread:
+                    if request.after is not None:  # the turn the follow-up refers to, not scored
+                        assistant.run(request.after, conversation, actor="eval")
                     start = time.perf_counter()
                     turn = assistant.run(request.request, conversation, actor="eval")
                     calls = [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls]

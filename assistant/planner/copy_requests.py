@@ -157,7 +157,8 @@ _MORE = re.compile(
     r"|\b(\d+|one|two|three|four|five|six|a few|some)\s+more\b|^\s*(more|again|another)\b[^a-z]*$", re.I)
 _SHORTER = re.compile(r"\b(shorter|shorten|more concise|too long|tighter|trim (?:it|them|these)|cut (?:it|them|these) down|"
                       r"briefer|punchier|less wordy)\b", re.I)
-_SWITCH = re.compile(r"\b(now|also|same|instead|turn (?:it|them|this|these) into|make (?:it|them|this) an?|as an?)\b", re.I)
+_SWITCH = re.compile(r"\b(now|also|same|instead|turn (?:it|them|this|these) into|make (?:it|them|this) an?|as(?: an?)?)\b"
+                     r"|^\s*(?:and|what about|how about|then|ok(?:ay)?)\b(?:\s+(?:as|in|by|via)?\s*(?:an?\s+)?)?", re.I)
 
 
 def copy_follow_up(text: str, previous: dict[str, Any]) -> dict[str, Any] | None:
@@ -168,7 +169,7 @@ def copy_follow_up(text: str, previous: dict[str, Any]) -> dict[str, Any] | None
     channel = next((name for pattern, name in _CHANNELS if re.search(pattern, text, re.I)), None)
     # “now as an SMS” switches channel; “draft 2 SMS for new customers” is a new request (it has its own topic)
     switch = (channel is not None and channel != previous.get("channel") and _SWITCH.search(text) is not None
-              and not _topic(text))
+              and not _topic(_SWITCH.sub(" ", text)))
     if not (more or shorter or switch):
         return None
     args = dict(previous)

@@ -194,6 +194,9 @@ class OfflinePlanner(BaseChatModel):
         verified = self._verified(text)
         if verified is not None:
             return verified
+        chart = self._chart_of_previous(text, earlier)
+        if chart is not None:  # "make that a pie chart": before any tool the words might also suggest
+            return chart
         if self.context is not None and (route.intent not in MODEL_TOOLS or _FOLLOW_UP.match(text)) and not _COPY.search(text):
             analysis = analysis_call(text, earlier, self.context.profile(), self.today, self.tool_names,
                                      self._data_question(text, earlier))
@@ -229,15 +232,10 @@ class OfflinePlanner(BaseChatModel):
             return self._copy_call(_clean(copy_args), {"tool": "draft_copy", "purpose": copy_purpose(text)})
         kind = _chart_kind(text)
         question = self._data_question(text, earlier)
-        if kind and "make_chart" in self.tool_names and (question is None or _FOLLOW_UP.match(text) or _REFERS_BACK.search(text)):
-            previous = _previous_table(earlier)
-            if previous is not None:
-                return _call("make_chart", {"artifact_id": previous, "kind": kind if kind != "chart" else None},
-                             {"tool": "make_chart"})
         if question is None:
-            if ("search_knowledge" in route.supported
-                    and self._router().scores(text).get("search_knowledge", 0) > 0.35):
-                return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
+            fallback = self._supported_capability(text, route)
+            if fallback is not None:
+                return fallback
             if "describe_data" in self.tool_names:
                 return _call("describe_data", {}, {"tool": "describe_data", "unsure": True})
             return AIMessage(content="I couldn't map that to your data. Type “help” for examples.")
@@ -261,6 +259,46 @@ class OfflinePlanner(BaseChatModel):
         if kind and kind != "chart":
             plan["chart_kind"] = kind
         return _call("query_data", args, plan)
+
+    def _chart_of_previous(self, text: str, earlier: Sequence[BaseMessage]) -> AIMessage | None:
+        """A chart of the conversation's last table when the message asks for one and changes nothing of the question
+        that made it (“make that a pie chart”, “show it as a line”, “bar chart please”); “and as a chart by month?”
+        or “revenue by month as a line chart” ask a question of their own, charted after its query."""
+        kind = _chart_kind(text)
+        if not kind or "make_chart" not in self.tool_names:
+            return None
+        previous = _previous_table(earlier)
+        if previous is None:
+            return None
+        if self.context is not None and "query_data" in self.tool_names:
+            asked = self._previous_parse(earlier)
+            rest = _CHART_PHRASE.sub(" ", _AS_A_KIND.sub(" ", text))  # "as a line" names a chart, not line_total
+            question = parse_question(rest, self.context.profile(), self.today or dt.date.today(), previous=asked)
+            if question is not None and (asked is None or question.spec != asked.spec):
+                return None
+        return _call("make_chart", {"artifact_id": previous, "kind": kind if kind != "chart" else None}, {"tool": "make_chart"})
+
+    def _supported_capability(self, text: str, route: Route) -> AIMessage | None:
+        """When the data path cannot read a message, the capability whose own words it uses (``route.supported``),
+        the one closest by similarity, answers it — not a description of the data. Never a data question's shape:
+        “products customers love most, by average rating” that the parser misses is no request for feedback analysis."""
+        if route.data_shape:
+            return None
+        scores = self._router().scores(text)
+        candidates = sorted((i for i in route.supported if i in self.tool_names and i not in ("query_data", "describe_data")),
+                            key=lambda i: -scores.get(i, 0.0))
+        for intent in candidates:
+            if intent == "search_knowledge":
+                return _call("search_knowledge", {"query": text, "k": 5}, {"tool": "search_knowledge"})
+            if intent in SCHEMA_ARGS_HOOKS and self.context is not None:
+                args = SCHEMA_ARGS_HOOKS[intent](text, self.context.profile())
+                if args and customer_text(args):
+                    return _call(intent, args, {"tool": intent})
+            elif intent in MODEL_TOOLS:
+                return self._model_call(intent, text)
+            elif intent == "draft_copy" and (copy_args := copy_request(text, asked=True)) is not None:
+                return self._copy_call(_clean(copy_args), {"tool": "draft_copy", "purpose": copy_purpose(text)})
+        return None
 
     def _verified(self, text: str) -> AIMessage | None:
         """The query of a verified question close to ``text`` (see assistant/planner/verified.py)."""
@@ -323,12 +361,16 @@ class OfflinePlanner(BaseChatModel):
         """The question's parse; a follow-up (“and last month?”) changes the conversation's last data question."""
         if self.context is None or "query_data" not in self.tool_names:
             return None
+        return parse_question(text, self.context.profile(), self.today or dt.date.today(), previous=self._previous_parse(earlier))
+
+    def _previous_parse(self, earlier: Sequence[BaseMessage]) -> DataQuestion | None:
+        """The conversation's last data question, its thread replayed so chained follow-ups keep their parts."""
         profile = self.context.profile()
         today = self.today or dt.date.today()
         previous: DataQuestion | None = None
-        for asked in _previous_questions(earlier)[-4:]:  # replay the thread so chained follow-ups keep their parts
+        for asked in _previous_questions(earlier)[-4:]:
             previous = parse_question(asked, profile, today, previous=previous) or previous
-        return parse_question(text, profile, today, previous=previous)
+        return previous
 
     def _compose(self, text: str, plan: dict[str, Any], results: list[ToolMessage]) -> str:
         parts = []
@@ -435,8 +477,16 @@ _CHART_WORDS = re.compile(r"\b(chart|plot|graph|visuali[sz]e|visuali[sz]ation|pi
 _REFERS_BACK = re.compile(r"\b(that|it|these|those|same)\b|\bthis\b(?!\s+(?:year|quarter|month|week|day|season))", re.I)
 
 
+_AS_A_KIND = re.compile(r"\b(?:as|into|in|to) an? (pie|donut|bar|column|line|area|scatter)\b(?! (?:item|of)\b)", re.I)
+_CHART_PHRASE = re.compile(r"\b(?:(?:pie|donut|bar|column|line|area|scatter)\s+)?(?:chart|graph|plot|visuali[sz]ation)s?\b|"
+                           r"\b(?:plot|visuali[sz]e|pie|donut|histogram)\b", re.I)
+
+
 def _chart_kind(text: str) -> str | None:
-    """``"pie"``, ``"line"``, ... when the message asks for a chart of a kind; ``"chart"`` for any."""
+    """``"pie"``, ``"line"``, ... when the message asks for a chart of a kind (“as a line” says the kind without
+    the word chart); ``"chart"`` for any."""
+    if (bare := _AS_A_KIND.search(text)) is not None:
+        return _CHART_KINDS[bare.group(1).lower()]
     if not _CHART_WORDS.search(text):
         return None
     for word, kind in _CHART_KINDS.items():

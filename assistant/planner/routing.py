@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.planner.lexicon import lexicon_for, static, tokenize
+from assistant.planner.lexicon import lexicon_for, phrase, static, tokenize
 from foundation.settings import make_private, open_private, private_dir
 from knowledge.embeddings import get_encoder
 from prompts import load_data
@@ -37,7 +37,8 @@ _SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:s
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|cheers|ok|okay|great)\b[\s!.,]*(mara)?[\s!.]*$", re.I)
 _HELP = re.compile(
     r"^\s*(help|\?|what (else )?can you (do|help( me| us)?( with)?)|what do you do|how (do|can|should) i use (you|this|mara)|"
-    r"who are you|what (kinds?|sorts?|types?) of (things|questions|stuff|requests) can (i|we) ask|"
+    r"who are you|what (kinds?|sorts?|types?) of (things|questions|stuff|requests|tasks|work) (can|do|will|should) (i|we|you) "
+    r"(ask|answer|do|handle|help( me| us)? with|take on)|"
     r"(show|give) me (some )?(examples?|example questions|sample questions)|"
     r"how does (this|it|mara) work|what are you (able|good) (to|at)|what can (i|we) ask)\b",
     re.I,
@@ -138,7 +139,9 @@ _STRONG: dict[str, re.Pattern[str]] = {
                            r"at[- ]risk(?! of (?:churn|leav|cancel|stop))", r"best customers", r"loyal (?:customers|shoppers|buyers)", r"lapsed",
                            r"lost customers", r"(?:rfm|customer) segments?", r"segment (?:our|the|my) customers", r"churned",
                            r"dormant", r"inactive (?:customers|shoppers|buyers)", r"slipping away",
-                           r"(?:haven'?t|have not|hasn'?t|did ?n[o']t) (?:bought|ordered|purchased|shopped)"),
+                           r"(?:haven'?t|have not|hasn'?t|has not|did ?n[o']t) (?:bought|ordered|purchased|shopped|(?:been|come) back)",
+                           r"used to (?:buy|order|shop|purchase|spend)",
+                           r"(?:gone|went|going|fallen|fell) (?:quiet|cold|dark|silent|missing|off)", r"stopped (?:buying|ordering|shopping|purchasing)"),
     "cluster_customers": _words(r"cluster\w*", r"k-?means", r"(?:into|based on|by) (?:\w+ )?personas?",
                                 r"personas? (?:from|based on|by)", r"(?:types|kinds|sorts) of (?:customers|shoppers|buyers|users|clients)",
                                 r"natural (?:customer )?groups", r"behaviou?ral (?:groups|segments)",
@@ -148,7 +151,9 @@ _STRONG: dict[str, re.Pattern[str]] = {
                             r"(?:will|going to|about to) (?:\w+ )?(?:buy|purchase|order|churn|stop|leave|lapse|cancel|come back|return)",
                             r"at risk of (?:churn\w*|leaving|cancel\w*|stopping)", r"stop (?:buying|ordering|purchasing)",
                             r"attrition", r"drop off", r"(?:won'?t|will not|never) (?:come back|return|buy|order)",
-                            r"(?:purchase|buying|repeat) probabilit\w*", r"odds"),
+                            r"(?:purchase|buying|repeat) probabilit\w*", r"odds",
+                            r"(?:chance|probabilit\w*|likelihood) (?:of|that|to) (?:\w+ ){0,3}?(?:buy\w*|purchas\w*|order\w*|"
+                            r"return\w*|churn\w*|leav\w*|com\w* back|repeat\w*|renew\w*|cancel\w*|stop\w*)"),
     "customer_lifetime_value": _words(r"lifetime value", r"clv", r"ltv", r"worth", r"future (?:revenue|value|spend)",
                                       r"going forward", r"still (?:alive|active|around)", r"p\(alive\)",
                                       r"probability (?:of being |that \w+ is |each \w+ is )?(?:alive|active)",
@@ -159,12 +164,14 @@ _STRONG: dict[str, re.Pattern[str]] = {
                                  r"(?:also|frequently|often) (?:bought|buy|purchased?)", r"cross-?sell\w*", r"up-?sell\w*",
                                  r"(?:would|might) (?:want|like|buy|be interested)", r"likely buyers",
                                  r"suggest (?:to|for) " + _PEOPLE, r"(?:suggest|offer|show) (?:to )?customer \w+",
-                                 r"what else (?:would|might|should|could|do|did)", r"pairs? (?:well )?with", r"goes with",
-                                 r"next (?:product|item)s?"),
+                                 r"what else (?:would|might|should|could|do|did)", r"(?:pairs?|goes|go|works?) (?:well |nicely |best )?with",
+                                 r"next (?:product|item)s?", r"suggest\w* (?:\w+ ){0,2}(?:products?|items?)",
+                                 r"(?:products?|items?) (?:for|to) (?:customer|user|client|shopper|member) #?\w*\d"),
     "analyze_feedback": _words(r"sentiment", r"complain\w*", r"complaints?", r"themes?", r"quotes?", r"verbatims?",
                                r"summari[sz]e (?:the |our |all )?(?:\w+ )?(?:reviews|feedback|comments|survey|tickets|responses)",
                                r"(?:what|how) (?:do|are|did|does) (?:\w+ ){0,3}(?:say|saying|said|think|feel|mention)",
-                               _PEOPLE + r" (?:\w+ )?(?:say|says|said|saying|think|feel|mention\w*)",
+                               _PEOPLE + r" (?:\w+ )?(?:say|says|said|saying|think|feel|mention\w*|raise[sd]?|raising|bring up|brought up|report\w*)",
+                               r"(?:issues|problems|topics|things|concerns) (?:\w+ ){0,3}(?:raise[sd]?|mention\w*|bring up|report\w*)",
                                r"feedback", r"survey (?:answers|responses)", r"support tickets",
                                r"(?:negative|positive|bad|good|angry|happy|unhappy) (?:reviews|feedback|comments)",
                                r"opinions?", r"pain points", r"praise\w*", r"what(?:'s| is) the mood"),
@@ -176,23 +183,49 @@ _STRONG: dict[str, re.Pattern[str]] = {
                                r"threshold", r"minimum order", r"mandatory", r"required", r"legal(?:ly)?", r"regulat\w*",
                                r"gdpr", r"tcpa", r"can-?spam", r"opt-?out (?:text|wording|language|message|line)",
                                r"(?:must|need to|needs to|have to|has to) (?:\w+ ){0,3}(?:include|contain|say|mention|state|show)", r"dos and don'?ts", r"do'?s and don'?ts", r"messaging",
-                               r"positioning", r"mission", r"(?:what(?:'s| is)|whats) our (?:stance|position|line)",
+                               r"positioning", r"mission",
+                               r"how (?:\w+ ){0,3}should (?:\w+ ){0,3}(?:sound|read|feel|come across)",
+                               r"(?:can|may|could) (?:customers|shoppers|buyers|guests|members|subscribers|people|they) "
+                               r"(?:still )?(?!see|view)\w+", r"(?:are|is) (?:customers|shoppers|buyers|guests|members|we|they) allowed", r"(?:what(?:'s| is)|whats) our (?:stance|position|line)",
                                r"do (?:we|you) (?:ship|deliver|offer|accept|allow|take|price[- ]match)",
                                r"(?:refund|return|returns|exchange|cancellation|delivery) (?:window|period|policy|terms|rules|conditions)", r"how long do (?:customers|people|i|we) have"),
     "draft_copy": re.compile(
         r"\b(?:draft|write|create|compose|come up with|give me|suggest|generate|prepare|need|rewrite|reword|punch up)\b"
         r"(?:(?!\b(?:count|number|total|sum|average|avg|share|list|how many)\b)[^.?!])*?\b" + _COPY_THING + r"\b"
         r"|\b(?:e-?mail|sms|push|ad|social) copy\b|\b(?:subject lines?|captions?|headlines?|taglines?|preheaders?) (?:for|about)\b"
-        r"|\brewrite this\b|\bpunchier\b|\b(?:email|text|sms) blast\b|\bad copy\b|\bone-liners?\b",
+        r"|\brewrite this\b|\bpunchier\b|\b(?:email|text|sms) blast\b|\bad copy\b|\bone-liners?\b"
+        # a deliverable named without a verb: "a short reminder text for ...", "three ad headlines for ..."
+        r"|^\s*(?:a|an|one|two|three|four|five|six|\d+|some|a few|a couple of)\s+(?:[\w-]+\s+){0,3}?(?:" + _COPY_THING
+        + r"|text)\s+(?:for|about|to|announcing|reminding|promoting|inviting|thanking|on|that)\b",
         re.I,
     ),
     "describe_data": _words(r"(?<!as a )(?<!in a )(?<!into a )tables?", r"columns?(?! charts?)", r"fields?", r"schema", r"what data", r"which data",
                             r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
-                            r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data)",
-                            r"data dictionary", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
+                            r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data|file|export|sheet|spreadsheet|csv|dataset|upload)",
+                            r"data dictionary", r"describe (?:the |our |my |this )?(?:\w+ )?(?:data|dataset|tables?|schema|files?|exports?)", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
     "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
                                 r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
 }
+#: A forecast asked about people: its horizon ("in the next 30 days") or a generic forecasting word. What is forecast
+#: decides the tool: money (spend, revenue, worth) is lifetime value, anything else (buying again, leaving) propensity.
+_HORIZON = _words(r"(?:in|within|over|during|for) the (?:next|coming|following) (?:\d+ |few |two |three |six |twelve )?"
+                  r"(?:days?|weeks?|months?|quarters?|years?)", r"(?:next|coming) (?:month|quarter|year)(?:'s)?")
+_BEHAVIOUR = _words(r"buy\w*", r"bought", r"purchas\w*", r"order\w*", r"shop\w*", r"return\w*", r"come back", r"churn\w*",
+                    r"leav\w*", r"renew\w*", r"cancel\w*", r"repeat\w*", r"stop\w*", r"lapse\w*")
+_ABOUT_PEOPLE = _words(r"each", r"every", r"who(?:'s| is| are| will)?", r"which " + _PEOPLE, _PEOPLE)
+_GENERIC_FORECAST = _words(r"predict\w*", r"forecast\w*", r"likely", r"likelihood", r"odds", r"score\w*", r"estimate\w*")
+_FORECAST_MONEY = _words(r"spend\w*", r"spent", r"revenue", r"worth", r"value", r"money", r"sales", r"dollars?", r"euros?")
+#: "What's our tagline?": a lookup of something of ours. When no word of it is the live schema's or the data lexicon's
+#: (revenue, customers, AOV...) and it has no data question's shape, it is a thing the brand's knowledge holds.
+_LOOKUP = re.compile(r"^\s*(?:(?:so|and|ok|okay|remind me),?\s+)?(?:what(?:'s| is| are| was| were)|whats|what do we have as|"
+                     r"tell me|remind me (?:of|what))\s+(?:our|the brand'?s?|the company'?s|your)\s+(?P<thing>[^?.!]+?)\s*[?.!]*\s*$",
+                     re.I)
+#: Feedback's nouns: counted ("how many tickets were complaints", "number of negative reviews") they are rows to count,
+#: not texts to read — only the feedback tool's verbs (summarise, what do people say) ask for the texts then.
+_COUNTING = _words(r"how many", r"number of", r"count(?: of)?", r"total number", r"share of", r"percentage of")
+_TEXT_NOUNS = re.compile(r"(?:complain\w*|complaints?|themes?|quotes?|verbatims?|feedback|opinions?|praise\w*|support tickets|"
+                         r"pain points|survey (?:answers|responses)|(?:negative|positive|bad|good|angry|happy|unhappy) "
+                         r"(?:reviews|feedback|comments))", re.I)
 #: Verbs that make an audience the thing asked for (not just who some copy is for).
 _SAVING = re.compile(r"\b(?:save|export|download|create|make|build)\b", re.I)
 #: Nouns a capability shares with data questions: they count only when the message is not a data question's shape.
@@ -226,7 +259,8 @@ _TRUST_SIMILARITY = 0.7
 _NON_DATA = ("rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value", "recommend_products",
              "analyze_feedback", "search_knowledge", "draft_copy", "save_audience")
 _AUDIENCE_PHRASE = re.compile(
-    r"\b(?:for|to|at)\s+(?:our|the|all|those|these|my)?\s*(?:[\w'-]+\s+){0,3}?"
+    r"\b(?:for|to|at|reminding|inviting|thanking|telling|asking|welcoming|nudging|encouraging|targeting|aimed at)\s+"
+    r"(?:our|the|all|those|these|my)?\s*(?:[\w'-]+\s+){0,3}?"
     r"(?:customers?|buyers?|shoppers?|members?|clients?|subscribers?|segment|audience|people|ones)\b"
     r"(?:\s+(?:who|that)\s+[^.?!]*)?", re.I)
 
@@ -297,10 +331,46 @@ def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]
         return found
 
     strong = {i: w for i, p in {**(extra or {}), **_STRONG}.items() if (w := own(p, i))}
-    weak = {i: w for i, p in _WEAK.items() if i not in strong and (w := own(p, i))}
+    _read_forecast(message, strong)
+    counted = strong.get("analyze_feedback", [])
+    demoted = ({"analyze_feedback": strong.pop("analyze_feedback")}
+               if counted and _COUNTING.search(message) and all(_TEXT_NOUNS.fullmatch(w) for w in counted) else {})
+    weak = {**demoted, **{i: w for i, p in _WEAK.items() if i not in strong and i not in demoted and (w := own(p, i))}}
     words = tuple(message[a:b] for a, b, _ in spans)
     data_shape = shape or bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message))
+    if not strong and not data_shape and (lookup := _LOOKUP.match(message)) is not None:
+        start, end = lookup.span("thing")
+        thing = lookup.group("thing")
+        if (not any(a < end and start < b for a, b, _ in spans) and not _DATA_WORDS.search(thing)
+                and not _lexicon_words(thing)):
+            strong["search_knowledge"] = [lookup.group(0).lower().strip()]
     return Evidence(strong, weak, data_shape, words)
+
+
+def _lexicon_words(text: str) -> bool:
+    """Whether ``text`` says a word of the data lexicon (a concept such as revenue or AOV, an aggregation)."""
+    lex = static()
+    known = lex["concept_words"] | {w for words in lex["aggregations"].values() for w in map(phrase, words)}
+    tokens = [t.norm for t in tokenize(text)]
+    return any(tuple(tokens[i:i + n]) in known for n in (1, 2, 3) for i in range(len(tokens) - n + 1))
+
+
+def _read_forecast(message: str, strong: dict[str, list[str]]) -> None:
+    """A forecast about people goes to the model of what it forecasts (module docstring of :data:`_HORIZON`):
+    "predict next year's spend per customer" is lifetime value, "a score for buying again in the next month"
+    propensity. Changes ``strong`` in place."""
+    horizon = [m.group(0).lower() for m in _HORIZON.finditer(message)]
+    generic = [m.group(0).lower() for m in _GENERIC_FORECAST.finditer(message)]
+    if not (horizon or generic) or not _ABOUT_PEOPLE.search(message) or _STRONG["draft_copy"].search(message):
+        return
+    money = bool(_FORECAST_MONEY.search(message))
+    churn_words = strong.get("predict_churn", [])
+    only_generic = all(_GENERIC_FORECAST.fullmatch(w) for w in churn_words)
+    if money and only_generic and (horizon or churn_words):
+        strong.pop("predict_churn", None)
+        strong.setdefault("customer_lifetime_value", []).extend(horizon or churn_words)
+    elif not money and horizon and _BEHAVIOUR.search(message) and not (strong.keys() & {"customer_lifetime_value", "rfm_segments", "recommend_products"}):
+        strong.setdefault("predict_churn", []).extend(horizon)
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +380,7 @@ class Route:
     sql: str | None = None
     supported: frozenset[str] = frozenset()  # capabilities the message's own words support (see evidence())
     strong: frozenset[str] = frozenset()  # those it asks for outright (a forecast, a copy request, a policy)
+    data_shape: bool = False  # it has a data question's shape (an aggregation, a breakdown, a ranking, a period)
 
 
 class Router:
@@ -437,16 +508,16 @@ class Router:
             strong = models  # "predict who will churn and draft a win-back SMS": the model first, then the copy
         if strong:
             intent = max(strong, key=lambda i: scores.get(i, 0.0))
-            return Route(intent, scores.get(intent, 0.0), supported=supported, strong=outright)
+            return Route(intent, scores.get(intent, 0.0), supported=supported, strong=outright, data_shape=ev.data_shape)
         data = "query_data" if "query_data" in self.available else None
         weak = [i for i in ev.weak if i in self.available]
         if weak and not ev.data_shape:
-            pool = weak + [i for i in ("query_data", "describe_data") if i in self.available]
+            pool = weak + ([data] if data is not None else [])  # describing the data needs its own words
             intent = max(pool, key=lambda i: scores.get(i, 0.0))
-            return Route(intent, scores.get(intent, 0.0), supported=supported)
+            return Route(intent, scores.get(intent, 0.0), supported=supported, data_shape=ev.data_shape)
         intent, score = max(scores.items(), key=lambda kv: kv[1])
         if intent in (*_NON_DATA, "help", "greeting") and data is not None and (score < _TRUST_SIMILARITY or ev.data_shape):
             intent, score = data, scores.get(data, 0.0)  # no word of its own: the data path answers or asks
         elif intent == "describe_data" and data is not None:
             intent, score = data, scores.get(data, 0.0)  # "what tables…" has its own words; this did not say them
-        return Route(intent, score, supported=supported)
+        return Route(intent, score, supported=supported, data_shape=ev.data_shape)
