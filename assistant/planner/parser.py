@@ -142,7 +142,7 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
             reading.measure = Measure(table, [Metric(agg="count", alias=table.name)], _plural(table), "count", entity=table)
         else:
             return None
-    never = _never(words, reading, profile)
+    never = _never(words, reading, profile, today)
     if never is not None:
         return never
     share = _share_of(words, reading)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from assistant.planner.lexicon import phrase
 from assistant.planner.parse_model import _PURCHASE, DataQuestion, Measure, Reading, _Words
 from assistant.planner.schema_terms import _link, _parents, _plural, _reachable
-from assistant.planner.timeframes import Timeframe
+from assistant.planner.timeframes import Timeframe, parse_timeframe
 from tools.query_spec import Filter, Metric, QuerySpec, TimeRange
 from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
@@ -188,15 +189,25 @@ def _refusal(reading: Reading, message: str) -> DataQuestion:
     return DataQuestion(spec=QuerySpec(table=table), subject=measure.label if measure else "", clarify=message, reading=reading)
 
 
-def _never(words: _Words, reading: Reading, profile: SchemaProfile) -> DataQuestion | None:
-    """“customers who never ordered”: an anti-join the structured spec cannot express, as read-only SQL."""
+def _never(words: _Words, reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuestion | None:
+    """“customers who never ordered”: an anti-join the structured spec cannot express, as read-only SQL.
+    With a period (“haven't ordered in 6 months”, “inactive for 90 days”): no order in that window, per customer."""
     measure = reading.measure
-    if measure is None or measure.entity is None or measure.kind != "count" or not measure.entity.key:
+    if measure is None or measure.kind != "count":
         return None
     negations = [t for t in words.tags if t.of("neg")]
-    hit = next((t for t in negations if any(w.low in _PURCHASE or w.low in ("order", "ordered", "purchase")
+    hit = next((t for t in negations if any(w.low in _PURCHASE or w.low in ("order", "orders", "ordered", "purchase", "purchases")
                                             for w in words.tokens[t.end:t.end + 3])), None)
-    if hit is None:
+    # "inactive for 90 days" — unless the word is a value in the data ("the lapsed segment")
+    inactive = any(_INACTIVE.fullmatch(t.low) and not ((tag := words.tag_at(i)) is not None and tag.of("value"))
+                   for i, t in enumerate(words.tokens))
+    if hit is not None or inactive:
+        window = _lapsed_window(words.text, reading, today)
+        if window is not None:
+            if hit is not None:
+                words.use(hit)
+            return _lapsed(reading, profile, measure, window)
+    if hit is None or measure.entity is None or not measure.entity.key:
         return None
     entity, key = measure.entity, measure.entity.key
     facts = [tb for tb in profile.tables if tb is not entity and _link(profile, tb, entity) and tb.by_role("date")]
@@ -217,3 +228,68 @@ def _never(words: _Words, reading: Reading, profile: SchemaProfile) -> DataQuest
     return DataQuestion(spec=QuerySpec(table=entity.name), subject=f"{_plural(entity)} who never placed an order",
                         qualifiers=qualifiers, sql=sql, kind="count", reading=reading)
 
+
+
+# “haven't ordered in 6 months”, “inactive for 90 days”: the window a negated purchase covers, read as “the last N ...”
+_LAPSED_SPAN = re.compile(r"\b(?:in|for|over|within|during)\s+(?:the\s+)?(?:last\s+|past\s+)?(\d+|a|an|one|two|three|four|five|six|"
+                          r"seven|eight|nine|ten|eleven|twelve)\s+(day|week|month|year)s?\b", re.I)
+_INACTIVE = re.compile(r"\b(?:inactive|lapsed|dormant)\b", re.I)
+
+
+def _lapsed_window(text: str, reading: Reading, today: dt.date) -> Timeframe | None:
+    if reading.frames:
+        return reading.frames[0]
+    m = _LAPSED_SPAN.search(text)
+    if m is None:
+        return None
+    n = "1" if m.group(1).lower() in ("a", "an") else m.group(1).lower()
+    return parse_timeframe(f"last {n} {m.group(2).lower()}s", today)
+
+
+def _lapsed(reading: Reading, profile: SchemaProfile, measure: Measure, window: Timeframe) -> DataQuestion:
+    """Customers with no order in ``window`` (anchored like every relative period) who did order at some time:
+    customers with no order at all are not counted, and the answer says so."""
+    entity = measure.entity if measure.entity is not None and measure.entity.key else None
+    facts = [tb for tb in profile.tables if entity is not None and tb is not entity and _link(profile, tb, entity)
+             and profile.main_date(tb) is not None]
+    noun = _plural(entity) if entity is not None else "customers"
+    if facts and entity is not None:  # a customers table and its orders
+        fact = min(facts, key=lambda tb: (not tb.by_role("money"), tb.key is None, tb.rows))  # orders, not reviews
+        link, key = _link(profile, fact, entity), entity.key
+    else:  # a bare order log: the repeated customer column is the customer
+        fact, link = measure.table, measure.table.customer_key or (
+            measure.metrics[0].column.split(".")[-1] if measure.metrics and measure.metrics[0].agg == "count_distinct"
+            and measure.metrics[0].column else None)
+        key = None
+    date = profile.main_date(fact)
+    if link is None or date is None or window.start is None or window.end is None:
+        return _refusal(reading, f"I can't tell each customer's last order in your data (I need a customer column and an "
+                        f"order date), so I can't count customers with no order in {window.label}.")
+    kept = [c for c in reading.filters if entity is not None and c.table is entity and c.op in ("=", "in")]
+    if len(kept) != len(reading.filters):
+        return _refusal(reading, f"I can count {noun} with no order in {window.label}, but not yet together with "
+                        + ", ".join(f"“{c.words}”" for c in reading.filters if c not in kept) + ". Ask without it?")
+    inside = (f'f."{date.name}" >= DATE \'{window.start.isoformat()}\' AND f."{date.name}" < DATE \'{window.end.isoformat()}\'')
+    if key is not None and entity is not None:
+        same = f'FROM "{fact.name}" f WHERE f."{link}" = e."{key}"'
+        conditions = [f"EXISTS (SELECT 1 {same})", f"NOT EXISTS (SELECT 1 {same} AND {inside})"]
+        for c in kept:
+            values = c.value if isinstance(c.value, list) else [c.value]
+            listed = ", ".join("TRUE" if v is True else "FALSE" if v is False else "'" + str(v).replace("'", "''") + "'" for v in values)
+            conditions.append(f'e."{c.column.name}" IN ({listed})')
+        sql = f'SELECT count(*) AS "{entity.name}" FROM "{entity.name}" e WHERE ' + " AND ".join(conditions)
+    else:
+        sql = (f'SELECT count(*) AS "customers" FROM (SELECT f."{link}" FROM "{fact.name}" f WHERE f."{link}" IS NOT NULL '
+               f'GROUP BY f."{link}" HAVING sum(CASE WHEN {inside} THEN 1 ELSE 0 END) = 0) t')
+    data_end = date.max[:10] if date.max else None
+    reaches_end = data_end is None or str(window.end - dt.timedelta(days=1)) >= data_end
+    period = window.label if window.label.startswith("since") else f"in {window.label}"
+    subject = (f"{noun} whose last order was before {window.start} (no order {period})" if reaches_end
+               else f"{noun} with no order {period} (who ordered at another time)")
+    qualifiers = [f"window {window.start} to {window.end - dt.timedelta(days=1)} by {fact.name}.{date.name}"] + [c.words for c in kept]
+    if key is not None:
+        qualifiers.append(f"{noun} who never ordered at all are not counted")
+    if data_end and str(window.end - dt.timedelta(days=1)) > data_end:
+        qualifiers.append(f"your {fact.name} data ends on {data_end}")
+    return DataQuestion(spec=QuerySpec(table=(entity or fact).name), subject=subject, qualifiers=qualifiers, sql=sql,
+                        kind="count", reading=reading)
