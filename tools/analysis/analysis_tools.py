@@ -151,12 +151,17 @@ def _round(value: float | None) -> float | None:
 
 def _after_headline(lines: list[str]) -> int:
     """Where a line about the headline goes: right after it (a note that the period was replaced comes first)."""
-    return next((i + 1 for i, line in enumerate(lines) if "nothing for" not in line), len(lines))
+    return next((i + 1 for i, line in enumerate(lines) if not _says_replaced(line)), len(lines))
+
+
+def _says_replaced(note: str) -> bool:
+    """The note says the period answered is not the one asked for (the data ends before it)."""
+    return "nothing for" in note or ", so this is " in note
 
 
 def _ordered(c: Comparison, sentence: str) -> list[str]:
     """A note that the period asked for was replaced (the data ends before it) comes before the numbers."""
-    replaced = [n for n in c.periods.notes if "nothing for" in n]
+    replaced = [n for n in c.periods.notes if _says_replaced(n)]
     return replaced + [sentence] + [n for n in c.periods.notes if n not in replaced] + empty_notes(c)
 
 
