@@ -105,3 +105,8 @@ def test_this_month_past_the_data_is_the_latest_complete_month_with_a_note() -> 
     periods = resolve_periods(_Reader(), "this month", "previous", today=D(2026, 12, 7))  # type: ignore[arg-type]
     assert (periods.current.label, periods.notes[0]) == (
         "October 2026", "Your data ends on 2026-11-20, so this is the latest complete month in it, October 2026.")
+
+
+def test_a_half_under_way_is_compared_with_the_first_days_of_the_other_half_and_says_so() -> None:
+    periods = resolve_periods(_Reader(), "2026-07-01..2026-12-31", "2026-01-01..2026-06-30", today=TODAY)  # type: ignore[arg-type]
+    assert "is compared with the first 143 days of H1 2026 (1 Jan–23 May 2026)" in periods.notes[-1]

@@ -70,6 +70,27 @@ def premise(text: str) -> str | None:
     return None
 
 
+_YES_NO = re.compile(r"^\s*(?:was|were|is|are|did|does|do|has|have|had)\b", re.I)
+_LOWER_WORDS = re.compile(r"\b(lower|less|fewer|worse|smaller|down|drop\w*|fall|fell|declin\w*|decreas\w*|shr[ai]nk\w*)\b", re.I)
+_HIGHER_WORDS = re.compile(r"\b(higher|more|greater|better|bigger|up|ris\w*|rose|increas\w*|gr[eo]w\w*)\b", re.I)
+
+
+def yes_no_direction(text: str, today: dt.date) -> str | None:
+    """The change a yes/no comparison asks about, for the later period against the earlier: ``drop`` or
+    ``rise`` (None: not a yes/no question, or no single direction). “Was March lower than Feb?” asks about
+    a drop; “Was Feb lower than March?” names the earlier period first, so it asks about a rise."""
+    if _YES_NO.search(text) is None or "%" in text:
+        return None
+    lower, higher = _LOWER_WORDS.search(text), _HIGHER_WORDS.search(text)
+    if (lower is None) == (higher is None):
+        return None
+    direction = "drop" if lower is not None else "rise"
+    frames = [f for f in find_timeframes(text, today) if f.start is not None]
+    if len(frames) >= 2 and frames[0].start < frames[1].start:  # type: ignore[operator]
+        direction = "rise" if direction == "drop" else "drop"
+    return direction
+
+
 def _period_text(frame: Timeframe, text: str) -> str:
     """What to pass as a period: a relative phrase as said (so it stays anchored and partial), else the exact days."""
     said = text.lower()[frame.span[0]:frame.span[1]] if frame.span != (0, 0) else ""
@@ -317,6 +338,8 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
         args["compare_to"] = compare_to
         if move == "explain_change" and (said := premise(text)):
             args["premise"] = said
+        elif move == "compare_periods" and (said := yes_no_direction(text, day)):
+            args["asked"] = said  # "was revenue in March lower than in Feb?": the reply starts with Yes or No
         by = dimension_of(text, profile, args.get("table"))
         if by:
             args["by" if move == "compare_periods" else "dimensions"] = by if move == "compare_periods" else [by]

@@ -78,7 +78,8 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
     if same_days and current.partial:
         cut = like_for_like(current, previous)
         if cut is not previous:
-            notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with the same days "
+            same = f"the first {cut.days} days" if cut.start == previous.start else "the same days"  # a half's first 143 days
+            notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with {same} "
                          f"of {whole_label(previous)} ({cut.label}).")
         previous = cut
     if previous.start == current.start and previous.end == current.end:
