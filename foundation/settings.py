@@ -222,7 +222,7 @@ class MaraSettings(BaseSettings):
     )
     schedule_run_max_age_days: float = Field(
         default=30.0, ge=0, description="Scheduled runs finished longer ago than this are deleted from the "
-        "schedule store, with their delivery records (0 = keep). A run's message body is deleted as soon as it finishes."
+        "schedule store, with their delivery records (0 = keep; otherwise at least 1). A run's message body is deleted as soon as it finishes."
     )
     delivery_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed delivery (5xx, timeouts) before the owner is told."
@@ -247,6 +247,15 @@ class MaraSettings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_from: str = Field(default="mara@localhost", description="From address of e-mailed briefings.")
     smtp_starttls: bool = Field(default=True, description="Upgrade the SMTP connection with STARTTLS.")
+
+    @field_validator("schedule_run_max_age_days", mode="after")
+    @classmethod
+    def _whole_days_of_runs(cls, value: float) -> float:
+        """A finished run's key is what stops a second server sending it again: keep it at least a day."""
+        if 0 < value < 1:
+            raise ValueError(f"{value} days is too short: use 0 (keep every run) or at least 1 day, so a server that "
+                             "fires late cannot send a run again after its record was deleted")
+        return value
 
     @field_validator("home", mode="after")
     @classmethod

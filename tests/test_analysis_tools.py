@@ -61,7 +61,7 @@ def test_follow_up_against_last_year_keeps_the_period(assistant: Assistant) -> N
 def test_this_month_past_the_data_says_where_the_data_ends(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 12, 7)) as a:
         reply = a.run("this month vs last month").reply
-    assert reply.startswith("Your data ends on 2025-10-15, so there is nothing for December 2025 yet")
+    assert reply.startswith("Your data ends on 2025-10-15, so this is the latest complete month in it, September 2025.")
     assert "Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385)." in reply
 
 

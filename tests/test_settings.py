@@ -74,3 +74,15 @@ def test_embedding_precision_defaults_to_int8_and_is_checked(
     with pytest.raises(ValueError, match="embedding_precision") as err:
         make()
     assert "'int8' or 'float32'" in str(err.value)
+
+
+def test_a_run_age_under_a_day_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARA_SCHEDULE_RUN_MAX_AGE_DAYS", "0.001")
+    with pytest.raises(ValueError, match="schedule_run_max_age_days"):
+        make()
+
+
+@pytest.mark.parametrize("days", ["0", "1", "30"])
+def test_a_run_age_of_zero_or_whole_days_is_accepted(monkeypatch: pytest.MonkeyPatch, days: str) -> None:
+    monkeypatch.setenv("MARA_SCHEDULE_RUN_MAX_AGE_DAYS", days)
+    assert make().schedule_run_max_age_days == float(days)

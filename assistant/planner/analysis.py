@@ -42,6 +42,7 @@ _LAST_YEAR = re.compile(r"\b(same (period|month|quarter|week|days) (of |a )?last
                         r"versus last year|compared (to|with) last year)\b", re.I)
 _RELATIVE = re.compile(r"\b(this|last|previous|current)\s+(week|month|quarter|year)\b|\b(month|year|quarter|week) to date\b|"
                        r"\b(mtd|ytd|qtd)\b", re.I)
+_HALF_SAID = re.compile(r"\bhalf\s+of\b", re.I)
 _MOVE_WORDS = re.compile(rf"\b(anything|something|any|were there|was there|is there|are there|unusual|anomal\w*|spikes?|"
                          rf"outliers?|odd|weird|strange|abnormal|out of the ordinary|why|how come|what (drove|caused|explains)|"
                          rf"explain( the| this| that)?|did|does|do|has|have|{_DROP}|{_RISE}|change[sd]?|so much)\b", re.I)
@@ -69,10 +70,31 @@ def premise(text: str) -> str | None:
     return None
 
 
+_YES_NO = re.compile(r"^\s*(?:was|were|is|are|did|does|do|has|have|had)\b", re.I)
+_LOWER_WORDS = re.compile(r"\b(lower|less|fewer|worse|smaller|down|drop\w*|fall|fell|declin\w*|decreas\w*|shr[ai]nk\w*)\b", re.I)
+_HIGHER_WORDS = re.compile(r"\b(higher|more|greater|better|bigger|up|ris\w*|rose|increas\w*|gr[eo]w\w*)\b", re.I)
+
+
+def yes_no_direction(text: str, today: dt.date) -> str | None:
+    """The change a yes/no comparison asks about, for the later period against the earlier: ``drop`` or
+    ``rise`` (None: not a yes/no question, or no single direction). “Was March lower than Feb?” asks about
+    a drop; “Was Feb lower than March?” names the earlier period first, so it asks about a rise."""
+    if _YES_NO.search(text) is None or "%" in text:
+        return None
+    lower, higher = _LOWER_WORDS.search(text), _HIGHER_WORDS.search(text)
+    if (lower is None) == (higher is None):
+        return None
+    direction = "drop" if lower is not None else "rise"
+    frames = [f for f in find_timeframes(text, today) if f.start is not None]
+    if len(frames) >= 2 and frames[0].start < frames[1].start:  # type: ignore[operator]
+        direction = "rise" if direction == "drop" else "drop"
+    return direction
+
+
 def _period_text(frame: Timeframe, text: str) -> str:
     """What to pass as a period: a relative phrase as said (so it stays anchored and partial), else the exact days."""
     said = text.lower()[frame.span[0]:frame.span[1]] if frame.span != (0, 0) else ""
-    if m := _RELATIVE.search(said):
+    if (m := _RELATIVE.search(said)) and not _HALF_SAID.search(said):  # "the first half of last year" is a half
         return m.group(0).lower()
     assert frame.start is not None and frame.end is not None
     return f"{frame.start}..{frame.end - dt.timedelta(days=1)}"
@@ -95,14 +117,15 @@ def _before_if_previous(first: Timeframe, second: Timeframe, text: str) -> Timef
     return Timeframe(first.start - length, first.start, f"the {length.days} days before", (0, 0), second.unit)  # exact days
 
 
-def periods_of(text: str, today: dt.date) -> tuple[str | None, str]:
+def periods_of(text: str, today: dt.date, data_end: dt.date | None = None) -> tuple[str | None, str]:
     """``(period, compare_to)`` from the message: the later period is the current one.
 
     One period said after a comparison word ("is revenue higher than last month?", "orders vs September")
     is the one compared *with*: the current period of the same unit ("this month") is compared to it.
     A shorthand ("MoM", "week over week", "YoY") with no period compares the current unit with the one before.
+    A month said without a year is the latest such month in the data (``data_end``), not the latest before today.
     """
-    frames = [f for f in find_timeframes(text, today) if f.start is not None and f.end is not None]
+    frames = [f for f in find_timeframes(text, today, data_end) if f.start is not None and f.end is not None]
     over = over_unit(text)
     compare_to = "last_year" if _LAST_YEAR.search(text) or over == "year" else "previous"
     if (said := _LAST_YEAR.search(text.lower())) is not None:  # "vs the same period last year": not the year 2025
@@ -305,6 +328,8 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
     if measure is None:
         return None
     measure = active_customers(measure, profile, text)
+    if (end := _data_end(profile, measure.get("table"))) is not None:  # "Jan vs Dec": the latest such months in the data
+        period, compare_to = periods_of(text, day, end)
     args: dict[str, Any] = dict(measure)
     args["period"] = period or ("last month" if move != "compare_periods" else "this month")
     if today is not None:
@@ -313,6 +338,8 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
         args["compare_to"] = compare_to
         if move == "explain_change" and (said := premise(text)):
             args["premise"] = said
+        elif move == "compare_periods" and (said := yes_no_direction(text, day)):
+            args["asked"] = said  # "was revenue in March lower than in Feb?": the reply starts with Yes or No
         by = dimension_of(text, profile, args.get("table"))
         if by:
             args["by" if move == "compare_periods" else "dimensions"] = by if move == "compare_periods" else [by]
@@ -320,6 +347,16 @@ def analysis_call(text: str, earlier: Sequence[BaseMessage], profile: SchemaProf
             return AIMessage(content=f"I couldn't find “{said}” to break {move_subject(args)} down by in your data. "
                                      "Which column should I use — or shall I compare the total?")
     return _call(move, args)
+
+
+def _data_end(profile: SchemaProfile, table: str | None) -> dt.date | None:
+    """The last date in ``table`` (its main date column), if the profile knows it."""
+    found = profile.table(table) if table else None
+    column = profile.main_date(found) if found is not None else None
+    try:
+        return dt.date.fromisoformat(column.max[:10]) if column is not None and column.max else None
+    except ValueError:
+        return None
 
 
 def _said_against_one_period(text: str, day: dt.date) -> bool:

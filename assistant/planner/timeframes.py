@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from tools.analysis.calendar_words import (
     AMBIGUOUS_MONTHS,
+    HALF_OF_RE,
     MONTHS,
     ORDINALS,
     UNIT_MONTHS,
     half_label,
+    half_of_match,
 )
+from tools.analysis.periods import short_range
 
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                  "eight": 8, "nine": 9, "ten": 10, "twelve": 12, "a": 1, "an": 1}
@@ -89,6 +92,16 @@ def _matcher(pattern: str) -> Callable[[Matcher], Matcher]:
         _MATCHERS.append((re.compile(pattern), fn))
         return fn
     return register
+
+
+@_matcher(rf"\b{HALF_OF_RE}")
+def _half_of(m: re.Match[str], today: dt.date) -> Timeframe | None:
+    """“the first half of October” (1–15 Oct), “the second half of last year” (H2 of last year), “the first
+    half of Q3”: the half of what follows “of” — read before the month, quarter or year on its own."""
+    start, end, unit = half_of_match(m, today)
+    if unit == "year":
+        return Timeframe(start, end, half_label(start.year, start.month), unit="half")
+    return Timeframe(start, end, short_range(start, end))
 
 
 @_matcher(r"\b(?:last|past|previous|recent|trailing)\s+(\d+|[a-z]+)\s+(day|week|month|year)s?\b")
@@ -267,16 +280,49 @@ def _candidates(t: str, today: dt.date) -> Iterator[Timeframe]:
                 yield Timeframe(found.start, found.end, found.label, m.span(), found.unit, found.bare)
 
 
-def find_timeframes(text: str, today: dt.date) -> list[Timeframe]:
+def find_timeframes(text: str, today: dt.date, data_end: dt.date | None = None) -> list[Timeframe]:
     """Every time expression in ``text``, in order of mention; overlapping ones resolve to the
-    earlier-registered (more specific) pattern, then the longer one."""
+    earlier-registered (more specific) pattern, then the longer one.
+
+    A month said without a year takes the year written on the month it is compared with (“dec vs nov 2025”:
+    December 2025); else, with ``data_end``, it is the latest such month in the data, not the latest before today."""
     t = text.lower()
     taken: list[Timeframe] = []
     for frame in _candidates(t, today):  # registration order = priority
         if any(frame.span[0] < other.span[1] and other.span[0] < frame.span[1] for other in taken):
             continue
         taken.append(frame)
-    return sorted(taken, key=lambda f: f.span[0])
+    found = _shared_years(sorted(taken, key=lambda f: f.span[0]), t)
+    if data_end is not None:
+        found = [_in_data(f, data_end) for f in found]
+    return found
+
+
+_BETWEEN_MONTHS = re.compile(r"^\s*(?:'s)?\s*(?:[a-z]+\s+){0,2}?(?:vs\.?|versus|compared (?:to|with)|against|than|and|or|to|-|–)\s*(?:in\s+)?$")
+
+
+def _shared_years(frames: list[Timeframe], text: str) -> list[Timeframe]:
+    """“dec vs nov 2025”, “Dec 2025 and Jan”: a bare month next to a month with a year shares that year."""
+    out = list(frames)
+    for i in range(len(out) - 1):
+        a, b = out[i], out[i + 1]
+        if a.unit != "month" or b.unit != "month" or a.bare == b.bare or a.start is None or b.start is None:
+            continue
+        if _BETWEEN_MONTHS.match(text[a.span[1]:b.span[0]]) is None:
+            continue
+        bare, dated = (a, b) if a.bare else (b, a)
+        start = bare.start.replace(year=dated.start.year)  # type: ignore[union-attr]
+        moved = Timeframe(start, _month_start(start, 1), start.strftime("%B %Y"), bare.span, "month")
+        out[out.index(bare)] = moved
+    return out
+
+
+def _in_data(frame: Timeframe, data_end: dt.date) -> Timeframe:
+    """A bare month or quarter after the data's end moved back a year at a time into the data."""
+    moved = frame
+    while moved.bare and moved.start is not None and moved.start > data_end and moved.unit in ("month", "quarter", "half"):
+        moved = moved.year_earlier()
+    return moved
 
 
 def parse_timeframe(text: str, today: dt.date) -> Timeframe | None:

@@ -151,23 +151,36 @@ def _round(value: float | None) -> float | None:
 
 def _after_headline(lines: list[str]) -> int:
     """Where a line about the headline goes: right after it (a note that the period was replaced comes first)."""
-    return next((i + 1 for i, line in enumerate(lines) if "nothing for" not in line), len(lines))
+    return next((i + 1 for i, line in enumerate(lines) if not _says_replaced(line)), len(lines))
+
+
+def _says_replaced(note: str) -> bool:
+    """The note says the period answered is not the one asked for (the data ends before it)."""
+    return "nothing for" in note or ", so this is " in note
 
 
 def _ordered(c: Comparison, sentence: str) -> list[str]:
     """A note that the period asked for was replaced (the data ends before it) comes before the numbers."""
-    replaced = [n for n in c.periods.notes if "nothing for" in n]
+    replaced = [n for n in c.periods.notes if _says_replaced(n)]
     return replaced + [sentence] + [n for n in c.periods.notes if n not in replaced] + empty_notes(c)
 
 
 # --- compare ------------------------------------------------------------------------------------------
 
 
-def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = None) -> ToolOutput:
+def yes_no(c: Comparison, asked: str | None, sentence: str) -> str:
+    """``sentence`` answered as yes or no when the question asked whether it dropped (or rose)."""
+    if asked not in ("drop", "rise") or c.change is None or not sentence:
+        return sentence
+    happened = c.change < 0 if asked == "drop" else c.change > 0
+    return f"{'Yes' if happened else 'No'} — {sentence}"
+
+
+def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = None, asked: str | None = None) -> ToolOutput:
     unit = c.measure.unit
     p, q = c.periods.previous, c.periods.current
     said = premise_note(c, premise)  # a false premise already says the change, with its numbers
-    lines = [s for s in [said] if s] + [line for line in _ordered(c, "" if said else headline(c)) if line]
+    lines = [s for s in [said] if s] + [line for line in _ordered(c, "" if said else yes_no(c, asked, headline(c))) if line]
     if (counted := counted_note(ctx.profile(), c.measure)) is not None:
         lines.insert(_after_headline(lines), counted)
     rows: list[list[Any]]
@@ -223,6 +236,7 @@ def compare_periods(
     same_days: bool = True,
     premise: Literal["drop", "rise"] | None = None,
     today: str | None = None,
+    asked: Literal["drop", "rise"] | None = None,
 ) -> ToolOutput:
     """Compare a metric between two periods (absolute and % change), optionally by a dimension.
 
@@ -232,14 +246,15 @@ def compare_periods(
     metric: {"name": "revenue"} (a semantic-model metric) or {"agg": "sum", "column": "total"} with table.
     by: a column to break the comparison down by (e.g. "channel"). A period still under way is compared
     with the same days of the other (same_days=false for the whole period). premise: 'drop'/'rise' when
-    the user assumed one ("why did revenue drop"): the reply says first whether it happened.
+    the user assumed one ("why did revenue drop"): the reply says first whether it happened. asked:
+    'drop'/'rise' for a yes/no question ("was revenue in March lower than in Feb?"): the reply starts Yes or No.
     Relative periods are anchored to today (or `today`, YYYY-MM-DD) and to where the data ends.
     """
     profile = ctx.profile()
     measure = _measure(profile, table, metric, filters)
     reader = Reader(ctx.warehouse, profile, measure)
     periods = resolve_periods(reader, period, compare_to, today=_today(today), same_days=same_days)
-    return comparison_output(ctx, compare(reader, periods, by), premise)
+    return comparison_output(ctx, compare(reader, periods, by), premise, asked)
 
 
 # --- explain ------------------------------------------------------------------------------------------

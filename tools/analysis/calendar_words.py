@@ -9,6 +9,7 @@ knows too.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 #: Month names and abbreviations → month number.
@@ -52,3 +53,54 @@ def over_unit(text: str) -> str | None:
 def half_label(year: int, month: int) -> str:
     """``H1 2025`` for a half-year starting in ``month`` (1 or 7)."""
     return f"H{1 if month < 7 else 2} {year}"
+
+
+def _month_shift(d: dt.date, shift: int) -> dt.date:
+    index = d.year * 12 + d.month - 1 + shift
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def half_of(half: int, start: dt.date, months: int) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` of the first (``half`` = 1) or second half of the ``months``-long period that starts on
+    ``start``: “the first half of October” is 1–15 Oct, of Q3 1 Jul–15 Aug, of 2025 January–June.
+
+    An even number of months splits at a month's start; an odd one in the middle month, after its 15th."""
+    if months % 2 == 0:
+        middle = _month_shift(start, months // 2)
+    else:
+        middle = _month_shift(start, months // 2).replace(day=16)
+    return (start, middle) if half == 1 else (middle, _month_shift(start, months))
+
+
+#: “the first half of …”: what the half is of — a month (“October”, “Oct 2025”, “this month”, “the month”),
+#: a quarter (“Q3”, “Q3 2025”, “last quarter”) or a year (“2025”, “last year”).
+HALF_OF_RE = (rf"(?:the\s+)?(first|1st|second|2nd)\s+half\s+of\s+(?:the\s+)?"
+              rf"(?:(this|current|last|previous)\s+(month|quarter|year)|(month|quarter|year)\b|"
+              rf"({MONTH_RE})\b\.?(?:\s+(\d{{4}}))?|q([1-4])(?:\s+(?:of\s+)?(\d{{4}}))?|(\d{{4}}))")
+
+
+def half_of_match(m: re.Match[str], today: dt.date) -> tuple[dt.date, dt.date, str]:
+    """``(start, end, unit)`` for a :data:`HALF_OF_RE` match, anchored to ``today`` when no year is said
+    (a month or quarter alone: the latest such one that has started)."""
+    half = ORDINALS[m.group(1)]
+    which, unit = m.group(2), m.group(3) or m.group(4)
+    if m.group(9):
+        return (*half_of(half, dt.date(int(m.group(9)), 1, 1), 12), "year")
+    if m.group(5):
+        start = dt.date(int(m.group(6)) if m.group(6) else today.year, MONTHS[m.group(5)], 1)
+        if not m.group(6) and start > today:
+            start = start.replace(year=start.year - 1)
+        return (*half_of(half, start, 1), "month")
+    if m.group(7):
+        start = dt.date(int(m.group(8)) if m.group(8) else today.year, 3 * (int(m.group(7)) - 1) + 1, 1)
+        if not m.group(8) and start > today:
+            start = start.replace(year=start.year - 1)
+        return (*half_of(half, start, 3), "quarter")
+    back = 1 if which in ("last", "previous") else 0
+    if unit == "month":
+        start = _month_shift(today.replace(day=1), -back)
+    elif unit == "quarter":
+        start = _month_shift(dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1), -3 * back)
+    else:
+        start = dt.date(today.year - back, 1, 1)
+    return (*half_of(half, start, UNIT_MONTHS[unit]), unit)

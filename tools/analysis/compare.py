@@ -19,6 +19,7 @@ from tools.analysis.periods import (
     Period,
     anchored,
     clip_to_data,
+    is_relative,
     like_for_like,
     parse_period,
     previous_period,
@@ -51,6 +52,10 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
     asked = parse_period(period, today) if isinstance(period, str) else period
     current = anchored(asked, today) if asked.start <= today else asked
     data = reader.data_range()
+    if isinstance(period, str) and not is_relative(period) and current.start > data.last:
+        # a period the user named ("December", "2026-12-01..2026-12-31") is never swapped for another one
+        raise ToolInputError(f"Your data ends on {data.last}, so there is nothing for {whole_label(asked)} yet.",
+                             hint="Ask about a period up to that day.")
     current, note = clip_to_data(current, data)
     notes = [note] if note else []
     if isinstance(compare_to, Period):
@@ -69,12 +74,12 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
             # "orders vs September" with September the latest complete month: the month the data ends in, so far
             latest, cut_note = clip_to_data(unit_containing(data.last, current.unit), data)
             if latest.end <= previous.start or previous.end <= latest.start:
-                current, notes = latest, [f"Your data ends on {data.last}, so there is nothing for {whole_label(asked)} yet; "
-                                          f"this is {whole_label(latest)} up to that day."]
+                current, notes = latest, [f"Your data ends on {data.last}, so this is {whole_label(latest)} up to that day."]
     if same_days and current.partial:
         cut = like_for_like(current, previous)
         if cut is not previous:
-            notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with the same days "
+            same = f"the first {cut.days} days" if cut.start == previous.start else "the same days"  # a half's first 143 days
+            notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with {same} "
                          f"of {whole_label(previous)} ({cut.label}).")
         previous = cut
     if previous.start == current.start and previous.end == current.end:

@@ -8,7 +8,9 @@ warehouse and table, keyed by the table's *state*: its row count, first and last
 warehouse the file's modification time (a load rewrites the file). Any change of these reads them again.
 A change that keeps all of them (rows edited in place in an external database) is not seen: the cache
 then lives until the process ends — the assistant never writes to the warehouse, so only outside edits
-can do that.
+can do that — so an entry is also trusted for :data:`MAX_AGE_S` at most. A failed fill (too many
+customers, ids that are not text or integers, an error or a timeout) is remembered the same way, so the
+next explanation does not read the whole table again before falling back to its own query.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +48,14 @@ class FirstOrders:
         return self.customers[lo:hi]
 
 
-_CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], FirstOrders]] = {}
+#: How long an entry (or a failed fill) is trusted: rows edited in place keep the table's state.
+MAX_AGE_S = 600.0
+#: Tables kept at once (the least recently used goes first).
+MAX_ENTRIES = 8
+
+_CACHE: dict[tuple[Any, ...], tuple[tuple[Any, ...], float, FirstOrders | None]] = {}
 _LOCK = threading.Lock()
+_FILLING: dict[tuple[Any, ...], threading.Lock] = {}  # one fill at a time per table
 
 
 def _q(name: str) -> str:
@@ -90,11 +99,40 @@ def first_orders(warehouse: Warehouse, table: str, customer: str, date: str) -> 
     None when the customers are too many to keep, or their ids cannot be written as SQL literals
     (the explanation then derives first dates in its own query, as before)."""
     key = (warehouse.dialect, _where(warehouse), table, customer, date)
-    now = state(warehouse, table, date)
+    try:
+        now = state(warehouse, table, date)
+    except Exception:  # noqa: BLE001 - a timeout or error here: the explanation derives first dates itself
+        return None
+    if (hit := _cached(key, now)) is not None:
+        return hit[0]
+    with _LOCK:
+        filling = _FILLING.setdefault(key, threading.Lock())
+    with filling:  # a second caller waits for the first fill instead of repeating it
+        if (hit := _cached(key, now)) is not None:
+            return hit[0]
+        try:
+            cached = _fill(warehouse, table, customer, date, now)
+        except Exception:  # noqa: BLE001 - a failed or timed-out fill falls back to the plain query, remembered
+            cached = None
+        with _LOCK:
+            _CACHE.pop(key, None)
+            while len(_CACHE) >= MAX_ENTRIES:
+                _CACHE.pop(next(iter(_CACHE)))  # the least recently used (hits move to the end)
+            _CACHE[key] = (now, time.monotonic(), cached)  # None too: too many customers is not re-read each time
+    return cached
+
+
+def _cached(key: tuple[Any, ...], now: tuple[Any, ...]) -> tuple[FirstOrders | None] | None:
+    """``(entry,)`` when ``key`` is cached for the table's state ``now`` and not older than :data:`MAX_AGE_S`."""
     with _LOCK:
         found = _CACHE.get(key)
-    if found is not None and found[0] == now:
-        return found[1]
+        if found is None or found[0] != now or time.monotonic() - found[1] > MAX_AGE_S:
+            return None
+        _CACHE[key] = _CACHE.pop(key)  # most recently used last
+        return (found[2],)
+
+
+def _fill(warehouse: Warehouse, table: str, customer: str, date: str, now: tuple[Any, ...]) -> FirstOrders | None:
     if now[0] > 50 * MAX_CUSTOMERS:
         return None
     rows = _run(warehouse, f"SELECT {_q(customer)}, min({_q(date)}) AS {_q('__f')} FROM {_q(table)} "
@@ -104,12 +142,7 @@ def first_orders(warehouse: Warehouse, table: str, customer: str, date: str) -> 
         return None
     ordinals: dict[Any, int] = {}  # most customers share a first date with others: convert each date once
     days = [ordinals.get(d) or ordinals.setdefault(d, _day(d).toordinal()) for _, d in rows]  # type: ignore[union-attr]
-    cached = FirstOrders(days, [c for c, _ in rows])
-    with _LOCK:
-        if len(_CACHE) >= 8:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = (now, cached)
-    return cached
+    return FirstOrders(days, [c for c, _ in rows])
 
 
 def literal(value: Any) -> str | None:
@@ -127,3 +160,4 @@ def clear() -> None:
     """Forget every cached table (tests)."""
     with _LOCK:
         _CACHE.clear()
+        _FILLING.clear()

@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from foundation.errors import ToolInputError
-from tools.analysis.calendar_words import MONTHS, ORDINALS, UNIT_MONTHS, half_label
+from tools.analysis.calendar_words import (
+    HALF_OF_RE,
+    MONTHS,
+    ORDINALS,
+    UNIT_MONTHS,
+    half_label,
+    half_of_match,
+)
 
 Unit = Literal["day", "week", "month", "quarter", "half", "year"]
 
 ACCEPTED = ("this/last week|month|quarter|half|year, today, yesterday, month to date, year to date, "
-            "'2025-09', 'September 2025' or 'Sep 2025', 'Q3 2025', 'H1 2025' or 'first half of 2025', '2025', "
+            "'2025-09', 'September 2025' or 'Sep 2025', 'Q3 2025', 'H1 2025' or 'first half of 2025', "
+            "'first half of October' or 'second half of last year', '2025', "
             "or a range '2025-09-01..2025-09-15' (end inclusive)")
 
 
@@ -100,6 +108,17 @@ _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\.\.|to|–|—|/)\s*(\d{4}-\d{2
 _RELATIVE = re.compile(r"^(this|last|previous|current)\s+(week|month|quarter|half|year)$")
 
 
+_RELATIVE_WORDS = ("today", "yesterday", "month to date", "mtd", "year to date", "ytd", "quarter to date", "qtd",
+                   "week to date", "wtd")
+
+
+def is_relative(text: str) -> bool:
+    """``text`` names a period relative to today ("this month", "last quarter", "ytd"), not a calendar one
+    ("October", "2026-10-01..2026-10-31"): only a relative one may be moved to where the data ends."""
+    raw = " ".join(str(text).strip().lower().replace("_", " ").split())
+    return bool(_RELATIVE.match(raw)) or raw in _RELATIVE_WORDS
+
+
 def parse_period(text: str, today: dt.date) -> Period:
     """``text`` as a period (see :data:`ACCEPTED`); relative ones are anchored to ``today``.
 
@@ -141,6 +160,9 @@ def parse_period(text: str, today: dt.date) -> Period:
         if not year_text and start > today:
             start = start.replace(year=start.year - 1)
         return unit_period(start, "quarter")
+    if m := re.fullmatch(HALF_OF_RE, raw):  # "first half of October", "second half of last year"
+        start, end, whole = half_of_match(m, today)
+        return unit_period(start, "half") if whole == "year" else label_range(start, end)
     if m := re.fullmatch(r"(?:the\s+)?(?:(first|1st|second|2nd)\s+half|h([12]))(?:\s+(?:of\s+)?(\d{4}))?|(\d{4})\s*h([12])", raw):
         half = ORDINALS[m.group(1)] if m.group(1) else int(m.group(2) or m.group(5))
         year_text = m.group(3) or m.group(4)
@@ -229,8 +251,7 @@ def clip_to_data(period: Period, data: DataRange) -> tuple[Period, str | None]:
         latest = unit_containing(data.last, unit)
         if latest.last_day != data.last:  # the unit the data ends in is not complete: the one before
             latest = previous_period(latest)
-        note = (f"Your data ends on {data.last}, so there is nothing for {whole_label(period)} yet; "
-                f"this is the latest complete {unit}, {latest.label}.")
+        note = f"Your data ends on {data.last}, so this is the latest complete {unit} in it, {latest.label}."
         return latest, note
     if period.last_day > data.last:
         end = data.last + dt.timedelta(days=1)
