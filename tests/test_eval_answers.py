@@ -191,16 +191,28 @@ def test_each_result_records_the_tool_calls(offline_run: SetResult) -> None:
     assert first.tool_calls[0]["name"] == "query_data"
 
 
+ONE_QUESTION_SET = """\
+name: tiny_one
+today: 2025-11-15
+tables: {customers: customers.csv, orders: orders.csv}
+questions:
+  - {id: o-1, question: "How many customers do we have?", truth: {sql: "SELECT COUNT(*) FROM customers"}}
+"""
+
+
 @pytest.mark.integration
 def test_cli_json_is_one_document(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MARA_", "OPENAI_"))}
     env["MARA_HOME"] = str(tmp_path / "ws")
     shutil.copytree(FIXTURE.parent, tmp_path / "set")
-    run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "questions", str(tmp_path / "set" / FIXTURE.name), "--json"],
+    one_question = tmp_path / "set" / "one.yaml"  # the JSON's shape, not the set, is what is checked
+    one_question.write_text(ONE_QUESTION_SET)
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "eval", "questions", str(one_question), "--json"],
                          capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert set(doc["totals"]) >= {"accuracy", "wrong", "declined", "latency_p50_s", "latency_p95_s"}
+    assert [r["outcome"] for r in doc["results"]] == ["right"]
 
 
 # --- LLM mode: the same file against an OpenAI-compatible endpoint (the scripted server) --------

@@ -13,6 +13,8 @@ import pytest
 
 from api.app import create_app
 from api.openai_compat import ReplyRenderer, render_reply, table_markdown, transcript_hash
+from api.runtime import Runtime
+from foundation.errors import WarehouseError
 from foundation.events import Event
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
@@ -169,6 +171,28 @@ def test_unknown_model_is_not_found(client: openai.OpenAI) -> None:
         client.chat.completions.create(model="gpt-4o", messages=[user(QUESTION)])
     assert info.value.code == "model_not_found"
     assert "gpt-4o" in info.value.message
+
+
+def test_a_mara_error_mid_stream_keeps_its_status_type_and_code(
+    client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def turn_that_fails(*args: Any, **kwargs: Any) -> Iterator[Event]:
+        yield Event("text", {"delta": "Counting"})
+        raise WarehouseError("The warehouse stopped answering.")  # a 503 unstreamed
+
+    monkeypatch.setattr(Runtime, "turn", turn_that_fails)
+    with pytest.raises(openai.APIStatusError) as unstreamed:
+        client.chat.completions.create(model="mara", messages=[user(QUESTION)])
+    received: list[str] = []
+    with pytest.raises(openai.APIError) as streamed:
+        for chunk in client.chat.completions.create(
+            model="mara", messages=[user(QUESTION)], stream=True
+        ):
+            received.extend(c.delta.content or "" for c in chunk.choices)
+    assert "".join(received) == "Counting"  # the error came after content was sent
+    assert unstreamed.value.status_code == 503
+    # the in-stream error object is the unstreamed one plus the status the 200 could not carry
+    assert streamed.value.body == {**unstreamed.value.body, "status": 503}
 
 
 def assert_openai_error(response: httpx.Response, status: int) -> dict[str, Any]:

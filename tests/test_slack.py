@@ -702,9 +702,8 @@ def test_render_turn_lists_large_tables_for_csv_upload() -> None:
 
 
 @pytest.mark.integration
-def test_socket_mode_answers_in_the_thread(settings: MaraSettings) -> None:
+def test_socket_mode_answers_in_the_thread(slack: Slack) -> None:
     pytest.importorskip("websockets")
-    from api.runtime import Runtime
     from api.slack.socket_mode import SocketModeBot
 
     with FakeSlack(token=TOKEN, app_token="xapp-test") as fake:
@@ -716,8 +715,7 @@ def test_socket_mode_answers_in_the_thread(settings: MaraSettings) -> None:
             }
         )
         assert slack_settings is not None and slack_settings.signing_secret is None
-        runtime = Runtime(settings)
-        bot = SocketModeBot(runtime, slack_settings)
+        bot = SocketModeBot(slack.bot.runtime, slack_settings)  # the module's (warm) runtime
         try:
             bot.connect()
             fake.wait_for_socket()
@@ -738,7 +736,6 @@ def test_socket_mode_answers_in_the_thread(settings: MaraSettings) -> None:
             assert len(posts) == 1 and posts[0].params["thread_ts"] == payload["event"]["ts"]
         finally:
             bot.close()
-            runtime.close()
 
 
 def test_http_mount_requires_a_signing_secret(settings: MaraSettings) -> None:

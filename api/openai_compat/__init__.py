@@ -4,7 +4,10 @@ Any OpenAI client or chat UI can talk to Mara through these routes (model id ``m
 speak OpenAI's wire format: ``chat.completion`` JSON, or with ``stream: true`` Server-Sent
 Events of ``chat.completion.chunk`` objects (a role delta first, then content deltas, a final
 chunk with ``finish_reason: "stop"``, a usage chunk when ``stream_options.include_usage``, and
-``data: [DONE]``). Errors use OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``.
+``data: [DONE]``). Errors use OpenAI's shape ``{"error": {"message", "type", "param", "code"}}``;
+one that happens after a stream started (its 200 is sent) comes as a ``data:`` frame with that
+object plus ``status``, the HTTP status it has unstreamed (a Mara error its class's), then
+``data: [DONE]``.
 
 **The question.** The last ``user`` message is what Mara answers; its text parts are joined.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -36,6 +37,12 @@ class OpenAIError(Exception):
         self.headers = headers
         self.body = OpenAIErrorBody(message=message, type=type_, param=param, code=code)
 
+    def stream_frame(self) -> bytes:
+        """The error as one SSE ``data:`` frame, for a stream whose 200 is already sent: the
+        object also carries ``status``, the HTTP status the error would have had unstreamed."""
+        body = {"error": {**self.body.model_dump(), "status": self.status}}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n".encode()
+
     def response(self) -> JSONResponse:
         """The JSON error response."""
         return JSONResponse(
@@ -64,7 +71,7 @@ def _from_http(exc: StarletteHTTPException) -> OpenAIError:
     )
 
 
-def _from_mara(exc: MaraError) -> OpenAIError:
+def from_mara(exc: MaraError) -> OpenAIError:
     """A Mara error with the status its class carries; 5xx ones are ``server_error``."""
     status = exc.http_status
     if status >= 500:
@@ -108,7 +115,7 @@ class OpenAIRoute(APIRoute):
             except RequestValidationError as exc:
                 return _from_validation(exc).response()
             except MaraError as exc:
-                return _from_mara(exc).response()
+                return from_mara(exc).response()
             except Exception:
                 log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return OpenAIError(

@@ -21,7 +21,7 @@ from api.openai_compat.conversations import (
     plan_turn,
     remember,
 )
-from api.openai_compat.errors import ERRORS, OpenAIError, OpenAIRoute
+from api.openai_compat.errors import ERRORS, OpenAIError, OpenAIRoute, from_mara
 from api.openai_compat.renderer import ReplyRenderer, render_reply
 from api.openai_compat.schemas import (
     MODEL_CREATED,
@@ -35,7 +35,6 @@ from api.openai_compat.schemas import (
     ChunkDelta,
     ModelInfo,
     ModelList,
-    OpenAIErrorResponse,
     Usage,
 )
 from api.runtime import ChatAssistant, Runtime, get_runtime
@@ -82,7 +81,8 @@ def _check_model(model: str, param: str | None = "model") -> None:
 _STREAM_DOC = (
     "`data: <chat.completion.chunk JSON>` frames: a role delta, content deltas, a chunk with "
     '`finish_reason: "stop"`, a usage chunk when `stream_options.include_usage`, then '
-    "`data: [DONE]`."
+    "`data: [DONE]`. A failure after the stream started: one `data: {\"error\": {...}}` frame "
+    "(OpenAI's error object plus `status`, the HTTP status it has unstreamed), then `data: [DONE]`."
 )
 
 
@@ -202,15 +202,14 @@ async def _stream(
                 pieces.append(piece)
                 yield chunk(ChunkDelta(content=piece))
         except Exception as exc:  # the status is sent already: report in-stream, then end
-            if isinstance(exc, MaraError):
-                error = OpenAIError(400, str(exc), code="mara_error")
+            if isinstance(exc, MaraError):  # the status, type and code it has unstreamed
+                error = from_mara(exc)
             else:
                 log.exception("streamed turn failed")
                 error = OpenAIError(
                     500, "Mara hit an unexpected error; it has been logged.", "server_error"
                 )
-            body = OpenAIErrorResponse(error=error.body).model_dump()
-            yield f"data: {json.dumps(body)}\n\n".encode()
+            yield error.stream_frame()
             yield b"data: [DONE]\n\n"
             return
         yield chunk(ChunkDelta(), "stop")
