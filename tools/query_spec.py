@@ -67,6 +67,8 @@ class QuerySpec(BaseModel):
     metrics: list[Metric] = Field(default_factory=lambda: [Metric()])
     dimensions: list[str] = Field(default_factory=list, description="Columns to group by.")
     filters: list[Filter] = Field(default_factory=list)
+    having: list[Filter] = Field(default_factory=list, description="Conditions on a metric's value per group "
+                                 "(column = the metric's alias), e.g. revenue > 10000 by channel; needs dimensions.")
     time_range: TimeRange | None = None
     time_grain: Grain | None = Field(default=None, description="Group by this period of the date column.")
     order: Literal["desc", "asc"] | None = Field(default=None, description="Sort by the first metric.")
@@ -214,6 +216,8 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
         sql = f"SELECT {', '.join(select)} FROM {source}"
         if groups:
             sql += " GROUP BY " + ", ".join(e for e, _ in groups)
+    if spec.having:
+        sql = _having(sql, spec.having, compiled, bool(groups))
     if groups and compiled:
         if spec.time_grain and spec.order is None:
             sql += f" ORDER BY {_q(spec.time_grain)}"
@@ -224,6 +228,30 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
     if dialect != "duckdb":
         sql = sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
     return sql
+
+
+_HAVING_OPS = (">", ">=", "<", "<=", "=", "!=")
+
+
+def _having(sql: str, having: list[Filter], compiled: list[_Compiled], grouped: bool) -> str:
+    """Keep the groups whose metric value passes each condition (a HAVING on the output column, written as an
+    outer WHERE so one- and two-stage queries share it; the ORDER BY and LIMIT follow it)."""
+    if not grouped:
+        raise ToolInputError("A condition on a metric's value (having) needs dimensions or a time grain to group by.",
+                             hint="Add a dimension, or use filters for a condition on single rows.")
+    aliases = [c.alias for c in compiled]
+    kept = []
+    for condition in having:
+        if condition.column not in aliases:
+            raise unknown_name("metric", condition.column, aliases)
+        if condition.op not in _HAVING_OPS:
+            raise ToolInputError(f"having accepts {', '.join(_HAVING_OPS)}, not '{condition.op}'.")
+        try:
+            value = float(condition.value)
+        except (TypeError, ValueError):
+            raise ToolInputError(f"having on '{condition.column}' needs a number, not {condition.value!r}.") from None
+        kept.append(f"{_q('grouped')}.{_q(condition.column)} {condition.op} {_literal(value)}")
+    return f"SELECT * FROM ({sql}) AS {_q('grouped')} WHERE " + " AND ".join(kept)
 
 
 @dataclass(slots=True)

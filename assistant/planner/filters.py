@@ -94,8 +94,19 @@ def _flag_conditions(words: _Words, profile: SchemaProfile) -> list[Condition]:
     return out
 
 
-def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure | None) -> list[Condition] | str:
-    """“over $100”, “at least 3 items”: a comparison on the column named next to the number."""
+_GROWTH = frozenset({"grow", "grew", "grown", "growth", "rise", "rose", "risen", "fall", "fell", "fallen", "drop", "dropped",
+                     "increase", "increased", "decrease", "decreased", "change", "changed", "up", "down", "decline", "declined"})
+_OP_WORDS = {">": "over", ">=": "at least", "<": "under", "<=": "at most", "=": "of", "!=": "other than"}
+
+
+def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure | None,
+                       grouped: bool = False) -> list[Condition] | str:
+    """“over $100”, “at least 3 items”: a comparison on the column named next to the number.
+
+    With ``grouped`` (“which channels”, “by channel”), a number that follows the measure itself (“revenue
+    higher than 10000”) is a threshold on each group's total (``group=True``, a HAVING), not on single rows;
+    one that follows a row column or a table (“orders over $100”) stays a row filter. A percent after a
+    growth word (“grow more than 10%”) is a change between periods, never a row threshold: asked back."""
     out: list[Condition] = []
     for tag in words.has("cmp"):
         if tag.start in words.used:
@@ -107,6 +118,11 @@ def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure |
             i += 1
         if i >= len(words.tokens) or (number := _number(words.tokens[i])) is None:
             continue
+        percent = i + 1 < len(words.tokens) and words.tokens[i + 1].low in ("%", "percent", "pct")
+        if percent and any(t.low in _GROWTH for t in words.tokens):
+            return (f"I can't check a change against a threshold in one step yet (“{words.words(tag)} "
+                    f"{words.tokens[i].text}{words.tokens[i + 1].text}”). Ask for the comparison, e.g. "
+                    "“revenue last month vs the month before”, and I'll give the % change.")
         words.use(tag)
         words.used.add(i)
         after = words.tag_at(i + 1)
@@ -134,6 +150,12 @@ def _number_conditions(words: _Words, profile: SchemaProfile, measure: Measure |
         else:
             continue
         if column is None or table is None:
+            continue
+        if (column_entry is None and grouped and measure is not None and measure.kind != "count" and before is not None
+                and not before.of("table") and not percent):
+            alias = measure.metrics[0].alias or "value"
+            out.append(Condition(table, column, str(op), number,
+                                 f"{alias.replace('_', ' ')} {_OP_WORDS.get(str(op), str(op))} {number:,g}", group=True))
             continue
         out.append(Condition(table, column, str(op), number, f"{column.name.replace('_', ' ')} {op} {number:g}"))
     return out

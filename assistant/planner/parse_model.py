@@ -28,6 +28,7 @@ class Condition:
     op: str
     value: object
     words: str  # how the question said it: "country is Germany"
+    group: bool = False  # a threshold on each group's value of the measure (SQL HAVING), not on single rows
 
 
 @dataclass(slots=True)

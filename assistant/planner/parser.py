@@ -98,10 +98,11 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     conditions += _entity_values(words, measure)
     conditions += _value_conditions(words, reading, profile, measure if measure is not None else (before.measure if follow and before else None))
     times = _times_per_entity(words, text)
-    numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None))
+    numbers = _number_conditions(words, profile, measure or (before.measure if follow and before else None), grouped=bool(reading.dims))
     if isinstance(numbers, str):
         return _refusal(reading, numbers)
-    conditions += numbers
+    having = [c for c in numbers if c.group]  # "which channels had revenue over 10000": each group's total, not rows
+    conditions += [c for c in numbers if not c.group]
     contradicted = _contradicted(conditions, measure)
     if measure is not None and (plain := _without_exclusion(measure, conditions)) is not None:
         measure, reading.measure = plain[0], plain[0]
@@ -157,6 +158,13 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and len(unknown) > max(1, content) and before is None:
         return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
+    if having and (question.sql is not None or question.clarify is not None or not question.spec.dimensions):
+        return _refusal(reading, f"I can't apply “{having[0].words}” to each group here. Ask for the measure by group "
+                        "and I'll list every group's value.")
+    if having:
+        question.spec = question.spec.model_copy(update={"having": [
+            Filter(column=question.spec.metrics[0].alias, op=c.op, value=c.value) for c in having]})  # type: ignore[arg-type]
+        question.qualifiers.extend(c.words for c in having)
     if times is not None:
         return _repeat_count(question, times, profile)
     if share is not None and share[0] == "group" and isinstance(share[1], Condition):
