@@ -186,8 +186,17 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
     groups: list[tuple[str, str]] = []  # (expression, output name)
     if spec.time_grain and time_column:
         groups.append((f"CAST(date_trunc('{spec.time_grain}', {time_column}) AS DATE)", spec.time_grain))
+    item_joins: list[str] = []
     for dimension in spec.dimensions:
         table, column = resolver.column(dimension)
+        if column.list_separator and column.values:
+            # a list column groups by item: a row tagged "VIP, Newsletter" counts once under each
+            item = f"{_q(f'__items{len(item_joins)}')}.{_q('item')}"
+            rows = ", ".join(f"({_literal(v)})" for v in column.values)
+            item_joins.append(f" JOIN (VALUES {rows}) AS {_q(f'__items{len(item_joins)}')}({_q('item')})"
+                              f" ON {_item_in(ref(table, column), column.list_separator, item)}")
+            groups.append((item, column.name))
+            continue
         groups.append((ref(table, column), column.name))
     compiled = [_compile_metric(metric, profile, resolver, base, ref) for metric in spec.metrics]
 
@@ -206,6 +215,7 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
         source += f" JOIN {_q(table_name)} ON {_q(from_table)}.{_q(fk)} = {_q(table_name)}.{_q(key)}"
     for clause in resolver.derived.values():
         source += f" {clause}"
+    source += "".join(item_joins)
     if where:
         source += " WHERE " + " AND ".join(where)
 
@@ -513,6 +523,11 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
     if column.role == "flag" and not isinstance(value, bool) and value is not None:
         value = str(value).strip().lower() in {"true", "1", "yes", "y", "t"}
     op = condition.op
+    if column.list_separator and op in ("=", "!=", "in", "not in", "contains") and value is not None:
+        items = value if isinstance(value, list) else [value]
+        held = " OR ".join(list_holds(target, column.list_separator, str(item)) for item in items)
+        held = f"({held})" if len(items) > 1 else held
+        return f"NOT coalesce({held}, false)" if op in ("!=", "not in") else held
     if column.role == "flag" and op in ("=", "!=") and value is not None:
         return flag_is(target, column, bool(value) if op == "=" else not value)
     if op in ("in", "not in"):
@@ -527,6 +542,27 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
     if value is None:
         return f"{target} IS {'NOT ' if op == '!=' else ''}NULL"
     return f"{target} {op} {_literal(value)}"
+
+
+def list_cell(target: str, separator: str) -> str:
+    """A list cell normalised for item matching, in SQL both DuckDB and PostgreSQL run: lower case,
+    double quotes dropped, spaces around separators removed, one separator at each end (",vip,newsletter,")."""
+    cell = f"lower(replace(CAST({target} AS VARCHAR), '\"', ''))"
+    pattern = " +" if separator == " " else f" *[{separator}] *"
+    cell = f"regexp_replace(trim({cell}), {_literal(pattern)}, {_literal(separator)}, 'g')"
+    return f"({_literal(separator)} || {cell} || {_literal(separator)})"
+
+
+def list_holds(target: str, separator: str, item: str) -> str:
+    """The list cell ``target`` holds ``item`` (a whole item, not part of one). strpos, not LIKE:
+    a % or _ in an item is plain text, never a wildcard."""
+    return f"strpos({list_cell(target, separator)}, {_literal(separator + item.lower() + separator)}) > 0"
+
+
+def _item_in(target: str, separator: str, item: str) -> str:
+    """The list cell ``target`` holds the item SQL expression ``item`` (a column of the items' VALUES)."""
+    sep = _literal(separator)
+    return f"strpos({list_cell(target, separator)}, {sep} || lower({item}) || {sep}) > 0"
 
 
 _RATE_WORDS = frozenset({"rate", "ratio", "percent", "percentage", "pct", "share", "ctr", "cvr"})

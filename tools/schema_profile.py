@@ -27,7 +27,7 @@ from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
-PROFILE_VERSION = 5
+PROFILE_VERSION = 6
 _CATEGORY_MAX_VALUES = 60
 _SAMPLE_ROWS = 10_000  # value checks (flags, e-mails, phones, id shapes) read this many rows
 # Personal data is never sampled into the profile (it would reach the model's prompt).
@@ -146,6 +146,9 @@ class ColumnProfile:
     # of a status or type column: its values whose rows hold only negative (or zero) money, e.g.
     # "Refund" rows of a payments log written as -20.00 (they net out of a sum)
     negative_values: list[str] = field(default_factory=list)
+    # a list column: each cell holds several items ("VIP, Newsletter", "\"VIP\",\"Newsletter\"", "vip billing")
+    # split by this separator; ``values`` are then the items, and a filter on it means "contains the item"
+    list_separator: str | None = None
 
     @property
     def words(self) -> list[str]:
@@ -431,6 +434,9 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
                     row_cap=_CATEGORY_MAX_VALUES,
                 ).rows
                 column.values = [str(r[0]) for r in rows]
+    for column in columns:
+        if column.role in ("text", "category") and not column.pii and column.pattern is None and info.rows:
+            _detect_list(warehouse, info, column)
     ranged = [c for c in columns if c.role in ("date", "money", "number")]
     if ranged and info.rows:
         selects = ", ".join(f"min({quote(c.name)}), max({quote(c.name)}), count(*) - count({quote(c.name)})" for c in ranged)
@@ -457,6 +463,51 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
         table.relations = _money_relations(warehouse, table)
         _negative_values(warehouse, table)
     return table
+
+
+# separators a list cell is written with, most specific first (a space only when no other splits)
+_LIST_SEPARATORS = (",", ";", "|", " ")
+_LIST_SAMPLE = 2000
+
+
+def list_items(cell: str, separator: str) -> list[str]:
+    """The items of one list cell: split on ``separator``, quotes and spaces around items dropped."""
+    return [item for part in cell.split(separator) if (item := part.strip().strip('"').strip())]
+
+
+def _detect_list(warehouse: Warehouse, info: TableInfo, column: ColumnProfile) -> None:
+    """Make ``column`` a list column when its VALUES say so: one separator splits many cells into
+    items from a small vocabulary that repeat across rows (tags such as "VIP, Newsletter"), and
+    splitting shrinks the vocabulary (so "New York" / "Los Angeles" stay whole values)."""
+    quoted = _quote(column.name)
+    rows = warehouse.query(
+        f"SELECT CAST({quoted} AS VARCHAR) FROM {_quote(info.name)} WHERE {quoted} IS NOT NULL LIMIT {_LIST_SAMPLE}",
+        row_cap=_LIST_SAMPLE,
+    ).rows
+    cells = [str(r[0]).strip() for r in rows if r[0] is not None and str(r[0]).strip()]
+    if len(cells) < 4:
+        return
+    whole = set(cells)
+    for separator in _LIST_SEPARATORS:
+        split = [list_items(cell, separator) for cell in cells]
+        multi = sum(1 for items in split if len(items) > 1)
+        counts: dict[str, int] = {}
+        for items in split:
+            for item in dict.fromkeys(items):
+                counts[item] = counts.get(item, 0) + 1
+        if not multi or multi < 0.2 * len(cells):
+            continue
+        if not (2 <= len(counts) <= _CATEGORY_MAX_VALUES and len(counts) < len(whole)):
+            return  # the first separator that splits decides: free text or names are no list
+        if sum(counts.values()) < 2 * len(counts) or any(len(item) > 40 for item in counts):
+            return  # items must repeat and be short labels
+        first = {items[0] for items in split}
+        later = {item for items in split for item in items[1:]}
+        if len(first & later) < max(1, len(counts) // 4):
+            return  # "Portland, OR", "Trail Tent": parts keep their place; tags come in any order
+        column.role, column.list_separator = "category", separator
+        column.values = sorted(counts, key=lambda item: (-counts[item], item))
+        return
 
 
 _STATUS_WORDS = frozenset({"status", "state", "type", "kind", "result", "outcome", "category", "action"})

@@ -61,7 +61,9 @@ _HEADER = """\
 # from column names. `mara data model --check` validates this file against the data.
 #
 # tables.<name>: grain, primary_key, customer_key, order_key, main_date, dates, money, categories, pii,
-#                synonyms (other words for the table), columns.<col>: {description, synonyms}
+#                synonyms (other words for the table), columns.<col>: {description, synonyms, list_separator}
+#                list_separator: the cells list several items split by it (tags "VIP, Newsletter": ","),
+#                  the column's categories are its items and a filter on it means "contains the item"
 # relationships: many-to-one links, "orders.customer_id -> customers.customer_id"
 # metrics.<name>: table + one of  agg (count|count_distinct|sum|avg|min|max) [+ column, or expr:
 #                   column names, numbers, + - * / and parentheses, e.g. quantity * unit_price]
@@ -87,6 +89,8 @@ class ColumnModel(BaseModel):
 
     description: str | None = None
     synonyms: list[str] = Field(default_factory=list)
+    list_separator: str | None = Field(
+        default=None, description='Each cell lists several items split by this ("," ";" "|" or " "), e.g. tags.')
 
 
 class TableModel(BaseModel):
@@ -349,7 +353,7 @@ def infer_semantic_model(profile: SchemaProfile) -> tuple[SemanticModel, dict[st
             categories={c.name: c.values for c in table.by_role("category") if c.values},
             pii=[c.name for c in table.columns if c.pii or (PII_NAME.search(c.name) and c.role != "flag")],
             synonyms=_table_synonyms(table),
-            columns={c.name: ColumnModel(synonyms=[s]) for c in table.columns if (s := _column_synonym(c.name))},
+            columns=_column_models(table),
         )
         _ad_spend(table, tables[table.name], info)
         info.grain, info.customer_key, info.main_date = grain, customer_key, main.name if main is not None else None
@@ -980,6 +984,16 @@ def _ad_metrics(table: TableProfile, metrics: dict[str, MetricModel]) -> None:
             synonyms=["return on ad spend", "roas"]))
 
 
+def _column_models(table: TableProfile) -> dict[str, ColumnModel]:
+    """Column synonyms from names, and list columns (tags) with the separator their cells use."""
+    out = {}
+    for c in table.columns:
+        synonym = _column_synonym(c.name)
+        if synonym or c.list_separator:
+            out[c.name] = ColumnModel(synonyms=[synonym] if synonym else [], list_separator=c.list_separator)
+    return out
+
+
 def _table_synonyms(table: TableProfile) -> list[str]:
     phrase = name_phrase(table.name)
     return [phrase] if phrase != table.name.replace("_", " ").lower() else []
@@ -1244,6 +1258,12 @@ def _apply_table(table: TableProfile, section: TableModel) -> list[str]:
         if (c := column(name, "columns")) is not None:
             c.description = words.description or c.description
             c.synonyms = list(words.synonyms) or c.synonyms
+            if words.list_separator is not None:
+                if words.list_separator not in (",", ";", "|", " "):
+                    problems.append(f"tables.{table.name}.columns.{name}.list_separator: '{words.list_separator}'"
+                                    " is not one of ',' ';' '|' ' '")
+                else:
+                    c.list_separator = words.list_separator
     for name in section.dates:
         if (c := column(name, "dates")) is not None:
             if not c.type.upper().startswith(("DATE", "TIMESTAMP")):
