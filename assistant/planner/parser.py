@@ -638,8 +638,8 @@ def _clarify(unknown: list[str], profile: SchemaProfile, reading: Reading) -> st
     """One short question with 2–4 concrete options from the schema."""
     said = ", ".join(f"“{w}”" for w in dict.fromkeys(unknown))
     options: list[str] = []
-    values = {v.lower(): (c, v) for t in profile.tables for c in t.by_role("category") if not c.pii for v in c.values}
-    columns = {" ".join(phrase(c.name)): c.name for t in profile.tables for c in t.columns if not c.pii}
+    values = {v.lower(): (c, v) for t in profile.tables for c in t.by_role("category") if _offerable(c) for v in c.values}
+    columns = {" ".join(phrase(c.name)): c.name for t in profile.tables for c in t.columns if _offerable(c)}
     for word in unknown:
         for close in difflib.get_close_matches(word, list(values), n=2, cutoff=0.75):
             column, value = values[close]
@@ -648,10 +648,24 @@ def _clarify(unknown: list[str], profile: SchemaProfile, reading: Reading) -> st
             options.append(f"the {columns[close]} column")
     if not options:
         base = reading.measure.table if reading.measure is not None else profile.tables[0]
-        categories = [c for t in [base] + [t for t in profile.tables if t is not base] for c in t.by_role("category") if not c.pii]
+        tables = [base] + [t for t in profile.tables if t is not base]
+        categories = [c for t in tables for c in t.by_role("category") if _offerable(c)]
+        categories.sort(key=lambda c: len(c.values))  # few values first: a segment, not a near-unique label
         options = [f"{c.name} ({', '.join(c.values[:3])})" for c in categories[:3]]
     listed = "; ".join(dict.fromkeys(options[:4]))
     hint = f" Did you mean {listed}?" if listed else ""
     return (f"I couldn't match {said} to anything in your data, so I won't guess.{hint} "
             "Ask again with one of those, or without it.")
 
+
+_PERSON_WORDS = frozenset({"first", "last", "full", "given", "family", "middle", "customer", "contact", "user", "person"})
+_KEY_WORDS = frozenset({"id", "uuid", "key", "email", "mail", "phone", "mobile", "surname", "address", "zip", "postcode"})
+
+
+def _offerable(column: ColumnProfile) -> bool:
+    """A column worth offering in a clarifying question: no personal data, no id, e-mail or person's
+    name ("First Name", "E-mail"), which are labels of one row, never a way to slice the data."""
+    words = column.words
+    if column.pii or column.role == "id" or column.pattern is not None or set(words) & _KEY_WORDS:
+        return False
+    return not ("name" in words and (words == ["name"] or words[0] in _PERSON_WORDS))
