@@ -385,7 +385,8 @@ def test_cli_load_says_what_it_inferred(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     inferred = json.loads(run.stdout)["inferred"]
     assert (inferred["customer_key"], inferred["order_key"], inferred["revenue"]) == (
-        "Buyer Email", "Receipt No", "sum of qty * Unit Price (no line total column)")
+        "Buyer Email", "Receipt No",
+        "sum of qty * Unit Price (no line total column); leaves out Status = refunded")
     shown = mara("data", "load", str(SHAPES / "accounts.csv"), home=home)
     assert "flags (each a filter and a rate): Churned, phone_verified, is_active" in shown.stderr
 
