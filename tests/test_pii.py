@@ -80,3 +80,19 @@ def test_no_raw_pii_reaches_the_model_server(settings: MaraSettings) -> None:
 def test_offline_mode_does_not_mask(settings: MaraSettings) -> None:
     with Assistant(settings) as assistant:
         assert assistant.vault is None
+
+
+@pytest.mark.parametrize("column", ["First Name", "last-name", "E-mail", "Full Name", "first_name", "EMAIL"])
+def test_personal_column_names_are_known_whatever_separates_their_words(column: str) -> None:
+    from langchain_core.messages import ToolMessage
+
+    result = ToolMessage("", tool_call_id="t1", artifact={"data": {"columns": [column, "n"], "rows": [["Anna", 1]]}})
+    assert PIIVault().pii_values(result) == [(column.upper(), "Anna")]
+
+
+@pytest.mark.parametrize("column", ["Campaign Name", "Product Name", "Store"])
+def test_other_names_are_not_personal(column: str) -> None:
+    from langchain_core.messages import ToolMessage
+
+    result = ToolMessage("", tool_call_id="t1", artifact={"data": {"columns": [column, "n"], "rows": [["Spring", 1]]}})
+    assert PIIVault().pii_values(result) == []

@@ -31,7 +31,11 @@ PROFILE_VERSION = 6
 _CATEGORY_MAX_VALUES = 60
 _SAMPLE_ROWS = 10_000  # value checks (flags, e-mails, phones, id shapes) read this many rows
 # Personal data is never sampled into the profile (it would reach the model's prompt).
-PII_NAME = re.compile(r"(e_?mail|phone|mobile|first_?name|last_?name|full_?name|surname|street|address|postal|zip|birth|ssn|iban)", re.I)
+# Names as exports write them: ``first_name``, ``First Name``, ``first-name``, ``E-mail`` (a space or hyphen
+# between the words once let "First Name" through as a category whose values reached the model).
+PII_NAME = re.compile(
+    r"(e[ _-]?mail|phone|mobile|first[ _-]?name|last[ _-]?name|full[ _-]?name|surname|street|address|postal|zip|birth|ssn|iban)",
+    re.I)
 
 # --- column names as people write them ---------------------------------------------------------
 
