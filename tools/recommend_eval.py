@@ -66,12 +66,7 @@ def leave_last_out(events: pd.DataFrame, max_users: int, seed: int) -> Split:
     start = ev.groupby("customer", observed=True)["d"].transform("min")
     cand = new[(new["d"] == last_new)]
     cand = cand[cand["d"] > start.loc[cand.index]]  # they had bought something before
-    customers = cand["customer"].unique()
-    rng = np.random.default_rng(seed)
-    if len(customers) > max_users:
-        customers = rng.choice(customers, max_users, replace=False)
-    cand = cand[cand["customer"].isin(customers)]
-    pick = cand.sample(frac=1.0, random_state=seed).drop_duplicates("customer")
+    pick = _one_row_per_sampled_customer(cand, max_users, seed)
     cut = pick.set_index("customer")["d"]
     cut_of_row = ev["customer"].map(cut)
     train = ev[cut_of_row.isna() | (ev["d"] < cut_of_row)]
@@ -84,12 +79,7 @@ def leave_one_out(events: pd.DataFrame, max_users: int, seed: int) -> Split:
     pairs = events.drop_duplicates(["customer", "item"])
     sizes = pairs.groupby("customer", observed=True)["item"].transform("size")
     cand = pairs[sizes >= 2]
-    customers = cand["customer"].unique()
-    rng = np.random.default_rng(seed)
-    if len(customers) > max_users:
-        customers = rng.choice(customers, max_users, replace=False)
-    cand = cand[cand["customer"].isin(customers)]
-    pick = cand.sample(frac=1.0, random_state=seed).drop_duplicates("customer")
+    pick = _one_row_per_sampled_customer(cand, max_users, seed)
     held = pd.MultiIndex.from_frame(pick[["customer", "item"]])
     train = pairs[~pd.MultiIndex.from_frame(pairs[["customer", "item"]]).isin(held)]
     frame = train.assign(n=np.float32(1.0), first=pd.NaT, last=pd.NaT, age_days=np.float32(np.nan))
@@ -323,3 +313,13 @@ def _learning_sample(x: sp.csr_matrix, rows: np.ndarray, rng: np.random.Generato
     share = VALIDATION_MAX_PAIRS / x.nnz
     others = np.flatnonzero(rng.random(x.shape[0]) < share)
     return np.union1d(rows, others)
+
+
+def _one_row_per_sampled_customer(cand: pd.DataFrame, max_users: int, seed: int) -> pd.DataFrame:
+    """At most ``max_users`` customers of ``cand`` (seeded), one random row of each: the item held out."""
+    customers = cand["customer"].unique()
+    rng = np.random.default_rng(seed)
+    if len(customers) > max_users:
+        customers = rng.choice(customers, max_users, replace=False)
+    cand = cand[cand["customer"].isin(customers)]
+    return cand.sample(frac=1.0, random_state=seed).drop_duplicates("customer")
