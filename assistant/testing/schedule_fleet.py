@@ -74,25 +74,40 @@ def _free_port() -> int:
 
 
 def start_servers(home: Path, n: int, env_extra: dict[str, str]) -> list[tuple[subprocess.Popen[bytes], str]]:
-    started = []
-    for _ in range(n):
+    """Start ``n`` servers on ``home`` and wait for each to answer ``/healthz``.
+
+    A server that exits before answering is started again on a new port (twice at most): the
+    port was free when probed but another process of the test run may bind it first. Each
+    server's stderr goes to ``<home>/serve-<port>.log``, whose tail is in the error if it
+    still does not start.
+    """
+    return [_start_one(home, env_extra) for _ in range(n)]
+
+
+def _start_one(home: Path, env_extra: dict[str, str], attempts: int = 3,
+               timeout_s: float = 120.0) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "MARA_HOME": str(home), "PYTHONPATH": str(ROOT), **env_extra}
+    failure = ""
+    for _ in range(attempts):
         port = _free_port()
-        env = {**os.environ, "MARA_HOME": str(home), "PYTHONPATH": str(ROOT), **env_extra}
-        proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        started.append((proc, f"http://127.0.0.1:{port}"))
-    deadline = time.monotonic() + 120
-    for proc, url in started:
-        while True:
+        url, log_path = f"http://127.0.0.1:{port}", home / f"serve-{port}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
+                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + timeout_s
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
+                    return proc, url
             except httpx.HTTPError:
                 pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mara serve at {url} did not start")
             time.sleep(0.3)
-    return started
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=15)
+        tail = log_path.read_text(errors="replace")[-2000:]
+        failure = f"mara serve at {url} did not start (exit {proc.returncode}); its stderr ends:\n{tail}"
+    raise RuntimeError(failure)
 
 
 def stop_servers(servers: list[tuple[subprocess.Popen[bytes], str]]) -> None:
