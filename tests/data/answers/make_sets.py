@@ -29,6 +29,7 @@ from make_round4 import (  # noqa: E402
     make_paypal,
     make_zendesk,
 )
+from make_round5 import make_chargebee, make_sumup, make_toast  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 60_000
@@ -825,6 +826,9 @@ GENERATORS: dict[str, Callable[[random.Random], dict[str, tuple[list[str], list[
     "zendesk_tickets": make_zendesk,
     "google_ads_campaigns": make_google_ads,
     "charity_donors": make_charity,
+    "toast_item_sales": make_toast,
+    "sumup_transactions": make_sumup,
+    "chargebee_subscriptions": make_chargebee,
 }
 
 
