@@ -249,3 +249,209 @@ def make_chargebee(rng: random.Random) -> Files:
                      country, plan_id, seats, status, currency, f"{mrr:.2f}", _cb_stamp(created), _cb_stamp(trial_end),
                      _cb_stamp(activated), _cb_stamp(cancelled), reason])
     return {"Subscriptions.csv": (CHARGEBEE_HEADER, rows)}
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Amazon Seller Central "All Orders Report" (tab separated, one row per order item)
+# --------------------------------------------------------------------------------------------
+
+AMAZON_HEADER = ["amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date", "order-status",
+                 "fulfillment-channel", "sales-channel", "ship-service-level", "product-name", "sku", "asin",
+                 "item-status", "quantity", "currency", "item-price", "item-tax", "shipping-price", "shipping-tax",
+                 "item-promotion-discount", "ship-promotion-discount", "ship-city", "ship-state", "ship-postal-code",
+                 "ship-country", "promotion-ids", "is-business-order"]
+
+_AMAZON_PRODUCTS = [  # sku, asin, product name, unit price, weight
+    ("KK-BOARD-L", "B0C7K2LQ1M", "Kestrel Kitchen Bamboo Cutting Board, Large", 24.99, 6),
+    ("KK-KNIFE-8", "B0C7K4T9ZP", "Kestrel Kitchen 8 inch Chef Knife", 39.99, 4),
+    ("KK-SPAT-4", "B0C7K1XW3R", "Kestrel Kitchen Silicone Spatula Set of 4", 14.99, 7),
+    ("KK-BOWL-3", "B0C7K8MN2D", "Kestrel Kitchen Stainless Mixing Bowls, 3 Pack", 29.99, 4),
+    ("KK-PEEL-2", "B0C7K3HD7Q", "Kestrel Kitchen Y Peeler, 2 Pack", 9.99, 5),
+    ("KK-SCALE", "B0C7K9RR4V", "Kestrel Kitchen Digital Scale", 19.99, 3),
+]
+_AMAZON_STATES = [  # code, name, city, zip prefix, weight
+    ("CA", "California", "Los Angeles", "900", 9), ("TX", "Texas", "Austin", "787", 6), ("NY", "New York", "Brooklyn", "112", 6),
+    ("FL", "Florida", "Orlando", "328", 5), ("WA", "Washington", "Seattle", "981", 3), ("IL", "Illinois", "Chicago", "606", 3),
+    ("CO", "Colorado", "Denver", "802", 2), ("GA", "Georgia", "Atlanta", "303", 2), ("OH", "Ohio", "Columbus", "432", 2),
+]
+
+
+def _amz_stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def make_amazon(rng: random.Random) -> Files:
+    """~200 order items of a kitchenware brand on Amazon.com, Sep – Nov 2025 (purchase times 14:00–23:59 UTC,
+    so the UTC date is also the US date)."""
+    rows: list[Row] = []
+    weights = [p[4] for p in _AMAZON_PRODUCTS]
+    for moment in _moments(rng, 165, dt.date(2025, 9, 1), dt.date(2025, 11, 30), (14, 24)):
+        moment = moment.replace(second=rng.randint(0, 59))
+        order_id = f"11{rng.randint(1, 4)}-{rng.randint(10**6, 10**7 - 1)}-{rng.randint(10**6, 10**7 - 1)}"
+        pending = moment.date() >= dt.date(2025, 11, 28) and rng.random() < 0.5
+        status = "Pending" if pending else _pick(rng, {"Shipped": 93, "Cancelled": 7})
+        fba = rng.random() < 0.65
+        level = "Expedited" if fba and rng.random() < 0.3 else "Standard"
+        code, name, city, zip3, _ = rng.choices(_AMAZON_STATES, weights=[s[4] for s in _AMAZON_STATES])[0]
+        state = _pick(rng, {code: 80, name: 14, code.lower(): 6})
+        business = rng.random() < 0.08
+        black_friday = dt.date(2025, 11, 24) <= moment.date() <= dt.date(2025, 12, 1)
+        updated = moment + dt.timedelta(days=rng.randint(0, 3), hours=rng.randint(1, 20))
+        picked = rng.sample(range(len(_AMAZON_PRODUCTS)), k=rng.choices([1, 2, 3], weights=[8, 2, 0.5])[0])
+        for n, index in enumerate(sorted(picked, key=lambda i: -weights[i] + rng.random() * 3)):
+            sku, asin, product, price, _ = _AMAZON_PRODUCTS[index]
+            qty = rng.choices([1, 2, 3], weights=[10, 2, 0.5])[0]
+            promo_ids, item_promo, ship_promo = [], 0.0, 0.0
+            shipping = 0.0
+            if n == 0 and not fba:
+                shipping = 5.99
+            elif n == 0 and fba:
+                shipping = 4.99
+                ship_promo = -4.99
+                promo_ids.append("US Core Free Shipping Promotion 18634192")
+            if black_friday and rng.random() < 0.6:
+                item_promo = -round(price * qty * 0.2, 2)
+                promo_ids.append("BF-KESTREL-20")
+            elif rng.random() < 0.08:
+                item_promo = -round(price * qty * 0.1, 2)
+                promo_ids.append("Coupon 10% KK-Q4")
+            if status == "Cancelled":
+                qty_out, money = 0, ["", "", "", "", "", ""]
+                item_status = "Cancelled"
+                promo_ids = []
+            elif status == "Pending":
+                qty_out, money = qty, ["", "", "", "", "", ""]
+                item_status = "Unshipped"
+            else:
+                qty_out = qty
+                line = round(price * qty, 2)
+                tax = round((line + item_promo) * 0.0725, 2)
+                money = [f"{line:.2f}", f"{tax:.2f}", f"{shipping:.2f}", f"{round((shipping + ship_promo) * 0.0725, 2):.2f}",
+                         f"{item_promo:.2f}", f"{ship_promo:.2f}"]
+                item_status = "Shipped"
+            rows.append([order_id, "", _amz_stamp(moment), _amz_stamp(updated), status,
+                         "Amazon" if fba else "Merchant", "Amazon.com", level, product, sku, asin, item_status, qty_out,
+                         "USD", *money, city, state, f"{zip3}{rng.randint(10, 99)}", "US", ",".join(promo_ids),
+                         "true" if business else "false"])
+    return {"All_Orders_Report.tsv": (AMAZON_HEADER, rows)}
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Klaviyo campaign performance export (email + SMS)
+# --------------------------------------------------------------------------------------------
+
+KLAVIYO_HEADER = ["Campaign Name", "Tags", "Subject", "List", "Send Time", "Send Weekday", "Total Recipients",
+                  "Unique Placed Order", "Placed Order Rate", "Revenue", "Unique Opens", "Open Rate", "Total Opens",
+                  "Unique Clicks", "Click Rate", "Total Clicks", "Unsubscribes", "Spam Complaints",
+                  "Spam Complaints Rate", "Successful Deliveries", "Bounces", "Bounce Rate", "Campaign ID",
+                  "Campaign Channel"]
+
+_KLAVIYO_THEMES = [  # name stem, tags, subject
+    ("Weekly Newsletter", "Newsletter", "This week at Fernbrook: {x}"),
+    ("New Arrivals", "Product Launch", "Just landed: {x}"),
+    ("Flash Sale", "Promo, Sale", "24 hours only: {x}"),
+    ("Restock Alert", "Product Launch, Restock", "It's back: {x}"),
+    ("Customer Stories", "Newsletter, Brand", "How Maya styles {x}"),
+]
+_KLAVIYO_X = ["linen shirts", "the Harbor tote", "wool socks", "rain jackets", "the Fern dress", "chore coats",
+              "canvas sneakers", "merino layers"]
+
+
+def _pct(num: float, den: float) -> str:
+    return f"{100 * num / den:.2f}%" if den else ""
+
+
+def make_klaviyo(rng: random.Random) -> Files:
+    """~110 campaigns of an apparel brand (Fernbrook), Jan – Nov 2025, email and SMS."""
+    rows: list[Row] = []
+    start = dt.date(2025, 1, 6)
+    day = start
+    n = 0
+    while day <= dt.date(2025, 11, 26):  # sends land up to three days later, before "today" (1 Dec)
+        for channel in ("Email", "SMS"):
+            if channel == "SMS" and rng.random() > 0.35:
+                continue
+            n += 1
+            black_friday = dt.date(2025, 11, 21) <= day <= dt.date(2025, 11, 30)
+            stem, tags, subject = rng.choice(_KLAVIYO_THEMES)
+            if black_friday:
+                stem, tags, subject = "Black Friday Early Access", "Promo, Black Friday", "Early access: {x} 30% off"
+            x = rng.choice(_KLAVIYO_X)
+            send = dt.datetime.combine(day + dt.timedelta(days=rng.choice([0, 1, 2, 3])),
+                                       dt.time(rng.choice([9, 10, 11, 14, 18]), rng.choice([0, 0, 30])))
+            name = f"{stem} - {send.strftime('%b %d')}" + (" (SMS)" if channel == "SMS" else "")
+            lst = _pick(rng, {"Newsletter": 6, "VIP Customers": 2, "Engaged 90 Days": 3}) if channel == "Email" else "SMS Subscribers"
+            recipients = rng.randint(9000, 24000) if lst != "VIP Customers" else rng.randint(1500, 3000)
+            if channel == "SMS":
+                recipients = rng.randint(2500, 5200)
+            recipients += int(recipients * (day - start).days / 900)
+            bounces = int(recipients * rng.uniform(0.002, 0.012)) if channel == "Email" else int(recipients * rng.uniform(0.01, 0.03))
+            delivered = recipients - bounces
+            if channel == "Email":
+                open_rate = rng.uniform(0.28, 0.52) + (0.08 if lst == "VIP Customers" else 0)
+                opens = int(delivered * open_rate)
+                total_opens = int(opens * rng.uniform(1.3, 1.9))
+                clicks = int(delivered * rng.uniform(0.008, 0.035) * (1.6 if black_friday else 1))
+            else:
+                opens, total_opens = 0, 0
+                clicks = int(delivered * rng.uniform(0.04, 0.11) * (1.4 if black_friday else 1))
+            total_clicks = int(clicks * rng.uniform(1.1, 1.5))
+            orders = int(clicks * rng.uniform(0.04, 0.12) * (1.8 if black_friday else 1))
+            revenue = round(sum(rng.uniform(45, 160) for _ in range(orders)), 2)
+            unsubs = int(delivered * rng.uniform(0.001, 0.004)) if channel == "Email" else int(delivered * rng.uniform(0.004, 0.012))
+            spam = int(delivered * rng.uniform(0, 0.0004))
+            email = channel == "Email"
+            rows.append([name, tags, subject.format(x=x) if email else "", lst, send.strftime("%Y-%m-%d %H:%M:%S"),
+                         send.strftime("%A"), recipients, orders, _pct(orders, delivered), f"{revenue:.2f}",
+                         opens if email else "", _pct(opens, delivered) if email else "", total_opens if email else "",
+                         clicks, _pct(clicks, delivered), total_clicks, unsubs, spam, _pct(spam, delivered), delivered,
+                         bounces, _pct(bounces, recipients), f"01J{rng.randint(10**9, 10**10 - 1):X}{n:03d}", channel])
+        day += dt.timedelta(days=rng.choice([3, 4, 4, 5, 7]))
+    return {"campaigns.csv": (KLAVIYO_HEADER, rows)}
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Loyalty member table (no transactions)
+# --------------------------------------------------------------------------------------------
+
+LOYALTY_HEADER = ["Member ID", "First Name", "Last Name", "Email", "Tier", "Points Balance", "Lifetime Points",
+                  "Points Redeemed", "Join Date", "Last Visit", "Birthday", "Home Store", "Email Opt-In",
+                  "SMS Opt-In", "App User", "Birthday Club"]
+
+
+def make_loyalty(rng: random.Random) -> Files:
+    """~400 members of a Seattle coffee chain's loyalty programme (Bramble Coffee), joined 2021 – Nov 2025."""
+    rows: list[Row] = []
+    today = dt.date(2025, 12, 1)
+    seen: set[str] = set()
+    for n in range(400):
+        while True:
+            first, last = rng.choice(_FIRST), rng.choice(_LAST)
+            mail = f"{first}.{last}{rng.randint(1, 99)}@{rng.choice(['gmail.com', 'outlook.com', 'yahoo.com', 'icloud.com'])}".lower()
+            if mail not in seen:
+                seen.add(mail)
+                break
+        joined = dt.date(2021, 3, 1) + dt.timedelta(days=int(((today - dt.date(2021, 3, 1)).days - 1) * rng.random() ** 0.8))
+        engaged = rng.random()
+        gap = int(rng.expovariate(1 / (12 if engaged > 0.5 else 120)))
+        last_visit = max(joined, today - dt.timedelta(days=1 + gap))
+        tenure = (last_visit - joined).days + 1
+        lifetime = int(tenure * rng.uniform(0.5, 6) * (1.5 if engaged > 0.7 else 1))
+        tier = "Gold" if lifetime >= 6000 else "Silver" if lifetime >= 1500 else "Bronze"
+        redeemed = int(lifetime * rng.uniform(0.2, 0.8) / 100) * 100 if rng.random() < 0.7 else 0
+        app = rng.random() < (0.65 if engaged > 0.5 else 0.3)
+        club = rng.random() < 0.45
+        if n % 2 == 0:  # merged from the old POS, which wrote flags its own way
+            club_text = rng.choice(["true", "TRUE"]) if club else rng.choice(["false", "FALSE"])
+        else:
+            club_text = rng.choice(["Yes", "yes", "Y", "1"]) if club else rng.choice(["No", "no", "N", "0"])
+        if rng.random() < 0.04:
+            club_text = ""
+            club = False
+        birthday = dt.date(2000, 1, 1) + dt.timedelta(days=rng.randint(0, 365))
+        rows.append([f"BRM-{100_000 + n * 7 + rng.randint(0, 6)}", first, last, mail, tier, lifetime - redeemed, lifetime,
+                     redeemed, joined.strftime("%m/%d/%Y"), last_visit.strftime("%m/%d/%Y"), birthday.strftime("%m/%d"),
+                     _pick(rng, {"Capitol Hill": 5, "Ballard": 4, "Fremont": 3, "Downtown": 2}),
+                     "Yes" if rng.random() < 0.58 else "No", "TRUE" if rng.random() < 0.31 else "FALSE", 1 if app else 0,
+                     club_text])
+    return {"members.csv": (LOYALTY_HEADER, rows)}

@@ -29,7 +29,14 @@ from make_round4 import (  # noqa: E402
     make_paypal,
     make_zendesk,
 )
-from make_round5 import make_chargebee, make_sumup, make_toast  # noqa: E402
+from make_round5 import (  # noqa: E402
+    make_amazon,
+    make_chargebee,
+    make_klaviyo,
+    make_loyalty,
+    make_sumup,
+    make_toast,
+)
 
 HERE = Path(__file__).resolve().parent
 MAX_FILE_BYTES = 60_000
@@ -56,7 +63,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Sequence[Row], preamble: 
     `preamble` lines (a report's title and date range, as Google Ads writes them) go above the header.
     """
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, lineterminator="\n", delimiter="\t" if path.suffix == ".tsv" else ",")
         for line in preamble:
             writer.writerow([line])
         writer.writerow(header)
@@ -829,6 +836,9 @@ GENERATORS: dict[str, Callable[[random.Random], dict[str, tuple[list[str], list[
     "toast_item_sales": make_toast,
     "sumup_transactions": make_sumup,
     "chargebee_subscriptions": make_chargebee,
+    "amazon_all_orders": make_amazon,
+    "klaviyo_campaigns": make_klaviyo,
+    "loyalty_members": make_loyalty,
 }
 
 
