@@ -115,6 +115,19 @@ def test_round4_set_covers_every_capability_and_repeats_no_earlier_request() -> 
     assert not {r.request.lower() for r in round4} & earlier
 
 
+
+ROUND5 = Path(__file__).parent / "data" / "answers" / "routing_round5.yaml"
+
+
+def test_round5_set_covers_every_capability_and_repeats_no_earlier_request() -> None:
+    _, round5 = load_routing_set(ROUND5)
+    earlier = {r.request.lower() for f in (DEV_SET, MARKETER, MARKETER_HOLDOUT, ROUND4) for r in load_routing_set(f)[1]}
+    assert {r.expect for r in round5} >= {
+        "query_data", "describe_data", "rfm_segments", "cluster_customers", "predict_churn", "customer_lifetime_value",
+        "recommend_products", "analyze_feedback", "search_knowledge", "draft_copy", "save_audience", "help",
+        "make_chart", "explain_change", "find_anomalies"}
+    assert not {r.request.lower() for r in round5} & earlier
+
 def test_after_holding_a_request_is_the_turn_sent_before(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("requests:\n- {id: x-1, after: 'revenue by channel', request: as a pie chart, expect: make_chart}\n")
