@@ -1,4 +1,4 @@
-"""``mara schedule add|list|pause|resume|remove|run-now``: scheduled briefings and alerts.
+"""``mara schedule add|list|pause|resume|claim|remove|run-now``: scheduled briefings and alerts.
 
 Schedules made here belong to the OS user (``cli:<user>``) and run inside ``mara serve`` (which
 picks up changes within ``MARA_SCHEDULE_POLL_S``); ``run-now`` runs one in this process.
@@ -55,9 +55,9 @@ def _duration(text: str) -> float:
         raise ScheduleInputError(f"Cool-down {text!r} is not a duration.", hint="Use e.g. 30m, 6h, 1d or seconds.") from err
 
 
-def _line(schedule: Any) -> str:
+def _line(schedule: Any, blocked: str | None = None) -> str:
     what = schedule.question or f"{schedule.metric} ({schedule.grain})"
-    state = "paused" if schedule.paused else "active"
+    state = "paused" if schedule.paused else "blocked" if blocked else "active"
     return f"{schedule.id}  {state:6}  {schedule.cadence} [{schedule.timezone}]  {what}  → {', '.join(schedule.destinations)}"
 
 
@@ -114,13 +114,18 @@ def schedule_add(
 @schedule_app.command("list")
 def schedule_list(as_json: JsonFlag = False) -> None:
     """List schedules (all of the workspace's: the CLI is the machine's admin)."""
-    _, store, _ = _parts()
-    found = store.list()
+    # lazy: apscheduler loads slowly; only this path needs it
+    from assistant.schedules.owners import held_back
+
+    settings, store, _ = _parts()
+    found = [(s, held_back(settings, s)) for s in store.list()]
     if as_json:
-        _emit({"schedules": [s.public() for s in found]})
+        _emit({"schedules": [{**s.public(), "blocked": why, "needs_claim": why is not None} for s, why in found]})
         return
-    for schedule in found:
-        print(_line(schedule))
+    for schedule, why in found:
+        print(_line(schedule, why))
+        if why:
+            print(f"    ! not running: {why}")
         for notice in schedule.notices[-3:]:
             print(f"    ! {notice}")
     if not found:
@@ -129,10 +134,13 @@ def schedule_list(as_json: JsonFlag = False) -> None:
 
 def _set_paused(schedule_id: str, paused: bool, as_json: bool) -> None:
     # lazy: apscheduler loads slowly; only this path needs it
+    from assistant.schedules.owners import check_may_resume
     from assistant.schedules.runner import audit_change
 
-    _, store, audit = _parts()
-    store.get(schedule_id)
+    settings, store, audit = _parts()
+    found = store.get(schedule_id)
+    if not paused:  # it would only be paused again at its next run
+        check_may_resume(settings, found)
     schedule = store.update(schedule_id, paused=paused, paused_reason=f"paused by {_actor()}" if paused else None)
     audit_change(audit, _actor(), schedule, "pause" if paused else "resume")
     if as_json:
@@ -151,6 +159,24 @@ def schedule_pause(schedule_id: str, as_json: JsonFlag = False) -> None:
 def schedule_resume(schedule_id: str, as_json: JsonFlag = False) -> None:
     """Resume a paused schedule."""
     _set_paused(schedule_id, False, as_json)
+
+
+@schedule_app.command("claim")
+def schedule_claim(schedule_id: str, as_json: JsonFlag = False) -> None:
+    """Take over a schedule its owner may no longer run (made in open mode before the first API
+    key, or by a revoked key): it becomes yours (the CLI's user) and a pause for that is lifted."""
+    # lazy: apscheduler loads slowly; only this path needs it
+    from assistant.schedules.owners import claim
+    from assistant.schedules.runner import audit_change
+
+    settings, store, audit = _parts()
+    before = store.get(schedule_id)
+    schedule = claim(settings, store, schedule_id, _actor())
+    audit_change(audit, _actor(), schedule, "claim", previous_owner=before.owner)
+    if as_json:
+        _emit(schedule.public())
+    else:
+        print(f"Claimed from {before.owner}: {_line(schedule)}")
 
 
 @schedule_app.command("remove")

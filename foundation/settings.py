@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from functools import lru_cache
@@ -20,6 +21,26 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from foundation.errors import SettingsError
 
 ChatMode = Literal["offline", "llm"]
+
+
+_EMAIL_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL_ADDRESS = re.compile(r"^[a-z0-9._+\-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def email_allow_entries(text: str) -> tuple[str, ...]:
+    """The entries of ``MARA_EMAIL_ALLOW``, lower-cased: ``example.com`` (that domain),
+    ``*.example.com`` (its subdomains) or ``ana@example.com`` (one address). Anything else is
+    refused with the entry named, so a typo cannot silently allow nothing (or too much)."""
+    entries = []
+    for raw in text.split(","):
+        entry = raw.strip().lower().removeprefix("@")
+        if not entry:
+            continue
+        if not (_EMAIL_DOMAIN.match(entry) or _EMAIL_ADDRESS.match(entry)):
+            raise ValueError(f"MARA_EMAIL_ALLOW entry {raw.strip()!r} is not a domain ('example.com'), "
+                             "a subdomain pattern ('*.example.com') or an address ('ana@example.com')")
+        entries.append(entry)
+    return tuple(entries)
 
 
 class MaraSettings(BaseSettings):
@@ -241,6 +262,12 @@ class MaraSettings(BaseSettings):
         description="Destination kinds ('slack', 'email', 'webhook') that may receive personal "
         "columns (names, e-mails...) from scheduled runs; others get them removed. Default: none.",
     )
+    email_allow: str = Field(
+        default="",
+        description="Admin allow-list of e-mail recipients for schedules made by non-admin keys and Slack users "
+        "(comma-separated domains 'example.com', subdomains '*.example.com' or addresses 'ana@partner.example'). "
+        "Admin keys and the CLI may e-mail any address. Default: none (only admins set up e-mail).",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for e-mailed briefings (unset: no e-mail).")
     smtp_port: int = Field(default=587, description="SMTP port.")
     smtp_user: str | None = Field(default=None, description="SMTP user name (login only when set).")
@@ -255,6 +282,12 @@ class MaraSettings(BaseSettings):
         if 0 < value < 1:
             raise ValueError(f"{value} days is too short: use 0 (keep every run) or at least 1 day, so a server that "
                              "fires late cannot send a run again after its record was deleted")
+        return value
+
+    @field_validator("email_allow", mode="after")
+    @classmethod
+    def _email_allow_entries(cls, value: str) -> str:
+        email_allow_entries(value)  # a typo is refused at start, not found out when a briefing is refused
         return value
 
     @field_validator("home", mode="after")

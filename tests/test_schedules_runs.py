@@ -376,7 +376,7 @@ def test_a_pruned_body_is_not_left_in_the_database_file(cfg, store) -> None:
 
 
 def test_a_sender_that_breaks_on_a_value_fails_only_its_destination(cfg, store, hook, monkeypatch) -> None:
-    def broken(*args: object) -> str:
+    def broken(*args: object, **kwargs: object) -> str:
         raise ValueError("Header values may not contain linefeed or carriage return characters")
 
     monkeypatch.setattr("assistant.schedules.runner.send_email", broken)

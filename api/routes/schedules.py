@@ -1,6 +1,9 @@
 """Scheduled briefings and alerts: ``/v1/schedules`` (scope ``chat``; owner or ``admin``).
 
 A schedule belongs to the key that created it (``key:NAME``; ``api:local`` in open mode).
+Once its owner's power ends (the key is revoked; open mode is over) it does not run and is listed
+as ``blocked`` / ``needs_claim`` until an admin claims it (``POST …/claim``,
+:mod:`assistant.schedules.owners`).
 Like conversations, others get **404** for its id (its existence is not confirmed); an
 ``admin`` key sees and manages all of them. The webhook secret is shown once, in the answer to
 ``POST``. Runs execute with the owner's scopes, so a schedule cannot read more than its key.
@@ -78,6 +81,9 @@ class ScheduleOut(BaseModel):
     last_run: str | None = None
     last_status: str | None = None
     notices: list[str] = Field(default_factory=list)
+    blocked: str | None = Field(default=None, description="Why it will not run as it stands: its owner's key was "
+                                "revoked, or it was made in open mode and API keys now exist.")
+    needs_claim: bool = Field(default=False, description="True when only an admin's claim (POST …/claim) lets it run again.")
     created: str
     webhook_secret: str | None = Field(default=None, description="Only in the answer to POST: signs webhooks.")
 
@@ -98,14 +104,16 @@ class RunOut(BaseModel):
     detail: str | None = None
 
 
-def _out(schedule: Any, *, secret: bool = False) -> ScheduleOut:
+def _out(runtime: Runtime, schedule: Any, *, secret: bool = False) -> ScheduleOut:
     # lazy: apscheduler loads slowly; only this path needs it
     from assistant.schedules.cadence import parse_cadence
+    from assistant.schedules.owners import held_back
 
     data = schedule.public()
-    nxt = None if schedule.paused else parse_cadence(schedule.cron, schedule.timezone).next_run()
+    blocked = held_back(runtime.settings, schedule)
+    nxt = None if schedule.paused or blocked else parse_cadence(schedule.cron, schedule.timezone).next_run()
     return ScheduleOut(**{k: v for k, v in data.items() if k in ScheduleOut.model_fields},
-                       next_run=nxt.isoformat() if nxt else None,
+                       next_run=nxt.isoformat() if nxt else None, blocked=blocked, needs_claim=blocked is not None,
                        webhook_secret=schedule.webhook_secret if secret else None)
 
 
@@ -138,7 +146,7 @@ async def create_schedule(body: ScheduleCreate, runtime: Runtime = Depends(get_r
     await run_in_threadpool(runtime.schedules.store.add, schedule)
     await run_in_threadpool(audit_change, runtime.ledger, caller.actor, schedule, "create")
     await run_in_threadpool(runtime.schedules.sync)
-    return _out(schedule, secret=True)
+    return _out(runtime, schedule, secret=True)
 
 
 @router.get("/schedules", response_model=ScheduleList, summary="List schedules",
@@ -146,26 +154,30 @@ async def create_schedule(body: ScheduleCreate, runtime: Runtime = Depends(get_r
 async def list_schedules(runtime: Runtime = Depends(get_runtime), caller: Caller = require("chat")) -> ScheduleList:
     """The caller's schedules (every schedule for an admin key)."""
     found = await run_in_threadpool(runtime.schedules.store.list, None if _sees_all(caller) else caller.actor)
-    return ScheduleList(schedules=[_out(s) for s in found])
+    return ScheduleList(schedules=await run_in_threadpool(lambda: [_out(runtime, s) for s in found]))
 
 
 @router.get("/schedules/{schedule_id}", response_model=ScheduleOut, response_model_exclude_none=True,
             summary="Read a schedule", responses={**_404, **AUTH_RESPONSES, **ERROR_RESPONSES})
 async def get_schedule(schedule_id: str, runtime: Runtime = Depends(get_runtime),
                        caller: Caller = require("chat")) -> ScheduleOut:
-    return _out(await _owned(runtime, schedule_id, caller))
+    schedule = await _owned(runtime, schedule_id, caller)
+    return await run_in_threadpool(_out, runtime, schedule)
 
 
 async def _set_paused(runtime: Runtime, schedule_id: str, caller: Caller, paused: bool) -> ScheduleOut:
     # lazy: apscheduler loads slowly; only this path needs it
+    from assistant.schedules.owners import check_may_resume
     from assistant.schedules.runner import audit_change
 
-    await _owned(runtime, schedule_id, caller)
+    found = await _owned(runtime, schedule_id, caller)
+    if not paused:  # it would only be paused again at its next run
+        await run_in_threadpool(check_may_resume, runtime.settings, found)
     schedule = await run_in_threadpool(lambda: runtime.schedules.store.update(
         schedule_id, paused=paused, paused_reason="paused by " + caller.actor if paused else None))
     await run_in_threadpool(audit_change, runtime.ledger, caller.actor, schedule, "pause" if paused else "resume")
     await run_in_threadpool(runtime.schedules.sync)
-    return _out(schedule)
+    return await run_in_threadpool(_out, runtime, schedule)
 
 
 @router.post("/schedules/{schedule_id}/pause", response_model=ScheduleOut, response_model_exclude_none=True,
@@ -180,6 +192,26 @@ async def pause_schedule(schedule_id: str, runtime: Runtime = Depends(get_runtim
 async def resume_schedule(schedule_id: str, runtime: Runtime = Depends(get_runtime),
                           caller: Caller = require("chat")) -> ScheduleOut:
     return await _set_paused(runtime, schedule_id, caller, False)
+
+
+@router.post("/schedules/{schedule_id}/claim", response_model=ScheduleOut, response_model_exclude_none=True,
+             summary="Claim a schedule whose owner may no longer run it (admin)",
+             responses={**_404, 409: {"model": ErrorResponse, "description": "Its owner may still run it."},
+                        **AUTH_RESPONSES, **ERROR_RESPONSES})
+async def claim_schedule(schedule_id: str, runtime: Runtime = Depends(get_runtime),
+                         caller: Caller = require("admin")) -> ScheduleOut:
+    """Take over a schedule made in open mode (once keys exist) or by a revoked key: the admin key
+    becomes its owner (it runs with that key's power and stops if it is revoked), and a pause made
+    for this reason is lifted."""
+    # lazy: apscheduler loads slowly; only this path needs it
+    from assistant.schedules.owners import claim
+    from assistant.schedules.runner import audit_change
+
+    before = await _owned(runtime, schedule_id, caller)
+    schedule = await run_in_threadpool(claim, runtime.settings, runtime.schedules.store, schedule_id, caller.actor)
+    await run_in_threadpool(audit_change, runtime.ledger, caller.actor, schedule, "claim", previous_owner=before.owner)
+    await run_in_threadpool(runtime.schedules.sync)
+    return await run_in_threadpool(_out, runtime, schedule)
 
 
 @router.delete("/schedules/{schedule_id}", status_code=204, summary="Remove a schedule",

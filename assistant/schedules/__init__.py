@@ -18,6 +18,7 @@ from typing import Any
 
 from assistant.schedules.cadence import ScheduleInputError, check_timezone, parse_cadence
 from assistant.schedules.destinations import parse_destination
+from assistant.schedules.recipients import check_email_recipient
 from assistant.schedules.store import Schedule
 from foundation.settings import MaraSettings
 from tools.alerts import GRAINS, AlertInputError, anomaly_detector, condition_from_dict
@@ -33,7 +34,11 @@ def new_schedule(
     condition: dict[str, Any] | None = None, cooldown_s: float = 0.0, scopes: list[str] | None = None,
     resolve: bool = True,
 ) -> Schedule:
-    """A checked, unsaved schedule. Raises :class:`ScheduleInputError` naming what was wrong."""
+    """A checked, unsaved schedule. Raises :class:`ScheduleInputError` naming what was wrong.
+
+    ``scopes`` are the owner's (stored; ``None``: every scope — admin keys, the CLI, open mode):
+    runs read no more than they allow, and e-mail goes only where they allow
+    (:mod:`assistant.schedules.recipients`: any address for admins, ``MARA_EMAIL_ALLOW`` otherwise)."""
     if bool(question and question.strip()) == bool(metric and metric.strip()):
         raise ScheduleInputError("A schedule runs either a saved question or a metric check.",
                                  hint="Give a question ('revenue by country last week') or a metric (orders, revenue…).")
@@ -44,6 +49,9 @@ def new_schedule(
         raise ScheduleInputError(f"{len(destinations)} destinations is too many.", hint=f"At most {MAX_DESTINATIONS}.")
     when = parse_cadence(cadence, check_timezone(timezone or "UTC"))
     targets = list(dict.fromkeys(parse_destination(d, settings, resolve=resolve) for d in destinations))
+    for target in targets:  # the sender checks again at every delivery; here the maker hears why at once
+        if target.startswith("email:"):
+            check_email_recipient(settings, target.split(":", 1)[1], scopes, owner=owner)
     if metric:
         if period not in GRAINS:
             raise ScheduleInputError(f"Unknown period {period!r}.", hint=f"Use one of: {', '.join(GRAINS)}.")

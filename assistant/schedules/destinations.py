@@ -29,6 +29,7 @@ import re
 import smtplib
 import ssl
 import time
+from collections.abc import Collection
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 import httpx
 
 from assistant.schedules.cadence import ScheduleInputError
+from assistant.schedules.recipients import EmailRecipientRefused, check_email_recipient
 from assistant.schedules.ssrf import AllowList, UnsafeDestination, check_url, guarded_client
 from foundation.settings import MaraSettings
 
@@ -169,11 +171,22 @@ def _mrkdwn(text: str) -> str:
 # --- e-mail --------------------------------------------------------------------------------
 
 
-def send_email(settings: MaraSettings, destination: str, message: dict[str, Any], png: bytes | None) -> str:
-    """Send an HTML + plain-text e-mail over SMTP (chart inline); returns the Message-ID."""
+def send_email(settings: MaraSettings, destination: str, message: dict[str, Any], png: bytes | None, *,
+               owner_scopes: Collection[str] | None, owner: str | None = None) -> str:
+    """Send an HTML + plain-text e-mail over SMTP (chart inline); returns the Message-ID.
+
+    The only place Mara talks SMTP, so the recipient rule is checked here, at every delivery,
+    for the schedule's owner (``owner_scopes``: the scopes stored on the schedule; ``None`` is
+    every scope) — see :mod:`assistant.schedules.recipients`."""
+    address = destination.split(":", 1)[1].strip()
+    if not (_EMAIL.match(address) and len(address) <= 254):
+        raise PermanentFailure(f"{address!r} is not an e-mail address Mara sends to.")
+    try:
+        check_email_recipient(settings, address, owner_scopes, owner=owner)
+    except EmailRecipientRefused as err:
+        raise PermanentFailure(str(err)) from err
     if not settings.smtp_host:
         raise PermanentFailure("E-mail is not configured on this server (MARA_SMTP_HOST is unset).")
-    address = destination.split(":", 1)[1]
     mail = EmailMessage()
     subject = (message.get("title") or "Mara briefing") + (" — " + message["subject"] if message.get("subject") else "")
     mail["Subject"] = " ".join(str(subject).split())  # one line: a name or headline with line breaks is no header

@@ -9,8 +9,9 @@ by ``mara schedule run-now`` and by ``POST /v1/schedules/{id}/run``.
   sends the same body with the same idempotency key. When the run finishes the body is replaced
   by a masked summary (:func:`~assistant.schedules.store.run_summary`); the delivery records stay,
   so nothing is sent twice. Runs older than ``MARA_SCHEDULE_RUN_MAX_AGE_DAYS`` are deleted.
-- **A revoked owner key** stops its schedules: each run checks the key first and pauses the
-  schedule instead of running (:meth:`Runner._owner_gone`). A saved question is asked as the
+- **An owner whose power ended** (a revoked key; open mode over for an ``api:local`` schedule)
+  stops its schedules: each run checks first and pauses the schedule instead of running
+  (:func:`~assistant.schedules.owners.held_back`) until an admin claims it. A saved question is asked as the
   schedule's owner (their scopes) in a new conversation that the owner can continue; a metric
   check reads the metric (:mod:`tools.alerts`), and an alert whose condition does not hold (or
   is cooling down) sends nothing.
@@ -39,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant.audit import AuditLog, AuditRecord, now
-from assistant.keys import KeyNotFoundError, KeyStore
 from assistant.pii import EMAIL, PHONE
 from assistant.schedules.cadence import parse_cadence
 from assistant.schedules.destinations import (
@@ -51,6 +51,7 @@ from assistant.schedules.destinations import (
     send_slack,
     send_webhook,
 )
+from assistant.schedules.owners import claim_hint, held_back
 from assistant.schedules.store import Run, Schedule, ScheduleStore, run_summary
 from foundation.errors import MaraError
 from foundation.events import TurnSummary
@@ -181,9 +182,9 @@ class Runner:
                 log.warning("renewing the lease of run %s failed: %s", run_id, err)
 
     def _work(self, schedule: Schedule, run: Run) -> Outcome:
-        revoked = self._owner_gone(schedule)
-        if revoked:
-            return self._broken(schedule, run, revoked)
+        ended = held_back(self.settings, schedule)  # a revoked key, or open mode over: see .owners
+        if ended:
+            return self._broken(schedule, run, ended, fix=claim_hint(schedule.id))
         content = run.content
         if content is None:
             try:
@@ -224,20 +225,6 @@ class Runner:
                     detail=detail, conversation=content.get("conversation_id"))
         return Outcome(run, state, done, detail)
 
-    def _owner_gone(self, schedule: Schedule) -> str | None:
-        """Why a schedule owned by an API key may not run any more: the key was revoked (or is no
-        longer in a workspace that has keys). Checked at every run, so revoking a key stops its
-        schedules at their next run; ``None`` when the owner may still run it."""
-        kind, _, name = schedule.owner.partition(":")
-        if kind != "key":
-            return None
-        keys = KeyStore.for_home(self.settings.home)
-        try:
-            info = keys.get(name)
-        except KeyNotFoundError:
-            return f"its owner's API key '{name}' no longer exists." if keys.has_keys() else None
-        return None if info.active else f"its owner's API key '{name}' was revoked."
-
     def prune(self) -> None:
         """Delete old runs (``MARA_SCHEDULE_RUN_MAX_AGE_DAYS``); after each run and at start."""
         try:
@@ -259,7 +246,8 @@ class Runner:
                 if kind == "slack":
                     send_slack(self.slack, destination, message, png)
                 elif kind == "email":
-                    send_email(self.settings, destination, message, png)
+                    send_email(self.settings, destination, message, png, owner_scopes=schedule.scopes,
+                               owner=schedule.owner)
                 elif kind == "webhook":
                     send_webhook(self.settings, destination, message, schedule.webhook_secret, run.run_id)
                 else:
@@ -278,12 +266,12 @@ class Runner:
                 log.exception("delivery of run %s to %s failed", run.run_id, kind_of(destination))
                 return "failed", attempts, f"{type(err).__name__}: {err}"
 
-    def _broken(self, schedule: Schedule, run: Run, why: str) -> Outcome:
+    def _broken(self, schedule: Schedule, run: Run, why: str, fix: str | None = None) -> Outcome:
         """The schedule cannot run any more as written: pause it and tell the owner."""
         self.store.finish(run.run_id, "failed", why)
         self.store.update(schedule.id, paused=True, paused_reason=why, last_run=now(), last_status="paused")
-        self._tell_owner(schedule, f"'{schedule.name}' is paused: {why} Edit it, then resume it "
-                                   f"(mara schedule resume {schedule.id}).")
+        fix = fix or f"Edit it, then resume it (mara schedule resume {schedule.id})."
+        self._tell_owner(schedule, f"'{schedule.name}' is paused: {why}" + ("" if fix in why else f" {fix}"))
         self._audit(schedule, "run", False, {"run_id": run.run_id, "paused": True}, detail=why)
         return Outcome(run, "failed", {}, why)
 
