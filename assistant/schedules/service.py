@@ -98,7 +98,7 @@ class ScheduleService:
         """One job per active schedule, at its current version (jobs are shared by servers)."""
         wanted = {s.id: s for s in self.store.list() if not s.paused}
         jobs = {job.id: job for job in self.scheduler.get_jobs(jobstore="default")}
-        for job_id, job in jobs.items():
+        for job_id, job in list(jobs.items()):  # a changed schedule's job is dropped from `jobs` below
             schedule = wanted.get(job_id)
             if schedule is None:
                 self._remove(job_id)
