@@ -100,6 +100,13 @@ def test_a_key_without_data_read_cannot_schedule_a_metric_check(api: dict[str, A
     assert answer.status_code == 400 and "data:read" in answer.json()["error"]["message"]
 
 
+def test_resuming_a_schedule_that_runs_keeps_its_job(api: dict[str, Any]) -> None:
+    """Resume bumps the version of a schedule whose job exists: the job is replaced, not a 500."""
+    made = create(api, "ana").json()
+    api["client"].post(f"/v1/schedules/{made['id']}/resume", headers=auth(api, "ana"))
+    assert api["client"].app.state.runtime.schedules.scheduler.get_job(made["id"]).kwargs["version"] == 2
+
+
 def test_new_schedules_become_jobs_of_the_scheduler(api: dict[str, Any]) -> None:
     made = create(api, "ana").json()
     service = api["client"].app.state.runtime.schedules
