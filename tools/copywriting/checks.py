@@ -22,6 +22,7 @@ from tools.copywriting.channels import (
     sms_limit,
     sms_segments,
 )
+from tools.copywriting.gsm7 import to_gsm7
 
 HARD_CHECKS = ("length", "items", "sms_segments")
 SPAM_TRIGGERS = (
@@ -188,9 +189,9 @@ def check_variant(
 
 
 def _loose(text: str) -> str:
-    """Lower case, plain apostrophes, single spaces and no accents: an SMS in GSM-7 writes
-    "envío" as "envio", and it still says it."""
-    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    """Lower case, in GSM-7's transliteration (:func:`tools.copywriting.gsm7.to_gsm7`), single
+    spaces and no accents: an SMS writes "envío" as "envio" and "−1 °C" as "-1C", and still says it."""
+    text = unicodedata.normalize("NFKD", to_gsm7(text).lower())
     return re.sub(r"\s+", " ", "".join(c for c in text if not unicodedata.combining(c))).strip()
 
 

@@ -10,6 +10,8 @@ from ``prompts/copy_prices.yaml``.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +25,8 @@ from tools.copywriting.checks import (
     check_variant,
     claims_check,
 )
-from tools.copywriting.fitter import fit_variant, gsm7_safe, unfixable
+from tools.copywriting.fitter import fit_variant, unfixable
+from tools.copywriting.gsm7 import to_gsm7
 from tools.copywriting.llm import llm_drafts
 from tools.copywriting.offline import (
     SUPPORTED_LANGUAGES,
@@ -126,6 +129,19 @@ _LANGUAGE_CODES = {"German": "de", "French": "fr", "Spanish": "es", "Italian": "
                    "Swedish": "sv"}
 
 
+def _gsm7_notes(brief: str) -> list[str]:
+    """Say how the SMS drafts write the brief's symbols that GSM-7 lacks ("-1 °C" → "-1C"), so the
+    marketer can check that the message still reads right."""
+    symbols = sorted({c for c in brief if not is_gsm7(c) and to_gsm7(c) != c
+                      and unicodedata.category(c) in ("So", "Sm", "No")})
+    if not symbols:
+        return []
+    found = re.search(rf"[^\s,;:.!?()]*\s?[{re.escape(''.join(symbols))}][^\s,;:.!?()]*", brief)
+    example = f" (e.g. '{found.group(0)}' as '{to_gsm7(found.group(0))}')" if found else ""
+    return [f"The SMS alphabet (GSM-7) has no {' '.join(symbols)}; the SMS drafts write "
+            f"{'it' if len(symbols) == 1 else 'them'} in GSM-7{example}: check that the message still reads right."]
+
+
 def _warnings(brief: str, language: str, model: Any) -> tuple[list[str], str]:
     """(warnings, language code the drafts are written in) for the brief and requested language."""
     out: list[str] = []
@@ -211,10 +227,8 @@ def draft_copy(
                         + "; ".join(filter(None, [", ".join(banned), ", ".join(f"{u} (no condition stated)"
                                                                                for u in unconditioned)]))
                         + "); they were left out of the drafts.")
-    unprintable = sorted({c for c in gsm7_safe(brief) if not is_gsm7(c)} - {c for c in gsm7_safe(brief) if c.isalpha()})
-    if spec.sms is not None and unprintable:  # "-1 °C": the SMS alphabet has no ° (an emoji-free SMS stays GSM-7)
-        warnings.append(f"The SMS alphabet (GSM-7) has no {' '.join(unprintable)}; the SMS drafts write around "
-                        "it (e.g. '-1 C'), check that the message still reads right.")
+    if spec.sms is not None:
+        warnings += _gsm7_notes(brief)
     claims = claims_check([brief, offer or ""], brand)
     if not claims.passed:
         warnings.append(f"The brief makes claims the brand profile does not allow ({claims.detail}); "

@@ -1,8 +1,8 @@
 """Deterministic fitter: whatever a model or template wrote, hard limits hold afterwards.
 
-Per string: normalise whitespace, make SMS text GSM-7 safe (smart quotes, dashes and
-ellipses to ASCII; emoji dropped only when they would force UCS-2 past one segment),
-remove banned phrases, drop filler phrases while too long, then cut after the last whole
+Per string: normalise whitespace, make SMS text GSM-7 safe (the transliteration of
+:mod:`tools.copywriting.gsm7`: "−1 °C" → "-1C", smart quotes, dashes and ellipses to ASCII;
+emoji dropped only when they would force UCS-2 past one segment), remove banned phrases, drop filler phrases while too long, then cut after the last whole
 word (never inside a word or a ``{{merge_field}}``), preferring a sentence end, and trim
 dangling connectors. Required disclaimers (and the SMS sender prefix) are taken out
 before fitting and put back in place, so they always survive. Phrases in ``keep`` (what the
@@ -40,14 +40,8 @@ from tools.copywriting.checks import (
     brand_patterns,
     phrase_pattern,
 )
+from tools.copywriting.gsm7 import to_gsm7
 
-GSM_REPLACEMENTS = {
-    "‘": "'", "’": "'", "‚": "'", "′": "'", "“": '"', "”": '"', "„": '"', "″": '"',
-    "–": "-", "—": "-", "‑": "-", "−": "-", "…": "...", "\u00a0": " ", "\u2009": " ",
-    "\u202f": " ", "•": "-", "·": "-", "«": '"', "»": '"', "ç": "Ç", "á": "a", "í": "i",
-    "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u", "ë": "e",
-    "ï": "i", "ã": "a", "õ": "o", "ý": "y", "ÿ": "y", "™": "", "®": "", "©": "",
-}
 FILLERS = (
     r"\breally ", r"\bvery ", r"\bjust ", r"\bactually ", r"\bsimply ", r"\bquite ",
     r"\btruly ", r"\bof course,? ", r"\bthat you (?=love|need)", r"\bright now\b",
@@ -70,8 +64,10 @@ Measure = Callable[[str], int]
 
 
 def gsm7_safe(text: str) -> str:
-    """ASCII look-alikes for typographic characters that would force UCS-2."""
-    return "".join(GSM_REPLACEMENTS.get(c, c) for c in text)
+    """``text`` in the SMS alphabet, facts kept ("−1 °C" → "-1C", curly quotes straight): the
+    documented transliteration of :mod:`tools.copywriting.gsm7`, which the checks and the rubric
+    apply too."""
+    return to_gsm7(text)
 
 
 def drop_symbols(text: str) -> str:

@@ -42,7 +42,7 @@ def build_messages(
         for f in spec.fields
     )
     if spec.sms is not None:
-        fields += "\n- use GSM-7 characters only (straight quotes, no emoji) to stay in one SMS"
+        fields += "\n- use GSM-7 characters only (straight quotes, no emoji, a temperature as -1C) to stay in one SMS"
     required = brand.required_for(spec.name, has_offer=has_offer)
     prefix = brand.sender_prefix.get(spec.name)
     notes = []

@@ -2,7 +2,8 @@
 
 A value is replaced by its fallback when it is missing, blank, longer than the channel's
 merge-field width (so rendered copy stays inside the limits the checks measured) or, for
-SMS, not GSM-7 after typographic replacements (so one segment stays one segment).
+SMS, not GSM-7 after the transliteration of :mod:`tools.copywriting.gsm7` (so one segment
+stays one segment).
 Fallbacks come from the template (``{{x|fallback}}``) first, then the ``fallbacks`` map.
 """
 
@@ -17,13 +18,12 @@ import pandas as pd
 
 from foundation.errors import ToolInputError
 from tools.copywriting.channels import MERGE_RE, is_gsm7
-from tools.copywriting.fitter import GSM_REPLACEMENTS
+from tools.copywriting.gsm7 import to_gsm7
 
 ID_COLUMNS = ("customer_id", "id")
 #: Fallbacks for merge fields a template leaves without one. ``{{recommended_product}}`` is each
 #: customer's top pick from the saved recommender (``mara recommend``), added by audience exports.
 DEFAULT_FALLBACKS = {"recommended_product": "our bestsellers"}
-_GSM_TABLE = str.maketrans(GSM_REPLACEMENTS)
 _SPACE_PUNCT = re.compile(r"[ \t]+([,.!?:;])")
 _COMMA_PUNCT = re.compile(r",([.!?:;])")
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -82,8 +82,8 @@ def _values(
 ) -> pd.Series:
     col = frame[field].astype("string").fillna("").str.strip()
     if gsm7:
-        col = col.str.translate(_GSM_TABLE)
-        ok = {u: is_gsm7(u) for u in col.unique()}  # per distinct value, not per customer
+        col = col.map({u: to_gsm7(u) for u in col.unique()})  # per distinct value, not per customer
+        ok = {u: is_gsm7(u) for u in col.unique()}
         bad = ~col.map(ok).astype(bool)
     else:
         bad = pd.Series(False, index=col.index)
