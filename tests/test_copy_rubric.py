@@ -2,9 +2,10 @@
 brief set, and the full run of every brief x channel through the public service.
 
 The full run's thresholds (no instruction text 100%, must-know 100%, audience in a headline 0,
-the rest >= 90%) are expected to fail until the offline generator is rewritten; that test is
-marked xfail so CI stays green, and `pytest -s -k rubric_table` or
-`python benchmarks/bench_copy.py --rubric` prints the figures.
+the rest >= 90%) hold on the main set (tests/data/copy_briefs.yaml); `pytest -s -k rubric_table`
+or `python benchmarks/bench_copy.py --rubric [--briefs FILE]` prints the figures, also for the
+extra and round-4 sets. Text is compared after GSM-7's transliteration (tools/copywriting/gsm7.py):
+an SMS that writes "-1C" says the brief's "−1 °C"; one that leaves it out misses it.
 """
 
 from __future__ import annotations
@@ -87,6 +88,19 @@ def test_alternatives_need_only_one_match() -> None:
 
 def test_regex_elements_allow_the_variants_a_language_writes() -> None:
     assert element("re:15\\s?%").found_in("15 % Rabatt")
+
+
+def test_an_sms_temperature_in_gsm7_matches_the_briefs_degrees() -> None:
+    """The rubric compares after GSM-7's transliteration (tools/copywriting/gsm7.py): "-1C" says "−1 °C"."""
+    assert element("re:[-−]1\\s?°C").found_in("Emberline -7: comfort -1C, limit -7C.")
+
+
+def test_a_phrase_with_degrees_matches_its_gsm7_spelling() -> None:
+    assert element("comfort −1 °C").found_in("Comfort -1C.")
+
+
+def test_another_temperature_does_not_stand_in_for_the_briefs() -> None:
+    assert not element("re:[-−]1\\s?°C").found_in("Emberline -7: limit -7C, comfort -10C.")
 
 
 def test_a_bad_regex_names_itself() -> None:
@@ -242,6 +256,23 @@ def test_the_issues_win_back_sms_variants_share_an_angle() -> None:
     assert evaluate_case(WINBACK, "sms", ISSUE_WINBACK, CONTEXT).outcomes["angles_differ"] == [False]
 
 
+RATINGS = Brief(
+    id="ratings", purpose="education", language="en",
+    brief="Explain sleeping bag temperature ratings using the Emberline -7: comfort -1 °C, limit -7 °C.",
+    must_know=(element("comfort"), element("re:[-−]1\\s?°C")), instructions=("explain sleeping bag",),
+)
+
+
+def test_an_sms_that_writes_the_temperature_in_gsm7_has_every_must_know() -> None:
+    sms = {"text": "Alder & Peak: Emberline -7: comfort -1C, limit -7C. Reply STOP to opt out", "checks": PASSED}
+    assert evaluate_case(RATINGS, "sms", [sms], CONTEXT).outcomes["must_know_present"] == [True]
+
+
+def test_an_sms_that_drops_the_temperature_misses_a_must_know() -> None:
+    sms = {"text": "Alder & Peak: Emberline -7: comfort vs limit, explained. Reply STOP to opt out", "checks": PASSED}
+    assert evaluate_case(RATINGS, "sms", [sms], CONTEXT).outcomes["must_know_present"] == [False]
+
+
 def test_a_draft_that_only_repeats_the_briefs_offer_has_no_fact_beyond_it() -> None:
     result = evaluate_case(WINBACK, "sms", [{"text": "15% off with COMEBACK15 until Sunday.", "checks": PASSED}], CONTEXT)
     assert result.outcomes["fact_beyond_brief"] == [False]
@@ -379,7 +410,6 @@ def test_rubric_table_measures_every_criterion(rubric_results: list[CaseResult])
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=False, reason="issue 20: must-know at 99.7% of 100%: a GSM-7 SMS cannot print '-1 °C'")
 def test_offline_copy_meets_the_issue_20_rubric(rubric_results: list[CaseResult]) -> None:
     missed = {name: f"{s.rate:.1%} < {s.goal:.0%}" for name, s in score(rubric_results).items() if not s.meets_goal}
     assert missed == {}

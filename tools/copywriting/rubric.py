@@ -10,7 +10,10 @@ angle, not a swapped word) and a field-level request ("5 subject lines") returns
 fields and count asked.
 
 The briefs and their annotations live in ``tests/data/copy_briefs.yaml``; ``run_rubric`` takes
-the drafting function as an argument, so this module never imports the generator.
+the drafting function as an argument, so this module never imports the generator. It shares one
+documented rule with it: text is compared after GSM-7's transliteration
+(:mod:`tools.copywriting.gsm7`), since an SMS cannot print "°" — so "-1C" in an SMS says the
+brief's "−1 °C", while an SMS that leaves the temperature out still misses it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 import yaml
 
 from foundation.errors import MaraError
+from tools.copywriting.gsm7 import to_gsm7
 
 PURPOSES = ("announce", "sale", "win-back", "welcome", "back-in-stock", "abandoned-cart",
             "thank-you", "event", "referral", "education")
@@ -42,7 +46,7 @@ SAME_ANGLE_RATIO = 0.5
 NUMERIC_FACTS = (
     r"\d+(?:[.,]\d+)?\s?%",                                   # an offer: 15%, 20 %
     r"[$£€]\s?\d+|\d+(?:[.,]\d+)?\s?(?:€|kr)(?!\w)",  # a price or threshold
-    r"\b\d+(?:[.,]\d+)?\s?(?:kg|g|mm|cm|m|l|litres?|liters?|lumens|°\s?[CF])(?!\w)",  # a spec
+    r"\b\d+(?:[.,]\d+)?\s?(?:kg|g|mm|cm|m|l|litres?|liters?|lumens|°?\s?[CF])(?!\w)",  # a spec (-1C: GSM-7)
 )
 CODE_FACT = r"\b[A-Z]{2,}\d{1,4}\b"
 """A promo code such as COMEBACK15 (case-sensitive)."""
@@ -65,8 +69,9 @@ class RubricSetError(MaraError):
 
 
 def normalize(text: str) -> str:
-    """``text`` without accents, with plain quotes and dashes and single spaces (case kept)."""
-    text = unicodedata.normalize("NFKD", text.translate(_TRANSLATE))
+    """``text`` in GSM-7's transliteration ("−1 °C" → "-1C", see :mod:`tools.copywriting.gsm7`),
+    without accents, with plain quotes and dashes and single spaces (case kept)."""
+    text = unicodedata.normalize("NFKD", to_gsm7(text.replace("ç", "c")).translate(_TRANSLATE))  # (ç: case kept)
     text = "".join(c for c in text if not unicodedata.combining(c))
     text = re.sub(r"[^\S\n]+", " ", text)
     return re.sub(r" ?\n[\s]*", "\n", text).strip()
