@@ -340,3 +340,15 @@ def test_a_required_sign_up_is_must_know() -> None:
 def test_an_sms_says_which_characters_its_alphabet_lacks() -> None:
     result = draft_copy("sms", "Sleeping bag ratings explained: comfort -1 °C, limit -7 °C.")
     assert any("has no °" in w for w in result.warnings)
+
+
+SPANISH_WINBACK = "Recuperar clientes que llevan un año sin comprar: 15 % con el código HOLA15 hasta el domingo."
+
+
+def test_a_spanish_win_back_label_with_a_bare_audience_is_an_instruction() -> None:
+    assert read_brief(SPANISH_WINBACK).instructions == ["Recuperar clientes que llevan un año sin comprar"]
+
+
+def test_a_spanish_win_back_subject_does_not_name_its_audience() -> None:
+    result = draft_copy("email", SPANISH_WINBACK, language="es")
+    assert [("clientes" in v["subject"].lower()) for v in result.variants] == [False] * 3

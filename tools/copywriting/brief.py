@@ -516,6 +516,8 @@ _LABEL_WORDS = sorted({w.lower() for w in _LEX["label_words"]} | {
     "welcome email", "welcome e-mail", "welcome mail", "thank-you note", "thank you note", "thank-you email",
     "follow-up", "re-engagement", "reactivation", "announcement", "nudge"}, key=len, reverse=True)
 _LABEL = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in _LABEL_WORDS) + r")(?![\w-])", re.IGNORECASE)
+_BARE_AUDIENCE = re.compile(rf"^\s*{_INTL_NOUN}(?:\s+(?:que|qui|die|who|that)\b.*|{_INTL_TAIL})\s*$", re.IGNORECASE)
+"""After a label word, its audience without an article: "clientes inactivos", "clientes que no compran…"."""
 _INTL_LEAD = re.compile(r"^(?:" + "|".join(_LEX["lead_verbs"]) + r")\s+", re.IGNORECASE)
 _INTL_SEPARABLE = re.compile(r"\s+(?:vor|an|ein|auf)$", re.IGNORECASE)   # "Stell ... vor"
 _OFFER_VERBS = re.compile(r"^(?:" + "|".join(re.escape(v) for v in _LEX["offer_verbs"]) + r"|get|gets|receive|"
@@ -568,6 +570,7 @@ def _is_label(clause: str) -> bool:
     if not _LABEL.search(clause) or _SIGNAL.search(clause):
         return False
     rest = _INTL_AUDIENCE.sub(" ", _AUDIENCE_PP.sub(" ", _LABEL.sub(" ", clause)))
+    rest = _BARE_AUDIENCE.sub(" ", rest)  # "Recuperar clientes que no compran desde hace meses"
     words = [w for w in _word_set(rest) if w not in _FILLER_WORDS and w not in _INTL_FILLER]
     return not words
 
