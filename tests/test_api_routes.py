@@ -222,6 +222,12 @@ def test_copy_drafts_checked_variants(client: httpx.Client) -> None:
     assert not second["ok"] and "fax" in second["error"]["message"]
 
 
+def test_copy_fields_return_only_the_fields_asked_for(client: httpx.Client) -> None:
+    response = client.post("/v1/copy", json={"channel": "email", "brief": "Black Friday: 25% off sitewide, code BF25",
+                                             "fields": ["subject"], "variants": 5})
+    assert [set(v) for v in response.json()["variants"]] == [{"subject", "preheader", "checks"}] * 5, response.text
+
+
 def test_bad_copy_requests(client: httpx.Client) -> None:
     fax = client.post("/v1/copy", json={"channel": "fax", "brief": "New boots"})
     assert fax.status_code == 400 and "sms" in fax.json()["error"]["message"]

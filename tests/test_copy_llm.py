@@ -63,6 +63,24 @@ def test_repair_round_fixes_bad_drafts() -> None:
     assert result.usage["cost"] > 0 and result.usage["price_known"]
 
 
+GOLD = "Introduce the new trail-running range to our Gold members; upbeat, keep it brief"
+
+
+def test_the_prompt_gives_the_briefs_topic_as_content() -> None:
+    model = ScriptedChat(replies=[GOOD_SMS])
+    draft_copy("sms", GOLD, variants=2, model=model)
+    content = model.seen[0][-1].content.split("What to say (content):")[1].split("How and to whom")[0]
+    assert "- Topic: the new trail-running range" in content and "Gold" not in content
+
+
+def test_the_prompt_gives_tone_audience_and_length_as_instructions() -> None:
+    model = ScriptedChat(replies=[GOOD_SMS])
+    draft_copy("sms", GOLD, variants=2, model=model)
+    steer = model.seen[0][-1].content.split("How and to whom (instructions, not content):")[1]
+    assert ["- Tone: upbeat" in steer, "never name them in a subject line or headline): our Gold members" in steer,
+            "- Length: short" in steer] == [True, True, True]
+
+
 def test_fitter_fixes_what_repair_rounds_did_not() -> None:
     model = ScriptedChat(replies=[BAD_SMS])  # never learns
     result = draft_copy("sms", "Autumn sale: 20% off tents until 30 November", variants=2,

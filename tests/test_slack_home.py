@@ -333,6 +333,14 @@ def test_copy_request_renders_variants_with_checks_and_buttons(
     assert value["call"]
 
 
+@pytest.mark.integration
+def test_a_request_for_subject_lines_gets_subject_lines_not_emails(draft: tuple[str, str, SlackCall]) -> None:
+    _, _, update = draft
+    variants = [b["text"]["text"] for b in json.loads(blocks_text(update))
+                if b["type"] == "section" and b["text"]["text"].startswith("*Variant ")]
+    assert [("*subject:*" in v, "*body:*" in v) for v in variants] == [(True, False)] * 3
+
+
 @pytest.mark.parametrize(
     ("action_id", "question"),
     [
