@@ -352,3 +352,9 @@ def test_a_spanish_win_back_label_with_a_bare_audience_is_an_instruction() -> No
 def test_a_spanish_win_back_subject_does_not_name_its_audience() -> None:
     result = draft_copy("email", SPANISH_WINBACK, language="es")
     assert [("clientes" in v["subject"].lower()) for v in result.variants] == [False] * 3
+
+
+def test_rsvp_and_iso_stay_acronyms() -> None:
+    result = draft_copy("social", "Invite customers to our Trail Day on Saturday 14 November, RSVP by 10 November; sleeping "
+                                  "bags rated to EN ISO 23537 on show.", variants=1)
+    assert ("RSVP" in result.variants[0]["text"], "ISO 23537" in result.variants[0]["text"]) == (True, True)

@@ -30,7 +30,7 @@ SPAM_TRIGGERS = (
     "earn money", "guaranteed", "no obligation", "once in a lifetime", "order now!",
     "risk free", "winner", "you have been selected", "urgent", "why pay more", "f r e e",
 )
-CAPS_ALLOWED = {"GTX", "SMS", "STOP", "FAQ", "EU", "UK", "US", "USA", "PFC", "IPX4", "AP", "OK"}
+CAPS_ALLOWED = {"GTX", "SMS", "STOP", "FAQ", "EU", "UK", "US", "USA", "PFC", "IPX4", "AP", "OK", "RSVP", "ISO"}
 DEFAULT_MERGE_FIELDS = ("first_name", "last_name", "city", "country", "loyalty_tier")
 ALWAYS_AVAILABLE = ("unsubscribe_link",)
 
