@@ -403,13 +403,19 @@ def rubric_results(demo_home: Path, brief_set: Any) -> list[CaseResult]:
     return run_rubric(brief_set.briefs, list(channels), draft, context)
 
 
+FULL_RUN = pytest.mark.timeout(900)
+"""The full run drafts 1,116 variants: about a minute on an idle box, up to five on a loaded 2-core one."""
+
+
 @pytest.mark.integration
+@FULL_RUN
 def test_rubric_table_measures_every_criterion(rubric_results: list[CaseResult]) -> None:
     print("\n" + format_table(rubric_results))
     assert [name for name, s in score(rubric_results).items() if s.total == 0] == []
 
 
 @pytest.mark.integration
+@FULL_RUN
 def test_offline_copy_meets_the_issue_20_rubric(rubric_results: list[CaseResult]) -> None:
     missed = {name: f"{s.rate:.1%} < {s.goal:.0%}" for name, s in score(rubric_results).items() if not s.meets_goal}
     assert missed == {}
