@@ -362,3 +362,48 @@ def test_eval_without_dates_holds_out_one_random_product_per_customer() -> None:
     data["order_lines"] = data["order_lines"].drop(columns="order_date")
     result = evaluate(data, "order_lines", methods=["popularity", "itemknn"])
     assert "hr@10" in result["splits"]["leave_one_out"]["methods"]["itemknn"]
+
+
+@pytest.mark.parametrize("spec", [["itemknn"], ["itemknn", "popularity"], ["popularity"]])
+def test_ranking_only_reachable_items_picks_what_the_dense_scores_pick(spec: list[str]) -> None:
+    """Item-kNN (+ popularity) scores are a sparse part plus one shared row: ranking each
+    customer's reachable items and the best of the shared row gives the dense top 10 to the bit."""
+    import numpy as np
+
+    from tools.recommend_eval import spec_method
+    from tools.recommend_methods import sparse_scores, sparse_top_n, top_n
+
+    model = fit_recommender(_random_lines(400, 60), "order_lines", method="itemknn", save=False, embed_names=False)
+    method = spec_method({"parts": spec, "weights": [1.0, 0.15][:len(spec)]}, model.x.shape[1], None).fit(model.x)
+    dense_idx, dense_vals = top_n(method.score(model.x, np.arange(model.x.shape[0])), 10, exclude=model.x)
+    got = sparse_top_n(sparse_scores(method, model.x.shape[1]), model.x, 10)
+    assert got is not None
+    assert (got[0].tolist(), got[1].tobytes()) == (dense_idx.tolist(), dense_vals.tobytes())
+
+
+def test_streamed_json_is_the_same_through_the_sparse_ranking(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools import recommendations as recs
+
+    model = fit_recommender(_random_lines(), "order_lines", method="itemknn", save=False, embed_names=False)
+    dense: list[str] = []
+    recs.write_all_json(model, dense.append, 10)
+    monkeypatch.setattr(recs, "_SPARSE_MIN_ITEMS", 0)
+    sparse: list[str] = []
+    recs.write_all_json(model, sparse.append, 10)
+    assert "".join(sparse) == "".join(dense)
+
+
+def test_content_scores_through_item_cosines_equal_the_profile_cosines() -> None:
+    """Fewer items than attributes: scores from V·Vᵀ equal the customer-profile cosines."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from tools.recommend_methods import Content
+
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(8, 20)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    x = sp.csr_matrix(rng.poisson(0.5, (30, 8)).astype(np.float32))
+    profile = x.toarray() @ vectors
+    expected = profile / (np.linalg.norm(profile, axis=1, keepdims=True) + 1e-6) @ vectors.T
+    np.testing.assert_allclose(Content(vectors=vectors).score(x, np.arange(30)), expected, atol=1e-5)

@@ -8,6 +8,7 @@ does nothing.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,6 +48,8 @@ def check_cancelled() -> None:
     """Raise :class:`TurnCancelled` when the user stopped the running turn (Stop in the web chat,
     ``POST /v1/conversations/{id}/stop``). Long tool work calls it between steps (every
     :func:`report_progress` does), so Stop frees the server within a step, not at the tool's end."""
+    if "langgraph.config" not in sys.modules:  # no agent turn runs without it: not inside one (and
+        return  # importing it here, 1-2 s, would slow the first query of every direct model call)
     try:
         # lazy: optional dependency (its ImportError is handled here)
         from langgraph.config import get_config
@@ -63,6 +66,8 @@ def report_progress(message: str, done: int | None = None, total: int | None = N
 
     Also the tool's chance to stop: raises :class:`TurnCancelled` once the user pressed Stop."""
     check_cancelled()
+    if "langgraph.config" not in sys.modules:  # not inside an agent turn (see check_cancelled)
+        return
     try:
         # lazy: optional dependency (its ImportError is handled here)
         from langgraph.config import get_stream_writer

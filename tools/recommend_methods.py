@@ -27,6 +27,7 @@ from foundation.errors import ToolInputError
 KNN_BLOCK_PRODUCTS = 50_000_000  # multiply-adds per block of the item-kNN product
 EASE_MAX_ITEMS = 6_000  # 6k² float64 = 288 MB; the inverse is O(n³)
 TEXT_EMBED_MAX_ITEMS = 5_000
+DENSE_SIM_ITEMS = 2_000  # item-kNN scores through a dense item × item copy (16 MB) up to this many items
 MAX_CATEGORY_COLUMNS = 512  # category one-hot width; rarer categories get no category column  # names embedded with the bundled MiniLM up to this many items
 METHODS = ("popularity", "itemknn", "ease", "als", "bpr", "content")
 
@@ -102,6 +103,11 @@ class ItemKNN:
 
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         assert self.sim is not None
+        if self.sim.shape[0] <= DENSE_SIM_ITEMS:  # sparse × dense: the same sums, without a sparse product
+            dense = getattr(self, "_dense", None)
+            if dense is None:
+                dense = self._dense = self.sim.toarray()
+            return np.asarray(xb @ dense, dtype=np.float32)
         return _rows_dense(xb @ self.sim)
 
     def similarity(self, item: int) -> np.ndarray | None:
@@ -212,6 +218,16 @@ class Content:
 
     def score(self, xb: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         assert self.vectors is not None
+        n, d = self.vectors.shape
+        if n <= d:  # fewer items than attributes: through the item × item cosines G = V·Vᵀ
+            gram = getattr(self, "_gram", None)
+            if gram is None:
+                gram = self._gram = (self.vectors @ self.vectors.T).astype(np.float32)
+            xb = sp.csr_matrix(xb, dtype=np.float32)
+            dots = np.asarray(xb @ gram, dtype=np.float32)  # profile · item, unnormalised
+            length = np.sqrt(np.maximum(np.asarray(xb.multiply(dots).sum(axis=1), dtype=np.float32), 0.0))
+            dots /= length + np.float32(1e-6)  # |profile|² = xb·G·xbᵀ
+            return dots
         profile = np.asarray(xb @ self.vectors, dtype=np.float32)
         profile /= np.linalg.norm(profile, axis=1, keepdims=True) + 1e-6
         return profile @ self.vectors.T
@@ -254,7 +270,7 @@ class Blend:
 def scaled(scores: np.ndarray) -> np.ndarray:
     """Scores divided by each row's largest absolute score (rows of zeros stay zero)."""
     top = np.abs(scores).max(axis=1, keepdims=True)
-    return (scores / np.where(top > 0, top, 1.0)).astype(np.float32)
+    return (scores / np.where(top > 0, top, 1.0)).astype(np.float32, copy=False)
 
 
 def item_vectors(attributes: Any, items: np.ndarray, category_col: str | None, *, embed: bool = True) -> np.ndarray | None:
@@ -414,3 +430,143 @@ def _top_by_argmax(s: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 def batch_rows(n_items: int, budget_cells: int = 8_000_000) -> int:
     """Customers scored per batch so a dense batch stays under ``budget_cells`` floats (32 MB)."""
     return max(1, min(50_000, budget_cells // max(n_items, 1)))
+
+
+# --- top picks without the dense score rows -------------------------------------------------------
+
+
+@dataclass
+class SparseScores:
+    """A method whose scores are a sparse item-kNN part plus one row shared by every customer
+    (item-kNN, popularity and blends of the two): ``score[r, j] = knn[r, j] + background[j]``,
+    with ``knn ≥ 0`` non-zero only on items co-bought with the customer's own. Every other item
+    scores its background, so a customer's top ``t`` lie among the items their kNN row reaches
+    and the first ``t + owned`` items by background — :func:`sparse_top_n` ranks only those."""
+
+    sim: sp.csr_matrix | None  # the item-kNN similarity (None: no kNN part)
+    knn_weight: float | None  # the kNN part's blend weight (None: raw scores, a bare item-kNN)
+    background: np.ndarray  # float32 by column (zeros without popularity)
+    order: np.ndarray  # columns by background, best first (ties: the lower column)
+
+
+def sparse_scores(method: Any, n_items: int) -> SparseScores | None:
+    """The :class:`SparseScores` form of ``method``, or None when its scores are not of that
+    shape (EASE, ALS, content: dense rows). The background is made by the method's own
+    ``score`` and ``scaled``, so the figures equal the dense path's to the bit."""
+    parts = method.parts if isinstance(method, Blend) else [method]
+    weights = method.weights if isinstance(method, Blend) else [None]
+    kinds = [type(p) for p in parts]
+    if not set(kinds) <= {ItemKNN, Popularity} or len(kinds) != len(set(kinds)):
+        return None
+    empty = sp.csr_matrix((1, n_items), dtype=np.float32)
+    background = np.zeros(n_items, np.float32)
+    sim, knn_weight = None, None
+    for part, weight in zip(parts, weights, strict=True):
+        if isinstance(part, ItemKNN):
+            sim, knn_weight = part.sim, weight
+        else:
+            row = part.score(empty, np.zeros(1, np.int64))
+            background = (scaled(row) * np.float32(weight))[0] if weight is not None else row[0].astype(np.float32)
+    order = np.lexsort((np.arange(n_items), -background))
+    return SparseScores(sim, knn_weight, background, order)
+
+
+def sparse_batch_rows(shape: SparseScores, x: sp.csr_matrix, budget_entries: int = 600_000) -> int:
+    """Customers per batch of :func:`sparse_top_n`: about ``budget_entries`` candidates each."""
+    n = x.shape[1]
+    reach = 0.0  # the mean kNN row length: each purchase reaches its item's neighbours
+    if shape.sim is not None:
+        bought = np.bincount(x.indices, minlength=n).astype(np.float64)
+        reach = float(bought @ np.diff(shape.sim.indptr)) / max(x.shape[0], 1)
+    return max(1, min(50_000, int(budget_entries // (min(float(n), reach) + 64))))
+
+
+def sparse_top_n(shape: SparseScores, xb: sp.csr_matrix, n: int,
+                 budget_cells: int = 8_000_000) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`top_n` of the method's scores with ``exclude=xb``, equal to it to the bit (same
+    picks, same order, same float32 scores), ranking only each customer's candidates (see
+    :class:`SparseScores`). None when a shortcut's premise fails (negative weights, or a
+    customer owning so much that fewer than ``n`` items would be left): score densely then."""
+    b, n_items = xb.shape
+    xb = xb.tocsr()
+    if not xb.has_sorted_indices:
+        xb = xb.copy()
+        xb.sort_indices()
+    owned_per_row = np.diff(xb.indptr)
+    spare = int(owned_per_row.max(initial=0)) + n
+    if not 1 <= n <= _ARGMAX_TOP or spare > n_items or (xb.nnz and float(xb.data.min()) < 0):
+        return None
+    owned = np.repeat(np.arange(b, dtype=np.int64), owned_per_row) * n_items + xb.indices
+
+    def unowned(key: np.ndarray) -> np.ndarray:
+        if not len(owned):
+            return np.ones(len(key), bool)
+        pos = np.minimum(np.searchsorted(owned, key), len(owned) - 1)
+        return owned[pos] != key
+
+    # the background's first ``spare`` columns for every customer: keys row·n + column, sorted
+    bg_cols = np.sort(shape.order[:spare]).astype(np.int64)
+    bg_key = (np.arange(b, dtype=np.int64)[:, None] * n_items + bg_cols[None, :]).ravel()
+    if shape.sim is not None:
+        k = (xb @ shape.sim).tocsr()
+        k.sum_duplicates()
+        k.sort_indices()
+        k_rows = np.repeat(np.arange(b, dtype=np.int64), np.diff(k.indptr))
+        k_vals = k.data.astype(np.float32, copy=False)
+        if shape.knn_weight is not None:  # as Blend: scaled (by the row's largest |score|), times the weight
+            top = np.zeros(b, np.float32)
+            nonempty = np.flatnonzero(np.diff(k.indptr))
+            if len(nonempty):
+                top[nonempty] = np.maximum.reduceat(np.abs(k_vals), k.indptr[nonempty])
+            k_vals = (k_vals / np.where(top > 0, top, np.float32(1.0))[k_rows]).astype(np.float32) \
+                * np.float32(shape.knn_weight)
+        k_key = k_rows * n_items + k.indices
+        if len(k_key):  # a background column the kNN row reaches is ranked once, with its kNN part
+            pos = np.minimum(np.searchsorted(k_key, bg_key), len(k_key) - 1)
+            bg_key = bg_key[k_key[pos] != bg_key]
+        ok = unowned(k_key)
+        k_key, k_vals = k_key[ok], k_vals[ok]
+        bg_key = bg_key[unowned(bg_key)]
+        key = np.empty(len(k_key) + len(bg_key), np.int64)  # both sorted: merged by position
+        knn = np.zeros(len(key), np.float32)
+        at_k = np.arange(len(k_key)) + np.searchsorted(bg_key, k_key)
+        key[at_k] = k_key
+        knn[at_k] = k_vals
+        key[np.arange(len(bg_key)) + np.searchsorted(k_key, bg_key)] = bg_key
+    else:
+        key = bg_key[unowned(bg_key)]
+    rows, cols = np.divmod(key, n_items)
+    scores = knn + shape.background[cols] if shape.sim is not None else shape.background[cols]
+    return _top_of_candidates(rows, cols, scores.astype(np.float32, copy=False), b, n, budget_cells)
+
+
+def _top_of_candidates(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, b: int, n: int,
+                       budget_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best candidates per row (entries sorted by row, then column; every row has at
+    least ``n``): rows with similar counts are padded into blocks of at most ``budget_cells`` and
+    ranked by :func:`_top_by_argmax`, so ties go to the lower column as in the dense path."""
+    counts = np.bincount(rows, minlength=b)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    by_count = np.argsort(counts, kind="stable")
+    idx = np.empty((b, n), np.int64)
+    vals = np.empty((b, n), np.float32)
+    s = 0
+    while s < b:
+        e = s + 1
+        while e < b and (e - s + 1) * int(counts[by_count[e]]) <= budget_cells:
+            e += 1
+        block = by_count[s:e]
+        width = int(counts[block[-1]])
+        c = counts[block]
+        r = np.repeat(np.arange(len(block)), c)
+        offset = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        src = np.repeat(starts[block], c) + offset
+        padded = np.full((len(block), width), -np.inf, np.float32)
+        padded[r, offset] = scores[src]
+        col_of = np.zeros((len(block), width), np.int64)
+        col_of[r, offset] = cols[src]
+        pick, got = _top_by_argmax(padded, n)
+        idx[block] = np.take_along_axis(col_of, pick, axis=1)
+        vals[block] = got
+        s = e
+    return idx, vals

@@ -57,11 +57,15 @@ from tools.recommend_methods import (
     METHODS,
     Blend,
     ItemKNN,
+    SparseScores,
     batch_rows,
     build_matrix,
     item_vectors,
     pair_weights,
     scaled,
+    sparse_batch_rows,
+    sparse_scores,
+    sparse_top_n,
     top_n,
 )
 
@@ -88,6 +92,7 @@ class RecommenderModel:
     _cooc_t: sp.csr_matrix | None = field(default=None, repr=False)
     _plain_items: list[Any] | None = field(default=None, repr=False)
     _names: list[str] | None = field(default=None, repr=False)
+    _sparse: tuple[SparseScores | None] | None = field(default=None, repr=False)
 
     def row(self, customer: Any) -> int | None:
         if self._rows is None:
@@ -116,6 +121,13 @@ class RecommenderModel:
             self._cooc_t = self.cooc.T.tocsr()
         assert self._cooc_t is not None
         return self._cooc_t
+
+    def sparse_scores(self) -> SparseScores | None:
+        """The method's scores as kNN part + shared background, when they are (computed once)."""
+        if getattr(self, "_sparse", None) is None:
+            self._sparse = (sparse_scores(self.method, len(self.items)),)
+        assert self._sparse is not None
+        return self._sparse[0]
 
     def name(self, col: int) -> str:
         return self.catalog.name(_plain(self.items[col]))
@@ -385,6 +397,8 @@ def _keep_columns(model: RecommenderModel, include_purchased: bool, home: Path |
     return np.array([str(c).lower() in wanted for c in model.categories])
 
 
+_SPARSE_MIN_ITEMS = 1_000  # below, dense score rows are as cheap as ranking candidates
+
 _REPEAT = "bought it before: a likely repeat purchase"
 _NEW = "new product, similar to what they bought"
 
@@ -526,17 +540,23 @@ def scored_batches(model: RecommenderModel, rows: np.ndarray, top: int, *, inclu
     if top < 1:
         raise ToolInputError(f"top must be at least 1 (got {top}).")
     keep = _keep_columns(model, include_purchased, home)
-    step = batch_rows(len(model.items))
+    # item-kNN / popularity scores: only the items a customer's history reaches are ranked
+    shortcut = model.sparse_scores() if keep is None and len(model.items) >= _SPARSE_MIN_ITEMS else None
+    step = sparse_batch_rows(shortcut, model.x) if shortcut is not None else batch_rows(len(model.items))
     look = _cooc_lookup(model) if reasons else None
     for s in range(0, len(rows), step):
         b = rows[s:s + step]
         xb = model.x[b]
-        scores = model.method.score(xb, b)
-        if keep is not None:
-            own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
-            scores = scaled(scores) + own * keep[None, :]
-        idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
-        del scores
+        picked = sparse_top_n(shortcut, xb, top) if shortcut is not None else None
+        if picked is not None:
+            idx, vals = picked
+        else:
+            scores = model.method.score(xb, b)
+            if keep is not None:
+                own = scaled(np.asarray(xb.todense(), dtype=np.float32)) * np.float32(REPEAT_BOOST)
+                scores = scaled(scores) + own * keep[None, :]
+            idx, vals = top_n(scores, top, exclude=xb, keep_cols=keep)
+            del scores
         codes, texts = _reason_codes(model, xb, idx, look) if reasons else (np.zeros(idx.shape, np.int64), [""])
         yield ScoredBatch(b, idx, round_like_python(vals), codes, texts)
 
@@ -611,21 +631,22 @@ def write_all_json(model: RecommenderModel, write: Callable[[str], Any], top: in
     """
     heads = np.array([f'{{"item": {_json(i)}, "name": {_json(nm)}, "score": '
                       for i, nm in zip(model.plain_items(), model.names(), strict=True)], dtype=object)
-    tails: dict[str, int] = {}  # reason → its index in the tail lists
-    mid: list[str] = []  # ', "reason": "…"}, ' (another pick follows)
-    last: list[str] = []  # ', "reason": "…"}]}' (the row's last pick)
+    tails: dict[str, tuple[str, str]] = {}  # reason → its two JSON tails (formatted once; bounded below)
     written = 0
     for sb in scored_batches(model, np.arange(len(model.customers)), top, include_purchased=include_purchased,
                              home=home, reasons=reasons):
-        ids = []
+        if len(tails) > _TAIL_CACHE:  # a large catalogue's reasons are mostly distinct: memory stays flat
+            tails.clear()
+        mid: list[str] = []  # ', "reason": "…"}, ' (another pick follows), by the batch's reason code
+        last: list[str] = []  # ', "reason": "…"}]}' (the row's last pick)
         for text in sb.texts:
             found = tails.get(text)
             if found is None:
-                found = tails[text] = len(mid)
-                mid.append(f', "reason": {_json(text)}}}, ')
-                last.append(f', "reason": {_json(text)}}}]}}')
-            ids.append(found)
-        codes = np.array(ids)[sb.codes]
+                said = _json(text)
+                found = tails[text] = (f', "reason": {said}}}, ', f', "reason": {said}}}]}}')
+            mid.append(found[0])
+            last.append(found[1])
+        codes = sb.codes
         b, t = sb.idx.shape
         pieces = np.empty((b, 1 + 3 * t), dtype=object)
         pieces[:, 0] = [f'{{"customer": {c}, "items": [' for c in _id_texts(model.customers[sb.rows])]
@@ -646,6 +667,7 @@ def write_all_json(model: RecommenderModel, write: Callable[[str], Any], top: in
     return written
 
 
+_TAIL_CACHE = 200_000  # formatted reason tails kept across batches (each reason's JSON is made once)
 _FLOAT_REPR = np.frompyfunc(float.__repr__, 1, 1)
 
 
