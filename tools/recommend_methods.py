@@ -485,88 +485,100 @@ def sparse_top_n(shape: SparseScores, xb: sp.csr_matrix, n: int,
                  budget_cells: int = 8_000_000) -> tuple[np.ndarray, np.ndarray] | None:
     """:func:`top_n` of the method's scores with ``exclude=xb``, equal to it to the bit (same
     picks, same order, same float32 scores), ranking only each customer's candidates (see
-    :class:`SparseScores`). None when a shortcut's premise fails (negative weights, or a
-    customer owning so much that fewer than ``n`` items would be left): score densely then."""
+    :class:`SparseScores`): the best ``n`` of the kNN row's items, then those merged with the
+    first ``n + owned`` items by background. A candidate is ranked by one int64 key — its
+    score's bits (scores are ≥ 0, so they order like the floats) above the complement of its
+    column — so ties go to the lower column as in the dense path, without sorting the entries.
+    None when a premise fails (negative weights, or a customer owning so much that fewer than
+    ``n`` items would be left): score densely then."""
     b, n_items = xb.shape
     xb = xb.tocsr()
-    if not xb.has_sorted_indices:
-        xb = xb.copy()
-        xb.sort_indices()
     owned_per_row = np.diff(xb.indptr)
     spare = int(owned_per_row.max(initial=0)) + n
-    if not 1 <= n <= _ARGMAX_TOP or spare > n_items or (xb.nnz and float(xb.data.min()) < 0):
+    if not 1 <= n <= _ARGMAX_TOP or spare > n_items or n_items >= 2**31 or (xb.nnz and float(xb.data.min()) < 0):
         return None
-    owned = np.repeat(np.arange(b, dtype=np.int64), owned_per_row) * n_items + xb.indices
-
-    def unowned(key: np.ndarray) -> np.ndarray:
-        if not len(owned):
-            return np.ones(len(key), bool)
-        pos = np.minimum(np.searchsorted(owned, key), len(owned) - 1)
-        return owned[pos] != key
-
-    # the background's first ``spare`` columns for every customer: keys row·n + column, sorted
-    bg_cols = np.sort(shape.order[:spare]).astype(np.int64)
-    bg_key = (np.arange(b, dtype=np.int64)[:, None] * n_items + bg_cols[None, :]).ravel()
+    owned_rows = np.repeat(np.arange(b, dtype=np.int64), owned_per_row)
+    picks = np.full((b, n), _NO_PICK, np.int64)
+    k: sp.csr_matrix | None = None
+    keys = np.zeros(0, np.int64)
     if shape.sim is not None:
-        k = (xb @ shape.sim).tocsr()
-        k.sum_duplicates()
-        k.sort_indices()
-        k_rows = np.repeat(np.arange(b, dtype=np.int64), np.diff(k.indptr))
-        k_vals = k.data.astype(np.float32, copy=False)
+        k = (xb @ shape.sim).tocsr()  # a product's rows hold no duplicate columns
+        lengths = np.diff(k.indptr)
+        k_rows = np.repeat(np.arange(b, dtype=np.int64), lengths)
+        vals = k.data.astype(np.float32, copy=False)
         if shape.knn_weight is not None:  # as Blend: scaled (by the row's largest |score|), times the weight
             top = np.zeros(b, np.float32)
-            nonempty = np.flatnonzero(np.diff(k.indptr))
+            nonempty = np.flatnonzero(lengths)
             if len(nonempty):
-                top[nonempty] = np.maximum.reduceat(np.abs(k_vals), k.indptr[nonempty])
-            k_vals = (k_vals / np.where(top > 0, top, np.float32(1.0))[k_rows]).astype(np.float32) \
+                top[nonempty] = np.maximum.reduceat(np.abs(vals), k.indptr[nonempty])
+            vals = (vals / np.where(top > 0, top, np.float32(1.0))[k_rows]).astype(np.float32) \
                 * np.float32(shape.knn_weight)
-        k_key = k_rows * n_items + k.indices
-        if len(k_key):  # a background column the kNN row reaches is ranked once, with its kNN part
-            pos = np.minimum(np.searchsorted(k_key, bg_key), len(k_key) - 1)
-            bg_key = bg_key[k_key[pos] != bg_key]
-        ok = unowned(k_key)
-        k_key, k_vals = k_key[ok], k_vals[ok]
-        bg_key = bg_key[unowned(bg_key)]
-        key = np.empty(len(k_key) + len(bg_key), np.int64)  # both sorted: merged by position
-        knn = np.zeros(len(key), np.float32)
-        at_k = np.arange(len(k_key)) + np.searchsorted(bg_key, k_key)
-        key[at_k] = k_key
-        knn[at_k] = k_vals
-        key[np.arange(len(bg_key)) + np.searchsorted(k_key, bg_key)] = bg_key
-    else:
-        key = bg_key[unowned(bg_key)]
-    rows, cols = np.divmod(key, n_items)
-    scores = knn + shape.background[cols] if shape.sim is not None else shape.background[cols]
-    return _top_of_candidates(rows, cols, scores.astype(np.float32, copy=False), b, n, budget_cells)
+        keys = _rank_keys(vals + shape.background[k.indices], k.indices)
+    # the first ``spare`` items by background, for every customer: what no kNN part lifts
+    bg_cols = shape.order[:spare].astype(np.int64)
+    bg = np.broadcast_to(_rank_keys(shape.background[bg_cols], bg_cols), (b, spare)).copy()
+    # what each customer owns is left out, through a small mask reused a few customers at a time
+    chunk = max(1, _MASK_CELLS // n_items)
+    mine = np.zeros((min(chunk, b), n_items), bool)
+    for s in range(0, b, chunk):
+        e = min(b, s + chunk)
+        o_rows, o_cols = owned_rows[xb.indptr[s]:xb.indptr[e]] - s, xb.indices[xb.indptr[s]:xb.indptr[e]]
+        mine[o_rows, o_cols] = True
+        if k is not None:
+            lo, hi = k.indptr[s], k.indptr[e]
+            keys[lo:hi][mine[k_rows[lo:hi] - s, k.indices[lo:hi]]] = _NO_PICK
+        bg[s:e][mine[:e - s][:, bg_cols]] = _NO_PICK
+        mine[o_rows, o_cols] = False
+    if k is not None:
+        picks = _best_keys(keys, k.indptr, n, _BLOCK_CELLS)
+    picked_cols = np.where(picks == _NO_PICK, -1, picks & _COL_MASK)
+    bg[((bg[:, :, None] & _COL_MASK) == picked_cols[:, None, :]).any(axis=2)] = _NO_PICK  # among the kNN picks
+    both = np.concatenate([picks, bg], axis=1)
+    chosen = np.sort(both, axis=1)[:, :-n - 1:-1]  # best first (a row's keys are distinct)
+    cols = (_COL_MASK - (chosen & _COL_MASK)).astype(np.int64)
+    vals = (chosen >> 32).astype(np.int32).view(np.float32)
+    return cols, vals
 
 
-def _top_of_candidates(rows: np.ndarray, cols: np.ndarray, scores: np.ndarray, b: int, n: int,
-                       budget_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``n`` best candidates per row (entries sorted by row, then column; every row has at
-    least ``n``): rows with similar counts are padded into blocks of at most ``budget_cells`` and
-    ranked by :func:`_top_by_argmax`, so ties go to the lower column as in the dense path."""
-    counts = np.bincount(rows, minlength=b)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+_COL_MASK = np.int64(0xFFFFFFFF)
+_MASK_CELLS = 4_000_000  # bytes of the owned-items mask (rows of it at a time)
+_BLOCK_CELLS = 262_144  # candidates per padded block (2 MB of keys: the repeated maxima stay in cache)
+_NO_PICK = np.iinfo(np.int64).min
+
+
+def _rank_keys(scores: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """One int64 per candidate that orders like (score, -column): the float32 bits of a score
+    ≥ 0 order like the score."""
+    bits = np.ascontiguousarray(scores, dtype=np.float32).view(np.int32).astype(np.int64)
+    return (bits << 32) | (_COL_MASK - cols.astype(np.int64))
+
+
+def _best_keys(keys: np.ndarray, indptr: np.ndarray, n: int, budget_cells: int) -> np.ndarray:
+    """The ``n`` largest keys of each CSR row (``_NO_PICK`` where a row has fewer), largest
+    first: rows of similar length are padded into blocks of at most ``budget_cells`` and the
+    maximum taken ``n`` times."""
+    b = len(indptr) - 1
+    counts = np.diff(indptr)
     by_count = np.argsort(counts, kind="stable")
-    idx = np.empty((b, n), np.int64)
-    vals = np.empty((b, n), np.float32)
+    out = np.full((b, n), _NO_PICK, np.int64)
     s = 0
     while s < b:
         e = s + 1
         while e < b and (e - s + 1) * int(counts[by_count[e]]) <= budget_cells:
             e += 1
         block = by_count[s:e]
+        s = e
         width = int(counts[block[-1]])
+        if width == 0:
+            continue
         c = counts[block]
         r = np.repeat(np.arange(len(block)), c)
         offset = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-        src = np.repeat(starts[block], c) + offset
-        padded = np.full((len(block), width), -np.inf, np.float32)
-        padded[r, offset] = scores[src]
-        col_of = np.zeros((len(block), width), np.int64)
-        col_of[r, offset] = cols[src]
-        pick, got = _top_by_argmax(padded, n)
-        idx[block] = np.take_along_axis(col_of, pick, axis=1)
-        vals[block] = got
-        s = e
-    return idx, vals
+        padded = np.full((len(block), width), _NO_PICK, np.int64)
+        padded[r, offset] = keys[np.repeat(indptr[block], c) + offset]
+        rows = np.arange(len(block))
+        for p in range(min(n, width)):
+            best = padded.argmax(axis=1)
+            out[block, p] = padded[rows, best]
+            padded[rows, best] = _NO_PICK
+    return out
