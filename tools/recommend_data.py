@@ -205,11 +205,17 @@ def _find_join(
 def load_pairs(ds: DataSource, inter: Interactions) -> pd.DataFrame:
     """One row per customer and product: ``customer, item, n`` (distinct days or rows),
     ``first``/``last`` date and ``w`` (mean rating, when the table has ratings)."""
-    times = "count(DISTINCT d)" if inter.date is not None else "count(*)"
-    frame = ds.df(
-        f"SELECT c AS customer, i AS item, {times} AS n, min(d) AS first, max(d) AS last, avg(w) AS w "
-        f"FROM ({inter.source_sql}) s GROUP BY 1, 2"
-    )
+    if inter.date is not None:  # days first, then pairs: cheaper than count(DISTINCT d) (2.5 vs 3.4 s CPU at 3.6 M)
+        frame = ds.df(
+            "SELECT c AS customer, i AS item, count(d) AS n, min(d) AS first, max(d) AS last, sum(w) / sum(k) AS w "
+            f"FROM (SELECT c, i, d, sum(w) AS w, count(w) AS k FROM ({inter.source_sql}) s0 GROUP BY 1, 2, 3) s "
+            "GROUP BY 1, 2"
+        )
+    else:
+        frame = ds.df(
+            "SELECT c AS customer, i AS item, count(*) AS n, min(d) AS first, max(d) AS last, avg(w) AS w "
+            f"FROM ({inter.source_sql}) s GROUP BY 1, 2"
+        )
     frame["n"] = frame["n"].astype(np.float32)
     frame["w"] = frame["w"].astype(np.float32)
     return frame

@@ -92,7 +92,14 @@ class RecommenderModel:
     _cooc_t: sp.csr_matrix | None = field(default=None, repr=False)
     _plain_items: list[Any] | None = field(default=None, repr=False)
     _names: list[str] | None = field(default=None, repr=False)
-    _sparse: tuple[SparseScores | None] | None = field(default=None, repr=False)
+    _sparse: tuple[SparseScores | None, int] | None = field(default=None, repr=False)
+    _look: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the answering caches (the reason lookup is a closure)."""
+        state = dict(self.__dict__)
+        state["_look"] = None
+        return state
 
     def row(self, customer: Any) -> int | None:
         if self._rows is None:
@@ -122,12 +129,21 @@ class RecommenderModel:
         assert self._cooc_t is not None
         return self._cooc_t
 
-    def sparse_scores(self) -> SparseScores | None:
-        """The method's scores as kNN part + shared background, when they are (computed once)."""
+    def sparse_scores(self) -> tuple[SparseScores | None, int]:
+        """The method's scores as kNN part + shared background, when they are, and the customers
+        per batch of that path (computed once: one customer's answer should not pay for it)."""
         if getattr(self, "_sparse", None) is None:
-            self._sparse = (sparse_scores(self.method, len(self.items)),)
+            shape = sparse_scores(self.method, len(self.items))
+            self._sparse = (shape, sparse_batch_rows(shape, self.x) if shape is not None else 0)
         assert self._sparse is not None
-        return self._sparse[0]
+        return self._sparse
+
+    def cooc_lookup(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """:func:`_cooc_lookup` of this model (built once)."""
+        if getattr(self, "_look", None) is None:
+            self._look = _cooc_lookup(self)
+        assert self._look is not None
+        return self._look
 
     def name(self, col: int) -> str:
         return self.catalog.name(_plain(self.items[col]))
@@ -541,9 +557,10 @@ def scored_batches(model: RecommenderModel, rows: np.ndarray, top: int, *, inclu
         raise ToolInputError(f"top must be at least 1 (got {top}).")
     keep = _keep_columns(model, include_purchased, home)
     # item-kNN / popularity scores: only the items a customer's history reaches are ranked
-    shortcut = model.sparse_scores() if keep is None and len(model.items) >= _SPARSE_MIN_ITEMS else None
-    step = sparse_batch_rows(shortcut, model.x) if shortcut is not None else batch_rows(len(model.items))
-    look = _cooc_lookup(model) if reasons else None
+    shortcut, sparse_step = model.sparse_scores() if keep is None and len(model.items) >= _SPARSE_MIN_ITEMS \
+        else (None, 0)
+    step = sparse_step if shortcut is not None else batch_rows(len(model.items))
+    look = model.cooc_lookup() if reasons else None
     for s in range(0, len(rows), step):
         b = rows[s:s + step]
         xb = model.x[b]
@@ -600,7 +617,8 @@ def recommend(
         if customers is None:
             yield batch
     if customers is not None:
-        popular = np.argsort(-model.popularity(), kind="stable")[:top]
+        cold = any(row is None for _, row in wanted)  # the best sellers are ranked only when needed
+        popular = np.argsort(-model.popularity(), kind="stable")[:top] if cold else np.zeros(0, np.int64)
         counts = model.popularity()
         out = []
         for customer, row in wanted:
