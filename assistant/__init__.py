@@ -20,5 +20,6 @@ for _name, _module in (("errors", _errors), ("events", _events), ("settings", _s
     globals()[_name] = _module
 
 # before anything imports LangChain: its tracing import chain runs langsmith.types' eager
-# __init__ (~0.35 s of a one-shot `mara chat`) that the agent loop never reads
+# __init__ (~0.35 s of a one-shot `mara chat`), and langgraph.runtime langgraph_sdk's (~0.2 s),
+# that the agent loop never reads
 defer_unused_package_inits()

@@ -29,6 +29,7 @@ from assistant.cli_recommend import recommend_app
 from assistant.cli_schedule import schedule_app
 from assistant.cli_text import plain
 from assistant.cli_usage import usage_command
+from assistant.startup import long_lived_imports
 from foundation.errors import MaraError, WorkspaceError
 from foundation.tokens import encoding
 from knowledge.sample import sample_brand_path
@@ -133,16 +134,18 @@ def chat(
     as_json: JsonFlag = False,
 ) -> None:
     """Talk to Mara: one question with MESSAGE, or an interactive session without."""
-    settings = _settings()
-    _require_workspace(settings)
-    _start_checks(settings)
-    if settings.resolved_mode == "offline":
-        _warm_up_in_background()
-    # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
-    from assistant.agent import Assistant
-    from assistant.planner.compose import OFFLINE_NOTICE
+    with long_lived_imports():  # the agent stack's objects live as long as the process: no GC scans of them
+        settings = _settings()
+        _require_workspace(settings)
+        _start_checks(settings)
+        if settings.resolved_mode == "offline":
+            _warm_up_in_background()
+        # lazy: langgraph, langchain, langchain_core load slowly; only this path needs them
+        from assistant.agent import Assistant
+        from assistant.planner.compose import OFFLINE_NOTICE
 
-    with Assistant(settings) as assistant:
+        assistant = Assistant(settings)
+    with assistant:
         if assistant.mode == "offline" and not as_json:  # said once here, not after every reply
             _err().print(OFFLINE_NOTICE, style="dim", markup=False, soft_wrap=True)
         if message is not None:

@@ -28,6 +28,7 @@ NOT_FOR_A_DATA_QUESTION = (
     "tools.copywriting.service",
     "tools.feedback.analysis",
     "langsmith.types.run",  # LangSmith's REST models: langsmith.types' __init__ stays deferred
+    "langgraph_sdk.client",  # the LangGraph Platform client: langgraph_sdk's __init__ stays deferred
 )
 
 # Runs the real CLI in-process, then reports which of the heavy modules were imported.
@@ -77,6 +78,58 @@ else:
 def test_langsmith_types_init_runs_only_when_a_name_of_it_is_read() -> None:
     run = subprocess.run([sys.executable, "-c", DEFERRED], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+SDK_DEFERRED = """
+import assistant.agent
+import langgraph_sdk
+from assistant.startup import is_deferred
+assert is_deferred(langgraph_sdk)
+from langgraph_sdk import Auth, get_client  # what only the __init__ defines is there when read
+assert not is_deferred(langgraph_sdk) and Auth.__name__ == "Auth" and callable(get_client)
+"""
+
+
+def test_langgraph_sdk_init_runs_only_when_a_name_of_it_is_read() -> None:
+    run = subprocess.run([sys.executable, "-c", SDK_DEFERRED], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
+# What the CLI builds at start-up (the agent stack) is frozen: later collections, and the one at exit, skip it.
+LONG_LIVED = """
+import gc
+from assistant.startup import long_lived_imports
+{before}
+frozen = gc.get_freeze_count()
+with long_lived_imports():
+    print("collecting while building:", gc.isenabled())
+    built = [[n] for n in range(1000)]
+print("frozen:", gc.get_freeze_count() - frozen >= 1000)
+print("collecting after:", gc.isenabled())
+"""
+
+
+def long_lived(before: str = "") -> list[str]:
+    run = subprocess.run([sys.executable, "-c", LONG_LIVED.format(before=before)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
+
+
+def test_no_garbage_collection_runs_while_start_up_builds() -> None:
+    assert "collecting while building: False" in long_lived()
+
+
+def test_what_start_up_built_is_frozen() -> None:
+    assert "frozen: True" in long_lived()
+
+
+def test_garbage_collection_is_back_on_after_start_up() -> None:
+    assert "collecting after: True" in long_lived()
+
+
+def test_garbage_collection_switched_off_by_the_caller_stays_off() -> None:
+    assert "collecting after: False" in long_lived(before="gc.disable()")
 
 
 def test_a_missing_or_loaded_package_is_left_alone() -> None:
