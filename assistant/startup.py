@@ -19,7 +19,7 @@ client (httpx, websockets, its schemas; ~0.2 s CPU) that only a ``RemoteGraph`` 
 thousand objects (modules, classes, pydantic schemas) that live as long as the process, and
 CPython's cyclic garbage collector scans them again and again while they are created (~280
 collections) and once more at exit, ~0.5 s CPU of a one-shot ``mara chat`` that frees nothing.
-It pauses automatic collection while they are built and then ``gc.freeze()``\ s them (the
+It pauses automatic collection while they are built and then calls ``gc.freeze()`` (the
 standard-library way to tell the collector that objects are permanent), so later collections
 and the one at exit skip them. Garbage made later is collected as usual.
 """
