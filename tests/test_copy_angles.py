@@ -72,9 +72,9 @@ def test_a_repeated_sentence_is_said_once() -> None:
         "primary_text": "Worth a look: Ridgeline 2P Tent. 3-season."}
 
 
-def test_a_repeated_call_to_action_stays_last() -> None:
+def test_a_call_to_action_that_opened_the_draft_is_not_repeated_at_its_end() -> None:
     body = "Hey!\n\nShop Footwear.\n\nNew in Footwear: Glacier Mid GTX Boot.\n\nShop footwear."
-    assert no_repeats({"body": body})["body"] == "Hey!\n\nNew in Footwear: Glacier Mid GTX Boot.\n\nShop footwear."
+    assert no_repeats({"body": body})["body"] == "Hey!\n\nShop Footwear.\n\nNew in Footwear: Glacier Mid GTX Boot."
 
 
 def test_a_sentence_another_one_already_says_goes() -> None:

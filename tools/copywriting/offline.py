@@ -1010,7 +1010,7 @@ def _concrete(fields: Fields, named: Sequence[str]) -> bool:
 
 def no_repeats(fields: Fields) -> Fields:
     """``fields`` with no sentence said twice in a message field: an exact repeat goes (the
-    later one stays, so a closing call to action stays last), and so does a sentence of four
+    first stays, so the draft keeps the opening that sets its angle), and so does a sentence of four
     words or more whose every word another sentence of the field already says ("Am Freitag,
     12. Dezember. Kletterabend am Freitag, 12. Dezember …")."""
     out = dict(fields)
@@ -1028,7 +1028,7 @@ def no_repeats(fields: Fields) -> Fields:
             for m, (i2, j2, other) in enumerate(flat):
                 if m == n or (i2, j2) in drop:
                     continue
-                if words == other and m > n:
+                if words == other and m < n:
                     drop.add((i, j))
                     break
                 if len(words) >= 4 and len(other) > len(words) and all(w in other for w in words):
@@ -1230,6 +1230,7 @@ def offline_variants(
         # of the drafts that open differently, one that names something specific (a product, an
         # amount, a code) before one that does not
         fine = [f for f in fresh if _worst(f, earlier) < DISTINCT]
-        fresh = sorted(fine, key=lambda f: not _concrete(f, named_things)) + fresh[len(fine):]
+        if fine and not _concrete(fine[0], named_things):
+            fresh = sorted(fine, key=lambda f: not _concrete(f, named_things)) + fresh[len(fine):]
         out.append(fresh[0] if fresh else (whole or [options[0][1]])[0])
     return out, facts, [angles[i % len(angles)].name for i in range(skip, skip + variants)]
