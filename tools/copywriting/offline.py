@@ -569,7 +569,7 @@ def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], categor
     approved claims, the newest catalog products of the category. Only facts that pass the
     brand's claim and style checks are offered."""
     out: list[str] = []
-    if facts.detail:
+    if facts.detail and len(_words(facts.detail)) >= 2:  # one word ("Tente.") is a leftover, not a proof point
         out.append(facts.detail)
     product = next((p for p in brand.products if facts.product and p.name.lower() == facts.product.lower()), None)
     if product is not None and product.claims:
@@ -849,7 +849,9 @@ def _openers(angle: Angle, facts: BriefParts, fact: str, must: str, ph: dict[str
     options = [angle.hook if not (must and _covered(angle.hook, must)) else "", lead_in(angle, facts),
                "" if headline else _sentence(angle.headline), fact, framing_hook,
                *(_sentence(h) for h in angle.extra_headlines)]
-    found = [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip()) if not (must and _covered(o, must))]
+    # a one-word sentence ("Tente.", what is left of a topic once its product is named) is no opening
+    found = [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip())
+             if not (must and _covered(o, must)) and len(_words(o)) >= 2]
     if headline:  # the body does not open by repeating the headline ("Gear for your next trip. Gear for …")
         found = [o for o in found if _similarity(o, headline) < DISTINCT]
     # a sentence that names something of the brief opens before a generic one ("See the details.")
