@@ -246,6 +246,7 @@ _CONDITION = re.compile(
     rf"|(?:in[- ]store|online|in the app)\s+only"
     rf"|(?:excluding|excludes|not valid on|not valid with|cannot be combined with)\s+[^.,;]+)",
     re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;!?](?:\s|$)|,?\s+(?:plus|and also|as well as|sowie|ainsi que|además de)\s+", re.IGNORECASE)
 _CODE = re.compile(r"\b(?:(?i:promo\s+|discount\s+|coupon\s+|voucher\s+)?(?i:code|código|Gutscheincode)\s*:?\s*"
                    r"([A-Z0-9][A-Z0-9_-]{2,19})\b"
                    r"|([A-Z]{3,}[0-9]{1,4}[A-Z]*))\b")
@@ -856,7 +857,15 @@ def read_brief(
     signup = _SIGNUP.search(source)
     if signup is not None and not parts.registration:  # "entrée libre sur inscription": free, but only signed up
         parts.signup = signup.group(0)
-    conds = [_clean_space(c.group(0)) for c in _CONDITION.finditer(source)]
+    found_conds = list(_CONDITION.finditer(source))
+    if offer_m is not None and not offer:
+        # two offers, two conditions ("free returns within 60 days, plus free shipping over $75"):
+        # the offer's own are those of its clause, not the next offer's threshold
+        clause_end = _CLAUSE_END.search(source, offer_m.end())
+        in_clause = [c for c in found_conds
+                     if c.start() >= offer_m.start() and (clause_end is None or c.start() < clause_end.start())]
+        found_conds = in_clause or found_conds
+    conds = [_clean_space(c.group(0)) for c in found_conds]
     if conds and (parts.offer or re.search(r"\bfree\b", source, re.I)):
         parts.condition = " ".join(dict.fromkeys(conds))
     if parts.offer and not parts.condition and re.search(r"\bfree\b", parts.offer, re.I) and audience:

@@ -63,6 +63,11 @@ LIST_PADDING = {
 Measure = Callable[[str], int]
 
 
+SENTENCE_END = re.compile(r"(?<=[^\d\s][.!?])\s+|(?<=\d[.!?])\s+(?=[A-ZÄÖÜÀ-Ý¿¡\"“])(?!(?:Jan|Feb|Mär|Mar|Apr|Mai|May|Jun|"
+                          r"Jul|Aug|Sep|Okt|Oct|Nov|Dez|Dec)\w*\b)")
+"""Where a sentence ends: "Register by 8 December. Code X" is two, "am Samstag, 17. Januar" one."""
+
+
 def gsm7_safe(text: str) -> str:
     """``text`` in the SMS alphabet, facts kept ("−1 °C" → "-1C", curly quotes straight): the
     documented transliteration of :mod:`tools.copywriting.gsm7`, which the checks and the rubric
@@ -127,7 +132,7 @@ def compact(text: str, keep: Sequence[str] = ()) -> str:
     stays whole, so a hard cut is the last resort."""
     short_keep = [k for k in keep if k and len(k) <= 40]
     out = []
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+    for sentence in SENTENCE_END.split(text.strip()):
         end = sentence[-1] if sentence[-1:] in ".!?" else ""
         body = sentence[:-1] if end else sentence
         clauses = re.split(r",\s+(?:and\s+|und\s+|et\s+|y\s+)?|\s+and\s+(?=(?:get|gets|you|they|enjoy|earn|receive)\b)",
@@ -201,7 +206,7 @@ def squeeze(text: str, limit: int, measure: Measure = len, keep: Sequence[str] =
     (and the connectors left dangling) — never a word of a ``keep`` phrase or of a value; ``None`` when
     that cannot reach the limit. "…, and you earn 300 points Trail Club. Code AMI20." →
     "…, and you earn 300 points. Code AMI20." rather than losing the code at the end."""
-    sentences = [s.split(" ") for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+    sentences = [s.split(" ") for s in SENTENCE_END.split(text.strip()) if s]
 
     def joined() -> str:
         return " ".join(" ".join(w) for w in sentences if w)

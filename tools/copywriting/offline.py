@@ -38,7 +38,7 @@ from tools.copywriting.checks import (
     claims_check,
     phrase_pattern,
 )
-from tools.copywriting.fitter import compact, fit_variant, gsm7_safe, remove_phrases
+from tools.copywriting.fitter import SENTENCE_END, compact, fit_variant, gsm7_safe, remove_phrases
 from tools.copywriting.profile import AudienceProfile, framing_for
 
 SUPPORTED_LANGUAGES = ("en", "de", "fr", "es")
@@ -72,6 +72,22 @@ _CATEGORY_WORDS = {
     "merino": "Apparel", "base layer": "Apparel", "tee": "Apparel", "pants": "Apparel",
     "trousers": "Apparel", "shorts": "Apparel", "running": "Footwear", "runner": "Footwear",
 }
+# the same in German, French and Spanish, as stems: German compounds carry them inside a word
+# ("Kletterabend", "Daunenjacken"), French and Spanish as words ("escalade", "mochilas"; not "tentez")
+_CATEGORY_STEMS_INTL = {
+    "zelt": "Tents", "schlafsack": "Sleeping Bags", "schlafsäck": "Sleeping Bags", "rucksack": "Backpacks",
+    "rucksäck": "Backpacks", "wanderschuh": "Footwear", "stiefel": "Footwear", "jacke": "Jackets",
+    "kletter": "Climbing", "seil": "Climbing", "kocher": "Camp Kitchen", "stirnlampe": "Accessories",
+    "tente": "Tents", "sac de couchage": "Sleeping Bags", "sac à dos": "Backpacks", "sacs à dos": "Backpacks",
+    "chaussure": "Footwear", "veste": "Jackets", "doudoune": "Jackets", "escalade": "Climbing",
+    "baudrier": "Climbing", "réchaud": "Camp Kitchen", "lampe frontale": "Accessories",
+    "tienda de campaña": "Tents", "saco de dormir": "Sleeping Bags", "sacos de dormir": "Sleeping Bags",
+    "mochila": "Backpacks", "zapatilla": "Footwear", "bota": "Footwear", "chaqueta": "Jackets",
+    "plumífero": "Jackets", "escalada": "Climbing", "arnés": "Climbing", "hornillo": "Camp Kitchen",
+    "linterna frontal": "Accessories",
+}
+_GERMAN_STEMS = {"zelt", "schlafsack", "schlafsäck", "rucksack", "rucksäck", "wanderschuh", "stiefel", "jacke",
+                 "kletter", "seil", "kocher", "stirnlampe"}
 
 
 
@@ -137,6 +153,11 @@ def detect_categories(text: str, brand: BrandRules, catalog: Sequence[CatalogIte
             hits.append((m.start(), category))
     for word, cat in _CATEGORY_WORDS.items():
         m = re.search(rf"\b{re.escape(word)}(?:s|es)?\b", low)
+        if m and (not categories or cat in categories):
+            hits.append((m.start(), cat))
+    for stem, cat in _CATEGORY_STEMS_INTL.items():
+        pattern = rf"\b\w*{re.escape(stem)}\w*" if stem in _GERMAN_STEMS else rf"\b{re.escape(stem)}s?\b"
+        m = re.search(pattern, low)
         if m and (not categories or cat in categories):
             hits.append((m.start(), cat))
     return list(dict.fromkeys(c for _, c in sorted(hits)))
@@ -548,7 +569,7 @@ def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], categor
     approved claims, the newest catalog products of the category. Only facts that pass the
     brand's claim and style checks are offered."""
     out: list[str] = []
-    if facts.detail:
+    if facts.detail and len(_words(facts.detail)) >= 2:  # one word ("Tente.") is a leftover, not a proof point
         out.append(facts.detail)
     product = next((p for p in brand.products if facts.product and p.name.lower() == facts.product.lower()), None)
     if product is not None and product.claims:
@@ -569,6 +590,24 @@ def fact_lines(facts: BriefParts, brand: BrandRules, ph: dict[str, Any], categor
         if not caps and claims_check([line], brand).passed and line not in ok:
             ok.append(line)
     return ok
+
+
+_NEWS_PURPOSES = ("event", "thanks", "welcome", "announce")
+
+
+def short_facts(facts: BriefParts, ph: dict[str, Any], category: str | None,
+                catalog: Sequence[CatalogItem] = ()) -> list[str]:
+    """One catalog product each ("New: Cascade Climbing Helmet."), newest first: the fact a
+    short channel (SMS, push, ad) still has room for after the must-know line."""
+    cat = category or facts.category
+    if not catalog or "new_one" not in ph:
+        return []
+    if not cat and (facts.product or facts.offer or facts.soft_sell or facts.purpose not in _NEWS_PURPOSES):
+        return []
+    # no category named: an event, thank-you or welcome points at the newest arrivals overall
+    items = sorted((c for c in catalog if (c.category == cat or not cat) and c.name != facts.product),
+                   key=lambda c: c.launched or "", reverse=True)[:3]
+    return [str(ph["new_one"]).format(names=c.name) for c in items if not re.search(r"\b[A-Z]{3,}\b", c.name)]
 
 
 def _headline(options: Sequence[str], limit: int, brand: BrandRules, facts: BriefParts) -> str:
@@ -611,7 +650,7 @@ def _pieces(line: str, limit: int) -> list[str]:
     """``line`` in pieces of at most ``limit`` characters, split between sentences and, inside a
     sentence too long for one piece, between its comma clauses — each piece a sentence of its own."""
     units: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", line.strip()):
+    for sentence in SENTENCE_END.split(line.strip()):
         if len(sentence) <= limit:
             units.append(sentence)
             continue
@@ -671,7 +710,12 @@ def assemble(
         others = [a for a in all_angles if a is not angle]
         deadline_head = _sentence_case(facts.deadline) if facts.deadline else ""
         code_head = ph["code_line"].format(code=facts.code) if facts.code else ""
-        heads = [angle.headline, *angle.extra_headlines, offer_head, code_head, deadline_head,
+        # the offer with its condition in a headline's 30 characters: "Free returns within 60 days"
+        # ("on all orders" goes), and a product the fact names ("New: Sierra Climbing Shoe")
+        offer_short = re.sub(r"\s+(?:on|for|across|auf|sur|en)\s+(?:all|every|any|alle[ns]?|tou(?:te)?s\s+les|todos\s+los)\s+\S+$",
+                             "", offer_head)
+        fact_head = re.sub(r"\.$", "", fact) if fact.count(".") <= 1 and len(fact) <= 31 else ""
+        heads = [angle.headline, *angle.extra_headlines, offer_head, offer_short, code_head, deadline_head, fact_head,
                  *(a.headline for a in others), *(h for a in others for h in a.extra_headlines), facts.topic]
         descs = [_join(must, f"{angle.cta}.") if must else _join(hook, f"{angle.cta}."),
                  _join(hook, fact) if must else fact, *(a.hook for a in others)]
@@ -805,7 +849,9 @@ def _openers(angle: Angle, facts: BriefParts, fact: str, must: str, ph: dict[str
     options = [angle.hook if not (must and _covered(angle.hook, must)) else "", lead_in(angle, facts),
                "" if headline else _sentence(angle.headline), fact, framing_hook,
                *(_sentence(h) for h in angle.extra_headlines)]
-    found = [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip()) if not (must and _covered(o, must))]
+    # a one-word sentence ("Tente.", what is left of a topic once its product is named) is no opening
+    found = [o for o in dict.fromkeys(o.strip() for o in options if o and o.strip())
+             if not (must and _covered(o, must)) and len(_words(o)) >= 2]
     if headline:  # the body does not open by repeating the headline ("Gear for your next trip. Gear for …")
         found = [o for o in found if _similarity(o, headline) < DISTINCT]
     # a sentence that names something of the brief opens before a generic one ("See the details.")
@@ -919,14 +965,91 @@ def _says(fitted: Fields, phrase: str) -> bool:
     return gsm7_safe(phrase).lower() in text
 
 
+def _rotations(must: str) -> list[str]:
+    """The must-know line led by each of its other sentences ("Register by 8 December: … A free
+    workshop …"): the same facts, a different one first, so short variants can open differently."""
+    sentences = [x for x in SENTENCE_END.split(must.strip()) if x]
+    return [" ".join([*sentences[k:], *sentences[:k]]) for k in range(1, len(sentences))]
+
+
+def _rotated(fields: Fields, must: str) -> list[Fields]:
+    """``fields`` with the must-know line, where a message field says it, led by another of its sentences."""
+    out: list[Fields] = []
+    for key in _BODY_FIELDS:
+        value = fields.get(key)
+        if isinstance(value, str) and must and must in value:
+            out += [{**fields, key: value.replace(must, r, 1)} for r in _rotations(must)]
+    return out
+
+
+def _split_meta(raw: Fields, must: str, leads: Sequence[str], cta: str) -> list[Fields]:
+    """Meta ads whose primary text opens with one of ``leads`` and one must-know sentence, the
+    rest of the must-know line going to the description under the headline — room for an
+    angle of its own when the whole line fills the primary text."""
+    sentences = [x for x in SENTENCE_END.split(must.strip()) if x]
+    if len(sentences) < 2:
+        return []
+    out: list[Fields] = []
+    for k, first in enumerate(sentences):
+        rest = _join(*(x for i, x in enumerate(sentences) if i != k), cta)
+        out += [{**raw, "primary_text": _join(lead, first), "description": rest} for lead in leads if lead]
+    return out
+
+
+def _words(sentence: str) -> list[str]:
+    return re.findall(r"\w+", sentence.lower())
+
+
+_AMOUNT = re.compile(r"\d\s?%|[$£€]\s?\d|\d\s?(?:€|eur\b)", re.IGNORECASE)
+
+
+def _concrete(fields: Fields, named: Sequence[str]) -> bool:
+    """True when ``fields`` name a product, the code or the offer, or give an amount."""
+    text = " ".join(" ".join(v) if isinstance(v, list) else str(v) for v in fields.values())
+    low = gsm7_safe(text).lower()
+    return bool(_AMOUNT.search(text)) or any(gsm7_safe(n).lower() in low for n in named)
+
+
+def no_repeats(fields: Fields) -> Fields:
+    """``fields`` with no sentence said twice in a message field: an exact repeat goes (the
+    first stays, so the draft keeps the opening that sets its angle), and so does a sentence of four
+    words or more whose every word another sentence of the field already says ("Am Freitag,
+    12. Dezember. Kletterabend am Freitag, 12. Dezember …")."""
+    out = dict(fields)
+    for key in _BODY_FIELDS:
+        value = out.get(key)
+        if not isinstance(value, str):
+            continue
+        paragraphs = value.split("\n\n")
+        units = [[x for x in SENTENCE_END.split(p) if x] for p in paragraphs]
+        flat = [(i, j, _words(x)) for i, sent in enumerate(units) for j, x in enumerate(sent)]
+        drop: set[tuple[int, int]] = set()
+        for n, (i, j, words) in enumerate(flat):
+            if not words or "{" in units[i][j]:
+                continue
+            for m, (i2, j2, other) in enumerate(flat):
+                if m == n or (i2, j2) in drop:
+                    continue
+                if words == other and m < n:
+                    drop.add((i, j))
+                    break
+                if len(words) >= 4 and len(other) > len(words) and all(w in other for w in words):
+                    drop.add((i, j))
+                    break
+        if drop:
+            kept = [" ".join(x for j, x in enumerate(sent) if (i, j) not in drop) for i, sent in enumerate(units)]
+            out[key] = "\n\n".join(p for p in kept if p.strip())
+    return out
+
+
 def _must_only(spec: ChannelSpec, raw: Fields, angle: Angle, must: str, greeting: str,
                keep: Sequence[str]) -> list[Fields]:
     """Drafts whose message fields say only the must-know line (whole, then compacted to its
     values), with ``raw``'s headline: the last resort that keeps the code, dates and link."""
     out: list[Fields] = []
     # the short sentences (code, deadline, link) first: a cut at the end then takes words, not them
-    shortest_first = " ".join(sorted(re.split(r"(?<=[.!?])\s+", must.strip()), key=len))
-    for line in dict.fromkeys([must, compact(must, keep), shortest_first]):
+    shortest_first = " ".join(sorted(SENTENCE_END.split(must.strip()), key=len))
+    for line in dict.fromkeys([must, compact(must, keep), shortest_first, *_rotations(must)]):
         if spec.name == "email":
             out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line, f"{angle.cta}.") if p)})
             out.append({**raw, "preheader": line, "body": "\n\n".join(p for p in (greeting, line) if p)})
@@ -995,6 +1118,11 @@ def offline_variants(
     if facts.named and facts.named not in keep:
         keep.append(facts.named)  # the product or programme it is about: in every variant, even a short one
     facts_pool = fact_lines(facts, brand, ph, category, catalog)
+    small_facts = [f for f in short_facts(facts, ph, category, catalog) if claims_check([f], brand).passed]
+    if not facts_pool and not (category or facts.category):
+        facts_pool = small_facts  # nothing else specific to say: the newest products, one per variant
+    named_things = [x for x in (*(p.name for p in brand.products), *(c.name for c in catalog), facts.product,
+                                facts.code, offer_core(facts.offer)) if x]
     # an event's what-and-where ("Repair workshop at our Denver store") is as must-know as its date
     topic_keep = facts.topic if facts.purpose in ("event", "education") and facts.topic != str(ph["our_gear"]) and len(facts.topic) <= 40 else ""
     banned_re = brand_patterns(brand)[0]  # a quote that breaks a brand rule is not printed
@@ -1046,6 +1174,16 @@ def offline_variants(
             bare = assemble(spec, angle, angles, greeting, facts, ph, must=must, fact="", brand=brand,
                             framing=framing, head=str(raw[head_field]) if head_field and head_field in raw else None)
             candidates += [c for o in openers if (c := _with_opener(spec.name, bare, o)) is not None]
+        small = small_facts[i % len(small_facts)] if small_facts and not quoted else ""
+        if earlier and must:  # the same facts led by another of them (the brief's date, its link, its code)
+            candidates += _rotated(raw, must)
+            if spec.name == "meta_ad" and _has(spec, "description"):
+                candidates += _split_meta(raw, must, [*openers[:2], fact, small], f"{angle.cta}.")
+        key = next((k for k in ("text", "body", "primary_text") if isinstance(raw.get(k), str)), None)
+        if must and small and key and spec.name in ("push", "meta_ad", "social"):
+            # a short channel whose must-know line leaves no room for the full fact names one product
+            candidates += [{**raw, key: _join(line, small)} for line in [must, *_rotations(must)]]
+            candidates += [{**raw, key: _join(small, must)}]
         if spec.name == "sms":
             text = str(raw["text"])
             no_cta = text[: -len(f" {angle.cta}.")] if text.endswith(f" {angle.cta}.") else text
@@ -1062,19 +1200,25 @@ def offline_variants(
             if must:  # the must-know line down to its values (and what it is about), whole
                 tight = compact(must, [*keep, topic_keep])
                 candidates += [{"text": _join(angle.short, tight)}, {"text": tight}]
+                candidates += [{"text": r} for r in _rotations(must)] + [{"text": _join(r, fact)} for r in _rotations(must) if fact]
+                candidates.append({"text": _join(must, fact)} if fact else {"text": ""})
+                if small:
+                    candidates += [{"text": _join(line, small)} for line in [must, *_rotations(must)]]
+                    candidates += [{"text": _join(small, must)}]
             candidates = [c for c in most_distinct(candidates, earlier) if c["text"]]
         defaults: dict[str, Any] = {}
         if spec.name == "google_rsa":
             benefit = ph["angles"]["benefit"]
             defaults = {"headlines": [benefit[4].format(brand=brand.name), angle.cta],
                         "descriptions": [f"{brand.name}.", f"{angle.cta}."]}
+        candidates = [no_repeats(c) for c in candidates]  # no sentence said twice ("Worth a look: X. Worth a look: X.")
         options = [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
                    for c in candidates]
         if must and not any(_missing(f, keep) == 0 and (not topic_keep or _says(f, topic_keep)) for _, f in options):
             # no arrangement of this angle keeps every must-know element within the limits: the
             # must-know line carries the variant on its own (then compacted), the angle's headline kept
             options += [(c, fit_variant(spec, c, brand, has_offer=has_offer, defaults=defaults, keep=keep))
-                        for c in _must_only(spec, raw, angle, must, greeting, keep)]
+                        for c in map(no_repeats, _must_only(spec, raw, angle, must, greeting, keep))]
         least = min(_missing(f, keep) for _, f in options)
         options = [(c, f) for c, f in options if _missing(f, keep) == least]
         if topic_keep:  # what it is about ("Denver", "checklists") too, when some option says it
@@ -1085,5 +1229,10 @@ def offline_variants(
             fresh.sort(key=lambda f: sum(len(str(v)) for v in f.values()))
         fresh = [f for f in fresh if not _doubled(f)] or fresh  # "For your next trip. Good for your next trip: …"
         fresh = most_distinct(fresh, earlier)  # as fitted: a cut can take the opening that set it apart
+        # of the drafts that open differently, one that names something specific (a product, an
+        # amount, a code) before one that does not
+        fine = [f for f in fresh if _worst(f, earlier) < DISTINCT]
+        if fine and not _concrete(fine[0], named_things):
+            fresh = sorted(fine, key=lambda f: not _concrete(f, named_things)) + fresh[len(fine):]
         out.append(fresh[0] if fresh else (whole or [options[0][1]])[0])
     return out, facts, [angles[i % len(angles)].name for i in range(skip, skip + variants)]
