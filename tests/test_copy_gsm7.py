@@ -96,3 +96,7 @@ def test_a_checked_sms_with_a_temperature_passes_must_know() -> None:
     fitted = fit_variant(get_channel("sms"), {"text": "Emberline -7: comfort -1 °C, limit -7 °C."}, BRAND)
     checks = {c.name: c for c in check_variant(get_channel("sms"), fitted, BRAND, must_know=["-1 °C", "-7 °C"])}
     assert checks["must_know"].passed, checks["must_know"].detail
+
+
+def test_a_lower_case_c_cedilla_becomes_a_plain_c_not_a_capital() -> None:
+    assert to_gsm7("Vous reçoit") == "Vous recoit"

@@ -13,8 +13,8 @@ fact written "-1C" in an SMS still counts as the brief's "−1 °C"):
 * quotes: ‘ ’ ‚ ′ ‹ › → ', “ ” „ ″ « » → "; dashes and minus signs: – — ‑ ‐ − → -; … → ...;
 * spaces: no-break, thin and narrow no-break spaces → a plain space;
 * symbols: × → x, ½ → 1/2, ¼ → 1/4, ¾ → 3/4, ⅓ → 1/3, ⅔ → 2/3, • · → -, ™ ® © dropped;
-* letters outside GSM-7: á í ó ú â ê î ô û ë ï ã õ ý ÿ → the plain letter, ç → Ç (the GSM-7
-  convention: its only c-cedilla), œ → oe.
+* letters outside GSM-7: á í ó ú â ê î ô û ë ï ã õ ý ÿ → the plain letter, ç → c (GSM-7's only
+  c-cedilla is the capital Ç, and "reÇoit" reads worse than "recoit"), œ → oe.
 
 "€" is not rewritten: it is in GSM-7's extension table (it costs two of the 160 units), like
 ^ { } [ ] ~ | and the backslash. Emoji are left alone here; the fitter drops them only when
@@ -32,7 +32,7 @@ CHARACTERS: dict[str, str] = {
     "\u00a0": " ", "\u2009": " ", "\u202f": " ",
     "×": "x", "½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3",
     "•": "-", "·": "-", "™": "", "®": "", "©": "",
-    "ç": "Ç", "á": "a", "í": "i", "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o",
+    "ç": "c", "á": "a", "í": "i", "ó": "o", "ú": "u", "â": "a", "ê": "e", "î": "i", "ô": "o",
     "û": "u", "ë": "e", "ï": "i", "ã": "a", "õ": "o", "ý": "y", "ÿ": "y", "œ": "oe", "Œ": "OE",
 }
 """One character → its GSM-7 look-alike (the context-free part of :func:`to_gsm7`)."""
