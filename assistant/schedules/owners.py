@@ -26,6 +26,7 @@ from typing import Any
 from assistant.keys import KeyNotFoundError, KeyStore
 from assistant.schedules.cadence import ScheduleInputError
 from assistant.schedules.store import Schedule, ScheduleStore
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 OPEN_MODE_OWNER = "api:local"
@@ -84,7 +85,7 @@ def claim(settings: MaraSettings, store: ScheduleStore, schedule_id: str, new_ow
     if why is None:
         raise NothingToClaim(f"Schedule {schedule_id} belongs to {schedule.owner}, who may still run it.",
                              hint="Pause or remove it instead.")
-    updates: dict[str, Any] = {"owner": new_owner, "scopes": None}
+    updates: dict[str, Any] = {"owner": new_owner, "scopes": EVERY_SCOPE}
     if schedule.paused and schedule.paused_reason == why:
         updates.update(paused=False, paused_reason=None)
     return store.update(schedule_id, **updates)
