@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.schedules import new_schedule
+from assistant.keys import KeyStore
+from assistant.schedules import ScheduleInputError, new_schedule
 from assistant.schedules.destinations import PermanentFailure, send_email
+from assistant.schedules.owners import claim
 from assistant.schedules.recipients import EmailRecipientRefused
 from assistant.schedules.store import Schedule, ScheduleStore, schedules
 from foundation.scopes import EVERY_SCOPE
@@ -88,3 +90,41 @@ def test_a_row_from_before_scopes_were_always_stored_keeps_every_scope(store) ->
     with store.engine.begin() as con:
         con.execute(schedules.update().where(schedules.c.id == "sch_unscoped").values(scopes=None))
     assert store.get("sch_unscoped").scopes == ["admin"]
+
+
+# --- address tricks a chat key might try (refused as destinations or by the allow-list) ----------
+
+
+@pytest.mark.parametrize("to", [
+    "email:Evil <x@evil.example>",  # a display name
+    "email:x@evil.example, ana@example.com",  # two recipients in one string
+    "email:ana@example.com\r\nBcc: x@evil.example",  # a header through CR/LF
+    'email:"x@evil.example"@example.com',  # a quoted local part
+    "email:ana(x@evil.example)@example.com",  # a comment
+    "email:x%evil.example@example.com",  # percent-hack relaying
+    "email:evil.example!x@example.com",  # bang path
+    "email:@example.com:x@evil.example",  # source route
+    "email:ana@example.com.",  # a trailing dot (another name for the same domain, or a trick)
+    "email:ana@exämple.com",  # IDN look-alike, unencoded
+    "email:ana@xn--exmple-cua.com",  # the same look-alike as punycode: another domain
+    "email:ana@example.com.evil.example",
+    "email:ANA@EVIL.EXAMPLE",
+])
+def test_a_chat_key_cannot_reach_another_domain_by_spelling(settings, to: str) -> None:
+    with pytest.raises(ScheduleInputError):
+        make(settings, to, scopes=["chat", "data:read"])
+
+
+def test_an_allowed_address_in_capitals_is_still_allowed(settings) -> None:
+    assert make(settings, "email:ANA@Example.COM", scopes=["chat"]).destinations == ["email:ANA@Example.COM"]  # type: ignore[attr-defined]
+
+
+def test_a_claim_gives_a_revoked_chat_key_schedule_no_more_power(settings, store) -> None:
+    """Claimed after its key was revoked, a chat key's schedule still runs with the chat key's scopes:
+    an admin tidying up blocked schedules does not hand its question and webhook every scope."""
+    keys = KeyStore.for_home(settings.home)
+    keys.create("ana", ["chat"])
+    keys.create("root", ["admin"])
+    keys.revoke("ana")
+    store.add(unscoped(scopes=["chat"]))
+    assert claim(settings, store, "sch_unscoped", "key:root").scopes == ["chat"]
