@@ -17,6 +17,7 @@ from api.ingest import IngestWorker
 from api.metrics import Metrics
 from api.shared_state import SharedState
 from foundation.events import Event
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.context import ToolContext, open_knowledge
 from tools.results import ArtifactStore
@@ -36,7 +37,7 @@ class ChatAssistant(Protocol):
 
     def stream(
         self, message: str, conversation_id: str | None = None, *, actor: str = "local",
-        scopes: frozenset[str] | None = None,
+        scopes: frozenset[str] = ...,
     ) -> Iterator[Event]:
         """Yield the events of one turn, ending with ``done``."""
         ...
@@ -240,9 +241,9 @@ class Runtime:
         accepted = _keywords(assistant)
         if "actor" in accepted:
             kwargs["actor"] = caller.actor
-        if "scopes" in accepted:  # None = every scope (the open API, admin keys)
+        if "scopes" in accepted:  # every scope is explicit: the open API, admin keys
             full = caller.anonymous or "admin" in caller.scopes
-            kwargs["scopes"] = None if full else frozenset(caller.scopes)
+            kwargs["scopes"] = EVERY_SCOPE if full else frozenset(caller.scopes)
         signal = threading.Event()
         if "cancel" in accepted:
             kwargs["cancel"] = signal

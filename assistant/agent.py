@@ -45,6 +45,7 @@ from foundation.errors import (
     TurnCancelled,
 )
 from foundation.events import Event, TurnSummary
+from foundation.scopes import NO_SCOPES, has_every_scope
 from foundation.settings import MaraSettings, open_private, private_dir
 from foundation.tokens import TokenUsage, count_message_tokens, count_tokens
 from prompts import load_prompt
@@ -159,7 +160,7 @@ class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
         if refusal:
             return ModelResponse(result=[AIMessage(content=refusal, additional_kwargs={"mara_refusal": True})])
         scopes = _scopes(_turn_setting("mara_scopes"))
-        if scopes is not None:
+        if not has_every_scope(scopes):
             request = request.override(tools=[t for t in request.tools if tool_allowed(_tool_name(t), scopes)])
         return handler(request)
 
@@ -181,8 +182,9 @@ class ScopeGuard(AgentMiddleware):  # type: ignore[type-arg]
         )
 
 
-def _scopes(value: Any) -> frozenset[str] | None:
-    return None if value is None else frozenset(value)
+def _scopes(value: Any) -> frozenset[str]:
+    """The turn's scopes; a run that did not set them (a graph run outside :meth:`Assistant.stream`) has none."""
+    return frozenset(value or ())
 
 
 def _tool_name(tool: Any) -> str:
@@ -392,7 +394,7 @@ class Assistant:
 
     def run(
         self, message: str, conversation_id: str | None = None, *, actor: str = "local",
-        scopes: frozenset[str] | None = None,
+        scopes: frozenset[str] = NO_SCOPES,
     ) -> TurnResult:
         """Run one turn to completion and collect its events."""
         events = list(self.stream(message, conversation_id, actor=actor, scopes=scopes))
@@ -417,13 +419,14 @@ class Assistant:
 
     def stream(
         self, message: str, conversation_id: str | None = None, *, actor: str = "local",
-        scopes: frozenset[str] | None = None, cancel: threading.Event | None = None,
+        scopes: frozenset[str] = NO_SCOPES, cancel: threading.Event | None = None,
         replace_turn: int | None = None,
     ) -> Iterator[Event]:
         """Yield the events of one turn; always ends with a ``done`` event.
 
         ``actor`` names the caller (CLI user, API key, Slack user) for the audit trail, usage
-        and budgets. ``scopes`` are the caller's permissions (``None``: all): tools needing a
+        and budgets. ``scopes`` are the caller's permissions: :data:`~foundation.scopes.EVERY_SCOPE`
+        for admin keys, the CLI and open mode, which must pass it; left out they are none. Tools needing a
         scope the caller lacks are not offered to the model (each tool declares its scope: ``@mara_tool(scope=...)``).
         When the caller is over budget, or asks for secrets, mutating SQL or customer data
         beyond its scopes, the turn is answered with a refusal (kept in the history and audited).
@@ -438,11 +441,12 @@ class Assistant:
         """
         conversation_id = conversation_id or uuid.uuid4().hex
         message = redact_keys(message)  # a pasted Mara key is kept neither in the history nor the audit
+        scopes = frozenset(scopes or ())  # None (an older caller) is no scopes, never every scope
         refusal, refusal_kind, budget_error = self._screen(message, actor, scopes)
         config: dict[str, Any] = {
             "configurable": {
                 "thread_id": conversation_id,
-                "mara_scopes": None if scopes is None else sorted(scopes),
+                "mara_scopes": sorted(scopes),
                 "mara_actor": actor,  # who owns what the turn saves (schedules)
                 "mara_message": message,  # the asker's own words: a schedule's destination must be in them
                 "mara_refusal": refusal,
@@ -542,7 +546,7 @@ class Assistant:
             log.exception("could not settle the stopped turn's history")
 
     def _screen(
-        self, message: str, actor: str, scopes: frozenset[str] | None
+        self, message: str, actor: str, scopes: frozenset[str]
     ) -> tuple[str | None, str | None, BudgetExceeded | None]:
         """``(refusal text, kind, budget error)`` for a turn that must not reach the model."""
         # lazy: numpy loads slowly; only this path needs it
@@ -557,7 +561,7 @@ class Assistant:
         kind = refusal_kind(message)
         if kind is not None:
             return _REFUSALS[kind], kind, None
-        if scopes is not None and not tool_allowed("query_data", scopes) and asks_for_customer_data(message):
+        if not tool_allowed("query_data", scopes) and asks_for_customer_data(message):
             held = ", ".join(sorted(scopes)) or "none"
             return (
                 "I can't look into customer data for you: that needs the data:read permission, and yours are: "
@@ -780,7 +784,7 @@ class TurnLedger:
 
     def __init__(
         self, assistant: Assistant, message: str, conversation_id: str, *, actor: str,
-        scopes: frozenset[str] | None,
+        scopes: frozenset[str],
     ) -> None:
         self.assistant = assistant
         self.message = message
@@ -819,7 +823,7 @@ class TurnLedger:
                 {"message": self.message[:2000]}, ok=False, detail=refusal[:500],
             ))
         turn_args: dict[str, Any] = {"message": self.message[:2000]}
-        if self.scopes is not None:
+        if not has_every_scope(self.scopes):
             turn_args["scopes"] = sorted(self.scopes)
         if turn.notice is not None:
             turn_args["degraded"] = True

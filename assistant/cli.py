@@ -31,6 +31,7 @@ from assistant.cli_text import plain
 from assistant.cli_usage import usage_command
 from assistant.startup import long_lived_imports
 from foundation.errors import MaraError, WorkspaceError
+from foundation.scopes import EVERY_SCOPE
 from foundation.tokens import encoding
 from knowledge.sample import sample_brand_path
 
@@ -150,7 +151,7 @@ def chat(
             _err().print(OFFLINE_NOTICE, style="dim", markup=False, soft_wrap=True)
         if message is not None:
             if as_json:
-                result = assistant.run(message, conversation, actor=_actor())
+                result = assistant.run(message, conversation, actor=_actor(), scopes=EVERY_SCOPE)
                 if result.error:
                     raise MaraError(result.error)
                 _emit(result.to_json())
@@ -184,7 +185,7 @@ def _render_turn(assistant: Any, message: str, conversation_id: str | None) -> t
     reply_shown = False
     done: dict[str, Any] = {}
     failed = False
-    for event in assistant.stream(message, conversation_id, actor=_actor()):
+    for event in assistant.stream(message, conversation_id, actor=_actor(), scopes=EVERY_SCOPE):
         data = event.data
         if event.type == "tool_start":
             err.print(f"[dim]→ {data['name']}({json.dumps(data['args'], default=str)[:160]})[/dim]")

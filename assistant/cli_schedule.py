@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from foundation.scopes import EVERY_SCOPE
+
 schedule_app = typer.Typer(help="Scheduled briefings and alerts (Slack, e-mail, webhooks).", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -100,7 +102,8 @@ def schedule_add(
     settings, store, audit = _parts()
     schedule = new_schedule(settings, owner=_actor(), cadence=cron or every or "", timezone=tz, destinations=to,
                             name=name, question=question, metric=metric, period=period,
-                            condition=conditions[0] if conditions else None, cooldown_s=_duration(cooldown))
+                            condition=conditions[0] if conditions else None, cooldown_s=_duration(cooldown),
+                            scopes=EVERY_SCOPE)  # the machine's user: every scope
     store.add(schedule)
     audit_change(audit, _actor(), schedule, "create")
     if as_json:

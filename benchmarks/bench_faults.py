@@ -48,6 +48,7 @@ def run_scenario(name: str, home: Path, schedule_for_turn: Any, turns: int, pii:
     from assistant.chat_models import reset_breakers
     from assistant.testing import ScriptedOpenAIServer
     from assistant.testing.faults import FaultInjector, leaked_values
+    from foundation.scopes import EVERY_SCOPE
 
     reset_breakers()
     script = FaultInjector(timeout_s=TIMEOUT_S)
@@ -62,7 +63,7 @@ def run_scenario(name: str, home: Path, schedule_for_turn: Any, turns: int, pii:
             question = f"Who is our first customer? (question {i + 1})"
             questions.append(question)
             started = time.perf_counter()
-            result = assistant.run(question, conversation_id=conversation, actor="bench")
+            result = assistant.run(question, conversation_id=conversation, actor="bench", scopes=EVERY_SCOPE)
             seconds.append(time.perf_counter() - started)
             if result.error is None and result.reply.strip():
                 survived += 1

@@ -10,6 +10,7 @@ import pytest
 from assistant.agent import Assistant
 from assistant.chat_models import reset_breakers
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 pytestmark = pytest.mark.integration
@@ -42,7 +43,7 @@ def test_multi_step_tool_call_then_answer(settings: MaraSettings, server: Script
         ScriptedReply(content="You have 6 customers."),
     )
     with Assistant(llm_settings(settings, server)) as assistant:
-        result = assistant.run("How many customers do we have?")
+        result = assistant.run("How many customers do we have?", scopes=EVERY_SCOPE)
     assert assistant.mode == "llm"
     assert result.reply == "You have 6 customers."
     assert result.tool_calls == [{"name": "query_data", "args": {"table": "customers"}}]
@@ -61,7 +62,7 @@ def test_streamed_reply_arrives_as_text_deltas(settings: MaraSettings, server: S
         ScriptedReply(content="There are 8 orders in total, across three channels."),
     )
     with Assistant(llm_settings(settings, server)) as assistant:
-        events = list(assistant.stream("How many orders?"))
+        events = list(assistant.stream("How many orders?", scopes=EVERY_SCOPE))
     deltas = [e.data["delta"] for e in events if e.type == "text"]
     assert len(deltas) > 1
     assert "".join(deltas) == "There are 8 orders in total, across three channels."
@@ -76,7 +77,7 @@ def test_tool_error_goes_back_to_the_model_which_recovers(settings: MaraSettings
         ScriptedReply(content="Germany leads."),
     )
     with Assistant(llm_settings(settings, server)) as assistant:
-        result = assistant.run("orders by country")
+        result = assistant.run("orders by country", scopes=EVERY_SCOPE)
     assert result.reply == "Germany leads."
     retry = tool_messages(server.requests[1])[0]["content"]
     assert "Unknown column 'contry'" in retry and "country" in retry and "call query_data again" in retry
@@ -90,7 +91,7 @@ def test_hallucinated_tool_and_bad_json_get_corrective_messages(settings: MaraSe
         ScriptedReply(content="Sorry, here is what I can do."),
     )
     with Assistant(llm_settings(settings, server)) as assistant:
-        result = assistant.run("hi")
+        result = assistant.run("hi", scopes=EVERY_SCOPE)
     assert result.reply == "Sorry, here is what I can do."
     assert "delete_everything" in json.dumps(tool_messages(server.requests[1]))
 
@@ -98,7 +99,7 @@ def test_hallucinated_tool_and_bad_json_get_corrective_messages(settings: MaraSe
 def test_endpoint_down_answers_offline_with_a_notice(settings: MaraSettings) -> None:
     down = settings.model_copy(update={"mode": None, "llm_base_url": "http://127.0.0.1:9/v1", "llm_max_retries": 0})
     with Assistant(down) as assistant:
-        result = assistant.run("How many customers do we have?", conversation_id="x")
+        result = assistant.run("How many customers do we have?", conversation_id="x", scopes=EVERY_SCOPE)
         assert result.error is None and result.mode == "llm"
         assert result.notice is not None and "offline planner" in result.notice and "APIConnectionError" in result.notice
         assert result.reply.startswith("⚠️ The language model is unavailable") and "**6**" in result.reply
@@ -113,7 +114,7 @@ def test_endpoint_down_is_one_clear_error_without_fallback(settings: MaraSetting
     down = settings.model_copy(update={
         "mode": None, "llm_base_url": "http://127.0.0.1:9/v1", "llm_max_retries": 0, "llm_fallback_offline": False})
     with Assistant(down) as assistant:
-        result = assistant.run("How many customers do we have?", conversation_id="x")
+        result = assistant.run("How many customers do we have?", conversation_id="x", scopes=EVERY_SCOPE)
         assert result.error is not None
         assert "APIConnectionError" in result.error and "MARA_LLM_BASE_URL" in result.error
         # the question itself is kept in the conversation
@@ -123,7 +124,7 @@ def test_endpoint_down_is_one_clear_error_without_fallback(settings: MaraSetting
 def test_garbage_from_the_endpoint_is_a_clear_error(settings: MaraSettings, server: ScriptedOpenAIServer) -> None:
     server.add(ScriptedReply(raw_body="<html>502 Bad Gateway</html>", status=200))
     with Assistant(llm_settings(settings, server, llm_fallback_offline=False)) as assistant:
-        result = assistant.run("How many customers?")
+        result = assistant.run("How many customers?", scopes=EVERY_SCOPE)
     assert result.error is not None
     assert "LLM endpoint" in result.error
 
@@ -132,7 +133,7 @@ def test_step_limit_stops_a_looping_model(settings: MaraSettings, server: Script
     for _ in range(10):
         server.add(ScriptedReply(tool_calls=[ScriptedToolCall("describe_data", {})]))
     with Assistant(llm_settings(settings, server, max_steps=3)) as assistant:
-        result = assistant.run("loop forever")
+        result = assistant.run("loop forever", scopes=EVERY_SCOPE)
     assert result.error is not None and "3 steps" in result.error
     assert len(server.requests) <= 4
 
@@ -143,7 +144,7 @@ def test_large_tool_results_reach_the_model_cut_to_budget(settings: MaraSettings
         ScriptedReply(content="Done."),
     )
     with Assistant(llm_settings(settings, server, tool_result_tokens=120)) as assistant:
-        events = list(assistant.stream("show me everything"))
+        events = list(assistant.stream("show me everything", scopes=EVERY_SCOPE))
     sent = tool_messages(server.requests[1])[0]["content"]
     from foundation.tokens import count_tokens
 
@@ -180,7 +181,7 @@ def test_copy_scope_gets_copy_and_knowledge_tools(settings: MaraSettings, server
     server.add(ScriptedReply(content="ok"), ScriptedReply(content="ok"))
     with Assistant(llm_settings(settings, server)) as assistant:
         assistant.run("hello", scopes=frozenset({"chat", "copy"}))
-        assistant.run("hello", scopes=None)
+        assistant.run("hello", scopes=EVERY_SCOPE)
     first, second = ({t["function"]["name"] for t in r["tools"]} for r in server.requests)
     assert first == {"search_knowledge", "draft_copy", "schedule_briefing"}
     assert {"query_data", "run_sql", "draft_copy", "search_knowledge"} <= second

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from assistant.agent import Assistant
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.analysis.analysis_tools import compare_periods
 from tools.context import ToolContext
@@ -19,7 +20,7 @@ TODAY = dt.date(2025, 11, 1)
 
 def _run(settings: MaraSettings, text: str) -> tuple[dict[str, Any], str]:
     with Assistant(settings, today=TODAY) as a:
-        result = a.run(text)
+        result = a.run(text, scopes=EVERY_SCOPE)
     (call,) = result.tool_calls
     return dict(call["args"]), result.reply
 

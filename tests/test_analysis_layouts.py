@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from assistant.agent import Assistant
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 TODAY = dt.date(2025, 10, 20)
@@ -52,7 +53,7 @@ def invoices(tmp_path: Path) -> Iterator[Assistant]:
 
 
 def _call(a: Assistant, text: str) -> dict[str, object]:
-    (call,) = a.run(text).tool_calls
+    (call,) = a.run(text, scopes=EVERY_SCOPE).tool_calls
     return dict(call["args"])
 
 
@@ -67,7 +68,7 @@ def test_how_is_business_on_a_transaction_log_compares_revenue(log: Assistant) -
 
 
 def test_refunds_a_transaction_log_lacks_are_asked_about(log: Assistant) -> None:
-    assert "I couldn't find “refunds” in your data" in log.run("compare refunds in September vs August").reply
+    assert "I couldn't find “refunds” in your data" in log.run("compare refunds in September vs August", scopes=EVERY_SCOPE).reply
 
 
 def test_what_we_invoiced_is_the_invoiced_amount(invoices: Assistant) -> None:
@@ -76,7 +77,7 @@ def test_what_we_invoiced_is_the_invoiced_amount(invoices: Assistant) -> None:
 
 
 def test_billings_no_column_holds_are_asked_about(invoices: Assistant) -> None:
-    assert "I couldn't find “billings” in your data" in invoices.run("compare billings Q3 vs Q2").reply
+    assert "I couldn't find “billings” in your data" in invoices.run("compare billings Q3 vs Q2", scopes=EVERY_SCOPE).reply
 
 
 def test_invoices_by_region_compare_the_count_by_region(invoices: Assistant) -> None:

@@ -9,12 +9,13 @@ import datetime as dt
 from typing import Any
 
 from assistant.agent import Assistant
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 
 def _call(settings: MaraSettings, text: str, today: dt.date) -> dict[str, Any]:
     with Assistant(settings, today=today) as a:
-        (call,) = a.run(text).tool_calls
+        (call,) = a.run(text, scopes=EVERY_SCOPE).tool_calls
     return dict(call)
 
 
@@ -30,7 +31,7 @@ def test_anything_unusual_in_orders_past_the_data_stays_orders(settings: MaraSet
 
 def test_a_measure_the_data_lacks_is_not_answered_with_revenue(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
-        result = a.run("compare refunds in September vs August")
+        result = a.run("compare refunds in September vs August", scopes=EVERY_SCOPE)
     assert "I couldn't find “refunds” in your data" in result.reply
 
 
@@ -56,7 +57,7 @@ def test_by_channel_before_relative_periods_is_kept(settings: MaraSettings) -> N
 
 def test_by_something_the_data_lacks_is_not_silently_dropped(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
-        result = a.run("compare revenue by zodiac sign September vs August")
+        result = a.run("compare revenue by zodiac sign September vs August", scopes=EVERY_SCOPE)
     assert not any(c["name"] == "compare_periods" and "by" not in c["args"] for c in result.tool_calls)
 
 
@@ -72,7 +73,7 @@ def test_why_did_revenue_spike_is_explained_not_scanned_for_anomalies(settings: 
 
 def test_what_about_germany_after_a_comparison_filters_the_same_comparison(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 11, 1)) as a:
-        a.run("compare revenue in September vs August", conversation_id="f")
-        (call,) = a.run("what about Germany?", conversation_id="f").tool_calls
+        a.run("compare revenue in September vs August", conversation_id="f", scopes=EVERY_SCOPE)
+        (call,) = a.run("what about Germany?", conversation_id="f", scopes=EVERY_SCOPE).tool_calls
     assert (call["name"], call["args"].get("filters")) == (
         "compare_periods", [{"column": "customers.country", "op": "=", "value": "Germany"}])

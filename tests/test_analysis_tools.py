@@ -14,6 +14,7 @@ import pytest
 
 from assistant.agent import Assistant
 from foundation.errors import ToolInputError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.analysis.analysis_tools import compare_periods, explain_change
 from tools.context import ToolContext
@@ -28,45 +29,45 @@ def assistant(settings: MaraSettings) -> Iterator[Assistant]:
 
 
 def test_compare_two_named_months(assistant: Assistant) -> None:
-    result = assistant.run("compare revenue in September vs August")
+    result = assistant.run("compare revenue in September vs August", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["compare_periods"]
     assert result.reply.startswith("Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385).")
 
 
 def test_why_did_it_drop_when_it_rose_says_so_first(assistant: Assistant) -> None:
-    result = assistant.run("why did revenue drop in September?")
+    result = assistant.run("why did revenue drop in September?", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["explain_change"]
     assert result.reply.startswith("Revenue didn't drop in September 2025 — it rose 135 (+54.1%), from 250 in August 2025")
 
 
 def test_the_explanation_names_first_time_and_returning_customers(assistant: Assistant) -> None:
-    reply = assistant.run("why did revenue drop in September?").reply
+    reply = assistant.run("why did revenue drop in September?", scopes=EVERY_SCOPE).reply
     assert "first-time customers' revenue rose from 0 to 385" in reply
 
 
 def test_follow_up_breaks_the_same_comparison_down(assistant: Assistant) -> None:
-    assistant.run("compare revenue in September vs August", conversation_id="c")
-    result = assistant.run("and by channel?", conversation_id="c")
+    assistant.run("compare revenue in September vs August", conversation_id="c", scopes=EVERY_SCOPE)
+    result = assistant.run("and by channel?", conversation_id="c", scopes=EVERY_SCOPE)
     (call,) = result.tool_calls
     assert (call["name"], call["args"]["by"], call["args"]["period"]) == ("compare_periods", "orders.channel", "2025-09-01..2025-09-30")
     assert "By channel, the biggest move was app: 0 → 310 (+310)." in result.reply
 
 
 def test_follow_up_against_last_year_keeps_the_period(assistant: Assistant) -> None:
-    assistant.run("compare revenue in September vs August", conversation_id="y")
-    (call,) = assistant.run("and vs last year?", conversation_id="y").tool_calls
+    assistant.run("compare revenue in September vs August", conversation_id="y", scopes=EVERY_SCOPE)
+    (call,) = assistant.run("and vs last year?", conversation_id="y", scopes=EVERY_SCOPE).tool_calls
     assert (call["args"]["period"], call["args"]["compare_to"]) == ("2025-09-01..2025-09-30", "last_year")
 
 
 def test_this_month_past_the_data_says_where_the_data_ends(settings: MaraSettings) -> None:
     with Assistant(settings, today=dt.date(2025, 12, 7)) as a:
-        reply = a.run("this month vs last month").reply
+        reply = a.run("this month vs last month", scopes=EVERY_SCOPE).reply
     assert reply.startswith("Your data ends on 2025-10-15, so this is the latest complete month in it, September 2025.")
     assert "Revenue rose 135 (+54.1%) from August 2025 (250) to September 2025 (385)." in reply
 
 
 def test_anything_unusual_reaches_the_anomaly_tool_for_orders(assistant: Assistant) -> None:
-    result = assistant.run("anything unusual in orders last month?")
+    result = assistant.run("anything unusual in orders last month?", scopes=EVERY_SCOPE)
     (call,) = result.tool_calls
     assert (call["name"], call["args"]["metric"]) == ("find_anomalies", {"agg": "count", "alias": "orders"})
 
@@ -174,7 +175,7 @@ def bare_log(tmp_path) -> MaraSettings:  # type: ignore[no-untyped-def]
 
 def test_a_bare_log_explains_by_first_time_and_returning_customers(bare_log: MaraSettings) -> None:
     with Assistant(bare_log, today=dt.date(2025, 10, 5)) as a:
-        result = a.run("why did sales drop in September?")
+        result = a.run("why did sales drop in September?", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["explain_change"]
     assert result.reply.startswith("Revenue fell 20 (−14.3%) from August 2025 (140) to September 2025 (120)")
     assert "first-time customers' revenue fell from 140 to 40; returning customers' revenue rose from 0 to 80" in result.reply

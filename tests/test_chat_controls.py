@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from api.app import create_app
 from assistant.agent import Assistant
 from foundation.errors import TurnCancelled
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import keyed_workspace
 from tests.test_api import LiveServer
@@ -109,7 +110,7 @@ def test_stop_ends_the_turn_and_leaves_a_whole_history(settings: MaraSettings) -
     with Assistant(settings) as assistant:
         cancel = threading.Event()
         events = []
-        for event in assistant.stream("How many customers do we have?", "c1", cancel=cancel):
+        for event in assistant.stream("How many customers do we have?", "c1", cancel=cancel, scopes=EVERY_SCOPE):
             events.append(event)
             if event.type == "tool_start":
                 cancel.set()  # Stop pressed while the tool runs
@@ -119,7 +120,7 @@ def test_stop_ends_the_turn_and_leaves_a_whole_history(settings: MaraSettings) -
         calls = {c["id"] for m in history if isinstance(m, AIMessage) for c in m.tool_calls}
         answered = {m.tool_call_id for m in history if isinstance(m, ToolMessage)}
         assert calls <= answered  # no tool call left without a result (an LLM would refuse the history)
-        after = assistant.run("How many customers do we have?", "c1")
+        after = assistant.run("How many customers do we have?", "c1", scopes=EVERY_SCOPE)
         assert "6" in after.reply and after.error is None
 
 
@@ -127,7 +128,7 @@ def test_a_stop_before_the_model_is_called_answers_stopped(settings: MaraSetting
     with Assistant(settings) as assistant:
         cancel = threading.Event()
         cancel.set()
-        done = list(assistant.stream("revenue by country", "c2", cancel=cancel))[-1]
+        done = list(assistant.stream("revenue by country", "c2", cancel=cancel, scopes=EVERY_SCOPE))[-1]
         assert done.data["reply"] == "Stopped." and done.data["tool_calls"] == []
         assert isinstance(assistant.history("c2")[-1], AIMessage)
 
@@ -140,16 +141,16 @@ def test_turncancelled_is_a_mara_error_with_a_hint() -> None:
 def test_replace_turn_puts_the_new_question_in_place_of_that_turn(settings: MaraSettings) -> None:
     with Assistant(settings) as assistant:
         for question in ("How many customers do we have?", "revenue by country", "How many orders do we have?"):
-            assistant.run(question, "c3")
-        assistant.run("revenue by city", "c3")
+            assistant.run(question, "c3", scopes=EVERY_SCOPE)
+        assistant.run("revenue by city", "c3", scopes=EVERY_SCOPE)
         assert len(_user_texts(assistant.history("c3"))) == 4
-        list(assistant.stream("revenue by channel", "c3", replace_turn=2))  # edit the 2nd question
+        list(assistant.stream("revenue by channel", "c3", replace_turn=2, scopes=EVERY_SCOPE))  # edit the 2nd question
         assert _user_texts(assistant.history("c3")) == ["How many customers do we have?", "revenue by channel"]
-        list(assistant.stream("revenue by channel", "c3", replace_turn=2))  # regenerate it
+        list(assistant.stream("revenue by channel", "c3", replace_turn=2, scopes=EVERY_SCOPE))  # regenerate it
         assert _user_texts(assistant.history("c3")) == ["How many customers do we have?", "revenue by channel"]
-        list(assistant.stream("How many orders do we have?", "c3", replace_turn=1))  # the first
+        list(assistant.stream("How many orders do we have?", "c3", replace_turn=1, scopes=EVERY_SCOPE))  # the first
         assert _user_texts(assistant.history("c3")) == ["How many orders do we have?"]
-        list(assistant.stream("revenue by country", "c3", replace_turn=9))  # past the end: a new turn
+        list(assistant.stream("revenue by country", "c3", replace_turn=9, scopes=EVERY_SCOPE))  # past the end: a new turn
         assert _user_texts(assistant.history("c3")) == ["How many orders do we have?", "revenue by country"]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from assistant.agent import Assistant, TurnResult
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.audiences import load_audience
 
@@ -55,8 +56,8 @@ def turns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MaraSettin
     _shop(home / "warehouse.duckdb")
     settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
     with Assistant(settings) as assistant:
-        answer = assistant.run("Which customers are likely to churn next quarter?", conversation_id="c")
-        saved = assistant.run("save them as an audience", conversation_id="c")
+        answer = assistant.run("Which customers are likely to churn next quarter?", conversation_id="c", scopes=EVERY_SCOPE)
+        saved = assistant.run("save them as an audience", conversation_id="c", scopes=EVERY_SCOPE)
     yield settings, answer, saved
 
 

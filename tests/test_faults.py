@@ -19,6 +19,7 @@ from assistant.chat_models import CircuitBreaker, RetryPolicy, reset_breakers
 from assistant.demo_data import build_demo_data
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
 from assistant.testing.faults import FAULT_KINDS, FaultInjector, leaked_values
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 pytestmark = pytest.mark.integration
@@ -79,7 +80,7 @@ def test_every_fault_is_survived_without_leaking_pii(
 ) -> None:
     script = FaultInjector([kind], timeout_s=TIMEOUT_S)
     with ScriptedOpenAIServer(script) as server, Assistant(llm(demo_home, server)) as assistant:
-        result = assistant.run("Who is our first customer?", conversation_id=f"f-{kind}", actor="key:test")
+        result = assistant.run("Who is our first customer?", conversation_id=f"f-{kind}", actor="key:test", scopes=EVERY_SCOPE)
         history = assistant.history(f"f-{kind}")
         requests = server.requests
     assert script.injected == [kind]
@@ -100,7 +101,7 @@ def test_every_fault_is_survived_without_leaking_pii(
 def test_corrective_messages_say_what_was_wrong(demo_home: Path) -> None:
     script = FaultInjector(["invalid_json", "hallucinated_tool", "wrong_types"])
     with ScriptedOpenAIServer(script) as server, Assistant(llm(demo_home, server)) as assistant:
-        result = assistant.run("Who is our first customer?")
+        result = assistant.run("Who is our first customer?", scopes=EVERY_SCOPE)
         requests = server.requests
     assert result.reply.startswith("I looked up your customers (after 3 corrected tool calls)")
     corrections = [m["content"] for m in requests[3]["messages"] if m["role"] == "tool"]
@@ -112,7 +113,7 @@ def test_corrective_messages_say_what_was_wrong(demo_home: Path) -> None:
 def test_broken_tool_calls_forever_stop_at_the_step_limit(demo_home: Path) -> None:
     script = FaultInjector(["invalid_json"] * 20)
     with ScriptedOpenAIServer(script) as server, Assistant(llm(demo_home, server, max_steps=4)) as assistant:
-        result = assistant.run("loop")
+        result = assistant.run("loop", scopes=EVERY_SCOPE)
         assert len(server.requests) <= 5
         assert assistant.history(result.conversation_id)[0].content == "loop"
     assert result.error is not None and "4 steps" in result.error
@@ -122,7 +123,7 @@ def test_retry_after_is_honoured(demo_home: Path) -> None:
     script = FaultInjector([ScriptedReply(status=429, retry_after=0.6)])
     with ScriptedOpenAIServer(script) as server, Assistant(llm(demo_home, server)) as assistant:
         started = time.perf_counter()
-        result = assistant.run("Who is our first customer?")
+        result = assistant.run("Who is our first customer?", scopes=EVERY_SCOPE)
         elapsed = time.perf_counter() - started
         assert len(server.requests) == 3  # the 429, its retry (the tool call), the answer
     assert result.error is None and result.notice is None
@@ -133,7 +134,7 @@ def test_a_retry_after_longer_than_a_turn_can_wait_falls_back_at_once(demo_home:
     script = FaultInjector([ScriptedReply(status=429, retry_after=3600)])
     with ScriptedOpenAIServer(script) as server, Assistant(llm(demo_home, server)) as assistant:
         started = time.perf_counter()
-        result = assistant.run("How many customers do we have?")
+        result = assistant.run("How many customers do we have?", scopes=EVERY_SCOPE)
         assert time.perf_counter() - started < 5
         assert len(server.requests) == 1
     assert result.error is None
@@ -146,14 +147,14 @@ def test_provider_down_degrades_then_the_circuit_opens_and_recovers(demo_home: P
     script = FaultInjector(down)
     with ScriptedOpenAIServer(script) as server, \
             Assistant(llm(demo_home, server, circuit_failures=5, circuit_open_s=0.5)) as assistant:
-        first = assistant.run("How many customers do we have?", conversation_id="c")
+        first = assistant.run("How many customers do we have?", conversation_id="c", scopes=EVERY_SCOPE)
         assert len(server.requests) == 3  # one try + two retries, then the offline planner answers
-        second = assistant.run("How many orders are there?", conversation_id="c")
+        second = assistant.run("How many orders are there?", conversation_id="c", scopes=EVERY_SCOPE)
         assert len(server.requests) == 5  # two more failures open the circuit (5 in a row) mid-turn
-        third = assistant.run("and in Germany?", conversation_id="c")
+        third = assistant.run("and in Germany?", conversation_id="c", scopes=EVERY_SCOPE)
         assert len(server.requests) == 5  # open: the endpoint is not even asked
         time.sleep(0.6)
-        fourth = assistant.run("Who is our first customer?", conversation_id="c")
+        fourth = assistant.run("Who is our first customer?", conversation_id="c", scopes=EVERY_SCOPE)
         assert len(server.requests) == 7  # half-open trial succeeds, circuit closes
         history = assistant.history("c")
         recovered_request = server.requests[5]
@@ -178,7 +179,7 @@ def test_without_fallback_a_dead_provider_is_one_clear_error(demo_home: Path) ->
     script = FaultInjector([ScriptedReply(status=500)] * 3)
     with ScriptedOpenAIServer(script) as server:
         with Assistant(llm(demo_home, server, llm_fallback_offline=False)) as assistant:
-            result = assistant.run("How many customers do we have?", conversation_id="e")
+            result = assistant.run("How many customers do we have?", conversation_id="e", scopes=EVERY_SCOPE)
             assert assistant.history("e")[0].content == "How many customers do we have?"
         assert len(server.requests) == 3
     assert result.error is not None and "LLM endpoint failed" in result.error
@@ -191,8 +192,8 @@ def test_usage_and_audit_record_degraded_turns(demo_home: Path, tmp_path: Path) 
     (home / "warehouse.duckdb").write_bytes((demo_home / "warehouse.duckdb").read_bytes())
     script = FaultInjector([None, None, ScriptedReply(status=500), ScriptedReply(status=500), ScriptedReply(status=500)])
     with ScriptedOpenAIServer(script) as server, Assistant(llm(home, server)) as assistant:
-        ok = assistant.run("Who is our first customer?", conversation_id="u", actor="key:a")
-        degraded = assistant.run("How many customers do we have?", conversation_id="u", actor="key:a")
+        ok = assistant.run("Who is our first customer?", conversation_id="u", actor="key:a", scopes=EVERY_SCOPE)
+        degraded = assistant.run("How many customers do we have?", conversation_id="u", actor="key:a", scopes=EVERY_SCOPE)
     assert ok.usage["cost_usd"] > 0 and degraded.usage["cost_usd"] == 0
     from assistant.audit import AuditLog
     from assistant.usage import read_records

@@ -13,6 +13,7 @@ import pytest
 from api.app import create_app
 from assistant.agent import Assistant
 from assistant.evaluation.feedback import FeedbackError, list_feedback, promote, record_feedback
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import keyed_workspace
 from tests.test_api import LiveServer
@@ -24,8 +25,8 @@ def rated(settings: MaraSettings) -> Iterator[tuple[Assistant, str]]:
     """A conversation of two turns: revenue by channel (rated up), then customers (rated down)."""
     refresh_workspace_model(settings)
     with Assistant(settings, today=dt.date(2025, 11, 15)) as assistant:
-        conversation = assistant.run("Revenue by channel").conversation_id
-        assistant.run("How many customers do we have?", conversation)
+        conversation = assistant.run("Revenue by channel", scopes=EVERY_SCOPE).conversation_id
+        assistant.run("How many customers do we have?", conversation, scopes=EVERY_SCOPE)
         history = assistant.history(conversation)
         record_feedback(assistant.audit, history, conversation, 1, "up", actor="cli:ana")
         record_feedback(assistant.audit, history, conversation, 2, "down", actor="cli:ana", comment="we have 7")

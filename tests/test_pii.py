@@ -11,6 +11,7 @@ import pytest
 from assistant.agent import Assistant
 from assistant.pii import PIIVault, StreamUnmasker
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import CUSTOMERS
 
@@ -66,7 +67,7 @@ def test_no_raw_pii_reaches_the_model_server(settings: MaraSettings) -> None:
     with ScriptedOpenAIServer(script) as server:
         llm = settings.model_copy(update={"mode": None, "llm_base_url": server.base_url, "llm_max_retries": 0})
         with Assistant(llm) as assistant:
-            events = list(assistant.stream("Who is our first customer?"))
+            events = list(assistant.stream("Who is our first customer?", scopes=EVERY_SCOPE))
         sent = json.dumps(server.requests)
     for _, first, last, email, *_ in CUSTOMERS:
         assert email not in sent and f'"{first}' not in sent and last not in sent

@@ -14,6 +14,7 @@ import pytest
 
 from assistant.demo_data import build_demo_data
 from assistant.planner.parser import parse_question
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.data import run_query_spec
@@ -116,7 +117,7 @@ def test_churn_question_trains_and_scores_a_model(ctx: ToolContext) -> None:
     from assistant.agent import Assistant
 
     with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
-        result = assistant.run("Which customers are likely to churn next quarter?")
+        result = assistant.run("Which customers are likely to churn next quarter?", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["predict_churn"]
     assert result.tool_calls[0]["args"] == {"orders_table": "orders", "label": "churn", "horizon_days": 90}
     assert "AUC" in result.reply and "baseline" in result.reply
@@ -141,7 +142,7 @@ def test_churn_then_win_back_sms_in_one_turn(ctx: ToolContext) -> None:
 
     with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
         result = assistant.run(
-            "Which customers are likely to churn next quarter, and draft a win-back SMS for them in our voice"
+            "Which customers are likely to churn next quarter, and draft a win-back SMS for them in our voice", scopes=EVERY_SCOPE
         )
     # the brand's win-back offer is looked up first; this workspace has no brand documents
     assert [c["name"] for c in result.tool_calls] == ["predict_churn", "search_knowledge", "draft_copy"]
@@ -167,7 +168,7 @@ def test_win_back_copy_states_the_brands_own_offer(ctx: ToolContext, tmp_path: P
     settings = ctx.settings.model_copy(update={"home": home, "mode": "offline"})
     KnowledgeBase(settings.chroma_path).ingest([sample_brand_path()])
     with Assistant(settings) as assistant:
-        result = assistant.run("Draft 2 win-back SMS for at-risk customers")
+        result = assistant.run("Draft 2 win-back SMS for at-risk customers", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["search_knowledge", "draft_copy"]
     offer = result.tool_calls[1]["args"]["offer"]
     assert offer == "15% off one full-price order with code COMEBACK15"
@@ -183,6 +184,6 @@ def test_an_offer_in_the_request_is_used_as_given(ctx: ToolContext) -> None:
     from assistant.agent import Assistant
 
     with Assistant(ctx.settings.model_copy(update={"mode": "offline"})) as assistant:
-        result = assistant.run("Write 2 win-back emails for lapsed customers with 20% off jackets")
+        result = assistant.run("Write 2 win-back emails for lapsed customers with 20% off jackets", scopes=EVERY_SCOPE)
     assert [c["name"] for c in result.tool_calls] == ["draft_copy"]
     assert result.tool_calls[0]["args"]["offer"] == "20% off jackets"

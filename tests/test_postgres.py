@@ -13,6 +13,7 @@ import pytest
 
 from assistant.agent import Assistant
 from foundation.errors import QueryError, UnsafeQueryError, WarehouseError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.warehouse import SQLAlchemyWarehouse
 
@@ -104,9 +105,9 @@ def test_agent_answers_from_postgres_with_postgres_conversations(pg_database: st
         checkpoint_url=pg_database.replace("postgresql+psycopg", "postgresql"), _env_file=None,  # type: ignore[call-arg]
     )
     with Assistant(settings) as assistant:
-        assert "**6** customers" in assistant.run("How many customers do we have?", conversation_id="pg").reply
+        assert "**6** customers" in assistant.run("How many customers do we have?", conversation_id="pg", scopes=EVERY_SCOPE).reply
     with Assistant(settings) as assistant:
-        result = assistant.run("revenue by country", conversation_id="pg")
+        result = assistant.run("revenue by country", conversation_id="pg", scopes=EVERY_SCOPE)
         assert "Germany: **1,005.50**" in result.reply
         assert len(assistant.history("pg")) >= 6
     assert not (tmp_path / "conversations.sqlite").exists()
@@ -191,8 +192,8 @@ def test_audit_trail_and_conversation_list_in_postgres(pg_database: str, tmp_pat
     settings = MaraSettings(home=tmp_path, mode="offline", warehouse_url=pg_database,  # type: ignore[call-arg]
                             audit_url=pg_database, _env_file=None)
     with Assistant(settings) as assistant:
-        assistant.run("How many customers do we have?", conversation_id="pg-audit", actor="key:ana")
-        assistant.run("write an email to anna.schmidt@example.com", conversation_id="pg-other", actor="key:bo")
+        assistant.run("How many customers do we have?", conversation_id="pg-audit", actor="key:ana", scopes=EVERY_SCOPE)
+        assistant.run("write an email to anna.schmidt@example.com", conversation_id="pg-other", actor="key:bo", scopes=EVERY_SCOPE)
         assert [c["conversation_id"] for c in assistant.conversations("key:ana")] == ["pg-audit"]
         assert assistant.rename_conversation("pg-audit", "Counts", actor="key:ana")
         assert assistant.delete_conversation("pg-other", actor="key:bo")

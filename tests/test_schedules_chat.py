@@ -10,6 +10,7 @@ import pytest
 
 from assistant.planner.schedule_requests import schedule_request
 from assistant.schedules.store import ScheduleStore
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tools.semantic_model import refresh_workspace_model
@@ -49,9 +50,9 @@ def test_chat_saves_the_schedule_for_the_asker(tmp_path: Path) -> None:
     settings = MaraSettings(home=home, mode="offline", _env_file=None)  # type: ignore[call-arg]
     refresh_workspace_model(settings)
     with Assistant(settings) as assistant:
-        made = assistant.run("every weekday at 8:30 send me revenue by channel yesterday", actor="slack:T1:U0123ABCD")
+        made = assistant.run("every weekday at 8:30 send me revenue by channel yesterday", actor="slack:T1:U0123ABCD", scopes=EVERY_SCOPE)
         webhook = assistant.run("every day at 7am send me the order count to https://crm.example.com/h",
-                                actor="key:ana")
+                                actor="key:ana", scopes=EVERY_SCOPE)
     (saved,) = ScheduleStore(settings).list()
     assert made.reply.startswith(f"Scheduled {saved.id}: the question “revenue by channel yesterday”")
     assert (saved.owner, saved.cron, saved.destinations) == ("slack:T1:U0123ABCD", "30 8 * * mon-fri",

@@ -11,6 +11,7 @@ import pytest
 from assistant.schedules import new_schedule
 from assistant.schedules.cadence import ScheduleInputError, parse_cadence
 from assistant.schedules.ssrf import AllowList, UnsafeDestination, check_url, guarded_client
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 
@@ -109,13 +110,13 @@ def plain(tmp_path) -> MaraSettings:  # type: ignore[no-untyped-def]
 
 def test_destination_forms_are_named_when_wrong(plain: MaraSettings) -> None:
     with pytest.raises(ScheduleInputError, match=r"Destination 'sms:\+4917' is not accepted.*slack:#channel"):
-        new_schedule(plain, owner="key:a", cadence="every day", destinations=["sms:+4917"], metric="orders")
+        new_schedule(plain, owner="key:a", cadence="every day", destinations=["sms:+4917"], metric="orders", scopes=EVERY_SCOPE)
 
 
 def test_a_schedule_is_a_question_or_a_metric(plain: MaraSettings) -> None:
     with pytest.raises(ScheduleInputError, match="either a saved question or a metric check"):
         new_schedule(plain, owner="key:a", cadence="every day", destinations=["slack:#m"], metric="orders",
-                     question="how many orders")
+                     question="how many orders", scopes=EVERY_SCOPE)
 
 
 def test_metric_checks_need_data_read(plain: MaraSettings) -> None:
@@ -127,12 +128,12 @@ def test_metric_checks_need_data_read(plain: MaraSettings) -> None:
 def test_bad_condition_is_refused(plain: MaraSettings) -> None:
     with pytest.raises(ScheduleInputError, match="Threshold op 'over' is not accepted"):
         new_schedule(plain, owner="key:a", cadence="every day", destinations=["slack:#m"], metric="orders",
-                     condition={"kind": "threshold", "op": "over", "value": 3})
+                     condition={"kind": "threshold", "op": "over", "value": 3}, scopes=EVERY_SCOPE)
 
 
 def test_anomaly_alert_can_be_scheduled(plain: MaraSettings) -> None:
     made = new_schedule(plain, owner="key:a", cadence="every day at 8:00", destinations=["slack:#m"], metric="orders",
-                        condition={"kind": "anomaly"})
+                        condition={"kind": "anomaly"}, scopes=EVERY_SCOPE)
     assert made.condition == {"kind": "anomaly"}
 
 

@@ -11,6 +11,7 @@ import pytest
 from assistant.schedules import new_schedule
 from assistant.schedules.service import ScheduleService
 from assistant.schedules.store import ScheduleStore, run_summary, runs, store_url
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.test_postgres import requires_postgres, throwaway_database
 
@@ -29,7 +30,7 @@ def test_store_lives_in_postgres_and_one_claim_wins(pg_settings: MaraSettings) -
     one, two = ScheduleStore(pg_settings), ScheduleStore(pg_settings)
     try:
         made = one.add(new_schedule(pg_settings, owner="key:a", cadence="every day at 9:00",
-                                    destinations=["slack:#m"], metric="orders"))
+                                    destinations=["slack:#m"], metric="orders", scopes=EVERY_SCOPE))
         first = one.claim(made.id, f"{made.id}@2026-12-07T09:00", "w1", lease_s=-1.0)  # w1 died: lease ran out
         second = two.claim(made.id, f"{made.id}@2026-12-07T09:00", "w2", lease_s=60)
         taken = two.take_over(first.run_id, "w2", lease_s=60) if first else None
@@ -47,7 +48,7 @@ def test_two_schedulers_share_one_job_per_schedule_in_postgres(pg_settings: Mara
     a, b = ScheduleService(pg_settings), ScheduleService(pg_settings)
     try:
         made = a.store.add(new_schedule(pg_settings, owner="key:a", cadence="every Monday at 9:00",
-                                        timezone="Europe/Berlin", destinations=["slack:#m"], metric="orders"))
+                                        timezone="Europe/Berlin", destinations=["slack:#m"], metric="orders", scopes=EVERY_SCOPE))
         a.scheduler.start(paused=True)
         b.scheduler.start(paused=True)
         a.sync()
@@ -69,7 +70,7 @@ def test_finished_runs_lose_their_body_and_old_ones_are_pruned_in_postgres(pg_se
     store = ScheduleStore(pg_settings)
     try:
         made = store.add(new_schedule(pg_settings, owner="key:a", cadence="every day at 9:00",
-                                      destinations=["slack:#m"], metric="orders"))
+                                      destinations=["slack:#m"], metric="orders", scopes=EVERY_SCOPE))
         run = store.claim(made.id, "manual:pg", "w1", lease_s=60)
         assert run is not None
         store.save_content(run.run_id, {"send": True, "full": {"headline": "Ada"}, "safe": {"headline": "[name]"}})

@@ -18,6 +18,7 @@ from assistant.schedules.runner import Runner
 from assistant.schedules.store import Schedule, ScheduleStore, runs
 from assistant.testing.fake_slack import FakeSlack
 from assistant.testing.webhook_receiver import WebhookReceiver
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tools.semantic_model import refresh_workspace_model
@@ -64,7 +65,7 @@ def runner(cfg: MaraSettings, store: ScheduleStore, **kw: object) -> Runner:
 def metric_schedule(cfg: MaraSettings, store: ScheduleStore, to: list[str], condition: dict | None = None,
                     cadence: str = "every day at 9:00") -> Schedule:
     made = new_schedule(cfg, owner="key:ana", cadence=cadence, timezone="Europe/Berlin", destinations=to,
-                        metric="revenue", period="month", condition=condition)
+                        metric="revenue", period="month", condition=condition, scopes=EVERY_SCOPE)
     return store.add(made)
 
 
@@ -132,7 +133,7 @@ def test_alert_that_does_not_hold_sends_nothing(cfg, store, hook) -> None:
 def test_alert_cool_down_keeps_the_second_alert_quiet(cfg, store, hook) -> None:
     made = new_schedule(cfg, owner="key:ana", cadence="every hour", destinations=[f"webhook:{hook.url}"],
                         metric="revenue", period="month", condition={"kind": "threshold", "op": "below", "value": 200},
-                        cooldown_s=3600)
+                        cooldown_s=3600, scopes=EVERY_SCOPE)
     store.add(made)
     first = runner(cfg, store).run_now(made.id, "key:ana")
     second = runner(cfg, store).run_now(made.id, "key:ana")
@@ -273,9 +274,9 @@ def test_saved_question_runs_as_the_owner_and_pauses_when_it_no_longer_answers(c
 
     with Assistant(cfg) as assistant:
         ok = store.add(new_schedule(cfg, owner="key:ana", cadence="every day at 9:00",
-                                    destinations=[f"webhook:{hook.url}"], question="how many customers do we have"))
+                                    destinations=[f"webhook:{hook.url}"], question="how many customers do we have", scopes=EVERY_SCOPE))
         broken = store.add(new_schedule(cfg, owner="key:ana", cadence="every day at 9:00",
-                                        destinations=[f"webhook:{hook.url}"], question="revenue by sales region"))
+                                        destinations=[f"webhook:{hook.url}"], question="revenue by sales region", scopes=EVERY_SCOPE))
         good = runner(cfg, store, assistant_factory=lambda: assistant).run_now(ok.id, "key:ana")
         bad = runner(cfg, store, assistant_factory=lambda: assistant).run_now(broken.id, "key:ana")
     body = json.loads(hook.wait_for(1)[0].body)

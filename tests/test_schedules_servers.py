@@ -24,6 +24,7 @@ from assistant.testing.schedule_fleet import (
     stop_servers,
 )
 from assistant.testing.webhook_receiver import WebhookReceiver
+from foundation.scopes import EVERY_SCOPE
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
@@ -48,7 +49,7 @@ def test_a_server_killed_mid_run_is_resumed_by_the_restarted_one_not_run_twice(t
     with WebhookReceiver() as first, WebhookReceiver() as second:
         store = ScheduleStore(settings)
         schedule = store.add(new_schedule(settings, owner="key:ops", cadence="0 9 * * *", metric="orders",
-                                          destinations=[f"webhook:{first.url}", f"webhook:{second.url}"]))
+                                          destinations=[f"webhook:{first.url}", f"webhook:{second.url}"], scopes=EVERY_SCOPE))
         store.update(schedule.id, paused=True)  # no cron start: only the run started below may send
         second.fail_next(1, status=200, delay=120)  # the run hangs on its second destination
         ((server, url),) = start_servers(home, 1, env)

@@ -16,6 +16,7 @@ from assistant.cli_usage import usage_command
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply
 from assistant.usage import check_budget, cost_usd, price_of, read_records, summarize, usage_report
 from foundation.errors import BudgetExceeded, MaraError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 
@@ -82,8 +83,8 @@ def test_llm_turns_cost_money_and_the_budget_stops_them(settings: MaraSettings) 
         llm = settings.model_copy(update={
             "mode": None, "llm_base_url": server.base_url, "llm_model": "gpt-4o", "budget_usd_per_day": 0.0001})
         with Assistant(llm) as assistant:
-            first = assistant.run("hi", conversation_id="b", actor="key:m")
-            second = assistant.run("hi again", conversation_id="b", actor="key:m")
+            first = assistant.run("hi", conversation_id="b", actor="key:m", scopes=EVERY_SCOPE)
+            second = assistant.run("hi again", conversation_id="b", actor="key:m", scopes=EVERY_SCOPE)
             history = assistant.history("b")
         assert len(server.requests) == 1  # the refused turn never reached the model
     assert first.error is None and first.usage["cost_usd"] > 0.0001

@@ -11,6 +11,7 @@ import yaml
 from assistant.agent import Assistant
 from assistant.planner.verified import match_verified
 from foundation.errors import SemanticModelError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.context import ToolContext
 from tools.semantic_model import load_semantic_model, refresh_workspace_model
@@ -80,14 +81,14 @@ def test_a_different_breakdown_is_not_a_match(settings: MaraSettings) -> None:
 def test_offline_planner_answers_with_the_verified_query(settings: MaraSettings) -> None:
     with_verified(settings, WEB_LAST_MONTH)
     with Assistant(settings, today=TODAY) as assistant:
-        reply = assistant.run("revenue from app orders this year").reply
+        reply = assistant.run("revenue from app orders this year", scopes=EVERY_SCOPE).reply
     assert "**490.50**" in reply  # app orders of 2025: 180.50 + 310.00
 
 
 def test_offline_planner_says_it_used_a_verified_question(settings: MaraSettings) -> None:
     with_verified(settings, WEB_LAST_MONTH)
     with Assistant(settings, today=TODAY) as assistant:
-        reply = assistant.run("revenue from app orders this year").reply
+        reply = assistant.run("revenue from app orders this year", scopes=EVERY_SCOPE).reply
     assert "verified question “Revenue from web orders last month”" in reply
 
 
@@ -101,6 +102,6 @@ def test_llm_mode_offers_them_in_the_system_prompt(settings: MaraSettings) -> No
     with ScriptedOpenAIServer([ScriptedReply(content="Two.")]) as server:
         llm = settings.model_copy(update={"mode": None, "llm_base_url": server.base_url, "llm_max_retries": 0})
         with Assistant(llm) as assistant:
-            assistant.run("How many gold customers in France?")
+            assistant.run("How many gold customers in France?", scopes=EVERY_SCOPE)
         system = server.requests[0]["messages"][0]["content"]
     assert "“How many gold tier customers are in Germany?” → run_sql" in system

@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.tools import BaseTool, StructuredTool
 
 import tools
+from foundation.scopes import has_every_scope
 from foundation.tokens import truncate_to_budget
 from tools.context import ToolContext
 from tools.declare import ToolSpec, bind, declared_tools
@@ -102,7 +103,8 @@ def required_scope(tool_name: str) -> str:
 
 
 def tool_allowed(tool_name: str, scopes: frozenset[str] | set[str] | None) -> bool:
-    """Whether a caller holding ``scopes`` may use the tool (``None`` = every scope)."""
-    if scopes is None or "admin" in scopes:
+    """Whether a caller holding ``scopes`` may use the tool (``admin`` = every scope; ``None``,
+    scopes nobody named, = none)."""
+    if has_every_scope(scopes):
         return True
-    return required_scope(tool_name) in scopes
+    return scopes is not None and required_scope(tool_name) in scopes

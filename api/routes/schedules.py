@@ -23,6 +23,7 @@ from api.auth import Caller, require
 from api.errors import AUTH_RESPONSES, ERROR_RESPONSES, NotFound
 from api.models import ErrorResponse
 from api.runtime import Runtime, get_runtime
+from foundation.scopes import EVERY_SCOPE
 
 router = APIRouter(prefix="/v1", tags=["schedules"], dependencies=[require("chat")])
 
@@ -137,7 +138,7 @@ async def create_schedule(body: ScheduleCreate, runtime: Runtime = Depends(get_r
     from assistant.schedules import new_schedule
     from assistant.schedules.runner import audit_change
 
-    scopes = None if _sees_all(caller) else list(caller.scopes)
+    scopes = EVERY_SCOPE if _sees_all(caller) else frozenset(caller.scopes)
     schedule = await run_in_threadpool(lambda: new_schedule(
         runtime.settings, owner=caller.actor, cadence=body.cadence, timezone=body.timezone,
         destinations=body.destinations, name=body.name, question=body.question, metric=body.metric,

@@ -583,7 +583,7 @@ class SlackBot:
             assistant: ChatAssistant = self.runtime._build()
             lock = self.locks.acquire(conversation)
             try:
-                scopes = None if "admin" in self.settings.scopes else frozenset(self.settings.scopes)
+                scopes = frozenset(self.settings.scopes)  # 'admin' among them is every scope
                 events: list[Event] = []
                 for event in assistant.stream(text, conversation, actor=actor, scopes=scopes):
                     events.append(event)

@@ -47,6 +47,7 @@ import yaml
 
 from assistant.evaluation.scoring import Expect, score_reply
 from foundation.errors import MaraError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tools.data_load import load_file
 
@@ -426,10 +427,10 @@ def _ask_all(
                 result = QuestionResult(entry.id, entry.question, "invalid", None, follow_up=entry.follow_up,
                                         why=f"{entry.id}: {truth}")
                 if next_follows and entry.question:  # the follow-up needs this turn in its conversation
-                    assistant.run(entry.question, conversation, actor="eval")
+                    assistant.run(entry.question, conversation, actor="eval", scopes=EVERY_SCOPE)
             else:
                 start = time.perf_counter()
-                turn = assistant.run(entry.question, conversation, actor="eval")
+                turn = assistant.run(entry.question, conversation, actor="eval", scopes=EVERY_SCOPE)
                 latency = time.perf_counter() - start
                 score = score_reply(turn.reply, truth.expect, truth.numbers, truth.label)
                 result = QuestionResult(

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.evaluation.answers import QuestionSetError, read_entry_file
 from assistant.planner.model import HELP_TEXT
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from knowledge.sample import sample_brand_path
 
@@ -252,9 +253,9 @@ def run_routing_set(
                 conversation = uuid.uuid4().hex
                 for request in thread:
                     if request.after is not None:  # the turn the follow-up refers to, not scored
-                        assistant.run(request.after, conversation, actor="eval")
+                        assistant.run(request.after, conversation, actor="eval", scopes=EVERY_SCOPE)
                     start = time.perf_counter()
-                    turn = assistant.run(request.request, conversation, actor="eval")
+                    turn = assistant.run(request.request, conversation, actor="eval", scopes=EVERY_SCOPE)
                     calls = [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls]
                     got = reached(calls, turn.reply)
                     result = RoutingResult(request.id, request.request, request.expect, got, is_right(request.expect, got),

@@ -14,12 +14,14 @@ and destinations (Slack, e-mail, signed webhooks).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from assistant.schedules.cadence import ScheduleInputError, check_timezone, parse_cadence
 from assistant.schedules.destinations import parse_destination
 from assistant.schedules.recipients import check_email_recipient
 from assistant.schedules.store import Schedule
+from foundation.scopes import NO_SCOPES
 from foundation.settings import MaraSettings
 from tools.alerts import GRAINS, AlertInputError, anomaly_detector, condition_from_dict
 
@@ -31,14 +33,17 @@ MAX_DESTINATIONS = 10
 def new_schedule(
     settings: MaraSettings, *, owner: str, cadence: str, destinations: list[str], timezone: str = "UTC",
     name: str | None = None, question: str | None = None, metric: str | None = None, period: str = "day",
-    condition: dict[str, Any] | None = None, cooldown_s: float = 0.0, scopes: list[str] | None = None,
+    condition: dict[str, Any] | None = None, cooldown_s: float = 0.0, scopes: Collection[str] = NO_SCOPES,
     resolve: bool = True,
 ) -> Schedule:
     """A checked, unsaved schedule. Raises :class:`ScheduleInputError` naming what was wrong.
 
-    ``scopes`` are the owner's (stored; ``None``: every scope — admin keys, the CLI, open mode):
-    runs read no more than they allow, and e-mail goes only where they allow
-    (:mod:`assistant.schedules.recipients`: any address for admins, ``MARA_EMAIL_ALLOW`` otherwise)."""
+    ``scopes`` are the owner's (stored): runs read no more than they allow, and e-mail goes only
+    where they allow (:mod:`assistant.schedules.recipients`: any address for admins,
+    ``MARA_EMAIL_ALLOW`` otherwise). Admin keys, the CLI and open mode pass
+    :data:`~foundation.scopes.EVERY_SCOPE`; left out (or ``None``) they are no scopes at all, so a
+    front end that forgets them makes a schedule with no power rather than an admin's."""
+    held = sorted(scopes or ())
     if bool(question and question.strip()) == bool(metric and metric.strip()):
         raise ScheduleInputError("A schedule runs either a saved question or a metric check.",
                                  hint="Give a question ('revenue by country last week') or a metric (orders, revenue…).")
@@ -51,7 +56,7 @@ def new_schedule(
     targets = list(dict.fromkeys(parse_destination(d, settings, resolve=resolve) for d in destinations))
     for target in targets:  # the sender checks again at every delivery; here the maker hears why at once
         if target.startswith("email:"):
-            check_email_recipient(settings, target.split(":", 1)[1], scopes, owner=owner)
+            check_email_recipient(settings, target.split(":", 1)[1], held, owner=owner)
     if metric:
         if period not in GRAINS:
             raise ScheduleInputError(f"Unknown period {period!r}.", hint=f"Use one of: {', '.join(GRAINS)}.")
@@ -63,7 +68,7 @@ def new_schedule(
             raise ScheduleInputError("The anomaly condition needs the anomaly detector (tools.analysis), which this "
                                      "version of Mara does not include yet.",
                                      hint="Use a threshold or a % change condition for now.")
-        if scopes is not None and not {"data:read", "admin"} & set(scopes):
+        if not {"data:read", "admin"} & set(held):
             raise ScheduleInputError("A metric check reads customer data: the key needs the 'data:read' scope.")
     if question and len(question) > 2000:
         raise ScheduleInputError("The question is longer than 2,000 characters.", hint="Shorten it.")
@@ -75,5 +80,5 @@ def new_schedule(
         cron=when.cron, timezone=when.timezone, cadence=when.text, destinations=targets,
         webhook_secret="whsec_" + secrets.token_urlsafe(24), question=question.strip() if question else None,
         metric=metric.strip() if metric else None, grain=period if metric else None,
-        condition=condition or None, cooldown_s=float(cooldown_s), scopes=scopes,
+        condition=condition or None, cooldown_s=float(cooldown_s), scopes=held,
     )

@@ -23,6 +23,7 @@ from assistant.schedules import ScheduleInputError, new_schedule
 from assistant.schedules.cadence import parse_cadence
 from assistant.schedules.runner import audit_change
 from assistant.schedules.store import ScheduleStore
+from foundation.scopes import NO_SCOPES
 from foundation.settings import MaraSettings
 
 
@@ -40,7 +41,7 @@ def make_sink(settings: MaraSettings) -> Any:
              period: str, condition: dict[str, Any] | None, cooldown_s: float) -> dict[str, Any]:
         turn = _turn()
         actor = str(turn.get("mara_actor") or "local")
-        scopes = turn.get("mara_scopes")
+        scopes = turn.get("mara_scopes") or NO_SCOPES  # a turn that did not say has none
         if not destination:
             parts = actor.split(":")
             if parts[0] != "slack" or len(parts) != 3:
@@ -57,7 +58,7 @@ def make_sink(settings: MaraSettings) -> Any:
         schedule = new_schedule(settings, owner=actor, cadence=cadence, timezone=timezone or "UTC",
                                 destinations=[destination], question=question, metric=metric, period=period or "day",
                                 condition=condition, cooldown_s=cooldown_s or 0,
-                                scopes=list(scopes) if scopes is not None else None)
+                                scopes=list(scopes))
         store = ScheduleStore(settings)
         try:
             store.add(schedule)

@@ -172,12 +172,13 @@ def _mrkdwn(text: str) -> str:
 
 
 def send_email(settings: MaraSettings, destination: str, message: dict[str, Any], png: bytes | None, *,
-               owner_scopes: Collection[str] | None, owner: str | None = None) -> str:
+               owner_scopes: Collection[str], owner: str | None = None) -> str:
     """Send an HTML + plain-text e-mail over SMTP (chart inline); returns the Message-ID.
 
     The only place Mara talks SMTP, so the recipient rule is checked here, at every delivery,
-    for the schedule's owner (``owner_scopes``: the scopes stored on the schedule; ``None`` is
-    every scope) — see :mod:`assistant.schedules.recipients`."""
+    for the schedule's owner (``owner_scopes``: the scopes stored on the schedule; every scope is
+    ``{"admin"}``, :data:`~foundation.scopes.EVERY_SCOPE`; ``None`` is none) — see
+    :mod:`assistant.schedules.recipients`."""
     address = destination.split(":", 1)[1].strip()
     if not (_EMAIL.match(address) and len(address) <= 254):
         raise PermanentFailure(f"{address!r} is not an e-mail address Mara sends to.")

@@ -78,13 +78,18 @@ def check_may_resume(settings: MaraSettings, schedule: Schedule) -> None:
 def claim(settings: MaraSettings, store: ScheduleStore, schedule_id: str, new_owner: str) -> Schedule:
     """Make ``new_owner`` (an admin key or the CLI's user: every scope) the owner of a schedule its
     owner may no longer run; a pause made because of it is lifted. Other schedules are refused:
-    an admin manages them already and need not take them from their owner."""
+    an admin manages them already and need not take them from their owner.
+
+    The schedule keeps its own scopes (an open-mode one has every scope already): a ``chat`` key's
+    question and webhook, claimed after the key was revoked, must not start running with the
+    admin's power — reading data the key could not, and sending it where the key chose. An admin
+    who wants more makes a new schedule."""
     schedule = store.get(schedule_id)
     why = held_back(settings, schedule)
     if why is None:
         raise NothingToClaim(f"Schedule {schedule_id} belongs to {schedule.owner}, who may still run it.",
                              hint="Pause or remove it instead.")
-    updates: dict[str, Any] = {"owner": new_owner, "scopes": None}
+    updates: dict[str, Any] = {"owner": new_owner}
     if schedule.paused and schedule.paused_reason == why:
         updates.update(paused=False, paused_reason=None)
     return store.update(schedule_id, **updates)

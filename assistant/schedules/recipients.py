@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from assistant.schedules.cadence import ScheduleInputError
+from foundation.scopes import has_every_scope
 from foundation.settings import MaraSettings, email_allow_entries
 
 
@@ -33,8 +34,9 @@ class EmailRecipientRefused(ScheduleInputError):
 
 
 def may_email_anyone(scopes: Collection[str] | None) -> bool:
-    """Owners with every scope (``None``: admin keys, the CLI, open mode) or ``admin``."""
-    return scopes is None or "admin" in scopes
+    """Owners with every scope (``admin``: admin keys, the CLI, open mode pass
+    :data:`~foundation.scopes.EVERY_SCOPE`). Unknown scopes (``None``) are not every scope."""
+    return has_every_scope(scopes)
 
 
 def allowed_by_list(address: str, entries: Collection[str]) -> bool:

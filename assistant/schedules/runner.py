@@ -312,7 +312,7 @@ class Runner:
         conversation = f"sched-{run.run_id}"
         if self.audit is not None:  # the conversation is the owner's: they continue it
             self.audit.claim("conversation", conversation, schedule.owner)
-        scopes = frozenset(schedule.scopes) if schedule.scopes is not None else None
+        scopes = frozenset(schedule.scopes)  # ['admin'] for admins; never 'unknown'
         events = list(assistant.stream(schedule.question or "", conversation, actor=schedule.owner, scopes=scopes))
         turn = TurnSummary.from_events(events)
         tools_ok = [e for e in events if e.type == "tool_end" and e.data.get("ok")]

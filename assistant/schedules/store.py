@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from foundation.errors import NotFoundError, WorkspaceError
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings, touch_private
 
 FILE_NAME = "schedules.sqlite"
@@ -83,6 +84,20 @@ deliveries = sa.Table(
 )
 
 
+def _scopes_json(scopes: Any) -> str:
+    """The owner's scopes as stored: always a JSON list. ``None`` is refused (``TypeError``), so no
+    new row can hold NULL, which older versions wrote for "every scope" (see :func:`_stored_scopes`)."""
+    if scopes is None or isinstance(scopes, str):
+        raise TypeError("a schedule's scopes are a list of scope names (EVERY_SCOPE for admins), not " + repr(scopes))
+    return json.dumps(sorted(scopes))
+
+
+def _stored_scopes(text: str | None) -> list[str]:
+    """Scopes read back. NULL comes only from rows written before scopes were always stored (then
+    NULL meant every scope: admin keys, the CLI, open mode), so it keeps meaning that."""
+    return sorted(EVERY_SCOPE) if text is None else list(json.loads(text))
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -105,7 +120,7 @@ class Schedule:
     grain: str | None = None
     condition: dict[str, Any] | None = None
     cooldown_s: float = 0.0
-    scopes: list[str] | None = None
+    scopes: list[str] = field(default_factory=list)  # the owner's; ['admin']: every scope
     paused: bool = False
     paused_reason: str | None = None
     created: str = ""
@@ -130,7 +145,7 @@ class Schedule:
             timezone=m["timezone"], cadence=m["cadence"], destinations=json.loads(m["destinations"]),
             webhook_secret=m["webhook_secret"], question=m["question"], metric=m["metric"],
             grain=m["grain"], condition=json.loads(m["condition"]) if m["condition"] else None,
-            cooldown_s=float(m["cooldown_s"] or 0), scopes=json.loads(m["scopes"]) if m["scopes"] else None,
+            cooldown_s=float(m["cooldown_s"] or 0), scopes=_stored_scopes(m["scopes"]),
             paused=bool(m["paused"]), paused_reason=m["paused_reason"], created=m["created"],
             updated=m["updated"], version=int(m["version"]), last_alert=m["last_alert"],
             last_run=m["last_run"], last_status=m["last_status"],
@@ -242,7 +257,7 @@ class ScheduleStore:
         row = asdict(schedule)
         row.update(destinations=json.dumps(schedule.destinations),
                    condition=json.dumps(schedule.condition) if schedule.condition else None,
-                   scopes=json.dumps(schedule.scopes) if schedule.scopes is not None else None,
+                   scopes=_scopes_json(schedule.scopes),
                    notices=json.dumps(schedule.notices), paused=int(schedule.paused))
         with self._write(), self.engine.begin() as con:
             con.execute(schedules.insert().values(**row))
@@ -274,6 +289,8 @@ class ScheduleStore:
             values["notices"] = json.dumps(values["notices"][-20:])
         if "paused" in values:
             values["paused"] = int(values["paused"])
+        if "scopes" in values:
+            values["scopes"] = _scopes_json(values["scopes"])
         if bump:
             values["version"] = schedules.c.version + 1
         with self._write(), self.engine.begin() as con:

@@ -137,7 +137,7 @@ def run_fleet(home: Path, *, servers: int = 2, count: int = 100, fail_first: int
             for i in range(count):
                 store.add(new_schedule(settings, owner="key:bench", cadence=f"{due.minute} {due.hour} * * *",
                                        destinations=[f"webhook:{hook.url}"], metric="revenue" if i % 2 else "orders",
-                                       period="day", name=f"bench {i}"))
+                                       period="day", name=f"bench {i}", scopes=["chat", "data:read"]))
             hook.fail_next(fail_first, status=503)
             log(f"{count} schedules due at {due:%H:%M:%S} UTC on {servers} server(s); waiting…")
             deadline = time.time() + (due - dt.datetime.now(dt.UTC)).total_seconds() + timeout_s

@@ -16,6 +16,7 @@ from assistant.audit import AuditLog
 from assistant.links import SafeText, safe_unmask
 from assistant.pii import PIIVault
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer
@@ -153,6 +154,6 @@ def test_text_streamed_before_a_tool_call_is_not_cut(tmp_path: Any) -> None:
             home=tmp_path, llm_base_url=model.base_url, llm_max_retries=0, _env_file=None
         )
         with Assistant(settings) as assistant:
-            events = list(assistant.stream("How many customers?"))
+            events = list(assistant.stream("How many customers?", scopes=EVERY_SCOPE))
     streamed = "".join(e.data["delta"] for e in events if e.type == "text")
     assert streamed.startswith("Let me count them")

@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message as MessageHandler
 
 from assistant.schedules.destinations import send_email
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 
 
@@ -53,18 +54,18 @@ HOSTILE = {"title": "Weekly\r\nBcc: spy@evil.example", "subject": "Revenue up\nX
 
 def test_a_name_with_line_breaks_adds_no_recipient(inbox) -> None:
     handler, settings = inbox
-    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=None)
+    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=EVERY_SCOPE)
     assert handler.recipients == [["ana@example.com"]]
 
 
 def test_line_breaks_in_the_subject_add_no_header(inbox) -> None:
     handler, settings = inbox
-    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=None)
+    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=EVERY_SCOPE)
     assert (handler.got[0]["Bcc"], handler.got[0]["X-Injected"]) == (None, None)
 
 
 def test_the_subject_keeps_the_words_on_one_line(inbox) -> None:
     handler, settings = inbox
-    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=None)
+    send_email(settings, "email:ana@example.com", HOSTILE, None, owner_scopes=EVERY_SCOPE)
     unfolded = str(make_header(decode_header(handler.got[0]["Subject"].replace("\r\n ", " "))))
     assert unfolded == "Weekly Bcc: spy@evil.example — Revenue up X-Injected: 1"

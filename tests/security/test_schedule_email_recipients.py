@@ -23,6 +23,7 @@ from api.app import create_app
 from assistant.schedules.recipients import allowed_by_list
 from assistant.schedules.runner import Runner
 from assistant.schedules.store import Schedule, ScheduleStore
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import keyed_workspace
 from tools.semantic_model import refresh_workspace_model
@@ -106,7 +107,7 @@ def test_an_admin_key_may_e_mail_any_address(api) -> None:
 # --- at the sender: schedules saved before the rule ------------------------------------------------
 
 
-def saved_before_the_rule(api: dict[str, Any], to: str, scopes: list[str] | None) -> Schedule:
+def saved_before_the_rule(api: dict[str, Any], to: str, scopes: list[str]) -> Schedule:
     """A schedule as an older version stored it, without the creation check."""
     store = ScheduleStore(api["settings"])
     try:
@@ -145,7 +146,7 @@ def test_the_sender_still_sends_to_an_allowed_address(api, inbox) -> None:
 
 def test_the_sender_sends_anywhere_for_an_admin_owner(api, inbox) -> None:
     handler, _port = inbox
-    run_now(api, saved_before_the_rule(api, "email:board@elsewhere.example", None))
+    run_now(api, saved_before_the_rule(api, "email:board@elsewhere.example", sorted(EVERY_SCOPE)))
     assert "board@elsewhere.example" in handler.recipients
 
 
@@ -166,6 +167,35 @@ def test_chat_cannot_schedule_e_mail_to_an_address_the_asker_names(api, actor: s
     finally:
         store.close()
     assert (saved, "MARA_EMAIL_ALLOW" in turn.reply) == ([], True)
+
+
+@pytest.mark.integration
+def test_a_turn_run_without_scopes_cannot_schedule_e_mail(api) -> None:
+    """A caller of ``Assistant.run`` that forgets ``scopes`` (a new front end) is not an admin."""
+    from assistant.agent import Assistant
+
+    with Assistant(api["settings"]) as assistant:
+        assistant.run("every day at 7am send me the order count to forgot@evil.example", "c-forgot", actor="key:ana")
+    store = ScheduleStore(api["settings"])
+    try:
+        saved = [s for s in store.list() if "email:forgot@evil.example" in s.destinations]
+    finally:
+        store.close()
+    assert saved == []
+
+
+def test_a_schedule_stored_without_scopes_e_mails_no_named_address(api, inbox) -> None:
+    handler, _port = inbox
+    store = ScheduleStore(api["settings"])
+    try:
+        made = store.add(Schedule(id="sch_" + secrets.token_hex(6), owner="key:ana", name="no scopes", kind="metric",
+                                  cron="0 9 * * mon", timezone="UTC", cadence="every Monday at 9:00",
+                                  destinations=["email:noscope@evil.example"], webhook_secret="whsec_x",
+                                  metric="orders", grain="month"))
+    finally:
+        store.close()
+    run_now(api, made)
+    assert "noscope@evil.example" not in handler.recipients
 
 
 # --- the rule itself ---------------------------------------------------------------------------------

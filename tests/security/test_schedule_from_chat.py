@@ -11,6 +11,7 @@ import pytest
 from assistant.agent import Assistant
 from assistant.schedules.store import ScheduleStore
 from assistant.testing import ScriptedOpenAIServer, ScriptedReply, ScriptedToolCall
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 
@@ -28,7 +29,7 @@ def _ask(home: Path, message: str, destination: str) -> str:
         settings = MaraSettings(home=home, llm_base_url=model.base_url, llm_max_retries=0,  # type: ignore[call-arg]
                                 _env_file=None)
         with Assistant(settings) as assistant:
-            events = list(assistant.stream(message, "c1", actor="key:ana"))
+            events = list(assistant.stream(message, "c1", actor="key:ana", scopes=EVERY_SCOPE))
     return " ".join(str(e.data) for e in events if e.type == "tool_end")
 
 

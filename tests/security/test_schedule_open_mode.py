@@ -24,6 +24,7 @@ from assistant.schedules import new_schedule
 from assistant.schedules.runner import Runner
 from assistant.schedules.store import Schedule, ScheduleStore
 from assistant.testing.webhook_receiver import WebhookReceiver
+from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
 from tests.conftest import build_tiny_warehouse
 from tools.semantic_model import refresh_workspace_model
@@ -62,7 +63,7 @@ def made_in_open_mode(cfg: MaraSettings, hook: WebhookReceiver) -> Schedule:
     store = ScheduleStore(cfg)
     try:
         return store.add(new_schedule(cfg, owner="api:local", cadence="every Monday at 9:00",
-                                      destinations=[f"webhook:{hook.url}"], metric="revenue", period="month"))
+                                      destinations=[f"webhook:{hook.url}"], metric="revenue", period="month", scopes=EVERY_SCOPE))
     finally:
         store.close()
 
