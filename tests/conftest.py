@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -89,6 +90,48 @@ def workspace(tmp_path: Path) -> Path:
     home.mkdir()
     build_tiny_warehouse(home / "warehouse.duckdb")
     return home
+
+
+@pytest.fixture(scope="session")
+def modelled_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny workspace with its semantic model (metrics), built once per session. Never write
+    to it: take :func:`modelled_workspace`, a copy of it per test."""
+    # lazy: the semantic model loads sqlglot and pydantic models most tests never need
+    from tools.semantic_model import refresh_workspace_model
+
+    home = tmp_path_factory.mktemp("modelled") / "ws"
+    home.mkdir()
+    build_tiny_warehouse(home / "warehouse.duckdb")
+    refresh_workspace_model(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
+    return home
+
+
+@pytest.fixture
+def modelled_workspace(modelled_original: Path, tmp_path: Path) -> Path:
+    """This test's own copy of the tiny workspace with its semantic model (schedules need metrics)."""
+    home = tmp_path / "ws"
+    shutil.copytree(modelled_original, home)
+    return home
+
+
+@pytest.fixture
+def hook() -> Iterator[Any]:
+    """A :class:`~assistant.testing.webhook_receiver.WebhookReceiver` on a free local port."""
+    # lazy: as above
+    from assistant.testing.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[Any]:
+    """A local SMTP server on a free port (see :class:`tests.smtp_inbox.SmtpInbox`)."""
+    # lazy: aiosmtpd is only for the e-mail tests
+    from tests.smtp_inbox import SmtpInbox
+
+    with SmtpInbox() as inbox:
+        yield inbox
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,33 +18,13 @@ from assistant.testing.fake_slack import FakeSlack
 from assistant.testing.webhook_receiver import WebhookReceiver
 from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
-from tools.semantic_model import refresh_workspace_model
 
 TODAY = dt.date(2025, 11, 1)  # the tiny orders run to 2025-10-15: October 140 vs September 385.25
 
 
 @pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def modelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny workspace with its semantic model (metrics), built once per module."""
-    home = tmp_path_factory.mktemp("sched") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    refresh_workspace_model(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
-    return home
-
-
-@pytest.fixture
-def cfg(modelled: Path, tmp_path: Path) -> MaraSettings:
-    home = tmp_path / "ws"
-    shutil.copytree(modelled, home)
-    return MaraSettings(home=home, mode="offline", webhook_allow="127.0.0.1", delivery_backoff_s=0.01,
+def cfg(modelled_workspace: Path) -> MaraSettings:
+    return MaraSettings(home=modelled_workspace, mode="offline", webhook_allow="127.0.0.1", delivery_backoff_s=0.01,
                         delivery_retries=3, delivery_timeout_s=2, schedule_lease_s=2,
                         _env_file=None)  # type: ignore[call-arg]
 
@@ -220,31 +198,11 @@ def test_slack_message_is_block_kit_with_the_headline(cfg, store) -> None:
 
 
 @pytest.mark.integration
-def test_email_goes_out_as_html_and_plain_text_over_smtp(cfg, store) -> None:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    class Keep(Message):
-        def __init__(self) -> None:
-            super().__init__()
-            self.got: list = []
-
-        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
-            self.got.append(message)
-
-    handler = Keep()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = Controller(handler, hostname="127.0.0.1", port=port)
-    server.start()
-    try:
-        settings = cfg.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False})
-        schedule = metric_schedule(settings, store, ["email:ana@example.com"])
-        outcome = Runner(settings, store, today=TODAY).run_now(schedule.id, "key:ana")
-    finally:
-        server.stop()
-    mail = handler.got[0]
+def test_email_goes_out_as_html_and_plain_text_over_smtp(cfg, store, smtp_inbox) -> None:
+    settings = cfg.model_copy(update=smtp_inbox.settings_update)
+    schedule = metric_schedule(settings, store, ["email:ana@example.com"])
+    outcome = Runner(settings, store, today=TODAY).run_now(schedule.id, "key:ana")
+    mail = smtp_inbox.got[0]
     kinds = [part.get_content_type() for part in mail.walk()]
     assert outcome.state == "done" and mail["To"] == "ana@example.com"
     assert "text/plain" in kinds and "text/html" in kinds and "image/png" in kinds  # chart inline

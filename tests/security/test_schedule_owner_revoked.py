@@ -4,7 +4,6 @@ the owner told) instead of sending the owner's data on for ever with the key's o
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,27 +15,14 @@ from assistant.schedules.runner import Runner
 from assistant.schedules.store import Schedule, ScheduleStore
 from assistant.testing.webhook_receiver import WebhookReceiver
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
-from tools.semantic_model import refresh_workspace_model
 
 TODAY = dt.date(2025, 11, 1)
 
 
-@pytest.fixture(scope="module")
-def modelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("revoked") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    refresh_workspace_model(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
-    return home
-
-
 @pytest.fixture
-def cfg(modelled: Path, tmp_path: Path) -> MaraSettings:
-    home = tmp_path / "ws"
-    shutil.copytree(modelled, home)
-    KeyStore.for_home(home).create("ana", ["chat", "data:read"])
-    return MaraSettings(home=home, mode="offline", webhook_allow="127.0.0.1", delivery_retries=0,
+def cfg(modelled_workspace: Path) -> MaraSettings:
+    KeyStore.for_home(modelled_workspace).create("ana", ["chat", "data:read"])
+    return MaraSettings(home=modelled_workspace, mode="offline", webhook_allow="127.0.0.1", delivery_retries=0,
                         _env_file=None)  # type: ignore[call-arg]
 
 
@@ -45,12 +31,6 @@ def store(cfg: MaraSettings) -> Iterator[ScheduleStore]:
     made = ScheduleStore(cfg)
     yield made
     made.close()
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
 
 
 def anas_schedule(cfg: MaraSettings, store: ScheduleStore, hook: WebhookReceiver) -> Schedule:
