@@ -383,6 +383,12 @@ class Route:
     data_shape: bool = False  # it has a data question's shape (an aggregation, a breakdown, a ranking, a period)
 
 
+# The examples' embeddings by their text's digest, for this process: a server, an evaluation or a
+# test run opens many assistants (each conversation, each workspace) over the same examples, and
+# embedding them takes ~0.5 s of CPU each time while loading the workspace's cache file takes ~1 ms.
+_EMBEDDED: dict[str, np.ndarray] = {}
+
+
 class Router:
     """Scores a message against every intent's examples and applies the rules.
 
@@ -416,7 +422,11 @@ class Router:
                     return cached
             except (OSError, ValueError):
                 pass  # a damaged cache is recomputed
-        matrix = get_encoder().encode(texts)
+        matrix = _EMBEDDED.get(digest)
+        if matrix is None:
+            matrix = get_encoder().encode(texts)
+            matrix.setflags(write=False)  # shared by every router of this process
+            _EMBEDDED[digest] = matrix
         if path is not None:
             try:
                 private_dir(path.parent)
