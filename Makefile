@@ -5,6 +5,9 @@ MARA    := $(VENV)/bin/mara
 STAMP   := $(VENV)/.installed
 export MARA_HOME ?= .mara
 PYTEST_ARGS ?=
+# Two worker processes (pytest-xdist), each taking whole test files so a module's fixtures are
+# built once; `make test TEST_WORKERS=0` runs in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install run test lint typecheck bench demo clean
 
@@ -23,7 +26,7 @@ demo: install
 	$(MARA) demo
 
 test: install
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure here" >&2; exit 1; fi; exit $$rc
 
 lint: install
