@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator
@@ -15,6 +16,12 @@ from threadpoolctl import threadpool_limits
 
 from assistant.keys import KeyStore
 from foundation.settings import MaraSettings
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on two cores: OpenMP threads beyond one per worker only
+    # spin-wait for a core (see `one_openmp_thread`). Set before scikit-learn first loads OpenMP;
+    # CTranslate2 sets its own thread counts.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 _REAL_LLM_HOSTS = ("api.openai.com", "openai.azure.com", "api.anthropic.com")
 
