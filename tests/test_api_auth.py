@@ -19,6 +19,7 @@ from assistant.audit import AuditLog
 from assistant.cli_keys import keys_app
 from assistant.keys import DEFAULT_SCOPES, SCOPES, KeyInputError, KeyNotFoundError, KeyStore
 from foundation.settings import MaraSettings, get_settings
+from tests import live_http
 from tests.conftest import build_tiny_warehouse, keyed_workspace
 from tests.test_api import LiveServer, assert_error
 
@@ -134,17 +135,17 @@ def test_missing_invalid_and_revoked_keys_get_401_saying_how_to_get_one(
     secured: dict[str, Any],
 ) -> None:
     url = secured["url"]
-    missing = httpx.post(f"{url}/v1/chat", json=CHAT)
+    missing = live_http.post(f"{url}/v1/chat", json=CHAT)
     error = assert_error(missing, 401, "missing_api_key")
     assert "mara keys create" in error["message"]
     assert missing.headers["www-authenticate"].startswith("Bearer")
     for key in ("mara_000000000000_not-a-real-key-at-all", secured["revoked"], "sk-123"):
-        bad = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(key))
+        bad = live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(key))
         assert "invalid or revoked" in assert_error(bad, 401, "invalid_api_key")["message"]
     for path in ("/v1/conversations/abc", "/v1/artifacts/0123456789ab.csv", "/v1/data/tables"):
-        assert_error(httpx.get(f"{url}{path}"), 401, "missing_api_key")
-    assert httpx.get(f"{url}/healthz").status_code == 200  # health stays open
-    assert httpx.get(f"{url}/").status_code == 200  # so does the web chat page
+        assert_error(live_http.get(f"{url}{path}"), 401, "missing_api_key")
+    assert live_http.get(f"{url}/healthz").status_code == 200  # health stays open
+    assert live_http.get(f"{url}/").status_code == 200  # so does the web chat page
 
 
 @pytest.mark.integration
@@ -152,16 +153,16 @@ def test_a_valid_key_works_by_bearer_or_header_and_names_the_actor(
     secured: dict[str, Any],
 ) -> None:
     url = secured["url"]
-    by_bearer = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(secured["keys"]["chat"]))
+    by_bearer = live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(secured["keys"]["chat"]))
     assert by_bearer.status_code == 200, by_bearer.text
     assert "**6** customers" in by_bearer.json()["reply"]
-    by_header = httpx.get(
+    by_header = live_http.get(
         f"{url}/v1/conversations/{by_bearer.json()['conversation_id']}",
         headers={"X-API-Key": secured["keys"]["chat"]},
     )
     assert by_header.status_code == 200
     # the key's scopes reach the assistant: without data:read it does not query data
-    narrow = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(secured["keys"]["chat_only"]))
+    narrow = live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(secured["keys"]["chat_only"]))
     assert narrow.status_code == 200
     assert "data:read" in narrow.json()["reply"] and not narrow.json()["tool_calls"]
     # the audit trail records the key's name as the actor
@@ -172,17 +173,17 @@ def test_a_valid_key_works_by_bearer_or_header_and_names_the_actor(
 @pytest.mark.integration
 def test_missing_scope_gets_403_naming_the_scope(secured: dict[str, Any]) -> None:
     url, keys = secured["url"], secured["keys"]
-    denied = httpx.post(
+    denied = live_http.post(
         f"{url}/v1/copy", json={"channel": "sms", "brief": "Sale"}, headers=bearer(keys["chat"])
     )
     error = assert_error(denied, 403, "insufficient_scope")
     assert "'copy'" in error["message"] and "chatter" in error["message"]
-    chat = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["data"]))
+    chat = live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["data"]))
     assert "'chat'" in assert_error(chat, 403, "insufficient_scope")["message"]
-    metrics = httpx.get(f"{url}/metrics", headers=bearer(keys["chat"]))
+    metrics = live_http.get(f"{url}/metrics", headers=bearer(keys["chat"]))
     assert "'admin'" in assert_error(metrics, 403, "insufficient_scope")["message"]
     # admin has every scope
-    tables = httpx.get(f"{url}/v1/data/tables", headers=bearer(keys["admin"]))
+    tables = live_http.get(f"{url}/v1/data/tables", headers=bearer(keys["admin"]))
     assert tables.status_code == 200 and {t["name"] for t in tables.json()} >= {"customers"}
 
 
@@ -225,7 +226,7 @@ def test_web_session_cookie_is_http_only_and_ends_with_the_key(
 
         forged = c.cookies["mara_session"][:-2] + "00"
         assert_error(
-            httpx.post(f"{url}/v1/chat", json=CHAT, cookies={"mara_session": forged}),
+            live_http.post(f"{url}/v1/chat", json=CHAT, cookies={"mara_session": forged}),
             401,
             "missing_api_key",
         )
@@ -239,7 +240,7 @@ def test_web_session_cookie_is_http_only_and_ends_with_the_key(
 def test_oversized_bodies_get_413(secured: dict[str, Any]) -> None:
     url, key = secured["url"], secured["keys"]["admin"]
     big = {"message": "x" * 5000, "stream": False}
-    declared = httpx.post(f"{url}/v1/chat", json=big, headers=bearer(key))
+    declared = live_http.post(f"{url}/v1/chat", json=big, headers=bearer(key))
     error = assert_error(declared, 413, "payload_too_large")
     assert "4 KiB" in error["message"] and "MARA_MAX_BODY_BYTES" in error["message"]
 
@@ -249,13 +250,13 @@ def test_oversized_bodies_get_413(secured: dict[str, Any]) -> None:
             yield b"y" * 1000
         yield b'"}'
 
-    streamed = httpx.post(
+    streamed = live_http.post(
         f"{url}/v1/chat",
         content=chunks(),
         headers={**bearer(key), "Content-Type": "application/json"},
     )
     assert_error(streamed, 413, "payload_too_large")
-    oai = httpx.post(
+    oai = live_http.post(
         f"{url}/v1/chat/completions",
         content=chunks(),
         headers={**bearer(key), "Content-Type": "application/json"},
@@ -275,7 +276,7 @@ def test_cors_allows_only_the_configured_origin(secured: dict[str, Any]) -> None
     assert ok.headers["access-control-allow-origin"] == "http://app.example"
     evil = httpx.options(f"{url}/v1/chat", headers={"Origin": "http://evil.example", **preflight})
     assert "access-control-allow-origin" not in evil.headers
-    denied = httpx.post(f"{url}/v1/chat", json=CHAT, headers={"Origin": "http://app.example"})
+    denied = live_http.post(f"{url}/v1/chat", json=CHAT, headers={"Origin": "http://app.example"})
     assert denied.status_code == 401
     assert denied.headers["access-control-allow-origin"] == "http://app.example"
 
@@ -283,8 +284,8 @@ def test_cors_allows_only_the_configured_origin(secured: dict[str, Any]) -> None
 @pytest.mark.integration
 def test_metrics_count_requests_turns_and_tools(secured: dict[str, Any]) -> None:
     url, keys = secured["url"], secured["keys"]
-    assert httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["chat"])).status_code == 200
-    response = httpx.get(f"{url}/metrics", headers=bearer(keys["admin"]))
+    assert live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["chat"])).status_code == 200
+    response = live_http.get(f"{url}/metrics", headers=bearer(keys["admin"]))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'mara_http_requests_total{method="POST",route="/v1/chat",status="200"}' in text
@@ -327,14 +328,14 @@ def test_open_without_keys_on_loopback_until_required(tmp_path: Path) -> None:
     build_tiny_warehouse(tmp_path / "warehouse.duckdb")
     open_settings = MaraSettings(home=tmp_path, mode="offline", _env_file=None)  # type: ignore[call-arg]
     with LiveServer(create_app(open_settings)) as server:
-        session = httpx.get(f"{server.url}/v1/auth/session").json()
+        session = live_http.get(f"{server.url}/v1/auth/session").json()
         assert session["auth_required"] is False and session["via"] == "open"
-        assert httpx.get(f"{server.url}/v1/data/tables").status_code == 200
-        assert httpx.get(f"{server.url}/metrics").status_code == 200
+        assert live_http.get(f"{server.url}/v1/data/tables").status_code == 200
+        assert live_http.get(f"{server.url}/metrics").status_code == 200
         # creating the first key closes the API (within a second), without a restart
         KeyStore.for_home(tmp_path).create("first", ["chat"])
         time.sleep(1.1)
-        assert_error(httpx.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
+        assert_error(live_http.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
 
     home = tmp_path / "other"
     home.mkdir()
@@ -343,36 +344,36 @@ def test_open_without_keys_on_loopback_until_required(tmp_path: Path) -> None:
         home=home, mode="offline", api_auth="required", _env_file=None
     )
     with LiveServer(create_app(required)) as server:
-        assert httpx.get(f"{server.url}/v1/auth/session").json()["auth_required"] is True
-        assert_error(httpx.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
+        assert live_http.get(f"{server.url}/v1/auth/session").json()["auth_required"] is True
+        assert_error(live_http.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
     exposed = MaraSettings(  # type: ignore[call-arg]
         home=home, mode="offline", host="0.0.0.0", _env_file=None
     )
     with LiveServer(create_app(exposed)) as server:
-        assert_error(httpx.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
+        assert_error(live_http.get(f"{server.url}/v1/data/tables"), 401, "missing_api_key")
 
 
 @pytest.mark.integration
 def test_conversations_are_listed_renamed_and_deleted_per_key(secured: dict[str, Any]) -> None:
     url, keys = secured["url"], secured["keys"]
-    mine = httpx.post(f"{url}/v1/chat", json={**CHAT, "message": "revenue by country"}, headers=bearer(keys["chat"])).json()
-    theirs = httpx.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["chat_only"])).json()
-    listed = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
+    mine = live_http.post(f"{url}/v1/chat", json={**CHAT, "message": "revenue by country"}, headers=bearer(keys["chat"])).json()
+    theirs = live_http.post(f"{url}/v1/chat", json=CHAT, headers=bearer(keys["chat_only"])).json()
+    listed = live_http.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
     ids = [c["conversation_id"] for c in listed]
     assert mine["conversation_id"] in ids and theirs["conversation_id"] not in ids  # a key sees its own
     assert next(c for c in listed if c["conversation_id"] == mine["conversation_id"])["title"] == "revenue by country"
-    everyone = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["admin"])).json()["conversations"]
+    everyone = live_http.get(f"{url}/v1/conversations", headers=bearer(keys["admin"])).json()["conversations"]
     assert {mine["conversation_id"], theirs["conversation_id"]} <= {c["conversation_id"] for c in everyone}
     # another key's conversation is not found, not forbidden: its existence is not confirmed
-    assert_error(httpx.get(f"{url}/v1/conversations/{theirs['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
-    renamed = httpx.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": "Q3 revenue"},
+    assert_error(live_http.get(f"{url}/v1/conversations/{theirs['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
+    renamed = live_http.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": "Q3 revenue"},
                           headers=bearer(keys["chat"]))
     assert renamed.status_code == 200 and renamed.json()["title"] == "Q3 revenue"
-    assert httpx.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": ""},
+    assert live_http.patch(f"{url}/v1/conversations/{mine['conversation_id']}", json={"title": ""},
                        headers=bearer(keys["chat"])).status_code == 422
-    gone = httpx.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"]))
+    gone = live_http.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"]))
     assert gone.status_code == 204
-    assert_error(httpx.get(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
-    assert httpx.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])).status_code == 404
-    after = httpx.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
+    assert_error(live_http.get(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])), 404, "not_found")
+    assert live_http.delete(f"{url}/v1/conversations/{mine['conversation_id']}", headers=bearer(keys["chat"])).status_code == 404
+    after = live_http.get(f"{url}/v1/conversations", headers=bearer(keys["chat"])).json()["conversations"]
     assert mine["conversation_id"] not in [c["conversation_id"] for c in after]

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from api.app import create_app
@@ -19,6 +18,7 @@ from api.site_guard import is_loopback_host, same_origin
 from assistant.keys import KeyStore
 from assistant.testing.fake_slack import FakeSlack
 from foundation.settings import MaraSettings
+from tests import live_http
 from tests.conftest import build_tiny_warehouse
 from tests.test_api import LiveServer, assert_error
 
@@ -65,16 +65,16 @@ def open_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
 def test_dns_rebinding_host_is_refused_while_open(open_api: dict[str, Any]) -> None:
     """A page at evil.example re-pointed to 127.0.0.1 sends ``Host: evil.example``."""
     rebinding = {"Host": f"evil.example:{open_api['port']}"}
-    read = httpx.post(f"{open_api['url']}/v1/chat", json=CHAT, headers=rebinding)
+    read = live_http.post(f"{open_api['url']}/v1/chat", json=CHAT, headers=rebinding)
     error = assert_error(read, 421, "host_not_allowed")
     assert "127.0.0.1" in error["message"]
-    assert_error(httpx.get(f"{open_api['url']}/v1/data/tables", headers=rebinding), 421, "host_not_allowed")
+    assert_error(live_http.get(f"{open_api['url']}/v1/data/tables", headers=rebinding), 421, "host_not_allowed")
 
 
 @pytest.mark.integration
 def test_loopback_names_keep_working_without_a_key(open_api: dict[str, Any]) -> None:
     for host in ("127.0.0.1", "localhost"):
-        response = httpx.get(
+        response = live_http.get(
             f"{open_api['url']}/v1/data/tables", headers={"Host": f"{host}:{open_api['port']}"}
         )
         assert response.status_code == 200
@@ -84,7 +84,7 @@ def test_loopback_names_keep_working_without_a_key(open_api: dict[str, Any]) -> 
 def test_cross_site_upload_into_the_knowledge_base_is_refused(open_api: dict[str, Any]) -> None:
     """``fetch(..., {mode: "no-cors", body: FormData})`` from another site carries its Origin."""
     files = {"files": ("brand.md", b"# Brand\nOur voice is evil now.", "text/markdown")}
-    planted = httpx.post(
+    planted = live_http.post(
         f"{open_api['url']}/v1/kb/documents",
         files=files,
         headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"},
@@ -94,7 +94,7 @@ def test_cross_site_upload_into_the_knowledge_base_is_refused(open_api: dict[str
 
 @pytest.mark.integration
 def test_cross_site_write_without_origin_is_refused_by_sec_fetch_site(open_api: dict[str, Any]) -> None:
-    refused = httpx.post(
+    refused = live_http.post(
         f"{open_api['url']}/v1/chat", json=CHAT, headers={"Sec-Fetch-Site": "cross-site"}
     )
     assert_error(refused, 403, "cross_site_request")
@@ -104,8 +104,8 @@ def test_cross_site_write_without_origin_is_refused_by_sec_fetch_site(open_api: 
 def test_same_origin_and_header_less_writes_pass(open_api: dict[str, Any]) -> None:
     url = open_api["url"]
     web_chat = {"Origin": url, "Sec-Fetch-Site": "same-origin"}
-    assert httpx.post(f"{url}/v1/chat", json=CHAT, headers=web_chat).status_code == 200
-    assert httpx.post(f"{url}/v1/chat", json=CHAT).status_code == 200  # curl, scripts, SDKs
+    assert live_http.post(f"{url}/v1/chat", json=CHAT, headers=web_chat).status_code == 200
+    assert live_http.post(f"{url}/v1/chat", json=CHAT).status_code == 200  # curl, scripts, SDKs
 
 
 @pytest.mark.integration
@@ -115,10 +115,10 @@ def test_cross_site_writes_are_refused_with_keys_too(tmp_path: Any) -> None:
     settings = MaraSettings(home=tmp_path, mode="offline", _env_file=None)  # type: ignore[call-arg]
     with LiveServer(create_app(settings)) as server:
         headers = {"Authorization": f"Bearer {key}", "Origin": "http://evil.example"}
-        refused = httpx.delete(f"{server.url}/v1/conversations/abc", headers=headers)
+        refused = live_http.delete(f"{server.url}/v1/conversations/abc", headers=headers)
         assert_error(refused, 403, "cross_site_request")
         # with a key, any Host name is served (a rebinding page has no key)
-        named = httpx.get(
+        named = live_http.get(
             f"{server.url}/v1/models",
             headers={"Authorization": f"Bearer {key}", "Host": "mara.example.com"},
         )
@@ -137,5 +137,5 @@ def test_slack_events_keep_working_under_a_public_host_name(open_api: dict[str, 
         "X-Slack-Signature": "v0=" + digest.hexdigest(),
         "Host": "mara.tunnel.example",
     }
-    response = httpx.post(f"{open_api['url']}/slack/events", content=body, headers=headers)
+    response = live_http.post(f"{open_api['url']}/slack/events", content=body, headers=headers)
     assert response.status_code == 200 and "c-123" in response.text
