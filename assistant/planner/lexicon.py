@@ -55,6 +55,21 @@ def singular(word: str) -> str:
     return w[:-1] if w.endswith("s") else w
 
 
+def past_forms(word: str) -> list[str]:
+    """A verb's base and past participle for the other one of them: ``created`` ↔ ``create``,
+    ``opened`` ↔ ``open``, ``shipped`` ↔ ``ship`` (regular verbs only)."""
+    w = word.lower()
+    if w.endswith("ed") and len(w) >= 5:
+        stem = w[:-2]
+        out = [w[:-1], stem]  # created → create, opened → open
+        if len(stem) >= 3 and stem[-1] == stem[-2]:
+            out.append(stem[:-1])  # shipped → ship
+        return out
+    if w.endswith("e"):
+        return [w + "d"]
+    return [w + "ed", w + w[-1] + "ed"] if w[-1] not in "aeiouy" else [w + "ed"]
+
+
 def tokenize(text: str) -> list[Token]:
     return [Token(m.group(0), m.group(0).lower(), singular(m.group(0)), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
@@ -100,6 +115,11 @@ def static() -> dict[str, Any]:
         for form in forms:
             out["synonym_index"].setdefault(form, set()).update(f for f in forms if f != form)
     out["fillers_set"] = {phrase(str(w)) for w in raw["fillers"]}
+    for filler in list(out["fillers_set"]):  # "raise" is filler as "raised" is: a verb's other regular form
+        if len(filler) == 1 and filler[0].isalpha() and len(filler[0]) >= 4:
+            past = filler[0].endswith("ed")
+            others = past_forms(filler[0])[:1] if past else past_forms(filler[0])
+            out["fillers_set"].update((f,) for f in others if f.endswith("e") or not past)  # raised → raise, not open → ope
     out["ordinary"] = {str(w).lower() for w in raw["ordinary_words"]}
     out["ignored"] = {str(w).lower() for w in raw["ignored_values"]}
     out["status_words"] = {singular(str(k)): singular(str(v)) for k, v in (raw.get("status_words") or {}).items()}
@@ -146,6 +166,7 @@ def _static_entries() -> dict[tuple[str, ...], list[Entry]]:
     for op, words in lex["comparisons"].items():
         add(words, "cmp", op)
     add(lex["negations"], "neg")
+    add(lex.get("sorted_descending") or [], "sort")  # explains itself, changes nothing
     for grain, words in lex["grains"].items():
         add(words, "grain", grain)
     return table
@@ -223,6 +244,8 @@ class Lexicon:
                     break
             if found is None and (entry := self.stem_value(tokens[i].low)) is not None:
                 found = Tag(i, i + 1, [entry])
+            if found is None and (family := self.family(tokens[i].low)):
+                found = Tag(i, i + 1, family)
             if found is None:
                 i += 1
                 continue
@@ -230,6 +253,18 @@ class Lexicon:
             i = found.end
         return tags
 
+
+    def family(self, word: str) -> list[Entry]:
+        """The schema's names said as another form of the same verb: “created” for a Create Date column,
+        “open” for Opened At. Only the past participle and its base (``-ed``/``-d``), never ``-ing`` (“shipping”
+        is a cost, not the Shipped flag). Weak entries (strength 1) of columns and values; a filler word stays one."""
+        if len(word) < 4 or not word.isalpha() or (word,) in static()["fillers_set"]:
+            return []  # "ordered" is filler, not the orders table
+        for other in past_forms(word):
+            entries = [replace(e, strength=1) for e in self.phrases.get((other,), []) if e.kind in ("column", "value")]
+            if entries:
+                return entries
+        return []
 
     def stem_value(self, word: str) -> Entry | None:
         """Another form of exactly one one-word value: “refunds”/“refund” for Refunded, “successfully” for

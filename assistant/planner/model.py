@@ -54,6 +54,7 @@ from assistant.planner.hooks import (
 from assistant.planner.parser import DataQuestion, parse_question
 from assistant.planner.routing import _COPY, _MODEL_WORDS, Route, Router
 from assistant.planner.schedule_requests import schedule_request
+from assistant.planner.shorthand import normalise
 from foundation.tokens import count_message_tokens, count_tokens
 from tools.charts import mark_type
 
@@ -107,6 +108,7 @@ class OfflinePlanner(BaseChatModel):
         if last_human < 0:
             return AIMessage(content=HELP_TEXT)
         text = _text(messages[last_human].content)
+        text = normalise(text, self.context.profile() if self.context is not None else None)  # "rev last wk", "ordres"
         results = [m for m in messages[last_human + 1 :] if isinstance(m, ToolMessage)]
         if results:
             plan = _last_plan(messages[last_human + 1 :])

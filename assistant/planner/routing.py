@@ -36,7 +36,8 @@ from tools.registry import routing_examples
 _SQL = re.compile(r"(?is)(?:```sql\s*(.+?)```|^\s*((?:select|with)\b.+)$|\b((?:select)\s+.+?\bfrom\b.+))")
 _GREETING = re.compile(r"^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|cheers|ok|okay|great)\b[\s!.,]*(mara)?[\s!.]*$", re.I)
 _HELP = re.compile(
-    r"^\s*(help|\?|what (else )?can you (do|help( me| us)?( with)?)|what do you do|how (do|can|should) i use (you|this|mara)|"
+    r"^\s*(?:(?:hi|hey|hello|hiya|um+|uh+|erm|so|ok(?:ay)?|quick question)\b[\s!.,:-]*)*"  # "hi! what can you do", "um how do i ..."
+    r"(help|\?|what (else )?can you (do|help( me| us)?( with)?)|what do you do|how (do|can|should) i use (you|this|mara)|"
     r"who are you|what (kinds?|sorts?|types?) of (things|questions|stuff|requests|tasks|work) (can|do|will|should) (i|we|you) "
     r"(ask|answer|do|handle|help( me| us)? with|take on)|"
     r"(show|give) me (some )?(examples?|example questions|sample questions)|"
@@ -202,7 +203,7 @@ _STRONG: dict[str, re.Pattern[str]] = {
     "describe_data": _words(r"(?<!as a )(?<!in a )(?<!into a )tables?", r"columns?(?! charts?)", r"fields?", r"schema", r"what data", r"which data",
                             r"data (?:do|did|can) (?:we|you|i) (?:have|see|upload\w*|load\w*)", r"overview of (?:the |our |my )?data",
                             r"(?:i|we) (?:uploaded|loaded|imported)", r"what'?s in (?:the |our |my )?\w+ (?:table|data|file|export|sheet|spreadsheet|csv|dataset|upload)",
-                            r"data dictionary", r"describe (?:the |our |my |this )?(?:\w+ )?(?:data|dataset|tables?|schema|files?|exports?)", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
+                            r"data dictionary", r"overview of (?:the |our |my |this )?(?:\w+ )?(?:file|dataset|export|sheet|spreadsheet|csv|upload|table)", r"describe (?:the |our |my |this )?(?:\w+ )?(?:data|dataset|tables?|schema|files?|exports?)", r"what(?:'s| is) available", r"what can (?:i|we) ask about (?:the |our |my )?data"),
     "save_audience": re.compile(r"\baudiences?\b|\b(?:save|export|download)\b[^.?!]*\b(?:list|csv|segment|audience|them|these|"
                                 r"those|customers)\b|\b(?:make|create|build)\b[^.?!]*\b(?:list|segment)\b[^.?!]*\bsave\b", re.I),
 }
@@ -226,6 +227,17 @@ _COUNTING = _words(r"how many", r"number of", r"count(?: of)?", r"total number",
 _TEXT_NOUNS = re.compile(r"(?:complain\w*|complaints?|themes?|quotes?|verbatims?|feedback|opinions?|praise\w*|support tickets|"
                          r"pain points|survey (?:answers|responses)|(?:negative|positive|bad|good|angry|happy|unhappy) "
                          r"(?:reviews|feedback|comments))", re.I)
+#: A capability's words that a counting question uses as a condition on rows: "how many customers haven't ordered
+#: in 6 months", "how many subscriptions churned last month" (with a period), "how many refunds, and what were they
+#: worth" — counted, they are a data question's filter or measure, not a request for segments or a model.
+_COUNTED_CUES: dict[str, re.Pattern[str]] = {
+    "rfm_segments": re.compile(r"churned|lapsed|dormant|(?:haven'?t|have not|hasn'?t|has not|did ?n[o']t) \w+(?: \w+)?|"
+                               r"stopped \w+|used to \w+|(?:gone|went|going|fallen|fell) \w+", re.I),
+    "customer_lifetime_value": re.compile(r"worth", re.I),
+}
+_PERIOD = _words(r"(?:in|within|for|over|during) (?:the )?(?:last |past )?\d+ (?:days?|weeks?|months?|years?)", r"since \w+",
+                 r"(?:last|this|previous|past) (?:day|week|month|quarter|year)", r"in \d{4}", r"ytd", r"year to date",
+                 r"(?:january|february|march|april|may|june|july|august|september|october|november|december)")
 #: Verbs that make an audience the thing asked for (not just who some copy is for).
 _SAVING = re.compile(r"\b(?:save|export|download|create|make|build)\b", re.I)
 #: Nouns a capability shares with data questions: they count only when the message is not a data question's shape.
@@ -331,10 +343,18 @@ def evidence(message: str, profile: Any = None, extra: dict[str, re.Pattern[str]
         return found
 
     strong = {i: w for i, p in {**(extra or {}), **_STRONG}.items() if (w := own(p, i))}
+    weak_counted: dict[str, list[str]] = {}
     _read_forecast(message, strong)
+    if _COUNTING.search(message):  # "how many customers haven't ordered in 6 months": rows to count, not a model's output
+        timed = bool(_PERIOD.search(message))
+        for intent, pattern in _COUNTED_CUES.items():
+            found = strong.get(intent, [])
+            if found and (timed or intent == "customer_lifetime_value") and all(pattern.fullmatch(w) for w in found):
+                weak_counted[intent] = strong.pop(intent)
     counted = strong.get("analyze_feedback", [])
     demoted = ({"analyze_feedback": strong.pop("analyze_feedback")}
                if counted and _COUNTING.search(message) and all(_TEXT_NOUNS.fullmatch(w) for w in counted) else {})
+    demoted.update(weak_counted)
     weak = {**demoted, **{i: w for i, p in _WEAK.items() if i not in strong and i not in demoted and (w := own(p, i))}}
     words = tuple(message[a:b] for a, b, _ in spans)
     data_shape = shape or bool(_DATA_SHAPE.search(message)) or bool(words and _DATA_WORDS.search(message))
