@@ -87,6 +87,10 @@ def test_a_swap_of_neighbours_is_one_edit() -> None:
     assert (one_edit("chrun", "churn"), one_edit("chunk", "churn")) == (True, False)
 
 
+def test_a_letter_missing_from_a_short_word_is_another_word() -> None:
+    assert correction("scale", frozenset({"sale"})) is None
+
+
 def test_quoted_text_is_left_as_written() -> None:
     assert normalise('draft an email titled "Octobr drop"') == 'draft an email titled "Octobr drop"'
 
@@ -135,3 +139,15 @@ def test_a_verbs_past_form_names_the_column_of_its_base() -> None:
 def test_a_regular_form_of_a_filler_verb_is_filler() -> None:
     question = parse_question("how much did the orders raise", SHOP, dt.date(2026, 3, 1))
     assert question is not None and not question.unmatched
+
+
+def test_another_form_of_a_known_word_is_no_typo() -> None:
+    assert normalise("save them as an audience named winback") == "save them as an audience named winback"
+
+
+def test_a_word_is_never_corrected_to_a_filler() -> None:
+    assert normalise("need an sms, keep it short") == "need an sms, keep it short"
+
+
+def test_one_wrong_letter_in_a_short_word_is_another_word() -> None:
+    assert normalise("who's at risk of leaving us") == "who's at risk of leaving us"

@@ -9,7 +9,7 @@ described the data instead. :func:`normalise` rewrites such words once, at the d
 - a word that is nobody's word — not in the marketing lexicon, the capability vocabulary, or the live
   schema's names and values — is corrected to the one known word it is a single keystroke away from
   (Damerau–Levenshtein distance 1: a letter missing, extra, swapped with its neighbour, or — in longer
-  words — wrong). The first letter must agree and the word must be long enough that one edit rarely
+  words of nine letters or more — wrong). The first letter must agree and the word must be long enough that one edit rarely
   turns one real word into another ("late" is never read as "rate"); two equally close candidates
   leave the word alone.
 
@@ -57,6 +57,13 @@ def _static_words() -> frozenset[str]:
         walk(lex.get(key))
     walk(lex.get("capability_words"))  # segments, models, feedback, copy, brand, help: typos must reach them too
     return frozenset(singular(w) for w in words) | frozenset(words)
+
+
+@lru_cache(maxsize=1)
+def _content_words() -> frozenset[str]:
+    """The words a typo is corrected to: the lexicon's without its fillers ("keep it short" is no typo of "sort")."""
+    fillers = {w for words in static()["fillers_set"] for w in words}
+    return frozenset(w for w in _static_words() if w not in fillers)
 
 
 def _schema_words(profile: Any) -> frozenset[str]:
@@ -112,23 +119,43 @@ def _substitution(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
-def correction(word: str, known: frozenset[str]) -> str | None:
-    """The one known word ``word`` is a keystroke away from (module docstring), or None."""
+def _long_enough(a: str, b: str) -> bool:
+    """Whether a one-edit pair is long enough to be a typo rather than two words: a swap of neighbours from 5
+    letters ("chrun"), a letter missing or extra from 6 ("octobr"; "scale" is no "sale"), a wrong letter from 9."""
+    if _substitution(a, b):
+        return len(a) >= 9
+    if len(a) == len(b):
+        return len(a) >= 5
+    return min(len(a), len(b)) >= 5 and max(len(a), len(b)) >= 6
+
+
+_ENDINGS = frozenset({"s", "es", "d", "ed", "ing", "er", "ers", "ly", "y", "n", "en"})
+
+
+def correction(word: str, known: frozenset[str], targets: frozenset[str] | None = None) -> str | None:
+    """The one word of ``targets`` (default: ``known``) that ``word`` is a keystroke away from (module docstring),
+    or None when ``word`` is itself known."""
     low = word.lower()
     if len(low) < 5 or not low.isalpha() or low in known or singular(low) in known or low in _REAL:
         return None
     squeezed = _DOUBLE.sub(r"\1", low)  # "reccomend": a letter doubled in the wrong place
-    found = {k for k in known if len(k) >= 4 and k[0] == low[0] and abs(len(k) - len(low)) <= 2
-             and ((abs(len(k) - len(low)) <= 1 and one_edit(low, k) and (not _substitution(low, k) or len(low) >= 7))
+    found = {k for k in (known if targets is None else targets) if len(k) >= 4 and k[0] == low[0] and abs(len(k) - len(low)) <= 2
+             and ((abs(len(k) - len(low)) <= 1 and one_edit(low, k) and _long_enough(low, k))
                   or (len(low) >= 7 and _DOUBLE.sub(r"\1", k) == squeezed))}
     if len(found) > 1:  # "orders"/"order" both one edit away: the same word in two forms
         found = {singular(k) for k in found}
     if len(found) != 1:
         return None
     fixed = next(iter(found))
-    if singular(low) == singular(fixed):
-        return None
+    if singular(low) == singular(fixed) or _inflected(low, fixed):
+        return None  # "named" is another form of "name", not a typo of it
     return fixed
+
+
+def _inflected(a: str, b: str) -> bool:
+    """Whether one word is the other plus a regular ending ("raise"/"raised", "name"/"named")."""
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and long[len(short):] in _ENDINGS
 
 
 def normalise(text: str, profile: Any = None) -> str:
@@ -136,7 +163,9 @@ def normalise(text: str, profile: Any = None) -> str:
     if _SQL.search(text):
         return text
     shorthand = _shorthand()
-    known = _static_words() | _schema_words(profile)
+    schema = _schema_words(profile)
+    known = _static_words() | schema
+    targets = _content_words() | schema
     protected = [m.span() for m in _QUOTED.finditer(text)]
 
     def fix(match: re.Match[str]) -> str:
@@ -146,7 +175,7 @@ def normalise(text: str, profile: Any = None) -> str:
         low = word.lower()
         if low in shorthand:
             return shorthand[low]
-        fixed = correction(word, known)
+        fixed = correction(word, known, targets)
         if fixed is None:
             return word
         return fixed.capitalize() if word[:1].isupper() else fixed
