@@ -27,7 +27,7 @@ from tools.warehouse import TableInfo, Warehouse
 
 Role = Literal["id", "money", "date", "flag", "category", "number", "text"]
 
-PROFILE_VERSION = 6
+PROFILE_VERSION = 7
 _CATEGORY_MAX_VALUES = 60
 _SAMPLE_ROWS = 10_000  # value checks (flags, e-mails, phones, id shapes) read this many rows
 # Personal data is never sampled into the profile (it would reach the model's prompt).
@@ -248,6 +248,7 @@ class MetricDefinition:
     customer_type: str | None = None
     synonyms: tuple[str, ...] = ()
     ambiguous_with: tuple[str, ...] = ()  # columns with an equal claim: ask which one a question means
+    convention: str | None = None  # how its column relates to other money columns ("Gross Sales minus Discounts"), said in answers
 
 
 @dataclass(slots=True)
@@ -537,26 +538,33 @@ def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[st
             for quantity in counts:
                 candidates.append((target.name, quantity.name, "*", a.name))
     q = _quote
-    probes = [f"count(*) FILTER (WHERE {q(m.name)} < 0), count(*) FILTER (WHERE {q(m.name)} > 0)" for m in money]
+    probes = ["count(*)"] + [f"count(*) FILTER (WHERE {q(m.name)} < 0), count(*) FILTER (WHERE {q(m.name)} > 0)" for m in money]
     for total, left, op, right in candidates:
-        both = f"{q(total)} IS NOT NULL AND {q(left)} IS NOT NULL AND {q(right)} IS NOT NULL AND {q(right)} <> 0"
+        filled = f"{q(total)} IS NOT NULL AND {q(left)} IS NOT NULL AND {q(right)} IS NOT NULL"
         near = f"abs({q(left)} {op} {q(right)} - {q(total)}) <= 0.011 + 0.0001 * abs({q(total)})"
-        probes += [f"count(*) FILTER (WHERE {both})", f"count(*) FILTER (WHERE {both} AND {near})",
-                   f"sum({q(total)}) FILTER (WHERE {both})", f"sum({q(left)}) FILTER (WHERE {both})"]
-    if not probes:
-        return []
+        probes += [f"count(*) FILTER (WHERE {filled})", f"count(*) FILTER (WHERE {filled} AND {near})",
+                   f"count(*) FILTER (WHERE {filled} AND {q(right)} <> 0)",
+                   f"count(*) FILTER (WHERE {filled} AND {q(right)} <> 0 AND {near})",
+                   f"sum({q(total)}) FILTER (WHERE {filled})", f"sum({q(left)}) FILTER (WHERE {filled})"]
     row = _run(warehouse, f"SELECT {', '.join(probes)} FROM (SELECT * FROM {q(table.name)} LIMIT {_SAMPLE_ROWS}) AS s")
-    table.negative_columns = [m.name for i, m in enumerate(money) if int(row[2 * i] or 0) > int(row[2 * i + 1] or 0)]
+    sampled, row = int(row[0] or 0), row[1:]
+    # stored negative: (nearly) every non-zero value is below 0 — a column of mixed signs is no "discounts as negatives"
+    table.negative_columns = [m.name for i, m in enumerate(money)
+                              if int(row[2 * i] or 0) >= 3 and int(row[2 * i] or 0) >= 0.9 * (int(row[2 * i] or 0) + int(row[2 * i + 1] or 0))]
     row = row[2 * len(money):]
     found = []
+    width = 6
     for i, (total, left, op, right) in enumerate(candidates):
-        filled, holds = int(row[4 * i] or 0), int(row[4 * i + 1] or 0)
-        if filled < 2 or holds < 0.95 * filled:
+        filled, holds, moved, moved_holds = (int(row[width * i + k] or 0) for k in range(4))
+        # strong evidence only: filled on most rows, exact on (nearly) all of them, and on at least 3 rows where
+        # the third column is not 0 (else "net = gross - discounts" would hold by a column of zeros)
+        if filled < max(3, 0.5 * sampled) or holds < 0.98 * filled or moved < 3 or moved_holds < 0.98 * moved:
             continue
         if op == "*":
             found.append((total, left, op, right))
         else:  # as "smaller = larger - part", whatever sign the part is stored with
-            smaller, larger = (total, left) if float(row[4 * i + 2] or 0) <= float(row[4 * i + 3] or 0) else (left, total)
+            bigger = float(row[width * i + 4] or 0) <= float(row[width * i + 5] or 0)
+            smaller, larger = (total, left) if bigger else (left, total)
             if (smaller, larger, "-", right) not in found:
                 found.append((smaller, larger, "-", right))
     return found

@@ -133,6 +133,9 @@ class MetricModel(BaseModel):
     ambiguous_with: list[str] = Field(
         default_factory=list, description="Other columns of the table with an equal claim (two money columns that could "
         "both be revenue): a question that names none of them is asked which one it means. Empty the list to stop asking.")
+    convention: str | None = Field(
+        default=None, description="Which of several money conventions the metric follows, in plain words (\"Gross Sales "
+        "minus Discounts\" for a net column); every answer with the metric says it.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> MetricModel:
@@ -237,6 +240,8 @@ def save_semantic_model(model: SemanticModel, path: Path) -> None:
             metric.pop("synonyms", None)
         if not metric.get("ambiguous_with"):
             metric.pop("ambiguous_with", None)
+        if not metric.get("convention"):
+            metric.pop("convention", None)
         if "ratio" in metric:
             metric["ratio"] = list(metric["ratio"])
         if metric.get("where"):  # one condition per line: {column: status, op: not in, value: [...]}
@@ -282,6 +287,7 @@ class Inference:
     order_key: str | None = None
     main_date: str | None = None
     revenue: str | None = None  # "sum of total_usd" or "sum of quantity * unit_price"
+    convention: str | None = None  # which of related money columns revenue is, said in every answer
     flags: list[str] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -549,7 +555,8 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
     price = next((c for c in table.by_role("money") if set(c.words) & {"price", "msrp", "rrp"} and
                   not set(c.words) & {"total", "subtotal"}), None)
     ranked = sorted(money, key=lambda c: (-_revenue_score(c), table.columns.index(c)))
-    chosen, why = _revenue_by_values(table, ranked)
+    chosen, why, convention = _revenue_by_values(table, ranked)
+    info.convention = convention
     if chosen is not None:
         ranked = [chosen] + [c for c in ranked if c is not chosen]
         info.notes.append(why)
@@ -591,11 +598,14 @@ _DEDUCTION_WORDS = frozenset({"discount", "discounts", "refund", "refunds", "ref
                               "markdowns", "rebate", "rebates", "chargeback", "chargebacks", "allowance", "allowances"})
 
 
-def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tuple[ColumnProfile | None, str]:
+def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tuple[ColumnProfile | None, str, str | None]:
     """Revenue decided by what the values show, when they show it: a line total that is quantity times
     price on every row; of a gross and a net, the net when the difference is discounts or refunds
     (what customers paid, after them), the gross when it is a processor's fee (the net is a payout).
-    Without such evidence, a "net" beside a "gross" is taken only when no fee column exists."""
+
+    Returns (column, why — for the load report, convention — said in every answer). Names alone ("Gross"
+    and "Net" with no exact relation between them) decide nothing: the two are left tied, so a question
+    about revenue that names neither is asked which one it means."""
     by_name = {c.name: c for c in table.columns}
     candidates = {c.name for c in ranked}
     for target, a, op, b in table.relations:
@@ -603,7 +613,7 @@ def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tupl
         if op == "*" and column is not None and column.role in ("money", "number"):
             if target in candidates and ranked and ranked[0].name != target and _revenue_score(ranked[0]) > _revenue_score(column):
                 continue  # an order total beside line totals: the order total stays
-            return column, f"{target} is {a} x {b} on every row: a line total, summed for revenue"
+            return column, f"{target} is {a} x {b} on every row: a line total, summed for revenue", None
     for smaller, larger, op, b in table.relations:
         part = by_name.get(b)
         if op != "-" or part is None or (smaller not in candidates and larger not in candidates):
@@ -612,18 +622,12 @@ def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tupl
         stored = f" ({b} is stored negative)" if b in table.negative_columns else ""
         if words & _FEE_WORDS and larger in candidates:
             return by_name[larger], (f"{smaller} = {larger} - {b} on every row{stored}: {smaller} is after fees (a payout), "
-                                     f"so revenue is {larger}, what customers paid")
+                                     f"so revenue is {larger}, what customers paid"), (
+                f"before {name_phrase(b).lower()}; {smaller} is {larger} minus {b}")
         if words & _DEDUCTION_WORDS and smaller in candidates:
             return by_name[smaller], (f"{smaller} = {larger} - {b} on every row{stored}: revenue is {smaller}, "
-                                      f"after {name_phrase(b).lower()}")
-    gross = next((c for c in ranked if "gross" in c.words), None)
-    net = next((c for c in ranked if "net" in c.words), None)
-    if gross is not None and net is not None and ranked[0] in (gross, net):
-        fees = [c.name for c in table.columns if set(c.words) & _FEE_WORDS and c.role in ("money", "number")]
-        if fees:
-            return gross, f"{gross.name} and {net.name}: revenue is {gross.name} ({net.name} is after {', '.join(fees)})"
-        return net, f"{gross.name} and {net.name}: revenue is {net.name} (after discounts and refunds)"
-    return None, ""
+                                      f"after {name_phrase(b).lower()}"), f"{larger} minus {b}"
+    return None, "", None
 
 
 def _number(text: str) -> float:
@@ -683,7 +687,7 @@ def _standard_metrics(
     metrics = {
         "revenue": MetricModel(table=orders.name, agg="sum", column=column or None, expr=expr, unit="money", where=where(),
                                description=f"{revenue_text}{excluding}{also}", synonyms=["sales", "turnover"],
-                               ambiguous_with=list(tied)),
+                               ambiguous_with=list(tied), convention=inferred[orders.name].convention),
     }
     order_key = fact.order_key if fact.line_items else None
     revenue_column = orders.column(column) if column else None
@@ -720,8 +724,17 @@ def _standard_metrics(
                             f"{' / '.join(refunded)} rows, which are stored as negative amounts",
                 synonyms=["refunded", "refund amount", "amount refunded", "total refunds"])
 
+    # in a ledger of money received (payments, gifts — not an order table) a customer is someone who paid: a
+    # failed, denied or pending payment makes no customer (rows are still counted as they are written)
+    ledger = log and excluded and not (set(name_words(orders.name)) | {
+        w for c in orders.by_role("id") for w in c.words}) & _ORDER_TABLE_WORDS
+    people, people_words = ((excluded, excluding) if ledger else (counted, counting))
+
     def counted_where() -> list[Filter]:
         return [f.model_copy(deep=True) for f in counted]
+
+    def people_where() -> list[Filter]:
+        return [f.model_copy(deep=True) for f in people]
 
     def order_count(filters: list[Filter], words: str) -> MetricModel:
         if (order_key and revenue_column is not None and order_column is not None and revenue_column.nulls
@@ -739,7 +752,8 @@ def _standard_metrics(
 
     metrics["orders"] = order_count(counted_where(), counting)
     per_order = "orders"
-    if log and excluded and not type_like:
+    if [f.model_dump() for f in counted] != [f.model_dump() for f in excluded]:
+        # average order value divides revenue by the orders revenue counts, never by rows it leaves out
         per_order = "kept_orders"
         metrics["kept_orders"] = order_count(where(), excluding)
     metrics["aov"] = MetricModel(table=orders.name, ratio=("revenue", per_order), unit="money",
@@ -756,25 +770,25 @@ def _standard_metrics(
                 description=f"Customers with at least one row in {orders.name}{excluding}")
         else:
             metrics["customers"] = MetricModel(
-                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=counted_where(),
-                description=f"Distinct customers ({customer_key}) in {orders.name}, not rows{counting}",
+                table=orders.name, agg="count_distinct", column=customer_key, unit="count", where=people_where(),
+                description=f"Distinct customers ({customer_key}) in {orders.name}, not rows{people_words}",
                 synonyms=["buyers", "shoppers", "clients", "active customers"])
     if customer_key and dated:
         metrics["new_customers"] = MetricModel(
-            table=orders.name, agg="count_distinct", column=customer_key, customer_type="new", unit="count", where=counted_where(),
-            description=f"Customers whose first {noun} (by {tables[orders.name].main_date}) falls in the period{counting}",
+            table=orders.name, agg="count_distinct", column=customer_key, customer_type="new", unit="count", where=people_where(),
+            description=f"Customers whose first {noun} (by {tables[orders.name].main_date}) falls in the period{people_words}",
             synonyms=["first-time customers", "first-time buyers", "new buyers"])
         metrics["returning_customers"] = MetricModel(
             table=orders.name, agg="count_distinct", column=customer_key, customer_type="returning", unit="count",
-            where=counted_where(),
+            where=people_where(),
             description=f"Customers with {'an' if noun[0] in 'aeiou' else 'a'} {noun} in the period whose first {noun} "
-                        f"was earlier{counting}",
+                        f"was earlier{people_words}",
             synonyms=["repeat customers", "existing customers", "returning buyers"])
     if customer_key:
         per = f"distinct {order_key}" if order_key else label
         metrics["repeat_rate"] = MetricModel(
-            table=orders.name, min_orders=2, column=order_key, unit="percent", where=counted_where(),
-            description=f"Share of {'customers' if log else 'active customers'} with 2 or more {per}{counting}",
+            table=orders.name, min_orders=2, column=order_key, unit="percent", where=people_where(),
+            description=f"Share of {'customers' if log else 'active customers'} with 2 or more {per}{people_words}",
             synonyms=["repurchase rate", "returning customer rate"])
     quantity = _quantity(orders)
     if quantity is not None:
@@ -797,7 +811,8 @@ def _standard_metrics(
             text = f"Sum of {other.name}.{column}" if column else f"Sum of {expr} over {other.name}"
             metrics["line_revenue"] = MetricModel(
                 table=other.name, agg="sum", column=column or None, expr=expr, unit="money",
-                description=f"{text} (revenue by product or line){left_out}", synonyms=["product revenue", "item revenue"])
+                description=f"{text} (revenue by product or line){left_out}", synonyms=["product revenue", "item revenue"],
+                convention=info.convention)
             inferred[other.name].revenue = info.revenue
     return metrics
 
@@ -1222,7 +1237,7 @@ def apply_semantic_model(profile: SchemaProfile, model: SemanticModel) -> Schema
                 MetricFilter(f.column, f.op, tuple(f.value) if isinstance(f.value, list) else f.value) for f in metric.where
             ),
             expr=metric.expr, customer_type=metric.customer_type, synonyms=tuple(metric.synonyms),
-            ambiguous_with=tuple(metric.ambiguous_with),
+            ambiguous_with=tuple(metric.ambiguous_with), convention=metric.convention,
         )
     if problems:
         raise SemanticModelError(

@@ -97,8 +97,9 @@ def _metric_measure(profile: SchemaProfile, definition: MetricDefinition, label:
         return None
     rows = _plural(table)
     text = label or (definition.description or definition.name.replace("_", " "))
+    convention = f" — {definition.convention}" if definition.convention else ""
     if label is None and definition.agg == "sum" and definition.column:
-        text = f"{definition.name.replace('_', ' ')} (sum of {table.name}.{definition.column}{_where_note(definition, rows)})"
+        text = f"{definition.name.replace('_', ' ')} (sum of {table.name}.{definition.column}{convention}{_where_note(definition, rows)})"
     elif label is None:
         text = f"{definition.name.replace('_', ' ')}" + (f" ({definition.description})" if definition.description else "")
     kind = "percent" if definition.unit == "percent" else "count" if definition.unit == "count" else "value"
@@ -136,6 +137,104 @@ def _revenue_measure(profile: SchemaProfile, words: _Words, required: list[Table
                    f"revenue (sum of {table.name}.{column.name})")
 
 
+_CONVENTION_KINDS = {
+    "discount": frozenset({"discount", "discounts", "promo", "promos", "promotion", "promotions", "coupon", "coupons",
+                           "markdown", "markdowns", "comp", "comps"}),
+    "fee": frozenset({"fee", "fees", "commission", "commissions", "charges"}),
+    "refund": frozenset({"refund", "refunds", "refunded", "return", "returns", "chargeback", "chargebacks"}),
+    "tax": frozenset({"tax", "taxes", "vat", "gst"}),
+}
+_BEFORE = frozenset({"before", "pre", "gross"})
+_AFTER = frozenset({"after", "net", "less", "minus", "deducting"})
+
+
+def _named_convention(words: _Words) -> tuple[str, str, list[int]] | None:
+    """A money convention the question names: "revenue after refunds", "sales before discounts", "net of fees",
+    "gross of tax" → ("after" | "before", kind, the token positions said)."""
+    tokens = words.tokens
+    for i, token in enumerate(tokens[:-1]):
+        direction = "before" if token.low in _BEFORE else "after" if token.low in _AFTER else None
+        if direction is None:
+            continue
+        j = i + 2 if tokens[i + 1].low == "of" and i + 2 < len(tokens) else i + 1
+        if (j == i + 1 and token.low in ("net", "gross")) or tokens[j].low in ("any", "all", "the"):
+            j += 1 if j + 1 < len(tokens) and tokens[j].low in ("any", "all", "the") else 0
+            if token.low in ("net", "gross") and j == i + 1:
+                continue  # "net sales", "gross revenue": a column's name, not a convention with a named deduction
+        kind = next((k for k, forms in _CONVENTION_KINDS.items() if tokens[j].low in forms or tokens[j].norm in forms), None)
+        if kind is not None:
+            return direction, kind, list(range(i, j + 1))
+    return None
+
+
+def _convention_measure(profile: SchemaProfile, words: _Words, required: list[TableProfile]) -> Measure | str | None:
+    """Revenue as the question's named convention ("after refunds", "before discounts", "net of fees"): the related
+    money column the data shows (a net that is the gross minus discounts on every row), or the revenue rows with the
+    refund rows netted in or left out — said in the answer. A convention the data cannot tell apart is said, never
+    answered with plain revenue as if it were the one asked for."""
+    named = _named_convention(words)
+    metric = _metric_on(profile, "revenue")
+    if named is None or metric is None or not metric.column:
+        return None
+    table = profile.table(metric.table)
+    if table is None or not all(r in _reachable(profile, table) for r in required):
+        return None
+    direction, kind, said = named
+    words.used.update(said)
+    for i in said:
+        if (tag := words.tag_at(i)) is not None:
+            words.use(tag)
+    forms = _CONVENTION_KINDS[kind]
+    where = _where_conditions(table, metric)
+    rows = _plural(table)
+    for smaller, larger, op, part in table.relations:
+        if op != "-" or not set(phrase(part)) & forms:
+            continue
+        wanted = larger if direction == "before" else smaller
+        if metric.column.lower() not in (smaller.lower(), larger.lower()) or table.column(wanted) is None:
+            continue
+        if wanted.lower() == metric.column.lower():
+            return _metric_measure(profile, metric)  # revenue already is that convention; its answer says so
+        note = f"{larger}, before {part}" if direction == "before" else f"{smaller} = {larger} minus {part}"
+        return Measure(table, [Metric(agg="sum", column=f"{table.name}.{wanted}", alias="revenue")],
+                       f"revenue {direction} {kind}s (sum of {table.name}.{wanted}: {note})", where=where)
+    if kind == "refund":
+        refund_values = {str(v) for item in metric.where if item.op in ("!=", "not in")
+                         for v in (item.value if isinstance(item.value, tuple) else (item.value,)) if _REFUNDISH(str(v))}
+        refunds = _metric_on(profile, "refunds")
+        negative = refunds is not None and refunds.table == metric.table  # refunds are rows of negative amounts
+        if refund_values and (negative == (direction == "after")):
+            kept = [c for c in (_strip_values(c, refund_values) for c in where) if c is not None]
+            shown = " / ".join(sorted(refund_values))
+            how = f"{shown} rows (negative amounts) netted in" if negative else f"{shown} {rows} included"
+            return Measure(table, [Metric(agg="sum", column=f"{table.name}.{metric.column}", alias="revenue")],
+                           f"revenue {direction} refunds (sum of {table.name}.{metric.column}, {how})", where=kept)
+        if refund_values:
+            return _metric_measure(profile, metric)  # revenue already leaves refunded rows out (before refunds when they
+            # are rows of their own, after them when the refunded orders are dropped); the answer says which
+    return (f"I can't tell revenue {direction} {kind}s apart from revenue in your data: no money column of {table.name} is "
+            f"the revenue column {'plus' if direction == 'before' else 'minus'} {kind}s row by row. Revenue here is "
+            f"{metric.description or 'the sum of ' + metric.column}. Did you mean that, or a specific column?")
+
+
+def _REFUNDISH(value: str) -> bool:
+    return any(w in value.lower() for w in ("refund", "return", "chargeback", "reversal", "reversed"))
+
+
+def _strip_values(condition: Condition, values: set[str]) -> Condition | None:
+    """``condition`` without ``values`` in its not-in list (None when nothing is left to leave out)."""
+    if condition.op not in ("!=", "not in"):
+        return condition
+    listed = condition.value if isinstance(condition.value, list) else [condition.value]
+    rest = [v for v in listed if str(v) not in values]
+    if not rest:
+        return None
+    if len(rest) == len(listed):
+        return condition
+    return Condition(condition.table, condition.column, "not in", rest,
+                     f"{condition.column.name.replace('_', ' ')} is not {' or '.join(str(v) for v in rest)}")
+
+
 def _count_measure(profile: SchemaProfile, entity: Entry) -> Measure | None:
     """Count what a table or concept names: the table's rows, else distinct keys of the concept."""
     if entity.kind == "table" and entity.table is not None:
@@ -144,6 +243,12 @@ def _count_measure(profile: SchemaProfile, entity: Entry) -> Measure | None:
             words = {phrase(str(w)) for w in static()["concepts"][name[:-1]]}
             if metric is not None and metric.table.lower() == entity.table.name.lower() and phrase(entity.table.name)[-1:] in words:
                 return _metric_measure(profile, metric, name)
+        metric = _metric_on(profile, "orders")
+        if (metric is not None and metric.table.lower() == entity.table.name.lower() and metric.agg == "count"
+                and not metric.column and metric.where):
+            # "how many gifts": the purchase table's rows as its orders metric counts them (not the refunded ones), said
+            rows = _plural(entity.table)
+            return _metric_measure(profile, metric, f"{rows}{_where_note(metric, rows)}")
         return Measure(entity.table, [Metric(agg="count", alias=entity.table.name)], _plural(entity.table), "count", entity=entity.table)
     concept = entity.value
     if concept == "customer" and (metric := _metric_on(profile, "customers")) is not None:
@@ -196,6 +301,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         for tag, _ in aggs:
             words.use(tag)
 
+    if "revenue" in concepts and agg != "count" and _named_convention(words) is not None:
+        found = _convention_measure(profile, words, required)
+        if found is not None:
+            done(concepts["revenue"])
+            return found
     if "aov" in concepts:
         done(concepts["aov"])
         metric = _metric_on(profile, "aov") or _metric_on(profile, "average_order_value")
@@ -326,6 +436,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
         done()
         return _price_measure(profile, reading, required)
     entities = list(entity_said)
+    kept = _metric_on(profile, "kept_orders")
+    if "revenue" in concepts and agg == "count" and not entities and kept is not None and any(
+            t.norm in ("sale", "sales") for t in words.tokens) and (table := profile.table(kept.table)) is not None:
+        done(concepts["revenue"])  # "how many sales": the rows revenue sums (a failed payment is no sale), said
+        return _metric_measure(profile, kept, f"sales ({_plural(table)}{_where_note(kept, _plural(table))})")
     if "revenue" in concepts and agg == "count":  # "how many sales": orders
         entities.append((concepts["revenue"], Entry("concept", value="order")))
     if entities:
@@ -362,6 +477,9 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
     if agg == "count" and sold and any(t.low in _SOLD for t in words.tokens) and (unit := _unit_column(sold[0])) is not None:
         done()  # "how many Matcha Bowls did we sell": units of that product, not the rows that name it
         table = sold[0]
+        metric = _metric_on(profile, "units")
+        if metric is not None and profile.table(metric.table) is table and (metric.column or "").lower() == unit.name.lower():
+            return _metric_measure(profile, metric, f"units sold (sum of {unit.name}{_where_note(metric, _plural(table))})")
         return Measure(table, [Metric(agg="sum", column=f"{table.name}.{unit.name}", alias="units")], f"units sold (sum of {unit.name})")
     events = [(t, e) for t in words.tags if t.start not in words.used for e in t.of("column")
               if e.column is not None and e.column.role == "date" and e.table is not None]
