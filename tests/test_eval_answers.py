@@ -67,9 +67,9 @@ def test_entry_without_truth_is_an_entry_problem(tmp_path: Path) -> None:
     ("{id: a, question: q, truth: {value: 1}, folow_up: true}",
      "unknown key(s) folow_up (accepted: follow_up, id, question, truth)"),
     ("{id: a, question: q, truth: {value: 1, expects: value}}",
-     "unknown truth key(s) expects (accepted: sql, value, decline, expect)"),
+     "unknown truth key(s) expects (accepted: sql, value, decline, ask, expect)"),
     ("{id: a, question: q, truth: {value: 1, decline: true}}",
-     "truth needs exactly one of sql, value, decline (got value, decline)"),
+     "truth needs exactly one of sql, value, decline, ask (got value, decline)"),
     ("{id: a, follow_up: true, question: and in Germany, truth: {value: 1}}",
      "the first question cannot be a follow-up"),
 ])

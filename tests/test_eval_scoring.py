@@ -250,3 +250,25 @@ def test_group_headline_skips_a_bold_figure_with_its_unit() -> None:
 
 def test_group_true_label_is_named_by_a_flag_groups_yes() -> None:
     assert score_reply("**is churned = yes** is first by MRR (**4,100**).", "group", label="True").outcome == "right"
+
+
+ASKS_WHICH = ("Your items table has several money columns that could be revenue (Gross Price, Net Price). "
+              "Which one do you mean?")
+STATED = "**9,120.50** — revenue (sum of items.Net Price — Gross Price minus Discount)."
+UNSTATED = "**9,120.50** — revenue (sum of items.amount)."
+
+
+def test_ask_truth_right_when_the_reply_asks_back() -> None:
+    assert score_reply(ASKS_WHICH, "ask", conventions=["gross", "net"]).outcome == "right"
+
+
+def test_ask_truth_declined_when_the_reply_names_its_convention() -> None:
+    assert score_reply(STATED, "ask", conventions=["gross", "net"]).outcome == "declined"
+
+
+def test_ask_truth_wrong_when_one_convention_is_silently_chosen() -> None:
+    assert score_reply(UNSTATED, "ask", conventions=["gross", "net"]).outcome == "wrong"
+
+
+def test_ask_truth_declined_when_the_reply_cannot_map() -> None:
+    assert score_reply(COULDNT_MAP, "ask", conventions=["gross", "net"]).outcome == "declined"

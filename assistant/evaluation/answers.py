@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 Mode = Literal["offline", "llm"]
 ResultOutcome = Literal["right", "wrong", "declined", "invalid"]
 _EXPECTS = ("value", "rows", "group")
-_TRUTH_KINDS = ("sql", "value", "decline")
+_TRUTH_KINDS = ("sql", "value", "decline", "ask")
 _ENTRY_KEYS = frozenset({"id", "question", "truth", "follow_up"})
 _READERS = {".csv": "read_csv({path}, header=true)", ".tsv": "read_csv({path}, header=true, delim='\\t')",
             ".parquet": "read_parquet({path})"}
@@ -96,10 +96,13 @@ class Truth:
     expect: Expect
     numbers: list[float] = field(default_factory=list)
     label: str | None = None
+    conventions: list[str] = field(default_factory=list)  # an ask truth: words naming the conventions it leaves open
 
     def shown(self) -> Any:
         if self.expect == "decline":
             return "decline"
+        if self.expect == "ask":
+            return "ask: " + " / ".join(self.conventions)
         if self.expect == "group":
             return self.label
         return self.numbers[0] if self.expect == "value" else self.numbers
@@ -224,11 +227,13 @@ def _entry(item: Any, n: int, seen: set[str]) -> Entry:
     elif not question:
         problem = "no question"
     elif not isinstance(truth, dict):
-        problem = "no truth (give truth: {sql: ...}, {value: N} or {decline: true})"
+        problem = "no truth (give truth: {sql: ...}, {value: N}, {decline: true} or {ask: [conventions]})"
     elif unknown := sorted(map(str, set(truth) - {*_TRUTH_KINDS, "expect"})):
-        problem = f"unknown truth key(s) {', '.join(unknown)} (accepted: sql, value, decline, expect)"
+        problem = f"unknown truth key(s) {', '.join(unknown)} (accepted: sql, value, decline, ask, expect)"
     elif len(kinds) != 1:
-        problem = f"truth needs exactly one of sql, value, decline (got {', '.join(kinds) or 'none'})"
+        problem = f"truth needs exactly one of sql, value, decline, ask (got {', '.join(kinds) or 'none'})"
+    elif "ask" in truth and not (isinstance(truth["ask"], list) and truth["ask"] and all(isinstance(w, str) for w in truth["ask"])):
+        problem = "truth.ask lists the words naming the conventions the question leaves open, e.g. [gross, net]"
     elif truth.get("expect") is not None and truth["expect"] not in _EXPECTS:
         problem = f"truth.expect {truth['expect']!r} is not one of {', '.join(_EXPECTS)}"
     seen.add(entry_id)
@@ -276,6 +281,8 @@ def compute_truth(con: Any, entry: Entry) -> Truth:
     truth = entry.truth
     if truth.get("decline"):
         return Truth("decline")
+    if "ask" in truth:
+        return Truth("ask", conventions=[str(w) for w in truth["ask"]])
     expect = truth.get("expect")
     if "value" in truth:
         value = _number(truth["value"])
@@ -432,7 +439,7 @@ def _ask_all(
                 start = time.perf_counter()
                 turn = assistant.run(entry.question, conversation, actor="eval", scopes=EVERY_SCOPE)
                 latency = time.perf_counter() - start
-                score = score_reply(turn.reply, truth.expect, truth.numbers, truth.label)
+                score = score_reply(turn.reply, truth.expect, truth.numbers, truth.label, truth.conventions)
                 result = QuestionResult(
                     entry.id, entry.question, score.outcome, truth.shown(), score.figures, round(latency, 3),
                     [{"name": c["name"], "args": c["args"]} for c in turn.tool_calls], entry.follow_up,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["right", "wrong", "declined"]
-Expect = Literal["value", "rows", "group", "decline"]
+Expect = Literal["value", "rows", "group", "decline", "ask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,21 +233,59 @@ def names_top_group(reply: str, label: str) -> bool:
 # --- the verdict ------------------------------------------------------------------------------
 
 
+_ASKS = re.compile(r"\b(?:did you mean|do you mean|which (?:one|of these|of them)\b[^.?!]*\?|could you (?:clarify|specify)|"
+                   r"can you (?:clarify|specify)|please (?:clarify|specify)|tell me which)", re.I)
+
+
+def asks_back(reply: str) -> bool:
+    """The reply asks the user a clarifying question (it ends on one, or says "did you mean …")."""
+    body = re.sub(r"_[^_]*offline mode[^_]*_", "", _body(reply) or reply, flags=re.I).strip()
+    return body.endswith("?") or bool(_ASKS.search(reply))
+
+
+def states_convention(reply: str, conventions: list[str]) -> bool:
+    """The reply says which convention it used: it names one of ``conventions`` ("gross", "net of fees") on word boundaries."""
+    return any(names_group(reply, c) for c in conventions)
+
+
+def score_ask(reply: str, conventions: list[str]) -> Score:
+    """An ``ask`` truth: the question leaves a convention open (gross or net? with or without tips?), so asking back is
+    right. A reply that declines (or states no figure) is *declined*; one that answers with figures is *declined* too
+    when it says which convention it used (honest, but not the asked-for question back), and *wrong* when it states
+    figures without naming any of ``conventions`` — a confident answer with one convention, silently chosen."""
+    figures = extract_figures(reply)
+    shown = [f.text for f in figures]
+    stated = [f for f in figures if not f.year_like]
+    if couldnt_map(reply):
+        return Score("declined", shown, [], [], "declined: did not ask which convention")
+    if asks_back(reply):
+        return Score("right", shown, [], [], "asked which convention")
+    if not stated or says_it_cannot(reply):
+        return Score("declined", shown, [], [], "declined: did not ask which convention")
+    if states_convention(reply, conventions):
+        return Score("declined", shown, [], [], "answered with one convention, stated (did not ask)")
+    return Score("wrong", shown, [], [], "answered with one convention without saying which "
+                 f"({', '.join(conventions) or 'none listed'})")
+
+
 def score_reply(
     reply: str,
     expect: Expect,
     numbers: list[float] | None = None,
     label: str | None = None,
+    conventions: list[str] | None = None,
 ) -> Score:
     """Right, wrong or declined: ``reply`` against the truth ``numbers`` (value/rows) or ``label`` (group).
 
-    ``decline`` truths are right when the reply declines (or states no figure) and wrong when it
+    ``ask`` truths are scored by :func:`score_ask`. ``decline`` truths are right when the reply declines (or states no figure) and wrong when it
     states figures. For value/rows, a reply without the truth is *declined* when it states no
     figure (the offline "couldn't map" reply lists row counts but is a decline too), and *wrong*
     otherwise. For a group, the reply is right when its headline names it (:func:`names_top_group`);
     else *declined* when it says it cannot answer or asks back, and *wrong* otherwise (it put another
     group first, or named the right one only further down).
     """
+    if expect == "ask":
+        return score_ask(reply, list(conventions or []))
     figures = extract_figures(reply)
     shown = [f.text for f in figures]
     stated = [f for f in figures if not f.year_like]

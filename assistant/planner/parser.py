@@ -288,20 +288,30 @@ def _entity_values(words: _Words, measure: Measure | None) -> list[Condition]:
     return out
 
 
+def _all_and_hit_sql(question: DataQuestion, condition: Condition, profile: SchemaProfile, metric: Metric,
+                     keep_groups: bool) -> tuple[str, str] | None:
+    """The measure over all rows and over the rows where ``condition`` holds, as two compiled queries (the other
+    filters and the period apply to both; groups kept or dropped) — what a share needs; None when one does not compile."""
+    spec = question.spec
+    every = spec.model_copy(update={"metrics": [metric.model_copy(update={"alias": "n"})], "order": None, "limit": None,
+                                    **({} if keep_groups else {"dimensions": [], "time_grain": None})})
+    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{condition.table.name}.{condition.column.name}",
+                                                                          op=condition.op, value=condition.value)]})  # type: ignore[arg-type]
+    try:
+        return compile_query(every, profile), compile_query(hit, profile)
+    except MaraError:
+        return None
+
+
 def _threshold_share(question: DataQuestion, threshold: Condition, profile: SchemaProfile) -> DataQuestion:
     """“What share of bookings are over $1,000?”: the measure over the rows past the threshold divided by the
     measure over all rows (the other filters and the period apply to both), as one read-only SQL query."""
     if question.clarify is not None or question.sql is not None:
         return question
-    spec = question.spec
-    metric = spec.metrics[0].model_copy(update={"alias": "n"})
-    every = spec.model_copy(update={"metrics": [metric], "dimensions": [], "order": None, "limit": None, "time_grain": None})
-    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{threshold.table.name}.{threshold.column.name}",
-                                                                          op=threshold.op, value=threshold.value)]})  # type: ignore[arg-type]
-    try:
-        sql_all, sql_hit = compile_query(every, profile), compile_query(hit, profile)
-    except MaraError:
+    pair = _all_and_hit_sql(question, threshold, profile, question.spec.metrics[0], keep_groups=False)
+    if pair is None:
         return question
+    sql_all, sql_hit = pair
     question.sql = (f'SELECT round(100.0 * h."n" / NULLIF(a."n", 0), 1) AS "share_pct", a."n" AS "rows" '
                     f"FROM ({sql_hit}) h, ({sql_all}) a")
     question.subject = f"share of {question.rows_label if question.kind == 'count' else question.subject}"
@@ -318,14 +328,10 @@ def _group_share(question: DataQuestion, named: Condition, profile: SchemaProfil
     if question.clarify is not None or question.sql is not None:
         return question
     spec = question.spec
-    metric = (counted or spec.metrics[0]).model_copy(update={"alias": "n"})
-    every = spec.model_copy(update={"metrics": [metric], "order": None, "limit": None})
-    hit = every.model_copy(update={"filters": [*spec.filters, Filter(column=f"{named.table.name}.{named.column.name}",
-                                                                          op=named.op, value=named.value)]})  # type: ignore[arg-type]
-    try:
-        sql_all, sql_hit = compile_query(every, profile), compile_query(hit, profile)
-    except MaraError:
+    pair = _all_and_hit_sql(question, named, profile, counted or spec.metrics[0], keep_groups=True)
+    if pair is None:
         return question
+    sql_all, sql_hit = pair
     keys = [d.split(".", 1)[1] for d in spec.dimensions] + ([spec.time_grain] if spec.time_grain else [])
     quoted = ['"' + k.replace('"', '""') + '"' for k in keys]
     on = " AND ".join(f"a.{k} IS NOT DISTINCT FROM h.{k}" for k in quoted) or "TRUE"
