@@ -70,7 +70,8 @@ _EMPTY_TOKENS = ("--", "-", "—", "–", "n/a", "N/A", "NA", "null", "NULL", "N
 # date and time written as text: kept as TIMESTAMP (wall-clock time as written)
 _DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
                      "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-                     "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%d %b %Y %H:%M")
+                     "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%d %b %Y %H:%M", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M",
+                     "%d/%m/%y %H:%M", "%d.%m.%y %H:%M")
 # "2024-10-10 16:24:42 -0400": an ISO time with its UTC offset; the local time as written is kept
 _OFFSET_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})$"
 ProgressCallback = Callable[[float], None]
@@ -351,7 +352,8 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
             probes += [f"count(try_strptime({q}, {_string(fmt)})) FILTER (WHERE "
                        f"{'' if fmt.endswith('%Y') or '%Y' in fmt else 'NOT '}regexp_matches({q}, '[0-9]{{4}}'))"
                        for fmt in _DATE_FORMATS]
-            probes += [f"count(try_strptime({t}, {_string(fmt)}))" for fmt in _DATETIME_FORMATS]
+            probes += [f"count(try_strptime({t}, {_string(fmt)})) FILTER (WHERE "
+                       f"{'' if '%Y' in fmt else 'NOT '}regexp_matches({q}, '[0-9]{{4}}'))" for fmt in _DATETIME_FORMATS]
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_OFFSET_TIME)}))")
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
             norm = f"lower({t})"

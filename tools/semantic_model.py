@@ -724,6 +724,11 @@ def _standard_metrics(
                             f"{' / '.join(refunded)} rows, which are stored as negative amounts",
                 synonyms=["refunded", "refund amount", "amount refunded", "total refunds"])
 
+    voided = [f for f in excluded if f.column in {c.name for c in _exclusion_flags(orders, never_happened=True)}]
+    if voided and not {f.column for f in counted} >= {f.column for f in voided}:
+        counted = [*counted, *voided]  # a voided line was never sold: no order, customer or unit counts it
+        counting = f"{counting}{''.join(f', excluding {f.column} {label}' for f in voided)}"
+
     # in a ledger of money received (payments, gifts — not an order table) a customer is someone who paid: a
     # failed, denied or pending payment makes no customer (rows are still counted as they are written)
     ledger = log and excluded and not (set(name_words(orders.name)) | {
@@ -1062,7 +1067,26 @@ def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], 
         named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
         words += f", excluding {named} {label}" if _STATUS_ONLY.search(column.name) else f", excluding {column.name} {named}"
         filters.append(Filter(column=column.name, op="not in", value=excluded))
+    for flag in _exclusion_flags(orders):
+        words += f", excluding {flag.name} {label}"
+        filters.append(Filter(column=flag.name, op="!=", value=True))
     return filters, words
+
+
+# a yes/no column whose name is only an exclusion word ("Void?", "is_voided", "Cancelled", "Test order"): its
+# true rows are no sale. Void, test and deleted rows never happened — no count counts them either.
+_EXCLUSION_FLAG = frozenset({"void", "voided", "cancelled", "canceled", "refunded", "deleted", "test", "reversed", "chargeback"})
+_NEVER_HAPPENED = frozenset({"void", "voided", "deleted", "test"})
+_FLAG_FILLERS = frozenset({"is", "was", "flag", "order", "line", "item", "row", "transaction", "payment", "yn"})
+
+
+def _exclusion_flags(table: TableProfile, never_happened: bool = False) -> list[ColumnProfile]:
+    out = []
+    for column in table.by_role("flag"):
+        words = [w for w in name_words(column.name) if w not in _FLAG_FILLERS]
+        if len(words) == 1 and words[0] in (_NEVER_HAPPENED if never_happened else _EXCLUSION_FLAG):
+            out.append(column)
+    return out
 
 
 _STATUS_ONLY = re.compile(r"status|state", re.I)
