@@ -177,6 +177,8 @@ class TableProfile:
     relations: list[tuple[str, str, str, str]] = field(default_factory=list)
     # money columns written mostly as negative numbers (a "Discounts" column of -2.00s)
     negative_columns: list[str] = field(default_factory=list)
+    # "price" columns that are line totals: for one product, a row of 2 units holds twice the price of a row of 1
+    line_totals: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile | None:
         lowered = name.lower()
@@ -313,6 +315,7 @@ class SchemaProfile:
                     name=t["name"], rows=t["rows"], columns=[ColumnProfile(**c) for c in t["columns"]],
                     relations=[tuple(r) for r in t.get("relations", [])],  # type: ignore[misc]
                     negative_columns=list(t.get("negative_columns", [])),
+                    line_totals=list(t.get("line_totals", [])),
                 )
                 for t in raw["tables"]
             ]
@@ -466,6 +469,7 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
     table = TableProfile(info.name, info.rows, columns)
     if info.rows:
         table.relations = _money_relations(warehouse, table)
+        table.line_totals = _line_total_prices(warehouse, table)
         _negative_values(warehouse, table)
     return table
 
@@ -567,6 +571,33 @@ def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[st
             smaller, larger = (total, left) if bigger else (left, total)
             if (smaller, larger, "-", right) not in found:
                 found.append((smaller, larger, "-", right))
+    return found
+
+
+_PRODUCT_WORDS = frozenset({"sku", "asin", "product", "item", "variant", "article", "listing"})
+
+
+def _line_total_prices(warehouse: Warehouse, table: TableProfile) -> list[str]:
+    """Money columns named "price" that hold the line's total, not the unit price (Amazon's ``item-price``): for
+    one product, rows of 2+ units hold the quantity times what its 1-unit rows hold, on (nearly) every such row."""
+    quantity = next((c for c in table.columns if c.role == "number" and c.unit == "count"), None)
+    product = next((c for c in table.columns if c.role in ("category", "id", "text") and set(c.words) & _PRODUCT_WORDS
+                    and not c.pii), None)
+    prices = [c for c in table.columns if c.role == "money" and "price" in c.words and not set(c.words) & {"unit", "each", "per"}
+              and not set(c.words) & {"shipping", "ship", "tax", "discount", "list", "compare"}]
+    if quantity is None or product is None or not prices:
+        return []
+    q, t = _quote, _quote(table.name)
+    found = []
+    for price in prices[:3]:
+        p, n, k = q(price.name), q(quantity.name), q(product.name)
+        row = _run(warehouse, f"WITH s AS (SELECT * FROM {t} LIMIT {_SAMPLE_ROWS}), one AS (SELECT {k} AS k, median({p}) AS unit "
+                              f"FROM s WHERE {n} = 1 AND {p} > 0 GROUP BY 1) "
+                              f"SELECT count(*), count(*) FILTER (WHERE abs(s.{p} - s.{n} * one.unit) <= 0.011 + 0.01 * abs(s.{p})) "
+                              f"FROM s JOIN one ON s.{k} = one.k WHERE s.{n} >= 2 AND s.{p} > 0")
+        rows, scaled = int(row[0] or 0), int(row[1] or 0)
+        if rows >= 3 and scaled >= 0.95 * rows:
+            found.append(price.name)
     return found
 
 

@@ -553,7 +553,7 @@ def _revenue(table: TableProfile, info: Inference) -> tuple[str, str | None, lis
     money = [c for c in table.by_role("money") if _revenue_score(c) > 0]
     quantity = next((c for c in table.columns if c.role == "number" and set(c.words) & QUANTITY_WORDS), None)
     price = next((c for c in table.by_role("money") if set(c.words) & {"price", "msrp", "rrp"} and
-                  not set(c.words) & {"total", "subtotal"}), None)
+                  not set(c.words) & {"total", "subtotal"} and c.name not in table.line_totals), None)
     ranked = sorted(money, key=lambda c: (-_revenue_score(c), table.columns.index(c)))
     chosen, why, convention = _revenue_by_values(table, ranked)
     info.convention = convention
@@ -608,6 +608,10 @@ def _revenue_by_values(table: TableProfile, ranked: list[ColumnProfile]) -> tupl
     about revenue that names neither is asked which one it means."""
     by_name = {c.name: c for c in table.columns}
     candidates = {c.name for c in ranked}
+    for name in table.line_totals:
+        if name in by_name and not any(_revenue_score(c) >= 3 for c in ranked):
+            return by_name[name], (f"{name} of a line with 2 or more units is that many times the 1-unit price: a line total, "
+                                   "summed for revenue"), "the line's total (price × quantity), not a unit price"
     for target, a, op, b in table.relations:
         column = by_name.get(target)
         if op == "*" and column is not None and column.role in ("money", "number"):
@@ -1063,9 +1067,12 @@ def _excluded_statuses(orders: TableProfile, label: str) -> tuple[list[Filter], 
     metric reports them."""
     filters: list[Filter] = []
     words = ""
-    for column, excluded, _ in _status_columns(orders):
+    statuses = _status_columns(orders)
+    for column, excluded, _ in statuses:
         named = excluded[0] if len(excluded) == 1 else f"{', '.join(excluded[:-1])} and {excluded[-1]}"
-        words += f", excluding {named} {label}" if _STATUS_ONLY.search(column.name) else f", excluding {column.name} {named}"
+        # two status columns (order-status, item-status): each named, so the words say which one left rows out
+        alone = _STATUS_ONLY.search(column.name) and sum(1 for c, _, _ in statuses if _STATUS_ONLY.search(c.name)) == 1
+        words += f", excluding {named} {label}" if alone else f", excluding {column.name} {named}"
         filters.append(Filter(column=column.name, op="not in", value=excluded))
     for flag in _exclusion_flags(orders):
         words += f", excluding {flag.name} {label}"

@@ -74,10 +74,20 @@ def _join_owned_columns(tags: list[Tag]) -> list[Tag]:
     return out
 
 
+_COPULAS = frozenset({"is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "got", "get", "gets"})
+
+
 def _has_context(words: _Words, tag: Tag, entry: Entry) -> bool:
     said = " ".join(t.text for t in words.tokens[tag.start:tag.end])
     if said.isupper() and len(said) <= 3 and not words.text.isupper():
         return True
+    if entry.column is not None and set(phrase(entry.column.name)) & {"status", "state"} and len(said) > 3:
+        # a status value said as the row's state: "orders that have shipped", "shipped orders" (not "units shipped to")
+        before = words.tokens[tag.start - 1].low if tag.start > 0 else ""
+        after = next((t for t in words.tags if t.start == tag.end), None)
+        if before in _COPULAS or (after is not None and any(e.kind in ("table", "concept") and (e.table is None or e.table is entry.table)
+                                                            for e in after.entries)):
+            return True
     for other in words.tags:  # right after its column: "region OR", "state of IN" (not "in region", "region brings in")
         gap = words.tokens[other.end:tag.start]
         if other is not tag and other.end <= tag.start and all(t.low in ("of", "is", "=", "in", "equals") for t in gap) and len(gap) <= 1 and any(

@@ -125,13 +125,17 @@ def _where_note(metric: MetricDefinition | None, rows: str) -> str:
     if metric is None or not metric.where:
         return ""
     notes = []
+    several = sum(1 for item in metric.where if not isinstance(item.value, bool)) > 1
     for item in metric.where:
         values = [str(v) for v in item.value] if isinstance(item.value, tuple) else [str(item.value)]
         listed = values[0] if len(values) == 1 else f"{', '.join(values[:-1])} and {values[-1]}"
         if isinstance(item.value, bool):  # a flag: "excluding Void? items"
             notes.append(f"excluding {item.column} {rows}" if (item.op == "!=") == item.value else f"only {item.column} {rows}")
             continue
-        notes.append(f"excluding {listed} {rows}" if item.op in ("!=", "not in") else f"{item.column} {item.op} {listed}")
+        if item.op in ("!=", "not in"):  # two exclusions: each says its column ("excluding item-status Cancelled")
+            notes.append(f"excluding {item.column} {listed}" if several else f"excluding {listed} {rows}")
+        else:
+            notes.append(f"{item.column} {item.op} {listed}")
     return ", " + "; ".join(notes)
 
 
