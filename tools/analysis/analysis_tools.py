@@ -15,7 +15,7 @@ from tools.analysis.anomalies import Detection, SparseSeries, detect_anomalies
 from tools.analysis.compare import Comparison, Periods, compare, direction_word, resolve_periods
 from tools.analysis.explain import UNNAMED, Breakdown, Explanation, explain
 from tools.analysis.measures import Measure, Reader, counted_note, require_date, resolve_measure
-from tools.analysis.periods import anchored, clip_to_data, parse_period
+from tools.analysis.periods import anchored, clip_to_data, parse_period, whole_label
 from tools.charts import grouped_bar_spec, save_chart, waterfall_spec
 from tools.context import ToolContext
 from tools.declare import mara_tool
@@ -183,6 +183,9 @@ def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = Non
     lines = [s for s in [said] if s] + [line for line in _ordered(c, "" if said else yes_no(c, asked, headline(c))) if line]
     if (counted := counted_note(ctx.profile(), c.measure)) is not None:
         lines.insert(_after_headline(lines), counted)
+    if c.previous_whole is not None and c.periods.previous_whole is not None:  # the cut period in full, said beside the cut
+        lines.insert(_after_headline(lines), f"All of {whole_label(c.periods.previous_whole)} (as far as your data goes): "
+                                             f"{number(c.previous_whole, unit)}.")
     rows: list[list[Any]]
     if c.by:
         label = c.by.rsplit(".", 1)[-1]
@@ -209,7 +212,9 @@ def comparison_output(ctx: ToolContext, c: Comparison, premise: str | None = Non
         spec = grouped_bar_spec(records, category=columns[0], series="period", measure=c.measure.label, title=title,
                                 number_format=".1f" if unit == "percent" else ",.0f")
         artifacts.append(save_chart(ctx.artifacts, spec, table_id=table_id))
-    text = "\n".join(lines) + "\n\n" + _details(c.measure, c.periods, "One read-only query over both periods.")
+    queries = ("One read-only query over both periods, one over all of " + whole_label(c.periods.previous_whole) + "."
+               if c.previous_whole is not None and c.periods.previous_whole is not None else "One read-only query over both periods.")
+    text = "\n".join(lines) + "\n\n" + _details(c.measure, c.periods, queries)
     return ToolOutput(text=text, artifacts=artifacts, data={**c.to_dict(), "artifact_id": table_id, "sentence": lines[0]})
 
 

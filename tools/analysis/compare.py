@@ -38,6 +38,8 @@ class Periods:
     previous: Period
     data: DataRange
     notes: list[str] = field(default_factory=list)
+    # the other period as asked, when it was cut to the days the partial one has: its whole total is said too
+    previous_whole: Period | None = None
 
 
 def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Period = "previous", *,
@@ -75,9 +77,11 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
             latest, cut_note = clip_to_data(unit_containing(data.last, current.unit), data)
             if latest.end <= previous.start or previous.end <= latest.start:
                 current, notes = latest, [f"Your data ends on {data.last}, so this is {whole_label(latest)} up to that day."]
+    whole: Period | None = None
     if same_days and current.partial:
         cut = like_for_like(current, previous)
         if cut is not previous:
+            whole = previous
             same = f"the first {cut.days} days" if cut.start == previous.start else "the same days"  # a half's first 143 days
             notes.append(f"{whole_label(current)} is not complete, so {current.label} is compared with {same} "
                          f"of {whole_label(previous)} ({cut.label}).")
@@ -97,7 +101,7 @@ def resolve_periods(reader: Reader, period: str | Period, compare_to: str | Peri
     if previous.start > data.last:
         raise ToolInputError(f"Your data ends on {data.last}, so there is nothing for {previous.label}.",
                              hint="Compare with an earlier period.")
-    return Periods(current, previous, data, notes)
+    return Periods(current, previous, data, notes, whole if whole is not None and whole.start < data.last else None)
 
 
 @dataclass(slots=True)
@@ -135,6 +139,7 @@ class Comparison:
     by: str | None = None
     groups: list[GroupChange] = field(default_factory=list)
     hidden_groups: int = 0  # groups beyond those listed (folded into "other")
+    previous_whole: float | None = None  # the other period in full (when it was cut like for like)
 
     @property
     def previous(self) -> float | None:
@@ -180,6 +185,9 @@ def compare(reader: Reader, periods: Periods, by: str | None = None, *, top: int
             previous = reader.by(periods.previous, by, previous)
             current = reader.by(periods.current, by, current)
     result = Comparison(reader.measure, periods, previous, current)
+    if periods.previous_whole is not None and not by:
+        whole = clip_to_data(periods.previous_whole, periods.data)[0]
+        result.previous_whole = reader.measure.value(reader.totals(whole).parts)
     if by:
         result.by = by
         names = sorted(set(previous.groups) | set(current.groups),
