@@ -735,8 +735,8 @@ def _standard_metrics(
 
     # in a ledger of money received (payments, gifts — not an order table) a customer is someone who paid: a
     # failed, denied or pending payment makes no customer (rows are still counted as they are written)
-    ledger = log and excluded and not (set(name_words(orders.name)) | {
-        w for c in orders.by_role("id") for w in c.words}) & _ORDER_TABLE_WORDS
+    named = set(name_words(orders.name)) | {w for c in orders.by_role("id") for w in c.words}
+    ledger = log and excluded and bool(named & _LEDGER_WORDS) and not named & _ORDER_TABLE_WORDS
     people, people_words = ((excluded, excluding) if ledger else (counted, counting))
 
     def counted_where() -> list[Filter]:
@@ -1103,6 +1103,8 @@ _STATUS_LAST = frozenset({"status", "state", "type", "kind", "result", "outcome"
 _EXCLUDED_VALUE = re.compile(r"(?<![a-z])(cancel\w*|refund\w*|returned|return|returns|void\w*|fail\w*|declin\w*|reject\w*|"
                              r"denied|chargeback\w*|reversal|reversed|disputed|withdraw\w*|payout\w*)(?![a-z])", re.I)
 _PENDING_VALUE = re.compile(r"(?<![a-z])(pending|unpaid|awaiting|in progress|incomplete|uncleared)(?![a-z])", re.I)
+_LEDGER_WORDS = frozenset({"payment", "payments", "transaction", "transactions", "txn", "charge", "charges", "gift", "gifts",
+                           "donation", "donations", "activity", "balance", "ledger"})
 _ORDER_TABLE_WORDS = frozenset({"order", "orders", "booking", "bookings", "reservation", "reservations", "invoice", "invoices"})
 _REFUND_VALUE = re.compile(r"(?<![a-z])(refund\w*|returned|return|returns|chargeback\w*|reversal|reversed)(?![a-z])", re.I)
 
