@@ -29,7 +29,7 @@ from tools.schema_profile import (
 )
 
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max"]
-Grain = Literal["day", "week", "month", "quarter", "year"]
+Grain = Literal["day", "week", "month", "quarter", "year", "weekday", "hour"]
 Operator = Literal["=", "!=", ">", ">=", "<", "<=", "in", "not in", "between", "contains"]
 
 
@@ -184,7 +184,11 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
             raise ToolInputError(f"'{column.name}' is {column.type}, not a date; a time range needs a DATE or TIMESTAMP column.")
         time_column = ref(table, column)
     groups: list[tuple[str, str]] = []  # (expression, output name)
-    if spec.time_grain and time_column:
+    if spec.time_grain == "weekday" and time_column:  # "which day of the week": Monday … Sunday, in that order
+        groups.append((f"dayname({time_column})", spec.time_grain))
+    elif spec.time_grain == "hour" and time_column:  # "busiest hour of the day": 0 … 23
+        groups.append((f"CAST(hour({time_column}) AS INTEGER)", spec.time_grain))
+    elif spec.time_grain and time_column:
         groups.append((f"CAST(date_trunc('{spec.time_grain}', {time_column}) AS DATE)", spec.time_grain))
     item_joins: list[str] = []
     for dimension in spec.dimensions:
@@ -229,7 +233,9 @@ def compile_query(spec: QuerySpec, profile: SchemaProfile, dialect: str = "duckd
     if spec.having:
         sql = _having(sql, spec.having, compiled, bool(groups))
     if groups and compiled:
-        if spec.time_grain and spec.order is None:
+        if spec.time_grain == "weekday" and spec.order is None and time_column:
+            sql += f" ORDER BY min(isodow({time_column}))"
+        elif spec.time_grain and spec.order is None:
             sql += f" ORDER BY {_q(spec.time_grain)}"
         else:
             sql += f" ORDER BY {_q(compiled[0].alias)} {(spec.order or 'desc').upper()} NULLS LAST"

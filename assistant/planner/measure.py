@@ -144,6 +144,7 @@ _CONVENTION_KINDS = {
     "refund": frozenset({"refund", "refunds", "refunded", "return", "returns", "chargeback", "chargebacks"}),
     "tax": frozenset({"tax", "taxes", "vat", "gst"}),
 }
+_REVENUE_WORDS = frozenset({"sale", "sales", "revenue", "revenues", "turnover", "takings", "income"})
 _BEFORE = frozenset({"before", "pre", "gross"})
 _AFTER = frozenset({"after", "net", "less", "minus", "deducting"})
 
@@ -156,6 +157,8 @@ def _named_convention(words: _Words) -> tuple[str, str, list[int]] | None:
         direction = "before" if token.low in _BEFORE else "after" if token.low in _AFTER else None
         if direction is None:
             continue
+        if token.low in ("net", "gross") and tokens[i + 1].norm in _REVENUE_WORDS:
+            return direction, "*", [i]  # "net sales", "gross revenue": whichever deduction the data shows
         j = i + 2 if tokens[i + 1].low == "of" and i + 2 < len(tokens) else i + 1
         if (j == i + 1 and token.low in ("net", "gross")) or tokens[j].low in ("any", "all", "the"):
             j += 1 if j + 1 < len(tokens) and tokens[j].low in ("any", "all", "the") else 0
@@ -180,16 +183,20 @@ def _convention_measure(profile: SchemaProfile, words: _Words, required: list[Ta
     if table is None or not all(r in _reachable(profile, table) for r in required):
         return None
     direction, kind, said = named
+    any_part = kind == "*"
+    if any_part and not any(op == "-" and metric.column.lower() in (a.lower(), b.lower()) for a, b, op, _ in table.relations):
+        return None  # "net sales" where no money column relates to revenue: the words are read as usual
     words.used.update(said)
     for i in said:
         if (tag := words.tag_at(i)) is not None:
             words.use(tag)
-    forms = _CONVENTION_KINDS[kind]
+    forms = _CONVENTION_KINDS.get(kind, frozenset())
     where = _where_conditions(table, metric)
     rows = _plural(table)
     for smaller, larger, op, part in table.relations:
-        if op != "-" or not set(phrase(part)) & forms:
+        if op != "-" or not (any_part or set(phrase(part)) & forms):
             continue
+        kind = kind if not any_part else phrase(part)[-1].rstrip("s") if phrase(part) else "deduction"
         wanted = larger if direction == "before" else smaller
         if metric.column.lower() not in (smaller.lower(), larger.lower()) or table.column(wanted) is None:
             continue

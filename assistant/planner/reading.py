@@ -151,7 +151,15 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
             continue
         if kinds & {"which", "top", "bottom", "most"}:
             after = words.tokens[tag.end] if tag.end < len(words.tokens) else None
-            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and words.tag_at(tag.end) is None:
+            grain_tag = words.tag_at(tag.end)
+            if after is not None and grain_tag is not None and grain_tag.start == tag.end and grain_tag.of("grain"):
+                # "the best day of the week", "which hour of the day is busiest"
+                reading.grain, reading.top_group = next(e.value for e in grain_tag.entries if e.kind == "grain"), True
+                reading.order = "asc" if "bottom" in kinds else "desc"
+                words.use(tag)
+                words.use(grain_tag)
+                continue
+            if after is not None and after.norm in ("month", "week", "day", "quarter", "year") and grain_tag is None:
                 reading.grain, reading.top_group = after.norm, True  # "which month had the most orders"
                 reading.order = "asc" if "bottom" in kinds else "desc"
                 words.use(tag)
