@@ -533,12 +533,10 @@ def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[st
     candidates: list[tuple[str, str, str, str]] = []
     for target in money + plain:
         others = [c for c in money if c is not target]
-        for i, a in enumerate(others):
-            for b in others:
+        for a in others:
+            for b in others:  # "target = a + b" is "a = target - b": the minus forms cover every sum (half the probes)
                 if b is not a and target in money:
                     candidates.append((target.name, a.name, "-", b.name))
-                    if others.index(b) > i:
-                        candidates.append((target.name, a.name, "+", b.name))
             for quantity in counts:
                 candidates.append((target.name, quantity.name, "*", a.name))
     q = _quote
