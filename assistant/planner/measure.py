@@ -439,6 +439,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
                 return Measure(found.table, [Metric(agg="avg", column=f"{found.table.name}.{column_name}", alias=f"avg_{column_name}")],
                                f"average {column_name.replace('_', ' ')} per {_plural(found.table).rstrip('s')}")
         return found
+    units = _metric_on(profile, "units")
+    if (units is not None and reading.dims and reading.order and agg is None and not concepts and not named
+            and any(t.low in ("selling", "seller", "sellers", "sells", "sold") for t in words.tokens)):
+        done()  # "our best-selling item", "top sellers": ranked by units sold, not by rows
+        return _metric_measure(profile, units, "units sold")
     if reading.price is not None and not entity_said:
         done()
         return _price_measure(profile, reading, required)
@@ -469,6 +474,11 @@ def resolve_measure(words: _Words, reading: Reading, profile: SchemaProfile, req
             if columns:  # several equally good money columns: ask, never fall back to a count of rows
                 names = ", ".join(c.name for c in columns[:4])
                 return f"Your {entry.table.name} table has several money columns ({names}). Which one do you mean?"
+        units = _metric_on(profile, "units")
+        if (agg == "count" and units is not None and entry.kind == "concept" and entry.value == "product" and not reading.per
+                and any(t.low in ("items", "units") for t in words.tokens) and any(t.low in _SOLD for t in words.tokens)
+                and not any(t.low in ("different", "distinct", "kinds", "types", "unique") for t in words.tokens)):
+            return _metric_measure(profile, units, "units sold")  # "how many items have we sold": units, not distinct products
         counted = _count_measure(profile, entry)
         other = next((e.value for t, e in entities if t is not tag and e.kind == "concept" and e.value in ("customer", "order")
                       and e.value != entry.value), None)

@@ -22,7 +22,7 @@ from assistant.planner.parse_model import (
     _number,
     _Words,
 )
-from assistant.planner.schema_terms import _concept_column, _label_column
+from assistant.planner.schema_terms import _concept_column, _label_column, _reachable
 from assistant.planner.timeframes import Timeframe, find_timeframes
 from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
 
@@ -127,6 +127,13 @@ def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnPr
     if named:
         best = max(named, key=lambda e: (e.strength, e.kind == "column", e.column is not None and e.column.role in ("category", "text", "date", "flag"),
                                          e.table.rows if e.table else 0))
+        if best.kind == "column" and best.column is not None and best.table is not None:
+            # "Ship Country" on the order lines and on their order: the order's (one value per order, reachable from both)
+            header = [e for e in named if e.kind == "column" and e.column is not None and e.table is not None and e.table is not best.table
+                      and e.column.name.lower() == best.column.name.lower() and e.strength == best.strength
+                      and e.table in _reachable(profile, best.table)]
+            if header:
+                best = header[0]
         if best.kind == "column":
             return best.table, best.column  # type: ignore[return-value]
         label = _label_column(best.table) if best.table is not None else None
@@ -266,6 +273,9 @@ def _read_groupings(words: _Words, reading: Reading, profile: SchemaProfile) -> 
                 reading.dims.append(entity)
             reading.order = "asc" if "bottom" in kinds and "top" not in kinds else "desc"
             reading.limit = int(n) if n else 10
+            last = words.tokens[target.end - 1]
+            if n is None and last.low == last.norm:
+                reading.top_group = True  # "our best-selling item", "the biggest customer": one group, named first
             words.use(tag)
             words.use(target)
     reading.unmatched = unmatched
