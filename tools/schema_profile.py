@@ -557,10 +557,10 @@ def _money_relations(warehouse: Warehouse, table: TableProfile) -> list[tuple[st
     found = []
     width = 6
     for i, (total, left, op, right) in enumerate(candidates):
-        filled, holds, moved, moved_holds = (int(row[width * i + k] or 0) for k in range(4))
+        on_rows, holds, moved, moved_holds = (int(row[width * i + k] or 0) for k in range(4))
         # strong evidence only: filled on most rows, exact on (nearly) all of them, and on at least 3 rows where
         # the third column is not 0 (else "net = gross - discounts" would hold by a column of zeros)
-        if filled < max(3, 0.5 * sampled) or holds < 0.98 * filled or moved < 3 or moved_holds < 0.98 * moved:
+        if on_rows < max(3, 0.5 * sampled) or holds < 0.98 * on_rows or moved < 3 or moved_holds < 0.98 * moved:
             continue
         if op == "*":
             found.append((total, left, op, right))
