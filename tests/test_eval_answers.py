@@ -57,6 +57,12 @@ def test_duplicate_id_is_an_entry_problem(tmp_path: Path) -> None:
     assert load_question_set(path).entries[1].problem == "duplicate id 'a'"
 
 
+def test_an_ask_truth_keeps_the_conventions_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "ask.yaml"
+    path.write_text("questions:\n- {id: a, question: 'What were sales last week?', truth: {ask: [gross, net]}}\n")
+    assert compute_truth(None, load_question_set(path).entries[0]).conventions == ["gross", "net"]
+
+
 def test_entry_without_truth_is_an_entry_problem(tmp_path: Path) -> None:
     path = tmp_path / "nt.yaml"
     path.write_text("questions:\n- {id: a, question: How many}\n")
@@ -72,6 +78,8 @@ def test_entry_without_truth_is_an_entry_problem(tmp_path: Path) -> None:
      "truth needs exactly one of sql, value, decline, ask (got value, decline)"),
     ("{id: a, follow_up: true, question: and in Germany, truth: {value: 1}}",
      "the first question cannot be a follow-up"),
+    ("{id: a, question: sales last week, truth: {ask: true}}",
+     "truth.ask lists the words naming the conventions the question leaves open, e.g. [gross, net]"),
 ])
 def test_a_malformed_entry_is_an_entry_problem(tmp_path: Path, item: str, problem: str) -> None:
     path = tmp_path / "entry.yaml"
