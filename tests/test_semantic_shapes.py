@@ -692,3 +692,19 @@ def test_csat_is_good_over_rated_tickets(tmp_path: Path) -> None:
 def test_a_help_desks_via_answers_to_channel(tmp_path: Path) -> None:
     ctx, _ = load_text(tmp_path, "tickets.csv", TICKETS)
     assert ctx.profile().table("tickets").column("Via").synonyms == ["channel"]  # type: ignore[union-attr]
+
+
+# ship-state typed by buyers: one state as "CA", "California" and "ca"
+STATES = """order-id,purchase-date,ship-state,item-price
+o1,2025-09-01,CA,10.00
+o2,2025-09-02,California,20.00
+o3,2025-09-03,ca,30.00
+o4,2025-09-04,TX,40.00
+o5,2025-09-05,NY,50.00
+"""
+
+
+def test_a_state_filter_takes_every_spelling_of_the_state(tmp_path: Path) -> None:
+    ctx, _ = load_text(tmp_path, "states.csv", STATES)
+    parsed = parse_question("how many orders from California", ctx.profile(), dt.date(2025, 10, 1))
+    assert parsed is not None and run_query_spec(ctx, parsed.spec).data["rows"][0][-1] == 3

@@ -511,7 +511,8 @@ def _filter_sql(target: str, column: ColumnProfile, condition: Filter) -> str:
         lookup = {v.lower(): v for v in column.values}
         fixed = []
         for item in wanted:
-            match = lookup.get(str(item).lower())
+            # the exact value first: "CA" and "ca" are both values of a hand-typed column, each its own rows
+            match = str(item) if str(item) in column.values else lookup.get(str(item).lower())
             if match is None:
                 close = difflib.get_close_matches(str(item), column.values, n=3, cutoff=0.5)
                 raise ToolInputError(

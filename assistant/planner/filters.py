@@ -69,7 +69,7 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
     for items in grouped.values():
         table, column = items[0][1].table, items[0][1].column
         assert table is not None and column is not None
-        said = list(dict.fromkeys(str(e.value) for _, e in items))
+        said = _same_values(column, list(dict.fromkeys(str(e.value) for _, e in items)))
         negative = any(_negated(words, tag.start) for tag, _ in items)
         for tag, _ in items:
             words.use(tag)
@@ -81,6 +81,25 @@ def _value_conditions(words: _Words, reading: Reading, profile: SchemaProfile, m
         out.append(Condition(table, column, op, said[0] if len(said) == 1 else said,
                              f"{column.name.replace('_', ' ')} is {'not ' if negative else ''}{shown}"))
     return out
+
+
+def _same_values(column: ColumnProfile, said: list[str]) -> list[str]:
+    """The values said, with the column's other spellings of them: "California" also "CA" and "ca" in a state
+    column typed by hand, "Berlin" also "berlin" — never a filter that silently drops rows of the same thing."""
+    states = {str(code).lower(): {phrase(str(a)) for a in names} for code, names in (static().get("state_codes") or {}).items()}
+    statewise = bool(set(phrase(column.name)) & {"state", "province", "region", "st"})
+
+    def key(value: str) -> str:
+        low = value.strip().lower()
+        if statewise:
+            if low in states:
+                return low
+            return next((code for code, names in states.items() if phrase(value) in names), low)
+        return low
+
+    wanted = {key(v) for v in said}
+    same = [v for v in column.values if key(v) in wanted and v not in said]
+    return said + same
 
 
 def _flag_conditions(words: _Words, profile: SchemaProfile) -> list[Condition]:
