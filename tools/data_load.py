@@ -490,7 +490,7 @@ def _parses(t: str, fmt: str) -> str:
     """A probe counting the values of text expression ``t`` that ``fmt`` reads as a plausible date: a
     four-digit year for %Y (strptime would read 01/06/24 as the year 24), two digits for %y, and the
     year within :data:`_PLAUSIBLE_YEARS`."""
-    year = f"'[0-9]{{4}}'"
+    year = "'[0-9]{4}'"
     guard = f"regexp_matches({t}, {year})" if "%Y" in fmt else f"NOT regexp_matches({t}, {year})" if "%y" in fmt else "TRUE"
     low, high = _PLAUSIBLE_YEARS
     return f"count(*) FILTER (WHERE {guard} AND year(try_strptime({t}, {_string(fmt)})) BETWEEN {low} AND {high})"

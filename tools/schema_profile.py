@@ -153,6 +153,9 @@ class ColumnProfile:
     # a list column: each cell holds several items ("VIP, Newsletter", "\"VIP\",\"Newsletter\"", "vip billing")
     # split by this separator; ``values`` are then the items, and a filter on it means "contains the item"
     list_separator: str | None = None
+    # of a money column: the column naming each row's currency when rows hold several (Chargebee's MRR
+    # beside currency_code USD/EUR/GBP): amounts add up within one currency only, never across them
+    currency_column: str | None = None
 
     @property
     def words(self) -> list[str]:
@@ -462,11 +465,30 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
             column.distinct, column.nulls = int(counts_row[2 * i] or 0), int(counts_row[2 * i + 1] or 0)
     for column in columns:
         column.unit = _unit_for(column)
+    _currency_column(columns)
     table = TableProfile(info.name, info.rows, columns)
     if info.rows:
         table.relations = _money_relations(warehouse, table)
         _negative_values(warehouse, table)
     return table
+
+
+_CURRENCY_CODE = re.compile(r"^[A-Za-z]{3}$")
+
+
+def _currency_column(columns: list[ColumnProfile]) -> None:
+    """Money in several currencies in one table: a category whose values are all three-letter codes,
+    two or more of them, at least two known currencies (USD, EUR, GBP …), names each row's currency.
+    Every money column whose name says no currency of its own is marked with it (``currency_column``)."""
+    known = {code.upper() for code in CURRENCY_WORDS.values()}
+    found = next((c for c in columns if c.role == "category" and len(c.values) >= 2
+                  and all(_CURRENCY_CODE.match(v.strip()) for v in c.values)
+                  and len({v.strip().upper() for v in c.values} & known) >= 2), None)
+    if found is None:
+        return
+    for column in columns:
+        if column.role == "money" and column.unit is None:
+            column.currency_column = found.name
 
 
 # separators a list cell is written with, most specific first (a space only when no other splits)
