@@ -148,3 +148,20 @@ def test_a_total_in_one_currency_is_answered(tmp_path: Path) -> None:
 def test_a_total_per_currency_is_answered(tmp_path: Path) -> None:
     load(tmp_path, CHARGEBEE)
     assert getattr(ask(tmp_path, "MRR by currency"), "clarify", "") is None
+
+
+STRIPE = ("id,Amount,Currency,Converted Amount,Converted Currency,Fee\n"
+          "ch_1,29.00,usd,29.00,usd,1.14\nch_2,99.00,eur,107.50,usd,3.42\nch_3,49.00,usd,49.00,usd,1.72\n")
+
+
+def test_an_amount_converted_to_one_currency_adds_up(tmp_path: Path) -> None:
+    load(tmp_path, STRIPE)
+    assert getattr(ask(tmp_path, "What is the total converted amount?"), "clarify", "") is None
+
+
+def test_the_amount_in_each_rows_own_currency_does_not(tmp_path: Path) -> None:
+    load(tmp_path, STRIPE)
+    from tools.warehouse import DuckDBWarehouse
+
+    table = load_profile(DuckDBWarehouse(tmp_path / "w.duckdb"), None).tables[0]
+    assert [c.name for c in table.columns if c.currency_column] == ["Amount"]  # Fee is in the account's currency

@@ -474,21 +474,30 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
 
 
 _CURRENCY_CODE = re.compile(r"^[A-Za-z]{3}$")
+# an amount converted to the account's one currency ("Converted Amount" beside Stripe's "Converted Currency")
+_CONVERTED_WORDS = frozenset({"converted", "base", "reporting", "account", "settlement", "home"})
 
 
 def _currency_column(columns: list[ColumnProfile]) -> None:
     """Money in several currencies in one table: a category whose values are all three-letter codes,
-    two or more of them, at least two known currencies (USD, EUR, GBP …), names each row's currency.
-    Every money column whose name says no currency of its own is marked with it (``currency_column``)."""
+    two or more known currencies (USD, EUR, GBP …), names each row's currency. Money columns in it get
+    ``currency_column``. When the table also holds amounts converted to one currency (a one-valued
+    currency column, or "Converted Amount"), only the columns those convert ("Amount") are marked: the
+    others (Stripe's "Fee") are in the account's currency."""
     known = {code.upper() for code in CURRENCY_WORDS.values()}
-    found = next((c for c in columns if c.role == "category" and len(c.values) >= 2
-                  and all(_CURRENCY_CODE.match(v.strip()) for v in c.values)
-                  and len({v.strip().upper() for v in c.values} & known) >= 2), None)
-    if found is None:
+    codes = [c for c in columns if c.role == "category" and c.values and all(_CURRENCY_CODE.match(v.strip()) for v in c.values)
+             and {v.strip().upper() for v in c.values} & known]
+    several = next((c for c in codes if len({v.strip().upper() for v in c.values}) >= 2), None)
+    if several is None:
         return
-    for column in columns:
-        if column.role == "money" and column.unit is None:
-            column.currency_column = found.name
+    money = [c for c in columns if c.role == "money" and c.unit is None]
+    converted = [set(c.words) - _CONVERTED_WORDS for c in money if set(c.words) & _CONVERTED_WORDS]
+    one_currency = any(c is not several and len(c.values) == 1 for c in codes) or bool(converted)
+    for column in money:
+        if set(column.words) & _CONVERTED_WORDS:
+            continue
+        if not one_currency or set(column.words) in converted:
+            column.currency_column = several.name
 
 
 # separators a list cell is written with, most specific first (a space only when no other splits)
