@@ -482,8 +482,8 @@ def _currency_column(columns: list[ColumnProfile]) -> None:
     """Money in several currencies in one table: a category whose values are all three-letter codes,
     two or more known currencies (USD, EUR, GBP …), names each row's currency. Money columns in it get
     ``currency_column``. When the table also holds amounts converted to one currency (a one-valued
-    currency column, or "Converted Amount"), only the columns those convert ("Amount") are marked: the
-    others (Stripe's "Fee") are in the account's currency."""
+    currency column, "Converted Amount", "total_usd"), only the columns those convert ("Amount", "total")
+    are marked: the others (Stripe's "Fee") are taken to be in the account's currency."""
     known = {code.upper() for code in CURRENCY_WORDS.values()}
     codes = [c for c in columns if c.role == "category" and c.values and all(_CURRENCY_CODE.match(v.strip()) for v in c.values)
              and {v.strip().upper() for v in c.values} & known]
@@ -491,7 +491,9 @@ def _currency_column(columns: list[ColumnProfile]) -> None:
     if several is None:
         return
     money = [c for c in columns if c.role == "money" and c.unit is None]
-    converted = [set(c.words) - _CONVERTED_WORDS for c in money if set(c.words) & _CONVERTED_WORDS]
+    # "Converted Amount", and "total_usd" (a currency in its name) beside "total": an amount in one currency
+    named = set(CURRENCY_WORDS) | _CONVERTED_WORDS
+    converted = [set(c.words) - named for c in columns if c.role == "money" and set(c.words) & named]
     one_currency = any(c is not several and len(c.values) == 1 for c in codes) or bool(converted)
     for column in money:
         if set(column.words) & _CONVERTED_WORDS:
