@@ -70,8 +70,14 @@ _EMPTY_TOKENS = ("--", "-", "—", "–", "n/a", "N/A", "NA", "null", "NULL", "N
 # date and time written as text: kept as TIMESTAMP (wall-clock time as written)
 _DATETIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M",
                      "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-                     "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%d %b %Y %H:%M", "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M",
-                     "%d/%m/%y %H:%M", "%d.%m.%y %H:%M")
+                     "%d/%m/%Y %I:%M %p", "%b %d, %Y %I:%M %p", "%b %d, %Y %H:%M", "%d %b %Y %H:%M",
+                     # two-digit years (Toast's "11/3/25 11:01 AM"): %y pivots 00–68 to 20xx, 69–99 to 19xx
+                     "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M", "%d/%m/%y %I:%M %p", "%d/%m/%y %H:%M", "%d.%m.%y %H:%M")
+_FLIPPED_TIMES = {"%m/%d/%Y %H:%M": "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M:%S": "%d/%m/%Y %H:%M:%S",
+                  "%m/%d/%Y %I:%M %p": "%d/%m/%Y %I:%M %p", "%m/%d/%y %I:%M %p": "%d/%m/%y %I:%M %p",
+                  "%m/%d/%y %H:%M": "%d/%m/%y %H:%M"}
+# a parsed year outside this range is a misread (a two-digit year read as the year 25), not a date
+_PLAUSIBLE_YEARS = (1900, 2100)
 # "2024-10-10 16:24:42 -0400": an ISO time with its UTC offset; the local time as written is kept
 _OFFSET_TIME = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?\s*(Z|UTC|[+-]\d{2}:?\d{2})$"
 ProgressCallback = Callable[[float], None]
@@ -348,12 +354,9 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                        f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_MONEY_MARK)}))",
                        f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_CURRENCY_MARK)}))",
                        f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]{{1,3}}(,[0-9]{{3}})*$'))"]
-            # a four-digit year for %Y (strptime would read 01/06/24 as the year 24), two digits for %y
-            probes += [f"count(try_strptime({q}, {_string(fmt)})) FILTER (WHERE "
-                       f"{'' if fmt.endswith('%Y') or '%Y' in fmt else 'NOT '}regexp_matches({q}, '[0-9]{{4}}'))"
-                       for fmt in _DATE_FORMATS]
-            probes += [f"count(try_strptime({t}, {_string(fmt)})) FILTER (WHERE "
-                       f"{'' if '%Y' in fmt else 'NOT '}regexp_matches({q}, '[0-9]{{4}}'))" for fmt in _DATETIME_FORMATS]
+            probes += [_parses(t, fmt) for fmt in _DATE_FORMATS + _DATETIME_FORMATS]
+            # "11,70", "1.234,5": a decimal comma (one or two digits after it; "12,345" is a thousands comma)
+            probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, '[0-9],[0-9]{{1,2}}([^0-9]|$)'))")
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, {_string(_OFFSET_TIME)}))")
             probes.append(f"count(*) FILTER (WHERE regexp_matches({t}, '^-?[0-9]+([.][0-9]+)?[ ]?%$'))")
             norm = f"lower({t})"
@@ -382,6 +385,7 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
             non_null, money_us, money_eu, marked, currency, integers = (next(counts) for _ in range(6))
             parsed = [next(counts) for _ in _DATE_FORMATS]
             parsed_times = [next(counts) for _ in _DATETIME_FORMATS]
+            decimal_comma = next(counts)
             with_offset, percent = next(counts), next(counts)
             yes, no = next(counts), next(counts)
             checks, distinct, rows = next(counts), next(counts), next(counts)
@@ -405,7 +409,7 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                 continue
             if percent == non_null:
                 changes[name] = f"CAST(replace({t}, '%', '') AS DOUBLE)"
-                notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE (42.5)")
+                notes.append(f"{name}: percentages written as text (42.5%) → DOUBLE in percent (42.5, not 0.425)")
                 continue
             sign = f"CASE WHEN regexp_matches({t}, '^\\(.*\\)$') OR contains({t}, '-') THEN -1 ELSE 1 END"
             if money_us == non_null and not marked and blanks and not set(name_words(name)) & (CODE_WORDS | ID_WORDS):
@@ -430,19 +434,25 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
                 changes[name] = f"CAST({sign} * CAST({digits} AS DECIMAL(18, 4)) AS DECIMAL(18, 2))"
                 notes.append(f"{name}: money written as text with a decimal comma (e.g. 1.234,50 €) → DECIMAL(18,2)")
                 continue
+            if money_eu == non_null and decimal_comma and not set(name_words(name)) & (CODE_WORDS | ID_WORDS):
+                # "0,16" with no currency mark and no money word (SumUp's Payout): a number all the same
+                digits = f"replace(regexp_replace({t}, '[^0-9,]', '', 'g'), ',', '.')"
+                changes[name] = f"CAST({sign} * CAST({digits} AS DECIMAL(18, 4)) AS DECIMAL(18, 2))"
+                notes.append(f"{name}: decimal-comma numbers (e.g. 1.234,50) → DECIMAL(18,2)")
+                continue
             fmt = next((f for f, n in zip(_DATE_FORMATS, parsed, strict=True) if n == non_null), None)
             if fmt is not None:
                 changes[name] = f"CAST(strptime({t}, {_string(fmt)}) AS DATE)"
                 flipped = _FLIPPED.get(fmt)
                 both = flipped is not None and parsed[_DATE_FORMATS.index(flipped)] == non_null
-                notes.append(f"{name}: dates written as {fmt} → DATE" + (
-                    " (every value also reads as day/month: read as month/day; reload with the dates as YYYY-MM-DD "
-                    "if they are day/month)" if both else ""))
+                notes.append(_date_note(name, fmt, "dates", both))
                 continue
             fmt = next((f for f, n in zip(_DATETIME_FORMATS, parsed_times, strict=True) if n == non_null), None)
             if fmt is not None:
                 changes[name] = f"strptime({t}, {_string(fmt)})"
-                notes.append(f"{name}: date and time written as {fmt} → TIMESTAMP")
+                flipped = _FLIPPED_TIMES.get(fmt)
+                both = flipped is not None and parsed_times[_DATETIME_FORMATS.index(flipped)] == non_null
+                notes.append(_date_note(name, fmt, "date and time", both))
             elif with_offset == non_null:
                 changes[name] = f"CAST(left(replace({t}, 'T', ' '), 19) AS TIMESTAMP)"
                 notes.append(f"{name}: timestamps with a UTC offset → TIMESTAMP (local time as written)")
@@ -474,6 +484,35 @@ def _refine_types(con: duckdb.DuckDBPyConnection, staging: str, columns: list[tu
         select = ", ".join(f"{changes[n]} AS {_ident(n)}" if n in changes else _ident(n) for n, _ in columns)
         con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT {select} FROM "{staging}"')
     return notes
+
+
+def _parses(t: str, fmt: str) -> str:
+    """A probe counting the values of text expression ``t`` that ``fmt`` reads as a plausible date: a
+    four-digit year for %Y (strptime would read 01/06/24 as the year 24), two digits for %y, and the
+    year within :data:`_PLAUSIBLE_YEARS`."""
+    year = "'[0-9]{4}'"
+    guard = f"regexp_matches({t}, {year})" if "%Y" in fmt else f"NOT regexp_matches({t}, {year})" if "%y" in fmt else "TRUE"
+    low, high = _PLAUSIBLE_YEARS
+    return f"count(*) FILTER (WHERE {guard} AND year(try_strptime({t}, {_string(fmt)})) BETWEEN {low} AND {high})"
+
+
+def _readable(fmt: str) -> str:
+    """``%m/%d/%y %I:%M %p`` → ``M/D/YY h:mm AM/PM``: a format as the load report says it."""
+    words = {"%m": "M", "%d": "D", "%Y": "YYYY", "%y": "YY", "%H": "HH", "%I": "h", "%M": "mm", "%S": "ss", "%p": "AM/PM",
+             "%b": "Mon", "%B": "Month"}
+    return re.sub(r"%[a-zA-Z]", lambda m: words.get(m.group(0), m.group(0)), fmt)
+
+
+def _date_note(name: str, fmt: str, kind: str, both: bool) -> str:
+    """What the load says about a date column: the format read, how two-digit years were read, and
+    which order was assumed when every value reads both month/day and day/month."""
+    note = f"{name}: {kind} written as {_readable(fmt)} → {'DATE' if kind == 'dates' else 'TIMESTAMP'}"
+    if "%y" in fmt:
+        note += " (2-digit years read as 20xx for 00–68, 19xx for 69–99)"
+    if both:
+        note += (" (every value also reads as day/month: read as month/day; reload with the dates as YYYY-MM-DD "
+                 "if they are day/month)")
+    return note
 
 
 def _time_name(name: str) -> bool:

@@ -153,6 +153,9 @@ class ColumnProfile:
     # a list column: each cell holds several items ("VIP, Newsletter", "\"VIP\",\"Newsletter\"", "vip billing")
     # split by this separator; ``values`` are then the items, and a filter on it means "contains the item"
     list_separator: str | None = None
+    # of a money column: the column naming each row's currency when rows hold several (Chargebee's MRR
+    # beside currency_code USD/EUR/GBP): amounts add up within one currency only, never across them
+    currency_column: str | None = None
 
     @property
     def words(self) -> list[str]:
@@ -466,12 +469,42 @@ def _profile_table(warehouse: Warehouse, info: TableInfo) -> TableProfile:
             column.distinct, column.nulls = int(counts_row[2 * i] or 0), int(counts_row[2 * i + 1] or 0)
     for column in columns:
         column.unit = _unit_for(column)
+    _currency_column(columns)
     table = TableProfile(info.name, info.rows, columns)
     if info.rows:
         table.relations = _money_relations(warehouse, table)
         table.line_totals = _line_total_prices(warehouse, table)
         _negative_values(warehouse, table)
     return table
+
+
+_CURRENCY_CODE = re.compile(r"^[A-Za-z]{3}$")
+# an amount converted to the account's one currency ("Converted Amount" beside Stripe's "Converted Currency")
+_CONVERTED_WORDS = frozenset({"converted", "base", "reporting", "account", "settlement", "home"})
+
+
+def _currency_column(columns: list[ColumnProfile]) -> None:
+    """Money in several currencies in one table: a category whose values are all three-letter codes,
+    two or more known currencies (USD, EUR, GBP …), names each row's currency. Money columns in it get
+    ``currency_column``. When the table also holds amounts converted to one currency (a one-valued
+    currency column, "Converted Amount", "total_usd"), only the columns those convert ("Amount", "total")
+    are marked: the others (Stripe's "Fee") are taken to be in the account's currency."""
+    known = {code.upper() for code in CURRENCY_WORDS.values()}
+    codes = [c for c in columns if c.role == "category" and c.values and all(_CURRENCY_CODE.match(v.strip()) for v in c.values)
+             and {v.strip().upper() for v in c.values} & known]
+    several = next((c for c in codes if len({v.strip().upper() for v in c.values}) >= 2), None)
+    if several is None:
+        return
+    money = [c for c in columns if c.role == "money" and c.unit is None]
+    # "Converted Amount", and "total_usd" (a currency in its name) beside "total": an amount in one currency
+    named = set(CURRENCY_WORDS) | _CONVERTED_WORDS
+    converted = [set(c.words) - named for c in columns if c.role == "money" and set(c.words) & named]
+    one_currency = any(c is not several and len(c.values) == 1 for c in codes) or bool(converted)
+    for column in money:
+        if set(column.words) & _CONVERTED_WORDS:
+            continue
+        if not one_currency or set(column.words) in converted:
+            column.currency_column = several.name
 
 
 # separators a list cell is written with, most specific first (a space only when no other splits)

@@ -61,7 +61,8 @@ _HEADER = """\
 # from column names. `mara data model --check` validates this file against the data.
 #
 # tables.<name>: grain, primary_key, customer_key, order_key, main_date, dates, money, categories, pii,
-#                synonyms (other words for the table), columns.<col>: {description, synonyms, list_separator}
+#                synonyms (other words for the table), columns.<col>: {description, synonyms, list_separator,
+#                currency_column} currency_column: money in each row's own currency, named by that column
 #                list_separator: the cells list several items split by it (tags "VIP, Newsletter": ","),
 #                  the column's categories are its items and a filter on it means "contains the item"
 # relationships: many-to-one links, "orders.customer_id -> customers.customer_id"
@@ -91,6 +92,9 @@ class ColumnModel(BaseModel):
     synonyms: list[str] = Field(default_factory=list)
     list_separator: str | None = Field(
         default=None, description='Each cell lists several items split by this ("," ";" "|" or " "), e.g. tags.')
+    currency_column: str | None = Field(
+        default=None, description="Money in each row's own currency, named by this column (currency_code): "
+        "amounts add up within one currency only.")
 
 
 class TableModel(BaseModel):
@@ -1013,8 +1017,9 @@ def _column_models(table: TableProfile) -> dict[str, ColumnModel]:
     out = {}
     for c in table.columns:
         synonym = _column_synonym(c.name)
-        if synonym or c.list_separator:
-            out[c.name] = ColumnModel(synonyms=[synonym] if synonym else [], list_separator=c.list_separator)
+        if synonym or c.list_separator or c.currency_column:
+            out[c.name] = ColumnModel(synonyms=[synonym] if synonym else [], list_separator=c.list_separator,
+                                      currency_column=c.currency_column)
     return out
 
 
@@ -1312,6 +1317,8 @@ def _apply_table(table: TableProfile, section: TableModel) -> list[str]:
                                     " is not one of ',' ';' '|' ' '")
                 else:
                     c.list_separator = words.list_separator
+            if words.currency_column is not None and column(words.currency_column, f"columns.{name}.currency_column"):
+                c.currency_column = table.column(words.currency_column).name  # type: ignore[union-attr]
     for name in section.dates:
         if (c := column(name, "dates")) is not None:
             if not c.type.upper().startswith(("DATE", "TIMESTAMP")):

@@ -96,6 +96,8 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
         names = ", ".join(sorted({c.column.name for c in reading.filters if c.table in missing} | {c.name for tb, c in reading.dims if tb in missing}))
         return _refusal(reading, f"I can't combine {measure.label} with {names}: there is no link between "
                         f"`{measure.table.name}` and `{missing[0].name}` in your data.")
+    if (mixed := _across_currencies(reading, measure, profile)) is not None:
+        return _refusal(reading, mixed)
     base = measure.table
     notes: list[str] = list(reading.notes)
     date_table = _date_table(profile, base, reach, entity)
@@ -163,6 +165,31 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
                         grouping=grouping, notes=notes, compare=compare, kind=measure.kind, rows_alias=rows_alias,
                         rows_label=_plural(base), data_end=data_end, top_group=reading.top_group, reading=reading,
                         flag_columns=[c.name for _, c in dims if c.role == "flag"])
+
+
+def _across_currencies(reading: Reading, measure: Measure, profile: SchemaProfile) -> str | None:
+    """A sum or average of money whose rows are in several currencies (``currency_column`` of the schema
+    profile), neither grouped by nor filtered to one currency: the data has no exchange rates, so such a
+    total mixes dollars and euros. The refusal says how to ask instead (per currency, or in one)."""
+    if measure.kind not in ("value", "ratio"):
+        return None
+    for metric in measure.metrics:
+        definition = profile.metrics.get(metric.name) if metric.name else None
+        name = definition.column if definition is not None else metric.column
+        table = profile.table(definition.table) if definition is not None else measure.table
+        column = table.column(name.split(".")[-1]) if table is not None and name else None
+        if column is None or column.currency_column is None or (definition.agg if definition else metric.agg) not in ("sum", "avg"):
+            continue
+        currency = table.column(column.currency_column) if table is not None else None
+        if currency is None or any(c is currency for _, c in reading.dims) or any(
+                f.column is currency and (f.op == "=" or (f.op == "in" and isinstance(f.value, list | tuple) and len(f.value) == 1))
+                for f in reading.filters):
+            continue
+        codes = ", ".join(currency.values[:5])
+        return (f"{column.name} is in several currencies ({codes}, per {currency.name}) and your data has no exchange "
+                f"rates, so I won't add them into one number. Ask for it by {currency.name}, or in one currency "
+                f"(e.g. “in {currency.values[0] if currency.values else 'USD'}”).")
+    return None
 
 
 def _anchored(frame: Timeframe, date_column: ColumnProfile | None, notes: list[str]) -> Timeframe:
