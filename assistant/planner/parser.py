@@ -178,8 +178,6 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
         return _refusal(reading, dropped)
     if (ungrouped := _which_without_group(words, question, profile)) is not None:
         return _refusal(reading, ungrouped)
-    if (mixed := _mixed_currencies(question, profile)) is not None:
-        return _refusal(reading, mixed)
     question.notes.extend(contradicted)
     question.grounded = any(t.start in words.used and t.of("column", "value", "metric") for t in words.tags) or bool(
         reading.measure is not None and reading.measure.kind != "count")
@@ -188,44 +186,6 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
-
-
-_CURRENCY_COLUMN = frozenset({"currency", "curr", "ccy"})
-_CONVERTED = frozenset({"converted", "base", "reporting", "usd", "eur", "gbp", "cad", "aud", "chf", "jpy"})
-
-
-def _mixed_currencies(question: DataQuestion, profile: SchemaProfile) -> str | None:
-    """A sum or average of a money column whose rows are in several currencies (a Currency column with two or
-    more values, and neither a filter nor a grouping on it): the total would add dollars to euros. Said, with the
-    way to ask — never a confident figure. A converted column ("Converted Amount", "amount_usd") is one currency."""
-    if question.sql is not None or question.clarify is not None:
-        return None
-    spec = question.spec
-    for metric in spec.metrics:
-        column_ref = metric.column
-        if metric.name is not None and (definition := profile.metric(metric.name)) is not None:
-            if definition.agg not in ("sum", "avg") or not definition.column:
-                continue
-            column_ref = f"{definition.table}.{definition.column}"
-        elif metric.agg not in ("sum", "avg"):
-            continue
-        if not column_ref or "." not in column_ref:
-            continue
-        table_name, column_name = column_ref.split(".", 1)
-        table = profile.table(table_name)
-        column = table.column(column_name) if table is not None else None
-        if table is None or column is None or column.role != "money" or set(phrase(column.name)) & _CONVERTED:
-            continue
-        currency = next((c for c in table.by_role("category") if set(phrase(c.name)) & _CURRENCY_COLUMN and len(c.values) >= 2), None)
-        if currency is None:
-            continue
-        named = {f"{table.name}.{currency.name}".lower(), currency.name.lower()}
-        if any(d.lower() in named for d in spec.dimensions) or any(f.column.lower() in named for f in spec.filters):
-            continue
-        shown = ", ".join(currency.values[:4])
-        return (f"I can't add up {column.name} across currencies: its rows are in {shown} ({currency.name}) and your data has "
-                f"no exchange rates. Ask for it by {currency.name} (“{column.name} by {currency.name}”) or for one currency.")
-    return None
 
 
 _RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)
