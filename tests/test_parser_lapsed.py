@@ -124,3 +124,31 @@ def test_lapsed_as_a_value_in_the_data_stays_a_filter() -> None:
         col("campaign_id", "id"), col("segment", "category", ["lapsed", "vip"]), col("sent_at", "date", low="2026-01-01", high="2026-12-01"),
     ], primary_key="campaign_id", main_date="sent_at")])
     assert parse("how many campaigns went to the lapsed segment in the last 90 days", segments).sql is None
+
+
+# --- a negated verb on a table with one row per member (its date is each member's last visit) -------------------
+
+MEMBERS = SchemaProfile(tables=[TableProfile("members", 400, [
+    col("member_id", "id"), col("tier", "category", ["Gold", "Silver"]),
+    col("Last Visit", "date", low="2023-05-16", high="2026-12-01"),
+], primary_key="member_id", main_date="Last Visit")])
+
+
+def test_haven_t_visited_in_90_days_is_a_last_visit_before_the_window() -> None:
+    spec = parse("How many members haven't visited in the last 90 days?", MEMBERS).spec
+    assert spec.time_range is not None and spec.time_range.start is None and spec.time_range.end == dt.date(2026, 9, 9)
+
+
+def test_haven_t_visited_says_the_flip_and_the_members_with_no_date() -> None:
+    said = " ".join(parse("How many members haven't visited in the last 90 days?", MEMBERS).qualifiers)
+    assert "before 2026-09-09" in said and "no Last Visit are not counted" in said
+
+
+def test_visited_in_90_days_stays_the_window() -> None:
+    spec = parse("How many members visited in the last 90 days?", MEMBERS).spec
+    assert spec.time_range is not None and spec.time_range.start == dt.date(2026, 9, 9)
+
+
+def test_a_negated_verb_on_an_event_log_is_asked_back_not_answered_as_its_opposite() -> None:
+    parsed = parse("How much revenue did we not make in the last 30 days?", LOG)
+    assert parsed.clarify is not None and "won't guess" in parsed.clarify

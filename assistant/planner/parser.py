@@ -158,6 +158,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and len(unknown) > max(1, content) and before is None:
         return None  # mostly words the data does not know: not a data question (copy, knowledge, chat)
     question = build(reading, profile, today)
+    if (negated := _negated_period(words, reading, question)) is not None:
+        return negated
     if having and (question.sql is not None or question.clarify is not None or not question.spec.dimensions):
         return _refusal(reading, f"I can't apply “{having[0].words}” to each group here. Ask for the measure by group "
                         "and I'll list every group's value.")
@@ -186,6 +188,43 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     if unknown and question.clarify is None:
         question.clarify = _clarify(unknown, profile, reading)
     return question
+
+
+# a negated verb ("haven't visited", "did not open"): the words that turn a period into its complement
+_VERB_NEGATIONS = frozenset({"not", "never", "haven't", "hasn't", "didn't", "don't", "doesn't", "wasn't", "weren't",
+                             "havent", "hasnt", "didnt", "dont", "doesnt", "wasnt", "werent"})
+
+
+def _negated_period(words: _Words, reading: Reading, question: DataQuestion) -> DataQuestion | None:
+    """“members who haven't visited in the last 90 days”: a negated verb next to a period, the negation used by
+    nothing else. Answering the period as read would count the opposite (those who did visit), so: on a table
+    with one row per counted thing whose period reaches the data's end, the period flips to “before it” (said,
+    rows with no date left out and said); anywhere else the planner says what it can't do — never the positive count."""
+    if question.sql is not None or question.clarify is not None or question.timeframe is None:
+        return None
+    time_range = question.spec.time_range
+    if time_range is None or time_range.start is None or question.compare:
+        return None
+    neg = next((t for t in words.tags if t.of("neg") and t.start not in words.used
+                and words.tokens[t.start].low in _VERB_NEGATIONS), None)
+    if neg is None:
+        return None
+    words.use(neg)
+    measure, frame = reading.measure, question.timeframe
+    column = (time_range.column or "").split(".")[-1]
+    reaches_end = question.data_end is None or frame.end is None or str(frame.end - dt.timedelta(days=1)) >= question.data_end
+    if (measure is not None and measure.kind == "count" and measure.entity is measure.table and reaches_end
+            and not question.spec.dimensions and (time_range.column or "").split(".")[0] == question.spec.table):
+        said = frame.label.split(" (")[0]
+        question.spec = question.spec.model_copy(update={"time_range": time_range.model_copy(update={"start": None, "end": frame.start})})
+        question.qualifiers = [q for q in question.qualifiers if not q.startswith(frame.label)]
+        question.qualifiers.append(f"{column} before {frame.start} (not in {said}; rows with no {column} are not counted)")
+        question.timeframe = None
+        return question
+    noun = measure.label if measure is not None else "rows"
+    return _refusal(reading, f"You asked about {noun} that did *not* do something in {frame.label}. I can count the "
+                    f"ones that did, or the ones whose {column or 'date'} is before {frame.start}, but not the "
+                    "negation as asked here, so I won't guess. Which one do you want?")
 
 
 _RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)

@@ -119,6 +119,13 @@ def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Re
     return reading, words
 
 
+def _copied(line: ColumnProfile, header: ColumnProfile) -> bool:
+    """The line's column is a copy of its header's (“Ship Country” on order lines and on the order): every value
+    the line holds is one the header holds. The demo's orders.channel (web, email, …) is not campaigns.channel."""
+    own, theirs = {str(v).lower() for v in line.values}, {str(v).lower() for v in header.values}
+    return bool(own) and own <= theirs
+
+
 def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnProfile] | None:
     """The column a group-by target names: a column, or the label column of a table or concept."""
     # never a personal-data column: one group per person ("email campaign" is not the Email column)
@@ -131,7 +138,7 @@ def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnPr
             # "Ship Country" on the order lines and on their order: the order's (one value per order, reachable from both)
             header = [e for e in named if e.kind == "column" and e.column is not None and e.table is not None and e.table is not best.table
                       and e.column.name.lower() == best.column.name.lower() and e.strength == best.strength
-                      and e.table in _reachable(profile, best.table)]
+                      and e.table in _reachable(profile, best.table) and _copied(best.column, e.column)]
             if header:
                 best = header[0]
         if best.kind == "column":
