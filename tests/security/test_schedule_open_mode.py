@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,35 +25,16 @@ from assistant.schedules.store import Schedule, ScheduleStore
 from assistant.testing.webhook_receiver import WebhookReceiver
 from foundation.scopes import EVERY_SCOPE
 from foundation.settings import MaraSettings
-from tests.conftest import build_tiny_warehouse
-from tools.semantic_model import refresh_workspace_model
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2025, 11, 1)
 DUE = dt.datetime(2025, 11, 3, 9, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def modelled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("open") / "ws"
-    home.mkdir()
-    build_tiny_warehouse(home / "warehouse.duckdb")
-    refresh_workspace_model(MaraSettings(home=home, mode="offline", _env_file=None))  # type: ignore[call-arg]
-    return home
-
-
 @pytest.fixture
-def hook() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def cfg(modelled: Path, tmp_path: Path) -> MaraSettings:
-    """A workspace still in open mode (no key yet)."""
-    home = tmp_path / "ws"
-    shutil.copytree(modelled, home)
-    return MaraSettings(home=home, mode="offline", webhook_allow="127.0.0.1", delivery_retries=0,
+def cfg(modelled_workspace: Path) -> MaraSettings:
+    """A workspace still in open mode (no key yet; the shared tiny workspace of ``tests/conftest.py``)."""
+    return MaraSettings(home=modelled_workspace, mode="offline", webhook_allow="127.0.0.1", delivery_retries=0,
                         schedule_poll_s=3600, rate_limit_per_minute=600, _env_file=None)  # type: ignore[call-arg]
 
 

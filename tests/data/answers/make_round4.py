@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 
 Row = list[object]
 
@@ -33,7 +34,7 @@ _LAST = ["Smith", "Garcia", "Nguyen", "Patel", "Kim", "Muller", "Rossi", "Martin
          "Clarke", "Evans", "Shah", "Reid", "Price", "Ward", "Cole", "Baker"]
 
 
-def _pick(rng: random.Random, weighted: dict[str, float]) -> str:
+def _pick(rng: random.Random, weighted: Mapping[str, float]) -> str:
     return rng.choices(list(weighted), weights=list(weighted.values()))[0]
 
 

@@ -28,21 +28,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
 
 Row = list[object]
 Files = dict[str, tuple[list[str], list[Row]]]
 
-_FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "Mia", "Lucas", "Zoe", "Kai", "Priya", "Arjun", "Yuki", "Lena",
-          "Jonas", "Camille", "Hugo", "Sofia", "Diego", "Fatima", "Omar", "Grace", "Owen", "Ruby", "Felix", "Isla",
-          "Theo", "Maya", "Sam", "Nora", "Ezra", "Hana", "Leo", "Aria", "Ethan", "Chloe", "Jack", "Amara", "Tom"]
-_LAST = ["Smith", "Garcia", "Nguyen", "Patel", "Kim", "Muller", "Rossi", "Martin", "Dubois", "Wilson", "Lee",
-         "Young", "Lopez", "Murphy", "Novak", "Jansen", "Silva", "Ito", "Hughes", "Walker", "Okafor", "Brennan",
-         "Clarke", "Evans", "Shah", "Reid", "Price", "Ward", "Cole", "Baker"]
-
-
-def _pick(rng: random.Random, weighted: Mapping[str, float]) -> str:
-    return rng.choices(list(weighted), weights=list(weighted.values()))[0]
+# the same invented names and weighted pick as round 4
+from make_round4 import _FIRST, _LAST, _pick  # noqa: E402
 
 
 def _moments(rng: random.Random, n: int, start: dt.date, end: dt.date, hours: tuple[int, int]) -> list[dt.datetime]:
