@@ -152,3 +152,18 @@ def test_visited_in_90_days_stays_the_window() -> None:
 def test_a_negated_verb_on_an_event_log_is_asked_back_not_answered_as_its_opposite() -> None:
     parsed = parse("How much revenue did we not make in the last 30 days?", LOG)
     assert parsed.clarify is not None and "won't guess" in parsed.clarify
+
+
+def test_a_double_negation_is_asked_back_not_flipped_once() -> None:
+    parsed = parse("How many members haven't not visited in the last 90 days?", MEMBERS)
+    assert parsed.clarify is not None and "won't guess" in parsed.clarify
+
+
+def test_not_only_negates_no_period() -> None:
+    parsed = parse("How many members visited not only in the last 90 days?", MEMBERS)
+    assert parsed.clarify is not None and "won't guess" in parsed.clarify
+
+
+def test_a_negation_after_the_period_is_not_the_periods() -> None:
+    parsed = parse("How many members visited in the last 90 days, not counting Gold?", MEMBERS)
+    assert parsed.spec.time_range is None or parsed.spec.time_range.start is not None or parsed.clarify is not None

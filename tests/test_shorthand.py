@@ -151,3 +151,15 @@ def test_a_word_is_never_corrected_to_a_filler() -> None:
 
 def test_one_wrong_letter_in_a_short_word_is_another_word() -> None:
     assert normalise("who's at risk of leaving us") == "who's at risk of leaving us"
+
+
+def test_a_column_name_as_written_keeps_its_shorthand_part() -> None:
+    assert normalise("total amt_paid by txn_type") == "total amt_paid by txn_type"
+
+
+def test_a_table_qualified_column_keeps_its_shorthand_part() -> None:
+    assert normalise("sum of orders.amt") == "sum of orders.amt"
+
+
+def test_shorthand_at_the_end_of_a_sentence_is_still_spelled_out() -> None:
+    assert normalise("rev last wk.") == "revenue last week."

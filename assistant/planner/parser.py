@@ -205,12 +205,18 @@ def _negated_period(words: _Words, reading: Reading, question: DataQuestion) -> 
     time_range = question.spec.time_range
     if time_range is None or time_range.start is None or question.compare:
         return None
-    neg = next((t for t in words.tags if t.of("neg") and t.start not in words.used
-                and words.tokens[t.start].low in _VERB_NEGATIONS), None)
-    if neg is None:
+    frame = question.timeframe
+    negs = [t for t in words.tags if t.of("neg") and t.start not in words.used and words.tokens[t.start].low in _VERB_NEGATIONS]
+    if not negs:
         return None
+    neg = negs[0]
     words.use(neg)
-    measure, frame = reading.measure, question.timeframe
+    if len(negs) > 1 or not _next_to(words, neg, frame):
+        # "haven't not visited", "visited not only in …", "…, not counting gold": a negation that is not one verb's
+        # next to the period is asked back, never read as "before the window"
+        return _refusal(reading, f"I couldn't tell what “{words.words(neg)}” negates in “{words.text}”, so I won't "
+                        "guess. Could you say it without the negation, or split it into two questions?")
+    measure = reading.measure
     column = (time_range.column or "").split(".")[-1]
     reaches_end = question.data_end is None or frame.end is None or str(frame.end - dt.timedelta(days=1)) >= question.data_end
     if (measure is not None and measure.kind == "count" and measure.entity is measure.table and reaches_end
@@ -225,6 +231,21 @@ def _negated_period(words: _Words, reading: Reading, question: DataQuestion) -> 
     return _refusal(reading, f"You asked about {noun} that did *not* do something in {frame.label}. I can count the "
                     f"ones that did, or the ones whose {column or 'date'} is before {frame.start}, but not the "
                     "negation as asked here, so I won't guess. Which one do you want?")
+
+
+_NOT_NEGATING = frozenset({"only", "just", "merely", "simply", "counting", "including", "incl", "excluding"})
+
+
+def _next_to(words: _Words, neg: Tag, frame: Timeframe) -> bool:
+    """Whether a negation is a verb's next to the period it flips: before the period, at most four words between,
+    and not "not only" / "not counting" (which negate nothing, or a filter)."""
+    after = words.tokens[neg.end].low if neg.end < len(words.tokens) else ""
+    if after in _NOT_NEGATING:
+        return False
+    if frame.span == (0, 0):
+        return True
+    between = [t for t in words.tokens[neg.end:] if t.start < frame.span[0]]
+    return words.tokens[neg.start].end <= frame.span[0] and len(between) <= 4
 
 
 _RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)

@@ -27,6 +27,8 @@ from assistant.planner.lexicon import singular, static
 _WORD = re.compile(r"[A-Za-z][A-Za-z']*")
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|`[^`]*`|(?<!\w)'[^']*'(?!\w)")
 _DOUBLE = re.compile(r"(\w)\1")
+_IDENTIFIER = re.compile(r"[_0-9]|\.\w")  # right after a word: it is part of a name ("amt_paid", "orders.cust_id")
+_IDENTIFIER_BEFORE = re.compile(r"(?:[_0-9]|\w\.)$")
 _SQL = re.compile(r"(?is)^\s*(select|with)\b|```")
 #: Real words one keystroke from a vocabulary word that are meant as written.
 _REAL = frozenset({"police", "writer", "wrote", "trail", "chat", "form", "later", "rates", "dates", "tables", "sells",
@@ -172,7 +174,11 @@ def normalise(text: str, profile: Any = None) -> str:
         word = match.group(0)
         if any(a <= match.start() < b for a, b in protected):
             return word
+        if _IDENTIFIER.match(text, match.end()) or _IDENTIFIER_BEFORE.search(text[:match.start()]):
+            return word  # part of a name as written ("amt_paid", "orders.cust_id") is the column, not shorthand
         low = word.lower()
+        if low in schema:
+            return word  # the data's own word ("rev" as a column) means what the data means
         if low in shorthand:
             return shorthand[low]
         fixed = correction(word, known, targets)
