@@ -165,3 +165,13 @@ def test_the_amount_in_each_rows_own_currency_does_not(tmp_path: Path) -> None:
 
     table = load_profile(DuckDBWarehouse(tmp_path / "w.duckdb"), None).tables[0]
     assert [c.name for c in table.columns if c.currency_column] == ["Amount"]  # Fee is in the account's currency
+
+
+def test_the_smallest_amount_across_currencies_is_refused(tmp_path: Path) -> None:
+    load(tmp_path, CHARGEBEE)  # 79 EUR is not less than 99 USD
+    assert "several currencies" in (getattr(ask(tmp_path, "What is the minimum MRR?"), "clarify", None) or "")
+
+
+def test_the_smallest_amount_in_one_currency_is_answered(tmp_path: Path) -> None:
+    load(tmp_path, CHARGEBEE)
+    assert getattr(ask(tmp_path, "What's the minimum MRR in USD?"), "clarify", "") is None

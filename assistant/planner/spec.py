@@ -168,9 +168,9 @@ def build(reading: Reading, profile: SchemaProfile, today: dt.date) -> DataQuest
 
 
 def _across_currencies(reading: Reading, measure: Measure, profile: SchemaProfile) -> str | None:
-    """A sum or average of money whose rows are in several currencies (``currency_column`` of the schema
+    """A sum, average, smallest or largest of money whose rows are in several currencies (``currency_column`` of the schema
     profile), neither grouped by nor filtered to one currency: the data has no exchange rates, so such a
-    total mixes dollars and euros. The refusal says how to ask instead (per currency, or in one)."""
+    total mixes dollars and euros (and 79 euros is no smaller than 99 dollars). The refusal says how to ask instead (per currency, or in one)."""
     if measure.kind not in ("value", "ratio"):
         return None
     for metric in measure.metrics:
@@ -178,7 +178,7 @@ def _across_currencies(reading: Reading, measure: Measure, profile: SchemaProfil
         name = definition.column if definition is not None else metric.column
         table = profile.table(definition.table) if definition is not None else measure.table
         column = table.column(name.split(".")[-1]) if table is not None and name else None
-        if column is None or column.currency_column is None or (definition.agg if definition else metric.agg) not in ("sum", "avg"):
+        if column is None or column.currency_column is None or (definition.agg if definition else metric.agg) not in ("sum", "avg", "min", "max"):
             continue
         currency = table.column(column.currency_column) if table is not None else None
         if currency is None or any(c is currency for _, c in reading.dims) or any(
@@ -187,7 +187,7 @@ def _across_currencies(reading: Reading, measure: Measure, profile: SchemaProfil
             continue
         codes = ", ".join(currency.values[:5])
         return (f"{column.name} is in several currencies ({codes}, per {currency.name}) and your data has no exchange "
-                f"rates, so I won't add them into one number. Ask for it by {currency.name}, or in one currency "
+                f"rates, so I won't put them into one number. Ask for it by {currency.name}, or in one currency "
                 f"(e.g. “in {currency.values[0] if currency.values else 'USD'}”).")
     return None
 
