@@ -175,3 +175,8 @@ def test_the_smallest_amount_across_currencies_is_refused(tmp_path: Path) -> Non
 def test_the_smallest_amount_in_one_currency_is_answered(tmp_path: Path) -> None:
     load(tmp_path, CHARGEBEE)
     assert getattr(ask(tmp_path, "What's the minimum MRR in USD?"), "clarify", "") is None
+
+
+def test_day_first_two_digit_years_are_not_read_year_first(tmp_path: Path) -> None:
+    # DuckDB's sniffer reads 13/02/25 as %y/%m/%d (2013-02-25); only D/M/YY reads every value
+    assert load(tmp_path, "order_id,order_date\n1,13/02/25\n2,01/03/25\n")[0]["order_date"] == [dt.date(2025, 2, 13), dt.date(2025, 3, 1)]

@@ -234,7 +234,8 @@ def _read_into(
 
 def _csv_source(con: duckdb.DuckDBPyConnection, source: str, path: Path, encoding: str) -> str:
     """``source`` adjusted to what DuckDB's sniffer saw in the file's first rows: a semicolon-separated
-    export (Excel in much of Europe) is read with ';'; a date column written 03/04/2025 is read as text,
+    export (Excel in much of Europe) is read with ';'; a date column written 03/04/2025, or with a two-digit year
+    anywhere (13/02/25, which the sniffer reads as 2013-02-25), is read as text,
     so that its values, all of them, decide day/month against month/day (:func:`_refine_types`) and the
     load says which — the sniffer would pick one silently."""
     # lazy: duckdb loads slowly; only this path needs it
@@ -256,7 +257,7 @@ def _csv_source(con: duckdb.DuckDBPyConnection, source: str, path: Path, encodin
                 return _csv_source(con, source.replace(", delim=','", ", delim=';'"), path, encoding)
     text: list[str] = []
     for fmt, kind in ((date_format, "DATE"), (time_format, "TIMESTAMP")):
-        if fmt and re.match(r"%[dm]\W%[dm]", fmt):
+        if fmt and (re.match(r"%[dm]\W%[dm]", fmt) or "%y" in fmt):  # 13/02/25 is no year 2013 (the sniffer's %y/%m/%d)
             text += [c["name"] for c in columns or [] if c["type"] == kind]
     if not text:
         return source
