@@ -163,3 +163,9 @@ def test_a_table_qualified_column_keeps_its_shorthand_part() -> None:
 
 def test_shorthand_at_the_end_of_a_sentence_is_still_spelled_out() -> None:
     assert normalise("rev last wk.") == "revenue last week."
+
+
+@pytest.mark.parametrize("message", ["subscription starts by month", "orders by status", "how many contract renewals last quarter",
+                                     "how much are we sending per week", "orders with a personal note"])
+def test_a_real_word_a_letter_from_a_lexicon_word_is_meant_as_written(message: str) -> None:
+    assert normalise(message) == message

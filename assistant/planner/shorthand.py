@@ -34,7 +34,10 @@ _SQL = re.compile(r"(?is)^\s*(select|with)\b|```")
 _REAL = frozenset({"police", "writer", "wrote", "trail", "chat", "form", "later", "rates", "dates", "tables", "sells",
                    "order", "orders", "older", "brands", "chant", "crash", "lately", "voices", "tones", "drafts",
                    "theme", "there", "these", "those", "where", "whose", "while", "white", "other", "otter",
-                   "comment", "commit", "market", "marked", "marker", "mark", "reviewer", "reviewers", "customs"})
+                   "comment", "commit", "market", "marked", "marker", "mark", "reviewer", "reviewers", "customs",
+                   # a letter away from stats, contact, spending, persona, reply, supporter, schedule(d), larger
+                   "status", "starts", "contract", "sending", "personal", "replay", "supported", "scheduler",
+                   "recommender", "large"})
 
 
 @lru_cache(maxsize=1)
