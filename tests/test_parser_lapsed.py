@@ -167,3 +167,20 @@ def test_not_only_negates_no_period() -> None:
 def test_a_negation_after_the_period_is_not_the_periods() -> None:
     parsed = parse("How many members visited in the last 90 days, not counting Gold?", MEMBERS)
     assert parsed.spec.time_range is None or parsed.spec.time_range.start is not None or parsed.clarify is not None
+
+
+def test_with_no_visits_in_90_days_is_the_same_flip_not_the_visitors() -> None:
+    spec = parse("How many members with no visits in the last 90 days?", MEMBERS).spec
+    assert spec.time_range is not None and spec.time_range.start is None and spec.time_range.end == dt.date(2026, 9, 9)
+
+
+def test_a_negated_filter_word_next_to_the_period_is_asked_back() -> None:
+    churn = SchemaProfile(tables=[TableProfile("members", 400, [*MEMBERS.tables[0].columns, col("churned", "flag")],
+                                               primary_key="member_id", main_date="Last Visit")])
+    parsed = parse("How many members weren't active in the last 90 days?", churn)  # not "active (not churned), lapsed"
+    assert parsed.clarify is not None and "won't guess" in parsed.clarify
+
+
+def test_a_share_of_members_who_haven_t_visited_is_never_a_count() -> None:
+    parsed = parse("What share of members haven't visited in the last 90 days?", MEMBERS)
+    assert parsed.clarify is not None

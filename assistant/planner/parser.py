@@ -190,8 +190,8 @@ def parse_question(text: str, profile: SchemaProfile, today: dt.date, previous: 
     return question
 
 
-# a negated verb ("haven't visited", "did not open"): the words that turn a period into its complement
-_VERB_NEGATIONS = frozenset({"not", "never", "haven't", "hasn't", "didn't", "don't", "doesn't", "wasn't", "weren't",
+# a negated verb ("haven't visited", "did not open", "with no visits", "without a visit"): the words that turn a period into its complement
+_VERB_NEGATIONS = frozenset({"not", "never", "no", "without", "haven't", "hasn't", "didn't", "don't", "doesn't", "wasn't", "weren't",
                              "havent", "hasnt", "didnt", "dont", "doesnt", "wasnt", "werent"})
 
 
@@ -211,9 +211,11 @@ def _negated_period(words: _Words, reading: Reading, question: DataQuestion) -> 
         return None
     neg = negs[0]
     words.use(neg)
-    if len(negs) > 1 or not _next_to(words, neg, frame):
-        # "haven't not visited", "visited not only in …", "…, not counting gold": a negation that is not one verb's
-        # next to the period is asked back, never read as "before the window"
+    asked = {e.value for t in words.tags for e in t.of("agg")}
+    dated = (time_range.column or "").split(".")[-1]
+    if len(negs) > 1 or not _next_to(words, neg, frame, dated) or not asked <= {"count"}:
+        # "haven't not visited", "visited not only in …", "…, not counting gold", "weren't active in …" (a filter
+        # negated), "what share … haven't visited": not one verb's negation next to a counted period, so asked back
         return _refusal(reading, f"I couldn't tell what “{words.words(neg)}” negates in “{words.text}”, so I won't "
                         "guess. Could you say it without the negation, or split it into two questions?")
     measure = reading.measure
@@ -236,16 +238,19 @@ def _negated_period(words: _Words, reading: Reading, question: DataQuestion) -> 
 _NOT_NEGATING = frozenset({"only", "just", "merely", "simply", "counting", "including", "incl", "excluding"})
 
 
-def _next_to(words: _Words, neg: Tag, frame: Timeframe) -> bool:
+def _next_to(words: _Words, neg: Tag, frame: Timeframe, dated: str) -> bool:
     """Whether a negation is a verb's next to the period it flips: before the period, at most four words between,
-    and not "not only" / "not counting" (which negate nothing, or a filter)."""
+    none of them a filter's word or another column than the period's (“with no tier in …” is no visit), and not
+    "not only" / "not counting" (which negate nothing, or a filter)."""
     after = words.tokens[neg.end].low if neg.end < len(words.tokens) else ""
     if after in _NOT_NEGATING:
         return False
     if frame.span == (0, 0):
         return True
-    between = [t for t in words.tokens[neg.end:] if t.start < frame.span[0]]
-    return words.tokens[neg.start].end <= frame.span[0] and len(between) <= 4
+    between = [i for i, t in enumerate(words.tokens) if i >= neg.end and t.start < frame.span[0]]
+    negated = [tag for i in between if (tag := words.tag_at(i)) is not None and (tag.of("concept", "value", "flag", "neg") or any(
+        e.column is not None and e.column.name != dated for e in tag.of("column")))]
+    return words.tokens[neg.start].end <= frame.span[0] and len(between) <= 4 and not negated
 
 
 _RATE_LABEL = re.compile(r"\b(?:rate|share|ratio|percent(?:age)?|pct|churn)\b|%", re.I)
