@@ -169,3 +169,14 @@ def test_shorthand_at_the_end_of_a_sentence_is_still_spelled_out() -> None:
                                      "how much are we sending per week", "orders with a personal note"])
 def test_a_real_word_a_letter_from_a_lexicon_word_is_meant_as_written(message: str) -> None:
     assert normalise(message) == message
+
+
+def test_a_capitalised_name_mid_sentence_is_not_corrected_into_a_value() -> None:
+    from assistant.planner.shorthand import normalise
+    from tools.schema_profile import ColumnProfile, SchemaProfile, TableProfile
+
+    reps = SchemaProfile(tables=[TableProfile("orders", 9, [
+        ColumnProfile("rep", "VARCHAR", "category", values=["Martha", "Jonas"]),  # type: ignore[arg-type]
+        ColumnProfile("customer", "VARCHAR", "text"),  # type: ignore[arg-type]
+    ])])
+    assert normalise("how many orders from Marta last month", reps) == "how many orders from Marta last month"

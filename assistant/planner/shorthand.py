@@ -184,6 +184,8 @@ def normalise(text: str, profile: Any = None) -> str:
             return word  # the data's own word ("rev" as a column) means what the data means
         if low in shorthand:
             return shorthand[low]
+        if word[:1].isupper() and text[:match.start()].strip() and not re.search(r"[.!?:]\s*$", text[:match.start()]):
+            return word  # a capitalised word mid-sentence is a name ("orders from Marta" is not the rep Martha)
         fixed = correction(word, known, targets)
         if fixed is None:
             return word
