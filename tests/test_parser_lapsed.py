@@ -184,3 +184,4 @@ def test_a_negated_filter_word_next_to_the_period_is_asked_back() -> None:
 def test_a_share_of_members_who_haven_t_visited_is_never_a_count() -> None:
     parsed = parse("What share of members haven't visited in the last 90 days?", MEMBERS)
     assert parsed.clarify is not None
+

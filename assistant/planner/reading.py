@@ -120,10 +120,11 @@ def read_question(text: str, profile: SchemaProfile, today: dt.date) -> tuple[Re
 
 
 def _copied(line: ColumnProfile, header: ColumnProfile) -> bool:
-    """The line's column is a copy of its header's (“Ship Country” on order lines and on the order): every value
-    the line holds is one the header holds. The demo's orders.channel (web, email, …) is not campaigns.channel."""
+    """The line's column is a copy of its header's (“Ship Country” on order lines and on the order): both hold the
+    same values (every order has lines). A subset is not enough: a line status (shipped, cancelled) is not the
+    order's status (pending, shipped, cancelled, refunded), nor the demo's orders.channel campaigns.channel."""
     own, theirs = {str(v).lower() for v in line.values}, {str(v).lower() for v in header.values}
-    return bool(own) and own <= theirs
+    return bool(own) and own == theirs
 
 
 def _entity_of(tag: Tag, profile: SchemaProfile) -> tuple[TableProfile, ColumnProfile] | None:
